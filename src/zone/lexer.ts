@@ -1,0 +1,164 @@
+// Splits master-file text (RFC 1035 §5.1) into entries: the tokens of one logical line each.
+
+/** Every master-file problem is reported as one of these, located at the offending token. */
+export class ZoneError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly expected: string,
+    readonly found: string,
+  ) {
+    super(`${file}:${line}:${column}: expected ${expected}, found ${found}`);
+    this.name = 'ZoneError';
+  }
+}
+
+export interface Token {
+  /** Raw text: escapes are kept, quotes of a quoted string are not. */
+  text: string;
+  quoted: boolean;
+  line: number;
+  /** 1-based. */
+  col: number;
+}
+
+/** One logical line: parentheses join physical lines (RFC 1035 §5.1). */
+export interface Entry {
+  tokens: Token[];
+  /** The line began with blank space, so the owner is the previous one (RFC 1035 §5.1). */
+  indented: boolean;
+  line: number;
+  /** Where the entry ended (its newline or the end of the text), for "found end of line". */
+  endLine: number;
+  endCol: number;
+  atEof: boolean;
+}
+
+const SP = 0x20, TAB = 0x09, CR = 0x0d, LF = 0x0a, SEMI = 0x3b, QUOTE = 0x22, BSL = 0x5c, LPAR = 0x28, RPAR = 0x29;
+
+/** Renders a token for the "found ..." part of an error. */
+export function describeToken(t: Token): string {
+  return t.quoted ? `quoted string ${JSON.stringify(t.text)}` : JSON.stringify(t.text);
+}
+
+export class Lexer {
+  private pos = 0;
+  private line = 1;
+  private lineStart = 0;
+
+  constructor(private readonly src: string, readonly file: string) {}
+
+  private err(line: number, col: number, expected: string, found: string): ZoneError {
+    return new ZoneError(this.file, line, col, expected, found);
+  }
+
+  /** The next entry with at least one token, or null at the end of the text. */
+  next(): Entry | null {
+    const s = this.src;
+    const n = s.length;
+    for (;;) {
+      if (this.pos >= n) return null;
+      const entryLine = this.line;
+      const first = s.charCodeAt(this.pos);
+      const indented = first === SP || first === TAB;
+      const tokens: Token[] = [];
+      let parenLine = 0, parenCol = 0;
+      let depth = 0;
+      let endLine = this.line, endCol = 1, atEof = false;
+      for (;;) {
+        if (this.pos >= n) {
+          if (depth > 0) {
+            throw this.err(this.line, this.pos - this.lineStart + 1, `")" to close the "(" at line ${parenLine} column ${parenCol}`, 'end of file');
+          }
+          endLine = this.line;
+          endCol = this.pos - this.lineStart + 1;
+          atEof = true;
+          break;
+        }
+        const c = s.charCodeAt(this.pos);
+        if (c === SP || c === TAB || c === CR) {
+          this.pos++;
+        } else if (c === LF) {
+          if (depth === 0) {
+            endLine = this.line;
+            endCol = this.pos - this.lineStart + 1;
+            this.pos++;
+            this.line++;
+            this.lineStart = this.pos;
+            break;
+          }
+          this.pos++;
+          this.line++;
+          this.lineStart = this.pos;
+        } else if (c === SEMI) {
+          // A comment runs to the end of the physical line, even inside parentheses.
+          let p = s.indexOf('\n', this.pos);
+          if (p < 0) p = n;
+          this.pos = p;
+        } else if (c === LPAR) {
+          if (depth > 0) throw this.err(this.line, this.pos - this.lineStart + 1, 'no nested "("', '"("');
+          depth = 1;
+          parenLine = this.line;
+          parenCol = this.pos - this.lineStart + 1;
+          this.pos++;
+        } else if (c === RPAR) {
+          if (depth === 0) throw this.err(this.line, this.pos - this.lineStart + 1, 'a "(" before this', '")"');
+          depth = 0;
+          this.pos++;
+        } else if (c === QUOTE) {
+          tokens.push(this.quoted());
+        } else {
+          tokens.push(this.word());
+        }
+      }
+      if (tokens.length > 0) return { tokens, indented, line: entryLine, endLine, endCol, atEof };
+    }
+  }
+
+  private quoted(): Token {
+    const s = this.src;
+    const line = this.line;
+    const col = this.pos - this.lineStart + 1;
+    const start = ++this.pos;
+    for (;;) {
+      if (this.pos >= s.length) throw this.err(this.line, this.pos - this.lineStart + 1, 'a closing \'"\'', 'end of file');
+      const c = s.charCodeAt(this.pos);
+      if (c === QUOTE) break;
+      if (c === LF) throw this.err(this.line, this.pos - this.lineStart + 1, 'a closing \'"\'', 'end of line');
+      if (c === BSL) {
+        const d = s.charCodeAt(this.pos + 1);
+        if (this.pos + 1 >= s.length || d === LF) {
+          throw this.err(this.line, this.pos - this.lineStart + 1, 'a character after "\\"', this.pos + 1 >= s.length ? 'end of file' : 'end of line');
+        }
+        this.pos += 2;
+      } else {
+        this.pos++;
+      }
+    }
+    const text = s.slice(start, this.pos);
+    this.pos++;
+    return { text, quoted: true, line, col };
+  }
+
+  private word(): Token {
+    const s = this.src;
+    const n = s.length;
+    const col = this.pos - this.lineStart + 1;
+    const start = this.pos;
+    while (this.pos < n) {
+      const c = s.charCodeAt(this.pos);
+      if (c === SP || c === TAB || c === CR || c === LF || c === SEMI || c === LPAR || c === RPAR || c === QUOTE) break;
+      if (c === BSL) {
+        const d = s.charCodeAt(this.pos + 1);
+        if (this.pos + 1 >= n || d === LF || d === CR) {
+          throw this.err(this.line, this.pos - this.lineStart + 1, 'a character after "\\"', this.pos + 1 >= n ? 'end of file' : 'end of line');
+        }
+        this.pos += 2;
+      } else {
+        this.pos++;
+      }
+    }
+    return { text: s.slice(start, this.pos), quoted: false, line: this.line, col };
+  }
+}

@@ -1,0 +1,485 @@
+// Turns the presentation form of record data (RFC 1035 §5.1, RFC 3597 §5) into the shared rdata model.
+
+import { isIPv6 } from 'node:net';
+import { RRType, typeName, type Rdata, type SOARdata, type TXTRdata, type CAARdata } from '../wire/types.js';
+import { NameError, nameFromLabels, parseLabels } from '../wire/name.js';
+import { ZoneError, describeToken, type Entry, type Token } from './lexer.js';
+
+/** The rdata tokens of one entry and what a relative name in them is relative to. */
+export interface RdataCursor {
+  tokens: Token[];
+  pos: number;
+  entry: Entry;
+  file: string;
+  originLabels: Uint8Array[];
+}
+
+export const MAX_U32 = 0xffffffff;
+
+function err(c: RdataCursor, t: Token | undefined, expected: string, found?: string): ZoneError {
+  if (!t) return new ZoneError(c.file, c.entry.endLine, c.entry.endCol, expected, c.entry.atEof ? 'end of file' : 'end of line');
+  return new ZoneError(c.file, t.line, t.col, expected, found ?? describeToken(t));
+}
+
+function take(c: RdataCursor, expected: string): Token {
+  const t = c.tokens[c.pos];
+  if (!t) throw err(c, undefined, expected);
+  c.pos++;
+  return t;
+}
+
+function expectEnd(c: RdataCursor): void {
+  const t = c.tokens[c.pos];
+  if (t) throw err(c, t, 'end of line');
+}
+
+function isDigits(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch < 0x30 || ch > 0x39) return false;
+  }
+  return true;
+}
+
+function takeUint(c: RdataCursor, max: number, what: string): number {
+  const t = take(c, what);
+  if (t.quoted || !isDigits(t.text)) throw err(c, t, what);
+  const v = Number(t.text);
+  if (v > max) throw err(c, t, `${what} of at most ${max}`);
+  return v;
+}
+
+/**
+ * Seconds from a TTL written as digits or with BIND's units (1w2d3h4m5s, any case): every number
+ * must then carry a unit. Null when the text is not a TTL or exceeds 2^32-1.
+ */
+export function parseTtlText(s: string): number | null {
+  if (isDigits(s)) {
+    const v = Number(s);
+    return v <= MAX_U32 ? v : null;
+  }
+  let total = 0;
+  let num = -1;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch >= 0x30 && ch <= 0x39) {
+      num = (num < 0 ? 0 : num * 10) + (ch - 0x30);
+      if (num > MAX_U32) return null;
+      continue;
+    }
+    if (num < 0) return null;
+    let mult: number;
+    switch (ch | 0x20) {
+      case 0x77: mult = 604800; break; // w
+      case 0x64: mult = 86400; break; // d
+      case 0x68: mult = 3600; break; // h
+      case 0x6d: mult = 60; break; // m
+      case 0x73: mult = 1; break; // s
+      default: return null;
+    }
+    total += num * mult;
+    num = -1;
+  }
+  if (num >= 0 || total > MAX_U32) return null;
+  return total;
+}
+
+function takeTimer(c: RdataCursor, what: string): number {
+  const t = take(c, what);
+  const v = t.quoted ? null : parseTtlText(t.text);
+  if (v === null) throw err(c, t, `${what} (seconds, at most ${MAX_U32}, units w/d/h/m/s allowed)`);
+  return v;
+}
+
+function takeName(c: RdataCursor, what: string): string {
+  const t = take(c, what);
+  return nameFromToken(c.file, t, c.originLabels, what);
+}
+
+/** A domain name token made absolute: "@" is the origin, a relative name gets the origin appended. */
+export function nameFromToken(file: string, t: Token, originLabels: Uint8Array[], what = 'a domain name'): string {
+  if (t.quoted) throw new ZoneError(file, t.line, t.col, what, describeToken(t));
+  if (t.text === '@') return nameFromLabels(originLabels);
+  try {
+    return nameFromLabels(parseLabels(t.text, originLabels));
+  } catch (e) {
+    if (e instanceof NameError) throw new ZoneError(file, t.line, t.col, what, `${describeToken(t)} (${e.message})`);
+    throw e;
+  }
+}
+
+/**
+ * The bytes of one <character-string> (RFC 1035 §5.1): \DDD is a byte, \X is X, other characters
+ * are their UTF-8 bytes. Null on a malformed escape.
+ */
+export function decodeCharString(s: string): Uint8Array | null {
+  let simple = true;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch === 0x5c || ch > 0x7e) { simple = false; break; }
+  }
+  if (simple) {
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+  const bytes: number[] = [];
+  const enc = new TextEncoder();
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch === 0x5c) {
+      if (i + 1 >= s.length) return null;
+      const d1 = s.charCodeAt(i + 1);
+      if (d1 >= 0x30 && d1 <= 0x39) {
+        const ddd = s.slice(i + 1, i + 4);
+        if (!isDigits(ddd) || ddd.length !== 3) return null;
+        const v = Number(ddd);
+        if (v > 255) return null;
+        bytes.push(v);
+        i += 3;
+        continue;
+      }
+      i++;
+      const cp = s.codePointAt(i)!;
+      if (cp < 0x80) bytes.push(cp);
+      else {
+        const ch2 = String.fromCodePoint(cp);
+        for (const b of enc.encode(ch2)) bytes.push(b);
+        i += ch2.length - 1;
+      }
+      continue;
+    }
+    if (ch < 0x80) bytes.push(ch);
+    else {
+      const cp = s.codePointAt(i)!;
+      const ch2 = String.fromCodePoint(cp);
+      for (const b of enc.encode(ch2)) bytes.push(b);
+      i += ch2.length - 1;
+    }
+  }
+  return Uint8Array.from(bytes);
+}
+
+function takeCharString(c: RdataCursor, what: string, max = 255): Uint8Array {
+  const t = take(c, what);
+  const b = decodeCharString(t.text);
+  if (b === null) throw err(c, t, `${what} with valid escapes (\\DDD at most 255, or \\X)`);
+  if (b.length > max) throw err(c, t, `${what} of at most ${max} bytes`, `${describeToken(t)} (${b.length} bytes)`);
+  return b;
+}
+
+/** Strict dotted quad, rejecting leading zeros as BIND does (they read as octal elsewhere). */
+export function parseIPv4(s: string): number[] | null {
+  const parts = s.split('.');
+  if (parts.length !== 4) return null;
+  const out: number[] = [];
+  for (const p of parts) {
+    if (p.length === 0 || p.length > 3 || !isDigits(p)) return null;
+    if (p.length > 1 && p.charCodeAt(0) === 0x30) return null;
+    const v = Number(p);
+    if (v > 255) return null;
+    out.push(v);
+  }
+  return out;
+}
+
+/** The 16 bytes of an IPv6 address in text, or null. Zone indices ("%eth0") are not addresses here. */
+export function parseIPv6(s: string): Uint8Array | null {
+  if (s.includes('%') || !isIPv6(s)) return null;
+  let head = s;
+  let v4: number[] | null = null;
+  const lastColon = s.lastIndexOf(':');
+  if (s.indexOf('.', lastColon) >= 0) {
+    v4 = parseIPv4(s.slice(lastColon + 1));
+    if (!v4) return null;
+    head = s.slice(0, lastColon + 1) + '0:0';
+  }
+  const groupsWanted = 8;
+  const dbl = head.indexOf('::');
+  let groups: string[];
+  if (dbl >= 0) {
+    const left = head.slice(0, dbl) === '' ? [] : head.slice(0, dbl).split(':');
+    const right = head.slice(dbl + 2) === '' ? [] : head.slice(dbl + 2).split(':');
+    const fill = groupsWanted - left.length - right.length;
+    if (fill < 1) return null;
+    groups = [...left, ...new Array<string>(fill).fill('0'), ...right];
+  } else {
+    groups = head.split(':');
+  }
+  if (groups.length !== 8) return null;
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    const v = parseInt(groups[i]!, 16);
+    out[i * 2] = v >> 8;
+    out[i * 2 + 1] = v & 0xff;
+  }
+  if (v4) out.set(v4, 12);
+  return out;
+}
+
+/**
+ * RFC 5952 §4 text for 16 address bytes: lower-case hex, no leading zeros, the longest run of two or
+ * more zero groups (the first on a tie) as "::". Always hexadecimal, even for IPv4-mapped addresses,
+ * so one address has exactly one spelling.
+ */
+export function formatIPv6(b: Uint8Array): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((b[i * 2]! << 8) | b[i * 2 + 1]!);
+  let bestStart = -1, bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
+  if (bestLen < 2) return hex(g);
+  return hex(g.slice(0, bestStart)) + '::' + hex(g.slice(bestStart + bestLen));
+}
+
+/** Canonical RFC 5952 text for an IPv6 address given as text, or null when it is not one. */
+export function canonicalIPv6(s: string): string | null {
+  const b = parseIPv6(s);
+  return b ? formatIPv6(b) : null;
+}
+
+const TARGET_TYPES: ReadonlySet<number> = new Set([RRType.NS, RRType.CNAME, RRType.DNAME, RRType.PTR]);
+
+/** Types whose presentation form this module reads; HINFO is read but stored opaque (wire form). */
+export const TEXT_FORM_TYPES: ReadonlySet<number> = new Set([
+  RRType.A, RRType.AAAA, RRType.NS, RRType.CNAME, RRType.DNAME, RRType.SOA, RRType.PTR,
+  RRType.MX, RRType.TXT, RRType.SRV, RRType.CAA, RRType.HINFO,
+]);
+
+/** Types held in a typed rdata interface rather than OpaqueRdata (types.ts RdataByType). */
+export const TYPED_RDATA: ReadonlySet<number> = new Set([
+  RRType.A, RRType.AAAA, RRType.NS, RRType.CNAME, RRType.DNAME, RRType.SOA, RRType.PTR,
+  RRType.MX, RRType.TXT, RRType.SRV, RRType.CAA,
+]);
+
+function hexValue(ch: number): number {
+  if (ch >= 0x30 && ch <= 0x39) return ch - 0x30;
+  const l = ch | 0x20;
+  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
+  return -1;
+}
+
+/** RFC 3597 §5: `\# <length> <hex...>`; the hex may be split into several words. */
+function parseGeneric(c: RdataCursor, type: number): Rdata {
+  const lenTok = c.tokens[c.pos];
+  const len = takeUint(c, 65535, 'the rdata length after \\# (0 to 65535)');
+  const raw = new Uint8Array(len);
+  let o = 0;
+  let nibble = -1;
+  while (c.pos < c.tokens.length) {
+    const t = c.tokens[c.pos++]!;
+    if (t.quoted) throw err(c, t, 'hexadecimal rdata');
+    const s = t.text;
+    if (s.length % 2 !== 0) throw err(c, t, 'hexadecimal rdata in whole bytes (an even number of digits per word)');
+    for (let i = 0; i < s.length; i++) {
+      const v = hexValue(s.charCodeAt(i));
+      if (v < 0) throw err(c, t, 'hexadecimal rdata');
+      if (nibble < 0) nibble = v;
+      else {
+        if (o >= len) throw err(c, t, `exactly ${len} bytes of rdata as the \\# length says`, `${describeToken(t)} (more bytes)`);
+        raw[o++] = (nibble << 4) | v;
+        nibble = -1;
+      }
+    }
+  }
+  if (o !== len) {
+    throw err(c, undefined, `${len} bytes of rdata as the \\# length${lenTok ? ` at column ${lenTok.col}` : ''} says (got ${o})`);
+  }
+  if (!TYPED_RDATA.has(type)) return { raw };
+  try {
+    return rdataFromWire(type, raw);
+  } catch (e) {
+    if (e instanceof RangeError) throw err(c, lenTok, `well-formed ${typeName(type)} rdata in the \\# form`, `${describeToken(lenTok!)} (${e.message})`);
+    throw e;
+  }
+}
+
+function readWireName(b: Uint8Array, off: number): [string, number] {
+  const labels: Uint8Array[] = [];
+  let total = 1;
+  for (;;) {
+    if (off >= b.length) throw new RangeError('name runs past the end');
+    const l = b[off]!;
+    if (l === 0) return [nameFromLabels(labels), off + 1];
+    if (l > 63) throw new RangeError('compressed or extended label in a name');
+    if (off + 1 + l > b.length) throw new RangeError('label runs past the end');
+    total += l + 1;
+    if (total > 255) throw new RangeError('name longer than 255 bytes');
+    labels.push(b.slice(off + 1, off + 1 + l));
+    off += 1 + l;
+  }
+}
+
+/** Typed rdata from uncompressed wire bytes (RFC 3597 §5 for known types). Throws RangeError. */
+export function rdataFromWire(type: number, b: Uint8Array): Rdata {
+  const u16 = (o: number): number => (b[o]! << 8) | b[o + 1]!;
+  const u32 = (o: number): number => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  const need = (n: number, exact: boolean): void => {
+    if (exact ? b.length !== n : b.length < n) throw new RangeError(`length ${b.length}, expected ${exact ? '' : 'at least '}${n}`);
+  };
+  const done = (o: number): void => {
+    if (o !== b.length) throw new RangeError(`${b.length - o} bytes left over`);
+  };
+  switch (type) {
+    case RRType.A:
+      need(4, true);
+      return { address: `${b[0]}.${b[1]}.${b[2]}.${b[3]}` };
+    case RRType.AAAA:
+      need(16, true);
+      return { address: formatIPv6(b) };
+    case RRType.NS: case RRType.CNAME: case RRType.DNAME: case RRType.PTR: {
+      const [target, o] = readWireName(b, 0);
+      done(o);
+      return { target };
+    }
+    case RRType.SOA: {
+      const [mname, o1] = readWireName(b, 0);
+      const [rname, o2] = readWireName(b, o1);
+      if (b.length - o2 !== 20) throw new RangeError(`SOA needs 20 bytes of counters after the names, has ${b.length - o2}`);
+      return { mname, rname, serial: u32(o2), refresh: u32(o2 + 4), retry: u32(o2 + 8), expire: u32(o2 + 12), minimum: u32(o2 + 16) };
+    }
+    case RRType.MX: {
+      need(3, false);
+      const [exchange, o] = readWireName(b, 2);
+      done(o);
+      return { preference: u16(0), exchange };
+    }
+    case RRType.SRV: {
+      need(7, false);
+      const [target, o] = readWireName(b, 6);
+      done(o);
+      return { priority: u16(0), weight: u16(2), port: u16(4), target };
+    }
+    case RRType.TXT: {
+      if (b.length === 0) throw new RangeError('TXT needs at least one character-string');
+      const strings: Uint8Array[] = [];
+      let o = 0;
+      while (o < b.length) {
+        const l = b[o]!;
+        if (o + 1 + l > b.length) throw new RangeError('character-string runs past the end');
+        strings.push(b.slice(o + 1, o + 1 + l));
+        o += 1 + l;
+      }
+      return { strings };
+    }
+    case RRType.CAA: {
+      need(2, false);
+      const tl = b[1]!;
+      if (tl === 0 || 2 + tl > b.length) throw new RangeError('bad CAA tag length');
+      const tag = String.fromCharCode(...b.slice(2, 2 + tl));
+      if (!isCaaTag(tag)) throw new RangeError('CAA tag must be letters and digits');
+      return { flags: b[0]!, tag, value: b.slice(2 + tl) };
+    }
+    default:
+      return { raw: b };
+  }
+}
+
+function isCaaTag(s: string): boolean {
+  if (s.length === 0 || s.length > 255) return false;
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charCodeAt(i) | 0x20;
+    const digit = s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39;
+    if (!digit && !(ch >= 0x61 && ch <= 0x7a)) return false;
+  }
+  return true;
+}
+
+/** Parses the rdata tokens at `c.pos` for `type`, consuming all of them. */
+export function parseRdata(type: number, c: RdataCursor): Rdata {
+  const first = c.tokens[c.pos];
+  if (first && !first.quoted && first.text === '\\#') {
+    c.pos++;
+    return parseGeneric(c, type);
+  }
+  const tname = typeName(type);
+  let data: Rdata;
+  if (TARGET_TYPES.has(type)) {
+    data = { target: takeName(c, `a ${tname} target name`) };
+  } else {
+    switch (type) {
+      case RRType.A: {
+        const t = take(c, 'an IPv4 address');
+        const q = t.quoted ? null : parseIPv4(t.text);
+        if (!q) throw err(c, t, 'an IPv4 address (dotted quad, no leading zeros)');
+        data = { address: q.join('.') };
+        break;
+      }
+      case RRType.AAAA: {
+        const t = take(c, 'an IPv6 address');
+        const a = t.quoted ? null : canonicalIPv6(t.text);
+        if (!a) throw err(c, t, 'an IPv6 address');
+        data = { address: a };
+        break;
+      }
+      case RRType.SOA: {
+        const mname = takeName(c, 'the SOA primary server name (MNAME)');
+        const rname = takeName(c, 'the SOA mailbox name (RNAME)');
+        const serial = takeUint(c, MAX_U32, 'the SOA serial');
+        const refresh = takeTimer(c, 'the SOA refresh');
+        const retry = takeTimer(c, 'the SOA retry');
+        const expire = takeTimer(c, 'the SOA expire');
+        const minimum = takeTimer(c, 'the SOA minimum');
+        data = { mname, rname, serial, refresh, retry, expire, minimum } satisfies SOARdata;
+        break;
+      }
+      case RRType.MX: {
+        const preference = takeUint(c, 65535, 'an MX preference');
+        data = { preference, exchange: takeName(c, 'an MX exchange name') };
+        break;
+      }
+      case RRType.SRV: {
+        const priority = takeUint(c, 65535, 'an SRV priority');
+        const weight = takeUint(c, 65535, 'an SRV weight');
+        const port = takeUint(c, 65535, 'an SRV port');
+        data = { priority, weight, port, target: takeName(c, 'an SRV target name') };
+        break;
+      }
+      case RRType.TXT: {
+        const strings: Uint8Array[] = [];
+        let total = 0;
+        do {
+          const s = takeCharString(c, 'a character-string');
+          total += s.length + 1;
+          strings.push(s);
+        } while (c.pos < c.tokens.length);
+        if (total > 65535) throw err(c, c.tokens[c.pos - 1], 'TXT rdata of at most 65535 bytes');
+        data = { strings } satisfies TXTRdata;
+        break;
+      }
+      case RRType.CAA: {
+        const flags = takeUint(c, 255, 'CAA flags (0 to 255)');
+        const tt = take(c, 'a CAA tag');
+        if (tt.quoted || !isCaaTag(tt.text)) throw err(c, tt, 'a CAA tag (letters and digits)');
+        const value = takeCharString(c, 'a CAA value', 65535 - 2 - tt.text.length);
+        data = { flags, tag: tt.text, value } satisfies CAARdata;
+        break;
+      }
+      case RRType.HINFO: {
+        // RFC 1035 §3.3.2: CPU and OS character-strings; kept as opaque wire bytes.
+        const cpu = takeCharString(c, 'the HINFO CPU string');
+        const os = takeCharString(c, 'the HINFO OS string');
+        const raw = new Uint8Array(2 + cpu.length + os.length);
+        raw[0] = cpu.length;
+        raw.set(cpu, 1);
+        raw[1 + cpu.length] = os.length;
+        raw.set(os, 2 + cpu.length);
+        data = { raw };
+        break;
+      }
+      default: {
+        const t = c.tokens[c.pos];
+        throw err(c, t, `the RFC 3597 form "\\# <length> <hex>" for ${tname} (its text form is not supported)`);
+      }
+    }
+  }
+  expectEnd(c);
+  return data;
+}
