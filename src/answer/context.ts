@@ -1,0 +1,53 @@
+// The typed query context every pipeline unit reads and writes.
+import type { QueryView } from '../wire/fastpath.js';
+import type { EdnsOption, ResourceRecord } from '../wire/types.js';
+import type { Runtime } from './runtime.js';
+
+export type TransportProto = 'udp' | 'tcp' | 'tls' | 'https';
+
+export interface TransportInfo {
+  readonly proto: TransportProto;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+}
+
+/** What the responder and finishers build; the pipeline encodes it. */
+export interface ResponseDraft {
+  rcode: number;
+  aa: boolean;
+  tc: boolean;
+  answer: ResourceRecord[];
+  authority: ResourceRecord[];
+  additional: ResourceRecord[];
+  /** EDNS options to send back (only when the query had EDNS). */
+  ednsOptions: EdnsOption[];
+}
+
+/** A typed slot for per-query state owned by one unit. */
+export class StateKey<T> {
+  declare readonly _type: T;
+  constructor(readonly name: string) {}
+}
+
+export class QueryContext {
+  readonly response: ResponseDraft = { rcode: 0, aa: false, tc: false, answer: [], authority: [], additional: [], ednsOptions: [] };
+  private readonly slots = new Map<StateKey<unknown>, unknown>();
+
+  constructor(
+    readonly raw: Uint8Array,
+    readonly query: QueryView,
+    readonly transport: TransportInfo,
+    readonly runtime: Runtime,
+    readonly receivedAt: number,
+  ) {}
+
+  get<T>(key: StateKey<T>): T | undefined {
+    return this.slots.get(key) as T | undefined;
+  }
+
+  set<T>(key: StateKey<T>, value: T): void {
+    this.slots.set(key, value);
+  }
+}

@@ -1,0 +1,54 @@
+// Turns a finished response draft into wire bytes: header, the question as asked, EDNS, truncation.
+import { encodeMessage } from '../wire/message.js';
+import type { Edns, Message } from '../wire/types.js';
+import type { QueryContext } from './context.js';
+
+const TCP_MAX = 65535;
+/** RFC 1035 §4.2.1: without EDNS a UDP response is at most 512 bytes. */
+const UDP_CLASSIC = 512;
+
+/** The most bytes this response may take on its transport (RFC 6891 §6.2.5 for UDP with EDNS). */
+export function responseLimit(ctx: QueryContext): number {
+  if (ctx.transport.proto !== 'udp') return TCP_MAX;
+  const edns = ctx.query.edns;
+  if (!edns) return UDP_CLASSIC;
+  return Math.max(UDP_CLASSIC, Math.min(edns.udpSize, ctx.runtime.config.limits.udpPayload));
+}
+
+export function encodeResponse(ctx: QueryContext): Uint8Array {
+  const q = ctx.query;
+  const r = ctx.response;
+  let edns: Edns | undefined;
+  if (q.edns) {
+    edns = {
+      udpSize: ctx.runtime.config.limits.udpPayload,
+      extendedRcode: r.rcode >> 4,
+      version: 0,
+      // RFC 3225 §3: the DO bit is copied into the response.
+      dnssecOk: q.edns.dnssecOk,
+      z: 0,
+      options: r.ednsOptions,
+    };
+  }
+  const msg: Message = {
+    id: q.id,
+    flags: {
+      qr: true,
+      opcode: q.opcode,
+      aa: r.aa,
+      tc: r.tc,
+      rd: q.rd,
+      ra: false,
+      z: false,
+      ad: false,
+      cd: q.cd,
+      rcode: r.rcode & 0xf,
+    },
+    questions: q.question ? [q.question] : [],
+    answers: r.answer,
+    authorities: r.authority,
+    additionals: r.additional,
+    edns,
+  };
+  return encodeMessage(msg, { maxSize: responseLimit(ctx) });
+}

@@ -1,0 +1,30 @@
+// zone responder: answers from the master-file zones (RFC 1034 §4.3.2) and refuses names outside them.
+import { Rcode, RRType } from '../../../wire/types.js';
+import { lookup, type LookupResult } from '../../../zone/lookup.js';
+import { StateKey, type QueryContext } from '../../context.js';
+import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../unit.js';
+
+/** The lookup's outcome, for later units (logs, policies that act on a miss). */
+export const ZONE_RESULT = new StateKey<LookupResult>('zone.result');
+
+export function zoneResponder(): Unit {
+  return {
+    name: 'zone',
+    stage: 'responder',
+    handle(ctx: QueryContext): Outcome {
+      const q = ctx.query.question!;
+      if (!ctx.runtime.zones.find(q.name)) return CONTINUE;
+      // Zone transfers are not offered here; a secondary asking gets a clear no (as NSD does).
+      if (q.type === RRType.AXFR || q.type === RRType.IXFR) return fail(Rcode.REFUSED, 'zone transfer not allowed');
+      const result = lookup(ctx.runtime.zones, q.name, q.type, { minimalAny: ctx.transport.proto === 'udp' });
+      ctx.set(ZONE_RESULT, result);
+      const r = ctx.response;
+      r.rcode = result.rcode;
+      r.aa = result.aa;
+      r.answer = result.answer;
+      r.authority = result.authority;
+      r.additional = result.additional;
+      return ANSWERED;
+    },
+  };
+}

@@ -1,0 +1,18 @@
+// The pipeline's order, declared once. Order matters: guards run before anything reads data
+// (so a refused query costs nothing), responders run in priority order (the first to answer wins),
+// and finishers see every response that will be sent.
+import { ednsFinisher } from './finish/edns/index.js';
+import { headerGuard } from './guards/header/index.js';
+import { zoneResponder } from './responders/zone/index.js';
+import type { Unit } from './unit.js';
+
+export function createUnits(): Unit[] {
+  return [
+    // guards
+    headerGuard(),
+    // responders
+    zoneResponder(),
+    // finishers
+    ednsFinisher(),
+  ];
+}

@@ -1,0 +1,105 @@
+// fluxdns serve: the server, in one process or as N cluster workers sharing the same sockets.
+import cluster from 'node:cluster';
+import { demoCommands, demoConfig } from '../config/demo.js';
+import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
+import { createLogger } from '../observe/log.js';
+import { LoadError } from '../server/runtime-load.js';
+import { startServer, type RunningServer } from '../server/server.js';
+import { parseFlags } from './args.js';
+
+type WorkerMessage = { type: 'ready'; listeners: string[] } | { type: 'failed'; error: string };
+
+export async function runServe(args: string[]): Promise<number> {
+  const { values } = parseFlags(args, { config: { type: 'string', short: 'c' } });
+  const configFile = values.config;
+  let loaded: LoadedConfig;
+  try {
+    loaded = configFile ? loadConfigFile(configFile) : demoConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(e.message + '\n');
+      return 1;
+    }
+    throw e;
+  }
+  const logger = createLogger(loaded.config.log.level);
+  const workers = loaded.config.workers;
+  if (workers > 1 && cluster.isPrimary) return runPrimary(workers, configFile, loaded, logger);
+
+  let server: RunningServer;
+  try {
+    server = await startServer({ loaded, configFile, reloadSource: configFile ? undefined : demoConfig, logger });
+  } catch (e) {
+    const msg = e instanceof LoadError || e instanceof ConfigError ? e.message : `cannot start: ${(e as Error).message}`;
+    if (cluster.isWorker) process.send?.({ type: 'failed', error: msg } satisfies WorkerMessage);
+    process.stderr.write(msg + '\n');
+    return 1;
+  }
+  const where = server.listeners.map((l) => `${l.proto} ${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`);
+  process.on('SIGHUP', () => server.reload());
+  const stop = () => {
+    void server.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  if (cluster.isWorker) {
+    process.send?.({ type: 'ready', listeners: where } satisfies WorkerMessage);
+    // The primary forwards signals as messages so a worker never outlives it.
+    process.on('message', (m: unknown) => {
+      if (m === 'reload') server.reload();
+      if (m === 'stop') stop();
+    });
+    process.on('disconnect', stop);
+    return -1;
+  }
+  announce(where, configFile === undefined, loaded);
+  return -1;
+}
+
+function announce(where: string[], demo: boolean, loaded: LoadedConfig): void {
+  process.stdout.write(`fluxdns ready: ${where.join(', ')}\n`);
+  if (demo) {
+    const port = Number(/:(\d+)$/.exec(loaded.config.listen[0]!.address)![1]);
+    process.stdout.write(`\nThe built-in demo serves zone example.lab. Try:\n${demoCommands(port).map((c) => '  ' + c).join('\n')}\n\n`);
+  }
+}
+
+function runPrimary(n: number, configFile: string | undefined, loaded: LoadedConfig, logger: ReturnType<typeof createLogger>): Promise<number> {
+  return new Promise((resolve) => {
+    let ready = 0;
+    let stopping = false;
+    let where: string[] = [];
+    const fork = () => {
+      const w = cluster.fork();
+      w.on('message', (m: WorkerMessage) => {
+        if (m.type === 'ready') {
+          where = m.listeners;
+          if (++ready === n) announce(where, configFile === undefined, loaded);
+        } else if (m.type === 'failed' && ready < n) {
+          stopping = true;
+          for (const x of Object.values(cluster.workers ?? {})) x?.kill();
+          resolve(1);
+        }
+      });
+    };
+    cluster.on('exit', (w, code, signal) => {
+      if (stopping) {
+        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(0);
+        return;
+      }
+      logger.error('worker died; starting another', { pid: w.process.pid, code, signal });
+      fork();
+    });
+    for (let i = 0; i < n; i++) fork();
+    const broadcast = (msg: string) => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.send(msg);
+    };
+    process.on('SIGHUP', () => broadcast('reload'));
+    const stop = () => {
+      stopping = true;
+      broadcast('stop');
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}

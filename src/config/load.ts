@@ -1,0 +1,75 @@
+// Reads a YAML configuration file and validates it, reporting each error as FILE:LINE: key.path: what was expected.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import type { ZodIssue } from 'zod';
+import { configSchema, type Config } from './schema.js';
+
+export interface ConfigIssue {
+  file: string;
+  line?: number;
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: ConfigIssue[]) {
+    super(issues.map(formatIssue).join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatIssue(i: ConfigIssue): string {
+  const where = i.line === undefined ? i.file : `${i.file}:${i.line}`;
+  return i.path ? `${where}: ${i.path}: ${i.message}` : `${where}: ${i.message}`;
+}
+
+/** A loaded configuration: the validated values and the folder relative paths are resolved against. */
+export interface LoadedConfig {
+  config: Config;
+  file: string;
+  baseDir: string;
+}
+
+export function parseConfigText(text: string, file: string, baseDir = dirname(resolve(file))): LoadedConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  const data: unknown = doc.toJS() ?? {};
+  const result = configSchema.safeParse(data);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => toConfigIssue(issue, doc, lines, file)));
+  }
+  const config = result.data;
+  for (const z of config.zones) if (!isAbsolute(z.file)) z.file = resolve(baseDir, z.file);
+  return { config, file, baseDir };
+}
+
+export function loadConfigFile(file: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError([{ file, path: '', message: `cannot read: ${(e as Error).message}` }]);
+  }
+  return parseConfigText(text, file);
+}
+
+function toConfigIssue(issue: ZodIssue, doc: Document, lines: LineCounter, file: string): ConfigIssue {
+  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
+  let message = issue.message;
+  if (issue.code === 'invalid_type') message = `expected ${issue.expected}, found ${issue.received}`;
+  else if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  else if (issue.code === 'invalid_enum_value') message = `expected one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}, found ${JSON.stringify(issue.received)}`;
+  // The deepest node of the path that exists in the document gives the line.
+  let line: number | undefined;
+  for (let n = issue.path.length; n >= 0 && line === undefined; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(issue.path.slice(0, n), true);
+    if (isNode(node) && node.range) line = lines.linePos(node.range[0]).line;
+  }
+  return { file, line, path, message };
+}

@@ -1,0 +1,77 @@
+// The configuration file's schema: one place that says every key, its type and its default.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseName, NameError } from '../wire/name.js';
+
+/** "IP:PORT" or "[IPv6]:PORT". */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:]+):(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const host = m[1]!;
+  const port = Number(m[2]);
+  if (!isIP(host) || port > 65535) return undefined;
+  return { host, port };
+}
+
+const hostPort = z.string().refine((s) => parseHostPort(s) !== undefined, {
+  message: 'expected "IP:PORT" (IPv6 as "[::1]:PORT") with a literal address and a port from 0 to 65535',
+});
+
+const domainName = z.string().transform((s, ctx) => {
+  try {
+    return parseName(s.endsWith('.') ? s : s + '.');
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a domain name: ${e instanceof NameError ? e.message : String(e)}` });
+    return z.NEVER;
+  }
+});
+
+export const listenSchema = z
+  .object({
+    proto: z.enum(['udp', 'tcp']),
+    address: hostPort,
+  })
+  .strict();
+
+export const zoneSchema = z
+  .object({
+    name: domainName,
+    file: z.string().min(1, 'expected the path of a master file'),
+  })
+  .strict();
+
+export const limitsSchema = z
+  .object({
+    /** Largest UDP response we send when the client offers more (RFC 6891 §6.2.5; DNS flag day 2020). */
+    udpPayload: z.number().int().min(512).max(4096).default(1232),
+    /** Seconds a TCP connection may stay idle between queries (RFC 7766 §6.2.3). */
+    tcpIdleTimeout: z.number().positive().max(3600).default(10),
+    /** Concurrent TCP connections per process; more are closed at once. */
+    tcpMaxConnections: z.number().int().min(1).max(1_000_000).default(1000),
+    /** Queries of one TCP connection being answered at once; reading pauses beyond it. */
+    tcpMaxInFlight: z.number().int().min(1).max(65535).default(64),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    listen: z.array(listenSchema).min(1, 'expected at least one listener').default([
+      { proto: 'udp', address: '127.0.0.1:5353' },
+      { proto: 'tcp', address: '127.0.0.1:5353' },
+    ]),
+    workers: z.number().int().min(1).max(64).default(1),
+    zones: z.array(zoneSchema).default([]),
+    limits: limitsSchema.default({}),
+    /** RFC 5001 name server identifier, sent when a query asks for it. */
+    nsid: z.string().max(512).optional(),
+    log: z
+      .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ListenConfig = z.output<typeof listenSchema>;
+export type ZoneConfig = z.output<typeof zoneSchema>;
+export type LimitsConfig = z.output<typeof limitsSchema>;

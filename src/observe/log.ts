@@ -1,0 +1,31 @@
+// Structured logs as JSON lines on stderr; never called on the per-query hot path.
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  setLevel(level: LogLevel): void;
+}
+
+export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+  let min = RANK[level];
+  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    if (RANK[lvl] < min) return;
+    const rec: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg, ...fields };
+    if (process.env['NODE_UNIQUE_ID'] !== undefined) rec['pid'] = process.pid;
+    write(JSON.stringify(rec, (_k, v: unknown) => (v instanceof Error ? v.stack ?? v.message : v)));
+  };
+  return {
+    debug: (m, f) => emit('debug', m, f),
+    info: (m, f) => emit('info', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    error: (m, f) => emit('error', m, f),
+    setLevel: (l) => {
+      min = RANK[l];
+    },
+  };
+}

@@ -1,0 +1,97 @@
+// One serving process: loads the runtime, binds the listeners, reloads on SIGHUP, stops on SIGTERM.
+import { Engine } from '../answer/engine.js';
+import { createUnits } from '../answer/units.js';
+import { loadConfigFile, type LoadedConfig } from '../config/load.js';
+import { parseHostPort, type Config } from '../config/schema.js';
+import type { Logger } from '../observe/log.js';
+import { listenTcp, type TcpOptions } from '../transport/tcp.js';
+import { listenUdp } from '../transport/udp.js';
+import { buildRuntime, type ZoneLoadReport } from './runtime-load.js';
+
+export interface Listener {
+  proto: 'udp' | 'tcp';
+  address: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface RunningServer {
+  readonly engine: Engine;
+  readonly listeners: readonly Listener[];
+  /** Re-reads the configuration file (if any) and its zones; keeps the old data when anything fails. */
+  reload(): { ok: true; report: ZoneLoadReport[] } | { ok: false; error: Error };
+  close(): Promise<void>;
+}
+
+export interface ServeOptions {
+  loaded: LoadedConfig;
+  /** Where reload() reads from; undefined for the built-in demo, which reloads its own files. */
+  configFile?: string;
+  /** Re-creates the demo configuration on reload (its zone file may have changed). */
+  reloadSource?: () => LoadedConfig;
+  logger: Logger;
+}
+
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const { logger } = opts;
+  let generation = 1;
+  const { runtime, report } = buildRuntime(opts.loaded, generation);
+  for (const z of report) logger.info('zone loaded', { ...z });
+  const engine = new Engine(runtime, createUnits(), {
+    onUnitError: (unit, err) => logger.error('pipeline unit failed', { unit: unit.name, err }),
+    onEncodeError: (err) => logger.error('response encoding failed', { err }),
+  });
+  const netError = (err: Error) => logger.warn('socket error', { err: err.message });
+  const tcpOpts = (): TcpOptions => tcpOptionsOf(engine.runtime.config);
+
+  const listeners: Listener[] = [];
+  try {
+    for (const l of runtime.config.listen) {
+      const { host, port } = parseHostPort(l.address)!;
+      if (l.proto === 'udp') {
+        const u = await listenUdp(engine, host, port, netError);
+        listeners.push({ proto: 'udp', address: u.address, port: u.port, close: u.close });
+      } else {
+        const t = await listenTcp(engine, host, port, tcpOpts, netError);
+        listeners.push({ proto: 'tcp', address: t.address, port: t.port, close: t.close });
+      }
+    }
+  } catch (e) {
+    await Promise.all(listeners.map((l) => l.close()));
+    throw e;
+  }
+
+  return {
+    engine,
+    listeners,
+    reload() {
+      try {
+        const loaded = opts.configFile ? loadConfigFile(opts.configFile) : opts.reloadSource ? opts.reloadSource() : opts.loaded;
+        const next = buildRuntime(loaded, generation + 1);
+        if (JSON.stringify(loaded.config.listen) !== JSON.stringify(engine.runtime.config.listen) || loaded.config.workers !== engine.runtime.config.workers) {
+          logger.warn('listen and workers changes take effect on restart');
+        }
+        generation++;
+        engine.swap(next.runtime);
+        logger.setLevel(loaded.config.log.level);
+        for (const z of next.report) logger.info('zone loaded', { ...z });
+        logger.info('reloaded', { generation });
+        return { ok: true, report: next.report };
+      } catch (e) {
+        logger.error('reload failed; still serving the previous configuration and zones', { errors: (e as Error).message.split('\n') });
+        return { ok: false, error: e as Error };
+      }
+    },
+    async close() {
+      await Promise.all(listeners.map((l) => l.close()));
+    },
+  };
+}
+
+function tcpOptionsOf(config: Config): TcpOptions {
+  return {
+    idleTimeoutMs: config.limits.tcpIdleTimeout * 1000,
+    maxConnections: config.limits.tcpMaxConnections,
+    maxInFlight: config.limits.tcpMaxInFlight,
+  };
+}

@@ -1,0 +1,203 @@
+// The authoritative lookup of RFC 1034 §4.3.2 with RFC 2308 negative answers, RFC 4592 wildcards,
+// RFC 6672 DNAME and RFC 8482 minimal ANY, over the zones of a ZoneSet.
+import { nameKey, parseLabels, splitLabels, NameError } from '../wire/name.js';
+import { Rcode, RRType, type MXRdata, type ResourceRecord, type SRVRdata, type TargetRdata } from '../wire/types.js';
+import type { RRset, Zone, ZoneNode, ZoneSet } from './tree.js';
+
+/** What the lookup found for the (last) name it looked at. */
+export type LookupKind = 'answer' | 'nodata' | 'nxdomain' | 'referral' | 'refused' | 'yxdomain';
+
+export interface LookupResult {
+  kind: LookupKind;
+  rcode: number;
+  /** Authoritative answer: clear on referrals and refusals (RFC 1034 §4.3.2 step 3b). */
+  aa: boolean;
+  answer: ResourceRecord[];
+  authority: ResourceRecord[];
+  additional: ResourceRecord[];
+  /** The zone that answered, when one did. */
+  zone?: Zone;
+  /** True when a wildcard produced the final answer (for policies and logs). */
+  wildcard: boolean;
+}
+
+export interface LookupOptions {
+  /** RFC 8482: answer ANY with a single RRset (BIND's minimal-any does this over UDP only). */
+  minimalAny: boolean;
+}
+
+/** Bound on CNAME/DNAME steps, as resolvers bound chains (BIND follows 16). */
+const MAX_CHAIN = 16;
+
+type Step =
+  | { kind: 'answer'; sets: RRset[]; owner: string; wildcard: boolean }
+  | { kind: 'cname'; set: RRset; owner: string; target: string; wildcard: boolean }
+  | { kind: 'dname'; set: RRset; cname: ResourceRecord<TargetRdata>; target: string }
+  | { kind: 'nodata'; wildcard: boolean }
+  | { kind: 'nxdomain' }
+  | { kind: 'referral'; ns: RRset }
+  | { kind: 'yxdomain'; set: RRset };
+
+export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: LookupOptions): LookupResult {
+  const zone = zones.find(qname);
+  if (!zone) return { kind: 'refused', rcode: Rcode.REFUSED, aa: false, answer: [], authority: [], additional: [], wildcard: false };
+
+  const answer: ResourceRecord[] = [];
+  const authority: ResourceRecord[] = [];
+  const additional: ResourceRecord[] = [];
+  const seen = new Set<string>();
+  let name = qname;
+  let wildcard = false;
+
+  for (let i = 0; ; i++) {
+    const step = zoneStep(zone, name, qtype, opts);
+    switch (step.kind) {
+      case 'answer':
+        for (const set of step.sets) pushSet(answer, set, step.owner);
+        addAdditional(zone, step.sets, additional);
+        return done('answer', Rcode.NOERROR, true, step.wildcard);
+      case 'nodata':
+        authority.push(zone.negativeSoa());
+        return done('nodata', Rcode.NOERROR, true, step.wildcard);
+      case 'nxdomain':
+        authority.push(zone.negativeSoa());
+        // RFC 6604 §3: after a chain, the rcode describes the last name looked up.
+        return done('nxdomain', Rcode.NXDOMAIN, true, false);
+      case 'referral':
+        for (const r of step.ns.records) authority.push(r);
+        addAdditional(zone, [step.ns], additional);
+        // A referral reached through a CNAME keeps AA: the CNAME itself is authoritative data.
+        return done('referral', Rcode.NOERROR, answer.length > 0, false);
+      case 'yxdomain':
+        pushSet(answer, step.set, step.set.name);
+        return done('yxdomain', Rcode.YXDOMAIN, true, false);
+      case 'cname':
+      case 'dname': {
+        if (step.kind === 'cname') {
+          pushSet(answer, step.set, step.owner);
+          wildcard ||= step.wildcard;
+        } else {
+          pushSet(answer, step.set, step.set.name);
+          answer.push(step.cname);
+        }
+        seen.add(nameKey(name));
+        const target = step.target;
+        // Chains are followed only inside the zone that answered, as NSD and Knot do: data from another
+        // zone may have a different authority, and a loop or long chain ends the answer where it is.
+        if (!zone.contains(target) || seen.has(nameKey(target)) || i >= MAX_CHAIN) {
+          return done('answer', Rcode.NOERROR, true, wildcard);
+        }
+        name = target;
+        continue;
+      }
+    }
+  }
+
+  function done(kind: LookupKind, rcode: number, aa: boolean, wc: boolean): LookupResult {
+    return { kind, rcode, aa, answer, authority, additional, zone, wildcard: wildcard || wc };
+  }
+}
+
+/** One name's lookup inside one zone, without following CNAME or DNAME targets. */
+function zoneStep(zone: Zone, qname: string, qtype: number, opts: LookupOptions): Step {
+  const labels = splitLabels(qname);
+  const zoneDepth = zone.origin === '.' ? 0 : splitLabels(zone.origin).length;
+  // Walk down from the apex: a cut or a DNAME on the way decides before the name itself does.
+  let closest: ZoneNode = zone.get(zone.originKey)!;
+  let closestName = zone.origin;
+  if (labels.length > zoneDepth && zone.dnames.has(zone.originKey)) {
+    return dnameStep(closest.rrsets.get(RRType.DNAME)!, qname, qname.slice(qname.length - zone.origin.length));
+  }
+  for (let depth = zoneDepth + 1; depth <= labels.length; depth++) {
+    const name = depth === labels.length ? qname : labels.slice(labels.length - depth).join('.') + '.';
+    const key = nameKey(name);
+    const node = zone.get(key);
+    if (!node) return missingName(zone, qname, qtype, closest, closestName, opts);
+    const atQname = depth === labels.length;
+    if (zone.cuts.has(key)) {
+      // DS lives in the parent (RFC 4035 §3.1.4.1); we hold none, so the parent side answers NODATA.
+      if (atQname && qtype === RRType.DS) return { kind: 'nodata', wildcard: false };
+      return { kind: 'referral', ns: node.rrsets.get(RRType.NS)! };
+    }
+    if (!atQname && zone.dnames.has(key)) return dnameStep(node.rrsets.get(RRType.DNAME)!, qname, name);
+    closest = node;
+    closestName = name;
+  }
+  return existingName(closest, qname, qtype, false, opts);
+}
+
+function existingName(node: ZoneNode, owner: string, qtype: number, wildcard: boolean, opts: LookupOptions): Step {
+  const cname = node.rrsets.get(RRType.CNAME);
+  if (cname && qtype !== RRType.CNAME && qtype !== RRType.ANY) {
+    return { kind: 'cname', set: cname, owner, target: (cname.records[0]!.data as TargetRdata).target, wildcard };
+  }
+  if (qtype === RRType.ANY) {
+    if (node.isEmpty) return { kind: 'nodata', wildcard };
+    const sets = [...node.rrsets.values()];
+    return { kind: 'answer', sets: opts.minimalAny ? [pickAny(sets)] : sets, owner, wildcard };
+  }
+  const set = node.rrsets.get(qtype);
+  if (set) return { kind: 'answer', sets: [set], owner, wildcard };
+  return { kind: 'nodata', wildcard };
+}
+
+/** RFC 8482 §4.1: any one RRset will do; prefer the smallest so the answer is least likely to truncate. */
+function pickAny(sets: RRset[]): RRset {
+  let best = sets[0]!;
+  for (const s of sets) if (s.records.length < best.records.length) best = s;
+  return best;
+}
+
+/** The name does not exist: RFC 4592 §4.1, the source of synthesis is "*." + the closest encloser. */
+function missingName(zone: Zone, qname: string, qtype: number, closest: ZoneNode, closestName: string, opts: LookupOptions): Step {
+  const star = zone.get('*.' + nameKey(closestName));
+  if (!star) return { kind: 'nxdomain' };
+  return existingName(star, qname, qtype, true, opts);
+}
+
+/** RFC 6672 §2.2: replace the DNAME owner suffix of qname with the DNAME target. */
+function dnameStep(set: RRset, qname: string, owner: string): Step {
+  const dname = set.records[0]! as ResourceRecord<TargetRdata>;
+  const prefix = owner === '.' ? qname : qname.slice(0, qname.length - owner.length);
+  const targetText = dname.data.target === '.' ? prefix : prefix + dname.data.target;
+  try {
+    parseLabels(targetText);
+  } catch (e) {
+    if (e instanceof NameError) return { kind: 'yxdomain', set };
+    throw e;
+  }
+  const cname: ResourceRecord<TargetRdata> = { name: qname, type: RRType.CNAME, class: dname.class, ttl: set.ttl, data: { target: targetText } };
+  return { kind: 'dname', set, cname, target: targetText };
+}
+
+function pushSet(out: ResourceRecord[], set: RRset, owner: string): void {
+  if (owner === set.name) {
+    for (const r of set.records) out.push(r);
+    return;
+  }
+  for (const r of set.records) out.push({ ...r, name: owner });
+}
+
+/** Addresses of in-zone NS, MX and SRV targets (RFC 1035 §3.3.9 etc.), glue below cuts included. */
+function addAdditional(zone: Zone, sets: readonly RRset[], out: ResourceRecord[]): void {
+  const added = new Set<string>();
+  for (const set of sets) {
+    for (const r of set.records) {
+      let target: string | undefined;
+      if (set.type === RRType.NS) target = (r.data as TargetRdata).target;
+      else if (set.type === RRType.MX) target = (r.data as MXRdata).exchange;
+      else if (set.type === RRType.SRV) target = (r.data as SRVRdata).target;
+      if (target === undefined || !zone.contains(target)) continue;
+      const key = nameKey(target);
+      if (added.has(key)) continue;
+      added.add(key);
+      const node = zone.get(key);
+      if (!node) continue;
+      for (const t of [RRType.A, RRType.AAAA]) {
+        const addr = node.rrsets.get(t);
+        if (addr) for (const a of addr.records) out.push(a);
+      }
+    }
+  }
+}
+

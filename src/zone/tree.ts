@@ -1,0 +1,131 @@
+// An authoritative zone held in memory: nodes by name key (empty non-terminals included), RRsets by type.
+import { isSubdomain, nameKey, parentName } from '../wire/name.js';
+import { RRType, type ResourceRecord, type SOARdata } from '../wire/types.js';
+
+export interface RRset {
+  /** Owner as written in the zone (case kept). */
+  readonly name: string;
+  readonly type: number;
+  /** One TTL for the whole set (RFC 2181 §5.2): the smallest of its records. */
+  readonly ttl: number;
+  readonly records: readonly ResourceRecord[];
+}
+
+export class ZoneNode {
+  readonly rrsets = new Map<number, RRset>();
+  constructor(readonly name: string) {}
+
+  /** An empty non-terminal: exists only because names below it do (RFC 4592 §2.2.2). */
+  get isEmpty(): boolean {
+    return this.rrsets.size === 0;
+  }
+}
+
+export class Zone {
+  readonly originKey: string;
+  readonly nodes = new Map<string, ZoneNode>();
+  readonly soa: ResourceRecord<SOARdata>;
+  /** Keys of names holding NS other than the apex: the zone cuts. */
+  readonly cuts = new Set<string>();
+  /** Keys of names holding a DNAME. */
+  readonly dnames = new Set<string>();
+
+  private constructor(readonly origin: string, records: readonly ResourceRecord[]) {
+    this.originKey = nameKey(origin);
+    const grouped = new Map<string, Map<number, ResourceRecord[]>>();
+    for (const rr of records) {
+      const key = nameKey(rr.name);
+      let node = this.nodes.get(key);
+      if (!node) {
+        node = new ZoneNode(rr.name);
+        this.nodes.set(key, node);
+        this.addAncestors(rr.name);
+      }
+      let byType = grouped.get(key);
+      if (!byType) grouped.set(key, (byType = new Map()));
+      let list = byType.get(rr.type);
+      if (!list) byType.set(rr.type, (list = []));
+      list.push(rr);
+    }
+    for (const [key, byType] of grouped) {
+      const node = this.nodes.get(key)!;
+      for (const [type, list] of byType) {
+        const ttl = Math.min(...list.map((r) => r.ttl));
+        node.rrsets.set(type, { name: node.name, type, ttl, records: list.map((r) => (r.ttl === ttl ? r : { ...r, ttl })) });
+        if (type === RRType.NS && key !== this.originKey) this.cuts.add(key);
+        if (type === RRType.DNAME) this.dnames.add(key);
+      }
+    }
+    const apex = this.nodes.get(this.originKey);
+    const soa = apex?.rrsets.get(RRType.SOA)?.records[0];
+    if (!soa) throw new Error(`zone ${origin} has no SOA at its apex`);
+    this.soa = soa as ResourceRecord<SOARdata>;
+  }
+
+  /** Builds a zone from records that passed `checkZone`; throws only when the apex SOA is missing. */
+  static build(origin: string, records: readonly ResourceRecord[]): Zone {
+    return new Zone(origin, records);
+  }
+
+  private addAncestors(name: string): void {
+    let n = name;
+    while (nameKey(n) !== this.originKey && n !== '.') {
+      n = parentName(n);
+      const key = nameKey(n);
+      if (this.nodes.has(key)) return;
+      this.nodes.set(key, new ZoneNode(n));
+    }
+  }
+
+  get(key: string): ZoneNode | undefined {
+    return this.nodes.get(key);
+  }
+
+  get serial(): number {
+    return this.soa.data.serial;
+  }
+
+  /** The SOA for negative answers, with TTL min(SOA TTL, SOA MINIMUM) (RFC 2308 §5). */
+  negativeSoa(): ResourceRecord<SOARdata> {
+    const ttl = Math.min(this.soa.ttl, this.soa.data.minimum);
+    return ttl === this.soa.ttl ? this.soa : { ...this.soa, ttl };
+  }
+
+  contains(name: string): boolean {
+    return isSubdomain(name, this.origin);
+  }
+
+  get recordCount(): number {
+    let n = 0;
+    for (const node of this.nodes.values()) for (const set of node.rrsets.values()) n += set.records.length;
+    return n;
+  }
+}
+
+/** The zones one server answers for; the deepest zone containing a name is authoritative for it. */
+export class ZoneSet {
+  private readonly byKey = new Map<string, Zone>();
+
+  constructor(zones: readonly Zone[]) {
+    for (const z of zones) this.byKey.set(z.originKey, z);
+  }
+
+  get zones(): Zone[] {
+    return [...this.byKey.values()];
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** Longest-suffix match of `name` against the zone origins. */
+  find(name: string): Zone | undefined {
+    let key = nameKey(name);
+    for (;;) {
+      const z = this.byKey.get(key);
+      if (z) return z;
+      if (key === '.') return undefined;
+      key = parentName(key);
+    }
+  }
+}
