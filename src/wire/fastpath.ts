@@ -1,0 +1,201 @@
+// Allocation-light, never-throwing query parser for the serving hot path: header, the one
+// question, and the OPT record, without building a Message.
+
+import { EdnsOptionCode, Rcode, RRType, WireError, type ClientSubnet, type Cookie, type Edns, type EdnsOption } from './types.js';
+import { lastScanErrorOffset, nameErrorReason, scanName, scannedNameText } from './reader.js';
+import { decodeClientSubnet, decodeCookie } from './edns.js';
+
+export interface QueryEdns extends Edns {
+  cookie?: Cookie;
+  clientSubnet?: ClientSubnet;
+  /** RFC 5001 §2.3: an NSID option (normally empty) asks for the server's identifier. */
+  nsidRequested: boolean;
+  paddingPresent: boolean;
+}
+
+export interface QueryView {
+  id: number;
+  /** The raw 16 flag bits. */
+  flags: number;
+  qr: boolean;
+  opcode: number;
+  rd: boolean;
+  cd: boolean;
+  ad: boolean;
+  qdcount: number;
+  ancount: number;
+  nscount: number;
+  arcount: number;
+  question?: { name: string; type: number; class: number };
+  /** End of the question section: buf.subarray(12, questionEnd) echoes it; 12 when none parsed. */
+  questionEnd: number;
+  /** Set when the OPT record itself parsed, even if one of its options is malformed. */
+  edns?: QueryEdns;
+  /** Set when the query is malformed; `question` is still set when the question itself parsed. */
+  error?: { rcode: number; reason: string };
+}
+
+function fail(v: QueryView, reason: string, offset: number): QueryView {
+  v.error = { rcode: Rcode.FORMERR, reason: `${reason} at offset ${offset}` };
+  return v;
+}
+
+/**
+ * Skips one resource record at `off`; returns the offset after it, or -1 (reason in skipError).
+ * Names are fully validated (loops, pointers, lengths) even though their text is not built.
+ */
+let skipError = '';
+let skipErrorAt = 0;
+/** Where the owner name of the record skipped last ends (its TYPE field). */
+let skipTypeAt = 0;
+
+function skipRecord(buf: Uint8Array, off: number): number {
+  const p = scanName(buf, off, false);
+  if (p < 0) {
+    skipError = nameErrorReason(p);
+    skipErrorAt = lastScanErrorOffset();
+    return -1;
+  }
+  skipTypeAt = p;
+  if (p + 10 > buf.length) {
+    skipError = 'truncated record';
+    skipErrorAt = p;
+    return -1;
+  }
+  const end = p + 10 + ((buf[p + 8]! << 8) | buf[p + 9]!);
+  if (end > buf.length) {
+    skipError = 'RDLENGTH overruns the message';
+    skipErrorAt = p + 8;
+    return -1;
+  }
+  return end;
+}
+
+/**
+ * Parses a query without throwing. Everything RFC 1035/6891/7871/7873 makes FORMERR is reported
+ * in `error` (rcode FORMERR); shorter than a header means the caller should drop the packet.
+ * Option data and cookie parts are subarrays of `buf`: copy them if they must outlive it.
+ */
+export function parseQuery(buf: Uint8Array): QueryView {
+  const len = buf.length;
+  if (len < 12) {
+    return {
+      id: len >= 2 ? (buf[0]! << 8) | buf[1]! : 0,
+      flags: 0, qr: false, opcode: 0, rd: false, cd: false, ad: false,
+      qdcount: 0, ancount: 0, nscount: 0, arcount: 0, questionEnd: 12,
+      error: { rcode: Rcode.FORMERR, reason: `message of ${len} bytes is shorter than a header` },
+    };
+  }
+  const flags = (buf[2]! << 8) | buf[3]!;
+  const v: QueryView = {
+    id: (buf[0]! << 8) | buf[1]!,
+    flags,
+    qr: (flags & 0x8000) !== 0,
+    opcode: (flags >>> 11) & 0xf,
+    rd: (flags & 0x0100) !== 0,
+    cd: (flags & 0x0010) !== 0,
+    ad: (flags & 0x0020) !== 0,
+    qdcount: (buf[4]! << 8) | buf[5]!,
+    ancount: (buf[6]! << 8) | buf[7]!,
+    nscount: (buf[8]! << 8) | buf[9]!,
+    arcount: (buf[10]! << 8) | buf[11]!,
+    questionEnd: 12,
+  };
+  let pos = 12;
+  if (v.qdcount > 1) return fail(v, `QDCOUNT ${v.qdcount}`, 4);
+  if (v.qdcount === 1) {
+    const p = scanName(buf, 12, true);
+    if (p < 0) return fail(v, nameErrorReason(p), lastScanErrorOffset());
+    if (p + 4 > len) return fail(v, 'truncated question', p);
+    v.question = {
+      name: scannedNameText(buf, 12),
+      type: (buf[p]! << 8) | buf[p + 1]!,
+      class: (buf[p + 2]! << 8) | buf[p + 3]!,
+    };
+    pos = v.questionEnd = p + 4;
+  }
+  const records = v.ancount + v.nscount;
+  for (let i = 0; i < records; i++) {
+    const p = skipRecord(buf, pos);
+    if (p < 0) return fail(v, skipError, skipErrorAt);
+    pos = p;
+  }
+  for (let i = 0; i < v.arcount; i++) {
+    const start = pos;
+    const p = skipRecord(buf, pos);
+    if (p < 0) return fail(v, skipError, skipErrorAt);
+    pos = p;
+    if (((buf[skipTypeAt]! << 8) | buf[skipTypeAt + 1]!) !== RRType.OPT) continue;
+    if (v.edns) return fail(v, 'more than one OPT record', start);
+    if (buf[start] !== 0) return fail(v, 'OPT owner is not the root', start);
+    const reason = readOpt(buf, start + 1, p, v);
+    if (reason !== undefined) return fail(v, reason, start);
+  }
+  if (pos !== len) return fail(v, `${len - pos} bytes after the last record`, pos);
+  // Kept simple: no question is FORMERR for every opcode. The rest was still parsed so that a
+  // cookie-only query (RFC 7873 §5.4) shows its OPT; the caller may act on that and the opcode.
+  if (v.qdcount === 0) return fail(v, 'QDCOUNT 0', 4);
+  return v;
+}
+
+/** Decodes the OPT whose TYPE is at `at` and whose rdata ends at `end`; returns a reason on error. */
+function readOpt(buf: Uint8Array, at: number, end: number, v: QueryView): string | undefined {
+  const ttl = ((buf[at + 4]! << 24) | (buf[at + 5]! << 16) | (buf[at + 6]! << 8) | buf[at + 7]!) >>> 0;
+  const options: EdnsOption[] = [];
+  const e: QueryEdns = {
+    udpSize: (buf[at + 2]! << 8) | buf[at + 3]!,
+    extendedRcode: ttl >>> 24,
+    version: (ttl >>> 16) & 0xff,
+    dnssecOk: (ttl & 0x8000) !== 0,
+    z: ttl & 0x7fff,
+    options,
+    nsidRequested: false,
+    paddingPresent: false,
+  };
+  v.edns = e;
+  let p = at + 10;
+  let bad: string | undefined;
+  while (p < end) {
+    if (end - p < 4) return 'EDNS option header overruns the OPT rdata';
+    const code = (buf[p]! << 8) | buf[p + 1]!;
+    const olen = (buf[p + 2]! << 8) | buf[p + 3]!;
+    p += 4;
+    if (p + olen > end) return `EDNS option ${code} overruns the OPT rdata`;
+    const data = buf.subarray(p, p + olen);
+    p += olen;
+    options.push({ code, data });
+    // Malformed ECS/COOKIE are FORMERR (RFC 7871 §7.1.1, RFC 7873 §5.2.2); the remaining options
+    // are still collected so the FORMERR response can be built from a complete picture.
+    switch (code) {
+      case EdnsOptionCode.COOKIE:
+        if (e.cookie === undefined) {
+          try {
+            e.cookie = decodeCookie(data);
+          } catch (err) {
+            bad ??= describe(err);
+          }
+        }
+        break;
+      case EdnsOptionCode.CLIENT_SUBNET:
+        if (e.clientSubnet === undefined) {
+          try {
+            e.clientSubnet = decodeClientSubnet(data);
+          } catch (err) {
+            bad ??= describe(err);
+          }
+        }
+        break;
+      case EdnsOptionCode.NSID:
+        e.nsidRequested = true;
+        break;
+      case EdnsOptionCode.PADDING:
+        e.paddingPresent = true;
+        break;
+    }
+  }
+  return bad;
+}
+
+function describe(err: unknown): string {
+  return err instanceof WireError ? err.message : String(err);
+}

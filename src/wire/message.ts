@@ -1,0 +1,296 @@
+// Whole-message codec (RFC 1035 §4.1) with EDNS (RFC 6891 §6.1) and RRset-wise truncation
+// (RFC 2181 §9: never send a partial RRset).
+
+import { EdnsOptionCode, RRType, WireError, type Edns, type EdnsOption, type Flags, type Message, type Question, type ResourceRecord } from './types.js';
+import { Reader } from './reader.js';
+import { Writer } from './writer.js';
+import { rdataCodec } from './rdata/index.js';
+import { validateKnownOptions } from './edns.js';
+
+export interface EncodeOptions {
+  /**
+   * The payload limit (UDP: min(client's EDNS size, ours), or 512 without EDNS). Answer and
+   * authority RRsets that do not fit are dropped with everything after them and TC is set;
+   * additional RRsets that do not fit are dropped silently. Header, questions and OPT are always
+   * written, even if they alone exceed the limit.
+   */
+  maxSize?: number;
+  /**
+   * RFC 8467 block-length padding: when msg.edns carries a PADDING option, its length is chosen
+   * so the message is a multiple of this many bytes (without exceeding maxSize). The option's
+   * given data only counts towards the space reserved before the records are written.
+   */
+  padBlock?: number;
+}
+
+const HEADER = 12;
+
+export function flagsToWord(f: Flags): number {
+  return (
+    ((f.qr ? 1 : 0) << 15) |
+    ((f.opcode & 0xf) << 11) |
+    ((f.aa ? 1 : 0) << 10) |
+    ((f.tc ? 1 : 0) << 9) |
+    ((f.rd ? 1 : 0) << 8) |
+    ((f.ra ? 1 : 0) << 7) |
+    ((f.z ? 1 : 0) << 6) |
+    ((f.ad ? 1 : 0) << 5) |
+    ((f.cd ? 1 : 0) << 4) |
+    (f.rcode & 0xf)
+  );
+}
+
+export function wordToFlags(v: number): Flags {
+  return {
+    qr: (v & 0x8000) !== 0,
+    opcode: (v >>> 11) & 0xf,
+    aa: (v & 0x0400) !== 0,
+    tc: (v & 0x0200) !== 0,
+    rd: (v & 0x0100) !== 0,
+    ra: (v & 0x0080) !== 0,
+    z: (v & 0x0040) !== 0,
+    ad: (v & 0x0020) !== 0,
+    cd: (v & 0x0010) !== 0,
+    rcode: v & 0xf,
+  };
+}
+
+/** The 12-bit rcode of RFC 6891 §6.1.3: header bits plus the OPT's upper 8 bits. */
+export function getRcode(msg: Message): number {
+  return (msg.flags.rcode & 0xf) | ((msg.edns?.extendedRcode ?? 0) << 4);
+}
+
+/**
+ * Splits a 12-bit rcode into the header and the OPT record. Rcodes above 15 (BADVERS,
+ * BADCOOKIE, ...) exist only with EDNS, so without msg.edns they are a RangeError.
+ */
+export function setRcode(msg: Message, rcode: number): void {
+  if (!Number.isInteger(rcode) || rcode < 0 || rcode > 0xfff) throw new RangeError(`rcode ${rcode} out of range`);
+  msg.flags.rcode = rcode & 0xf;
+  if (msg.edns) msg.edns.extendedRcode = rcode >>> 4;
+  else if (rcode > 15) throw new RangeError(`rcode ${rcode} needs EDNS`);
+}
+
+/** RFC 6891 §6.1.3: the OPT TTL carries EXTENDED-RCODE, VERSION, DO and Z. */
+function ednsTtl(e: Edns): number {
+  return (((e.extendedRcode & 0xff) << 24) | ((e.version & 0xff) << 16) | (e.dnssecOk ? 0x8000 : 0) | (e.z & 0x7fff)) >>> 0;
+}
+
+function optSize(e: Edns): number {
+  let n = 11;
+  for (const o of e.options) n += 4 + o.data.length;
+  return n;
+}
+
+function writeRecord(w: Writer, rr: ResourceRecord): void {
+  if (rr.type === RRType.OPT) throw new WireError('OPT records belong in msg.edns', w.pos);
+  w.writeName(rr.name, true);
+  w.u16(rr.type);
+  w.u16(rr.class);
+  w.u32(rr.ttl);
+  const lenAt = w.reserve(2);
+  rdataCodec(rr.type).encode(w, rr.data);
+  const len = w.pos - lenAt - 2;
+  if (len > 0xffff) throw new WireError(`rdata of ${len} bytes`, lenAt);
+  w.patchU16(lenAt, len);
+}
+
+function sameRRset(a: ResourceRecord, b: ResourceRecord): boolean {
+  return a.type === b.type && a.class === b.class && (a.name === b.name || (a.name.length === b.name.length && a.name.toLowerCase() === b.name.toLowerCase()));
+}
+
+/**
+ * Writes the records of one section RRset by RRset within `limit`. Returns how many records were
+ * written; in `strict` mode it stops at the first RRset that does not fit, otherwise skips it.
+ */
+function writeSection(w: Writer, records: readonly ResourceRecord[], limit: number, strict: boolean, out: { truncated: boolean }): number {
+  let count = 0;
+  let i = 0;
+  const n = records.length;
+  while (i < n) {
+    let j = i + 1;
+    while (j < n && sameRRset(records[i]!, records[j]!)) j++;
+    const mark = w.mark();
+    for (let k = i; k < j; k++) writeRecord(w, records[k]!);
+    if (w.pos > limit) {
+      w.rollback(mark);
+      if (strict) {
+        out.truncated = true;
+        return count;
+      }
+    } else {
+      count += j - i;
+    }
+    i = j;
+  }
+  return count;
+}
+
+/**
+ * Encodes `msg` with name compression. The header's rcode is flags.rcode's low 4 bits exactly as
+ * given: for rcodes above 15 the caller must also set edns.extendedRcode (setRcode does both).
+ * With opts.maxSize, see EncodeOptions for how the message is truncated.
+ */
+export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
+  const maxSize = opts?.maxSize ?? Infinity;
+  const e = msg.edns;
+  const reserved = e ? optSize(e) : 0;
+  const limit = maxSize - reserved;
+  const w = new Writer(maxSize < 4096 ? maxSize : 1024);
+  w.u16(msg.id);
+  const flagsAt = w.reserve(2);
+  w.u16(msg.questions.length);
+  const countsAt = w.reserve(6);
+  for (const q of msg.questions) {
+    w.writeName(q.name, true);
+    w.u16(q.type);
+    w.u16(q.class);
+  }
+  const state = { truncated: msg.flags.tc };
+  let an = 0;
+  let ns = 0;
+  let ar = 0;
+  an = writeSection(w, msg.answers, limit, true, state);
+  if (an === msg.answers.length) {
+    ns = writeSection(w, msg.authorities, limit, true, state);
+    if (ns === msg.authorities.length) ar = writeSection(w, msg.additionals, limit, false, state);
+  }
+  if (an < msg.answers.length || ns < msg.authorities.length) state.truncated = true;
+  if (e) {
+    writeOpt(w, e, opts?.padBlock, maxSize);
+    ar++;
+  }
+  w.patchU16(flagsAt, (flagsToWord(msg.flags) & ~0x0200) | (state.truncated ? 0x0200 : 0));
+  w.patchU16(countsAt, an);
+  w.patchU16(countsAt + 2, ns);
+  w.patchU16(countsAt + 4, ar);
+  return w.finish();
+}
+
+function writeOpt(w: Writer, e: Edns, padBlock: number | undefined, maxSize: number): void {
+  w.u8(0);
+  w.u16(RRType.OPT);
+  w.u16(e.udpSize);
+  w.u32(ednsTtl(e));
+  const lenAt = w.reserve(2);
+  for (const o of e.options) {
+    w.u16(o.code);
+    if (o.code === EdnsOptionCode.PADDING && padBlock !== undefined && padBlock > 0) {
+      // Everything after this option is already known, so the final size is too.
+      let after = 0;
+      let seen = false;
+      for (const p of e.options) {
+        if (seen) after += 4 + p.data.length;
+        else if (p === o) seen = true;
+      }
+      const base = w.pos + 2 + after;
+      let pad = (padBlock - (base % padBlock)) % padBlock;
+      if (base + pad > maxSize) pad = Math.max(0, maxSize - base);
+      w.u16(pad);
+      w.reserve(pad);
+      w.buf.fill(0, w.pos - pad, w.pos);
+      continue;
+    }
+    w.u16(o.data.length);
+    w.bytes(o.data);
+  }
+  w.patchU16(lenAt, w.pos - lenAt - 2);
+}
+
+function readQuestion(r: Reader): Question {
+  const name = r.readName();
+  return { name, type: r.u16(), class: r.u16() };
+}
+
+function readRecord(r: Reader): ResourceRecord {
+  const name = r.readName();
+  const type = r.u16();
+  const klass = r.u16();
+  const ttl = r.u32();
+  const rdlength = r.u16();
+  const end = r.pos + rdlength;
+  if (end > r.buf.length) throw new WireError(`RDLENGTH ${rdlength} overruns the message`, r.pos - 2);
+  const data = rdataCodec(type).decode(r, rdlength);
+  if (r.pos !== end) throw new WireError('rdata does not match RDLENGTH', r.pos);
+  return { name, type, class: klass, ttl, data };
+}
+
+/** RFC 6891 §6.1.2: options are {code, length, data} until RDLENGTH is used up exactly. */
+function readOpt(r: Reader, rr: { name: string; class: number; ttl: number }, rdlength: number): Edns {
+  const end = r.pos + rdlength;
+  if (end > r.buf.length) throw new WireError(`RDLENGTH ${rdlength} overruns the message`, r.pos - 2);
+  const options: EdnsOption[] = [];
+  while (r.pos < end) {
+    if (end - r.pos < 4) throw new WireError('EDNS option header overruns the OPT rdata', r.pos);
+    const code = r.u16();
+    const len = r.u16();
+    if (r.pos + len > end) throw new WireError(`EDNS option ${code} overruns the OPT rdata`, r.pos - 2);
+    options.push({ code, data: r.copy(len) });
+  }
+  try {
+    validateKnownOptions(options);
+  } catch (err) {
+    if (err instanceof WireError) throw new WireError(`malformed EDNS option: ${err.message}`, end - rdlength);
+    throw err;
+  }
+  return {
+    udpSize: rr.class,
+    extendedRcode: rr.ttl >>> 24,
+    version: (rr.ttl >>> 16) & 0xff,
+    dnssecOk: (rr.ttl & 0x8000) !== 0,
+    z: rr.ttl & 0x7fff,
+    options,
+  };
+}
+
+/**
+ * Strict decoder: the section counts must match the content exactly, nothing may follow the
+ * last record, and there is at most one OPT, in the additional section, owned by the root
+ * (RFC 6891 §6.1.1). Known EDNS options that RFCs make FORMERR (ECS, COOKIE) are validated.
+ * Throws WireError for all of these; the returned message shares no memory with `buf`.
+ */
+export function decodeMessage(buf: Uint8Array): Message {
+  if (buf.length < HEADER) throw new WireError(`message of ${buf.length} bytes is shorter than a header`, 0);
+  const r = new Reader(buf);
+  const id = r.u16();
+  const flags = wordToFlags(r.u16());
+  const qd = r.u16();
+  const an = r.u16();
+  const ns = r.u16();
+  const ar = r.u16();
+  const questions: Question[] = [];
+  for (let i = 0; i < qd; i++) questions.push(readQuestion(r));
+  const answers: ResourceRecord[] = [];
+  for (let i = 0; i < an; i++) answers.push(readSectionRecord(r, 'answer'));
+  const authorities: ResourceRecord[] = [];
+  for (let i = 0; i < ns; i++) authorities.push(readSectionRecord(r, 'authority'));
+  const additionals: ResourceRecord[] = [];
+  let edns: Edns | undefined;
+  for (let i = 0; i < ar; i++) {
+    const start = r.pos;
+    r.skipName();
+    const type = r.u16();
+    if (type !== RRType.OPT) {
+      r.pos = start;
+      additionals.push(readRecord(r));
+      continue;
+    }
+    if (edns) throw new WireError('more than one OPT record', start);
+    if (r.buf[start] !== 0) throw new WireError('OPT owner is not the root', start);
+    const klass = r.u16();
+    const ttl = r.u32();
+    const rdlength = r.u16();
+    edns = readOpt(r, { name: '.', class: klass, ttl }, rdlength);
+  }
+  if (r.pos !== buf.length) throw new WireError(`${buf.length - r.pos} bytes after the last record`, r.pos);
+  const msg: Message = { id, flags, questions, answers, authorities, additionals };
+  if (edns) msg.edns = edns;
+  return msg;
+}
+
+function readSectionRecord(r: Reader, section: string): ResourceRecord {
+  const start = r.pos;
+  const rr = readRecord(r);
+  if (rr.type === RRType.OPT) throw new WireError(`OPT record in the ${section} section`, start);
+  return rr;
+}
