@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // fluxdns command line: dispatches to one file per command.
+import { UsageError } from './args.js';
 import { runCheck } from './check.js';
 import { runServe } from './serve.js';
 import { runZoneCheck } from './zone-check.js';
 
 const USAGE = `usage:
-  fluxdns serve [--config FILE]          serve DNS (no --config: the built-in demo on 127.0.0.1:5353)
+  fluxdns serve [--config FILE] [--port N]  serve DNS (no --config: the built-in demo on 127.0.0.1:5353)
   fluxdns check [--config FILE]          validate a configuration and its zones
   fluxdns zone check FILE --origin NAME  validate one master file
 `;
@@ -36,6 +37,6 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     process.stderr.write(`fluxdns: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    process.exitCode = err instanceof UsageError ? 2 : 1;
   },
 );

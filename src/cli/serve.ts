@@ -5,16 +5,24 @@ import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.j
 import { createLogger } from '../observe/log.js';
 import { LoadError } from '../server/runtime-load.js';
 import { startServer, type RunningServer } from '../server/server.js';
-import { parseFlags } from './args.js';
+import { parseFlags, UsageError } from './args.js';
 
 type WorkerMessage = { type: 'ready'; listeners: string[] } | { type: 'failed'; error: string };
 
 export async function runServe(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { config: { type: 'string', short: 'c' } });
+  const { values } = parseFlags(args, { config: { type: 'string', short: 'c' }, port: { type: 'string', short: 'p' } });
   const configFile = values.config;
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError(`--port: expected a port from 0 to 65535, found ${JSON.stringify(values.port)}`);
+  // --port moves every listener to that port (like named -p), handy for the demo beside another server.
+  const source = (): LoadedConfig => {
+    const l = configFile ? loadConfigFile(configFile) : demoConfig();
+    if (port !== undefined) for (const x of l.config.listen) x.address = x.address.replace(/:\d+$/, `:${port}`);
+    return l;
+  };
   let loaded: LoadedConfig;
   try {
-    loaded = configFile ? loadConfigFile(configFile) : demoConfig();
+    loaded = source();
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(e.message + '\n');
@@ -28,7 +36,7 @@ export async function runServe(args: string[]): Promise<number> {
 
   let server: RunningServer;
   try {
-    server = await startServer({ loaded, configFile, reloadSource: configFile ? undefined : demoConfig, logger });
+    server = await startServer({ loaded, source, logger });
   } catch (e) {
     const msg = e instanceof LoadError || e instanceof ConfigError ? e.message : `cannot start: ${(e as Error).message}`;
     if (cluster.isWorker) process.send?.({ type: 'failed', error: msg } satisfies WorkerMessage);

@@ -1,7 +1,7 @@
 // One serving process: loads the runtime, binds the listeners, reloads on SIGHUP, stops on SIGTERM.
 import { Engine } from '../answer/engine.js';
 import { createUnits } from '../answer/units.js';
-import { loadConfigFile, type LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
 import { parseHostPort, type Config } from '../config/schema.js';
 import type { Logger } from '../observe/log.js';
 import { listenTcp, type TcpOptions } from '../transport/tcp.js';
@@ -24,11 +24,10 @@ export interface RunningServer {
 }
 
 export interface ServeOptions {
+  /** The configuration already read for this start. */
   loaded: LoadedConfig;
-  /** Where reload() reads from; undefined for the built-in demo, which reloads its own files. */
-  configFile?: string;
-  /** Re-creates the demo configuration on reload (its zone file may have changed). */
-  reloadSource?: () => LoadedConfig;
+  /** Reads the configuration again for reload() (the file, or the built-in demo). */
+  source: () => LoadedConfig;
   logger: Logger;
 }
 
@@ -66,7 +65,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     listeners,
     reload() {
       try {
-        const loaded = opts.configFile ? loadConfigFile(opts.configFile) : opts.reloadSource ? opts.reloadSource() : opts.loaded;
+        const loaded = opts.source();
         const next = buildRuntime(loaded, generation + 1);
         if (JSON.stringify(loaded.config.listen) !== JSON.stringify(engine.runtime.config.listen) || loaded.config.workers !== engine.runtime.config.workers) {
           logger.warn('listen and workers changes take effect on restart');
