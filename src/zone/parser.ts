@@ -179,7 +179,7 @@ function record(st: State, fc: FileCtx, e: Entry): void {
       haveClass = true;
       continue;
     }
-    if (up === 'CH' || up === 'HS' || up === 'NONE' || up === 'ANY' || /^CLASS\d+$/.test(up)) {
+    if (up === 'CH' || up === 'HS' || up === 'NONE' || /^CLASS\d+$/.test(up)) {
       if (haveClass) throw tokErr(fc.file, t, what);
       throw tokErr(fc.file, t, 'class IN (the only class served)');
     }

@@ -1,0 +1,110 @@
+// checkZone's semantic rules, and the fixture zone compared with BIND's named-checkzone (and Knot's kzonecheck).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkZone, type ZoneIssue } from './check.js';
+import { parseZone, loadZoneFile } from './parser.js';
+import { formatRecord } from './format.js';
+
+const O = 'example.com.';
+const HEAD = '$TTL 60\n@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n';
+
+function issues(body: string, head = HEAD): ZoneIssue[] {
+  return checkZone(parseZone(head + body, { origin: O, file: 'c.zone' }), O);
+}
+function brief(list: ZoneIssue[]): string[] {
+  return list.map((i) => `${i.file}:${i.line}: ${i.message}`);
+}
+
+test('a well-formed zone has no issues; duplicates were merged by the parser', () => {
+  assert.deepEqual(issues('www A 192.0.2.2\nwww A 192.0.2.2\nsub NS ns.sub\nns.sub A 192.0.2.3\nns.sub AAAA ::1\nsub DS \\# 4 01020304\nalias CNAME www\nalias RRSIG \\# 0\n'), []);
+});
+
+test('SOA: missing, not at the apex, more than one', () => {
+  assert.deepEqual(brief(issues('@ NS ns1\n', '$TTL 1\n')), ['c.zone:0: no SOA record at the apex example.com.']);
+  assert.deepEqual(brief(issues('www SOA a b 1 2 3 4 5\n')), ['c.zone:5: SOA at www.example.com.: the only SOA must be at the apex example.com.']);
+  assert.deepEqual(brief(issues('@ SOA ns1 host 2 2 3 4 5\n')), ['c.zone:5: second SOA at example.com.: a zone has exactly one']);
+});
+
+test('NS at the apex is required', () => {
+  assert.deepEqual(brief(issues('', '$TTL 1\n@ SOA ns1 host 1 2 3 4 5\n')), ['c.zone:2: no NS records at the apex example.com.']);
+});
+
+test('CNAME with other data, and two CNAMEs', () => {
+  assert.deepEqual(brief(issues('www CNAME a\nwww A 192.0.2.9\nwww NSEC \\# 0\n')), ['c.zone:6: www.example.com. A next to a CNAME: a CNAME owner has no other data (RFC 1034 §3.6.2)']);
+  assert.deepEqual(brief(issues('www CNAME a\nwww CNAME b\n')), ['c.zone:6: second CNAME at www.example.com.: a name has at most one']);
+});
+
+test('data outside the zone', () => {
+  assert.deepEqual(brief(issues('www.example.org. A 192.0.2.1\nxexample.com. A 192.0.2.1\n')), [
+    'c.zone:5: www.example.org. A is outside the zone example.com.',
+    'c.zone:6: xexample.com. A is outside the zone example.com.',
+  ]);
+});
+
+test('below a delegation only glue; at it only NS, DS and glue', () => {
+  assert.deepEqual(brief(issues('sub NS ns.sub\nns.sub A 192.0.2.1\nsub MX 1 mx\nwww.sub TXT x\ndeep.sub NS ns\n')), [
+    'c.zone:7: sub.example.com. MX is occluded by the delegation at sub.example.com. (only NS, DS and glue belong there)',
+    'c.zone:8: www.sub.example.com. TXT is below the delegation at sub.example.com.: only glue (A, AAAA) may be there',
+    'c.zone:9: deep.sub.example.com. NS is below the delegation at sub.example.com.: only glue (A, AAAA) may be there',
+  ]);
+});
+
+test('DNAME: nothing below it, not with a CNAME, only one', () => {
+  assert.deepEqual(brief(issues('d DNAME other.net.\nx.d A 192.0.2.1\nd TXT ok\n')), ['c.zone:6: x.d.example.com. A is occluded by the DNAME at d.example.com. (RFC 6672 §2.4)']);
+  assert.deepEqual(brief(issues('d DNAME other.net.\nd CNAME x\n')), ['c.zone:5: DNAME and CNAME at the same name d.example.com. (RFC 6672 §2.4)']);
+  assert.deepEqual(brief(issues('d DNAME a.net.\nd DNAME b.net.\n')), ['c.zone:6: second DNAME at d.example.com.: a name has at most one (RFC 6672 §2.4)']);
+  // A DNAME at the apex is allowed alongside SOA and NS, and occludes nothing but names below it.
+  assert.deepEqual(brief(issues('@ DNAME other.net.\n')), ['c.zone:4: ns1.example.com. A is occluded by the DNAME at example.com. (RFC 6672 §2.4)']);
+});
+
+const here = dirname(fileURLToPath(import.meta.url));
+const fixtures = join(here, '..', '..', 'test', 'fixtures', 'zones');
+
+function tool(cmd: string, args: string[]): { ok: boolean; status: number | null; out: string } | null {
+  const r = spawnSync(cmd, args, { cwd: fixtures, encoding: 'utf8' });
+  if (r.error) return null;
+  return { ok: r.status === 0, status: r.status, out: r.stdout + r.stderr };
+}
+const norm = (line: string): string => line.trim().split(/\s+/).join(' ').toLowerCase();
+
+test('fixture zone: accepted by us and by named-checkzone, same records', (t) => {
+  const file = join(fixtures, 'example.com.zone');
+  const z = loadZoneFile(file, O);
+  assert.deepEqual(checkZone(z, O), []);
+  assert.equal(z.records.length, 28);
+  // BIND resolves $INCLUDE against its working directory, hence cwd = the fixture folder.
+  const bind = tool('named-checkzone', ['-q', '-D', '-o', '-', O, 'example.com.zone']);
+  if (!bind) {
+    t.skip('named-checkzone is not installed');
+    return;
+  }
+  assert.ok(bind.ok, bind.out);
+  const theirs = bind.out.split('\n').filter((l) => l.trim() !== '' && !l.startsWith(';')).map(norm).sort();
+  const ours = z.records.map((r) => norm(formatRecord(r))).sort();
+  assert.equal(ours.length, theirs.length);
+  assert.deepEqual(ours, theirs);
+});
+
+test('fixture zone: kzonecheck agrees when installed', (t) => {
+  const knot = tool('kzonecheck', ['-o', O, 'example.com.zone']);
+  if (!knot) {
+    t.skip('kzonecheck is not installed');
+    return;
+  }
+  assert.ok(knot.ok, knot.out);
+});
+
+test('a zone BIND rejects is rejected by us too', (t) => {
+  const text = '$TTL 1\n@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 01.2.3.4\n';
+  assert.throws(() => parseZone(text, { origin: O }), /expected an IPv4 address/);
+  const r = spawnSync('named-checkzone', ['-q', O, '/dev/stdin'], { input: text, encoding: 'utf8' });
+  if (r.error) {
+    t.skip('named-checkzone is not installed');
+    return;
+  }
+  assert.notEqual(r.status, 0);
+});
