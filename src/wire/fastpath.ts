@@ -2,7 +2,7 @@
 // question, and the OPT record, without building a Message.
 
 import { EdnsOptionCode, Rcode, RRType, WireError, type ClientSubnet, type Cookie, type Edns, type EdnsOption } from './types.js';
-import { lastScanErrorOffset, nameErrorReason, scanName, scannedNameText } from './reader.js';
+import { plain, lastScanErrorOffset, nameErrorReason, scanName, scannedNameText } from './reader.js';
 import { decodeClientSubnet, decodeCookie } from './edns.js';
 
 export interface QueryEdns extends Edns {
@@ -76,7 +76,8 @@ function skipRecord(buf: Uint8Array, off: number): number {
  * in `error` (rcode FORMERR); shorter than a header means the caller should drop the packet.
  * Option data and cookie parts are subarrays of `buf`: copy them if they must outlive it.
  */
-export function parseQuery(buf: Uint8Array): QueryView {
+export function parseQuery(input: Uint8Array): QueryView {
+  const buf = plain(input);
   const len = buf.length;
   if (len < 12) {
     return {

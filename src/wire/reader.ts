@@ -138,13 +138,22 @@ export function readNameAt(buf: Uint8Array, off: number): { name: string; end: n
   return { name: scannedNameText(buf, off), end: endOff };
 }
 
+/**
+ * A plain Uint8Array view of `buf`. Node's Buffer (what sockets hand over) overrides slice() to
+ * return a view instead of a copy; reading through a plain view makes slice() copy as specified
+ * and keeps Buffer out of decoded values.
+ */
+export function plain(buf: Uint8Array): Uint8Array {
+  return buf.constructor === Uint8Array ? buf : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
 export class Reader {
   /** The whole message: compression pointers are offsets into it. */
   readonly buf: Uint8Array;
   pos: number;
 
   constructor(buf: Uint8Array, pos = 0) {
-    this.buf = buf;
+    this.buf = plain(buf);
     this.pos = pos;
   }
 
