@@ -137,6 +137,15 @@ function directive(st: State, fc: FileCtx, e: Entry): void {
   }
 }
 
+// typeCode walks the RRType table; a zone uses a handful of spellings millions of times.
+const typeCodes = new Map<string, number | undefined>();
+function typeCodeCached(s: string): number | undefined {
+  if (typeCodes.has(s)) return typeCodes.get(s);
+  const code = typeCode(s);
+  if (typeCodes.size < 1024) typeCodes.set(s, code);
+  return code;
+}
+
 function isDigit(ch: number): boolean {
   return ch >= 0x30 && ch <= 0x39;
 }
@@ -183,7 +192,7 @@ function record(st: State, fc: FileCtx, e: Entry): void {
       if (haveClass) throw tokErr(fc.file, t, what);
       throw tokErr(fc.file, t, 'class IN (the only class served)');
     }
-    const code = typeCode(s);
+    const code = typeCodeCached(s);
     if (code === undefined) throw tokErr(fc.file, t, what);
     if (META_TYPES.has(code) || code === 0) throw tokErr(fc.file, t, `a data type (${typeName(code)} is a meta type, not zone data)`);
     type = code;

@@ -399,10 +399,9 @@ export function parseRdata(type: number, c: RdataCursor): Rdata {
     c.pos++;
     return parseGeneric(c, type);
   }
-  const tname = typeName(type);
   let data: Rdata;
   if (TARGET_TYPES.has(type)) {
-    data = { target: takeName(c, `a ${tname} target name`) };
+    data = { target: takeName(c, `a ${typeName(type)} target name`) };
   } else {
     switch (type) {
       case RRType.A: {
@@ -476,7 +475,7 @@ export function parseRdata(type: number, c: RdataCursor): Rdata {
       }
       default: {
         const t = c.tokens[c.pos];
-        throw err(c, t, `the RFC 3597 form "\\# <length> <hex>" for ${tname} (its text form is not supported)`);
+        throw err(c, t, `the RFC 3597 form "\\# <length> <hex>" for ${typeName(type)} (its text form is not supported)`);
       }
     }
   }
