@@ -42,6 +42,11 @@ test('$ORIGIN, @, relative and absolute names', () => {
   ]);
 });
 
+test('the same relative owner text after $ORIGIN names the new place; blank owner keeps the old one', () => {
+  assert.deepEqual(parse('$TTL 1\nwww A 192.0.2.1\n$ORIGIN sub\nwww A 192.0.2.2\n\tA 192.0.2.3\n').map((r) => r.name), ['www.example.com.', 'www.sub.example.com.', 'www.sub.example.com.']);
+  assert.deepEqual(parse('$TTL 1\nwww A 192.0.2.1\n$ORIGIN sub\n\tA 192.0.2.3\n').map((r) => r.name), ['www.example.com.', 'www.example.com.']);
+});
+
 test('$TTL with units; TTL units in records, any case', () => {
   const r = parse('$TTL 1h30m\na A 192.0.2.1\nb 1W2D3H4M5S A 192.0.2.1\nc 1d A 192.0.2.1\nd 0 A 192.0.2.1\n$ttl 90s\ne A 192.0.2.1\n');
   assert.deepEqual(r.map((x) => x.ttl), [5400, 604800 + 2 * 86400 + 3 * 3600 + 4 * 60 + 5, 86400, 0, 90]);

@@ -108,6 +108,8 @@ function directive(st: State, fc: FileCtx, e: Entry): void {
     const origin = nameFromToken(fc.file, a1, fc.originLabels, 'a domain name after $ORIGIN');
     fc.origin = origin;
     fc.originLabels = parseLabels(origin);
+    // The same relative owner text now names something else.
+    fc.ownerText = undefined;
   } else if (name === '$TTL') {
     if (!a1) throw endErr(fc.file, e, 'a TTL after $TTL');
     const v = a1.quoted ? null : parseTtlText(a1.text);
