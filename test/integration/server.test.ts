@@ -1,0 +1,279 @@
+// The server as a user runs it: the demo and the README's commands, reload, workers, TCP behaviour,
+// truncation, error rcodes on the wire, and the check commands' error messages.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import packet from 'dns-packet';
+import { dig } from '../helpers/dig.js';
+import { freePort } from '../helpers/ports.js';
+import { startProcess, stopAll } from '../helpers/proc.js';
+import { fluxdnsMain, repoRoot, startFluxdns } from '../helpers/servers.js';
+
+after(() => stopAll());
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'fluxdns-server-'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function zoneText(serial: number, extra = ''): string {
+  return `$ORIGIN t.lab.\n$TTL 300\n@ SOA ns hm ${serial} 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\n` +
+    `big TXT ${Array.from({ length: 8 }, (_, i) => `"${String(i).repeat(200)}"`).join(' ')}\n${extra}`;
+}
+
+function query(name: string, type: string, opts: { id?: number; edns?: boolean } = {}): Buffer {
+  return packet.encode({
+    type: 'query',
+    id: opts.id ?? 4242,
+    flags: 0,
+    questions: [{ name, type: type as packet.RecordType, class: 'IN' }],
+    additionals: opts.edns ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as packet.Answer] : [],
+  });
+}
+
+function udpExchange(port: number, msg: Uint8Array, timeoutMs = 2000): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    const t = setTimeout(() => {
+      s.close();
+      resolve(null);
+    }, timeoutMs);
+    s.on('message', (m) => {
+      clearTimeout(t);
+      s.close();
+      resolve(m);
+    });
+    s.send(msg, port, '127.0.0.1');
+  });
+}
+
+function frame(msg: Uint8Array): Buffer {
+  const b = Buffer.alloc(2 + msg.length);
+  b.writeUInt16BE(msg.length, 0);
+  b.set(msg, 2);
+  return b;
+}
+
+describe('built-in demo', () => {
+  test('serve with no --config prints the README commands, and each answers as described', async () => {
+    const port = await freePort();
+    const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--port', String(port)], { cwd: repoRoot, name: 'demo' });
+    await proc.waitFor(/dig @127\.0\.0\.1[^\n]*\+nsid[^\n]*\n/, 30000, 'stdout');
+    const printed = proc.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('dig '));
+    assert.equal(printed.length, 9);
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    for (const cmd of printed) assert.ok(readme.includes(cmd.replace(`-p ${port}`, '-p 5353')), `README lacks: ${cmd}`);
+
+    const run = (cmd: string) =>
+      new Promise<string>((resolve, reject) => {
+        const args = cmd.split(/\s+/).slice(1);
+        execFile('dig', [...args, '+time=2', '+tries=1'], (err, out) => (err ? reject(err) : resolve(out)));
+      });
+    const outs = await Promise.all(printed.map(run));
+    const [aaaa, mx, cname, wild, dname, nx, referral, srv, nsid] = outs as [string, string, string, string, string, string, string, string, string];
+    assert.match(aaaa, /status: NOERROR[\s\S]*flags: qr aa rd;[\s\S]*www\.example\.lab\.\s+3600\s+IN\s+AAAA\s+2001:db8::80/);
+    assert.match(mx, /MX\s+10 mail\.example\.lab\.[\s\S]*ADDITIONAL SECTION:\s*\nmail\.example\.lab\.\s+3600\s+IN\s+A\s+198\.51\.100\.25/);
+    assert.match(cname, /web\.example\.lab\.\s+3600\s+IN\s+CNAME\s+www\.example\.lab\.\s*\nwww\.example\.lab\.\s+3600\s+IN\s+A\s+198\.51\.100\.80/);
+    assert.match(wild, /anything\.apps\.example\.lab\.\s+3600\s+IN\s+TXT\s+"served by the wildcard/);
+    assert.match(dname, /old\.example\.lab\.\s+3600\s+IN\s+DNAME\s+apps\.example\.lab\.[\s\S]*x\.old\.example\.lab\.\s+3600\s+IN\s+CNAME\s+x\.apps\.example\.lab\.[\s\S]*IN\s+A\s+203\.0\.113\.10/);
+    assert.match(nx, /status: NXDOMAIN[\s\S]*AUTHORITY SECTION:\s*\nexample\.lab\.\s+300\s+IN\s+SOA/);
+    assert.match(referral, /status: NOERROR[\s\S]*flags: qr rd;[\s\S]*ANSWER: 0[\s\S]*lab2\.example\.lab\.\s+3600\s+IN\s+NS\s+ns\.lab2\.example\.lab\.[\s\S]*ns\.lab2\.example\.lab\.\s+3600\s+IN\s+A\s+198\.51\.100\.54/);
+    assert.match(srv, /SRV\s+10 60 80 www\.example\.lab\.[\s\S]*www\.example\.lab\.\s+3600\s+IN\s+A\s+198\.51\.100\.80/);
+    assert.match(nsid, /NSID: .*\("fluxdns-demo"\)/);
+    await proc.stop();
+  });
+});
+
+describe('configured server', () => {
+  test('SIGHUP reloads zones; a bad zone is reported with file and line and the old data keeps serving', async () => {
+    const dir = tmp();
+    const zoneFile = join(dir, 't.lab.zone');
+    writeFileSync(zoneFile, zoneText(1));
+    const port = await freePort();
+    const server = await startFluxdns([{ name: 't.lab.', file: zoneFile }], port);
+    assert.equal((await dig(port, 'new.t.lab', 'A')).rcode, 'NXDOMAIN');
+
+    writeFileSync(zoneFile, zoneText(2, 'new A 198.51.100.7\n'));
+    process.kill(server.proc.pid, 'SIGHUP');
+    await server.proc.waitFor(/"reloaded"/, 10000, 'stderr');
+    const fresh = await dig(port, 'new.t.lab', 'A');
+    assert.equal(fresh.rcode, 'NOERROR');
+    assert.equal(fresh.answer[0]?.data, '198.51.100.7');
+
+    writeFileSync(zoneFile, zoneText(3, 'new A 198.51.100.7\nbroken A 300.1.2.3\n'));
+    process.kill(server.proc.pid, 'SIGHUP');
+    await server.proc.waitFor(/reload failed/, 10000, 'stderr');
+    assert.match(server.proc.stderr, /t\.lab\.zone:8:10: expected an IPv4 address/);
+    const still = await dig(port, 'new.t.lab', 'A');
+    assert.equal(still.answer[0]?.data, '198.51.100.7');
+    const soa = await dig(port, 't.lab', 'SOA');
+    assert.match(soa.answer[0]!.data, / 2 3600 600 86400 60$/);
+    await server.stop();
+  });
+
+  test('workers: 2 serves UDP and TCP from two processes', async () => {
+    const dir = tmp();
+    const zoneFile = join(dir, 't.lab.zone');
+    writeFileSync(zoneFile, zoneText(1));
+    const port = await freePort();
+    const yaml = `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n  - { proto: tcp, address: "127.0.0.1:${port}" }\nworkers: 2\nzones:\n  - { name: t.lab., file: ${JSON.stringify(zoneFile)} }\n`;
+    const server = await startFluxdns(yaml, port, 't.lab.');
+    const children = readFileSync(`/proc/${server.proc.pid}/task/${server.proc.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    assert.equal(children.length, 2);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => dig(port, 'ns.t.lab', 'A', { tcp: i % 2 === 0 })));
+    for (const r of results) assert.equal(r.answer[0]?.data, '198.51.100.1');
+    await server.stop();
+    // The workers leave with the primary.
+    await sleep(500);
+    for (const pid of children) assert.throws(() => process.kill(Number(pid), 0));
+  });
+
+  test('UDP truncation: 512 without EDNS, the EDNS size otherwise; TCP carries the whole answer', async () => {
+    const dir = tmp();
+    const zoneFile = join(dir, 't.lab.zone');
+    writeFileSync(zoneFile, zoneText(1));
+    const port = await freePort();
+    const server = await startFluxdns([{ name: 't.lab.', file: zoneFile }], port);
+    const plain = await dig(port, 'big.t.lab', 'TXT', { edns: false });
+    assert.ok(plain.flags.has('tc'));
+    assert.equal(plain.answer.length, 0);
+    const small = await dig(port, 'big.t.lab', 'TXT', { edns: 1232 });
+    assert.ok(small.flags.has('tc'), 'a 1.6 kB answer does not fit 1232 bytes');
+    assert.ok(small.edns, 'OPT kept in a truncated answer');
+    const big = await dig(port, 'big.t.lab', 'TXT', { edns: 4096, extra: ['+ignore'] });
+    assert.ok(big.flags.has('tc'), 'limits.udpPayload (1232) caps what the client offers');
+    const tcp = await dig(port, 'big.t.lab', 'TXT', { tcp: true });
+    assert.ok(!tcp.flags.has('tc'));
+    assert.equal(tcp.answer.length, 1);
+    await server.stop();
+  });
+
+  test('errors on the wire: FORMERR, NOTIMP, BADVERS, REFUSED; responses are never answered', async () => {
+    const dir = tmp();
+    const zoneFile = join(dir, 't.lab.zone');
+    writeFileSync(zoneFile, zoneText(1));
+    const port = await freePort();
+    const server = await startFluxdns([{ name: 't.lab.', file: zoneFile }], port);
+
+    // Two questions: FORMERR.
+    const two = Buffer.from(query('ns.t.lab', 'A'));
+    two.writeUInt16BE(2, 4);
+    const twoAns = await udpExchange(port, Buffer.concat([two, two.subarray(12)]));
+    assert.ok(twoAns);
+    assert.equal(packet.decode(twoAns).rcode, 'FORMERR');
+
+    // A question whose name ends past the packet: FORMERR with the same ID.
+    const cut = query('ns.t.lab', 'A', { id: 777 }).subarray(0, 16);
+    const cutAns = await udpExchange(port, cut);
+    assert.ok(cutAns);
+    assert.equal(cutAns.readUInt16BE(0), 777);
+    assert.equal(cutAns[3]! & 0xf, 1);
+
+    const notify = await dig(port, 't.lab', 'SOA', { extra: ['+opcode=status'] });
+    assert.equal(notify.rcode, 'NOTIMP');
+    const badvers = await dig(port, 't.lab', 'SOA', { extra: ['+edns=1', '+noednsneg'] });
+    assert.equal(badvers.rcode, 'BADVERS');
+    const chaos = await dig(port, 'version.bind', 'TXT', { class: 'CH' });
+    assert.equal(chaos.rcode, 'REFUSED');
+    const outside = await dig(port, 'www.example.com', 'A');
+    assert.equal(outside.rcode, 'REFUSED');
+    assert.ok(!outside.flags.has('aa'));
+
+    // A message with QR set is a response: no reply at all.
+    const resp = Buffer.from(query('ns.t.lab', 'A'));
+    resp[2] = resp[2]! | 0x80;
+    assert.equal(await udpExchange(port, resp, 500), null);
+    await server.stop();
+  });
+
+  test('TCP: pipelined queries are all answered, idle connections close, the connection limit holds', async () => {
+    const dir = tmp();
+    const zoneFile = join(dir, 't.lab.zone');
+    writeFileSync(zoneFile, zoneText(1));
+    const port = await freePort();
+    const yaml = `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n  - { proto: tcp, address: "127.0.0.1:${port}" }\nlimits: { tcpIdleTimeout: 1, tcpMaxConnections: 3 }\nzones:\n  - { name: t.lab., file: ${JSON.stringify(zoneFile)} }\n`;
+    const server = await startFluxdns(yaml, port, 't.lab.');
+
+    const conn = net.connect(port, '127.0.0.1');
+    await new Promise((r) => conn.once('connect', r));
+    const ids = [11, 12, 13, 14, 15];
+    conn.write(Buffer.concat(ids.map((id) => frame(query('ns.t.lab', 'A', { id })))));
+    const got = await new Promise<number[]>((resolve) => {
+      let buf = Buffer.alloc(0);
+      const seen: number[] = [];
+      conn.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+          seen.push(packet.decode(msg).id!);
+          buf = buf.subarray(2 + msg.length);
+        }
+        if (seen.length === ids.length) resolve(seen);
+      });
+    });
+    assert.deepEqual([...got].sort(), ids);
+    // Idle for longer than tcpIdleTimeout: the server closes.
+    const closedAt = await new Promise<number>((resolve) => conn.once('close', () => resolve(Date.now())));
+    assert.ok(closedAt > 0);
+
+    const held: net.Socket[] = [];
+    for (let i = 0; i < 3; i++) {
+      const s = net.connect(port, '127.0.0.1');
+      await new Promise((r) => s.once('connect', r));
+      held.push(s);
+    }
+    await sleep(100);
+    const extra = net.connect(port, '127.0.0.1');
+    const extraClosed = await new Promise<boolean>((resolve) => {
+      extra.once('close', () => resolve(true));
+      extra.once('error', () => resolve(true));
+      setTimeout(() => resolve(false), 800);
+    });
+    assert.equal(extraClosed, true, 'a connection over tcpMaxConnections is closed at once');
+    for (const s of held) s.destroy();
+    await server.stop();
+  });
+});
+
+describe('check commands', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', fluxdnsMain, ...args], { cwd: repoRoot, encoding: 'utf8' });
+
+  test('fluxdns check names file, line, key path and what was expected', () => {
+    const dir = tmp();
+    const conf = join(dir, 'bad.yaml');
+    writeFileSync(conf, 'listen:\n  - { proto: udp, address: "127.0.0.1:53" }\n  - proto: tpc\n    address: "127.0.0.1:53"\nworkers: two\nzonez: []\n');
+    const r = cli('check', '--config', conf);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /bad\.yaml:3: listen\[1\]\.proto: expected one of "udp", "tcp", found "tpc"/);
+    assert.match(r.stderr, /bad\.yaml:5: workers: expected number, found string/);
+    assert.match(r.stderr, /bad\.yaml:\d+: unknown key "zonez"/);
+  });
+
+  test('fluxdns check loads the zones and reports their errors; a good configuration passes', () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'z.zone'), zoneText(1, 'www CNAME ns\nwww A 198.51.100.9\n'));
+    const conf = join(dir, 'c.yaml');
+    writeFileSync(conf, 'zones:\n  - { name: t.lab, file: z.zone }\n');
+    const bad = cli('check', '--config', conf);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /z\.zone:\d+: .*CNAME/);
+    writeFileSync(join(dir, 'z.zone'), zoneText(1));
+    const good = cli('check', '--config', conf);
+    assert.equal(good.status, 0, good.stderr);
+    assert.match(good.stdout, /zone t\.lab\.: \d+ records, serial 1/);
+    assert.equal(cli('check').status, 0, 'the built-in demo passes its own check');
+  });
+
+  test('fluxdns zone check reports FILE:LINE:COL', () => {
+    const dir = tmp();
+    const f = join(dir, 'z.zone');
+    writeFileSync(f, '$TTL 60\n@ SOA ns hm 1 1 1 1 1\n NS ns\nns A 198.51.100.1\nx INX A 1.2.3.4\n');
+    const r = cli('zone', 'check', f, '--origin', 't.lab');
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /z\.zone:5:3: expected/);
+    assert.equal(cli('zone', 'check', f).status, 2, 'missing --origin is a usage error');
+  });
+});
