@@ -36,7 +36,7 @@ export function parseConfigText(text: string, file: string, baseDir = dirname(re
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => ({ file, line: e.linePos?.[0]?.line, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+      doc.errors.map((e) => ({ file, line: lines.linePos(e.pos[0]).line, path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
     );
   }
   const data: unknown = doc.toJS() ?? {};
@@ -62,7 +62,7 @@ export function loadConfigFile(file: string): LoadedConfig {
 function toConfigIssue(issue: ZodIssue, doc: Document, lines: LineCounter, file: string): ConfigIssue {
   const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
   let message = issue.message;
-  if (issue.code === 'invalid_type') message = `expected ${issue.expected}, found ${issue.received}`;
+  if (issue.code === 'invalid_type') message = issue.received === 'undefined' ? `missing; expected ${issue.expected}` : `expected ${issue.expected}, found ${issue.received}`;
   else if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   else if (issue.code === 'invalid_enum_value') message = `expected one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}, found ${JSON.stringify(issue.received)}`;
   // The deepest node of the path that exists in the document gives the line.

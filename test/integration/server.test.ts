@@ -163,7 +163,7 @@ describe('configured server', () => {
     two.writeUInt16BE(2, 4);
     const twoAns = await udpExchange(port, Buffer.concat([two, two.subarray(12)]));
     assert.ok(twoAns);
-    assert.equal(packet.decode(twoAns).rcode, 'FORMERR');
+    assert.equal(twoAns[3]! & 0xf, 1, 'FORMERR');
 
     // A question whose name ends past the packet: FORMERR with the same ID.
     const cut = query('ns.t.lab', 'A', { id: 777 }).subarray(0, 16);
