@@ -14,7 +14,7 @@ const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /** One sample (or more) per type, covering every codec including the opaque one. */
 const SAMPLES: Array<[number, Rdata]> = [
-  [RRType.A, { address: '192.0.2.1' }],
+  [RRType.A, { address: '198.51.100.1' }],
   [RRType.A, { address: '0.0.0.0' }],
   [RRType.A, { address: '255.255.255.255' }],
   [RRType.AAAA, { address: '2001:db8::1' }],
@@ -22,7 +22,7 @@ const SAMPLES: Array<[number, Rdata]> = [
   [RRType.AAAA, { address: '::1' }],
   [RRType.AAAA, { address: 'fe80:0:0:1::1' }],
   [RRType.AAAA, { address: '2001:db8:1:2:3:4:5:6' }],
-  [RRType.AAAA, { address: '::ffff:192.0.2.1' }],
+  [RRType.AAAA, { address: '::ffff:198.51.100.1' }],
   [RRType.NS, { target: 'ns1.Example.com.' }],
   [RRType.CNAME, { target: 'target.example.net.' }],
   [RRType.CNAME, { target: '.' }],
@@ -172,8 +172,8 @@ describe('IP text forms', () => {
       ['2001:DB8::A', '2001:db8::a'],
       ['0:0:0:0:0:0:0:0', '::'],
       ['1:0:0:0:0:0:0:0', '1::'],
-      ['::ffff:c000:0201', '::ffff:192.0.2.1'],
-      ['::192.0.2.1', '::c000:201'],
+      ['::ffff:c633:6401', '::ffff:198.51.100.1'],
+      ['::198.51.100.1', '::c633:6401'],
       ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
     ];
     for (const [input, want] of cases) {
@@ -198,7 +198,7 @@ describe('name compression', () => {
       id: 1,
       flags: flags(),
       questions: [{ name: owner, type: RRType.A, class: 1 }],
-      answers: [1, 2, 3].map((i) => ({ name: owner, type: RRType.A, class: 1, ttl: 60, data: { address: `192.0.2.${i}` } })),
+      answers: [1, 2, 3].map((i) => ({ name: owner, type: RRType.A, class: 1, ttl: 60, data: { address: `198.51.100.${i}` } })),
       authorities: [],
       additionals: [],
     };

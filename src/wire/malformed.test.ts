@@ -15,7 +15,7 @@ const EXAMPLE = [7, ...'example'.split('').map((c) => c.charCodeAt(0)), 3, 0x63,
 const question = [...EXAMPLE, ...u16(1), ...u16(1)];
 const opt = (options: number[] = [], owner: number[] = [0], udp = 1232): number[] => [...owner, ...u16(41), ...u16(udp), 0, 0, 0, 0, ...u16(options.length), ...options];
 const option = (code: number, data: number[]): number[] => [...u16(code), ...u16(data.length), ...data];
-const aRecord = (rdata: number[] = [192, 0, 2, 1], rdlength = rdata.length): number[] => [0xc0, 12, ...u16(1), ...u16(1), 0, 0, 0, 60, ...u16(rdlength), ...rdata];
+const aRecord = (rdata: number[] = [198, 51, 100, 1], rdlength = rdata.length): number[] => [0xc0, 12, ...u16(1), ...u16(1), 0, 0, 0, 60, ...u16(rdlength), ...rdata];
 const ecs = (family: number, source: number, scope: number, addr: number[]): number[] => option(8, [...u16(family), source, scope, ...addr]);
 const cookieOf = (n: number): number[] => option(10, Array.from({ length: n }, (_, i) => i));
 
@@ -139,7 +139,7 @@ describe('EDNS option codecs', () => {
       assert.throws(() => decodeClientSubnet(Uint8Array.from(bad)), WireError, String(bad));
     }
     // Encoding clears the bits past the source prefix.
-    assert.deepEqual(Array.from(encodeClientSubnet({ family: 1, sourcePrefix: 20, scopePrefix: 0, address: '192.0.2.77' })), [0, 1, 20, 0, 192, 0, 0]);
+    assert.deepEqual(Array.from(encodeClientSubnet({ family: 1, sourcePrefix: 20, scopePrefix: 0, address: '198.51.100.77' })), [0, 1, 20, 0, 198, 51, 96]);
     assert.deepEqual(Array.from(encodeClientSubnet({ family: 2, sourcePrefix: 56, scopePrefix: 48, address: '2001:db8:aa:bbff::1' })), [0, 2, 56, 48, 0x20, 0x01, 0x0d, 0xb8, 0, 0xaa, 0xbb]);
     assert.throws(() => encodeClientSubnet({ family: 1, sourcePrefix: 33, scopePrefix: 0, address: '1.2.3.4' }), WireError);
     assert.throws(() => encodeClientSubnet({ family: 1, sourcePrefix: 8, scopePrefix: 0, address: '::1' }), WireError);

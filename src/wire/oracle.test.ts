@@ -20,7 +20,7 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { type: RRType.A, name: 'A', data: { address: '192.0.2.7' }, packet: '192.0.2.7' },
+  { type: RRType.A, name: 'A', data: { address: '198.51.100.7' }, packet: '198.51.100.7' },
   { type: RRType.AAAA, name: 'AAAA', data: { address: '2001:db8::53' }, packet: '2001:db8::53' },
   { type: RRType.NS, name: 'NS', data: { target: 'ns1.example.com.' }, packet: 'ns1.example.com' },
   { type: RRType.CNAME, name: 'CNAME', data: { target: 'Other.Example.net.' }, packet: 'Other.Example.net' },

@@ -10,7 +10,7 @@ import { parseZone, loadZoneFile } from './parser.js';
 import { formatRecord } from './format.js';
 
 const O = 'example.com.';
-const HEAD = '$TTL 60\n@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n';
+const HEAD = '$TTL 60\n@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 198.51.100.1\n';
 
 function issues(body: string, head = HEAD): ZoneIssue[] {
   return checkZone(parseZone(head + body, { origin: O, file: 'c.zone' }), O);
@@ -20,7 +20,7 @@ function brief(list: ZoneIssue[]): string[] {
 }
 
 test('a well-formed zone has no issues; duplicates were merged by the parser', () => {
-  assert.deepEqual(issues('www A 192.0.2.2\nwww A 192.0.2.2\nsub NS ns.sub\nns.sub A 192.0.2.3\nns.sub AAAA ::1\nsub DS \\# 4 01020304\nalias CNAME www\nalias RRSIG \\# 0\n'), []);
+  assert.deepEqual(issues('www A 198.51.100.2\nwww A 198.51.100.2\nsub NS ns.sub\nns.sub A 198.51.100.3\nns.sub AAAA ::1\nsub DS \\# 4 01020304\nalias CNAME www\nalias RRSIG \\# 0\n'), []);
 });
 
 test('SOA: missing, not at the apex, more than one', () => {
@@ -34,19 +34,19 @@ test('NS at the apex is required', () => {
 });
 
 test('CNAME with other data, and two CNAMEs', () => {
-  assert.deepEqual(brief(issues('www CNAME a\nwww A 192.0.2.9\nwww NSEC \\# 0\n')), ['c.zone:6: www.example.com. A next to a CNAME: a CNAME owner has no other data (RFC 1034 §3.6.2)']);
+  assert.deepEqual(brief(issues('www CNAME a\nwww A 198.51.100.9\nwww NSEC \\# 0\n')), ['c.zone:6: www.example.com. A next to a CNAME: a CNAME owner has no other data (RFC 1034 §3.6.2)']);
   assert.deepEqual(brief(issues('www CNAME a\nwww CNAME b\n')), ['c.zone:6: second CNAME at www.example.com.: a name has at most one']);
 });
 
 test('data outside the zone', () => {
-  assert.deepEqual(brief(issues('www.example.org. A 192.0.2.1\nxexample.com. A 192.0.2.1\n')), [
+  assert.deepEqual(brief(issues('www.example.org. A 198.51.100.1\nxexample.com. A 198.51.100.1\n')), [
     'c.zone:5: www.example.org. A is outside the zone example.com.',
     'c.zone:6: xexample.com. A is outside the zone example.com.',
   ]);
 });
 
 test('below a delegation only glue; at it only NS, DS and glue', () => {
-  assert.deepEqual(brief(issues('sub NS ns.sub\nns.sub A 192.0.2.1\nsub MX 1 mx\nwww.sub TXT x\ndeep.sub NS ns\n')), [
+  assert.deepEqual(brief(issues('sub NS ns.sub\nns.sub A 198.51.100.1\nsub MX 1 mx\nwww.sub TXT x\ndeep.sub NS ns\n')), [
     'c.zone:7: sub.example.com. MX is occluded by the delegation at sub.example.com. (only NS, DS and glue belong there)',
     'c.zone:8: www.sub.example.com. TXT is below the delegation at sub.example.com.: only glue (A, AAAA) may be there',
     'c.zone:9: deep.sub.example.com. NS is below the delegation at sub.example.com.: only glue (A, AAAA) may be there',
@@ -54,7 +54,7 @@ test('below a delegation only glue; at it only NS, DS and glue', () => {
 });
 
 test('DNAME: nothing below it, not with a CNAME, only one', () => {
-  assert.deepEqual(brief(issues('d DNAME other.net.\nx.d A 192.0.2.1\nd TXT ok\n')), ['c.zone:6: x.d.example.com. A is occluded by the DNAME at d.example.com. (RFC 6672 §2.4)']);
+  assert.deepEqual(brief(issues('d DNAME other.net.\nx.d A 198.51.100.1\nd TXT ok\n')), ['c.zone:6: x.d.example.com. A is occluded by the DNAME at d.example.com. (RFC 6672 §2.4)']);
   assert.deepEqual(brief(issues('d DNAME other.net.\nd CNAME x\n')), ['c.zone:5: DNAME and CNAME at the same name d.example.com. (RFC 6672 §2.4)']);
   assert.deepEqual(brief(issues('d DNAME a.net.\nd DNAME b.net.\n')), ['c.zone:6: second DNAME at d.example.com.: a name has at most one (RFC 6672 §2.4)']);
   // A DNAME at the apex is allowed alongside SOA and NS, and occludes nothing but names below it.

@@ -13,7 +13,7 @@ const enc = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'utf8'));
 
 test('formatRecord for each type', () => {
   const rr = (type: number, data: Rdata, name = 'x.example.') => formatRecord({ name, type, class: 1, ttl: 60, data });
-  assert.equal(rr(RRType.A, { address: '192.0.2.1' }), 'x.example.\t60\tIN\tA\t192.0.2.1');
+  assert.equal(rr(RRType.A, { address: '198.51.100.1' }), 'x.example.\t60\tIN\tA\t198.51.100.1');
   assert.equal(rr(RRType.TXT, { strings: [enc('a "q" \\ b'), Uint8Array.from([0, 9, 200])] }), 'x.example.\t60\tIN\tTXT\t"a \\"q\\" \\\\ b" "\\000\\009\\200"');
   assert.equal(rr(65280, { raw: Uint8Array.from([10, 0, 0, 1]) }), 'x.example.\t60\tIN\tTYPE65280\t\\# 4 0a000001');
   assert.equal(rr(65280, { raw: new Uint8Array(0) }), 'x.example.\t60\tIN\tTYPE65280\t\\# 0');
@@ -35,7 +35,7 @@ test('RFC 5952 canonical IPv6 text', () => {
     ['::1', '::1'],
     ['1::', '1::'],
     ['0:0:1:0:0:0:1:0', '0:0:1::1:0'],
-    ['::ffff:192.0.2.1', '::ffff:c000:201'],
+    ['::ffff:198.51.100.1', '::ffff:c633:6401'],
   ];
   for (const [input, want] of cases) assert.equal(canonicalIPv6(input), want, input);
   assert.equal(canonicalIPv6('1:2:3:4:5:6:7:8:9'), null);

@@ -33,37 +33,37 @@ function fails(text: string, line: number, column: number, message: string, opts
 }
 
 test('$ORIGIN, @, relative and absolute names', () => {
-  assert.deepEqual(lines('$TTL 60\n@ A 192.0.2.1\nwww A 192.0.2.2\nabs.example.org. A 192.0.2.3\n$ORIGIN sub\nx A 192.0.2.4\n$ORIGIN other.net.\n@ NS ns\n'), [
-    'example.com.\t60\tIN\tA\t192.0.2.1',
-    'www.example.com.\t60\tIN\tA\t192.0.2.2',
-    'abs.example.org.\t60\tIN\tA\t192.0.2.3',
-    'x.sub.example.com.\t60\tIN\tA\t192.0.2.4',
+  assert.deepEqual(lines('$TTL 60\n@ A 198.51.100.1\nwww A 198.51.100.2\nabs.example.org. A 198.51.100.3\n$ORIGIN sub\nx A 198.51.100.4\n$ORIGIN other.net.\n@ NS ns\n'), [
+    'example.com.\t60\tIN\tA\t198.51.100.1',
+    'www.example.com.\t60\tIN\tA\t198.51.100.2',
+    'abs.example.org.\t60\tIN\tA\t198.51.100.3',
+    'x.sub.example.com.\t60\tIN\tA\t198.51.100.4',
     'other.net.\t60\tIN\tNS\tns.other.net.',
   ]);
 });
 
 test('the same relative owner text after $ORIGIN names the new place; blank owner keeps the old one', () => {
-  assert.deepEqual(parse('$TTL 1\nwww A 192.0.2.1\n$ORIGIN sub\nwww A 192.0.2.2\n\tA 192.0.2.3\n').map((r) => r.name), ['www.example.com.', 'www.sub.example.com.', 'www.sub.example.com.']);
-  assert.deepEqual(parse('$TTL 1\nwww A 192.0.2.1\n$ORIGIN sub\n\tA 192.0.2.3\n').map((r) => r.name), ['www.example.com.', 'www.example.com.']);
+  assert.deepEqual(parse('$TTL 1\nwww A 198.51.100.1\n$ORIGIN sub\nwww A 198.51.100.2\n\tA 198.51.100.3\n').map((r) => r.name), ['www.example.com.', 'www.sub.example.com.', 'www.sub.example.com.']);
+  assert.deepEqual(parse('$TTL 1\nwww A 198.51.100.1\n$ORIGIN sub\n\tA 198.51.100.3\n').map((r) => r.name), ['www.example.com.', 'www.example.com.']);
 });
 
 test('$TTL with units; TTL units in records, any case', () => {
-  const r = parse('$TTL 1h30m\na A 192.0.2.1\nb 1W2D3H4M5S A 192.0.2.1\nc 1d A 192.0.2.1\nd 0 A 192.0.2.1\n$ttl 90s\ne A 192.0.2.1\n');
+  const r = parse('$TTL 1h30m\na A 198.51.100.1\nb 1W2D3H4M5S A 198.51.100.1\nc 1d A 198.51.100.1\nd 0 A 198.51.100.1\n$ttl 90s\ne A 198.51.100.1\n');
   assert.deepEqual(r.map((x) => x.ttl), [5400, 604800 + 2 * 86400 + 3 * 3600 + 4 * 60 + 5, 86400, 0, 90]);
 });
 
 test('TTL default: previous record TTL, then SOA minimum, then defaultTtl', () => {
-  assert.deepEqual(parse('a 300 A 192.0.2.1\nb A 192.0.2.2\n').map((x) => x.ttl), [300, 300]);
+  assert.deepEqual(parse('a 300 A 198.51.100.1\nb A 198.51.100.2\n').map((x) => x.ttl), [300, 300]);
   // RFC 2308 practice: the SOA without a TTL takes its own minimum; later records follow it.
-  assert.deepEqual(parse('@ SOA ns host 1 2 3 4 1m\nb A 192.0.2.2\n').map((x) => x.ttl), [60, 60]);
-  assert.deepEqual(parse('b A 192.0.2.2\n', { defaultTtl: 42 }).map((x) => x.ttl), [42]);
+  assert.deepEqual(parse('@ SOA ns host 1 2 3 4 1m\nb A 198.51.100.2\n').map((x) => x.ttl), [60, 60]);
+  assert.deepEqual(parse('b A 198.51.100.2\n', { defaultTtl: 42 }).map((x) => x.ttl), [42]);
   // $TTL wins over the previous record's TTL.
-  assert.deepEqual(parse('a 300 A 192.0.2.1\n$TTL 10\nb A 192.0.2.2\n').map((x) => x.ttl), [300, 10]);
+  assert.deepEqual(parse('a 300 A 198.51.100.1\n$TTL 10\nb A 198.51.100.2\n').map((x) => x.ttl), [300, 10]);
 });
 
 test('owner inheritance from a line that starts with blank space', () => {
-  assert.deepEqual(lines(`$TTL 5\nwww A 192.0.2.1\n\tAAAA 2001:db8::1\n  TXT x\n; comment\n\n \tMX 1 mx\n`), [
-    'www.example.com.\t5\tIN\tA\t192.0.2.1',
+  assert.deepEqual(lines(`$TTL 5\nwww A 198.51.100.1\n\tAAAA 2001:db8::1\n  TXT x\n; comment\n\n \tMX 1 mx\n`), [
+    'www.example.com.\t5\tIN\tA\t198.51.100.1',
     'www.example.com.\t5\tIN\tAAAA\t2001:db8::1',
     'www.example.com.\t5\tIN\tTXT\t"x"',
     'www.example.com.\t5\tIN\tMX\t1 mx.example.com.',
@@ -71,7 +71,7 @@ test('owner inheritance from a line that starts with blank space', () => {
 });
 
 test('TTL and class in either order, or either alone', () => {
-  const r = lines('a 7 IN A 192.0.2.1\nb IN 8 A 192.0.2.1\nc IN A 192.0.2.1\nd 9 A 192.0.2.1\ne CLASS1 A 192.0.2.1\n');
+  const r = lines('a 7 IN A 198.51.100.1\nb IN 8 A 198.51.100.1\nc IN A 198.51.100.1\nd 9 A 198.51.100.1\ne CLASS1 A 198.51.100.1\n');
   assert.deepEqual(r.map((l) => l.split('\t').slice(1, 3).join(' ')), ['7 IN', '8 IN', '8 IN', '9 IN', '9 IN']);
 });
 
@@ -89,18 +89,18 @@ test('quoted strings, escapes and unquoted words in TXT', () => {
 });
 
 test('\\DDD and \\X escapes in names', () => {
-  assert.deepEqual(parse('$TTL 1\na\\.b A 192.0.2.1\n\\065\\032x A 192.0.2.1\nc CNAME d\\.e\n').map((x) => [x.name, x.data]), [
-    ['a\\.b.example.com.', { address: '192.0.2.1' }],
-    ['A\\032x.example.com.', { address: '192.0.2.1' }],
+  assert.deepEqual(parse('$TTL 1\na\\.b A 198.51.100.1\n\\065\\032x A 198.51.100.1\nc CNAME d\\.e\n').map((x) => [x.name, x.data]), [
+    ['a\\.b.example.com.', { address: '198.51.100.1' }],
+    ['A\\032x.example.com.', { address: '198.51.100.1' }],
     ['c.example.com.', { target: 'd\\.e.example.com.' }],
   ]);
 });
 
 test('typed rdata for every text form', () => {
   assert.deepEqual(lines(`$TTL 1
-a A 192.0.2.1
+a A 198.51.100.1
 a AAAA 2001:DB8:0:0:1:0:0:1
-b AAAA ::ffff:192.0.2.1
+b AAAA ::ffff:198.51.100.1
 b AAAA 2001:db8:0:0:0:0:2:1
 c AAAA 1:0:0:2:0:0:0:3
 ns NS ns1
@@ -113,9 +113,9 @@ caa CAA 128 iodef "mailto:x@example.com"
 caa CAA 0 issue ""
 hi HINFO "cpu" os
 `), [
-    'a.example.com.\t1\tIN\tA\t192.0.2.1',
+    'a.example.com.\t1\tIN\tA\t198.51.100.1',
     'a.example.com.\t1\tIN\tAAAA\t2001:db8::1:0:0:1',
-    'b.example.com.\t1\tIN\tAAAA\t::ffff:c000:201',
+    'b.example.com.\t1\tIN\tAAAA\t::ffff:c633:6401',
     'b.example.com.\t1\tIN\tAAAA\t2001:db8::2:1',
     'c.example.com.\t1\tIN\tAAAA\t1:0:0:2::3',
     'ns.example.com.\t1\tIN\tNS\tns1.example.com.',
@@ -137,7 +137,7 @@ test('RFC 3597 generic form for unknown and known types', () => {
 u TYPE12345 \\# 4 0a000001
 u2 TYPE12345 \\# 0
 a A \\# 4 0A000001
-t TYPE1 192.0.2.9
+t TYPE1 198.51.100.9
 x TXT \\# 6 0568656c6c6f
 n NS \\# 5 036e7331 00
 m MX \\# ( 5 000a
@@ -148,7 +148,7 @@ d DS \\# 4 01020304
     [12345, { raw: Uint8Array.from([10, 0, 0, 1]) }],
     [12345, { raw: new Uint8Array(0) }],
     [RRType.A, { address: '10.0.0.1' }],
-    [RRType.A, { address: '192.0.2.9' }],
+    [RRType.A, { address: '198.51.100.9' }],
     [RRType.TXT, { strings: [Uint8Array.from(Buffer.from('hello'))] }],
     [RRType.NS, { target: 'ns1.' }],
     [RRType.MX, { preference: 10, exchange: 'm.' }],
@@ -157,16 +157,16 @@ d DS \\# 4 01020304
 });
 
 test('identical records are merged, names compared case-insensitively', () => {
-  const z = parseZone('$TTL 1\nwww A 192.0.2.1\nWWW A 192.0.2.1\nwww 5 A 192.0.2.1\nwww A 192.0.2.2\nm MX 1 A\nm MX 1 a\n', { origin: O, file: 'z.zone' });
-  assert.deepEqual(z.records.map(formatRecord), ['www.example.com.\t1\tIN\tA\t192.0.2.1', 'www.example.com.\t1\tIN\tA\t192.0.2.2', 'm.example.com.\t1\tIN\tMX\t1 A.example.com.']);
+  const z = parseZone('$TTL 1\nwww A 198.51.100.1\nWWW A 198.51.100.1\nwww 5 A 198.51.100.1\nwww A 198.51.100.2\nm MX 1 A\nm MX 1 a\n', { origin: O, file: 'z.zone' });
+  assert.deepEqual(z.records.map(formatRecord), ['www.example.com.\t1\tIN\tA\t198.51.100.1', 'www.example.com.\t1\tIN\tA\t198.51.100.2', 'm.example.com.\t1\tIN\tMX\t1 A.example.com.']);
   assert.deepEqual(z.sources.map((s) => s.line), [2, 5, 6]);
 });
 
 test('$INCLUDE: nested, with origin, origin and owner restored after, relative paths', () => {
   const files: Record<string, string> = {
-    '/z/main.zone': '$TTL 1\nwww A 192.0.2.1\n$INCLUDE inc/one.zone sub\n\tAAAA ::1\nlast A 192.0.2.9\n',
-    '/z/inc/one.zone': 'a A 192.0.2.2\n$ORIGIN changed.example.\nb A 192.0.2.3\n$INCLUDE two.zone\n',
-    '/z/inc/two.zone': 'c A 192.0.2.4\n',
+    '/z/main.zone': '$TTL 1\nwww A 198.51.100.1\n$INCLUDE inc/one.zone sub\n\tAAAA ::1\nlast A 198.51.100.9\n',
+    '/z/inc/one.zone': 'a A 198.51.100.2\n$ORIGIN changed.example.\nb A 198.51.100.3\n$INCLUDE two.zone\n',
+    '/z/inc/two.zone': 'c A 198.51.100.4\n',
   };
   const z = parseZone(files['/z/main.zone']!, { origin: O, file: '/z/main.zone', readInclude: (p) => {
     const t = files[p];
@@ -184,26 +184,26 @@ test('loadZoneFile resolves $INCLUDE against the including file\'s directory', (
   const dir = mkdtempSync(join(tmpdir(), 'fluxdns-zone-'));
   mkdirSync(join(dir, 'sub'));
   writeFileSync(join(dir, 'main.zone'), SOA + '\tNS ns1\n$INCLUDE sub/hosts.zone\n');
-  writeFileSync(join(dir, 'sub', 'hosts.zone'), 'ns1 A 192.0.2.1\n$INCLUDE more.zone\n');
-  writeFileSync(join(dir, 'sub', 'more.zone'), 'ns2 A 192.0.2.2\n');
+  writeFileSync(join(dir, 'sub', 'hosts.zone'), 'ns1 A 198.51.100.1\n$INCLUDE more.zone\n');
+  writeFileSync(join(dir, 'sub', 'more.zone'), 'ns2 A 198.51.100.2\n');
   const z = loadZoneFile(join(dir, 'main.zone'), O);
   assert.equal(z.records.length, 4);
   assert.deepEqual(z.sources.at(-1), { file: join(dir, 'sub', 'more.zone'), line: 1 });
 });
 
 test('errors carry file, line and column of the offending token', () => {
-  fails('$TTL 1\nwww IN INX 192.0.2.1\n', 2, 8, 'expected a TTL or a type, found "INX"');
-  fails('$TTL 1\nwww BOGUS 192.0.2.1\n', 2, 5, 'expected a TTL, a class or a type, found "BOGUS"');
-  fails('$TTL 1\nwww 5 7 A 192.0.2.1\n', 2, 7, 'expected a class or a type, found "7"');
-  fails('$TTL 1\nwww 5 IN IN A 192.0.2.1\n', 2, 10, 'expected a type, found "IN"');
+  fails('$TTL 1\nwww IN INX 198.51.100.1\n', 2, 8, 'expected a TTL or a type, found "INX"');
+  fails('$TTL 1\nwww BOGUS 198.51.100.1\n', 2, 5, 'expected a TTL, a class or a type, found "BOGUS"');
+  fails('$TTL 1\nwww 5 7 A 198.51.100.1\n', 2, 7, 'expected a class or a type, found "7"');
+  fails('$TTL 1\nwww 5 IN IN A 198.51.100.1\n', 2, 10, 'expected a type, found "IN"');
   fails('$TTL 1\nwww CH TXT x\n', 2, 5, 'expected class IN (the only class served), found "CH"');
-  fails('$TTL 1\nwww 1 HS A 192.0.2.1\n', 2, 7, 'expected class IN (the only class served), found "HS"');
-  fails('www A 192.0.2.1\n', 1, 5, 'expected a TTL before the type (no $TTL, earlier TTL or SOA minimum to default to), found "A"');
+  fails('$TTL 1\nwww 1 HS A 198.51.100.1\n', 2, 7, 'expected class IN (the only class served), found "HS"');
+  fails('www A 198.51.100.1\n', 1, 5, 'expected a TTL before the type (no $TTL, earlier TTL or SOA minimum to default to), found "A"');
   fails('$TTL 1\nwww\n', 2, 4, 'expected a TTL, a class or a type, found end of line');
   fails('$TTL 1\nwww A', 2, 6, 'expected an IPv4 address, found end of file');
   fails('$TTL 1\nwww A 01.2.3.4\n', 2, 7, 'expected an IPv4 address (dotted quad, no leading zeros), found "01.2.3.4"');
   fails('$TTL 1\nwww A 1.2.3.256\n', 2, 7, 'expected an IPv4 address (dotted quad, no leading zeros), found "1.2.3.256"');
-  fails('$TTL 1\nwww A 192.0.2.1 extra\n', 2, 17, 'expected end of line, found "extra"');
+  fails('$TTL 1\nwww A 198.51.100.1 extra\n', 2, 20, 'expected end of line, found "extra"');
   fails('$TTL 1\nwww AAAA 2001:db8::1%eth0\n', 2, 10, 'expected an IPv6 address, found "2001:db8::1%eth0"');
   fails('$TTL 1\nwww AAAA 1::2::3\n', 2, 10, 'expected an IPv6 address, found "1::2::3"');
   fails('$TTL 1\nwww ANY \\# 0\n', 2, 5, 'expected a data type (ANY is a meta type, not zone data), found "ANY"');
@@ -216,7 +216,7 @@ test('errors carry file, line and column of the offending token', () => {
   fails('$TTL 1\nx TXT "open\n', 2, 12, 'expected a closing \'"\', found end of line');
   fails('$TTL 1\nx SOA ns host ( 1 2\n 3 4 5\n', 4, 1, 'expected ")" to close the "(" at line 2 column 15, found end of file');
   fails('$TTL 1\nx SOA ns host ( 1 2 ( 3 4 5 ) )\n', 2, 21, 'expected no nested "(", found "("');
-  fails('$TTL 1\nx A 192.0.2.1 )\n', 2, 15, 'expected a "(" before this, found ")"');
+  fails('$TTL 1\nx A 198.51.100.1 )\n', 2, 18, 'expected a "(" before this, found ")"');
   fails('$TTL 1\nx SOA ns host 4294967296 1 2 3 4\n', 2, 15, 'expected the SOA serial of at most 4294967295, found "4294967296"');
   fails('$TTL 1\nx SOA ns host 1 1x 2 3 4\n', 2, 17, 'expected the SOA refresh (seconds, at most 4294967295, units w/d/h/m/s allowed), found "1x"');
   fails('$TTL 1\nx MX 65536 mx\n', 2, 6, 'expected an MX preference of at most 65535, found "65536"');
@@ -224,17 +224,17 @@ test('errors carry file, line and column of the offending token', () => {
   fails('$TTL 1\nx SRV 1 2 three t\n', 2, 11, 'expected an SRV port, found "three"');
   fails('$TTL 1\nx CAA 0 is-sue "x"\n', 2, 9, 'expected a CAA tag (letters and digits), found "is-sue"');
   fails('$TTL 1\nx CAA 256 issue "x"\n', 2, 7, 'expected CAA flags (0 to 255) of at most 255, found "256"');
-  fails('$TTL 1\na..b A 192.0.2.1\n', 2, 1, 'expected an owner name, found "a..b" (empty label in "a..b")');
+  fails('$TTL 1\na..b A 198.51.100.1\n', 2, 1, 'expected an owner name, found "a..b" (empty label in "a..b")');
   fails('$TTL 1\nc CNAME ' + 'x'.repeat(64) + '\n', 2, 9, `expected a CNAME target name, found "${'x'.repeat(64)}" (label longer than 63 bytes in "${'x'.repeat(64)}")`);
-  fails('$TTL 1\n"quoted" A 192.0.2.1\n', 2, 1, 'expected an owner name, found quoted string "quoted"');
-  fails(' A 192.0.2.1\n', 1, 1, 'expected an owner name (no earlier record to take it from), found blank space');
-  fails('$TTL 1\nx 1y A 192.0.2.1\n', 2, 3, 'expected a TTL (seconds, at most 2147483647, units w/d/h/m/s allowed), found "1y"');
-  fails('$TTL 1\nx 2147483648 A 192.0.2.1\n', 2, 3, 'expected a TTL (seconds, at most 2147483647, units w/d/h/m/s allowed), found "2147483648"');
+  fails('$TTL 1\n"quoted" A 198.51.100.1\n', 2, 1, 'expected an owner name, found quoted string "quoted"');
+  fails(' A 198.51.100.1\n', 1, 1, 'expected an owner name (no earlier record to take it from), found blank space');
+  fails('$TTL 1\nx 1y A 198.51.100.1\n', 2, 3, 'expected a TTL (seconds, at most 2147483647, units w/d/h/m/s allowed), found "1y"');
+  fails('$TTL 1\nx 2147483648 A 198.51.100.1\n', 2, 3, 'expected a TTL (seconds, at most 2147483647, units w/d/h/m/s allowed), found "2147483648"');
   fails('$TTL 1h5\n', 1, 6, 'expected a TTL after $TTL (seconds, at most 2147483647, units w/d/h/m/s allowed), found "1h5"');
   fails('$TTL\n', 1, 5, 'expected a TTL after $TTL, found end of line');
   fails('$ORIGIN a..b\n', 1, 9, 'expected a domain name after $ORIGIN, found "a..b" (empty label in "a..b")');
   fails('$ORIGIN a b\n', 1, 11, 'expected end of line after $ORIGIN <name>, found "b"');
-  fails('$GENERATE 1-5 h$ A 192.0.2.$\n', 1, 1, 'expected a directive ($ORIGIN, $TTL or $INCLUDE), found "$GENERATE"');
+  fails('$GENERATE 1-5 h$ A 198.51.100.$\n', 1, 1, 'expected a directive ($ORIGIN, $TTL or $INCLUDE), found "$GENERATE"');
   fails('$INCLUDE other.zone\n', 1, 1, 'expected $ORIGIN or $TTL ($INCLUDE needs a readInclude option), found "$INCLUDE"');
   fails('x A \\', 1, 5, 'expected a character after "\\", found end of file');
 });
