@@ -20,7 +20,9 @@ type Mode =
   /** RFC 8482: rcode and AA must match; answer non-empty and only records of the node. */
   | 'any'
   /** Truncated: rcode, AA and TC must match; sections are not compared. */
-  | 'tc';
+  | 'tc'
+  /** Only rcode and AA are compared; question echo and OPT presence are not required. */
+  | 'header';
 
 interface Case {
   qname: string;
@@ -39,6 +41,15 @@ interface Case {
   additionalHas?: string[];
   tc?: boolean;
   note?: string;
+  /** Extra dig arguments (e.g. +rec, +edns=1, +ednsopt=...). */
+  extra?: string[];
+  /** Query with kdig instead of dig (cross-checks the parser). */
+  kdig?: boolean;
+  /** The class to query; IN by default. */
+  qclass?: string;
+  /** Flags that must be set / must be clear in every response. */
+  flagsSet?: string[];
+  flagsClear?: string[];
 }
 
 const Z = 'diff.test.';
@@ -162,6 +173,19 @@ const cases: Case[] = [
   { qname: n('huge'), qtype: 'TXT', edns: 4096, rcode: 'NOERROR', aa: true, note: 'a server may cap its UDP size at 1232 (DNS flag day 2020)' },
   { qname: n('huge'), qtype: 'TXT', tcp: true, rcode: 'NOERROR', aa: true, tc: false },
   { qname: n('@'), qtype: 'NS', edns: false, rcode: 'NOERROR', aa: true, answerHas: ['NS ns1.diff.test.'] },
+  // header bits, EDNS, other tools and classes
+  { qname: n('host'), qtype: 'A', extra: ['+rec'], rcode: 'NOERROR', aa: true, flagsSet: ['rd'], flagsClear: ['ra'], note: 'RD is copied, RA stays clear' },
+  { qname: n('host'), qtype: 'A', extra: ['+cd'], rcode: 'NOERROR', aa: true, note: 'CD set in the query (neither NSD nor Knot copies it)' },
+  { qname: n('host'), qtype: 'A', extra: ['+dnssec'], rcode: 'NOERROR', aa: true, answerHas: ['A 203.0.113.10'], note: 'DO bit on an unsigned zone' },
+  { qname: n('host'), qtype: 'A', extra: ['+edns=1', '+noednsnegotiation'], rcode: 'BADVERS', aa: false, note: 'EDNS version 1' },
+  { qname: n('host'), qtype: 'A', extra: ['+ednsopt=65001:abcd'], rcode: 'NOERROR', aa: true, answerHas: ['A 203.0.113.10'], note: 'unknown EDNS option is ignored' },
+  { qname: n('host'), qtype: 'A', extra: ['+ednsflags=0x20'], rcode: 'NOERROR', aa: true, note: 'unknown EDNS flag' },
+  { qname: n('@'), qtype: 'SOA', extra: ['+opcode=status'], rcode: 'NOTIMP', aa: false, mode: 'header', note: 'NSD answers with a bare header, Knot echoes question and OPT' },
+  { qname: n('@'), qtype: 'SOA', qclass: 'CH', rcode: 'REFUSED', aa: false, note: 'zone served in class IN only' },
+  { qname: n('host'), qtype: 'A', kdig: true, rcode: 'NOERROR', aa: true, answerHas: ['A 203.0.113.10'] },
+  { qname: n('www.child'), qtype: 'A', kdig: true, tcp: true, referral: true, rcode: 'NOERROR', aa: false },
+  { qname: n('long'), qtype: 'TXT', kdig: true, mode: 'tc', tc: true, rcode: 'NOERROR', aa: true },
+  { qname: n('foo.cwild'), qtype: 'AAAA', kdig: true, rcode: 'NOERROR', aa: true, answerHas: ['CNAME host.diff.test.', 'AAAA 2001:db8::10'] },
 ];
 
 /** Cases on which NSD and Knot are known to give different (both acceptable) answers. */
@@ -172,13 +196,17 @@ const knownReferenceDisagreements = new Map<string, string>([
 
 function caseId(c: Case): string {
   const via = c.tcp ? 'tcp' : c.edns === false ? 'udp,noedns' : typeof c.edns === 'number' ? `udp,edns${c.edns}` : 'udp';
-  return `${c.qname} ${c.qtype} (${via})`;
+  const more = [c.qclass ?? '', c.kdig ? 'kdig' : '', ...(c.extra ?? [])].filter((x) => x).join(' ');
+  return `${c.qname} ${c.qtype} (${via}${more ? ` ${more}` : ''})`;
 }
 
 function digOpts(c: Case): DigOptions {
   const o: DigOptions = {};
   if (c.tcp) o.tcp = true;
   if (c.edns !== undefined) o.edns = c.edns;
+  if (c.extra) o.extra = c.extra;
+  if (c.kdig) o.tool = 'kdig';
+  if (c.qclass) o.class = c.qclass;
   return o;
 }
 
@@ -197,7 +225,7 @@ function comparable(c: Case, r: DigResult): Comparable {
   const mode = c.mode ?? 'full';
   const base: Comparable = { rcode: r.rcode, aa: r.flags.has('aa') };
   if (mode === 'tc') return { ...base, tc: r.flags.has('tc') };
-  if (mode === 'any') return base;
+  if (mode === 'any' || mode === 'header') return base;
   return { ...base, tc: r.flags.has('tc'), answer: sortedLines(r.answer), authority: sortedLines(r.authority) };
 }
 
@@ -229,7 +257,9 @@ function checkExpectations(c: Case, r: DigResult): string[] {
   if (!rcodes.includes(r.rcode)) problems.push(`rcode ${r.rcode}, expected ${rcodes.join(' or ')}`);
   if (r.flags.has('aa') !== c.aa) problems.push(`AA ${r.flags.has('aa')}, expected ${c.aa}`);
   if (!r.flags.has('qr')) problems.push('QR flag missing');
-  if (r.edns !== (c.edns !== false)) problems.push(`response ${r.edns ? 'has' : 'lacks'} OPT, query ${c.edns === false ? 'had none' : 'had one'}`);
+  for (const f of c.flagsSet ?? []) if (!r.flags.has(f)) problems.push(`flag ${f} not set`);
+  for (const f of c.flagsClear ?? []) if (r.flags.has(f)) problems.push(`flag ${f} set`);
+  if (c.mode !== 'header' && r.edns !== (c.edns !== false && !(c.kdig && c.edns === undefined))) problems.push(`response ${r.edns ? 'has' : 'lacks'} OPT, query ${c.edns === false ? 'had none' : 'had one'}`);
   if (c.tc !== undefined && r.flags.has('tc') !== c.tc) problems.push(`TC ${r.flags.has('tc')}, expected ${c.tc}`);
   const ans = new Set(r.answer.map((a) => `${a.type} ${a.data}`));
   for (const want of c.answerHas ?? []) {
@@ -248,6 +278,7 @@ function checkExpectations(c: Case, r: DigResult): string[] {
   if ((c.mode ?? 'full') === 'any' && c.rcode === 'NOERROR' && r.answer.length === 0) problems.push('ANY answer is empty');
   // The question is echoed exactly as sent (case included).
   const q = parseDig(r.raw, true).question;
+  if (c.mode === 'header' && !q) return problems;
   if (!q || q.name !== c.qname) problems.push(`question echoed as ${q ? q.name : '(none)'}, sent ${c.qname}`);
   return problems;
 }
