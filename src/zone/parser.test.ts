@@ -115,7 +115,7 @@ hi HINFO "cpu" os
 `), [
     'a.example.com.\t1\tIN\tA\t198.51.100.1',
     'a.example.com.\t1\tIN\tAAAA\t2001:db8::1:0:0:1',
-    'b.example.com.\t1\tIN\tAAAA\t::ffff:c633:6401',
+    'b.example.com.\t1\tIN\tAAAA\t::ffff:198.51.100.1',
     'b.example.com.\t1\tIN\tAAAA\t2001:db8::2:1',
     'c.example.com.\t1\tIN\tAAAA\t1:0:0:2::3',
     'ns.example.com.\t1\tIN\tNS\tns1.example.com.',
@@ -245,8 +245,8 @@ test('RFC 3597 errors: length mismatch, bad hex, malformed known-type data', () 
   fails('$TTL 1\nx TYPE300 \\# 2 0g00\n', 2, 16, 'expected hexadecimal rdata, found "0g00"');
   fails('$TTL 1\nx TYPE300 \\# 2 0a0\n', 2, 16, 'expected hexadecimal rdata in whole bytes (an even number of digits per word), found "0a0"');
   fails('$TTL 1\nx TYPE300 \\#\n', 2, 13, 'expected the rdata length after \\# (0 to 65535), found end of line');
-  fails('$TTL 1\nx NS \\# 2 0100\n', 2, 9, 'expected well-formed NS rdata in the \\# form, found "2" (name runs past the end)');
-  fails('$TTL 1\nx AAAA \\# 4 0a000001\n', 2, 11, 'expected well-formed AAAA rdata in the \\# form, found "4" (length 4, expected 16)');
+  fails('$TTL 1\nx NS \\# 2 0100\n', 2, 9, 'expected well-formed NS rdata in the \\# form, found "2" (truncated name at offset 2)');
+  fails('$TTL 1\nx AAAA \\# 4 0a000001\n', 2, 11, 'expected well-formed AAAA rdata in the \\# form, found "4" (AAAA rdata must be 16 bytes, not 4 at offset 0)');
 });
 
 test('errors in included files name the included file; depth is limited', () => {

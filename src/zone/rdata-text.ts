@@ -1,7 +1,9 @@
 // Turns the presentation form of record data (RFC 1035 §5.1, RFC 3597 §5) into the shared rdata model.
 
-import { isIPv6 } from 'node:net';
-import { RRType, typeName, type Rdata, type SOARdata, type TXTRdata, type CAARdata } from '../wire/types.js';
+import { Reader } from '../wire/reader.js';
+import { rdataCodecs } from '../wire/rdata/index.js';
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../wire/rdata/ip.js';
+import { RRType, WireError, typeName, type Rdata, type SOARdata, type TXTRdata, type CAARdata } from '../wire/types.js';
 import { NameError, nameFromLabels, parseLabels } from '../wire/name.js';
 import { ZoneError, describeToken, type Entry, type Token } from './lexer.js';
 
@@ -169,81 +171,13 @@ function takeCharString(c: RdataCursor, what: string, max = 255): Uint8Array {
   return b;
 }
 
-/** Strict dotted quad, rejecting leading zeros as BIND does (they read as octal elsewhere). */
-export function parseIPv4(s: string): number[] | null {
-  const parts = s.split('.');
-  if (parts.length !== 4) return null;
-  const out: number[] = [];
-  for (const p of parts) {
-    if (p.length === 0 || p.length > 3 || !isDigits(p)) return null;
-    if (p.length > 1 && p.charCodeAt(0) === 0x30) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    out.push(v);
-  }
-  return out;
-}
-
-/** The 16 bytes of an IPv6 address in text, or null. Zone indices ("%eth0") are not addresses here. */
-export function parseIPv6(s: string): Uint8Array | null {
-  if (s.includes('%') || !isIPv6(s)) return null;
-  let head = s;
-  let v4: number[] | null = null;
-  const lastColon = s.lastIndexOf(':');
-  if (s.indexOf('.', lastColon) >= 0) {
-    v4 = parseIPv4(s.slice(lastColon + 1));
-    if (!v4) return null;
-    head = s.slice(0, lastColon + 1) + '0:0';
-  }
-  const groupsWanted = 8;
-  const dbl = head.indexOf('::');
-  let groups: string[];
-  if (dbl >= 0) {
-    const left = head.slice(0, dbl) === '' ? [] : head.slice(0, dbl).split(':');
-    const right = head.slice(dbl + 2) === '' ? [] : head.slice(dbl + 2).split(':');
-    const fill = groupsWanted - left.length - right.length;
-    if (fill < 1) return null;
-    groups = [...left, ...new Array<string>(fill).fill('0'), ...right];
-  } else {
-    groups = head.split(':');
-  }
-  if (groups.length !== 8) return null;
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    const v = parseInt(groups[i]!, 16);
-    out[i * 2] = v >> 8;
-    out[i * 2 + 1] = v & 0xff;
-  }
-  if (v4) out.set(v4, 12);
-  return out;
-}
-
-/**
- * RFC 5952 §4 text for 16 address bytes: lower-case hex, no leading zeros, the longest run of two or
- * more zero groups (the first on a tie) as "::". Always hexadecimal, even for IPv4-mapped addresses,
- * so one address has exactly one spelling.
- */
-export function formatIPv6(b: Uint8Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[i * 2]! << 8) | b[i * 2 + 1]!);
-  let bestStart = -1, bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
-  if (bestLen < 2) return hex(g);
-  return hex(g.slice(0, bestStart)) + '::' + hex(g.slice(bestStart + bestLen));
-}
-
 /** Canonical RFC 5952 text for an IPv6 address given as text, or null when it is not one. */
 export function canonicalIPv6(s: string): string | null {
   const b = parseIPv6(s);
   return b ? formatIPv6(b) : null;
 }
+
+export { formatIPv6, parseIPv4, parseIPv6 };
 
 const TARGET_TYPES: ReadonlySet<number> = new Set([RRType.NS, RRType.CNAME, RRType.DNAME, RRType.PTR]);
 
@@ -301,84 +235,17 @@ function parseGeneric(c: RdataCursor, type: number): Rdata {
   }
 }
 
-function readWireName(b: Uint8Array, off: number): [string, number] {
-  const labels: Uint8Array[] = [];
-  let total = 1;
-  for (;;) {
-    if (off >= b.length) throw new RangeError('name runs past the end');
-    const l = b[off]!;
-    if (l === 0) return [nameFromLabels(labels), off + 1];
-    if (l > 63) throw new RangeError('compressed or extended label in a name');
-    if (off + 1 + l > b.length) throw new RangeError('label runs past the end');
-    total += l + 1;
-    if (total > 255) throw new RangeError('name longer than 255 bytes');
-    labels.push(b.slice(off + 1, off + 1 + l));
-    off += 1 + l;
-  }
-}
-
-/** Typed rdata from uncompressed wire bytes (RFC 3597 §5 for known types). Throws RangeError. */
+/** Typed rdata from uncompressed wire bytes (RFC 3597 §5 for known types), by the wire codecs. Throws RangeError. */
 export function rdataFromWire(type: number, b: Uint8Array): Rdata {
-  const u16 = (o: number): number => (b[o]! << 8) | b[o + 1]!;
-  const u32 = (o: number): number => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-  const need = (n: number, exact: boolean): void => {
-    if (exact ? b.length !== n : b.length < n) throw new RangeError(`length ${b.length}, expected ${exact ? '' : 'at least '}${n}`);
-  };
-  const done = (o: number): void => {
-    if (o !== b.length) throw new RangeError(`${b.length - o} bytes left over`);
-  };
-  switch (type) {
-    case RRType.A:
-      need(4, true);
-      return { address: `${b[0]}.${b[1]}.${b[2]}.${b[3]}` };
-    case RRType.AAAA:
-      need(16, true);
-      return { address: formatIPv6(b) };
-    case RRType.NS: case RRType.CNAME: case RRType.DNAME: case RRType.PTR: {
-      const [target, o] = readWireName(b, 0);
-      done(o);
-      return { target };
-    }
-    case RRType.SOA: {
-      const [mname, o1] = readWireName(b, 0);
-      const [rname, o2] = readWireName(b, o1);
-      if (b.length - o2 !== 20) throw new RangeError(`SOA needs 20 bytes of counters after the names, has ${b.length - o2}`);
-      return { mname, rname, serial: u32(o2), refresh: u32(o2 + 4), retry: u32(o2 + 8), expire: u32(o2 + 12), minimum: u32(o2 + 16) };
-    }
-    case RRType.MX: {
-      need(3, false);
-      const [exchange, o] = readWireName(b, 2);
-      done(o);
-      return { preference: u16(0), exchange };
-    }
-    case RRType.SRV: {
-      need(7, false);
-      const [target, o] = readWireName(b, 6);
-      done(o);
-      return { priority: u16(0), weight: u16(2), port: u16(4), target };
-    }
-    case RRType.TXT: {
-      if (b.length === 0) throw new RangeError('TXT needs at least one character-string');
-      const strings: Uint8Array[] = [];
-      let o = 0;
-      while (o < b.length) {
-        const l = b[o]!;
-        if (o + 1 + l > b.length) throw new RangeError('character-string runs past the end');
-        strings.push(b.slice(o + 1, o + 1 + l));
-        o += 1 + l;
-      }
-      return { strings };
-    }
-    case RRType.CAA: {
-      need(2, false);
-      const tl = b[1]!;
-      if (tl === 0 || 2 + tl > b.length) throw new RangeError('bad CAA tag length');
-      const tag = String.fromCharCode(...b.slice(2, 2 + tl));
-      if (!isCaaTag(tag)) throw new RangeError('CAA tag must be letters and digits');
-      return { flags: b[0]!, tag, value: b.slice(2 + tl) };
-    }
-    default:
-      return { raw: b };
+  const codec = rdataCodecs.get(type);
+  if (!codec) return { raw: b };
+  // A TXT needs at least one character-string (RFC 1035 §3.3.14); the codec accepts what the wire may carry.
+  if (type === RRType.TXT && b.length === 0) throw new RangeError('TXT needs at least one character-string');
+  try {
+    return codec.decode(new Reader(b), b.length);
+  } catch (e) {
+    if (e instanceof WireError) throw new RangeError(e.message);
+    throw e;
   }
 }
 
@@ -406,9 +273,9 @@ export function parseRdata(type: number, c: RdataCursor): Rdata {
     switch (type) {
       case RRType.A: {
         const t = take(c, 'an IPv4 address');
-        const q = t.quoted ? null : parseIPv4(t.text);
+        const q = t.quoted ? undefined : parseIPv4(t.text);
         if (!q) throw err(c, t, 'an IPv4 address (dotted quad, no leading zeros)');
-        data = { address: q.join('.') };
+        data = { address: formatIPv4(q) };
         break;
       }
       case RRType.AAAA: {
