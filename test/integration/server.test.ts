@@ -131,6 +131,22 @@ describe('configured server', () => {
     for (const pid of children) assert.throws(() => process.kill(Number(pid), 0));
   });
 
+  test('IPv6 listeners answer over UDP and TCP', async () => {
+    const dir = tmp();
+    const zoneFile = join(dir, 't.lab.zone');
+    writeFileSync(zoneFile, zoneText(1, 'v6 AAAA 2001:db8::6\n'));
+    const port = await freePort();
+    const yaml = `listen:\n  - { proto: udp, address: "[::1]:${port}" }\n  - { proto: tcp, address: "[::1]:${port}" }\nzones:\n  - { name: t.lab., file: ${JSON.stringify(zoneFile)} }\n`;
+    const server = await startFluxdns(yaml, port);
+    await server.proc.waitFor(/fluxdns ready: udp \[::1\]:\d+, tcp \[::1\]:\d+/, 10000, 'stdout');
+    for (const tcp of [false, true]) {
+      const r = await dig(port, 'v6.t.lab', 'AAAA', { server: '::1', tcp });
+      assert.equal(r.rcode, 'NOERROR');
+      assert.equal(r.answer[0]?.data, '2001:db8::6');
+    }
+    await server.stop();
+  });
+
   test('UDP truncation: 512 without EDNS, the EDNS size otherwise; TCP carries the whole answer', async () => {
     const dir = tmp();
     const zoneFile = join(dir, 't.lab.zone');
