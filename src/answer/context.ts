@@ -23,6 +23,17 @@ export interface ResponseDraft {
   additional: ResourceRecord[];
   /** EDNS options to send back (only when the query had EDNS). */
   ednsOptions: EdnsOption[];
+  /**
+   * Wire bytes already made for this query (a cached answer); when set, the pipeline sends them as
+   * they are. A finisher that changes records must leave prebuilt responses alone or clear it.
+   */
+  prebuilt?: Uint8Array;
+  /**
+   * Set by a responder whose answer depends only on (name, type, transport, EDNS size, DO) and the
+   * loaded data, so the encoded bytes may be reused for the next such query. Any unit that makes
+   * the answer depend on anything else (the client, time, randomness) must set it back to false.
+   */
+  cacheable: boolean;
 }
 
 /** A typed slot for per-query state owned by one unit. */
@@ -32,7 +43,7 @@ export class StateKey<T> {
 }
 
 export class QueryContext {
-  readonly response: ResponseDraft = { rcode: 0, aa: false, tc: false, answer: [], authority: [], additional: [], ednsOptions: [] };
+  readonly response: ResponseDraft = { rcode: 0, aa: false, tc: false, answer: [], authority: [], additional: [], ednsOptions: [], cacheable: false };
   private readonly slots = new Map<StateKey<unknown>, unknown>();
 
   constructor(

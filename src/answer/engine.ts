@@ -47,7 +47,7 @@ export class Engine {
   private finish(ctx: QueryContext, verdict: Verdict): EngineReply {
     if (verdict.kind === 'drop') return null;
     try {
-      return encodeResponse(ctx);
+      return ctx.response.prebuilt ?? encodeResponse(ctx);
     } catch (err) {
       this.hooks.onEncodeError?.(err);
       return null;

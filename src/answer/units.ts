@@ -2,17 +2,20 @@
 // (so a refused query costs nothing), responders run in priority order (the first to answer wins),
 // and finishers see every response that will be sent.
 import { ednsFinisher } from './finish/edns/index.js';
+import { AnswerCache, answerCache, answerCacheStore } from './responders/cache/index.js';
 import { headerGuard } from './guards/header/index.js';
 import { zoneResponder } from './responders/zone/index.js';
 import type { Unit } from './unit.js';
 
-export function createUnits(): Unit[] {
+export function createUnits(cache = new AnswerCache()): Unit[] {
   return [
     // guards
     headerGuard(),
-    // responders
+    // responders: a pre-encoded answer first, then the zones
+    answerCache(cache),
     zoneResponder(),
-    // finishers
+    // finishers; the cache stores last, after every finisher has had its say
     ednsFinisher(),
+    answerCacheStore(cache),
   ];
 }

@@ -24,6 +24,8 @@ export function zoneResponder(): Unit {
       r.answer = result.answer;
       r.authority = result.authority;
       r.additional = result.additional;
+      // A zone answer is a function of the name, type and the loaded data alone (see answer-cache).
+      r.cacheable = true;
       return ANSWERED;
     },
   };

@@ -1,0 +1,78 @@
+// answer-cache: a cached answer must be byte-for-byte what a fresh lookup would have sent.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeMessage } from '../../../wire/message.js';
+import { RRType, type Message } from '../../../wire/types.js';
+import { parseConfigText } from '../../../config/load.js';
+import { parseZone } from '../../../zone/parser.js';
+import { Zone, ZoneSet } from '../../../zone/tree.js';
+import type { TransportInfo } from '../../context.js';
+import { Engine } from '../../engine.js';
+import { createUnits } from '../../units.js';
+import type { Unit } from '../../unit.js';
+import { AnswerCache } from './index.js';
+
+const ZONE = '$TTL 60\n@ SOA ns hm 1 1 1 1 1\n NS ns\nns A 198.51.100.1\nwww A 198.51.100.2\nalias CNAME www\n*.w TXT "wild"\n';
+const config = parseConfigText('{}', 't.yaml').config;
+const zones = (text: string) => new ZoneSet([Zone.build('t.lab.', parseZone(text, { origin: 't.lab.' }).records)]);
+const udp: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 };
+
+function q(name: string, type: number, id: number, rd: boolean, cd = false, edns = false): Uint8Array {
+  const m: Message = {
+    id,
+    flags: { qr: false, opcode: 0, aa: false, tc: false, rd, ra: false, z: false, ad: false, cd, rcode: 0 },
+    questions: [{ name, type, class: 1 }],
+    answers: [],
+    authorities: [],
+    additionals: [],
+    edns: edns ? { udpSize: 1232, extendedRcode: 0, version: 0, dnssecOk: false, z: 0, options: [] } : undefined,
+  };
+  return encodeMessage(m);
+}
+
+const withoutCache = (u: Unit) => !u.name.startsWith('answer-cache');
+
+test('a cached answer equals a fresh one for another ID, case, RD and CD', () => {
+  const cache = new AnswerCache();
+  const runtime = { config, zones: zones(ZONE), generation: 1 };
+  const cached = new Engine(runtime, createUnits(cache));
+  const fresh = new Engine(runtime, createUnits().filter(withoutCache));
+  const cases: [string, number][] = [['www.t.lab.', RRType.A], ['alias.t.lab.', RRType.A], ['x.w.t.lab.', RRType.TXT], ['nope.t.lab.', RRType.A], ['www.t.lab.', RRType.AAAA]];
+  for (const [name, type] of cases) {
+    cached.handle(q(name, type, 1, true, false, true), udp);
+    const variants = [q(name.toUpperCase(), type, 7, false, false, true), q(name.replace(/^./, (c) => c.toUpperCase()), type, 65535, true, true, true)];
+    for (const v of variants) assert.deepEqual(cached.handle(v, udp), fresh.handle(v, udp), name);
+  }
+  assert.ok(cache.hits >= 10, `hits ${cache.hits}`);
+});
+
+test('queries with EDNS options, and other transports or sizes, are not served from one entry', () => {
+  const cache = new AnswerCache();
+  const runtime = { config, zones: zones(ZONE), generation: 1 };
+  const engine = new Engine(runtime, createUnits(cache));
+  engine.handle(q('www.t.lab.', RRType.A, 1, false), udp);
+  engine.handle(q('www.t.lab.', RRType.A, 1, false, false, true), udp);
+  engine.handle(q('www.t.lab.', RRType.A, 1, false), { ...udp, proto: 'tcp' });
+  assert.equal(cache.size, 3);
+  assert.equal(cache.hits, 0);
+});
+
+test('a reload (new generation) empties the cache', () => {
+  const cache = new AnswerCache();
+  const engine = new Engine({ config, zones: zones(ZONE), generation: 1 }, createUnits(cache));
+  const before = engine.handle(q('www.t.lab.', RRType.A, 1, false), udp) as Uint8Array;
+  engine.swap({ config, zones: zones(ZONE.replace('198.51.100.2', '198.51.100.99')), generation: 2 });
+  const after = engine.handle(q('www.t.lab.', RRType.A, 1, false), udp) as Uint8Array;
+  assert.notDeepEqual(after, before);
+  assert.deepEqual([...after.subarray(after.length - 4)], [198, 51, 100, 99]);
+});
+
+test('the cache is bounded', () => {
+  const cache = new AnswerCache(3);
+  for (let i = 0; i < 10; i++) cache.set(String(i), 0, new Uint8Array(1)) ;
+  assert.equal(cache.size, 0, 'entries of another generation are not stored');
+  cache.get('x', 0);
+  for (let i = 0; i < 10; i++) cache.set(String(i), 0, new Uint8Array(1));
+  assert.equal(cache.size, 3);
+  assert.ok(cache.get('9', 0) && !cache.get('0', 0));
+});
