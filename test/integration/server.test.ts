@@ -24,6 +24,18 @@ function zoneText(serial: number, extra = ''): string {
     `big TXT ${Array.from({ length: 8 }, (_, i) => `"${String(i).repeat(200)}"`).join(' ')}\n${extra}`;
 }
 
+/** Writes the t.lab. zone and starts fluxdns on a free port; `conf` adds YAML keys beside the defaults. */
+async function serveZone(opts: { extraRecords?: string; conf?: string; listen?: string } = {}) {
+  const dir = tmp();
+  const zoneFile = join(dir, 't.lab.zone');
+  writeFileSync(zoneFile, zoneText(1, opts.extraRecords));
+  const port = await freePort();
+  const host = opts.listen ?? '127.0.0.1';
+  const yaml = `listen:\n  - { proto: udp, address: "${host}:${port}" }\n  - { proto: tcp, address: "${host}:${port}" }\n${opts.conf ?? ''}zones:\n  - { name: t.lab., file: ${JSON.stringify(zoneFile)} }\n`;
+  const server = await startFluxdns(yaml, port, host === '127.0.0.1' ? 't.lab.' : undefined);
+  return { server, port, zoneFile };
+}
+
 function query(name: string, type: string, opts: { id?: number; edns?: boolean } = {}): Buffer {
   return packet.encode({
     type: 'query',
@@ -89,11 +101,7 @@ describe('built-in demo', () => {
 
 describe('configured server', () => {
   test('SIGHUP reloads zones; a bad zone is reported with file and line and the old data keeps serving', async () => {
-    const dir = tmp();
-    const zoneFile = join(dir, 't.lab.zone');
-    writeFileSync(zoneFile, zoneText(1));
-    const port = await freePort();
-    const server = await startFluxdns([{ name: 't.lab.', file: zoneFile }], port);
+    const { server, port, zoneFile } = await serveZone();
     assert.equal((await dig(port, 'new.t.lab', 'A')).rcode, 'NXDOMAIN');
 
     writeFileSync(zoneFile, zoneText(2, 'new A 198.51.100.7\n'));
@@ -115,12 +123,7 @@ describe('configured server', () => {
   });
 
   test('workers: 2 serves UDP and TCP from two processes', async () => {
-    const dir = tmp();
-    const zoneFile = join(dir, 't.lab.zone');
-    writeFileSync(zoneFile, zoneText(1));
-    const port = await freePort();
-    const yaml = `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n  - { proto: tcp, address: "127.0.0.1:${port}" }\nworkers: 2\nzones:\n  - { name: t.lab., file: ${JSON.stringify(zoneFile)} }\n`;
-    const server = await startFluxdns(yaml, port, 't.lab.');
+    const { server, port } = await serveZone({ conf: 'workers: 2\n' });
     const children = readFileSync(`/proc/${server.proc.pid}/task/${server.proc.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
     assert.equal(children.length, 2);
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => dig(port, 'ns.t.lab', 'A', { tcp: i % 2 === 0 })));
@@ -132,12 +135,7 @@ describe('configured server', () => {
   });
 
   test('IPv6 listeners answer over UDP and TCP', async () => {
-    const dir = tmp();
-    const zoneFile = join(dir, 't.lab.zone');
-    writeFileSync(zoneFile, zoneText(1, 'v6 AAAA 2001:db8::6\n'));
-    const port = await freePort();
-    const yaml = `listen:\n  - { proto: udp, address: "[::1]:${port}" }\n  - { proto: tcp, address: "[::1]:${port}" }\nzones:\n  - { name: t.lab., file: ${JSON.stringify(zoneFile)} }\n`;
-    const server = await startFluxdns(yaml, port);
+    const { server, port } = await serveZone({ extraRecords: 'v6 AAAA 2001:db8::6\n', listen: '[::1]' });
     await server.proc.waitFor(/fluxdns ready: udp \[::1\]:\d+, tcp \[::1\]:\d+/, 10000, 'stdout');
     for (const tcp of [false, true]) {
       const r = await dig(port, 'v6.t.lab', 'AAAA', { server: '::1', tcp });
@@ -148,11 +146,7 @@ describe('configured server', () => {
   });
 
   test('UDP truncation: 512 without EDNS, the EDNS size otherwise; TCP carries the whole answer', async () => {
-    const dir = tmp();
-    const zoneFile = join(dir, 't.lab.zone');
-    writeFileSync(zoneFile, zoneText(1));
-    const port = await freePort();
-    const server = await startFluxdns([{ name: 't.lab.', file: zoneFile }], port);
+    const { server, port } = await serveZone();
     const plain = await dig(port, 'big.t.lab', 'TXT', { edns: false });
     assert.ok(plain.flags.has('tc'));
     assert.equal(plain.answer.length, 0);
@@ -168,11 +162,7 @@ describe('configured server', () => {
   });
 
   test('errors on the wire: FORMERR, NOTIMP, BADVERS, REFUSED; responses are never answered', async () => {
-    const dir = tmp();
-    const zoneFile = join(dir, 't.lab.zone');
-    writeFileSync(zoneFile, zoneText(1));
-    const port = await freePort();
-    const server = await startFluxdns([{ name: 't.lab.', file: zoneFile }], port);
+    const { server, port } = await serveZone();
 
     // Two questions: FORMERR.
     const two = Buffer.from(query('ns.t.lab', 'A'));
@@ -206,12 +196,7 @@ describe('configured server', () => {
   });
 
   test('TCP: pipelined queries are all answered, idle connections close, the connection limit holds', async () => {
-    const dir = tmp();
-    const zoneFile = join(dir, 't.lab.zone');
-    writeFileSync(zoneFile, zoneText(1));
-    const port = await freePort();
-    const yaml = `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n  - { proto: tcp, address: "127.0.0.1:${port}" }\nlimits: { tcpIdleTimeout: 1, tcpMaxConnections: 3 }\nzones:\n  - { name: t.lab., file: ${JSON.stringify(zoneFile)} }\n`;
-    const server = await startFluxdns(yaml, port, 't.lab.');
+    const { server, port } = await serveZone({ conf: 'limits: { tcpIdleTimeout: 1, tcpMaxConnections: 3 }\n' });
 
     const conn = net.connect(port, '127.0.0.1');
     await new Promise((r) => conn.once('connect', r));
