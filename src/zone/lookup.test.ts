@@ -158,6 +158,14 @@ test('DNAME: the DNAME and a synthesized CNAME with the DNAME TTL (RFC 6672 §3.
   assert.equal(r.answer[0]!.type, RRType.DNAME);
 });
 
+test('a CNAME query below a DNAME is answered by the synthesized CNAME alone', () => {
+  const s2 = zones(['example.lab.', ZONE + 'a.target2 CNAME www\ndn2 DNAME target2.example.lab.\n']);
+  const r = lookup(s2, 'a.dn2.example.lab.', RRType.CNAME, { minimalAny: true });
+  assert.equal(r.rcode, Rcode.NOERROR);
+  assert.deepEqual(text(r.answer), ['a.dn2.example.lab. 3600 IN CNAME a.target2.example.lab.', 'dn2.example.lab. 3600 IN DNAME target2.example.lab.']);
+  assert.equal(r.authority.length, 0);
+});
+
 test('DNAME does not apply to its owner, and occludes names below it', () => {
   assert.deepEqual(text(q('dn.example.lab.', RRType.DNAME).answer), ['dn.example.lab. 3600 IN DNAME target.lab.']);
   assert.equal(q('dn.example.lab.', RRType.A).kind, 'nodata');

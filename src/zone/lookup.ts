@@ -80,6 +80,8 @@ export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: Looku
           pushSet(answer, step.set, step.set.name);
           answer.push(step.cname);
         }
+        // The synthesized CNAME answers a CNAME query itself (RFC 6672 §3.1): nothing to follow.
+        if (qtype === RRType.CNAME) return done('answer', Rcode.NOERROR, true, wildcard);
         seen.add(nameKey(name));
         const target = step.target;
         // Chains are followed only inside the zone that answered, as NSD and Knot do: data from another
