@@ -15,7 +15,7 @@ const query = encodeMessage({
   additionals: [],
   edns: {
     udpSize: 1232, extendedRcode: 0, version: 0, dnssecOk: false, z: 0,
-    options: [cookieOption({ client: new Uint8Array(8).fill(1) }), clientSubnetOption({ family: 1, sourcePrefix: 24, scopePrefix: 0, address: '192.0.2.0' })],
+    options: [cookieOption({ client: new Uint8Array(8).fill(1) }), clientSubnetOption({ family: 1, sourcePrefix: 24, scopePrefix: 0, address: '198.51.100.0' })],
   },
 });
 
@@ -23,7 +23,7 @@ const response: Message = {
   id: 1,
   flags: { qr: true, opcode: 0, aa: true, tc: false, rd: true, ra: false, z: false, ad: false, cd: false, rcode: 0 },
   questions: [{ name: 'www.example.com.', type: RRType.A, class: 1 }],
-  answers: [1, 2, 3, 4].map((i) => ({ name: 'www.example.com.', type: RRType.A, class: 1, ttl: 300, data: { address: `192.0.2.${i}` } })),
+  answers: [1, 2, 3, 4].map((i) => ({ name: 'www.example.com.', type: RRType.A, class: 1, ttl: 300, data: { address: `198.51.100.${i}` } })),
   authorities: [1, 2].map((i) => ({ name: 'example.com.', type: RRType.NS, class: 1, ttl: 300, data: { target: `ns${i}.example.com.` } })),
   additionals: [1, 2].map((i) => ({ name: `ns${i}.example.com.`, type: RRType.AAAA, class: 1, ttl: 300, data: { address: `2001:db8::${i}` } })),
   edns: { udpSize: 1232, extendedRcode: 0, version: 0, dnssecOk: false, z: 0, options: [] },
