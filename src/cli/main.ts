@@ -1,34 +1,33 @@
 #!/usr/bin/env node
-// fluxdns command line: dispatches to one file per command.
+// fluxdns command line: one file per command, registered in the table below.
 import { UsageError } from './args.js';
 import { runCheck } from './check.js';
 import { runServe } from './serve.js';
 import { runZoneCheck } from './zone-check.js';
 
-const USAGE = `usage:
-  fluxdns serve [--config FILE] [--port N]  serve DNS (no --config: the built-in demo on 127.0.0.1:5353)
-  fluxdns check [--config FILE]          validate a configuration and its zones
-  fluxdns zone check FILE --origin NAME  validate one master file
-`;
+type Command = (args: string[]) => number | Promise<number>;
+
+/** Each command: its words, a usage line, and its runner (a return of -1 means "keep running"). */
+const COMMANDS: { words: string[]; usage: string; run: Command }[] = [
+  { words: ['serve'], usage: 'serve [--config FILE] [--port N]   serve DNS (no --config: the built-in demo on 127.0.0.1:5353)', run: runServe },
+  { words: ['check'], usage: 'check [--config FILE]              validate a configuration and its zones', run: runCheck },
+  { words: ['zone', 'check'], usage: 'zone check FILE --origin NAME      validate one master file', run: runZoneCheck },
+];
+
+const USAGE = `usage:\n${COMMANDS.map((c) => `  fluxdns ${c.usage}`).join('\n')}\n`;
 
 async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  switch (cmd) {
-    case 'serve':
-      return runServe(rest);
-    case 'check':
-      return runCheck(rest);
-    case 'zone':
-      if (rest[0] === 'check') return runZoneCheck(rest.slice(1));
-      break;
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return 0;
+  if (argv.length === 0 || ['help', '--help', '-h'].includes(argv[0]!)) {
+    process.stdout.write(USAGE);
+    return argv.length === 0 ? 2 : 0;
   }
-  process.stderr.write(`fluxdns: unknown command ${cmd === undefined ? '(none)' : JSON.stringify([cmd, ...rest].slice(0, 2).join(' '))}\n${USAGE}`);
-  return 2;
+  // The longest matching word sequence wins ("zone check" before a hypothetical "zone").
+  const match = COMMANDS.filter((c) => c.words.every((w, i) => argv[i] === w)).sort((a, b) => b.words.length - a.words.length)[0];
+  if (!match) {
+    process.stderr.write(`fluxdns: unknown command ${JSON.stringify(argv.slice(0, 2).join(' '))}\n${USAGE}`);
+    return 2;
+  }
+  return match.run(argv.slice(match.words.length));
 }
 
 main(process.argv.slice(2)).then(

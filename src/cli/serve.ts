@@ -1,6 +1,6 @@
 // fluxdns serve: the server, in one process or as N cluster workers sharing the same sockets.
 import cluster from 'node:cluster';
-import { demoCommands, demoConfig } from '../config/demo.js';
+import { DEMO_COMMANDS, demoCommands, demoConfig } from '../config/demo.js';
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { createLogger } from '../observe/log.js';
 import { LoadError } from '../server/runtime-load.js';
@@ -68,7 +68,8 @@ function announce(where: string[], demo: boolean, loaded: LoadedConfig): void {
   process.stdout.write(`fluxdns ready: ${where.join(', ')}\n`);
   if (demo) {
     const port = Number(/:(\d+)$/.exec(loaded.config.listen[0]!.address)![1]);
-    process.stdout.write(`\nThe built-in demo serves zone example.lab. Try:\n${demoCommands(port).map((c) => '  ' + c).join('\n')}\n\n`);
+    const lines = demoCommands(port).map((c, i) => `  ${c}\n      # ${DEMO_COMMANDS[i]!.shows}`);
+    process.stdout.write(`\nThe built-in demo is running. Try:\n${lines.join('\n')}\n\n`);
   }
 }
 

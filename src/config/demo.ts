@@ -18,18 +18,69 @@ export function demoConfig(): LoadedConfig {
   return parseConfigText(DEMO_YAML, '<built-in demo>', DEMO_DIR);
 }
 
-/** The commands the demo prints and the README lists (a test runs each of them). */
+/** A command the demo prints and the README lists; the demo test runs it and checks `expect`. */
+export interface DemoCommand {
+  /** Shell command with 5353 as the port; the server substitutes the port it really uses. */
+  command: string;
+  /** What it shows, for the README and the printed list. */
+  shows: string;
+  /** Matched against the command's output by the demo test. */
+  expect: RegExp;
+}
+
+/**
+ * Every feature that lands adds its demo here: one entry, with the output it must produce.
+ * The order is the order printed and documented.
+ */
+export const DEMO_COMMANDS: readonly DemoCommand[] = [
+  {
+    command: 'dig @127.0.0.1 -p 5353 www.example.lab AAAA',
+    shows: 'an AAAA answer',
+    expect: /status: NOERROR[\s\S]*flags: qr aa rd;[\s\S]*www\.example\.lab\.\s+3600\s+IN\s+AAAA\s+2001:db8::80/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 example.lab MX',
+    shows: "MX with the mail host's address in the additional section",
+    expect: /MX\s+10 mail\.example\.lab\.[\s\S]*ADDITIONAL SECTION:\s*\nmail\.example\.lab\.\s+3600\s+IN\s+A\s+198\.51\.100\.25/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 web.example.lab A',
+    shows: 'a CNAME followed to its target',
+    expect: /web\.example\.lab\.\s+3600\s+IN\s+CNAME\s+www\.example\.lab\.\s*\nwww\.example\.lab\.\s+3600\s+IN\s+A\s+198\.51\.100\.80/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 anything.apps.example.lab TXT',
+    shows: 'a wildcard answer',
+    expect: /anything\.apps\.example\.lab\.\s+3600\s+IN\s+TXT\s+"served by the wildcard/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 x.old.example.lab A',
+    shows: 'a DNAME with its synthesized CNAME',
+    expect: /old\.example\.lab\.\s+3600\s+IN\s+DNAME\s+apps\.example\.lab\.[\s\S]*x\.old\.example\.lab\.\s+3600\s+IN\s+CNAME\s+x\.apps\.example\.lab\.[\s\S]*IN\s+A\s+203\.0\.113\.10/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 missing.example.lab A',
+    shows: 'NXDOMAIN with the SOA',
+    expect: /status: NXDOMAIN[\s\S]*AUTHORITY SECTION:\s*\nexample\.lab\.\s+300\s+IN\s+SOA/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 host.lab2.example.lab A',
+    shows: 'a referral: no aa flag, NS in authority, glue',
+    expect: /status: NOERROR[\s\S]*flags: qr rd;[\s\S]*ANSWER: 0[\s\S]*lab2\.example\.lab\.\s+3600\s+IN\s+NS\s+ns\.lab2\.example\.lab\.[\s\S]*ns\.lab2\.example\.lab\.\s+3600\s+IN\s+A\s+198\.51\.100\.54/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 +tcp _http._tcp.example.lab SRV',
+    shows: 'SRV over TCP, with the target addresses',
+    expect: /SRV\s+10 60 80 www\.example\.lab\.[\s\S]*www\.example\.lab\.\s+3600\s+IN\s+A\s+198\.51\.100\.80/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 +nsid example.lab SOA',
+    shows: "the server's NSID",
+    expect: /NSID: .*\("fluxdns-demo"\)/,
+  },
+];
+
+/** The demo commands for the port the server really listens on. */
 export function demoCommands(port = 5353): string[] {
-  const at = `dig @127.0.0.1 -p ${port}`;
-  return [
-    `${at} www.example.lab AAAA`,
-    `${at} example.lab MX`,
-    `${at} web.example.lab A`,
-    `${at} anything.apps.example.lab TXT`,
-    `${at} x.old.example.lab A`,
-    `${at} missing.example.lab A`,
-    `${at} host.lab2.example.lab A`,
-    `${at} +tcp _http._tcp.example.lab SRV`,
-    `${at} +nsid example.lab SOA`,
-  ];
+  return DEMO_COMMANDS.map((c) => c.command.replace('-p 5353', `-p ${port}`));
 }
