@@ -1,0 +1,324 @@
+// `npm run bench`: dnsperf against fluxdns, knotd, nsd, named, pdns and a bare Node responder; writes bench/results/.
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { freePort } from '../test/helpers/ports.js';
+import { runningProcesses } from '../test/helpers/proc.js';
+import { cpuSecondsBetween, cpuTicks, dnsperf, peakRss, runningDnsperf } from './measure.js';
+import {
+  markdownTable,
+  loadTable,
+  ratios,
+  summarize,
+  svgChart,
+  targetsTable,
+  type BenchResults,
+  type LoadResult,
+  type RunSample,
+  type ServerResult,
+  type TargetCheck,
+} from './report.js';
+import { kdig, repoRoot, sleep, spawnServer, startServer, waitForSoa, type BenchServer, type ServerKind } from './servers.js';
+import { writeQueries, writeZone } from './zone.js';
+
+const execFileP = promisify(execFile);
+
+const { values: flags } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '10' },
+    clients: { type: 'string', default: '8' },
+    outstanding: { type: 'string', default: '200' },
+    timeout: { type: 'string', default: '2' },
+    'big-records': { type: 'string', default: '1000000' },
+    'no-build': { type: 'boolean', default: false },
+    'skip-tcp': { type: 'boolean', default: false },
+    'skip-load': { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
+  },
+});
+
+function intFlag(name: string, v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: expected a positive integer, found ${JSON.stringify(v)}`);
+  return n;
+}
+
+const ROUNDS = intFlag('rounds', flags.rounds);
+const SECONDS = intFlag('seconds', flags.seconds);
+const CLIENTS = intFlag('clients', flags.clients);
+const OUTSTANDING = intFlag('outstanding', flags.outstanding);
+const TIMEOUT = intFlag('timeout', flags.timeout);
+const BIG = intFlag('big-records', flags['big-records']);
+const SERVER_CPU = '0';
+const DNSPERF_CPU = '1';
+
+interface Contender {
+  id: string;
+  label: string;
+  kind: ServerKind;
+  cpu: string | null;
+  workers?: number;
+  tcp: boolean;
+}
+
+const CONTENDERS: Contender[] = [
+  { id: 'fluxdns', label: 'fluxdns (workers: 1)', kind: 'fluxdns', cpu: SERVER_CPU, workers: 1, tcp: true },
+  { id: 'knotd', label: 'knotd', kind: 'knotd', cpu: SERVER_CPU, tcp: true },
+  { id: 'nsd', label: 'nsd', kind: 'nsd', cpu: SERVER_CPU, tcp: true },
+  { id: 'named', label: 'named', kind: 'named', cpu: SERVER_CPU, tcp: true },
+  { id: 'pdns', label: 'pdns_server (bind backend)', kind: 'pdns', cpu: SERVER_CPU, tcp: false },
+  { id: 'bare-node', label: 'bare Node dgram responder', kind: 'bare-node', cpu: SERVER_CPU, tcp: false },
+  { id: 'fluxdns-w2', label: 'fluxdns (workers: 2, unpinned)', kind: 'fluxdns', cpu: null, workers: 2, tcp: false },
+];
+
+const running = new Set<BenchServer>();
+let workDir = '';
+
+async function cleanup(): Promise<void> {
+  for (const pid of runningDnsperf) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone
+    }
+  }
+  await Promise.all([...running].map((s) => s.stop()));
+  running.clear();
+  // Anything spawned but not yet registered as running (e.g. mid-start-up).
+  await Promise.all(runningProcesses().map((p) => p.stop(3000)));
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+}
+
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = true;
+    process.stderr.write(`\n${sig}: stopping every server started by the bench…\n`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+function log(msg: string): void {
+  process.stderr.write(msg + '\n');
+}
+
+async function version(cmd: string, args: string[], re: RegExp): Promise<string> {
+  try {
+    const r = await execFileP(cmd, args, { timeout: 10000 });
+    return re.exec(r.stdout + r.stderr)?.[1] ?? '?';
+  } catch (e) {
+    const o = e as { stdout?: string; stderr?: string };
+    return re.exec((o.stdout ?? '') + (o.stderr ?? ''))?.[1] ?? 'unavailable';
+  }
+}
+
+/** Checks an A query beyond the SOA that startServer already saw. */
+async function verify(s: BenchServer, c: Contender): Promise<void> {
+  const a = await kdig(s.port, 'h0.bench.lab.', 'A');
+  if (a.status !== 'NOERROR' || !a.answer.some((l) => /\sA\s+198\.18\.0\.0$/.test(l))) {
+    throw new Error(`${c.label} answered h0.bench.lab. A wrongly:\n${a.raw}`);
+  }
+  if (c.tcp) {
+    const t = await kdig(s.port, 'bench.lab.', 'SOA', true);
+    if (t.status !== 'NOERROR' || !t.aa) throw new Error(`${c.label} answered SOA over TCP wrongly:\n${t.raw}`);
+  }
+}
+
+async function measure(s: BenchServer, c: Contender, queryFile: string, tcp: boolean, round: number): Promise<RunSample> {
+  const before = cpuTicks(s.proc.pid);
+  const r = await dnsperf({ port: s.port, queryFile, seconds: SECONDS, clients: CLIENTS, outstanding: OUTSTANDING, tcp, cpu: DNSPERF_CPU, timeout: TIMEOUT });
+  const cpu = cpuSecondsBetween(before, cpuTicks(s.proc.pid));
+  if (!s.proc.running) throw new Error(`${c.label} died during the run\n${s.proc.describe()}`);
+  const bad = (r.rcodes['SERVFAIL'] ?? 0) + (r.rcodes['REFUSED'] ?? 0) + (r.rcodes['FORMERR'] ?? 0);
+  if (c.kind !== 'bare-node' && bad > r.completed * 0.01) log(`  warning: ${c.label} answered ${bad} queries with SERVFAIL/REFUSED/FORMERR`);
+  return {
+    round,
+    qps: r.qps,
+    meanLatencyMs: r.meanLatencyMs,
+    lostPct: r.lostPct,
+    cpuUsPerQuery: r.completed > 0 ? (cpu * 1e6) / r.completed : NaN,
+    completed: r.completed,
+    rcodes: r.rcodes,
+  };
+}
+
+/** Round r runs the list rotated by r, reversed on odd rounds, so no server always goes first or last. */
+function orderFor<T>(list: readonly T[], round: number): T[] {
+  const k = round % list.length;
+  const rotated = [...list.slice(k), ...list.slice(0, k)];
+  return round % 2 === 1 ? rotated.reverse() : rotated;
+}
+
+async function throughput(
+  contenders: Contender[],
+  servers: Map<string, BenchServer>,
+  queryFile: string,
+  tcp: boolean,
+): Promise<ServerResult[]> {
+  const samples = new Map<string, RunSample[]>(contenders.map((c) => [c.id, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of orderFor(contenders, round)) {
+      const s = servers.get(c.id)!;
+      const sample = await measure(s, c, queryFile, tcp, round);
+      samples.get(c.id)!.push(sample);
+      log(
+        `  ${tcp ? 'tcp' : 'udp'} round ${round + 1}/${ROUNDS} ${c.label.padEnd(32)} ${Math.round(sample.qps).toString().padStart(7)} q/s  ` +
+          `${sample.meanLatencyMs.toFixed(3)} ms  lost ${sample.lostPct.toFixed(2)} %  cpu ${sample.cpuUsPerQuery.toFixed(2)} µs/q`,
+      );
+      await sleep(500);
+    }
+  }
+  return contenders.map((c) => ({ id: c.id, label: c.label, pinned: c.cpu !== null, samples: samples.get(c.id)!, median: summarize(samples.get(c.id)!) }));
+}
+
+async function loadTest(kind: ServerKind, zoneFile: string, records: number): Promise<LoadResult> {
+  const port = await freePort();
+  const t0 = process.hrtime.bigint();
+  const s = spawnServer(kind, { zoneFile, port, cpu: SERVER_CPU, workers: 1 });
+  running.add(s);
+  try {
+    let hwm = { max: 0, sum: 0 };
+    // Sample VmHWM while loading too: a forking server (nsd) may hand the zone to a child.
+    const sampler = setInterval(() => {
+      const p = peakRss(s.proc.pid);
+      hwm = { max: Math.max(hwm.max, p.max), sum: Math.max(hwm.sum, p.sum) };
+    }, 200);
+    try {
+      await waitForSoa(s.proc, port, 'bench.lab.', 300000);
+    } finally {
+      clearInterval(sampler);
+    }
+    const loadSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    await sleep(1000);
+    const p = peakRss(s.proc.pid);
+    return { id: kind, records, loadSeconds, peakRssBytes: Math.max(hwm.max, p.max), peakRssSumBytes: Math.max(hwm.sum, p.sum) };
+  } finally {
+    await s.stop();
+    running.delete(s);
+  }
+}
+
+async function main(): Promise<void> {
+  if (!flags['no-build']) {
+    log('npm run build …');
+    execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const only = flags.only?.split(',');
+  const contenders = only ? CONTENDERS.filter((c) => only.includes(c.id)) : CONTENDERS;
+  workDir = mkdtempSync(join(tmpdir(), 'fluxdns-bench-'));
+  const zoneFile = join(workDir, 'bench.lab.zone');
+  const queryFile = join(workDir, 'queries.txt');
+  // ~14,600 records on ~10,000 names (hosts, wildcard owners, ns1, apex).
+  const shape = await writeZone(zoneFile, 14600);
+  const mix = writeQueries(queryFile, shape, 100000);
+  log(`zone bench.lab.: ${shape.hosts + shape.wildcards + 2} names, ${shape.records} records; ${mix.total} queries (${mix.nxdomain} NXDOMAIN, ${mix.nodata} NODATA, ${mix.wildcard} wildcard)`);
+
+  const versions: Record<string, string> = {
+    fluxdns: JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version as string,
+    knotd: await version('knotd', ['-V'], /(\d+\.\d+\.\d+)/),
+    nsd: await version('nsd', ['-v'], /version (\d+\.\d+\.\d+)/i),
+    named: await version('named', ['-v'], /BIND (\S+)/),
+    pdns: await version('pdns_server', ['--version'], /Server (\d+\.\d+\.\d+)/),
+    dnsperf: await version('dnsperf', ['-h'], /Version (\S+)/),
+    node: process.version,
+  };
+  log(`versions: ${JSON.stringify(versions)}`);
+
+  const servers = new Map<string, BenchServer>();
+  for (const c of contenders) {
+    const port = await freePort();
+    const s = await startServer(c.kind, { zoneFile, port, cpu: c.cpu, workers: c.workers ?? 1 });
+    running.add(s);
+    servers.set(c.id, s);
+    await verify(s, c);
+    log(`started ${c.label} pid ${s.proc.pid} on 127.0.0.1:${port}${c.cpu === null ? ' (unpinned)' : ` (core ${c.cpu})`}`);
+  }
+
+  log(`UDP: ${ROUNDS} rounds × ${SECONDS} s, dnsperf -c ${CLIENTS} -q ${OUTSTANDING} -t ${TIMEOUT} on core ${DNSPERF_CPU}`);
+  const udp = await throughput(contenders, servers, queryFile, false);
+  let tcp: ServerResult[] = [];
+  if (!flags['skip-tcp']) {
+    log('TCP (dnsperf -m tcp):');
+    tcp = await throughput(contenders.filter((c) => c.tcp), servers, queryFile, true);
+  }
+  for (const s of servers.values()) {
+    await s.stop();
+    running.delete(s);
+  }
+
+  const load: LoadResult[] = [];
+  if (!flags['skip-load']) {
+    const bigZone = join(workDir, 'big.zone');
+    const big = await writeZone(bigZone, BIG);
+    log(`load: zone of ${big.records} records (${big.hosts + big.wildcards + 2} names)`);
+    for (const kind of ['fluxdns', 'knotd', 'nsd'] as const) {
+      if (only && !only.includes(kind)) continue;
+      const r = await loadTest(kind, bigZone, big.records);
+      log(`  ${kind}: ${r.loadSeconds.toFixed(2)} s to first SOA, peak RSS ${(r.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
+      load.push(r);
+    }
+  }
+
+  const ratio = { udp: ratios(udp), tcp: ratios(tcp) };
+  const targets: TargetCheck[] = [];
+  const f = udp.find((r) => r.id === 'fluxdns');
+  const named = udp.find((r) => r.id === 'named');
+  const bare = udp.find((r) => r.id === 'bare-node');
+  if (f && named) {
+    const x = f.median.qps / named.median.qps;
+    targets.push({ target: 'static-zone UDP qps ≥ 1.0 × named', measured: `${x.toFixed(2)} × named`, holds: x >= 1.0 });
+  }
+  if (f && bare) {
+    const x = f.median.qps / bare.median.qps;
+    targets.push({ target: 'static-zone UDP qps ≥ 0.9 × bare Node', measured: `${x.toFixed(2)} × bare Node`, holds: x >= 0.9 });
+  }
+  const fl = load.find((l) => l.id === 'fluxdns');
+  if (fl) {
+    targets.push({ target: `${fl.records.toLocaleString('en-US')}-record zone loads in < 20 s`, measured: `${fl.loadSeconds.toFixed(2)} s`, holds: fl.loadSeconds < 20 });
+    targets.push({ target: `${fl.records.toLocaleString('en-US')}-record zone in < 1.5 GB RSS`, measured: `${(fl.peakRssBytes / 1e9).toFixed(2)} GB`, holds: fl.peakRssBytes < 1.5e9 });
+  }
+
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', kernel: release(), node: process.version },
+    versions,
+    params: { rounds: ROUNDS, seconds: SECONDS, clients: CLIENTS, outstanding: OUTSTANDING, timeout: TIMEOUT, serverCpu: SERVER_CPU, dnsperfCpu: DNSPERF_CPU },
+    zone: { names: shape.hosts + shape.wildcards + 2, records: shape.records, wildcards: shape.wildcards },
+    queries: mix,
+    udp,
+    tcp,
+    ratios: ratio,
+    load,
+    targets,
+  };
+
+  const out = flags.out!;
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'latest.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(out, 'latest.svg'), svgChart(results));
+  const md = [
+    `UDP (median of ${ROUNDS} rounds × ${SECONDS} s; servers on core ${SERVER_CPU} except where unpinned, dnsperf on core ${DNSPERF_CPU})`,
+    '',
+    markdownTable(udp, ratio.udp),
+    '',
+    ...(tcp.length > 0 ? ['TCP (dnsperf -m tcp)', '', markdownTable(tcp, ratio.tcp), ''] : []),
+    ...(load.length > 0 ? ['Zone load', '', loadTable(load), ''] : []),
+    ...(targets.length > 0 ? ['Targets', '', targetsTable(targets), ''] : []),
+  ].join('\n');
+  writeFileSync(join(out, 'latest.md'), md);
+  process.stdout.write('\n' + md + `\nwrote ${join(out, 'latest.json')}, latest.svg, latest.md\n`);
+}
+
+try {
+  await main();
+} catch (e) {
+  log(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exitCode = 1;
+} finally {
+  if (!interrupted) await cleanup();
+}

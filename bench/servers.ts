@@ -1,0 +1,323 @@
+// Starts each benchmarked server (fluxdns, knotd, nsd, named, pdns, bare Node) in a temp dir on a loopback port.
+import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { startProcess, type Proc } from '../test/helpers/proc.js';
+
+const run = promisify(execFile);
+
+export const repoRoot: string = resolve(fileURLToPath(new URL('..', import.meta.url)));
+export const fluxdnsDist: string = join(repoRoot, 'dist', 'cli', 'main.js');
+export const bareResponder: string = join(repoRoot, 'bench', 'bare-responder.mjs');
+
+export type ServerKind = 'fluxdns' | 'knotd' | 'nsd' | 'named' | 'pdns' | 'bare-node';
+
+export interface StartOptions {
+  /** Absolute path of the bench.lab. master file. */
+  zoneFile: string;
+  port: number;
+  /** CPU list for `taskset -c`, or null to leave the server unpinned. */
+  cpu: string | null;
+  /** fluxdns only: `workers:` in its config. */
+  workers?: number;
+}
+
+export interface BenchServer {
+  kind: ServerKind;
+  port: number;
+  proc: Proc;
+  dir: string;
+  /** SIGTERM (then SIGKILL) by PID and remove the temp dir. */
+  stop(): Promise<void>;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export interface KdigResult {
+  ok: boolean;
+  status: string;
+  aa: boolean;
+  answer: string[];
+  raw: string;
+}
+
+/** One kdig query over UDP (or TCP), 1 s timeout, no retry. */
+export async function kdig(port: number, name: string, type: string, tcp = false): Promise<KdigResult> {
+  const args = [`@127.0.0.1`, '-p', String(port), '+time=1', '+retry=0', '+noall', '+header', '+answer', name, type];
+  if (tcp) args.unshift('+tcp');
+  let raw: string;
+  try {
+    raw = (await run('kdig', args, { timeout: 5000 })).stdout;
+  } catch (e) {
+    const out = (e as { stdout?: string }).stdout ?? '';
+    return { ok: false, status: 'TIMEOUT', aa: false, answer: [], raw: out || (e as Error).message };
+  }
+  const status = /status: (\w+)/.exec(raw)?.[1] ?? 'NONE';
+  const flags = /;; Flags: ([^;]*);/i.exec(raw)?.[1] ?? '';
+  const answer = raw.split('\n').filter((l) => l.trim() !== '' && !l.startsWith(';;'));
+  return { ok: true, status, aa: flags.split(/\s+/).includes('aa'), answer, raw };
+}
+
+/** SOA query for `zone` in wire format (no EDNS), ID 0x4242. */
+function soaQuery(zone: string): Buffer {
+  const labels = zone.split('.').filter((l) => l !== '');
+  const name = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'ascii')])), Buffer.from([0])]);
+  return Buffer.concat([Buffer.from([0x42, 0x42, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]), name, Buffer.from([0, 6, 0, 1])]);
+}
+
+/**
+ * One UDP SOA probe with a short timeout (kdig waits its full second on a closed port, too coarse
+ * for load times): true when the reply is NOERROR, AA, with at least one answer.
+ */
+export function probeSoa(port: number, zone: string, timeoutMs = 200): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createSocket('udp4');
+    let done = false;
+    const finish = (ok: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    sock.on('error', () => finish(false));
+    sock.on('message', (m) => {
+      if (m.length < 12 || m[0] !== 0x42 || m[1] !== 0x42) return;
+      const aa = (m[2]! & 0x04) !== 0;
+      const rcode = m[3]! & 0x0f;
+      finish(aa && rcode === 0 && m.readUInt16BE(6) > 0);
+    });
+    sock.send(soaQuery(zone), port, '127.0.0.1', (err) => {
+      if (err) finish(false);
+    });
+  });
+}
+
+/** Polls until the server answers SOA `zone` with NOERROR, AA and a SOA record (checked with kdig). Returns ms waited. */
+export async function waitForSoa(proc: Proc, port: number, zone: string, timeoutMs: number): Promise<number> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (!proc.running) throw new Error(`${proc.name} exited during start-up\n${proc.describe()}`);
+    if (await probeSoa(port, zone)) {
+      const waited = Date.now() - t0;
+      const r = await kdig(port, zone, 'SOA');
+      if (r.status === 'NOERROR' && r.aa && r.answer.some((l) => /\sSOA\s/.test(l))) return waited;
+      throw new Error(`${proc.name} on port ${port}: SOA ${zone} answered but kdig disagrees:\n${r.raw}`);
+    }
+    await sleep(20);
+  }
+  throw new Error(`${proc.name} did not answer SOA ${zone} on port ${port} within ${timeoutMs} ms\n${proc.describe()}`);
+}
+
+function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `fluxdns-bench-${prefix}-`));
+}
+
+function spawnPinned(kind: ServerKind, cpu: string | null, cmd: string, args: string[], cwd: string, port: number): Proc {
+  // taskset execs the command, so the PID we hold is the server's own.
+  const [c, a] = cpu === null ? [cmd, args] : ['taskset', ['-c', cpu, cmd, ...args]];
+  return startProcess(c, a, { name: `${kind}:${port}`, cwd });
+}
+
+function wrap(kind: ServerKind, port: number, proc: Proc, dir: string): BenchServer {
+  return {
+    kind,
+    port,
+    proc,
+    dir,
+    async stop() {
+      await proc.stop(5000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** fluxdns from dist/ (node dist/cli/main.js serve --config FILE). Waits for "fluxdns ready". */
+export function spawnFluxdns(o: StartOptions): BenchServer {
+  if (!existsSync(fluxdnsDist)) throw new Error(`${fluxdnsDist} missing: run npm run build`);
+  const dir = tempDir('fluxdns');
+  const conf = join(dir, 'fluxdns.yaml');
+  writeFileSync(
+    conf,
+    [
+      'listen:',
+      `  - { proto: udp, address: "127.0.0.1:${o.port}" }`,
+      `  - { proto: tcp, address: "127.0.0.1:${o.port}" }`,
+      `workers: ${o.workers ?? 1}`,
+      'log: { level: warn }',
+      'zones:',
+      `  - { name: bench.lab., file: ${JSON.stringify(o.zoneFile)} }`,
+      '',
+    ].join('\n'),
+  );
+  const proc = spawnPinned('fluxdns', o.cpu, process.execPath, [fluxdnsDist, 'serve', '--config', conf], repoRoot, o.port);
+  return wrap('fluxdns', o.port, proc, dir);
+}
+
+/** Knot DNS 3.x in the foreground: one UDP and one TCP worker (the server gets one core). */
+export function spawnKnot(o: StartOptions): BenchServer {
+  const dir = tempDir('knot');
+  mkdirSync(join(dir, 'db'));
+  const conf = join(dir, 'knot.conf');
+  const lines = [
+    'server:',
+    `  rundir: "${dir}"`,
+    `  pidfile: "${join(dir, 'knot.pid')}"`,
+    `  listen: 127.0.0.1@${o.port}`,
+    '  udp-workers: 1',
+    '  tcp-workers: 1',
+    '  background-workers: 1',
+    'log:',
+    '  - target: stderr',
+    '    any: warning',
+    'database:',
+    `  storage: "${join(dir, 'db')}"`,
+    'control:',
+    `  listen: "${join(dir, 'knot.sock')}"`,
+    'template:',
+    '  - id: default',
+    `    storage: "${dir}"`,
+    '    journal-content: none',
+    '    zonefile-sync: -1',
+    '    zonefile-load: whole',
+    'zone:',
+    `  - domain: "bench.lab."`,
+    `    file: "${o.zoneFile}"`,
+  ];
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const proc = spawnPinned('knotd', o.cpu, 'knotd', ['-c', conf], dir, o.port);
+  return wrap('knotd', o.port, proc, dir);
+}
+
+/** NSD 4.x in the foreground, one server process, no database file, RRL off. */
+export function spawnNsd(o: StartOptions): BenchServer {
+  const dir = tempDir('nsd');
+  const conf = join(dir, 'nsd.conf');
+  const lines = [
+    'server:',
+    '  ip-address: 127.0.0.1',
+    `  port: ${o.port}`,
+    '  do-ip4: yes',
+    '  do-ip6: no',
+    '  username: ""',
+    '  chroot: ""',
+    `  zonesdir: "${dir}"`,
+    `  pidfile: "${join(dir, 'nsd.pid')}"`,
+    '  database: ""',
+    `  zonelistfile: "${join(dir, 'zone.list')}"`,
+    `  xfrdfile: "${join(dir, 'xfrd.state')}"`,
+    `  xfrdir: "${dir}"`,
+    '  server-count: 1',
+    '  verbosity: 0',
+    '  hide-version: yes',
+    '  hide-identity: yes',
+    '  refuse-any: no',
+    '  rrl-ratelimit: 0',
+    '  reuseport: no',
+    'remote-control:',
+    '  control-enable: no',
+    'zone:',
+    '  name: "bench.lab."',
+    `  zonefile: "${o.zoneFile}"`,
+  ];
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const proc = spawnPinned('nsd', o.cpu, 'nsd', ['-d', '-c', conf, '-P', join(dir, 'nsd.pid')], dir, o.port);
+  return wrap('nsd', o.port, proc, dir);
+}
+
+/** BIND 9 named in the foreground (-g), one worker thread (-n 1), authoritative only. */
+export function spawnNamed(o: StartOptions): BenchServer {
+  const dir = tempDir('named');
+  const conf = join(dir, 'named.conf');
+  const lines = [
+    'options {',
+    `  directory "${dir}";`,
+    `  pid-file "${join(dir, 'named.pid')}";`,
+    `  session-keyfile "${join(dir, 'session.key')}";`,
+    `  managed-keys-directory "${dir}";`,
+    `  listen-on port ${o.port} { 127.0.0.1; };`,
+    '  listen-on-v6 { none; };',
+    '  recursion no;',
+    '  allow-transfer { none; };',
+    '  notify no;',
+    '  dnssec-validation no;',
+    '};',
+    'controls { };',
+    'zone "bench.lab" {',
+    '  type master;',
+    `  file "${o.zoneFile}";`,
+    '};',
+  ];
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const proc = spawnPinned('named', o.cpu, 'named', ['-g', '-c', conf, '-n', '1'], dir, o.port);
+  return wrap('named', o.port, proc, dir);
+}
+
+/** PowerDNS Authoritative 4.7 with the bind backend, foreground, one receiver thread. */
+export function spawnPdns(o: StartOptions): BenchServer {
+  const dir = tempDir('pdns');
+  writeFileSync(join(dir, 'pdns.conf'), '');
+  const bindConf = join(dir, 'named.conf');
+  writeFileSync(bindConf, `zone "bench.lab" { type master; file "${o.zoneFile}"; };\n`);
+  const args = [
+    `--config-dir=${dir}`,
+    `--socket-dir=${dir}`,
+    '--launch=bind',
+    `--bind-config=${bindConf}`,
+    '--local-address=127.0.0.1',
+    `--local-port=${o.port}`,
+    '--daemon=no',
+    '--guardian=no',
+    '--disable-syslog=yes',
+    '--write-pid=no',
+    '--receiver-threads=1',
+    '--distributor-threads=1',
+    '--loglevel=4',
+  ];
+  const proc = spawnPinned('pdns', o.cpu, 'pdns_server', args, dir, o.port);
+  return wrap('pdns', o.port, proc, dir);
+}
+
+/** The bare Node dgram responder (bench/bare-responder.mjs). */
+export function spawnBare(o: StartOptions): BenchServer {
+  const dir = tempDir('bare');
+  const proc = spawnPinned('bare-node', o.cpu, process.execPath, [bareResponder, String(o.port)], dir, o.port);
+  return wrap('bare-node', o.port, proc, dir);
+}
+
+const spawners: Record<ServerKind, (o: StartOptions) => BenchServer> = {
+  fluxdns: spawnFluxdns,
+  knotd: spawnKnot,
+  nsd: spawnNsd,
+  named: spawnNamed,
+  pdns: spawnPdns,
+  'bare-node': spawnBare,
+};
+
+/**
+ * Starts a server and waits until it answers: SOA bench.lab. (all but bare-node), or any reply to
+ * h0.bench.lab. A (bare-node). Stops it again if it never does.
+ */
+export async function startServer(kind: ServerKind, o: StartOptions, timeoutMs = 60000): Promise<BenchServer> {
+  const s = spawners[kind](o);
+  try {
+    if (kind === 'bare-node') await s.proc.waitFor(/bare ready/, timeoutMs, 'stdout');
+    else await waitForSoa(s.proc, o.port, 'bench.lab.', timeoutMs);
+  } catch (e) {
+    await s.stop();
+    throw e;
+  }
+  return s;
+}
+
+/** Spawns without waiting (for load-time measurement, where the caller times the first SOA answer). */
+export function spawnServer(kind: ServerKind, o: StartOptions): BenchServer {
+  return spawners[kind](o);
+}

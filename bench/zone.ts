@@ -1,0 +1,168 @@
+// Generates the benchmark zone bench.lab. (any size) and a matching dnsperf query file, deterministically.
+import { createWriteStream, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+
+export const BENCH_ZONE = 'bench.lab.';
+
+/** Small deterministic PRNG (mulberry32) so every run queries the same names. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Kind of host n: the record set it owns. Every fifth name of each kind, in a fixed rotation. */
+export type HostKind = 'a' | 'aaaa' | 'txt' | 'mx' | 'cname';
+const KINDS: readonly HostKind[] = ['a', 'aaaa', 'txt', 'mx', 'cname'];
+
+export function hostKind(n: number): HostKind {
+  return KINDS[n % KINDS.length]!;
+}
+
+/** 198.18.0.0/15 (benchmarking range, RFC 2544), wrapping past 131,072 addresses. */
+function ipv4(n: number): string {
+  const x = n % 131072;
+  return `198.${18 + (x >> 16)}.${(x >> 8) & 255}.${x & 255}`;
+}
+
+/** 2001:db8::/32 (documentation range). */
+function ipv6(n: number): string {
+  return `2001:db8:0:${(n >>> 16).toString(16)}::${(n & 0xffff).toString(16)}`;
+}
+
+export interface ZoneShape {
+  /** Host names h0..h{hosts-1}. */
+  hosts: number;
+  /** Wildcard owners *.w0..*.w{wildcards-1}. */
+  wildcards: number;
+  /** Resource records written (approximate to the count asked for). */
+  records: number;
+}
+
+/** Records a host of that kind owns (A hosts also carry a TXT every 4th time, see writeZone). */
+function recordsPerHost(n: number): number {
+  const k = hostKind(n);
+  if (k === 'a') return n % 4 === 0 ? 2 : 1;
+  if (k === 'mx') return 2; // MX + A for the exchange name itself
+  return 1;
+}
+
+/** Chooses host and wildcard counts so the zone holds about `targetRecords` records. */
+export function shapeFor(targetRecords: number): ZoneShape {
+  const wildcards = Math.max(10, Math.min(1000, Math.round(targetRecords / 100)));
+  const perHost = 7 / 5 + 1 / 20; // mean of recordsPerHost over a cycle of 20
+  const hosts = Math.max(10, Math.round((targetRecords - wildcards - 4) / perHost));
+  return { hosts, wildcards, records: 0 };
+}
+
+/**
+ * Writes the master file: SOA, NS + glue, hosts h{n} of five kinds (A [+TXT], AAAA, TXT, MX+A,
+ * CNAME to an A host) and wildcards *.w{k} with A and TXT. Streams, so 1M records fit in little memory.
+ */
+export async function writeZone(file: string, targetRecords: number): Promise<ZoneShape> {
+  const shape = shapeFor(targetRecords);
+  const out = createWriteStream(file);
+  let records = 0;
+  let buf = '';
+  const flush = async (): Promise<void> => {
+    if (!out.write(buf)) await once(out, 'drain');
+    buf = '';
+  };
+  buf += '$ORIGIN bench.lab.\n$TTL 3600\n';
+  buf += '@ IN SOA ns1.bench.lab. hostmaster.bench.lab. 2026112401 7200 3600 1209600 300\n';
+  buf += '@ IN NS ns1.bench.lab.\nns1 IN A 198.51.100.1\nns1 IN AAAA 2001:db8::53\n';
+  records += 4;
+  for (let n = 0; n < shape.hosts; n++) {
+    switch (hostKind(n)) {
+      case 'a':
+        buf += `h${n} IN A ${ipv4(n)}\n`;
+        if (n % 4 === 0) buf += `h${n} IN TXT "host ${n}"\n`;
+        break;
+      case 'aaaa':
+        buf += `h${n} IN AAAA ${ipv6(n)}\n`;
+        break;
+      case 'txt':
+        buf += `h${n} IN TXT "v=bench1 id=${n}" "second string"\n`;
+        break;
+      case 'mx':
+        buf += `h${n} IN MX 10 h${n}\nh${n} IN A ${ipv4(n)}\n`;
+        break;
+      case 'cname':
+        buf += `h${n} IN CNAME h${n - 4}\n`; // n-4 is always an 'a' host
+        break;
+    }
+    records += recordsPerHost(n);
+    if (buf.length > 1 << 16) await flush();
+  }
+  for (let k = 0; k < shape.wildcards; k++) {
+    buf += `*.w${k} IN A ${ipv4(k + 100000)}\n*.w${k} IN TXT "wildcard ${k}"\n`;
+    records += 2;
+    if (buf.length > 1 << 16) await flush();
+  }
+  await flush();
+  out.end();
+  await once(out, 'finish');
+  return { ...shape, records };
+}
+
+/** Counts of each query category written to the query file. */
+export interface QueryMix {
+  total: number;
+  positive: number;
+  nxdomain: number;
+  nodata: number;
+  wildcard: number;
+}
+
+/**
+ * Writes a dnsperf data file ("name type" per line): positive A/AAAA/TXT/MX/CNAME answers (CNAME
+ * targets followed for A queries at CNAME hosts), ~10% NXDOMAIN, ~8% NODATA, ~7% wildcard.
+ */
+export function writeQueries(file: string, shape: ZoneShape, count: number, seed = 1): QueryMix {
+  const rnd = prng(seed);
+  const host = (): number => Math.floor(rnd() * shape.hosts);
+  const mix: QueryMix = { total: count, positive: 0, nxdomain: 0, nodata: 0, wildcard: 0 };
+  const lines: string[] = [];
+  const positiveType: Record<HostKind, readonly string[]> = {
+    a: ['A', 'A', 'A', 'TXT'],
+    aaaa: ['AAAA'],
+    txt: ['TXT'],
+    mx: ['MX', 'A'],
+    cname: ['CNAME', 'A'],
+  };
+  const nodataType: Record<HostKind, string> = { a: 'AAAA', aaaa: 'A', txt: 'MX', mx: 'AAAA', cname: 'SOA' };
+  for (let i = 0; i < count; i++) {
+    const r = rnd();
+    if (r < 0.1) {
+      lines.push(`nx${Math.floor(rnd() * 1e9)}.bench.lab. ${rnd() < 0.5 ? 'A' : 'AAAA'}`);
+      mix.nxdomain++;
+    } else if (r < 0.18) {
+      let n = host();
+      // A CNAME host answers every type with its CNAME; pick a real NODATA from the other kinds.
+      if (hostKind(n) === 'cname') n -= 1;
+      // An A host with n % 4 === 0 owns TXT; AAAA is still missing.
+      lines.push(`h${n}.bench.lab. ${nodataType[hostKind(n)]}`);
+      mix.nodata++;
+    } else if (r < 0.25) {
+      lines.push(`q${Math.floor(rnd() * 1e6)}.w${Math.floor(rnd() * shape.wildcards)}.bench.lab. ${rnd() < 0.7 ? 'A' : 'TXT'}`);
+      mix.wildcard++;
+    } else {
+      let n = host();
+      const kind = hostKind(n);
+      const types = positiveType[kind];
+      let type = types[Math.floor(rnd() * types.length)]!;
+      if (kind === 'a' && type === 'TXT' && n % 4 !== 0) n -= n % 20; // n % 20 === 0 is an A host with TXT
+      if (n < 0) n = 0;
+      if (hostKind(n) !== kind) type = 'A';
+      lines.push(`h${n}.bench.lab. ${type}`);
+      mix.positive++;
+    }
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+  return mix;
+}
