@@ -2,6 +2,7 @@
 // (so a refused query costs nothing), responders run in priority order (the first to answer wins),
 // and finishers see every response that will be sent.
 import { ednsFinisher } from './finish/edns/index.js';
+import { ttlJitterFinisher } from './finish/ttl-jitter/index.js';
 import { AnswerCache, answerCache, answerCacheStore } from './responders/cache/index.js';
 import { headerGuard } from './guards/header/index.js';
 import { zoneResponder } from './responders/zone/index.js';
@@ -15,6 +16,7 @@ export function createUnits(cache = new AnswerCache()): Unit[] {
     answerCache(cache),
     zoneResponder(),
     // finishers; the cache stores last, after every finisher has had its say
+    ttlJitterFinisher(),
     ednsFinisher(),
     answerCacheStore(cache),
   ];

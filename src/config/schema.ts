@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseName, NameError } from '../wire/name.js';
+import { ttlJitterSchema } from '../answer/finish/ttl-jitter/schema.js';
 
 /** "IP:PORT" or "[IPv6]:PORT". */
 export function parseHostPort(text: string): { host: string; port: number } | undefined {
@@ -37,6 +38,8 @@ export const zoneSchema = z
   .object({
     name: domainName,
     file: z.string().min(1, 'expected the path of a master file'),
+    /** Each answer's TTL drawn in [min, ttl] against cache snooping (answer/finish/ttl-jitter). */
+    ttlJitter: ttlJitterSchema.optional(),
   })
   .strict();
 

@@ -6,6 +6,7 @@ import type { QueryView } from '../../../wire/fastpath.js';
 import { encodeResponse, responseLimit } from '../../encode.js';
 import { StateKey, type QueryContext } from '../../context.js';
 import { ANSWERED, CONTINUE, type Outcome, type Unit } from '../../unit.js';
+import { TTL_JITTER } from '../../finish/ttl-jitter/index.js';
 
 const KEY = new StateKey<string>('answer-cache.key');
 
@@ -70,7 +71,8 @@ export function answerCache(cache: AnswerCache): Unit {
     stage: 'responder',
     handle(ctx: QueryContext): Outcome {
       const key = cacheKey(ctx, ctx.query);
-      if (key === undefined) return CONTINUE;
+      // A policy that asked for TTL jitter gets fresh draws, never a stored answer.
+      if (key === undefined || ctx.get(TTL_JITTER)) return CONTINUE;
       const stored = cache.get(key, ctx.runtime.generation);
       if (stored) {
         cache.hits++;

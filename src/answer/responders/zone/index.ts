@@ -3,6 +3,7 @@ import { Rcode, RRType } from '../../../wire/types.js';
 import { lookup, type LookupResult } from '../../../zone/lookup.js';
 import { StateKey, type QueryContext } from '../../context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../unit.js';
+import { TTL_JITTER, zoneTtlJitter } from '../../finish/ttl-jitter/index.js';
 
 /** The lookup's outcome, for later units (logs, policies that act on a miss). */
 export const ZONE_RESULT = new StateKey<LookupResult>('zone.result');
@@ -13,7 +14,8 @@ export function zoneResponder(): Unit {
     stage: 'responder',
     handle(ctx: QueryContext): Outcome {
       const q = ctx.query.question!;
-      if (!ctx.runtime.zones.find(q.name)) return CONTINUE;
+      const zone = ctx.runtime.zones.find(q.name);
+      if (!zone) return CONTINUE;
       // Zone transfers are not offered here; a secondary asking gets a clear no (as NSD does).
       if (q.type === RRType.AXFR || q.type === RRType.IXFR) return fail(Rcode.REFUSED, 'zone transfer not allowed');
       const result = lookup(ctx.runtime.zones, q.name, q.type, { minimalAny: ctx.transport.proto === 'udp' });
@@ -24,8 +26,11 @@ export function zoneResponder(): Unit {
       r.answer = result.answer;
       r.authority = result.authority;
       r.additional = result.additional;
-      // A zone answer is a function of the name, type and the loaded data alone (see answer-cache).
-      r.cacheable = true;
+      // A zone answer is a function of the name, type and the loaded data alone (see answer-cache),
+      // unless its TTLs are drawn at random (ttl-jitter; a policy's jitter wins over the zone's).
+      const jitter = ctx.get(TTL_JITTER) ?? zoneTtlJitter(ctx.runtime, zone.originKey);
+      if (jitter) ctx.set(TTL_JITTER, jitter);
+      r.cacheable = jitter === undefined;
       return ANSWERED;
     },
   };
