@@ -6,15 +6,25 @@ import { ttlJitterFinisher } from './finish/ttl-jitter/index.js';
 import { AnswerCache, answerCache, answerCacheStore } from './responders/cache/index.js';
 import { headerGuard } from './guards/header/index.js';
 import { zoneResponder } from './responders/zone/index.js';
+import { policiesUnit } from './policy/policies/index.js';
+import { policyZoneResponder } from './responders/policy-zone/index.js';
 import type { Unit } from './unit.js';
 
-export function createUnits(cache = new AnswerCache()): Unit[] {
+export interface UnitOptions {
+  /** The clock policies read (time windows, rate limits); `fluxdns explain --time` sets it. */
+  now?: () => number;
+}
+
+export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): Unit[] {
   return [
     // guards
     headerGuard(),
-    // responders: a pre-encoded answer first, then the zones
+    // policy: first matching policy decides; it runs before the cache, so its answers are never reused
+    policiesUnit({ now: opts.now }),
+    // responders: a pre-encoded answer first, then the zones, then zones owned by policies
     answerCache(cache),
     zoneResponder(),
+    policyZoneResponder(),
     // finishers; the cache stores last, after every finisher has had its say
     ttlJitterFinisher(),
     ednsFinisher(),

@@ -2,7 +2,12 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseName, NameError } from '../wire/name.js';
+import { checkListenCertificate } from '../transport/listen-config.js';
+import { streamLimitKeys } from '../transport/limits.js';
+import { checkPolicyRefs, policySchema, poolSchema } from '../policy/schema.js';
 import { ttlJitterSchema } from '../answer/finish/ttl-jitter/schema.js';
+import { cookiesSchema } from '../answer/guards/cookies/config.js';
+import { rrlSchema } from '../answer/finish/rrl/config.js';
 
 /** "IP:PORT" or "[IPv6]:PORT". */
 export function parseHostPort(text: string): { host: string; port: number } | undefined {
@@ -29,10 +34,14 @@ const domainName = z.string().transform((s, ctx) => {
 
 export const listenSchema = z
   .object({
-    proto: z.enum(['udp', 'tcp']),
+    proto: z.enum(['udp', 'tcp', 'tls', 'https']),
     address: hostPort,
+    /** PEM certificate chain and private key of a tls/https listener, relative to the configuration file. */
+    cert: z.string().min(1, 'expected the path of a PEM certificate file').optional(),
+    key: z.string().min(1, 'expected the path of a PEM private key file').optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(checkListenCertificate);
 
 export const zoneSchema = z
   .object({
@@ -53,6 +62,8 @@ export const limitsSchema = z
     tcpMaxConnections: z.number().int().min(1).max(1_000_000).default(1000),
     /** Queries of one TCP connection being answered at once; reading pauses beyond it. */
     tcpMaxInFlight: z.number().int().min(1).max(65535).default(64),
+    /** Per-client connections, handshake and per-query timeouts, query size (transport/limits.ts). */
+    ...streamLimitKeys,
   })
   .strict();
 
@@ -67,12 +78,17 @@ export const configSchema = z
     limits: limitsSchema.default({}),
     /** RFC 5001 name server identifier, sent when a query asks for it. */
     nsid: z.string().max(512).optional(),
+    cookies: cookiesSchema.default({}),
+    rrl: rrlSchema.optional(),
     log: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()
       .default({}),
+    pools: z.array(poolSchema).default([]),
+    policies: z.array(policySchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => checkPolicyRefs(c.pools, c.policies, ctx));
 
 export type Config = z.output<typeof configSchema>;
 export type ListenConfig = z.output<typeof listenSchema>;

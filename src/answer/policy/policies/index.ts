@@ -1,0 +1,108 @@
+// policies: matches the query's attributes against the ordered `policies` list (first match wins) and
+// carries out the winning action — a pool address, a static or load-balanced answer, a sinkhole, an
+// rcode, drop or truncate (seed 002 §3.1–3.2). Queries no policy matches go on to the responders.
+import { formatCidr, prefixOf } from '../../../net/cidr.js';
+import type { ActionResult } from '../../../policy/actions.js';
+import { PolicySet, type CompiledPolicy } from '../../../policy/compile.js';
+import { factsOf, type CookieState, type QueryFacts } from '../../../policy/facts.js';
+import { CryptoRandom, type RandomSource } from '../../../pool/random.js';
+import { encodeClientSubnet } from '../../../wire/edns.js';
+import { EdnsOptionCode, Rcode } from '../../../wire/types.js';
+import { StateKey, type QueryContext } from '../../context.js';
+import { TTL_JITTER } from '../../finish/ttl-jitter/index.js';
+import type { Runtime } from '../../runtime.js';
+import { ANSWERED, CONTINUE, drop, fail, type Outcome, type Unit } from '../../unit.js';
+
+/** The policy that decided this query, for logs and later units. */
+export const MATCHED_POLICY = new StateKey<CompiledPolicy>('policy.matched');
+
+/** Whether the query carried a valid server cookie: set by the cookies guard when it runs. */
+export const COOKIE_STATE = new StateKey<CookieState>('policy.cookie-state');
+
+export interface PolicyUnitOptions {
+  rng?: RandomSource;
+  now?: () => number;
+}
+
+const compiled = new WeakMap<Runtime['config'], PolicySet>();
+
+/** One PolicySet per loaded configuration (a reload compiles afresh; rate-limit state starts over). */
+export function policySetOf(runtime: Runtime): PolicySet {
+  let set = compiled.get(runtime.config);
+  if (!set) {
+    set = new PolicySet(runtime.config.pools, runtime.config.policies);
+    compiled.set(runtime.config, set);
+  }
+  return set;
+}
+
+export function cookieStateOf(ctx: QueryContext): CookieState {
+  return ctx.get(COOKIE_STATE) ?? (ctx.query.edns?.cookie ? 'invalid' : 'absent');
+}
+
+export function policiesUnit(opts: PolicyUnitOptions = {}): Unit {
+  const rng = opts.rng ?? new CryptoRandom();
+  const now = opts.now ?? Date.now;
+  return {
+    name: 'policies',
+    stage: 'policy',
+    handle(ctx: QueryContext): Outcome {
+      const set = policySetOf(ctx.runtime);
+      if (set.empty) return CONTINUE;
+      const t = now();
+      const facts = factsOf(ctx, cookieStateOf(ctx), new Date(t));
+      const policy = set.match(facts);
+      let outcome: Outcome = CONTINUE;
+      if (policy) {
+        ctx.set(MATCHED_POLICY, policy);
+        let action = policy.action;
+        if (policy.rateLimit && !policy.rateLimit.buckets.take(rateKey(policy.rateLimit.key, facts), t)) action = policy.rateLimit.over;
+        outcome = apply(ctx, set, facts, action.run(facts, rng));
+        if (outcome.kind === 'answered' && policy.ttlJitter) ctx.set(TTL_JITTER, policy.ttlJitter);
+      }
+      // RFC 7871 §7.2.1: whatever answers, it depended on this many bits of the client subnet.
+      if (facts.ecs && facts.ecsBitsUsed > 0) {
+        const cs = ctx.query.edns!.clientSubnet!;
+        ctx.response.ednsOptions.push({ code: EdnsOptionCode.CLIENT_SUBNET, data: encodeClientSubnet({ ...cs, scopePrefix: Math.min(facts.ecsBitsUsed, cs.sourcePrefix) }) });
+      }
+      return outcome;
+    },
+  };
+}
+
+function rateKey(key: 'client' | 'subnet' | 'qname', f: QueryFacts): string {
+  if (key === 'qname') return f.qnameMatch;
+  const addr = f.ecs?.address ?? f.source;
+  if (!addr) return '';
+  if (key === 'client') return addr.bytes.join('.');
+  // The same aggregation as response rate limiting: /24 for IPv4, /56 for IPv6.
+  return formatCidr(prefixOf(addr, addr.family === 4 ? 24 : 56));
+}
+
+function apply(ctx: QueryContext, set: PolicySet, f: QueryFacts, result: ActionResult): Outcome {
+  const r = ctx.response;
+  // Negative answers carry the SOA of the zone the name is in, from a file or owned by a policy.
+  const zone = ctx.runtime.zones.find(f.qname) ?? set.findZone(f.qname);
+  switch (result.kind) {
+    case 'pass':
+      return CONTINUE;
+    case 'drop':
+      return drop('policy: drop');
+    case 'rcode':
+      return fail(result.rcode, 'policy: rcode');
+    case 'truncate':
+      r.tc = true;
+      r.aa = true;
+      return ANSWERED;
+    case 'answer':
+      r.aa = true;
+      r.answer = result.records;
+      return ANSWERED;
+    case 'nodata':
+    case 'nxdomain':
+      r.rcode = result.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR;
+      r.aa = true;
+      if (zone) r.authority = [zone.negativeSoa()];
+      return ANSWERED;
+  }
+}

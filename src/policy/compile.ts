@@ -1,0 +1,102 @@
+// Turns `pools` and `policies` into a PolicySet: compiled tests, actions, rate limits and owned zones.
+import { parseCidr } from '../net/cidr.js';
+import { AddressPool } from '../pool/pool.js';
+import { nameKey, parentName } from '../wire/name.js';
+import { RRType, type ResourceRecord, type SOARdata, type TargetRdata } from '../wire/types.js';
+import { Zone } from '../zone/tree.js';
+import { compileAction, type CompiledAction } from './actions.js';
+import type { QueryFacts } from './facts.js';
+import { compileMatch, type Test } from './match.js';
+import { TokenBuckets } from './ratelimit.js';
+import type { PolicyConfig, PoolConfig } from './schema.js';
+
+export interface CompiledPolicy {
+  /** 1-based position in the list, and the name when one is given. */
+  readonly index: number;
+  readonly name: string;
+  readonly tests: readonly Test[];
+  readonly action: CompiledAction;
+  readonly rateLimit?: { readonly key: 'client' | 'subnet' | 'qname'; readonly buckets: TokenBuckets; readonly over: CompiledAction; readonly describe: string };
+  readonly ttlJitter?: { readonly min: number };
+}
+
+export interface TraceLine {
+  policy: CompiledPolicy;
+  matched: boolean;
+  /** The first test that failed, and why. */
+  failed?: { label: string; why: string };
+}
+
+export class PolicySet {
+  readonly pools = new Map<string, AddressPool>();
+  readonly policies: CompiledPolicy[] = [];
+  /** Zones owned by policies, by key: SOA and NS at the apex, every other name is the policies'. */
+  readonly zones = new Map<string, Zone>();
+
+  constructor(pools: readonly PoolConfig[], policies: readonly PolicyConfig[]) {
+    for (const p of pools) this.pools.set(p.name, new AddressPool(p.name, p.prefixes.map((c) => parseCidr(c)!), p.exclude.map((c) => parseCidr(c)!)));
+    policies.forEach((p, i) => {
+      const rl = p.rateLimit;
+      this.policies.push({
+        index: i + 1,
+        name: p.name ?? `#${i + 1}`,
+        tests: compileMatch(p.match),
+        action: compileAction(p.action, this.pools),
+        rateLimit: rl && {
+          key: rl.key,
+          buckets: new TokenBuckets(rl.qps, rl.burst ?? rl.qps),
+          over: compileAction(rl.over, this.pools),
+          describe: `${rl.qps} qps (burst ${rl.burst ?? rl.qps}) per ${rl.key}`,
+        },
+        ttlJitter: p.ttlJitter,
+      });
+      if (p.zone && !this.zones.has(nameKey(p.zone.name))) this.zones.set(nameKey(p.zone.name), policyZone(p.zone.name, p.zone.nameservers));
+    });
+  }
+
+  get empty(): boolean {
+    return this.policies.length === 0;
+  }
+
+  /** First match wins. Every test of a policy runs in order and stops at the first that fails. */
+  match(f: QueryFacts, trace?: TraceLine[]): CompiledPolicy | undefined {
+    for (const p of this.policies) {
+      let failed: Test | undefined;
+      for (const t of p.tests) {
+        if (!t.holds(f)) {
+          failed = t;
+          break;
+        }
+      }
+      trace?.push({ policy: p, matched: !failed, failed: failed && { label: failed.label, why: failed.why(f) } });
+      if (!failed) return p;
+    }
+    return undefined;
+  }
+
+  /** The policy-owned zone holding `name`, by longest suffix. */
+  findZone(name: string): Zone | undefined {
+    if (this.zones.size === 0) return undefined;
+    let key = nameKey(name);
+    for (;;) {
+      const z = this.zones.get(key);
+      if (z) return z;
+      if (key === '.') return undefined;
+      key = parentName(key);
+    }
+  }
+}
+
+/** A zone with only its apex: SOA (serial 1, short negative TTL) and NS, so resolvers can cache and delegate. */
+function policyZone(origin: string, nameservers: string[] | undefined): Zone {
+  const ns = nameservers ?? [`ns1.${origin}`];
+  const soa: ResourceRecord<SOARdata> = {
+    name: origin,
+    type: RRType.SOA,
+    class: 1,
+    ttl: 3600,
+    data: { mname: ns[0]!, rname: `hostmaster.${origin}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 60 },
+  };
+  const nsRecords: ResourceRecord<TargetRdata>[] = ns.map((target) => ({ name: origin, type: RRType.NS, class: 1, ttl: 3600, data: { target } }));
+  return Zone.build(origin, [soa, ...nsRecords]);
+}

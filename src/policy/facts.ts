@@ -1,0 +1,40 @@
+// The attributes of one query that policies match on (seed 000 §2.1, seed 002 §3.2 step 3).
+import { parseAddress, type Address } from '../net/cidr.js';
+import type { QueryContext, TransportProto } from '../answer/context.js';
+
+export type CookieState = 'valid' | 'absent' | 'invalid';
+
+export interface QueryFacts {
+  /** The name as asked (case kept) and its comparison form: lower case, no final dot. */
+  readonly qname: string;
+  readonly qnameMatch: string;
+  readonly qtype: number;
+  readonly source: Address | undefined;
+  readonly ecs: { readonly address: Address; readonly sourcePrefix: number } | undefined;
+  readonly transport: TransportProto;
+  readonly cookie: CookieState;
+  readonly now: Date;
+  /**
+   * The most ECS bits any clientSubnet test looked at (RFC 7871 §7.2.1: the answer's SCOPE PREFIX-LENGTH).
+   * Written by the matchers as they run.
+   */
+  ecsBitsUsed: number;
+}
+
+export function factsOf(ctx: QueryContext, cookie: CookieState, now: Date): QueryFacts {
+  const q = ctx.query.question!;
+  const cs = ctx.query.edns?.clientSubnet;
+  const ecsAddr = cs ? parseAddress(cs.address) : undefined;
+  const lower = q.name.toLowerCase();
+  return {
+    qname: q.name,
+    qnameMatch: lower === '.' ? '' : lower.slice(0, -1),
+    qtype: q.type,
+    source: parseAddress(ctx.transport.remoteAddress),
+    ecs: cs && ecsAddr ? { address: ecsAddr, sourcePrefix: cs.sourcePrefix } : undefined,
+    transport: ctx.transport.proto,
+    cookie,
+    now,
+    ecsBitsUsed: 0,
+  };
+}
