@@ -3,6 +3,7 @@
 import { UsageError } from './args.js';
 import { runCheck } from './check.js';
 import { runExplain } from './explain.js';
+import { runGateway } from './gateway.js';
 import { runServe } from './serve.js';
 import { runZoneCheck } from './zone-check.js';
 
@@ -13,6 +14,7 @@ const COMMANDS: { words: string[]; usage: string; run: Command }[] = [
   { words: ['serve'], usage: 'serve [--config FILE] [--port N]   serve DNS (no --config: the built-in demo on 127.0.0.1:5353)', run: runServe },
   { words: ['check'], usage: 'check [--config FILE]              validate a configuration and its zones', run: runCheck },
   { words: ['explain'], usage: 'explain --qname N [--qtype T] [--client IP] [--ecs CIDR] [--config FILE] [--transport P] [--cookie S] [--time ISO]   which policy matches, and the answer', run: runExplain },
+  { words: ['gateway'], usage: 'gateway --config FILE              run only the data plane (the gateway key): prefix listeners and relays', run: runGateway },
   { words: ['zone', 'check'], usage: 'zone check FILE --origin NAME      validate one master file', run: runZoneCheck },
 ];
 

@@ -2,6 +2,7 @@
 import cluster from 'node:cluster';
 import { DEMO_COMMANDS, demoCommands, demoConfig } from '../config/demo.js';
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
+import { describeListeners, startGateway, type Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../observe/log.js';
 import { LoadError } from '../server/runtime-load.js';
 import { startServer, type RunningServer } from '../server/server.js';
@@ -43,10 +44,29 @@ export async function runServe(args: string[]): Promise<number> {
     process.stderr.write(msg + '\n');
     return 1;
   }
+  // The data plane runs in the same process when the configuration has a gateway key.
+  let gateway: Gateway | undefined;
+  if (loaded.config.gateway) {
+    try {
+      gateway = await startGateway(loaded.config.gateway, { logger });
+    } catch (e) {
+      await server.close();
+      const msg = `cannot start the gateway: ${(e as Error).message}`;
+      if (cluster.isWorker) process.send?.({ type: 'failed', error: msg } satisfies WorkerMessage);
+      process.stderr.write(msg + '\n');
+      return 1;
+    }
+  }
   const where = server.listeners.map((l) => `${l.proto} ${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`);
-  process.on('SIGHUP', () => server.reload());
+  if (gateway) where.push(describeListeners(gateway.listeners));
+  const reload = () => {
+    const r = server.reload();
+    const next = server.engine.runtime.config.gateway;
+    if (r.ok && gateway && next) gateway.update(next);
+  };
+  process.on('SIGHUP', reload);
   const stop = () => {
-    void server.close().then(() => process.exit(0));
+    void Promise.all([server.close(), gateway?.close()]).then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -54,7 +74,7 @@ export async function runServe(args: string[]): Promise<number> {
     process.send?.({ type: 'ready', listeners: where } satisfies WorkerMessage);
     // The primary forwards signals as messages so a worker never outlives it.
     process.on('message', (m: unknown) => {
-      if (m === 'reload') server.reload();
+      if (m === 'reload') reload();
       if (m === 'stop') stop();
     });
     process.on('disconnect', stop);

@@ -8,6 +8,7 @@ import { checkPolicyRefs, policySchema, poolSchema } from '../policy/schema.js';
 import { ttlJitterSchema } from '../answer/finish/ttl-jitter/schema.js';
 import { cookiesSchema } from '../answer/guards/cookies/config.js';
 import { rrlSchema } from '../answer/finish/rrl/config.js';
+import { gatewaySchema } from '../gateway/schema.js';
 
 /** "IP:PORT" or "[IPv6]:PORT". */
 export function parseHostPort(text: string): { host: string; port: number } | undefined {
@@ -80,6 +81,7 @@ export const configSchema = z
     nsid: z.string().max(512).optional(),
     cookies: cookiesSchema.default({}),
     rrl: rrlSchema.optional(),
+    gateway: gatewaySchema.optional(),
     log: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()
