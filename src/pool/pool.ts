@@ -1,5 +1,5 @@
 // An address pool: prefixes minus exclusions, sampled uniformly (seed 002 §3.2: prefix + random bits).
-import { cidrContains, type Address, type Cidr, type Family } from '../net/cidr.js';
+import type { Address, Cidr, Family } from '../net/cidr.js';
 import { randomBelow, type RandomSource } from './random.js';
 
 /** A closed interval of addresses as integers. */
@@ -28,12 +28,10 @@ export class AddressPool {
       for (const p of prefixes) {
         if (p.family !== family) continue;
         const s = spanOf(p);
-        spans.push(s);
-        // RFC 919/922: the all-zeros and all-ones host addresses of a subnet are not hosts (/31, /32 aside).
-        if (family === 4 && p.length < 31) {
-          spans = subtract(spans, { start: s.start, end: s.start });
-          spans = subtract(spans, { start: s.end, end: s.end });
-        }
+        // RFC 919/922: the all-zeros and all-ones host addresses of a subnet are not hosts (/31, /32
+        // aside). Trimmed from this prefix alone, before merging: another listed prefix may cover them.
+        if (family === 4 && p.length < 31) spans.push({ start: s.start + 1n, end: s.end - 1n });
+        else spans.push(s);
       }
       spans = merge(spans);
       for (const e of exclude) if (e.family === family) spans = subtract(spans, spanOf(e));
@@ -96,10 +94,6 @@ export class AddressPool {
     }
     return out;
   }
-}
-
-export function poolCovers(pool: AddressPool, cidr: Cidr): boolean {
-  return pool.prefixes.some((p) => cidrContains(p, { family: cidr.family, bytes: cidr.bytes }));
 }
 
 function spanOf(c: Cidr): Span {

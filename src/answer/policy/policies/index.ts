@@ -10,13 +10,14 @@ import { encodeClientSubnet } from '../../../wire/edns.js';
 import { EdnsOptionCode, Rcode } from '../../../wire/types.js';
 import { StateKey, type QueryContext } from '../../context.js';
 import { TTL_JITTER } from '../../finish/ttl-jitter/index.js';
+import { cookieFacts } from '../../guards/cookies/state.js';
 import type { Runtime } from '../../runtime.js';
 import { ANSWERED, CONTINUE, drop, fail, type Outcome, type Unit } from '../../unit.js';
 
 /** The policy that decided this query, for logs and later units. */
 export const MATCHED_POLICY = new StateKey<CompiledPolicy>('policy.matched');
 
-/** Whether the query carried a valid server cookie: set by the cookies guard when it runs. */
+/** Overrides the cookie state policies see (`fluxdns explain --cookie`); normally unset. */
 export const COOKIE_STATE = new StateKey<CookieState>('policy.cookie-state');
 
 export interface PolicyUnitOptions {
@@ -36,8 +37,9 @@ export function policySetOf(runtime: Runtime): PolicySet {
   return set;
 }
 
+/** valid only with a server cookie this server issued to this client (RFC 7873 §5.2.5, the cookies guard). */
 export function cookieStateOf(ctx: QueryContext): CookieState {
-  return ctx.get(COOKIE_STATE) ?? (ctx.query.edns?.cookie ? 'invalid' : 'absent');
+  return ctx.get(COOKIE_STATE) ?? cookieFacts(ctx).status;
 }
 
 export function policiesUnit(opts: PolicyUnitOptions = {}): Unit {
