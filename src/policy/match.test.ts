@@ -1,0 +1,62 @@
+// Match attributes that depend on time, and rate-limit buckets, with an injected clock.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { timeWindowSchema } from './schema.js';
+import { inWindow } from './match.js';
+import { TokenBuckets } from './ratelimit.js';
+
+const w = (x: object) => timeWindowSchema.parse(x);
+
+test('days and hours in UTC by default; the end of a range is exclusive', () => {
+  const win = w({ days: ['mon', 'tue'], from: '08:00', to: '18:00' });
+  assert.equal(inWindow(win, new Date('2026-11-23T08:00:00Z')), true, 'Monday 08:00');
+  assert.equal(inWindow(win, new Date('2026-11-23T17:59:00Z')), true);
+  assert.equal(inWindow(win, new Date('2026-11-23T18:00:00Z')), false);
+  assert.equal(inWindow(win, new Date('2026-11-25T12:00:00Z')), false, 'Wednesday');
+});
+
+test('a range past midnight wraps', () => {
+  const night = w({ from: '22:00', to: '06:00' });
+  assert.equal(inWindow(night, new Date('2026-11-23T23:30:00Z')), true);
+  assert.equal(inWindow(night, new Date('2026-11-24T05:59:00Z')), true);
+  assert.equal(inWindow(night, new Date('2026-11-24T12:00:00Z')), false);
+});
+
+test('an IANA time zone shifts days and hours', () => {
+  // 2026-11-23T23:30Z is Tuesday 08:30 in Tokyo (UTC+9).
+  const tokyo = w({ days: ['tue'], from: '08:00', to: '09:00', tz: 'Asia/Tokyo' });
+  assert.equal(inWindow(tokyo, new Date('2026-11-23T23:30:00Z')), true);
+  assert.equal(inWindow(tokyo, new Date('2026-11-24T23:30:00Z')), false, 'Wednesday in Tokyo');
+});
+
+test('absolute bounds', () => {
+  const win = w({ after: '2026-12-01T00:00:00Z', before: '2026-12-02T00:00:00+00:00' });
+  assert.equal(inWindow(win, new Date('2026-11-30T23:59:59Z')), false);
+  assert.equal(inWindow(win, new Date('2026-12-01T00:00:00Z')), true);
+  assert.equal(inWindow(win, new Date('2026-12-02T00:00:00Z')), false);
+});
+
+test('bad windows are rejected with what was expected', () => {
+  assert.throws(() => w({ from: '25:00' }), /HH:MM/);
+  assert.throws(() => w({ tz: 'Mars/Olympus' }), /IANA time zone/);
+  assert.throws(() => w({ days: ['funday'] }), /Expected/);
+});
+
+test('token buckets: burst, then the rate, per key', () => {
+  const b = new TokenBuckets(2, 3);
+  const t0 = 1_000_000;
+  assert.deepEqual([1, 2, 3, 4].map(() => b.take('a', t0)), [true, true, true, false]);
+  assert.equal(b.take('b', t0), true, 'another key has its own bucket');
+  assert.equal(b.take('a', t0 + 499), false, 'under one token refilled after 0.499 s at 2/s');
+  assert.equal(b.take('a', t0 + 500), true);
+  assert.equal(b.take('a', t0 + 10_000), true);
+  assert.deepEqual([1, 2, 3].map(() => b.take('a', t0 + 10_000)), [true, true, false], 'refill caps at the burst');
+});
+
+test('token buckets forget the oldest keys beyond their bound', () => {
+  const b = new TokenBuckets(1, 1, 2);
+  b.take('a', 0);
+  b.take('b', 0);
+  b.take('c', 0);
+  assert.equal(b.take('a', 0), true, '"a" was forgotten and starts full');
+});
