@@ -6,6 +6,7 @@ import { ttlJitterFinisher } from './finish/ttl-jitter/index.js';
 import { AnswerCache, answerCache, answerCacheStore } from './responders/cache/index.js';
 import { headerGuard } from './guards/header/index.js';
 import { zoneResponder } from './responders/zone/index.js';
+import { echoResponder } from './responders/echo/index.js';
 import { policiesUnit } from './policy/policies/index.js';
 import { policyZoneResponder } from './responders/policy-zone/index.js';
 import type { Unit } from './unit.js';
@@ -23,6 +24,7 @@ export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): 
     policiesUnit({ now: opts.now }),
     // responders: a pre-encoded answer first, then the zones, then zones owned by policies
     answerCache(cache),
+    echoResponder({ now: opts.now }), // before the zones: an echo zone is synthesized, not a master file
     zoneResponder(),
     policyZoneResponder(),
     // finishers; the cache stores last, after every finisher has had its say

@@ -9,6 +9,7 @@ import { ttlJitterSchema } from '../answer/finish/ttl-jitter/schema.js';
 import { cookiesSchema } from '../answer/guards/cookies/config.js';
 import { rrlSchema } from '../answer/finish/rrl/config.js';
 import { gatewaySchema } from '../gateway/schema.js';
+import { echoSchema } from '../answer/responders/echo/schema.js';
 
 /** "IP:PORT" or "[IPv6]:PORT". */
 export function parseHostPort(text: string): { host: string; port: number } | undefined {
@@ -82,6 +83,7 @@ export const configSchema = z
     cookies: cookiesSchema.default({}),
     rrl: rrlSchema.optional(),
     gateway: gatewaySchema.optional(),
+    echo: echoSchema, // Stateless DNS zones (src/answer/responders/echo)
     log: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()
