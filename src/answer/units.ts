@@ -5,6 +5,9 @@ import { ednsFinisher } from './finish/edns/index.js';
 import { ttlJitterFinisher } from './finish/ttl-jitter/index.js';
 import { AnswerCache, answerCache, answerCacheStore } from './responders/cache/index.js';
 import { headerGuard } from './guards/header/index.js';
+import { cookiesGuard } from './guards/cookies/index.js';
+import { cookiesFinisher } from './finish/cookies/index.js';
+import { rrlFinisher } from './finish/rrl/index.js';
 import { zoneResponder } from './responders/zone/index.js';
 import { echoResponder } from './responders/echo/index.js';
 import { policiesUnit } from './policy/policies/index.js';
@@ -19,6 +22,7 @@ export interface UnitOptions {
 export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): Unit[] {
   return [
     // guards
+    cookiesGuard(), // before header: it answers cookie-only queries (RFC 7873 §5.4), which header calls malformed
     headerGuard(),
     // policy: first matching policy decides; it runs before the cache, so its answers are never reused
     policiesUnit({ now: opts.now }),
@@ -30,6 +34,8 @@ export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): 
     // finishers; the cache stores last, after every finisher has had its say
     ttlJitterFinisher(),
     ednsFinisher(),
+    cookiesFinisher(),
     answerCacheStore(cache),
+    rrlFinisher(), // after the store: it judges the response as sent and may drop or truncate it
   ];
 }

@@ -1,0 +1,58 @@
+// rrl finisher: response rate limiting with BIND/Knot semantics. It acts on the finished response,
+// because "identical responses" are defined by what is answered (see classify.ts): limited responses
+// are dropped, and every `slip`th goes out truncated so a real client behind a spoofed flood can still
+// get through over TCP. TCP and UDP queries with a valid server cookie (RFC 7873) are never limited:
+// their source address is proven, so they cannot be reflection.
+import { cidrContains, formatCidr, parseAddress, parseCidr, prefixOf, type Cidr } from '../../../net/cidr.js';
+import type { QueryContext } from '../../context.js';
+import { COOKIE_STATUS } from '../../guards/cookies/index.js';
+import { CONTINUE, drop, type Outcome, type Unit } from '../../unit.js';
+import { classify } from './classify.js';
+import type { RrlConfig } from './config.js';
+import { RateLimiter } from './limiter.js';
+
+export { RateLimiter, type RrlCounters, type RrlVerdict } from './limiter.js';
+
+/** Exempt prefixes parsed once per loaded configuration. */
+const exemptByConfig = new WeakMap<RrlConfig, Cidr[]>();
+
+function exemptOf(cfg: RrlConfig): Cidr[] {
+  let list = exemptByConfig.get(cfg);
+  if (!list) {
+    list = cfg.exempt.map((s) => parseCidr(s)!);
+    exemptByConfig.set(cfg, list);
+  }
+  return list;
+}
+
+/** The limiter is per process (per worker), as in BIND and Knot; it outlives reloads. */
+export function rrlFinisher(limiter = new RateLimiter()): Unit {
+  return {
+    name: 'rrl',
+    stage: 'finish',
+    handle(ctx: QueryContext): Outcome {
+      const cfg = ctx.runtime.config.rrl;
+      if (cfg === undefined || ctx.transport.proto !== 'udp') return CONTINUE;
+      if (ctx.get(COOKIE_STATUS) === 'valid') return CONTINUE;
+      const addr = parseAddress(ctx.transport.remoteAddress);
+      if (!addr || exemptOf(cfg).some((c) => cidrContains(c, addr))) return CONTINUE;
+      const prefix = formatCidr(prefixOf(addr, addr.family === 4 ? cfg.ipv4Prefix : cfg.ipv6Prefix));
+      const c = classify(ctx);
+      const rate = c.kind === 'nxdomain' ? cfg.nxdomainsPerSecond ?? cfg.responsesPerSecond : c.kind === 'error' ? cfg.errorsPerSecond ?? cfg.responsesPerSecond : cfg.responsesPerSecond;
+      const verdict = limiter.check(`${prefix} ${c.kind} ${c.name}`, rate, cfg.window, cfg.slip, ctx.receivedAt);
+      if (verdict === 'ok' || cfg.logOnly) return CONTINUE;
+      if (verdict === 'drop') return drop(`rate limited (${c.kind} ${c.name} from ${prefix})`);
+      // Slip: the same rcode with TC=1 and no records; the EDNS options (a cookie) stay.
+      const r = ctx.response;
+      r.prebuilt = undefined;
+      r.rcode = c.rcode;
+      r.aa = false;
+      r.tc = true;
+      r.answer = [];
+      r.authority = [];
+      r.additional = [];
+      r.cacheable = false;
+      return CONTINUE;
+    },
+  };
+}
