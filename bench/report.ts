@@ -9,6 +9,8 @@ export interface RunSample {
   cpuUsPerQuery: number;
   completed: number;
   rcodes: Record<string, number>;
+  /** 1-minute load average when the run ended: others' work on this 2-core machine shows up here. */
+  loadavg1: number;
 }
 
 export interface Summary {

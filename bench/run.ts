@@ -144,6 +144,7 @@ async function measure(s: BenchServer, c: Contender, queryFile: string, tcp: boo
     cpuUsPerQuery: r.completed > 0 ? (cpu * 1e6) / r.completed : NaN,
     completed: r.completed,
     rcodes: r.rcodes,
+    loadavg1: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   };
 }
 
@@ -168,7 +169,7 @@ async function throughput(
       samples.get(c.id)!.push(sample);
       log(
         `  ${tcp ? 'tcp' : 'udp'} round ${round + 1}/${ROUNDS} ${c.label.padEnd(32)} ${Math.round(sample.qps).toString().padStart(7)} q/s  ` +
-          `${sample.meanLatencyMs.toFixed(3)} ms  lost ${sample.lostPct.toFixed(2)} %  cpu ${sample.cpuUsPerQuery.toFixed(2)} µs/q`,
+          `${sample.meanLatencyMs.toFixed(3)} ms  lost ${sample.lostPct.toFixed(2)} %  cpu ${sample.cpuUsPerQuery.toFixed(2)} µs/q  load ${sample.loadavg1}`,
       );
       await sleep(500);
     }
@@ -213,8 +214,8 @@ async function main(): Promise<void> {
   workDir = mkdtempSync(join(tmpdir(), 'fluxdns-bench-'));
   const zoneFile = join(workDir, 'bench.lab.zone');
   const queryFile = join(workDir, 'queries.txt');
-  // ~14,600 records on ~10,000 names (hosts, wildcard owners, ns1, apex).
-  const shape = await writeZone(zoneFile, 14600);
+  // ~12,800 records on ~10,000 names (hosts, wildcard owners, ns1, apex).
+  const shape = await writeZone(zoneFile, 12800);
   const mix = writeQueries(queryFile, shape, 100000);
   log(`zone bench.lab.: ${shape.hosts + shape.wildcards + 2} names, ${shape.records} records; ${mix.total} queries (${mix.nxdomain} NXDOMAIN, ${mix.nodata} NODATA, ${mix.wildcard} wildcard)`);
 

@@ -55,7 +55,7 @@ function recordsPerHost(n: number): number {
 /** Chooses host and wildcard counts so the zone holds about `targetRecords` records. */
 export function shapeFor(targetRecords: number): ZoneShape {
   const wildcards = Math.max(10, Math.min(1000, Math.round(targetRecords / 100)));
-  const perHost = 7 / 5 + 1 / 20; // mean of recordsPerHost over a cycle of 20
+  const perHost = 1.25; // mean of recordsPerHost over a cycle of 20: (1.25 + 1 + 1 + 2 + 1) / 5
   const hosts = Math.max(10, Math.round((targetRecords - wildcards - 4) / perHost));
   return { hosts, wildcards, records: 0 };
 }
