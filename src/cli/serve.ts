@@ -2,6 +2,8 @@
 import cluster from 'node:cluster';
 import { DEMO_COMMANDS, demoCommands, demoConfig } from '../config/demo.js';
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
+import { DEMO_GATEWAY_BACKEND } from '../config/demo.js';
+import { startHelloBackend } from '../gateway/hello.js';
 import { describeListeners, startGateway, type Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../observe/log.js';
 import { LoadError } from '../server/runtime-load.js';
@@ -48,6 +50,8 @@ export async function runServe(args: string[]): Promise<number> {
   let gateway: Gateway | undefined;
   if (loaded.config.gateway) {
     try {
+      // The demo's gateway needs something behind it; a real configuration names its own backends.
+      if (configFile === undefined && cluster.isPrimary) await startHelloBackend(DEMO_GATEWAY_BACKEND.host, DEMO_GATEWAY_BACKEND.port);
       gateway = await startGateway(loaded.config.gateway, { logger });
     } catch (e) {
       await server.close();

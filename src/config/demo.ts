@@ -12,7 +12,15 @@ listen:
 zones:
   - { name: example.lab., file: example.lab.zone }
 nsid: fluxdns-demo
+# Data plane: every address of 127.77.0.0/16 on TCP port 5380 relays to the demo's hello backend (PROXY v2).
+gateway:
+  listeners: [{ prefixes: [127.77.0.0/16], ports: [tcp/5380] }]
+  dispatch:
+    - { prefix: 127.77.0.0/16, proto: tcp, ports: 5380, backend: "127.0.0.1:5381", proxyProtocol: true }
 `;
+
+/** The HTTP hello backend `serve` starts with the demo, behind the demo gateway (fixed ports: --port moves only DNS). */
+export const DEMO_GATEWAY_BACKEND = { host: '127.0.0.1', port: 5381 };
 
 export function demoConfig(): LoadedConfig {
   return parseConfigText(DEMO_YAML, '<built-in demo>', DEMO_DIR);
@@ -77,6 +85,11 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     command: 'dig @127.0.0.1 -p 5353 +nsid example.lab SOA',
     shows: "the server's NSID",
     expect: /NSID: .*\("fluxdns-demo"\)/,
+  },
+  {
+    command: 'curl -s http://127.77.1.2:5380/',
+    shows: 'the gateway: any address of 127.77.0.0/16 reaches the backend, which learns the dialled address by PROXY v2',
+    expect: /^hello from behind the fluxdns gateway: client 127\.0\.0\.1 dialled 127\.77\.1\.2:5380$/m,
   },
 ];
 
