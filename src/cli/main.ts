@@ -5,6 +5,7 @@ import { runCheck } from './check.js';
 import { runExplain } from './explain.js';
 import { runGateway } from './gateway.js';
 import { runServe } from './serve.js';
+import { runSnoop } from './snoop.js';
 import { runZoneCheck } from './zone-check.js';
 
 type Command = (args: string[]) => number | Promise<number>;
@@ -15,6 +16,7 @@ const COMMANDS: { words: string[]; usage: string; run: Command }[] = [
   { words: ['check'], usage: 'check [--config FILE]              validate a configuration and its zones', run: runCheck },
   { words: ['explain'], usage: 'explain --qname N [--qtype T] [--client IP] [--ecs CIDR] [--config FILE] [--transport P] [--cookie S] [--time ISO]   which policy matches, and the answer', run: runExplain },
   { words: ['gateway'], usage: 'gateway --config FILE              run only the data plane (the gateway key): prefix listeners and relays', run: runGateway },
+  { words: ['snoop'], usage: 'snoop --resolver IP:PORT --name N [--type T] [--auth IP:PORT [--auth-samples N]] [--samples N] [--interval S] [--mode auto|norec|rec] [--json]   TTL cache snooping: was N used through this resolver?', run: runSnoop },
   { words: ['zone', 'check'], usage: 'zone check FILE --origin NAME      validate one master file', run: runZoneCheck },
 ];
 
