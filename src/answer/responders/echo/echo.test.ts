@@ -16,7 +16,7 @@ function zone(name: string, extra: Record<string, unknown> = {}): EchoZoneConfig
   return echoSchema.parse([{ zone: name, ...extra }])[0]!;
 }
 const echo3 = zone('echo3.netfuture.ch');
-const echo1 = zone('echo1.netfuture.ch');
+const echo1 = zone('echo1.netfuture.ch', { negativeTtl: 60 });
 
 /** dig-like lines, whitespace collapsed and lower-cased (the seed prints owners lower-case). */
 const lines = (rrs: readonly ResourceRecord[]) => rrs.map((r) => formatRecord(r).replace(/\s+/g, ' ').toLowerCase());
@@ -249,7 +249,7 @@ describe('§2.9 short-time caching', () => {
 });
 
 describe('apex, name server and negative answers', () => {
-  const z = zone('echo.lab', { nsAddress: ['198.51.100.53', '2001:db8::53'] });
+  const z = zone('echo.lab', { nsAddress: ['198.51.100.53', '2001:db8::53'], negativeTtl: 60 });
   test('SOA and NS at the apex, the NS address from configuration', () => {
     expectSections(ask(z, 'echo.lab.', RRType.SOA), { answer: ['echo.lab. 86400 IN SOA ns.echo.lab. hostmaster.echo.lab. 1 3600 600 86400 60'] });
     expectSections(ask(z, 'echo.lab.', RRType.NS), {
@@ -307,7 +307,7 @@ describe('configuration', () => {
       zone: 'echo.lab.',
       ttl: 10000,
       nsTtl: 86400,
-      negativeTtl: 60,
+      negativeTtl: 0,
       ns: 'ns.echo.lab.',
       nsAddress: [],
       shortTimeCache: { enabled: false, maxEntries: 10000, maxAgeSeconds: 60 },

@@ -32,8 +32,12 @@ export const echoZoneSchema = z
     ttl: ttl(10000),
     /** TTL of the apex NS and of the N* methods' NS and glue records (the seed prints 86400). */
     nsTtl: ttl(86400),
-    /** TTL of negative answers (RFC 2308: the SOA minimum); short, so a later store is seen soon. */
-    negativeTtl: ttl(60),
+    /**
+     * TTL of negative answers (RFC 2308: the SOA minimum). 0 by default: an alias asked before it is
+     * stored (a probe, or a resolver's QNAME minimisation, RFC 9156) must not stay cached as empty,
+     * or the resolver never asks for the data the next programming query makes exist.
+     */
+    negativeTtl: ttl(0),
     /** The name server named in the apex NS and SOA; default ns.<zone> (then "ns" is not an alias). */
     ns: name.optional(),
     /** Addresses answered for `ns` when it is inside the zone. */
