@@ -2,6 +2,7 @@
 import { encodeMessage } from '../wire/message.js';
 import type { Edns, Message } from '../wire/types.js';
 import type { QueryContext } from './context.js';
+import { paddedOptions } from './padding.js';
 
 const TCP_MAX = 65535;
 /** RFC 1035 §4.2.1: without EDNS a UDP response is at most 512 bytes. */
@@ -19,6 +20,7 @@ export function encodeResponse(ctx: QueryContext): Uint8Array {
   const q = ctx.query;
   const r = ctx.response;
   let edns: Edns | undefined;
+  const padding = paddedOptions(ctx, r.ednsOptions);
   if (q.edns) {
     edns = {
       udpSize: ctx.runtime.config.limits.udpPayload,
@@ -27,7 +29,7 @@ export function encodeResponse(ctx: QueryContext): Uint8Array {
       // RFC 3225 §3: the DO bit is copied into the response.
       dnssecOk: q.edns.dnssecOk,
       z: 0,
-      options: r.ednsOptions,
+      options: padding.options,
     };
   }
   const msg: Message = {
@@ -50,5 +52,5 @@ export function encodeResponse(ctx: QueryContext): Uint8Array {
     additionals: r.additional,
     edns,
   };
-  return encodeMessage(msg, { maxSize: responseLimit(ctx) });
+  return encodeMessage(msg, { maxSize: responseLimit(ctx), padBlock: padding.padBlock });
 }

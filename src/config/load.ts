@@ -46,6 +46,7 @@ export function parseConfigText(text: string, file: string, baseDir = dirname(re
   }
   const config = result.data;
   for (const z of config.zones) if (!isAbsolute(z.file)) z.file = resolve(baseDir, z.file);
+  for (const l of config.listen) for (const f of ['cert', 'key'] as const) { const p = l[f]; if (p !== undefined && !isAbsolute(p)) l[f] = resolve(baseDir, p); }
   return { config, file, baseDir };
 }
 

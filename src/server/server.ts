@@ -2,14 +2,18 @@
 import { Engine } from '../answer/engine.js';
 import { createUnits } from '../answer/units.js';
 import type { LoadedConfig } from '../config/load.js';
-import { parseHostPort, type Config } from '../config/schema.js';
+import { parseHostPort } from '../config/schema.js';
 import type { Logger } from '../observe/log.js';
-import { listenTcp, type TcpOptions } from '../transport/tcp.js';
+import { ConnectionGate } from '../transport/conn.js';
+import { listenHttps } from '../transport/https.js';
+import { streamLimitsOf } from '../transport/limits.js';
+import { listenTcp } from '../transport/tcp.js';
+import { listenTls, type EncryptedListener } from '../transport/tls.js';
 import { listenUdp } from '../transport/udp.js';
 import { buildRuntime, type ZoneLoadReport } from './runtime-load.js';
 
 export interface Listener {
-  proto: 'udp' | 'tcp';
+  proto: 'udp' | 'tcp' | 'tls' | 'https';
   address: string;
   port: number;
   close(): Promise<void>;
@@ -41,7 +45,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     onEncodeError: (err) => logger.error('response encoding failed', { err }),
   });
   const netError = (err: Error) => logger.warn('socket error', { err: err.message });
-  const tcpOpts = (): TcpOptions => tcpOptionsOf(engine.runtime.config);
+  // One gate for every stream listener: the connection limits hold per process, across TCP, DoT and DoH.
+  const gate = new ConnectionGate(() => streamLimitsOf(engine.runtime.config));
+  const encrypted: EncryptedListener[] = [];
 
   const listeners: Listener[] = [];
   try {
@@ -50,9 +56,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (l.proto === 'udp') {
         const u = await listenUdp(engine, host, port, netError);
         listeners.push({ proto: 'udp', address: u.address, port: u.port, close: u.close });
-      } else {
-        const t = await listenTcp(engine, host, port, tcpOpts, netError);
+      } else if (l.proto === 'tcp') {
+        const t = await listenTcp(engine, host, port, gate, netError);
         listeners.push({ proto: 'tcp', address: t.address, port: t.port, close: t.close });
+      } else {
+        const files = { cert: l.cert!, key: l.key! };
+        const t = await (l.proto === 'tls' ? listenTls : listenHttps)(engine, host, port, files, gate, netError);
+        encrypted.push(t);
+        listeners.push({ proto: l.proto, address: t.address, port: t.port, close: t.close });
       }
     }
   } catch (e) {
@@ -72,6 +83,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         }
         generation++;
         engine.swap(next.runtime);
+        // Renewed certificates take effect on reload; a bad one keeps the old one serving.
+        for (const t of encrypted) {
+          try {
+            t.reloadCertificate();
+          } catch (e) {
+            logger.error('certificate reload failed; keeping the previous one', { err: (e as Error).message });
+          }
+        }
         logger.setLevel(loaded.config.log.level);
         for (const z of next.report) logger.info('zone loaded', { ...z });
         logger.info('reloaded', { generation });
@@ -84,13 +103,5 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     async close() {
       await Promise.all(listeners.map((l) => l.close()));
     },
-  };
-}
-
-function tcpOptionsOf(config: Config): TcpOptions {
-  return {
-    idleTimeoutMs: config.limits.tcpIdleTimeout * 1000,
-    maxConnections: config.limits.tcpMaxConnections,
-    maxInFlight: config.limits.tcpMaxInFlight,
   };
 }

@@ -1,33 +1,39 @@
-// TCP listener: 2-byte length framing (RFC 1035 §4.2.2), several queries per connection answered
-// as each completes (RFC 7766 §6.2.1.1), an idle timeout and a connection limit.
+// TCP listener: admits connections through the shared gate, then serves them with the stream
+// framing (RFC 1035 §4.2.2, RFC 7766) in stream.ts.
 import net from 'node:net';
-import type { TransportInfo } from '../answer/context.js';
 import type { Engine } from '../answer/engine.js';
+import type { Conn, ConnectionGate } from './conn.js';
+import { serveStream, transportInfo } from './stream.js';
 
-export interface TcpOptions {
-  idleTimeoutMs: number;
-  maxConnections: number;
-  maxInFlight: number;
-}
-
-export interface TcpListener {
+export interface StreamListener {
   readonly address: string;
   readonly port: number;
+  /** Connections open on this listener. */
   readonly connections: number;
   close(): Promise<void>;
 }
 
-export function listenTcp(engine: Engine, host: string, port: number, opts: () => TcpOptions, onError: (err: Error) => void): Promise<TcpListener> {
+/**
+ * Accepts on host:port, admits each connection through the gate (closing it at once when a limit is
+ * reached) and hands admitted sockets to `serve`. DoT and DoH accept the same way, so every limit
+ * is checked before any TLS work is spent on a connection.
+ */
+export function listenStream(host: string, port: number, gate: ConnectionGate, serve: (socket: net.Socket, conn: Conn) => void, onError: (err: Error) => void): Promise<StreamListener> {
   const sockets = new Set<net.Socket>();
-  const server = net.createServer({ noDelay: true, pauseOnConnect: false }, (socket) => {
-    if (sockets.size >= opts().maxConnections) {
-      // Over the limit: close at once rather than queue, so existing clients keep their service.
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    const conn = gate.admit(socket.remoteAddress ?? '', socket.remotePort ?? 0, socket.localPort ?? 0, () => socket.destroy());
+    if (!conn) {
       socket.destroy();
       return;
     }
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    serveConnection(engine, socket, opts(), onError);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      conn.release();
+    });
+    // Until a TLS or HTTP layer is stacked on it, a reset from the client must not be unhandled.
+    socket.on('error', () => socket.destroy());
+    serve(socket, conn);
   });
   server.on('error', onError);
   return new Promise((resolve, reject) => {
@@ -51,58 +57,12 @@ export function listenTcp(engine: Engine, host: string, port: number, opts: () =
   });
 }
 
-function serveConnection(engine: Engine, socket: net.Socket, opts: TcpOptions, onError: (err: Error) => void): void {
-  const info: TransportInfo = {
-    proto: 'tcp',
-    remoteAddress: socket.remoteAddress ?? '',
-    remotePort: socket.remotePort ?? 0,
-    localAddress: socket.localAddress ?? '',
-    localPort: socket.localPort ?? 0,
-  };
-  let buffered: Buffer = Buffer.alloc(0);
-  let inFlight = 0;
-  let closed = false;
-  socket.setTimeout(opts.idleTimeoutMs);
-  socket.on('timeout', () => socket.destroy());
-  socket.on('error', () => socket.destroy());
-  socket.on('close', () => {
-    closed = true;
-  });
-
-  const send = (reply: Uint8Array | null) => {
-    inFlight--;
-    if (closed) return;
-    if (reply !== null) {
-      const frame = Buffer.allocUnsafe(2 + reply.length);
-      frame.writeUInt16BE(reply.length, 0);
-      frame.set(reply, 2);
-      socket.write(frame);
-    }
-    if (socket.isPaused() && inFlight < opts.maxInFlight) {
-      socket.resume();
-      drain();
-    }
-  };
-
-  const drain = () => {
-    while (buffered.length >= 2 && inFlight < opts.maxInFlight) {
-      const len = buffered.readUInt16BE(0);
-      if (buffered.length < 2 + len) return;
-      const msg = buffered.subarray(2, 2 + len);
-      buffered = buffered.subarray(2 + len);
-      inFlight++;
-      const reply = engine.handle(msg, info);
-      if (reply instanceof Promise) reply.then(send, (err: Error) => {
-        onError(err);
-        send(null);
-      });
-      else send(reply);
-    }
-    if (inFlight >= opts.maxInFlight) socket.pause();
-  };
-
-  socket.on('data', (chunk: Buffer) => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    drain();
-  });
+export function listenTcp(engine: Engine, host: string, port: number, gate: ConnectionGate, onError: (err: Error) => void): Promise<StreamListener> {
+  return listenStream(
+    host,
+    port,
+    gate,
+    (socket, conn) => serveStream(engine, socket, transportInfo('tcp', socket), conn, onError),
+    onError,
+  );
 }

@@ -1,0 +1,104 @@
+// DNS over a byte stream, shared by TCP and DoT: 2-byte length framing (RFC 1035 §4.2.2, RFC 7858
+// §3.3), several queries per connection answered as each completes (RFC 7766 §6.2.1.1), a cap on
+// queries in flight, a cap on the query size, and backpressure when the client does not read.
+import type { Duplex } from 'node:stream';
+import type { TransportInfo } from '../answer/context.js';
+import type { Engine } from '../answer/engine.js';
+import type { Conn } from './conn.js';
+
+export interface StreamSocket extends Duplex {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  readonly localAddress?: string | undefined;
+  readonly localPort?: number | undefined;
+}
+
+export function transportInfo(proto: TransportInfo['proto'], socket: StreamSocket): TransportInfo {
+  return {
+    proto,
+    remoteAddress: socket.remoteAddress ?? '',
+    remotePort: socket.remotePort ?? 0,
+    localAddress: socket.localAddress ?? '',
+    localPort: socket.localPort ?? 0,
+  };
+}
+
+/** Serves DNS messages on an admitted connection until either side closes it or a limit cuts it. */
+export function serveStream(engine: Engine, socket: StreamSocket, info: TransportInfo, conn: Conn, onError: (err: Error) => void): void {
+  const { maxInFlight, maxQuerySize } = conn.limits;
+  let buffered: Buffer = Buffer.alloc(0);
+  /** Token of the message whose first bytes arrived but not yet all of it. */
+  let partial: number | undefined;
+  let closed = false;
+  let waitingForDrain = false;
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => {
+    closed = true;
+    conn.release();
+  });
+
+  const send = (reply: Uint8Array | null) => {
+    conn.replied();
+    if (closed) return;
+    if (reply !== null) {
+      const frame = Buffer.allocUnsafe(2 + reply.length);
+      frame.writeUInt16BE(reply.length, 0);
+      frame.set(reply, 2);
+      // A client that sends queries but never reads the answers stops being read from (below).
+      if (!socket.write(frame)) waitingForDrain = true;
+    }
+    resumeIfPossible();
+  };
+
+  const resumeIfPossible = () => {
+    if (socket.isPaused() && conn.inFlight < maxInFlight && !waitingForDrain) {
+      socket.resume();
+      drain();
+    }
+  };
+
+  socket.on('drain', () => {
+    waitingForDrain = false;
+    resumeIfPossible();
+  });
+
+  const drain = () => {
+    while (!closed && buffered.length >= 2 && conn.inFlight < maxInFlight && !waitingForDrain) {
+      const len = buffered.readUInt16BE(0);
+      if (len > maxQuerySize) {
+        // No message ID has been read, so there is nobody to answer with FORMERR: close.
+        conn.reject('too-large');
+        socket.destroy();
+        return;
+      }
+      if (buffered.length < 2 + len) break;
+      const msg = buffered.subarray(2, 2 + len);
+      buffered = buffered.subarray(2 + len);
+      conn.messageReceived(partial ?? conn.messageStarted());
+      partial = undefined;
+      let reply;
+      try {
+        reply = engine.handle(msg, info);
+      } catch (err) {
+        onError(err as Error);
+        reply = null;
+      }
+      if (reply instanceof Promise)
+        reply.then(send, (err: Error) => {
+          onError(err);
+          send(null);
+        });
+      else send(reply);
+    }
+    // Only a message the client has not finished sending runs the query timer; complete ones held
+    // back by the in-flight cap wait on us, not on the client.
+    const complete = buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0);
+    if (buffered.length > 0 && !complete && partial === undefined && !closed) partial = conn.messageStarted();
+    if (conn.inFlight >= maxInFlight || waitingForDrain) socket.pause();
+  };
+
+  socket.on('data', (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    drain();
+  });
+}
