@@ -1,6 +1,6 @@
 // fluxdns serve: the server, in one process or as N cluster workers sharing the same sockets.
 import cluster from 'node:cluster';
-import { DEMO_COMMANDS, demoCommands, demoConfig } from '../config/demo.js';
+import { DEMO_COMMANDS, demoCommands, demoConfig, PORT_OFFSET } from '../config/demo.js';
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { DEMO_GATEWAY_BACKEND } from '../config/demo.js';
 import { startHelloBackend } from '../gateway/hello.js';
@@ -17,10 +17,11 @@ export async function runServe(args: string[]): Promise<number> {
   const configFile = values.config;
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError(`--port: expected a port from 0 to 65535, found ${JSON.stringify(values.port)}`);
-  // --port moves every listener to that port (like named -p), handy for the demo beside another server.
+  // --port moves every listener to that port (like named -p), handy for the demo beside another server;
+  // DoT and DoH go to the next ports up (PORT_OFFSET) so they do not collide with TCP.
   const source = (): LoadedConfig => {
     const l = configFile ? loadConfigFile(configFile) : demoConfig();
-    if (port !== undefined) for (const x of l.config.listen) x.address = x.address.replace(/:\d+$/, `:${port}`);
+    if (port !== undefined) for (const x of l.config.listen) x.address = x.address.replace(/:\d+$/, `:${port + (PORT_OFFSET[x.proto] ?? 0)}`);
     return l;
   };
   let loaded: LoadedConfig;

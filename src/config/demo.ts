@@ -9,6 +9,9 @@ export const DEMO_YAML = `# fluxdns built-in demo configuration
 listen:
   - { proto: udp, address: "127.0.0.1:5353" }
   - { proto: tcp, address: "127.0.0.1:5353" }
+  # DoT and DoH with a self-signed, demo-only certificate for 127.0.0.1 (demo/demo-tls-*.pem)
+  - { proto: tls, address: "127.0.0.1:8853", cert: demo-tls-cert.pem, key: demo-tls-key.pem }
+  - { proto: https, address: "127.0.0.1:8443", cert: demo-tls-cert.pem, key: demo-tls-key.pem }
 zones:
   - { name: example.lab., file: example.lab.zone }
 nsid: fluxdns-demo
@@ -87,13 +90,31 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     expect: /NSID: .*\("fluxdns-demo"\)/,
   },
   {
+    command: 'kdig @127.0.0.1 -p 8853 +tls example.lab SOA',
+    shows: 'the SOA over DNS over TLS (RFC 7858), padded to 468 bytes (RFC 8467)',
+    expect: /TLS session[\s\S]*PADDING: \d+ B[\s\S]*example\.lab\.\s+3600\s+IN\s+SOA\s+ns1\.example\.lab\.[\s\S]*Received 468 B/,
+  },
+  {
+    command: 'kdig @127.0.0.1 -p 8443 +https www.example.lab A',
+    shows: 'an A answer over DNS over HTTPS (RFC 8484, HTTP/2 POST to /dns-query)',
+    expect: /HTTP session \(HTTP\/2-POST\)-\(127\.0\.0\.1\/dns-query\)-\(status: 200\)[\s\S]*www\.example\.lab\.\s+3600\s+IN\s+A\s+198\.51\.100\.80/,
+  },
+  {
     command: 'curl -s http://127.77.1.2:5380/',
     shows: 'the gateway: any address of 127.77.0.0/16 reaches the backend, which learns the dialled address by PROXY v2',
     expect: /^hello from behind the fluxdns gateway: client 127\.0\.0\.1 dialled 127\.77\.1\.2:5380$/m,
   },
 ];
 
+/**
+ * `serve --port N` moves UDP and TCP listeners to N and each encrypted listener to N plus this
+ * offset, so the demo's DoT and DoH (8853, 8443) move along without colliding with TCP on N.
+ */
+export const PORT_OFFSET: Readonly<Record<string, number>> = { udp: 0, tcp: 0, tls: 1, https: 2 };
+
 /** The demo commands for the port the server really listens on. */
 export function demoCommands(port = 5353): string[] {
-  return DEMO_COMMANDS.map((c) => c.command.replace('-p 5353', `-p ${port}`));
+  return DEMO_COMMANDS.map((c) =>
+    c.command.replace('-p 5353', `-p ${port}`).replace('-p 8853', `-p ${port === 5353 ? 8853 : port + PORT_OFFSET.tls!}`).replace('-p 8443', `-p ${port === 5353 ? 8443 : port + PORT_OFFSET.https!}`),
+  );
 }

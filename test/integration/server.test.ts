@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { execFile, spawnSync } from 'node:child_process';
-import { DEMO_COMMANDS } from '../../src/config/demo.js';
+import { DEMO_COMMANDS, demoCommands } from '../../src/config/demo.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,7 +87,7 @@ describe('built-in demo', () => {
     const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--port', String(port)], { cwd: repoRoot, name: 'demo' });
     await proc.waitFor((out) => out.includes(`# ${DEMO_COMMANDS.at(-1)!.shows}\n`), 30000, 'stdout');
     const printed = proc.stdout.split('\n').filter((l) => /^  (dig|kdig|curl|fluxdns|node) /.test(l)).map((l) => l.trim());
-    assert.deepEqual(printed, DEMO_COMMANDS.map((c) => c.command.replace('-p 5353', `-p ${port}`)));
+    assert.deepEqual(printed, demoCommands(port));
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
     for (const c of DEMO_COMMANDS) assert.ok(readme.includes(c.command), `README lacks: ${c.command}`);
     for (let i = 0; i < printed.length; i++) {
