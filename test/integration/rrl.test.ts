@@ -1,0 +1,113 @@
+// Response rate limiting over loopback: a burst of identical queries from one client is answered,
+// truncated (slip) and dropped in the counts BIND's semantics give; TCP, valid cookies and exempt
+// prefixes are not limited.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import packet from 'dns-packet';
+import { dig } from '../helpers/dig.js';
+import { freePort } from '../helpers/ports.js';
+import { stopAll } from '../helpers/proc.js';
+import { startFluxdns } from '../helpers/servers.js';
+
+after(() => stopAll());
+
+const ZONE = `$ORIGIN rl.lab.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\n*.w A 198.51.100.80\n`;
+
+async function serve(rrl: string, extra = ''): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-rrl-'));
+  const zoneFile = join(dir, 'rl.lab.zone');
+  writeFileSync(zoneFile, ZONE);
+  const port = await freePort();
+  const yaml = `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n  - { proto: tcp, address: "127.0.0.1:${port}" }\nrrl: ${rrl}\n${extra}zones:\n  - { name: rl.lab., file: ${JSON.stringify(zoneFile)} }\n`;
+  // The readiness probe asks rl.lab SOA: a bucket of its own, unused by the tests.
+  await startFluxdns(yaml, port, 'rl.lab.');
+  return port;
+}
+
+interface Counts {
+  answered: number;
+  truncated: number;
+  dropped: number;
+}
+
+/**
+ * Sends `n` queries for `name` back to back from one socket, then waits for stragglers; a response
+ * with TC=1 and no records counts as truncated, one with the answer as answered.
+ */
+function burst(port: number, name: string, n: number, cookie?: Buffer): Promise<Counts> {
+  const s = dgram.createSocket('udp4');
+  const got = new Map<number, packet.Packet>();
+  s.on('message', (m) => {
+    const p = packet.decode(m);
+    got.set(p.id!, p);
+  });
+  return new Promise((resolve) => {
+    s.bind(0, '127.0.0.1', () => {
+      for (let i = 0; i < n; i++) {
+        const q = packet.encode({
+          type: 'query',
+          id: i + 1,
+          flags: 0,
+          questions: [{ name, type: 'A', class: 'IN' }],
+          additionals: cookie ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 10, data: cookie }] } as packet.Answer] : [],
+        });
+        s.send(q, port, '127.0.0.1');
+      }
+      setTimeout(() => {
+        s.close();
+        const all = [...got.values()];
+        const truncated = all.filter((p) => (p.flags! & packet.TRUNCATED_RESPONSE) !== 0);
+        for (const t of truncated) assert.equal((t.answers ?? []).length, 0, 'a slipped response carries no records');
+        const answered = all.length - truncated.length;
+        for (const a of all.filter((p) => !truncated.includes(p))) assert.equal((a.answers ?? []).length, 1);
+        resolve({ answered, truncated: truncated.length, dropped: n - all.length });
+      }, 500);
+    });
+  });
+}
+
+describe('rrl', () => {
+  let port = 0;
+  before(async () => {
+    // 2 per second, slip 2: a burst of 30 within well under a second gets 2 answers, then the 28
+    // limited responses alternate drop, truncated.
+    port = await serve('{ responsesPerSecond: 2, slip: 2 }', 'cookies: { mode: answer }\n');
+  });
+
+  test('a burst of identical queries: 2 answered, 14 truncated, 14 dropped', async () => {
+    assert.deepEqual(await burst(port, 'a.w.rl.lab', 30), { answered: 2, truncated: 14, dropped: 14 });
+  });
+
+  test('dig sees a truncated answer and falls back to TCP, which is never limited', async () => {
+    await burst(port, 'b.w.rl.lab', 10);
+    const out = await new Promise<string>((res) =>
+      execFile('dig', ['@127.0.0.1', '-p', String(port), '+norec', '+nocookie', '+time=1', '+tries=1', 'b.w.rl.lab', 'A'], (_e, o) => res(o)),
+    );
+    // The limited response is either dropped (dig times out) or truncated (dig retries over TCP).
+    if (!/timed out/.test(out)) assert.match(out, /Truncated, retrying in TCP mode[\s\S]*198\.51\.100\.80/, out);
+    for (let i = 0; i < 5; i++) assert.equal((await dig(port, 'b.w.rl.lab', 'A', { tcp: true })).answer.length, 1);
+  });
+
+  test('a valid server cookie exempts the client: a burst of 30 is answered in full', async () => {
+    const first = await dig(port, 'c.w.rl.lab', 'A', { extra: ['+cookie=0102030405060708'] });
+    const m = /COOKIE: ([0-9a-f]{48})/.exec(first.raw);
+    assert.ok(m, first.raw);
+    assert.deepEqual(await burst(port, 'c.w.rl.lab', 30, Buffer.from(m[1]!, 'hex')), { answered: 30, truncated: 0, dropped: 0 });
+    // A client cookie alone proves nothing.
+    assert.notEqual((await burst(port, 'c.w.rl.lab', 10, Buffer.from('0102030405060708', 'hex'))).answered, 10);
+  });
+
+  test('slip 0 drops every limited response; exempt prefixes and logOnly answer everything', async () => {
+    const zero = await serve('{ responsesPerSecond: 2, slip: 0 }');
+    assert.deepEqual(await burst(zero, 'a.w.rl.lab', 20), { answered: 2, truncated: 0, dropped: 18 });
+    const exempt = await serve('{ responsesPerSecond: 2, exempt: ["127.0.0.0/8"] }');
+    assert.deepEqual(await burst(exempt, 'a.w.rl.lab', 20), { answered: 20, truncated: 0, dropped: 0 });
+    const logOnly = await serve('{ responsesPerSecond: 2, logOnly: true }');
+    assert.deepEqual(await burst(logOnly, 'a.w.rl.lab', 20), { answered: 20, truncated: 0, dropped: 0 });
+  });
+});
