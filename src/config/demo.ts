@@ -15,6 +15,9 @@ listen:
 zones:
   - { name: example.lab., file: example.lab.zone }
 nsid: fluxdns-demo
+# Stateless DNS (seed 003): every answer synthesized from the query name (data.METHOD.alias.echo.lab)
+echo:
+  - { zone: echo.lab., nsAddress: 127.0.0.1 }
 # Data plane: every address of 127.77.0.0/16 on TCP port 5380 relays to the demo's hello backend (PROXY v2).
 gateway:
   listeners: [{ prefixes: [127.77.0.0/16], ports: [tcp/5380] }]
@@ -88,6 +91,26 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     command: 'dig @127.0.0.1 -p 5353 +nsid example.lab SOA',
     shows: "the server's NSID",
     expect: /NSID: .*\("fluxdns-demo"\)/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 198.51.100.7.da.box.echo.lab A',
+    shows: 'Stateless DNS, DA method: the alias box gets a DNAME to the echo domain, and the data (seed 003 §2.7.1)',
+    expect: /status: NOERROR[\s\S]*box\.echo\.lab\.\s+10000\s+IN\s+DNAME\s+00\.198\.51\.100\.7\.00\.echo\.lab\.\s*\n198\.51\.100\.7\.da\.00\.198\.51\.100\.7\.00\.echo\.lab\.\s+10000\s+IN\s+A\s+198\.51\.100\.7/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 198.51.100.8.da.00.198.51.100.7.00.echo.lab A',
+    shows: 'retrieve-or-store: a resolver holding that DNAME asks this, and the first data wins (§2.7.4)',
+    expect: /198\.51\.100\.8\.da\.00\.198\.51\.100\.7\.00\.echo\.lab\.\s+10000\s+IN\s+A\s+198\.51\.100\.7\s*\n/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 color=%42lue.ca.box.echo.lab TXT',
+    shows: 'CA method with TXT data (%42 is an escaped B): a CNAME to the alias and its TXT record (§2.5.1)',
+    expect: /color=%42lue\.ca\.box\.echo\.lab\.\s+10000\s+IN\s+CNAME\s+box\.echo\.lab\.\s*\nbox\.echo\.lab\.\s+10000\s+IN\s+TXT\s+"color=Blue"/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 198.51.100.53.nr.svc.echo.lab A',
+    shows: 'NR method: svc.echo.lab delegated to a host at the data address, no aa flag (§2.8.3)',
+    expect: /flags: qr rd;[\s\S]*AUTHORITY SECTION:\s*\nsvc\.echo\.lab\.\s+86400\s+IN\s+NS\s+nr\.svc\.echo\.lab\.[\s\S]*ADDITIONAL SECTION:\s*\nnr\.svc\.echo\.lab\.\s+86400\s+IN\s+A\s+198\.51\.100\.53/,
   },
   {
     command: 'kdig @127.0.0.1 -p 8853 +tls example.lab SOA',
