@@ -14,6 +14,8 @@ listen:
   - { proto: https, address: "127.0.0.1:8443", cert: demo-tls-cert.pem, key: demo-tls-key.pem }
 zones:
   - { name: example.lab., file: example.lab.zone }
+  # TTL randomization against cache snooping: each answer's TTL drawn in [60, 300] (seed 001)
+  - { name: jitter.lab., file: jitter.lab.zone, ttlJitter: { min: 60 } }
 nsid: fluxdns-demo
 # Stateless DNS (seed 003): every answer synthesized from the query name (data.METHOD.alias.echo.lab)
 echo:
@@ -91,6 +93,11 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     command: 'dig @127.0.0.1 -p 5353 +nsid example.lab SOA',
     shows: "the server's NSID",
     expect: /NSID: .*\("fluxdns-demo"\)/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 www.jitter.lab A',
+    shows: 'a TTL drawn at random between 60 and 300 (ttlJitter), new on every query',
+    expect: /status: NOERROR[\s\S]*www\.jitter\.lab\.\s+(6\d|[7-9]\d|[12]\d\d|300)\s+IN\s+A\s+198\.51\.100\.81/,
   },
   {
     command: 'dig @127.0.0.1 -p 5353 198.51.100.7.da.box.echo.lab A',
