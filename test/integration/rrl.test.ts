@@ -54,7 +54,7 @@ function burst(port: number, name: string, n: number, cookie?: Buffer): Promise<
           id: i + 1,
           flags: 0,
           questions: [{ name, type: 'A', class: 'IN' }],
-          additionals: cookie ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 10, data: cookie }] } as packet.Answer] : [],
+          additionals: cookie ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 10, data: cookie }] } as unknown as packet.Answer] : [],
         });
         s.send(q, port, '127.0.0.1');
       }
