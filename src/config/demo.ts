@@ -17,6 +17,8 @@ zones:
   # TTL randomization against cache snooping: each answer's TTL drawn in [60, 300] (seed 001)
   - { name: jitter.lab., file: jitter.lab.zone, ttlJitter: { min: 60 } }
 nsid: fluxdns-demo
+# DNS Cookies (RFC 7873/9018): every response to a query with a client cookie carries a server cookie.
+cookies: { mode: answer }
 # Stateless DNS (seed 003): every answer synthesized from the query name (data.METHOD.alias.echo.lab)
 echo:
   - { zone: echo.lab., nsAddress: 127.0.0.1 }
@@ -93,6 +95,11 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     command: 'dig @127.0.0.1 -p 5353 +nsid example.lab SOA',
     shows: "the server's NSID",
     expect: /NSID: .*\("fluxdns-demo"\)/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 +cookie example.lab SOA',
+    shows: 'a DNS Cookie: the client cookie echoed with an RFC 9018 server cookie (version 1, timestamp, SipHash-2-4)',
+    expect: /; COOKIE: [0-9a-f]{16}01000000[0-9a-f]{24} \(good\)/,
   },
   {
     command: 'dig @127.0.0.1 -p 5353 www.jitter.lab A',
