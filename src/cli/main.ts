@@ -2,8 +2,12 @@
 // fluxdns command line: one file per command, registered in the table below.
 import { UsageError } from './args.js';
 import { runCheck } from './check.js';
+import { runDirectory } from './directory.js';
+import { runDiscoverAnnounce, runDiscoverBrowse, runDiscoverResolve } from './discover.js';
 import { runExplain } from './explain.js';
 import { runGateway } from './gateway.js';
+import { runKvGet, runKvPut } from './kv.js';
+import { runProbe } from './probe.js';
 import { runServe } from './serve.js';
 import { runSnoop } from './snoop.js';
 import { runZoneCheck } from './zone-check.js';
@@ -17,6 +21,13 @@ const COMMANDS: { words: string[]; usage: string; run: Command }[] = [
   { words: ['explain'], usage: 'explain --qname N [--qtype T] [--client IP] [--ecs CIDR] [--config FILE] [--transport P] [--cookie S] [--time ISO]   which policy matches, and the answer', run: runExplain },
   { words: ['gateway'], usage: 'gateway --config FILE              run only the data plane (the gateway key): prefix listeners and relays', run: runGateway },
   { words: ['snoop'], usage: 'snoop --resolver IP:PORT --name N [--type T] [--auth IP:PORT [--auth-samples N]] [--samples N] [--interval S] [--mode auto|norec|rec] [--json]   TTL cache snooping: was N used through this resolver?', run: runSnoop },
+  { words: ['kv', 'put'], usage: 'kv put KEY VALUE --resolver IP[:PORT] --zone Z [--method auto|a|ca|cu|cca|ccx|ccu|da|dx|du|na|nu|nr] [--type A|AAAA|TXT|SRV] [--if-absent]   store through a resolver (Stateless DNS)', run: runKvPut },
+  { words: ['kv', 'get'], usage: 'kv get KEY --resolver IP[:PORT] --zone Z [--method M] [--type T]   read a stored value back', run: runKvGet },
+  { words: ['discover', 'announce'], usage: 'discover announce INSTANCE --service _t._tcp --port P [--txt k=v]... [--public] --resolver IP[:PORT] --zone Z   announce a service instance', run: runDiscoverAnnounce },
+  { words: ['discover', 'resolve'], usage: 'discover resolve INSTANCE --service _t._tcp [--public] --resolver IP[:PORT] --zone Z   SRV, address and TXT of an instance', run: runDiscoverResolve },
+  { words: ['discover', 'browse'], usage: 'discover browse _t._tcp --resolver IP[:PORT] --zone Z   list instances from the service\'s directory', run: runDiscoverBrowse },
+  { words: ['directory'], usage: 'directory --service _t._tcp --listen IP --resolver IP[:PORT] --zone Z [--instance N --port P]   public-discovery directory (NR, RFC 2136 UPDATE)', run: runDirectory },
+  { words: ['probe'], usage: 'probe --resolver IP[:PORT] --zone Z [--json FILE] [--retention-max S] [--max-group N] [--nr-address IP1,IP2] [--na-address IP1,IP2]   which Stateless DNS methods a resolver supports', run: runProbe },
   { words: ['zone', 'check'], usage: 'zone check FILE --origin NAME      validate one master file', run: runZoneCheck },
 ];
 
