@@ -11,6 +11,14 @@ export interface RRset {
   readonly records: readonly ResourceRecord[];
 }
 
+/** An RRset while the zone is being built. */
+interface MutableRRset {
+  name: string;
+  type: number;
+  ttl: number;
+  records: ResourceRecord[];
+}
+
 export class ZoneNode {
   readonly rrsets = new Map<number, RRset>();
   constructor(readonly name: string) {}
@@ -32,7 +40,8 @@ export class Zone {
 
   private constructor(readonly origin: string, records: readonly ResourceRecord[]) {
     this.originKey = nameKey(origin);
-    const grouped = new Map<string, Map<number, ResourceRecord[]>>();
+    // One pass: records go straight into their node's RRset; sets whose TTLs differ are fixed after.
+    const mixed: MutableRRset[] = [];
     for (const rr of records) {
       const key = nameKey(rr.name);
       let node = this.nodes.get(key);
@@ -41,21 +50,21 @@ export class Zone {
         this.nodes.set(key, node);
         this.addAncestors(rr.name);
       }
-      let byType = grouped.get(key);
-      if (!byType) grouped.set(key, (byType = new Map()));
-      let list = byType.get(rr.type);
-      if (!list) byType.set(rr.type, (list = []));
-      list.push(rr);
-    }
-    for (const [key, byType] of grouped) {
-      const node = this.nodes.get(key)!;
-      for (const [type, list] of byType) {
-        const ttl = Math.min(...list.map((r) => r.ttl));
-        node.rrsets.set(type, { name: node.name, type, ttl, records: list.map((r) => (r.ttl === ttl ? r : { ...r, ttl })) });
-        if (type === RRType.NS && key !== this.originKey) this.cuts.add(key);
-        if (type === RRType.DNAME) this.dnames.add(key);
+      const set = node.rrsets.get(rr.type) as MutableRRset | undefined;
+      if (!set) {
+        node.rrsets.set(rr.type, { name: node.name, type: rr.type, ttl: rr.ttl, records: [rr] } satisfies MutableRRset);
+        if (rr.type === RRType.NS && key !== this.originKey) this.cuts.add(key);
+        else if (rr.type === RRType.DNAME) this.dnames.add(key);
+        continue;
+      }
+      set.records.push(rr);
+      if (rr.ttl !== set.ttl) {
+        if (set.records.length === 2 || !mixed.includes(set)) mixed.push(set);
+        if (rr.ttl < set.ttl) set.ttl = rr.ttl;
       }
     }
+    // RFC 2181 §5.2: one TTL per RRset; the smallest wins.
+    for (const set of mixed) set.records = set.records.map((r) => (r.ttl === set.ttl ? r : { ...r, ttl: set.ttl }));
     const apex = this.nodes.get(this.originKey);
     const soa = apex?.rrsets.get(RRType.SOA)?.records[0];
     if (!soa) throw new Error(`zone ${origin} has no SOA at its apex`);
