@@ -1,0 +1,54 @@
+// The data-plane contract the grant logic drives: install a lease's translation, end it, cut flows.
+//
+// Two backends implement it: userspace (src/capability/userspace.ts, the gateway relays only flows a
+// lease admits) and nftables (verdict maps with element timeouts in the kernel). The grant logic
+// never asks which one runs. Leases come from the state store (src/state/store.ts): times are ms
+// since the epoch, addresses canonical text.
+import type { Lease } from '../state/store.js';
+
+export interface DataPlane {
+  /** "userspace" or "nftables", for logs and the admin API. */
+  readonly name: string;
+
+  /**
+   * True when the backend records the sources that used a lease itself (nftables: a kernel `seen`
+   * set updated on the packet path), so grace admission does not depend on the store's sources.
+   * False (userspace): the backend records sources in the store as it admits flows.
+   */
+  readonly tracksSeen: boolean;
+
+  /**
+   * Puts the lease's translation in force: address → targets for its ports, live until
+   * `liveUntil`, then for `graceUntil` only for sources seen while live, scoped to `sourceSubnet`
+   * when set, refusing `exceptions`, within `maxHosts`/`maxConnections`. Resolves only once a new
+   * flow to the address would be translated (seed 000 §2: the answer leaves after the NAT entry
+   * exists); rejects when it could not, and then nothing of the lease is installed. Installing a
+   * lease whose address already holds another lease (port-disjoint, or shared on exhaustion) must
+   * leave that one working. Idempotent for the same lease id.
+   */
+  install(lease: Lease): Promise<void>;
+
+  /**
+   * The lease's grace ended (called by the sweeper, at most once per lease, possibly late): remove
+   * what is left of its translation. Established flows survive, as Linux NAT keeps conntrack
+   * entries when the mapping goes (seed 000 §3.1). Never rejects for a lease it does not know.
+   */
+  expire(lease: Lease): Promise<void>;
+
+  /**
+   * Revocation (`fluxdns caps revoke`): the leases are already marked revoked in the store; stop
+   * admitting new flows to them AND cut their established flows now. Flows to the same address
+   * through other leases may be cut too when the backend cannot tell them apart (userspace cuts by
+   * address). Resolves with the number of flows cut, when the backend knows it (else 0).
+   */
+  revoke(leases: readonly Lease[]): Promise<number>;
+
+  /**
+   * After a restart (or when a gateway joins a shared store): make the installed state equal to
+   * `leases` (the store's list): install the missing ones, remove translations of leases not listed.
+   */
+  reconcile(leases: readonly Lease[]): Promise<void>;
+
+  /** Stops background work and releases resources; installed kernel state may stay (reconcile fixes it). */
+  close(): Promise<void>;
+}

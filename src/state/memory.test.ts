@@ -1,0 +1,144 @@
+// The in-memory store: claims without overlap, port-disjoint sharing, phases, sources, flows, sweep.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryStore } from './memory.js';
+import { leasePhase, type Lease, type LeasePorts } from './store.js';
+
+const TCP80: LeasePorts[] = [{ proto: 'tcp', from: 80, to: 80 }];
+const TCP25: LeasePorts[] = [{ proto: 'tcp', from: 25, to: 25 }];
+
+function lease(id: string, over: Partial<Lease> = {}): Lease {
+  const t = over.grantedAt ?? 0;
+  return {
+    id,
+    service: 'www.example.lab.',
+    scope: 'resolver',
+    scopeKey: '127.0.0.1',
+    resolver: '127.0.0.1',
+    address: '198.18.0.7',
+    targets: ['10.0.0.1'],
+    ports: TCP80,
+    ttl: 20,
+    grantedAt: t,
+    ttlUntil: t + 20_000,
+    liveUntil: t + 25_000,
+    graceUntil: t + 85_000,
+    quarantineUntil: t + 385_000,
+    exceptions: [],
+    honeypot: false,
+    ...over,
+  };
+}
+
+function clock(start = 0) {
+  const c = { t: start, now: () => c.t };
+  return c;
+}
+
+test('a claim on an address held by a lease with overlapping ports fails, port-disjoint succeeds', async () => {
+  const c = clock();
+  const s = new MemoryStore(c.now);
+  assert.equal(await s.claim(lease('a')), true);
+  assert.equal(await s.claim(lease('b', { scopeKey: '127.0.0.2' })), false);
+  assert.equal(await s.claim(lease('c', { service: 'mail.example.lab.', ports: TCP25 })), true);
+  assert.deepEqual((await s.leasesAt('198.18.0.7')).map((l) => l.id), ['a', 'c']);
+  assert.equal(await s.claim(lease('a', { address: '198.18.0.8' })), false, 'ids are unique');
+});
+
+test('the address stays taken through grace and quarantine, and is free once gone', async () => {
+  const c = clock();
+  const s = new MemoryStore(c.now);
+  await s.claim(lease('a'));
+  for (const [t, phase] of [[24_999, 'live'], [25_000, 'grace'], [85_000, 'quarantine'], [384_999, 'quarantine']] as const) {
+    c.t = t;
+    assert.equal(leasePhase((await s.leasesAt('198.18.0.7'))[0]!, t), phase);
+    assert.equal(await s.claim(lease(`x${t}`, { scopeKey: 'other', grantedAt: t })), false, `taken at ${t}`);
+  }
+  c.t = 385_000;
+  assert.deepEqual(await s.leasesAt('198.18.0.7'), []);
+  assert.equal(await s.claim(lease('b', { scopeKey: 'other', grantedAt: c.t })), true);
+});
+
+test('findLease returns the lease only while its DNS TTL runs', async () => {
+  const c = clock();
+  const s = new MemoryStore(c.now);
+  await s.claim(lease('a'));
+  c.t = 19_999;
+  assert.equal((await s.findLease('www.example.lab.', '127.0.0.1'))?.id, 'a');
+  assert.equal(await s.findLease('www.example.lab.', '127.0.0.2'), undefined);
+  c.t = 20_000;
+  assert.equal(await s.findLease('www.example.lab.', '127.0.0.1'), undefined);
+});
+
+test('share admits a live lease of the same service and targets only', async () => {
+  const c = clock();
+  const s = new MemoryStore(c.now);
+  await s.claim(lease('a'));
+  assert.equal(await s.claim(lease('b', { scopeKey: '127.0.0.2' }), { share: true }), true);
+  assert.equal(await s.claim(lease('c', { scopeKey: '127.0.0.3', targets: ['10.0.0.2'] }), { share: true }), false);
+  assert.equal(await s.claim(lease('d', { scopeKey: '127.0.0.3', service: 'other.' }), { share: true }), false);
+  c.t = 25_000; // both in grace now: sharing needs a live lease
+  assert.equal(await s.claim(lease('e', { scopeKey: '127.0.0.4', grantedAt: c.t }), { share: true }), false);
+});
+
+test('sources: maxHosts bounds distinct sources; known sources stay admitted', async () => {
+  const s = new MemoryStore(clock().now);
+  await s.claim(lease('a'));
+  assert.equal(await s.addSource('a', '127.0.0.10', 2), 'added');
+  assert.equal(await s.addSource('a', '127.0.0.11', 2), 'added');
+  assert.equal(await s.addSource('a', '127.0.0.12', 2), 'full');
+  assert.equal(await s.addSource('a', '127.0.0.10', 2), 'known');
+  assert.equal(await s.hasSource('a', '127.0.0.11'), true);
+  assert.equal(await s.hasSource('a', '127.0.0.12'), false);
+  assert.deepEqual((await s.sources('a')).sort(), ['127.0.0.10', '127.0.0.11']);
+});
+
+test('flows: maxConnections bounds concurrent flows', async () => {
+  const s = new MemoryStore(clock().now);
+  await s.claim(lease('a'));
+  assert.equal(await s.openFlow('a', 2), true);
+  assert.equal(await s.openFlow('a', 2), true);
+  assert.equal(await s.openFlow('a', 2), false);
+  await s.closeFlow('a');
+  assert.equal(await s.flows('a'), 1);
+  assert.equal(await s.openFlow('a', 2), true);
+});
+
+test('revoke ends the lease now and quarantines the address from now', async () => {
+  const c = clock();
+  const s = new MemoryStore(c.now);
+  await s.claim(lease('a'));
+  c.t = 1000;
+  const r = await s.revoke('a', 5000);
+  assert.equal(r?.revoked, true);
+  assert.equal(leasePhase(r!, 1000), 'quarantine');
+  assert.equal(await s.revoke('a', 5000), undefined, 'twice is a no-op');
+  assert.equal(await s.findLease('www.example.lab.', '127.0.0.1'), undefined);
+  assert.deepEqual((await s.sweep()).expired, [], 'the revoker told the data plane already');
+  c.t = 6000;
+  assert.deepEqual((await s.sweep()).purged.map((l) => l.id), ['a']);
+  assert.equal(await s.claim(lease('b', { grantedAt: c.t })), true);
+});
+
+test('sweep reports the end of grace once, then the purge', async () => {
+  const c = clock();
+  const s = new MemoryStore(c.now);
+  await s.claim(lease('a'));
+  c.t = 84_999;
+  assert.deepEqual(await s.sweep(), { expired: [], purged: [] });
+  c.t = 85_000;
+  assert.deepEqual((await s.sweep()).expired.map((l) => l.id), ['a']);
+  assert.deepEqual((await s.sweep()).expired, []);
+  c.t = 385_000;
+  const r = await s.sweep();
+  assert.deepEqual([r.expired.length, r.purged.map((l) => l.id)], [0, ['a']]);
+  assert.deepEqual(await s.list(), []);
+});
+
+test('release frees the address at once', async () => {
+  const s = new MemoryStore(clock().now);
+  await s.claim(lease('a'));
+  await s.release('a');
+  assert.equal(await s.claim(lease('b')), true);
+  assert.equal(await s.findLease('www.example.lab.', '127.0.0.1').then((l) => l?.id), 'b');
+});

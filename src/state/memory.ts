@@ -1,0 +1,155 @@
+// The in-memory state store: one process's leases, indexed by scope and address, with an injected clock.
+import { leasePhase, portsOverlap, type ClaimOptions, type Lease, type SourceResult, type StateStore, type SweepResult } from './store.js';
+
+interface Entry {
+  lease: Lease;
+  sources: Set<string>;
+  flows: number;
+  /** sweep() has reported the end of grace. */
+  expiredReported: boolean;
+}
+
+const scopeIndex = (service: string, scopeKey: string) => `${service}\u0000${scopeKey}`;
+
+export class MemoryStore implements StateStore {
+  private readonly byId = new Map<string, Entry>();
+  private readonly byScope = new Map<string, string>();
+  private readonly byAddress = new Map<string, Set<string>>();
+
+  /** `now`: milliseconds since the epoch; tests pass a controlled clock. */
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async findLease(service: string, scopeKey: string): Promise<Lease | undefined> {
+    const id = this.byScope.get(scopeIndex(service, scopeKey));
+    const e = id === undefined ? undefined : this.byId.get(id);
+    if (!e || e.lease.revoked || this.now() >= e.lease.ttlUntil) return undefined;
+    return e.lease;
+  }
+
+  async claim(lease: Lease, opts: ClaimOptions = {}): Promise<boolean> {
+    if (this.byId.has(lease.id)) return false;
+    const t = this.now();
+    for (const id of this.byAddress.get(lease.address) ?? []) {
+      const other = this.byId.get(id)!.lease;
+      if (leasePhase(other, t) === 'gone' || !portsOverlap(other.ports, lease.ports)) continue;
+      const sharable = opts.share && !other.revoked && leasePhase(other, t) === 'live' && other.service === lease.service && sameTargets(other, lease);
+      if (!sharable) return false;
+    }
+    this.byId.set(lease.id, { lease, sources: new Set(), flows: 0, expiredReported: false });
+    this.byScope.set(scopeIndex(lease.service, lease.scopeKey), lease.id);
+    let set = this.byAddress.get(lease.address);
+    if (!set) this.byAddress.set(lease.address, (set = new Set()));
+    set.add(lease.id);
+    return true;
+  }
+
+  async release(id: string): Promise<void> {
+    this.delete(id);
+  }
+
+  async get(id: string): Promise<Lease | undefined> {
+    return this.alive(id)?.lease;
+  }
+
+  async leasesAt(address: string): Promise<Lease[]> {
+    const out: Lease[] = [];
+    for (const id of this.byAddress.get(address) ?? []) {
+      const e = this.alive(id);
+      if (e) out.push(e.lease);
+    }
+    return out.sort(byGrant);
+  }
+
+  async list(): Promise<Lease[]> {
+    const t = this.now();
+    return [...this.byId.values()].map((e) => e.lease).filter((l) => leasePhase(l, t) !== 'gone').sort(byGrant);
+  }
+
+  async revoke(id: string, quarantineMs: number): Promise<Lease | undefined> {
+    const e = this.alive(id);
+    if (!e || e.lease.revoked) return undefined;
+    const t = this.now();
+    const end = Math.min(t, e.lease.ttlUntil);
+    e.lease = { ...e.lease, revoked: true, ttlUntil: end, liveUntil: Math.min(t, e.lease.liveUntil), graceUntil: Math.min(t, e.lease.graceUntil), quarantineUntil: t + quarantineMs };
+    // The revoker tells the data plane itself; sweep() must not report it again.
+    e.expiredReported = true;
+    return e.lease;
+  }
+
+  async addSource(id: string, source: string, maxHosts?: number): Promise<SourceResult> {
+    const e = this.alive(id);
+    if (!e) return 'full';
+    if (e.sources.has(source)) return 'known';
+    if (maxHosts !== undefined && e.sources.size >= maxHosts) return 'full';
+    e.sources.add(source);
+    return 'added';
+  }
+
+  async hasSource(id: string, source: string): Promise<boolean> {
+    return this.alive(id)?.sources.has(source) ?? false;
+  }
+
+  async sources(id: string): Promise<string[]> {
+    return [...(this.alive(id)?.sources ?? [])];
+  }
+
+  async openFlow(id: string, max?: number): Promise<boolean> {
+    const e = this.alive(id);
+    if (!e || (max !== undefined && e.flows >= max)) return false;
+    e.flows++;
+    return true;
+  }
+
+  async closeFlow(id: string): Promise<void> {
+    // A flow may outlive its lease's deletion (established flows survive expiry): nothing to count then.
+    const e = this.byId.get(id);
+    if (e && e.flows > 0) e.flows--;
+  }
+
+  async flows(id: string): Promise<number> {
+    return this.alive(id)?.flows ?? 0;
+  }
+
+  async sweep(): Promise<SweepResult> {
+    const t = this.now();
+    const expired: Lease[] = [];
+    const purged: Lease[] = [];
+    for (const [id, e] of [...this.byId]) {
+      const phase = leasePhase(e.lease, t);
+      if ((phase === 'quarantine' || phase === 'gone') && !e.expiredReported) {
+        e.expiredReported = true;
+        expired.push(e.lease);
+      }
+      if (phase === 'gone') {
+        this.delete(id);
+        purged.push(e.lease);
+      }
+    }
+    return { expired: expired.sort(byGrant), purged: purged.sort(byGrant) };
+  }
+
+  async close(): Promise<void> {}
+
+  /** The entry unless its lease is gone (a gone lease waits for sweep() to be deleted). */
+  private alive(id: string): Entry | undefined {
+    const e = this.byId.get(id);
+    return e && leasePhase(e.lease, this.now()) !== 'gone' ? e : undefined;
+  }
+
+  private delete(id: string): void {
+    const e = this.byId.get(id);
+    if (!e) return;
+    this.byId.delete(id);
+    const k = scopeIndex(e.lease.service, e.lease.scopeKey);
+    if (this.byScope.get(k) === id) this.byScope.delete(k);
+    const set = this.byAddress.get(e.lease.address);
+    set?.delete(id);
+    if (set?.size === 0) this.byAddress.delete(e.lease.address);
+  }
+}
+
+function sameTargets(a: Lease, b: Lease): boolean {
+  return a.targets.length === b.targets.length && a.targets.every((t, i) => t === b.targets[i]);
+}
+
+const byGrant = (a: Lease, b: Lease) => a.grantedAt - b.grantedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
