@@ -64,10 +64,10 @@ test('findLease returns the lease only while its DNS TTL runs', async () => {
   const s = new MemoryStore(c.now);
   await s.claim(lease('a'));
   c.t = 19_999;
-  assert.equal((await s.findLease('www.example.lab.', '127.0.0.1'))?.id, 'a');
-  assert.equal(await s.findLease('www.example.lab.', '127.0.0.2'), undefined);
+  assert.equal((await s.findLease('www.example.lab.', '127.0.0.1', 4))?.id, 'a');
+  assert.equal(await s.findLease('www.example.lab.', '127.0.0.2', 4), undefined);
   c.t = 20_000;
-  assert.equal(await s.findLease('www.example.lab.', '127.0.0.1'), undefined);
+  assert.equal(await s.findLease('www.example.lab.', '127.0.0.1', 4), undefined);
 });
 
 test('share admits a live lease of the same service and targets only', async () => {
@@ -113,7 +113,7 @@ test('revoke ends the lease now and quarantines the address from now', async () 
   assert.equal(r?.revoked, true);
   assert.equal(leasePhase(r!, 1000), 'quarantine');
   assert.equal(await s.revoke('a', 5000), undefined, 'twice is a no-op');
-  assert.equal(await s.findLease('www.example.lab.', '127.0.0.1'), undefined);
+  assert.equal(await s.findLease('www.example.lab.', '127.0.0.1', 4), undefined);
   assert.deepEqual((await s.sweep()).expired, [], 'the revoker told the data plane already');
   c.t = 6000;
   assert.deepEqual((await s.sweep()).purged.map((l) => l.id), ['a']);
@@ -140,5 +140,5 @@ test('release frees the address at once', async () => {
   await s.claim(lease('a'));
   await s.release('a');
   assert.equal(await s.claim(lease('b')), true);
-  assert.equal(await s.findLease('www.example.lab.', '127.0.0.1').then((l) => l?.id), 'b');
+  assert.equal(await s.findLease('www.example.lab.', '127.0.0.1', 4).then((l) => l?.id), 'b');
 });

@@ -9,7 +9,8 @@ interface Entry {
   expiredReported: boolean;
 }
 
-const scopeIndex = (service: string, scopeKey: string) => `${service}\u0000${scopeKey}`;
+const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
+const scopeIndex = (service: string, scopeKey: string, family: 4 | 6) => `${service}\u0000${scopeKey}\u0000${family}`;
 
 export class MemoryStore implements StateStore {
   private readonly byId = new Map<string, Entry>();
@@ -19,8 +20,8 @@ export class MemoryStore implements StateStore {
   /** `now`: milliseconds since the epoch; tests pass a controlled clock. */
   constructor(private readonly now: () => number = Date.now) {}
 
-  async findLease(service: string, scopeKey: string): Promise<Lease | undefined> {
-    const id = this.byScope.get(scopeIndex(service, scopeKey));
+  async findLease(service: string, scopeKey: string, family: 4 | 6): Promise<Lease | undefined> {
+    const id = this.byScope.get(scopeIndex(service, scopeKey, family));
     const e = id === undefined ? undefined : this.byId.get(id);
     if (!e || e.lease.revoked || this.now() >= e.lease.ttlUntil) return undefined;
     return e.lease;
@@ -36,7 +37,7 @@ export class MemoryStore implements StateStore {
       if (!sharable) return false;
     }
     this.byId.set(lease.id, { lease, sources: new Set(), flows: 0, expiredReported: false });
-    this.byScope.set(scopeIndex(lease.service, lease.scopeKey), lease.id);
+    this.byScope.set(scopeIndex(lease.service, lease.scopeKey, familyOf(lease.address)), lease.id);
     let set = this.byAddress.get(lease.address);
     if (!set) this.byAddress.set(lease.address, (set = new Set()));
     set.add(lease.id);
@@ -140,7 +141,7 @@ export class MemoryStore implements StateStore {
     const e = this.byId.get(id);
     if (!e) return;
     this.byId.delete(id);
-    const k = scopeIndex(e.lease.service, e.lease.scopeKey);
+    const k = scopeIndex(e.lease.service, e.lease.scopeKey, familyOf(e.lease.address));
     if (this.byScope.get(k) === id) this.byScope.delete(k);
     const set = this.byAddress.get(e.lease.address);
     set?.delete(id);

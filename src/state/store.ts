@@ -107,9 +107,10 @@ export interface SweepResult {
 export interface StateStore {
   /**
    * The lease of (service, scopeKey) whose DNS TTL has not ended and that is not revoked, if any: a
-   * repeat query inside the TTL gets the same address with the remaining TTL.
+   * repeat query inside the TTL gets the same address with the remaining TTL. A and AAAA queries
+   * hold separate leases: `family` is the address family of the lease's address.
    */
-  findLease(service: string, scopeKey: string): Promise<Lease | undefined>;
+  findLease(service: string, scopeKey: string, family: 4 | 6): Promise<Lease | undefined>;
 
   /**
    * Atomically records `lease` unless its address holds a lease that is not gone (live, grace or
