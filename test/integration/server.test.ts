@@ -247,7 +247,7 @@ describe('check commands', () => {
     writeFileSync(conf, 'listen:\n  - { proto: udp, address: "127.0.0.1:53" }\n  - proto: tpc\n    address: "127.0.0.1:53"\nworkers: two\nzonez: []\n');
     const r = cli('check', '--config', conf);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /bad\.yaml:3: listen\[1\]\.proto: expected one of "udp", "tcp", found "tpc"/);
+    assert.match(r.stderr, /bad\.yaml:3: listen\[1\]\.proto: expected one of "udp", "tcp", "tls", "https", found "tpc"/);
     assert.match(r.stderr, /bad\.yaml:5: workers: expected number, found string/);
     assert.match(r.stderr, /bad\.yaml:\d+: unknown key "zonez"/);
   });
