@@ -54,8 +54,10 @@ export interface BenchResults {
   queries: { total: number; positive: number; nxdomain: number; nodata: number; wildcard: number };
   udp: ServerResult[];
   tcp: ServerResult[];
-  /** fluxdns (workers: 1) qps divided by each peer's, per transport. */
-  ratios: { udp: Record<string, number>; tcp: Record<string, number> };
+  /** Dynamic answers: fluxdns's pool policy against PowerDNS LUA pickrandom (policy-first addressing). */
+  dynamic: ServerResult[];
+  /** fluxdns (workers: 1) qps divided by each peer's, per transport / phase. */
+  ratios: { udp: Record<string, number>; tcp: Record<string, number>; dynamic: Record<string, number> };
   load: LoadResult[];
   targets: TargetCheck[];
 }

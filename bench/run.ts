@@ -2,6 +2,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir } from 'node:os';
+import { appendFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { freePort } from '../test/helpers/ports.js';
@@ -21,7 +22,7 @@ import {
   type TargetCheck,
 } from './report.js';
 import { kdig, repoRoot, sleep, spawnServer, startServer, waitForSoa, type BenchServer, type ServerKind } from './servers.js';
-import { writeQueries, writeZone } from './zone.js';
+import { DYNAMIC_POLICY_YAML, luaRecord, writeDynamicQueries, writeQueries, writeZone } from './zone.js';
 
 const execFileP = promisify(execFile);
 
@@ -36,6 +37,7 @@ const { values: flags } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'skip-tcp': { type: 'boolean', default: false },
     'skip-load': { type: 'boolean', default: false },
+    'skip-dynamic': { type: 'boolean', default: false },
     only: { type: 'string' },
     out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
   },
@@ -252,6 +254,37 @@ async function main(): Promise<void> {
     running.delete(s);
   }
 
+  // Dynamic answers (policy-first addressing): a random address from a /24 for every name, fluxdns's
+  // pool policy against PowerDNS's LUA pickrandom over the same 254 addresses.
+  let dynamic: ServerResult[] = [];
+  if (!flags['skip-dynamic'] && (!only || only.includes('dynamic'))) {
+    const dynQueries = join(workDir, 'dynamic-queries.txt');
+    writeDynamicQueries(dynQueries, 100000);
+    const luaZone = join(workDir, 'bench.lab.lua.zone');
+    copyFileSync(zoneFile, luaZone);
+    appendFileSync(luaZone, luaRecord());
+    const dynContenders: Contender[] = [
+      { id: 'fluxdns', label: 'fluxdns pool policy', kind: 'fluxdns', cpu: SERVER_CPU, workers: 1, tcp: false },
+      { id: 'pdns-lua', label: 'pdns_server LUA pickrandom', kind: 'pdns', cpu: SERVER_CPU, tcp: false },
+    ];
+    const dynServers = new Map<string, BenchServer>();
+    for (const c of dynContenders) {
+      const port = await freePort();
+      const s = await startServer(c.kind, c.kind === 'pdns' ? { zoneFile: luaZone, port, cpu: c.cpu, lua: true } : { zoneFile, port, cpu: c.cpu, extraYaml: DYNAMIC_POLICY_YAML });
+      running.add(s);
+      dynServers.set(c.id, s);
+      const a = await kdig(port, 'check.dyn.bench.lab.', 'A');
+      if (a.status !== 'NOERROR' || !a.answer.some((l) => /\sA\s+198\.18\.0\.\d+$/.test(l))) throw new Error(`${c.label} answered check.dyn.bench.lab. A wrongly:\n${a.raw}`);
+      log(`started ${c.label} pid ${s.proc.pid} on 127.0.0.1:${port}`);
+    }
+    log('dynamic answers (UDP):');
+    dynamic = await throughput(dynContenders, dynServers, dynQueries, false);
+    for (const s of dynServers.values()) {
+      await s.stop();
+      running.delete(s);
+    }
+  }
+
   const load: LoadResult[] = [];
   if (!flags['skip-load']) {
     const bigZone = join(workDir, 'big.zone');
@@ -265,7 +298,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const ratio = { udp: ratios(udp), tcp: ratios(tcp) };
+  const ratio = { udp: ratios(udp), tcp: ratios(tcp), dynamic: ratios(dynamic) };
   const targets: TargetCheck[] = [];
   const f = udp.find((r) => r.id === 'fluxdns');
   const named = udp.find((r) => r.id === 'named');
@@ -277,6 +310,11 @@ async function main(): Promise<void> {
   if (f && bare) {
     const x = f.median.qps / bare.median.qps;
     targets.push({ target: 'static-zone UDP qps ≥ 0.9 × bare Node', measured: `${x.toFixed(2)} × bare Node`, holds: x >= 0.9 });
+  }
+  const fd = dynamic.find((r) => r.id === 'fluxdns');
+  if (fd && f) {
+    const x = fd.median.qps / f.median.qps;
+    targets.push({ target: 'dynamic pool answers stay close to static answers', measured: `${x.toFixed(2)} × fluxdns static qps`, holds: x >= 0.8 });
   }
   const fl = load.find((l) => l.id === 'fluxdns');
   if (fl) {
@@ -293,6 +331,7 @@ async function main(): Promise<void> {
     queries: mix,
     udp,
     tcp,
+    dynamic,
     ratios: ratio,
     load,
     targets,
@@ -308,6 +347,7 @@ async function main(): Promise<void> {
     markdownTable(udp, ratio.udp),
     '',
     ...(tcp.length > 0 ? ['TCP (dnsperf -m tcp)', '', markdownTable(tcp, ratio.tcp), ''] : []),
+    ...(dynamic.length > 0 ? ['Dynamic answers: a random address of a /24 for every name (UDP)', '', markdownTable(dynamic, ratio.dynamic), ''] : []),
     ...(load.length > 0 ? ['Zone load', '', loadTable(load), ''] : []),
     ...(targets.length > 0 ? ['Targets', '', targetsTable(targets), ''] : []),
   ].join('\n');

@@ -24,6 +24,10 @@ export interface StartOptions {
   cpu: string | null;
   /** fluxdns only: `workers:` in its config. */
   workers?: number;
+  /** fluxdns only: YAML appended to its config (pools and policies for the dynamic-answer phase). */
+  extraYaml?: string;
+  /** pdns only: serve LUA records (the dynamic-answer phase). */
+  lua?: boolean;
 }
 
 export interface BenchServer {
@@ -154,6 +158,7 @@ export function spawnFluxdns(o: StartOptions): BenchServer {
       'log: { level: warn }',
       'zones:',
       `  - { name: bench.lab., file: ${JSON.stringify(o.zoneFile)} }`,
+      o.extraYaml ?? '',
       '',
     ].join('\n'),
   );
@@ -280,6 +285,7 @@ export function spawnPdns(o: StartOptions): BenchServer {
     '--receiver-threads=1',
     '--distributor-threads=1',
     '--loglevel=4',
+    ...(o.lua ? ['--enable-lua-records=yes'] : []),
   ];
   const proc = spawnPinned('pdns', o.cpu, 'pdns_server', args, dir, o.port);
   return wrap('pdns', o.port, proc, dir);

@@ -166,3 +166,25 @@ export function writeQueries(file: string, shape: ZoneShape, count: number, seed
   writeFileSync(file, lines.join('\n') + '\n');
   return mix;
 }
+
+/** Addresses the dynamic phase answers from: 198.18.0.1–198.18.0.254, a /24 without network and broadcast. */
+export const DYNAMIC_ADDRESSES: readonly string[] = Array.from({ length: 254 }, (_, i) => `198.18.0.${i + 1}`);
+
+/** The fluxdns side of the dynamic phase: every name under dyn.bench.lab. gets a random pool address. */
+export const DYNAMIC_POLICY_YAML = `pools:
+  - { name: dyn, prefixes: [198.18.0.0/24] }
+policies:
+  - { match: { qname: "*.dyn.bench.lab" }, action: { pool: dyn, ttl: 30 } }
+`;
+
+/** The PowerDNS side: the same answer as a LUA record, pickrandom over the same 254 addresses. */
+export function luaRecord(): string {
+  return `*.dyn 30 IN LUA A "pickrandom({${DYNAMIC_ADDRESSES.map((a) => `'${a}'`).join(',')}})"\n`;
+}
+
+/** A queries for distinct names under dyn.bench.lab. (dnsperf format). */
+export function writeDynamicQueries(file: string, count: number): void {
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) lines.push(`u${i}.dyn.bench.lab A`);
+  writeFileSync(file, lines.join('\n') + '\n');
+}
