@@ -27,6 +27,11 @@ gateway:
   listeners: [{ prefixes: [127.77.0.0/16], ports: [tcp/5380] }]
   dispatch:
     - { prefix: 127.77.0.0/16, proto: tcp, ports: 5380, backend: "127.0.0.1:5381", proxyProtocol: true }
+# Policy-first addressing: any name under cdn.lab is answered with a fresh address from one pool.
+pools:
+  - { name: cdn, prefixes: [198.18.0.0/24, "2001:db8:18::/64"] }
+policies:
+  - { name: cdn, match: { qname: "*.cdn.lab", qtype: [A, AAAA] }, action: { pool: cdn, ttl: 30 }, zone: cdn.lab }
 `;
 
 /** The HTTP hello backend `serve` starts with the demo, behind the demo gateway (fixed ports: --port moves only DNS). */
@@ -102,11 +107,6 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     expect: /; COOKIE: [0-9a-f]{16}01000000[0-9a-f]{24} \(good\)/,
   },
   {
-    command: 'dig @127.0.0.1 -p 5353 www.jitter.lab A',
-    shows: 'a TTL drawn at random between 60 and 300 (ttlJitter), new on every query',
-    expect: /status: NOERROR[\s\S]*www\.jitter\.lab\.\s+(6\d|[7-9]\d|[12]\d\d|300)\s+IN\s+A\s+198\.51\.100\.81/,
-  },
-  {
     command: 'dig @127.0.0.1 -p 5353 198.51.100.7.da.box.echo.lab A',
     shows: 'Stateless DNS, DA method: the alias box gets a DNAME to the echo domain, and the data (seed 003 §2.7.1)',
     expect: /status: NOERROR[\s\S]*box\.echo\.lab\.\s+10000\s+IN\s+DNAME\s+00\.198\.51\.100\.7\.00\.echo\.lab\.\s*\n198\.51\.100\.7\.da\.00\.198\.51\.100\.7\.00\.echo\.lab\.\s+10000\s+IN\s+A\s+198\.51\.100\.7/,
@@ -127,6 +127,11 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     expect: /flags: qr rd;[\s\S]*AUTHORITY SECTION:\s*\nsvc\.echo\.lab\.\s+86400\s+IN\s+NS\s+nr\.svc\.echo\.lab\.[\s\S]*ADDITIONAL SECTION:\s*\nnr\.svc\.echo\.lab\.\s+86400\s+IN\s+A\s+198\.51\.100\.53/,
   },
   {
+    command: 'dig @127.0.0.1 -p 5353 www.jitter.lab A',
+    shows: 'a TTL drawn at random between 60 and 300 (ttlJitter), new on every query',
+    expect: /status: NOERROR[\s\S]*www\.jitter\.lab\.\s+(6\d|[7-9]\d|[12]\d\d|300)\s+IN\s+A\s+198\.51\.100\.81/,
+  },
+  {
     command: 'kdig @127.0.0.1 -p 8853 +tls example.lab SOA',
     shows: 'the SOA over DNS over TLS (RFC 7858), padded to 468 bytes (RFC 8467)',
     expect: /TLS session[\s\S]*PADDING: \d+ B[\s\S]*example\.lab\.\s+3600\s+IN\s+SOA\s+ns1\.example\.lab\.[\s\S]*Received 468 B/,
@@ -135,6 +140,16 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     command: 'kdig @127.0.0.1 -p 8443 +https www.example.lab A',
     shows: 'an A answer over DNS over HTTPS (RFC 8484, HTTP/2 POST to /dns-query)',
     expect: /HTTP session \(HTTP\/2-POST\)-\(127\.0\.0\.1\/dns-query\)-\(status: 200\)[\s\S]*www\.example\.lab\.\s+3600\s+IN\s+A\s+198\.51\.100\.80/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 any-name-at-all.cdn.lab A',
+    shows: 'policy-first addressing: a random address from the cdn pool for any name (seed 002)',
+    expect: /status: NOERROR[\s\S]*any-name-at-all\.cdn\.lab\.\s+30\s+IN\s+A\s+198\.18\.0\.(\d+)/,
+  },
+  {
+    command: 'fluxdns explain --qname www.cdn.lab --qtype AAAA --client 127.0.0.1',
+    shows: 'which policy decides a query, and why',
+    expect: /policy 1 "cdn": MATCH \(qname \*\.cdn\.lab; qtype A\|AAAA\)\naction: pool cdn \(ttl 30, count 1\)[\s\S]*www\.cdn\.lab\. 30 IN AAAA 2001:db8:18:/,
   },
   {
     command: 'curl -s http://127.77.1.2:5380/',
