@@ -2,7 +2,7 @@
 import cluster from 'node:cluster';
 import { DEMO_COMMANDS, demoCommands, demoConfig, PORT_OFFSET } from '../config/demo.js';
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
-import { DEMO_GATEWAY_BACKEND } from '../config/demo.js';
+import { demoGatewayBackend } from '../config/demo.js';
 import { startHelloBackend } from '../gateway/hello.js';
 import { describeListeners, startGateway, type Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../observe/log.js';
@@ -17,10 +17,11 @@ export async function runServe(args: string[]): Promise<number> {
   const configFile = values.config;
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError(`--port: expected a port from 0 to 65535, found ${JSON.stringify(values.port)}`);
-  // --port moves every listener to that port (like named -p), handy for the demo beside another server;
-  // DoT and DoH go to the next ports up (PORT_OFFSET) so they do not collide with TCP.
+  // --port moves every listener to that port (like named -p), handy beside another server; DoT and
+  // DoH go to the next ports up (PORT_OFFSET). The demo moves all its ports along (DEMO_PORTS).
   const source = (): LoadedConfig => {
-    const l = configFile ? loadConfigFile(configFile) : demoConfig();
+    if (!configFile) return demoConfig(port);
+    const l = loadConfigFile(configFile);
     if (port !== undefined) for (const x of l.config.listen) x.address = x.address.replace(/:\d+$/, `:${port + (PORT_OFFSET[x.proto] ?? 0)}`);
     return l;
   };
@@ -52,7 +53,10 @@ export async function runServe(args: string[]): Promise<number> {
   if (loaded.config.gateway) {
     try {
       // The demo's gateway needs something behind it; a real configuration names its own backends.
-      if (configFile === undefined && cluster.isPrimary) await startHelloBackend(DEMO_GATEWAY_BACKEND.host, DEMO_GATEWAY_BACKEND.port);
+      if (configFile === undefined && cluster.isPrimary) {
+        const hello = demoGatewayBackend(port);
+        await startHelloBackend(hello.host, hello.port);
+      }
       gateway = await startGateway(loaded.config.gateway, { logger });
     } catch (e) {
       await server.close();

@@ -37,8 +37,26 @@ policies:
 /** The HTTP hello backend `serve` starts with the demo, behind the demo gateway (fixed ports: --port moves only DNS). */
 export const DEMO_GATEWAY_BACKEND = { host: '127.0.0.1', port: 5381 };
 
-export function demoConfig(): LoadedConfig {
-  return parseConfigText(DEMO_YAML, '<built-in demo>', DEMO_DIR);
+/**
+ * Every port the demo uses, with its offset from the DNS port. `serve --port N` puts each at N plus
+ * its offset, so a second demo, or a test beside a running one, never collides with the first. A
+ * feature that adds a port to the demo adds it here.
+ */
+export const DEMO_PORTS: Readonly<Record<number, number>> = { 5353: 0, 8853: 1, 8443: 2, 5380: 3, 5381: 4 };
+
+/** `text` with each demo port moved to its place for DNS port `base` (5353: unchanged). */
+export function moveDemoPorts(text: string, base = 5353): string {
+  if (base === 5353) return text;
+  return text.replace(/(?<![\d.])(5353|8853|8443|5380|5381)(?!\d)/g, (p) => String(base + DEMO_PORTS[Number(p)]!));
+}
+
+export function demoConfig(base = 5353): LoadedConfig {
+  return parseConfigText(moveDemoPorts(DEMO_YAML, base), '<built-in demo>', DEMO_DIR);
+}
+
+/** The demo's hello backend for DNS port `base`. */
+export function demoGatewayBackend(base = 5353): { host: string; port: number } {
+  return { host: DEMO_GATEWAY_BACKEND.host, port: Number(moveDemoPorts(String(DEMO_GATEWAY_BACKEND.port), base)) };
 }
 
 /** A command the demo prints and the README lists; the demo test runs it and checks `expect`. */
@@ -154,19 +172,17 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
   {
     command: 'curl -s http://127.77.1.2:5380/',
     shows: 'the gateway: any address of 127.77.0.0/16 reaches the backend, which learns the dialled address by PROXY v2',
-    expect: /^hello from behind the fluxdns gateway: client 127\.0\.0\.1 dialled 127\.77\.1\.2:5380$/m,
+    expect: /^hello from behind the fluxdns gateway: client 127\.0\.0\.1 dialled 127\.77\.1\.2:\d+$/m,
   },
 ];
 
 /**
- * `serve --port N` moves UDP and TCP listeners to N and each encrypted listener to N plus this
- * offset, so the demo's DoT and DoH (8853, 8443) move along without colliding with TCP on N.
+ * `serve --port N` on a configuration file moves UDP and TCP listeners to N and each encrypted
+ * listener to N plus this offset, so DoT and DoH do not collide with TCP on N.
  */
 export const PORT_OFFSET: Readonly<Record<string, number>> = { udp: 0, tcp: 0, tls: 1, https: 2 };
 
-/** The demo commands for the port the server really listens on. */
+/** The demo commands for the DNS port the server really listens on. */
 export function demoCommands(port = 5353): string[] {
-  return DEMO_COMMANDS.map((c) =>
-    c.command.replace('-p 5353', `-p ${port}`).replace('-p 8853', `-p ${port === 5353 ? 8853 : port + PORT_OFFSET.tls!}`).replace('-p 8443', `-p ${port === 5353 ? 8443 : port + PORT_OFFSET.https!}`),
-  );
+  return DEMO_COMMANDS.map((c) => moveDemoPorts(c.command, port));
 }
