@@ -9,6 +9,7 @@ import { runGateway } from './gateway.js';
 import { runKvGet, runKvPut } from './kv.js';
 import { runProbe } from './probe.js';
 import { runServe } from './serve.js';
+import { runSimulate, runSimulateGenerate } from './simulate.js';
 import { runSnoop } from './snoop.js';
 import { runZoneCheck } from './zone-check.js';
 
@@ -28,6 +29,8 @@ const COMMANDS: { words: string[]; usage: string; run: Command }[] = [
   { words: ['discover', 'browse'], usage: 'discover browse _t._tcp --resolver IP[:PORT] --zone Z   list instances from the service\'s directory', run: runDiscoverBrowse },
   { words: ['directory'], usage: 'directory --service _t._tcp --listen IP --resolver IP[:PORT] --zone Z [--instance N --port P]   public-discovery directory (NR, RFC 2136 UPDATE)', run: runDirectory },
   { words: ['probe'], usage: 'probe --resolver IP[:PORT] --zone Z [--json FILE] [--retention-max S] [--max-group N] [--nr-address IP1,IP2] [--na-address IP1,IP2]   which Stateless DNS methods a resolver supports', run: runProbe },
+  { words: ['simulate'], usage: 'simulate --log FILE.csv [--ttl S] [--grace S] [--scope resolver|subnet24] [--pool-size N] [--plot FILE.svg] [--json]   pool sizing: translation table size over time (seed 000 §3.3)', run: runSimulate },
+  { words: ['simulate', 'generate'], usage: 'simulate generate --out FILE.csv [--seconds N] [--servers S] [--resolvers R] [--clients C] [--per-subnet K] [--rate R] [--zipf X] [--seed N] [--diurnal]   synthetic connection log', run: runSimulateGenerate },
   { words: ['zone', 'check'], usage: 'zone check FILE --origin NAME      validate one master file', run: runZoneCheck },
 ];
 
