@@ -174,6 +174,16 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     shows: 'the gateway: any address of 127.77.0.0/16 reaches the backend, which learns the dialled address by PROXY v2',
     expect: /^hello from behind the fluxdns gateway: client 127\.0\.0\.1 dialled 127\.77\.1\.2:\d+$/m,
   },
+  {
+    command: 'fluxdns simulate generate --out /tmp/fluxdns-demo-connections.csv --seconds 600 --seed 1',
+    shows: 'a synthetic connection log: Poisson arrivals, Zipf-popular servers, clients in /24s behind resolvers (seed 000 §3.3)',
+    expect: /^wrote 30,134 connections to \/tmp\/fluxdns-demo-connections\.csv: 600 s at 50\/s/m,
+  },
+  {
+    command: 'fluxdns simulate --log /tmp/fluxdns-demo-connections.csv --ttl 20 --pool-size 560',
+    shows: 'pool sizing: how many addresses a capability table needs per second, and how long a pool of 560 falls short',
+    expect: /peak {4}595 \(at 579 s\)\n {2}median {2}539\n {2}p99 {5}586\n[\s\S]*above pool 560: \d+ s/,
+  },
 ];
 
 /**
