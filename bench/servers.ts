@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startProcess, type Proc } from '../test/helpers/proc.js';
+import { nsdConfig } from '../test/helpers/servers.js';
 
 const run = promisify(execFile);
 
@@ -205,34 +206,7 @@ export function spawnKnot(o: StartOptions): BenchServer {
 export function spawnNsd(o: StartOptions): BenchServer {
   const dir = tempDir('nsd');
   const conf = join(dir, 'nsd.conf');
-  const lines = [
-    'server:',
-    '  ip-address: 127.0.0.1',
-    `  port: ${o.port}`,
-    '  do-ip4: yes',
-    '  do-ip6: no',
-    '  username: ""',
-    '  chroot: ""',
-    `  zonesdir: "${dir}"`,
-    `  pidfile: "${join(dir, 'nsd.pid')}"`,
-    '  database: ""',
-    `  zonelistfile: "${join(dir, 'zone.list')}"`,
-    `  xfrdfile: "${join(dir, 'xfrd.state')}"`,
-    `  xfrdir: "${dir}"`,
-    '  server-count: 1',
-    '  verbosity: 0',
-    '  hide-version: yes',
-    '  hide-identity: yes',
-    '  refuse-any: no',
-    '  rrl-ratelimit: 0',
-    '  reuseport: no',
-    'remote-control:',
-    '  control-enable: no',
-    'zone:',
-    '  name: "bench.lab."',
-    `  zonefile: "${o.zoneFile}"`,
-  ];
-  writeFileSync(conf, lines.join('\n') + '\n');
+  writeFileSync(conf, nsdConfig(dir, { address: '127.0.0.1', port: o.port, zones: [{ name: 'bench.lab.', file: o.zoneFile }], verbosity: 0 }));
   const proc = spawnPinned('nsd', o.cpu, 'nsd', ['-d', '-c', conf, '-P', join(dir, 'nsd.pid')], dir, o.port);
   return wrap('nsd', o.port, proc, dir);
 }

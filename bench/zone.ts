@@ -1,20 +1,12 @@
 // Generates the benchmark zone bench.lab. (any size) and a matching dnsperf query file, deterministically.
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { mulberry32 } from '../src/sim/prng.js';
 
 export const BENCH_ZONE = 'bench.lab.';
 
-/** Small deterministic PRNG (mulberry32) so every run queries the same names. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small deterministic PRNG so every run queries the same names (the simulator's generator). */
+export const prng = mulberry32;
 
 /** Kind of host n: the record set it owns. Every fifth name of each kind, in a fixed rotation. */
 export type HostKind = 'a' | 'aaaa' | 'txt' | 'mx' | 'cname';

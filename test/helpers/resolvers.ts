@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { startProcess, type Proc } from './proc.js';
 import { freePort } from './ports.js';
+import { nsdConfig } from './servers.js';
 import { Stub } from '../../src/client/stub.js';
 import { RRType } from '../../src/wire/types.js';
 
@@ -85,30 +86,7 @@ export async function startFakeRoot(address: string, delegations: Delegation[]):
     '',
   ].join('\n');
   writeFileSync(join(dir, 'root.zone'), zone);
-  const conf = [
-    'server:',
-    `  ip-address: ${address}`,
-    '  port: 53',
-    '  do-ip6: no',
-    '  username: ""',
-    '  chroot: ""',
-    `  zonesdir: "${dir}"`,
-    `  pidfile: "${join(dir, 'nsd.pid')}"`,
-    '  database: ""',
-    `  zonelistfile: "${join(dir, 'zone.list')}"`,
-    `  xfrdfile: "${join(dir, 'xfrd.state')}"`,
-    `  xfrdir: "${dir}"`,
-    '  server-count: 1',
-    '  verbosity: 1',
-    '  rrl-ratelimit: 0',
-    '  reuseport: no',
-    'remote-control:',
-    '  control-enable: no',
-    'zone:',
-    '  name: "."',
-    `  zonefile: "${join(dir, 'root.zone')}"`,
-    '',
-  ].join('\n');
+  const conf = nsdConfig(dir, { address, port: 53, zones: [{ name: '.', file: join(dir, 'root.zone') }] });
   writeFileSync(join(dir, 'nsd.conf'), conf);
   const proc = startProcess('nsd', ['-d', '-c', join(dir, 'nsd.conf'), '-P', join(dir, 'nsd.pid')], { name: `nsd-root@${address}`, cwd: dir });
   const stop = async () => {

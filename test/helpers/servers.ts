@@ -82,13 +82,16 @@ async function started(kind: RunningServer['kind'], port: number, proc: Proc, di
 }
 
 /** NSD 4.x in the foreground (`nsd -d`), no privilege drop, no chroot, no database file. */
-export async function startNsd(zones: ZoneSpec[], port: number): Promise<RunningServer> {
-  const dir = tempDir('nsd');
-  const conf = join(dir, 'nsd.conf');
+/**
+ * An NSD configuration for a foreground, unprivileged, single-process server in `dir`: no database,
+ * no remote control, and RRL off (Debian builds NSD with RRL; tests and benchmarks send many
+ * queries quickly). Shared by the differential tests, the fake root and the benchmark.
+ */
+export function nsdConfig(dir: string, o: { address: string; port: number; zones: readonly ZoneSpec[]; verbosity?: number }): string {
   const lines = [
     'server:',
-    '  ip-address: 127.0.0.1',
-    `  port: ${port}`,
+    `  ip-address: ${o.address}`,
+    `  port: ${o.port}`,
     '  do-ip4: yes',
     '  do-ip6: no',
     '  username: ""',
@@ -100,18 +103,24 @@ export async function startNsd(zones: ZoneSpec[], port: number): Promise<Running
     `  xfrdfile: "${join(dir, 'xfrd.state')}"`,
     `  xfrdir: "${dir}"`,
     '  server-count: 1',
-    '  verbosity: 1',
+    `  verbosity: ${o.verbosity ?? 1}`,
     '  hide-version: yes',
     '  hide-identity: yes',
     '  refuse-any: no',
-    '  rrl-ratelimit: 0', // Debian builds NSD with RRL: tests send many queries quickly
+    '  rrl-ratelimit: 0',
     '  reuseport: no',
     'remote-control:',
     '  control-enable: no',
     '',
   ];
-  for (const z of zones) lines.push('zone:', `  name: "${z.name}"`, `  zonefile: "${z.file}"`, '');
-  writeFileSync(conf, lines.join('\n'));
+  for (const z of o.zones) lines.push('zone:', `  name: "${z.name}"`, `  zonefile: "${z.file}"`, '');
+  return lines.join('\n');
+}
+
+export async function startNsd(zones: ZoneSpec[], port: number): Promise<RunningServer> {
+  const dir = tempDir('nsd');
+  const conf = join(dir, 'nsd.conf');
+  writeFileSync(conf, nsdConfig(dir, { address: '127.0.0.1', port, zones }));
   const proc = startProcess('nsd', ['-d', '-c', conf, '-P', join(dir, 'nsd.pid')], { name: `nsd:${port}`, cwd: dir });
   return started('nsd', port, proc, dir, zones);
 }
