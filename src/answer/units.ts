@@ -12,11 +12,15 @@ import { zoneResponder } from './responders/zone/index.js';
 import { echoResponder } from './responders/echo/index.js';
 import { policiesUnit } from './policy/policies/index.js';
 import { policyZoneResponder } from './responders/policy-zone/index.js';
+import { capabilityResponder } from './responders/capability/index.js';
+import type { Capabilities } from '../capability/core.js';
 import type { Unit } from './unit.js';
 
 export interface UnitOptions {
   /** The clock policies read (time windows, rate limits); `fluxdns explain --time` sets it. */
   now?: () => number;
+  /** The process's capability core (store, data plane, audit log), shared with the gateway and the admin API. */
+  capabilities?: Capabilities;
 }
 
 export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): Unit[] {
@@ -27,6 +31,7 @@ export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): 
     // policy: first matching policy decides; it runs before the cache, so its answers are never reused
     policiesUnit({ now: opts.now }),
     // responders: a pre-encoded answer first, then the zones, then zones owned by policies
+    capabilityResponder({ capabilities: opts.capabilities }), // before the cache and the zones: a service's answer is a fresh lease, and a service name wins over a zone's record
     answerCache(cache),
     echoResponder({ now: opts.now }), // before the zones: an echo zone is synthesized, not a master file
     zoneResponder(),

@@ -6,6 +6,7 @@ import { demoGatewayBackend } from '../config/demo.js';
 import { startHelloBackend } from '../gateway/hello.js';
 import { describeListeners, startGateway, type Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../observe/log.js';
+import { setupCapabilities, type CapabilitySetup } from '../capability/setup.js';
 import { LoadError } from '../server/runtime-load.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { parseFlags, UsageError } from './args.js';
@@ -39,10 +40,21 @@ export async function runServe(args: string[]): Promise<number> {
   const workers = loaded.config.workers;
   if (workers > 1 && cluster.isPrimary) return runPrimary(workers, configFile, loaded, logger);
 
-  let server: RunningServer;
+  let server: RunningServer | undefined;
+  // Capabilities (seed 000): leases granted by the DNS answers, enforced by the gateway below.
+  let caps: CapabilitySetup;
   try {
-    server = await startServer({ loaded, source, logger });
+    caps = await setupCapabilities(loaded.config, () => server?.engine.runtime.config ?? loaded.config, logger);
   } catch (e) {
+    const msg = `cannot start capabilities: ${(e as Error).message}`;
+    if (cluster.isWorker) process.send?.({ type: 'failed', error: msg } satisfies WorkerMessage);
+    process.stderr.write(msg + '\n');
+    return 1;
+  }
+  try {
+    server = await startServer({ loaded, source, logger, capabilities: caps.caps });
+  } catch (e) {
+    await caps.close();
     const msg = e instanceof LoadError || e instanceof ConfigError ? e.message : `cannot start: ${(e as Error).message}`;
     if (cluster.isWorker) process.send?.({ type: 'failed', error: msg } satisfies WorkerMessage);
     process.stderr.write(msg + '\n');
@@ -57,25 +69,29 @@ export async function runServe(args: string[]): Promise<number> {
         const hello = demoGatewayBackend(port);
         await startHelloBackend(hello.host, hello.port);
       }
-      gateway = await startGateway(loaded.config.gateway, { logger });
+      gateway = await startGateway(loaded.config.gateway, { logger, hooks: caps.userspace?.hooks() });
+      caps.userspace?.attach(gateway);
     } catch (e) {
-      await server.close();
+      await Promise.all([server.close(), caps.close()]);
       const msg = `cannot start the gateway: ${(e as Error).message}`;
       if (cluster.isWorker) process.send?.({ type: 'failed', error: msg } satisfies WorkerMessage);
       process.stderr.write(msg + '\n');
       return 1;
     }
   }
+  await caps.caps.start();
+  if (caps.admin) logger.info('capability admin API', { listen: `${caps.admin.address}:${caps.admin.port}` });
+  const running = server;
   const where = server.listeners.map((l) => `${l.proto} ${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`);
   if (gateway) where.push(describeListeners(gateway.listeners));
   const reload = () => {
-    const r = server.reload();
-    const next = server.engine.runtime.config.gateway;
+    const r = running.reload();
+    const next = running.engine.runtime.config.gateway;
     if (r.ok && gateway && next) gateway.update(next);
   };
   process.on('SIGHUP', reload);
   const stop = () => {
-    void Promise.all([server.close(), gateway?.close()]).then(() => process.exit(0));
+    void Promise.all([running.close(), gateway?.close(), caps.close()]).then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -24,14 +24,23 @@ echo:
   - { zone: echo.lab., nsAddress: 127.0.0.1 }
 # Data plane: every address of 127.77.0.0/16 on TCP port 5380 relays to the demo's hello backend (PROXY v2).
 gateway:
-  listeners: [{ prefixes: [127.77.0.0/16], ports: [tcp/5380] }]
+  listeners:
+    - { prefixes: [127.77.0.0/16], ports: [tcp/5380] }
+    - { prefixes: [127.78.0.0/16], ports: [tcp/5382] } # the capability pool: only leased addresses get through
   dispatch:
     - { prefix: 127.77.0.0/16, proto: tcp, ports: 5380, backend: "127.0.0.1:5381", proxyProtocol: true }
 # Policy-first addressing: any name under cdn.lab is answered with a fresh address from one pool.
 pools:
   - { name: cdn, prefixes: [198.18.0.0/24, "2001:db8:18::/64"] }
+  - { name: caps, prefixes: [127.78.0.0/16] }
 policies:
   - { name: cdn, match: { qname: "*.cdn.lab", qtype: [A, AAAA] }, action: { pool: cdn, ttl: 30 }, zone: cdn.lab }
+# DNS answers as capabilities (seed 000): app.example.lab gets a fresh 127.78.x.y per resolver for 20 s;
+# the gateway relays a flow to it (to the hello backend) only under that lease, then for seen sources.
+services:
+  - { name: app.example.lab, target: "127.0.0.1:5381", ports: [tcp/5382], pool: caps, proxyProtocol: true }
+capabilities:
+  admin: { listen: "127.0.0.1:5383", token: demo-admin-token-not-secret }
 `;
 
 /** The HTTP hello backend `serve` starts with the demo, behind the demo gateway (fixed ports: --port moves only DNS). */
@@ -42,12 +51,12 @@ export const DEMO_GATEWAY_BACKEND = { host: '127.0.0.1', port: 5381 };
  * its offset, so a second demo, or a test beside a running one, never collides with the first. A
  * feature that adds a port to the demo adds it here.
  */
-export const DEMO_PORTS: Readonly<Record<number, number>> = { 5353: 0, 8853: 1, 8443: 2, 5380: 3, 5381: 4 };
+export const DEMO_PORTS: Readonly<Record<number, number>> = { 5353: 0, 8853: 1, 8443: 2, 5380: 3, 5381: 4, 5382: 5, 5383: 6 };
 
 /** `text` with each demo port moved to its place for DNS port `base` (5353: unchanged). */
 export function moveDemoPorts(text: string, base = 5353): string {
   if (base === 5353) return text;
-  return text.replace(/(?<![\d.])(5353|8853|8443|5380|5381)(?!\d)/g, (p) => String(base + DEMO_PORTS[Number(p)]!));
+  return text.replace(/(?<![\d.])(5353|8853|8443|5380|5381|5382|5383)(?!\d)/g, (p) => String(base + DEMO_PORTS[Number(p)]!));
 }
 
 export function demoConfig(base = 5353): LoadedConfig {
@@ -183,6 +192,21 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     command: 'fluxdns simulate --log /tmp/fluxdns-demo-connections.csv --ttl 20 --pool-size 560',
     shows: 'pool sizing: how many addresses a capability table needs per second, and how long a pool of 560 falls short',
     expect: /peak {4}595 \(at 579 s\)\n {2}median {2}539\n {2}p99 {5}586\n[\s\S]*above pool 560: \d+ s/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 app.example.lab A',
+    shows: 'a capability (seed 000): a fresh address from the 127.78.0.0/16 pool, leased to this resolver for 20 s',
+    expect: /status: NOERROR[\s\S]*app\.example\.lab\.\s+([1-9]|1\d|20)\s+IN\s+A\s+127\.78\.\d+\.\d+/,
+  },
+  {
+    command: 'fluxdns caps try app.example.lab --resolver 127.0.0.1:5353 --port 5382',
+    shows: 'the same lease (remaining TTL), and a connection to it that the gateway admits and relays to the backend',
+    expect: /granted: app\.example\.lab\. \d+ IN A 127\.78\.\d+\.\d+\nhello from behind the fluxdns gateway: client 127\.0\.0\.1 dialled 127\.78\.\d+\.\d+:\d+/,
+  },
+  {
+    command: 'fluxdns caps list --admin 127.0.0.1:5383 --token demo-admin-token-not-secret',
+    shows: 'the leases, from the admin API: address, target, phase, remaining TTL, the hosts that used it',
+    expect: /app\.example\.lab\.\s+127\.78\.\d+\.\d+\s+tcp\/\d+ -> 127\.0\.0\.1:\d+\s+live ttl \d+s\s+resolver 127\.0\.0\.1\s+resolver 127\.0\.0\.1\s+hosts 1/,
   },
 ];
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { ZodIssue } from 'zod';
+import { resolveCapabilityPaths } from '../capability/schema.js';
 import { configSchema, type Config } from './schema.js';
 
 export interface ConfigIssue {
@@ -47,6 +48,7 @@ export function parseConfigText(text: string, file: string, baseDir = dirname(re
   const config = result.data;
   for (const z of config.zones) if (!isAbsolute(z.file)) z.file = resolve(baseDir, z.file);
   for (const l of config.listen) for (const f of ['cert', 'key'] as const) { const p = l[f]; if (p !== undefined && !isAbsolute(p)) l[f] = resolve(baseDir, p); }
+  resolveCapabilityPaths(config, baseDir);
   return { config, file, baseDir };
 }
 

@@ -9,6 +9,7 @@ import { ttlJitterSchema } from '../answer/finish/ttl-jitter/schema.js';
 import { cookiesSchema } from '../answer/guards/cookies/config.js';
 import { rrlSchema } from '../answer/finish/rrl/config.js';
 import { gatewaySchema } from '../gateway/schema.js';
+import { capabilitiesSchema, checkServiceRefs, servicesSchema } from '../capability/schema.js';
 import { echoSchema } from '../answer/responders/echo/schema.js';
 
 /** "IP:PORT" or "[IPv6]:PORT". */
@@ -90,9 +91,12 @@ export const configSchema = z
       .default({}),
     pools: z.array(poolSchema).default([]),
     policies: z.array(policySchema).default([]),
+    services: servicesSchema, // DNS answers as capabilities (src/capability)
+    capabilities: capabilitiesSchema,
   })
   .strict()
-  .superRefine((c, ctx) => checkPolicyRefs(c.pools, c.policies, ctx));
+  .superRefine((c, ctx) => checkPolicyRefs(c.pools, c.policies, ctx))
+  .superRefine((c, ctx) => checkServiceRefs(c, ctx));
 
 export type Config = z.output<typeof configSchema>;
 export type ListenConfig = z.output<typeof listenSchema>;

@@ -2,6 +2,7 @@
 import { Engine } from '../answer/engine.js';
 import { createUnits } from '../answer/units.js';
 import type { LoadedConfig } from '../config/load.js';
+import type { Capabilities } from '../capability/core.js';
 import { parseHostPort } from '../config/schema.js';
 import type { Logger } from '../observe/log.js';
 import { ConnectionGate } from '../transport/conn.js';
@@ -33,6 +34,8 @@ export interface ServeOptions {
   /** Reads the configuration again for reload() (the file, or the built-in demo). */
   source: () => LoadedConfig;
   logger: Logger;
+  /** The capability core the DNS answers grant leases from (shared with the gateway and the admin API). */
+  capabilities?: Capabilities;
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
@@ -40,7 +43,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let generation = 1;
   const { runtime, report } = buildRuntime(opts.loaded, generation);
   for (const z of report) logger.info('zone loaded', { ...z });
-  const engine = new Engine(runtime, createUnits(), {
+  const engine = new Engine(runtime, createUnits(undefined, { capabilities: opts.capabilities }), {
     onUnitError: (unit, err) => logger.error('pipeline unit failed', { unit: unit.name, err }),
     onEncodeError: (err) => logger.error('response encoding failed', { err }),
   });

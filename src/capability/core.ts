@@ -1,0 +1,291 @@
+// The capability core (seed 000): leases granted, reused, installed, revoked and swept, over one store
+// and one data plane; shared by the DNS responder, the gateway hooks and the admin API.
+import { readFileSync } from 'node:fs';
+import { Stub, parseServer, type ServerAddress } from '../client/stub.js';
+import type { Config } from '../config/schema.js';
+import { formatAddress, parseAddress, parseCidr, type Family } from '../net/cidr.js';
+import type { Logger } from '../observe/log.js';
+import { CryptoRandom, type RandomSource } from '../pool/random.js';
+import { MemoryStore } from '../state/memory.js';
+import type { Lease, LeaseScope, StateStore } from '../state/store.js';
+import { allocate } from './allocate.js';
+import { MemoryAudit, type AuditLog } from './audit.js';
+import type { DataPlane } from './dataplane.js';
+import { OboVerifier } from './obo.js';
+import type { CompiledService } from './services.js';
+
+export interface LeaseRequest {
+  svc: CompiledService;
+  family: Family;
+  /** The resolver's address (the query's source), canonical. */
+  resolver: string;
+  /** The client subnet the query carried (canonical CIDR), for the audit log. */
+  ecs?: string;
+  /** subnet scope with a verified (or trusted) OBO: the only sources admitted. */
+  sourceSubnet?: string;
+  exceptions: readonly string[];
+  /** A denied query's lease to the honeypot (seed 000 §2.4). */
+  honeypot: boolean;
+  config: Config;
+}
+
+export type LeaseResult =
+  | { kind: 'granted'; lease: Lease; ttl: number; reused: boolean; shared: boolean }
+  | { kind: 'exhausted' }
+  | { kind: 'install-failed'; error: string };
+
+export interface CapabilityCounters {
+  grants: number;
+  reused: number;
+  shared: number;
+  exhausted: number;
+  installFailures: number;
+  revoked: number;
+  expired: number;
+  denied: Record<string, number>;
+}
+
+export interface CapabilitiesOptions {
+  store?: StateStore;
+  dataPlane?: DataPlane;
+  audit?: AuditLog;
+  /** ms since the epoch; injected so leases, grace and quarantine are exact in tests. */
+  now?: () => number;
+  rng?: RandomSource;
+  logger?: Logger;
+}
+
+/** A data plane for a process without a gateway: the store is all there is to install into. */
+export const STORE_ONLY: DataPlane = {
+  name: 'store-only',
+  tracksSeen: false,
+  install: async () => {},
+  expire: async () => {},
+  revoke: async () => 0,
+  reconcile: async () => {},
+  close: async () => {},
+};
+
+export class Capabilities {
+  readonly store: StateStore;
+  dataPlane: DataPlane;
+  readonly audit: AuditLog;
+  readonly now: () => number;
+  readonly rng: RandomSource;
+  readonly obo: OboVerifier;
+  readonly counters: CapabilityCounters = { grants: 0, reused: 0, shared: 0, exhausted: 0, installFailures: 0, revoked: 0, expired: 0, denied: {} };
+  private readonly logger?: Logger;
+  private configSource?: () => Config;
+  private lastConfig?: Config;
+  private sweeper?: NodeJS.Timeout;
+  private stubs = new Map<string, Stub>();
+
+  constructor(opts: CapabilitiesOptions = {}) {
+    this.now = opts.now ?? Date.now;
+    this.store = opts.store ?? new MemoryStore(this.now);
+    this.dataPlane = opts.dataPlane ?? STORE_ONLY;
+    this.audit = opts.audit ?? new MemoryAudit(false);
+    this.rng = opts.rng ?? new CryptoRandom();
+    this.logger = opts.logger;
+    this.obo = new OboVerifier({
+      stub: () => this.stubFor(this.config().capabilities.obo.resolvers),
+      trusted: () => this.config().capabilities.trustedResolvers.map((c) => parseCidr(c)!),
+      cacheMs: () => this.config().capabilities.obo.cacheSeconds * 1000,
+      timeoutMs: () => this.config().capabilities.obo.timeoutMs,
+      now: this.now,
+    });
+  }
+
+  /** Where the current configuration comes from (the engine's runtime; a reload swaps it). */
+  bind(source: () => Config): void {
+    this.configSource = source;
+  }
+
+  config(): Config {
+    const c = this.configSource?.() ?? this.lastConfig;
+    if (!c) throw new Error('capabilities: no configuration bound yet');
+    return c;
+  }
+
+  /** Counts a denial by reason (the responder decides; this keeps the numbers in one place). */
+  denied(reason: string): void {
+    const k = reason.replace(/:.*/, '');
+    this.counters.denied[k] = (this.counters.denied[k] ?? 0) + 1;
+  }
+
+  /**
+   * The lease for a query that policy allowed: the live one of (service, scope) with its remaining
+   * TTL, or a new one drawn from the pool, claimed in the store and installed in the data plane
+   * before this resolves (seed 000 §2: the answer leaves only with its translation in force).
+   */
+  async lease(req: LeaseRequest): Promise<LeaseResult> {
+    this.lastConfig = req.config;
+    const { svc, config } = req;
+    const caps = config.capabilities;
+    const scope: LeaseScope = svc.config.scope;
+    const base = scope === 'shared' ? '*' : scope === 'subnet' ? req.sourceSubnet ?? req.resolver : req.resolver;
+    const scopeKey = req.honeypot ? `honeypot:${base}` : base;
+    const t = this.now();
+    const existing = await this.store.findLease(svc.key, scopeKey, req.family);
+    if (existing) {
+      const remaining = Math.floor((existing.ttlUntil - t) / 1000);
+      if (remaining >= 1) {
+        this.counters.reused++;
+        this.audit.write({ event: 'grant', resolver: req.resolver, ecs: req.ecs, service: svc.key, address: existing.address, ttl: remaining, scope, lease: existing.id, reused: true, honeypot: req.honeypot || undefined });
+        return { kind: 'granted', lease: existing, ttl: remaining, reused: true, shared: false };
+      }
+    }
+    const ttl = svc.config.ttl;
+    const targets = req.honeypot ? [svc.config.honeypot!] : svc.targets;
+    const ttlUntil = t + ttl * 1000;
+    const liveUntil = ttlUntil + caps.slack * 1000;
+    const graceUntil = liveUntil + svc.config.grace * 1000;
+    const make = (address: string): Lease => ({
+      id: this.newId(),
+      service: svc.key,
+      scope,
+      scopeKey,
+      resolver: req.resolver,
+      ecs: req.ecs,
+      sourceSubnet: scope === 'subnet' ? req.sourceSubnet : undefined,
+      address,
+      targets,
+      ports: svc.ports,
+      ttl,
+      grantedAt: t,
+      ttlUntil,
+      liveUntil,
+      graceUntil,
+      quarantineUntil: graceUntil + caps.quarantine * 1000,
+      maxHosts: svc.config.maxHosts,
+      maxConnections: svc.config.maxConnections,
+      exceptions: req.exceptions,
+      honeypot: req.honeypot,
+    });
+    const got = await allocate({ store: this.store, pool: svc.pool, family: req.family, rng: this.rng, now: t, make, exhaustion: caps.exhaustion });
+    if (!got.ok) {
+      this.counters.exhausted++;
+      this.audit.write({ event: 'exhausted', service: svc.key, pool: svc.pool.name, rule: caps.exhaustion });
+      this.logger?.warn('capability pool exhausted', { service: svc.key, pool: svc.pool.name, rule: caps.exhaustion });
+      return { kind: 'exhausted' };
+    }
+    const lease = got.lease;
+    try {
+      await this.dataPlane.install(lease);
+    } catch (e) {
+      this.counters.installFailures++;
+      const error = (e as Error).message;
+      this.logger?.error('capability install failed', { lease: lease.id, address: lease.address, err: error, failOpen: caps.failOpen });
+      if (!caps.failOpen) {
+        await this.store.release(lease.id);
+        return { kind: 'install-failed', error };
+      }
+    }
+    this.counters.grants++;
+    if (got.shared) this.counters.shared++;
+    this.audit.write({
+      event: 'grant',
+      resolver: req.resolver,
+      ecs: req.ecs,
+      service: svc.key,
+      address: lease.address,
+      ttl,
+      scope,
+      lease: lease.id,
+      reused: false,
+      honeypot: req.honeypot || undefined,
+      exceptions: lease.exceptions.length > 0 ? [...lease.exceptions] : undefined,
+      shared: got.shared || undefined,
+    });
+    return { kind: 'granted', lease, ttl, reused: false, shared: got.shared };
+  }
+
+  /**
+   * `fluxdns caps revoke ADDRESS|RESOLVER`: every lease at that public address or granted to that
+   * resolver ends now, its established flows are cut, its address rests in quarantine.
+   */
+  async revoke(target: string, by = 'admin'): Promise<{ leases: Lease[]; cut: number }> {
+    const a = parseAddress(target);
+    if (!a) throw new Error(`expected an IPv4 or IPv6 address, found ${JSON.stringify(target)}`);
+    const text = formatAddress(a);
+    const quarantineMs = this.quarantineMs();
+    const revoked: Lease[] = [];
+    for (const l of await this.store.list()) {
+      if (l.address !== text && l.resolver !== text) continue;
+      const r = await this.store.revoke(l.id, quarantineMs);
+      if (r) revoked.push(r);
+    }
+    const cut = revoked.length > 0 ? await this.dataPlane.revoke(revoked) : 0;
+    this.counters.revoked += revoked.length;
+    for (const l of revoked) this.audit.write({ event: 'revoke', lease: l.id, service: l.service, address: l.address, resolver: l.resolver, cut, by });
+    return { leases: revoked, cut };
+  }
+
+  /** Ends grace periods and purges quarantined leases (every second from start()). */
+  async sweep(): Promise<void> {
+    const r = await this.store.sweep();
+    for (const l of r.expired) {
+      const hosts = (await this.store.sources(l.id)).length;
+      this.counters.expired++;
+      this.audit.write({ event: 'expire', lease: l.id, service: l.service, address: l.address, hosts });
+      try {
+        await this.dataPlane.expire(l);
+      } catch (e) {
+        this.logger?.warn('capability expiry in the data plane failed', { lease: l.id, err: (e as Error).message });
+      }
+    }
+  }
+
+  /** Starts the sweeper; reconciles the data plane with the store first (a restart with a shared store). */
+  async start(sweepMs = 1000): Promise<void> {
+    await this.dataPlane.reconcile(await this.store.list());
+    this.sweeper = setInterval(() => {
+      this.sweep().catch((e: unknown) => this.logger?.warn('capability sweep failed', { err: (e as Error).message }));
+    }, sweepMs);
+    this.sweeper.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await this.dataPlane.close();
+    await this.audit.close();
+    await this.store.close();
+  }
+
+  private quarantineMs(): number {
+    const c = this.configSource?.() ?? this.lastConfig;
+    return (c?.capabilities.quarantine ?? 300) * 1000;
+  }
+
+  private newId(): string {
+    const b = new Uint8Array(8);
+    this.rng.fill(b);
+    return Buffer.from(b).toString('hex');
+  }
+
+  private stubFor(resolvers: readonly string[] | undefined): Stub {
+    const key = JSON.stringify(resolvers ?? null);
+    let s = this.stubs.get(key);
+    if (!s) {
+      const servers: ServerAddress[] = resolvers ? resolvers.map((r) => parseServer(r)) : systemResolvers();
+      s = new Stub({ servers, retries: 0, timeoutMs: 400 });
+      this.stubs.set(key, s);
+    }
+    return s;
+  }
+}
+
+/** The nameservers of /etc/resolv.conf (port 53); 127.0.0.1 when there are none. */
+function systemResolvers(): ServerAddress[] {
+  try {
+    const out = readFileSync('/etc/resolv.conf', 'utf8')
+      .split('\n')
+      .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+      .filter((h): h is string => h !== undefined && parseAddress(h) !== undefined)
+      .map((host) => ({ host, port: 53 }));
+    if (out.length > 0) return out;
+  } catch {
+    // no resolv.conf: fall through
+  }
+  return [{ host: '127.0.0.1', port: 53 }];
+}

@@ -1,0 +1,84 @@
+// Builds the process's capability core from the configuration: store, data plane, audit log, admin API.
+import type { Config } from '../config/schema.js';
+import { parseBackend } from '../gateway/schema.js';
+import { parseCidr, cidrCovers } from '../net/cidr.js';
+import type { Logger } from '../observe/log.js';
+import { parseProtoPorts } from '../gateway/schema.js';
+import { startAdmin, type AdminServer } from './admin.js';
+import { fileAudit } from './audit.js';
+import { Capabilities } from './core.js';
+import { serviceTableOf } from './services.js';
+import { UserspaceDataPlane } from './userspace.js';
+
+export interface CapabilitySetup {
+  caps: Capabilities;
+  /** The userspace data plane, whose hooks the gateway starts with (undefined for other backends). */
+  userspace?: UserspaceDataPlane;
+  admin?: AdminServer;
+  close(): Promise<void>;
+}
+
+/**
+ * `config` is the configuration at start; `current` returns the one in force (a reload swaps it).
+ * Call start() on the result's caps once the DNS server runs.
+ */
+export async function setupCapabilities(config: Config, current: () => Config, logger: Logger): Promise<CapabilitySetup> {
+  const c = config.capabilities;
+  const audit = c.audit ? fileAudit(c.audit.file, Date.now, (e) => logger.error('audit log write failed', { err: e.message })) : undefined;
+  const caps = new Capabilities({ audit, logger });
+  caps.bind(current);
+  let userspace: UserspaceDataPlane | undefined;
+  if (c.backend === 'userspace') {
+    userspace = new UserspaceDataPlane({
+      store: caps.store,
+      audit: caps.audit,
+      now: caps.now,
+      pools: () => serviceTableOf(current()).pools,
+      honeypot: () => current().capabilities.honeypot,
+      proxyProtocol: (key) => serviceTableOf(current()).byKey.get(key)?.config.proxyProtocol ?? false,
+    });
+    caps.dataPlane = userspace;
+    for (const w of uncovered(config)) logger.warn('capability service not reachable through the gateway', { detail: w });
+  } else {
+    throw new Error('capabilities.backend nftables is not available in this build yet');
+  }
+  let admin: AdminServer | undefined;
+  if (c.admin) {
+    const { host, port } = parseBackend(c.admin.listen.replace(/:0$/, ':1'))!;
+    admin = await startAdmin(caps, host, c.admin.listen.endsWith(':0') ? 0 : port, c.admin.token);
+  }
+  return {
+    caps,
+    userspace,
+    admin,
+    async close() {
+      await admin?.close();
+      await caps.close();
+    },
+  };
+}
+
+/**
+ * With the userspace backend the operator lists the gateway listeners (they are sockets to open,
+ * and a pool may be far larger than what should be bound); this says what a service needs and lacks.
+ */
+export function uncovered(config: Config): string[] {
+  const out: string[] = [];
+  const listeners = config.gateway?.listeners ?? [];
+  for (const s of config.services) {
+    const pool = config.pools.find((p) => p.name === s.pool);
+    if (!pool) continue;
+    for (const prefix of pool.prefixes) {
+      const pc = parseCidr(prefix)!;
+      for (const port of s.ports) {
+        const want = parseProtoPorts(port)!;
+        const ok = listeners.some((l) => l.prefixes.some((x) => cidrCovers(parseCidr(x)!, pc)) && l.ports.some((lp) => {
+          const have = parseProtoPorts(lp)!;
+          return have.proto === want.proto && have.range.from <= want.range.from && want.range.to <= have.range.to;
+        }));
+        if (!ok) out.push(`service ${s.name[0]}: pool ${s.pool} prefix ${prefix} ${port} is outside every gateway listener`);
+      }
+    }
+  }
+  return out;
+}
