@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText } from '../config/load.js';
 import { paddingOption } from '../wire/edns.js';
-import { decodeMessage, encodeMessage } from '../wire/message.js';
-import { EdnsOptionCode, RRType, type EdnsOption, type Message } from '../wire/types.js';
+import { decodeMessage, encodeMessage, queryMessage } from '../wire/message.js';
+import { EdnsOptionCode, RRType, type EdnsOption } from '../wire/types.js';
 import { parseZone } from '../zone/parser.js';
 import { Zone, ZoneSet } from '../zone/tree.js';
 import type { TransportInfo, TransportProto } from './context.js';
@@ -17,16 +17,7 @@ const runtime = { config: parseConfigText('{}', 't.yaml').config, zones: new Zon
 const via = (proto: TransportProto): TransportInfo => ({ proto, remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 853 });
 
 function query(name: string, options: EdnsOption[] | undefined): Uint8Array {
-  const m: Message = {
-    id: 9,
-    flags: { qr: false, opcode: 0, aa: false, tc: false, rd: false, ra: false, z: false, ad: false, cd: false, rcode: 0 },
-    questions: [{ name, type: RRType.TXT, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: options ? { udpSize: 1232, extendedRcode: 0, version: 0, dnssecOk: false, z: 0, options } : undefined,
-  };
-  return encodeMessage(m);
+  return encodeMessage(queryMessage(name, RRType.TXT, { id: 9, options }));
 }
 
 const engine = () => new Engine(runtime, createUnits());

@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseQuery } from '../wire/fastpath.js';
-import { decodeMessage, encodeMessage } from '../wire/message.js';
-import { Rcode, RRType, type Message } from '../wire/types.js';
+import { decodeMessage, encodeMessage, queryMessage } from '../wire/message.js';
+import { Rcode, RRType } from '../wire/types.js';
 import { parseConfigText } from '../config/load.js';
 import { ZoneSet } from '../zone/tree.js';
 import { QueryContext, type TransportInfo } from './context.js';
@@ -17,15 +17,7 @@ const runtime: Runtime = { config: parseConfigText('{}', 'test.yaml').config, zo
 const udp: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 5000, localAddress: '127.0.0.1', localPort: 53 };
 
 function queryBytes(name = 'a.lab.', type: number = RRType.A): Uint8Array {
-  const m: Message = {
-    id: 99,
-    flags: { qr: false, opcode: 0, aa: false, tc: false, rd: true, ra: false, z: false, ad: false, cd: false, rcode: 0 },
-    questions: [{ name, type, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-  };
-  return encodeMessage(m);
+  return encodeMessage(queryMessage(name, type, { id: 99, rd: true }));
 }
 
 const ctxFor = (raw = queryBytes()) => new QueryContext(raw, parseQuery(raw), udp, runtime, 0);

@@ -13,7 +13,7 @@ import { factsOf, type CookieState } from '../policy/facts.js';
 import { buildRuntime } from '../server/runtime-load.js';
 import { clientSubnetOption } from '../wire/edns.js';
 import { parseQuery } from '../wire/fastpath.js';
-import { decodeMessage, encodeMessage } from '../wire/message.js';
+import { decodeMessage, encodeMessage, queryMessage } from '../wire/message.js';
 import { parseName } from '../wire/name.js';
 import { rcodeName, typeCode, type ResourceRecord } from '../wire/types.js';
 import { formatRecord } from '../zone/format.js';
@@ -44,17 +44,12 @@ export async function runExplain(args: string[]): Promise<number> {
 
   const loaded = v.config ? loadConfigFile(v.config) : demoConfig();
   const { runtime } = buildRuntime(loaded, 1);
-  const raw = encodeMessage({
-    id: 1,
-    flags: { qr: false, opcode: 0, aa: false, tc: false, rd: false, ra: false, z: false, ad: false, cd: false, rcode: 0 },
-    questions: [{ name: qname, type: qtype, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: ecs
-      ? { udpSize: 1232, extendedRcode: 0, version: 0, dnssecOk: false, z: 0, options: [clientSubnetOption({ family: ecs.family === 4 ? 1 : 2, sourcePrefix: ecs.length, scopePrefix: 0, address: v.ecs!.split('/')[0]! })] }
-      : undefined,
-  });
+  const raw = encodeMessage(
+    queryMessage(qname, qtype, {
+      id: 1,
+      options: ecs ? [clientSubnetOption({ family: ecs.family === 4 ? 1 : 2, sourcePrefix: ecs.length, scopePrefix: 0, address: v.ecs!.split('/')[0]! })] : undefined,
+    }),
+  );
   const transport = { proto: v.transport as TransportProto, remoteAddress: v.client!, remotePort: 53000, localAddress: '127.0.0.1', localPort: 53 };
   const ctx = new QueryContext(raw, parseQuery(raw), transport, runtime, now);
   const cookie = v.cookie as CookieState;

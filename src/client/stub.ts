@@ -1,8 +1,8 @@
 // Stub resolver: UDP with TCP fallback on TC, per-try timeouts, retries with exponential backoff across
 // alternate servers (seed 004 "Reliability"), EDNS(0) with FORMERR fallback; transport and IDs injectable.
-import { decodeMessage, encodeMessage, getRcode } from '../wire/message.js';
+import { decodeMessage, encodeMessage, getRcode, queryMessage } from '../wire/message.js';
 import { namesEqual } from '../wire/name.js';
-import { Opcode, RRClass, Rcode, type Message, type Question } from '../wire/types.js';
+import { Rcode, type Message, type Question } from '../wire/types.js';
 import { udpTransport, tcpTransport } from './socket.js';
 
 /** A server to ask: a literal IPv4/IPv6 address and a port. */
@@ -109,16 +109,7 @@ export class Stub {
 
   /** Builds a standard query for (name, type); EDNS unless disabled. */
   buildQuery(name: string, type: number, edns: number | false = this.edns): Message {
-    const msg: Message = {
-      id: this.randomId() & 0xffff,
-      flags: { qr: false, opcode: Opcode.QUERY, aa: false, tc: false, rd: this.recursion, ra: false, z: false, ad: false, cd: false, rcode: 0 },
-      questions: [{ name, type, class: RRClass.IN }],
-      answers: [],
-      authorities: [],
-      additionals: [],
-    };
-    if (edns !== false) msg.edns = { udpSize: edns, extendedRcode: 0, version: 0, dnssecOk: false, z: 0, options: [] };
-    return msg;
+    return queryMessage(name, type, { id: this.randomId() & 0xffff, rd: this.recursion, edns });
   }
 
   /** Asks (name, type). Resolves with the response (any rcode); rejects only when nothing answered. */

@@ -5,7 +5,7 @@ import { parseCidr, formatAddress } from '../net/cidr.js';
 import { parseConfigText } from '../config/load.js';
 import { Engine } from '../answer/engine.js';
 import { createUnits } from '../answer/units.js';
-import { encodeMessage } from '../wire/message.js';
+import { encodeMessage, queryMessage } from '../wire/message.js';
 import { ZoneSet } from '../zone/tree.js';
 import type { TransportInfo } from '../answer/context.js';
 import { AddressPool } from './pool.js';
@@ -97,14 +97,7 @@ function answers(config: string, type: 1 | 28, n: number, onRdata: (rdata: Uint8
   const { config: c } = parseConfigText(config, 'pool.yaml', '/tmp');
   const engine = new Engine({ config: c, zones: new ZoneSet([]), generation: 1 }, createUnits());
   const query = Buffer.from(
-    encodeMessage({
-      id: 7,
-      flags: { qr: false, opcode: 0, aa: false, tc: false, rd: false, ra: false, z: false, ad: false, cd: false, rcode: 0 },
-      questions: [{ name: 'h0000000.cdn.lab.', type, class: 1 }],
-      answers: [],
-      authorities: [],
-      additionals: [],
-    }),
+    encodeMessage(queryMessage('h0000000.cdn.lab.', type, { id: 7 })),
   );
   const rdlen = type === 1 ? 4 : 16;
   for (let i = 0; i < n; i++) {

@@ -131,6 +131,33 @@ function writeSection(w: Writer, records: readonly ResourceRecord[], limit: numb
  * given: for rcodes above 15 the caller must also set edns.extendedRcode (setRcode does both).
  * With opts.maxSize, see EncodeOptions for how the message is truncated.
  */
+export interface QueryOptions {
+  id?: number;
+  /** Recursion desired (RFC 1035 §4.1.1); a stub resolver asks with it, an authoritative probe without. */
+  rd?: boolean;
+  cd?: boolean;
+  /** EDNS(0) with this UDP payload size (true: 1232); implied by `options` or `dnssecOk`. */
+  edns?: boolean | number;
+  options?: EdnsOption[];
+  dnssecOk?: boolean;
+}
+
+/** A standard query (opcode QUERY, class IN) for one question: what clients, tools and tests send. */
+export function queryMessage(name: string, type: number, o: QueryOptions = {}): Message {
+  const msg: Message = {
+    id: o.id ?? 0,
+    flags: { qr: false, opcode: 0, aa: false, tc: false, rd: o.rd ?? false, ra: false, z: false, ad: false, cd: o.cd ?? false, rcode: 0 },
+    questions: [{ name, type, class: 1 }],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  };
+  if (o.edns || o.options || o.dnssecOk) {
+    msg.edns = { udpSize: typeof o.edns === 'number' ? o.edns : 1232, extendedRcode: 0, version: 0, dnssecOk: o.dnssecOk ?? false, z: 0, options: o.options ?? [] };
+  }
+  return msg;
+}
+
 export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
   const maxSize = opts?.maxSize ?? Infinity;
   const e = msg.edns;

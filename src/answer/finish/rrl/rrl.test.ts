@@ -4,8 +4,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText } from '../../../config/load.js';
 import { parseQuery } from '../../../wire/fastpath.js';
-import { decodeMessage, encodeMessage, getRcode } from '../../../wire/message.js';
-import { EdnsOptionCode, Rcode, RRType, type Message } from '../../../wire/types.js';
+import { decodeMessage, encodeMessage, getRcode, queryMessage } from '../../../wire/message.js';
+import { EdnsOptionCode, Rcode, RRType } from '../../../wire/types.js';
 import { Zone, ZoneSet } from '../../../zone/tree.js';
 import { parseZone } from '../../../zone/parser.js';
 import { QueryContext, type TransportProto } from '../../context.js';
@@ -74,16 +74,7 @@ function runtimeWith(rrl: string, extra = ''): Runtime {
 }
 
 function queryBytes(name: string, type: number, cookie?: Uint8Array): Uint8Array {
-  const m: Message = {
-    id: 9,
-    flags: { qr: false, opcode: 0, aa: false, tc: false, rd: false, ra: false, z: false, ad: false, cd: false, rcode: 0 },
-    questions: [{ name, type, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: { udpSize: 1232, extendedRcode: 0, version: 0, dnssecOk: false, z: 0, options: cookie ? [{ code: EdnsOptionCode.COOKIE, data: cookie }] : [] },
-  };
-  return encodeMessage(m);
+  return encodeMessage(queryMessage(name, type, { id: 9, edns: true, options: cookie ? [{ code: EdnsOptionCode.COOKIE, data: cookie }] : [] }));
 }
 
 type Seen = 'answer' | 'tc' | 'drop';

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText, ConfigError } from '../../../config/load.js';
-import { decodeMessage, encodeMessage } from '../../../wire/message.js';
+import { decodeMessage, encodeMessage, queryMessage } from '../../../wire/message.js';
 import { RRType, type Message, type ResourceRecord } from '../../../wire/types.js';
 import { parseZone } from '../../../zone/parser.js';
 import { Zone, ZoneSet } from '../../../zone/tree.js';
@@ -26,15 +26,7 @@ function runtime(zoneYaml: string): Runtime {
 }
 
 function query(name: string, type: number, id = 1): Uint8Array {
-  const m: Message = {
-    id,
-    flags: { qr: false, opcode: 0, aa: false, tc: false, rd: false, ra: false, z: false, ad: false, cd: false, rcode: 0 },
-    questions: [{ name, type, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-  };
-  return encodeMessage(m);
+  return encodeMessage(queryMessage(name, type, { id }));
 }
 
 /** Swaps the finisher's randomness for a recorded sequence: each call returns the next value. */

@@ -1,8 +1,8 @@
 // answer-cache: a cached answer must be byte-for-byte what a fresh lookup would have sent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeMessage } from '../../../wire/message.js';
-import { RRType, type Message } from '../../../wire/types.js';
+import { encodeMessage, queryMessage } from '../../../wire/message.js';
+import { RRType } from '../../../wire/types.js';
 import { parseConfigText } from '../../../config/load.js';
 import { parseZone } from '../../../zone/parser.js';
 import { Zone, ZoneSet } from '../../../zone/tree.js';
@@ -18,16 +18,7 @@ const zones = (text: string) => new ZoneSet([Zone.build('t.lab.', parseZone(text
 const udp: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 };
 
 function q(name: string, type: number, id: number, rd: boolean, cd = false, edns = false): Uint8Array {
-  const m: Message = {
-    id,
-    flags: { qr: false, opcode: 0, aa: false, tc: false, rd, ra: false, z: false, ad: false, cd, rcode: 0 },
-    questions: [{ name, type, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-    edns: edns ? { udpSize: 1232, extendedRcode: 0, version: 0, dnssecOk: false, z: 0, options: [] } : undefined,
-  };
-  return encodeMessage(m);
+  return encodeMessage(queryMessage(name, type, { id, rd, cd, edns }));
 }
 
 const withoutCache = (u: Unit) => !u.name.startsWith('answer-cache');
@@ -75,4 +66,16 @@ test('the cache is bounded', () => {
   for (let i = 0; i < 10; i++) cache.set(String(i), 0, new Uint8Array(1));
   assert.equal(cache.size, 3);
   assert.ok(cache.get('9', 0) && !cache.get('0', 0));
+});
+
+test('eviction is first in, first out, also when a stored key is stored again', () => {
+  const cache = new AnswerCache(3);
+  cache.get('x', 1);
+  for (const k of ['a', 'b', 'c', 'a', 'd', 'e']) cache.set(k, 1, new Uint8Array([k.charCodeAt(0)]));
+  assert.equal(cache.size, 3);
+  assert.deepEqual(['a', 'b', 'c', 'd', 'e'].map((k) => cache.get(k, 1)?.[0]), [undefined, undefined, 99, 100, 101]);
+  // A reload (new generation) starts an empty ring.
+  assert.equal(cache.get('c', 2), undefined);
+  for (const k of ['f', 'g', 'h', 'i']) cache.set(k, 2, new Uint8Array(1));
+  assert.deepEqual(['f', 'g', 'h', 'i'].map((k) => cache.get(k, 2) !== undefined), [false, true, true, true]);
 });

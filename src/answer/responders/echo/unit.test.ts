@@ -1,8 +1,8 @@
 // echo responder in the pipeline: its place before the zones, the answer cache, the injected clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessage } from '../../../wire/message.js';
-import { Rcode, RRType, type Message } from '../../../wire/types.js';
+import { decodeMessage, encodeMessage, queryMessage } from '../../../wire/message.js';
+import { Rcode, RRType } from '../../../wire/types.js';
 import { parseConfigText } from '../../../config/load.js';
 import { parseZone } from '../../../zone/parser.js';
 import { Zone, ZoneSet } from '../../../zone/tree.js';
@@ -14,15 +14,7 @@ import { AnswerCache } from '../cache/index.js';
 const udp: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 };
 
 function q(name: string, type: number): Uint8Array {
-  const m: Message = {
-    id: 9,
-    flags: { qr: false, opcode: 0, aa: false, tc: false, rd: false, ra: false, z: false, ad: false, cd: false, rcode: 0 },
-    questions: [{ name, type, class: 1 }],
-    answers: [],
-    authorities: [],
-    additionals: [],
-  };
-  return encodeMessage(m);
+  return encodeMessage(queryMessage(name, type, { id: 9 }));
 }
 
 function engine(echoYaml: string, clock = { t: 0 }) {
