@@ -5,7 +5,7 @@
 //   FAMILY (2 octets: 1 IPv4, 2 IPv6) | PREFIX-LENGTH (1 octet) | ceil(PREFIX-LENGTH/8) address octets
 // A resolver that understands it can keep the listed clients from using the answer; one that does
 // not ignores it (RFC 6891 §6.1.2), and the data plane refuses those sources anyway.
-import { formatCidr, parseCidr, type Cidr } from '../net/cidr.js';
+import { prefixOf, type Cidr } from '../net/cidr.js';
 import { WireError, type EdnsOption } from '../wire/types.js';
 
 export const EXCEPTIONS_OPTION_CODE = 65430;
@@ -33,8 +33,7 @@ export function decodeExceptions(data: Uint8Array): Cidr[] {
     if (i + 3 + n > data.length) throw new WireError('exceptions option: truncated address', i + 3);
     const bytes = new Uint8Array(width / 8);
     bytes.set(data.subarray(i + 3, i + 3 + n));
-    const c = parseCidr(`${formatCidr({ family: family === 1 ? 4 : 6, bytes, length: width })}/${length}`, false);
-    out.push(c!);
+    out.push(prefixOf({ family: family === 1 ? 4 : 6, bytes }, length));
     i += 3 + n;
   }
   return out;

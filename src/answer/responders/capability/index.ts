@@ -32,12 +32,10 @@ export function capabilityResponder(opts: CapabilityResponderOptions = {}): Unit
       const config = ctx.runtime.config;
       if (config.services.length === 0) return CONTINUE;
       const q = ctx.query.question!;
-      const svc = serviceTableOf(config).byName.get(q.name.toLowerCase());
-      if (!svc) return CONTINUE;
-      if (!caps) {
-        caps = new Capabilities();
-      }
+      caps ??= new Capabilities();
       const c = caps;
+      const svc = serviceTableOf(config, { now: c.now }).byName.get(q.name.toLowerCase());
+      if (!svc) return CONTINUE;
       // The answer depends on the resolver, the time and randomness: never reused by the answer cache.
       ctx.response.cacheable = false;
       const family = q.type === RRType.A ? 4 : q.type === RRType.AAAA ? 6 : undefined;
@@ -100,8 +98,9 @@ async function check(ctx: QueryContext, caps: Capabilities, svc: CompiledService
     if (blockedSubnet) return { ok: false, reason: `blocklisted client subnet: ${formatCidr(blockedSubnet)}` };
   }
   const t = caps.now();
-  if (svc.serviceBucket && !svc.serviceBucket.take('', t)) return { ok: false, reason: 'rate limit: service' };
+  // The resolver's own bucket first: one resolver over its limit must not drain the service's bucket.
   if (svc.resolverBucket && !svc.resolverBucket.take(formatAddress(resolver), t)) return { ok: false, reason: 'rate limit: resolver' };
+  if (svc.serviceBucket && !svc.serviceBucket.take('', t)) return { ok: false, reason: 'rate limit: service' };
   let sourceSubnet: Cidr | undefined;
   if (ecs && s.scope === 'subnet') {
     // §2.2: an unverified claim could widen a capability to any address space; it is a denial.
