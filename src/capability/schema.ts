@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseAddress, parseCidrResult } from '../net/cidr.js';
 import { parseBackend, parseProtoPorts } from '../gateway/schema.js';
 import { NameError, parseName } from '../wire/name.js';
+import { nftablesSchema } from './nftables/schema.js';
 
 const nameText = z.string().transform((s, ctx) => {
   try {
@@ -78,6 +79,8 @@ export const capabilitiesSchema = z
   .object({
     /** userspace: the gateway relays only leased flows (no privileges); nftables: kernel verdict maps. */
     backend: z.enum(['userspace', 'nftables']).default('userspace'),
+    /** The nftables backend's table and namespace (src/capability/nftables/README.md). */
+    nftables: nftablesSchema.optional(),
     /** When installing a translation fails: false answers SERVFAIL (fail closed), true answers anyway. */
     failOpen: z.boolean().default(false),
     /** Seconds a lease stays live past its TTL, for resolvers that stretch TTLs (kresd: cache.min_ttl 5). */

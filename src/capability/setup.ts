@@ -9,6 +9,7 @@ import { fileAudit } from './audit.js';
 import { Capabilities } from './core.js';
 import { serviceTableOf } from './services.js';
 import { UserspaceDataPlane } from './userspace.js';
+import { startNftables } from './nftables/setup.js';
 
 export interface CapabilitySetup {
   caps: Capabilities;
@@ -40,7 +41,7 @@ export async function setupCapabilities(config: Config, current: () => Config, l
     caps.dataPlane = userspace;
     for (const w of uncovered(config)) logger.warn('capability service not reachable through the gateway', { detail: w });
   } else {
-    throw new Error('capabilities.backend nftables is not available in this build yet');
+    caps.dataPlane = await startNftables(config, logger);
   }
   let admin: AdminServer | undefined;
   if (c.admin) {

@@ -1,0 +1,21 @@
+// Configuration of the nftables data plane: the `capabilities.nftables` key.
+import { z } from 'zod';
+import { NAME_RE } from './ruleset.js';
+
+export const nftablesSchema = z
+  .object({
+    /** The table fluxdns owns: created on start, reconciled after a restart, deleted on clean shutdown. */
+    table: z.string().regex(NAME_RE, 'expected a table name of letters, digits and "_" (at most 32, starting with a letter)').default('fluxdns'),
+    /** `ip` or `inet` (IPv4 leases either way: the kernel backend translates IPv4 only). */
+    family: z.enum(['ip', 'inet']).default('ip'),
+    /** Run nft inside this network namespace (`ip netns exec NAME nft`): the gateway's namespace. */
+    netns: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected a network namespace name (letters, digits, ".", "_", "-")').optional(),
+    /**
+     * Seconds a source stays in the kernel's `seen` set after its last new connection while live.
+     * Default: the largest ttl + slack + grace of the services, so grace admits every seen source.
+     */
+    seenTimeout: z.number().int().min(1).max(86400 * 7).optional(),
+  })
+  .strict();
+
+export type NftablesConfig = z.output<typeof nftablesSchema>;
