@@ -34,6 +34,11 @@ export interface ResponseDraft {
    * the answer depend on anything else (the client, time, randomness) must set it back to false.
    */
   cacheable: boolean;
+  /**
+   * Set by a finisher that must append to the encoded message (tsig: RFC 8945 §5.3 signs the bytes as
+   * sent). The encoder keeps `reserve` bytes free under the size limit, then passes the bytes through `apply`.
+   */
+  seal?: { readonly reserve: number; apply(wire: Uint8Array): Uint8Array };
 }
 
 /** A typed slot for per-query state owned by one unit. */

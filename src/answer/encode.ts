@@ -52,5 +52,7 @@ export function encodeResponse(ctx: QueryContext): Uint8Array {
     additionals: r.additional,
     edns,
   };
-  return encodeMessage(msg, { maxSize: responseLimit(ctx), padBlock: padding.padBlock });
+  // A seal (TSIG) must be the last record and is never truncated away (RFC 8945 §5.3): room is kept for it.
+  const wire = encodeMessage(msg, { maxSize: responseLimit(ctx) - (r.seal?.reserve ?? 0), padBlock: padding.padBlock });
+  return r.seal ? r.seal.apply(wire) : wire;
 }

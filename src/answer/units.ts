@@ -6,6 +6,8 @@ import { ttlJitterFinisher } from './finish/ttl-jitter/index.js';
 import { AnswerCache, answerCache, answerCacheStore } from './responders/cache/index.js';
 import { headerGuard } from './guards/header/index.js';
 import { cookiesGuard } from './guards/cookies/index.js';
+import { tsigGuard } from './guards/tsig/index.js';
+import { tsigFinisher } from './finish/tsig/index.js';
 import { cookiesFinisher } from './finish/cookies/index.js';
 import { rrlFinisher } from './finish/rrl/index.js';
 import { zoneResponder } from './responders/zone/index.js';
@@ -26,6 +28,7 @@ export interface UnitOptions {
 export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): Unit[] {
   return [
     // guards
+    tsigGuard(), // first: every response to a signed query is signed (RFC 8945 §5.3), even a cookie or header error
     cookiesGuard(), // before header: it answers cookie-only queries (RFC 7873 §5.4), which header calls malformed
     headerGuard(),
     // policy: first matching policy decides; it runs before the cache, so its answers are never reused
@@ -40,6 +43,7 @@ export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): 
     ttlJitterFinisher(),
     ednsFinisher(),
     cookiesFinisher(),
+    tsigFinisher(), // signs at encode time; last before the store: a signed response is never cached
     answerCacheStore(cache),
     rrlFinisher(), // after the store: it judges the response as sent and may drop or truncate it
   ];

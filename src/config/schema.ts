@@ -9,6 +9,7 @@ import { ttlJitterSchema } from '../answer/finish/ttl-jitter/schema.js';
 import { cookiesSchema } from '../answer/guards/cookies/config.js';
 import { rrlSchema } from '../answer/finish/rrl/config.js';
 import { gatewaySchema } from '../gateway/schema.js';
+import { tsigSchema } from '../tsig/schema.js';
 import { capabilitiesSchema, checkServiceRefs, servicesSchema } from '../capability/schema.js';
 import { echoSchema } from '../answer/responders/echo/schema.js';
 
@@ -82,6 +83,7 @@ export const configSchema = z
     /** RFC 5001 name server identifier, sent when a query asks for it. */
     nsid: z.string().max(512).optional(),
     cookies: cookiesSchema.default({}),
+    tsig: tsigSchema.default({}), // TSIG keys (RFC 8945, src/tsig)
     rrl: rrlSchema.optional(),
     gateway: gatewaySchema.optional(),
     echo: echoSchema, // Stateless DNS zones (src/answer/responders/echo)

@@ -1,6 +1,7 @@
 // The attributes of one query that policies match on (seed 000 §2.1, seed 002 §3.2 step 3).
 import { parseAddress, type Address } from '../net/cidr.js';
 import type { QueryContext, TransportProto } from '../answer/context.js';
+import { TSIG_ABSENT, type TsigStatus } from '../answer/guards/tsig/state.js';
 
 export type CookieState = 'valid' | 'absent' | 'invalid';
 
@@ -13,6 +14,8 @@ export interface QueryFacts {
   readonly ecs: { readonly address: Address; readonly sourcePrefix: number } | undefined;
   readonly transport: TransportProto;
   readonly cookie: CookieState;
+  /** The tsig guard's verdict (TSIG_STATUS). */
+  readonly tsig: TsigStatus;
   readonly now: Date;
   /**
    * The most ECS bits any clientSubnet test looked at (RFC 7871 §7.2.1: the answer's SCOPE PREFIX-LENGTH).
@@ -21,7 +24,7 @@ export interface QueryFacts {
   ecsBitsUsed: number;
 }
 
-export function factsOf(ctx: QueryContext, cookie: CookieState, now: Date): QueryFacts {
+export function factsOf(ctx: QueryContext, cookie: CookieState, now: Date, tsig: TsigStatus = TSIG_ABSENT): QueryFacts {
   const q = ctx.query.question!;
   const cs = ctx.query.edns?.clientSubnet;
   const ecsAddr = cs ? parseAddress(cs.address) : undefined;
@@ -34,6 +37,7 @@ export function factsOf(ctx: QueryContext, cookie: CookieState, now: Date): Quer
     ecs: cs && ecsAddr ? { address: ecsAddr, sourcePrefix: cs.sourcePrefix } : undefined,
     transport: ctx.transport.proto,
     cookie,
+    tsig,
     now,
     ecsBitsUsed: 0,
   };

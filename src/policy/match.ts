@@ -41,6 +41,18 @@ export function compileMatch(m: MatchConfig): Test[] {
     const want = m.cookie;
     tests.push({ label: `cookie ${want}`, holds: (f) => f.cookie === want, why: (f) => `cookie is ${f.cookie}` });
   }
+  if (m.tsig && m.tsig !== 'any') {
+    const want = m.tsig;
+    tests.push({ label: `tsig ${want}`, holds: (f) => f.tsig.status === want, why: (f) => `tsig is ${f.tsig.status}` });
+  }
+  if (m.tsigKey) {
+    const keys = new Set(m.tsigKey.map((k) => k.toLowerCase()));
+    tests.push({
+      label: `tsigKey ${m.tsigKey.join('|')}`,
+      holds: (f) => f.tsig.status === 'valid' && keys.has(f.tsig.keyName!),
+      why: (f) => (f.tsig.status === 'valid' ? `signed with ${f.tsig.keyName}` : `tsig is ${f.tsig.status}`),
+    });
+  }
   if (m.time) {
     const windows = m.time;
     tests.push({ label: 'time window', holds: (f) => windows.some((w) => inWindow(w, f.now)), why: (f) => `${f.now.toISOString()} is outside every window` });

@@ -91,6 +91,10 @@ export const matchSchema = z
     transport: oneOrMany(z.enum(['udp', 'tcp', 'tls', 'https'])).optional(),
     ecs: z.enum(['present', 'absent']).optional(),
     cookie: z.enum(['valid', 'absent', 'any']).optional(),
+    /** valid: signed with a key we hold, verified (RFC 8945); absent: unsigned. Bad signatures never reach policies. */
+    tsig: z.enum(['valid', 'absent', 'any']).optional(),
+    /** The TSIG key that signed the query (implies tsig: valid). */
+    tsigKey: oneOrMany(nameText).optional(),
     time: oneOrMany(timeWindowSchema).optional(),
   })
   .strict();

@@ -29,6 +29,8 @@ export interface QueryView {
   question?: { name: string; type: number; class: number };
   /** End of the question section: buf.subarray(12, questionEnd) echoes it; 12 when none parsed. */
   questionEnd: number;
+  /** Offset of the TSIG record (its owner name) when the last additional record is one (RFC 8945). */
+  tsigAt?: number;
   /** Set when the OPT record itself parsed, even if one of its options is malformed. */
   edns?: QueryEdns;
   /** Set when the query is malformed; `question` is still set when the question itself parsed. */
@@ -126,7 +128,15 @@ export function parseQuery(input: Uint8Array): QueryView {
     const p = skipRecord(buf, pos);
     if (p < 0) return fail(v, skipError, skipErrorAt);
     pos = p;
-    if (((buf[skipTypeAt]! << 8) | buf[skipTypeAt + 1]!) !== RRType.OPT) continue;
+    const type = (buf[skipTypeAt]! << 8) | buf[skipTypeAt + 1]!;
+    if (type !== RRType.OPT) {
+      // RFC 8945 §5.1: one TSIG at most, and it must be the last record (a second one is not last either).
+      if (type === RRType.TSIG) {
+        if (i !== v.arcount - 1) return fail(v, 'TSIG is not the last record', start);
+        v.tsigAt = start;
+      }
+      continue;
+    }
     if (v.edns) return fail(v, 'more than one OPT record', start);
     if (buf[start] !== 0) return fail(v, 'OPT owner is not the root', start);
     const reason = readOpt(buf, start + 1, p, v);

@@ -17,8 +17,8 @@ export interface TsigStatus {
   readonly status: TsigVerdict;
   /** The key's name (absolute, lower case, e.g. "demo-key.") when a TSIG was present. */
   readonly keyName?: string;
-  /** Why it was bad. */
-  readonly error?: TsigErrorName;
+  /** Why it was bad: a TSIG error, or FORMERR for a malformed TSIG (RFC 8945 §5.1). */
+  readonly error?: TsigErrorName | 'FORMERR';
 }
 
 /** Read this from later units: `ctx.get(TSIG_STATUS)?.status === 'valid'` (set on every query the guard sees). */

@@ -11,6 +11,7 @@ import { EdnsOptionCode, Rcode } from '../../../wire/types.js';
 import { StateKey, type QueryContext } from '../../context.js';
 import { TTL_JITTER } from '../../finish/ttl-jitter/index.js';
 import { cookieFacts } from '../../guards/cookies/state.js';
+import { TSIG_STATUS } from '../../guards/tsig/state.js';
 import type { Runtime } from '../../runtime.js';
 import { ANSWERED, CONTINUE, drop, fail, type Outcome, type Unit } from '../../unit.js';
 
@@ -52,7 +53,7 @@ export function policiesUnit(opts: PolicyUnitOptions = {}): Unit {
       const set = policySetOf(ctx.runtime);
       if (set.empty) return CONTINUE;
       const t = now();
-      const facts = factsOf(ctx, cookieStateOf(ctx), new Date(t));
+      const facts = factsOf(ctx, cookieStateOf(ctx), new Date(t), ctx.get(TSIG_STATUS));
       const policy = set.match(facts);
       let outcome: Outcome = CONTINUE;
       if (policy) {

@@ -48,6 +48,8 @@ function cacheKey(ctx: QueryContext, q: QueryView): string | undefined {
   if (!question || q.error || q.opcode !== 0 || q.qr) return undefined;
   const edns = q.edns;
   if (edns && (edns.options.length > 0 || edns.version !== 0)) return undefined;
+  // A record beside the OPT (a TSIG, RFC 8945) makes the response per query: it is signed for this request.
+  if (q.arcount > (edns ? 1 : 0)) return undefined;
   const proto = ctx.transport.proto === 'udp' ? 'u' : 's';
   return `${proto}${responseLimit(ctx)}${edns ? (edns.dnssecOk ? 'D' : 'E') : 'N'}${question.type}/${question.class}/${question.name.toLowerCase()}`;
 }

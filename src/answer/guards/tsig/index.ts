@@ -1,0 +1,68 @@
+// tsig guard: verifies a query's TSIG (RFC 8945 §5.2) — key, MAC, time — records TSIG_STATUS for later
+// units, and answers NOTAUTH with the TSIG error when verification fails (§5.3.2). It leaves the plan
+// for signing the response to the tsig finisher.
+import { keyRingOf } from '../../../tsig/keys.js';
+import { timeOther, type SignPlan } from '../../../tsig/sign.js';
+import { TSIG_BADKEY, TSIG_BADSIG, TSIG_BADTIME, verifyRequest } from '../../../tsig/verify.js';
+import { Rcode } from '../../../wire/types.js';
+import { StateKey, type QueryContext } from '../../context.js';
+import { CONTINUE, fail, type Outcome, type Unit } from '../../unit.js';
+import { TSIG_ABSENT, TSIG_STATUS } from './state.js';
+
+export { TSIG_STATUS, TsigError, type TsigStatus, type TsigVerdict, type TsigErrorName } from './state.js';
+
+/** How the response to this query is signed; set by the guard, applied by the tsig finisher. */
+export const TSIG_PLAN = new StateKey<SignPlan>('tsig.plan');
+
+export function tsigGuard(): Unit {
+  return {
+    name: 'tsig',
+    stage: 'guard',
+    handle(ctx: QueryContext): Outcome {
+      const q = ctx.query;
+      const at = q.tsigAt;
+      if (at === undefined) {
+        ctx.set(TSIG_STATUS, TSIG_ABSENT);
+        return CONTINUE;
+      }
+      // Responses are dropped by the header guard; a malformed message gets its FORMERR there, unsigned.
+      if (q.qr || q.error) {
+        ctx.set(TSIG_STATUS, { status: 'bad', error: 'FORMERR' });
+        return CONTINUE;
+      }
+      const cfg = ctx.runtime.config.tsig;
+      // ctx.receivedAt is the engine's clock (tests construct contexts with their own).
+      const now = Math.floor(ctx.receivedAt / 1000);
+      const v = verifyRequest(ctx.raw, at, keyRingOf(cfg), cfg.fudge, now);
+      switch (v.kind) {
+        case 'formerr':
+          ctx.set(TSIG_STATUS, { status: 'bad', error: 'FORMERR' });
+          return fail(Rcode.FORMERR, v.reason);
+        case 'badkey':
+        case 'badsig': {
+          const r = v.record;
+          const keyName = r.keyName.toLowerCase();
+          ctx.set(TSIG_STATUS, { status: 'bad', keyName, error: v.kind === 'badkey' ? 'BADKEY' : 'BADSIG' });
+          // §5.3.2: errors about the key or the MAC go back unsigned (MAC size 0), never signed.
+          ctx.set(TSIG_PLAN, { keyName, algorithm: r.algorithm, macSize: 0, fudge: cfg.fudge, error: v.kind === 'badkey' ? TSIG_BADKEY : TSIG_BADSIG });
+          return fail(Rcode.NOTAUTH, `TSIG ${v.kind === 'badkey' ? 'BADKEY' : 'BADSIG'} (key ${keyName})`);
+        }
+        case 'badtime': {
+          const r = v.record;
+          ctx.set(TSIG_STATUS, { status: 'bad', keyName: v.key.name, error: 'BADTIME' });
+          // §5.2.3: signed, with the request's Time Signed and our clock in Other Data, so the client
+          // can tell its offset.
+          ctx.set(TSIG_PLAN, { keyName: v.key.name, algorithm: r.algorithm, key: v.key, requestMac: r.mac, macSize: r.mac.length, fudge: cfg.fudge, error: TSIG_BADTIME, timeSigned: r.timeSigned, other: timeOther(now) });
+          return fail(Rcode.NOTAUTH, `TSIG BADTIME (key ${v.key.name}, ${now - r.timeSigned} s off)`);
+        }
+        case 'valid': {
+          const r = v.record;
+          ctx.set(TSIG_STATUS, { status: 'valid', keyName: v.key.name });
+          // The response MAC is as long as the request's (a truncated request gets a truncated answer).
+          ctx.set(TSIG_PLAN, { keyName: v.key.name, algorithm: r.algorithm, key: v.key, requestMac: r.mac, macSize: r.mac.length, fudge: cfg.fudge, error: 0 });
+          return CONTINUE;
+        }
+      }
+    },
+  };
+}

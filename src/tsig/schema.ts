@@ -1,0 +1,54 @@
+// Configuration schema of `tsig`: the shared keys (RFC 8945 §1.2: a key is a name, an algorithm and a secret).
+import { z } from 'zod';
+import { NameError, parseName } from '../wire/name.js';
+import { ALGORITHM_NAMES } from './algorithms.js';
+
+const keyName = z.string().transform((s, ctx) => {
+  try {
+    // Key names compare case-insensitively (RFC 8945 §4.2 canonical form): keep them lower case.
+    return parseName(s.endsWith('.') ? s : s + '.').toLowerCase();
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a key name in domain name syntax: ${e instanceof NameError ? e.message : String(e)}` });
+    return z.NEVER;
+  }
+});
+
+/** Strict base64 (as `tsig-keygen` and `keymgr` print it): the secret must decode to at least one byte. */
+export function isBase64Secret(s: string): boolean {
+  const t = s.replace(/\s+/g, '');
+  return t.length > 0 && t.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(t);
+}
+
+export const tsigKeySchema = z
+  .object({
+    name: keyName,
+    algorithm: z.enum(ALGORITHM_NAMES).default('hmac-sha256'),
+    /** The shared secret, base64. Never logged. */
+    secret: z.string().refine(isBase64Secret, { message: 'expected the secret in base64 (as tsig-keygen prints it)' }).optional(),
+    /** A file holding the base64 secret, relative to the configuration file (read at load and on SIGHUP). */
+    secretFile: z.string().min(1, 'expected the path of a file holding the base64 secret').optional(),
+  })
+  .strict()
+  .superRefine((k, ctx) => {
+    if ((k.secret === undefined) === (k.secretFile === undefined)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['secret'], message: 'expected exactly one of "secret" (base64) or "secretFile" (a path)' });
+    }
+  });
+
+export const tsigSchema = z
+  .object({
+    keys: z.array(tsigKeySchema).default([]),
+    /** Seconds of clock difference accepted (RFC 8945 §5.2.3; 300 recommended, §10). */
+    fudge: z.number().int().min(0).max(65535).default(300),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    const seen = new Set<string>();
+    t.keys.forEach((k, i) => {
+      if (seen.has(k.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['keys', i, 'name'], message: `key "${k.name}" is defined twice; expected unique key names` });
+      seen.add(k.name);
+    });
+  });
+
+export type TsigConfig = z.output<typeof tsigSchema>;
+export type TsigKeyConfig = z.output<typeof tsigKeySchema>;
