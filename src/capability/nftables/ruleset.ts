@@ -32,9 +32,6 @@ export interface TableOptions {
   seenTimeout: number;
 }
 
-/** Table and object names nft accepts without quoting (and that cannot smuggle a second command in). */
-export const NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
-
 /**
  * The commands that create the table or bring an existing one to this definition: `add` is a no-op
  * for an identical object, and each chain is flushed and refilled, all in one transaction.

@@ -1,6 +1,8 @@
 // Configuration of the nftables data plane: the `capabilities.nftables` key.
 import { z } from 'zod';
-import { NAME_RE } from './ruleset.js';
+
+/** Table names nft accepts without quoting (and that cannot smuggle a second command in). */
+const NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
 
 export const nftablesSchema = z
   .object({
