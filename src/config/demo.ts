@@ -19,6 +19,10 @@ zones:
 nsid: fluxdns-demo
 # DNS Cookies (RFC 7873/9018): every response to a query with a client cookie carries a server cookie.
 cookies: { mode: answer }
+# TSIG (RFC 8945). DEMO ONLY: this secret is published in the README; never use it anywhere else.
+tsig:
+  keys:
+    - { name: demo-key, algorithm: hmac-sha256, secret: "fyUY+enEEA0F8dE3yI6CgebtvIgDMPr94JIsTc9qvf8=" }
 # Stateless DNS (seed 003): every answer synthesized from the query name (data.METHOD.alias.echo.lab)
 echo:
   - { zone: echo.lab., nsAddress: 127.0.0.1 }
@@ -132,6 +136,11 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     command: 'dig @127.0.0.1 -p 5353 +cookie example.lab SOA',
     shows: 'a DNS Cookie: the client cookie echoed with an RFC 9018 server cookie (version 1, timestamp, SipHash-2-4)',
     expect: /; COOKIE: [0-9a-f]{16}01000000[0-9a-f]{24} \(good\)/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 -y hmac-sha256:demo-key:fyUY+enEEA0F8dE3yI6CgebtvIgDMPr94JIsTc9qvf8= example.lab SOA',
+    shows: 'a TSIG-signed query (RFC 8945) with the demo-only key: the answer comes back signed and dig verifies it',
+    expect: /^(?![\s\S]*(failure|could not be validated))[\s\S]*status: NOERROR[\s\S]*;; TSIG PSEUDOSECTION:\s*\ndemo-key\.\s+0\s+ANY\s+TSIG\s+hmac-sha256\. \d+ 300 32 \S+ \d+ NOERROR 0/,
   },
   {
     command: 'dig @127.0.0.1 -p 5353 198.51.100.7.da.box.echo.lab A',
