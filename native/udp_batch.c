@@ -1,0 +1,457 @@
+/* UDP batching for fluxdns: one socket read with recvmmsg and answered with one sendmmsg per batch,
+ * driven by a uv_poll on the main loop (N-API only; no threads). See native/README.md. */
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Layout shared with src/transport/udp-batch.ts: keep in sync. */
+#define RECV_STRIDE 8 /* int32 per received datagram: len, port, family, 0, addr[16 bytes] */
+#define SEND_STRIDE 3 /* int32 per reply: index of the datagram it answers, offset in the send buffer, length */
+#define SLOT 4096     /* bytes per received datagram; a longer one is dropped (MSG_TRUNC) */
+#define SEND_SLOT 4096 /* UDP replies are at most limits.udpPayload (<= 4096) */
+#define MAX_BATCH 1024
+#define MAX_ROUNDS 8  /* batches per readiness event before yielding to the loop (fairness with TCP) */
+
+typedef struct {
+  napi_env env;
+  uv_poll_t poll;
+  int fd;
+  int family;
+  int batch;
+  int closing;
+  napi_ref callback;   /* onBatch(count, recvBuffer) -> number of replies in the send meta */
+  napi_ref self;       /* the JS handle object, kept alive while the socket is open */
+  napi_ref recv_ab;    /* current receive ArrayBuffer (replaced by detach()) */
+  napi_async_context async;
+  uint8_t *recv;       /* batch * SLOT */
+  int detach_pending;
+  int32_t *recv_meta;  /* batch * RECV_STRIDE, owned by an ArrayBuffer held by JS */
+  int32_t *send_meta;  /* batch * SEND_STRIDE */
+  uint8_t *send;       /* batch * SEND_SLOT */
+  struct mmsghdr *rmsgs;
+  struct iovec *riov;
+  struct sockaddr_storage *raddr;
+  struct mmsghdr *smsgs;
+  struct iovec *siov;
+  /* counters, read by stats() */
+  double received, sent, send_errors, truncated, recv_calls, send_calls;
+} batch_sock;
+
+#define CHECK(call)                                                                            \
+  do {                                                                                         \
+    if ((call) != napi_ok) {                                                                   \
+      napi_throw_error(env, NULL, "fluxdns_udp: " #call " failed");                            \
+      return NULL;                                                                             \
+    }                                                                                          \
+  } while (0)
+
+static napi_value throw_errno(napi_env env, const char *what, int err) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_value m, code, e;
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &m);
+  const char *name = err == EADDRINUSE ? "EADDRINUSE" : err == EADDRNOTAVAIL ? "EADDRNOTAVAIL" : err == EACCES ? "EACCES" : "ESYSCALL";
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_create_error(env, code, m, &e);
+  napi_throw(env, e);
+  return NULL;
+}
+
+static int fill_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+  if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    *len = sizeof *a4;
+    return AF_INET;
+  }
+  if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons((uint16_t)port);
+    *len = sizeof *a6;
+    return AF_INET6;
+  }
+  return -1;
+}
+
+/* Sends replies [from, n) with as few sendmmsg calls as the kernel allows. A message the kernel
+ * refuses (unreachable peer, EPERM from a firewall) is skipped; EAGAIN (send buffer full) drops the
+ * rest of the batch: UDP gives no delivery promise and DNS clients retry (RFC 1035 §4.2.1). */
+static void send_batch(batch_sock *s, int n) {
+  int from = 0;
+  while (from < n) {
+    int r = sendmmsg(s->fd, s->smsgs + from, (unsigned)(n - from), MSG_DONTWAIT);
+    s->send_calls++;
+    if (r > 0) {
+      s->sent += r;
+      from += r;
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      s->send_errors += n - from;
+      return;
+    }
+    /* The first remaining message failed on its own: skip it and send the others. */
+    s->send_errors++;
+    from++;
+  }
+}
+
+static void call_js(batch_sock *s, int count) {
+  napi_env env = s->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv_ab, global, argv[2], result;
+  napi_get_reference_value(env, s->callback, &cb);
+  napi_get_reference_value(env, s->recv_ab, &recv_ab);
+  napi_get_global(env, &global);
+  napi_create_int32(env, count, &argv[0]);
+  argv[1] = recv_ab;
+  int32_t replies = 0;
+  /* make_callback runs the microtask queue afterwards, as libuv-driven callbacks in Node core do. */
+  napi_status st = napi_make_callback(env, s->async, global, cb, 2, argv, &result);
+  if (st == napi_ok) {
+    napi_get_value_int32(env, result, &replies);
+  } else {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+    }
+  }
+  if (replies > count) replies = count;
+  int n = 0;
+  for (int i = 0; i < replies; i++) {
+    int32_t *m = s->send_meta + i * SEND_STRIDE;
+    int idx = m[0], off = m[1], len = m[2];
+    if (idx < 0 || idx >= count || off < 0 || len <= 0 || off + len > s->batch * SEND_SLOT) continue;
+    s->siov[n].iov_base = s->send + off;
+    s->siov[n].iov_len = (size_t)len;
+    struct msghdr *h = &s->smsgs[n].msg_hdr;
+    h->msg_name = &s->raddr[idx];
+    h->msg_namelen = s->rmsgs[idx].msg_hdr.msg_namelen;
+    h->msg_iov = &s->siov[n];
+    h->msg_iovlen = 1;
+    h->msg_control = NULL;
+    h->msg_controllen = 0;
+    h->msg_flags = 0;
+    n++;
+  }
+  if (n > 0) send_batch(s, n);
+  if (s->detach_pending && !s->closing) {
+    /* JS kept views of this batch for a reply still pending: read the next batch elsewhere. */
+    napi_value ab;
+    void *data;
+    if (napi_create_arraybuffer(env, (size_t)s->batch * SLOT, &data, &ab) == napi_ok) {
+      napi_delete_reference(env, s->recv_ab);
+      napi_create_reference(env, ab, 1, &s->recv_ab);
+      s->recv = data;
+    }
+    s->detach_pending = 0;
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  batch_sock *s = handle->data;
+  if (s->closing || status < 0) return;
+  for (int round = 0; round < MAX_ROUNDS && !s->closing; round++) {
+    for (int i = 0; i < s->batch; i++) {
+      s->riov[i].iov_base = s->recv + (size_t)i * SLOT;
+      s->riov[i].iov_len = SLOT;
+      struct msghdr *h = &s->rmsgs[i].msg_hdr;
+      h->msg_name = &s->raddr[i];
+      h->msg_namelen = sizeof s->raddr[i];
+      h->msg_iov = &s->riov[i];
+      h->msg_iovlen = 1;
+      h->msg_control = NULL;
+      h->msg_controllen = 0;
+      h->msg_flags = 0;
+    }
+    int r = recvmmsg(s->fd, s->rmsgs, (unsigned)s->batch, MSG_DONTWAIT, NULL);
+    s->recv_calls++;
+    if (r < 0) {
+      /* EAGAIN: drained. Anything else (an ICMP error queued on the socket, ENOMEM) is not about a
+       * query we could answer: ignore it and wait for the next readiness event. */
+      return;
+    }
+    if (r == 0) return;
+    int kept = 0;
+    for (int i = 0; i < r; i++) {
+      struct msghdr *h = &s->rmsgs[i].msg_hdr;
+      int32_t *m = s->recv_meta + kept * RECV_STRIDE;
+      if (h->msg_flags & MSG_TRUNC) {
+        s->truncated++;
+        continue;
+      }
+      /* Compact so JS sees only datagrams it may answer; the slot index moves with it. */
+      if (kept != i) {
+        memcpy(s->recv + (size_t)kept * SLOT, s->recv + (size_t)i * SLOT, s->rmsgs[i].msg_len);
+        s->raddr[kept] = s->raddr[i];
+        s->rmsgs[kept].msg_hdr.msg_namelen = h->msg_namelen;
+      }
+      m[0] = (int32_t)s->rmsgs[i].msg_len;
+      uint8_t *a = (uint8_t *)(m + 4);
+      if (s->raddr[kept].ss_family == AF_INET6) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&s->raddr[kept];
+        m[1] = ntohs(a6->sin6_port);
+        m[2] = 6;
+        memcpy(a, &a6->sin6_addr, 16);
+      } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&s->raddr[kept];
+        m[1] = ntohs(a4->sin_port);
+        m[2] = 4;
+        memcpy(a, &a4->sin_addr, 4);
+        memset(a + 4, 0, 12);
+      }
+      m[3] = 0;
+      kept++;
+    }
+    s->received += kept;
+    if (kept > 0) call_js(s, kept);
+    if (r < s->batch) return; /* the queue is empty: wait for the next readiness event */
+  }
+}
+
+static void free_sock(batch_sock *s) {
+  free(s->rmsgs);
+  free(s->riov);
+  free(s->raddr);
+  free(s->smsgs);
+  free(s->siov);
+  free(s);
+}
+
+static void on_closed(uv_handle_t *handle) {
+  batch_sock *s = handle->data;
+  napi_env env = s->env;
+  napi_delete_reference(env, s->callback);
+  napi_delete_reference(env, s->recv_ab);
+  napi_delete_reference(env, s->self);
+  napi_async_destroy(env, s->async);
+  free_sock(s);
+}
+
+static batch_sock *unwrap(napi_env env, napi_value v) {
+  batch_sock *s = NULL;
+  if (napi_unwrap(env, v, (void **)&s) != napi_ok || s == NULL) {
+    napi_throw_type_error(env, NULL, "fluxdns_udp: not an open socket handle");
+    return NULL;
+  }
+  return s;
+}
+
+static napi_value ab_of(napi_env env, void **data, size_t size) {
+  napi_value ab;
+  if (napi_create_arraybuffer(env, size, data, &ab) != napi_ok) return NULL;
+  return ab;
+}
+
+/* open(host, port, batchSize, reusePort, onBatch) -> { handle, port, recvMeta, sendMeta, send, slot, sendSlot } */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, NULL, "open(host, port, batchSize, reusePort, onBatch)");
+    return NULL;
+  }
+  char host[64];
+  size_t hl;
+  int32_t port, batch;
+  bool reuse;
+  CHECK(napi_get_value_string_utf8(env, argv[0], host, sizeof host, &hl));
+  CHECK(napi_get_value_int32(env, argv[1], &port));
+  CHECK(napi_get_value_int32(env, argv[2], &batch));
+  CHECK(napi_get_value_bool(env, argv[3], &reuse));
+  if (batch < 1 || batch > MAX_BATCH || port < 0 || port > 65535) {
+    napi_throw_range_error(env, NULL, "fluxdns_udp: batchSize 1..1024, port 0..65535");
+    return NULL;
+  }
+  struct sockaddr_storage ss;
+  socklen_t sl;
+  int family = fill_addr(host, port, &ss, &sl);
+  if (family < 0) {
+    napi_throw_type_error(env, NULL, "fluxdns_udp: expected a literal IPv4 or IPv6 address");
+    return NULL;
+  }
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  int one = 1;
+  if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  /* Each worker binds its own socket; the kernel spreads datagrams over them by flow hash. */
+  if (reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "setsockopt SO_REUSEPORT", e);
+  }
+  int rcv = 1 << 20; /* clamped to net.core.rmem_max; absorbs bursts between two loop turns */
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+    int e = errno;
+    close(fd);
+    char what[128];
+    snprintf(what, sizeof what, "bind %s%s%s:%d", family == AF_INET6 ? "[" : "", host, family == AF_INET6 ? "]" : "", port);
+    return throw_errno(env, what, e);
+  }
+  struct sockaddr_storage bound;
+  socklen_t bl = sizeof bound;
+  getsockname(fd, (struct sockaddr *)&bound, &bl);
+  int bound_port = ntohs(family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port : ((struct sockaddr_in *)&bound)->sin_port);
+
+  batch_sock *s = calloc(1, sizeof *s);
+  if (!s) {
+    close(fd);
+    napi_throw_error(env, NULL, "fluxdns_udp: out of memory");
+    return NULL;
+  }
+  s->env = env;
+  s->fd = fd;
+  s->family = family;
+  s->batch = batch;
+  s->rmsgs = calloc((size_t)batch, sizeof *s->rmsgs);
+  s->riov = calloc((size_t)batch, sizeof *s->riov);
+  s->raddr = calloc((size_t)batch, sizeof *s->raddr);
+  s->smsgs = calloc((size_t)batch, sizeof *s->smsgs);
+  s->siov = calloc((size_t)batch, sizeof *s->siov);
+  napi_value recv_ab, recv_meta, send_meta, send_ab, obj, v;
+  void *data;
+  if (!s->rmsgs || !s->riov || !s->raddr || !s->smsgs || !s->siov || !(recv_ab = ab_of(env, &data, (size_t)batch * SLOT))) goto fail;
+  s->recv = data;
+  if (!(recv_meta = ab_of(env, &data, (size_t)batch * RECV_STRIDE * 4))) goto fail;
+  s->recv_meta = data;
+  if (!(send_meta = ab_of(env, &data, (size_t)batch * SEND_STRIDE * 4))) goto fail;
+  s->send_meta = data;
+  if (!(send_ab = ab_of(env, &data, (size_t)batch * SEND_SLOT))) goto fail;
+  s->send = data;
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &s->poll, fd) != 0) goto fail;
+  s->poll.data = s;
+  napi_create_object(env, &obj);
+  napi_value res_name;
+  napi_create_string_utf8(env, "fluxdns:udp-batch", NAPI_AUTO_LENGTH, &res_name);
+  napi_async_init(env, obj, res_name, &s->async);
+  napi_wrap(env, obj, s, NULL, NULL, NULL);
+  napi_create_reference(env, argv[4], 1, &s->callback);
+  napi_create_reference(env, recv_ab, 1, &s->recv_ab);
+  napi_create_reference(env, obj, 1, &s->self);
+  uv_poll_start(&s->poll, UV_READABLE, on_readable);
+
+  napi_set_named_property(env, obj, "recv", recv_ab);
+  napi_set_named_property(env, obj, "recvMeta", recv_meta);
+  napi_set_named_property(env, obj, "sendMeta", send_meta);
+  napi_set_named_property(env, obj, "send", send_ab);
+  napi_create_int32(env, bound_port, &v);
+  napi_set_named_property(env, obj, "port", v);
+  napi_create_int32(env, SLOT, &v);
+  napi_set_named_property(env, obj, "slot", v);
+  napi_create_int32(env, SEND_SLOT, &v);
+  napi_set_named_property(env, obj, "sendSlot", v);
+  return obj;
+fail:
+  close(fd);
+  free_sock(s);
+  napi_throw_error(env, NULL, "fluxdns_udp: cannot allocate the batch buffers");
+  return NULL;
+}
+
+/* sendTo(handle, bytes, host, port): one reply outside a batch (a unit answered asynchronously). */
+static napi_value js_send_to(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  batch_sock *s = unwrap(env, argv[0]);
+  if (!s) return NULL;
+  void *data;
+  size_t len;
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  CHECK(napi_get_typedarray_info(env, argv[1], &t, &len, &data, &ab, &off));
+  char host[64];
+  size_t hl;
+  int32_t port;
+  CHECK(napi_get_value_string_utf8(env, argv[2], host, sizeof host, &hl));
+  CHECK(napi_get_value_int32(env, argv[3], &port));
+  struct sockaddr_storage ss;
+  socklen_t sl = 0;
+  int ok = 0;
+  if (!s->closing && fill_addr(host, port, &ss, &sl) == s->family) {
+    ssize_t r;
+    do r = sendto(s->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+    while (r < 0 && errno == EINTR);
+    ok = r >= 0;
+    if (ok) s->sent++;
+    else s->send_errors++;
+  }
+  napi_get_boolean(env, ok, &out);
+  return out;
+}
+
+/* detach(handle): the current receive buffer stays with JS; the next batch is read into a new one. */
+static napi_value js_detach(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  batch_sock *s = unwrap(env, argv[0]);
+  if (s) s->detach_pending = 1;
+  return NULL;
+}
+
+static napi_value js_stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], obj, v;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  batch_sock *s = unwrap(env, argv[0]);
+  if (!s) return NULL;
+  napi_create_object(env, &obj);
+#define STAT(name)                                \
+  napi_create_double(env, s->name, &v);           \
+  napi_set_named_property(env, obj, #name, v);
+  STAT(received) STAT(sent) STAT(send_errors) STAT(truncated) STAT(recv_calls) STAT(send_calls)
+#undef STAT
+  return obj;
+}
+
+/* close(handle): stops polling and closes the socket once libuv has let go of it. */
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  batch_sock *s = unwrap(env, argv[0]);
+  if (!s || s->closing) return NULL;
+  s->closing = 1;
+  uv_poll_stop(&s->poll);
+  close(s->fd);
+  void *unused;
+  napi_remove_wrap(env, argv[0], &unused);
+  uv_close((uv_handle_t *)&s->poll, on_closed);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
+      {"sendTo", NULL, js_send_to, NULL, NULL, NULL, napi_default, NULL},
+      {"detach", NULL, js_detach, NULL, NULL, NULL, napi_default, NULL},
+      {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
