@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseName, NameError } from '../wire/name.js';
 import { checkListenCertificate } from '../transport/listen-config.js';
 import { streamLimitKeys } from '../transport/limits.js';
+import { udpSchema } from '../transport/udp-config.js';
 import { checkPolicyRefs, policySchema, poolSchema } from '../policy/schema.js';
 import { ttlJitterSchema } from '../answer/finish/ttl-jitter/schema.js';
 import { cookiesSchema } from '../answer/guards/cookies/config.js';
@@ -78,6 +79,7 @@ export const configSchema = z
       { proto: 'tcp', address: '127.0.0.1:5353' },
     ]),
     workers: z.number().int().min(1).max(64).default(1),
+    udp: udpSchema, // UDP system-call batching (src/transport/udp-config.ts)
     zones: z.array(zoneSchema).default([]),
     limits: limitsSchema.default({}),
     /** RFC 5001 name server identifier, sent when a query asks for it. */

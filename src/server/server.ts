@@ -10,7 +10,7 @@ import { listenHttps } from '../transport/https.js';
 import { streamLimitsOf } from '../transport/limits.js';
 import { listenTcp } from '../transport/tcp.js';
 import { listenTls, type EncryptedListener } from '../transport/tls.js';
-import { listenUdp } from '../transport/udp.js';
+import { listenUdpAuto } from '../transport/udp-batch.js';
 import { buildRuntime, type ZoneLoadReport } from './runtime-load.js';
 
 export interface Listener {
@@ -57,7 +57,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     for (const l of runtime.config.listen) {
       const { host, port } = parseHostPort(l.address)!;
       if (l.proto === 'udp') {
-        const u = await listenUdp(engine, host, port, netError);
+        const u = await listenUdpAuto(engine, host, port, {
+          udp: runtime.config.udp,
+          reusePort: runtime.config.workers > 1,
+          onError: netError,
+          onMode: (mode, detail) => logger.info('UDP transport', { mode, detail }),
+        });
         listeners.push({ proto: 'udp', address: u.address, port: u.port, close: u.close });
       } else if (l.proto === 'tcp') {
         const t = await listenTcp(engine, host, port, gate, netError);

@@ -1,0 +1,50 @@
+// Loads the optional UDP batching addon (native/, built by scripts/build-native.mjs at install).
+import { createRequire } from 'node:module';
+
+/** One batch socket as the addon returns it; the buffers are shared with C (layout in native/udp_batch.c). */
+export interface NativeUdpSocket {
+  readonly recv: ArrayBuffer;
+  /** Int32 per datagram × 8: length, port, family (4|6), 0, then 16 address bytes. */
+  readonly recvMeta: ArrayBuffer;
+  /** Int32 per reply × 3: index of the datagram answered, offset in `send`, length. */
+  readonly sendMeta: ArrayBuffer;
+  readonly send: ArrayBuffer;
+  readonly port: number;
+  /** Bytes per received datagram in `recv`. */
+  readonly slot: number;
+  readonly sendSlot: number;
+}
+
+export interface NativeUdpStats {
+  received: number;
+  sent: number;
+  send_errors: number;
+  truncated: number;
+  recv_calls: number;
+  send_calls: number;
+}
+
+export interface NativeUdp {
+  /** onBatch(count, recv) returns how many replies it put in sendMeta; they go out in one sendmmsg. */
+  open(host: string, port: number, batchSize: number, reusePort: boolean, onBatch: (count: number, recv: ArrayBuffer) => number): NativeUdpSocket;
+  sendTo(sock: NativeUdpSocket, bytes: Uint8Array, host: string, port: number): boolean;
+  /** Keeps the current receive buffer for JS (a reply is pending); the next batch is read into a new one. */
+  detach(sock: NativeUdpSocket): void;
+  stats(sock: NativeUdpSocket): NativeUdpStats;
+  close(sock: NativeUdpSocket): void;
+}
+
+let loaded: { addon?: NativeUdp; error?: string } | undefined;
+
+/** The addon, or why it is not available (not built, another platform). Tried once per process. */
+export function loadNativeUdp(): { addon?: NativeUdp; error?: string } {
+  if (loaded) return loaded;
+  try {
+    // Same relative path from src/transport/ (tsx) and dist/transport/ (built).
+    const require = createRequire(import.meta.url);
+    loaded = { addon: require('../../native/build/Release/fluxdns_udp.node') as NativeUdp };
+  } catch (e) {
+    loaded = { error: (e as Error).message.split('\n')[0] };
+  }
+  return loaded;
+}
