@@ -58,24 +58,43 @@ test('a reload (new generation) empties the cache', () => {
   assert.deepEqual([...after.subarray(after.length - 4)], [198, 51, 100, 99]);
 });
 
+/** A cache key from text, for the tests of the store itself. */
+const k = (s: string): Uint8Array => new TextEncoder().encode(s);
+
 test('the cache is bounded', () => {
   const cache = new AnswerCache(3);
-  for (let i = 0; i < 10; i++) cache.set(String(i), 0, new Uint8Array(1)) ;
+  for (let i = 0; i < 10; i++) cache.set(k(String(i)), 0, new Uint8Array(1));
   assert.equal(cache.size, 0, 'entries of another generation are not stored');
-  cache.get('x', 0);
-  for (let i = 0; i < 10; i++) cache.set(String(i), 0, new Uint8Array(1));
+  cache.get(k('x'), 0);
+  for (let i = 0; i < 10; i++) cache.set(k(String(i)), 0, new Uint8Array(1));
   assert.equal(cache.size, 3);
-  assert.ok(cache.get('9', 0) && !cache.get('0', 0));
+  assert.ok(cache.get(k('9'), 0) && !cache.get(k('0'), 0));
 });
 
 test('eviction is first in, first out, also when a stored key is stored again', () => {
   const cache = new AnswerCache(3);
-  cache.get('x', 1);
-  for (const k of ['a', 'b', 'c', 'a', 'd', 'e']) cache.set(k, 1, new Uint8Array([k.charCodeAt(0)]));
+  cache.get(k('x'), 1);
+  for (const s of ['a', 'b', 'c', 'a', 'd', 'e']) cache.set(k(s), 1, new Uint8Array([s.charCodeAt(0)]));
+  // "a" stored again became the newest; its first ring slot went stale and was reused for it.
   assert.equal(cache.size, 3);
-  assert.deepEqual(['a', 'b', 'c', 'd', 'e'].map((k) => cache.get(k, 1)?.[0]), [undefined, undefined, 99, 100, 101]);
+  assert.deepEqual(['a', 'b', 'c', 'd', 'e'].map((s) => cache.get(k(s), 1)?.[0]), [97, undefined, undefined, 100, 101]);
   // A reload (new generation) starts an empty ring.
-  assert.equal(cache.get('c', 2), undefined);
-  for (const k of ['f', 'g', 'h', 'i']) cache.set(k, 2, new Uint8Array(1));
-  assert.deepEqual(['f', 'g', 'h', 'i'].map((k) => cache.get(k, 2) !== undefined), [false, true, true, true]);
+  assert.equal(cache.get(k('d'), 2), undefined);
+  for (const s of ['f', 'g', 'h', 'i']) cache.set(k(s), 2, new Uint8Array(1));
+  assert.deepEqual(['f', 'g', 'h', 'i'].map((s) => cache.get(k(s), 2) !== undefined), [false, true, true, true]);
+});
+
+test('keys are compared as bytes: a prefix, a longer buffer and hash neighbours find only their own entry', () => {
+  const cache = new AnswerCache(200000);
+  cache.get(k(''), 1);
+  // 100,000 keys in 2^30 buckets: a few share a bucket (birthday bound), so chains are exercised.
+  for (let i = 0; i < 100000; i++) cache.set(k(`key${i}`), 1, Uint8Array.of(i & 0xff, i >> 8, i >> 16));
+  for (let i = 0; i < 100000; i++) {
+    const w = cache.get(k(`key${i}`), 1)!;
+    assert.equal(w[0]! | (w[1]! << 8) | (w[2]! << 16), i);
+  }
+  const buf = k('key12xyz');
+  assert.equal(cache.get(buf, 1, 5)?.[0], 12, 'the given length of a longer buffer');
+  assert.equal(cache.get(k('key1234567'), 1), undefined);
+  assert.equal(cache.size, 100000);
 });
