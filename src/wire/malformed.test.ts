@@ -6,7 +6,7 @@ import { Rcode, WireError } from './types.js';
 import { decodeMessage } from './message.js';
 import { parseQuery } from './fastpath.js';
 import { decodeClientSubnet, decodeCookie, encodeClientSubnet, encodeCookie } from './edns.js';
-import { Reader } from './reader.js';
+import { Reader, readNameAt } from './reader.js';
 
 const u16 = (v: number): number[] => [v >>> 8, v & 0xff];
 const hdr = (qd: number, an: number, ns: number, ar: number, flags = 0x0100): number[] => [0x12, 0x34, ...u16(flags), ...u16(qd), ...u16(an), ...u16(ns), ...u16(ar)];
@@ -157,5 +157,15 @@ describe('EDNS option codecs', () => {
     for (const n of [0, 7, 9, 15, 41]) assert.throws(() => decodeCookie(new Uint8Array(n)), WireError, String(n));
     assert.throws(() => encodeCookie({ client: new Uint8Array(7) }), WireError);
     assert.throws(() => encodeCookie({ client: new Uint8Array(8), server: new Uint8Array(33) }), WireError);
+  });
+});
+
+describe('readNameAt guards its offset', () => {
+  it('rejects an offset that is not a byte position instead of looping', () => {
+    const buf = Uint8Array.of(1, 0x61, 0);
+    assert.throws(() => readNameAt(buf, undefined as unknown as number), WireError);
+    assert.throws(() => readNameAt(buf, 0.5), WireError);
+    assert.throws(() => readNameAt(buf, -1), WireError);
+    assert.equal(readNameAt(buf, 0).name, 'a.');
   });
 });

@@ -133,6 +133,8 @@ function collectLabels(buf: Uint8Array, off: number): Uint8Array[] {
 
 /** Reads a name at `off` and returns its text and the offset after it, or throws WireError. */
 export function readNameAt(buf: Uint8Array, off: number): { name: string; end: number } {
+  // An undefined or fractional offset compares false against every bound and would never end.
+  if (!Number.isInteger(off) || off < 0) throw new WireError('name offset is not a byte position', 0);
   const endOff = scanName(buf, off, true);
   if (endOff < 0) throw new WireError(nameErrorReason(endOff), scanErrorOffset);
   return { name: scannedNameText(buf, off), end: endOff };
