@@ -49,7 +49,8 @@ export class StateKey<T> {
 
 export class QueryContext {
   readonly response: ResponseDraft = { rcode: 0, aa: false, tc: false, answer: [], authority: [], additional: [], ednsOptions: [], cacheable: false };
-  private readonly slots = new Map<StateKey<unknown>, unknown>();
+  /** Made on the first set: most queries (an answer-cache hit) never store per-unit state. */
+  private slots: Map<StateKey<unknown>, unknown> | undefined;
 
   constructor(
     readonly raw: Uint8Array,
@@ -60,10 +61,10 @@ export class QueryContext {
   ) {}
 
   get<T>(key: StateKey<T>): T | undefined {
-    return this.slots.get(key) as T | undefined;
+    return this.slots?.get(key) as T | undefined;
   }
 
   set<T>(key: StateKey<T>, value: T): void {
-    this.slots.set(key, value);
+    (this.slots ??= new Map()).set(key, value);
   }
 }
