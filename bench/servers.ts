@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startProcess, type Proc } from '../test/helpers/proc.js';
-import { nsdConfig } from '../test/helpers/servers.js';
+import { knotConfig, nsdConfig } from '../test/helpers/servers.js';
 
 const run = promisify(execFile);
 
@@ -172,32 +172,7 @@ export function spawnKnot(o: StartOptions): BenchServer {
   const dir = tempDir('knot');
   mkdirSync(join(dir, 'db'));
   const conf = join(dir, 'knot.conf');
-  const lines = [
-    'server:',
-    `  rundir: "${dir}"`,
-    `  pidfile: "${join(dir, 'knot.pid')}"`,
-    `  listen: 127.0.0.1@${o.port}`,
-    '  udp-workers: 1',
-    '  tcp-workers: 1',
-    '  background-workers: 1',
-    'log:',
-    '  - target: stderr',
-    '    any: warning',
-    'database:',
-    `  storage: "${join(dir, 'db')}"`,
-    'control:',
-    `  listen: "${join(dir, 'knot.sock')}"`,
-    'template:',
-    '  - id: default',
-    `    storage: "${dir}"`,
-    '    journal-content: none',
-    '    zonefile-sync: -1',
-    '    zonefile-load: whole',
-    'zone:',
-    `  - domain: "bench.lab."`,
-    `    file: "${o.zoneFile}"`,
-  ];
-  writeFileSync(conf, lines.join('\n') + '\n');
+  writeFileSync(conf, knotConfig(dir, { port: o.port, zones: [{ name: 'bench.lab.', file: o.zoneFile }], log: 'warning' }));
   const proc = spawnPinned('knotd', o.cpu, 'knotd', ['-c', conf], dir, o.port);
   return wrap('knotd', o.port, proc, dir);
 }

@@ -117,35 +117,44 @@ function rootHints(dir: string, rootAddress: string): string {
   return file;
 }
 
+/**
+ * An unbound configuration for a foreground, unprivileged, single-threaded resolver in `dir` that may
+ * query loopback addresses (NOTES.md), iterating from `rootHints`. `server` lines are added to the
+ * server clause, `after` lines after it (stub-zone: clauses, for example).
+ */
+export function unboundConfig(dir: string, o: { port: number; rootHints: string; server?: string[]; after?: string[] }): string {
+  return [
+    'server:',
+    `  interface: 127.0.0.1@${o.port}`,
+    '  do-ip6: no',
+    '  username: ""',
+    '  chroot: ""',
+    `  directory: "${dir}"`,
+    `  pidfile: "${join(dir, 'unbound.pid')}"`,
+    '  use-syslog: no',
+    '  logfile: ""',
+    '  do-daemonize: no',
+    '  num-threads: 1',
+    '  so-reuseport: no',
+    `  root-hints: "${o.rootHints}"`,
+    '  module-config: "iterator"',
+    '  do-not-query-localhost: no',
+    // Unbound's usual setting: recursion for the clients, RD=0 (cache-only) queries REFUSED.
+    '  access-control: 127.0.0.0/8 allow',
+    ...(o.server ?? []),
+    ...(o.after ?? []),
+    'remote-control:',
+    '  control-enable: no',
+    '',
+  ].join('\n');
+}
+
 function configFor(kind: ResolverKind, dir: string, port: number, upstream: { root?: string; forwardTo?: number }): { cmd: string; args: string[] } {
   const root = upstream.root ?? '';
   switch (kind) {
     case 'unbound': {
       const conf = join(dir, 'unbound.conf');
-      writeFileSync(
-        conf,
-        [
-          'server:',
-          `  interface: 127.0.0.1@${port}`,
-          '  do-ip6: no',
-          '  username: ""',
-          '  chroot: ""',
-          `  directory: "${dir}"`,
-          `  pidfile: "${join(dir, 'unbound.pid')}"`,
-          '  use-syslog: no',
-          '  logfile: ""',
-          '  do-daemonize: no',
-          '  num-threads: 1',
-          '  so-reuseport: no',
-          `  root-hints: "${rootHints(dir, root)}"`,
-          '  module-config: "iterator"',
-          '  do-not-query-localhost: no',
-          '  access-control: 127.0.0.0/8 allow',
-          'remote-control:',
-          '  control-enable: no',
-          '',
-        ].join('\n'),
-      );
+      writeFileSync(conf, unboundConfig(dir, { port, rootHints: rootHints(dir, root) }));
       return { cmd: 'unbound', args: ['-d', '-c', conf] };
     }
     case 'named': {

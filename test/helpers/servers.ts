@@ -117,6 +117,40 @@ export function nsdConfig(dir: string, o: { address: string; port: number; zones
   return lines.join('\n');
 }
 
+/**
+ * A Knot DNS configuration for a foreground server in `dir` (which must hold a db/ folder): one UDP,
+ * one TCP and one background worker, no journal, zone files loaded whole and never written back.
+ * Shared by the differential tests and the benchmark.
+ */
+export function knotConfig(dir: string, o: { port: number; zones: readonly ZoneSpec[]; log?: 'info' | 'warning'; semanticChecks?: boolean }): string {
+  const lines = [
+    'server:',
+    `  rundir: "${dir}"`,
+    `  pidfile: "${join(dir, 'knot.pid')}"`,
+    `  listen: 127.0.0.1@${o.port}`,
+    '  udp-workers: 1',
+    '  tcp-workers: 1',
+    '  background-workers: 1',
+    'log:',
+    '  - target: stderr',
+    `    any: ${o.log ?? 'info'}`,
+    'database:',
+    `  storage: "${join(dir, 'db')}"`,
+    'control:',
+    `  listen: "${join(dir, 'knot.sock')}"`,
+    'template:',
+    '  - id: default',
+    `    storage: "${dir}"`,
+    '    journal-content: none',
+    '    zonefile-sync: -1',
+    '    zonefile-load: whole',
+    ...(o.semanticChecks ? ['    semantic-checks: on'] : []),
+    'zone:',
+  ];
+  for (const z of o.zones) lines.push(`  - domain: "${z.name}"`, `    file: "${z.file}"`);
+  return lines.join('\n') + '\n';
+}
+
 export async function startNsd(zones: ZoneSpec[], port: number): Promise<RunningServer> {
   const dir = tempDir('nsd');
   const conf = join(dir, 'nsd.conf');
@@ -130,32 +164,7 @@ export async function startKnot(zones: ZoneSpec[], port: number): Promise<Runnin
   const dir = tempDir('knot');
   mkdirSync(join(dir, 'db'));
   const conf = join(dir, 'knot.conf');
-  const lines = [
-    'server:',
-    `  rundir: "${dir}"`,
-    `  pidfile: "${join(dir, 'knot.pid')}"`,
-    `  listen: 127.0.0.1@${port}`,
-    '  udp-workers: 1',
-    '  tcp-workers: 1',
-    '  background-workers: 1',
-    'log:',
-    '  - target: stderr',
-    '    any: info',
-    'database:',
-    `  storage: "${join(dir, 'db')}"`,
-    'control:',
-    `  listen: "${join(dir, 'knot.sock')}"`,
-    'template:',
-    '  - id: default',
-    `    storage: "${dir}"`,
-    '    journal-content: none',
-    '    zonefile-sync: -1',
-    '    zonefile-load: whole',
-    '    semantic-checks: on',
-    'zone:',
-  ];
-  for (const z of zones) lines.push(`  - domain: "${z.name}"`, `    file: "${z.file}"`);
-  writeFileSync(conf, lines.join('\n') + '\n');
+  writeFileSync(conf, knotConfig(dir, { port, zones, semanticChecks: true }));
   const proc = startProcess('knotd', ['-c', conf], { name: `knotd:${port}`, cwd: dir });
   return started('knot', port, proc, dir, zones);
 }

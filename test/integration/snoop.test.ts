@@ -13,6 +13,7 @@ import { dig } from '../helpers/dig.js';
 import { freePort } from '../helpers/ports.js';
 import { startProcess, stopAll, type Proc } from '../helpers/proc.js';
 import { fluxdnsMain, repoRoot, startFluxdns, type RunningServer } from '../helpers/servers.js';
+import { unboundConfig } from '../helpers/resolvers.js';
 
 after(() => stopAll());
 
@@ -35,30 +36,12 @@ async function startUnbound(authPort: number, zones: string[]): Promise<{ proc: 
   const port = await freePort();
   // Root hints on loopback: nothing this resolver does can leave the machine.
   writeFileSync(join(dir, 'root.hints'), '. 3600000 NS a.root-servers.net.\na.root-servers.net. 3600000 A 127.0.0.1\n');
-  const conf = [
-    'server:',
-    `  interface: 127.0.0.1@${port}`,
-    '  do-ip6: no',
-    '  username: ""',
-    '  chroot: ""',
-    `  directory: "${dir}"`,
-    `  pidfile: "${join(dir, 'unbound.pid')}"`,
-    '  use-syslog: no',
-    '  logfile: ""',
-    '  do-daemonize: no',
-    '  num-threads: 1',
-    '  so-reuseport: no',
-    `  root-hints: "${join(dir, 'root.hints')}"`,
-    '  module-config: "iterator"',
-    '  do-not-query-localhost: no',
-    // Unbound's usual setting: recursion for the clients, RD=0 (cache-only) queries REFUSED.
-    '  access-control: 127.0.0.0/8 allow',
-    ...zones.map((z) => `  domain-insecure: "${z}"`),
-    ...zones.flatMap((z) => ['stub-zone:', `  name: "${z}"`, `  stub-addr: 127.0.0.1@${authPort}`]),
-    'remote-control:',
-    '  control-enable: no',
-    '',
-  ].join('\n');
+  const conf = unboundConfig(dir, {
+    port,
+    rootHints: join(dir, 'root.hints'),
+    server: zones.map((z) => `  domain-insecure: "${z}"`),
+    after: zones.flatMap((z) => ['stub-zone:', `  name: "${z}"`, `  stub-addr: 127.0.0.1@${authPort}`]),
+  });
   writeFileSync(join(dir, 'unbound.conf'), conf);
   const proc = startProcess('unbound', ['-d', '-c', join(dir, 'unbound.conf')], { name: `unbound:${port}`, cwd: dir });
   const deadline = Date.now() + 20000;
