@@ -1,23 +1,15 @@
 // fluxdns gateway: the data plane alone (the `gateway` key of a configuration), without DNS.
-import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
+import { loadConfigFile } from '../config/load.js';
 import { describeListeners, startGateway } from '../gateway/gateway.js';
 import { createLogger } from '../observe/log.js';
-import { parseFlags, UsageError } from './args.js';
+import { loadOrReport, parseFlags, UsageError } from './args.js';
 
 export async function runGateway(args: string[]): Promise<number> {
   const { values } = parseFlags(args, { config: { type: 'string', short: 'c' } });
   const file = values.config;
   if (!file) throw new UsageError('gateway: --config FILE is required');
-  let loaded: LoadedConfig;
-  try {
-    loaded = loadConfigFile(file);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(e.message + '\n');
-      return 1;
-    }
-    throw e;
-  }
+  const loaded = loadOrReport(() => loadConfigFile(file));
+  if (!loaded) return 1;
   const logger = createLogger(loaded.config.log.level);
   if (!loaded.config.gateway) {
     process.stderr.write(`${file}: gateway: missing; expected a gateway section with listeners and dispatch\n`);

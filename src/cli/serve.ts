@@ -9,7 +9,7 @@ import { createLogger } from '../observe/log.js';
 import { setupCapabilities, type CapabilitySetup } from '../capability/setup.js';
 import { LoadError } from '../server/runtime-load.js';
 import { startServer, type RunningServer } from '../server/server.js';
-import { parseFlags, UsageError } from './args.js';
+import { loadOrReport, parseFlags, UsageError } from './args.js';
 
 type WorkerMessage = { type: 'ready'; listeners: string[] } | { type: 'failed'; error: string };
 
@@ -26,16 +26,8 @@ export async function runServe(args: string[]): Promise<number> {
     if (port !== undefined) for (const x of l.config.listen) x.address = x.address.replace(/:\d+$/, `:${port + (PORT_OFFSET[x.proto] ?? 0)}`);
     return l;
   };
-  let loaded: LoadedConfig;
-  try {
-    loaded = source();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(e.message + '\n');
-      return 1;
-    }
-    throw e;
-  }
+  const loaded = loadOrReport(source);
+  if (!loaded) return 1;
   const logger = createLogger(loaded.config.log.level);
   const workers = loaded.config.workers;
   if (workers > 1 && cluster.isPrimary) return runPrimary(workers, configFile, loaded, logger);
