@@ -1,4 +1,6 @@
 // Structured logs as JSON lines on stderr; never called on the per-query hot path.
+import cluster from 'node:cluster';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -16,7 +18,8 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (RANK[lvl] < min) return;
     const rec: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg, ...fields };
-    if (process.env['NODE_UNIQUE_ID'] !== undefined) rec['pid'] = process.pid;
+    // With workers: N, every worker logs: say which one.
+    if (cluster.isWorker) rec['pid'] = process.pid;
     write(JSON.stringify(rec, (_k, v: unknown) => (v instanceof Error ? v.stack ?? v.message : v)));
   };
   return {
