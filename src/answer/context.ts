@@ -23,6 +23,8 @@ export interface ResponseDraft {
   additional: ResourceRecord[];
   /** EDNS options to send back (only when the query had EDNS). */
   ednsOptions: EdnsOption[];
+  /** Leading additional records that must fit, or TC is set (a referral's in-domain glue, RFC 9471). */
+  requiredAdditional?: number;
   /**
    * Wire bytes already made for this query (a cached answer); when set, the pipeline sends them as
    * they are. A finisher that changes records must leave prebuilt responses alone or clear it.

@@ -21,6 +21,11 @@ export interface EncodeOptions {
    * given data only counts towards the space reserved before the records are written.
    */
   padBlock?: number;
+  /**
+   * RFC 9471 §3: the first this-many additional records (a referral's in-domain glue) must all fit;
+   * if they do not, TC is set so the client retries over TCP. The rest stay optional.
+   */
+  requiredAdditional?: number;
 }
 
 const HEADER = 12;
@@ -180,7 +185,15 @@ export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
   an = writeSection(w, msg.answers, limit, true, state);
   if (an === msg.answers.length) {
     ns = writeSection(w, msg.authorities, limit, true, state);
-    if (ns === msg.authorities.length) ar = writeSection(w, msg.additionals, limit, false, state);
+    if (ns === msg.authorities.length) {
+      const req = Math.min(opts?.requiredAdditional ?? 0, msg.additionals.length);
+      if (req === 0) {
+        ar = writeSection(w, msg.additionals, limit, false, state);
+      } else {
+        ar = writeSection(w, msg.additionals.slice(0, req), limit, true, state);
+        if (ar === req) ar += writeSection(w, msg.additionals.slice(req), limit, false, state);
+      }
+    }
   }
   if (an < msg.answers.length || ns < msg.authorities.length) state.truncated = true;
   if (e) {

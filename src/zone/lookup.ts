@@ -1,6 +1,6 @@
 // The authoritative lookup of RFC 1034 §4.3.2 with RFC 2308 negative answers, RFC 4592 wildcards,
 // RFC 6672 DNAME and RFC 8482 minimal ANY, over the zones of a ZoneSet.
-import { nameKey, parseLabels, splitLabels, NameError } from '../wire/name.js';
+import { isSubdomain, nameKey, parseLabels, splitLabels, NameError } from '../wire/name.js';
 import { Rcode, RRType, type MXRdata, type ResourceRecord, type SRVRdata, type TargetRdata } from '../wire/types.js';
 import type { RRset, Zone, ZoneNode, ZoneSet } from './tree.js';
 
@@ -19,6 +19,8 @@ export interface LookupResult {
   zone?: Zone;
   /** True when a wildcard produced the final answer (for policies and logs). */
   wildcard: boolean;
+  /** Leading additional records that must fit or the answer is truncated: a referral's in-domain glue (RFC 9471). */
+  requiredAdditional: number;
 }
 
 export interface LookupOptions {
@@ -40,7 +42,7 @@ type Step =
 
 export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: LookupOptions): LookupResult {
   const zone = zones.find(qname);
-  if (!zone) return { kind: 'refused', rcode: Rcode.REFUSED, aa: false, answer: [], authority: [], additional: [], wildcard: false };
+  if (!zone) return { kind: 'refused', rcode: Rcode.REFUSED, aa: false, answer: [], authority: [], additional: [], wildcard: false, requiredAdditional: 0 };
 
   const answer: ResourceRecord[] = [];
   const authority: ResourceRecord[] = [];
@@ -48,6 +50,7 @@ export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: Looku
   const seen = new Set<string>();
   let name = qname;
   let wildcard = false;
+  let requiredAdditional = 0;
 
   for (let i = 0; ; i++) {
     const step = zoneStep(zone, name, qtype, opts);
@@ -65,7 +68,7 @@ export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: Looku
         return done('nxdomain', Rcode.NXDOMAIN, true, false);
       case 'referral':
         for (const r of step.ns.records) authority.push(r);
-        addAdditional(zone, [step.ns], additional);
+        requiredAdditional = addGlue(zone, step.ns, additional);
         // A referral reached through a CNAME keeps AA: the CNAME itself is authoritative data.
         return done('referral', Rcode.NOERROR, answer.length > 0, false);
       case 'yxdomain':
@@ -96,7 +99,7 @@ export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: Looku
   }
 
   function done(kind: LookupKind, rcode: number, aa: boolean, wc: boolean): LookupResult {
-    return { kind, rcode, aa, answer, authority, additional, zone, wildcard: wildcard || wc };
+    return { kind, rcode, aa, answer, authority, additional, zone, wildcard: wildcard || wc, requiredAdditional };
   }
 }
 
@@ -178,6 +181,20 @@ function pushSet(out: ResourceRecord[], set: RRset, owner: string): void {
     return;
   }
   for (const r of set.records) out.push({ ...r, name: owner });
+}
+
+/**
+ * A referral's glue (RFC 9471 §2): addresses of the cut's in-domain name servers (below the cut)
+ * first, then of sibling ones (elsewhere in this zone). Returns how many records are in-domain glue:
+ * those must all fit in the response, the sibling glue may be left out (§3).
+ */
+function addGlue(zone: Zone, ns: RRset, out: ResourceRecord[]): number {
+  const inDomain: RRset = { ...ns, records: ns.records.filter((r) => isSubdomain((r.data as TargetRdata).target, ns.name)) };
+  const sibling: RRset = { ...ns, records: ns.records.filter((r) => !isSubdomain((r.data as TargetRdata).target, ns.name)) };
+  addAdditional(zone, [inDomain], out);
+  const required = out.length;
+  addAdditional(zone, [sibling], out);
+  return required;
 }
 
 /** Addresses of in-zone NS, MX and SRV targets (RFC 1035 §3.3.9 etc.), glue below cuts included. */

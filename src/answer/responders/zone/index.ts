@@ -26,6 +26,7 @@ export function zoneResponder(): Unit {
       r.answer = result.answer;
       r.authority = result.authority;
       r.additional = result.additional;
+      r.requiredAdditional = result.requiredAdditional;
       // A zone answer is a function of the name, type and the loaded data alone (see answer-cache),
       // unless its TTLs are drawn at random (ttl-jitter; a policy's jitter wins over the zone's).
       const jitter = ctx.get(TTL_JITTER) ?? zoneTtlJitter(ctx.runtime, zone.originKey);
