@@ -43,6 +43,24 @@ export interface ResponseDraft {
   seal?: { readonly reserve: number; apply(wire: Uint8Array): Uint8Array };
 }
 
+/** What a lookup-style responder produces: the rcode, AA and the three sections. */
+export interface Sections {
+  rcode: number;
+  aa: boolean;
+  answer: ResourceRecord[];
+  authority: ResourceRecord[];
+  additional: ResourceRecord[];
+}
+
+/** Puts a whole answer into the draft (EDNS options and flags set by other units are kept). */
+export function setSections(r: ResponseDraft, s: Sections): void {
+  r.rcode = s.rcode;
+  r.aa = s.aa;
+  r.answer = s.answer;
+  r.authority = s.authority;
+  r.additional = s.additional;
+}
+
 /** A typed slot for per-query state owned by one unit. */
 export class StateKey<T> {
   declare readonly _type: T;

@@ -2,7 +2,7 @@
 // SOA and NS at the apex from configuration, and optional short-time caching (§2.9).
 import { isSubdomain, nameKey, namesEqual } from '../../../wire/name.js';
 import { Rcode, RRType } from '../../../wire/types.js';
-import type { QueryContext } from '../../context.js';
+import { setSections, type QueryContext } from '../../context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../unit.js';
 import { answerEcho } from './answer.js';
 import type { EchoZoneConfig } from './schema.js';
@@ -50,11 +50,7 @@ export function echoResponder(opts: EchoResponderOptions = {}): Unit {
       const cache = cacheFor(z);
       const ans = answerEcho(z, q.name, q.type, cache, now());
       const r = ctx.response;
-      r.rcode = ans.rcode;
-      r.aa = ans.aa;
-      r.answer = ans.answer;
-      r.authority = ans.authority;
-      r.additional = ans.additional;
+      setSections(r, ans);
       // Without short-time caching the answer depends on the name and type alone; with it, on what
       // was asked before, so it must never be replayed by the answer cache.
       r.cacheable = cache === undefined;

@@ -3,7 +3,7 @@
 // not answer is NODATA with the SOA.
 import { lookup } from '../../../zone/lookup.js';
 import { ZoneSet } from '../../../zone/tree.js';
-import type { QueryContext } from '../../context.js';
+import { setSections, type QueryContext } from '../../context.js';
 import { policySetOf } from '../../policy/policies/index.js';
 import { ANSWERED, CONTINUE, type Outcome, type Unit } from '../../unit.js';
 
@@ -18,11 +18,8 @@ export function policyZoneResponder(): Unit {
       const r = ctx.response;
       r.aa = true;
       if (zone.originKey === q.name.toLowerCase()) {
-        const found = lookup(new ZoneSet([zone]), q.name, q.type, { minimalAny: ctx.transport.proto === 'udp' });
-        r.rcode = found.rcode;
-        r.answer = found.answer;
-        r.authority = found.authority;
-        r.additional = found.additional;
+        // The apex SOA and NS come from a real (two-record) zone, so they are answered like any zone's.
+        setSections(r, { ...lookup(new ZoneSet([zone]), q.name, q.type, { minimalAny: ctx.transport.proto === 'udp' }), aa: true });
       } else {
         r.authority = [zone.negativeSoa()];
       }

@@ -1,7 +1,7 @@
 // zone responder: answers from the master-file zones (RFC 1034 §4.3.2) and refuses names outside them.
 import { Rcode, RRType } from '../../../wire/types.js';
 import { lookup, type LookupResult } from '../../../zone/lookup.js';
-import { StateKey, type QueryContext } from '../../context.js';
+import { setSections, StateKey, type QueryContext } from '../../context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../unit.js';
 import { TTL_JITTER, zoneTtlJitter } from '../../finish/ttl-jitter/index.js';
 
@@ -21,11 +21,7 @@ export function zoneResponder(): Unit {
       const result = lookup(ctx.runtime.zones, q.name, q.type, { minimalAny: ctx.transport.proto === 'udp' });
       ctx.set(ZONE_RESULT, result);
       const r = ctx.response;
-      r.rcode = result.rcode;
-      r.aa = result.aa;
-      r.answer = result.answer;
-      r.authority = result.authority;
-      r.additional = result.additional;
+      setSections(r, result);
       r.requiredAdditional = result.requiredAdditional;
       // A zone answer is a function of the name, type and the loaded data alone (see answer-cache),
       // unless its TTLs are drawn at random (ttl-jitter; a policy's jitter wins over the zone's).
