@@ -1,4 +1,5 @@
 // The key ring: configured keys by lower-case name with decoded secrets, built once per loaded configuration.
+import { perConfig } from '../config/per-config.js';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { algorithmByName, type TsigAlgorithm } from './algorithms.js';
@@ -13,22 +14,15 @@ export interface TsigKey {
 
 export type KeyRing = ReadonlyMap<string, TsigKey>;
 
-const rings = new WeakMap<TsigConfig, KeyRing>();
-
 /** Keys of this configuration; `secretFile` entries were turned into `secret` when it was loaded. */
-export function keyRingOf(config: TsigConfig): KeyRing {
-  let ring = rings.get(config);
-  if (!ring) {
-    const m = new Map<string, TsigKey>();
-    for (const k of config.keys) {
-      if (k.secret === undefined) continue;
-      m.set(k.name, { name: k.name, algorithm: algorithmByName(k.algorithm)!, secret: Buffer.from(k.secret.replace(/\s+/g, ''), 'base64') });
-    }
-    ring = m;
-    rings.set(config, ring);
+export const keyRingOf: (config: TsigConfig) => KeyRing = perConfig((config: TsigConfig) => {
+  const m = new Map<string, TsigKey>();
+  for (const k of config.keys) {
+    if (k.secret === undefined) continue;
+    m.set(k.name, { name: k.name, algorithm: algorithmByName(k.algorithm)!, secret: Buffer.from(k.secret.replace(/\s+/g, ''), 'base64') });
   }
-  return ring;
-}
+  return m;
+});
 
 export interface SecretFileIssue {
   path: (string | number)[];

@@ -3,6 +3,7 @@
 // are dropped, and every `slip`th goes out truncated so a real client behind a spoofed flood can still
 // get through over TCP. TCP and UDP queries with a valid server cookie (RFC 7873) are never limited:
 // their source address is proven, so they cannot be reflection.
+import { perConfig } from '../../../config/per-config.js';
 import { cidrContains, formatCidr, parseAddress, parseCidr, prefixOf, type Cidr } from '../../../net/cidr.js';
 import type { QueryContext } from '../../context.js';
 import { COOKIE_STATUS } from '../../guards/cookies/index.js';
@@ -14,16 +15,7 @@ import { RateLimiter } from './limiter.js';
 export { RateLimiter, type RrlCounters, type RrlVerdict } from './limiter.js';
 
 /** Exempt prefixes parsed once per loaded configuration. */
-const exemptByConfig = new WeakMap<RrlConfig, Cidr[]>();
-
-function exemptOf(cfg: RrlConfig): Cidr[] {
-  let list = exemptByConfig.get(cfg);
-  if (!list) {
-    list = cfg.exempt.map((s) => parseCidr(s)!);
-    exemptByConfig.set(cfg, list);
-  }
-  return list;
-}
+const exemptOf = perConfig((cfg: RrlConfig): Cidr[] => cfg.exempt.map((s) => parseCidr(s)!));
 
 /** The limiter is per process (per worker), as in BIND and Knot; it outlives reloads. */
 export function rrlFinisher(limiter = new RateLimiter()): Unit {

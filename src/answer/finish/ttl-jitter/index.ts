@@ -1,6 +1,7 @@
 // ttl-jitter finisher: each answer's TTL drawn uniformly in [min, ttl], one draw per RRset, so a
 // resolver's remaining TTL no longer tells a snooper when a name was last fetched (seed 001,
 // "TTL Snooping with the DNS": answer "with a TTL value chosen at random between 0 and the TTL").
+import { perConfig } from '../../../config/per-config.js';
 import { randomInt } from 'node:crypto';
 import { nameKey } from '../../../wire/name.js';
 import { RRType, type ResourceRecord } from '../../../wire/types.js';
@@ -23,16 +24,14 @@ export type RandomInt = (lo: number, hi: number) => number;
 export const cryptoRandomInt: RandomInt = (lo, hi) => randomInt(lo, hi + 1);
 
 /** The jitter configured for a zone, looked up by origin key; one map per loaded configuration. */
-const byConfig = new WeakMap<Runtime['config'], Map<string, TtlJitterConfig>>();
+const jitterByZone = perConfig((config: Runtime['config']) => {
+  const map = new Map<string, TtlJitterConfig>();
+  for (const z of config.zones) if (z.ttlJitter) map.set(nameKey(z.name), z.ttlJitter);
+  return map;
+});
 
 export function zoneTtlJitter(runtime: Runtime, originKey: string): TtlJitterConfig | undefined {
-  let map = byConfig.get(runtime.config);
-  if (!map) {
-    map = new Map();
-    for (const z of runtime.config.zones) if (z.ttlJitter) map.set(nameKey(z.name), z.ttlJitter);
-    byConfig.set(runtime.config, map);
-  }
-  return map.get(originKey);
+  return jitterByZone(runtime.config).get(originKey);
 }
 
 /** min > ttl: the TTL stays as it is — jitter never lengthens a TTL past what the zone says. */

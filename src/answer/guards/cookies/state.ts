@@ -1,5 +1,6 @@
 // What the query's cookie says, computed once per query and shared by the cookies guard, the cookies
 // finisher and any later unit (rate limiting, policies) through typed context keys.
+import { perConfig } from '../../../config/per-config.js';
 import type { Config } from '../../../config/schema.js';
 import { StateKey, type QueryContext } from '../../context.js';
 import { sipKey, type SipKey } from './siphash.js';
@@ -27,17 +28,10 @@ export interface CookieFacts {
 const FACTS = new StateKey<CookieFacts>('cookies.facts');
 
 /** Secrets as SipHash keys, current first; derived once per loaded configuration. */
-const keysByConfig = new WeakMap<Config, SipKey[]>();
-
-function keysOf(config: Config): SipKey[] {
-  let keys = keysByConfig.get(config);
-  if (!keys) {
-    const c = config.cookies;
-    keys = [c.secret ?? PROCESS_SECRET, ...c.previousSecrets].map((hex) => sipKey(Buffer.from(hex, 'hex')));
-    keysByConfig.set(config, keys);
-  }
-  return keys;
-}
+const keysOf = perConfig((config: Config): SipKey[] => {
+  const c = config.cookies;
+  return [c.secret ?? PROCESS_SECRET, ...c.previousSecrets].map((hex) => sipKey(Buffer.from(hex, 'hex')));
+});
 
 /** The query's cookie facts, at the time the query arrived (ctx.receivedAt is the injected clock). */
 export function cookieFacts(ctx: QueryContext): CookieFacts {

@@ -1,6 +1,7 @@
 // policies: matches the query's attributes against the ordered `policies` list (first match wins) and
 // carries out the winning action — a pool address, a static or load-balanced answer, a sinkhole, an
 // rcode, drop or truncate (seed 002 §3.1–3.2). Queries no policy matches go on to the responders.
+import { perConfig } from '../../../config/per-config.js';
 import { formatCidr, prefixOf } from '../../../net/cidr.js';
 import type { ActionResult } from '../../../policy/actions.js';
 import { PolicySet, type CompiledPolicy } from '../../../policy/compile.js';
@@ -26,16 +27,11 @@ export interface PolicyUnitOptions {
   now?: () => number;
 }
 
-const compiled = new WeakMap<Runtime['config'], PolicySet>();
+const compiled = perConfig((config: Runtime['config']) => new PolicySet(config.pools, config.policies));
 
 /** One PolicySet per loaded configuration (a reload compiles afresh; rate-limit state starts over). */
 export function policySetOf(runtime: Runtime): PolicySet {
-  let set = compiled.get(runtime.config);
-  if (!set) {
-    set = new PolicySet(runtime.config.pools, runtime.config.policies);
-    compiled.set(runtime.config, set);
-  }
-  return set;
+  return compiled(runtime.config);
 }
 
 /** valid only with a server cookie this server issued to this client (RFC 7873 §5.2.5, the cookies guard). */
