@@ -33,8 +33,12 @@ export interface QueryView {
   tsigAt?: number;
   /** Set when the OPT record itself parsed, even if one of its options is malformed. */
   edns?: QueryEdns;
-  /** Set when the query is malformed; `question` is still set when the question itself parsed. */
-  error?: { rcode: number; reason: string };
+  /**
+   * Set when the query is malformed; `question` is still set when the question itself parsed.
+   * `noQuestion` says the only fault is QDCOUNT 0 and everything else parsed: a cookie-only query
+   * (RFC 7873 §5.4) or a header-only probe of an unknown opcode (RFC 8906 §8.1.4) looks like that.
+   */
+  error?: { rcode: number; reason: string; noQuestion?: true };
 }
 
 function fail(v: QueryView, reason: string, offset: number): QueryView {
@@ -145,7 +149,10 @@ export function parseQuery(input: Uint8Array): QueryView {
   if (pos !== len) return fail(v, `${len - pos} bytes after the last record`, pos);
   // Kept simple: no question is FORMERR for every opcode. The rest was still parsed so that a
   // cookie-only query (RFC 7873 §5.4) shows its OPT; the caller may act on that and the opcode.
-  if (v.qdcount === 0) return fail(v, 'QDCOUNT 0', 4);
+  if (v.qdcount === 0) {
+    fail(v, 'QDCOUNT 0', 4);
+    v.error!.noQuestion = true;
+  }
   return v;
 }
 

@@ -9,14 +9,11 @@ import { cookieFacts } from './state.js';
 
 export { COOKIE_STATUS, cookieFacts, type CookieFacts, type CookieStatus } from './state.js';
 
-/**
- * RFC 7873 §5.4: a query with QDCOUNT 0 and a COOKIE option asks for a server cookie. The fast path
- * reports the missing question as its only error after parsing everything else.
- */
+/** RFC 7873 §5.4: a query with QDCOUNT 0 and a COOKIE option asks for a server cookie. */
 function isCookieOnly(q: QueryView): boolean {
   return (
     q.qdcount === 0 && q.ancount === 0 && q.nscount === 0 && q.opcode === Opcode.QUERY &&
-    q.edns?.cookie !== undefined && q.edns.version === 0 && q.error?.reason.startsWith('QDCOUNT 0') === true
+    q.edns?.cookie !== undefined && q.edns.version === 0 && q.error?.noQuestion === true
   );
 }
 

@@ -13,9 +13,7 @@ export function headerGuard(): Unit {
       // Answering a response could start a loop between two servers (RFC 1035 §7.3 spirit).
       if (q.qr) return drop('query has QR set');
       // An unknown opcode is NOTIMP even without a question (RFC 8906 §8.1.4 sends opcode 15 header-only);
-      // the fast path reports a missing question last, after the rest of the message parsed.
-      const noQuestionOnly = q.qdcount === 0 && q.error?.reason.startsWith('QDCOUNT 0') === true;
-      if (q.opcode !== Opcode.QUERY && (!q.error || noQuestionOnly)) return fail(Rcode.NOTIMP, `opcode ${q.opcode} is not implemented`);
+      if (q.opcode !== Opcode.QUERY && (!q.error || q.error.noQuestion)) return fail(Rcode.NOTIMP, `opcode ${q.opcode} is not implemented`);
       if (q.error) return fail(q.error.rcode, q.error.reason);
       // RFC 6891 §6.1.3: a version we do not implement gets BADVERS and our highest version (0).
       if (q.edns && q.edns.version > 0) return fail(Rcode.BADVERS, `EDNS version ${q.edns.version}`);
