@@ -142,3 +142,25 @@ test('release frees the address at once', async () => {
   assert.equal(await s.claim(lease('b')), true);
   assert.equal(await s.findLease('www.example.lab.', '127.0.0.1', 4).then((l) => l?.id), 'b');
 });
+
+test('unproductive attempts count in a window; a blocked scanner is listed until its block ends', async () => {
+  const c = clock(1000);
+  const s = new MemoryStore(c.now);
+  assert.equal(await s.countUnproductive('198.51.100.9', 1, 10_000), 1);
+  assert.equal(await s.countUnproductive('198.51.100.9', 3, 10_000), 4);
+  assert.equal(await s.countUnproductive('198.51.100.10', 1, 10_000), 1);
+  c.t += 10_000;
+  // The window ended: counting starts again.
+  assert.equal(await s.countUnproductive('198.51.100.9', 2, 10_000), 2);
+  assert.equal(await s.scanner('198.51.100.9'), undefined);
+  const e = await s.blockScanner('198.51.100.9', 50, 60_000);
+  assert.deepEqual(e, { source: '198.51.100.9', attempts: 50, since: 11_000, until: 71_000 });
+  assert.equal(await s.countUnproductive('198.51.100.9', 1, 10_000), 1, 'blocking resets the count');
+  c.t += 30_000;
+  // A second block extends, and keeps when it started.
+  assert.deepEqual(await s.blockScanner('198.51.100.9', 20, 60_000), { source: '198.51.100.9', attempts: 50, since: 11_000, until: 101_000 });
+  assert.deepEqual((await s.scanners()).map((x) => x.source), ['198.51.100.9']);
+  c.t = 101_000;
+  assert.equal(await s.scanner('198.51.100.9'), undefined);
+  assert.deepEqual(await s.scanners(), []);
+});

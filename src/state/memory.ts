@@ -1,5 +1,5 @@
 // The in-memory state store: one process's leases, indexed by scope and address, with an injected clock.
-import { leasePhase, portsOverlap, type ClaimOptions, type Lease, type SourceResult, type StateStore, type SweepResult } from './store.js';
+import { leasePhase, portsOverlap, type ClaimOptions, type Lease, type ScannerEntry, type SourceResult, type StateStore, type SweepResult } from './store.js';
 
 interface Entry {
   lease: Lease;
@@ -16,6 +16,9 @@ export class MemoryStore implements StateStore {
   private readonly byId = new Map<string, Entry>();
   private readonly byScope = new Map<string, string>();
   private readonly byAddress = new Map<string, Set<string>>();
+  /** Unproductive attempts per source: count and the end of its window. */
+  private readonly attempts = new Map<string, { n: number; until: number }>();
+  private readonly blocked = new Map<string, ScannerEntry>();
 
   /** `now`: milliseconds since the epoch; tests pass a controlled clock. */
   constructor(private readonly now: () => number = Date.now) {}
@@ -127,6 +130,38 @@ export class MemoryStore implements StateStore {
       }
     }
     return { expired: expired.sort(byGrant), purged: purged.sort(byGrant) };
+  }
+
+  async countUnproductive(source: string, n: number, windowMs: number): Promise<number> {
+    const t = this.now();
+    let a = this.attempts.get(source);
+    if (!a || t >= a.until) this.attempts.set(source, (a = { n: 0, until: t + windowMs }));
+    a.n += n;
+    // Bounded memory under a wide scan from many sources: windows that ended are dropped now and then.
+    if (this.attempts.size > 4096 && Math.random() < 0.01) for (const [k, v] of this.attempts) if (t >= v.until) this.attempts.delete(k);
+    return a.n;
+  }
+
+  async blockScanner(source: string, attempts: number, blockMs: number): Promise<ScannerEntry> {
+    const t = this.now();
+    const cur = this.blocked.get(source);
+    const live = cur && t < cur.until ? cur : undefined;
+    const e: ScannerEntry = { source, attempts: Math.max(attempts, live?.attempts ?? 0), since: live?.since ?? t, until: Math.max(t + blockMs, live?.until ?? 0) };
+    this.blocked.set(source, e);
+    this.attempts.delete(source);
+    return e;
+  }
+
+  async scanner(source: string): Promise<ScannerEntry | undefined> {
+    const e = this.blocked.get(source);
+    if (e && this.now() >= e.until) this.blocked.delete(source);
+    return e && this.now() < e.until ? e : undefined;
+  }
+
+  async scanners(): Promise<ScannerEntry[]> {
+    const t = this.now();
+    for (const [k, v] of this.blocked) if (t >= v.until) this.blocked.delete(k);
+    return [...this.blocked.values()].sort((a, b) => a.since - b.since || (a.source < b.source ? -1 : 1));
   }
 
   async close(): Promise<void> {}

@@ -104,6 +104,19 @@ export interface SweepResult {
   readonly purged: readonly Lease[];
 }
 
+/**
+ * A source blocklisted as a scanner (seed 000 §4: traffic to unleased addresses is unproductive, so
+ * "scanners can be readily identified"): it is denied capabilities until `until`.
+ */
+export interface ScannerEntry {
+  readonly source: string;
+  /** Unproductive attempts counted in the window that crossed the threshold. */
+  readonly attempts: number;
+  /** When it was blocked and until when, ms since the epoch. */
+  readonly since: number;
+  readonly until: number;
+}
+
 export interface StateStore {
   /**
    * The lease of (service, scopeKey) whose DNS TTL has not ended and that is not revoked, if any: a
@@ -162,6 +175,25 @@ export interface StateStore {
    * leases past quarantine (with their sources and counters), returning them.
    */
   sweep(): Promise<SweepResult>;
+
+  /**
+   * Counts `n` unproductive attempts by `source` (flows or packets to pool addresses no lease admits,
+   * honeypot traffic included) in a fixed window of `windowMs` that starts at the source's first
+   * attempt after the previous window ended; returns the count in the current window. Atomic.
+   */
+  countUnproductive(source: string, n: number, windowMs: number): Promise<number>;
+
+  /**
+   * Blocklists `source` as a scanner for `blockMs` from now (a block in force is extended, never
+   * shortened) and resets its attempt count; returns the entry.
+   */
+  blockScanner(source: string, attempts: number, blockMs: number): Promise<ScannerEntry>;
+
+  /** The block in force for `source`, if any. */
+  scanner(source: string): Promise<ScannerEntry | undefined>;
+
+  /** Every block in force, oldest first. */
+  scanners(): Promise<ScannerEntry[]>;
 
   close(): Promise<void>;
 }
