@@ -6,6 +6,7 @@ import { demoGatewayBackend } from '../config/demo.js';
 import { startHelloBackend } from '../gateway/hello.js';
 import { describeListeners, startGateway, type Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../observe/log.js';
+import { answerPrimary, startMetricsListener, type MetricsListener } from '../observe/metrics/index.js';
 import { setupCapabilities, type CapabilitySetup } from '../capability/setup.js';
 import { LoadError } from '../server/runtime-load.js';
 import { startServer, type RunningServer } from '../server/server.js';
@@ -71,6 +72,18 @@ export async function runServe(args: string[]): Promise<number> {
       return 1;
     }
   }
+  // The metrics listener runs where the whole server's numbers meet: the primary of workers: N, else here.
+  let metrics: MetricsListener | undefined;
+  if (cluster.isWorker) answerPrimary();
+  else if (loaded.config.metrics) {
+    try {
+      metrics = await startMetricsListener(loaded.config.metrics, logger);
+    } catch (e) {
+      await Promise.all([server.close(), gateway?.close(), caps.close()]);
+      process.stderr.write(`cannot start the metrics listener on ${loaded.config.metrics.listen}: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
   await caps.caps.start();
   if (caps.admin) logger.info('capability admin API', { listen: `${caps.admin.address}:${caps.admin.port}` });
   const running = server;
@@ -83,7 +96,7 @@ export async function runServe(args: string[]): Promise<number> {
   };
   process.on('SIGHUP', reload);
   const stop = () => {
-    void Promise.all([running.close(), gateway?.close(), caps.close()]).then(() => process.exit(0));
+    void Promise.all([running.close(), gateway?.close(), caps.close(), metrics?.close()]).then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -110,7 +123,22 @@ function announce(where: string[], demo: boolean, loaded: LoadedConfig): void {
   }
 }
 
-function runPrimary(n: number, configFile: string | undefined, loaded: LoadedConfig, logger: ReturnType<typeof createLogger>): Promise<number> {
+async function runPrimary(n: number, configFile: string | undefined, loaded: LoadedConfig, logger: ReturnType<typeof createLogger>): Promise<number> {
+  let metrics: MetricsListener | undefined;
+  if (loaded.config.metrics) {
+    try {
+      metrics = await startMetricsListener(loaded.config.metrics, logger);
+    } catch (e) {
+      process.stderr.write(`cannot start the metrics listener on ${loaded.config.metrics.listen}: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  const code = await forkWorkers(n, configFile, loaded, logger);
+  await metrics?.close();
+  return code;
+}
+
+function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedConfig, logger: ReturnType<typeof createLogger>): Promise<number> {
   return new Promise((resolve) => {
     let ready = 0;
     let stopping = false;

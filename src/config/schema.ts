@@ -13,6 +13,7 @@ import { gatewaySchema } from '../gateway/schema.js';
 import { tsigSchema } from '../tsig/schema.js';
 import { capabilitiesSchema, checkServiceRefs, servicesSchema } from '../capability/schema.js';
 import { echoSchema } from '../answer/responders/echo/schema.js';
+import { metricsSchema } from '../observe/metrics/config.js';
 
 /** "IP:PORT" or "[IPv6]:PORT". */
 export function parseHostPort(text: string): { host: string; port: number } | undefined {
@@ -89,6 +90,7 @@ export const configSchema = z
     rrl: rrlSchema.optional(),
     gateway: gatewaySchema.optional(),
     echo: echoSchema, // Stateless DNS zones (src/answer/responders/echo)
+    metrics: metricsSchema.optional(), // Prometheus endpoint and dashboard (src/observe/metrics)
     log: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()

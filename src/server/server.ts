@@ -5,6 +5,8 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Capabilities } from '../capability/core.js';
 import { parseHostPort } from '../config/schema.js';
 import type { Logger } from '../observe/log.js';
+import { counterBy, observed, provideExtra } from '../observe/metrics/index.js';
+import { QueryMetrics } from '../observe/metrics/queries.js';
 import { ConnectionGate } from '../transport/conn.js';
 import { listenHttps } from '../transport/https.js';
 import { streamLimitsOf } from '../transport/limits.js';
@@ -12,6 +14,10 @@ import { listenTcp } from '../transport/tcp.js';
 import { listenTls, type EncryptedListener } from '../transport/tls.js';
 import { listenUdpAuto } from '../transport/udp-batch.js';
 import { buildRuntime, type ZoneLoadReport } from './runtime-load.js';
+
+const reloads = counterBy('fluxdns_reloads_total', 'Configuration and zone reloads, by result', ['result']);
+reloads.add(0, 'success');
+reloads.add(0, 'failure');
 
 export interface Listener {
   proto: 'udp' | 'tcp' | 'tls' | 'https';
@@ -47,6 +53,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     onUnitError: (unit, err) => logger.error('pipeline unit failed', { unit: unit.name, err }),
     onEncodeError: (err) => logger.error('response encoding failed', { err }),
   });
+  if (runtime.config.metrics) observeQueries(engine);
   const netError = (err: Error) => logger.warn('socket error', { err: err.message });
   // One gate for every stream listener: the connection limits hold per process, across TCP, DoT and DoH.
   const gate = new ConnectionGate(() => streamLimitsOf(engine.runtime.config));
@@ -102,8 +109,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         logger.setLevel(loaded.config.log.level);
         for (const z of next.report) logger.info('zone loaded', { ...z });
         logger.info('reloaded', { generation });
+        reloads.inc('success');
         return { ok: true, report: next.report };
       } catch (e) {
+        reloads.inc('failure');
         logger.error('reload failed; still serving the previous configuration and zones', { errors: (e as Error).message.split('\n') });
         return { ok: false, error: e as Error };
       }
@@ -112,4 +121,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await Promise.all(listeners.map((l) => l.close()));
     },
   };
+}
+
+/** Counts every query the engine answers (metrics: key) and exports the zones' serials. */
+function observeQueries(engine: Engine): QueryMetrics {
+  const m = new QueryMetrics();
+  m.register();
+  engine.observer = (ctx, reply, seconds) => m.record(ctx, reply, seconds);
+  observed('fluxdns_zone_serial', 'SOA serial of each loaded zone', 'gauge', ['zone'], () => engine.runtime.zones.zones.map((z) => [[z.origin], z.serial]), 'max');
+  provideExtra('topNames', () => m.topNames.entries());
+  provideExtra('topClients', () => m.topClients.entries());
+  return m;
 }

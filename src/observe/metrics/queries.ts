@@ -1,0 +1,85 @@
+// Per-query accounting: what every answered (or dropped) query adds to the counters, in typed arrays.
+import type { QueryContext, TransportProto } from '../../answer/context.js';
+import type { Runtime } from '../../answer/runtime.js';
+import { rcodeName, typeName } from '../../wire/types.js';
+import { Buckets, histogramSamples, observed, observedSamples } from './family.js';
+import { TopK } from './topk.js';
+
+const PROTOS: readonly TransportProto[] = ['udp', 'tcp', 'tls', 'https'];
+const PROTO_INDEX: Record<TransportProto, number> = { udp: 0, tcp: 1, tls: 2, https: 3 };
+/** qtype slots: 0..257 by number (CAA is 257), 258 any higher type, 259 no question. */
+const QTYPES = 260;
+/** rcode slots: 0..23 (BADCOOKIE is 23, RFC 7873), 24 any higher, 25 no reply sent. */
+const RCODES = 26;
+const NO_REPLY = 25;
+
+/** Latency from the engine receiving the query to its reply being ready for the socket, in seconds. */
+export const LATENCY_BOUNDS = [0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** Response sizes in bytes: 512 (RFC 1035), 1232 (DNS flag day 2020), 1500 (Ethernet), 4096, 65535. */
+export const SIZE_BOUNDS = [64, 128, 256, 512, 768, 1024, 1232, 1500, 2048, 4096, 8192, 16384, 65535];
+
+const ZONE_MEMO_MAX = 50000;
+
+export class QueryMetrics {
+  /** [proto][rcode][qtype] → queries. */
+  readonly queries = new Float64Array(PROTOS.length * RCODES * QTYPES);
+  readonly latency = new Buckets(LATENCY_BOUNDS);
+  readonly sizes = PROTOS.map(() => new Buckets(SIZE_BOUNDS));
+  /** Zone origin → queries for names in it; '' counts names outside every zone. */
+  readonly zones = new Map<string, number>();
+  readonly topNames = new TopK(64);
+  readonly topClients = new TopK(64);
+  private zoneOf = new Map<string, string>();
+  private zoneRuntime: Runtime | undefined;
+
+  /** The engine's observer: `seconds` from receiving the query to the reply being ready. */
+  record(ctx: QueryContext, reply: Uint8Array | null, seconds: number): void {
+    const p = PROTO_INDEX[ctx.transport.proto];
+    const q = ctx.query.question;
+    const qt = q === undefined ? 259 : q.type <= 257 ? q.type : 258;
+    let rc = NO_REPLY;
+    if (reply !== null) {
+      // A pre-encoded (cached) reply carries its rcode in the header; otherwise the draft has the full one.
+      rc = ctx.response.prebuilt === reply ? reply[3]! & 15 : ctx.response.rcode;
+      if (rc > 23) rc = 24;
+      this.sizes[p]!.observe(reply.length);
+    }
+    this.queries[(p * RCODES + rc) * QTYPES + qt]!++;
+    this.latency.observe(seconds);
+    this.topClients.add(ctx.transport.remoteAddress);
+    if (q !== undefined) {
+      this.topNames.add(q.name.toLowerCase());
+      if (ctx.runtime !== this.zoneRuntime || this.zoneOf.size >= ZONE_MEMO_MAX) {
+        this.zoneOf = new Map();
+        this.zoneRuntime = ctx.runtime;
+      }
+      let zone = this.zoneOf.get(q.name);
+      if (zone === undefined) {
+        zone = ctx.runtime.zones.find(q.name)?.origin ?? '';
+        this.zoneOf.set(q.name, zone);
+      }
+      this.zones.set(zone, (this.zones.get(zone) ?? 0) + 1);
+    }
+  }
+
+  /** Registers this object's families (replacing an earlier server's in the same process). */
+  register(): void {
+    const labelsOfSlot = (i: number) => {
+      const qt = i % QTYPES;
+      const rc = Math.floor(i / QTYPES) % RCODES;
+      const p = Math.floor(i / (QTYPES * RCODES));
+      return [PROTOS[p]!, qt === 259 ? 'none' : qt === 258 ? 'OTHER' : typeName(qt), rc === NO_REPLY ? 'none' : rc === 24 ? 'OTHER' : rcodeName(rc)] as const;
+    };
+    observed('fluxdns_queries_total', 'Queries received, by transport, question type and the response code sent (rcode "none": no reply was sent, e.g. dropped by RRL)', 'counter', ['transport', 'qtype', 'rcode'], () => {
+      const out: [string[], number][] = [];
+      const a = this.queries;
+      for (let i = 0; i < a.length; i++) if (a[i] !== 0) out.push([[...labelsOfSlot(i)], a[i]!]);
+      return out;
+    });
+    observed('fluxdns_zone_queries_total', 'Queries for names in each zone (zone "" : in none of them)', 'counter', ['zone'], () => [...this.zones].map(([z, n]) => [[z], n]));
+    observedSamples('fluxdns_query_duration_seconds', 'Time from the engine receiving a query to its reply being ready to send', 'histogram', () => histogramSamples('fluxdns_query_duration_seconds', this.latency));
+    observedSamples('fluxdns_response_size_bytes', 'Size of the responses sent, by transport', 'histogram', () =>
+      this.sizes.flatMap((h, i) => (h.count === 0 ? [] : histogramSamples('fluxdns_response_size_bytes', h, { transport: PROTOS[i]! }))),
+    );
+  }
+}
