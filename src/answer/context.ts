@@ -23,6 +23,11 @@ export interface ResponseDraft {
   additional: ResourceRecord[];
   /** EDNS options to send back (only when the query had EDNS). */
   ednsOptions: EdnsOption[];
+  /**
+   * Set on an error answer (a unit's `fail`): it copies RD and no other query flag, as Knot does and
+   * RFC 8906 §8.1.4 expects of NOTIMP; CD is copied only into answers from data (RFC 4035 §3.1.6).
+   */
+  failed?: boolean;
   /** Leading additional records that must fit, or TC is set (a referral's in-domain glue, RFC 9471). */
   requiredAdditional?: number;
   /**

@@ -43,7 +43,8 @@ export function encodeResponse(ctx: QueryContext): Uint8Array {
       ra: false,
       z: false,
       ad: false,
-      cd: q.cd,
+      // CD belongs to answers from data (RFC 4035 §3.1.6); an error answer copies RD alone (RFC 8906 §8.1.4).
+      cd: q.cd && !r.failed,
       rcode: r.rcode & 0xf,
     },
     questions: q.question ? [q.question] : [],

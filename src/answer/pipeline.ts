@@ -110,6 +110,7 @@ export class Pipeline {
 export function failResponse(ctx: QueryContext, rcode: number): void {
   const r = ctx.response;
   r.rcode = rcode;
+  r.failed = true;
   r.aa = false;
   r.answer = [];
   r.authority = [];

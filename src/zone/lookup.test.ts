@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rcode, RRType, type ResourceRecord } from '../wire/types.js';
 import { formatRecord } from './format.js';
-import { lookup, type LookupResult } from './lookup.js';
+import { lookup, svcbTarget, type LookupResult } from './lookup.js';
 import { parseZone } from './parser.js';
 import { Zone, ZoneSet } from './tree.js';
 
@@ -254,4 +254,102 @@ test('a DNAME at the apex rewrites every name below it', () => {
   const s = zones(['moved.lab.', '$TTL 60\n@ SOA ns.x.lab. hm.x.lab. 1 1 1 1 1\n NS ns.x.lab.\n DNAME example.lab.\n']);
   const r = lookup(s, 'www.moved.lab.', RRType.A, { minimalAny: true });
   assert.deepEqual(text(r.answer), ['moved.lab. 60 IN DNAME example.lab.', 'www.moved.lab. 60 IN CNAME www.example.lab.']);
+});
+
+// DS is the parent's record (RFC 4035 §3.1.4.1). The DS of "signed" is written in RFC 3597 form.
+const PARENT = `$TTL 3600
+@        SOA   ns1 hostmaster 1 7200 3600 1209600 300
+         NS    ns1
+ns1      A     198.51.100.1
+signed   NS    ns1
+signed   TYPE43 \\# 8 3039 0D 02 0A0B0C0D
+unsigned NS    ns1
+`;
+const child = (serial: number) => `$TTL 60\n@ SOA ns1.p.lab. hm.p.lab. ${serial} 1 1 1 120\n NS ns1.p.lab.\nwww A 198.51.100.99\n`;
+
+test('DS at a cut: the parent answers with the DS RRset, authoritatively, not as a referral', () => {
+  const r = lookup(zones(['p.lab.', PARENT]), 'signed.p.lab.', RRType.DS, { minimalAny: true });
+  assert.equal(r.kind, 'answer');
+  assert.equal(r.aa, true);
+  assert.deepEqual(r.answer.map((a) => [a.name, a.type]), [['signed.p.lab.', RRType.DS]]);
+  assert.deepEqual(r.authority, []);
+});
+
+test('DS at a zone apex is answered by the parent zone when both are served', () => {
+  const s = zones(['p.lab.', PARENT], ['signed.p.lab.', child(7)], ['unsigned.p.lab.', child(8)]);
+  const signed = lookup(s, 'SIGNED.p.lab.', RRType.DS, { minimalAny: true });
+  assert.equal(signed.kind, 'answer');
+  assert.equal(signed.zone?.origin, 'p.lab.');
+  assert.deepEqual(signed.answer.map((a) => a.type), [RRType.DS]);
+  // No DS in the parent: NODATA with the parent's SOA, not the child's.
+  const unsigned = lookup(s, 'unsigned.p.lab.', RRType.DS, { minimalAny: true });
+  assert.equal(unsigned.kind, 'nodata');
+  assert.equal(unsigned.aa, true);
+  assert.deepEqual(unsigned.authority.map((a) => a.name), ['p.lab.']);
+  // Every other type at the apex, and DS below it, stays with the child.
+  assert.equal(lookup(s, 'signed.p.lab.', RRType.SOA, { minimalAny: true }).zone?.origin, 'signed.p.lab.');
+  const below = lookup(s, 'www.signed.p.lab.', RRType.DS, { minimalAny: true });
+  assert.equal(below.zone?.origin, 'signed.p.lab.');
+  assert.deepEqual(below.authority.map((a) => a.name), ['signed.p.lab.']);
+});
+
+test('DS at the apex of a zone whose parent is not served: the zone itself answers NODATA', () => {
+  const r = lookup(zones(['signed.p.lab.', child(7)]), 'signed.p.lab.', RRType.DS, { minimalAny: true });
+  assert.equal(r.kind, 'nodata');
+  assert.equal(r.aa, true);
+  assert.deepEqual(r.authority.map((a) => a.name), ['signed.p.lab.']);
+});
+
+test('a DNAME that points below itself appears once: the chain stops where it would repeat', () => {
+  const s = zones(['d.lab.', '$TTL 60\n@ SOA ns hm 1 1 1 1 1\n NS ns\nns A 198.51.100.1\nself DNAME sub.self.d.lab.\n']);
+  const r = lookup(s, 'x.self.d.lab.', RRType.A, { minimalAny: true });
+  assert.equal(r.rcode, Rcode.NOERROR);
+  assert.deepEqual(text(r.answer), ['self.d.lab. 60 IN DNAME sub.self.d.lab.', 'x.self.d.lab. 60 IN CNAME x.sub.self.d.lab.']);
+  const all = r.answer.map((a) => formatRecord(a));
+  assert.equal(new Set(all).size, all.length);
+});
+
+// SVCB and HTTPS in RFC 3597 form: priority, TargetName, SvcParams (RFC 9460 §2.2).
+const SVC = `$TTL 300
+@          SOA   ns hm 1 3600 600 86400 60
+           NS    ns
+ns         A     198.51.100.1
+; SVCB 1 svc-host.s.lab. alpn=h2 and SVCB 2 out.other.lab.
+_svc       TYPE64 \\# 25 0001 087376632D686F7374 01 73 03 6C6162 00 0001 0003 026832
+_svc       TYPE64 \\# 17 0002 036F7574 056F74686572 036C6162 00
+svc-host   A     198.51.100.80
+svc-host   AAAA  2001:db8::80
+; HTTPS 1 . (the owner) and HTTPS 0 . (no service)
+self       TYPE65 \\# 3 0001 00
+self       A     198.51.100.81
+none       TYPE65 \\# 3 0000 00
+none       A     198.51.100.82
+; HTTPS 0 svc-host.s.lab. (AliasMode)
+alias      TYPE65 \\# 18 0000 087376632D686F7374 01 73 03 6C6162 00
+; an SRV whose target is "." (RFC 2782: no service) and one into another zone
+_none._tcp SRV   0 0 0 .
+_x._tcp    SRV   0 0 443 svc-host
+           SRV   1 0 443 host.other.lab.
+`;
+const svc = zones(['s.lab.', SVC], ['other.lab.', '$TTL 60\n@ SOA ns hm 1 1 1 1 1\n NS ns\nns A 198.51.100.2\nhost A 198.51.100.3\n']);
+const add = (name: string, type: number) => lookup(svc, name, type, { minimalAny: true }).additional.map((a) => `${a.name} ${a.type}`);
+
+test('additional section: SVCB and HTTPS targets (RFC 9460 §4.1), "." meaning the owner in ServiceMode', () => {
+  assert.deepEqual(add('_svc.s.lab.', RRType.SVCB), ['svc-host.s.lab. 1', 'svc-host.s.lab. 28']);
+  assert.deepEqual(add('alias.s.lab.', RRType.HTTPS), ['svc-host.s.lab. 1', 'svc-host.s.lab. 28']);
+  assert.deepEqual(add('self.s.lab.', RRType.HTTPS), ['self.s.lab. 1']);
+  assert.deepEqual(add('none.s.lab.', RRType.HTTPS), []);
+});
+
+test('additional section: SRV targets in this zone only, "." for no service', () => {
+  assert.deepEqual(add('_x._tcp.s.lab.', RRType.SRV), ['svc-host.s.lab. 1', 'svc-host.s.lab. 28']);
+  assert.deepEqual(add('_none._tcp.s.lab.', RRType.SRV), []);
+});
+
+test('svcbTarget reads the TargetName at offset 2 and rejects what is not a name', () => {
+  assert.equal(svcbTarget('o.lab.', Uint8Array.of(0, 1, 1, 0x61, 0)), 'a.');
+  assert.equal(svcbTarget('o.lab.', Uint8Array.of(0, 1, 0)), 'o.lab.');
+  assert.equal(svcbTarget('o.lab.', Uint8Array.of(0, 0, 0)), undefined);
+  assert.equal(svcbTarget('o.lab.', Uint8Array.of(0, 1, 5, 0x61)), undefined);
+  assert.equal(svcbTarget('o.lab.', Uint8Array.of(0, 1)), undefined);
 });

@@ -1,7 +1,8 @@
 // The authoritative lookup of RFC 1034 §4.3.2 with RFC 2308 negative answers, RFC 4592 wildcards,
 // RFC 6672 DNAME and RFC 8482 minimal ANY, over the zones of a ZoneSet.
 import { isSubdomain, nameKey, parseLabels, splitLabels, NameError } from '../wire/name.js';
-import { Rcode, RRType, type MXRdata, type ResourceRecord, type SRVRdata, type TargetRdata } from '../wire/types.js';
+import { readNameAt } from '../wire/reader.js';
+import { Rcode, RRType, WireError, type MXRdata, type OpaqueRdata, type ResourceRecord, type SRVRdata, type TargetRdata } from '../wire/types.js';
 import type { RRset, Zone, ZoneNode, ZoneSet } from './tree.js';
 
 /** What the lookup found for the (last) name it looked at. */
@@ -41,13 +42,14 @@ type Step =
   | { kind: 'yxdomain'; set: RRset };
 
 export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: LookupOptions): LookupResult {
-  const zone = zones.find(qname);
+  const zone = zones.findAuthority(qname, qtype);
   if (!zone) return { kind: 'refused', rcode: Rcode.REFUSED, aa: false, answer: [], authority: [], additional: [], wildcard: false, requiredAdditional: 0 };
 
   const answer: ResourceRecord[] = [];
   const authority: ResourceRecord[] = [];
   const additional: ResourceRecord[] = [];
   const seen = new Set<string>();
+  const dnamesSeen = new Set<RRset>();
   let name = qname;
   let wildcard = false;
   let requiredAdditional = 0;
@@ -57,7 +59,7 @@ export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: Looku
     switch (step.kind) {
       case 'answer':
         for (const set of step.sets) pushSet(answer, set, step.owner);
-        addAdditional(zone, step.sets, additional);
+        addAdditional(zone, step.sets, additional, step.owner);
         return done('answer', Rcode.NOERROR, true, step.wildcard);
       case 'nodata':
         authority.push(zone.negativeSoa());
@@ -80,6 +82,10 @@ export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: Looku
           pushSet(answer, step.set, step.owner);
           wildcard ||= step.wildcard;
         } else {
+          // A DNAME that points below itself meets itself again: the same record never goes twice
+          // into one section, so the chain ends here with what it has (NSD stops the same way).
+          if (dnamesSeen.has(step.set)) return done('answer', Rcode.NOERROR, true, wildcard);
+          dnamesSeen.add(step.set);
           pushSet(answer, step.set, step.set.name);
           answer.push(step.cname);
         }
@@ -120,8 +126,12 @@ function zoneStep(zone: Zone, qname: string, qtype: number, opts: LookupOptions)
     if (!node) return missingName(zone, qname, qtype, closest, closestName, opts);
     const atQname = depth === labels.length;
     if (zone.cuts.has(key)) {
-      // DS lives in the parent (RFC 4035 §3.1.4.1); we hold none, so the parent side answers NODATA.
-      if (atQname && qtype === RRType.DS) return { kind: 'nodata', wildcard: false };
+      // DS lives in the parent (RFC 4035 §3.1.4.1): the parent side of the cut answers it with
+      // authority, the DS RRset or NODATA, never a referral.
+      if (atQname && qtype === RRType.DS) {
+        const ds = node.rrsets.get(RRType.DS);
+        return ds ? { kind: 'answer', sets: [ds], owner: qname, wildcard: false } : { kind: 'nodata', wildcard: false };
+      }
       return { kind: 'referral', ns: node.rrsets.get(RRType.NS)! };
     }
     if (!atQname && zone.dnames.has(key)) return dnameStep(node.rrsets.get(RRType.DNAME)!, qname, name);
@@ -197,15 +207,17 @@ function addGlue(zone: Zone, ns: RRset, out: ResourceRecord[]): number {
   return required;
 }
 
-/** Addresses of in-zone NS, MX and SRV targets (RFC 1035 §3.3.9 etc.), glue below cuts included. */
-function addAdditional(zone: Zone, sets: readonly RRset[], out: ResourceRecord[]): void {
+/**
+ * Additional-section processing: the addresses (A, then AAAA) of the in-zone names that the answer's
+ * records point at — NS (RFC 1035 §3.3.11), MX (§3.3.9), SRV (RFC 2782), SVCB and HTTPS (RFC 9460
+ * §4.1) — glue below cuts included. Names in other zones are left out, even zones served here, as NSD
+ * and Knot do. Each name is added once; the section is optional, so the encoder drops what does not fit.
+ */
+function addAdditional(zone: Zone, sets: readonly RRset[], out: ResourceRecord[], owner?: string): void {
   const added = new Set<string>();
   for (const set of sets) {
     for (const r of set.records) {
-      let target: string | undefined;
-      if (set.type === RRType.NS) target = (r.data as TargetRdata).target;
-      else if (set.type === RRType.MX) target = (r.data as MXRdata).exchange;
-      else if (set.type === RRType.SRV) target = (r.data as SRVRdata).target;
+      const target = additionalTarget(set.type, r, owner ?? set.name);
       if (target === undefined || !zone.contains(target)) continue;
       const key = nameKey(target);
       if (added.has(key)) continue;
@@ -220,3 +232,46 @@ function addAdditional(zone: Zone, sets: readonly RRset[], out: ResourceRecord[]
   }
 }
 
+/** The name a record at `owner` points at whose addresses belong in the additional section, if any. */
+export function additionalTarget(type: number, r: ResourceRecord, owner: string): string | undefined {
+  switch (type) {
+    case RRType.NS:
+      return (r.data as TargetRdata).target;
+    case RRType.MX:
+      return (r.data as MXRdata).exchange;
+    case RRType.SRV: {
+      // RFC 2782: a target of "." means the service is decidedly not available here.
+      const target = (r.data as SRVRdata).target;
+      return target === '.' ? undefined : target;
+    }
+    case RRType.SVCB:
+    case RRType.HTTPS:
+      return svcbTarget(owner, rdataBytes(r));
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * RFC 9460 §2.5: SvcPriority (2 octets), then TargetName, uncompressed. In ServiceMode (priority > 0)
+ * a TargetName of "." stands for the owner (§2.5.2); in AliasMode it means no service (§2.5.1).
+ */
+export function svcbTarget(owner: string, rdata: Uint8Array | undefined): string | undefined {
+  if (!rdata || rdata.length < 3) return undefined;
+  const priority = (rdata[0]! << 8) | rdata[1]!;
+  let target: string;
+  try {
+    target = readNameAt(rdata, 2).name;
+  } catch (e) {
+    if (e instanceof WireError) return undefined;
+    throw e;
+  }
+  if (target !== '.') return target;
+  return priority === 0 ? undefined : owner;
+}
+
+/** RDATA in wire form, for the types the zone holds as opaque bytes (RFC 3597). */
+function rdataBytes(r: ResourceRecord): Uint8Array | undefined {
+  const d = r.data as Partial<OpaqueRdata>;
+  return d.raw instanceof Uint8Array ? d.raw : undefined;
+}

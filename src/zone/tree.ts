@@ -127,6 +127,12 @@ export class ZoneSet {
     return this.byKey.size;
   }
 
+  /** The zone that answers (name, qtype): the deepest one holding the name, with the DS rule of `dsAuthorityName`. */
+  findAuthority(name: string, qtype: number): Zone | undefined {
+    if (qtype !== RRType.DS) return this.find(name);
+    return this.find(dsAuthorityName(name)) ?? this.find(name);
+  }
+
   /** Longest-suffix match of `name` against the zone origins. */
   find(name: string): Zone | undefined {
     let key = nameKey(name);
@@ -137,4 +143,14 @@ export class ZoneSet {
       key = parentName(key);
     }
   }
+}
+
+/**
+ * DS is the parent's record (RFC 4035 §3.1.4.1): a DS query is answered by the deepest zone holding
+ * the parent of the name, so at a zone's apex the parent zone answers when it is served here; when it
+ * is not, the caller falls back to the zone of the name itself (the child), as NSD and Knot do. Below
+ * an apex the parent's zone is the name's zone anyway. The root has no parent: its own zone answers.
+ */
+export function dsAuthorityName(name: string): string {
+  return parentName(name);
 }

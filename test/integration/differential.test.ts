@@ -12,6 +12,9 @@ const zones: ZoneSpec[] = [
   { name: 'diff.test.', file: join(fixtures, 'diff.test.zone') },
   { name: 'other.test.', file: join(fixtures, 'other.test.zone') },
   { name: '100.51.198.in-addr.arpa.', file: join(fixtures, '100.51.198.in-addr.arpa.zone') },
+  // Children of diff.test served by the same servers: DS at their apex is answered by diff.test.
+  { name: 'sub.diff.test.', file: join(fixtures, 'sub.diff.test.zone') },
+  { name: 'nods.diff.test.', file: join(fixtures, 'nods.diff.test.zone') },
 ];
 
 type Mode =
@@ -39,6 +42,16 @@ interface Case {
   answerHas?: string[];
   /** Each of these "name type" strings must appear in the additional section. */
   additionalHas?: string[];
+  /** None of these "name type" strings may appear in the additional section (data from other zones). */
+  additionalLacks?: string[];
+  /** Each of these "name type" strings must appear in the authority section. */
+  authorityHas?: string[];
+  /**
+   * fluxdns's additional section must hold everything this reference's does, and its header flags
+   * must equal this reference's (for what only one reference does: NSD 4.6 has no SVCB/HTTPS
+   * additional processing and copies CD into some error answers).
+   */
+  like?: 'knot';
   tc?: boolean;
   note?: string;
   /** Extra dig arguments (e.g. +rec, +edns=1, +ednsopt=...). */
@@ -140,6 +153,22 @@ const cases: Case[] = [
   { qname: n('www.child'), qtype: 'DS', referral: true, rcode: 'NOERROR', aa: false },
   { qname: n('child'), qtype: 'A', tcp: true, referral: true, rcode: 'NOERROR', aa: false },
   { qname: n('child2'), qtype: 'A', referral: true, rcode: 'NOERROR', aa: false, additionalHas: ['ns1.diff.test. A'] },
+  { qname: n('child3'), qtype: 'A', referral: true, rcode: 'NOERROR', aa: false, additionalLacks: ['ns1.other.test. A'], note: 'NS in another served zone: no glue from it' },
+  // DS is the parent's record (RFC 4035 §3.1.4.1), whether the child is served here or not
+  { qname: n('secure'), qtype: 'DS', rcode: 'NOERROR', aa: true, answerHas: ['DS 12345 13 2 101112131415161718191A1B1C1D1E1F202122232425262728292A2B 2C2D2E2F'], note: 'DS at a cut, child not served: answered, not referred' },
+  { qname: 'SeCuRe.diff.test.', qtype: 'DS', tcp: true, rcode: 'NOERROR', aa: true, answerHas: ['DS 12345 13 2 101112131415161718191A1B1C1D1E1F202122232425262728292A2B 2C2D2E2F'] },
+  { qname: n('secure'), qtype: 'A', referral: true, rcode: 'NOERROR', aa: false },
+  { qname: n('www.secure'), qtype: 'DS', referral: true, rcode: 'NOERROR', aa: false, note: 'below the cut: a referral' },
+  { qname: n('sub'), qtype: 'DS', rcode: 'NOERROR', aa: true, answerHas: ['DS 23456 13 2 404142434445464748494A4B4C4D4E4F505152535455565758595A5B 5C5D5E5F'], note: 'child served too: the parent answers' },
+  { qname: n('sub'), qtype: 'DS', edns: false, rcode: 'NOERROR', aa: true, answerHas: ['DS 23456 13 2 404142434445464748494A4B4C4D4E4F505152535455565758595A5B 5C5D5E5F'] },
+  { qname: n('nods'), qtype: 'DS', rcode: 'NOERROR', aa: true, authorityHas: ['diff.test. SOA'], note: 'child served, no DS in the parent: NODATA with the parent SOA' },
+  { qname: n('sub'), qtype: 'SOA', rcode: 'NOERROR', aa: true, answerHas: ['SOA ns1.diff.test. hostmaster.diff.test. 2026120201 7200 3600 1209600 120'], note: 'every other type at the apex: the child' },
+  { qname: n('sub'), qtype: 'NS', rcode: 'NOERROR', aa: true, answerHas: ['NS ns1.diff.test.'] },
+  { qname: n('sub'), qtype: 'A', rcode: 'NOERROR', aa: true, authorityHas: ['sub.diff.test. SOA'] },
+  { qname: n('www.sub'), qtype: 'A', rcode: 'NOERROR', aa: true, answerHas: ['A 198.51.100.90'] },
+  { qname: n('www.sub'), qtype: 'DS', rcode: 'NOERROR', aa: true, authorityHas: ['sub.diff.test. SOA'], note: 'DS below the child apex: the child' },
+  { qname: n('nods'), qtype: 'SOA', rcode: 'NOERROR', aa: true, answerHas: ['SOA ns1.diff.test. hostmaster.diff.test. 2026120201 7200 3600 1209600 180'] },
+  { qname: 'other.test.', qtype: 'DS', rcode: 'NOERROR', aa: true, authorityHas: ['other.test. SOA'], note: 'parent (test.) not served: the child answers NODATA' },
   // other zones and out of zone
   { qname: 'host.other.test.', qtype: 'A', rcode: 'NOERROR', aa: true, answerHas: ['A 203.0.113.99'] },
   { qname: 'other.test.', qtype: 'NS', rcode: 'NOERROR', aa: true, answerHas: ['NS ns1.other.test.'] },
@@ -159,6 +188,14 @@ const cases: Case[] = [
   { qname: n('_sip._tcp'), qtype: 'SRV', rcode: 'NOERROR', aa: true, answerHas: ['SRV 10 60 5060 host.diff.test.'], additionalHas: ['host.diff.test. A'] },
   { qname: n('_ldap._tcp'), qtype: 'SRV', rcode: 'NOERROR', aa: true, answerHas: ['SRV 0 0 389 mail.diff.test.'] },
   { qname: n('_tcp'), qtype: 'SRV', rcode: 'NOERROR', aa: true, note: 'ENT' },
+  { qname: n('_srv-other._tcp'), qtype: 'SRV', rcode: 'NOERROR', aa: true, additionalLacks: ['host.other.test. A'], note: 'target in another served zone' },
+  { qname: n('mx-other'), qtype: 'MX', rcode: 'NOERROR', aa: true, additionalHas: ['mail.diff.test. A', 'mail.diff.test. AAAA'], additionalLacks: ['host.other.test. A'] },
+  { qname: n('_svc'), qtype: 'SVCB', like: 'knot', rcode: 'NOERROR', aa: true, answerHas: ['SVCB 1 svc-host.diff.test. alpn="h2"', 'SVCB 2 svc.elsewhere.invalid.'], note: 'RFC 9460 §4.1: addresses of in-zone targets' },
+  { qname: n('_svc'), qtype: 'SVCB', tcp: true, like: 'knot', rcode: 'NOERROR', aa: true },
+  { qname: n('https-alias'), qtype: 'HTTPS', like: 'knot', rcode: 'NOERROR', aa: true, answerHas: ['HTTPS 0 host.diff.test.'], note: 'AliasMode target' },
+  { qname: n('https-self'), qtype: 'HTTPS', like: 'knot', rcode: 'NOERROR', aa: true, answerHas: ['HTTPS 1 . alpn="h2,h3"'], note: '"." is the owner in ServiceMode (Knot adds nothing for it, fluxdns the owner\'s address)' },
+  { qname: n('https-none'), qtype: 'HTTPS', like: 'knot', rcode: 'NOERROR', aa: true, answerHas: ['HTTPS 0 .'], additionalLacks: ['https-none.diff.test. A'], note: '"." in AliasMode: no service' },
+  { qname: n('_big'), qtype: 'SVCB', edns: false, rcode: 'NOERROR', aa: true, tc: false, note: 'additional data that does not fit is left out, without TC' },
   // ANY (RFC 8482)
   { qname: n('@'), qtype: 'ANY', mode: 'any', rcode: 'NOERROR', aa: true },
   { qname: n('host'), qtype: 'ANY', mode: 'any', rcode: 'NOERROR', aa: true },
@@ -181,6 +218,10 @@ const cases: Case[] = [
   { qname: n('host'), qtype: 'A', extra: ['+ednsopt=65001:abcd'], rcode: 'NOERROR', aa: true, answerHas: ['A 203.0.113.10'], note: 'unknown EDNS option is ignored' },
   { qname: n('host'), qtype: 'A', extra: ['+ednsflags=0x20'], rcode: 'NOERROR', aa: true, note: 'unknown EDNS flag' },
   { qname: n('@'), qtype: 'SOA', extra: ['+opcode=status'], rcode: 'NOTIMP', aa: false, mode: 'header', note: 'NSD answers with a bare header, Knot echoes question and OPT' },
+  { qname: n('@'), qtype: 'SOA', extra: ['+opcode=15', '+rec', '+cd', '+adflag'], rcode: 'NOTIMP', aa: false, mode: 'header', like: 'knot', flagsSet: ['rd'], flagsClear: ['aa', 'ad', 'ra'], note: 'RFC 8906 §8.1.4: RD copied and no other flag (NSD also copies CD)' },
+  { qname: 'www.example.net.', qtype: 'A', extra: ['+rec', '+cd', '+adflag'], rcode: 'REFUSED', aa: false, flagsSet: ['rd'], flagsClear: ['cd', 'ad', 'ra'], note: 'error answers copy RD alone' },
+  { qname: n('@'), qtype: 'SOA', qclass: 'CH', extra: ['+rec', '+cd'], rcode: 'REFUSED', aa: false, flagsSet: ['rd'], flagsClear: ['cd'] },
+  { qname: n('host'), qtype: 'A', extra: ['+edns=1', '+noednsnegotiation', '+rec', '+cd'], rcode: 'BADVERS', aa: false, like: 'knot', flagsSet: ['rd'], note: 'NSD copies CD here, Knot does not' },
   { qname: n('@'), qtype: 'SOA', qclass: 'CH', rcode: 'REFUSED', aa: false, note: 'zone served in class IN only' },
   { qname: n('host'), qtype: 'A', kdig: true, rcode: 'NOERROR', aa: true, answerHas: ['A 203.0.113.10'] },
   { qname: n('www.child'), qtype: 'A', kdig: true, tcp: true, referral: true, rcode: 'NOERROR', aa: false },
@@ -212,12 +253,19 @@ const cases: Case[] = [
   { qname: n('ns1'), qtype: 'ANY', mode: 'any', rcode: 'NOERROR', aa: true },
   { qname: n('mail2'), qtype: 'AAAA', rcode: 'NOERROR', aa: true },
   { qname: n('foo.cwild'), qtype: 'AAAA', kdig: true, rcode: 'NOERROR', aa: true, answerHas: ['CNAME host.diff.test.', 'AAAA 2001:db8::10'] },
+  // a DNAME that points below itself: never the same record twice in a section
+  { qname: n('x.dself'), qtype: 'A', rcode: 'NOERROR', aa: true, answerHas: ['DNAME sub.dself.diff.test.', 'CNAME x.sub.dself.diff.test.'] },
+  { qname: n('x.dself'), qtype: 'A', tcp: true, rcode: 'NOERROR', aa: true, answerHas: ['DNAME sub.dself.diff.test.'] },
+  { qname: n('x.dself'), qtype: 'CNAME', rcode: 'NOERROR', aa: true, answerHas: ['DNAME sub.dself.diff.test.', 'CNAME x.sub.dself.diff.test.'] },
+  { qname: n('dself'), qtype: 'DNAME', rcode: 'NOERROR', aa: true, answerHas: ['DNAME sub.dself.diff.test.'] },
 ];
 
 /** Cases on which NSD and Knot are known to give different (both acceptable) answers. */
 const knownReferenceDisagreements = new Map<string, string>([
   ['other.diff.test. A (udp)', 'NSD follows the CNAME into other.test (another zone it serves) and adds host.other.test A plus other.test NS; Knot stops at the zone boundary'],
   ['x.dnx.diff.test. A (udp)', 'NSD follows the synthesized CNAME into other.test and answers NXDOMAIN with other.test SOA; Knot stops after the CNAME with NOERROR'],
+  ['x.dself.diff.test. A (udp)', 'the DNAME points below itself: NSD stops before the DNAME would repeat (DNAME + 1 CNAME); Knot keeps the one DNAME and synthesizes CNAMEs to its chain limit'],
+  ['x.dself.diff.test. A (tcp)', 'as over UDP: NSD stops before the DNAME would repeat, Knot synthesizes CNAMEs to its chain limit'],
 ]);
 
 function caseId(c: Case): string {
@@ -296,6 +344,14 @@ function checkExpectations(c: Case, r: DigResult): string[] {
   }
   const add = new Set(r.additional.map((a) => `${a.name} ${a.type}`));
   for (const want of c.additionalHas ?? []) if (!add.has(want)) problems.push(`additional lacks "${want}"`);
+  for (const unwanted of c.additionalLacks ?? []) if (add.has(unwanted)) problems.push(`additional has "${unwanted}"`);
+  const auth = new Set(r.authority.map((a) => `${a.name} ${a.type}`));
+  for (const want of c.authorityHas ?? []) if (!auth.has(want)) problems.push(`authority lacks "${want}"`);
+  // No record twice in one section (a DNAME pointing below itself must not repeat).
+  for (const [label, sec] of [['answer', r.answer], ['authority', r.authority], ['additional', r.additional]] as const) {
+    const lines = sec.map(recLine);
+    if (new Set(lines).size !== lines.length) problems.push(`the ${label} section holds a record twice`);
+  }
   if (c.referral) {
     const cut = r.authority.filter((a) => a.type === 'NS');
     if (cut.length === 0) problems.push('referral without NS in authority');
@@ -331,7 +387,7 @@ function references(c: Case): Promise<{ nsd: DigResult; knot: DigResult }> {
 
 /** The records that exist at a node, from the references' answers over TCP for ANY and common types. */
 async function nodeRecords(c: Case): Promise<Set<string>> {
-  const types = ['ANY', 'SOA', 'NS', 'MX', 'TXT', 'CAA', 'A', 'AAAA', 'HINFO', 'PTR', 'SRV', 'CNAME', 'DNAME', 'TYPE65280'];
+  const types = ['ANY', 'SOA', 'NS', 'MX', 'TXT', 'CAA', 'A', 'AAAA', 'HINFO', 'PTR', 'SRV', 'CNAME', 'DNAME', 'DS', 'SVCB', 'HTTPS', 'TYPE65280'];
   const out = new Set<string>();
   for (const t of types) {
     for (const s of [servers.nsd!, servers.knot!]) {
@@ -401,6 +457,12 @@ describe('differential: fluxdns vs NSD vs Knot', () => {
           const knotAdd = new Set(sortedLines(knot.additional));
           const fluxAdd = new Set(sortedLines(flux.additional));
           for (const line of sortedLines(nsd.additional)) if (knotAdd.has(line) && !fluxAdd.has(line)) problems.push(`additional lacks ${line} (NSD and Knot have it)`);
+        }
+        if (c.like === 'knot') {
+          const fluxAdd = new Set(sortedLines(flux.additional));
+          for (const line of sortedLines(knot.additional)) if (!fluxAdd.has(line)) problems.push(`additional lacks ${line} (Knot has it)`);
+          const flags = (r: DigResult): string => [...r.flags].sort().join(' ');
+          if (flags(flux) !== flags(knot)) problems.push(`flags "${flags(flux)}", Knot's are "${flags(knot)}"`);
         }
         if ((c.mode ?? 'full') === 'any' && flux.answer.length > 0) {
           const node = await nodeRecords(c);

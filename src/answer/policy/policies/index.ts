@@ -81,7 +81,7 @@ function rateKey(key: 'client' | 'subnet' | 'qname', f: QueryFacts): string {
 function apply(ctx: QueryContext, set: PolicySet, f: QueryFacts, result: ActionResult): Outcome {
   const r = ctx.response;
   // Negative answers carry the SOA of the zone the name is in, from a file or owned by a policy.
-  const zone = ctx.runtime.zones.find(f.qname) ?? set.findZone(f.qname);
+  const zone = ctx.runtime.zones.findAuthority(f.qname, f.qtype) ?? set.findZone(f.qname);
   switch (result.kind) {
     case 'pass':
       return CONTINUE;

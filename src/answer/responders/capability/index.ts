@@ -136,7 +136,8 @@ function negative(ctx: QueryContext, rcode: number): Outcome {
   r.rcode = rcode;
   r.aa = true;
   r.answer = [];
-  const zone = ctx.runtime.zones.find(ctx.query.question!.name);
+  const q = ctx.query.question!;
+  const zone = ctx.runtime.zones.findAuthority(q.name, q.type);
   r.authority = zone ? [zone.negativeSoa()] : [];
   return ANSWERED;
 }

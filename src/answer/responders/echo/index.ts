@@ -2,6 +2,7 @@
 // SOA and NS at the apex from configuration, and optional short-time caching (§2.9).
 import { isSubdomain, nameKey, namesEqual } from '../../../wire/name.js';
 import { Rcode, RRType } from '../../../wire/types.js';
+import { dsAuthorityName } from '../../../zone/tree.js';
 import { setSections, type QueryContext } from '../../context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../unit.js';
 import { answerEcho } from './answer.js';
@@ -46,6 +47,9 @@ export function echoResponder(opts: EchoResponderOptions = {}): Unit {
       // A master-file zone cut below the echo zone is that zone's business (the deepest zone answers).
       const master = ctx.runtime.zones.find(q.name);
       if (master && isSubdomain(master.origin, z.zone) && !namesEqual(master.origin, z.zone)) return CONTINUE;
+      // DS at the echo zone's apex is the parent's record (RFC 4035 §3.1.4.1): a master-file zone
+      // holding the parent answers it.
+      if (q.type === RRType.DS && namesEqual(q.name, z.zone) && ctx.runtime.zones.find(dsAuthorityName(q.name))) return CONTINUE;
       if (q.type === RRType.AXFR || q.type === RRType.IXFR) return fail(Rcode.REFUSED, 'zone transfer not allowed');
       const cache = cacheFor(z);
       const ans = answerEcho(z, q.name, q.type, cache, now());

@@ -14,7 +14,7 @@ export function zoneResponder(): Unit {
     stage: 'responder',
     handle(ctx: QueryContext): Outcome {
       const q = ctx.query.question!;
-      const zone = ctx.runtime.zones.find(q.name);
+      const zone = ctx.runtime.zones.findAuthority(q.name, q.type);
       if (!zone) return CONTINUE;
       // Zone transfers are not offered here; a secondary asking gets a clear no (as NSD does).
       if (q.type === RRType.AXFR || q.type === RRType.IXFR) return fail(Rcode.REFUSED, 'zone transfer not allowed');
