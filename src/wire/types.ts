@@ -1,6 +1,8 @@
 // The data model every part of fluxdns shares: record types, record data, messages, EDNS.
 // Names are absolute presentation-format strings ("www.example.com.", root "."); see name.ts.
 
+import { typeFromMnemonic, typeMnemonic } from './rrtype/mnemonic.js';
+
 export const RRType = {
   A: 1,
   NS: 2,
@@ -178,20 +180,14 @@ export class WireError extends Error {
   }
 }
 
+/** The type's mnemonic (every IANA-registered one), or TYPEnnn (RFC 3597 §5). */
 export function typeName(code: number): string {
-  for (const [k, v] of Object.entries(RRType)) if (v === code) return k;
-  return `TYPE${code}`;
+  return typeMnemonic(code);
 }
 
+/** A mnemonic (any case) or TYPEnnn to its type code; undefined when neither. */
 export function typeCode(name: string): number | undefined {
-  const upper = name.toUpperCase();
-  if (Object.prototype.hasOwnProperty.call(RRType, upper)) return RRType[upper as RRTypeName];
-  const m = /^TYPE(\d{1,5})$/.exec(upper);
-  if (m) {
-    const n = Number(m[1]);
-    return n <= 0xffff ? n : undefined;
-  }
-  return undefined;
+  return typeFromMnemonic(name);
 }
 
 export function rcodeName(code: number): string {

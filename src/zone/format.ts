@@ -6,18 +6,10 @@ import {
   type SOARdata, type SRVRdata, type TargetRdata, type TXTRdata,
 } from '../wire/types.js';
 import { nameKey } from '../wire/name.js';
+import { formatRdata as formatWireRdata, genericText } from '../wire/rrtype/index.js';
+import { quoteCharString } from '../wire/rrtype/text.js';
 
-/** A <character-string> in quotes: printable ASCII as is, `"` and `\` escaped, other bytes \DDD. */
-export function quoteCharString(b: Uint8Array): string {
-  let s = '"';
-  for (let i = 0; i < b.length; i++) {
-    const x = b[i]!;
-    if (x === 0x22 || x === 0x5c) s += '\\' + String.fromCharCode(x);
-    else if (x < 0x20 || x > 0x7e) s += '\\' + String(x).padStart(3, '0');
-    else s += String.fromCharCode(x);
-  }
-  return s + '"';
-}
+export { quoteCharString };
 
 function hex(b: Uint8Array): string {
   let s = '';
@@ -27,17 +19,7 @@ function hex(b: Uint8Array): string {
 
 /** RFC 3597 §5 generic rdata. */
 export function genericRdata(raw: Uint8Array): string {
-  return raw.length === 0 ? '\\# 0' : `\\# ${raw.length} ${hex(raw)}`;
-}
-
-/** HINFO's two strings when `raw` is exactly that, else null (RFC 1035 §3.3.2). */
-function hinfoText(raw: Uint8Array): string | null {
-  if (raw.length < 2) return null;
-  const l1 = raw[0]!;
-  if (1 + l1 >= raw.length) return null;
-  const l2 = raw[1 + l1]!;
-  if (2 + l1 + l2 !== raw.length) return null;
-  return `${quoteCharString(raw.subarray(1, 1 + l1))} ${quoteCharString(raw.subarray(2 + l1))}`;
+  return genericText(raw);
 }
 
 function isOpaque(d: unknown): d is OpaqueRdata {
@@ -47,10 +29,8 @@ function isOpaque(d: unknown): d is OpaqueRdata {
 /** The rdata part of a record's presentation form. */
 export function formatRdata(rr: ResourceRecord): string {
   const d = rr.data;
-  if (isOpaque(d)) {
-    if (rr.type === RRType.HINFO) return hinfoText(d.raw) ?? genericRdata(d.raw);
-    return genericRdata(d.raw);
-  }
+  // Wire rdata: the type's own text form when it has one and the bytes fit it, else RFC 3597.
+  if (isOpaque(d)) return formatWireRdata(rr.type, d.raw);
   switch (rr.type) {
     case RRType.A: return (d as ARdata).address;
     case RRType.AAAA: return (d as AAAARdata).address;

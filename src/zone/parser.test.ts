@@ -208,9 +208,9 @@ test('errors carry file, line and column of the offending token', () => {
   fails('$TTL 1\nwww AAAA 1::2::3\n', 2, 10, 'expected an IPv6 address, found "1::2::3"');
   fails('$TTL 1\nwww ANY \\# 0\n', 2, 5, 'expected a data type (ANY is a meta type, not zone data), found "ANY"');
   fails('$TTL 1\nwww OPT \\# 0\n', 2, 5, 'expected a data type (OPT is a meta type, not zone data), found "OPT"');
-  fails('$TTL 1\nwww DS 1 2 3 abcd\n', 2, 8, 'expected the RFC 3597 form "\\# <length> <hex>" for DS (its text form is not supported), found "1"');
+  fails('$TTL 1\nwww NULL 1 2 3 abcd\n', 2, 10, 'expected the RFC 3597 form "\\# <length> <hex>" for NULL (its text form is not supported), found "1"');
   fails('$TTL 1\nwww TYPE99999 \\# 0\n', 2, 5, 'expected a TTL, a class or a type, found "TYPE99999"');
-  fails('$TTL 1\n' + 'x TXT "' + 'a'.repeat(256) + '"\n', 2, 7, `expected a character-string of at most 255 bytes, found quoted string "${'a'.repeat(256)}" (256 bytes)`);
+  fails('$TTL 1\n' + 'x HINFO "' + 'a'.repeat(256) + '" os\n', 2, 9, `expected the HINFO CPU string of at most 255 bytes, found quoted string "${'a'.repeat(256)}" (256 bytes)`);
   fails('$TTL 1\nx TXT "\\256"\n', 2, 7, 'expected a character-string with valid escapes (\\DDD at most 255, or \\X), found quoted string "\\\\256"');
   fails('$TTL 1\nx TXT\n', 2, 6, 'expected a character-string, found end of line');
   fails('$TTL 1\nx TXT "open\n', 2, 12, 'expected a closing \'"\', found end of line');
