@@ -17,16 +17,8 @@ export interface RdataCursor {
   entry: Entry;
   file: string;
   originLabels: Uint8Array[];
-  /** When set, repairs the parser makes (and would otherwise make silently) are reported here. */
-  warnings?: ZoneWarning[];
-}
-
-/** Something in a zone file that was loaded, but repaired or ignored. */
-export interface ZoneWarning {
-  file: string;
-  line: number;
-  column: number;
-  message: string;
+  /** Reports a problem the parser repairs (the record still loads): e.g. a character-string over 255 bytes split into pieces. */
+  warn?: (t: Token, message: string) => void;
 }
 
 export const MAX_U32 = 0xffffffff;
@@ -93,11 +85,11 @@ export function rdataFromWire(type: number, b: Uint8Array): Rdata {
  * Parses the rdata tokens at `c.pos` for `type`, consuming all of them: the type's codec (or the
  * RFC 3597 form) gives wire bytes; the types the lookup reads field by field (TYPED_RDATA) are
  * decoded from those bytes once, every other type is kept as its wire bytes. Repairs (a string
- * longer than 255 bytes split into pieces) go to c.warnings. Throws ZoneError.
+ * longer than 255 bytes split into pieces) go to c.warn. Throws ZoneError.
  */
 export function parseRdata(type: number, c: RdataCursor): Rdata {
   const first = c.pos;
-  const t: TextIn = { tokens: c.tokens, pos: c.pos, origin: c.originLabels, warnings: c.warnings ? [] : undefined };
+  const t: TextIn = { tokens: c.tokens, pos: c.pos, origin: c.originLabels, warnings: c.warn ? [] : undefined };
   let parsed: ParsedRdata;
   try {
     parsed = parseRdataText(type, t);
@@ -106,10 +98,10 @@ export function parseRdata(type: number, c: RdataCursor): Rdata {
     throw e;
   }
   c.pos = t.pos;
-  if (c.warnings && t.warnings) {
+  if (c.warn && t.warnings) {
     for (const w of t.warnings) {
       const tok = c.tokens[w.token] ?? c.tokens[first];
-      c.warnings.push({ file: c.file, line: tok?.line ?? c.entry.line, column: tok?.col ?? 1, message: w.message });
+      if (tok) c.warn(tok, w.message);
     }
   }
   if (!TYPED_RDATA.has(type)) return { raw: parsed.wire };
