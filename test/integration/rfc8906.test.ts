@@ -101,6 +101,15 @@ describe('RFC 8906 §8.1 basic DNS', () => {
     }
   });
 
+  test('8.1.4 unknown opcode with every header flag set: NOTIMP copies RD and no other flag (genreport "opcodeflg")', async () => {
+    for (const extra of [['+noedns'], ['+edns=0'], ['+noedns', '+header-only'], ['+noedns', '+tcp']]) {
+      const args = ['+opcode=15', '+rec', '+tcflag', '+aaflag', '+adflag', '+cdflag', '+raflag', '+zflag', ...extra];
+      const out = await run('dig', ['@127.0.0.1', '-p', String(port), '+nocookie', '+time=2', '+tries=1', ...args, 'ff.lab', 'SOA']);
+      assert.match(out, /opcode: RESERVED15, status: NOTIMP/, `${args.join(' ')}\n${out}`);
+      assert.match(out, /;; flags: qr rd; QUERY/, `${args.join(' ')}\n${out}`);
+    }
+  });
+
   test('8.1.5 TCP', async () => {
     soaAnswer(await q(['+noedns', '+tcp']));
     soaAnswer(await kq(['+tcp']));
