@@ -45,11 +45,12 @@ export function echoResponder(opts: EchoResponderOptions = {}): Unit {
       const z = findZone(zones, q.name);
       if (!z) return CONTINUE;
       // A master-file zone cut below the echo zone is that zone's business (the deepest zone answers).
-      const master = ctx.runtime.zones.find(q.name);
+      // DS is the parent's record (RFC 4035 §3.1.4.1): for DS, what matters is who holds the parent name.
+      const ds = q.type === RRType.DS;
+      const master = ctx.runtime.zones.find(ds ? dsAuthorityName(q.name) : q.name);
       if (master && isSubdomain(master.origin, z.zone) && !namesEqual(master.origin, z.zone)) return CONTINUE;
-      // DS at the echo zone's apex is the parent's record (RFC 4035 §3.1.4.1): a master-file zone
-      // holding the parent answers it.
-      if (q.type === RRType.DS && namesEqual(q.name, z.zone) && ctx.runtime.zones.find(dsAuthorityName(q.name))) return CONTINUE;
+      // DS at the echo zone's own apex: a master-file zone holding the parent answers it.
+      if (ds && namesEqual(q.name, z.zone) && master) return CONTINUE;
       if (q.type === RRType.AXFR || q.type === RRType.IXFR) return fail(Rcode.REFUSED, 'zone transfer not allowed');
       const cache = cacheFor(z);
       const ans = answerEcho(z, q.name, q.type, cache, now());

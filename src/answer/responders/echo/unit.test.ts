@@ -50,3 +50,24 @@ test('with short-time caching nothing is replayed by the answer cache, and the c
   assert.equal(cache.size, 0);
   assert.equal(cache.hits, 0);
 });
+
+test('DS at a cut between an echo zone and a master-file zone is answered by the parent side (RFC 4035 §3.1.4.1)', () => {
+  const config = parseConfigText('echo:\n  - { zone: echo.lab }\n', 't.yaml').config;
+  const zone = (origin: string, text: string) => Zone.build(origin, parseZone(text, { origin }).records);
+  const zones = new ZoneSet([
+    zone('lab.', '$TTL 60\n@ SOA ns hm 7 1 1 1 1\n NS ns\nns A 198.51.100.1\necho NS ns\n'),
+    zone('sub.echo.lab.', '$TTL 60\n@ SOA ns hm 8 1 1 1 1\n NS ns\nns A 198.51.100.1\n'),
+  ]);
+  const e = new Engine({ config, zones, generation: 1 }, createUnits(new AnswerCache()));
+  const ask = (name: string, type: number) => decodeMessage(e.handle(q(name, type), udp) as Uint8Array);
+  // The echo zone's DS comes from the master-file parent lab., which holds the cut.
+  const apex = ask('echo.lab.', RRType.DS);
+  assert.equal(apex.flags.aa, true);
+  assert.deepEqual(apex.authorities.map((r) => [r.name, r.type]), [['lab.', RRType.SOA]]);
+  assert.equal(ask('echo.lab.', RRType.SOA).answers[0]?.name, 'echo.lab.', 'other types at the apex: the echo zone');
+  // The master-file child's DS comes from the echo zone, its parent, not from the child.
+  const child = ask('sub.echo.lab.', RRType.DS);
+  assert.equal(child.flags.aa, true);
+  assert.ok(!child.authorities.some((r) => r.name === 'sub.echo.lab.'), JSON.stringify(child.authorities));
+  assert.equal(ask('sub.echo.lab.', RRType.SOA).answers[0]?.name, 'sub.echo.lab.');
+});
