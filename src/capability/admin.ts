@@ -1,8 +1,9 @@
 // The capability admin API: HTTP on loopback with a bearer token — GET /caps lists leases,
-// POST /caps/revoke {"target": ADDRESS|RESOLVER} revokes them (and cuts their flows).
+// POST /caps/revoke {"target": ADDRESS|RESOLVER} revokes them (and cuts their flows), GET /caps/scanners
+// lists the sources blocklisted as scanners (seed 000 §4).
 import http from 'node:http';
 import { timingSafeEqual, createHash } from 'node:crypto';
-import { leasePhase, type Lease } from '../state/store.js';
+import { leasePhase, type Lease, type ScannerEntry } from '../state/store.js';
 import type { Capabilities } from './core.js';
 
 export interface LeaseView extends Lease {
@@ -18,6 +19,23 @@ export interface CapsListing {
   now: number;
   leases: LeaseView[];
   counters: Capabilities['counters'];
+}
+
+export interface ScannerListing {
+  now: number;
+  /** capabilities.scanners, or null when scanner detection is off. */
+  config: { threshold: number; window: number; blockFor: number } | null;
+  scanners: ScannerEntry[];
+}
+
+export async function scannerListing(caps: Capabilities): Promise<ScannerListing> {
+  let config: ScannerListing['config'] = null;
+  try {
+    config = caps.config().capabilities.scanners ?? null;
+  } catch {
+    // no configuration bound (a bare core): detection off
+  }
+  return { now: caps.now(), config, scanners: await caps.store.scanners() };
 }
 
 export interface AdminServer {
@@ -54,6 +72,10 @@ export function startAdmin(caps: Capabilities, host: string, port: number, token
       listing(caps).then((l) => send(200, l), (e: Error) => send(500, { error: e.message }));
       return;
     }
+    if (req.method === 'GET' && url.pathname === '/caps/scanners') {
+      scannerListing(caps).then((l) => send(200, l), (e: Error) => send(500, { error: e.message }));
+      return;
+    }
     if (req.method === 'POST' && url.pathname === '/caps/revoke') {
       let body = '';
       req.setEncoding('utf8');
@@ -77,7 +99,7 @@ export function startAdmin(caps: Capabilities, host: string, port: number, token
       });
       return;
     }
-    send(404, { error: 'expected GET /caps or POST /caps/revoke' });
+    send(404, { error: 'expected GET /caps, GET /caps/scanners or POST /caps/revoke' });
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

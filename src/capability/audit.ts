@@ -8,10 +8,13 @@ export type AuditEvent =
   | { event: 'flow-denied'; source: string; address: string; port: number; proto: string; reason: string; lease?: string }
   | { event: 'revoke'; lease: string; service: string; address: string; resolver: string; cut: number; by: string }
   | { event: 'expire'; lease: string; service: string; address: string; hosts: number }
-  | { event: 'exhausted'; service: string; pool: string; rule: string };
+  | { event: 'exhausted'; service: string; pool: string; rule: string }
+  | { event: 'scanner'; source: string; attempts: number; since: number; until: number };
 
 export interface AuditLog {
   write(e: AuditEvent): void;
+  /** Reopens the file (SIGHUP after logrotate moved it); nothing for a log without a file. */
+  reopen?(): void;
   close(): Promise<void>;
 }
 
@@ -20,12 +23,22 @@ export interface AuditLog {
  * concatenation and a buffered write). Lines carry the time as ISO 8601 and as ms since the epoch.
  */
 export function fileAudit(path: string, now: () => number = Date.now, onError: (err: Error) => void = () => {}): AuditLog {
-  const out: WriteStream = createWriteStream(path, { flags: 'a' });
-  out.on('error', onError);
+  const open = (): WriteStream => {
+    const s = createWriteStream(path, { flags: 'a' });
+    s.on('error', onError);
+    return s;
+  };
+  let out = open();
   return {
     write(e) {
       const t = now();
       out.write(JSON.stringify({ time: new Date(t).toISOString(), ms: t, ...e }) + '\n');
+    },
+    // Lines buffered for the old file are flushed to it (end); new ones go to a file at `path` again.
+    reopen() {
+      const old = out;
+      out = open();
+      old.end();
     },
     close: () => new Promise((r) => out.end(() => r())),
   };

@@ -7,7 +7,7 @@ import { formatAddress, parseAddress, parseCidr, type Family } from '../net/cidr
 import type { Logger } from '../observe/log.js';
 import { CryptoRandom, type RandomSource } from '../pool/random.js';
 import { MemoryStore } from '../state/memory.js';
-import type { Lease, LeaseScope, StateStore } from '../state/store.js';
+import type { Lease, LeaseScope, ScannerEntry, StateStore } from '../state/store.js';
 import { allocate } from './allocate.js';
 import { MemoryAudit, type AuditLog } from './audit.js';
 import type { DataPlane } from './dataplane.js';
@@ -42,6 +42,8 @@ export interface CapabilityCounters {
   installFailures: number;
   revoked: number;
   expired: number;
+  /** Sources blocklisted as scanners (each block or extension). */
+  scanners: number;
   denied: Record<string, number>;
 }
 
@@ -73,7 +75,7 @@ export class Capabilities {
   readonly now: () => number;
   readonly rng: RandomSource;
   readonly obo: OboVerifier;
-  readonly counters: CapabilityCounters = { grants: 0, reused: 0, shared: 0, exhausted: 0, installFailures: 0, revoked: 0, expired: 0, denied: {} };
+  readonly counters: CapabilityCounters = { grants: 0, reused: 0, shared: 0, exhausted: 0, installFailures: 0, revoked: 0, expired: 0, scanners: 0, denied: {} };
   private readonly logger?: Logger;
   private configSource?: () => Config;
   private lastConfig?: Config;
@@ -219,6 +221,34 @@ export class Capabilities {
     this.counters.revoked += revoked.length;
     for (const l of revoked) this.audit.write({ event: 'revoke', lease: l.id, service: l.service, address: l.address, resolver: l.resolver, cut, by });
     return { leases: revoked, cut };
+  }
+
+  /**
+   * `n` unproductive attempts by `source` (a flow to a pool address no lease admits, or through a
+   * honeypot lease; seed 000 §4): counted in the shared store; at `scanners.threshold` within
+   * `scanners.window` the source is blocklisted for `scanners.blockFor`, audited, and blocked in the
+   * data plane. Without `capabilities.scanners`, nothing is counted.
+   */
+  async unproductive(source: string, n = 1): Promise<void> {
+    const sc = (this.configSource?.() ?? this.lastConfig)?.capabilities.scanners;
+    if (!sc || n <= 0) return;
+    const count = await this.store.countUnproductive(source, n, sc.window * 1000);
+    if (count < sc.threshold) return;
+    const e = await this.store.blockScanner(source, count, sc.blockFor * 1000);
+    this.counters.scanners++;
+    this.audit.write({ event: 'scanner', source, attempts: count, since: e.since, until: e.until });
+    this.logger?.warn('scanner blocklisted', { source, attempts: count, until: new Date(e.until).toISOString() });
+    try {
+      await this.dataPlane.blockScanner?.(source, e.until);
+    } catch (err) {
+      this.logger?.warn('blocking a scanner in the data plane failed', { source, err: (err as Error).message });
+    }
+  }
+
+  /** The scanner block in force for `source` (canonical address), when scanner detection is on. */
+  async scannerBlock(source: string): Promise<ScannerEntry | undefined> {
+    if (!(this.configSource?.() ?? this.lastConfig)?.capabilities.scanners) return undefined;
+    return this.store.scanner(source);
   }
 
   /** Ends grace periods and purges quarantined leases (every second from start()). */

@@ -49,6 +49,12 @@ export interface DataPlane {
    */
   reconcile(leases: readonly Lease[]): Promise<void>;
 
+  /**
+   * Optional: a source blocklisted as a scanner (seed 000 §4) until `until` (ms since the epoch); a
+   * backend that can drops its new flows to the pool itself (nftables: the `scanners` set).
+   */
+  blockScanner?(source: string, until: number): Promise<void>;
+
   /** Stops background work and releases resources; installed kernel state may stay (reconcile fixes it). */
   close(): Promise<void>;
 }

@@ -106,6 +106,20 @@ export const capabilitiesSchema = z
       .strict()
       .default({}),
     audit: z.object({ file: z.string().min(1) }).strict().optional(),
+    /**
+     * Scanner detection (seed 000 §4): a source that makes `threshold` unproductive attempts (new
+     * flows to pool addresses no lease admits, honeypot flows included) within `window` seconds is
+     * blocklisted for `blockFor` seconds: denied capabilities (reason scanner), its new flows to the
+     * pool dropped. Absent: nothing is counted.
+     */
+    scanners: z
+      .object({
+        threshold: z.number().int().min(1).default(20),
+        window: z.number().positive().max(86400).default(60),
+        blockFor: z.number().positive().max(86400 * 30).default(3600),
+      })
+      .strict()
+      .optional(),
     admin: z
       .object({
         /** Loopback only: the token travels in clear. */

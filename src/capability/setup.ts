@@ -9,13 +9,21 @@ import { fileAudit } from './audit.js';
 import { Capabilities } from './core.js';
 import { serviceTableOf } from './services.js';
 import { UserspaceDataPlane } from './userspace.js';
-import { startNftables } from './nftables/setup.js';
+import { nftablesPools, startNftables } from './nftables/setup.js';
+import type { NftablesDataPlane } from './nftables/backend.js';
 
 export interface CapabilitySetup {
   caps: Capabilities;
   /** The userspace data plane, whose hooks the gateway starts with (undefined for other backends). */
   userspace?: UserspaceDataPlane;
+  /** The nftables data plane (undefined for other backends). */
+  nftables?: NftablesDataPlane;
   admin?: AdminServer;
+  /**
+   * SIGHUP: the audit file is reopened (logrotate); with `config` (the reload succeeded) the pools
+   * and honeypot now configured are applied to the kernel sets.
+   */
+  reload(config?: Config): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -29,6 +37,7 @@ export async function setupCapabilities(config: Config, current: () => Config, l
   const caps = new Capabilities({ audit, logger });
   caps.bind(current);
   let userspace: UserspaceDataPlane | undefined;
+  let nftables: NftablesDataPlane | undefined;
   if (c.backend === 'userspace') {
     userspace = new UserspaceDataPlane({
       store: caps.store,
@@ -37,11 +46,16 @@ export async function setupCapabilities(config: Config, current: () => Config, l
       pools: () => serviceTableOf(current()).pools,
       honeypot: () => current().capabilities.honeypot,
       proxyProtocol: (key) => serviceTableOf(current()).byKey.get(key)?.config.proxyProtocol ?? false,
+      scanners: {
+        unproductive: (source) => void caps.unproductive(source).catch((e: Error) => logger.warn('scanner count failed', { source, err: e.message })),
+        blocked: async (source) => current().capabilities.scanners !== undefined && (await caps.store.scanner(source)) !== undefined,
+      },
     });
     caps.dataPlane = userspace;
     for (const w of uncovered(config)) logger.warn('capability service not reachable through the gateway', { detail: w });
   } else {
-    caps.dataPlane = await startNftables(config, logger);
+    nftables = await startNftables(config, logger, (source, n) => void caps.unproductive(source, n).catch((e: Error) => logger.warn('scanner count failed', { source, err: e.message })));
+    caps.dataPlane = nftables;
   }
   let admin: AdminServer | undefined;
   if (c.admin) {
@@ -51,7 +65,19 @@ export async function setupCapabilities(config: Config, current: () => Config, l
   return {
     caps,
     userspace,
+    nftables,
     admin,
+    async reload(next) {
+      caps.audit.reopen?.();
+      if (next && nftables) {
+        try {
+          await nftables.update(nftablesPools(next));
+          logger.info('nftables pools updated', { pools: nftablesPools(next).pools });
+        } catch (e) {
+          logger.error('nftables: applying the reloaded pools failed; the previous ones stay', { err: (e as Error).message });
+        }
+      }
+    },
     async close() {
       await admin?.close();
       await caps.close();

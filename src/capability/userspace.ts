@@ -22,6 +22,11 @@ export interface UserspaceOptions {
   honeypot: () => string | undefined;
   /** Services whose targets read a PROXY v2 header first (service key → true). */
   proxyProtocol: (service: string) => boolean;
+  /**
+   * Scanner detection (seed 000 §4): called for each unproductive flow (no lease admits it, or it
+   * goes through a honeypot lease); `blocked` says whether a source is blocklisted as a scanner now.
+   */
+  scanners?: { unproductive: (source: string) => void; blocked: (source: string) => Promise<boolean> };
 }
 
 const flowKey = (f: Flow) => `${f.proto} ${f.src} ${f.srcPort} ${f.dst} ${f.dstPort}`;
@@ -76,6 +81,11 @@ export class UserspaceDataPlane implements DataPlane {
     if (!dst || !this.o.pools().some((p) => p.contains(dst))) return undefined;
     const src = parseAddress(flow.src);
     const t = this.o.now();
+    if (this.o.scanners && (await this.o.scanners.blocked(flow.src))) {
+      this.refused++;
+      this.o.audit.write({ event: 'flow-denied', source: flow.src, address: flow.dst, port: flow.dstPort, proto: flow.proto, reason: 'scanner' });
+      return { refuse: 'scanner' };
+    }
     const leases = (await this.o.store.leasesAt(flow.dst)).filter((l) => leaseCovers(l, flow.proto, flow.dstPort));
     // Newest first: a fresh lease's rules apply before those of one in grace at the same address.
     leases.sort((a, b) => b.grantedAt - a.grantedAt);
@@ -88,6 +98,7 @@ export class UserspaceDataPlane implements DataPlane {
         this.admitted++;
         const backend = this.backendOf(l, flow);
         this.o.audit.write({ event: 'flow', source: flow.src, address: flow.dst, port: flow.dstPort, proto: flow.proto, lease: l.id, service: l.service, phase: leasePhase(l, t), honeypot: l.honeypot });
+        if (l.honeypot) this.o.scanners?.unproductive(flow.src);
         return l.honeypot ? { honeypot: backend } : { backend };
       }
       reason = why;
@@ -95,6 +106,9 @@ export class UserspaceDataPlane implements DataPlane {
     }
     this.refused++;
     this.o.audit.write({ event: 'flow-denied', source: flow.src, address: flow.dst, port: flow.dstPort, proto: flow.proto, reason, lease: denyingLease });
+    // Unproductive: nothing is leased there for this port (or the lease is over). A source refused by a
+    // live lease's own rules (exceptions, limits, grace) reached a real capability and is not counted.
+    if (reason === 'no lease' || reason === 'expired' || reason === 'revoked') this.o.scanners?.unproductive(flow.src);
     const hp = this.o.honeypot();
     if (hp) return { honeypot: backendFor(hp, flow.dstPort, false) };
     return { refuse: reason };

@@ -1,10 +1,10 @@
-// fluxdns caps list|revoke|try: the capability admin API from the command line, and a client that
+// fluxdns caps list|revoke|scanners|try: the capability admin API from the command line, and a client that
 // asks for a service and uses the address it was granted.
 import net from 'node:net';
 import { demoConfig } from '../config/demo.js';
 import { loadConfigFile } from '../config/load.js';
 import { parseServer, Stub } from '../client/stub.js';
-import type { CapsListing, LeaseView } from '../capability/admin.js';
+import type { CapsListing, LeaseView, ScannerListing } from '../capability/admin.js';
 import { parseName } from '../wire/name.js';
 import { Rcode, RRType, rcodeName, type ARdata } from '../wire/types.js';
 import { parseFlags, UsageError } from './args.js';
@@ -70,6 +70,22 @@ export function formatLease(l: LeaseView): string {
     `flows ${l.flows}${l.maxConnections ? `/${l.maxConnections}` : ''}`,
   ].filter(Boolean);
   return `${l.id}  ${l.service}  ${l.address}  ${ports} -> ${l.targets.join(',')}  ${l.phase} ttl ${l.remaining}s  ${l.scope} ${l.scopeKey}  resolver ${l.resolver}  ${extra.join('  ')}`;
+}
+
+/** `caps scanners`: the sources blocklisted as scanners, with their attempts and how long the block lasts. */
+export async function runCapsScanners(args: string[]): Promise<number> {
+  const { values: v } = parseFlags(args, ADMIN_FLAGS);
+  const l = (await call(adminFrom(v), 'GET', '/caps/scanners')) as ScannerListing;
+  if (v.json) {
+    process.stdout.write(JSON.stringify(l, null, 2) + '\n');
+    return 0;
+  }
+  if (!l.config) process.stdout.write('scanner detection is off (capabilities.scanners is not set)\n');
+  else process.stdout.write(`${l.scanners.length} scanner(s) blocked; threshold ${l.config.threshold} in ${l.config.window}s, blocked for ${l.config.blockFor}s\n`);
+  for (const s of l.scanners) {
+    process.stdout.write(`${s.source}  attempts ${s.attempts}  since ${new Date(s.since).toISOString()}  for ${Math.max(0, Math.ceil((s.until - l.now) / 1000))}s more\n`);
+  }
+  return 0;
 }
 
 export async function runCapsRevoke(args: string[]): Promise<number> {

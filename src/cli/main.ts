@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // fluxdns command line: one file per command, registered in the table below.
 import { UsageError } from './args.js';
-import { runCapsList, runCapsRevoke, runCapsTry } from './caps.js';
+import { runCapsList, runCapsRevoke, runCapsScanners, runCapsTry } from './caps.js';
 import { runCheck } from './check.js';
 import { runDirectory } from './directory.js';
 import { runDiscoverAnnounce, runDiscoverBrowse, runDiscoverResolve } from './discover.js';
@@ -21,6 +21,7 @@ const COMMANDS: { words: string[]; usage: string; run: Command }[] = [
   { words: ['serve'], usage: 'serve [--config FILE] [--port N]   serve DNS (no --config: the built-in demo on 127.0.0.1:5353)', run: runServe },
   { words: ['caps', 'list'], usage: 'caps list [--admin IP:PORT --token T | --config FILE] [--json]   leases granted by DNS answers (capabilities)', run: runCapsList },
   { words: ['caps', 'revoke'], usage: 'caps revoke ADDRESS|RESOLVER [--admin IP:PORT --token T | --config FILE]   end leases now and cut their flows', run: runCapsRevoke },
+  { words: ['caps', 'scanners'], usage: 'caps scanners [--admin IP:PORT --token T | --config FILE] [--json]   sources blocklisted as scanners (seed 000 §4)', run: runCapsScanners },
   { words: ['caps', 'try'], usage: 'caps try NAME --port P [--resolver IP:PORT] [--type A|AAAA]   ask for a service, connect to the granted address, print the reply', run: runCapsTry },
   { words: ['check'], usage: 'check [--config FILE]              validate a configuration and its zones', run: runCheck },
   { words: ['explain'], usage: 'explain --qname N [--qtype T] [--client IP] [--ecs CIDR] [--config FILE] [--transport P] [--cookie S] [--time ISO]   which policy matches, and the answer', run: runExplain },

@@ -93,6 +93,7 @@ export async function runServe(args: string[]): Promise<number> {
     const r = running.reload();
     const next = running.engine.runtime.config.gateway;
     if (r.ok && gateway && next) gateway.update(next);
+    void caps.reload(r.ok ? running.engine.runtime.config : undefined);
   };
   process.on('SIGHUP', reload);
   const stop = () => {

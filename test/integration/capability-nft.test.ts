@@ -134,7 +134,7 @@ describe('nftables data plane in network namespaces', () => {
   test('before a query nothing in the pool is reachable; the server itself is, directly', () => {
     assert.equal(probe('198.18.2.1', '198.18.1.10'), 'srv 198.18.1.10 hi', 'routing works without the pool');
     for (const a of ['198.18.64.1', '198.18.64.77', '198.18.64.200']) assert.equal(probe(a, '198.18.1.10'), 'timeout', a);
-    assert.match(nftList(`table ip ${table}`).stdout, /map caps \{/);
+    assert.match(nftList(`table inet ${table}`).stdout, /map caps \{/);
   });
 
   test('a query installs the translation; after the TTL only seen sources get in, established flows survive, then grace ends', async () => {
@@ -168,7 +168,7 @@ describe('nftables data plane in network namespaces', () => {
     const long = hold(address, '198.18.1.10', 20, 400);
     await long.waitFor(/^0 srv/m, 3000);
     const out = inNs(nsG, process.execPath, '--import', 'tsx', fluxdnsMain, 'caps', 'revoke', address, '--admin', '127.0.0.1:5399', '--token', TOKEN);
-    assert.match(out, /revoked 1 lease/);
+    assert.match(out, /revoked 1 lease\(s\), cut 1 flow\(s\)/);
     await long.exited;
     const lines = long.stdout.trim().split('\n');
     assert.ok(lines.some((l) => / timeout$/.test(l)), `the established flow was cut: ${lines.join(' | ')}`);
@@ -181,11 +181,11 @@ describe('nftables data plane in network namespaces', () => {
     assert.equal(probe(address, '198.18.1.11'), 'srv 198.18.1.11 hi');
     process.kill(fluxdns.pid, 'SIGKILL');
     await fluxdns.exited;
-    assert.match(nftList(`map ip ${table} caps`).stdout, new RegExp(address.replace(/\./g, '\\.')), 'the lease survives the crash in the kernel');
+    assert.match(nftList(`map inet ${table} caps`).stdout, new RegExp(address.replace(/\./g, '\\.')), 'the lease survives the crash in the kernel');
     fluxdns = await startFluxdns();
-    assert.doesNotMatch(nftList(`map ip ${table} caps`).stdout, new RegExp(address.replace(/\./g, '\\.')), 'reconcile removed what no lease backs');
+    assert.doesNotMatch(nftList(`map inet ${table} caps`).stdout, new RegExp(address.replace(/\./g, '\\.')), 'reconcile removed what no lease backs');
     assert.equal(probe(address, '198.18.1.11'), 'timeout');
     await fluxdns.stop();
-    assert.notEqual(nftList(`table ip ${table}`).status, 0, 'the table is gone after SIGTERM');
+    assert.notEqual(nftList(`table inet ${table}`).status, 0, 'the table is gone after SIGTERM');
   });
 });

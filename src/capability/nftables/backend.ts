@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { formatAddress, parseAddress, parseCidr, type Cidr } from '../../net/cidr.js';
 import type { Lease } from '../../state/store.js';
 import type { DataPlane } from '../dataplane.js';
-import { cidrText, elementText, LEASE_SETS, leaseElements, limitCommands, tableCommands, type LeaseElement, type NftFamily } from './ruleset.js';
+import { parseTarget } from '../schema.js';
+import { cidrText, elementText, familiesOf, hostLimitCommands, hostLimitRemoval, leaseElements, leaseSets, limitCommands, setName, tableCommands, type HoneypotTarget, type LeaseElement, type NftFamily } from './ruleset.js';
 import { NftShell } from './shell.js';
 
 const run = promisify(execFile);
@@ -20,8 +21,16 @@ export interface NftablesOptions {
   family: NftFamily;
   /** Run nft inside this network namespace (`ip netns exec NAME nft …`). */
   netns?: string;
-  /** Pool prefixes (IPv4 ones are enforced): new connections to them need a lease. */
+  /** Pool prefixes (IPv6 ones in an `inet` table only): new connections to them need a lease. */
   pools: readonly string[];
+  /** `capabilities.honeypot` ("IP" or "IP:PORT"): where new flows to unleased pool addresses go; dropped when unset. */
+  honeypot?: string;
+  /**
+   * Scanner detection (seed 000 §4): unproductive attempts (new flows to pool addresses no lease
+   * admits, and flows of honeypot leases) are counted per source in the kernel and reported here,
+   * read every `pollMs`. Undefined: not counted.
+   */
+  probes?: { onProbes: (source: string, n: number) => void; pollMs?: number; timeoutSeconds: number };
   /** Seconds a source stays in `seen` after its last new connection while live (≥ ttl + slack + grace). */
   seenTimeout: number;
   /** ms since the epoch. */
@@ -116,7 +125,15 @@ export class NftablesDataPlane implements DataPlane {
   private readonly now: () => number;
   private readonly elements = new Map<string, Installed>();
   private readonly leases = new Map<string, LeaseElement[]>();
-  private readonly limits = new Set<number>();
+  /** mc_N / mc6_N limit sets created so far (with their rules). */
+  private readonly limits = new Set<string>();
+  /** Leases whose host-limit chain and set exist (maxHosts). */
+  private readonly hostChains = new Set<string>();
+  private pools: readonly string[];
+  private honeypot?: string;
+  private probeTimer?: NodeJS.Timeout;
+  private readonly probeCounts = new Map<string, number>();
+  private polling = false;
   private pending: Op[] = [];
   private flushing = false;
 
@@ -124,13 +141,48 @@ export class NftablesDataPlane implements DataPlane {
     this.t = `${o.family} ${o.table}`;
     this.now = o.now ?? Date.now;
     this.shell = new NftShell({ prefix: o.netns ? ['ip', 'netns', 'exec', o.netns] : [], onExit: (m) => o.onError?.(m) });
+    this.pools = o.pools;
+    this.honeypot = o.honeypot;
+  }
+
+  /** The table definition and the pool sets' content for the current pools and honeypot, as one transaction. */
+  private setupCommands(): string[] {
+    const fams = familiesOf(this.o.family);
+    const pools = this.pools.map((p) => parseCidr(p, false)).filter((c): c is Cidr => c !== undefined && fams.includes(c.family));
+    let honeypot: HoneypotTarget | undefined;
+    if (this.honeypot !== undefined) {
+      const h = parseTarget(this.honeypot);
+      const a = h ? parseAddress(h.host) : undefined;
+      if (a) honeypot = { host: formatAddress(a), port: h!.port };
+    }
+    const fill = fams.flatMap((f) => {
+      const mine = pools.filter((c) => c.family === f);
+      const set = setName('pool', f);
+      return [`flush set ${this.t} ${set}`, ...(mine.length ? [`add element ${this.t} ${set} { ${mine.map((c) => cidrText(c)).join(', ')} }`] : [])];
+    });
+    return [...tableCommands({ family: this.o.family, table: this.o.table, seenTimeout: this.o.seenTimeout, honeypot, probeTimeout: this.o.probes?.timeoutSeconds }), ...fill];
+  }
+
+  /**
+   * A reload: the pools (and the honeypot) now in force are written to the kernel in one transaction
+   * (the pool sets are flushed and refilled, the chains rebuilt); leases are not touched.
+   */
+  async update(o: { pools: readonly string[]; honeypot?: string }): Promise<void> {
+    const before = { pools: this.pools, honeypot: this.honeypot };
+    this.pools = o.pools;
+    this.honeypot = o.honeypot;
+    try {
+      await this.shell.run(this.setupCommands());
+    } catch (e) {
+      this.pools = before.pools;
+      this.honeypot = before.honeypot;
+      throw e;
+    }
   }
 
   /** Creates the table (or brings an existing one, left by a crash, to this definition) and fills the pool set. */
   async start(): Promise<void> {
-    const pools = this.o.pools.map((p) => parseCidr(p, false)).filter((c): c is Cidr => c !== undefined && c.family === 4);
-    const fill = [`flush set ${this.t} pool`, ...(pools.length ? [`add element ${this.t} pool { ${pools.map((c) => cidrText(c)).join(', ')} }`] : [])];
-    const setup = [...tableCommands({ family: this.o.family, table: this.o.table, seenTimeout: this.o.seenTimeout }), ...fill];
+    const setup = this.setupCommands();
     try {
       await this.shell.run(setup);
     } catch (e) {
@@ -140,16 +192,19 @@ export class NftablesDataPlane implements DataPlane {
       await this.shell.run(setup);
     }
     // mc_N limits of a previous run stay in the table; their rules are in the (kept) limits chain.
-    for (const name of await this.setNames()) {
-      const m = /^mc_(\d+)$/.exec(name);
-      if (m) this.limits.add(Number(m[1]));
+    for (const name of await this.setNames()) if (/^mc6?_\d+$/.test(name)) this.limits.add(name);
+    if (this.o.probes) {
+      const every = this.o.probes.pollMs ?? 1000;
+      this.probeTimer = setInterval(() => void this.pollProbes(), every);
+      this.probeTimer.unref();
     }
   }
 
   install(lease: Lease): Promise<void> {
     return this.enqueue((tx) => {
       if (this.leases.has(lease.id)) return;
-      const els = leaseElements(lease).filter((e) => e.until > tx.now);
+      const els = leaseElements(lease, this.o.family).filter((e) => e.until > tx.now);
+      if (lease.maxHosts !== undefined && els.length > 0) this.addHostChain(tx, lease);
       for (const e of els) this.hold(tx, lease.id, e);
       this.leases.set(lease.id, els);
       tx.onRollback(() => this.leases.delete(lease.id));
@@ -164,15 +219,79 @@ export class NftablesDataPlane implements DataPlane {
     await this.enqueue((tx) => {
       for (const l of leases) {
         this.drop(tx, l.id);
-        const addr = leaseAddress(l);
+        const addr = leaseAddress(l, this.o.family);
         if (!addr) continue;
         // Until the quarantine ends no new lease takes the address, so the cut may last that long.
         const ms = Math.max(1000, l.quarantineUntil - tx.now);
-        tx.post.push(`add element ${this.t} revoked { ${addr} timeout ${ms}ms expires ${ms}ms }`);
+        tx.post.push(`add element ${this.t} ${setName('revoked', addr.includes(':') ? 6 : 4)} { ${addr} timeout ${ms}ms expires ${ms}ms }`);
       }
     });
-    // Conntrack entries stay until they time out; the drop rule cuts them. nft does not count them.
-    return 0;
+    // The established flows: their conntrack entries are deleted (and counted); a packet that arrives
+    // afterwards makes a new entry, which `ct original … @revoked` drops.
+    let cut = 0;
+    for (const addr of new Set(leases.map((l) => leaseAddress(l, this.o.family)).filter((a): a is string => a !== undefined))) cut += await this.deleteConntrack(addr);
+    return cut;
+  }
+
+  /** Blocks a scanner's new flows to the pool in the kernel until `until` (ms since the epoch). */
+  async blockScanner(source: string, until: number): Promise<void> {
+    const a = parseAddress(source);
+    if (!a || !familiesOf(this.o.family).includes(a.family)) return;
+    await this.enqueue((tx) => {
+      const ms = Math.max(1000, Math.ceil(until - tx.now));
+      tx.post.push(`add element ${this.t} ${setName('scanners', a.family)} { ${formatAddress(a)} timeout ${ms}ms expires ${ms}ms }`);
+    });
+  }
+
+  /** `conntrack -D -d ADDR` in the table's namespace: the number of entries deleted. */
+  private async deleteConntrack(addr: string): Promise<number> {
+    const argv = [...(this.o.netns ? ['ip', 'netns', 'exec', this.o.netns] : []), 'conntrack', '-D', '-f', addr.includes(':') ? 'ipv6' : 'ipv4', '-d', addr];
+    let text: string;
+    try {
+      const r = await run(argv[0]!, argv.slice(1));
+      text = r.stdout + r.stderr;
+    } catch (e) {
+      // conntrack exits 1 when nothing matched ("0 flow entries have been deleted").
+      const x = e as { stdout?: string; stderr?: string; message: string };
+      text = `${x.stdout ?? ''}${x.stderr ?? ''}`;
+      if (!/flow entries have been deleted/.test(text)) {
+        this.o.onError?.(`conntrack -D -d ${addr} failed: ${x.message}`);
+        return 0;
+      }
+    }
+    return Number(/(\d+) flow entries have been deleted/.exec(text)?.[1] ?? 0);
+  }
+
+  /**
+   * Reads the kernel's per-source counters of unproductive attempts and reports what grew since the
+   * last read (an element that timed out and came back starts from 0 again).
+   */
+  private async pollProbes(): Promise<void> {
+    if (this.polling || !this.o.probes) return;
+    this.polling = true;
+    try {
+      const seen = new Set<string>();
+      for (const f of familiesOf(this.o.family)) {
+        const j = (await this.nftJson('list', 'set', this.o.family, this.o.table, setName('probes', f))) as { nftables?: Array<{ set?: { elem?: unknown[] } }> };
+        for (const x of j.nftables ?? []) {
+          for (const el of x.set?.elem ?? []) {
+            const e = (el as { elem?: { val?: unknown; counter?: { packets?: number } } }).elem;
+            if (!e || typeof e.val !== 'string' || typeof e.counter?.packets !== 'number') continue;
+            seen.add(e.val);
+            const before = this.probeCounts.get(e.val) ?? 0;
+            const now = e.counter.packets;
+            const grew = now >= before ? now - before : now;
+            this.probeCounts.set(e.val, now);
+            if (grew > 0) this.o.probes.onProbes(e.val, grew);
+          }
+        }
+      }
+      for (const k of [...this.probeCounts.keys()]) if (!seen.has(k)) this.probeCounts.delete(k);
+    } catch (e) {
+      this.o.onError?.(`nft: reading the probe counters failed: ${(e as Error).message}`);
+    } finally {
+      this.polling = false;
+    }
   }
 
   /**
@@ -182,6 +301,7 @@ export class NftablesDataPlane implements DataPlane {
   async reconcile(leases: readonly Lease[]): Promise<void> {
     const keepSeen = new Set(leases.map((l) => l.address));
     const staleSeen = (await this.listSeen()).filter(([, daddr]) => !keepSeen.has(daddr));
+    const staleChains = (await this.chainNames()).flatMap((c) => (/^hl_[0-9a-f]+$/.test(c) ? [c.slice(3)] : []));
     await this.enqueue((tx) => {
       const before = new Map(this.elements);
       const beforeLeases = new Map(this.leases);
@@ -191,27 +311,41 @@ export class NftablesDataPlane implements DataPlane {
         this.leases.clear();
         for (const [k, v] of beforeLeases) this.leases.set(k, v);
       });
-      for (const s of [...LEASE_SETS, ...[...this.limits].map((n) => `mc_${n}`)]) tx.pre.push(`flush ${s.startsWith('caps') && s !== 'caps_live' && s !== 'caps_grace' ? 'map' : 'set'} ${this.t} ${s}`);
-      for (const [s, d] of staleSeen) tx.remove('seen', `${s} . ${d}`, undefined);
+      for (const s of leaseSets(this.o.family)) tx.pre.push(`flush ${s.kind} ${this.t} ${s.name}`);
+      for (const s of this.limits) tx.pre.push(`flush set ${this.t} ${s}`);
+      for (const [s, d] of staleSeen) tx.remove(setName('seen', s.includes(':') ? 6 : 4), `${s} . ${d}`, undefined);
       this.elements.clear();
       this.leases.clear();
+      const hostChains = new Set(this.hostChains);
+      this.hostChains.clear();
+      tx.onRollback(() => {
+        this.hostChains.clear();
+        for (const id of hostChains) this.hostChains.add(id);
+      });
+      const keep = new Set<string>();
       for (const l of leases) {
         if (l.revoked) {
-          const addr = leaseAddress(l);
+          const addr = leaseAddress(l, this.o.family);
           const ms = l.quarantineUntil - tx.now;
-          if (addr && ms > 0) tx.post.push(`add element ${this.t} revoked { ${addr} timeout ${ms}ms expires ${ms}ms }`);
+          if (addr && ms > 0) tx.post.push(`add element ${this.t} ${setName('revoked', addr.includes(':') ? 6 : 4)} { ${addr} timeout ${ms}ms expires ${ms}ms }`);
           continue;
         }
         let els: LeaseElement[];
         try {
-          els = leaseElements(l).filter((e) => e.until > tx.now);
+          els = leaseElements(l, this.o.family).filter((e) => e.until > tx.now);
         } catch (e) {
           this.o.onError?.(`nft: reconcile skips lease ${l.id}: ${(e as Error).message}`);
           continue;
         }
+        if (l.maxHosts !== undefined && els.length > 0) {
+          this.addHostChain(tx, l);
+          keep.add(l.id);
+        }
         for (const e of els) this.hold(tx, l.id, e, true);
         this.leases.set(l.id, els);
       }
+      // Host chains of leases no longer listed (a previous run's): unreferenced once hostlim is flushed.
+      for (const id of new Set([...hostChains, ...staleChains])) if (!keep.has(id)) tx.post.push(...hostLimitRemoval(this.t, id));
     });
   }
 
@@ -220,6 +354,7 @@ export class NftablesDataPlane implements DataPlane {
    * lose their NAT with it) and stops nft. A crash leaves the table; the next start reconciles it.
    */
   async close(): Promise<void> {
+    if (this.probeTimer) clearInterval(this.probeTimer);
     try {
       await this.shell.run([`add table ${this.t}`, `delete table ${this.t}`]);
     } finally {
@@ -236,10 +371,19 @@ export class NftablesDataPlane implements DataPlane {
     return this.o.netns ? ['ip', 'netns', 'exec', this.o.netns, 'nft'] : ['nft'];
   }
 
+  /** The lease's host set and chain (maxHosts), created before its hostlim element in the same transaction. */
+  private addHostChain(tx: Tx, lease: Lease): void {
+    tx.pre.push(...hostLimitCommands(this.t, lease, tx.now));
+    this.hostChains.add(lease.id);
+    tx.onRollback(() => this.hostChains.delete(lease.id));
+  }
+
   private hold(tx: Tx, id: string, e: LeaseElement, fresh = false): void {
     const k = `${e.set}\u0000${e.key}`;
     const cur = this.elements.get(k);
-    if (e.set.startsWith('mc_')) this.ensureLimit(tx, Number(e.set.slice(3)));
+    if (/^mc6?_\d+$/.test(e.set)) this.ensureLimit(tx, e.set);
+    // An address shared on exhaustion: the first lease's host limit stays in force for the key.
+    if (cur && cur.data !== e.data && /^hostlim6?$/.test(e.set)) return;
     if (!cur) {
       this.elements.set(k, { set: e.set, key: e.key, data: e.data, until: e.until, holders: new Set([id]) });
       if (!fresh) tx.onRollback(() => this.elements.delete(k));
@@ -274,15 +418,40 @@ export class NftablesDataPlane implements DataPlane {
       this.elements.delete(k);
       tx.onRollback(() => this.elements.set(k, cur));
       // After grace the kernel has usually removed it already; add-then-delete never fails on that.
-      if (cur.until > tx.now) tx.remove(cur.set, cur.key, cur.data);
+      // A jump to a host chain is always removed: an element expired but not yet collected still
+      // references the chain.
+      if (cur.until > tx.now || /^hostlim6?$/.test(cur.set)) tx.remove(cur.set, cur.key, cur.data);
+    }
+    if (this.hostChains.has(id)) {
+      this.hostChains.delete(id);
+      tx.onRollback(() => this.hostChains.add(id));
+      this.dropHostChainLater(id);
     }
   }
 
-  private ensureLimit(tx: Tx, max: number): void {
-    if (this.limits.has(max)) return;
-    this.limits.add(max);
-    tx.onRollback(() => this.limits.delete(max));
-    tx.pre.push(...limitCommands(this.t, max));
+  /**
+   * A lease's host chain and set go in a transaction of their own, a moment after its hostlim element:
+   * if the kernel still holds a reference (a rule being evaluated, an element not yet collected) only
+   * that cleanup fails, and it is tried again later.
+   */
+  private dropHostChainLater(id: string, attempt = 0): void {
+    const t = setTimeout(() => {
+      if (this.hostChains.has(id)) return;
+      this.shell.run(hostLimitRemoval(this.t, id)).catch((e: Error) => {
+        if (/No such file/.test(e.message)) return;
+        if (attempt < 5) this.dropHostChainLater(id, attempt + 1);
+        else this.o.onError?.(`nft: host chain of lease ${id} not removed: ${e.message}`);
+      });
+    }, 1000 * (attempt + 1));
+    t.unref();
+  }
+
+  private ensureLimit(tx: Tx, set: string): void {
+    if (this.limits.has(set)) return;
+    this.limits.add(set);
+    tx.onRollback(() => this.limits.delete(set));
+    const m = /^mc(6?)_(\d+)$/.exec(set)!;
+    tx.pre.push(...limitCommands(this.t, Number(m[2]), m[1] ? 6 : 4));
   }
 
   private enqueue(build: (tx: Tx) => void): Promise<void> {
@@ -346,15 +515,21 @@ export class NftablesDataPlane implements DataPlane {
     return JSON.parse(stdout) as unknown;
   }
 
+  private async chainNames(): Promise<string[]> {
+    const j = (await this.nftJson('list', 'chains', this.o.family)) as { nftables?: Array<{ chain?: { name: string; table: string } }> };
+    return (j.nftables ?? []).flatMap((x) => (x.chain && x.chain.table === this.o.table ? [x.chain.name] : []));
+  }
+
   private async setNames(): Promise<string[]> {
     const j = (await this.nftJson('list', 'sets', this.o.family)) as { nftables?: Array<{ set?: { name: string; table: string } }> };
     return (j.nftables ?? []).flatMap((x) => (x.set && x.set.table === this.o.table ? [x.set.name] : []));
   }
 
-  /** (source, address) pairs in `seen`, read with `nft -j` (JSON is fine for reading; see NOTES). */
+  /** (source, address) pairs in `seen` (and `seen6`), read with `nft -j` (JSON is fine for reading; see NOTES). */
   private async listSeen(): Promise<Array<[string, string]>> {
-    const j = (await this.nftJson('list', 'set', this.o.family, this.o.table, 'seen')) as { nftables?: Array<{ set?: { elem?: unknown[] } }> };
     const out: Array<[string, string]> = [];
+    for (const f of familiesOf(this.o.family)) {
+    const j = (await this.nftJson('list', 'set', this.o.family, this.o.table, setName('seen', f))) as { nftables?: Array<{ set?: { elem?: unknown[] } }> };
     for (const x of j.nftables ?? []) {
       for (const el of x.set?.elem ?? []) {
         const v = (el as { elem?: { val?: unknown } }).elem?.val ?? el;
@@ -362,12 +537,13 @@ export class NftablesDataPlane implements DataPlane {
         if (Array.isArray(c) && typeof c[0] === 'string' && typeof c[1] === 'string') out.push([c[0], c[1]]);
       }
     }
+    }
     return out;
   }
 }
 
-/** The lease's public address when the kernel backend can hold it (IPv4), canonical. */
-function leaseAddress(l: Lease): string | undefined {
+/** The lease's public address when a table of `family` can hold it, canonical. */
+function leaseAddress(l: Lease, family: NftFamily): string | undefined {
   const a = parseAddress(l.address);
-  return a && a.family === 4 ? formatAddress(a) : undefined;
+  return a && familiesOf(family).includes(a.family) ? formatAddress(a) : undefined;
 }

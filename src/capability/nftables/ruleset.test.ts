@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Lease } from '../../state/store.js';
-import { elementText, LeaseRejected, leaseElements } from './ruleset.js';
+import { elementText, hostLimitCommands, LeaseRejected, leaseElements, tableCommands } from './ruleset.js';
 
 const base: Lease = {
   id: 'a',
@@ -51,7 +51,47 @@ test('element text carries timeout and expiry from now (refreshing an existing e
   assert.equal(elementText({ set: 'caps_live', key: 'K', until: 2000 }, 1900), 'K timeout 1000ms expires 1000ms');
 });
 
-test('nothing but canonical IPv4 literals reaches nft', () => {
+test('an IPv6 lease fills the ip6 twins with its IPv6 targets; an ip table refuses it', () => {
+  const v6 = { ...base, address: '2001:DB8:64::5', targets: ['198.18.2.1', '2001:db8:2::1', '[2001:db8:2::2]:9000'], exceptions: ['2001:db8:1::/64', '198.18.1.7'] };
+  assert.deepEqual(
+    leaseElements(v6).map((e) => `${e.set} ${e.key}${e.data ? ' : ' + e.data : ''}`),
+    [
+      'caps6 2001:db8:64::5 . tcp . 8080 . 0-29 : 2001:db8:2::1',
+      'caps6_port 2001:db8:64::5 . tcp . 8080 . 30-59 : 2001:db8:2::2 . 9000',
+      'caps6_live 2001:db8:64::5 . tcp . 8080',
+      'caps6_grace 2001:db8:64::5 . tcp . 8080',
+      'except6 2001:db8:1::/64 . 2001:db8:64::5 . tcp . 8080',
+    ],
+  );
+  assert.throws(() => leaseElements(v6, 'ip'), /family: inet/);
+  assert.throws(() => leaseElements({ ...v6, targets: ['198.18.2.1'] }), /no IPv6 target/);
+});
+
+test("maxHosts jumps to the lease's own chain; a honeypot lease's key is in hp", () => {
+  const els = leaseElements({ ...base, maxHosts: 2, honeypot: true });
+  assert.deepEqual(els.filter((e) => e.set === 'hostlim' || e.set === 'hp').map((e) => `${e.set} ${e.key}${e.data ? ' : ' + e.data : ''}`), ['hp 198.18.64.5 . tcp . 8080', 'hostlim 198.18.64.5 . tcp . 8080 : jump hl_a']);
+  assert.deepEqual(hostLimitCommands('inet t', { ...base, maxHosts: 2 }, 0), [
+    'add set inet t h_a { type ipv4_addr; size 2; flags dynamic, timeout; timeout 6s; }',
+    'add chain inet t hl_a',
+    'flush chain inet t hl_a',
+    'add rule inet t hl_a update @h_a { ip saddr } return',
+    'add rule inet t hl_a counter drop',
+  ]);
+  assert.throws(() => leaseElements({ ...base, id: 'a; flush ruleset' }), LeaseRejected);
+});
+
+test('the table: unleased flows are counted and marked for the honeypot only when configured', () => {
+  const plain = tableCommands({ family: 'inet', table: 't', seenTimeout: 60 });
+  assert.ok(!plain.some((c) => c.includes('meta mark')), 'no honeypot rule without a honeypot');
+  assert.ok(!plain.some((c) => c.includes('update @probes')), 'no counting without scanner detection');
+  const full = tableCommands({ family: 'inet', table: 't', seenTimeout: 60, honeypot: { host: '198.18.2.1', port: 9090 }, probeTimeout: 60 });
+  assert.ok(full.includes('add rule inet t unleased meta nfproto ipv4 update @probes { ip saddr }'));
+  assert.ok(full.includes('add rule inet t unleased meta nfproto ipv4 meta mark set 0x464c5848 counter accept'));
+  assert.ok(full.includes('add rule inet t nat meta mark 0x464c5848 meta l4proto { tcp, udp } dnat ip to 198.18.2.1:9090'));
+  assert.ok(!tableCommands({ family: 'ip', table: 't', seenTimeout: 60 }).some((c) => c.includes('ip6')), 'an ip table has no IPv6 rules');
+});
+
+test('nothing but canonical literals reaches nft', () => {
   assert.throws(() => leaseElements({ ...base, address: '2001:db8::5' }), LeaseRejected);
   assert.throws(() => leaseElements({ ...base, address: 'evil.example; flush ruleset' }), LeaseRejected);
   assert.throws(() => leaseElements({ ...base, targets: ['10.0.0.1 }; flush ruleset'] }), LeaseRejected);

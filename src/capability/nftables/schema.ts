@@ -8,8 +8,8 @@ export const nftablesSchema = z
   .object({
     /** The table fluxdns owns: created on start, reconciled after a restart, deleted on clean shutdown. */
     table: z.string().regex(NAME_RE, 'expected a table name of letters, digits and "_" (at most 32, starting with a letter)').default('fluxdns'),
-    /** `ip` or `inet` (IPv4 leases either way: the kernel backend translates IPv4 only). */
-    family: z.enum(['ip', 'inet']).default('ip'),
+    /** `inet` (default): IPv4 and IPv6 leases; `ip`: IPv4 only (an AAAA lease then fails closed). */
+    family: z.enum(['ip', 'inet']).default('inet'),
     /** Run nft inside this network namespace (`ip netns exec NAME nft`): the gateway's namespace. */
     netns: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected a network namespace name (letters, digits, ".", "_", "-")').optional(),
     /**

@@ -97,6 +97,12 @@ async function check(ctx: QueryContext, caps: Capabilities, svc: CompiledService
     const blockedSubnet = svc.blocklists.covers(ecs);
     if (blockedSubnet) return { ok: false, reason: `blocklisted client subnet: ${formatCidr(blockedSubnet)}` };
   }
+  // Seed 000 §4: a source caught scanning the pool is denied capabilities while its block lasts,
+  // whether it asks itself or names itself as the client (ECS of a single address).
+  if (ctx.runtime.config.capabilities.scanners) {
+    const who = [formatAddress(resolver), ...(ecs && ecs.length === (ecs.family === 4 ? 32 : 128) ? [formatAddress(ecs)] : [])];
+    for (const w of who) if (await caps.store.scanner(w)) return { ok: false, reason: `scanner: ${w}` };
+  }
   const t = caps.now();
   // The resolver's own bucket first: one resolver over its limit must not drain the service's bucket.
   if (svc.resolverBucket && !svc.resolverBucket.take(formatAddress(resolver), t)) return { ok: false, reason: 'rate limit: resolver' };
