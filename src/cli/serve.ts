@@ -7,6 +7,7 @@ import { startHelloBackend } from '../gateway/hello.js';
 import { describeListeners, startGateway, type Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../observe/log.js';
 import { answerPrimary, startMetricsListener, type MetricsListener } from '../observe/metrics/index.js';
+import { observeCapabilities, observeGateway } from '../observe/metrics/sources.js';
 import { setupCapabilities, type CapabilitySetup } from '../capability/setup.js';
 import { LoadError } from '../server/runtime-load.js';
 import { startServer, type RunningServer } from '../server/server.js';
@@ -74,6 +75,10 @@ export async function runServe(args: string[]): Promise<number> {
   }
   // The metrics listener runs where the whole server's numbers meet: the primary of workers: N, else here.
   let metrics: MetricsListener | undefined;
+  if (loaded.config.metrics) {
+    observeCapabilities(caps.caps);
+    if (gateway) observeGateway(gateway);
+  }
   if (cluster.isWorker) answerPrimary();
   else if (loaded.config.metrics) {
     try {

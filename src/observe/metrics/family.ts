@@ -33,16 +33,29 @@ export const localRegistry = new Registry();
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 /** Registers a family read by `values()` at scrape time; returns nothing to count with. */
-export function observed(name: string, help: string, type: MetricKind, labelNames: readonly string[], values: () => Iterable<[labelValues: readonly string[], value: number]>, aggregator: Merge = 'sum'): void {
-  observedSamples(name, help, type, () => {
-    const out: SampleJson[] = [];
-    for (const [lv, value] of values()) out.push({ value, labels: labelsOf(labelNames, lv) });
-    return out;
-  }, aggregator);
+export function observed(
+  name: string,
+  help: string,
+  type: MetricKind,
+  labelNames: readonly string[],
+  values: () => Iterable<[labelValues: readonly string[], value: number]> | Promise<Iterable<[labelValues: readonly string[], value: number]>>,
+  aggregator: Merge = 'sum',
+): void {
+  observedSamples(
+    name,
+    help,
+    type,
+    async () => {
+      const out: SampleJson[] = [];
+      for (const [lv, value] of await values()) out.push({ value, labels: labelsOf(labelNames, lv) });
+      return out;
+    },
+    aggregator,
+  );
 }
 
 /** Like observed(), with the samples made by the caller (a histogram's series: histogramSamples()). */
-export function observedSamples(name: string, help: string, type: MetricKind, samples: () => SampleJson[], aggregator: Merge = 'sum'): void {
+export function observedSamples(name: string, help: string, type: MetricKind, samples: () => SampleJson[] | Promise<SampleJson[]>, aggregator: Merge = 'sum'): void {
   // Read from an object made per server start: a later start in the same process replaces it.
   localRegistry.removeSingleMetric(name);
   register(name, help, type, aggregator, samples);
@@ -130,10 +143,10 @@ function labelsOf(names: readonly string[], values: readonly string[]): Labels {
   return l;
 }
 
-function register(name: string, help: string, type: MetricKind, aggregator: Merge, values: () => SampleJson[]): void {
+function register(name: string, help: string, type: MetricKind, aggregator: Merge, values: () => SampleJson[] | Promise<SampleJson[]>): void {
   if (!NAME.test(name)) throw new Error(`metric name ${JSON.stringify(name)} is not a Prometheus name`);
   // prom-client's Registry takes any object with get(); its Metric type lists only its own classes.
-  const family = { name, help, type, aggregator, get: async (): Promise<FamilyJson> => ({ name, help, type, aggregator, values: values() }), reset() {} };
+  const family = { name, help, type, aggregator, get: async (): Promise<FamilyJson> => ({ name, help, type, aggregator, values: await values() }), reset() {} };
   localRegistry.registerMetric(family as unknown as Metric);
 }
 

@@ -8,6 +8,10 @@ import { cidrContains, formatCidr, parseAddress, parseCidr, prefixOf, type Cidr 
 import type { QueryContext } from '../../context.js';
 import { COOKIE_STATUS } from '../../guards/cookies/index.js';
 import { CONTINUE, drop, type Outcome, type Unit } from '../../unit.js';
+import { counterBy } from '../../../observe/metrics/family.js';
+
+/** Responses RRL limited: action drop or slip; enforced false under logOnly (nothing was changed). */
+const limited = counterBy('fluxdns_rrl_limited_total', 'Responses rate-limited by RRL, by action (drop, slip) and whether it was enforced (false: logOnly)', ['action', 'enforced']);
 import { classify } from './classify.js';
 import type { RrlConfig } from './config.js';
 import { RateLimiter } from './limiter.js';
@@ -32,7 +36,9 @@ export function rrlFinisher(limiter = new RateLimiter()): Unit {
       const c = classify(ctx);
       const rate = c.kind === 'nxdomain' ? cfg.nxdomainsPerSecond ?? cfg.responsesPerSecond : c.kind === 'error' ? cfg.errorsPerSecond ?? cfg.responsesPerSecond : cfg.responsesPerSecond;
       const verdict = limiter.check(`${prefix} ${c.kind} ${c.name}`, rate, cfg.window, cfg.slip, ctx.receivedAt);
-      if (verdict === 'ok' || cfg.logOnly) return CONTINUE;
+      if (verdict === 'ok') return CONTINUE;
+      limited.inc(verdict === 'drop' ? 'drop' : 'slip', cfg.logOnly ? 'false' : 'true');
+      if (cfg.logOnly) return CONTINUE;
       if (verdict === 'drop') return drop(`rate limited (${c.kind} ${c.name} from ${prefix})`);
       // Slip: the same rcode with TC=1 and no records; the EDNS options (a cookie) stay.
       const r = ctx.response;

@@ -6,6 +6,7 @@ import type { QueryView } from '../../../wire/fastpath.js';
 import type { QueryContext } from '../../context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../unit.js';
 import { cookieFacts } from './state.js';
+import { counterBy } from '../../../observe/metrics/family.js';
 
 export { COOKIE_STATUS, cookieFacts, type CookieFacts, type CookieStatus } from './state.js';
 
@@ -23,6 +24,9 @@ function truncated(ctx: QueryContext): Outcome {
   return ANSWERED;
 }
 
+/** RFC 7873 verdicts on UDP and stream queries alike (valid, invalid, absent), whatever the mode does with them. */
+const verdicts = counterBy('fluxdns_cookie_verdicts_total', 'DNS Cookie verdicts on queries (valid, invalid, absent)', ['verdict']);
+
 export function cookiesGuard(): Unit {
   return {
     name: 'cookies',
@@ -38,12 +42,14 @@ export function cookiesGuard(): Unit {
       if (q.error) {
         if (!isCookieOnly(q)) return CONTINUE;
         const f = cookieFacts(ctx);
+        verdicts.inc(f.status);
         // §5.4: just a client cookie gets NOERROR; a bad server cookie is §5.2.3's case.
         if (enforcing && f.status === 'invalid' && f.serverSent) return fail(Rcode.BADCOOKIE, 'invalid server cookie');
         return ANSWERED;
       }
       if (q.opcode !== Opcode.QUERY || (q.edns !== undefined && q.edns.version > 0)) return CONTINUE;
       const f = cookieFacts(ctx);
+      verdicts.inc(f.status);
       // TCP, TLS and HTTPS prove the source address by their handshake: nothing to enforce.
       if (!enforcing || f.status === 'valid') return CONTINUE;
       if (f.status === 'absent') return cfg.onMissing === 'allow' ? CONTINUE : truncated(ctx);

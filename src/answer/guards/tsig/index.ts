@@ -8,6 +8,9 @@ import { Rcode } from '../../../wire/types.js';
 import { StateKey, type QueryContext } from '../../context.js';
 import { CONTINUE, fail, type Outcome, type Unit } from '../../unit.js';
 import { TSIG_ABSENT, TSIG_STATUS } from './state.js';
+import { counterBy } from '../../../observe/metrics/family.js';
+
+const results = counterBy('fluxdns_tsig_results_total', 'Signed queries by verification result (valid, badkey, badsig, badtime, formerr)', ['result']);
 
 export { TSIG_STATUS, TsigError, type TsigStatus, type TsigVerdict, type TsigErrorName } from './state.js';
 
@@ -34,6 +37,7 @@ export function tsigGuard(): Unit {
       // ctx.receivedAt is the engine's clock (tests construct contexts with their own).
       const now = Math.floor(ctx.receivedAt / 1000);
       const v = verifyRequest(ctx.raw, at, keyRingOf(cfg), cfg.fudge, now);
+      results.inc(v.kind);
       switch (v.kind) {
         case 'formerr':
           ctx.set(TSIG_STATUS, { status: 'bad', error: 'FORMERR' });

@@ -15,6 +15,7 @@ import { cookieFacts } from '../../guards/cookies/state.js';
 import { TSIG_STATUS } from '../../guards/tsig/state.js';
 import type { Runtime } from '../../runtime.js';
 import { ANSWERED, CONTINUE, drop, fail, type Outcome, type Unit } from '../../unit.js';
+import { counterBy } from '../../../observe/metrics/family.js';
 
 /** The policy that decided this query, for logs and later units. */
 export const MATCHED_POLICY = new StateKey<CompiledPolicy>('policy.matched');
@@ -39,6 +40,8 @@ export function cookieStateOf(ctx: QueryContext): CookieState {
   return ctx.get(COOKIE_STATE) ?? cookieFacts(ctx).status;
 }
 
+const matches = counterBy('fluxdns_policy_matches_total', 'Queries a policy matched, by policy name', ['policy']);
+
 export function policiesUnit(opts: PolicyUnitOptions = {}): Unit {
   const rng = opts.rng ?? new CryptoRandom();
   const now = opts.now ?? Date.now;
@@ -54,6 +57,7 @@ export function policiesUnit(opts: PolicyUnitOptions = {}): Unit {
       let outcome: Outcome = CONTINUE;
       if (policy) {
         ctx.set(MATCHED_POLICY, policy);
+        matches.inc(policy.name);
         let action = policy.action;
         if (policy.rateLimit && !policy.rateLimit.buckets.take(rateKey(policy.rateLimit.key, facts), t)) action = policy.rateLimit.over;
         outcome = apply(ctx, set, facts, action.run(facts, rng));

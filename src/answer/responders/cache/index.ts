@@ -8,6 +8,11 @@ import { encodeResponse, responseLimit } from '../../encode.js';
 import { StateKey, type QueryContext } from '../../context.js';
 import { ANSWERED, CONTINUE, type Outcome, type Unit } from '../../unit.js';
 import { TTL_JITTER } from '../../finish/ttl-jitter/index.js';
+import { counter } from '../../../observe/metrics/family.js';
+
+const hitsTotal = counter('fluxdns_answer_cache_hits_total', 'Queries answered from the answer cache');
+const missesTotal = counter('fluxdns_answer_cache_misses_total', 'Cacheable-looking queries the answer cache did not hold');
+const evictionsTotal = counter('fluxdns_answer_cache_evictions_total', 'Answers dropped from the answer cache to make room');
 
 /** Set when the responder missed: the store finisher may keep what the chain produces. */
 const MISSED = new StateKey<true>('answer-cache.missed');
@@ -73,7 +78,10 @@ export class AnswerCache {
     }
     const old = this.ring[this.next]!;
     const oldHash = hashKey(old.subarray(2), (old[0]! << 8) | old[1]!);
-    if (this.entries.get(oldHash) === old) this.entries.delete(oldHash);
+    if (this.entries.get(oldHash) === old) {
+      this.entries.delete(oldHash);
+      evictionsTotal.value++;
+    }
     this.ring[this.next] = entry;
     this.next = (this.next + 1) % this.maxEntries;
   }
@@ -152,10 +160,12 @@ export function answerCache(cache: AnswerCache): Unit {
       const entry = cache.find(scratch, ctx.runtime.generation, len);
       if (entry) {
         cache.hits++;
+        hitsTotal.value++;
         ctx.response.prebuilt = personalize(entry, 2 + len, ctx);
         return ANSWERED;
       }
       cache.misses++;
+      missesTotal.value++;
       ctx.set(MISSED, true);
       return CONTINUE;
     },

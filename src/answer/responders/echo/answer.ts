@@ -8,6 +8,10 @@ import { joinName, positive, rr, typedRecord, type EchoAnswer } from './records.
 import { retrievalAnswer } from './retrieve.js';
 import type { EchoZoneConfig } from './schema.js';
 import type { ShortTimeCache } from './short-cache.js';
+import { counterBy } from '../../../observe/metrics/family.js';
+
+/** Stateless DNS answers by kind: echo (data.00), a method's program, retrieval by alias, apex/ns, or unknown. */
+const answers = counterBy('fluxdns_echo_answers_total', 'Stateless DNS (echo zone) answers by method: echo, a program method (a, ca, …), retrieve, apex, ns, unknown', ['method']);
 
 /** The zone's SOA: nothing is ever transferred, so the timers only matter for the minimum (RFC 2308 §4). */
 export function soaRecord(z: EchoZoneConfig): ResourceRecord<SOARdata> {
@@ -56,11 +60,16 @@ function apex(z: EchoZoneConfig, qtype: number): EchoAnswer {
  */
 export function answerEcho(z: EchoZoneConfig, qname: string, qtype: number, cache: ShortTimeCache | undefined, now: number): EchoAnswer {
   if (namesEqual(qname, z.ns) && isSubdomain(z.ns, z.zone)) {
+    answers.inc('ns');
     const addrs = nsAddresses(z, qtype);
     return addrs.length > 0 ? positive(addrs) : nodata(z);
   }
   const name = parseEchoName(qname, z.zone);
-  if (!name) return nxdomain(z);
+  if (!name) {
+    answers.inc('unknown');
+    return nxdomain(z);
+  }
+  answers.inc(name.kind === 'program' ? name.method : name.kind === 'alias' ? 'retrieve' : name.kind);
   switch (name.kind) {
     case 'apex':
       return apex(z, qtype);
