@@ -14,6 +14,7 @@ import { tsigSchema } from '../tsig/schema.js';
 import { capabilitiesSchema, checkServiceRefs, servicesSchema } from '../capability/schema.js';
 import { echoSchema } from '../answer/responders/echo/schema.js';
 import { metricsSchema } from '../observe/metrics/config.js';
+import { dnstapSchema } from '../observe/dnstap/config.js';
 
 /** "IP:PORT" or "[IPv6]:PORT". */
 export function parseHostPort(text: string): { host: string; port: number } | undefined {
@@ -91,8 +92,13 @@ export const configSchema = z
     gateway: gatewaySchema.optional(),
     echo: echoSchema, // Stateless DNS zones (src/answer/responders/echo)
     metrics: metricsSchema.optional(), // Prometheus endpoint and dashboard (src/observe/metrics)
+    dnstap: dnstapSchema.optional(), // dnstap over Frame Streams (src/observe/dnstap)
     log: z
-      .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
+      .object({
+        level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+        /** A JSON line per sampled query (src/observe/querylog.ts): sample is the fraction logged, 0 < sample ≤ 1. */
+        queries: z.object({ sample: z.number().gt(0).max(1) }).strict().optional(),
+      })
       .strict()
       .default({}),
     pools: z.array(poolSchema).default([]),

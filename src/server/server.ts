@@ -7,6 +7,9 @@ import { parseHostPort } from '../config/schema.js';
 import type { Logger } from '../observe/log.js';
 import { counterBy, observed, provideExtra } from '../observe/metrics/index.js';
 import { QueryMetrics } from '../observe/metrics/queries.js';
+import { DnstapOutput } from '../observe/dnstap/output.js';
+import { queryLog } from '../observe/querylog.js';
+import type { QueryObserver } from '../answer/engine.js';
 import { ConnectionGate } from '../transport/conn.js';
 import { listenHttps } from '../transport/https.js';
 import { streamLimitsOf } from '../transport/limits.js';
@@ -53,7 +56,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     onUnitError: (unit, err) => logger.error('pipeline unit failed', { unit: unit.name, err }),
     onEncodeError: (err) => logger.error('response encoding failed', { err }),
   });
-  if (runtime.config.metrics) observeQueries(engine);
+  // Per-query observers, chosen at start: metrics, dnstap, the sampled query log (a reload does not add or remove them).
+  const observers: QueryObserver[] = [];
+  if (runtime.config.metrics) observers.push(observeQueries(engine));
+  const dnstap = runtime.config.dnstap ? new DnstapOutput(runtime.config.dnstap, logger) : undefined;
+  if (dnstap) observers.push(dnstap.observe);
+  const sample = runtime.config.log.queries?.sample;
+  if (sample !== undefined) observers.push(queryLog(sample, logger));
+  engine.observer = combine(observers);
   const netError = (err: Error) => logger.warn('socket error', { err: err.message });
   // One gate for every stream listener: the connection limits hold per process, across TCP, DoT and DoH.
   const gate = new ConnectionGate(() => streamLimitsOf(engine.runtime.config));
@@ -93,6 +103,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       try {
         const loaded = opts.source();
         const next = buildRuntime(loaded, generation + 1);
+        const was = engine.runtime.config;
+        if (JSON.stringify([loaded.config.metrics, loaded.config.dnstap, loaded.config.log.queries]) !== JSON.stringify([was.metrics, was.dnstap, was.log.queries])) {
+          logger.warn('metrics, dnstap and log.queries changes take effect on restart');
+        }
         if (JSON.stringify(loaded.config.listen) !== JSON.stringify(engine.runtime.config.listen) || loaded.config.workers !== engine.runtime.config.workers) {
           logger.warn('listen and workers changes take effect on restart');
         }
@@ -119,17 +133,24 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     },
     async close() {
       await Promise.all(listeners.map((l) => l.close()));
+      await dnstap?.close();
     },
   };
 }
 
 /** Counts every query the engine answers (metrics: key) and exports the zones' serials. */
-function observeQueries(engine: Engine): QueryMetrics {
+function observeQueries(engine: Engine): QueryObserver {
   const m = new QueryMetrics();
   m.register();
-  engine.observer = (ctx, reply, seconds) => m.record(ctx, reply, seconds);
   observed('fluxdns_zone_serial', 'SOA serial of each loaded zone', 'gauge', ['zone'], () => engine.runtime.zones.zones.map((z) => [[z.origin], z.serial]), 'max');
   provideExtra('topNames', () => m.topNames.entries());
   provideExtra('topClients', () => m.topClients.entries());
-  return m;
+  return (ctx, reply, seconds) => m.record(ctx, reply, seconds);
+}
+
+function combine(observers: readonly QueryObserver[]): QueryObserver | undefined {
+  if (observers.length <= 1) return observers[0];
+  return (ctx, reply, seconds) => {
+    for (const o of observers) o(ctx, reply, seconds);
+  };
 }
