@@ -9,7 +9,10 @@ export function runCheck(args: string[]): number {
   try {
     const loaded = values.config ? loadConfigFile(values.config) : demoConfig();
     const { report } = loadZones(loaded);
-    for (const z of report) process.stdout.write(`zone ${z.name}: ${z.records} records, serial ${z.serial} (${z.file})\n`);
+    for (const z of report) {
+      for (const w of z.warnings) process.stderr.write(`warning: ${w}\n`);
+      process.stdout.write(`zone ${z.name}: ${z.records} records, serial ${z.serial} (${z.file})${z.warnings.length ? `, ${z.warnings.length} warnings` : ''}\n`);
+    }
     process.stdout.write(`${loaded.file}: OK\n`);
     return 0;
   } catch (e) {

@@ -12,7 +12,7 @@ import { runProbe } from './probe.js';
 import { runServe } from './serve.js';
 import { runSimulate, runSimulateGenerate } from './simulate.js';
 import { runSnoop } from './snoop.js';
-import { runZoneCheck } from './zone-check.js';
+import { runZoneCheck, runZonePrint } from './zone-check.js';
 
 type Command = (args: string[]) => number | Promise<number>;
 
@@ -36,7 +36,8 @@ const COMMANDS: { words: string[]; usage: string; run: Command }[] = [
   { words: ['probe'], usage: 'probe --resolver IP[:PORT] --zone Z [--json FILE] [--retention-max S] [--max-group N] [--nr-address IP1,IP2] [--na-address IP1,IP2]   which Stateless DNS methods a resolver supports', run: runProbe },
   { words: ['simulate'], usage: 'simulate --log FILE.csv [--ttl S] [--grace S] [--scope resolver|subnet24] [--pool-size N] [--plot FILE.svg] [--json]   pool sizing: translation table size over time (seed 000 §3.3)', run: runSimulate },
   { words: ['simulate', 'generate'], usage: 'simulate generate --out FILE.csv [--seconds N] [--servers S] [--resolvers R] [--clients C] [--per-subnet K] [--rate R] [--zipf X] [--seed N] [--diurnal]   synthetic connection log', run: runSimulateGenerate },
-  { words: ['zone', 'check'], usage: 'zone check FILE --origin NAME      validate one master file', run: runZoneCheck },
+  { words: ['zone', 'check'], usage: 'zone check FILE --origin NAME      validate one master file (every error, then warnings)', run: runZoneCheck },
+  { words: ['zone', 'print'], usage: 'zone print FILE --origin NAME      the zone in canonical form: one record a line, absolute names, sorted', run: runZonePrint },
 ];
 
 const USAGE = `usage:\n${COMMANDS.map((c) => `  fluxdns ${c.usage}`).join('\n')}\n`;

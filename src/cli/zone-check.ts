@@ -1,27 +1,50 @@
-// fluxdns zone check FILE --origin NAME: parses and checks one master file.
+// fluxdns zone check|print FILE --origin NAME: parses and checks one master file, or prints it in canonical form.
 import { parseName } from '../wire/name.js';
-import { checkZone } from '../zone/check.js';
-import { loadZoneFile, ZoneError } from '../zone/parser.js';
+import { checkZoneReport, formatZoneIssue } from '../zone/check.js';
+import { loadZoneFile, ZoneError, type ParsedZone } from '../zone/parser.js';
+import { printZone } from '../zone/print.js';
 import { parseFlags, UsageError } from './args.js';
 
-export function runZoneCheck(args: string[]): number {
+/** Reads FILE as zone --origin; null (after printing every error) when it does not load. */
+function loadForCli(args: string[], command: string, strict: boolean): { origin: string; parsed: ParsedZone; errors: number } | null {
   const { values, positionals } = parseFlags(args, { origin: { type: 'string', short: 'o' } }, true);
   const file = positionals[0];
-  if (!file || positionals.length > 1) throw new UsageError('usage: fluxdns zone check FILE --origin NAME');
-  if (!values.origin) throw new UsageError('zone check needs --origin NAME (the zone apex)');
+  if (!file || positionals.length > 1) throw new UsageError(`usage: fluxdns zone ${command} FILE --origin NAME`);
+  if (!values.origin) throw new UsageError(`zone ${command} needs --origin NAME (the zone apex)`);
   const origin = parseName(values.origin.endsWith('.') ? values.origin : values.origin + '.');
+  let parsed: ParsedZone;
   try {
-    const parsed = loadZoneFile(file, origin);
-    const issues = checkZone(parsed, origin);
-    for (const i of issues) process.stderr.write(`${i.file}${i.line ? `:${i.line}` : ''}: ${i.message}\n`);
-    if (issues.length > 0) return 1;
-    process.stdout.write(`zone ${origin}: ${parsed.records.length} records OK\n`);
-    return 0;
+    parsed = loadZoneFile(file, origin);
   } catch (e) {
     if (e instanceof ZoneError) {
       process.stderr.write(e.message + '\n');
-      return 1;
+      return null;
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+      process.stderr.write(`${file}: cannot read the zone file (${(e as Error).message})\n`);
+      return null;
     }
     throw e;
   }
+  const { errors, warnings } = checkZoneReport(parsed, origin);
+  for (const w of warnings) process.stderr.write(`warning: ${formatZoneIssue(w)}\n`);
+  for (const i of errors) process.stderr.write(`${formatZoneIssue(i)}\n`);
+  if (strict && errors.length > 0) return null;
+  return { origin, parsed, errors: errors.length };
+}
+
+export function runZoneCheck(args: string[]): number {
+  const r = loadForCli(args, 'check', true);
+  if (!r) return 1;
+  process.stdout.write(`zone ${r.origin}: ${r.parsed.records.length} records OK\n`);
+  return 0;
+}
+
+/** Prints the records even when the semantic check fails (so a refused zone can be inspected), exit 1 then. */
+export function runZonePrint(args: string[]): number {
+  const r = loadForCli(args, 'print', false);
+  if (!r) return 1;
+  process.stdout.write(printZone(r.parsed.records).map((l) => l + '\n').join(''));
+  return r.errors > 0 ? 1 : 0;
 }

@@ -31,6 +31,8 @@ export interface LoadedConfig {
   config: Config;
   file: string;
   baseDir: string;
+  /** The line of a key path in the file (e.g. ['zones', 0, 'file']), for errors found after validation. */
+  lineOf?: (path: (string | number)[]) => number | undefined;
 }
 
 export function parseConfigText(text: string, file: string, baseDir = dirname(resolve(file))): LoadedConfig {
@@ -54,7 +56,16 @@ export function parseConfigText(text: string, file: string, baseDir = dirname(re
   // TSIG secrets kept in files (tsig.keys[].secretFile) are read now, so a bad one fails load and check.
   const secretIssues = readSecretFiles(config.tsig, baseDir);
   if (secretIssues.length > 0) throw new ConfigError(secretIssues.map((i) => toConfigIssue({ code: 'custom', path: i.path, message: i.message }, doc, lines, file)));
-  return { config, file, baseDir };
+  return { config, file, baseDir, lineOf: (path) => lineOfPath(path, doc, lines) };
+}
+
+/** The line of the deepest node of `path` that exists in the document. */
+function lineOfPath(path: (string | number)[], doc: Document, lines: LineCounter): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+  }
+  return undefined;
 }
 
 export function loadConfigFile(file: string): LoadedConfig {
@@ -74,10 +85,5 @@ function toConfigIssue(issue: ZodIssue, doc: Document, lines: LineCounter, file:
   else if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   else if (issue.code === 'invalid_enum_value') message = `expected one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}, found ${JSON.stringify(issue.received)}`;
   // The deepest node of the path that exists in the document gives the line.
-  let line: number | undefined;
-  for (let n = issue.path.length; n >= 0 && line === undefined; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(issue.path.slice(0, n), true);
-    if (isNode(node) && node.range) line = lines.linePos(node.range[0]).line;
-  }
-  return { file, line, path, message };
+  return { file, line: lineOfPath(issue.path, doc, lines), path, message };
 }

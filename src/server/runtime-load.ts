@@ -1,7 +1,7 @@
 // Builds a complete Runtime from a validated configuration, or reports every problem and builds nothing.
 import type { Runtime } from '../answer/runtime.js';
 import type { LoadedConfig } from '../config/load.js';
-import { checkZone } from '../zone/check.js';
+import { checkZoneReport, formatZoneIssue } from '../zone/check.js';
 import { loadZoneFile, ZoneError } from '../zone/parser.js';
 import { Zone, ZoneSet } from '../zone/tree.js';
 
@@ -17,6 +17,8 @@ export interface ZoneLoadReport {
   file: string;
   records: number;
   serial: number;
+  /** What the zone loaded despite ("FILE:LINE: message"): occluded data, out-of-zone data, missing glue … */
+  warnings: string[];
 }
 
 export function loadZones(loaded: LoadedConfig): { zones: ZoneSet; report: ZoneLoadReport[] } {
@@ -33,17 +35,23 @@ export function loadZones(loaded: LoadedConfig): { zones: ZoneSet; report: ZoneL
     seen.add(key);
     try {
       const parsed = loadZoneFile(zc.file, zc.name);
-      const issues = checkZone(parsed, zc.name);
-      if (issues.length > 0) {
-        for (const is of issues) problems.push(`${is.file}${is.line ? `:${is.line}` : ''}: ${is.message}`);
+      const { errors, warnings } = checkZoneReport(parsed, zc.name);
+      if (errors.length > 0) {
+        for (const is of errors) problems.push(formatZoneIssue(is));
         return;
       }
       const zone = Zone.build(zc.name, parsed.records);
       zones.push(zone);
-      report.push({ name: zc.name, file: zc.file, records: parsed.records.length, serial: zone.serial });
+      report.push({ name: zc.name, file: zc.file, records: parsed.records.length, serial: zone.serial, warnings: warnings.map(formatZoneIssue) });
     } catch (e) {
       if (e instanceof ZoneError) problems.push(e.message);
-      else problems.push(`${zc.file}: ${(e as Error).message}`);
+      else {
+        // The file itself could not be read ($INCLUDE failures are ZoneErrors): blame the configuration line that named it.
+        const line = loaded.lineOf?.(['zones', i, 'file']);
+        const code = (e as NodeJS.ErrnoException).code;
+        const what = code === 'ENOENT' ? 'does not exist' : `cannot be read (${(e as Error).message})`;
+        problems.push(`${loaded.file}${line ? `:${line}` : ''}: zones[${i}].file: zone file ${zc.file} of zone ${zc.name} ${what}`);
+      }
     }
   });
   if (problems.length > 0) throw new LoadError(problems);

@@ -47,11 +47,19 @@ export interface ServeOptions {
   capabilities?: Capabilities;
 }
 
+/** One line per zone, then each warning it loaded despite (occluded data, missing glue …) with its file and line. */
+function logZoneReport(logger: Logger, report: ZoneLoadReport[]): void {
+  for (const { warnings, ...z } of report) {
+    logger.info('zone loaded', { ...z, warnings: warnings.length });
+    for (const w of warnings) logger.warn('zone warning', { zone: z.name, warning: w });
+  }
+}
+
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { logger } = opts;
   let generation = 1;
   const { runtime, report } = buildRuntime(opts.loaded, generation);
-  for (const z of report) logger.info('zone loaded', { ...z });
+  logZoneReport(logger, report);
   const engine = new Engine(runtime, createUnits(undefined, { capabilities: opts.capabilities }), {
     onUnitError: (unit, err) => logger.error('pipeline unit failed', { unit: unit.name, err }),
     onEncodeError: (err) => logger.error('response encoding failed', { err }),
@@ -121,7 +129,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
           }
         }
         logger.setLevel(loaded.config.log.level);
-        for (const z of next.report) logger.info('zone loaded', { ...z });
+        logZoneReport(logger, next.report);
         logger.info('reloaded', { generation });
         reloads.inc('success');
         return { ok: true, report: next.report };

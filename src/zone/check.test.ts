@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkZone, type ZoneIssue } from './check.js';
+import { checkZone, checkZoneReport, type ZoneIssue } from './check.js';
 import { parseZone, loadZoneFile } from './parser.js';
 import { formatRecord } from './format.js';
 
@@ -14,6 +14,9 @@ const HEAD = '$TTL 60\n@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 198.51.100.1\n'
 
 function issues(body: string, head = HEAD): ZoneIssue[] {
   return checkZone(parseZone(head + body, { origin: O, file: 'c.zone' }), O);
+}
+function warnings(body: string, head = HEAD): ZoneIssue[] {
+  return checkZoneReport(parseZone(head + body, { origin: O, file: 'c.zone' }), O).warnings;
 }
 function brief(list: ZoneIssue[]): string[] {
   return list.map((i) => `${i.file}:${i.line}: ${i.message}`);
@@ -38,27 +41,45 @@ test('CNAME with other data, and two CNAMEs', () => {
   assert.deepEqual(brief(issues('www CNAME a\nwww CNAME b\n')), ['c.zone:6: second CNAME at www.example.com.: a name has at most one']);
 });
 
-test('data outside the zone', () => {
-  assert.deepEqual(brief(issues('www.example.org. A 198.51.100.1\nxexample.com. A 198.51.100.1\n')), [
-    'c.zone:5: www.example.org. A is outside the zone example.com.',
-    'c.zone:6: xexample.com. A is outside the zone example.com.',
+test('data outside the zone is ignored with a warning (BIND, Knot)', () => {
+  const body = 'www.example.org. A 198.51.100.1\nxexample.com. A 198.51.100.1\n';
+  assert.deepEqual(issues(body), []);
+  assert.deepEqual(brief(warnings(body)), [
+    'c.zone:5: ignoring out-of-zone data www.example.org. A (outside example.com.)',
+    'c.zone:6: ignoring out-of-zone data xexample.com. A (outside example.com.)',
+  ]);
+  assert.equal(parseZone(HEAD + body, { origin: O }).records.length, 3);
+});
+
+test('data at or below a delegation (a CNAME or DNAME too) loads with a warning: occluded, never served', () => {
+  const body = 'sub NS ns.sub\nns.sub A 198.51.100.1\nsub MX 1 mx\nwww.sub TXT x\ndeep.sub NS ns\nc.sub CNAME www\nd.sub DNAME other.net.\n';
+  assert.deepEqual(issues(body), []);
+  assert.deepEqual(brief(warnings(body)), [
+    'c.zone:7: sub.example.com. MX is occluded by the delegation at sub.example.com. (loaded, never served: only NS, DS and glue belong there)',
+    'c.zone:8: www.sub.example.com. TXT is below the delegation at sub.example.com. (loaded, never served: only glue, A and AAAA, belongs there)',
+    'c.zone:9: deep.sub.example.com. NS is below the delegation at sub.example.com. (loaded, never served: only glue, A and AAAA, belongs there)',
+    'c.zone:9: NS ns.example.com. of deep.sub.example.com. has no address records (A or AAAA) in the zone',
+    'c.zone:10: c.sub.example.com. CNAME is below the delegation at sub.example.com. (loaded, never served: only glue, A and AAAA, belongs there)',
+    'c.zone:11: d.sub.example.com. DNAME is below the delegation at sub.example.com. (loaded, never served: only glue, A and AAAA, belongs there)',
   ]);
 });
 
-test('below a delegation only glue; at it only NS, DS and glue', () => {
-  assert.deepEqual(brief(issues('sub NS ns.sub\nns.sub A 198.51.100.1\nsub MX 1 mx\nwww.sub TXT x\ndeep.sub NS ns\n')), [
-    'c.zone:7: sub.example.com. MX is occluded by the delegation at sub.example.com. (only NS, DS and glue belong there)',
-    'c.zone:8: www.sub.example.com. TXT is below the delegation at sub.example.com.: only glue (A, AAAA) may be there',
-    'c.zone:9: deep.sub.example.com. NS is below the delegation at sub.example.com.: only glue (A, AAAA) may be there',
+test('missing glue for an in-zone name server is a warning (named-checkzone), once per server', () => {
+  assert.deepEqual(issues('sub NS ns.sub\nsub2 NS ns.sub\n@ NS ns2\n@ NS ns.other.net.\n'), []);
+  assert.deepEqual(brief(warnings('sub NS ns.sub\nsub2 NS ns.sub\n@ NS ns2\n@ NS ns.other.net.\n')), [
+    'c.zone:5: NS ns.sub.example.com. of sub.example.com. has no address records (A or AAAA) in the zone',
+    'c.zone:7: NS ns2.example.com. of example.com. has no address records (A or AAAA) in the zone',
   ]);
+  assert.deepEqual(warnings('sub NS ns.sub\nns.sub AAAA 2001:db8::1\n'), []);
 });
 
-test('DNAME: nothing below it, not with a CNAME, only one', () => {
-  assert.deepEqual(brief(issues('d DNAME other.net.\nx.d A 198.51.100.1\nd TXT ok\n')), ['c.zone:6: x.d.example.com. A is occluded by the DNAME at d.example.com. (RFC 6672 §2.4)']);
+test('DNAME: data below it is occluded (warning); not with a CNAME, only one (errors)', () => {
+  assert.deepEqual(brief(issues('d DNAME other.net.\nx.d A 198.51.100.1\nd TXT ok\n')), []);
+  assert.deepEqual(brief(warnings('d DNAME other.net.\nx.d A 198.51.100.1\nd TXT ok\n')), ['c.zone:6: x.d.example.com. A is occluded by the DNAME at d.example.com. (loaded, never served; RFC 6672 §2.4)']);
   assert.deepEqual(brief(issues('d DNAME other.net.\nd CNAME x\n')), ['c.zone:5: DNAME and CNAME at the same name d.example.com. (RFC 6672 §2.4)']);
   assert.deepEqual(brief(issues('d DNAME a.net.\nd DNAME b.net.\n')), ['c.zone:6: second DNAME at d.example.com.: a name has at most one (RFC 6672 §2.4)']);
   // A DNAME at the apex is allowed alongside SOA and NS, and occludes nothing but names below it.
-  assert.deepEqual(brief(issues('@ DNAME other.net.\n')), ['c.zone:4: ns1.example.com. A is occluded by the DNAME at example.com. (RFC 6672 §2.4)']);
+  assert.deepEqual(brief(warnings('@ DNAME other.net.\n')), ['c.zone:4: ns1.example.com. A is occluded by the DNAME at example.com. (loaded, never served; RFC 6672 §2.4)']);
 });
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -1,14 +1,20 @@
-// Semantic checks a parsed zone must pass before it is served (RFC 1034 §4.2, §3.6.2; RFC 6672).
+// Semantic checks a parsed zone must pass before it is served (RFC 1034 §4.2, §3.6.2; RFC 6672), and the warnings Knot and BIND give.
 
-import { RRType, typeName, type ResourceRecord } from '../wire/types.js';
+import { RRType, typeName, type ResourceRecord, type TargetRdata } from '../wire/types.js';
 import { isSubdomain, nameKey, namesEqual, parentName } from '../wire/name.js';
-import type { ParsedZone } from './parser.js';
+import type { ParsedZone, ZoneIssue } from './parser.js';
 
-export interface ZoneIssue {
-  file: string;
-  /** 0 when the issue concerns the zone as a whole (e.g. no SOA at all). */
-  line: number;
-  message: string;
+export type { ZoneIssue } from './parser.js';
+
+/** Errors refuse the zone; warnings (the parser's and these) are shown and the zone loads. */
+export interface ZoneReport {
+  errors: ZoneIssue[];
+  warnings: ZoneIssue[];
+}
+
+/** "FILE:LINE: message" (or "FILE: message" for the whole zone), as zone check and check print them. */
+export function formatZoneIssue(i: ZoneIssue): string {
+  return `${i.file}${i.line ? `:${i.line}` : ''}: ${i.message}`;
 }
 
 /** Types that may share a name with a CNAME (RFC 4035 §2.5, RFC 2181 §10.1). */
@@ -19,16 +25,30 @@ const GLUE: ReadonlySet<number> = new Set([RRType.A, RRType.AAAA]);
 
 /**
  * Lists what is wrong with a zone; an empty list means it can be served. Duplicate records are not
- * reported: parseZone already merges them.
+ * reported: parseZone already merges them. Warnings are left out (see checkZoneReport).
  */
 export function checkZone(zone: ParsedZone, origin: string): ZoneIssue[] {
+  return checkZoneReport(zone, origin).errors;
+}
+
+/**
+ * Errors and warnings. As Knot and BIND do, data occluded by a delegation or a DNAME (RFC 6672 §2.4)
+ * loads with a warning (it is never served: lookup stops at the cut), and an in-zone name server
+ * without address records is a warning (named-checkzone's "has no address records").
+ */
+export function checkZoneReport(zone: ParsedZone, origin: string): ZoneReport {
   const found: { order: number; issue: ZoneIssue }[] = [];
+  const warned: { order: number; issue: ZoneIssue }[] = [];
   const { records, sources } = zone;
   const apexKey = nameKey(origin);
   const wholeFile = sources[0]?.file ?? '';
   const at = (i: number, message: string): void => {
     const src = sources[i] ?? { file: wholeFile, line: 0 };
     found.push({ order: i, issue: { file: src.file, line: src.line, message } });
+  };
+  const warnAt = (i: number, message: string): void => {
+    const src = sources[i] ?? { file: wholeFile, line: 0 };
+    warned.push({ order: i, issue: { file: src.file, line: src.line, message } });
   };
   const show = (rr: ResourceRecord): string => `${rr.name} ${typeName(rr.type)}`;
 
@@ -87,7 +107,7 @@ export function checkZone(zone: ParsedZone, origin: string): ZoneIssue[] {
     if (cuts.has(k)) {
       for (const i of idxs) {
         const rr = records[i]!;
-        if (!AT_CUT.has(rr.type) && rr.type !== RRType.CNAME) at(i, `${show(rr)} is occluded by the delegation at ${rr.name} (only NS, DS and glue belong there)`);
+        if (!AT_CUT.has(rr.type) && rr.type !== RRType.CNAME) warnAt(i, `${show(rr)} is occluded by the delegation at ${rr.name} (loaded, never served: only NS, DS and glue belong there)`);
       }
     }
     // Below a cut only glue; below a DNAME nothing (RFC 6672 §2.4).
@@ -102,11 +122,29 @@ export function checkZone(zone: ParsedZone, origin: string): ZoneIssue[] {
       }
       for (const i of idxs) {
         const rr = records[i]!;
-        if (dname !== undefined) at(i, `${show(rr)} is occluded by the DNAME at ${dname} (RFC 6672 §2.4)`);
-        else if (cut !== undefined && !GLUE.has(rr.type)) at(i, `${show(rr)} is below the delegation at ${cut}: only glue (A, AAAA) may be there`);
+        if (dname !== undefined) warnAt(i, `${show(rr)} is occluded by the DNAME at ${dname} (loaded, never served; RFC 6672 §2.4)`);
+        else if (cut !== undefined && !GLUE.has(rr.type)) warnAt(i, `${show(rr)} is below the delegation at ${cut} (loaded, never served: only glue, A and AAAA, belongs there)`);
       }
     }
   }
+  // Name servers inside the zone need addresses in it (glue below a cut, or authoritative data).
+  const noGlue = new Set<string>();
+  for (let i = 0; i < records.length; i++) {
+    const rr = records[i]!;
+    if (rr.type !== RRType.NS) continue;
+    const target = (rr.data as TargetRdata).target;
+    if (typeof target !== 'string' || !isSubdomain(target, origin)) continue;
+    const tk = nameKey(target);
+    if (noGlue.has(tk)) continue;
+    const there = byName.get(tk);
+    if (there?.some((j) => GLUE.has(records[j]!.type))) continue;
+    noGlue.add(tk);
+    warnAt(i, `NS ${target} of ${rr.name} has no address records (A or AAAA) in the zone`);
+  }
   // Report in the order the records were written (Array.prototype.sort is stable).
-  return found.sort((a, b) => a.order - b.order).map((f) => f.issue);
+  const byOrder = (a: { order: number }, b: { order: number }): number => a.order - b.order;
+  return {
+    errors: found.sort(byOrder).map((f) => f.issue),
+    warnings: [...zone.warnings, ...warned.sort(byOrder).map((f) => f.issue)],
+  };
 }

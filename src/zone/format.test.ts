@@ -67,7 +67,8 @@ test('round trip: parseZone(formatZone(x)) deep-equals x', () => {
         // fc.record builds null-prototype objects; the parser builds plain ones.
         name: `r${i}.${name === '.' ? '' : name}`, type, class: 1, ttl, data: { ...data },
       }));
-      const back = parseZone(formatZone(records), { origin: 'unrelated.example.' }).records;
+      // The root holds every name, so nothing is out of zone; every name in the text is absolute anyway.
+      const back = parseZone(formatZone(records), { origin: '.' }).records;
       assert.deepEqual(back, records);
     }),
     { numRuns: Number(process.env.FLUXDNS_FUZZ_RUNS ?? 300) },

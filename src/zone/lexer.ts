@@ -8,9 +8,23 @@ export class ZoneError extends Error {
     readonly column: number,
     readonly expected: string,
     readonly found: string,
+    /** Replaces the "expected …, found …" text when a sentence says it better (an unsupported type). */
+    detail?: string,
   ) {
-    super(`${file}:${line}:${column}: expected ${expected}, found ${found}`);
+    super(`${file}:${line}:${column}: ${detail ?? `expected ${expected}, found ${found}`}`);
     this.name = 'ZoneError';
+  }
+}
+
+/**
+ * Every error of one parse (the parser goes on at the next line after each). It is the first error
+ * as a ZoneError (file, line, column), and its message lists them all, one a line.
+ */
+export class ZoneErrors extends ZoneError {
+  constructor(readonly errors: ZoneError[], readonly truncated: boolean) {
+    const first = errors[0]!;
+    super(first.file, first.line, first.column, first.expected, first.found);
+    this.message = errors.map((e) => e.message).join('\n') + (truncated ? `\n${first.file}: too many errors; stopped after ${errors.length}` : '');
   }
 }
 
@@ -51,6 +65,18 @@ export class Lexer {
 
   private err(line: number, col: number, expected: string, found: string): ZoneError {
     return new ZoneError(this.file, line, col, expected, found);
+  }
+
+  /** After an error: goes on at the start of the next physical line (an open "(" is forgotten). */
+  skipLine(): void {
+    const p = this.src.indexOf('\n', this.pos);
+    if (p < 0) {
+      this.pos = this.src.length;
+      return;
+    }
+    this.pos = p + 1;
+    this.line++;
+    this.lineStart = this.pos;
   }
 
   /** The next entry with at least one token, or null at the end of the text. */

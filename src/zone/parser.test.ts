@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseZone, loadZoneFile, ZoneError, type ParseZoneOptions } from './parser.js';
+import { parseZone, loadZoneFile, MAX_ERRORS, ZoneError, ZoneErrors, type ParseZoneOptions } from './parser.js';
 import { formatRecord } from './format.js';
 import { RRType, type ResourceRecord } from '../wire/types.js';
 
@@ -36,9 +36,14 @@ test('$ORIGIN, @, relative and absolute names', () => {
   assert.deepEqual(lines('$TTL 60\n@ A 198.51.100.1\nwww A 198.51.100.2\nabs.example.org. A 198.51.100.3\n$ORIGIN sub\nx A 198.51.100.4\n$ORIGIN other.net.\n@ NS ns\n'), [
     'example.com.\t60\tIN\tA\t198.51.100.1',
     'www.example.com.\t60\tIN\tA\t198.51.100.2',
-    'abs.example.org.\t60\tIN\tA\t198.51.100.3',
     'x.sub.example.com.\t60\tIN\tA\t198.51.100.4',
-    'other.net.\t60\tIN\tNS\tns.other.net.',
+  ]);
+  // Names outside the origin are ignored with a warning each, as BIND and Knot do.
+  const z = parseZone('$TTL 60\nabs.example.org. A 198.51.100.3\n$ORIGIN other.net.\n@ NS ns\n', { origin: O, file: 'z.zone' });
+  assert.deepEqual(z.records, []);
+  assert.deepEqual(z.warnings, [
+    { file: 'z.zone', line: 2, message: 'ignoring out-of-zone data abs.example.org. A (outside example.com.)' },
+    { file: 'z.zone', line: 4, message: 'ignoring out-of-zone data other.net. NS (outside example.com.)' },
   ]);
 });
 
@@ -165,7 +170,7 @@ test('identical records are merged, names compared case-insensitively', () => {
 test('$INCLUDE: nested, with origin, origin and owner restored after, relative paths', () => {
   const files: Record<string, string> = {
     '/z/main.zone': '$TTL 1\nwww A 198.51.100.1\n$INCLUDE inc/one.zone sub\n\tAAAA ::1\nlast A 198.51.100.9\n',
-    '/z/inc/one.zone': 'a A 198.51.100.2\n$ORIGIN changed.example.\nb A 198.51.100.3\n$INCLUDE two.zone\n',
+    '/z/inc/one.zone': 'a A 198.51.100.2\n$ORIGIN changed.example.com.\nb A 198.51.100.3\n$INCLUDE two.zone\n',
     '/z/inc/two.zone': 'c A 198.51.100.4\n',
   };
   const z = parseZone(files['/z/main.zone']!, { origin: O, file: '/z/main.zone', readInclude: (p) => {
@@ -173,7 +178,7 @@ test('$INCLUDE: nested, with origin, origin and owner restored after, relative p
     if (t === undefined) throw new Error(`no such file ${p}`);
     return t;
   } });
-  assert.deepEqual(z.records.map((r) => r.name), ['www.example.com.', 'a.sub.example.com.', 'b.changed.example.', 'c.changed.example.', 'www.example.com.', 'last.example.com.']);
+  assert.deepEqual(z.records.map((r) => r.name), ['www.example.com.', 'a.sub.example.com.', 'b.changed.example.com.', 'c.changed.example.com.', 'www.example.com.', 'last.example.com.']);
   assert.deepEqual(z.sources, [
     { file: '/z/main.zone', line: 2 }, { file: '/z/inc/one.zone', line: 1 }, { file: '/z/inc/one.zone', line: 3 },
     { file: '/z/inc/two.zone', line: 1 }, { file: '/z/main.zone', line: 4 }, { file: '/z/main.zone', line: 5 },
@@ -192,8 +197,8 @@ test('loadZoneFile resolves $INCLUDE against the including file\'s directory', (
 });
 
 test('errors carry file, line and column of the offending token', () => {
-  fails('$TTL 1\nwww IN INX 198.51.100.1\n', 2, 8, 'expected a TTL or a type, found "INX"');
-  fails('$TTL 1\nwww BOGUS 198.51.100.1\n', 2, 5, 'expected a TTL, a class or a type, found "BOGUS"');
+  fails('$TTL 1\nwww IN INX 198.51.100.1\n', 2, 8, 'unsupported record type "INX"');
+  fails('$TTL 1\nwww BOGUS 198.51.100.1\n', 2, 5, 'unsupported record type "BOGUS"');
   fails('$TTL 1\nwww 5 7 A 198.51.100.1\n', 2, 7, 'expected a class or a type, found "7"');
   fails('$TTL 1\nwww 5 IN IN A 198.51.100.1\n', 2, 10, 'expected a type, found "IN"');
   fails('$TTL 1\nwww CH TXT x\n', 2, 5, 'expected class IN (the only class served), found "CH"');
@@ -209,7 +214,7 @@ test('errors carry file, line and column of the offending token', () => {
   fails('$TTL 1\nwww ANY \\# 0\n', 2, 5, 'expected a data type (ANY is a meta type, not zone data), found "ANY"');
   fails('$TTL 1\nwww OPT \\# 0\n', 2, 5, 'expected a data type (OPT is a meta type, not zone data), found "OPT"');
   fails('$TTL 1\nwww NULL 1 2 3 abcd\n', 2, 10, 'expected the RFC 3597 form "\\# <length> <hex>" for NULL (its text form is not supported), found "1"');
-  fails('$TTL 1\nwww TYPE99999 \\# 0\n', 2, 5, 'expected a TTL, a class or a type, found "TYPE99999"');
+  fails('$TTL 1\nwww TYPE99999 \\# 0\n', 2, 5, 'expected a TTL, a class or a type (TYPEnnn of at most TYPE65535, RFC 3597 §5), found "TYPE99999"');
   fails('$TTL 1\n' + 'x HINFO "' + 'a'.repeat(256) + '" os\n', 2, 9, `expected the HINFO CPU string of at most 255 bytes, found quoted string "${'a'.repeat(256)}" (256 bytes)`);
   fails('$TTL 1\nx TXT "\\256"\n', 2, 7, 'expected a character-string with valid escapes (\\DDD at most 255, or \\X), found quoted string "\\\\256"');
   fails('$TTL 1\nx TXT\n', 2, 6, 'expected a character-string, found end of line');
@@ -234,7 +239,8 @@ test('errors carry file, line and column of the offending token', () => {
   fails('$TTL\n', 1, 5, 'expected a TTL after $TTL, found end of line');
   fails('$ORIGIN a..b\n', 1, 9, 'expected a domain name after $ORIGIN, found "a..b" (empty label in "a..b")');
   fails('$ORIGIN a b\n', 1, 11, 'expected end of line after $ORIGIN <name>, found "b"');
-  fails('$GENERATE 1-5 h$ A 198.51.100.$\n', 1, 1, 'expected a directive ($ORIGIN, $TTL or $INCLUDE), found "$GENERATE"');
+  fails('$GENERATE 1-5 h$ A 198.51.100.$\n', 1, 18, 'expected a TTL before the type (no $TTL, earlier TTL or SOA minimum to default to), found "A" (in $GENERATE value 1: "198.51.100.1")');
+  fails('$BOGUS x\n', 1, 1, 'expected a directive ($ORIGIN, $TTL, $INCLUDE or $GENERATE), found "$BOGUS"');
   fails('$INCLUDE other.zone\n', 1, 1, 'expected $ORIGIN or $TTL ($INCLUDE needs a readInclude option), found "$INCLUDE"');
   fails('x A \\', 1, 5, 'expected a character after "\\", found end of file');
 });
@@ -265,4 +271,72 @@ test('quick self-check: 100k A records (timing printed, not asserted)', () => {
   const ms = performance.now() - t0;
   assert.equal(z.records.length, 100_002);
   console.log(`# parsed 100,002 records in ${ms.toFixed(0)} ms`);
+});
+
+function allErrors(text: string): string[] {
+  try {
+    parseZone(text, { origin: O, file: 'z.zone' });
+  } catch (e) {
+    assert.ok(e instanceof ZoneErrors, String(e));
+    assert.equal(e.message, e.errors.map((x) => x.message).join('\n') + (e.truncated ? `\nz.zone: too many errors; stopped after ${MAX_ERRORS}` : ''));
+    return e.errors.map((x) => x.message);
+  }
+  assert.fail('expected errors');
+}
+
+test('every error of a file in one run: the parser goes on at the next line', () => {
+  assert.deepEqual(allErrors([
+    '$TTL 60',
+    'a A 198.51.100.300',
+    'b NAPTRR 1 2 "" "" "" .',
+    'c "quoted" A 198.51.100.1',
+    'd TXT "unterminated',
+    'e A 198.51.100.5',
+    'f MX ten mail',
+    '$BOGUS x',
+    'g 99999999999 A 198.51.100.7',
+    '',
+  ].join('\n')), [
+    'z.zone:2:5: expected an IPv4 address (dotted quad, no leading zeros), found "198.51.100.300"',
+    'z.zone:3:3: unsupported record type "NAPTRR"',
+    'z.zone:4:3: expected a TTL, a class or a type, found quoted string "quoted"',
+    'z.zone:5:20: expected a closing \'"\', found end of line',
+    'z.zone:7:6: expected an MX preference, found "ten"',
+    'z.zone:8:1: expected a directive ($ORIGIN, $TTL, $INCLUDE or $GENERATE), found "$BOGUS"',
+    'z.zone:9:3: expected a TTL (seconds, at most 2147483647, units w/d/h/m/s allowed), found "99999999999"',
+  ]);
+  // After an error in a parenthesised record, the lines up to its ")" are read as they come.
+  assert.deepEqual(allErrors('$TTL 1\nx SOA ns host ( 1 2 ( 3\nok A 198.51.100.1\ny A bad\n'), [
+    'z.zone:2:21: expected no nested "(", found "("',
+    'z.zone:4:5: expected an IPv4 address (dotted quad, no leading zeros), found "bad"',
+  ]);
+  // An owner that failed is not inherited by the indented lines after it.
+  assert.deepEqual(allErrors('$TTL 1\nbad..name A 198.51.100.1\n\tA 198.51.100.2\n'), [
+    'z.zone:2:1: expected an owner name, found "bad..name" (empty label in "bad..name")',
+    'z.zone:3:1: expected an owner name (no earlier record to take it from), found blank space',
+  ]);
+});
+
+test(`at most ${MAX_ERRORS} errors are listed, then the parser stops`, () => {
+  const errs = allErrors('$TTL 1\n' + 'x A bad\n'.repeat(500));
+  assert.equal(errs.length, MAX_ERRORS);
+  assert.equal(errs.at(-1), `z.zone:${MAX_ERRORS + 1}:5: expected an IPv4 address (dotted quad, no leading zeros), found "bad"`);
+});
+
+test('an unknown mnemonic is an unsupported record type, with a near-miss suggestion', () => {
+  const one = (t: string): string => allErrors(`$TTL 1\nx ${t} 1\n`)[0]!;
+  assert.equal(one('CNMAE'), 'z.zone:2:3: unsupported record type "CNMAE"; did you mean CNAME?');
+  assert.equal(one('AAA'), 'z.zone:2:3: unsupported record type "AAA"; did you mean AAAA?');
+  assert.equal(one('soa1'), 'z.zone:2:3: unsupported record type "soa1"; did you mean SOA?');
+  assert.equal(one('TXTT'), 'z.zone:2:3: unsupported record type "TXTT"; did you mean TXT?');
+  assert.equal(one('FLUXCAPACITOR'), 'z.zone:2:3: unsupported record type "FLUXCAPACITOR"');
+  // A TTL and a class may come first; the message is the same.
+  assert.equal(allErrors('x 300 IN MXX 10 mail\n')[0], 'z.zone:1:10: unsupported record type "MXX"; did you mean MX?');
+});
+
+test('a character-string over 255 bytes is split into 255-byte pieces with a warning (as Knot does)', () => {
+  const z = parseZone(`$TTL 1\nx TXT "${'a'.repeat(600)}" short\n`, { origin: O, file: 'z.zone' });
+  const data = z.records[0]!.data as { strings: Uint8Array[] };
+  assert.deepEqual(data.strings.map((s) => s.length), [255, 255, 90, 5]);
+  assert.deepEqual(z.warnings, [{ file: 'z.zone', line: 2, message: 'character-string of 600 bytes split into 3 strings of at most 255 bytes' }]);
 });

@@ -3,18 +3,35 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { META_TYPES, RRClass, RRType, typeCode, typeName, type ResourceRecord, type SOARdata } from '../wire/types.js';
-import { NameError, nameFromLabels, nameKey, parseLabels } from '../wire/name.js';
-import { Lexer, ZoneError, describeToken, type Entry, type Token } from './lexer.js';
+import { NameError, isSubdomain, nameFromLabels, nameKey, parseLabels } from '../wire/name.js';
+import { Lexer, ZoneError, ZoneErrors, describeToken, type Entry, type Token } from './lexer.js';
 import { nameFromToken, parseRdata, parseTtlText, type RdataCursor } from './rdata-text.js';
 import { rdataKey } from './format.js';
+import { expandTemplate, parseGenerateRange, parseTemplate } from './generate.js';
+import { unsupportedType } from './type-suggest.js';
 
-export { ZoneError } from './lexer.js';
+export { ZoneError, ZoneErrors } from './lexer.js';
+
+/** A problem found in a zone file: an error (the zone is refused) or a warning (it loads). */
+export interface ZoneIssue {
+  file: string;
+  /** 0 when the issue concerns the zone as a whole (e.g. no SOA at all). */
+  line: number;
+  message: string;
+}
 
 export interface ParsedZone {
   records: ResourceRecord[];
   /** Parallel to `records`: where each record was written. */
   sources: { file: string; line: number }[];
+  /** What the parser repaired or ignored, as Knot and BIND do (out-of-zone data, long strings). */
+  warnings: ZoneIssue[];
 }
+
+/** A file stops being read after this many errors (BIND and Knot stop too; one typo can cascade). */
+export const MAX_ERRORS = 100;
+/** Warnings kept per parse; the rest are counted in one last line. */
+export const MAX_WARNINGS = 1000;
 
 export interface ParseZoneOptions {
   /** Absolute name; the initial $ORIGIN. */
@@ -35,6 +52,12 @@ export const MAX_TTL = 0x7fffffff;
 interface State {
   opts: ParseZoneOptions;
   out: ParsedZone;
+  /** The zone apex: owners outside it are ignored with a warning. */
+  apex: string;
+  errors: ZoneError[];
+  /** Set when MAX_ERRORS is reached: nothing more is read. */
+  stopped: boolean;
+  warningsDropped: number;
   seen: Set<string>;
   /** $TTL (RFC 2308 §4), once set. */
   dollarTtl: number | undefined;
@@ -49,6 +72,8 @@ interface FileCtx {
   origin: string;
   owner: string | undefined;
   ownerText: string | undefined;
+  /** Whether `owner` is at or below the apex (computed when the owner changes). */
+  ownerInZone: boolean;
   depth: number;
 }
 
@@ -73,15 +98,36 @@ function originFromOption(origin: string, file: string): Uint8Array[] {
  * Parses master-file text. Records without a TTL take, in order: $TTL; else the previous record's TTL
  * (RFC 1035 §5.1); else the SOA minimum (RFC 2308 §4 practice: the SOA itself uses its own);
  * else `opts.defaultTtl`; else it is an error. Identical records are merged (the first is kept),
- * as an RRset is a set (RFC 2181 §5). Throws ZoneError.
+ * as an RRset is a set (RFC 2181 §5). After an error the parser goes on at the next line; at the
+ * end it throws ZoneErrors listing every error (up to MAX_ERRORS). Records whose owner is outside
+ * the origin are dropped with a warning, as BIND and Knot do.
  */
 export function parseZone(text: string, opts: ParseZoneOptions): ParsedZone {
   const file = opts.file ?? '<input>';
   const originLabels = originFromOption(opts.origin, file);
   if (!opts.origin.endsWith('.')) throw new ZoneError(file, 0, 0, 'an absolute origin name', JSON.stringify(opts.origin));
-  const st: State = { opts, out: { records: [], sources: [] }, seen: new Set(), dollarTtl: undefined, lastTtl: undefined, soaMinimum: undefined };
-  parseText(st, text, { file, originLabels, origin: nameFromLabels(originLabels), owner: undefined, ownerText: undefined, depth: 0 });
+  const origin = nameFromLabels(originLabels);
+  const st: State = {
+    opts, out: { records: [], sources: [], warnings: [] }, apex: origin, errors: [], stopped: false, warningsDropped: 0,
+    seen: new Set(), dollarTtl: undefined, lastTtl: undefined, soaMinimum: undefined,
+  };
+  parseText(st, text, { file, originLabels, origin, owner: undefined, ownerText: undefined, ownerInZone: true, depth: 0 });
+  if (st.warningsDropped > 0) st.out.warnings.push({ file, line: 0, message: `and ${st.warningsDropped} more warnings` });
+  if (st.errors.length > 0) throw new ZoneErrors(st.errors, st.stopped);
   return st.out;
+}
+
+function warn(st: State, file: string, line: number, message: string): void {
+  if (st.out.warnings.length < MAX_WARNINGS) st.out.warnings.push({ file, line, message });
+  else st.warningsDropped++;
+}
+
+/** Records an error; false once MAX_ERRORS is reached (then parsing stops). */
+function fail(st: State, e: ZoneError): boolean {
+  if (st.stopped) return false;
+  st.errors.push(e);
+  if (st.errors.length >= MAX_ERRORS) st.stopped = true;
+  return !st.stopped;
 }
 
 /** Reads a zone file from disk; $INCLUDE paths are relative to the including file's directory. */
@@ -91,10 +137,25 @@ export function loadZoneFile(path: string, origin: string): ParsedZone {
 
 function parseText(st: State, text: string, fc: FileCtx): void {
   const lx = new Lexer(text, fc.file);
-  for (let e = lx.next(); e; e = lx.next()) {
-    const t0 = e.tokens[0]!;
-    if (!e.indented && !t0.quoted && t0.text.charCodeAt(0) === 0x24 /* $ */) directive(st, fc, e);
-    else record(st, fc, e);
+  while (!st.stopped) {
+    let e: Entry | null;
+    try {
+      e = lx.next();
+    } catch (err) {
+      if (!(err instanceof ZoneError)) throw err;
+      if (!fail(st, err)) return;
+      lx.skipLine();
+      continue;
+    }
+    if (!e) return;
+    try {
+      const t0 = e.tokens[0]!;
+      if (!e.indented && !t0.quoted && t0.text.charCodeAt(0) === 0x24 /* $ */) directive(st, fc, e);
+      else record(st, fc, e);
+    } catch (err) {
+      if (!(err instanceof ZoneError)) throw err;
+      if (!fail(st, err)) return;
+    }
   }
 }
 
@@ -133,17 +194,102 @@ function directive(st: State, fc: FileCtx, e: Entry): void {
     }
     // RFC 1035 §5.1: an included file never changes the origin of the including one; the owner
     // carried to the next indented line is also the including file's own.
-    parseText(st, text, { file: path, originLabels: parseLabels(childOrigin), origin: childOrigin, owner: undefined, ownerText: undefined, depth: fc.depth + 1 });
+    parseText(st, text, { file: path, originLabels: parseLabels(childOrigin), origin: childOrigin, owner: undefined, ownerText: undefined, ownerInZone: true, depth: fc.depth + 1 });
+  } else if (name === '$GENERATE') {
+    generate(st, fc, e);
   } else {
-    throw tokErr(fc.file, d, 'a directive ($ORIGIN, $TTL or $INCLUDE)');
+    throw tokErr(fc.file, d, 'a directive ($ORIGIN, $TTL, $INCLUDE or $GENERATE)');
   }
+}
+
+function isClassText(up: string): boolean {
+  return up === 'IN' || up === 'CH' || up === 'HS' || up === 'NONE' || up === 'ANY' || /^CLASS\d+$/.test(up);
+}
+
+/**
+ * `$GENERATE start-stop[/step] lhs [ttl] [class] type rhs` (BIND): one record per value of the
+ * range, with `$` and `${offset,width,base}` in lhs and rhs replaced (generate.ts). The rhs is one
+ * token (quote it to hold blanks); its text is then read as the type's rdata.
+ */
+function generate(st: State, fc: FileCtx, e: Entry): void {
+  const toks = e.tokens;
+  const rangeTok = toks[1];
+  if (!rangeTok) throw endErr(fc.file, e, 'a range start-stop[/step] after $GENERATE');
+  const range = rangeTok.quoted ? 'a $GENERATE range start-stop[/step]' : parseGenerateRange(rangeTok.text);
+  if (typeof range === 'string') throw tokErr(fc.file, rangeTok, range);
+  const lhsTok = toks[2];
+  if (!lhsTok) throw endErr(fc.file, e, 'an owner name template after the $GENERATE range');
+  const lhs = parseTemplate(lhsTok.text);
+  if (typeof lhs === 'string') throw tokErr(fc.file, lhsTok, lhs);
+  let i = 3;
+  let ttl: number | undefined;
+  let haveClass = false;
+  let type: number | undefined;
+  let typeTok: Token | undefined;
+  for (; i < toks.length && type === undefined; i++) {
+    const t = toks[i]!;
+    const up = t.text.toUpperCase();
+    if (!t.quoted && ttl === undefined && isDigit(t.text.charCodeAt(0))) {
+      const v = parseTtlText(t.text);
+      if (v === null || v > MAX_TTL) throw tokErr(fc.file, t, `a TTL (seconds, at most ${MAX_TTL}, units w/d/h/m/s allowed)`);
+      ttl = v;
+    } else if (!t.quoted && !haveClass && isClassText(up)) {
+      if (up !== 'IN' && up !== 'CLASS1') throw tokErr(fc.file, t, 'class IN (the only class served)');
+      haveClass = true;
+    } else {
+      const code = t.quoted ? undefined : typeCodeCached(t.text);
+      if (code === undefined) throw unsupportedType(fc.file, t, 'a $GENERATE type');
+      if (isMetaType(code)) throw tokErr(fc.file, t, `a data type (${typeName(code)} is a meta type, not zone data)`);
+      type = code;
+      typeTok = t;
+    }
+  }
+  if (type === undefined || typeTok === undefined) throw endErr(fc.file, e, 'a type and an rdata template in $GENERATE');
+  const rhsTok = toks[i];
+  if (!rhsTok) throw endErr(fc.file, e, `an rdata template after the $GENERATE type ${typeName(type)}`);
+  if (toks[i + 1]) throw tokErr(fc.file, toks[i + 1]!, 'end of line after the $GENERATE rdata template (quote it if it has blanks)');
+  const rhs = parseTemplate(rhsTok.text);
+  if (typeof rhs === 'string') throw tokErr(fc.file, rhsTok, rhs);
+  if (ttl !== undefined) st.lastTtl = ttl;
+  for (let it = range.start; it <= range.stop; it += range.step) {
+    const ownerText = expandTemplate(lhs, it);
+    const rdataText = expandTemplate(rhs, it);
+    if (ownerText === null || rdataText === null) throw tokErr(fc.file, ownerText === null ? lhsTok : rhsTok, `a $GENERATE value of at most ${MAX_TTL} (offset + ${it} overflows)`);
+    const owner = nameFromToken(fc.file, { text: ownerText, quoted: false, line: lhsTok.line, col: lhsTok.col }, fc.originLabels, `an owner name (from the $GENERATE template, value ${it})`);
+    if (!isSubdomain(owner, st.apex)) {
+      warn(st, fc.file, e.line, `ignoring out-of-zone data ${owner} (outside ${st.apex}, from $GENERATE value ${it})`);
+      continue;
+    }
+    // The rdata text is lexed on its own, its tokens placed at the template's column.
+    let rtoks: Token[];
+    try {
+      rtoks = new Lexer(rdataText, fc.file).next()?.tokens.map((t) => ({ ...t, line: rhsTok.line, col: rhsTok.col + t.col - 1 })) ?? [];
+    } catch (err) {
+      if (!(err instanceof ZoneError)) throw err;
+      throw new ZoneError(fc.file, rhsTok.line, rhsTok.col, err.expected, `${err.found} (in $GENERATE value ${it}: ${JSON.stringify(rdataText)})`);
+    }
+    const sub: Entry = { tokens: rtoks, indented: true, line: e.line, endLine: rhsTok.line, endCol: rhsTok.col + rhsTok.text.length, atEof: false };
+    try {
+      addRecord(st, fc, sub, 0, owner, true, ttl, type, typeTok);
+    } catch (err) {
+      if (!(err instanceof ZoneError)) throw err;
+      throw new ZoneError(err.file, err.line, err.column, err.expected, `${err.found} (in $GENERATE value ${it}: ${JSON.stringify(rdataText)})`);
+    }
+    if (st.stopped) return;
+  }
+}
+
+/** RFC 6895 §3.1: 0 and 128-255 (TKEY, TSIG, IXFR, AXFR, ANY …) are query or meta types, never zone data; so is OPT. */
+function isMetaType(code: number): boolean {
+  return code === 0 || META_TYPES.has(code) || (code >= 128 && code <= 255);
 }
 
 // typeCode walks the RRType table; a zone uses a handful of spellings millions of times.
 const typeCodes = new Map<string, number | undefined>();
 function typeCodeCached(s: string): number | undefined {
   if (typeCodes.has(s)) return typeCodes.get(s);
-  const code = typeCode(s);
+  // TKEY (RFC 2930) is a meta type the wire table does not name; named refuses it as one.
+  const code = typeCode(s) ?? (s.toUpperCase() === 'TKEY' ? 249 : undefined);
   if (typeCodes.size < 1024) typeCodes.set(s, code);
   return code;
 }
@@ -163,8 +309,12 @@ function record(st: State, fc: FileCtx, e: Entry): void {
     const t = toks[i++]!;
     if (t.text === fc.ownerText && fc.owner !== undefined && !t.quoted) owner = fc.owner;
     else {
+      // Forget the previous owner first: after an error here, indented lines have none to take.
+      fc.ownerText = undefined;
+      fc.owner = undefined;
       owner = nameFromToken(fc.file, t, fc.originLabels, 'an owner name');
       fc.ownerText = t.text;
+      fc.ownerInZone = isSubdomain(owner, st.apex);
     }
     fc.owner = owner;
   }
@@ -195,8 +345,8 @@ function record(st: State, fc: FileCtx, e: Entry): void {
       throw tokErr(fc.file, t, 'class IN (the only class served)');
     }
     const code = typeCodeCached(s);
-    if (code === undefined) throw tokErr(fc.file, t, what);
-    if (META_TYPES.has(code) || code === 0) throw tokErr(fc.file, t, `a data type (${typeName(code)} is a meta type, not zone data)`);
+    if (code === undefined) throw unsupportedType(fc.file, t, what);
+    if (isMetaType(code)) throw tokErr(fc.file, t, `a data type (${typeName(code)} is a meta type, not zone data)`);
     type = code;
     typeTok = t;
     break;
@@ -205,7 +355,13 @@ function record(st: State, fc: FileCtx, e: Entry): void {
     const what = ttl === undefined ? (haveClass ? 'a TTL or a type' : 'a TTL, a class or a type') : haveClass ? 'a type' : 'a class or a type';
     throw endErr(fc.file, e, what);
   }
-  const cur: RdataCursor = { tokens: toks, pos: i, entry: e, file: fc.file, originLabels: fc.originLabels };
+  addRecord(st, fc, e, i, owner, fc.ownerInZone, ttl, type, typeTok);
+}
+
+/** Reads the rdata at `toks[i]`, settles the TTL and adds the record (unless a duplicate or out of zone). */
+function addRecord(st: State, fc: FileCtx, e: Entry, i: number, owner: string, inZone: boolean, ttlGiven: number | undefined, type: number, typeTok: Token): void {
+  let ttl = ttlGiven;
+  const cur: RdataCursor = { tokens: e.tokens, pos: i, entry: e, file: fc.file, originLabels: fc.originLabels, warn: (t, message) => warn(st, fc.file, t.line, message) };
   const data = parseRdata(type, cur);
   if (ttl === undefined) {
     ttl = st.dollarTtl ?? st.lastTtl ?? (type === RRType.SOA ? (data as SOARdata).minimum : st.soaMinimum) ?? st.opts.defaultTtl;
@@ -213,6 +369,11 @@ function record(st: State, fc: FileCtx, e: Entry): void {
     if (ttl > MAX_TTL) ttl = MAX_TTL;
   }
   st.lastTtl = ttl;
+  // BIND and Knot ignore data outside the zone with a warning; the rdata was still read, so its errors count.
+  if (!inZone) {
+    warn(st, fc.file, e.line, `ignoring out-of-zone data ${owner} ${typeName(type)} (outside ${st.apex})`);
+    return;
+  }
   if (type === RRType.SOA && st.soaMinimum === undefined) st.soaMinimum = Math.min((data as SOARdata).minimum, MAX_TTL);
   const rr: ResourceRecord = { name: owner, type, class: RRClass.IN, ttl, data };
   const key = nameKey(owner) + ' ' + type + ' ' + rdataKey(rr);
