@@ -104,7 +104,7 @@ test('$GENERATE errors: bad range, bad modifier, range too large, unknown or met
   assert.equal(errorOf('$GENERATE 1-2 h${1,2,z} A 198.51.100.$\n'), 'g.zone:3:15: expected a $GENERATE modifier ${offset[,width[,base]]} with base d, o, x, X, n or N, not "${1,2,z}", found "h${1,2,z}"');
   assert.equal(errorOf('$GENERATE 0-99999999 h$ A 198.51.100.1\n'), `g.zone:3:11: expected a $GENERATE range of at most ${MAX_GENERATE_RECORDS} records (this one makes 100000000), found "0-99999999"`);
   assert.equal(errorOf('$GENERATE 1-2 h$ AAA ::$\n'), 'g.zone:3:18: unsupported record type "AAA"; did you mean AAAA?');
-  assert.equal(errorOf('$GENERATE 1-2 h$ TKEY x\n'), 'g.zone:3:18: expected a data type (TYPE249 is a meta type, not zone data), found "TKEY"');
+  assert.equal(errorOf('$GENERATE 1-2 h$ TKEY x\n'), 'g.zone:3:18: expected a data type (TKEY is a meta type, not zone data), found "TKEY"');
   assert.equal(errorOf('$GENERATE 250-256 h$ A 198.51.100.$\n'), 'g.zone:3:24: expected an IPv4 address (dotted quad, no leading zeros), found "198.51.100.256" (in $GENERATE value 256: "198.51.100.256")');
   assert.equal(errorOf('$GENERATE 1-2 h$ TXT a b\n'), 'g.zone:3:24: expected end of line after the $GENERATE rdata template (quote it if it has blanks), found "b"');
   assert.equal(errorOf('$GENERATE 1-2 h$ A\n'), 'g.zone:3:19: expected an rdata template after the $GENERATE type A, found end of line');

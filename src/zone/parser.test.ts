@@ -298,7 +298,7 @@ test('every error of a file in one run: the parser goes on at the next line', ()
     '',
   ].join('\n')), [
     'z.zone:2:5: expected an IPv4 address (dotted quad, no leading zeros), found "198.51.100.300"',
-    'z.zone:3:3: unsupported record type "NAPTRR"',
+    'z.zone:3:3: unsupported record type "NAPTRR"; did you mean NAPTR?',
     'z.zone:4:3: expected a TTL, a class or a type, found quoted string "quoted"',
     'z.zone:5:20: expected a closing \'"\', found end of line',
     'z.zone:7:6: expected an MX preference, found "ten"',
@@ -338,5 +338,5 @@ test('a character-string over 255 bytes is split into 255-byte pieces with a war
   const z = parseZone(`$TTL 1\nx TXT "${'a'.repeat(600)}" short\n`, { origin: O, file: 'z.zone' });
   const data = z.records[0]!.data as { strings: Uint8Array[] };
   assert.deepEqual(data.strings.map((s) => s.length), [255, 255, 90, 5]);
-  assert.deepEqual(z.warnings, [{ file: 'z.zone', line: 2, message: 'character-string of 600 bytes split into 3 strings of at most 255 bytes' }]);
+  assert.deepEqual(z.warnings, [{ file: 'z.zone', line: 2, message: 'a character-string of 600 bytes split into 3 strings of at most 255 bytes' }]);
 });

@@ -288,8 +288,7 @@ function isMetaType(code: number): boolean {
 const typeCodes = new Map<string, number | undefined>();
 function typeCodeCached(s: string): number | undefined {
   if (typeCodes.has(s)) return typeCodes.get(s);
-  // TKEY (RFC 2930) is a meta type the wire table does not name; named refuses it as one.
-  const code = typeCode(s) ?? (s.toUpperCase() === 'TKEY' ? 249 : undefined);
+  const code = typeCode(s);
   if (typeCodes.size < 1024) typeCodes.set(s, code);
   return code;
 }

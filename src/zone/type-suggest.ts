@@ -1,21 +1,15 @@
 // The error for a record type the parser does not know, with a near-miss suggestion ("did you mean NAPTR?").
-import { RRType, typeCode } from '../wire/types.js';
+import { META_TYPES, typeCode } from '../wire/types.js';
+import { typeMnemonics } from '../wire/rrtype/mnemonic.js';
 import { ZoneError, type Token } from './lexer.js';
 
-/** IANA "Resource Record (RR) TYPEs" mnemonics; only those typeCode knows are ever suggested. */
-const IANA_TYPES = [
-  'A', 'NS', 'MD', 'MF', 'CNAME', 'SOA', 'MB', 'MG', 'MR', 'NULL', 'WKS', 'PTR', 'HINFO', 'MINFO', 'MX', 'TXT', 'RP', 'AFSDB',
-  'X25', 'ISDN', 'RT', 'NSAP', 'NSAP-PTR', 'SIG', 'KEY', 'PX', 'GPOS', 'AAAA', 'LOC', 'NXT', 'EID', 'NIMLOC', 'SRV', 'ATMA',
-  'NAPTR', 'KX', 'CERT', 'A6', 'DNAME', 'SINK', 'APL', 'DS', 'SSHFP', 'IPSECKEY', 'RRSIG', 'NSEC', 'DNSKEY', 'DHCID',
-  'NSEC3', 'NSEC3PARAM', 'TLSA', 'SMIMEA', 'HIP', 'NINFO', 'RKEY', 'TALINK', 'CDS', 'CDNSKEY', 'OPENPGPKEY', 'CSYNC',
-  'ZONEMD', 'SVCB', 'HTTPS', 'DSYNC', 'SPF', 'NID', 'L32', 'L64', 'LP', 'EUI48', 'EUI64', 'URI', 'CAA', 'AVC', 'DOA',
-  'AMTRELAY', 'RESINFO', 'WALLET', 'TA', 'DLV',
-];
-
 let known: string[] | undefined;
-/** Every mnemonic the parser accepts (computed once: the type table may grow as codecs land). */
+/** Every data type mnemonic (IANA's list, rrtype/mnemonic.ts), meta and query types left out (RFC 6895 §3.1). */
 function knownTypes(): string[] {
-  if (!known) known = [...new Set([...IANA_TYPES, ...Object.keys(RRType)])].filter((n) => typeCode(n) !== undefined);
+  known ??= [...typeMnemonics()].filter((n) => {
+    const code = typeCode(n);
+    return code !== undefined && !META_TYPES.has(code) && (code < 128 || code > 255);
+  });
   return known;
 }
 
