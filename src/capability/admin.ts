@@ -12,10 +12,14 @@ export interface LeaseView extends Lease {
   remaining: number;
   hosts: string[];
   flows: number;
+  /** Where the lease is used: open flows by node (state.node) that admitted any (shared store: every gateway). */
+  nodes: Record<string, number>;
 }
 
 export interface CapsListing {
   backend: string;
+  /** The state store: "memory" or "redis", and this node's name in it. */
+  store: { shared: boolean; node: string };
   now: number;
   leases: LeaseView[];
   counters: Capabilities['counters'];
@@ -50,9 +54,11 @@ export async function listing(caps: Capabilities): Promise<CapsListing> {
   const t = caps.now();
   const leases: LeaseView[] = [];
   for (const l of await caps.store.list()) {
-    leases.push({ ...l, phase: leasePhase(l, t), remaining: Math.max(0, Math.floor((l.ttlUntil - t) / 1000)), hosts: await caps.store.sources(l.id), flows: await caps.store.flows(l.id) });
+    const nodes = await caps.store.flowsByNode(l.id);
+    const flows = Object.values(nodes).reduce((a, b) => a + b, 0);
+    leases.push({ ...l, phase: leasePhase(l, t), remaining: Math.max(0, Math.floor((l.ttlUntil - t) / 1000)), hosts: await caps.store.sources(l.id), flows, nodes });
   }
-  return { backend: caps.dataPlane.name, now: t, leases, counters: caps.counters };
+  return { backend: caps.dataPlane.name, store: { shared: caps.store.shared, node: caps.store.node }, now: t, leases, counters: caps.counters };
 }
 
 export function startAdmin(caps: Capabilities, host: string, port: number, token: string): Promise<AdminServer> {
@@ -93,7 +99,7 @@ export function startAdmin(caps: Capabilities, host: string, port: number, token
         }
         if (typeof target !== 'string') return send(400, { error: 'expected a JSON body {"target": "ADDRESS or RESOLVER"}' });
         caps.revoke(target, 'admin').then(
-          (r) => send(200, { revoked: r.leases.map((l) => ({ id: l.id, service: l.service, address: l.address, resolver: l.resolver })), cut: r.cut }),
+          (r) => send(200, { revoked: r.leases.map((l) => ({ id: l.id, service: l.service, address: l.address, resolver: l.resolver })), cut: r.cut, where: r.where }),
           (e: Error) => send(400, { error: e.message }),
         );
       });

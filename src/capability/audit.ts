@@ -2,7 +2,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 
 export type AuditEvent =
-  | { event: 'grant'; resolver: string; ecs?: string; service: string; address: string; ttl: number; scope: string; lease: string; reused: boolean; honeypot?: boolean; exceptions?: string[]; shared?: boolean }
+  | { event: 'grant'; resolver: string; ecs?: string; service: string; address: string; ttl: number; scope: string; lease: string; reused: boolean; honeypot?: boolean; exceptions?: string[]; shared?: boolean; unrecorded?: string }
   | { event: 'deny'; resolver: string; ecs?: string; service: string; reason: string; onDeny: string }
   | { event: 'flow'; source: string; address: string; port: number; proto: string; lease: string; service: string; phase: string; honeypot: boolean }
   | { event: 'flow-denied'; source: string; address: string; port: number; proto: string; reason: string; lease?: string }

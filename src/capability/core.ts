@@ -7,7 +7,7 @@ import { formatAddress, parseAddress, parseCidr, type Family } from '../net/cidr
 import type { Logger } from '../observe/log.js';
 import { CryptoRandom, type RandomSource } from '../pool/random.js';
 import { MemoryStore } from '../state/memory.js';
-import type { Lease, LeaseScope, ScannerEntry, StateStore } from '../state/store.js';
+import type { CutReply, Lease, LeaseScope, ScannerEntry, StateEvent, StateStore } from '../state/store.js';
 import { allocate } from './allocate.js';
 import { MemoryAudit, type AuditLog } from './audit.js';
 import type { DataPlane } from './dataplane.js';
@@ -32,7 +32,9 @@ export interface LeaseRequest {
 export type LeaseResult =
   | { kind: 'granted'; lease: Lease; ttl: number; reused: boolean; shared: boolean }
   | { kind: 'exhausted' }
-  | { kind: 'install-failed'; error: string };
+  | { kind: 'install-failed'; error: string }
+  /** The state store did not answer (Redis unreachable): fail closed unless failOpen. */
+  | { kind: 'store-failed'; error: string };
 
 export interface CapabilityCounters {
   grants: number;
@@ -40,6 +42,8 @@ export interface CapabilityCounters {
   shared: number;
   exhausted: number;
   installFailures: number;
+  /** Grants the state store could not record (failed closed, or answered unrecorded with failOpen). */
+  storeFailures: number;
   revoked: number;
   expired: number;
   /** Sources blocklisted as scanners (each block or extension). */
@@ -75,12 +79,14 @@ export class Capabilities {
   readonly now: () => number;
   readonly rng: RandomSource;
   readonly obo: OboVerifier;
-  readonly counters: CapabilityCounters = { grants: 0, reused: 0, shared: 0, exhausted: 0, installFailures: 0, revoked: 0, expired: 0, scanners: 0, denied: {} };
+  readonly counters: CapabilityCounters = { grants: 0, reused: 0, shared: 0, exhausted: 0, installFailures: 0, storeFailures: 0, revoked: 0, expired: 0, scanners: 0, denied: {} };
   private readonly logger?: Logger;
   private configSource?: () => Config;
   private lastConfig?: Config;
   private sweeper?: NodeJS.Timeout;
   private stubs = new Map<string, Stub>();
+  /** Revocations of this node waiting for other nodes' cut counts (shared store). */
+  private readonly cutWaits = new Map<string, (r: CutReply) => void>();
 
   constructor(opts: CapabilitiesOptions = {}) {
     this.now = opts.now ?? Date.now;
@@ -121,6 +127,58 @@ export class Capabilities {
    * before this resolves (seed 000 §2: the answer leaves only with its translation in force).
    */
   async lease(req: LeaseRequest): Promise<LeaseResult> {
+    try {
+      return await this.leaseFromStore(req);
+    } catch (e) {
+      // The store failed (Redis unreachable or too slow): no lease was recorded, so no gateway
+      // sharing the store would admit its flows. Fail closed unless failOpen says otherwise.
+      this.counters.storeFailures++;
+      const error = (e as Error).message;
+      this.logger?.error('capability grant: state store failed', { service: req.svc.key, err: error, failOpen: req.config.capabilities.failOpen });
+      if (!req.config.capabilities.failOpen) return { kind: 'store-failed', error };
+      return this.leaseUnrecorded(req, error);
+    }
+  }
+
+  /**
+   * failOpen with the store down: an address drawn at random and installed in this process's data
+   * plane only (an nftables backend here enforces it; gateways elsewhere do not know it).
+   */
+  private async leaseUnrecorded(req: LeaseRequest, storeError: string): Promise<LeaseResult> {
+    const a = req.svc.pool.pick(req.family, this.rng);
+    if (!a) return { kind: 'exhausted' };
+    const t = this.now();
+    const ttl = req.svc.config.ttl;
+    const caps = req.config.capabilities;
+    const liveUntil = t + (ttl + caps.slack) * 1000;
+    const lease: Lease = {
+      id: this.newId(),
+      service: req.svc.key,
+      scope: req.svc.config.scope,
+      scopeKey: req.resolver,
+      resolver: req.resolver,
+      address: formatAddress(a),
+      targets: req.honeypot ? [req.svc.config.honeypot!] : req.svc.targets,
+      ports: req.svc.ports,
+      ttl,
+      grantedAt: t,
+      ttlUntil: t + ttl * 1000,
+      liveUntil,
+      graceUntil: liveUntil + req.svc.config.grace * 1000,
+      quarantineUntil: liveUntil + (req.svc.config.grace + caps.quarantine) * 1000,
+      exceptions: req.exceptions,
+      honeypot: req.honeypot,
+    };
+    try {
+      await this.dataPlane.install(lease);
+    } catch {
+      // failOpen: the answer goes out anyway.
+    }
+    this.audit.write({ event: 'grant', resolver: req.resolver, ecs: req.ecs, service: req.svc.key, address: lease.address, ttl, scope: lease.scope, lease: lease.id, reused: false, unrecorded: storeError });
+    return { kind: 'granted', lease, ttl, reused: false, shared: false };
+  }
+
+  private async leaseFromStore(req: LeaseRequest): Promise<LeaseResult> {
     this.lastConfig = req.config;
     const { svc, config } = req;
     const caps = config.capabilities;
@@ -206,7 +264,7 @@ export class Capabilities {
    * `fluxdns caps revoke ADDRESS|RESOLVER`: every lease at that public address or granted to that
    * resolver ends now, its established flows are cut, its address rests in quarantine.
    */
-  async revoke(target: string, by = 'admin'): Promise<{ leases: Lease[]; cut: number }> {
+  async revoke(target: string, by = 'admin'): Promise<{ leases: Lease[]; cut: number; where: Record<string, number> }> {
     const a = parseAddress(target);
     if (!a) throw new Error(`expected an IPv4 or IPv6 address, found ${JSON.stringify(target)}`);
     const text = formatAddress(a);
@@ -217,10 +275,50 @@ export class Capabilities {
       const r = await this.store.revoke(l.id, quarantineMs);
       if (r) revoked.push(r);
     }
-    const cut = revoked.length > 0 ? await this.dataPlane.revoke(revoked) : 0;
+    const local = revoked.length > 0 ? await this.dataPlane.revoke(revoked) : 0;
+    const where: Record<string, number> = revoked.length > 0 ? { [this.store.node]: local } : {};
+    if (revoked.length > 0 && this.store.shared) Object.assign(where, await this.revokeElsewhere(revoked));
+    const cut = Object.values(where).reduce((a, b) => a + b, 0);
     this.counters.revoked += revoked.length;
     for (const l of revoked) this.audit.write({ event: 'revoke', lease: l.id, service: l.service, address: l.address, resolver: l.resolver, cut, by });
-    return { leases: revoked, cut };
+    return { leases: revoked, cut, where };
+  }
+
+  /**
+   * Shared store: every other node (servers and gateways) cuts the revoked leases' flows and says how
+   * many; waits up to a second for the replies (a node that does not answer in time counts 0).
+   */
+  private async revokeElsewhere(leases: readonly Lease[]): Promise<Record<string, number>> {
+    const ref = `${this.store.node}#${this.newId()}`;
+    const got: Record<string, number> = {};
+    let expected = Infinity;
+    let done!: () => void;
+    const all = new Promise<void>((r) => (done = r));
+    this.cutWaits.set(ref, (r) => {
+      got[r.origin] = (got[r.origin] ?? 0) + r.cut;
+      if (Object.keys(got).length >= expected) done();
+    });
+    try {
+      expected = await this.store.announceRevoke(leases, ref);
+      if (Object.keys(got).length < expected) await Promise.race([all, new Promise((r) => setTimeout(r, 1000).unref())]);
+    } catch (e) {
+      this.logger?.warn('revocation not announced to other nodes', { err: (e as Error).message });
+    } finally {
+      this.cutWaits.delete(ref);
+    }
+    return got;
+  }
+
+  /** Applies another node's change to this process's data plane (shared store). */
+  private async apply(e: StateEvent): Promise<void> {
+    if (e.type === 'grant') {
+      for (const l of e.leases) await this.dataPlane.install(l);
+    } else if (e.type === 'expire') {
+      for (const l of e.leases) await this.dataPlane.expire(l);
+    } else {
+      const cut = await this.dataPlane.revoke(e.leases);
+      if (e.ref) await this.store.replyCut(e.ref, cut);
+    }
   }
 
   /**
@@ -268,6 +366,15 @@ export class Capabilities {
 
   /** Starts the sweeper; reconciles the data plane with the store first (a restart with a shared store). */
   async start(sweepMs = 1000): Promise<void> {
+    if (this.store.shared) {
+      // Subscribe first: a grant made between the list below and the subscription is not missed.
+      await this.store.subscribe(
+        (e) => {
+          this.apply(e).catch((err: unknown) => this.logger?.warn('applying a change from another node failed', { type: e.type, origin: e.origin, err: (err as Error).message }));
+        },
+        (r) => this.cutWaits.get(r.ref)?.(r),
+      );
+    }
     await this.dataPlane.reconcile(await this.store.list());
     this.sweeper = setInterval(() => {
       this.sweep().catch((e: unknown) => this.logger?.warn('capability sweep failed', { err: (e as Error).message }));

@@ -25,7 +25,7 @@ test('a service naming a missing pool, a bad port, a honeypot without its addres
 
 test('one name in two services, workers above 1, an admin API off loopback or with a short token', () => {
   assert.match(errorOf(`${pool}services: [{ name: a.lab, target: 10.0.0.1, ports: [tcp/80], pool: p }, { name: [b.lab, A.lab], target: 10.0.0.2, ports: [tcp/81], pool: p }]\n`), /services\[1\]\.name\[1\]: expected each name in one service only/);
-  assert.match(errorOf(`workers: 2\n${pool}services: [{ name: a.lab, target: 10.0.0.1, ports: [tcp/80], pool: p }]\n`), /workers: expected workers: 1 with services/);
+  assert.match(errorOf(`workers: 2\n${pool}services: [{ name: a.lab, target: 10.0.0.1, ports: [tcp/80], pool: p }]\n`), /workers: expected workers: 1 with services and the memory state store/);
   assert.match(errorOf('capabilities: { admin: { listen: "198.51.100.1:80", token: "0123456789abcdef" } }\n'), /capabilities\.admin\.listen: expected a loopback/);
   assert.match(errorOf('capabilities: { admin: { listen: "127.0.0.1:80", token: "short" } }\n'), /capabilities\.admin\.token: expected a token of at least 16/);
 });

@@ -139,12 +139,12 @@ export type ServiceConfig = z.output<typeof serviceSchema>;
 export type CapabilitiesConfig = z.output<typeof capabilitiesSchema>;
 
 /** Cross-key checks: every service's pool exists, no name belongs to two services, one process holds the leases. */
-export function checkServiceRefs(c: { pools: readonly { name: string }[]; services: readonly ServiceConfig[]; workers: number }, ctx: z.RefinementCtx): void {
+export function checkServiceRefs(c: { pools: readonly { name: string }[]; services: readonly ServiceConfig[]; workers: number; state: { backend: string } }, ctx: z.RefinementCtx): void {
   const poolNames = new Set(c.pools.map((p) => p.name));
   const names = new Map<string, number>();
-  if (c.services.length > 0 && c.workers > 1) {
-    // Leases live in one process's memory: a second worker would neither see nor enforce them.
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['workers'], message: 'expected workers: 1 with services (the in-memory lease store is per process)' });
+  if (c.services.length > 0 && c.workers > 1 && c.state.backend !== 'redis') {
+    // Leases in one process's memory: a second worker would neither see nor enforce them.
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['workers'], message: 'expected workers: 1 with services and the memory state store (state: { backend: redis } shares leases between workers)' });
   }
   c.services.forEach((s, i) => {
     if (!poolNames.has(s.pool)) {
@@ -159,8 +159,9 @@ export function checkServiceRefs(c: { pools: readonly { name: string }[]; servic
 }
 
 /** Blocklist and audit paths relative to the configuration file's folder. */
-export function resolveCapabilityPaths(config: { services: ServiceConfig[]; capabilities: CapabilitiesConfig }, baseDir: string): void {
+export function resolveCapabilityPaths(config: { services: ServiceConfig[]; capabilities: CapabilitiesConfig; state: { file?: string } }, baseDir: string): void {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   for (const s of config.services) s.blocklists = s.blocklists.map(abs);
   if (config.capabilities.audit) config.capabilities.audit.file = abs(config.capabilities.audit.file);
+  if (config.state.file) config.state.file = abs(config.state.file);
 }

@@ -11,6 +11,7 @@ import { serviceTableOf } from './services.js';
 import { UserspaceDataPlane } from './userspace.js';
 import { nftablesPools, startNftables } from './nftables/setup.js';
 import type { NftablesDataPlane } from './nftables/backend.js';
+import { openStore } from '../state/open.js';
 
 export interface CapabilitySetup {
   caps: Capabilities;
@@ -34,7 +35,9 @@ export interface CapabilitySetup {
 export async function setupCapabilities(config: Config, current: () => Config, logger: Logger): Promise<CapabilitySetup> {
   const c = config.capabilities;
   const audit = c.audit ? fileAudit(c.audit.file, Date.now, (e) => logger.error('audit log write failed', { err: e.message })) : undefined;
-  const caps = new Capabilities({ audit, logger });
+  // Leases in this process's memory (optionally on disk) or in Redis, shared with other servers and gateways.
+  const store = await openStore(config.state, logger);
+  const caps = new Capabilities({ audit, logger, store });
   caps.bind(current);
   let userspace: UserspaceDataPlane | undefined;
   let nftables: NftablesDataPlane | undefined;

@@ -54,7 +54,7 @@ export async function runCapsList(args: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(listing, null, 2) + '\n');
     return 0;
   }
-  process.stdout.write(`backend ${listing.backend}, ${listing.leases.length} lease(s); grants ${listing.counters.grants}, reused ${listing.counters.reused}, exhausted ${listing.counters.exhausted}, revoked ${listing.counters.revoked}, expired ${listing.counters.expired}\n`);
+  process.stdout.write(`backend ${listing.backend}${listing.store?.shared ? `, shared store (node ${listing.store.node})` : ''}, ${listing.leases.length} lease(s); grants ${listing.counters.grants}, reused ${listing.counters.reused}, exhausted ${listing.counters.exhausted}, revoked ${listing.counters.revoked}, expired ${listing.counters.expired}\n`);
   for (const l of listing.leases) process.stdout.write(formatLease(l) + '\n');
   return 0;
 }
@@ -68,6 +68,8 @@ export function formatLease(l: LeaseView): string {
     l.honeypot ? 'honeypot' : '',
     `hosts ${l.hosts.length}${l.maxHosts ? `/${l.maxHosts}` : ''}`,
     `flows ${l.flows}${l.maxConnections ? `/${l.maxConnections}` : ''}`,
+    // Shared store: the gateways (and servers) that admitted flows through the lease, with open flows.
+    Object.keys(l.nodes ?? {}).length > 0 ? `at ${Object.entries(l.nodes).map(([n, f]) => `${n}:${f}`).join(',')}` : '',
   ].filter(Boolean);
   return `${l.id}  ${l.service}  ${l.address}  ${ports} -> ${l.targets.join(',')}  ${l.phase} ttl ${l.remaining}s  ${l.scope} ${l.scopeKey}  resolver ${l.resolver}  ${extra.join('  ')}`;
 }
@@ -91,10 +93,12 @@ export async function runCapsScanners(args: string[]): Promise<number> {
 export async function runCapsRevoke(args: string[]): Promise<number> {
   const { values: v, positionals } = parseFlags(args, ADMIN_FLAGS, true);
   if (positionals.length !== 1) throw new UsageError('caps revoke: expected one ADDRESS (a leased public address) or RESOLVER');
-  const r = (await call(adminFrom(v), 'POST', '/caps/revoke', { target: positionals[0] })) as { revoked: { id: string; service: string; address: string; resolver: string }[]; cut: number };
+  const r = (await call(adminFrom(v), 'POST', '/caps/revoke', { target: positionals[0] })) as { revoked: { id: string; service: string; address: string; resolver: string }[]; cut: number; where?: Record<string, number> };
   if (v.json) process.stdout.write(JSON.stringify(r) + '\n');
   else {
-    process.stdout.write(`revoked ${r.revoked.length} lease(s), cut ${r.cut} flow(s)\n`);
+    const nodes = Object.entries(r.where ?? {});
+    const where = nodes.length > 1 ? ` (${nodes.map(([n, c]) => `${n}: ${c}`).join(', ')})` : '';
+    process.stdout.write(`revoked ${r.revoked.length} lease(s), cut ${r.cut} flow(s)${where}\n`);
     for (const l of r.revoked) process.stdout.write(`${l.id}  ${l.service}  ${l.address}  resolver ${l.resolver}\n`);
   }
   return r.revoked.length > 0 ? 0 : 1;

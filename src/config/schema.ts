@@ -12,6 +12,7 @@ import { rrlSchema } from '../answer/finish/rrl/config.js';
 import { gatewaySchema } from '../gateway/schema.js';
 import { tsigSchema } from '../tsig/schema.js';
 import { capabilitiesSchema, checkServiceRefs, servicesSchema } from '../capability/schema.js';
+import { stateSchema } from '../state/schema.js';
 import { echoSchema } from '../answer/responders/echo/schema.js';
 import { metricsSchema } from '../observe/metrics/config.js';
 import { dnstapSchema } from '../observe/dnstap/config.js';
@@ -105,6 +106,7 @@ export const configSchema = z
     policies: z.array(policySchema).default([]),
     services: servicesSchema, // DNS answers as capabilities (src/capability)
     capabilities: capabilitiesSchema,
+    state: stateSchema, // where leases live: memory or Redis (src/state)
   })
   .strict()
   .superRefine((c, ctx) => checkPolicyRefs(c.pools, c.policies, ctx))

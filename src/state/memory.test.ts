@@ -1,166 +1,62 @@
-// The in-memory store: claims without overlap, port-disjoint sharing, phases, sources, flows, sweep.
+// The in-memory store: the StateStore contract (test/helpers/store-contract.ts), and its disk copy:
+// leases survive a restart (snapshot + journal), a torn last journal line is skipped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MemoryStore } from './memory.js';
-import { leasePhase, type Lease, type LeasePorts } from './store.js';
+import { clock, lease, storeContract } from '../../test/helpers/store-contract.js';
 
-const TCP80: LeasePorts[] = [{ proto: 'tcp', from: 80, to: 80 }];
-const TCP25: LeasePorts[] = [{ proto: 'tcp', from: 25, to: 25 }];
+storeContract(async (now) => new MemoryStore(now));
 
-function lease(id: string, over: Partial<Lease> = {}): Lease {
-  const t = over.grantedAt ?? 0;
-  return {
-    id,
-    service: 'www.example.lab.',
-    scope: 'resolver',
-    scopeKey: '127.0.0.1',
-    resolver: '127.0.0.1',
-    address: '198.18.0.7',
-    targets: ['10.0.0.1'],
-    ports: TCP80,
-    ttl: 20,
-    grantedAt: t,
-    ttlUntil: t + 20_000,
-    liveUntil: t + 25_000,
-    graceUntil: t + 85_000,
-    quarantineUntil: t + 385_000,
-    exceptions: [],
-    honeypot: false,
-    ...over,
-  };
-}
-
-function clock(start = 0) {
-  const c = { t: start, now: () => c.t };
-  return c;
-}
-
-test('a claim on an address held by a lease with overlapping ports fails, port-disjoint succeeds', async () => {
-  const c = clock();
-  const s = new MemoryStore(c.now);
-  assert.equal(await s.claim(lease('a')), true);
-  assert.equal(await s.claim(lease('b', { scopeKey: '127.0.0.2' })), false);
-  assert.equal(await s.claim(lease('c', { service: 'mail.example.lab.', ports: TCP25 })), true);
-  assert.deepEqual((await s.leasesAt('198.18.0.7')).map((l) => l.id), ['a', 'c']);
-  assert.equal(await s.claim(lease('a', { address: '198.18.0.8' })), false, 'ids are unique');
-});
-
-test('the address stays taken through grace and quarantine, and is free once gone', async () => {
-  const c = clock();
-  const s = new MemoryStore(c.now);
-  await s.claim(lease('a'));
-  for (const [t, phase] of [[24_999, 'live'], [25_000, 'grace'], [85_000, 'quarantine'], [384_999, 'quarantine']] as const) {
-    c.t = t;
-    assert.equal(leasePhase((await s.leasesAt('198.18.0.7'))[0]!, t), phase);
-    assert.equal(await s.claim(lease(`x${t}`, { scopeKey: 'other', grantedAt: t })), false, `taken at ${t}`);
+test('with a file, leases, revocations and sources survive a restart; released and purged ones do not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-state-'));
+  try {
+    const file = join(dir, 'leases');
+    const c = clock(1000);
+    const s = await MemoryStore.open(file, c.now);
+    for (let i = 0; i < 5; i++) assert.equal(await s.claim(lease(`l${i}`, { grantedAt: 1000, address: `198.18.0.${i}`, scopeKey: `127.0.0.${i}` })), true);
+    await s.addSource('l0', '203.0.113.5');
+    await s.revoke('l1', 10_000);
+    await s.release('l2');
+    // No close(): a crash. The claims were on disk before claim() resolved.
+    const t = await MemoryStore.open(file, c.now);
+    assert.deepEqual((await t.list()).map((l) => l.id), ['l0', 'l1', 'l3', 'l4']);
+    assert.equal((await t.get('l1'))?.revoked, true);
+    assert.equal(await t.claim(lease('x', { grantedAt: 1000, address: '198.18.0.3', scopeKey: 'other' })), false, 'a leased address stays out of the draw');
+    assert.equal(await t.claim(lease('y', { grantedAt: 1000, address: '198.18.0.2', scopeKey: 'other' })), true, 'a released one is free');
+    await new Promise((r) => setTimeout(r, 50)); // sources are journalled without waiting
+    assert.deepEqual(await t.sources('l0'), ['203.0.113.5']);
+    assert.equal((await t.findLease('www.example.lab.', '127.0.0.4', 4))?.id, 'l4');
+    // The revoked lease is reported by no sweep (its revoker told the data plane); after quarantine it is purged.
+    c.t = 400_000;
+    const swept = await t.sweep();
+    assert.deepEqual(swept.purged.map((l) => l.id).sort(), ['l0', 'l1', 'l3', 'l4', 'y']);
+    await t.close();
+    const u = await MemoryStore.open(file, c.now);
+    assert.deepEqual(await u.list(), []);
+    await u.close();
+    await s.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  c.t = 385_000;
-  assert.deepEqual(await s.leasesAt('198.18.0.7'), []);
-  assert.equal(await s.claim(lease('b', { scopeKey: 'other', grantedAt: c.t })), true);
 });
 
-test('findLease returns the lease only while its DNS TTL runs', async () => {
-  const c = clock();
-  const s = new MemoryStore(c.now);
-  await s.claim(lease('a'));
-  c.t = 19_999;
-  assert.equal((await s.findLease('www.example.lab.', '127.0.0.1', 4))?.id, 'a');
-  assert.equal(await s.findLease('www.example.lab.', '127.0.0.2', 4), undefined);
-  c.t = 20_000;
-  assert.equal(await s.findLease('www.example.lab.', '127.0.0.1', 4), undefined);
-});
-
-test('share admits a live lease of the same service and targets only', async () => {
-  const c = clock();
-  const s = new MemoryStore(c.now);
-  await s.claim(lease('a'));
-  assert.equal(await s.claim(lease('b', { scopeKey: '127.0.0.2' }), { share: true }), true);
-  assert.equal(await s.claim(lease('c', { scopeKey: '127.0.0.3', targets: ['10.0.0.2'] }), { share: true }), false);
-  assert.equal(await s.claim(lease('d', { scopeKey: '127.0.0.3', service: 'other.' }), { share: true }), false);
-  c.t = 25_000; // both in grace now: sharing needs a live lease
-  assert.equal(await s.claim(lease('e', { scopeKey: '127.0.0.4', grantedAt: c.t }), { share: true }), false);
-});
-
-test('sources: maxHosts bounds distinct sources; known sources stay admitted', async () => {
-  const s = new MemoryStore(clock().now);
-  await s.claim(lease('a'));
-  assert.equal(await s.addSource('a', '127.0.0.10', 2), 'added');
-  assert.equal(await s.addSource('a', '127.0.0.11', 2), 'added');
-  assert.equal(await s.addSource('a', '127.0.0.12', 2), 'full');
-  assert.equal(await s.addSource('a', '127.0.0.10', 2), 'known');
-  assert.equal(await s.hasSource('a', '127.0.0.11'), true);
-  assert.equal(await s.hasSource('a', '127.0.0.12'), false);
-  assert.deepEqual((await s.sources('a')).sort(), ['127.0.0.10', '127.0.0.11']);
-});
-
-test('flows: maxConnections bounds concurrent flows', async () => {
-  const s = new MemoryStore(clock().now);
-  await s.claim(lease('a'));
-  assert.equal(await s.openFlow('a', 2), true);
-  assert.equal(await s.openFlow('a', 2), true);
-  assert.equal(await s.openFlow('a', 2), false);
-  await s.closeFlow('a');
-  assert.equal(await s.flows('a'), 1);
-  assert.equal(await s.openFlow('a', 2), true);
-});
-
-test('revoke ends the lease now and quarantines the address from now', async () => {
-  const c = clock();
-  const s = new MemoryStore(c.now);
-  await s.claim(lease('a'));
-  c.t = 1000;
-  const r = await s.revoke('a', 5000);
-  assert.equal(r?.revoked, true);
-  assert.equal(leasePhase(r!, 1000), 'quarantine');
-  assert.equal(await s.revoke('a', 5000), undefined, 'twice is a no-op');
-  assert.equal(await s.findLease('www.example.lab.', '127.0.0.1', 4), undefined);
-  assert.deepEqual((await s.sweep()).expired, [], 'the revoker told the data plane already');
-  c.t = 6000;
-  assert.deepEqual((await s.sweep()).purged.map((l) => l.id), ['a']);
-  assert.equal(await s.claim(lease('b', { grantedAt: c.t })), true);
-});
-
-test('sweep reports the end of grace once, then the purge', async () => {
-  const c = clock();
-  const s = new MemoryStore(c.now);
-  await s.claim(lease('a'));
-  c.t = 84_999;
-  assert.deepEqual(await s.sweep(), { expired: [], purged: [] });
-  c.t = 85_000;
-  assert.deepEqual((await s.sweep()).expired.map((l) => l.id), ['a']);
-  assert.deepEqual((await s.sweep()).expired, []);
-  c.t = 385_000;
-  const r = await s.sweep();
-  assert.deepEqual([r.expired.length, r.purged.map((l) => l.id)], [0, ['a']]);
-  assert.deepEqual(await s.list(), []);
-});
-
-test('release frees the address at once', async () => {
-  const s = new MemoryStore(clock().now);
-  await s.claim(lease('a'));
-  await s.release('a');
-  assert.equal(await s.claim(lease('b')), true);
-  assert.equal(await s.findLease('www.example.lab.', '127.0.0.1', 4).then((l) => l?.id), 'b');
-});
-
-test('unproductive attempts count in a window; a blocked scanner is listed until its block ends', async () => {
-  const c = clock(1000);
-  const s = new MemoryStore(c.now);
-  assert.equal(await s.countUnproductive('198.51.100.9', 1, 10_000), 1);
-  assert.equal(await s.countUnproductive('198.51.100.9', 3, 10_000), 4);
-  assert.equal(await s.countUnproductive('198.51.100.10', 1, 10_000), 1);
-  c.t += 10_000;
-  // The window ended: counting starts again.
-  assert.equal(await s.countUnproductive('198.51.100.9', 2, 10_000), 2);
-  assert.equal(await s.scanner('198.51.100.9'), undefined);
-  const e = await s.blockScanner('198.51.100.9', 50, 60_000);
-  assert.deepEqual(e, { source: '198.51.100.9', attempts: 50, since: 11_000, until: 71_000 });
-  assert.equal(await s.countUnproductive('198.51.100.9', 1, 10_000), 1, 'blocking resets the count');
-  c.t += 30_000;
-  // A second block extends, and keeps when it started.
-  assert.deepEqual(await s.blockScanner('198.51.100.9', 20, 60_000), { source: '198.51.100.9', attempts: 50, since: 11_000, until: 101_000 });
-  assert.deepEqual((await s.scanners()).map((x) => x.source), ['198.51.100.9']);
-  c.t = 101_000;
-  assert.equal(await s.scanner('198.51.100.9'), undefined);
-  assert.deepEqual(await s.scanners(), []);
+test('a torn last journal line (a crash mid-write) is skipped; a bad line elsewhere names file and line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-state-'));
+  try {
+    const file = join(dir, 'leases');
+    const s = await MemoryStore.open(file, clock().now);
+    await s.claim(lease('a'));
+    appendFileSync(`${file}.journal`, '{"op":"lease","lease":{"id":"b"');
+    const t = await MemoryStore.open(file, clock().now);
+    assert.deepEqual((await t.list()).map((l) => l.id), ['a']);
+    await t.close();
+    writeFileSync(`${file}.journal`, 'garbage\n{"op":"release","id":"a"}\n');
+    await assert.rejects(MemoryStore.open(file, clock().now), /leases\.journal:1: not a state record/);
+    await s.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

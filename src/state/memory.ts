@@ -1,4 +1,7 @@
-// The in-memory state store: one process's leases, indexed by scope and address, with an injected clock.
+// The in-memory state store: one process's leases, indexed by scope and address, with an injected clock;
+// optionally kept on disk (snapshot + journal, src/state/journal.ts) so a restart keeps its leases.
+import { TokenBuckets } from '../policy/ratelimit.js';
+import { Journal, type JournalRecord } from './journal.js';
 import { leasePhase, portsOverlap, type ClaimOptions, type Lease, type ScannerEntry, type SourceResult, type StateStore, type SweepResult } from './store.js';
 
 interface Entry {
@@ -7,21 +10,65 @@ interface Entry {
   flows: number;
   /** sweep() has reported the end of grace. */
   expiredReported: boolean;
+  /** openFlow() counted a flow at least once (flowsByNode lists this node then). */
+  used?: boolean;
 }
 
 const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
 const scopeIndex = (service: string, scopeKey: string, family: 4 | 6) => `${service}\u0000${scopeKey}\u0000${family}`;
 
 export class MemoryStore implements StateStore {
+  readonly shared = false;
   private readonly byId = new Map<string, Entry>();
   private readonly byScope = new Map<string, string>();
   private readonly byAddress = new Map<string, Set<string>>();
   /** Unproductive attempts per source: count and the end of its window. */
   private readonly attempts = new Map<string, { n: number; until: number }>();
   private readonly blocked = new Map<string, ScannerEntry>();
+  private readonly buckets = new Map<string, TokenBuckets>();
+  private journal?: Journal;
 
   /** `now`: milliseconds since the epoch; tests pass a controlled clock. */
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    readonly node = 'local',
+  ) {}
+
+  /**
+   * A store kept in `file` (snapshot) and `file`.journal: the leases of the last run come back
+   * (revoked ones still in quarantine), and every claim is on disk before claim() resolves.
+   */
+  static async open(file: string, now: () => number = Date.now, node = 'local'): Promise<MemoryStore> {
+    const s = new MemoryStore(now, node);
+    s.journal = await Journal.open(file, (r) => s.replay(r), () => s.records());
+    return s;
+  }
+
+  /** Leases read back from disk. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  private replay(r: JournalRecord): void {
+    if (r.op === 'lease') {
+      const old = this.byId.get(r.lease.id);
+      if (old) {
+        old.lease = r.lease;
+        if (r.lease.revoked) old.expiredReported = true;
+      } else {
+        this.insert(r.lease);
+        const e = this.byId.get(r.lease.id)!;
+        for (const src of r.sources ?? []) e.sources.add(src);
+        if (r.lease.revoked) e.expiredReported = true;
+      }
+    } else if (r.op === 'source') this.byId.get(r.id)?.sources.add(r.source);
+    else this.delete(r.id);
+  }
+
+  private records(): JournalRecord[] {
+    const t = this.now();
+    return [...this.byId.values()].filter((e) => leasePhase(e.lease, t) !== 'gone').map((e) => ({ op: 'lease', lease: e.lease, sources: [...e.sources] }));
+  }
 
   async findLease(service: string, scopeKey: string, family: 4 | 6): Promise<Lease | undefined> {
     const id = this.byScope.get(scopeIndex(service, scopeKey, family));
@@ -39,16 +86,30 @@ export class MemoryStore implements StateStore {
       const sharable = opts.share && !other.revoked && leasePhase(other, t) === 'live' && other.service === lease.service && sameTargets(other, lease);
       if (!sharable) return false;
     }
+    this.insert(lease);
+    if (this.journal) {
+      try {
+        await this.journal.append({ op: 'lease', lease }, true);
+      } catch (e) {
+        // Not on disk: not acknowledged (the grant fails closed), and not kept.
+        this.delete(lease.id);
+        throw e;
+      }
+    }
+    return true;
+  }
+
+  private insert(lease: Lease): void {
     this.byId.set(lease.id, { lease, sources: new Set(), flows: 0, expiredReported: false });
     this.byScope.set(scopeIndex(lease.service, lease.scopeKey, familyOf(lease.address)), lease.id);
     let set = this.byAddress.get(lease.address);
     if (!set) this.byAddress.set(lease.address, (set = new Set()));
     set.add(lease.id);
-    return true;
   }
 
   async release(id: string): Promise<void> {
     this.delete(id);
+    void this.journal?.append({ op: 'release', id }, false);
   }
 
   async get(id: string): Promise<Lease | undefined> {
@@ -77,6 +138,7 @@ export class MemoryStore implements StateStore {
     e.lease = { ...e.lease, revoked: true, ttlUntil: end, liveUntil: Math.min(t, e.lease.liveUntil), graceUntil: Math.min(t, e.lease.graceUntil), quarantineUntil: t + quarantineMs };
     // The revoker tells the data plane itself; sweep() must not report it again.
     e.expiredReported = true;
+    await this.journal?.append({ op: 'lease', lease: e.lease }, true);
     return e.lease;
   }
 
@@ -86,6 +148,7 @@ export class MemoryStore implements StateStore {
     if (e.sources.has(source)) return 'known';
     if (maxHosts !== undefined && e.sources.size >= maxHosts) return 'full';
     e.sources.add(source);
+    if (this.journal) void this.journal.append({ op: 'source', id, source }, false);
     return 'added';
   }
 
@@ -101,6 +164,7 @@ export class MemoryStore implements StateStore {
     const e = this.alive(id);
     if (!e || (max !== undefined && e.flows >= max)) return false;
     e.flows++;
+    e.used = true;
     return true;
   }
 
@@ -113,6 +177,26 @@ export class MemoryStore implements StateStore {
   async flows(id: string): Promise<number> {
     return this.alive(id)?.flows ?? 0;
   }
+
+  async flowsByNode(id: string): Promise<Record<string, number>> {
+    const e = this.alive(id);
+    return e?.used ? { [this.node]: e.flows } : {};
+  }
+
+  async takeToken(key: string, qps: number, burst: number): Promise<boolean> {
+    const k = `${qps}/${burst}`;
+    let b = this.buckets.get(k);
+    if (!b) this.buckets.set(k, (b = new TokenBuckets(qps, burst)));
+    return b.take(key, this.now());
+  }
+
+  async subscribe(): Promise<void> {}
+
+  async announceRevoke(): Promise<number> {
+    return 0;
+  }
+
+  async replyCut(): Promise<void> {}
 
   async sweep(): Promise<SweepResult> {
     const t = this.now();
@@ -127,6 +211,7 @@ export class MemoryStore implements StateStore {
       if (phase === 'gone') {
         this.delete(id);
         purged.push(e.lease);
+        void this.journal?.append({ op: 'purge', id }, false);
       }
     }
     return { expired: expired.sort(byGrant), purged: purged.sort(byGrant) };
@@ -164,7 +249,9 @@ export class MemoryStore implements StateStore {
     return [...this.blocked.values()].sort((a, b) => a.since - b.since || (a.source < b.source ? -1 : 1));
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.journal?.close();
+  }
 
   /** The entry unless its lease is gone (a gone lease waits for sweep() to be deleted). */
   private alive(id: string): Entry | undefined {

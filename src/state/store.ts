@@ -117,7 +117,32 @@ export interface ScannerEntry {
   readonly until: number;
 }
 
+/** A change to the shared state, published so every process's data plane applies it (Redis store). */
+export interface StateEvent {
+  readonly type: 'grant' | 'revoke' | 'expire';
+  readonly leases: readonly Lease[];
+  /** The node (state.node) whose call made the change; it applied the change itself. */
+  readonly origin: string;
+  /** revoke: the revoker waits for each other node's `cut` reply with this reference. */
+  readonly ref?: string;
+}
+
+/** A node's answer to a revoke event: how many flows it cut. */
+export interface CutReply {
+  readonly ref: string;
+  readonly origin: string;
+  readonly cut: number;
+}
+
 export interface StateStore {
+  /**
+   * True when other processes share the store (Redis): leases may appear, end and be revoked by
+   * others, announced through subscribe(). False for the in-memory store.
+   */
+  readonly shared: boolean;
+
+  /** This process's name in the shared state (where a flow was admitted, who revoked). */
+  readonly node: string;
   /**
    * The lease of (service, scopeKey) whose DNS TTL has not ended and that is not revoked, if any: a
    * repeat query inside the TTL gets the same address with the remaining TTL. A and AAAA queries
@@ -161,14 +186,23 @@ export interface StateStore {
   /** Sources recorded for the lease. */
   sources(id: string): Promise<string[]>;
 
-  /** Counts one more concurrent flow unless `max` are open; false when full. */
+  /** Counts one more concurrent flow (at this node) unless `max` are open in all; false when full. */
   openFlow(id: string, max?: number): Promise<boolean>;
 
-  /** A flow counted by openFlow() ended. */
+  /** A flow counted by openFlow() at this node ended. */
   closeFlow(id: string): Promise<void>;
 
   /** Flows open now through the lease. */
   flows(id: string): Promise<number>;
+
+  /** Flows admitted through the lease by node (state.node) that are open now; a node that admitted any is listed. */
+  flowsByNode(id: string): Promise<Record<string, number>>;
+
+  /**
+   * Takes a token from the bucket `key` (rate `qps`, size `burst`, seed 000 §2.1 rate limits);
+   * false when empty. Only shared stores are asked: a single process keeps its buckets in memory.
+   */
+  takeToken(key: string, qps: number, burst: number): Promise<boolean>;
 
   /**
    * Moves time forward: returns leases whose grace ended since the last sweep (each once) and deletes
@@ -194,6 +228,22 @@ export interface StateStore {
 
   /** Every block in force, oldest first. */
   scanners(): Promise<ScannerEntry[]>;
+
+  /**
+   * Shared stores: calls `onEvent` for every change another node makes (grant, revoke, expire) and
+   * `onCut` for replies to this node's revocations. The in-memory store has no other nodes.
+   */
+  subscribe(onEvent: (e: StateEvent) => void, onCut?: (r: CutReply) => void): Promise<void>;
+
+  /**
+   * Shared stores: announces revoked leases to every other node (each cuts its flows and replies
+   * with replyCut(ref, n)); resolves with the number of nodes that received it (0 in memory).
+   * Grants are announced by claim() and expiries by sweep() in the same atomic step.
+   */
+  announceRevoke(leases: readonly Lease[], ref: string): Promise<number>;
+
+  /** Shared stores: tells the revoker (`ref`) how many flows this node cut. */
+  replyCut(ref: string, cut: number): Promise<void>;
 
   close(): Promise<void>;
 }

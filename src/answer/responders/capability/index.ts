@@ -67,6 +67,7 @@ export function capabilityResponder(opts: CapabilityResponderOptions = {}): Unit
         });
         if (r.kind === 'exhausted') return fail(Rcode.SERVFAIL, 'capability pool exhausted');
         if (r.kind === 'install-failed') return fail(Rcode.SERVFAIL, `translation not installed: ${r.error}`);
+        if (r.kind === 'store-failed') return fail(Rcode.SERVFAIL, `lease not recorded: ${r.error}`);
         ctx.set(CAPABILITY_LEASE, r.lease);
         const res = ctx.response;
         res.rcode = Rcode.NOERROR;
@@ -105,8 +106,15 @@ async function check(ctx: QueryContext, caps: Capabilities, svc: CompiledService
   }
   const t = caps.now();
   // The resolver's own bucket first: one resolver over its limit must not drain the service's bucket.
-  if (svc.resolverBucket && !svc.resolverBucket.take(formatAddress(resolver), t)) return { ok: false, reason: 'rate limit: resolver' };
-  if (svc.serviceBucket && !svc.serviceBucket.take('', t)) return { ok: false, reason: 'rate limit: service' };
+  if (caps.store.shared) {
+    // Every server shares the buckets (a resolver cannot multiply its rate by asking each server).
+    const rl = s.rateLimit;
+    if (rl?.resolver && !(await takeShared(caps, `${svc.key}|r|${formatAddress(resolver)}`, rl.resolver))) return { ok: false, reason: 'rate limit: resolver' };
+    if (rl?.service && !(await takeShared(caps, `${svc.key}|s`, rl.service))) return { ok: false, reason: 'rate limit: service' };
+  } else {
+    if (svc.resolverBucket && !svc.resolverBucket.take(formatAddress(resolver), t)) return { ok: false, reason: 'rate limit: resolver' };
+    if (svc.serviceBucket && !svc.serviceBucket.take('', t)) return { ok: false, reason: 'rate limit: service' };
+  }
   let sourceSubnet: Cidr | undefined;
   if (ecs && s.scope === 'subnet') {
     // §2.2: an unverified claim could widen a capability to any address space; it is a denial.
@@ -117,6 +125,15 @@ async function check(ctx: QueryContext, caps: Capabilities, svc: CompiledService
   // §2.3: blocked hosts inside the claimed subnet do not deny the subnet; they are excepted.
   const exceptions = [...svc.exceptions.filter((e) => !ecs || cidrCovers(ecs, e) || cidrCovers(e, ecs)), ...(ecs ? svc.blocklists.inside(ecs) : [])];
   return { ok: true, sourceSubnet, exceptions };
+}
+
+/** A token from a bucket in the shared store; a store that does not answer leaves the decision to the grant (which fails closed). */
+async function takeShared(caps: Capabilities, key: string, b: { qps: number; burst?: number }): Promise<boolean> {
+  try {
+    return await caps.store.takeToken(key, b.qps, b.burst ?? Math.max(1, b.qps));
+  } catch {
+    return true;
+  }
 }
 
 function deny(ctx: QueryContext, how: 'refuse' | 'nxdomain' | 'nodata' | 'drop', reason: string): Outcome {

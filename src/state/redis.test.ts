@@ -1,0 +1,110 @@
+// The Redis store against a real redis-server: the StateStore contract (test/helpers/store-contract.ts),
+// atomic claims from many connections, published changes, and the failure mode (Redis gone: calls
+// fail within the deadline, nothing hangs; Redis back: calls work again).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { RedisStore, StoreUnavailable } from './redis.js';
+import type { StateEvent, StateStore } from './store.js';
+import { clock, lease, storeContract } from '../../test/helpers/store-contract.js';
+import { startRedis, type RunningRedis } from '../../test/helpers/redis.js';
+
+let redis: RunningRedis;
+const stores: StateStore[] = [];
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  await Promise.all(stores.map((s) => s.close()));
+  await redis.stop();
+});
+
+/** A store on its own key prefix, so tests do not see each other's leases. */
+async function open(now: () => number = Date.now, prefix = `t${randomBytes(4).toString('hex')}:`, node = 'n1', timeoutMs = 500): Promise<RedisStore> {
+  const s = await RedisStore.connect({ url: redis.url, prefix, node, timeoutMs, now });
+  stores.push(s);
+  return s;
+}
+
+storeContract((now) => open(now));
+
+test('claims race from many connections: each address goes to exactly one lease', async () => {
+  const prefix = `race${randomBytes(4).toString('hex')}:`;
+  const nodes = await Promise.all([0, 1, 2, 3].map((i) => open(Date.now, prefix, `n${i}`)));
+  // 4 nodes × 50 leases drawn from 16 addresses at once.
+  const t = Date.now();
+  const results = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => {
+      const address = `198.18.1.${i % 16}`;
+      return nodes[i % 4]!.claim(lease(`r${i}`, { grantedAt: t, address, scopeKey: `127.0.1.${i}` })).then((ok) => (ok ? address : undefined));
+    }),
+  );
+  const won = results.filter((a): a is string => a !== undefined);
+  assert.equal(won.length, 16, 'one winner per address');
+  assert.equal(new Set(won).size, 16);
+  const listed = await nodes[0]!.list();
+  assert.equal(listed.length, 16);
+  assert.equal(new Set(listed.map((l) => l.address)).size, 16);
+});
+
+test('grants and expiries are published to other nodes; a revocation collects their replies', async () => {
+  const prefix = `ev${randomBytes(4).toString('hex')}:`;
+  const c = clock(Date.now());
+  const a = await open(c.now, prefix, 'A');
+  const b = await open(c.now, prefix, 'B');
+  const seen: StateEvent[] = [];
+  const cuts: { ref: string; cut: number; origin: string }[] = [];
+  await b.subscribe((e) => seen.push(e));
+  await a.subscribe(() => {}, (r) => cuts.push(r));
+  const waitFor = async (cond: () => boolean) => {
+    for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(cond());
+  };
+  const l = lease('g1', { grantedAt: c.t, ttlUntil: c.t + 20_000, liveUntil: c.t + 25_000, graceUntil: c.t + 85_000, quarantineUntil: c.t + 385_000 });
+  assert.equal(await a.claim(l), true);
+  await waitFor(() => seen.length === 1);
+  assert.deepEqual(seen[0], { type: 'grant', origin: 'A', ref: undefined, leases: [l] });
+  c.t += 85_000;
+  const swept = await a.sweep();
+  assert.deepEqual(swept.expired.map((x) => x.id), ['g1']);
+  assert.deepEqual((await b.sweep()).expired, [], 'each expiry is reported to one sweeper only');
+  await waitFor(() => seen.length === 2);
+  assert.equal(seen[1]!.type, 'expire');
+  assert.equal(seen[1]!.leases[0]!.id, 'g1');
+  // A revocation: B receives it and replies with its cut count.
+  const l2 = lease('g2', { grantedAt: c.t, address: '198.18.0.8', ttlUntil: c.t + 20_000, liveUntil: c.t + 25_000, graceUntil: c.t + 85_000, quarantineUntil: c.t + 385_000 });
+  await a.claim(l2);
+  const r = await a.revoke('g2', 1000);
+  const n = await a.announceRevoke([r!], 'A#x1');
+  assert.equal(n, 1, 'one other node listens');
+  await waitFor(() => seen.some((e) => e.type === 'revoke'));
+  const ev = seen.find((e) => e.type === 'revoke')!;
+  assert.equal(ev.ref, 'A#x1');
+  assert.equal(ev.leases[0]!.revoked, true);
+  await b.replyCut('A#x1', 3);
+  await waitFor(() => cuts.length === 1);
+  assert.deepEqual(cuts[0], { ref: 'A#x1', origin: 'B', cut: 3 });
+});
+
+test('Redis gone: calls fail within the deadline with StoreUnavailable; back: they work again', async () => {
+  const own = await startRedis({ aof: false });
+  try {
+    const s = await RedisStore.connect({ url: own.url, prefix: 'f:', node: 'n', timeoutMs: 300 });
+    stores.push(s);
+    assert.equal(await s.claim(lease('a', { grantedAt: Date.now(), quarantineUntil: Date.now() + 60_000 })), true);
+    await own.kill();
+    const t0 = Date.now();
+    await assert.rejects(s.findLease('www.example.lab.', '127.0.0.1', 4), StoreUnavailable);
+    await assert.rejects(s.claim(lease('b')), StoreUnavailable);
+    assert.ok(Date.now() - t0 < 5000, 'no call hangs');
+    await own.restart();
+    let ok = false;
+    for (let i = 0; i < 100 && !ok; i++) {
+      ok = await s.list().then(() => true, () => false);
+      if (!ok) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(ok, 'reconnected');
+  } finally {
+    await own.stop();
+  }
+});
