@@ -326,6 +326,10 @@ none       TYPE65 \\# 3 0000 00
 none       A     198.51.100.82
 ; HTTPS 0 svc-host.s.lab. (AliasMode)
 alias      TYPE65 \\# 18 0000 087376632D686F7374 01 73 03 6C6162 00
+; HTTPS 0 alias.s.lab. (an alias to an alias: the next step's HTTPS, no further)
+alias2     TYPE65 \\# 15 0000 05616C696173 01 73 03 6C6162 00
+; HTTPS 0 self.s.lab. (a target holding HTTPS and an address)
+toself     TYPE65 \\# 14 0000 0473656C66 01 73 03 6C6162 00
 ; an SRV whose target is "." (RFC 2782: no service) and one into another zone
 _none._tcp SRV   0 0 0 .
 _x._tcp    SRV   0 0 443 svc-host
@@ -339,6 +343,10 @@ test('additional section: SVCB and HTTPS targets (RFC 9460 §4.1), "." meaning t
   assert.deepEqual(add('alias.s.lab.', RRType.HTTPS), ['svc-host.s.lab. 1', 'svc-host.s.lab. 28']);
   assert.deepEqual(add('self.s.lab.', RRType.HTTPS), ['self.s.lab. 1']);
   assert.deepEqual(add('none.s.lab.', RRType.HTTPS), []);
+  // The target's own RRset of the queried type follows its addresses (as Knot adds it).
+  assert.deepEqual(add('toself.s.lab.', RRType.HTTPS), ['self.s.lab. 1', 'self.s.lab. 65']);
+  assert.deepEqual(add('alias2.s.lab.', RRType.HTTPS), ['alias.s.lab. 65']);
+  assert.deepEqual(add('alias.s.lab.', RRType.SVCB), [], 'no SVCB at alias');
 });
 
 test('additional section: SRV targets in this zone only, "." for no service', () => {

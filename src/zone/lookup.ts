@@ -210,7 +210,7 @@ function addGlue(zone: Zone, ns: RRset, out: ResourceRecord[]): number {
 /**
  * Additional-section processing: the addresses (A, then AAAA) of the in-zone names that the answer's
  * records point at — NS (RFC 1035 §3.3.11), MX (§3.3.9), SRV (RFC 2782), SVCB and HTTPS (RFC 9460
- * §4.1) — glue below cuts included. Names in other zones are left out, even zones served here, as NSD
+ * §4.1, with the target's SVCB/HTTPS RRset) — glue below cuts included. Names in other zones are left out, even zones served here, as NSD
  * and Knot do. Each name is added once; the section is optional, so the encoder drops what does not fit.
  */
 function addAdditional(zone: Zone, sets: readonly RRset[], out: ResourceRecord[], owner?: string): void {
@@ -227,6 +227,12 @@ function addAdditional(zone: Zone, sets: readonly RRset[], out: ResourceRecord[]
       for (const t of [RRType.A, RRType.AAAA]) {
         const addr = node.rrsets.get(t);
         if (addr) for (const a of addr.records) out.push(a);
+      }
+      // RFC 9460 §4.1 names SVCB records too: the target's own RRset of the same type (one step of an
+      // alias chain, as Knot adds it), unless the target is the owner, whose RRset is the answer.
+      if ((set.type === RRType.SVCB || set.type === RRType.HTTPS) && key !== nameKey(owner ?? set.name)) {
+        const next = node.rrsets.get(set.type);
+        if (next) for (const a of next.records) out.push(a);
       }
     }
   }

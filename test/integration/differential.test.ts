@@ -194,6 +194,7 @@ const cases: Case[] = [
   { qname: n('_svc'), qtype: 'SVCB', tcp: true, like: 'knot', rcode: 'NOERROR', aa: true },
   { qname: n('https-alias'), qtype: 'HTTPS', like: 'knot', rcode: 'NOERROR', aa: true, answerHas: ['HTTPS 0 host.diff.test.'], note: 'AliasMode target' },
   { qname: n('https-self'), qtype: 'HTTPS', like: 'knot', rcode: 'NOERROR', aa: true, answerHas: ['HTTPS 1 . alpn="h2,h3"'], note: '"." is the owner in ServiceMode (Knot adds nothing for it, fluxdns the owner\'s address)' },
+  { qname: n('https-chain'), qtype: 'HTTPS', like: 'knot', rcode: 'NOERROR', aa: true, answerHas: ['HTTPS 0 https-self.diff.test.'], note: 'the target\'s address and its HTTPS RRset (RFC 9460 §4.1)' },
   { qname: n('https-none'), qtype: 'HTTPS', like: 'knot', rcode: 'NOERROR', aa: true, answerHas: ['HTTPS 0 .'], additionalLacks: ['https-none.diff.test. A'], note: '"." in AliasMode: no service' },
   { qname: n('_big'), qtype: 'SVCB', edns: false, rcode: 'NOERROR', aa: true, tc: false, note: 'additional data that does not fit is left out, without TC' },
   // ANY (RFC 8482)
