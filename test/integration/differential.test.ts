@@ -222,6 +222,7 @@ const cases: Case[] = [
   { qname: n('@'), qtype: 'SOA', extra: ['+opcode=15', '+rec', '+cd', '+adflag'], rcode: 'NOTIMP', aa: false, mode: 'header', like: 'knot', flagsSet: ['rd'], flagsClear: ['aa', 'ad', 'ra'], note: 'RFC 8906 §8.1.4: RD copied and no other flag (NSD also copies CD)' },
   { qname: 'www.example.net.', qtype: 'A', extra: ['+rec', '+cd', '+adflag'], rcode: 'REFUSED', aa: false, flagsSet: ['rd'], flagsClear: ['cd', 'ad', 'ra'], note: 'error answers copy RD alone' },
   { qname: n('@'), qtype: 'SOA', qclass: 'CH', extra: ['+rec', '+cd'], rcode: 'REFUSED', aa: false, flagsSet: ['rd'], flagsClear: ['cd'] },
+  { qname: n('host'), qtype: 'A', extra: ['+tcflag', '+aaflag', '+raflag', '+adflag', '+zflag'], rcode: 'NOERROR', aa: true, like: 'knot', flagsClear: ['tc', 'ra', 'ad'], answerHas: ['A 203.0.113.10'], note: 'header bits a query should not set: answered, none of them copied' },
   { qname: n('host'), qtype: 'A', extra: ['+edns=1', '+noednsnegotiation', '+rec', '+cd'], rcode: 'BADVERS', aa: false, like: 'knot', flagsSet: ['rd'], note: 'NSD copies CD here, Knot does not' },
   { qname: n('@'), qtype: 'SOA', qclass: 'CH', rcode: 'REFUSED', aa: false, note: 'zone served in class IN only' },
   { qname: n('host'), qtype: 'A', kdig: true, rcode: 'NOERROR', aa: true, answerHas: ['A 203.0.113.10'] },
