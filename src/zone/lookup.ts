@@ -210,8 +210,9 @@ function addGlue(zone: Zone, ns: RRset, out: ResourceRecord[]): number {
 /**
  * Additional-section processing: the addresses (A, then AAAA) of the in-zone names that the answer's
  * records point at — NS (RFC 1035 §3.3.11), MX (§3.3.9), SRV (RFC 2782), SVCB and HTTPS (RFC 9460
- * §4.1, with the target's SVCB/HTTPS RRset) — glue below cuts included. Names in other zones are left out, even zones served here, as NSD
- * and Knot do. Each name is added once; the section is optional, so the encoder drops what does not fit.
+ * §4.1, with the target's SVCB/HTTPS RRset) — glue below cuts included. Names in other zones are left
+ * out, even zones served here, as NSD and Knot do. Each name is added once; the section is optional,
+ * so the encoder drops what does not fit.
  */
 function addAdditional(zone: Zone, sets: readonly RRset[], out: ResourceRecord[], owner?: string): void {
   const added = new Set<string>();
