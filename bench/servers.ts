@@ -157,6 +157,8 @@ export function spawnFluxdns(o: StartOptions): BenchServer {
       `  - { proto: tcp, address: "127.0.0.1:${o.port}" }`,
       `workers: ${o.workers ?? 1}`,
       'log: { level: warn }',
+      // dnsperf floods a few names from one address; NSD here runs with rrl-ratelimit: 0, Knot and named without RRL.
+      'rrl: off',
       'zones:',
       `  - { name: bench.lab., file: ${JSON.stringify(o.zoneFile)} }`,
       o.extraYaml ?? '',

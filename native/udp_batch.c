@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -442,6 +443,27 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * raiseNofile(): raises the soft RLIMIT_NOFILE to the hard limit (Node has no setrlimit) and returns
+ * [soft, hard] after the attempt; -1 for RLIM_INFINITY. Used by src/server/fd-budget.ts.
+ */
+static napi_value js_raise_nofile(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    struct rlimit want = rl;
+    want.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+  }
+  napi_value arr, soft, hard;
+  CHECK(napi_create_array_with_length(env, 2, &arr));
+  CHECK(napi_create_double(env, rl.rlim_cur == RLIM_INFINITY ? -1.0 : (double)rl.rlim_cur, &soft));
+  CHECK(napi_create_double(env, rl.rlim_max == RLIM_INFINITY ? -1.0 : (double)rl.rlim_max, &hard));
+  CHECK(napi_set_element(env, arr, 0, soft));
+  CHECK(napi_set_element(env, arr, 1, hard));
+  return arr;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
@@ -449,6 +471,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"detach", NULL, js_detach, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"raiseNofile", NULL, js_raise_nofile, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -8,7 +8,7 @@ import { udpSchema } from '../transport/udp-config.js';
 import { checkPolicyRefs, policySchema, poolSchema } from '../policy/schema.js';
 import { ttlJitterSchema } from '../answer/finish/ttl-jitter/schema.js';
 import { cookiesSchema } from '../answer/guards/cookies/config.js';
-import { rrlSchema } from '../answer/finish/rrl/config.js';
+import { rrlKeySchema } from '../answer/finish/rrl/config.js';
 import { gatewaySchema } from '../gateway/schema.js';
 import { tsigSchema } from '../tsig/schema.js';
 import { capabilitiesSchema, checkServiceRefs, servicesSchema } from '../capability/schema.js';
@@ -89,7 +89,7 @@ export const configSchema = z
     nsid: z.string().max(512).optional(),
     cookies: cookiesSchema.default({}),
     tsig: tsigSchema.default({}), // TSIG keys (RFC 8945, src/tsig)
-    rrl: rrlSchema.optional(),
+    rrl: rrlKeySchema, // on by default (src/answer/finish/rrl); `rrl: off` disables it
     gateway: gatewaySchema.optional(),
     echo: echoSchema, // Stateless DNS zones (src/answer/responders/echo)
     metrics: metricsSchema.optional(), // Prometheus endpoint and dashboard (src/observe/metrics)

@@ -4,13 +4,14 @@ import { createUnits } from '../answer/units.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Capabilities } from '../capability/core.js';
 import { parseHostPort } from '../config/schema.js';
+import { attackCounters } from '../observe/attack-counters.js';
 import type { Logger } from '../observe/log.js';
 import { counterBy, observed, provideExtra } from '../observe/metrics/index.js';
 import { QueryMetrics } from '../observe/metrics/queries.js';
 import { DnstapOutput } from '../observe/dnstap/output.js';
 import { queryLog } from '../observe/querylog.js';
 import type { QueryObserver } from '../answer/engine.js';
-import { ConnectionGate } from '../transport/conn.js';
+import { ConnectionGate, realTimers } from '../transport/conn.js';
 import { listenHttps } from '../transport/https.js';
 import { streamLimitsOf } from '../transport/limits.js';
 import { listenTcp } from '../transport/tcp.js';
@@ -74,7 +75,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   engine.observer = combine(observers);
   const netError = (err: Error) => logger.warn('socket error', { err: err.message });
   // One gate for every stream listener: the connection limits hold per process, across TCP, DoT and DoH.
-  const gate = new ConnectionGate(() => streamLimitsOf(engine.runtime.config));
+  const gate = new ConnectionGate(() => streamLimitsOf(engine.runtime.config), realTimers, (e) =>
+    logger.warn(e.event === 'evicted' ? 'connection table full: evicted the least recently active connection of the largest holder' : 'new connections refused: prefix over tcpAcceptRatePerPrefix', { ...e }),
+  );
+  attackCounters.stream = gate.counters;
   const encrypted: EncryptedListener[] = [];
 
   const listeners: Listener[] = [];

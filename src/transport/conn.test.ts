@@ -1,7 +1,7 @@
 // Connection gate and timers driven by a fake clock: limits, per-client keys, and which timer runs when.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConnectionGate, clientKey, type CloseReason, type StreamLimits, type Timers } from './conn.js';
+import { ConnectionGate, clientKey, prefixKey, type CloseReason, type GateEvent, type StreamLimits, type Timers } from './conn.js';
 
 class FakeTimers implements Timers {
   t = 0;
@@ -32,15 +32,21 @@ class FakeTimers implements Timers {
   }
 }
 
-const LIMITS: StreamLimits = { maxConnections: 4, maxPerClient: 2, handshakeTimeoutMs: 5000, idleTimeoutMs: 10000, queryTimeoutMs: 2000, maxInFlight: 8, maxQuerySize: 65535 };
+const LIMITS: StreamLimits = { maxConnections: 4, maxPerClient: 2, maxPerPrefix: 100, acceptRatePerPrefix: 1000, busyTimeoutMs: 500, handshakeTimeoutMs: 5000, idleTimeoutMs: 10000, queryTimeoutMs: 2000, maxInFlight: 8, maxQuerySize: 65535 };
 
 function setup(limits: Partial<StreamLimits> = {}) {
   const timers = new FakeTimers();
-  const gate = new ConnectionGate(() => ({ ...LIMITS, ...limits }), timers);
+  const events: GateEvent[] = [];
+  const gate = new ConnectionGate(() => ({ ...LIMITS, ...limits }), timers, (e) => events.push(e));
   const closed: CloseReason[] = [];
+  const closedBy = new Map<string, CloseReason[]>();
   let port = 1000;
-  const open = (addr: string) => gate.admit(addr, port++, 853, (r) => closed.push(r));
-  return { timers, gate, closed, open };
+  const open = (addr: string) =>
+    gate.admit(addr, port++, 853, (r) => {
+      closed.push(r);
+      closedBy.set(addr, [...(closedBy.get(addr) ?? []), r]);
+    });
+  return { timers, gate, closed, closedBy, open, events };
 }
 
 describe('clientKey', () => {
@@ -60,7 +66,8 @@ describe('ConnectionGate', () => {
     assert.ok(open('198.51.100.1'));
     assert.equal(open('198.51.100.1'), undefined);
     assert.ok(open('198.51.100.2'));
-    assert.deepEqual(gate.counters, { refusedTotal: 0, refusedPerClient: 1, timedOut: 0 });
+    assert.equal(gate.counters.refusedPerClient, 1);
+    assert.equal(gate.counters.refusedTotal + gate.counters.evicted + gate.counters.refusedAcceptRate, 0);
   });
 
   test('IPv6 clients in one /64 share their limit', () => {
@@ -71,15 +78,92 @@ describe('ConnectionGate', () => {
     assert.ok(open('2001:db8:0:1::1'));
   });
 
-  test('the total limit holds, and a released connection frees its slots', () => {
-    const { gate, open } = setup();
+  test('the total limit holds by eviction, and a released connection frees its slots', () => {
+    const { gate, open, closed } = setup();
     const conns = ['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4'].map((a) => open(a)!);
-    assert.equal(open('198.51.100.5'), undefined);
-    assert.equal(gate.counters.refusedTotal, 1);
-    conns[0]!.release();
-    conns[0]!.release(); // twice is harmless
+    assert.ok(open('203.0.113.5'));
+    assert.equal(gate.connections, 4);
+    assert.deepEqual(closed, ['evicted']);
+    assert.equal(gate.counters.evicted, 1);
+    conns[1]!.release();
+    conns[1]!.release(); // twice is harmless
     assert.equal(gate.connections, 3);
-    assert.ok(open('198.51.100.5'));
+    assert.ok(open('203.0.113.6'));
+    assert.equal(gate.counters.evicted, 1);
+  });
+
+  test('a full table evicts the least recently active connection of the prefix holding the most slots', () => {
+    const { gate, open, closedBy, timers } = setup({ maxConnections: 6, maxPerClient: 10 });
+    const a = [open('198.51.100.1')!, open('198.51.100.2')!, open('198.51.100.3')!, open('198.51.100.4')!];
+    const b = [open('203.0.113.1')!, open('203.0.113.2')!];
+    // The oldest of 198.51.100.0/24 becomes active again: 198.51.100.2 is now its least recently active.
+    timers.advance(10);
+    a[0]!.replied();
+    assert.ok(open('2001:db8::1'));
+    assert.deepEqual([...closedBy.keys()], ['198.51.100.2']);
+    assert.ok(open('2001:db8::2'));
+    assert.deepEqual([...closedBy.keys()], ['198.51.100.2', '198.51.100.3']);
+    // Now 198.51.100.0/24 holds 2, 203.0.113.0/24 2, 2001:db8::/56 2: the first largest goes, never the newcomer.
+    assert.deepEqual(gate.holders().map((h) => h.connections), [2, 2, 2]);
+    assert.ok(open('2001:db8::3'));
+    assert.equal(gate.counters.evicted, 3);
+    assert.equal(gate.connections, 6);
+    void b;
+  });
+
+  test('the per-prefix limit refuses a /24 holding its share while another /24 still gets in', () => {
+    const { gate, open } = setup({ maxConnections: 100, maxPerClient: 10, maxPerPrefix: 3 });
+    assert.ok(open('198.51.100.1'));
+    assert.ok(open('198.51.100.2'));
+    assert.ok(open('198.51.100.3'));
+    assert.equal(open('198.51.100.4'), undefined);
+    assert.equal(gate.counters.refusedPerPrefix, 1);
+    assert.ok(open('198.51.101.4'));
+    assert.equal(prefixKey('2001:db8:0:ff::1'), '2001:db8::/56');
+    assert.equal(prefixKey('198.51.100.77'), '198.51.100.0/24');
+  });
+
+  test('accepts per prefix are rate limited (a reconnect flood), other prefixes unaffected, the log is bounded', () => {
+    const { gate, open, timers, events } = setup({ maxConnections: 1000, maxPerClient: 1000, acceptRatePerPrefix: 10 });
+    let ok = 0;
+    for (let i = 0; i < 50; i++) {
+      const c = open('198.51.100.9');
+      if (c) {
+        ok++;
+        c.release();
+      }
+    }
+    assert.equal(ok, 10);
+    assert.equal(gate.counters.refusedAcceptRate, 40);
+    assert.ok(open('203.0.113.1'));
+    timers.advance(500);
+    let later = 0;
+    for (let i = 0; i < 20; i++) if (open('198.51.100.9')?.release() === undefined) later++;
+    assert.equal(gate.counters.refusedAcceptRate, 55, 'half a second earns 5 more');
+    assert.equal(events.filter((e) => e.event === 'accept-rate').length, 1, 'one log line per 10 s');
+    timers.advance(10_000);
+    open('198.51.100.9');
+    for (let i = 0; i < 200; i++) open('198.51.100.9');
+    const logged = events.filter((e) => e.event === 'accept-rate');
+    assert.equal(logged.length, 2);
+    assert.equal(logged[1]!.since, 39 + 15 + 1, 'the second line counts itself and the ones suppressed since the first');
+    void later;
+  });
+
+  test('idle and handshake timeouts shrink as the table fills from half to full', () => {
+    const { gate, open, timers, closed } = setup({ maxConnections: 10, maxPerClient: 100, idleTimeoutMs: 10_000, handshakeTimeoutMs: 5000, busyTimeoutMs: 1000 });
+    assert.deepEqual(gate.timeouts(), { idleMs: 10_000, handshakeMs: 5000 });
+    const conns = [];
+    for (let i = 0; i < 5; i++) conns.push(open(`198.51.100.${i}`)!);
+    assert.deepEqual(gate.timeouts(), { idleMs: 10_000, handshakeMs: 5000 });
+    for (let i = 5; i < 10; i++) conns.push(open(`198.51.100.${i}`)!);
+    assert.deepEqual(gate.timeouts(), { idleMs: 1000, handshakeMs: 1000 });
+    // The first five were armed at 5 s handshake; a newcomer at 1.2 s sweeps them out instead of evicting.
+    timers.advance(1200);
+    assert.ok(open('203.0.113.1'));
+    assert.equal(gate.counters.evicted, 0);
+    assert.ok(gate.counters.idleShortened >= 1);
+    assert.ok(closed.every((r) => r === 'handshake-timeout'));
   });
 
   test('find returns the connection of a peer until it is released', () => {

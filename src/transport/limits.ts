@@ -8,6 +8,12 @@ import type { StreamLimits } from './conn.js';
 export const streamLimitKeys = {
   /** Concurrent connections from one IPv4 address or IPv6 /64 over TCP, DoT and DoH together. */
   tcpMaxConnectionsPerClient: z.number().int().min(1).max(1_000_000).default(64),
+  /** Concurrent connections from one IPv4 /24 or IPv6 /56 over TCP, DoT and DoH together. */
+  tcpMaxConnectionsPerPrefix: z.number().int().min(1).max(1_000_000).default(512),
+  /** New TCP/DoT/DoH connections per second from one IPv4 /24 or IPv6 /56 (against reconnect floods); more are closed at accept. */
+  tcpAcceptRatePerPrefix: z.number().int().min(1).max(1_000_000).default(200),
+  /** Seconds the idle and handshake timeouts shrink to as the connection table fills from half to full. */
+  tcpBusyTimeout: z.number().positive().max(3600).default(0.5),
   /** Seconds from accept until the first query starts arriving (TLS handshake, HTTP/2 preface included). */
   tcpHandshakeTimeout: z.number().positive().max(3600).default(5),
   /** Seconds from a query's first byte (a DoH request's headers) until its last. */
@@ -21,6 +27,9 @@ export function streamLimitsOf(config: Config): StreamLimits {
   return {
     maxConnections: l.tcpMaxConnections,
     maxPerClient: l.tcpMaxConnectionsPerClient,
+    maxPerPrefix: l.tcpMaxConnectionsPerPrefix,
+    acceptRatePerPrefix: l.tcpAcceptRatePerPrefix,
+    busyTimeoutMs: l.tcpBusyTimeout * 1000,
     handshakeTimeoutMs: l.tcpHandshakeTimeout * 1000,
     idleTimeoutMs: l.tcpIdleTimeout * 1000,
     queryTimeoutMs: l.tcpQueryTimeout * 1000,

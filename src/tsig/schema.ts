@@ -40,6 +40,14 @@ export const tsigSchema = z
     keys: z.array(tsigKeySchema).default([]),
     /** Seconds of clock difference accepted (RFC 8945 §5.2.3; 300 recommended, §10). */
     fudge: z.number().int().min(0).max(65535).default(300),
+    /**
+     * A signed query whose (key, MAC) was already seen from another address within the fudge is a
+     * replay: refuse (NOTAUTH, BADTIME), allow, or auto (refuse when a service has `require: tsig`
+     * or a policy matches `tsig`/`tsigKey`; src/answer/guards/tsig/abuse.ts).
+     */
+    replay: z.enum(['auto', 'refuse', 'allow']).default('auto'),
+    /** BADSIG, BADKEY and BADTIME answers per second to one IPv4 /24 or IPv6 /56; beyond it they are dropped. */
+    errorsPerSecond: z.number().int().min(1).max(1_000_000).default(10),
   })
   .strict()
   .superRefine((t, ctx) => {

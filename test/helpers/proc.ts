@@ -173,3 +173,13 @@ process.once('exit', () => {
     }
   }
 });
+
+/** Polls `cond` every 50 ms until it holds or `timeoutMs` passes; returns whether it held (the caller asserts). */
+export async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}

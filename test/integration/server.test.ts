@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import packet from 'dns-packet';
 import { dig } from '../helpers/dig.js';
 import { freePort } from '../helpers/ports.js';
-import { startProcess, stopAll } from '../helpers/proc.js';
+import { startProcess, stopAll, waitUntil } from '../helpers/proc.js';
 import { fluxdnsMain, repoRoot, startFluxdns } from '../helpers/servers.js';
 
 after(() => stopAll());
@@ -220,19 +220,32 @@ describe('configured server', () => {
     assert.ok(closedAt > 0);
 
     const held: net.Socket[] = [];
+    const heldClosed: boolean[] = [];
     for (let i = 0; i < 3; i++) {
       const s = net.connect(port, '127.0.0.1');
       await new Promise((r) => s.once('connect', r));
+      heldClosed.push(false);
+      s.once('close', () => (heldClosed[i] = true));
+      s.on('error', () => {});
       held.push(s);
     }
     await sleep(100);
+    // The table is full: the newcomer is served and the least recently active connection makes room.
     const extra = net.connect(port, '127.0.0.1');
-    const extraClosed = await new Promise<boolean>((resolve) => {
-      extra.once('close', () => resolve(true));
-      extra.once('error', () => resolve(true));
-      setTimeout(() => resolve(false), 800);
+    await new Promise((r) => extra.once('connect', r));
+    const answered = await new Promise<number | null>((resolve) => {
+      extra.once('data', (d: Buffer) => resolve(packet.decode(d.subarray(2)).id!));
+      extra.once('close', () => resolve(null));
+      const q = packet.encode({ type: 'query', id: 777, flags: 0, questions: [{ name: 'www.example.test', type: 'A', class: 'IN' }] });
+      const f = Buffer.alloc(2 + q.length);
+      f.writeUInt16BE(q.length, 0);
+      q.copy(f, 2);
+      extra.write(f);
     });
-    assert.equal(extraClosed, true, 'a connection over tcpMaxConnections is closed at once');
+    assert.equal(answered, 777, 'a connection over tcpMaxConnections is served');
+    await waitUntil(() => heldClosed[0] === true, 5000);
+    assert.equal(heldClosed[0], true, 'the least recently active connection was evicted');
+    extra.destroy();
     for (const s of held) s.destroy();
     await server.stop();
   });

@@ -7,12 +7,15 @@ const cidr = z.string().superRefine((s, ctx) => {
   if (!r.ok) ctx.addIssue({ code: z.ZodIssueCode.custom, message: r.error });
 });
 
+/** The default rate, as Debian's NSD ships `rrl-ratelimit: 200`: generous for real clients, a cap for floods. */
+export const DEFAULT_RATE = 200;
+
 const perSecond = z.number().int('expected a whole number of responses per second').min(1, 'expected at least 1 response per second').max(1_000_000);
 
 export const rrlSchema = z
   .object({
-    /** Identical responses (same name and type) per second to one client prefix. */
-    responsesPerSecond: perSecond,
+    /** Identical responses (same name and type) per second to one client prefix (Debian's NSD ships 200). */
+    responsesPerSecond: perSecond.default(DEFAULT_RATE),
     /** NXDOMAIN responses per second per zone and client prefix (BIND nxdomains-per-second); default responsesPerSecond. */
     nxdomainsPerSecond: perSecond.optional(),
     /** Error responses (FORMERR, REFUSED, …) per second per client prefix (BIND errors-per-second); default responsesPerSecond. */
@@ -31,3 +34,14 @@ export const rrlSchema = z
   .strict();
 
 export type RrlConfig = z.output<typeof rrlSchema>;
+
+/**
+ * The `rrl:` key: on by default for UDP with the rates above (`rrl: {}` is the same); `rrl: off`
+ * (or `false`) turns it off, e.g. for a benchmark that floods one name from one address.
+ */
+export const rrlKeySchema = z
+  .union([z.literal('off'), z.literal(false), rrlSchema], {
+    errorMap: () => ({ message: 'expected off, or an object of rrl settings (responsesPerSecond, slip, …)' }),
+  })
+  .default({})
+  .transform((v): RrlConfig | undefined => (v === 'off' || v === false ? undefined : v));

@@ -4,6 +4,7 @@
 // get through over TCP. TCP and UDP queries with a valid server cookie (RFC 7873) are never limited:
 // their source address is proven, so they cannot be reflection.
 import { perConfig } from '../../../config/per-config.js';
+import { attackCounters } from '../../../observe/attack-counters.js';
 import { cidrContains, formatCidr, parseAddress, parseCidr, prefixOf, type Cidr } from '../../../net/cidr.js';
 import type { QueryContext } from '../../context.js';
 import { COOKIE_STATUS } from '../../guards/cookies/index.js';
@@ -23,6 +24,7 @@ const exemptOf = perConfig((cfg: RrlConfig): Cidr[] => cfg.exempt.map((s) => par
 
 /** The limiter is per process (per worker), as in BIND and Knot; it outlives reloads. */
 export function rrlFinisher(limiter = new RateLimiter()): Unit {
+  attackCounters.rrl = limiter.counters;
   return {
     name: 'rrl',
     stage: 'finish',

@@ -162,6 +162,13 @@ describe('rrl finisher', () => {
     assert.throws(() => parseConfigText('rrl: { responsesPerSecond: 0 }\n', 'f.yaml'), /f\.yaml:1: rrl\.responsesPerSecond: expected at least 1/);
     assert.throws(() => parseConfigText('rrl: { responsesPerSecond: 5, exempt: ["198.51.100.1/24"] }\n', 'f.yaml'), /rrl\.exempt\[0\]: host bits set/);
     assert.throws(() => parseConfigText('rrl: { responsesPerSecond: 5, slip: 11 }\n', 'f.yaml'), /rrl\.slip: expected 0 to 10/);
-    assert.throws(() => parseConfigText('rrl: { slip: 1 }\n', 'f.yaml'), /rrl\.responsesPerSecond/);
+    assert.throws(() => parseConfigText('rrl: on\n', 'f.yaml'), /rrl: expected off, or an object/);
+  });
+
+  test('on by default with 200 responses per second (as Debian ships NSD); rrl: off turns it off', () => {
+    assert.equal(parseConfigText('log: { level: info }\n', 'f.yaml').config.rrl?.responsesPerSecond, 200);
+    assert.equal(parseConfigText('rrl: { slip: 1 }\n', 'f.yaml').config.rrl?.responsesPerSecond, 200);
+    assert.equal(parseConfigText('rrl: off\n', 'f.yaml').config.rrl, undefined);
+    assert.equal(parseConfigText('rrl: false\n', 'f.yaml').config.rrl, undefined);
   });
 });

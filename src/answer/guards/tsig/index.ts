@@ -6,7 +6,9 @@ import { timeOther, type SignPlan } from '../../../tsig/sign.js';
 import { TSIG_BADKEY, TSIG_BADSIG, TSIG_BADTIME, verifyRequest } from '../../../tsig/verify.js';
 import { Rcode } from '../../../wire/types.js';
 import { StateKey, type QueryContext } from '../../context.js';
-import { CONTINUE, fail, type Outcome, type Unit } from '../../unit.js';
+import { attackCounters } from '../../../observe/attack-counters.js';
+import { CONTINUE, drop, fail, type Outcome, type Unit } from '../../unit.js';
+import { replayRefused, TsigAbuse } from './abuse.js';
 import { TSIG_ABSENT, TSIG_STATUS } from './state.js';
 import { counterBy } from '../../../observe/metrics/family.js';
 
@@ -17,7 +19,8 @@ export { TSIG_STATUS, TsigError, type TsigStatus, type TsigVerdict, type TsigErr
 /** How the response to this query is signed; set by the guard, applied by the tsig finisher. */
 export const TSIG_PLAN = new StateKey<SignPlan>('tsig.plan');
 
-export function tsigGuard(): Unit {
+/** The abuse state (error buckets, replay cache) is per process; it outlives reloads. */
+export function tsigGuard(abuse = new TsigAbuse(attackCounters.tsig)): Unit {
   return {
     name: 'tsig',
     stage: 'guard',
@@ -45,6 +48,8 @@ export function tsigGuard(): Unit {
         case 'badkey':
         case 'badsig': {
           const r = v.record;
+          // A MAC-guessing flood learns nothing from silence; a client with a wrong key still sees some errors.
+          if (!abuse.allowError(ctx.transport.remoteAddress, cfg.errorsPerSecond, ctx.receivedAt)) return drop(`TSIG errors over tsig.errorsPerSecond (key ${r.keyName.toLowerCase()})`);
           const keyName = r.keyName.toLowerCase();
           ctx.set(TSIG_STATUS, { status: 'bad', keyName, error: v.kind === 'badkey' ? 'BADKEY' : 'BADSIG' });
           // §5.3.2: errors about the key or the MAC go back unsigned (MAC size 0), never signed.
@@ -53,6 +58,7 @@ export function tsigGuard(): Unit {
         }
         case 'badtime': {
           const r = v.record;
+          if (!abuse.allowError(ctx.transport.remoteAddress, cfg.errorsPerSecond, ctx.receivedAt)) return drop(`TSIG errors over tsig.errorsPerSecond (key ${v.key.name})`);
           ctx.set(TSIG_STATUS, { status: 'bad', keyName: v.key.name, error: 'BADTIME' });
           // §5.2.3: signed, with the request's Time Signed and our clock in Other Data, so the client
           // can tell its offset.
@@ -61,6 +67,15 @@ export function tsigGuard(): Unit {
         }
         case 'valid': {
           const r = v.record;
+          if (replayRefused(ctx.runtime.config) && abuse.isReplay(v.key.name, r.mac, ctx.transport.remoteAddress, r.timeSigned, Math.min(cfg.fudge, r.fudge), now)) {
+            // A replay is answered as the same query would be once its window closed (RFC 8945 §5.2.3:
+            // the time check is the replay defence): NOTAUTH/BADTIME, signed, since the MAC verified.
+            // The status is bad, so `require: tsig` services and `tsig: valid` policies grant nothing.
+            if (!abuse.allowError(ctx.transport.remoteAddress, cfg.errorsPerSecond, ctx.receivedAt)) return drop(`TSIG replay (key ${v.key.name})`);
+            ctx.set(TSIG_STATUS, { status: 'bad', keyName: v.key.name, error: 'BADTIME' });
+            ctx.set(TSIG_PLAN, { keyName: v.key.name, algorithm: r.algorithm, key: v.key, requestMac: r.mac, macSize: r.mac.length, fudge: cfg.fudge, error: TSIG_BADTIME, timeSigned: r.timeSigned, other: timeOther(now) });
+            return fail(Rcode.NOTAUTH, `TSIG replay (key ${v.key.name}: the same MAC came from another address within the fudge)`);
+          }
           ctx.set(TSIG_STATUS, { status: 'valid', keyName: v.key.name });
           // The response MAC is as long as the request's (a truncated request gets a truncated answer).
           ctx.set(TSIG_PLAN, { keyName: v.key.name, algorithm: r.algorithm, key: v.key, requestMac: r.mac, macSize: r.mac.length, fudge: cfg.fudge, error: 0 });

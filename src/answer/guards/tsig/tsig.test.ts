@@ -224,3 +224,62 @@ describe('policies matching on TSIG', () => {
     assert.equal(ask(rt, request({}).raw).msg.answers[0]?.type, RRType.A);
   });
 });
+
+describe('TSIG abuse limits', () => {
+  /** Asks through one long-lived set of units (one process's abuse state), from a chosen address. */
+  function asker(rt: Runtime) {
+    const pipeline = new Pipeline(createUnits(new AnswerCache()));
+    return (raw: Uint8Array, from: string, at = T): Got | 'dropped' => {
+      const ctx = new QueryContext(raw, parseQuery(raw), { proto: 'udp', remoteAddress: from, remotePort: 5300, localAddress: '127.0.0.1', localPort: 53 }, rt, at * 1000);
+      const verdict = pipeline.run(ctx);
+      assert.ok(!(verdict instanceof Promise));
+      if (verdict.kind !== 'send') return 'dropped';
+      const wire = ctx.response.prebuilt ?? encodeResponse(ctx);
+      return { wire, msg: decodeMessage(wire), status: ctx.get(TSIG_STATUS), prebuilt: ctx.response.prebuilt !== undefined };
+    };
+  }
+
+  test('BADSIG answers are limited per /24: 10 a second answered, the rest dropped; another /24 still gets its errors', () => {
+    const ask1 = asker(runtime());
+    const { raw } = request({ key: { ...K1, secret: Buffer.from('guess') } });
+    const got = Array.from({ length: 50 }, () => ask1(raw, '198.51.100.7'));
+    assert.equal(got.filter((g) => g !== 'dropped').length, 10);
+    for (const g of got) if (g !== 'dropped') assert.equal(getRcode(g.msg), Rcode.NOTAUTH);
+    assert.equal(ask1(raw, '198.51.100.99'), 'dropped', 'the same /24 is still limited');
+    assert.notEqual(ask1(raw, '203.0.113.1'), 'dropped', 'another /24 gets its errors');
+    assert.notEqual(ask1(raw, '198.51.100.7', T + 1), 'dropped', 'a second later the /24 earns more');
+  });
+
+  test('replays from another address within the fudge are refused with a signed BADTIME when a policy matches on tsig; the sender may retransmit', () => {
+    const rt = runtime(`policies:\n  - { name: signed, match: { qname: www.ts.lab, tsig: valid }, action: { records: ['TXT "signed"'] } }\n`);
+    const ask1 = asker(rt);
+    const { raw, mac } = request({ key: K1, type: RRType.TXT });
+    const first = ask1(raw, '198.51.100.7') as Got;
+    assert.deepEqual(first.status, { status: 'valid', keyName: 'k1.' });
+    const again = ask1(raw, '198.51.100.7', T + 1) as Got;
+    assert.deepEqual(again.status, { status: 'valid', keyName: 'k1.' }, 'a retransmission from the same address is answered');
+    const replay = ask1(raw, '203.0.113.9', T + 2) as Got;
+    assert.equal(getRcode(replay.msg), Rcode.NOTAUTH);
+    assert.deepEqual(replay.status, { status: 'bad', keyName: 'k1.', error: 'BADTIME' });
+    assert.equal(replay.msg.answers.length, 0);
+    const { at, rec } = tsigOf(replay);
+    assert.equal(rec.error, 18);
+    assert.ok(verifyResponse(replay.wire, at, K1, mac!).ok, 'the refusal is signed: the MAC verified');
+    // A fresh signature (another time signed) is a new query.
+    assert.deepEqual((ask1(request({ key: K1, type: RRType.TXT, signedAt: T + 3 }).raw, '203.0.113.9', T + 3) as Got).status, { status: 'valid', keyName: 'k1.' });
+  });
+
+  test('replay: allow turns it off; auto without tsig-granting services or policies allows replays', () => {
+    const policy = `policies:\n  - { name: signed, match: { qname: www.ts.lab, tsig: valid }, action: { records: ['TXT "signed"'] } }\n`;
+    for (const extra of ['', `  replay: allow\n${policy}`]) {
+      const ask1 = asker(runtime(extra));
+      const { raw } = request({ key: K1 });
+      ask1(raw, '198.51.100.7');
+      assert.deepEqual((ask1(raw, '203.0.113.9') as Got).status, { status: 'valid', keyName: 'k1.' }, extra || 'auto');
+    }
+    const ask2 = asker(runtime('  replay: refuse\n'));
+    const { raw } = request({ key: K1 });
+    ask2(raw, '198.51.100.7');
+    assert.equal((ask2(raw, '203.0.113.9') as Got).status?.error, 'BADTIME');
+  });
+});
