@@ -69,7 +69,7 @@ export function formatLease(l: LeaseView): string {
     `hosts ${l.hosts.length}${l.maxHosts ? `/${l.maxHosts}` : ''}`,
     `flows ${l.flows}${l.maxConnections ? `/${l.maxConnections}` : ''}`,
     // Shared store: the gateways (and servers) that admitted flows through the lease, with open flows.
-    Object.keys(l.nodes ?? {}).length > 0 ? `at ${Object.entries(l.nodes).map(([n, f]) => `${n}:${f}`).join(',')}` : '',
+    Object.keys(l.nodes ?? {}).length > 0 ? `at ${Object.entries(l.nodes).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, f]) => `${n}:${f}`).join(',')}` : '',
   ].filter(Boolean);
   return `${l.id}  ${l.service}  ${l.address}  ${ports} -> ${l.targets.join(',')}  ${l.phase} ttl ${l.remaining}s  ${l.scope} ${l.scopeKey}  resolver ${l.resolver}  ${extra.join('  ')}`;
 }
@@ -96,7 +96,7 @@ export async function runCapsRevoke(args: string[]): Promise<number> {
   const r = (await call(adminFrom(v), 'POST', '/caps/revoke', { target: positionals[0] })) as { revoked: { id: string; service: string; address: string; resolver: string }[]; cut: number; where?: Record<string, number> };
   if (v.json) process.stdout.write(JSON.stringify(r) + '\n');
   else {
-    const nodes = Object.entries(r.where ?? {});
+    const nodes = Object.entries(r.where ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
     const where = nodes.length > 1 ? ` (${nodes.map(([n, c]) => `${n}: ${c}`).join(', ')})` : '';
     process.stdout.write(`revoked ${r.revoked.length} lease(s), cut ${r.cut} flow(s)${where}\n`);
     for (const l of r.revoked) process.stdout.write(`${l.id}  ${l.service}  ${l.address}  resolver ${l.resolver}\n`);
