@@ -5,7 +5,7 @@
 // network namespace this script creates and deletes. Writes bench/results/grants.json and grants.md.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,11 +21,14 @@ const { values: flags } = parseArgs({
     backend: { type: 'string', multiple: true },
   },
 });
-const backends = (flags.backend ?? ['userspace', 'nftables']) as Array<'userspace' | 'nftables'>;
+/** nftables-nft: the same table driven through a long-lived `nft -i` (the fallback without the libnftables addon). */
+type Backend = 'userspace' | 'nftables' | 'nftables-nft';
+const backends = (flags.backend ?? ['userspace', 'nftables', 'nftables-nft']) as Backend[];
 const dir = mkdtempSync(join(tmpdir(), 'fluxdns-grants-'));
 const ns = `fxbench-${randomBytes(3).toString('hex')}`;
 
-function config(backend: string, port: number): string {
+function config(b: Backend, port: number): string {
+  const backend = b === 'userspace' ? 'userspace' : 'nftables';
   return `listen:
   - { proto: udp, address: "127.0.0.1:${port}" }
 zones:
@@ -37,7 +40,7 @@ services:
 capabilities:
   backend: ${backend}
   trustedResolvers: [127.0.0.0/8]
-${backend === 'nftables' ? `  nftables: { table: fxbench }\n` : ''}log: { level: warn }
+${backend === 'nftables' ? `  nftables: { table: fxbench${b === 'nftables-nft' ? ', driver: nft' : ''} }\n` : ''}log: { level: warn }
 `;
 }
 
@@ -49,30 +52,54 @@ interface Result {
   p99: number;
   max: number;
   grantsPerSecond: number;
+  /** CPU the server used per grant (its process and live children, e.g. `nft -i`), ms: what the load cannot inflate much. */
+  cpuPerGrant: number;
+}
+
+/** utime + stime in ms of `pid` and every live descendant (the children files under /proc/PID/task). */
+function treeCpuMs(pid: number): number {
+  let total = 0;
+  const stack = [pid];
+  while (stack.length) {
+    const p = stack.pop()!;
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      for (const t of readdirSync(`/proc/${p}/task`)) {
+        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) stack.push(Number(c));
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
 }
 
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-async function measure(backend: 'userspace' | 'nftables'): Promise<Result> {
-  const inNs = backend === 'nftables' ? ['ip', 'netns', 'exec', ns] : [];
-  const port = backend === 'nftables' ? 5300 : await freePort();
+async function measure(backend: Backend): Promise<Result> {
+  const inNs = backend !== 'userspace' ? ['ip', 'netns', 'exec', ns] : [];
+  const port = backend !== 'userspace' ? 5300 : await freePort();
   writeFileSync(join(dir, `${backend}.yaml`), config(backend, port));
   const [cmd, ...pre] = [...inNs, process.execPath];
   const server = startProcess(cmd!, [...pre, '--import', 'tsx', fluxdnsMain, 'serve', '--config', join(dir, `${backend}.yaml`)], { cwd: repoRoot, name: `fluxdns ${backend}` });
   await server.waitFor(/fluxdns ready/, 30000, 'both');
+  const cpu0 = treeCpuMs(server.pid);
   const client = startProcess(cmd!, [...pre, '--import', 'tsx', join(repoRoot, 'bench', 'grants-client.ts'), '--server', `127.0.0.1:${port}`, '--sequential', flags.sequential!, '--concurrent', flags.concurrent!, '--inflight', flags.inflight!], { cwd: repoRoot, name: `grants client ${backend}` });
   const exit = await client.exited;
   if (exit.code !== 0) throw new Error(`grants client failed\n${client.describe()}\n${server.describe()}`);
+  const cpu = treeCpuMs(server.pid) - cpu0;
   await server.stop();
   const r = JSON.parse(client.stdout.trim().split('\n').at(-1)!) as { latencies: number[]; concurrent: number; seconds: number };
   const xs = [...r.latencies].sort((a, b) => a - b);
   const round = (x: number) => Math.round(x * 1000) / 1000;
-  return { backend, grants: xs.length + r.concurrent, p50: round(pct(xs, 50)), p90: round(pct(xs, 90)), p99: round(pct(xs, 99)), max: round(xs.at(-1)!), grantsPerSecond: Math.round(r.concurrent / r.seconds) };
+  return { backend, grants: xs.length + r.concurrent, p50: round(pct(xs, 50)), p90: round(pct(xs, 90)), p99: round(pct(xs, 99)), max: round(xs.at(-1)!), grantsPerSecond: Math.round(r.concurrent / r.seconds), cpuPerGrant: Math.round((cpu / (xs.length + r.concurrent)) * 1000) / 1000 };
 }
 
 try {
   writeFileSync(join(dir, 'grants.lab.zone'), '$TTL 300\n@ SOA ns.grants.lab. host.grants.lab. 1 3600 600 86400 60\n@ NS ns.grants.lab.\nns A 127.0.0.1\n');
-  if (backends.includes('nftables')) {
+  if (backends.some((b) => b !== 'userspace')) {
     execFileSync('ip', ['netns', 'add', ns]);
     execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
   }
@@ -80,7 +107,7 @@ try {
   for (const b of backends) {
     const r = await measure(b);
     results.push(r);
-    process.stdout.write(`${b}: p50 ${r.p50} ms, p90 ${r.p90} ms, p99 ${r.p99} ms, max ${r.max} ms (${flags.sequential} sequential grants); ${r.grantsPerSecond} grants/s (${flags.concurrent} grants, ${flags.inflight} in flight)\n`);
+    process.stdout.write(`${b}: p50 ${r.p50} ms, p90 ${r.p90} ms, p99 ${r.p99} ms, max ${r.max} ms (${flags.sequential} sequential grants); ${r.grantsPerSecond} grants/s (${flags.concurrent} grants, ${flags.inflight} in flight); server CPU ${r.cpuPerGrant} ms/grant\n`);
   }
   const meta = { date: new Date().toISOString(), cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), sequential: Number(flags.sequential), concurrent: Number(flags.concurrent), inflight: Number(flags.inflight) };
   mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
@@ -90,9 +117,9 @@ try {
     '',
     'Query → answer with the translation installed (each query a new subnet-scoped lease). Seed 000: 13 ms DNS update + 4 ms NAT rule.',
     '',
-    '| backend | p50 ms | p90 ms | p99 ms | max ms | grants/s |',
-    '|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.backend} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.grantsPerSecond} |`),
+    '| backend | p50 ms | p90 ms | p99 ms | max ms | grants/s | server CPU ms/grant |',
+    '|---|---|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.backend} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.grantsPerSecond} | ${r.cpuPerGrant} |`),
     '',
   ].join('\n');
   writeFileSync(join(repoRoot, 'bench', 'results', 'grants.md'), md);

@@ -87,12 +87,13 @@ pools:
   - { name: caps, prefixes: [198.18.64.0/24] }
 services:
   - { name: app.caps.lab, target: 198.18.2.1, ports: [tcp/8080], pool: caps, ttl: 2, grace: 3 }
-  - { name: sub.caps.lab, target: 198.18.2.1, ports: [tcp/8080], pool: caps, ttl: 2, grace: 3, scope: subnet }
+  - { name: sub.caps.lab, target: 198.18.2.1, ports: [tcp/8080], pool: caps, ttl: 10, grace: 3, scope: subnet }
 capabilities:
   backend: nftables
   slack: 0
   trustedResolvers: [198.18.0.0/30]
-  nftables: { table: ${table}, netns: ${nsG} }
+  # The nft -i driver here (the fallback without the libnftables addon); capability-nft-kernel.test.ts runs the addon.
+  nftables: { table: ${table}, netns: ${nsG}, driver: nft }
   admin: { listen: "127.0.0.1:5399", token: ${TOKEN} }
 `;
 }

@@ -12,6 +12,7 @@ import type { Lease } from '../../state/store.js';
 import type { DataPlane } from '../dataplane.js';
 import { parseTarget } from '../schema.js';
 import { cidrText, elementText, familiesOf, hostLimitCommands, hostLimitRemoval, leaseElements, leaseSets, limitCommands, setName, tableCommands, type HoneypotTarget, type LeaseElement, type NftFamily } from './ruleset.js';
+import { loadNativeNft, NftLib } from './lib.js';
 import { NftShell } from './shell.js';
 
 const run = promisify(execFile);
@@ -35,6 +36,8 @@ export interface NftablesOptions {
   seenTimeout: number;
   /** ms since the epoch. */
   now?: () => number;
+  /** `nft`: always drive a long-lived `nft -i` (the fallback when the libnftables addon is missing). */
+  driver?: 'auto' | 'nft';
   onError?: (message: string) => void;
 }
 
@@ -121,7 +124,15 @@ export class NftablesDataPlane implements DataPlane {
   readonly name = 'nftables';
   readonly tracksSeen = true;
   readonly t: string;
-  private readonly shell: NftShell;
+  /** libnftables in this process when the addon loads (no process per transaction), else one `nft -i`. */
+  private readonly shell: NftShell | NftLib;
+  /** Which of the two, for the log. */
+  readonly driver: string;
+  /**
+   * A second libnftables context for reads (the probe counters every second, `seen` on reconcile):
+   * a listing runs beside a grant's transaction instead of in front of it.
+   */
+  private readonly reader?: NftLib;
   private readonly now: () => number;
   private readonly elements = new Map<string, Installed>();
   private readonly leases = new Map<string, LeaseElement[]>();
@@ -140,7 +151,24 @@ export class NftablesDataPlane implements DataPlane {
   constructor(private readonly o: NftablesOptions) {
     this.t = `${o.family} ${o.table}`;
     this.now = o.now ?? Date.now;
-    this.shell = new NftShell({ prefix: o.netns ? ['ip', 'netns', 'exec', o.netns] : [], onExit: (m) => o.onError?.(m) });
+    let lib: NftLib | undefined;
+    const native = o.driver === 'nft' ? { error: 'nft -i requested' } : loadNativeNft();
+    if (native.addon) {
+      try {
+        lib = new NftLib(native.addon, o.netns);
+      } catch (e) {
+        native.error = (e as Error).message;
+      }
+    }
+    if (lib) {
+      try {
+        this.reader = new NftLib(native.addon!, o.netns);
+      } catch {
+        // reads then share the writer's context
+      }
+    }
+    this.shell = lib ?? new NftShell({ prefix: o.netns ? ['ip', 'netns', 'exec', o.netns] : [], onExit: (m) => o.onError?.(m) });
+    this.driver = lib ? 'libnftables' : `nft -i (${native.error ?? 'no addon'})`;
     this.pools = o.pools;
     this.honeypot = o.honeypot;
   }
@@ -359,6 +387,7 @@ export class NftablesDataPlane implements DataPlane {
       await this.shell.run([`add table ${this.t}`, `delete table ${this.t}`]);
     } finally {
       await this.shell.close();
+      await this.reader?.close();
     }
   }
 
@@ -510,6 +539,8 @@ export class NftablesDataPlane implements DataPlane {
   }
 
   private async nftJson(...args: string[]): Promise<unknown> {
+    const lib = this.reader ?? (this.shell instanceof NftLib ? this.shell : undefined);
+    if (lib) return lib.json(args.join(' '));
     const [cmd, ...rest] = this.nftArgv();
     const { stdout } = await run(cmd!, [...rest, '-j', ...args], { maxBuffer: 256 * 1024 * 1024 });
     return JSON.parse(stdout) as unknown;

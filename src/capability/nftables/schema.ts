@@ -17,6 +17,11 @@ export const nftablesSchema = z
      * Default: the largest ttl + slack + grace of the services, so grace admits every seen source.
      */
     seenTimeout: z.number().int().min(1).max(86400 * 7).optional(),
+    /**
+     * auto: libnftables in-process through the native addon (no process per transaction), else a
+     * long-lived `nft -i`; nft: always `nft -i`.
+     */
+    driver: z.enum(['auto', 'nft']).default('auto'),
   })
   .strict();
 
