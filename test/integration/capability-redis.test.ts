@@ -327,3 +327,27 @@ log: { level: warn }
   assert.deepEqual(await ask(dns, '127.0.5.2'), granted[1], 'a resolver gets its lease back (TTL 30 s)');
   assert.equal(await admitted(granted[0]!.address!, svcPort, '127.0.0.1'), true, 'and the translation is in force');
 });
+
+test('workers: 2 with services on the Redis store: both workers grant from one lease table', { timeout: 120_000 }, async () => {
+  const redis = await startRedis({ aof: false });
+  const [dns, adminPort] = [await freePort(), await freePort()];
+  const yaml = `listen: [{ proto: udp, address: "127.0.0.1:${dns}" }]
+workers: 2
+pools: [{ name: w, prefixes: [127.85.0.0/24] }]
+services:
+  - { name: ${SVC}, target: "127.0.0.1:9", ports: [tcp/80], pool: w, ttl: 30 }
+capabilities: { exhaustion: refuse, admin: { listen: "127.0.0.1:${adminPort}", token: ${TOKEN} } }
+state: { backend: redis, url: "${redis.url}" }
+log: { level: warn }
+`;
+  const srv = await start('serve', 'workers', yaml);
+  after(async () => {
+    await srv.proc.stop();
+    await redis.stop();
+  });
+  const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => ask(dns, `127.0.8.${i + 1}`)));
+  assert.deepEqual([...new Set(answers.map((a) => a.rcode))], ['NOERROR']);
+  assert.equal(new Set(answers.map((a) => a.address)).size, 40, 'no address twice across the workers');
+  // Each resolver asking again gets its own lease back, whichever worker answers.
+  for (const [i, a] of answers.slice(0, 8).entries()) assert.deepEqual(await ask(dns, `127.0.8.${i + 1}`), a);
+});
