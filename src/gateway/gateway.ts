@@ -9,6 +9,7 @@ import { addressesOf, DispatchTable } from './table.js';
 import { listenTcpRelay } from './tcp.js';
 import type { GatewayHooks, GatewayStats, Proto } from './types.js';
 import { UdpRelay } from './udp.js';
+import { gatewayFds, planProcessDescriptors } from '../server/descriptors.js';
 
 export interface GatewayListener {
   proto: Proto;
@@ -86,6 +87,16 @@ export async function startGateway(initial: GatewayConfig, opts: GatewayOptions)
     await closeAll();
     throw e;
   }
+  // The gateway's own sockets come out of its descriptor share; flows and relays get the rest.
+  const fds = planProcessDescriptors({ listeners: 0, tcpMaxConnections: 0, gateway: config });
+  if (fds.fresh) {
+    opts.logger.info('descriptor budget', { limit: fds.limit, hard: fds.nofile.hard, raised: fds.nofile.how, reserve: fds.reserve, gateway: fds.gateway });
+    for (const w of fds.warnings) opts.logger.warn(w);
+  }
+  gatewayFds.setCapacity(fds.gateway - listeners.length);
+  gatewayFds.perSource = Math.max(16, Math.floor(gatewayFds.capacity / 8));
+  opts.logger.info('gateway descriptor budget', { listeningSockets: listeners.length, flows: gatewayFds.capacity, perSource: gatewayFds.perSource });
+  if (gatewayFds.capacity < 16) opts.logger.warn(`the gateway has ${gatewayFds.capacity} descriptors left for flows (limit ${fds.limit}, ${listeners.length} listening sockets): raise LimitNOFILE= or ulimit -n`);
   const canon = (a: string) => {
     const p = parseAddress(a);
     return p ? formatAddress(p) : a;

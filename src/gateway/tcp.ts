@@ -5,12 +5,15 @@ import type { Decide, Decision } from './decide.js';
 import type { FlowRegistry, TrackedFlow } from './flows.js';
 import { encodeProxyV2 } from './proxy-v2.js';
 import type { Flow } from './types.js';
+import { gatewayFds, type FdBudget } from '../server/descriptors.js';
 
 export interface TcpRelayOptions {
   decide: Decide;
   registry: FlowRegistry;
   idleMs: () => number;
   onError: (msg: string, err: Error) => void;
+  /** The descriptor budget each relay (client + upstream) draws from (default: the process's). */
+  fds?: FdBudget;
 }
 
 /** The textual form the table uses (dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d). */
@@ -67,15 +70,28 @@ function act(client: net.Socket, flow: Flow, d: Decision, o: TcpRelayOptions): v
     else client.resetAndDestroy();
     return;
   }
+  // Two descriptors per relay (client and upstream); a spent budget closes the oldest flow first.
+  let upstream: net.Socket | undefined;
+  const lease = (o.fds ?? gatewayFds).acquire(flow.src, 2, () => {
+    client.resetAndDestroy();
+    upstream?.destroy();
+  });
+  if (!lease) {
+    o.registry.stats.tcpRefused++;
+    o.registry.emit({ type: 'refused', flow, reason: 'descriptor budget: source holds its share' });
+    client.resetAndDestroy();
+    return;
+  }
   o.registry.stats.tcpAccepted++;
   if (d.honeypot) o.registry.stats.honeypot++;
   const { backend } = d;
-  const upstream = net.connect({ host: backend.host, port: backend.port, allowHalfOpen: true });
+  upstream = net.connect({ host: backend.host, port: backend.port, allowHalfOpen: true });
+  const up = upstream;
   const tracked: TrackedFlow = {
     flow,
     close: () => {
       client.resetAndDestroy();
-      upstream.destroy();
+      up.destroy();
     },
   };
   o.registry.add(tracked);
@@ -93,7 +109,9 @@ function act(client: net.Socket, flow: Flow, d: Decision, o: TcpRelayOptions): v
   upstream.pipe(client);
   client.resume();
   const settle = (): void => {
-    if (client.destroyed && upstream.destroyed) o.registry.remove(tracked, client.bytesRead, client.bytesWritten);
+    if (!client.destroyed || !up.destroyed) return;
+    lease.release();
+    o.registry.remove(tracked, client.bytesRead, client.bytesWritten);
   };
   // A side that closes without its FIN (error, reset, timeout) takes the other down with it; after
   // a FIN the pipe has already ended the other side's writing, and that side closes by itself.

@@ -5,6 +5,7 @@ import type { Decide, Decision } from './decide.js';
 import { IdleClock, type FlowRegistry, type TrackedFlow } from './flows.js';
 import { encodeProxyV2 } from './proxy-v2.js';
 import type { Backend, Flow } from './types.js';
+import { gatewayFds, type FdBudget, type FdLease } from '../server/descriptors.js';
 
 export interface UdpRelayOptions {
   decide: Decide;
@@ -13,6 +14,8 @@ export interface UdpRelayOptions {
   maxFlows: () => number;
   now: () => number;
   onError: (msg: string, err: Error) => void;
+  /** The descriptor budget each flow's upstream socket draws from (default: the process's). */
+  fds?: FdBudget;
 }
 
 interface UdpFlow {
@@ -27,6 +30,8 @@ interface UdpFlow {
   pending: Buffer[];
   bytesIn: number;
   bytesOut: number;
+  /** The upstream socket's descriptor, from the budget. */
+  lease?: FdLease;
 }
 
 const MAX_PENDING = 16;
@@ -133,7 +138,14 @@ export class UdpRelay {
   }
 
   private open(key: string, flow: Flow, listen: dgram.Socket, d: { backend: Backend; honeypot: boolean }, first: Buffer[]): void {
+    // One descriptor per flow: a source over its share is refused; a spent budget closes the oldest flow.
+    const lease = (this.o.fds ?? gatewayFds).acquire(flow.src, 1, () => this.closeFlow(key));
+    if (!lease) {
+      this.refused(flow, 'descriptor budget: source holds its share');
+      return;
+    }
     const f = this.newFlow(key, flow, listen);
+    f.lease = lease;
     const { registry } = this.o;
     registry.stats.udpFlows++;
     if (d.honeypot) registry.stats.honeypot++;
@@ -167,6 +179,7 @@ export class UdpRelay {
     if (!f) return;
     this.flows.delete(key);
     this.idle.delete(key);
+    f.lease?.release();
     if (f.upstream) {
       try {
         f.upstream.close();

@@ -32,6 +32,8 @@ export interface AttackCounters {
   stream: GateCounters | undefined;
   fd: FdBudgetCounters;
   tsig: TsigAbuseCounters;
+  /** DoH's HTTP/2 streams (src/transport/https.ts): open now, refused over the process-wide cap. */
+  doh: { liveStreams: number; refusedStreams: number };
   /** Response rate limiting of the process's answer engine (src/answer/finish/rrl). */
   rrl: RrlCounters | undefined;
 }
@@ -40,5 +42,6 @@ export const attackCounters: AttackCounters = {
   stream: undefined,
   fd: { limit: 0, budget: 0, inUse: 0, evicted: 0, refusedPerSource: 0 },
   tsig: { errorsAnswered: 0, errorsDropped: 0, replaysRefused: 0 },
+  doh: { liveStreams: 0, refusedStreams: 0 },
   rrl: undefined,
 };

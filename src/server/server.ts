@@ -12,6 +12,7 @@ import { DnstapOutput } from '../observe/dnstap/output.js';
 import { queryLog } from '../observe/querylog.js';
 import type { QueryObserver } from '../answer/engine.js';
 import { ConnectionGate, realTimers } from '../transport/conn.js';
+import { planProcessDescriptors } from './descriptors.js';
 import { listenHttps } from '../transport/https.js';
 import { streamLimitsOf } from '../transport/limits.js';
 import { listenTcp } from '../transport/tcp.js';
@@ -75,7 +76,18 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   engine.observer = combine(observers);
   const netError = (err: Error) => logger.warn('socket error', { err: err.message });
   // One gate for every stream listener: the connection limits hold per process, across TCP, DoT and DoH.
-  const gate = new ConnectionGate(() => streamLimitsOf(engine.runtime.config), realTimers, (e) =>
+  // The descriptor budget (issue 16): DNS listeners and their connections are reserved first; what is
+  // left goes to the gateway's flows, so a flow flood cannot take the descriptors TCP DNS needs.
+  const fds = planProcessDescriptors({ listeners: runtime.config.listen.length, tcpMaxConnections: runtime.config.limits.tcpMaxConnections, gateway: runtime.config.gateway });
+  if (fds.fresh) {
+    logger.info('descriptor budget', { limit: fds.limit, hard: fds.nofile.hard, raised: fds.nofile.how, reserve: fds.reserve, tcpMaxConnections: fds.streamConnections, gateway: fds.gateway });
+    for (const w of fds.warnings) logger.warn(w);
+  }
+  const streamLimits = () => {
+    const l = streamLimitsOf(engine.runtime.config);
+    return l.maxConnections > fds.streamConnections ? { ...l, maxConnections: fds.streamConnections } : l;
+  };
+  const gate = new ConnectionGate(streamLimits, realTimers, (e) =>
     logger.warn(e.event === 'evicted' ? 'connection table full: evicted the least recently active connection of the largest holder' : 'new connections refused: prefix over tcpAcceptRatePerPrefix', { ...e }),
   );
   attackCounters.stream = gate.counters;

@@ -2,6 +2,7 @@
 // GET ?dns= and POST application/dns-message at /dns-query, through the same engine and the same
 // connection gate, timers and size caps as TCP and DoT.
 import http2 from 'node:http2';
+import { attackCounters } from '../observe/attack-counters.js';
 import type { TransportInfo } from '../answer/context.js';
 import type { Engine } from '../answer/engine.js';
 import { parseQuery } from '../wire/fastpath.js';
@@ -11,6 +12,16 @@ import { listenStream } from './tcp.js';
 import { readCertificate, type CertFiles, type EncryptedListener } from './tls.js';
 
 type Request = http2.Http2ServerRequest;
+
+/** Bytes of one request's header block (names + values + 32 per field, RFC 9113 §6.5.2): ample for DoH, whose GET carries at most ~87 KB of ?dns=. */
+const MAX_HEADER_LIST = 96 * 1024;
+/** HTTP/2 streams open now over every DoH connection of the process, and those refused over the cap. */
+const streams = attackCounters.doh;
+/** The process-wide cap: a quarter of every connection's full in-flight allowance, at least 256. */
+function maxStreams(gate: ConnectionGate): number {
+  const l = gate.limits();
+  return Math.max(256, Math.floor((l.maxConnections * l.maxInFlight) / 4));
+}
 type Response = http2.Http2ServerResponse;
 
 export async function listenHttps(engine: Engine, host: string, port: number, files: CertFiles, gate: ConnectionGate, onError: (err: Error) => void): Promise<EncryptedListener> {
@@ -20,7 +31,16 @@ export async function listenHttps(engine: Engine, host: string, port: number, fi
     allowHTTP1: true,
     handshakeTimeout: limits.handshakeTimeoutMs,
     // RFC 7766 §6.2.1.1's pipelining, as HTTP/2 streams: at most this many queries at once per connection.
-    settings: { maxConcurrentStreams: limits.maxInFlight },
+    // Header blocks are small for DoH (a GET's ?dns= is at most 4/3 of maxQuerySize): cap them, so a
+    // client cannot make the server buffer megabytes of headers per stream.
+    settings: { maxConcurrentStreams: limits.maxInFlight, maxHeaderListSize: MAX_HEADER_LIST },
+    maxHeaderListPairs: 64,
+    // Per-session memory (nghttp2's buffers, queued frames): room for every stream's largest query and
+    // a little more; beyond it the session is closed with ENHANCE_YOUR_CALM instead of growing.
+    maxSessionMemory: Math.max(2, Math.ceil((limits.maxInFlight * limits.maxQuerySize) / 1e6) + 1),
+    // A client that announces SETTINGS or PINGs without end is cut as well.
+    maxOutstandingPings: 4,
+    maxSettings: 16,
   });
   server.on('request', (req: Request, res: Response) => {
     const s = req.socket;
@@ -29,6 +49,14 @@ export async function listenHttps(engine: Engine, host: string, port: number, fi
       req.socket.destroy();
       return;
     }
+    // Streams over the process-wide cap are refused (RST_STREAM REFUSED_STREAM, RFC 9113 §8.7: safe to retry).
+    if (req.httpVersionMajor === 2 && streams.liveStreams >= maxStreams(gate)) {
+      streams.refusedStreams++;
+      req.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    streams.liveStreams++;
+    res.once('close', () => streams.liveStreams--);
     handleRequest(engine, conn, req, res, onError);
   });
   // Broken clients end their own connection or stream, never the server.
