@@ -20,6 +20,8 @@ export const RRType = {
   RRSIG: 46,
   NSEC: 47,
   DNSKEY: 48,
+  NSEC3: 50,
+  NSEC3PARAM: 51,
   SVCB: 64,
   HTTPS: 65,
   TSIG: 250,

@@ -10,8 +10,11 @@ export class Writer {
   pos = 0;
   /** Lower-cased presentation suffix ("example.com.") → offset of its wire form. */
   private readonly names = new Map<string, number>();
+  /** The same suffixes as written (case kept) → offset: targets for names in RDATA, whose case is data. */
+  private readonly exact = new Map<string, number>();
   /** Keys in insertion order, so rollback() can forget names written after a mark. */
   private readonly added: string[] = [];
+  private readonly addedExact: string[] = [];
   private readonly addedAt: number[] = [];
 
   constructor(initialSize = 512) {
@@ -80,8 +83,11 @@ export class Writer {
    * new suffixes are remembered; matching is case-insensitive (as BIND does; RFC 4343 makes the
    * names equal). Without it (RFC 3597 §4: DNAME, SRV, unknown types) the name is written in
    * full and not registered either, so nothing ever points into uncompressible rdata.
+   * With `keepCase` (a name inside RDATA), a name written with upper-case letters only points at
+   * a suffix spelled exactly the same, so it reads back as the zone wrote it (as BIND does; Knot
+   * lower-cases such names when it loads them).
    */
-  writeName(name: string, compress: boolean): void {
+  writeName(name: string, compress: boolean, keepCase = false): void {
     const n = name.length;
     if (n === 0 || name.charCodeAt(n - 1) !== 0x2e) throw new WireError(`name is not absolute: ${JSON.stringify(name)}`, this.pos);
     if (n === 1) {
@@ -98,6 +104,8 @@ export class Writer {
     // Worst case without escapes is n + 1 bytes; escapes only shrink it.
     if (this.pos + n + 1 > this.buf.length) this.grow(n + 1);
     const lower = compress ? name.toLowerCase() : '';
+    // Most names are lower case already: then the exact key is the lower-case one, no second string.
+    const mixed = compress && lower !== name;
     const start = this.pos;
     const b = this.buf;
     let p = this.pos;
@@ -105,7 +113,11 @@ export class Writer {
     while (i < n) {
       if (compress) {
         const key = i === 0 ? lower : lower.slice(i);
-        const at = this.names.get(key);
+        const exactKey = mixed ? (i === 0 ? name : name.slice(i)) : key;
+        // A name with upper case in it only points at the same spelling; an all-lower-case one at
+        // any case, so answers are laid out the same whatever the case of the question (the answer
+        // cache relies on that).
+        const at = keepCase && mixed ? this.exact.get(exactKey) : this.names.get(key);
         if (at !== undefined) {
           b[p] = 0xc0 | (at >>> 8);
           b[p + 1] = at & 0xff;
@@ -113,8 +125,12 @@ export class Writer {
           return;
         }
         if (p <= MAX_POINTER) {
-          this.names.set(key, p);
+          // A mixed-case RDATA name is a target for its own spelling only: were it one for any case,
+          // a lower-case name written later would read back with its letters.
+          if (!(keepCase && mixed)) this.names.set(key, p);
+          this.exact.set(exactKey, p);
           this.added.push(key);
+          this.addedExact.push(exactKey);
           this.addedAt.push(p);
         }
       }
@@ -168,9 +184,13 @@ export class Writer {
   rollback(mark: number): void {
     const added = this.added;
     const at = this.addedAt;
+    const exact = this.addedExact;
     while (at.length > 0 && at[at.length - 1]! >= mark) {
-      this.names.delete(added.pop()!);
-      at.pop();
+      const p = at.pop()!;
+      const k = added.pop()!;
+      const e = exact.pop()!;
+      if (this.names.get(k) === p) this.names.delete(k);
+      if (this.exact.get(e) === p) this.exact.delete(e);
     }
     this.pos = mark;
   }

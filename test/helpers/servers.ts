@@ -14,7 +14,7 @@ export interface ZoneSpec {
 }
 
 export interface RunningServer {
-  kind: 'nsd' | 'knot' | 'fluxdns';
+  kind: 'nsd' | 'knot' | 'named' | 'fluxdns';
   port: number;
   proc: Proc;
   dir: string;
@@ -167,6 +167,33 @@ export async function startKnot(zones: ZoneSpec[], port: number): Promise<Runnin
   writeFileSync(conf, knotConfig(dir, { port, zones, semanticChecks: true }));
   const proc = startProcess('knotd', ['-c', conf], { name: `knotd:${port}`, cwd: dir });
   return started('knot', port, proc, dir, zones);
+}
+
+/**
+ * BIND's named (9.18) as an authoritative-only primary for `zones` in the foreground: no recursion, no
+ * control channel, check-names off (test owners such as "_sip" or "nsec3" are data, not host names).
+ */
+export async function startNamed(zones: ZoneSpec[], port: number): Promise<RunningServer> {
+  const dir = tempDir('named');
+  const conf = join(dir, 'named.conf');
+  const lines = [
+    'options {',
+    `  directory "${dir}";`,
+    `  pid-file "${join(dir, 'named.pid')}";`,
+    `  session-keyfile "${join(dir, 'session.key')}";`,
+    `  managed-keys-directory "${dir}";`,
+    `  listen-on port ${port} { 127.0.0.1; };`,
+    '  listen-on-v6 { none; };',
+    '  recursion no;',
+    '  dnssec-validation no;',
+    '  notify no;',
+    '};',
+    'controls { };',
+  ];
+  for (const z of zones) lines.push(`zone "${z.name}" { type primary; file "${z.file}"; check-names ignore; };`);
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const proc = startProcess('named', ['-g', '-n', '1', '-4', '-c', conf], { name: `named:${port}`, cwd: dir });
+  return started('named', port, proc, dir, zones);
 }
 
 /** Renders the fluxdns YAML config for UDP and TCP on 127.0.0.1:port. */

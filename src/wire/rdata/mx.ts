@@ -7,7 +7,7 @@ export const mxCodec: RdataCodec<MXRdata> = {
   code: RRType.MX,
   encode(w, d) {
     w.u16(d.preference);
-    w.writeName(d.exchange, true);
+    w.writeName(d.exchange, true, true);
   },
   decode(r, length) {
     const end = rdataEnd(r, length);

@@ -6,8 +6,8 @@ import { expectEnd, rdataEnd, type RdataCodec } from './codec.js';
 export const soaCodec: RdataCodec<SOARdata> = {
   code: RRType.SOA,
   encode(w, d) {
-    w.writeName(d.mname, true);
-    w.writeName(d.rname, true);
+    w.writeName(d.mname, true, true);
+    w.writeName(d.rname, true, true);
     w.u32(d.serial);
     w.u32(d.refresh);
     w.u32(d.retry);

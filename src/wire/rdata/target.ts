@@ -8,7 +8,7 @@ export function targetCodec(code: number, compress: boolean, label: string): Rda
   return {
     code,
     encode(w, data) {
-      w.writeName(data.target, compress);
+      w.writeName(data.target, compress, true);
     },
     decode(r, length) {
       const end = rdataEnd(r, length);

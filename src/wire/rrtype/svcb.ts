@@ -16,14 +16,14 @@ export function svcKeyName(k: number): string {
   return KEY_NAMES[k] ?? `key${k}`;
 }
 
-/** A key name or keyNNNNN; key65535 is reserved (§14.3.2). */
+/** A key name or keyNNNNN (key names are lower case, §2.1); key65535 is reserved but loads, as in Knot. */
 function svcKeyCode(name: string): number | undefined {
   const known = KEY_CODES.get(name);
   if (known !== undefined) return known;
   const m = /^key(\d{1,5})$/.exec(name);
   if (!m) return undefined;
   const v = Number(m[1]);
-  return v < 65535 ? v : undefined;
+  return v <= 65535 ? v : undefined;
 }
 
 /** Appendix A.1: items split at commas that are not escaped by a backslash; `\\` and `\,` unescape. */
@@ -33,8 +33,11 @@ function splitValueList(b: Uint8Array): Uint8Array[] | null {
   for (let i = 0; i < b.length; i++) {
     const c = b[i]!;
     if (c === 0x5c) {
-      if (i + 1 >= b.length) return null;
-      cur.push(b[++i]!);
+      // Only "\\" and "\," are escapes in a value list (RFC 9460 Appendix A.1).
+      const n = b[i + 1];
+      if (n !== 0x5c && n !== 0x2c) return null;
+      cur.push(n);
+      i++;
     } else if (c === 0x2c) {
       items.push(Uint8Array.from(cur));
       cur = [];
@@ -85,8 +88,8 @@ function paramValue(key: number, v: Uint8Array | null, fail: (expected: string) 
       for (const it of items) { out[p++] = it.length; out.set(it, p); p += it.length; }
       return out;
     }
-    case 2: case 8: // no-default-alpn, ohttp: no value (§7.1.1, RFC 9540 §4)
-      if (v !== null && v.length > 0) throw fail(`no value for ${svcKeyName(key)}`);
+    case 2: case 8: // no-default-alpn, ohttp: no value, not even "=" (§7.1.1, RFC 9540 §4; as Knot)
+      if (v !== null) throw fail(`no value for ${svcKeyName(key)}`);
       return new Uint8Array(0);
     case 3: { // port
       const s = v === null ? '' : ascii(v);
@@ -106,7 +109,7 @@ function paramValue(key: number, v: Uint8Array | null, fail: (expected: string) 
     }
     case 5: { // ech: base64 ECHConfigList
       const b = v === null ? null : fromBase64(ascii(v));
-      if (b === null) throw fail('an ech value in base64');
+      if (b === null || b.length === 0) throw fail('an ech value in base64');
       return b;
     }
     case 7: // dohpath: a URI template (RFC 9461 §5), kept as given
@@ -128,6 +131,8 @@ function svcbParse(t: TextIn, o: Out): void {
     const eq = tok.text.indexOf('=');
     const keyText = eq < 0 ? tok.text : tok.text.slice(0, eq);
     const key = svcKeyCode(keyText);
+    // keyNNNNN takes its value as opaque bytes, also for a number that has a name (as Knot does).
+    const generic = keyText.startsWith('key');
     if (key === undefined) throw new RdataTextError(at, 'a SvcParam key (mandatory, alpn, no-default-alpn, port, ipv4hint, ech, ipv6hint, dohpath, ohttp or keyNNNNN)', describe(tok));
     let raw: string | null = null;
     if (eq >= 0) {
@@ -146,7 +151,7 @@ function svcbParse(t: TextIn, o: Out): void {
       if (v === null) throw fail('a SvcParam value with valid escapes');
     }
     if (params.has(key)) throw fail(`each SvcParam key once (${svcKeyName(key)} is repeated, RFC 9460 §2.1)`);
-    const value = paramValue(key, v, fail);
+    const value = generic ? v ?? new Uint8Array(0) : paramValue(key, v, fail);
     if (value.length > 65535) throw fail('a SvcParam value of at most 65535 bytes');
     params.set(key, value);
   }
@@ -233,13 +238,20 @@ function svcbFormat(s: Span): string {
   while (s.pos < s.end) {
     const k = rdU16(s, 'SvcParamKey');
     if (k <= last) throw new WireError('SvcParamKeys not strictly increasing (RFC 9460 §2.2)', s.pos - 2);
-    if (k === 65535) throw new WireError('reserved SvcParamKey 65535', s.pos - 2);
     last = k;
     const len = rdU16(s, 'SvcParamValue length');
     const v = rdBytes(s, len, 'SvcParamValue');
     keys.add(k);
     if (k === 0) mandatory = v;
-    out += ' ' + svcKeyName(k) + valueText(k, v);
+    let text: string;
+    try {
+      text = svcKeyName(k) + valueText(k, v);
+    } catch (e) {
+      if (!(e instanceof WireError) || k === 0) throw e;
+      // A known key whose value does not fit its format reads back the same in the generic form.
+      text = `key${k}` + valueText(65534, v);
+    }
+    out += ' ' + text;
   }
   if (mandatory) {
     for (let i = 0; i < mandatory.length; i += 2) {
