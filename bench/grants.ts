@@ -10,7 +10,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/ports.js';
-import { startProcess, stopAll } from '../test/helpers/proc.js';
+import { startProcess, stopAll, type Proc } from '../test/helpers/proc.js';
 import { fluxdnsMain, repoRoot } from '../test/helpers/servers.js';
 
 const { values: flags } = parseArgs({
@@ -19,18 +19,24 @@ const { values: flags } = parseArgs({
     concurrent: { type: 'string', default: '10000' },
     inflight: { type: 'string', default: '64' },
     backend: { type: 'string', multiple: true },
+    /** appendfsync of the +redis rows' redis-server: always (no acknowledged lease lost on a crash) or everysec. */
+    fsync: { type: 'string', default: 'always' },
   },
 });
 /** nftables-nft: the same table driven through a long-lived `nft -i` (the fallback without the libnftables addon). */
-type Backend = 'userspace' | 'nftables' | 'nftables-nft';
-const backends = (flags.backend ?? ['userspace', 'nftables', 'nftables-nft']) as Backend[];
+/** "+redis": the same with the Redis state store (redis-server beside it, appendonly yes, appendfsync --fsync). */
+type Backend = 'userspace' | 'nftables' | 'nftables-nft' | 'userspace+redis' | 'nftables+redis';
+const backends = (flags.backend ?? ['userspace', 'nftables', 'nftables-nft', 'userspace+redis', 'nftables+redis']) as Backend[];
+const REDIS_PORT = 6390;
 const dir = mkdtempSync(join(tmpdir(), 'fluxdns-grants-'));
 const ns = `fxbench-${randomBytes(3).toString('hex')}`;
 
 function config(b: Backend, port: number): string {
-  const backend = b === 'userspace' ? 'userspace' : 'nftables';
+  const backend = b.startsWith('userspace') ? 'userspace' : 'nftables';
+  // rrl: off — one client asks thousands of times a second (RRL is on by default at 200 responses/s).
   return `listen:
   - { proto: udp, address: "127.0.0.1:${port}" }
+rrl: off
 zones:
   - { name: grants.lab., file: ${join(dir, 'grants.lab.zone')} }
 pools:
@@ -40,8 +46,18 @@ services:
 capabilities:
   backend: ${backend}
   trustedResolvers: [127.0.0.0/8]
-${backend === 'nftables' ? `  nftables: { table: fxbench${b === 'nftables-nft' ? ', driver: nft' : ''} }\n` : ''}log: { level: warn }
+${backend === 'nftables' ? `  nftables: { table: fxbench${b === 'nftables-nft' ? ', driver: nft' : ''} }\n` : ''}${b.endsWith('+redis') ? `state: { backend: redis, url: "redis://127.0.0.1:${REDIS_PORT}" }\n` : ''}log: { level: warn }
 `;
+}
+
+/** redis-server for a +redis row, in the namespace with the server (nftables) or on the host's loopback. */
+async function startBenchRedis(inNs: string[]): Promise<Proc> {
+  const rdir = mkdtempSync(join(dir, 'redis-'));
+  const args = ['redis-server', '--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--dir', rdir, '--save', '', '--appendonly', 'yes', '--appendfsync', flags.fsync!, '--protected-mode', 'no'];
+  const [cmd, ...rest] = [...inNs, ...args];
+  const p = startProcess(cmd!, rest, { name: 'redis-server' });
+  await p.waitFor(/Ready to accept connections/, 20000, 'stdout');
+  return p;
 }
 
 interface Result {
@@ -79,10 +95,11 @@ function treeCpuMs(pid: number): number {
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 async function measure(backend: Backend): Promise<Result> {
-  const inNs = backend !== 'userspace' ? ['ip', 'netns', 'exec', ns] : [];
-  const port = backend !== 'userspace' ? 5300 : await freePort();
+  const inNs = !backend.startsWith('userspace') ? ['ip', 'netns', 'exec', ns] : [];
+  const port = !backend.startsWith('userspace') ? 5300 : await freePort();
   writeFileSync(join(dir, `${backend}.yaml`), config(backend, port));
   const [cmd, ...pre] = [...inNs, process.execPath];
+  const redis = backend.endsWith('+redis') ? await startBenchRedis(inNs) : undefined;
   const server = startProcess(cmd!, [...pre, '--import', 'tsx', fluxdnsMain, 'serve', '--config', join(dir, `${backend}.yaml`)], { cwd: repoRoot, name: `fluxdns ${backend}` });
   await server.waitFor(/fluxdns ready/, 30000, 'both');
   const cpu0 = treeCpuMs(server.pid);
@@ -91,15 +108,16 @@ async function measure(backend: Backend): Promise<Result> {
   if (exit.code !== 0) throw new Error(`grants client failed\n${client.describe()}\n${server.describe()}`);
   const cpu = treeCpuMs(server.pid) - cpu0;
   await server.stop();
+  await redis?.stop();
   const r = JSON.parse(client.stdout.trim().split('\n').at(-1)!) as { latencies: number[]; concurrent: number; seconds: number };
   const xs = [...r.latencies].sort((a, b) => a - b);
   const round = (x: number) => Math.round(x * 1000) / 1000;
-  return { backend, grants: xs.length + r.concurrent, p50: round(pct(xs, 50)), p90: round(pct(xs, 90)), p99: round(pct(xs, 99)), max: round(xs.at(-1)!), grantsPerSecond: Math.round(r.concurrent / r.seconds), cpuPerGrant: Math.round((cpu / (xs.length + r.concurrent)) * 1000) / 1000 };
+  return { backend: backend.endsWith('+redis') ? `${backend} (appendfsync ${flags.fsync})` : backend, grants: xs.length + r.concurrent, p50: round(pct(xs, 50)), p90: round(pct(xs, 90)), p99: round(pct(xs, 99)), max: round(xs.at(-1)!), grantsPerSecond: Math.round(r.concurrent / r.seconds), cpuPerGrant: Math.round((cpu / (xs.length + r.concurrent)) * 1000) / 1000 };
 }
 
 try {
   writeFileSync(join(dir, 'grants.lab.zone'), '$TTL 300\n@ SOA ns.grants.lab. host.grants.lab. 1 3600 600 86400 60\n@ NS ns.grants.lab.\nns A 127.0.0.1\n');
-  if (backends.some((b) => b !== 'userspace')) {
+  if (backends.some((b) => !b.startsWith('userspace'))) {
     execFileSync('ip', ['netns', 'add', ns]);
     execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
   }

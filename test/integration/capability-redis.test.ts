@@ -156,6 +156,7 @@ test('two servers and two gateways share one Redis: grants, seen and grace, list
 services:
   - { name: ${SVC}, target: "127.0.0.1:${backend.port}", ports: [tcp/${portA}, tcp/${portB}], pool: multi, ttl: 2, grace: 60 }
 state: { backend: redis, url: "${redis.url}", prefix: "it:", node: ${node} }
+rrl: off
 log: { level: warn }
 `;
   const server = (node: string, dns: number, admin: number) => `listen: [{ proto: udp, address: "127.0.0.1:${dns}" }]
