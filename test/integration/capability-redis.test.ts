@@ -251,8 +251,14 @@ ${common(node)}`;
 
   await t.test('Redis killed (-9) and restarted from its AOF: every live lease is still there, grants resume', async () => {
     const before = await list(adminA);
+    const live = before.find((l) => l.resolver === '127.0.2.1')!;
+    const established = await connect(live.address, portA, '127.0.0.1');
+    assert.ok(established);
     await redis.kill();
     assert.equal((await ask(dnsA, '127.0.3.1')).rcode, 'SERVFAIL', 'with Redis down a grant fails closed');
+    assert.equal(await admitted(live.address, portB, '127.0.0.1'), false, 'a new flow is refused while the leases cannot be read');
+    established.write('still here\n');
+    assert.equal(await new Promise((r) => established.once('data', (d) => r(d.toString()))), 'echo still here\n', 'an established flow keeps working');
     await redis.restart();
     const gap = await until('grants after the Redis restart', async () => (await ask(dnsA, '127.0.3.2')).rcode === 'NOERROR');
     t.diagnostic(`grants resumed ${gap} ms after redis-server was ready again`);
@@ -260,8 +266,10 @@ ${common(node)}`;
     const ids = new Set(afterRestart.map((l) => l.id));
     assert.equal(before.filter((l) => !ids.has(l.id)).length, 0, 'no lease lost');
     assert.equal(afterRestart.length, before.length + 1);
-    const live = afterRestart.find((l) => l.resolver === '127.0.2.1')!;
     assert.equal(await admitted(live.address, portA, '127.0.0.1'), true, 'a lease from before the crash admits at the gateways');
+    established.write('after\n');
+    assert.equal(await new Promise((r) => established.once('data', (d) => r(d.toString()))), 'echo after\n');
+    established.destroy();
   });
 
   await t.test('a server killed (-9) and restarted: its leases keep working at the gateways, and it resumes granting', async () => {
