@@ -9,7 +9,7 @@ import { cookiesGuard } from './guards/cookies/index.js';
 import { tsigGuard } from './guards/tsig/index.js';
 import { tsigFinisher } from './finish/tsig/index.js';
 import { cookiesFinisher } from './finish/cookies/index.js';
-import { rrlFinisher } from './finish/rrl/index.js';
+import { logOnlyReporter, RateLimiter, rrlFinisher } from './finish/rrl/index.js';
 import { zoneResponder } from './responders/zone/index.js';
 import { echoResponder } from './responders/echo/index.js';
 import { policiesUnit } from './policy/policies/index.js';
@@ -23,6 +23,8 @@ export interface UnitOptions {
   now?: () => number;
   /** The process's capability core (store, data plane, audit log), shared with the gateway and the admin API. */
   capabilities?: Capabilities;
+  /** Where `rrl.logOnly` reports what it would have limited (a warn-level log line). */
+  warn?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
 export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): Unit[] {
@@ -45,6 +47,6 @@ export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): 
     cookiesFinisher(),
     tsigFinisher(), // signs at encode time; last before the store: a signed response is never cached
     answerCacheStore(cache),
-    rrlFinisher(), // after the store: it judges the response as sent and may drop or truncate it
+    rrlFinisher(new RateLimiter(), opts.warn ? logOnlyReporter(opts.warn) : undefined), // after the store: it judges the response as sent and may drop or truncate it
   ];
 }

@@ -9,11 +9,17 @@ import { parseName } from '../wire/name.js';
 import { Rcode, RRType, rcodeName, type ARdata } from '../wire/types.js';
 import { parseFlags, UsageError } from './args.js';
 
-const ADMIN_FLAGS = {
-  admin: { type: 'string' },
-  token: { type: 'string' },
-  config: { type: 'string', short: 'c' },
-  json: { type: 'boolean', default: false },
+export const ADMIN_FLAGS = {
+  admin: { type: 'string', value: 'IP:PORT', help: 'the capability admin API (capabilities.admin.listen)' },
+  token: { type: 'string', value: 'T', help: 'its bearer token' },
+  config: { type: 'string', short: 'c', value: 'FILE', help: 'take both from this configuration (default: the built-in demo)' },
+  json: { type: 'boolean', default: false, help: 'print JSON' },
+} as const;
+export const CAPS_TRY_FLAGS = {
+  resolver: { type: 'string', default: '127.0.0.1:5353', value: 'IP:PORT', help: 'the resolver (or server) to ask' },
+  port: { type: 'string', value: 'P', help: 'the service port to connect to (required)' },
+  type: { type: 'string', default: 'A', value: 'A|AAAA', help: 'the address type to ask for' },
+  path: { type: 'string', default: '/', value: 'PATH', help: 'the HTTP path to GET' },
 } as const;
 
 interface AdminTarget {
@@ -106,7 +112,7 @@ export async function runCapsRevoke(args: string[]): Promise<number> {
 
 /** Asks the resolver for NAME, connects to the answered address on --port, sends an HTTP GET and prints the reply. */
 export async function runCapsTry(args: string[]): Promise<number> {
-  const { values: v, positionals } = parseFlags(args, { resolver: { type: 'string', default: '127.0.0.1:5353' }, port: { type: 'string' }, type: { type: 'string', default: 'A' }, path: { type: 'string', default: '/' } }, true);
+  const { values: v, positionals } = parseFlags(args, CAPS_TRY_FLAGS, true);
   if (positionals.length !== 1) throw new UsageError('caps try: expected one NAME');
   const port = Number(v.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError('caps try: expected --port PORT (the service port to connect to)');

@@ -1,18 +1,26 @@
-// fluxdns check: validates a configuration and every zone it names, as serve would load them.
+// fluxdns check: validates a configuration, every zone it names, its listeners and certificates, as serve would load them.
 import { demoConfig } from '../config/demo.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
+import { checkListeners } from '../server/listen-check.js';
 import { LoadError, loadZones } from '../server/runtime-load.js';
 import { parseFlags } from './args.js';
 
+export const CHECK_FLAGS = {
+  config: { type: 'string', short: 'c', value: 'FILE', help: 'the configuration to check (default: the built-in demo)' },
+} as const;
+
 export function runCheck(args: string[]): number {
-  const { values } = parseFlags(args, { config: { type: 'string', short: 'c' } });
+  const { values } = parseFlags(args, CHECK_FLAGS);
   try {
     const loaded = values.config ? loadConfigFile(values.config) : demoConfig();
+    const listen = checkListeners(loaded.config);
+    for (const i of listen) process.stderr.write(`${loaded.file}: ${i.path}: ${i.severity === 'warning' ? 'warning: ' : ''}${i.message}\n`);
     const { report } = loadZones(loaded);
     for (const z of report) {
       for (const w of z.warnings) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(`zone ${z.name}: ${z.records} records, serial ${z.serial} (${z.file})${z.warnings.length ? `, ${z.warnings.length} warnings` : ''}\n`);
     }
+    if (listen.some((i) => i.severity === 'error')) return 1;
     process.stdout.write(`${loaded.file}: OK\n`);
     return 0;
   } catch (e) {

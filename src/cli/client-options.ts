@@ -7,12 +7,12 @@ import { bestMethod, defaultCacheDir, loadProbe } from '../client/probe-report.j
 import { UsageError } from './args.js';
 
 export const CLIENT_FLAGS = {
-  resolver: { type: 'string', short: 'r' },
-  zone: { type: 'string', short: 'z' },
-  method: { type: 'string', short: 'm' },
-  type: { type: 'string', short: 't' },
-  'cache-dir': { type: 'string' },
-  timeout: { type: 'string' },
+  resolver: { type: 'string', short: 'r', value: 'IP[:PORT]', help: 'the resolver to go through (required)' },
+  zone: { type: 'string', short: 'z', value: 'Z', help: 'the Stateless DNS (echo) zone (required)' },
+  method: { type: 'string', short: 'm', value: 'M', help: 'auto (the best the probe found) or a method: a, ca, cu, cca, ccx, ccu, da, dx, du, na, nu, nr' },
+  type: { type: 'string', short: 't', value: 'A|AAAA|TXT|SRV', help: 'the record type carrying the data' },
+  'cache-dir': { type: 'string', value: 'DIR', help: 'where probe results are kept' },
+  timeout: { type: 'string', value: 'MS', help: 'per-query timeout in milliseconds' },
 } as const;
 
 export interface ClientFlags {

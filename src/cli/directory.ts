@@ -6,8 +6,17 @@ import { parseIPv4, parseIPv6 } from '../wire/rdata/ip.js';
 import { parseFlags, UsageError } from './args.js';
 import { CLIENT_FLAGS, stubFrom, zoneFrom } from './client-options.js';
 
+export const DIRECTORY_FLAGS = {
+  ...CLIENT_FLAGS,
+  service: { type: 'string', short: 's', value: '_t._tcp', help: 'the service type (required)' },
+  listen: { type: 'string', value: 'IP', help: 'the address to serve the directory on, port 53 (required)' },
+  instance: { type: 'string', value: 'N', help: 'also register this instance' },
+  port: { type: 'string', value: 'P', help: "the instance's port" },
+  txt: { type: 'string', multiple: true, value: 'k=v', help: "the instance's TXT data" },
+} as const;
+
 export async function runDirectory(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { ...CLIENT_FLAGS, service: { type: 'string', short: 's' }, listen: { type: 'string' }, instance: { type: 'string' }, port: { type: 'string' }, txt: { type: 'string', multiple: true } });
+  const { values } = parseFlags(args, DIRECTORY_FLAGS);
   if (!values.service || !values.listen) throw new UsageError('usage: fluxdns directory --service _type._tcp --listen IP --resolver IP[:PORT] --zone ZONE [--instance NAME --port P [--txt k=v]...]');
   const listen = values.listen;
   if (!parseIPv4(listen) && !parseIPv6(listen)) throw new UsageError(`--listen: expected an IP address (the directory answers on port 53, where NR delegates), found ${JSON.stringify(listen)}`);

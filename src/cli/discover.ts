@@ -4,7 +4,18 @@ import { EchoEncodingError } from '../echo/encoding.js';
 import { parseFlags, UsageError } from './args.js';
 import { CLIENT_FLAGS, methodFrom, stubFrom, zoneFrom } from './client-options.js';
 
-const FLAGS = { ...CLIENT_FLAGS, service: { type: 'string', short: 's' }, public: { type: 'boolean' } } as const;
+export const DISCOVER_FLAGS = {
+  ...CLIENT_FLAGS,
+  service: { type: 'string', short: 's', value: '_t._tcp', help: 'the service type' },
+  public: { type: 'boolean', help: "through the service's public directory (NR, RFC 2136 UPDATE)" },
+} as const;
+export const DISCOVER_ANNOUNCE_FLAGS = {
+  ...DISCOVER_FLAGS,
+  port: { type: 'string', short: 'p', value: 'P', help: "the instance's port (required)" },
+  txt: { type: 'string', multiple: true, value: 'k=v', help: "the instance's TXT data" },
+  address: { type: 'string', value: 'IP', help: "the instance's address (default: this host's address towards the resolver)" },
+} as const;
+const FLAGS = DISCOVER_FLAGS;
 
 function service(v: { service?: string | undefined }): string {
   if (!v.service) throw new UsageError('--service _type._tcp is required');
@@ -21,7 +32,7 @@ async function guard<T>(f: () => Promise<T>): Promise<T> {
 }
 
 export async function runDiscoverAnnounce(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { ...FLAGS, port: { type: 'string', short: 'p' }, txt: { type: 'string', multiple: true }, address: { type: 'string' } }, true);
+  const { values, positionals } = parseFlags(args, DISCOVER_ANNOUNCE_FLAGS, true);
   if (positionals.length !== 1) throw new UsageError('usage: fluxdns discover announce INSTANCE --service _type._tcp --port P [--txt k=v]... [--address IP] [--public] --resolver IP[:PORT] --zone ZONE [--method M]');
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected 0..65535, found ${JSON.stringify(values.port)}`);
@@ -71,7 +82,12 @@ export async function runDiscoverBrowse(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('usage: fluxdns discover browse _type._tcp --resolver IP[:PORT] --zone ZONE');
   const stub = stubFrom(values);
   const zone = zoneFrom(values);
-  const list = await guard(() => browse(stub, zone, positionals[0]!));
-  process.stdout.write(list.map((i) => `${i}\n`).join(''));
-  return list.length ? 0 : 1;
+  const r = await guard(() => browse(stub, zone, positionals[0]!));
+  if (r.instances.length === 0) {
+    const why = r.rcode === 'NOERROR' ? 'no PTR records there: no directory holds this service yet (fluxdns directory --service … starts one)' : `the resolver answered ${r.rcode}`;
+    process.stderr.write(`no instances of ${positionals[0]} under ${zone}: asked ${stub.servers.map((s) => `${s.host}:${s.port}`).join(', ')} for ${r.apex} PTR; ${why}\n`);
+    return 1;
+  }
+  process.stdout.write(r.instances.map((i) => `${i}\n`).join(''));
+  return 0;
 }

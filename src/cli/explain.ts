@@ -19,17 +19,19 @@ import { rcodeName, typeCode, type ResourceRecord } from '../wire/types.js';
 import { formatRecord } from '../zone/format.js';
 import { parseFlags, UsageError } from './args.js';
 
+export const EXPLAIN_FLAGS = {
+  qname: { type: 'string', value: 'NAME', help: 'the query name (required)' },
+  qtype: { type: 'string', default: 'A', value: 'TYPE', help: 'the query type' },
+  client: { type: 'string', default: '127.0.0.1', value: 'IP', help: "the client's address" },
+  ecs: { type: 'string', value: 'CIDR', help: 'an EDNS client subnet in the query' },
+  config: { type: 'string', short: 'c', value: 'FILE', help: 'the configuration (default: the built-in demo)' },
+  transport: { type: 'string', default: 'udp', value: 'udp|tcp|tls|https', help: 'the transport the query came over' },
+  cookie: { type: 'string', default: 'absent', value: 'STATE', help: 'the DNS Cookie state: absent, client or valid' },
+  time: { type: 'string', value: 'ISO', help: 'the time of the query (for time-window policies)' },
+} as const;
+
 export async function runExplain(args: string[]): Promise<number> {
-  const { values: v } = parseFlags(args, {
-    qname: { type: 'string' },
-    qtype: { type: 'string', default: 'A' },
-    client: { type: 'string', default: '127.0.0.1' },
-    ecs: { type: 'string' },
-    config: { type: 'string', short: 'c' },
-    transport: { type: 'string', default: 'udp' },
-    cookie: { type: 'string', default: 'absent' },
-    time: { type: 'string' },
-  });
+  const { values: v } = parseFlags(args, EXPLAIN_FLAGS);
   if (!v.qname) throw new UsageError('explain needs --qname NAME');
   const qname = parseName(v.qname.endsWith('.') ? v.qname : v.qname + '.');
   const qtype = typeCode(v.qtype!);

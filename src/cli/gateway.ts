@@ -8,8 +8,12 @@ import { describeListeners, startGateway } from '../gateway/gateway.js';
 import { createLogger } from '../observe/log.js';
 import { loadOrReport, parseFlags, UsageError } from './args.js';
 
+export const GATEWAY_FLAGS = {
+  config: { type: 'string', short: 'c', value: 'FILE', help: 'a configuration with a gateway section (required)' },
+} as const;
+
 export async function runGateway(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { config: { type: 'string', short: 'c' } });
+  const { values } = parseFlags(args, GATEWAY_FLAGS);
   const file = values.config;
   if (!file) throw new UsageError('gateway: --config FILE is required');
   const loaded = loadOrReport(() => loadConfigFile(file));

@@ -1,5 +1,5 @@
 // fluxdns kv put|get: the Stateless DNS key-value store through a resolver (seed 003 §2).
-import { kvGet, kvPut, kvPutIfAbsent } from '../client/kv.js';
+import { kvGet, kvPut, kvPutIfAbsent, normalise } from '../client/kv.js';
 import { EchoEncodingError } from '../echo/encoding.js';
 import { parseFlags, UsageError } from './args.js';
 import { CLIENT_FLAGS, methodFrom, stubFrom, typeFrom, zoneFrom } from './client-options.js';
@@ -13,8 +13,14 @@ function wrap<T>(f: () => T): T {
   }
 }
 
+export const KV_PUT_FLAGS = {
+  ...CLIENT_FLAGS,
+  'if-absent': { type: 'boolean', help: 'store only when the key has no value yet; print the value that holds' },
+} as const;
+export const KV_GET_FLAGS = CLIENT_FLAGS;
+
 export async function runKvPut(args: string[]): Promise<number> {
-  const { values, positionals } = parseFlags(args, { ...CLIENT_FLAGS, 'if-absent': { type: 'boolean' } }, true);
+  const { values, positionals } = parseFlags(args, KV_PUT_FLAGS, true);
   if (positionals.length !== 2) throw new UsageError('usage: fluxdns kv put KEY VALUE --resolver IP[:PORT] --zone ZONE [--method M] [--type T] [--if-absent]');
   const [key, value] = positionals as [string, string];
   const stub = stubFrom(values);
@@ -28,6 +34,17 @@ export async function runKvPut(args: string[]): Promise<number> {
   }
   const r = await wrap(() => kvPut({ stub, zone }, { method, type }, key, value));
   process.stdout.write(`programmed ${r.query.name} via ${method}: resolver answered ${r.rcode}\n`);
+  // Stored means the resolver now gives this value back: the programming answer says so, or a read does.
+  if (r.rcode !== 'NOERROR') {
+    process.stderr.write(`${key}: not stored: the resolver answered ${r.rcode}\n`);
+    return 1;
+  }
+  const want = normalise({ method, type }, value);
+  const now = r.answered ?? (await wrap(() => kvGet({ stub, zone }, { method, type }, key, `v${Date.now().toString(36)}`))).value;
+  if (now !== want) {
+    process.stderr.write(`${key}: not stored: the resolver ${now === undefined ? `gives no value back (${method} may not work through it: fluxdns probe tells)` : `holds ${now} (the first value stays until its TTL ends)`}\n`);
+    return 1;
+  }
   return 0;
 }
 

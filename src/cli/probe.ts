@@ -22,15 +22,17 @@ function positive(flag: string, v: string | undefined, dflt: number): number {
   return n;
 }
 
+export const PROBE_FLAGS = {
+  ...CLIENT_FLAGS,
+  json: { type: 'string', value: 'FILE', help: 'also write the report as JSON to FILE' },
+  'retention-max': { type: 'string', value: 'S', help: 'longest retention to measure, in seconds (default 64)' },
+  'max-group': { type: 'string', value: 'N', help: 'largest group of names to try at once (default 16)' },
+  'nr-address': { type: 'string', value: 'IP1,IP2', help: 'two addresses of this host for the NR method' },
+  'na-address': { type: 'string', value: 'IP1,IP2', help: 'two addresses for the NA method' },
+} as const;
+
 export async function runProbe(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    ...CLIENT_FLAGS,
-    json: { type: 'string' },
-    'retention-max': { type: 'string' },
-    'max-group': { type: 'string' },
-    'nr-address': { type: 'string' },
-    'na-address': { type: 'string' },
-  });
+  const { values } = parseFlags(args, PROBE_FLAGS);
   const stub = stubFrom(values);
   const zone = zoneFrom(values);
   const nr = addresses('nr-address', values['nr-address']);

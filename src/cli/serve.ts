@@ -1,22 +1,37 @@
 // fluxdns serve: the server, in one process or as N cluster workers sharing the same sockets.
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
+import { execFile } from 'node:child_process';
+import { chownSync, unlinkSync, writeFileSync } from 'node:fs';
 import { DEMO_COMMANDS, demoCommands, demoConfig, PORT_OFFSET } from '../config/demo.js';
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { demoGatewayBackend } from '../config/demo.js';
+import { startControl, type ControlServer } from '../control/server.js';
+import type { ControlReply, ControlRequest } from '../control/protocol.js';
 import { startHelloBackend } from '../gateway/hello.js';
 import { describeListeners, startGateway, type Gateway } from '../gateway/gateway.js';
-import { createLogger } from '../observe/log.js';
-import { answerPrimary, startMetricsListener, type MetricsListener } from '../observe/metrics/index.js';
+import { createLogger, openLogFile, type LogFile, type Logger } from '../observe/log.js';
+import { answerPrimary, collectMetrics, metricsTable, startMetricsListener, type MetricsListener } from '../observe/metrics/index.js';
 import { observeCapabilities, observeGateway } from '../observe/metrics/sources.js';
 import { setupCapabilities, type CapabilitySetup } from '../capability/setup.js';
+import { clusterHandler, processHandler, type StatsData } from '../server/control.js';
+import { dropPrivileges, lookupUser } from '../server/privileges.js';
 import { LoadError } from '../server/runtime-load.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { loadOrReport, parseFlags, UsageError } from './args.js';
 
-type WorkerMessage = { type: 'ready'; listeners: string[] } | { type: 'failed'; error: string };
+export const SERVE_FLAGS = {
+  config: { type: 'string', short: 'c', value: 'FILE', help: 'the configuration (YAML); without it, the built-in demo on 127.0.0.1:5353' },
+  port: { type: 'string', short: 'p', value: 'N', help: 'move every listener to port N (DoT to N+1, DoH to N+2; the demo moves all its ports)' },
+} as const;
+
+type WorkerMessage =
+  | { type: 'ready'; listeners: string[] }
+  | { type: 'failed'; error: string }
+  | { type: 'ctl-reply'; id: number; reply: ControlReply };
+type PrimaryMessage = 'reload' | 'stop' | 'reopen' | { type: 'ctl'; id: number; req: ControlRequest };
 
 export async function runServe(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { config: { type: 'string', short: 'c' }, port: { type: 'string', short: 'p' } });
+  const { values } = parseFlags(args, SERVE_FLAGS);
   const configFile = values.config;
   const port = values.port === undefined ? undefined : Number(values.port);
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError(`--port: expected a port from 0 to 65535, found ${JSON.stringify(values.port)}`);
@@ -30,63 +45,79 @@ export async function runServe(args: string[]): Promise<number> {
   };
   const loaded = loadOrReport(source);
   if (!loaded) return 1;
-  const logger = createLogger(loaded.config.log.level);
-  const workers = loaded.config.workers;
-  if (workers > 1 && cluster.isPrimary) return runPrimary(workers, configFile, loaded, logger);
+  const c = loaded.config;
+  let logFile: LogFile | undefined;
+  try {
+    if (c.user !== undefined) lookupUser(c.user); // an unknown user fails the start, before anything is bound
+    if (c.log.file) logFile = openLogFile(c.log.file);
+  } catch (e) {
+    process.stderr.write(`${loaded.file}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const logger = createLogger(c.log.level, logFile ? (l) => logFile!.write(l) : undefined);
+  // logrotate moves the file, then sends SIGUSR1: the next line goes to a new file at the path.
+  // (Having a handler also keeps Node from opening its inspector on SIGUSR1.)
+  process.on('SIGUSR1', () => {
+    if (!logFile) return;
+    try {
+      logFile.reopen();
+      logger.info('log file reopened', { file: logFile.path });
+    } catch (e) {
+      process.stderr.write(`cannot reopen the log file ${logFile.path}: ${(e as Error).message}\n`);
+    }
+  });
+  if (c.workers > 1 && cluster.isPrimary) return runPrimary(c.workers, configFile, loaded, logger, logFile);
+  const fail = (msg: string) => {
+    if (cluster.isWorker) process.send?.({ type: 'failed', error: msg } satisfies WorkerMessage);
+    process.stderr.write(msg + '\n');
+    if (logFile) logger.error(msg);
+    return 1;
+  };
 
   let server: RunningServer | undefined;
   // Capabilities (seed 000): leases granted by the DNS answers, enforced by the gateway below.
   let caps: CapabilitySetup;
   try {
-    caps = await setupCapabilities(loaded.config, () => server?.engine.runtime.config ?? loaded.config, logger);
+    caps = await setupCapabilities(c, () => server?.engine.runtime.config ?? c, logger);
   } catch (e) {
-    const msg = `cannot start capabilities: ${(e as Error).message}`;
-    if (cluster.isWorker) process.send?.({ type: 'failed', error: msg } satisfies WorkerMessage);
-    process.stderr.write(msg + '\n');
-    return 1;
+    return fail(`cannot start capabilities: ${(e as Error).message}`);
   }
   try {
     server = await startServer({ loaded, source, logger, capabilities: caps.caps });
   } catch (e) {
     await caps.close();
-    const msg = e instanceof LoadError || e instanceof ConfigError ? e.message : `cannot start: ${(e as Error).message}`;
-    if (cluster.isWorker) process.send?.({ type: 'failed', error: msg } satisfies WorkerMessage);
-    process.stderr.write(msg + '\n');
-    return 1;
+    return fail(e instanceof LoadError || e instanceof ConfigError ? e.message : `cannot start: ${(e as Error).message}`);
   }
   // The data plane runs in the same process when the configuration has a gateway key.
   let gateway: Gateway | undefined;
-  if (loaded.config.gateway) {
+  if (c.gateway) {
     try {
       // The demo's gateway needs something behind it; a real configuration names its own backends.
+      // It believes a PROXY v2 header only on the gateway's own connections.
       if (configFile === undefined && cluster.isPrimary) {
         const hello = demoGatewayBackend(port);
-        await startHelloBackend(hello.host, hello.port);
+        await startHelloBackend(hello.host, hello.port, (a, p) => gateway?.ownsConnection(a, p) ?? false);
       }
-      gateway = await startGateway(loaded.config.gateway, { logger, hooks: caps.userspace?.hooks() });
+      gateway = await startGateway(c.gateway, { logger, hooks: caps.userspace?.hooks() });
       caps.userspace?.attach(gateway);
     } catch (e) {
       await Promise.all([server.close(), caps.close()]);
-      const msg = `cannot start the gateway: ${(e as Error).message}`;
-      if (cluster.isWorker) process.send?.({ type: 'failed', error: msg } satisfies WorkerMessage);
-      process.stderr.write(msg + '\n');
-      return 1;
+      return fail(`cannot start the gateway: ${(e as Error).message}`);
     }
   }
   // The metrics listener runs where the whole server's numbers meet: the primary of workers: N, else here.
   let metrics: MetricsListener | undefined;
-  if (loaded.config.metrics) {
+  if (c.metrics) {
     observeCapabilities(caps.caps);
     if (gateway) observeGateway(gateway);
   }
   if (cluster.isWorker) answerPrimary();
-  else if (loaded.config.metrics) {
+  else if (c.metrics) {
     try {
-      metrics = await startMetricsListener(loaded.config.metrics, logger);
+      metrics = await startMetricsListener(c.metrics, logger);
     } catch (e) {
       await Promise.all([server.close(), gateway?.close(), caps.close()]);
-      process.stderr.write(`cannot start the metrics listener on ${loaded.config.metrics.listen}: ${(e as Error).message}\n`);
-      return 1;
+      return fail(`cannot start the metrics listener on ${c.metrics.listen}: ${(e as Error).message}`);
     }
   }
   await caps.caps.start();
@@ -99,29 +130,108 @@ export async function runServe(args: string[]): Promise<number> {
     const next = running.engine.runtime.config.gateway;
     if (r.ok && gateway && next) gateway.update(next);
     void caps.reload(r.ok ? running.engine.runtime.config : undefined);
+    return r;
   };
+  const handler = processHandler(
+    {
+      server: running,
+      reload,
+      listeners: () => where,
+      admin: () => {
+        const a = running.engine.runtime.config.capabilities.admin;
+        return caps.admin && a ? { url: `http://${caps.admin.address}:${caps.admin.port}`, token: a.token } : undefined;
+      },
+      stats: statsTable,
+    },
+    loaded.file,
+  );
+  let control: ControlServer | undefined;
+  if (cluster.isPrimary && c.control) {
+    try {
+      control = await startControl(c.control.socket, handler);
+    } catch (e) {
+      await Promise.all([running.close(), gateway?.close(), caps.close(), metrics?.close()]);
+      return fail(`cannot open the control socket: ${(e as Error).message}`);
+    }
+  }
+  if (cluster.isPrimary && c.pidFile) writePidFile(c.pidFile, c.user);
+  // Every listener is bound: give up root for good (the user: key).
+  if (c.user !== undefined) {
+    try {
+      const a = dropPrivileges(c.user);
+      logger.info('running as', { user: a.name, uid: a.uid, gid: a.gid });
+    } catch (e) {
+      await Promise.all([running.close(), gateway?.close(), caps.close(), control?.close(), metrics?.close()]);
+      return fail((e as Error).message);
+    }
+  }
   process.on('SIGHUP', reload);
-  const stop = () => {
-    void Promise.all([running.close(), gateway?.close(), caps.close(), metrics?.close()]).then(() => process.exit(0));
+  let stopping = false;
+  const stop = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { reason: why, pid: process.pid });
+    void Promise.all([running.close(), gateway?.close(), caps.close(), control?.close(), metrics?.close()]).then(() => {
+      if (cluster.isPrimary && c.pidFile) removePidFile(c.pidFile);
+      logger.info('stopped', { pid: process.pid });
+      process.exit(0);
+    });
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   if (cluster.isWorker) {
     process.send?.({ type: 'ready', listeners: where } satisfies WorkerMessage);
     // The primary forwards signals as messages so a worker never outlives it.
-    process.on('message', (m: unknown) => {
+    process.on('message', (m: PrimaryMessage) => {
       if (m === 'reload') reload();
-      if (m === 'stop') stop();
+      else if (m === 'stop') stop('stopped by the primary');
+      else if (m === 'reopen') process.emit('SIGUSR1', 'SIGUSR1');
+      else if (typeof m === 'object' && m.type === 'ctl') {
+        void handler(m.req).then((reply) => process.send?.({ type: 'ctl-reply', id: m.id, reply } satisfies WorkerMessage));
+      }
     });
-    process.on('disconnect', stop);
+    process.on('disconnect', () => stop('the primary went away'));
     return -1;
   }
-  announce(where, configFile === undefined, loaded);
+  announce(where, configFile === undefined, loaded, logger);
   return -1;
 }
 
-function announce(where: string[], demo: boolean, loaded: LoadedConfig): void {
+/** `ctl stats`: the whole server's metrics (merged over workers by collectMetrics) as a table. */
+async function statsTable(): Promise<StatsData> {
+  const m = await collectMetrics();
+  return { table: metricsTable(m.families), families: m.families };
+}
+
+function writePidFile(path: string, user: string | number | undefined): void {
+  writeFileSync(path, `${process.pid}\n`, { mode: 0o644 });
+  // After dropping root the process removes its own PID file (in a folder the user may write, e.g. /run/fluxdns).
+  if (user !== undefined && process.getuid?.() === 0) {
+    const a = lookupUser(user);
+    chownSync(path, a.uid, a.gid);
+  }
+}
+
+function removePidFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* a folder the dropped user cannot write: the next start overwrites it */
+  }
+}
+
+/**
+ * Readiness: the ready line on stdout, and under systemd (Type=notify, $NOTIFY_SOCKET) READY=1.
+ * Node has no unix datagram sockets, so systemd-notify sends it (the unit sets NotifyAccess=all).
+ */
+function announce(where: string[], demo: boolean, loaded: LoadedConfig, logger: Logger): void {
   process.stdout.write(`fluxdns ready: ${where.join(', ')}\n`);
+  logger.info('ready', { listeners: where, pid: process.pid });
+  if (process.env['NOTIFY_SOCKET']) {
+    execFile('systemd-notify', ['--ready', `--pid=${process.pid}`, `--status=serving ${where.join(', ')}`], (err) => {
+      if (err) logger.warn('systemd-notify failed', { err: err.message });
+    });
+  }
   if (demo) {
     const port = Number(/:(\d+)$/.exec(loaded.config.listen[0]!.address)![1]);
     const lines = demoCommands(port).map((c, i) => `  ${c}\n      # ${DEMO_COMMANDS[i]!.shows}`);
@@ -129,7 +239,7 @@ function announce(where: string[], demo: boolean, loaded: LoadedConfig): void {
   }
 }
 
-async function runPrimary(n: number, configFile: string | undefined, loaded: LoadedConfig, logger: ReturnType<typeof createLogger>): Promise<number> {
+async function runPrimary(n: number, configFile: string | undefined, loaded: LoadedConfig, logger: Logger, logFile: LogFile | undefined): Promise<number> {
   let metrics: MetricsListener | undefined;
   if (loaded.config.metrics) {
     try {
@@ -139,47 +249,101 @@ async function runPrimary(n: number, configFile: string | undefined, loaded: Loa
       return 1;
     }
   }
-  const code = await forkWorkers(n, configFile, loaded, logger);
+  const code = await forkWorkers(n, configFile, loaded, logger, logFile);
   await metrics?.close();
   return code;
 }
 
-function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedConfig, logger: ReturnType<typeof createLogger>): Promise<number> {
+function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedConfig, logger: Logger, logFile: LogFile | undefined): Promise<number> {
+  const c = loaded.config;
   return new Promise((resolve) => {
     let ready = 0;
     let stopping = false;
     let where: string[] = [];
+    let control: ControlServer | undefined;
+    let nextId = 1;
+    const pending = new Map<number, (r: ControlReply) => void>();
+    const workers = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    const finish = (code: number) => {
+      void (control?.close() ?? Promise.resolve()).then(() => {
+        if (c.pidFile) removePidFile(c.pidFile);
+        if (code === 0) logger.info('stopped', { pid: process.pid });
+        resolve(code);
+      });
+    };
+    /** Sends a control request to every worker and collects the replies (10 s each at most). */
+    const ask = (req: ControlRequest): Promise<ControlReply[]> =>
+      Promise.all(
+        workers().map(
+          (w) =>
+            new Promise<ControlReply>((done) => {
+              const id = nextId++;
+              const timer = setTimeout(() => {
+                pending.delete(id);
+                done({ ok: false, error: `worker ${w.process.pid} did not answer within 10 s` });
+              }, 10000);
+              pending.set(id, (r) => {
+                clearTimeout(timer);
+                pending.delete(id);
+                done(r);
+              });
+              w.send({ type: 'ctl', id, req } satisfies PrimaryMessage);
+            }),
+        ),
+      );
+    const onReady = async () => {
+      if (c.control) {
+        try {
+          control = await startControl(c.control.socket, clusterHandler(ask, n, loaded.file, statsTable));
+        } catch (e) {
+          process.stderr.write(`cannot open the control socket: ${(e as Error).message}\n`);
+          stop('the control socket failed');
+          return;
+        }
+      }
+      if (c.pidFile) writePidFile(c.pidFile, c.user);
+      announce(where, configFile === undefined, loaded, logger);
+    };
     const fork = () => {
       const w = cluster.fork();
       w.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') {
           where = m.listeners;
-          if (++ready === n) announce(where, configFile === undefined, loaded);
+          if (++ready === n) void onReady();
+        } else if (m.type === 'ctl-reply') {
+          pending.get(m.id)?.(m.reply);
         } else if (m.type === 'failed' && ready < n) {
           stopping = true;
-          for (const x of Object.values(cluster.workers ?? {})) x?.kill();
-          resolve(1);
+          for (const x of workers()) x.kill();
+          finish(1);
         }
       });
     };
     cluster.on('exit', (w, code, signal) => {
       if (stopping) {
-        if (Object.keys(cluster.workers ?? {}).length === 0) resolve(0);
+        if (workers().length === 0) finish(ready >= n ? 0 : 1);
         return;
       }
       logger.error('worker died; starting another', { pid: w.process.pid, code, signal });
       fork();
     });
     for (let i = 0; i < n; i++) fork();
-    const broadcast = (msg: string) => {
-      for (const w of Object.values(cluster.workers ?? {})) w?.send(msg);
+    const broadcast = (msg: PrimaryMessage) => {
+      for (const w of workers()) w.send(msg);
     };
     process.on('SIGHUP', () => broadcast('reload'));
-    const stop = () => {
+    // The primary reopens its own log file (runServe's handler) and tells each worker to reopen theirs.
+    process.on('SIGUSR1', () => {
+      if (logFile) broadcast('reopen');
+    });
+    const stop = (why: string) => {
+      if (stopping) return;
       stopping = true;
+      logger.info('shutting down', { reason: why, pid: process.pid, workers: workers().length });
       broadcast('stop');
+      if (workers().length === 0) finish(0);
     };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
   });
 }

@@ -53,16 +53,18 @@ export function formatSummary(r: SimulateReport): string {
   return lines.join('\n') + '\n';
 }
 
+export const SIMULATE_FLAGS = {
+  log: { type: 'string', value: 'FILE.csv', help: 'connection log with the header time,client,resolver,server (required)' },
+  ttl: { type: 'string', value: 'S', help: 'DNS TTL of a translation, seconds (default 20)' },
+  grace: { type: 'string', value: 'S', help: 'seconds a translation stays for sources that used it (default 0)' },
+  scope: { type: 'string', value: 'resolver|subnet24', help: 'who shares a translation (default resolver)' },
+  'pool-size': { type: 'string', value: 'N', help: 'report how long a pool of N addresses falls short' },
+  plot: { type: 'string', value: 'FILE.svg', help: 'draw the table size over time' },
+  json: { type: 'boolean', help: 'print the result as JSON' },
+} as const;
+
 export async function runSimulate(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    log: { type: 'string' },
-    ttl: { type: 'string' },
-    grace: { type: 'string' },
-    scope: { type: 'string' },
-    'pool-size': { type: 'string' },
-    plot: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values } = parseFlags(args, SIMULATE_FLAGS);
   if (values.log === undefined) throw new UsageError('--log: missing; expected a CSV file with the header time,client,resolver,server');
   const ttl = num('ttl', values.ttl, 20, 1, 86400, false);
   const grace = num('grace', values.grace, 0, 0, 86400, false);
@@ -98,19 +100,21 @@ export async function runSimulate(args: string[]): Promise<number> {
   return 0;
 }
 
+export const SIMULATE_GENERATE_FLAGS = {
+  out: { type: 'string', value: 'FILE.csv', help: 'the CSV file to write (required)' },
+  seconds: { type: 'string', value: 'N', help: 'length of the log in seconds' },
+  servers: { type: 'string', value: 'S', help: 'number of servers' },
+  resolvers: { type: 'string', value: 'R', help: 'number of resolvers' },
+  clients: { type: 'string', value: 'C', help: 'number of clients' },
+  'per-subnet': { type: 'string', value: 'K', help: 'clients per /24' },
+  rate: { type: 'string', value: 'R', help: 'connections per second' },
+  zipf: { type: 'string', value: 'X', help: 'Zipf exponent of server popularity' },
+  seed: { type: 'string', value: 'N', help: 'random seed (the same seed writes the same log)' },
+  diurnal: { type: 'boolean', help: 'vary the rate over a day' },
+} as const;
+
 export function runSimulateGenerate(args: string[]): number {
-  const { values } = parseFlags(args, {
-    out: { type: 'string' },
-    seconds: { type: 'string' },
-    servers: { type: 'string' },
-    resolvers: { type: 'string' },
-    clients: { type: 'string' },
-    'per-subnet': { type: 'string' },
-    rate: { type: 'string' },
-    zipf: { type: 'string' },
-    seed: { type: 'string' },
-    diurnal: { type: 'boolean' },
-  });
+  const { values } = parseFlags(args, SIMULATE_GENERATE_FLAGS);
   if (values.out === undefined) throw new UsageError('--out: missing; expected the CSV file to write');
   const d = GEN_DEFAULTS;
   const n = (flag: string, text: string | undefined, dflt: number): number => {

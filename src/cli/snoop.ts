@@ -44,19 +44,21 @@ export function formatReport(r: SnoopReport): string {
   return out.join('\n') + '\n';
 }
 
+export const SNOOP_FLAGS = {
+  resolver: { type: 'string', value: 'IP:PORT', help: 'the resolver to snoop on (required)' },
+  name: { type: 'string', value: 'N', help: 'the name to look for (required)' },
+  type: { type: 'string', value: 'T', help: 'the record type (default A)' },
+  auth: { type: 'string', value: 'IP:PORT', help: "the name's authoritative server, to learn the original TTL" },
+  'auth-samples': { type: 'string', value: 'N', help: 'queries to the authoritative server' },
+  samples: { type: 'string', value: 'N', help: 'queries to the resolver' },
+  interval: { type: 'string', value: 'S', help: 'seconds between samples' },
+  mode: { type: 'string', value: 'auto|norec|rec', help: 'RD bit of the probes (default auto)' },
+  timeout: { type: 'string', value: 'MS', help: 'per-query timeout in milliseconds' },
+  json: { type: 'boolean', help: 'print the verdict as JSON' },
+} as const;
+
 export async function runSnoop(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, {
-    resolver: { type: 'string' },
-    name: { type: 'string' },
-    type: { type: 'string' },
-    auth: { type: 'string' },
-    'auth-samples': { type: 'string' },
-    samples: { type: 'string' },
-    interval: { type: 'string' },
-    mode: { type: 'string' },
-    timeout: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values } = parseFlags(args, SNOOP_FLAGS);
   const resolver = server('resolver', values.resolver);
   const auth = values.auth === undefined ? undefined : server('auth', values.auth);
   if (values.name === undefined) throw new UsageError('--name: missing; expected a domain name');

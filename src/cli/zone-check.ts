@@ -5,9 +5,13 @@ import { loadZoneFile, ZoneError, type ParsedZone } from '../zone/parser.js';
 import { printZone } from '../zone/print.js';
 import { parseFlags, UsageError } from './args.js';
 
+export const ZONE_CHECK_FLAGS = {
+  origin: { type: 'string', short: 'o', value: 'NAME', help: "the zone's origin (required)" },
+} as const;
+
 /** Reads FILE as zone --origin; null (after printing every error) when it does not load. */
 function loadForCli(args: string[], command: string, strict: boolean): { origin: string; parsed: ParsedZone; errors: number } | null {
-  const { values, positionals } = parseFlags(args, { origin: { type: 'string', short: 'o' } }, true);
+  const { values, positionals } = parseFlags(args, ZONE_CHECK_FLAGS, true);
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError(`usage: fluxdns zone ${command} FILE --origin NAME`);
   if (!values.origin) throw new UsageError(`zone ${command} needs --origin NAME (the zone apex)`);

@@ -128,13 +128,15 @@ export async function registerWithDirectory(directory: ServerAddress, zone: stri
 }
 
 /** §3.1.2 browsing: the directory's PTR list, through the resolver. Instance names, sorted. */
-export async function browse(stub: Stub, zone: string, service: string): Promise<string[]> {
+/** The instances listed at the service's directory apex, and what the resolver answered (for "says what failed"). */
+export async function browse(stub: Stub, zone: string, service: string): Promise<{ instances: string[]; apex: string; rcode: string }> {
   const apex = directoryApex(zone, service);
   const r = await stub.query(apex, RRType.PTR);
-  return r.message.answers
+  const instances = r.message.answers
     .filter((x) => x.type === RRType.PTR && namesEqual(x.name, apex))
     .map((x) => (x.data as TargetRdata).target.slice(0, -(apex.length + 1)))
     .sort();
+  return { instances, apex, rcode: rcodeName(getRcode(r.message)) };
 }
 
 /** §3.1.2 resolution: SRV, TXT and address of one instance from the directory, through the resolver. */

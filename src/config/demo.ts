@@ -26,25 +26,30 @@ tsig:
 # Stateless DNS (seed 003): every answer synthesized from the query name (data.METHOD.alias.echo.lab)
 echo:
   - { zone: echo.lab., nsAddress: 127.0.0.1 }
-# Data plane: every address of 127.77.0.0/16 on TCP port 5380 relays to the demo's hello backend (PROXY v2).
+# Data plane: every address of 127.77.1.0/28 on TCP port 5380 relays to the demo's hello backend (PROXY v2).
+# bind: each gives every served address its own socket, so the demo accepts nothing beyond loopback
+# (a wildcard socket would complete handshakes from other hosts on port 5380 and 5382).
 gateway:
+  bind: each
   listeners:
-    - { prefixes: [127.77.0.0/16], ports: [tcp/5380] }
-    - { prefixes: [127.78.0.0/16], ports: [tcp/5382] } # the capability pool: only leased addresses get through
+    - { prefixes: [127.77.1.0/28], ports: [tcp/5380] }
+    - { prefixes: [127.78.0.0/26], ports: [tcp/5382] } # the capability pool: only leased addresses get through
   dispatch:
-    - { prefix: 127.77.0.0/16, proto: tcp, ports: 5380, backend: "127.0.0.1:5381", proxyProtocol: true }
+    - { prefix: 127.77.1.0/28, proto: tcp, ports: 5380, backend: "127.0.0.1:5381", proxyProtocol: true }
 # Policy-first addressing: any name under cdn.lab is answered with a fresh address from one pool.
 pools:
   - { name: cdn, prefixes: [198.18.0.0/24, "2001:db8:18::/64"] }
-  - { name: caps, prefixes: [127.78.0.0/16] }
+  - { name: caps, prefixes: [127.78.0.0/26] }
 policies:
   - { name: cdn, match: { qname: "*.cdn.lab", qtype: [A, AAAA] }, action: { pool: cdn, ttl: 30 }, zone: cdn.lab }
-# DNS answers as capabilities (seed 000): app.example.lab gets a fresh 127.78.x.y per resolver for 20 s;
+# DNS answers as capabilities (seed 000): app.example.lab gets a fresh 127.78.0.x per resolver for 20 s;
 # the gateway relays a flow to it (to the hello backend) only under that lease, then for seen sources.
 services:
   - { name: app.example.lab, target: "127.0.0.1:5381", ports: [tcp/5382], pool: caps, proxyProtocol: true }
 capabilities:
   admin: { listen: "127.0.0.1:5383", token: demo-admin-token-not-secret }
+# fluxdns ctl talks to the server on this unix socket (mode 0600: only its owner may connect).
+control: { socket: /tmp/fluxdns-demo-5353.ctl }
 `;
 
 /** The HTTP hello backend `serve` starts with the demo, behind the demo gateway (fixed ports: --port moves only DNS). */
@@ -189,7 +194,7 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
   },
   {
     command: 'curl -s http://127.77.1.2:5380/',
-    shows: 'the gateway: any address of 127.77.0.0/16 reaches the backend, which learns the dialled address by PROXY v2',
+    shows: 'the gateway: any address of 127.77.1.0/28 reaches the backend, which learns the dialled address by PROXY v2',
     expect: /^hello from behind the fluxdns gateway: client 127\.0\.0\.1 dialled 127\.77\.1\.2:\d+$/m,
   },
   {
@@ -204,7 +209,7 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
   },
   {
     command: 'dig @127.0.0.1 -p 5353 app.example.lab A',
-    shows: 'a capability (seed 000): a fresh address from the 127.78.0.0/16 pool, leased to this resolver for 20 s',
+    shows: 'a capability (seed 000): a fresh address from the 127.78.0.0/26 pool, leased to this resolver for 20 s',
     expect: /status: NOERROR[\s\S]*app\.example\.lab\.\s+([1-9]|1\d|20)\s+IN\s+A\s+127\.78\.\d+\.\d+/,
   },
   {
@@ -216,6 +221,15 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     command: 'fluxdns caps list --admin 127.0.0.1:5383 --token demo-admin-token-not-secret',
     shows: 'the leases, from the admin API: address, target, phase, remaining TTL, the hosts that used it',
     expect: /app\.example\.lab\.\s+127\.78\.\d+\.\d+\s+tcp\/\d+ -> 127\.0\.0\.1:\d+\s+live ttl \d+s\s+resolver 127\.0\.0\.1\s+resolver 127\.0\.0\.1\s+hosts 1/,
+  },  {
+    command: 'fluxdns ctl --socket /tmp/fluxdns-demo-5353.ctl status',
+    shows: 'the running server over its control socket: version, uptime, listeners, zones (fluxdns ctl --help lists reload ZONE, zone status, stats, cache flush, caps)',
+    expect: /^fluxdns \d+\.\d+\.\d+\S*, pid \d+, up \d+h\d\dm\d\ds\n[\s\S]*listeners {2}udp 127\.0\.0\.1:\d+, tcp 127\.0\.0\.1:\d+[\s\S]*zones {6}2: example\.lab\. \(serial \d+\), jitter\.lab\. \(serial \d+\)/m,
+  },
+  {
+    command: 'fluxdns ctl --socket /tmp/fluxdns-demo-5353.ctl reload example.lab',
+    shows: "one zone re-read from its file and swapped in alone (an error is printed, exit 1, and the old zone keeps serving)",
+    expect: /^reloaded zone example\.lab\. in 1 process\n {2}example\.lab\. serial \d+, \d+ records$/m,
   },
 ];
 

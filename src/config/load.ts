@@ -53,6 +53,9 @@ export function parseConfigText(text: string, file: string, baseDir = dirname(re
   for (const l of config.listen) for (const f of ['cert', 'key'] as const) { const p = l[f]; if (p !== undefined && !isAbsolute(p)) l[f] = resolve(baseDir, p); }
   resolveCapabilityPaths(config, baseDir);
   if (config.dnstap) for (const f of ['socket', 'file'] as const) { const p = config.dnstap[f]; if (p !== undefined && !isAbsolute(p)) config.dnstap[f] = resolve(baseDir, p); }
+  if (config.log.file !== undefined && !isAbsolute(config.log.file)) config.log.file = resolve(baseDir, config.log.file);
+  if (config.pidFile !== undefined && !isAbsolute(config.pidFile)) config.pidFile = resolve(baseDir, config.pidFile);
+  if (config.control && !isAbsolute(config.control.socket)) config.control.socket = resolve(baseDir, config.control.socket);
   // TSIG secrets kept in files (tsig.keys[].secretFile) are read now, so a bad one fails load and check.
   const secretIssues = readSecretFiles(config.tsig, baseDir);
   if (secretIssues.length > 0) throw new ConfigError(secretIssues.map((i) => toConfigIssue({ code: 'custom', path: i.path, message: i.message }, doc, lines, file)));

@@ -99,9 +99,17 @@ export const configSchema = z
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
         /** A JSON line per sampled query (src/observe/querylog.ts): sample is the fraction logged, 0 < sample ≤ 1. */
         queries: z.object({ sample: z.number().gt(0).max(1) }).strict().optional(),
+        /** Append log lines to this file instead of stderr; SIGUSR1 reopens it (after logrotate moved it). */
+        file: z.string().min(1, 'expected the path of a log file').optional(),
       })
       .strict()
       .default({}),
+    /** The local control socket `fluxdns ctl` talks to (src/control): a unix socket, mode 0600, never on the network. */
+    control: z.object({ socket: z.string().min(1, 'expected the path of a unix socket') }).strict().optional(),
+    /** Run as this user (name or uid) once every listener is bound: start as root for port 53, then drop it. */
+    user: z.union([z.string().min(1), z.number().int().min(0)]).optional(),
+    /** Write the serving process's PID here at start; removed on shutdown. */
+    pidFile: z.string().min(1, 'expected the path of a PID file').optional(),
     pools: z.array(poolSchema).default([]),
     policies: z.array(policySchema).default([]),
     services: servicesSchema, // DNS answers as capabilities (src/capability)

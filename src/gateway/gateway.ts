@@ -29,6 +29,11 @@ export interface Gateway {
   sweep(): number;
   /** Swaps the dispatch table and timeouts; false (nothing changed) when the listeners differ, which needs a restart. */
   update(next: GatewayConfig): boolean;
+  /**
+   * Whether a connection from `address`:`port` is one of this gateway's own backend connections:
+   * a backend in the same process believes a PROXY v2 header only from those (demo hello backend).
+   */
+  ownsConnection(address: string, port: number): boolean;
   close(): Promise<void>;
 }
 
@@ -56,6 +61,7 @@ export async function startGateway(initial: GatewayConfig, opts: GatewayOptions)
     onError,
   });
   const tcpServers: net.Server[] = [];
+  const own = new Set<string>();
   const listeners: GatewayListener[] = [];
   const closeAll = async () => {
     registry.closeAll();
@@ -66,9 +72,16 @@ export async function startGateway(initial: GatewayConfig, opts: GatewayOptions)
       const families = new Set(l.served.map((c) => c.family));
       if (l.proto === 'tcp') {
         // One socket per (port, family) for the whole prefix; the socket's local address tells which address was dialled.
-        const binds = config.bind === '::' ? [{ host: '::', v6only: false }] : [...families].sort().map((f) => ({ host: f === 4 ? '0.0.0.0' : '::', v6only: true }));
+        // bind: each opens one per served address instead, so nothing outside the prefixes is bound
+        // (a loopback prefix stays loopback-only: a wildcard would accept handshakes from other hosts).
+        const binds =
+          config.bind === 'each'
+            ? l.served.flatMap((c) => [...addressesOf(c)].map((a) => ({ host: a, v6only: c.family === 6 })))
+            : config.bind === '::'
+              ? [{ host: '::', v6only: false }]
+              : [...families].sort().map((f) => ({ host: f === 4 ? '0.0.0.0' : '::', v6only: true }));
         for (const b of binds) {
-          tcpServers.push(await listenTcpRelay(b.host, l.port, b.v6only, { decide, registry, idleMs: () => config.tcpIdleTimeout * 1000, onError }));
+          tcpServers.push(await listenTcpRelay(b.host, l.port, b.v6only, { decide, registry, idleMs: () => config.tcpIdleTimeout * 1000, onError, own }));
           listeners.push({ proto: 'tcp', address: b.host, port: l.port });
         }
       } else {
@@ -116,6 +129,7 @@ export async function startGateway(initial: GatewayConfig, opts: GatewayOptions)
       config = next;
       return true;
     },
+    ownsConnection: (address, port) => own.has(`${canon(address)}|${port}`),
     close: closeAll,
   };
 }

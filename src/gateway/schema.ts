@@ -86,8 +86,12 @@ export const gatewaySchema = z
     unmatched: z.enum(['refuse', 'drop']).default('refuse'),
     udpIdleTimeout: z.number().positive().max(86400).default(30),
     tcpIdleTimeout: z.number().positive().max(86400).default(300),
-    /** Wildcard to bind: "::" serves IPv4 and IPv6 from one dual-stack socket per port; default one per family. */
-    bind: z.enum(['0.0.0.0', '::']).optional(),
+    /**
+     * TCP sockets: "::" serves IPv4 and IPv6 from one dual-stack wildcard socket per port; default one
+     * wildcard per family; "each" binds every served address on its own (like UDP), so nothing else
+     * accepts connections — for small prefixes that must stay private (the demo's loopback ones).
+     */
+    bind: z.enum(['0.0.0.0', '::', 'each']).optional(),
     /** Node cannot read a datagram's destination address, so UDP binds one socket per served address. */
     udpMaxSockets: z.number().int().min(1).max(65536).default(4096),
     udpMaxFlows: z.number().int().min(1).max(1_000_000).default(10000),
@@ -111,18 +115,31 @@ export const gatewaySchema = z
         }),
       );
     }
-    let udpSockets = 0n;
-    for (const key of keys) {
-      if (!key.startsWith('udp/')) continue;
-      const port = Number(key.slice(4));
-      const served = listeners.filter((l) => l.ports.some((p) => p.proto === 'udp' && p.range.from <= port && port <= p.range.to)).flatMap((l) => l.prefixes);
-      udpSockets += addressCount(served);
-    }
+    // One socket per served address and port: always for UDP, for TCP with bind: each.
+    const perAddress = (proto: 'udp' | 'tcp') => {
+      let n = 0n;
+      for (const key of keys) {
+        if (!key.startsWith(`${proto}/`)) continue;
+        const port = Number(key.slice(4));
+        const served = listeners.filter((l) => l.ports.some((p) => p.proto === proto && p.range.from <= port && port <= p.range.to)).flatMap((l) => l.prefixes);
+        n += addressCount(served);
+      }
+      return n;
+    };
+    const udpSockets = perAddress('udp');
     if (udpSockets > BigInt(g.udpMaxSockets)) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: ['listeners'],
         message: `UDP listeners need ${udpSockets} sockets (one per served address and port: Node cannot read a datagram's destination address); expected at most udpMaxSockets (${g.udpMaxSockets}) — use smaller UDP prefixes or raise udpMaxSockets`,
+      });
+    }
+    const tcpSockets = g.bind === 'each' ? perAddress('tcp') : 0n;
+    if (tcpSockets > BigInt(g.udpMaxSockets)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['bind'],
+        message: `bind "each" needs ${tcpSockets} TCP sockets (one per served address and port); expected at most udpMaxSockets (${g.udpMaxSockets}) — use smaller prefixes or a wildcard bind`,
       });
     }
     g.dispatch.forEach((d, i) => {

@@ -1,4 +1,4 @@
-// TCP relay: one listening socket per (port, wildcard) serves a whole prefix; each connection is decided, then spliced to its backend.
+// TCP relay: one listening socket per (port, wildcard), or per served address, serves a prefix; each connection is decided, then spliced to its backend.
 import net from 'node:net';
 import { parseAddress, formatAddress } from '../net/cidr.js';
 import type { Decide, Decision } from './decide.js';
@@ -14,6 +14,8 @@ export interface TcpRelayOptions {
   onError: (msg: string, err: Error) => void;
   /** The descriptor budget each relay (client + upstream) draws from (default: the process's). */
   fds?: FdBudget;
+  /** "address|port" of the relay's own backend connections (their local end), while open. */
+  own: Set<string>;
 }
 
 /** The textual form the table uses (dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d). */
@@ -87,6 +89,15 @@ function act(client: net.Socket, flow: Flow, d: Decision, o: TcpRelayOptions): v
   const { backend } = d;
   upstream = net.connect({ host: backend.host, port: backend.port, allowHalfOpen: true });
   const up = upstream;
+  // Registered before the first write: a backend in this process (the demo's) sees the entry before any byte.
+  let ownKey: string | undefined;
+  up.once('connect', () => {
+    ownKey = `${canonical(up.localAddress) ?? ''}|${up.localPort ?? 0}`;
+    o.own.add(ownKey);
+  });
+  up.once('close', () => {
+    if (ownKey) o.own.delete(ownKey);
+  });
   const tracked: TrackedFlow = {
     flow,
     close: () => {

@@ -1,5 +1,6 @@
-// Structured logs as JSON lines on stderr; never called on the per-query hot path.
+// Structured logs as JSON lines on stderr or in a file; never called on the per-query hot path.
 import cluster from 'node:cluster';
+import { closeSync, openSync, writeSync } from 'node:fs';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -29,6 +30,37 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
     error: (m, f) => emit('error', m, f),
     setLevel: (l) => {
       min = RANK[l];
+    },
+  };
+}
+
+/** A log file kept open for appending; reopen() after logrotate moved it (SIGUSR1) starts a new one at the path. */
+export interface LogFile {
+  readonly path: string;
+  write(line: string): void;
+  reopen(): void;
+  close(): void;
+}
+
+/**
+ * Opens `path` for appending (created mode 0640). Writes are synchronous: log lines are rare, and a
+ * line written just before exit must not be lost. With `workers: N` each process opens the file;
+ * O_APPEND keeps their lines whole.
+ */
+export function openLogFile(path: string): LogFile {
+  let fd = openSync(path, 'a', 0o640);
+  return {
+    path,
+    write(line) {
+      writeSync(fd, line + '\n');
+    },
+    reopen() {
+      const next = openSync(path, 'a', 0o640);
+      closeSync(fd);
+      fd = next;
+    },
+    close() {
+      closeSync(fd);
     },
   };
 }

@@ -1,6 +1,7 @@
 // Builds a complete Runtime from a validated configuration, or reports every problem and builds nothing.
 import type { Runtime } from '../answer/runtime.js';
 import type { LoadedConfig } from '../config/load.js';
+import type { ZoneConfig } from '../config/schema.js';
 import { checkZoneReport, formatZoneIssue } from '../zone/check.js';
 import { loadZoneFile, ZoneError } from '../zone/parser.js';
 import { Zone, ZoneSet } from '../zone/tree.js';
@@ -21,6 +22,22 @@ export interface ZoneLoadReport {
   warnings: string[];
 }
 
+/**
+ * One zone from its master file, checked: the zone and its report, or the problems ("FILE:LINE:
+ * message") when it cannot be served. `unreadable` words the error of a file that cannot be read.
+ */
+export function loadOneZone(zc: ZoneConfig, unreadable: (e: Error) => string = (e) => `${zc.file}: ${e.message}`): { zone: Zone; report: ZoneLoadReport } | { problems: string[] } {
+  try {
+    const parsed = loadZoneFile(zc.file, zc.name);
+    const { errors, warnings } = checkZoneReport(parsed, zc.name);
+    if (errors.length > 0) return { problems: errors.map(formatZoneIssue) };
+    const zone = Zone.build(zc.name, parsed.records);
+    return { zone, report: { name: zc.name, file: zc.file, records: parsed.records.length, serial: zone.serial, warnings: warnings.map(formatZoneIssue) } };
+  } catch (e) {
+    return { problems: [e instanceof ZoneError ? e.message : unreadable(e as Error)] };
+  }
+}
+
 export function loadZones(loaded: LoadedConfig): { zones: ZoneSet; report: ZoneLoadReport[] } {
   const problems: string[] = [];
   const zones: Zone[] = [];
@@ -33,25 +50,17 @@ export function loadZones(loaded: LoadedConfig): { zones: ZoneSet; report: ZoneL
       return;
     }
     seen.add(key);
-    try {
-      const parsed = loadZoneFile(zc.file, zc.name);
-      const { errors, warnings } = checkZoneReport(parsed, zc.name);
-      if (errors.length > 0) {
-        for (const is of errors) problems.push(formatZoneIssue(is));
-        return;
-      }
-      const zone = Zone.build(zc.name, parsed.records);
-      zones.push(zone);
-      report.push({ name: zc.name, file: zc.file, records: parsed.records.length, serial: zone.serial, warnings: warnings.map(formatZoneIssue) });
-    } catch (e) {
-      if (e instanceof ZoneError) problems.push(e.message);
-      else {
-        // The file itself could not be read ($INCLUDE failures are ZoneErrors): blame the configuration line that named it.
-        const line = loaded.lineOf?.(['zones', i, 'file']);
-        const code = (e as NodeJS.ErrnoException).code;
-        const what = code === 'ENOENT' ? 'does not exist' : `cannot be read (${(e as Error).message})`;
-        problems.push(`${loaded.file}${line ? `:${line}` : ''}: zones[${i}].file: zone file ${zc.file} of zone ${zc.name} ${what}`);
-      }
+    const r = loadOneZone(zc, (e) => {
+      // The file itself could not be read ($INCLUDE failures are ZoneErrors): blame the configuration line that named it.
+      const line = loaded.lineOf?.(['zones', i, 'file']);
+      const code = (e as NodeJS.ErrnoException).code;
+      const what = code === 'ENOENT' ? 'does not exist' : `cannot be read (${e.message})`;
+      return `${loaded.file}${line ? `:${line}` : ''}: zones[${i}].file: zone file ${zc.file} of zone ${zc.name} ${what}`;
+    });
+    if ('problems' in r) problems.push(...r.problems);
+    else {
+      zones.push(r.zone);
+      report.push(r.report);
     }
   });
   if (problems.length > 0) throw new LoadError(problems);

@@ -1,7 +1,9 @@
 // One serving process: loads the runtime, binds the listeners, reloads on SIGHUP, stops on SIGTERM.
 import { Engine } from '../answer/engine.js';
 import { createUnits } from '../answer/units.js';
+import { AnswerCache } from '../answer/responders/cache/index.js';
 import type { LoadedConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import type { Capabilities } from '../capability/core.js';
 import { parseHostPort } from '../config/schema.js';
 import { attackCounters } from '../observe/attack-counters.js';
@@ -18,7 +20,9 @@ import { streamLimitsOf } from '../transport/limits.js';
 import { listenTcp } from '../transport/tcp.js';
 import { listenTls, type EncryptedListener } from '../transport/tls.js';
 import { listenUdpAuto } from '../transport/udp-batch.js';
-import { buildRuntime, type ZoneLoadReport } from './runtime-load.js';
+import { nameToWire, parseName } from '../wire/name.js';
+import { ZoneSet } from '../zone/tree.js';
+import { buildRuntime, loadOneZone, type ZoneLoadReport } from './runtime-load.js';
 
 const reloads = counterBy('fluxdns_reloads_total', 'Configuration and zone reloads, by result', ['result']);
 reloads.add(0, 'success');
@@ -31,12 +35,55 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** A zone being served, for `fluxdns ctl zone status`. */
+export interface ZoneStatus extends ZoneLoadReport {
+  /** Where its data comes from: "file" (a master file under zones:). */
+  source: 'file';
+  /** When this process loaded it (ISO 8601). */
+  loadedAt: string;
+}
+
+export type ReloadResult =
+  | { ok: true; report: ZoneLoadReport[]; generation: number; restartNeeded: string[] }
+  | { ok: false; error: Error };
+
 export interface RunningServer {
   readonly engine: Engine;
   readonly listeners: readonly Listener[];
   /** Re-reads the configuration file (if any) and its zones; keeps the old data when anything fails. */
-  reload(): { ok: true; report: ZoneLoadReport[] } | { ok: false; error: Error };
+  reload(): ReloadResult;
+  /**
+   * Re-reads one zone's master file (the file the configuration in force names) and swaps it in
+   * alone; every other zone and the configuration stay. On any error the old zone keeps serving.
+   */
+  reloadZone(name: string): ReloadResult;
+  zoneStatus(): ZoneStatus[];
+  /** Empties the answer cache, or drops NAME and the names below it; returns how many entries went. */
+  flushCache(name?: string): number;
   close(): Promise<void>;
+}
+
+/**
+ * What a reload from `before` to `after` cannot apply while running: sockets are bound and
+ * processes forked at start. Each entry names the key and the change.
+ */
+export function restartNeeded(before: Config, after: Config): string[] {
+  const key = (l: Config['listen'][number]) => `${l.proto} ${l.address}`;
+  const was = new Set(before.listen.map(key));
+  const now = new Set(after.listen.map(key));
+  const out: string[] = [];
+  for (const l of now) if (!was.has(l)) out.push(`listen: ${l} added`);
+  for (const l of was) if (!now.has(l)) out.push(`listen: ${l} removed`);
+  if (before.workers !== after.workers) out.push(`workers: ${before.workers} -> ${after.workers}`);
+  if (JSON.stringify(before.udp) !== JSON.stringify(after.udp)) out.push('udp: batching settings changed');
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  if (!same(before.gateway?.listeners, after.gateway?.listeners) || !same(before.gateway?.bind, after.gateway?.bind)) out.push('gateway.listeners: changed');
+  if (!same(before.capabilities.admin?.listen, after.capabilities.admin?.listen)) out.push('capabilities.admin.listen: changed');
+  for (const k of ['control', 'user', 'pidFile'] as const) if (!same(before[k], after[k])) out.push(`${k}: changed`);
+  if (!same(before.log.file, after.log.file)) out.push('log.file: changed');
+  for (const k of ['metrics', 'dnstap'] as const) if (!same(before[k], after[k])) out.push(`${k}: changed`);
+  if (!same(before.log.queries, after.log.queries)) out.push('log.queries: changed');
+  return out;
 }
 
 export interface ServeOptions {
@@ -62,7 +109,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let generation = 1;
   const { runtime, report } = buildRuntime(opts.loaded, generation);
   logZoneReport(logger, report);
-  const engine = new Engine(runtime, createUnits(undefined, { capabilities: opts.capabilities }), {
+  const loadedAt = new Map<string, string>();
+  const stamp = (reports: readonly ZoneLoadReport[]) => {
+    const t = new Date().toISOString();
+    for (const z of reports) loadedAt.set(z.name.toLowerCase(), t);
+  };
+  stamp(report);
+  let reports = report;
+  const cache = new AnswerCache();
+  const engine = new Engine(runtime, createUnits(cache, { capabilities: opts.capabilities, warn: (m, f) => logger.warn(m, f) }), {
     onUnitError: (unit, err) => logger.error('pipeline unit failed', { unit: unit.name, err }),
     onEncodeError: (err) => logger.error('response encoding failed', { err }),
   });
@@ -127,13 +182,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       try {
         const loaded = opts.source();
         const next = buildRuntime(loaded, generation + 1);
-        const was = engine.runtime.config;
-        if (JSON.stringify([loaded.config.metrics, loaded.config.dnstap, loaded.config.log.queries]) !== JSON.stringify([was.metrics, was.dnstap, was.log.queries])) {
-          logger.warn('metrics, dnstap and log.queries changes take effect on restart');
-        }
-        if (JSON.stringify(loaded.config.listen) !== JSON.stringify(engine.runtime.config.listen) || loaded.config.workers !== engine.runtime.config.workers) {
-          logger.warn('listen and workers changes take effect on restart');
-        }
+        const restart = restartNeeded(engine.runtime.config, loaded.config);
+        if (restart.length > 0) logger.warn('these changes take effect on restart; the rest is reloaded', { restartNeeded: restart });
         generation++;
         engine.swap(next.runtime);
         // Renewed certificates take effect on reload; a bad one keeps the old one serving.
@@ -146,14 +196,53 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         }
         logger.setLevel(loaded.config.log.level);
         logZoneReport(logger, next.report);
+        stamp(next.report);
+        reports = next.report;
         logger.info('reloaded', { generation });
         reloads.inc('success');
-        return { ok: true, report: next.report };
+        return { ok: true, report: next.report, generation, restartNeeded: restart };
       } catch (e) {
         reloads.inc('failure');
         logger.error('reload failed; still serving the previous configuration and zones', { errors: (e as Error).message.split('\n') });
         return { ok: false, error: e as Error };
       }
+    },
+    reloadZone(name) {
+      const current = engine.runtime;
+      let key: string;
+      try {
+        key = parseName(name.endsWith('.') ? name : name + '.').toLowerCase();
+      } catch (e) {
+        return { ok: false, error: new Error(`${name}: not a domain name: ${(e as Error).message}`) };
+      }
+      const zc = current.config.zones.find((z) => z.name.toLowerCase() === key);
+      if (!zc) return { ok: false, error: new Error(`${key}: no such zone in the configuration (zones: ${current.config.zones.map((z) => z.name).join(', ') || 'none'})`) };
+      const r = loadOneZone(zc);
+      if ('problems' in r) {
+        reloads.inc('failure');
+        logger.error('zone reload failed; still serving the previous zone', { zone: zc.name, errors: r.problems });
+        return { ok: false, error: new Error(r.problems.join('\n')) };
+      }
+      const zones = current.zones.zones.filter((z) => z.originKey !== r.zone.originKey);
+      generation++;
+      // One swap: a query sees either the old zone set or the new one, never a mix.
+      engine.swap({ config: current.config, zones: new ZoneSet([...zones, r.zone]), generation });
+      stamp([r.report]);
+      reports = [...reports.filter((z) => z.name.toLowerCase() !== key), r.report];
+      logZoneReport(logger, [r.report]);
+      logger.info('zone reloaded', { zone: zc.name, generation });
+      reloads.inc('success');
+      return { ok: true, report: [r.report], generation, restartNeeded: [] };
+    },
+    zoneStatus() {
+      const order = engine.runtime.config.zones.map((z) => z.name.toLowerCase());
+      return [...reports]
+        .sort((a, b) => order.indexOf(a.name.toLowerCase()) - order.indexOf(b.name.toLowerCase()))
+        .map((z) => ({ ...z, source: 'file' as const, loadedAt: loadedAt.get(z.name.toLowerCase()) ?? '' }));
+    },
+    flushCache(name) {
+      if (name === undefined) return cache.flush();
+      return cache.flush(nameToWire(parseName(name.endsWith('.') ? name : name + '.')));
     },
     async close() {
       await Promise.all(listeners.map((l) => l.close()));

@@ -22,8 +22,43 @@ export { RateLimiter, type RrlCounters, type RrlVerdict } from './limiter.js';
 /** Exempt prefixes parsed once per loaded configuration. */
 const exemptOf = perConfig((cfg: RrlConfig): Cidr[] => cfg.exempt.map((s) => parseCidr(s)!));
 
+/** What `logOnly` reports about a response it would have limited. */
+export interface RrlWouldLimit {
+  action: 'drop' | 'slip';
+  prefix: string;
+  kind: string;
+  name: string;
+}
+
+/** Lines `logOnly` writes per second at most; the rest are counted and the count goes on the next line. */
+export const LOG_ONLY_LINES_PER_SECOND = 10;
+
+/**
+ * `logOnly` reports each response it would have dropped or truncated, at most
+ * LOG_ONLY_LINES_PER_SECOND lines a second: a flood being measured must not become a flood of logs.
+ */
+export function logOnlyReporter(log: (msg: string, fields: Record<string, unknown>) => void): (w: RrlWouldLimit, now: number) => void {
+  let second = -1;
+  let lines = 0;
+  let suppressed = 0;
+  return (w, now) => {
+    const s = Math.floor(now / 1000);
+    if (s !== second) {
+      second = s;
+      lines = 0;
+    }
+    if (lines >= LOG_ONLY_LINES_PER_SECOND) {
+      suppressed++;
+      return;
+    }
+    lines++;
+    log('rrl logOnly: would limit', { ...w, ...(suppressed > 0 ? { suppressedBefore: suppressed } : {}) });
+    suppressed = 0;
+  };
+}
+
 /** The limiter is per process (per worker), as in BIND and Knot; it outlives reloads. */
-export function rrlFinisher(limiter = new RateLimiter()): Unit {
+export function rrlFinisher(limiter = new RateLimiter(), report?: (w: RrlWouldLimit, now: number) => void): Unit {
   attackCounters.rrl = limiter.counters;
   return {
     name: 'rrl',
@@ -40,7 +75,10 @@ export function rrlFinisher(limiter = new RateLimiter()): Unit {
       const verdict = limiter.check(`${prefix} ${c.kind} ${c.name}`, rate, cfg.window, cfg.slip, ctx.receivedAt);
       if (verdict === 'ok') return CONTINUE;
       limited.inc(verdict === 'drop' ? 'drop' : 'slip', cfg.logOnly ? 'false' : 'true');
-      if (cfg.logOnly) return CONTINUE;
+      if (cfg.logOnly) {
+        report?.({ action: verdict === 'drop' ? 'drop' : 'slip', prefix, kind: c.kind, name: c.name }, ctx.receivedAt);
+        return CONTINUE;
+      }
       if (verdict === 'drop') return drop(`rate limited (${c.kind} ${c.name} from ${prefix})`);
       // Slip: the same rcode with TC=1 and no records; the EDNS options (a cookie) stay.
       const r = ctx.response;

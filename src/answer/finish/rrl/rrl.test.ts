@@ -172,3 +172,39 @@ describe('rrl finisher', () => {
     assert.equal(parseConfigText('rrl: false\n', 'f.yaml').config.rrl, undefined);
   });
 });
+
+describe('rrl logOnly', () => {
+  test('answers everything and reports each response it would have limited, at most 10 lines a second', () => {
+    const lines: Record<string, unknown>[] = [];
+    const rt = runtimeWith('{ responsesPerSecond: 2, logOnly: true }');
+    const pipeline = new Pipeline(createUnits(undefined, { warn: (msg, f) => lines.push({ msg, ...f }) }));
+    const ask = (ms: number) => {
+      const raw = queryBytes('www.t.lab.', RRType.A);
+      const ctx = new QueryContext(raw, parseQuery(raw), { proto: 'udp', remoteAddress: '198.51.100.7', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 }, rt, ms);
+      const v = pipeline.run(ctx);
+      assert.ok(!(v instanceof Promise));
+      return v.kind === 'drop' ? 'drop' : decodeMessage(ctx.response.prebuilt ?? encodeResponse(ctx)).flags.tc ? 'tc' : 'answer';
+    };
+    // 40 identical responses in one second: 2 within the rate, 38 over it — all answered.
+    const got = Array.from({ length: 40 }, () => ask(0));
+    assert.deepEqual(new Set(got), new Set(['answer']));
+    assert.equal(lines.length, 10);
+    assert.deepEqual(lines[0], { msg: 'rrl logOnly: would limit', action: 'drop', prefix: '198.51.100.0/24', kind: 'answer', name: 'www.t.lab./1' });
+    assert.equal(lines[1]!['action'], 'slip');
+    // The next second: the first line says how many were not logged (38 - 10).
+    ask(1000);
+    assert.equal(lines.length, 11);
+    assert.equal(lines[10]!['suppressedBefore'], 28);
+  });
+
+  test('without logOnly nothing is reported', () => {
+    const lines: unknown[] = [];
+    const rt = runtimeWith('{ responsesPerSecond: 1 }');
+    const pipeline = new Pipeline(createUnits(undefined, { warn: (m) => lines.push(m) }));
+    for (let i = 0; i < 5; i++) {
+      const raw = queryBytes('www.t.lab.', RRType.A);
+      pipeline.run(new QueryContext(raw, parseQuery(raw), { proto: 'udp', remoteAddress: '198.51.100.7', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 }, rt, 0));
+    }
+    assert.equal(lines.length, 0);
+  });
+});

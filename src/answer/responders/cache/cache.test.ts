@@ -98,3 +98,24 @@ test('keys are compared as bytes: a prefix, a longer buffer and hash neighbours 
   assert.equal(cache.get(k('key1234567'), 1), undefined);
   assert.equal(cache.size, 100000);
 });
+
+test('flush empties the cache, or drops one name and the names below it', () => {
+  const cache = new AnswerCache();
+  const runtime = { config, zones: zones(ZONE), generation: 1 };
+  const engine = new Engine(runtime, createUnits(cache));
+  const names: [string, number][] = [['www.t.lab.', RRType.A], ['WWW.t.lab.', RRType.AAAA], ['x.w.t.lab.', RRType.TXT], ['y.w.t.lab.', RRType.TXT], ['ns.t.lab.', RRType.A], ['t.lab.', RRType.SOA]];
+  const ask = () => names.forEach(([n, t], i) => engine.handle(q(n, t, i + 1, false), udp));
+  ask();
+  const hits = cache.hits;
+  ask();
+  assert.equal(cache.hits - hits, names.length, 'all cached');
+  // www.t.lab. A and AAAA (case does not matter); names that merely end in the same letters stay.
+  assert.equal(cache.flush(new TextEncoder().encode('\x03WWW\x01t\x03lab\x00')), 2);
+  assert.equal(cache.flush(new Uint8Array([1, 0x77, 1, 0x74, 3, 0x6c, 0x61, 0x62, 0])), 2, 'w.t.lab. takes x.w and y.w');
+  assert.equal(cache.flush(new Uint8Array([1, 0x77, 1, 0x74, 3, 0x6c, 0x61, 0x62, 0])), 0);
+  const before = cache.hits;
+  ask();
+  assert.equal(cache.hits - before, 2, 'ns and the apex were still cached');
+  assert.equal(cache.flush(), names.length);
+  assert.equal(cache.flush(), 0);
+});

@@ -63,6 +63,24 @@ export class AnswerCache {
     return e;
   }
 
+  /**
+   * Drops every entry, or (with `name`, wire form) the entries for that name and the names below
+   * it — `fluxdns ctl cache flush [NAME]`. Returns how many went. Not on the query path.
+   */
+  flush(name?: Uint8Array): number {
+    const before = this.entries.size;
+    if (name === undefined) {
+      this.entries.clear();
+      this.ring = [];
+      this.next = 0;
+      return before;
+    }
+    const target = name.map((c) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c));
+    // A key is 3 bytes of kind and size after the 2-byte length, then the lower-cased question name.
+    for (const [h, e] of this.entries) if (nameAtOrBelow(e, 5, target)) this.entries.delete(h);
+    return before - this.entries.size;
+  }
+
   set(key: Uint8Array, generation: number, wire: Uint8Array, length = key.length): void {
     if (generation !== this.generation) return;
     const entry = new Uint8Array(2 + length + wire.length);
@@ -89,6 +107,19 @@ export class AnswerCache {
   get size(): number {
     return this.entries.size;
   }
+}
+
+/** Whether the wire name at `start` of `bytes` is `target` or ends with it at a label boundary. */
+function nameAtOrBelow(bytes: Uint8Array, start: number, target: Uint8Array): boolean {
+  for (let p = start; p + target.length <= bytes.length; ) {
+    let same = true;
+    for (let i = 0; i < target.length && same; i++) same = bytes[p + i] === target[i];
+    if (same) return true;
+    const len = bytes[p]!;
+    if (len === 0) return false;
+    p += 1 + len;
+  }
+  return false;
 }
 
 /** Longest key: 3 bytes of kind and size, a name of at most 255 bytes, QTYPE and QCLASS. */

@@ -1,0 +1,158 @@
+// Running as a service: the systemd unit verifies, root drops to `user: nobody` after binding a port
+// below 1024 and keeps answering, the PID file, the log file reopened on SIGUSR1 (and no inspector),
+// the shutdown lines; the demo's defaults: every socket on loopback, PROXY v2 believed only from the gateway.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, renameSync, chmodSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeProxyV2 } from '../../src/gateway/proxy-v2.js';
+import { dig } from '../helpers/dig.js';
+import { freePort } from '../helpers/ports.js';
+import { startProcess, stopAll } from '../helpers/proc.js';
+import { fluxdnsMain, repoRoot, waitForSoa } from '../helpers/servers.js';
+
+after(() => stopAll());
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, timeoutMs = 15000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** A port below 1024 free for UDP and TCP on 127.0.0.1 (the test runs as root). */
+async function lowPort(): Promise<number> {
+  for (let i = 0; i < 100; i++) {
+    const p = 600 + Math.floor(Math.random() * 400);
+    const tcpOk = await new Promise<boolean>((res) => {
+      const s = net.createServer();
+      s.once('error', () => res(false));
+      s.listen(p, '127.0.0.1', () => s.close(() => res(true)));
+    });
+    if (!tcpOk) continue;
+    const udpOk = await new Promise<boolean>((res) => {
+      const u = dgram.createSocket('udp4');
+      u.once('error', () => res(false));
+      u.bind(p, '127.0.0.1', () => u.close(() => res(true)));
+    });
+    if (udpOk) return p;
+  }
+  throw new Error('no free port below 1024');
+}
+
+const procStatus = (pid: number, key: string) => new RegExp(`^${key}:\\s+(.*)$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+
+test('systemd-analyze verify accepts contrib/fluxdns.service without a warning', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-unit-'));
+  const file = join(repoRoot, 'contrib', 'fluxdns.service');
+  const unit = readFileSync(file, 'utf8');
+  assert.match(unit, /^Type=notify$/m);
+  assert.match(unit, /^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
+  assert.match(unit, /^NoNewPrivileges=yes$/m);
+  // verify exits 0 on unknown keys and bad values (it only warns), so its output must be empty too.
+  const verify = (f: string) => spawnSync('systemd-analyze', ['verify', f], { encoding: 'utf8', cwd: dir });
+  const ok = verify(file);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(ok.stdout + ok.stderr, '');
+  // Broken copies are reported: the check is real.
+  for (const [from, to] of [[/^Type=notify$/m, 'Type=notifyy'], [/^NoNewPrivileges=yes$/m, 'NoNewPrivilegs=yes']] as const) {
+    writeFileSync(join(dir, 'broken.service'), unit.replace(from, to));
+    const bad = verify(join(dir, 'broken.service'));
+    assert.notEqual(bad.stdout + bad.stderr, '', `${to} passed`);
+  }
+});
+
+test('as root with user: nobody on a port below 1024: binds, drops to nobody, answers; PID file, log file on SIGUSR1, no inspector, shutdown lines', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-svc-'));
+  // nobody must read the zone at reload and write beside the log and PID files.
+  chmodSync(dir, 0o777);
+  const zone = join(dir, 's.lab.zone');
+  writeFileSync(zone, '$ORIGIN s.lab.\n$TTL 60\n@ SOA ns hm 5 3600 600 86400 60\n  NS ns\nns A 198.51.100.9\n');
+  const port = await lowPort();
+  const log = join(dir, 'fluxdns.log');
+  const pidFile = join(dir, 'fluxdns.pid');
+  const conf = join(dir, 'fluxdns.yaml');
+  writeFileSync(conf, `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n  - { proto: tcp, address: "127.0.0.1:${port}" }\nuser: nobody\npidFile: ${pidFile}\nlog: { file: ${log} }\nzones:\n  - { name: s.lab., file: ${zone} }\n`);
+  const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--config', conf], { cwd: repoRoot, name: 'fluxdns-root' });
+  await proc.waitFor(/fluxdns ready/, 30000);
+  await waitForSoa(proc, port, 's.lab.');
+  const nobody = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+  // Real, effective, saved and filesystem uid are all nobody's: root cannot be regained.
+  assert.deepEqual(procStatus(proc.pid, 'Uid')!.split(/\s+/).map(Number), [nobody, nobody, nobody, nobody]);
+  assert.equal(procStatus(proc.pid, 'Groups')!.trim().split(/\s+/).length, 1);
+  assert.equal((await dig(port, 's.lab', 'SOA')).rcode, 'NOERROR');
+  assert.equal((await dig(port, 'ns.s.lab', 'A', { tcp: true })).answer[0]?.data, '198.51.100.9');
+  assert.equal(readFileSync(pidFile, 'utf8'), `${proc.pid}\n`);
+  // Logs go to the file, not stderr.
+  const first = readFileSync(log, 'utf8');
+  assert.match(first, /"msg":"running as","user":"nobody","uid":\d+/);
+  assert.match(first, /"msg":"ready"/);
+  assert.doesNotMatch(proc.stderr, /"msg"/);
+
+  // logrotate: move the file, send SIGUSR1; the next lines land in a new file at the path.
+  renameSync(log, `${log}.1`);
+  process.kill(proc.pid, 'SIGUSR1');
+  await until('a new log file', () => existsSync(log) && readFileSync(log, 'utf8').includes('log file reopened'));
+  // A reload logs to the new file (as nobody, who reads the zone).
+  process.kill(proc.pid, 'SIGHUP');
+  await until('the reload in the new file', () => readFileSync(log, 'utf8').includes('"msg":"reloaded"'));
+  assert.doesNotMatch(readFileSync(`${log}.1`, 'utf8'), /reopened|reloaded/);
+  // SIGUSR1 did not open Node's inspector: nothing said so, nothing listens on 9229, still serving.
+  assert.doesNotMatch(proc.stderr, /Debugger listening/);
+  assert.equal(execFileSync('ss', ['-Hltnp', `( sport = :9229 )`], { encoding: 'utf8' }).includes(`pid=${proc.pid},`), false);
+  assert.equal((await dig(port, 's.lab', 'SOA')).rcode, 'NOERROR');
+
+  const exit = await proc.stop();
+  assert.equal(exit.code, 0);
+  const text = readFileSync(log, 'utf8');
+  assert.match(text, /"msg":"shutting down","reason":"SIGTERM"/);
+  assert.match(text, /"msg":"stopped"/);
+  assert.equal(existsSync(pidFile), false, 'PID file removed');
+});
+
+test('the demo: every socket on loopback; the backend refuses a PROXY v2 header not from the gateway', async () => {
+  const port = await freePort();
+  const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--port', String(port)], { cwd: repoRoot, name: 'demo-defaults' });
+  await proc.waitFor(/The built-in demo is running/, 30000);
+  // Every listening socket of the process (TCP and UDP), from the kernel's table.
+  const socks = (args: string[]) =>
+    execFileSync('ss', [...args, '-Hnp'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(`pid=${proc.pid},`))
+      .map((l) => l.trim().split(/\s+/)[3]!);
+  const tcp = socks(['-lt']);
+  const udp = socks(['-lu']);
+  assert.ok(tcp.length >= 80, `tcp listeners: ${tcp.length}`);
+  assert.ok(udp.length >= 1);
+  for (const a of [...tcp, ...udp]) assert.match(a, /^(127\.\d+\.\d+\.\d+|\[::1\]|\/tmp\/\S+):\d+$|^127\./, `not loopback: ${a}`);
+  assert.ok(tcp.includes(`127.77.1.2:${port + 3}`), 'the gateway binds the served addresses themselves');
+
+  // Through the gateway: believed. Straight to the backend with a forged header: refused.
+  const get = (host: string, p: number, header?: Buffer) =>
+    new Promise<string>((resolve, reject) => {
+      const s = net.connect(p, host, () => {
+        if (header) s.write(header);
+        s.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      });
+      let buf = '';
+      s.setEncoding('utf8');
+      s.on('data', (d: string) => (buf += d));
+      s.on('close', () => resolve(buf));
+      s.on('error', reject);
+    });
+  assert.match(await get('127.77.1.2', port + 3), new RegExp(`^HTTP/1\\.1 200 OK[\\s\\S]*client 127\\.0\\.0\\.1 dialled 127\\.77\\.1\\.2:${port + 3}\\n$`));
+  const forged = encodeProxyV2({ proto: 'tcp', src: '203.0.113.9', srcPort: 4444, dst: '127.77.1.2', dstPort: port + 3 });
+  const direct = await get('127.0.0.1', port + 4, forged);
+  assert.match(direct, /^HTTP\/1\.1 403 Forbidden[\s\S]*PROXY v2 header refused: this connection does not come from the fluxdns gateway\n$/);
+  assert.doesNotMatch(direct, /203\.0\.113\.9/);
+  await proc.stop();
+});
