@@ -361,3 +361,13 @@ test('svcbTarget reads the TargetName at offset 2 and rejects what is not a name
   assert.equal(svcbTarget('o.lab.', Uint8Array.of(0, 1, 5, 0x61)), undefined);
   assert.equal(svcbTarget('o.lab.', Uint8Array.of(0, 1)), undefined);
 });
+
+test('SVCB, HTTPS and DS written in their text forms answer as the RFC 3597 forms do', () => {
+  const s = zones(['t.lab.', '$TTL 60\n@ SOA ns hm 1 1 1 1 1\n NS ns\nns A 198.51.100.1\n_s SVCB 1 h alpn=h2\nh A 198.51.100.2\nw HTTPS 1 . alpn=h3\nw AAAA 2001:db8::1\nc NS ns\nc DS 12345 13 2 0A0B0C0D\n']);
+  const look = (name: string, type: number) => lookup(s, name, type, { minimalAny: true });
+  assert.deepEqual(look('_s.t.lab.', RRType.SVCB).additional.map((a) => `${a.name} ${a.type}`), ['h.t.lab. 1']);
+  assert.deepEqual(look('w.t.lab.', RRType.HTTPS).additional.map((a) => `${a.name} ${a.type}`), ['w.t.lab. 28']);
+  const ds = look('c.t.lab.', RRType.DS);
+  assert.equal(ds.aa, true);
+  assert.deepEqual(ds.answer.map((a) => a.type), [RRType.DS]);
+});
