@@ -4,7 +4,7 @@
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { setupCapabilities, type CapabilitySetup } from '../capability/setup.js';
-import { describeListeners, startGateway } from '../gateway/gateway.js';
+import { describeListeners, startGateway, type Gateway } from '../gateway/gateway.js';
 import { createLogger } from '../observe/log.js';
 import { loadOrReport, parseFlags, UsageError } from './args.js';
 
@@ -19,8 +19,10 @@ export async function runGateway(args: string[]): Promise<number> {
   const loaded = loadOrReport(() => loadConfigFile(file));
   if (!loaded) return 1;
   const logger = createLogger(loaded.config.log.level);
-  if (!loaded.config.gateway) {
-    process.stderr.write(`${file}: gateway: missing; expected a gateway section with listeners and dispatch\n`);
+  // The nftables backend enforces leases in the kernel: such a gateway needs no listeners of its own.
+  const kernelOnly = !loaded.config.gateway && loaded.config.services.length > 0 && loaded.config.capabilities.backend === 'nftables';
+  if (!loaded.config.gateway && !kernelOnly) {
+    process.stderr.write(`${file}: gateway: missing; expected a gateway section with listeners and dispatch (or services with capabilities.backend: nftables)\n`);
     return 1;
   }
   let current: Config = loaded.config;
@@ -34,32 +36,33 @@ export async function runGateway(args: string[]): Promise<number> {
       return 1;
     }
   }
-  let gw;
-  try {
-    gw = await startGateway(loaded.config.gateway, { logger, hooks: caps?.userspace?.hooks() });
-  } catch (e) {
-    await caps?.close();
-    process.stderr.write(`cannot start the gateway: ${(e as Error).message}\n`);
-    return 1;
+  let gateway: Gateway | undefined;
+  if (loaded.config.gateway) {
+    try {
+      gateway = await startGateway(loaded.config.gateway, { logger, hooks: caps?.userspace?.hooks() });
+    } catch (e) {
+      await caps?.close();
+      process.stderr.write(`cannot start the gateway: ${(e as Error).message}\n`);
+      return 1;
+    }
   }
-  const gateway = gw;
   if (caps) {
-    caps.userspace?.attach(gateway);
+    if (gateway) caps.userspace?.attach(gateway);
     await caps.caps.start();
     if (caps.admin) logger.info('capability admin API', { listen: `${caps.admin.address}:${caps.admin.port}` });
   }
   process.on('SIGHUP', () => {
     try {
       const next = loadConfigFile(file).config;
-      if (next.gateway && gateway.update(next.gateway)) logger.info('gateway reloaded');
+      if (next.gateway && gateway?.update(next.gateway)) logger.info('gateway reloaded');
       current = next;
     } catch (e) {
       logger.error('reload failed; the previous dispatch table stays', { errors: (e as Error).message.split('\n') });
     }
   });
-  const stop = () => void Promise.all([gateway.close(), caps?.close()]).then(() => process.exit(0));
+  const stop = () => void Promise.all([gateway?.close(), caps?.close()]).then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  process.stdout.write(`fluxdns gateway ready: ${describeListeners(gateway.listeners)}${caps ? ` (capabilities: ${caps.caps.dataPlane.name}, store ${caps.caps.store.shared ? 'shared' : 'memory'})` : ''}\n`);
+  process.stdout.write(`fluxdns gateway ready: ${gateway ? describeListeners(gateway.listeners) : 'no listeners'}${caps ? ` (capabilities: ${caps.caps.dataPlane.name}, store ${caps.caps.store.shared ? 'shared' : 'memory'})` : ''}\n`);
   return -1;
 }
