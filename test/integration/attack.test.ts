@@ -1,0 +1,398 @@
+// Attacks mounted on loopback while a legitimate client keeps querying over TCP, DoT and DoH (issue 16):
+// connections holding every slot from many /24s and from one /24, a reconnect flood, BADSIG floods and a
+// replayed signed query. Loopback gives a whole /8 of source addresses, so "many prefixes" are 127.x.y.z.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import packet from 'dns-packet';
+import { algorithmByName } from '../../src/tsig/algorithms.js';
+import { appendTsig } from '../../src/tsig/sign.js';
+import { freePort } from '../helpers/ports.js';
+import { startProcess, stopAll, type Proc } from '../helpers/proc.js';
+import { fluxdnsMain, repoRoot, startFluxdns, type RunningServer } from '../helpers/servers.js';
+import { makeTestCert, type TestCert } from '../helpers/tls.js';
+
+after(() => stopAll());
+
+const dir = mkdtempSync(join(tmpdir(), 'fluxdns-attack-'));
+const SECRET = Buffer.from('attack-test-secret-0123456789abcdef');
+let cert: TestCert;
+let zone: string;
+
+interface Ports {
+  dns: number;
+  dot: number;
+  doh: number;
+}
+
+async function serve(extra: string): Promise<{ server: RunningServer; ports: Ports }> {
+  const ports = { dns: await freePort(), dot: await freePort(), doh: await freePort() };
+  const yaml =
+    `listen:\n  - { proto: udp, address: "127.0.0.1:${ports.dns}" }\n  - { proto: tcp, address: "127.0.0.1:${ports.dns}" }\n` +
+    `  - { proto: tls, address: "127.0.0.1:${ports.dot}", cert: ${cert.cert}, key: ${cert.key} }\n` +
+    `  - { proto: https, address: "127.0.0.1:${ports.doh}", cert: ${cert.cert}, key: ${cert.key} }\n` +
+    `log: { level: warn }\nzones:\n  - { name: t.lab., file: ${zone} }\n${extra}`;
+  return { server: await startFluxdns(yaml, ports.dns, 't.lab.'), ports };
+}
+
+before(() => {
+  cert = makeTestCert(dir);
+  zone = join(dir, 't.lab.zone');
+  writeFileSync(zone, '$ORIGIN t.lab.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\nwww A 198.51.100.2\n');
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function query(id: number, name = 'www.t.lab'): Buffer {
+  return packet.encode({ type: 'query', id, flags: 0, questions: [{ name, type: 'A', class: 'IN' }] });
+}
+
+function framed(q: Buffer): Buffer {
+  const f = Buffer.alloc(2 + q.length);
+  f.writeUInt16BE(q.length, 0);
+  q.copy(f, 2);
+  return f;
+}
+
+/** True when the answer carries www.t.lab's address. */
+function answered(wire: Buffer): boolean {
+  try {
+    const m = packet.decode(wire);
+    return (m.answers ?? []).some((a) => a.type === 'A' && a.data === '198.51.100.2');
+  } catch {
+    return false;
+  }
+}
+
+/** One query on a fresh TCP or DoT connection from 127.0.0.1, as a stub resolver would; false on any failure within 3 s. */
+function askStream(port: number, secure: boolean): Promise<boolean> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve(ok);
+    };
+    const raw = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.1' });
+    const s = secure ? tls.connect({ socket: raw, rejectUnauthorized: false, ALPNProtocols: ['dot'] }) : raw;
+    const timer = setTimeout(() => finish(false), 3000);
+    let buf = Buffer.alloc(0);
+    s.once(secure ? 'secureConnect' : 'connect', () => s.write(framed(query(4242))));
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) finish(answered(buf.subarray(2, 2 + buf.readUInt16BE(0))));
+    });
+    s.on('error', () => finish(false));
+    s.on('close', () => finish(false));
+  });
+}
+
+/** One DoH POST on a fresh HTTP/2 connection; false on any failure within 3 s. */
+function askDoh(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let done = false;
+    const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false, localAddress: '127.0.0.1' } as http2.SecureClientSessionOptions);
+    const finish = (ok: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      session.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), 3000);
+    session.on('error', () => finish(false));
+    session.on('close', () => finish(false));
+    const req = session.request({ ':method': 'POST', ':path': '/dns-query', 'content-type': 'application/dns-message' });
+    const chunks: Buffer[] = [];
+    req.on('data', (d: Buffer) => chunks.push(d));
+    req.on('end', () => finish(answered(Buffer.concat(chunks))));
+    req.on('error', () => finish(false));
+    req.end(query(0));
+  });
+}
+
+interface Score {
+  asked: number;
+  answered: number;
+}
+
+/** The legitimate client: one query over each of TCP, DoT and DoH every 150 ms until `stop` resolves. */
+async function legitimate(ports: Ports, stop: Promise<void>): Promise<Record<'tcp' | 'dot' | 'doh', Score>> {
+  const score = { tcp: { asked: 0, answered: 0 }, dot: { asked: 0, answered: 0 }, doh: { asked: 0, answered: 0 } };
+  let stopped = false;
+  void stop.then(() => (stopped = true));
+  const pending: Promise<void>[] = [];
+  const one = (k: keyof typeof score, p: Promise<boolean>) => {
+    score[k].asked++;
+    pending.push(p.then((ok) => void (ok && score[k].answered++)));
+  };
+  while (!stopped) {
+    one('tcp', askStream(ports.dns, false));
+    one('dot', askStream(ports.dot, true));
+    one('doh', askDoh(ports.doh));
+    await sleep(150);
+  }
+  await Promise.all(pending);
+  return score;
+}
+
+function assertShare(score: Record<string, Score>, min: number, label: string): void {
+  // The figures for the README's robustness section.
+  process.stdout.write(`# ${label}: ${Object.entries(score).map(([k, s]) => `${k} ${s.answered}/${s.asked}`).join(', ')}\n`);
+  for (const [k, s] of Object.entries(score)) {
+    assert.ok(s.asked >= 5, `${label}: ${k} asked only ${s.asked}`);
+    assert.ok(s.answered / s.asked >= min, `${label}: ${k} answered ${s.answered} of ${s.asked} (need ${min * 100} %)`);
+  }
+}
+
+/**
+ * Connections that hold slots: each sends a query every `everyMs` (so it is never idle long) and
+ * reconnects when the server closes it, from the given source addresses, until `stop`.
+ */
+function holdSlots(port: number, sources: string[], perSource: number, everyMs: number, stop: Promise<void>): { opened: () => number } {
+  let stopped = false;
+  let opened = 0;
+  const live = new Set<net.Socket>();
+  void stop.then(() => {
+    stopped = true;
+    for (const s of live) s.destroy();
+  });
+  const hold = (src: string) => {
+    if (stopped) return;
+    const s = net.connect({ host: '127.0.0.1', port, localAddress: src });
+    live.add(s);
+    let timer: NodeJS.Timeout | undefined;
+    s.on('connect', () => {
+      opened++;
+      s.write(framed(query(1)));
+      timer = setInterval(() => s.write(framed(query(2))), everyMs);
+    });
+    s.on('data', () => {});
+    s.on('error', () => {});
+    s.on('close', () => {
+      clearInterval(timer);
+      live.delete(s);
+      // Come back, as an attacker would, a little later.
+      setTimeout(() => hold(src), 200);
+    });
+  };
+  for (const src of sources) for (let i = 0; i < perSource; i++) hold(src);
+  return { opened: () => opened };
+}
+
+describe('slot holding and reconnect floods', () => {
+  let server: RunningServer;
+  let ports: Ports;
+  before(async () => {
+    // A small table keeps the test cheap; the attacks outnumber it.
+    ({ server, ports } = await serve('limits: { tcpMaxConnections: 200, tcpIdleTimeout: 10, tcpHandshakeTimeout: 5 }\n'));
+  });
+  after(() => server?.stop());
+
+  for (const shape of ['16 addresses in 16 /24s', '16 addresses in one /24'] as const) {
+    test(`${shape} hold every slot with a query every 4 s: the legitimate client still gets ≥ 90 % over TCP, DoT and DoH`, async () => {
+      const sources = Array.from({ length: 16 }, (_, i) => (shape.includes('16 /24s') ? `127.20.${i}.1` : `127.30.0.${i + 1}`));
+      let end!: () => void;
+      const stop = new Promise<void>((r) => (end = r));
+      const attack = holdSlots(ports.dns, sources, 16, 4000, stop);
+      // Let the attackers fill the table first.
+      await sleep(2000);
+      assert.ok(attack.opened() >= 200, `the attack opened ${attack.opened()} connections`);
+      const legit = legitimate(ports, stop);
+      await sleep(6000);
+      end();
+      const score = await legit;
+      assertShare(score, 0.9, shape);
+      assert.ok(server.proc.running);
+    });
+  }
+
+  test('a reconnect flood from one /24 and from eight: the legitimate client still gets ≥ 90 %', async () => {
+    let stopped = false;
+    let attempts = 0;
+    const flood = async (src: string) => {
+      while (!stopped) {
+        await new Promise<void>((resolve) => {
+          const s = net.connect({ host: '127.0.0.1', port: ports.dns, localAddress: src });
+          attempts++;
+          s.on('connect', () => s.end(framed(query(3))));
+          s.on('error', () => resolve());
+          s.on('close', () => resolve());
+          s.on('data', () => s.destroy());
+        });
+      }
+    };
+    const sources = [...Array.from({ length: 8 }, (_, i) => `127.40.0.${i + 1}`), ...Array.from({ length: 8 }, (_, i) => `127.41.${i}.1`)];
+    const floods = sources.flatMap((s) => [flood(s), flood(s)]);
+    let end!: () => void;
+    const stop = new Promise<void>((r) => (end = r));
+    const legit = legitimate(ports, stop);
+    await sleep(6000);
+    end();
+    stopped = true;
+    const score = await legit;
+    await Promise.all(floods);
+    assert.ok(attempts > 500, `the flood made ${attempts} connection attempts`);
+    assertShare(score, 0.9, 'reconnect flood');
+  });
+});
+
+describe('TSIG abuse', () => {
+  let server: RunningServer;
+  let ports: Ports;
+  before(async () => {
+    // A service requiring TSIG is what makes replays matter; `replay: refuse` says so without one.
+    ({ server, ports } = await serve(`tsig:\n  replay: refuse\n  keys: [{ name: k1, secret: "${SECRET.toString('base64')}" }]\n`));
+  });
+  after(() => server?.stop());
+
+  const K1 = { name: 'k1.', algorithm: algorithmByName('hmac-sha256')!, secret: SECRET };
+  const sign = (secret = SECRET) => appendTsig(new Uint8Array(query(0x3131)), { keyName: 'k1.', algorithm: 'hmac-sha256.', key: { ...K1, secret }, macSize: 32, fudge: 300, error: 0 }, Math.floor(Date.now() / 1000));
+
+  const rcode = (m: packet.Packet | undefined) => (m as (packet.Packet & { rcode?: string }) | undefined)?.rcode;
+  const firstA = (m: packet.Packet | undefined) => (m?.answers?.[0] as { data?: unknown } | undefined)?.data;
+
+  /** Sends each datagram from `from` and collects the answers for `waitMs`. */
+  async function udp(from: string, datagrams: Uint8Array[], waitMs = 1000): Promise<packet.Packet[]> {
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, from, () => r()));
+    const got: packet.Packet[] = [];
+    sock.on('message', (m) => got.push(packet.decode(m)));
+    for (const d of datagrams) sock.send(d, ports.dns, '127.0.0.1');
+    await sleep(waitMs);
+    sock.close();
+    return got;
+  }
+
+  test('a signed query replayed from another address is refused (NOTAUTH); the sender may retransmit it', async () => {
+    const signed = sign();
+    const [first] = await udp('127.0.0.1', [signed], 500);
+    assert.equal(rcode(first), 'NOERROR');
+    assert.equal(firstA(first), '198.51.100.2');
+    const [again] = await udp('127.0.0.1', [signed], 500);
+    assert.equal(rcode(again), 'NOERROR', 'a retransmission from the same address is answered');
+    const [replay] = await udp('127.50.0.9', [signed], 500);
+    assert.equal(rcode(replay), 'NOTAUTH');
+    assert.equal(replay?.answers?.length ?? 0, 0);
+  });
+
+  test('a BADSIG flood from one /24 gets about tsig.errorsPerSecond answers; another /24 still gets its error', async () => {
+    const bad = sign(Buffer.from('guess'));
+    const got = await udp('127.60.0.1', Array.from({ length: 500 }, () => bad), 1500);
+    assert.ok(got.length >= 1, 'some errors are answered');
+    assert.ok(got.length <= 30, `${got.length} of 500 BADSIG answered (limit 10 per second)`);
+    for (const m of got) assert.equal(rcode(m), 'NOTAUTH');
+    const other = await udp('127.61.0.1', [bad], 500);
+    assert.equal(rcode(other[0]), 'NOTAUTH');
+    // TCP DNS still answers meanwhile.
+    assert.ok(await askStream(ports.dns, false));
+  });
+});
+
+/** One UDP or TCP query from 127.0.0.1 for www.t.lab; false on any failure within 2 s. */
+function askUdp(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    const timer = setTimeout(() => finish(false), 2000);
+    function finish(ok: boolean) {
+      clearTimeout(timer);
+      try {
+        s.close();
+      } catch {
+        // closed already
+      }
+      resolve(ok);
+    }
+    s.on('message', (m) => finish(answered(m)));
+    s.on('error', () => finish(false));
+    s.send(query(77), port, '127.0.0.1');
+  });
+}
+
+describe('gateway UDP flow flood at 1024 descriptors', () => {
+  let proc: Proc;
+  let dns: number;
+  let gw: number;
+  let backend: dgram.Socket;
+  before(async () => {
+    dns = await freePort();
+    gw = await freePort();
+    backend = dgram.createSocket('udp4');
+    backend.on('message', (m, r) => backend.send(m, r.port, r.address));
+    await new Promise<void>((r) => backend.bind(0, '127.0.0.1', () => r()));
+    const conf = join(dir, 'gw.yaml');
+    writeFileSync(
+      conf,
+      `listen:\n  - { proto: udp, address: "127.0.0.1:${dns}" }\n  - { proto: tcp, address: "127.0.0.1:${dns}" }\nlog: { level: info }\n` +
+        `zones:\n  - { name: t.lab., file: ${zone} }\n` +
+        `gateway:\n  listeners: [{ prefixes: [127.79.0.1/32], ports: [udp/${gw}] }]\n` +
+        `  dispatch: [{ prefix: 127.79.0.1/32, proto: udp, ports: ${gw}, backend: "127.0.0.1:${(backend.address() as net.AddressInfo).port}" }]\n`,
+    );
+    // The common default limit, soft and hard: nothing to raise.
+    proc = startProcess('prlimit', ['--nofile=1024', process.execPath, '--import', 'tsx', fluxdnsMain, 'serve', '--config', conf], { name: 'fluxdns-1024', cwd: repoRoot });
+    await proc.waitFor(/fluxdns ready/, 30000, 'stdout');
+  });
+  after(async () => {
+    await proc?.stop();
+    backend?.close();
+  });
+
+  test('3,000 one-datagram flows from 3,000 sources: the budget evicts the oldest, TCP and UDP DNS keep answering ≥ 99 %', async () => {
+    const log = proc.stdout + proc.stderr;
+    const budget = /"gateway descriptor budget".*?"flows":(\d+)/.exec(log);
+    assert.ok(budget, `the gateway logs its budget:\n${log.slice(-2000)}`);
+    const flows = Number(budget[1]);
+    assert.ok(flows > 0 && flows < 1024, `budget ${flows} within the limit`);
+    assert.match(log, /does not fit the descriptor limit 1024/, 'serve warns that tcpMaxConnections 1000 does not fit 1024');
+    let stopped = false;
+    let sent = 0;
+    const flood = (async () => {
+      for (let i = 0; i < 3000 && !stopped; i += 100) {
+        // 100 sources at a time, each one datagram from its own address and port, then closed.
+        const socks = await Promise.all(
+          Array.from({ length: 100 }, (_, j) => {
+            const n = i + j;
+            const s = dgram.createSocket('udp4');
+            s.on('error', () => {});
+            s.on('message', () => {});
+            return new Promise<dgram.Socket>((r) => s.bind(0, `127.81.${Math.floor(n / 250)}.${(n % 250) + 1}`, () => r(s)));
+          }),
+        );
+        await Promise.all(socks.map((s) => new Promise<void>((r) => s.send('x', gw, '127.79.0.1', () => r()))));
+        sent += socks.length;
+        await sleep(20);
+        for (const s of socks) s.close();
+      }
+    })();
+    const score = { udp: { asked: 0, answered: 0 }, tcp: { asked: 0, answered: 0 } };
+    const legit = (async () => {
+      for (let i = 0; i < 100; i++) {
+        const [u, t] = await Promise.all([askUdp(dns), askStream(dns, false)]);
+        score.udp.asked++;
+        score.tcp.asked++;
+        if (u) score.udp.answered++;
+        if (t) score.tcp.answered++;
+      }
+    })();
+    await Promise.all([flood, legit]);
+    stopped = true;
+    assert.equal(sent, 3000);
+    assert.ok(sent > flows, `the flood (${sent} flows) exceeded the budget (${flows})`);
+    assertShare(score, 0.99, 'gateway UDP flow flood at 1024 descriptors');
+    // And after it: a new flow through the gateway still works (the budget evicted, not refused).
+    const c = dgram.createSocket('udp4');
+    const echoed = new Promise<string>((r) => c.once('message', (m) => r(m.toString())));
+    c.send('hello', gw, '127.79.0.1');
+    assert.equal(await Promise.race([echoed, sleep(3000).then(() => 'timeout')]), 'hello');
+    c.close();
+    assert.ok(proc.running);
+  });
+});
