@@ -71,7 +71,14 @@ export class RedisStore implements StateStore {
     const s = new RedisStore(o);
     const url = o.sentinel ? await s.askSentinels() : o.url;
     s.client = s.makeClient(url);
-    await s.deadline(s.client.connect(), o.timeoutMs * 4, `cannot connect to ${url}`);
+    try {
+      await s.deadline(s.client.connect(), o.timeoutMs * 4, `cannot connect to ${url}`);
+    } catch (e) {
+      // Stop the reconnect loop, or it would keep the process alive.
+      s.closed = true;
+      await s.client.disconnect().catch(() => {});
+      throw e;
+    }
     s.primary = url;
     return s;
   }
@@ -129,7 +136,12 @@ export class RedisStore implements StateStore {
         const url = await this.askSentinels();
         if (url === this.primary || this.closed) return;
         const next = this.makeClient(url);
-        await this.deadline(next.connect(), this.o.timeoutMs * 2, `cannot connect to ${url}`);
+        try {
+          await this.deadline(next.connect(), this.o.timeoutMs * 2, `cannot connect to ${url}`);
+        } catch (e) {
+          await next.disconnect().catch(() => {});
+          throw e;
+        }
         const old = this.client;
         const oldSub = this.sub;
         this.client = next;
