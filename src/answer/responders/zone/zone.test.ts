@@ -36,3 +36,15 @@ test('DS at the apex of a served child is answered by the served parent, repeate
   }
   assert.ok(cache.hits >= 3);
 });
+
+test('DS at the apex of a file zone under a policy-owned zone is answered by the policy zone, its parent', () => {
+  const config = parseConfigText('policies:\n  - { match: { qname: "pool.pz.lab" }, action: { rcode: NXDOMAIN }, zone: pz.lab }\n', 'z.yaml').config;
+  const child = new ZoneSet([zone('f.pz.lab.', '$TTL 60\n@ SOA ns.pz.lab. hm 9 1 1 1 70\n NS ns.pz.lab.\nwww A 198.51.100.9\n')]);
+  const e = new Engine({ config, zones: child, generation: 1 }, createUnits(new AnswerCache()));
+  const askE = (name: string, type: number) => decodeMessage(e.handle(encodeMessage(queryMessage(name, type, { id: id++ })), udp) as Uint8Array);
+  const ds = askE('f.pz.lab.', RRType.DS);
+  assert.equal(ds.flags.aa, true);
+  assert.deepEqual(ds.authorities.map((r) => [r.name, r.type]), [['pz.lab.', RRType.SOA]]);
+  assert.deepEqual(askE('f.pz.lab.', RRType.SOA).answers.map((r) => r.name), ['f.pz.lab.'], 'the child answers other types');
+  assert.deepEqual(askE('www.f.pz.lab.', RRType.DS).authorities.map((r) => r.name), ['f.pz.lab.'], 'DS below the apex: the child');
+});
