@@ -10,12 +10,18 @@ export class Writer {
   pos = 0;
   /** Lower-cased presentation suffix ("example.com.") → offset of its wire form. */
   private readonly names = new Map<string, number>();
-  /** The same suffixes as written (case kept) → offset: targets for names in RDATA, whose case is data. */
-  private readonly exact = new Map<string, number>();
   /** Keys in insertion order, so rollback() can forget names written after a mark. */
   private readonly added: string[] = [];
-  private readonly addedExact: string[] = [];
   private readonly addedAt: number[] = [];
+  /**
+   * Suffixes of RDATA names written with upper-case letters, spelled as written → offset. Such a
+   * name points only at its own spelling, and nothing else points at it: it reads back as the zone
+   * wrote it (as BIND does; Knot lower-cases such names when it loads them), and a lower-case name
+   * never picks up its letters. Kept apart so the common, lower-case path does no extra work.
+   */
+  private readonly exact = new Map<string, number>();
+  private readonly exactAdded: string[] = [];
+  private readonly exactAt: number[] = [];
 
   constructor(initialSize = 512) {
     this.buf = new Uint8Array(Math.max(16, initialSize));
@@ -83,9 +89,9 @@ export class Writer {
    * new suffixes are remembered; matching is case-insensitive (as BIND does; RFC 4343 makes the
    * names equal). Without it (RFC 3597 §4: DNAME, SRV, unknown types) the name is written in
    * full and not registered either, so nothing ever points into uncompressible rdata.
-   * With `keepCase` (a name inside RDATA), a name written with upper-case letters only points at
-   * a suffix spelled exactly the same, so it reads back as the zone wrote it (as BIND does; Knot
-   * lower-cases such names when it loads them).
+   * `keepCase` marks a name inside RDATA: see `exact`. A lower-case one still points at any case,
+   * so an answer is laid out the same whatever the case of the question (the answer cache relies
+   * on that).
    */
   writeName(name: string, compress: boolean, keepCase = false): void {
     const n = name.length;
@@ -103,9 +109,11 @@ export class Writer {
     }
     // Worst case without escapes is n + 1 bytes; escapes only shrink it.
     if (this.pos + n + 1 > this.buf.length) this.grow(n + 1);
-    const lower = compress ? name.toLowerCase() : '';
-    // Most names are lower case already: then the exact key is the lower-case one, no second string.
-    const mixed = compress && lower !== name;
+    let lower = compress ? name.toLowerCase() : '';
+    const exact = compress && keepCase && lower !== name;
+    // Exact spelling: the same loop with the names as written and the other table.
+    if (exact) lower = name;
+    const table = exact ? this.exact : this.names;
     const start = this.pos;
     const b = this.buf;
     let p = this.pos;
@@ -113,11 +121,7 @@ export class Writer {
     while (i < n) {
       if (compress) {
         const key = i === 0 ? lower : lower.slice(i);
-        const exactKey = mixed ? (i === 0 ? name : name.slice(i)) : key;
-        // A name with upper case in it only points at the same spelling; an all-lower-case one at
-        // any case, so answers are laid out the same whatever the case of the question (the answer
-        // cache relies on that).
-        const at = keepCase && mixed ? this.exact.get(exactKey) : this.names.get(key);
+        const at = table.get(key);
         if (at !== undefined) {
           b[p] = 0xc0 | (at >>> 8);
           b[p + 1] = at & 0xff;
@@ -125,13 +129,14 @@ export class Writer {
           return;
         }
         if (p <= MAX_POINTER) {
-          // A mixed-case RDATA name is a target for its own spelling only: were it one for any case,
-          // a lower-case name written later would read back with its letters.
-          if (!(keepCase && mixed)) this.names.set(key, p);
-          this.exact.set(exactKey, p);
-          this.added.push(key);
-          this.addedExact.push(exactKey);
-          this.addedAt.push(p);
+          table.set(key, p);
+          if (exact) {
+            this.exactAdded.push(key);
+            this.exactAt.push(p);
+          } else {
+            this.added.push(key);
+            this.addedAt.push(p);
+          }
         }
       }
       const lenAt = p++;
@@ -184,13 +189,14 @@ export class Writer {
   rollback(mark: number): void {
     const added = this.added;
     const at = this.addedAt;
-    const exact = this.addedExact;
     while (at.length > 0 && at[at.length - 1]! >= mark) {
-      const p = at.pop()!;
-      const k = added.pop()!;
-      const e = exact.pop()!;
-      if (this.names.get(k) === p) this.names.delete(k);
-      if (this.exact.get(e) === p) this.exact.delete(e);
+      this.names.delete(added.pop()!);
+      at.pop();
+    }
+    const ex = this.exactAt;
+    while (ex.length > 0 && ex[ex.length - 1]! >= mark) {
+      this.exact.delete(this.exactAdded.pop()!);
+      ex.pop();
     }
     this.pos = mark;
   }

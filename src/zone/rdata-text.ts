@@ -4,7 +4,12 @@ import { Reader } from '../wire/reader.js';
 import { rdataCodecs } from '../wire/rdata/index.js';
 import { formatIPv6, parseIPv4, parseIPv6 } from '../wire/rdata/ip.js';
 import { RRType, WireError, typeName, type Rdata } from '../wire/types.js';
-import { RdataTextError, parseRdataText, typesWithTextForm, type ParsedRdata, type TextIn } from '../wire/rrtype/index.js';
+import { Out, RdataTextError, parseRdataInto, typesWithTextForm, type RdataWarning } from '../wire/rrtype/index.js';
+
+/** One buffer for the text form of every record parsed; typed data is decoded from it at once. */
+const scratch = new Out();
+/** One cursor too: a zone has millions of records and nothing keeps it past one parseRdata call. */
+const cursor: { tokens: readonly Token[]; pos: number; origin: readonly Uint8Array[]; warnings: RdataWarning[] } = { tokens: [], pos: 0, origin: [], warnings: [] };
 import { decodeCharString } from '../wire/rrtype/text.js';
 import { parsePeriod } from '../wire/rrtype/fields.js';
 import { NameError, nameFromLabels, parseLabels } from '../wire/name.js';
@@ -89,28 +94,33 @@ export function rdataFromWire(type: number, b: Uint8Array): Rdata {
  */
 export function parseRdata(type: number, c: RdataCursor): Rdata {
   const first = c.pos;
-  const t: TextIn = { tokens: c.tokens, pos: c.pos, origin: c.originLabels, warnings: c.warn ? [] : undefined };
-  let parsed: ParsedRdata;
+  const t = cursor;
+  t.tokens = c.tokens;
+  t.pos = c.pos;
+  t.origin = c.originLabels;
+  t.warnings.length = 0;
+  let generic: Uint8Array | null;
   try {
-    parsed = parseRdataText(type, t);
+    generic = parseRdataInto(type, t, scratch);
   } catch (e) {
     if (e instanceof RdataTextError) throw err(c, e.token < 0 ? undefined : c.tokens[e.token], e.expected, e.found);
     throw e;
   }
   c.pos = t.pos;
-  if (c.warn && t.warnings) {
+  if (c.warn && t.warnings.length > 0) {
     for (const w of t.warnings) {
       const tok = c.tokens[w.token] ?? c.tokens[first];
       if (tok) c.warn(tok, w.message);
     }
   }
-  if (!TYPED_RDATA.has(type)) return { raw: parsed.wire };
+  if (!TYPED_RDATA.has(type)) return { raw: generic ?? scratch.finish() };
   try {
-    return rdataFromWire(type, parsed.wire);
+    // Decoded straight from the scratch bytes: the typed form keeps no reference to them.
+    return rdataFromWire(type, generic ?? scratch.buf.subarray(0, scratch.pos));
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
     // The \# form's length token, or the first rdata token of the text form.
-    const at = c.tokens[parsed.generic ? first + 1 : first];
-    throw err(c, at, `well-formed ${typeName(type)} rdata${parsed.generic ? ' in the \\# form' : ''}`, at ? `${describeToken(at)} (${e.message})` : undefined);
+    const at = c.tokens[generic ? first + 1 : first];
+    throw err(c, at, `well-formed ${typeName(type)} rdata${generic ? ' in the \\# form' : ''}`, at ? `${describeToken(at)} (${e.message})` : undefined);
   }
 }

@@ -2,12 +2,12 @@
 // with its text parser and formatter, and the codec built from a list of them.
 
 import { WireError } from '../types.js';
-import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from '../rdata/ip.js';
+import { formatIPv4, formatIPv6, parseIPv4Into, parseIPv6Into } from '../rdata/ip.js';
 import { typeFromMnemonic, typeMnemonic } from './mnemonic.js';
 import {
   Out, RdataTextError, type Span, type TextIn, atEnd, bad, describe, fromBase32hex, fromHex, need, nameText,
   quoteCharString, rdBytes, rdNameLabels, rdU16, rdU32, rdU8, take, takeBase64Rest, takeCharString, takeHexRest,
-  takeName, takeStringBytes, takeUint, takeUintOrMnemonic, toBase32hex, toBase64, toHex, isDigits,
+  takeStringBytes, takeUint, takeUintOrMnemonic, toBase32hex, toBase64, toHex, isDigits, writeNameToken,
 } from './text.js';
 
 /** One codec per RR type: presentation text ↔ uncompressed wire rdata. */
@@ -143,7 +143,7 @@ export function period(what: string): Field {
 export function name(what: string): Field {
   return {
     name: true,
-    parse: (t, o) => o.labels(takeName(t, what)),
+    parse: (t, o) => writeNameToken(t, o, what),
     format: (s) => nameText(rdNameLabels(s)),
   };
 }
@@ -221,9 +221,8 @@ export function ipv4(what: string): Field {
   return {
     parse(t, o) {
       const tok = take(t, what);
-      const b = tok.quoted ? undefined : parseIPv4(tok.text);
-      if (!b) throw bad(t, `${what} (dotted quad, no leading zeros)`);
-      o.bytes(b);
+      const at = o.reserve(4);
+      if (tok.quoted || !parseIPv4Into(tok.text, o.buf, at)) throw bad(t, `${what} (dotted quad, no leading zeros)`);
     },
     format(s) {
       need(s, 4, what);
@@ -238,9 +237,8 @@ export function ipv6(what: string): Field {
   return {
     parse(t, o) {
       const tok = take(t, what);
-      const b = tok.quoted ? undefined : parseIPv6(tok.text);
-      if (!b) throw bad(t, what);
-      o.bytes(b);
+      const at = o.reserve(16);
+      if (tok.quoted || !parseIPv6Into(tok.text, o.buf, at)) throw bad(t, what);
     },
     format(s) {
       need(s, 16, what);

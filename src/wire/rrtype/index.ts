@@ -12,7 +12,7 @@ import { Out, RdataTextError, fromHex, take, takeUint, toHex, bad, describe, typ
 import { typeMnemonic } from './mnemonic.js';
 
 export type { RRTypeCodec } from './fields.js';
-export { RdataTextError, type RdataWarning, type TextIn, type TextToken } from './text.js';
+export { Out, RdataTextError, type RdataWarning, type TextIn, type TextToken } from './text.js';
 export { typeFromMnemonic, typeMnemonic } from './mnemonic.js';
 
 /** RFC 4034 Appendix A.1 algorithm mnemonics (BIND accepts them in DNSKEY/DS/RRSIG text). */
@@ -226,25 +226,36 @@ export interface ParsedRdata {
 }
 
 /**
- * Reads the rdata tokens of one record of `type` from t.pos to the end into uncompressed wire
- * bytes, by the type's codec, or the RFC 3597 `\#` form for any type. Throws RdataTextError (with
- * the index of the offending token, -1 for the end); repairs are appended to t.warnings.
+ * Like parseRdataText, but the text form is written into `o` (from its start; o.pos is the length)
+ * without copying it out: for a caller that decodes the bytes at once. Returns true when the rdata
+ * came in RFC 3597 form, which is then returned as its own array in `generic`.
  */
-export function parseRdataText(type: number, t: TextIn): ParsedRdata {
+export function parseRdataInto(type: number, t: TextIn, o: Out): Uint8Array | null {
   const first = t.tokens[t.pos];
   if (first && !first.quoted && first.text === '\\#') {
     t.pos++;
-    return { wire: parseGeneric(t), generic: true };
+    return parseGeneric(t);
   }
   const c = RRTYPE_CODECS.get(type);
   if (!c?.parse) {
     throw new RdataTextError(first ? t.pos : -1, `the RFC 3597 form "\\# <length> <hex>" for ${typeMnemonic(type)} (its text form is not supported)`);
   }
-  const o = new Out();
+  o.pos = 0;
   c.parse(t, o);
   if (t.pos < t.tokens.length) throw new RdataTextError(t.pos, 'end of line');
   if (o.pos > 65535) throw new RdataTextError(t.pos - 1, 'rdata of at most 65535 bytes');
-  return { wire: o.finish(), generic: false };
+  return null;
+}
+
+/**
+ * Reads the rdata tokens of one record of `type` from t.pos to the end into uncompressed wire
+ * bytes, by the type's codec, or the RFC 3597 `\#` form for any type. Throws RdataTextError (with
+ * the index of the offending token, -1 for the end); repairs are appended to t.warnings.
+ */
+export function parseRdataText(type: number, t: TextIn): ParsedRdata {
+  const o = new Out();
+  const generic = parseRdataInto(type, t, o);
+  return generic ? { wire: generic, generic: true } : { wire: o.finish(), generic: false };
 }
 
 /**

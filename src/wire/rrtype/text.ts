@@ -72,6 +72,14 @@ export class Out {
     this.buf[this.pos++] = v & 0xff;
   }
 
+  /** Makes room for `n` bytes, advances past them and returns where they start. */
+  reserve(n: number): number {
+    this.room(n);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
   bytes(b: Uint8Array): void {
     this.room(b.length);
     this.buf.set(b, this.pos);
@@ -191,6 +199,61 @@ export function takeUintOrMnemonic(t: TextIn, max: number, what: string, names: 
 export function takeName(t: TextIn, what: string): Uint8Array[] {
   const tok = take(t, what);
   return nameLabels(t, tok, what);
+}
+
+/**
+ * Writes the name token uncompressed into `o`, straight from the text for the common names (plain
+ * letters, digits, hyphens and underscores, or "@"); anything else goes through parseLabels, which
+ * also words the errors.
+ */
+export function writeNameToken(t: TextIn, o: Out, what: string): void {
+  const tok = take(t, what);
+  const s = tok.text;
+  const n = s.length;
+  if (tok.quoted || n === 0 || n > 254) return o.labels(nameLabels(t, tok, what));
+  if (s === '@') return o.labels(t.origin);
+  const start = o.reserve(n + 1);
+  const b = o.buf;
+  let lenAt = start;
+  let p = start + 1;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2e) {
+      const len = p - lenAt - 1;
+      if (len === 0 || len > 63) break;
+      b[lenAt] = len;
+      lenAt = p++;
+    } else if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x5f || c === 0x2a || c === 0x2f) {
+      b[p++] = c;
+    } else {
+      break;
+    }
+  }
+  const last = p - lenAt - 1;
+  if (i < n || last > 63) {
+    o.pos = start;
+    return o.labels(nameLabels(t, tok, what));
+  }
+  if (s.charCodeAt(n - 1) === 0x2e) {
+    // Absolute: the last dot left an empty label slot, which is the root.
+    b[lenAt] = 0;
+    o.pos = p;
+    return;
+  }
+  b[lenAt] = last;
+  o.pos = p;
+  let wire = p - start;
+  for (const l of t.origin) wire += l.length + 1;
+  if (wire + 1 > 255) {
+    o.pos = start;
+    return o.labels(nameLabels(t, tok, what));
+  }
+  for (const l of t.origin) {
+    o.u8(l.length);
+    o.bytes(l);
+  }
+  o.u8(0);
 }
 
 export function nameLabels(t: TextIn, tok: TextToken, what: string): Uint8Array[] {
