@@ -65,6 +65,8 @@ interface Contender {
   cpu: string | null;
   workers?: number;
   tcp: boolean;
+  /** fluxdns only: YAML added to its configuration. */
+  extraYaml?: string;
 }
 
 const CONTENDERS: Contender[] = [
@@ -75,6 +77,8 @@ const CONTENDERS: Contender[] = [
   { id: 'pdns', label: 'pdns_server (bind backend)', kind: 'pdns', cpu: SERVER_CPU, tcp: false },
   { id: 'bare-node', label: 'bare Node dgram responder', kind: 'bare-node', cpu: SERVER_CPU, tcp: false },
   { id: 'fluxdns-w2', label: 'fluxdns (workers: 2, unpinned)', kind: 'fluxdns', cpu: null, workers: 2, tcp: false },
+  // The cost of observing every query: the same server with the metrics listener on (counters, latency histogram, top-k).
+  { id: 'fluxdns-metrics', label: 'fluxdns (workers: 1, metrics on)', kind: 'fluxdns', cpu: SERVER_CPU, workers: 1, tcp: false, extraYaml: 'metrics: { listen: "127.0.0.1:0" }' },
 ];
 
 const running = new Set<BenchServer>();
@@ -235,7 +239,7 @@ async function main(): Promise<void> {
   const servers = new Map<string, BenchServer>();
   for (const c of contenders) {
     const port = await freePort();
-    const s = await startServer(c.kind, { zoneFile, port, cpu: c.cpu, workers: c.workers ?? 1 });
+    const s = await startServer(c.kind, { zoneFile, port, cpu: c.cpu, workers: c.workers ?? 1, extraYaml: c.extraYaml });
     running.add(s);
     servers.set(c.id, s);
     await verify(s, c);

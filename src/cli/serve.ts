@@ -11,7 +11,7 @@ import { startHelloBackend } from '../gateway/hello.js';
 import { describeListeners, startGateway, type Gateway } from '../gateway/gateway.js';
 import { createLogger, openLogFile, type LogFile, type Logger } from '../observe/log.js';
 import { answerPrimary, collectMetrics, metricsTable, startMetricsListener, type MetricsListener } from '../observe/metrics/index.js';
-import { observeCapabilities, observeGateway } from '../observe/metrics/sources.js';
+import { observeAttackDefences, observeCapabilities, observeGateway } from '../observe/metrics/sources.js';
 import { setupCapabilities, type CapabilitySetup } from '../capability/setup.js';
 import { clusterHandler, processHandler, type StatsData } from '../server/control.js';
 import { dropPrivileges, lookupUser } from '../server/privileges.js';
@@ -109,6 +109,7 @@ export async function runServe(args: string[]): Promise<number> {
   let metrics: MetricsListener | undefined;
   if (c.metrics) {
     observeCapabilities(caps.caps);
+    observeAttackDefences();
     if (gateway) observeGateway(gateway);
   }
   if (cluster.isWorker) answerPrimary();

@@ -50,6 +50,8 @@ capabilities:
   admin: { listen: "127.0.0.1:5383", token: demo-admin-token-not-secret }
 # fluxdns ctl talks to the server on this unix socket (mode 0600: only its owner may connect).
 control: { socket: /tmp/fluxdns-demo-5353.ctl }
+# Prometheus metrics at /metrics and the live dashboard at http://127.0.0.1:5384/ (src/observe/metrics)
+metrics: { listen: "127.0.0.1:5384" }
 `;
 
 /** The HTTP hello backend `serve` starts with the demo, behind the demo gateway (fixed ports: --port moves only DNS). */
@@ -60,12 +62,12 @@ export const DEMO_GATEWAY_BACKEND = { host: '127.0.0.1', port: 5381 };
  * its offset, so a second demo, or a test beside a running one, never collides with the first. A
  * feature that adds a port to the demo adds it here.
  */
-export const DEMO_PORTS: Readonly<Record<number, number>> = { 5353: 0, 8853: 1, 8443: 2, 5380: 3, 5381: 4, 5382: 5, 5383: 6 };
+export const DEMO_PORTS: Readonly<Record<number, number>> = { 5353: 0, 8853: 1, 8443: 2, 5380: 3, 5381: 4, 5382: 5, 5383: 6, 5384: 7 };
 
 /** `text` with each demo port moved to its place for DNS port `base` (5353: unchanged). */
 export function moveDemoPorts(text: string, base = 5353): string {
   if (base === 5353) return text;
-  return text.replace(/(?<![\d.])(5353|8853|8443|5380|5381|5382|5383)(?!\d)/g, (p) => String(base + DEMO_PORTS[Number(p)]!));
+  return text.replace(/(?<![\d.])(5353|8853|8443|5380|5381|5382|5383|5384)(?!\d)/g, (p) => String(base + DEMO_PORTS[Number(p)]!));
 }
 
 export function demoConfig(base = 5353): LoadedConfig {
@@ -230,6 +232,11 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     command: 'fluxdns ctl --socket /tmp/fluxdns-demo-5353.ctl reload example.lab',
     shows: "one zone re-read from its file and swapped in alone (an error is printed, exit 1, and the old zone keeps serving)",
     expect: /^reloaded zone example\.lab\. in 1 process\n {2}example\.lab\. serial \d+, \d+ records$/m,
+  },
+  {
+    command: 'curl -s http://127.0.0.1:5384/metrics',
+    shows: 'Prometheus metrics: the queries above by transport, qtype and rcode, latency, the capability leases (the live dashboard is at http://127.0.0.1:5384/)',
+    expect: /fluxdns_queries_total\{transport="udp",qtype="AAAA",rcode="NOERROR"\} [1-9][\s\S]*fluxdns_capability_leases\{phase="live"\} [1-9]/,
   },
 ];
 

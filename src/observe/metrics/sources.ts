@@ -3,6 +3,7 @@ import type { Capabilities } from '../../capability/core.js';
 import { serviceTableOf } from '../../capability/services.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import { leasePhase } from '../../state/store.js';
+import { attackCounters } from '../attack-counters.js';
 import { observed } from './family.js';
 
 export function observeCapabilities(caps: Capabilities): void {
@@ -69,4 +70,36 @@ export function observeGateway(gateway: Gateway): void {
   });
   observed('fluxdns_gateway_honeypot_flows_total', 'Flows sent to the honeypot', 'counter', [], () => [[[], gateway.stats().honeypot]]);
   observed('fluxdns_gateway_active_flows', 'Flows open now', 'gauge', [], () => [[[], gateway.stats().active]]);
+}
+
+/** The abuse defences' counters (issue 16): connection slots, descriptor budget, TSIG limits, RRL buckets. */
+export function observeAttackDefences(): void {
+  const a = attackCounters;
+  observed('fluxdns_stream_connections_refused_total', 'TCP, DoT and DoH connections refused, by reason (full, per_client, per_prefix, accept_rate)', 'counter', ['reason'], () => {
+    const s = a.stream;
+    if (!s) return [];
+    return [
+      [['full'], s.refusedTotal],
+      [['per_client'], s.refusedPerClient],
+      [['per_prefix'], s.refusedPerPrefix],
+      [['accept_rate'], s.refusedAcceptRate],
+    ];
+  });
+  observed('fluxdns_stream_connections_evicted_total', 'Stream connections closed to make room for a newcomer', 'counter', [], () => (a.stream ? [[[], a.stream.evicted]] : []));
+  observed('fluxdns_stream_connections_timed_out_total', 'Stream connections closed by a timeout, by kind (idle_shortened: the busy idle timeout, timeout: any other)', 'counter', ['kind'], () =>
+    a.stream ? [[['idle_shortened'], a.stream.idleShortened], [['timeout'], a.stream.timedOut]] : [],
+  );
+  observed('fluxdns_gateway_descriptors', 'Descriptors of the gateway flows and relays: limit, budget, in_use', 'gauge', ['kind'], () => [
+    [['limit'], a.fd.limit],
+    [['budget'], a.fd.budget],
+    [['in_use'], a.fd.inUse],
+  ]);
+  observed('fluxdns_gateway_descriptor_evictions_total', 'Gateway flows or relays closed to stay within the descriptor budget', 'counter', [], () => [[[], a.fd.evicted]]);
+  observed('fluxdns_gateway_refused_per_source_total', 'Gateway flows refused because their source held its share of descriptors', 'counter', [], () => [[[], a.fd.refusedPerSource]]);
+  observed('fluxdns_tsig_errors_total', 'TSIG error answers (BADSIG, BADKEY, BADTIME), by outcome (answered, dropped by the per-prefix rate)', 'counter', ['outcome'], () => [
+    [['answered'], a.tsig.errorsAnswered],
+    [['dropped'], a.tsig.errorsDropped],
+  ]);
+  observed('fluxdns_tsig_replays_refused_total', 'Signed queries refused as replays (the same key and MAC within the fudge window)', 'counter', [], () => [[[], a.tsig.replaysRefused]]);
+  observed('fluxdns_rrl_buckets_evicted_total', 'RRL buckets evicted because the table was full', 'counter', [], () => (a.rrl ? [[[], a.rrl.evicted]] : []));
 }
