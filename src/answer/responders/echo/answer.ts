@@ -11,7 +11,7 @@ import type { ShortTimeCache } from './short-cache.js';
 import { counterBy } from '../../../observe/metrics/family.js';
 
 /** Stateless DNS answers by kind: echo (data.00), a method's program, retrieval by alias, apex/ns, or unknown. */
-const answers = counterBy('fluxdns_echo_answers_total', 'Stateless DNS (echo zone) answers by method: echo, a program method (a, ca, …), retrieve, apex, ns, unknown', ['method']);
+const answers = counterBy('fluxdns_echo_answers_total', 'Stateless DNS (echo zone) answers synthesized, by method: echo, a program method (a, ca, …), retrieve, apex, ns, unknown (a repeated question served from the answer cache counts as a cache hit instead)', ['method']);
 
 /** The zone's SOA: nothing is ever transferred, so the timers only matter for the minimum (RFC 2308 §4). */
 export function soaRecord(z: EchoZoneConfig): ResourceRecord<SOARdata> {
