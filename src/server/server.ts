@@ -256,8 +256,7 @@ function observeQueries(engine: Engine): QueryObserver {
   const m = new QueryMetrics();
   m.register();
   observed('fluxdns_zone_serial', 'SOA serial of each loaded zone', 'gauge', ['zone'], () => engine.runtime.zones.zones.map((z) => [[z.origin], z.serial]), 'max');
-  provideExtra('topNames', () => m.topNames.entries());
-  provideExtra('topClients', () => m.topClients.entries());
+  provideExtra('top', () => m.watchTop());
   return (ctx, reply, seconds) => m.record(ctx, reply, seconds);
 }
 

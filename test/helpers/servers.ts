@@ -226,7 +226,8 @@ export async function startFluxdns(config: ZoneSpec[] | string, port: number, so
   });
   const server = makeRunning('fluxdns', port, proc, dir);
   try {
-    await proc.waitFor(/fluxdns ready/, 30000, 'stdout');
+    // Generous: with workers: N on a loaded machine, each process loads the sources through tsx in turn.
+    await proc.waitFor(/fluxdns ready/, 90000, 'stdout');
   } catch (e) {
     await server.stop();
     throw e;

@@ -81,6 +81,9 @@ test('a real Prometheus scrapes fluxdns with workers: 2 and counts exactly the q
   const prom = startProcess('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'tsdb')}`, `--web.listen-address=127.0.0.1:${promPort}`], { name: 'prometheus' });
   try {
     await prom.waitFor(/Server is ready to receive web requests/, 30000, 'stderr');
+    // The top lists fill while the dashboard looks: read its data once before sending.
+    const before = (await (await fetch(`http://127.0.0.1:${metricsPort}/dashboard.json`)).json()) as { topNames: unknown[] };
+    assert.deepEqual(before.topNames, []);
 
     const sent = [
       ...Array.from({ length: 30 }, () => ({ name: 'www.mt.lab', type: 'A' })),

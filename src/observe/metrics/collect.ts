@@ -1,7 +1,6 @@
 // The whole server's metrics: this process's alone, or, in the primary of `workers: N`, every worker's merged.
 import cluster from 'node:cluster';
-import { AggregatorRegistry, type Registry } from 'prom-client';
-import { localRegistry, type FamilyJson } from './family.js';
+import { localFamilies, type FamilyJson } from './family.js';
 
 /** Per-process data that is not a metric family (the dashboard's top lists): name → JSON value. */
 export type Extras = Record<string, unknown>;
@@ -11,8 +10,13 @@ export interface MetricsSnapshot {
   text: string;
   /** The same families, merged: counters and histograms summed, gauges as each family says. */
   families: FamilyJson[];
-  /** Each process's extras (one per worker; one in a single process). */
+  /** Each process's extras (one per worker; one in a single process); empty objects unless asked for. */
   extras: Extras[];
+}
+
+export interface CollectOptions {
+  /** Read the extras too (the dashboard); reading them may switch on what fills them (the top lists). */
+  extras?: boolean;
 }
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -22,7 +26,7 @@ const RESPONSE = 'fluxdns:metrics-response';
 /** A worker that does not answer within this is left out of the merge (it may be restarting). */
 const WORKER_TIMEOUT_MS = 3000;
 
-type Request = { type: typeof REQUEST; id: number };
+type Request = { type: typeof REQUEST; id: number; extras: boolean };
 type Response = { type: typeof RESPONSE; id: number; families: FamilyJson[]; extras: Extras };
 
 const extraSources = new Map<string, () => unknown>();
@@ -32,14 +36,11 @@ export function provideExtra(name: string, read: () => unknown): void {
   extraSources.set(name, read);
 }
 
-function localExtras(): Extras {
+function localExtras(wanted: boolean): Extras {
   const e: Extras = {};
+  if (!wanted) return e;
   for (const [k, read] of extraSources) e[k] = read();
   return e;
-}
-
-async function localFamilies(): Promise<FamilyJson[]> {
-  return (await localRegistry.getMetricsAsJSON()) as unknown as FamilyJson[];
 }
 
 function workerCount(): number {
@@ -47,11 +48,14 @@ function workerCount(): number {
 }
 
 /** Merged metrics of every process serving DNS: call it from the primary, a worker-less server, or a test. */
-export async function collectMetrics(): Promise<MetricsSnapshot> {
+export async function collectMetrics(opts: CollectOptions = {}): Promise<MetricsSnapshot> {
+  const extras = opts.extras === true;
   const parts: { families: FamilyJson[]; extras: Extras }[] = [];
-  if (workerCount() > 0) parts.push(...(await askWorkers()));
-  else parts.push({ families: await localFamilies(), extras: localExtras() });
-  const merged: Registry = AggregatorRegistry.aggregate(parts.map((p) => p.families) as unknown as Parameters<typeof AggregatorRegistry.aggregate>[0]);
+  if (workerCount() > 0) parts.push(...(await askWorkers(extras)));
+  else parts.push({ families: await localFamilies(), extras: localExtras(extras) });
+  // Loaded on the first collection only (see family.ts).
+  const { AggregatorRegistry } = await import('prom-client');
+  const merged = AggregatorRegistry.aggregate(parts.map((p) => p.families) as unknown as Parameters<typeof AggregatorRegistry.aggregate>[0]);
   return {
     text: await merged.metrics(),
     families: (await merged.getMetricsAsJSON()) as unknown as FamilyJson[],
@@ -63,7 +67,7 @@ let nextId = 1;
 const pending = new Map<number, { want: number; got: Response[]; done: (r: Response[]) => void }>();
 let listening = false;
 
-function askWorkers(): Promise<{ families: FamilyJson[]; extras: Extras }[]> {
+function askWorkers(extras: boolean): Promise<{ families: FamilyJson[]; extras: Extras }[]> {
   if (!listening) {
     listening = true;
     cluster.on('message', (_w, m: unknown) => {
@@ -84,7 +88,7 @@ function askWorkers(): Promise<{ families: FamilyJson[]; extras: Extras }[]> {
       resolve(got.map((r) => ({ families: r.families, extras: r.extras })));
     };
     pending.set(id, { want: workers.length, got: [], done: finish });
-    for (const w of workers) w!.send({ type: REQUEST, id } satisfies Request);
+    for (const w of workers) w!.send({ type: REQUEST, id, extras } satisfies Request);
   });
 }
 
@@ -100,7 +104,7 @@ export function answerPrimary(): void {
   answering = true;
   process.on('message', (m: unknown) => {
     if (typeof m !== 'object' || m === null || (m as { type?: unknown }).type !== REQUEST) return;
-    const id = (m as Request).id;
-    void localFamilies().then((families) => process.send?.({ type: RESPONSE, id, families, extras: localExtras() } satisfies Response));
+    const { id, extras } = m as Request;
+    void localFamilies().then((families) => process.send?.({ type: RESPONSE, id, families, extras: localExtras(extras === true) } satisfies Response));
   });
 }

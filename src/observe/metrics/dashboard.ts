@@ -19,6 +19,8 @@ export interface DashboardData {
 
 const TOP = 15;
 
+type TopLists = { names: [string, number][]; clients: [string, number][] };
+
 export function dashboardData(s: MetricsSnapshot): DashboardData {
   const fam = new Map(s.families.map((f) => [f.name, f]));
   const by = (name: string, label: string) => sumBy(fam.get(name), label);
@@ -33,8 +35,8 @@ export function dashboardData(s: MetricsSnapshot): DashboardData {
     workers: s.extras.length,
     queries: { total: Object.values(queries).reduce((a, b) => a + b, 0), byRcode: queries, byTransport: by('fluxdns_queries_total', 'transport') },
     latency: (fam.get('fluxdns_query_duration_seconds')?.values ?? []).filter((v) => v.metricName?.endsWith('_bucket')).map((v) => [v.labels['le'] ?? '', v.value]),
-    topNames: mergeTop(s.extras.map((e) => (e['topNames'] as [string, number][] | undefined) ?? []), TOP),
-    topClients: mergeTop(s.extras.map((e) => (e['topClients'] as [string, number][] | undefined) ?? []), TOP),
+    topNames: mergeTop(s.extras.map((e) => (e['top'] as TopLists | undefined)?.names ?? []), TOP),
+    topClients: mergeTop(s.extras.map((e) => (e['top'] as TopLists | undefined)?.clients ?? []), TOP),
     zones: zones.map((zone) => ({ zone, serial: serials[zone] ?? null, queries: zoneQueries[zone] ?? 0 })),
     capabilities: {
       leases: total(fam.get('fluxdns_capability_leases')),

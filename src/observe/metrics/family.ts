@@ -4,7 +4,6 @@
 //   export const evicted = counter('fluxdns_connections_evicted_total', 'Connections closed to make room');
 // and `evicted.value++` (or `.inc()`) where it happens. Labelled: counterBy(name, help, ['reason']).inc('full').
 // Values that already live elsewhere (a Map size, an object's field) are read by a callback: observed().
-import { Registry, type Metric } from 'prom-client';
 
 export type MetricKind = 'counter' | 'gauge' | 'histogram';
 /** How the primary merges one family over the workers (prom-client's aggregators). */
@@ -27,8 +26,17 @@ export interface FamilyJson {
   values: SampleJson[];
 }
 
-/** This process's families. The primary merges every worker's (see collect.ts). */
-export const localRegistry = new Registry();
+/**
+ * This process's families, by name. prom-client is loaded only where metrics are merged and formatted
+ * (collect.ts, on the first scrape): importing it costs more start-up time than the rest of the server's
+ * modules, and every worker and every counting module would pay it.
+ */
+const families = new Map<string, { name: string; help: string; type: MetricKind; aggregator: Merge; values: () => SampleJson[] | Promise<SampleJson[]> }>();
+
+/** Every family of this process with its current values (prom-client's JSON form). */
+export async function localFamilies(): Promise<FamilyJson[]> {
+  return Promise.all([...families.values()].map(async (f) => ({ name: f.name, help: f.help, type: f.type, aggregator: f.aggregator, values: await f.values() })));
+}
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
@@ -57,7 +65,7 @@ export function observed(
 /** Like observed(), with the samples made by the caller (a histogram's series: histogramSamples()). */
 export function observedSamples(name: string, help: string, type: MetricKind, samples: () => SampleJson[] | Promise<SampleJson[]>, aggregator: Merge = 'sum'): void {
   // Read from an object made per server start: a later start in the same process replaces it.
-  localRegistry.removeSingleMetric(name);
+  families.delete(name);
   register(name, help, type, aggregator, samples);
 }
 
@@ -145,12 +153,6 @@ function labelsOf(names: readonly string[], values: readonly string[]): Labels {
 
 function register(name: string, help: string, type: MetricKind, aggregator: Merge, values: () => SampleJson[] | Promise<SampleJson[]>): void {
   if (!NAME.test(name)) throw new Error(`metric name ${JSON.stringify(name)} is not a Prometheus name`);
-  // prom-client's Registry takes any object with get(); its Metric type lists only its own classes.
-  const family = { name, help, type, aggregator, get: async (): Promise<FamilyJson> => ({ name, help, type, aggregator, values: await values() }), reset() {} };
-  localRegistry.registerMetric(family as unknown as Metric);
-}
-
-/** Replaces a family registered before (a second server in one process, e.g. in tests). */
-export function unregister(name: string): void {
-  localRegistry.removeSingleMetric(name);
+  if (families.has(name)) throw new Error(`metric ${name} is registered twice`);
+  families.set(name, { name, help, type, aggregator, values });
 }

@@ -33,7 +33,7 @@ export function startMetricsListener(config: MetricsConfig, logger: Logger): Pro
         (e: Error) => send(500, 'text/plain', `cannot collect metrics: ${e.message}\n`),
       );
     } else if (path === '/dashboard.json') {
-      collectMetrics().then(
+      collectMetrics({ extras: true }).then(
         (s) => send(200, 'application/json', JSON.stringify(dashboardData(s))),
         (e: Error) => send(500, 'text/plain', `cannot collect metrics: ${e.message}\n`),
       );

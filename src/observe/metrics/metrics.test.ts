@@ -39,8 +39,8 @@ test('a metric name that is not a Prometheus name is refused', () => {
 });
 
 test('top-k keeps the heavy hitters in k slots and merges lists from several workers', () => {
-  const t = new TopK(3);
-  // Space-saving keeps every key more frequent than N/k, its count overestimated by at most N/k.
+  const t = new TopK(3, 1);
+  // Space-saving (every miss admitted) keeps every key more frequent than N/k, its count overestimated by at most N/k.
   for (let i = 0; i < 100; i++) {
     t.add('a');
     if (i % 2 === 0) t.add('a');
@@ -50,5 +50,13 @@ test('top-k keeps the heavy hitters in k slots and merges lists from several wor
   assert.equal(e.length, 3);
   assert.equal(e[0]![0], 'a');
   assert.ok(e[0]![1] >= 150 && e[0]![1] <= 150 + 250 / 3, `a counted ${e[0]![1]}`);
+  // Admitting one unknown key in 8 when full: a key that keeps coming gets in, and counts exactly from then on.
+  const s = new TopK(2);
+  s.add('x');
+  s.add('y');
+  for (let i = 0; i < 7; i++) s.add(`noise${i}`);
+  assert.deepEqual(s.entries().map(([k]) => k).sort(), ['x', 'y'], 'seven unknown keys: none let in');
+  for (let i = 0; i < 8; i++) s.add('hot');
+  assert.ok(s.entries().some(([k]) => k === 'hot'), 'the eighth miss lets hot in');
   assert.deepEqual(mergeTop([[['x', 2], ['y', 5]], [['x', 4]]], 5), [['x', 6], ['y', 5]]);
 });

@@ -19,6 +19,8 @@ export const LATENCY_BOUNDS = [0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001
 export const SIZE_BOUNDS = [64, 128, 256, 512, 768, 1024, 1232, 1500, 2048, 4096, 8192, 16384, 65535];
 
 const ZONE_MEMO_MAX = 50000;
+/** How long the top lists keep filling after the dashboard last read them. */
+const TOP_WATCH_MS = 120_000;
 
 export class QueryMetrics {
   /** [proto][rcode][qtype] → queries. */
@@ -29,6 +31,11 @@ export class QueryMetrics {
   readonly zones = new Map<string, number>();
   readonly topNames = new TopK(64);
   readonly topClients = new TopK(64);
+  /**
+   * The top lists are filled only while someone looks (the dashboard read them within TOP_WATCH_MS):
+   * a string hash and a lower-cased copy per query are the most expensive part of the accounting.
+   */
+  private topUntil = 0;
   private zoneOf = new Map<string, string>();
   private zoneRuntime: Runtime | undefined;
 
@@ -46,9 +53,14 @@ export class QueryMetrics {
     }
     this.queries[(p * RCODES + rc) * QTYPES + qt]!++;
     this.latency.observe(seconds);
-    this.topClients.add(ctx.transport.remoteAddress);
+    if (this.topUntil !== 0) {
+      if (ctx.receivedAt > this.topUntil) this.topUntil = 0;
+      else {
+        this.topClients.add(ctx.transport.remoteAddress);
+        if (q !== undefined) this.topNames.add(q.name.toLowerCase());
+      }
+    }
     if (q !== undefined) {
-      this.topNames.add(q.name.toLowerCase());
       if (ctx.runtime !== this.zoneRuntime || this.zoneOf.size >= ZONE_MEMO_MAX) {
         this.zoneOf = new Map();
         this.zoneRuntime = ctx.runtime;
@@ -60,6 +72,12 @@ export class QueryMetrics {
       }
       this.zones.set(zone, (this.zones.get(zone) ?? 0) + 1);
     }
+  }
+
+  /** The top lists, switching them on (again) for TOP_WATCH_MS. */
+  watchTop(): { names: [string, number][]; clients: [string, number][] } {
+    this.topUntil = Date.now() + TOP_WATCH_MS;
+    return { names: this.topNames.entries(), clients: this.topClients.entries() };
   }
 
   /** Registers this object's families (replacing an earlier server's in the same process). */

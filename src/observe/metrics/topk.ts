@@ -1,11 +1,19 @@
 // Bounded heavy hitters (space-saving, Metwally et al. 2005): k slots, a new key replaces the smallest.
+// On the hot path a key already held costs one Map lookup; when the table is full only every
+// `admitEvery`th unknown key is let in (a stream of distinct names would otherwise scan and rehash on
+// every query), so a key that keeps coming still gets in quickly, and noise mostly does not.
 export class TopK {
+  private misses = 0;
+
   private readonly keys: (string | undefined)[];
   private readonly counts: Float64Array;
   private readonly slotOf = new Map<string, number>();
   private used = 0;
 
-  constructor(readonly k: number) {
+  constructor(
+    readonly k: number,
+    readonly admitEvery = 8,
+  ) {
     this.keys = new Array<string | undefined>(k);
     this.counts = new Float64Array(k);
   }
@@ -22,6 +30,8 @@ export class TopK {
       this.slotOf.set(key, this.used++);
       return;
     }
+    if (++this.misses < this.admitEvery) return;
+    this.misses = 0;
     // The smallest slot goes; its count carries over (an overestimate by at most that count).
     let min = 0;
     const c = this.counts;
