@@ -235,8 +235,8 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
   },
   {
     command: 'curl -s http://127.0.0.1:5384/metrics',
-    shows: 'Prometheus metrics: the queries above by transport, qtype and rcode, latency, the capability leases (the live dashboard is at http://127.0.0.1:5384/)',
-    expect: /fluxdns_queries_total\{transport="udp",qtype="AAAA",rcode="NOERROR"\} [1-9][\s\S]*fluxdns_capability_leases\{phase="live"\} [1-9]/,
+    shows: 'Prometheus metrics: the queries above by transport, qtype and rcode, latency, capability grants and leases (the live dashboard is at http://127.0.0.1:5384/)',
+    expect: /fluxdns_queries_total\{transport="udp",qtype="AAAA",rcode="NOERROR"\} [1-9][\s\S]*fluxdns_capability_grants_total\{kind="new"\} [1-9]/,
   },
 ];
 

@@ -8,7 +8,7 @@ import { observed } from './family.js';
 
 export function observeCapabilities(caps: Capabilities): void {
   const c = caps.counters;
-  observed('fluxdns_capability_grants_total', 'Capability leases granted by DNS answers, by kind (new, reused, shared)', 'counter', ['kind'], () => [
+  observed('fluxdns_capability_grants_total', 'Capability leases granted by DNS answers, by kind (new, reused)', 'counter', ['kind'], () => [
     [['new'], c.grants],
     [['reused'], c.reused],
   ]);
