@@ -376,6 +376,13 @@ export class Capabilities {
       );
     }
     await this.dataPlane.reconcile(await this.store.list());
+    // Scanner blocks outlive a restart in the store (and with Redis are another node's too): the
+    // kernel's `scanners` set gets those in force now.
+    if (this.dataPlane.blockScanner) {
+      for (const e of await this.store.scanners()) {
+        await this.dataPlane.blockScanner(e.source, e.until).catch((err: unknown) => this.logger?.warn('re-applying a scanner block failed', { source: e.source, err: (err as Error).message }));
+      }
+    }
     this.sweeper = setInterval(() => {
       this.sweep().catch((e: unknown) => this.logger?.warn('capability sweep failed', { err: (e as Error).message }));
     }, sweepMs);
