@@ -38,7 +38,8 @@ async function start(workers: number) {
   writeFileSync(b, zoneText('b.lab.', 7));
   const port = await freePort();
   const sock = join(dir, 'control.sock');
-  const yaml = `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n  - { proto: tcp, address: "127.0.0.1:${port}" }\nworkers: ${workers}\ncontrol: { socket: ${JSON.stringify(sock)} }\nzones:\n  - { name: a.lab., file: ${JSON.stringify(a)} }\n  - { name: b.lab., file: ${JSON.stringify(b)} }\n`;
+  const metricsPort = await freePort();
+  const yaml = `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n  - { proto: tcp, address: "127.0.0.1:${port}" }\nworkers: ${workers}\ncontrol: { socket: ${JSON.stringify(sock)} }\nmetrics: { listen: "127.0.0.1:${metricsPort}" }\nzones:\n  - { name: a.lab., file: ${JSON.stringify(a)} }\n  - { name: b.lab., file: ${JSON.stringify(b)} }\n`;
   const server = await startFluxdns(yaml, port, 'a.lab.');
   const ctl = (...args: string[]) => fluxdns(['ctl', '--socket', sock, ...args]);
   return { dir, a, b, port, sock, server, ctl };
@@ -135,6 +136,17 @@ for (const workers of [1, 2]) {
       assert.equal(again.stdout, 'flushed 0 answers at or below www.a.lab\n');
       const all2 = await s.ctl('cache', 'flush');
       assert.match(all2.stdout, /^flushed \d+ answers?\n$/);
+
+      // stats: the metrics as a table, merged over the workers: exactly the TXT queries sent.
+      const none = await s.ctl('stats');
+      assert.equal(none.code, 0, none.stderr);
+      assert.doesNotMatch(none.stdout, /qtype=TXT/);
+      for (let i = 0; i < 5; i++) await dig(s.port, 'www.a.lab', 'TXT');
+      const stats = await s.ctl('stats');
+      assert.match(stats.stdout, /^fluxdns_queries_total transport=udp qtype=TXT rcode=NOERROR +5$/m);
+      assert.match(stats.stdout, /^fluxdns_reloads_total result=failure +\d+$/m);
+      const sj2 = JSON.parse((await s.ctl('stats', '--json')).stdout) as { ok: boolean; data: { families: { name: string }[] } };
+      assert.ok(sj2.data.families.some((f) => f.name === 'fluxdns_queries_total'));
 
       // No capability admin API in this configuration: caps list says so, exit 1.
       const caps = await s.ctl('caps', 'list');

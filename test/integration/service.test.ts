@@ -119,6 +119,24 @@ test('as root with user: nobody on a port below 1024: binds, drops to nobody, an
   assert.equal(existsSync(pidFile), false, 'PID file removed');
 });
 
+test('under systemd (NOTIFY_SOCKET) fluxdns reports READY=1 with its pid once it serves', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-notify-'));
+  const sock = join(dir, 'notify.sock');
+  // systemd's side: a unix datagram socket (Node has none), here a small python3 receiver.
+  const rx = startProcess('python3', ['-c', `import socket\ns=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind(${JSON.stringify(sock)})\nprint('bound', flush=True)\nwhile True:\n    print(repr(s.recv(4096).decode()), flush=True)\n`], { name: 'notify-receiver' });
+  await rx.waitFor(/bound/, 30000);
+  const port = await freePort();
+  const conf = join(dir, 'fluxdns.yaml');
+  writeFileSync(conf, `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n`);
+  const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--config', conf], { cwd: repoRoot, name: 'fluxdns-notify', env: { ...process.env, NOTIFY_SOCKET: sock } });
+  await proc.waitFor(/fluxdns ready/, 30000);
+  await rx.waitFor(/READY=1/, 15000);
+  // repr() of the datagram: newlines show as \\n.
+  assert.ok(rx.stdout.includes(`'READY=1\\nSTATUS=serving udp 127.0.0.1:${port}\\nMAINPID=${proc.pid}'`), rx.stdout);
+  await proc.stop();
+  await rx.stop();
+});
+
 test('the demo: every socket on loopback; the backend refuses a PROXY v2 header not from the gateway', async () => {
   const port = await freePort();
   const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--port', String(port)], { cwd: repoRoot, name: 'demo-defaults' });
@@ -154,5 +172,17 @@ test('the demo: every socket on loopback; the backend refuses a PROXY v2 header 
   const direct = await get('127.0.0.1', port + 4, forged);
   assert.match(direct, /^HTTP\/1\.1 403 Forbidden[\s\S]*PROXY v2 header refused: this connection does not come from the fluxdns gateway\n$/);
   assert.doesNotMatch(direct, /203\.0\.113\.9/);
+
+  // Client commands say what failed, with exit 1: the demo is authoritative, not a caching resolver.
+  const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', fluxdnsMain, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 60000 });
+  const refused = run(['kv', 'put', 'color', '198.51.100.7', '--resolver', `127.0.0.1:${port}`, '--zone', 'nothere.lab', '--method', 'da']);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /^color: not stored: the resolver answered REFUSED$/m);
+  const uncached = run(['kv', 'put', 'color', '198.51.100.7', '--resolver', `127.0.0.1:${port}`, '--zone', 'echo.lab', '--method', 'da']);
+  assert.equal(uncached.status, 1);
+  assert.match(uncached.stderr, /^color: not stored: the resolver gives no value back/m);
+  const browse = run(['discover', 'browse', '_ipp._tcp', '--resolver', `127.0.0.1:${port}`, '--zone', 'echo.lab']);
+  assert.equal(browse.status, 1);
+  assert.match(browse.stderr, new RegExp(`^no instances of _ipp\\._tcp under echo\\.lab\\.: asked 127\\.0\\.0\\.1:${port} for _ipp_tcp\\.echo\\.lab\\. PTR; no PTR records there`, 'm'));
   await proc.stop();
 });
