@@ -4,7 +4,6 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseBackend } from '../gateway/schema.js';
 import type { Logger } from '../observe/log.js';
 import { MemoryStore } from './memory.js';
-import { RedisStore } from './redis.js';
 import type { StateConfig } from './schema.js';
 import type { StateStore } from './store.js';
 
@@ -22,6 +21,8 @@ export async function openStore(c: StateConfig, logger?: Logger, now: () => numb
     logger?.info('state store: memory, kept on disk', { file, leases: s.size });
     return s;
   }
+  // Loaded only when configured: the redis client costs every fluxdns command seconds of start-up on a loaded machine.
+  const { RedisStore } = await import('./redis.js');
   let last = '';
   const s = await RedisStore.connect({
     url: c.url,
