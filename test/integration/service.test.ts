@@ -119,6 +119,32 @@ test('as root with user: nobody on a port below 1024: binds, drops to nobody, an
   assert.equal(existsSync(pidFile), false, 'PID file removed');
 });
 
+test('workers: 2 with user: nobody: each worker drops root after binding; the primary (which binds shared sockets and restarts workers) stays root', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-svc2-'));
+  chmodSync(dir, 0o755);
+  const zone = join(dir, 'w.lab.zone');
+  writeFileSync(zone, '$ORIGIN w.lab.\n$TTL 60\n@ SOA ns hm 3 3600 600 86400 60\n  NS ns\nns A 198.51.100.9\n');
+  chmodSync(zone, 0o644);
+  const port = await lowPort();
+  const conf = join(dir, 'fluxdns.yaml');
+  writeFileSync(conf, `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n  - { proto: tcp, address: "127.0.0.1:${port}" }\nworkers: 2\nuser: nobody\nzones:\n  - { name: w.lab., file: ${zone} }\n`);
+  const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--config', conf], { cwd: repoRoot, name: 'fluxdns-root-workers' });
+  await proc.waitFor(/fluxdns ready/, 60000);
+  await waitForSoa(proc, port, 'w.lab.');
+  const nobody = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+  // The primary's children that run `serve` (tsx also starts an esbuild service beside them).
+  const workers = execFileSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map(Number)
+    .filter((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').includes('serve'));
+  assert.equal(workers.length, 2);
+  for (const w of workers) assert.deepEqual(procStatus(w, 'Uid')!.split(/\s+/).map(Number), [nobody, nobody, nobody, nobody], `worker ${w}`);
+  assert.equal(Number(procStatus(proc.pid, 'Uid')!.split(/\s+/)[0]), 0);
+  for (let i = 0; i < 4; i++) assert.equal((await dig(port, 'w.lab', 'SOA', { tcp: i % 2 === 1 })).rcode, 'NOERROR');
+  assert.equal((await proc.stop()).code, 0);
+});
+
 test('under systemd (NOTIFY_SOCKET) fluxdns reports READY=1 with its pid once it serves', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fluxdns-notify-'));
   const sock = join(dir, 'notify.sock');
