@@ -338,7 +338,7 @@ describe('gateway UDP flow flood at 1024 descriptors', () => {
     );
     // The common default limit, soft and hard: nothing to raise.
     proc = startProcess('prlimit', ['--nofile=1024', process.execPath, '--import', 'tsx', fluxdnsMain, 'serve', '--config', conf], { name: 'fluxdns-1024', cwd: repoRoot });
-    await proc.waitFor(/fluxdns ready/, 30000, 'stdout');
+    await proc.waitFor(/fluxdns ready/, 90_000, 'stdout');
   });
   after(async () => {
     await proc?.stop();

@@ -164,7 +164,7 @@ describe('the complete nftables data plane in network namespaces', () => {
     const server = startProcess('ip', ['netns', 'exec', nsS, process.execPath, join(dir, 'server.mjs')], { name: 'server' });
     await server.waitFor(/server ready/, 10000);
     fluxdns = startProcess('ip', ['netns', 'exec', nsG, process.execPath, '--import', 'tsx', fluxdnsMain, 'serve', '--config', join(dir, 'fluxdns.yaml')], { cwd: repoRoot, name: 'fluxdns-nft-kernel' });
-    await fluxdns.waitFor(/fluxdns ready/, 30000, 'both');
+    await fluxdns.waitFor(/fluxdns ready/, 90_000, 'both');
     // With the addon built (npm install builds it), transactions go through libnftables in-process.
     if (existsSync(join(repoRoot, 'native', 'build', 'Release', 'fluxdns_nft.node'))) assert.match(fluxdns.stdout + fluxdns.stderr, /"driver":"libnftables"/);
   });

@@ -75,7 +75,7 @@ log: { level: warn }
   writeFileSync(join(dir, 'gateway.yaml'), `capabilities:\n  backend: nftables\n  nftables: { table: ${table}, netns: ${ns} }\n${common}`);
   const srv = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--config', join(dir, 'serve.yaml')], { cwd: repoRoot, name: 'serve' });
   after(() => srv.stop());
-  await srv.waitFor(/fluxdns ready/, 30_000);
+  await srv.waitFor(/fluxdns ready/, 90_000);
 
   const early = await ask(dns, '127.0.9.1');
   assert.equal(early.rcode, 'NOERROR');

@@ -129,7 +129,7 @@ async function start(kind: 'serve' | 'gateway', name: string, yaml: string): Pro
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, yaml);
   const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, kind, '--config', file], { cwd: repoRoot, name });
-  await proc.waitFor(kind === 'serve' ? /fluxdns ready/ : /fluxdns gateway ready/, 30_000, 'stdout');
+  await proc.waitFor(kind === 'serve' ? /fluxdns ready/ : /fluxdns gateway ready/, 90_000, 'stdout');
   return { name, yaml, file, proc };
 }
 

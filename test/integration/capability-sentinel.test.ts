@@ -123,7 +123,7 @@ log: { level: info }
   );
   const srv = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--config', file], { cwd: repoRoot, name: 'fluxdns sentinel' });
   after(() => srv.stop());
-  await srv.waitFor(/fluxdns ready/, 30_000, 'stdout');
+  await srv.waitFor(/fluxdns ready/, 90_000, 'stdout');
 
   const before: string[] = [];
   for (let i = 1; i <= 10; i++) {

@@ -78,7 +78,8 @@ async function admitted(host: string, port: number, src: string): Promise<boolea
 
 const sleepUntil = (t: number) => new Promise((r) => setTimeout(r, Math.max(0, t - Date.now())));
 
-test('userspace capabilities on loopback', { timeout: 60_000 }, async () => {
+// A bound against a hang: at load 20 the server and each of the three fluxdns commands take ~7-10 s to start.
+test('userspace capabilities on loopback', { timeout: 180_000 }, async () => {
   const backend = await startBackend();
   after(() => backend.server.close());
   const [dns, svcPort, adminPort] = [await freePort(), await freePort(), await freePort()];
@@ -91,6 +92,8 @@ gateway:
 pools: [{ name: caps, prefixes: [127.81.0.0/24] }]
 services:
   - { name: svc.caps.lab, target: "127.0.0.1:${backend.port}", ports: [tcp/${svcPort}], pool: caps, ttl: 1, grace: 3 }
+  # Step 5's lease must outlast two fluxdns commands' start-up (~7 s each at load 20) before the revoke.
+  - { name: svc2.caps.lab, target: "127.0.0.1:${backend.port}", ports: [tcp/${svcPort}], pool: caps, ttl: 1, grace: 120 }
 capabilities:
   slack: 1
   quarantine: 30
@@ -102,8 +105,10 @@ capabilities:
   after(() => server.stop());
 
   // 1. A grant: an address of the pool, TTL 1; the translation is in force when the answer arrives.
-  const t0 = Date.now();
   const r = await dig(dns, 'svc.caps.lab', 'A');
+  // The grant is before this instant (dig may take a second to start on a loaded machine, so not
+  // after the instant it was started): checks that a phase is over wait from here.
+  const tAnswer = Date.now();
   assert.equal(r.rcode, 'NOERROR');
   assert.equal(r.answer.length, 1);
   const a1 = r.answer[0]!.data;
@@ -120,27 +125,27 @@ capabilities:
   assert.equal(await admitted(a1, svcPort, '127.0.0.3'), true, 'another client of the same resolver, while live');
 
   // 3. After TTL + slack: a new source is refused, the seen ones keep access (grace, seed 000 §3.2).
-  await sleepUntil(t0 + 2300);
+  await sleepUntil(tAnswer + 2300);
   assert.equal(await admitted(a1, svcPort, '127.0.0.2'), false, 'a new source after TTL + slack');
   assert.equal(await admitted(a1, svcPort, '127.0.0.1'), true, 'a seen source during grace');
   kept.sock.write('still there\n');
   assert.equal(await kept.next(), 'echo still there\n', 'the established flow survives expiry');
 
   // 4. After grace nobody gets in; the established flow still works (as Linux NAT keeps conntrack).
-  await sleepUntil(t0 + 5600);
+  await sleepUntil(tAnswer + 5600);
   assert.equal(await admitted(a1, svcPort, '127.0.0.1'), false, 'grace is over');
   kept.sock.write('and now\n');
   assert.equal(await kept.next(), 'echo and now\n');
 
   // 5. A new lease (the old one's TTL ran out), a flow through it, and a revocation that cuts it.
-  const r2 = await dig(dns, 'svc.caps.lab', 'A');
+  const r2 = await dig(dns, 'svc2.caps.lab', 'A');
   const a2 = r2.answer[0]!.data;
   assert.notEqual(a2, a1, 'the old address rests in quarantine');
   const victim = await connect(a2, svcPort, '127.0.0.1');
   const list = spawnSync(process.execPath, ['--import', 'tsx', fluxdnsMain, 'caps', 'list', '--admin', `127.0.0.1:${adminPort}`, '--token', TOKEN], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(list.status, 0, list.stderr);
   // The phase depends on how long the command took to start (TTL 1 + slack 1): live on a quiet machine.
-  assert.match(list.stdout, new RegExp(`svc\\.caps\\.lab\\.\\s+${a2.replace(/\./g, '\\.')}\\s+tcp/${svcPort} -> 127\\.0\\.0\\.1:${backend.port}\\s+(live|grace|quarantine) `));
+  assert.match(list.stdout, new RegExp(`svc2\\.caps\\.lab\\.\\s+${a2.replace(/\./g, '\\.')}\\s+tcp/${svcPort} -> 127\\.0\\.0\\.1:${backend.port}\\s+(live|grace|quarantine) `));
   const rev = spawnSync(process.execPath, ['--import', 'tsx', fluxdnsMain, 'caps', 'revoke', a2, '--admin', `127.0.0.1:${adminPort}`, '--token', TOKEN], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(rev.status, 0, rev.stderr);
   assert.match(rev.stdout, /revoked 1 lease\(s\), cut 1 flow\(s\)/);

@@ -89,7 +89,7 @@ describe('gateway in a network namespace with an AnyIP route', () => {
     );
     const backends = startProcess('ip', ['netns', 'exec', nsG, process.execPath, join(dir, 'backends.mjs')], { name: 'backends' });
     const gw = startProcess('ip', ['netns', 'exec', nsG, process.execPath, '--import', 'tsx', fluxdnsMain, 'gateway', '--config', join(dir, 'gateway.yaml')], { cwd: repoRoot, name: 'gateway-netns' });
-    await Promise.all([backends.waitFor(/backends ready/, 10000), gw.waitFor(/fluxdns gateway ready/, 30000)]);
+    await Promise.all([backends.waitFor(/backends ready/, 10000), gw.waitFor(/fluxdns gateway ready/, 90_000)]);
   });
 
   test('addresses of the prefix reach their backends from another namespace; the rest is refused', () => {

@@ -122,7 +122,7 @@ describe('fluxdns gateway on loopback prefixes', () => {
 `,
     );
     gw = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'gateway', '--config', conf], { cwd: repoRoot, name: 'gateway' });
-    await gw.waitFor(/fluxdns gateway ready/, 30000);
+    await gw.waitFor(/fluxdns gateway ready/, 90_000);
   });
 
   test('the ready line lists one TCP socket per port and one UDP socket per served address', () => {

@@ -83,7 +83,7 @@ test('as root with user: nobody on a port below 1024: binds, drops to nobody, an
   const conf = join(dir, 'fluxdns.yaml');
   writeFileSync(conf, `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n  - { proto: tcp, address: "127.0.0.1:${port}" }\nuser: nobody\npidFile: ${pidFile}\nlog: { file: ${log} }\nzones:\n  - { name: s.lab., file: ${zone} }\n`);
   const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--config', conf], { cwd: repoRoot, name: 'fluxdns-root' });
-  await proc.waitFor(/fluxdns ready/, 30000);
+  await proc.waitFor(/fluxdns ready/, 90_000);
   await waitForSoa(proc, port, 's.lab.');
   const nobody = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
   // Real, effective, saved and filesystem uid are all nobody's: root cannot be regained.
@@ -155,7 +155,7 @@ test('under systemd (NOTIFY_SOCKET) fluxdns reports READY=1 with its pid once it
   const conf = join(dir, 'fluxdns.yaml');
   writeFileSync(conf, `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n`);
   const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--config', conf], { cwd: repoRoot, name: 'fluxdns-notify', env: { ...process.env, NOTIFY_SOCKET: sock } });
-  await proc.waitFor(/fluxdns ready/, 30000);
+  await proc.waitFor(/fluxdns ready/, 90_000);
   await rx.waitFor(/READY=1/, 15000);
   // repr() of the datagram: newlines show as \\n.
   assert.ok(rx.stdout.includes(`'READY=1\\nSTATUS=serving udp 127.0.0.1:${port}\\nMAINPID=${proc.pid}'`), rx.stdout);

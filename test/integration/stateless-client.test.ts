@@ -95,7 +95,7 @@ describe('stateless DNS client through real resolvers', { timeout: 600000 }, () 
         assert.equal(res.methods.nr!.stored, true, `${kind}: neither a data method nor NR works`);
         const [a1, a2] = [await freeLoopback(), await freeLoopback()];
         const srv = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'directory', '--service', '_kv._udp', '--listen', a1, ...base], { cwd: repoRoot, name: 'nr-server' });
-        await srv.waitFor(/fluxdns directory ready/, 30000);
+        await srv.waitFor(/fluxdns directory ready/, 90_000);
         const nr = [...base, '--method', 'nr'];
         const first = await fluxdns(['kv', 'put', '_kv_udp', a2, ...nr, '--if-absent']);
         assert.equal(first.code, 0, first.stderr);
@@ -158,7 +158,7 @@ describe('stateless DNS client through real resolvers', { timeout: 600000 }, () 
       assert.match(none.stderr, /no directory for/);
       const listen = await freeLoopback();
       const dir = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'directory', '--service', service, '--listen', listen, '--instance', 'alice', '--port', '5222', '--txt', 'v=1', ...base], { cwd: repoRoot, name: `directory-${kind}` });
-      await dir.waitFor(/fluxdns directory ready/, 30000);
+      await dir.waitFor(/fluxdns directory ready/, 90_000);
       const ann = await fluxdns(['discover', 'announce', 'bob', '--service', service, '--port', '5223', '--txt', 'v=2', '--public', '--address', '198.51.100.6', ...base]);
       assert.equal(ann.code, 0, ann.stderr);
       assert.match(ann.stdout, new RegExp(`registered bob\\.`));
