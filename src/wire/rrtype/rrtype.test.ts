@@ -291,3 +291,65 @@ test('every codec in the table has a text parser and formatter, or is the NULL-l
   assert.equal(hasTextForm(10), false);
   assert.equal(hasTextForm(65280), false);
 });
+
+/** A small deterministic PRNG (mulberry32), so a failure reproduces. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test('random wire rdata for every type: formatRdata never throws, and what it prints parses back to the same bytes', () => {
+  const rnd = prng(10);
+  // Start from real rdata of each type and mutate it, so most inputs get deep into the codec.
+  const seeds = new Map<number, Uint8Array[]>();
+  for (const [i, f] of fixtures.entries()) {
+    for (const rr of parseZone(readFileSync(f, 'utf8'), { origin: origins[i]!, file: f }).records) {
+      const list = seeds.get(rr.type) ?? [];
+      list.push(rdataOf(rr));
+      seeds.set(rr.type, list);
+    }
+  }
+  let printed = 0;
+  for (const [type, list] of seeds) {
+    for (let k = 0; k < 150; k++) {
+      const base = list[Math.floor(rnd() * list.length)]!;
+      const b = Uint8Array.from(base);
+      const edits = 1 + Math.floor(rnd() * 3);
+      let w: Uint8Array = b;
+      for (let e = 0; e < edits; e++) {
+        const r = rnd();
+        if (r < 0.5 && w.length > 0) w[Math.floor(rnd() * w.length)] = Math.floor(rnd() * 256);
+        else if (r < 0.75) w = w.subarray(0, Math.floor(rnd() * (w.length + 1)));
+        else w = Uint8Array.from([...w, Math.floor(rnd() * 256)]);
+      }
+      const text = formatRdata(type, w);
+      const back = wire(type, text);
+      assert.equal(hex(back), hex(w), `${typeName(type)} ${hex(w)} printed as ${text}`);
+      if (!text.startsWith('\\#')) printed++;
+    }
+  }
+  assert.ok(printed > 1000, `only ${printed} mutated rdata had a text form`);
+});
+
+test('random text for every type: the parser throws only RdataTextError', () => {
+  const rnd = prng(11);
+  const words = ['0', '1', '65535', '65536', '4294967296', '-1', '.', '@', 'a.', 'x', '\\#', '"q"', 'AAAA', 'A', 'aabb', 'AQID', '-', '198.51.100.1', '2001:db8::1', 'N', 'S', 'E', 'W', '10m', 'alpn=h2', 'mandatory=port', 'port=1', 'key7', '!1:1.2.3.0/24', '1:1.2.3.4/33', 'tcp', '0x47', '00-11-22-33-44-55', '20030322173103', 'TYPE65535', '\\000', 'a\\', '(', 'ech=', 'ipv6hint=::1,::2'];
+  for (const [type] of RRTYPE_CODECS) {
+    for (let k = 0; k < 200; k++) {
+      const n = Math.floor(rnd() * 10);
+      const tokens = Array.from({ length: n }, () => {
+        const w = words[Math.floor(rnd() * words.length)]!;
+        return { text: w.replace(/^"|"$/g, ''), quoted: w.startsWith('"') };
+      });
+      try {
+        parseRdataText(type, { tokens, pos: 0, origin });
+      } catch (e) {
+        assert.ok(e instanceof RdataTextError, `${typeName(type)} ${tokens.map((t) => t.text).join(' ')}: ${String(e)}`);
+      }
+    }
+  }
+});

@@ -25,6 +25,8 @@ function precsizeText(v: number): string {
   const mant = v >>> 4;
   const exp = v & 15;
   if (mant > 9 || exp > 9) throw new WireError('LOC size digit above 9', 0);
+  // Zero has one encoding in the text form (0m reads back as 0x00).
+  if (mant === 0 && exp !== 0) throw new WireError('LOC size 0 with an exponent', 0);
   const cm = mant * POW10[exp]!;
   return cm % 100 === 0 ? `${cm / 100}m` : `${Math.floor(cm / 100)}.${String(cm % 100).padStart(2, '0')}m`;
 }
@@ -184,6 +186,9 @@ function wksFormat(s: Span): string {
   const proto = rdU8(s, 'WKS protocol');
   const out = [addr, String(proto)];
   const start = s.pos;
+  // The text form lists ports, so it cannot say how many zero bytes end the bitmap: only the
+  // shortest bitmap has one.
+  if (s.end > start && s.b[s.end - 1] === 0) throw new WireError('WKS bitmap with a trailing zero byte', s.end - 1);
   for (; s.pos < s.end; s.pos++) {
     const v = s.b[s.pos]!;
     for (let j = 0; j < 8; j++) if (v & (0x80 >> j)) out.push(String((s.pos - start) * 8 + j));
