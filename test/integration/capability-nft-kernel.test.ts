@@ -51,16 +51,18 @@ await serve('hp', 9090, '198.18.2.1');
 console.log('server ready');
 `;
 
-// probe HOST SRC: one connection to port 8080, one line, one reply (1 s limit). hold HOST SRC N MS: N lines MS apart.
+// probe HOST SRC: one connection to port 8080, one line, one reply (2 s limits: a dropped SYN is resent at 1 s and
+// dropped again, while a process stalled a second on a loaded machine must not read as refused). hold HOST SRC N MS:
+// N lines MS apart.
 const CLIENT = `
 import net from 'node:net';
 const [mode, host, src, n, ms] = process.argv.slice(2);
 const s = net.connect({ host, port: 8080, localAddress: src });
 let buf = '', wait = null;
 s.on('data', (d) => { buf += d; if (wait && buf.includes('\\n')) { const l = buf.slice(0, buf.indexOf('\\n')); buf = ''; const w = wait; wait = null; w(l); } });
-const ask = (line) => new Promise((res) => { const t = setTimeout(() => { wait = null; res('timeout'); }, 1000); wait = (l) => { clearTimeout(t); res(l); }; s.write(line + '\\n'); });
+const ask = (line) => new Promise((res) => { const t = setTimeout(() => { wait = null; res('timeout'); }, 2000); wait = (l) => { clearTimeout(t); res(l); }; s.write(line + '\\n'); });
 s.on('error', (e) => { if (wait) { const w = wait; wait = null; w(e.code); } else if (mode === 'probe') { console.log(e.code); process.exit(0); } });
-const ct = setTimeout(() => { console.log('timeout'); process.exit(0); }, 1000);
+const ct = setTimeout(() => { console.log('timeout'); process.exit(0); }, 2000);
 s.on('connect', async () => {
   clearTimeout(ct);
   if (mode === 'probe') { console.log(await ask('hi')); process.exit(0); }
