@@ -13,7 +13,7 @@ import { PROBE_FLAGS, runProbe } from './probe.js';
 import { runServe, SERVE_FLAGS } from './serve.js';
 import { runSimulate, runSimulateGenerate, SIMULATE_FLAGS, SIMULATE_GENERATE_FLAGS } from './simulate.js';
 import { runSnoop, SNOOP_FLAGS } from './snoop.js';
-import { runZoneCheck, runZonePrint, ZONE_CHECK_FLAGS } from './zone-check.js';
+import { runZoneCheck, runZonePrint, ZONE_CHECK_FLAGS, ZONE_PRINT_FLAGS } from './zone-check.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -26,7 +26,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { words: ['check'], summary: 'validate a configuration, its zones, listeners and certificates', flags: CHECK_FLAGS, example: 'fluxdns check --config /etc/fluxdns/fluxdns.yaml', run: runCheck },
   { words: ['ctl'], args: 'COMMAND [ARGS]', summary: 'control a running server over its local control socket (fluxdns ctl --help lists the commands)', flags: CTL_FLAGS, example: 'fluxdns ctl --socket /tmp/fluxdns-demo-5353.ctl status', run: runCtl },
   { words: ['zone', 'check'], args: 'FILE', summary: 'validate one master file (every error, then warnings)', flags: ZONE_CHECK_FLAGS, example: 'fluxdns zone check demo/example.lab.zone --origin example.lab', run: runZoneCheck },
-  { words: ['zone', 'print'], args: 'FILE', summary: 'the zone in canonical form: one record a line, absolute names, sorted', flags: ZONE_CHECK_FLAGS, example: 'fluxdns zone print demo/example.lab.zone --origin example.lab', run: runZonePrint },
+  { words: ['zone', 'print'], args: 'FILE', summary: 'the zone in canonical form: one record a line, absolute names, sorted', flags: ZONE_PRINT_FLAGS, example: 'fluxdns zone print demo/example.lab.zone --origin example.lab', run: runZonePrint },
   { words: ['explain'], summary: 'which policy matches a query, and the answer', flags: EXPLAIN_FLAGS, example: 'fluxdns explain --qname www.cdn.lab --qtype AAAA --client 127.0.0.1', run: runExplain },
   { words: ['gateway'], summary: 'run only the data plane (the gateway key): prefix listeners and relays', flags: GATEWAY_FLAGS, example: 'fluxdns gateway --config gateway.yaml', run: runGateway },
   { words: ['caps', 'list'], summary: 'leases granted by DNS answers (capabilities), from the admin API', flags: ADMIN_FLAGS, example: 'fluxdns caps list --admin 127.0.0.1:5383 --token demo-admin-token-not-secret', run: runCapsList },

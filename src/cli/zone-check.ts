@@ -9,9 +9,14 @@ export const ZONE_CHECK_FLAGS = {
   origin: { type: 'string', short: 'o', value: 'NAME', help: "the zone's origin (required)" },
 } as const;
 
+export const ZONE_PRINT_FLAGS = {
+  ...ZONE_CHECK_FLAGS,
+  generic: { type: 'boolean', help: 'every rdata as RFC 3597 TYPEnnn \\# len hex (as ldns-read-zone -U), for byte-exact diffs' },
+} as const;
+
 /** Reads FILE as zone --origin; null (after printing every error) when it does not load. */
-function loadForCli(args: string[], command: string, strict: boolean): { origin: string; parsed: ParsedZone; errors: number } | null {
-  const { values, positionals } = parseFlags(args, ZONE_CHECK_FLAGS, true);
+function loadForCli(args: string[], command: string, strict: boolean): { origin: string; parsed: ParsedZone; errors: number; generic: boolean } | null {
+  const { values, positionals } = parseFlags(args, command === 'print' ? ZONE_PRINT_FLAGS : ZONE_CHECK_FLAGS, true);
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError(`usage: fluxdns zone ${command} FILE --origin NAME`);
   if (!values.origin) throw new UsageError(`zone ${command} needs --origin NAME (the zone apex)`);
@@ -35,7 +40,7 @@ function loadForCli(args: string[], command: string, strict: boolean): { origin:
   for (const w of warnings) process.stderr.write(`warning: ${formatZoneIssue(w)}\n`);
   for (const i of errors) process.stderr.write(`${formatZoneIssue(i)}\n`);
   if (strict && errors.length > 0) return null;
-  return { origin, parsed, errors: errors.length };
+  return { origin, parsed, errors: errors.length, generic: (values as { generic?: boolean }).generic === true };
 }
 
 export function runZoneCheck(args: string[]): number {
@@ -49,6 +54,6 @@ export function runZoneCheck(args: string[]): number {
 export function runZonePrint(args: string[]): number {
   const r = loadForCli(args, 'print', false);
   if (!r) return 1;
-  process.stdout.write(printZone(r.parsed.records).map((l) => l + '\n').join(''));
+  process.stdout.write(printZone(r.parsed.records, { generic: r.generic }).map((l) => l + '\n').join(''));
   return r.errors > 0 ? 1 : 0;
 }

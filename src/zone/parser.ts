@@ -6,9 +6,10 @@ import { META_TYPES, RRClass, RRType, typeCode, typeName, type ResourceRecord, t
 import { NameError, isSubdomain, nameFromLabels, nameKey, parseLabels } from '../wire/name.js';
 import { Lexer, ZoneError, ZoneErrors, describeToken, type Entry, type Token } from './lexer.js';
 import { nameFromToken, parseRdata, parseTtlText, type RdataCursor } from './rdata-text.js';
-import { rdataKey } from './format.js';
+import { formatRdata, rdataKey } from './format.js';
 import { expandTemplate, parseGenerateRange, parseTemplate } from './generate.js';
 import { unsupportedType } from './type-suggest.js';
+import { compareBytes, rdataWire } from './print.js';
 
 export { ZoneError, ZoneErrors } from './lexer.js';
 
@@ -58,7 +59,8 @@ interface State {
   /** Set when MAX_ERRORS is reached: nothing more is read. */
   stopped: boolean;
   warningsDropped: number;
-  seen: Set<string>;
+  /** Record key (case-folded names) → index in out.records, to merge duplicates. */
+  seen: Map<string, number>;
   /** $TTL (RFC 2308 §4), once set. */
   dollarTtl: number | undefined;
   /** The last record's TTL: RFC 1035 §5.1 default when there is no $TTL. */
@@ -109,7 +111,7 @@ export function parseZone(text: string, opts: ParseZoneOptions): ParsedZone {
   const origin = nameFromLabels(originLabels);
   const st: State = {
     opts, out: { records: [], sources: [], warnings: [] }, apex: origin, errors: [], stopped: false, warningsDropped: 0,
-    seen: new Set(), dollarTtl: undefined, lastTtl: undefined, soaMinimum: undefined,
+    seen: new Map(), dollarTtl: undefined, lastTtl: undefined, soaMinimum: undefined,
   };
   parseText(st, text, { file, originLabels, origin, owner: undefined, ownerText: undefined, ownerInZone: true, depth: 0 });
   if (st.warningsDropped > 0) st.out.warnings.push({ file, line: 0, message: `and ${st.warningsDropped} more warnings` });
@@ -376,8 +378,15 @@ function addRecord(st: State, fc: FileCtx, e: Entry, i: number, owner: string, i
   if (type === RRType.SOA && st.soaMinimum === undefined) st.soaMinimum = Math.min((data as SOARdata).minimum, MAX_TTL);
   const rr: ResourceRecord = { name: owner, type, class: RRClass.IN, ttl, data };
   const key = nameKey(owner) + ' ' + type + ' ' + rdataKey(rr);
-  if (st.seen.has(key)) return;
-  st.seen.add(key);
+  const dup = st.seen.get(key);
+  if (dup !== undefined) {
+    // Duplicates differing only in the case of a name inside: BIND keeps the spelling whose wire
+    // bytes sort first; so do we, so that `zone print` matches named-compilezone byte for byte.
+    const kept = st.out.records[dup]!;
+    if (kept.data !== data && formatRdata(rr) !== formatRdata(kept) && compareBytes(rdataWire(rr), rdataWire(kept)) < 0) st.out.records[dup] = { ...rr, name: kept.name, ttl: kept.ttl };
+    return;
+  }
+  st.seen.set(key, st.out.records.length);
   st.out.records.push(rr);
   st.out.sources.push({ file: fc.file, line: e.line });
 }

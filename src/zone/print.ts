@@ -1,7 +1,9 @@
 // The canonical presentation of a zone for `fluxdns zone print`: one record a line, absolute names, sorted (RFC 4034 §6.1 name order).
 import { parseLabels } from '../wire/name.js';
-import type { ResourceRecord } from '../wire/types.js';
-import { formatRecord } from './format.js';
+import type { OpaqueRdata, ResourceRecord } from '../wire/types.js';
+import { genericText, parseRdataText } from '../wire/rrtype/index.js';
+import { formatRdata, formatRecord } from './format.js';
+import { Lexer } from './lexer.js';
 
 /** Lower-cased wire labels, most significant first: the RFC 4034 §6.1 sort key of a name. */
 function sortLabels(name: string): Uint8Array[] {
@@ -19,7 +21,8 @@ function sortLabels(name: string): Uint8Array[] {
   return out;
 }
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
+/** Byte-wise order of two byte strings (a shorter prefix first). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;
@@ -35,12 +38,29 @@ export function compareNames(a: Uint8Array[], b: Uint8Array[]): number {
   return a.length - b.length;
 }
 
+/** A record's rdata as uncompressed wire bytes (RFC 3597 §4: names in it as written, case kept). */
+export function rdataWire(rr: ResourceRecord): Uint8Array {
+  const d = rr.data as Partial<OpaqueRdata>;
+  if (d.raw instanceof Uint8Array) return d.raw;
+  // Typed rdata (A, MX, SOA …): its text, every name absolute, read back by the type's codec.
+  const text = formatRdata(rr);
+  const tokens = text === '' ? [] : (new Lexer(text, '<rdata>').next()?.tokens ?? []);
+  return parseRdataText(rr.type, { tokens, pos: 0, origin: [] }).wire;
+}
+
+/** RFC 3597 §5 generic form of a whole record: `owner ttl CLASS TYPEnnn \# len hex` (as `ldns-read-zone -U` writes it). */
+export function genericRecord(rr: ResourceRecord): string {
+  return `${rr.name}\t${rr.ttl}\tIN\tTYPE${rr.type}\t${genericText(rdataWire(rr))}`;
+}
+
 /**
  * The zone's lines: owners in canonical order, then type code, then the record's text (so equal
  * input gives equal output whatever the order of the file). Owners print as written (case kept).
+ * `generic` writes every rdata in RFC 3597 form, for byte-exact comparison with other servers' output.
  */
-export function printZone(records: readonly ResourceRecord[]): string[] {
-  const rows = records.map((rr) => ({ key: sortLabels(rr.name), type: rr.type, line: formatRecord(rr) }));
+export function printZone(records: readonly ResourceRecord[], opts: { generic?: boolean } = {}): string[] {
+  const fmt = opts.generic ? genericRecord : formatRecord;
+  const rows = records.map((rr) => ({ key: sortLabels(rr.name), type: rr.type, line: fmt(rr) }));
   rows.sort((x, y) => compareNames(x.key, y.key) || x.type - y.type || (x.line < y.line ? -1 : x.line > y.line ? 1 : 0));
   return rows.map((r) => r.line);
 }
