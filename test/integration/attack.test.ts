@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -394,5 +394,100 @@ describe('gateway UDP flow flood at 1024 descriptors', () => {
     assert.equal(await Promise.race([echoed, sleep(3000).then(() => 'timeout')]), 'hello');
     c.close();
     assert.ok(proc.running);
+  });
+});
+
+describe('DoH stream attack', () => {
+  let server: RunningServer;
+  let ports: Ports;
+  before(async () => {
+    ({ server, ports } = await serve(''));
+  });
+  after(() => server?.stop());
+
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))![1]);
+
+  test('sessions opening streams with large headers, half-sent 64 KB bodies and resets: RSS returns within 1.5 × of where it started', async () => {
+    // Warm up the way a normal client does, then take the baseline.
+    for (let i = 0; i < 20; i++) assert.ok(await askDoh(ports.doh));
+    const start = rss();
+    let streams = 0;
+    for (let round = 0; round < 2; round++) {
+      const end = Date.now() + 6000;
+      const sessions: http2.ClientHttp2Session[] = [];
+      while (Date.now() < end) {
+        const sess = http2.connect(`https://127.0.0.1:${ports.doh}`, { rejectUnauthorized: false, localAddress: '127.90.0.1' } as http2.SecureClientSessionOptions);
+        sess.on('error', () => {});
+        sessions.push(sess);
+        for (let i = 0; i < 100; i++) {
+          try {
+            const r = sess.request({ ':method': 'POST', ':path': '/dns-query', 'content-type': 'application/dns-message', 'content-length': '65535', 'x-pad': 'a'.repeat(8000) });
+            r.on('error', () => {});
+            r.on('data', () => {});
+            r.write(Buffer.alloc(30000));
+            if (i % 2) r.close(http2.constants.NGHTTP2_CANCEL);
+            streams++;
+          } catch {
+            break;
+          }
+        }
+        await sleep(20);
+        if (sessions.length > 100) sessions.shift()!.destroy();
+      }
+      for (const x of sessions) x.destroy();
+    }
+    const peak = rss();
+    assert.ok(streams > 500, `the attack opened ${streams} streams`);
+    assert.ok(await askDoh(ports.doh), 'DoH answers right after the attack');
+    let now = rss();
+    const deadline = Date.now() + 30000;
+    while (now > start * 1.5 && Date.now() < deadline) {
+      await sleep(1000);
+      now = rss();
+    }
+    process.stdout.write(`# DoH stream attack: ${streams} streams; VmRSS ${start} kB before, ${peak} kB after, ${now} kB settled\n`);
+    assert.ok(now <= start * 1.5, `VmRSS ${now} kB vs ${start} kB before the attack (peak ${peak} kB)`);
+  });
+});
+
+describe('amplification of a reflection flood (RRL on by default)', () => {
+  const servers: RunningServer[] = [];
+  after(() => Promise.all(servers.map((s) => s.stop())));
+
+  /** Sends `n` EDNS queries for big.t.lab TXT (≈ 1,200-byte answers) from one socket at ≈ 2,000/s; returns bytes in and out. */
+  async function reflect(port: number, n: number): Promise<{ sent: number; received: number; answers: number }> {
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.70.0.1', () => r()));
+    let received = 0;
+    let answers = 0;
+    sock.on('message', (m) => {
+      received += m.length;
+      answers++;
+    });
+    const q = packet.encode({ type: 'query', id: 9, questions: [{ name: 'big.t.lab', type: 'TXT', class: 'IN' }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 4096 } as packet.Answer] });
+    for (let i = 0; i < n; i += 20) {
+      for (let j = 0; j < 20; j++) sock.send(q, port, '127.0.0.1');
+      await sleep(10);
+    }
+    await sleep(500);
+    sock.close();
+    return { sent: n * q.length, received, answers };
+  }
+
+  test('4,000 spoofable queries at ≈ 2,000/s for a 1.2 KB answer: amplified ≈ 30× with rrl: off, a third of that or less by default', async () => {
+    const big = join(dir, 'big.zone');
+    writeFileSync(big, `$ORIGIN t.lab.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\n${Array.from({ length: 10 }, (_, i) => `big TXT "${String(i).padStart(2, '0')}${'x'.repeat(100)}"`).join('\n')}\n`);
+    const result: Record<string, { sent: number; received: number; answers: number }> = {};
+    for (const rrl of ['rrl: off', '']) {
+      const port = await freePort();
+      const s = await startFluxdns(`listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n  - { proto: tcp, address: "127.0.0.1:${port}" }\nlog: { level: warn }\nzones:\n  - { name: t.lab., file: ${big} }\n${rrl}\n`, port, 't.lab.');
+      servers.push(s);
+      result[rrl || 'default'] = await reflect(port, 4000);
+    }
+    const factor = (r: { sent: number; received: number }) => r.received / r.sent;
+    process.stdout.write(`# amplification: rrl off ${factor(result['rrl: off']!).toFixed(1)}× (${result['rrl: off']!.answers} answers), default ${factor(result['default']!).toFixed(2)}× (${result['default']!.answers} answers)\n`);
+    assert.ok(factor(result['rrl: off']!) > 10, `without RRL the flood is amplified ${factor(result['rrl: off']!)}×`);
+    assert.ok(factor(result['default']!) < factor(result['rrl: off']!) / 3, `RRL by default: ${factor(result['default']!)}×`);
+    assert.ok(result['default']!.answers >= 200, 'the first second’s worth (200) is answered');
   });
 });
