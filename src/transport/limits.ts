@@ -13,7 +13,7 @@ export const streamLimitKeys = {
   /** New TCP/DoT/DoH connections per second from one IPv4 /24 or IPv6 /56 (against reconnect floods); more are closed at accept. */
   tcpAcceptRatePerPrefix: z.number().int().min(1).max(1_000_000).default(200),
   /** Seconds the idle and handshake timeouts shrink to as the connection table fills from half to full. */
-  tcpBusyTimeout: z.number().positive().max(3600).default(0.5),
+  tcpBusyTimeout: z.number().positive().max(3600).default(2),
   /** Seconds from accept until the first query starts arriving (TLS handshake, HTTP/2 preface included). */
   tcpHandshakeTimeout: z.number().positive().max(3600).default(5),
   /** Seconds from a query's first byte (a DoH request's headers) until its last. */
