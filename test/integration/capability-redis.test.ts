@@ -346,7 +346,8 @@ pools: [{ name: w, prefixes: [127.85.0.0/24] }]
 services:
   - { name: ${SVC}, target: "127.0.0.1:9", ports: [tcp/80], pool: w, ttl: 30 }
 capabilities: { exhaustion: refuse, admin: { listen: "127.0.0.1:${adminPort}", token: ${TOKEN} } }
-state: { backend: redis, url: "${redis.url}" }
+# 40 grants at once from two workers: at load 20 a command can outlast the 500 ms default and fail closed (SERVFAIL).
+state: { backend: redis, url: "${redis.url}", timeoutMs: 5000 }
 log: { level: warn }
 `;
   const srv = await start('serve', 'workers', yaml);
