@@ -94,7 +94,8 @@ describe('connection limits', () => {
   let server: RunningServer;
   let ports: Ports;
   before(async () => {
-    ({ server, ports } = await serve('{ tcpHandshakeTimeout: 60, tcpIdleTimeout: 60 }'));
+    // 420 connections from one /24 within a second or two: above the default accept rate per prefix (200/s).
+    ({ server, ports } = await serve('{ tcpHandshakeTimeout: 60, tcpIdleTimeout: 60, tcpAcceptRatePerPrefix: 5000 }'));
   });
   after(() => server?.stop());
 
