@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Builds the optional UDP batching addon (native/) with the node-gyp bundled in npm, using the
-// Node headers on this machine. It never fails the install: without the addon fluxdns uses dgram.
+// Builds the optional native addons (native/: UDP batching, libnftables) with the node-gyp bundled in npm, using the
+// Node headers on this machine. It never fails the install: without them fluxdns uses dgram and `nft -i`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
