@@ -1,4 +1,5 @@
 // Starts NSD, Knot and fluxdns on a given port in their own temporary directories, ready to answer.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,6 +27,23 @@ export interface RunningServer {
 export const repoRoot: string = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
 export const fluxdnsMain: string = join(repoRoot, 'src', 'cli', 'main.ts');
+
+/** What one `fluxdns` command printed and its exit code (1 when it was killed or could not start). */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `fluxdns ARGS…` from the source tree, as a user would, killed after `timeoutMs`. */
+export function runFluxdns(args: string[], timeoutMs: number): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', fluxdnsMain, ...args], { cwd: repoRoot, timeout: timeoutMs }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 export function fluxdnsAvailable(): boolean {
   return existsSync(fluxdnsMain);

@@ -2,25 +2,12 @@
 // ctl subcommand (read from the command table as `fluxdns --help` prints it), suggestions, exit codes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fluxdnsMain, repoRoot } from '../helpers/servers.js';
+import { repoRoot, runFluxdns } from '../helpers/servers.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function fluxdns(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', fluxdnsMain, ...args], { cwd: repoRoot, timeout: 60000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const fluxdns = (args: string[]) => runFluxdns(args, 60000);
 
 /** Runs `jobs` at most `n` at a time (the machine is shared). */
 async function limited<T>(jobs: (() => Promise<T>)[], n = 4): Promise<T[]> {

@@ -3,30 +3,17 @@
 // the capability commands through the admin API, and the exit codes scripts rely on.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dig } from '../helpers/dig.js';
 import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/proc.js';
-import { fluxdnsMain, repoRoot, startFluxdns } from '../helpers/servers.js';
+import { repoRoot, runFluxdns, startFluxdns } from '../helpers/servers.js';
 
 after(() => stopAll());
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function fluxdns(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', fluxdnsMain, ...args], { cwd: repoRoot, timeout: 30000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const fluxdns = (args: string[]) => runFluxdns(args, 30000);
 
 const zoneText = (origin: string, serial: number, extra = '') => `$ORIGIN ${origin}\n$TTL 300\n@ SOA ns hm ${serial} 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\nwww A 198.51.100.${serial % 250}\n${extra}`;
 

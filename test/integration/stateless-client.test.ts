@@ -2,12 +2,11 @@
 // root delegating an echo zone to fluxdns: the probe matrix, kv put/get/--if-absent and discovery round trips.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProcess, stopAll } from '../helpers/proc.js';
-import { fluxdnsMain, repoRoot, startFluxdns } from '../helpers/servers.js';
+import { fluxdnsMain, repoRoot, runFluxdns, startFluxdns } from '../helpers/servers.js';
 import { freeLoopback, startFakeRoot, startResolver, type Resolver, type ResolverKind } from '../helpers/resolvers.js';
 import { bestMethod, formatTable } from '../../src/client/probe-report.js';
 import { METHODS } from '../../src/echo/methods.js';
@@ -20,14 +19,7 @@ const FULL = process.env['FLUXDNS_PROBE_FULL'] === '1';
 const RETENTION_MAX = FULL ? 64 : 8;
 const MAX_GROUP = FULL ? 16 : 2;
 
-function fluxdns(args: string[], timeoutMs = 120000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', fluxdnsMain, ...args], { cwd: repoRoot, timeout: timeoutMs }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const fluxdns = (args: string[], timeoutMs = 120000) => runFluxdns(args, timeoutMs);
 
 const KINDS: ResolverKind[] = ['unbound', 'named', 'kresd', 'pdns_recursor', 'dnsmasq'];
 const zone = `e${Math.floor(Math.random() * 1e9).toString(36)}.lab.`;
