@@ -1,20 +1,20 @@
 // The pipeline's order, declared once. Order matters: guards run before anything reads data
 // (so a refused query costs nothing), responders run in priority order (the first to answer wins),
 // and finishers see every response that will be sent.
-import { ednsFinisher } from './finish/edns/index.js';
-import { ttlJitterFinisher } from './finish/ttl-jitter/index.js';
-import { AnswerCache, answerCache, answerCacheStore } from './responders/cache/index.js';
-import { headerGuard } from './guards/header/index.js';
-import { cookiesGuard } from './guards/cookies/index.js';
-import { tsigGuard } from './guards/tsig/index.js';
-import { tsigFinisher } from './finish/tsig/index.js';
-import { cookiesFinisher } from './finish/cookies/index.js';
-import { logOnlyReporter, RateLimiter, rrlFinisher } from './finish/rrl/index.js';
-import { zoneResponder } from './responders/zone/index.js';
-import { echoResponder } from './responders/echo/index.js';
-import { policiesUnit } from './policy/policies/index.js';
-import { policyZoneResponder } from './responders/policy-zone/index.js';
-import { capabilityResponder } from './responders/capability/index.js';
+import { ednsFinisher } from '../modules/edns/index.js';
+import { ttlJitterFinisher } from '../modules/ttl-jitter/index.js';
+import { AnswerCache, answerCache, answerCacheStore } from '../modules/cache/index.js';
+import { headerGuard } from '../modules/header/index.js';
+import { cookiesGuard } from '../modules/cookies/index.js';
+import { tsigGuard } from '../modules/tsig/index.js';
+import { tsigFinisher } from '../modules/tsig/finish.js';
+import { cookiesFinisher } from '../modules/cookies/finish.js';
+import { logOnlyReporter, RateLimiter, rrlFinisher } from '../modules/rrl/index.js';
+import { zoneResponder } from '../modules/zone/index.js';
+import { echoResponder } from '../modules/echo/index.js';
+import { policiesUnit } from '../modules/policies/index.js';
+import { policyZoneResponder } from '../modules/policy-zone/index.js';
+import { capabilityResponder } from '../modules/capability/index.js';
 import type { Capabilities } from '../capability/core.js';
 import type { Unit } from './unit.js';
 

@@ -2,9 +2,9 @@
 import { QueryContext, type TransportProto } from '../answer/context.js';
 import { encodeResponse } from '../answer/encode.js';
 import { Pipeline } from '../answer/pipeline.js';
-import { COOKIE_STATE, policySetOf } from '../answer/policy/policies/index.js';
+import { COOKIE_STATE, policySetOf } from '../modules/policies/index.js';
 import { createUnits } from '../answer/units.js';
-import { AnswerCache } from '../answer/responders/cache/index.js';
+import { AnswerCache } from '../modules/cache/index.js';
 import { demoConfig } from '../config/demo.js';
 import { loadConfigFile } from '../config/load.js';
 import { parseAddress, parseCidr } from '../net/cidr.js';

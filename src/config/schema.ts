@@ -6,14 +6,14 @@ import { checkListenCertificate } from '../transport/listen-config.js';
 import { streamLimitKeys } from '../transport/limits.js';
 import { udpSchema } from '../transport/udp-config.js';
 import { checkPolicyRefs, policySchema, poolSchema } from '../policy/schema.js';
-import { ttlJitterSchema } from '../answer/finish/ttl-jitter/schema.js';
-import { cookiesSchema } from '../answer/guards/cookies/config.js';
-import { rrlKeySchema } from '../answer/finish/rrl/config.js';
+import { ttlJitterSchema } from '../modules/ttl-jitter/schema.js';
+import { cookiesSchema } from '../modules/cookies/config.js';
+import { rrlKeySchema } from '../modules/rrl/config.js';
 import { gatewaySchema } from '../gateway/schema.js';
 import { tsigSchema } from '../tsig/schema.js';
 import { capabilitiesSchema, checkServiceRefs, servicesSchema } from '../capability/schema.js';
 import { stateSchema } from '../state/schema.js';
-import { echoSchema } from '../answer/responders/echo/schema.js';
+import { echoSchema } from '../modules/echo/schema.js';
 import { metricsSchema } from '../observe/metrics/config.js';
 import { dnstapSchema } from '../observe/dnstap/config.js';
 
@@ -55,7 +55,7 @@ export const zoneSchema = z
   .object({
     name: domainName,
     file: z.string().min(1, 'expected the path of a master file'),
-    /** Each answer's TTL drawn in [min, ttl] against cache snooping (answer/finish/ttl-jitter). */
+    /** Each answer's TTL drawn in [min, ttl] against cache snooping (src/modules/ttl-jitter). */
     ttlJitter: ttlJitterSchema.optional(),
   })
   .strict();
@@ -89,9 +89,9 @@ export const configSchema = z
     nsid: z.string().max(512).optional(),
     cookies: cookiesSchema.default({}),
     tsig: tsigSchema.default({}), // TSIG keys (RFC 8945, src/tsig)
-    rrl: rrlKeySchema, // on by default (src/answer/finish/rrl); `rrl: off` disables it
+    rrl: rrlKeySchema, // on by default (src/modules/rrl); `rrl: off` disables it
     gateway: gatewaySchema.optional(),
-    echo: echoSchema, // Stateless DNS zones (src/answer/responders/echo)
+    echo: echoSchema, // Stateless DNS zones (src/modules/echo)
     metrics: metricsSchema.optional(), // Prometheus endpoint and dashboard (src/observe/metrics)
     dnstap: dnstapSchema.optional(), // dnstap over Frame Streams (src/observe/dnstap)
     log: z

@@ -10,7 +10,7 @@
 //   checkDataLabels(labels)                throws unless labels are usable as *U data (non-empty, no "00")
 // Encoders throw EchoEncodingError for data that cannot be carried; decoders return undefined, never throw.
 //
-// TXT escape (documented in src/answer/responders/echo/README.md): a "." in the text separates labels;
+// TXT escape (documented in src/modules/echo/README.md): a "." in the text separates labels;
 // the bytes a-z 0-9 - _ = + , : / ~ ! are written as they are; every other byte (upper-case letters,
 // space, ".", "%", non-ASCII UTF-8 bytes, …) is written %XX (hex, either case). Upper-case letters are
 // escaped because resolvers may change the case of a query name (0x20 randomization, RFC 4343); the

@@ -1,6 +1,6 @@
 // The counters of the abuse defences (issue 16), in one per-process object that metrics read at
 // scrape time: each member is an object of plain integer fields, filled in by the module that owns it.
-import type { RrlCounters } from '../answer/finish/rrl/limiter.js';
+import type { RrlCounters } from '../modules/rrl/limiter.js';
 import type { GateCounters } from '../transport/conn.js';
 
 /** Descriptor budget of the gateway's UDP flows and TCP relays (src/gateway/fd-budget.ts). */
@@ -17,7 +17,7 @@ export interface FdBudgetCounters {
   refusedPerSource: number;
 }
 
-/** TSIG abuse limits (src/answer/guards/tsig). */
+/** TSIG abuse limits (src/modules/tsig). */
 export interface TsigAbuseCounters {
   /** BADSIG/BADKEY/BADTIME answers sent. */
   errorsAnswered: number;
@@ -34,7 +34,7 @@ export interface AttackCounters {
   tsig: TsigAbuseCounters;
   /** DoH's HTTP/2 streams (src/transport/https.ts): open now, refused over the process-wide cap. */
   doh: { liveStreams: number; refusedStreams: number };
-  /** Response rate limiting of the process's answer engine (src/answer/finish/rrl). */
+  /** Response rate limiting of the process's answer engine (src/modules/rrl). */
   rrl: RrlCounters | undefined;
 }
 

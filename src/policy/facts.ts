@@ -1,7 +1,7 @@
 // The attributes of one query that policies match on (seed 000 §2.1, seed 002 §3.2 step 3).
 import { parseAddress, type Address } from '../net/cidr.js';
 import type { QueryContext, TransportProto } from '../answer/context.js';
-import { TSIG_ABSENT, type TsigStatus } from '../answer/guards/tsig/state.js';
+import { TSIG_ABSENT, type TsigStatus } from '../modules/tsig/state.js';
 
 export type CookieState = 'valid' | 'absent' | 'invalid';
 

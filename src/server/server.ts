@@ -1,7 +1,7 @@
 // One serving process: loads the runtime, binds the listeners, reloads on SIGHUP, stops on SIGTERM.
 import { Engine } from '../answer/engine.js';
 import { createUnits } from '../answer/units.js';
-import { AnswerCache } from '../answer/responders/cache/index.js';
+import { AnswerCache } from '../modules/cache/index.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Capabilities } from '../capability/core.js';

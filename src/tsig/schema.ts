@@ -43,7 +43,7 @@ export const tsigSchema = z
     /**
      * A signed query whose (key, MAC) was already seen from another address within the fudge is a
      * replay: refuse (NOTAUTH, BADTIME), allow, or auto (refuse when a service has `require: tsig`
-     * or a policy matches `tsig`/`tsigKey`; src/answer/guards/tsig/abuse.ts).
+     * or a policy matches `tsig`/`tsigKey`; src/modules/tsig/abuse.ts).
      */
     replay: z.enum(['auto', 'refuse', 'allow']).default('auto'),
     /** BADSIG, BADKEY and BADTIME answers per second to one IPv4 /24 or IPv6 /56; beyond it they are dropped. */

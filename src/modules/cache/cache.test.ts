@@ -1,0 +1,121 @@
+// answer-cache: a cached answer must be byte-for-byte what a fresh lookup would have sent.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeMessage, queryMessage } from '../../wire/message.js';
+import { RRType } from '../../wire/types.js';
+import { parseConfigText } from '../../config/load.js';
+import { parseZone } from '../../zone/parser.js';
+import { Zone, ZoneSet } from '../../zone/tree.js';
+import type { TransportInfo } from '../../answer/context.js';
+import { Engine } from '../../answer/engine.js';
+import { createUnits } from '../../answer/units.js';
+import type { Unit } from '../../answer/unit.js';
+import { AnswerCache } from './index.js';
+
+const ZONE = '$TTL 60\n@ SOA ns hm 1 1 1 1 1\n NS ns\nns A 198.51.100.1\nwww A 198.51.100.2\nalias CNAME www\n*.w TXT "wild"\n';
+const config = parseConfigText('{}', 't.yaml').config;
+const zones = (text: string) => new ZoneSet([Zone.build('t.lab.', parseZone(text, { origin: 't.lab.' }).records)]);
+const udp: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 };
+
+function q(name: string, type: number, id: number, rd: boolean, cd = false, edns = false): Uint8Array {
+  return encodeMessage(queryMessage(name, type, { id, rd, cd, edns }));
+}
+
+const withoutCache = (u: Unit) => !u.name.startsWith('answer-cache');
+
+test('a cached answer equals a fresh one for another ID, case, RD and CD', () => {
+  const cache = new AnswerCache();
+  const runtime = { config, zones: zones(ZONE), generation: 1 };
+  const cached = new Engine(runtime, createUnits(cache));
+  const fresh = new Engine(runtime, createUnits().filter(withoutCache));
+  const cases: [string, number][] = [['www.t.lab.', RRType.A], ['alias.t.lab.', RRType.A], ['x.w.t.lab.', RRType.TXT], ['nope.t.lab.', RRType.A], ['www.t.lab.', RRType.AAAA]];
+  for (const [name, type] of cases) {
+    cached.handle(q(name, type, 1, true, false, true), udp);
+    const variants = [q(name.toUpperCase(), type, 7, false, false, true), q(name.replace(/^./, (c) => c.toUpperCase()), type, 65535, true, true, true)];
+    for (const v of variants) assert.deepEqual(cached.handle(v, udp), fresh.handle(v, udp), name);
+  }
+  assert.ok(cache.hits >= 10, `hits ${cache.hits}`);
+});
+
+test('queries with EDNS options, and other transports or sizes, are not served from one entry', () => {
+  const cache = new AnswerCache();
+  const runtime = { config, zones: zones(ZONE), generation: 1 };
+  const engine = new Engine(runtime, createUnits(cache));
+  engine.handle(q('www.t.lab.', RRType.A, 1, false), udp);
+  engine.handle(q('www.t.lab.', RRType.A, 1, false, false, true), udp);
+  engine.handle(q('www.t.lab.', RRType.A, 1, false), { ...udp, proto: 'tcp' });
+  assert.equal(cache.size, 3);
+  assert.equal(cache.hits, 0);
+});
+
+test('a reload (new generation) empties the cache', () => {
+  const cache = new AnswerCache();
+  const engine = new Engine({ config, zones: zones(ZONE), generation: 1 }, createUnits(cache));
+  const before = engine.handle(q('www.t.lab.', RRType.A, 1, false), udp) as Uint8Array;
+  engine.swap({ config, zones: zones(ZONE.replace('198.51.100.2', '198.51.100.99')), generation: 2 });
+  const after = engine.handle(q('www.t.lab.', RRType.A, 1, false), udp) as Uint8Array;
+  assert.notDeepEqual(after, before);
+  assert.deepEqual([...after.subarray(after.length - 4)], [198, 51, 100, 99]);
+});
+
+/** A cache key from text, for the tests of the store itself. */
+const k = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+test('the cache is bounded', () => {
+  const cache = new AnswerCache(3);
+  for (let i = 0; i < 10; i++) cache.set(k(String(i)), 0, new Uint8Array(1));
+  assert.equal(cache.size, 0, 'entries of another generation are not stored');
+  cache.get(k('x'), 0);
+  for (let i = 0; i < 10; i++) cache.set(k(String(i)), 0, new Uint8Array(1));
+  assert.equal(cache.size, 3);
+  assert.ok(cache.get(k('9'), 0) && !cache.get(k('0'), 0));
+});
+
+test('eviction is first in, first out, also when a stored key is stored again', () => {
+  const cache = new AnswerCache(3);
+  cache.get(k('x'), 1);
+  for (const s of ['a', 'b', 'c', 'a', 'd', 'e']) cache.set(k(s), 1, new Uint8Array([s.charCodeAt(0)]));
+  // "a" stored again became the newest; its first ring slot went stale and was reused for it.
+  assert.equal(cache.size, 3);
+  assert.deepEqual(['a', 'b', 'c', 'd', 'e'].map((s) => cache.get(k(s), 1)?.[0]), [97, undefined, undefined, 100, 101]);
+  // A reload (new generation) starts an empty ring.
+  assert.equal(cache.get(k('d'), 2), undefined);
+  for (const s of ['f', 'g', 'h', 'i']) cache.set(k(s), 2, new Uint8Array(1));
+  assert.deepEqual(['f', 'g', 'h', 'i'].map((s) => cache.get(k(s), 2) !== undefined), [false, true, true, true]);
+});
+
+test('keys are compared as bytes: a prefix, a longer buffer and hash neighbours find only their own entry', () => {
+  const cache = new AnswerCache(200000);
+  cache.get(k(''), 1);
+  // 100,000 keys in 2^30 buckets: a few share a bucket (birthday bound), so chains are exercised.
+  for (let i = 0; i < 100000; i++) cache.set(k(`key${i}`), 1, Uint8Array.of(i & 0xff, i >> 8, i >> 16));
+  for (let i = 0; i < 100000; i++) {
+    const w = cache.get(k(`key${i}`), 1)!;
+    assert.equal(w[0]! | (w[1]! << 8) | (w[2]! << 16), i);
+  }
+  const buf = k('key12xyz');
+  assert.equal(cache.get(buf, 1, 5)?.[0], 12, 'the given length of a longer buffer');
+  assert.equal(cache.get(k('key1234567'), 1), undefined);
+  assert.equal(cache.size, 100000);
+});
+
+test('flush empties the cache, or drops one name and the names below it', () => {
+  const cache = new AnswerCache();
+  const runtime = { config, zones: zones(ZONE), generation: 1 };
+  const engine = new Engine(runtime, createUnits(cache));
+  const names: [string, number][] = [['www.t.lab.', RRType.A], ['WWW.t.lab.', RRType.AAAA], ['x.w.t.lab.', RRType.TXT], ['y.w.t.lab.', RRType.TXT], ['ns.t.lab.', RRType.A], ['t.lab.', RRType.SOA]];
+  const ask = () => names.forEach(([n, t], i) => engine.handle(q(n, t, i + 1, false), udp));
+  ask();
+  const hits = cache.hits;
+  ask();
+  assert.equal(cache.hits - hits, names.length, 'all cached');
+  // www.t.lab. A and AAAA (case does not matter); names that merely end in the same letters stay.
+  assert.equal(cache.flush(new TextEncoder().encode('\x03WWW\x01t\x03lab\x00')), 2);
+  assert.equal(cache.flush(new Uint8Array([1, 0x77, 1, 0x74, 3, 0x6c, 0x61, 0x62, 0])), 2, 'w.t.lab. takes x.w and y.w');
+  assert.equal(cache.flush(new Uint8Array([1, 0x77, 1, 0x74, 3, 0x6c, 0x61, 0x62, 0])), 0);
+  const before = cache.hits;
+  ask();
+  assert.equal(cache.hits - before, 2, 'ns and the apex were still cached');
+  assert.equal(cache.flush(), names.length);
+  assert.equal(cache.flush(), 0);
+});

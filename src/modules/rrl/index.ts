@@ -1,0 +1,96 @@
+// rrl finisher: response rate limiting with BIND/Knot semantics. It acts on the finished response,
+// because "identical responses" are defined by what is answered (see classify.ts): limited responses
+// are dropped, and every `slip`th goes out truncated so a real client behind a spoofed flood can still
+// get through over TCP. TCP and UDP queries with a valid server cookie (RFC 7873) are never limited:
+// their source address is proven, so they cannot be reflection.
+import { perConfig } from '../../config/per-config.js';
+import { attackCounters } from '../../observe/attack-counters.js';
+import { cidrContains, formatCidr, parseAddress, parseCidr, prefixOf, type Cidr } from '../../net/cidr.js';
+import type { QueryContext } from '../../answer/context.js';
+import { COOKIE_STATUS } from '../cookies/index.js';
+import { CONTINUE, drop, type Outcome, type Unit } from '../../answer/unit.js';
+import { counterBy } from '../../observe/metrics/family.js';
+
+/** Responses RRL limited: action drop or slip; enforced false under logOnly (nothing was changed). */
+const limited = counterBy('fluxdns_rrl_limited_total', 'Responses rate-limited by RRL, by action (drop, slip) and whether it was enforced (false: logOnly)', ['action', 'enforced']);
+import { classify } from './classify.js';
+import type { RrlConfig } from './config.js';
+import { RateLimiter } from './limiter.js';
+
+export { RateLimiter, type RrlCounters, type RrlVerdict } from './limiter.js';
+
+/** Exempt prefixes parsed once per loaded configuration. */
+const exemptOf = perConfig((cfg: RrlConfig): Cidr[] => cfg.exempt.map((s) => parseCidr(s)!));
+
+/** What `logOnly` reports about a response it would have limited. */
+export interface RrlWouldLimit {
+  action: 'drop' | 'slip';
+  prefix: string;
+  kind: string;
+  name: string;
+}
+
+/** Lines `logOnly` writes per second at most; the rest are counted and the count goes on the next line. */
+export const LOG_ONLY_LINES_PER_SECOND = 10;
+
+/**
+ * `logOnly` reports each response it would have dropped or truncated, at most
+ * LOG_ONLY_LINES_PER_SECOND lines a second: a flood being measured must not become a flood of logs.
+ */
+export function logOnlyReporter(log: (msg: string, fields: Record<string, unknown>) => void): (w: RrlWouldLimit, now: number) => void {
+  let second = -1;
+  let lines = 0;
+  let suppressed = 0;
+  return (w, now) => {
+    const s = Math.floor(now / 1000);
+    if (s !== second) {
+      second = s;
+      lines = 0;
+    }
+    if (lines >= LOG_ONLY_LINES_PER_SECOND) {
+      suppressed++;
+      return;
+    }
+    lines++;
+    log('rrl logOnly: would limit', { ...w, ...(suppressed > 0 ? { suppressedBefore: suppressed } : {}) });
+    suppressed = 0;
+  };
+}
+
+/** The limiter is per process (per worker), as in BIND and Knot; it outlives reloads. */
+export function rrlFinisher(limiter = new RateLimiter(), report?: (w: RrlWouldLimit, now: number) => void): Unit {
+  attackCounters.rrl = limiter.counters;
+  return {
+    name: 'rrl',
+    stage: 'finish',
+    handle(ctx: QueryContext): Outcome {
+      const cfg = ctx.runtime.config.rrl;
+      if (cfg === undefined || ctx.transport.proto !== 'udp') return CONTINUE;
+      if (ctx.get(COOKIE_STATUS) === 'valid') return CONTINUE;
+      const addr = parseAddress(ctx.transport.remoteAddress);
+      if (!addr || exemptOf(cfg).some((c) => cidrContains(c, addr))) return CONTINUE;
+      const prefix = formatCidr(prefixOf(addr, addr.family === 4 ? cfg.ipv4Prefix : cfg.ipv6Prefix));
+      const c = classify(ctx);
+      const rate = c.kind === 'nxdomain' ? cfg.nxdomainsPerSecond ?? cfg.responsesPerSecond : c.kind === 'error' ? cfg.errorsPerSecond ?? cfg.responsesPerSecond : cfg.responsesPerSecond;
+      const verdict = limiter.check(`${prefix} ${c.kind} ${c.name}`, rate, cfg.window, cfg.slip, ctx.receivedAt);
+      if (verdict === 'ok') return CONTINUE;
+      limited.inc(verdict === 'drop' ? 'drop' : 'slip', cfg.logOnly ? 'false' : 'true');
+      if (cfg.logOnly) {
+        report?.({ action: verdict === 'drop' ? 'drop' : 'slip', prefix, kind: c.kind, name: c.name }, ctx.receivedAt);
+        return CONTINUE;
+      }
+      if (verdict === 'drop') return drop(`rate limited (${c.kind} ${c.name} from ${prefix})`);
+      // Slip: the same rcode with TC=1 and no records; the EDNS options (a cookie) stay.
+      const r = ctx.response;
+      r.prebuilt = undefined;
+      r.rcode = c.rcode;
+      r.aa = false;
+      r.tc = true;
+      r.answer = [];
+      r.authority = [];
+      r.additional = [];
+      r.cacheable = false;
+      return CONTINUE;
+    },
+  };
+}

@@ -1,0 +1,210 @@
+// Response rate limiting: the token bucket's arithmetic, slip, window and table bound with an
+// injected clock; the finisher's classification, exemptions and truncation through the real pipeline.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfigText } from '../../config/load.js';
+import { parseQuery } from '../../wire/fastpath.js';
+import { decodeMessage, encodeMessage, getRcode, queryMessage } from '../../wire/message.js';
+import { EdnsOptionCode, Rcode, RRType } from '../../wire/types.js';
+import { Zone, ZoneSet } from '../../zone/tree.js';
+import { parseZone } from '../../zone/parser.js';
+import { QueryContext, type TransportProto } from '../../answer/context.js';
+import { encodeResponse } from '../../answer/encode.js';
+import { Pipeline } from '../../answer/pipeline.js';
+import type { Runtime } from '../../answer/runtime.js';
+import { createUnits } from '../../answer/units.js';
+import { RateLimiter } from './limiter.js';
+
+describe('RateLimiter', () => {
+  test('a burst: `rate` responses pass, then every slip-th limited one slips and the rest drop', () => {
+    const l = new RateLimiter();
+    const got = Array.from({ length: 12 }, () => l.check('k', 4, 15, 2, 1000));
+    assert.deepEqual(got, ['ok', 'ok', 'ok', 'ok', 'drop', 'slip', 'drop', 'slip', 'drop', 'slip', 'drop', 'slip']);
+    assert.deepEqual(l.counters, { ok: 4, slipped: 4, dropped: 4, evicted: 0 });
+  });
+
+  test('slip 0 drops every limited response; slip 1 truncates every one', () => {
+    const zero = new RateLimiter();
+    assert.deepEqual(Array.from({ length: 4 }, () => zero.check('k', 1, 15, 0, 0)), ['ok', 'drop', 'drop', 'drop']);
+    const one = new RateLimiter();
+    assert.deepEqual(Array.from({ length: 4 }, () => one.check('k', 1, 15, 1, 0)), ['ok', 'slip', 'slip', 'slip']);
+  });
+
+  test('credit comes back at `rate` per second, at most one second of burst', () => {
+    const l = new RateLimiter();
+    assert.equal(l.check('k', 2, 15, 0, 0), 'ok');
+    assert.equal(l.check('k', 2, 15, 0, 0), 'ok');
+    assert.equal(l.check('k', 2, 15, 0, 0), 'drop'); // balance -1
+    assert.equal(l.check('k', 2, 15, 0, 999), 'drop'); // -1 + 1.998 = 0.998 < 1; now -0.002
+    // 1.001 s later: -0.002 + 2.002 = 2, the cap (one second's worth): two pass, the third is limited.
+    assert.equal(l.check('k', 2, 15, 0, 2000), 'ok');
+    assert.equal(l.check('k', 2, 15, 0, 2000), 'ok');
+    assert.equal(l.check('k', 2, 15, 0, 2000), 'drop');
+    // A long pause still earns no more than the cap.
+    assert.deepEqual(Array.from({ length: 3 }, () => l.check('k', 2, 15, 0, 60_000)), ['ok', 'ok', 'drop']);
+  });
+
+  test('the debt is bounded by `window` seconds of the rate: a flooding client is limited until it pauses', () => {
+    const l = new RateLimiter();
+    for (let i = 0; i < 100; i++) l.check('k', 1, 5, 0, 0); // balance floors at -5
+    assert.equal(l.check('k', 1, 5, 0, 5999), 'drop');
+    // 7 s later the balance is -5 - 1 + 7 = 1 (the drop above cost one more).
+    assert.equal(l.check('k', 1, 5, 0, 12_999), 'ok');
+  });
+
+  test('buckets are independent, and the table is bounded', () => {
+    const l = new RateLimiter(2);
+    assert.equal(l.check('a', 1, 15, 0, 0), 'ok');
+    assert.equal(l.check('a', 1, 15, 0, 0), 'drop');
+    assert.equal(l.check('b', 1, 15, 0, 0), 'ok');
+    assert.equal(l.check('c', 1, 15, 0, 0), 'ok'); // evicts a
+    assert.equal(l.size, 2);
+    assert.equal(l.counters.evicted, 1);
+    assert.equal(l.check('a', 1, 15, 0, 0), 'ok');
+  });
+});
+
+// --- the finisher in the pipeline, with a real zone ---
+
+const ZONE = `$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\nwww A 198.51.100.80\nsub NS ns.sub\nns.sub A 198.51.100.53\n`;
+
+function runtimeWith(rrl: string, extra = ''): Runtime {
+  const config = parseConfigText(`rrl: ${rrl}\n${extra}`, 'test.yaml').config;
+  return { config, zones: new ZoneSet([Zone.build('t.lab.', parseZone(ZONE, { origin: 't.lab.' }).records)]), generation: 1 };
+}
+
+function queryBytes(name: string, type: number, cookie?: Uint8Array): Uint8Array {
+  return encodeMessage(queryMessage(name, type, { id: 9, edns: true, options: cookie ? [{ code: EdnsOptionCode.COOKIE, data: cookie }] : [] }));
+}
+
+type Seen = 'answer' | 'tc' | 'drop';
+
+/** One pipeline for the whole test (the limiter lives in it), queries at time `ms`. */
+function server(rt: Runtime) {
+  const pipeline = new Pipeline(createUnits());
+  return (name: string, type: number, ms: number, opts: { ip?: string; proto?: TransportProto; cookie?: Uint8Array } = {}): { seen: Seen; rcode: number; cookie?: Uint8Array } => {
+    const raw = queryBytes(name, type, opts.cookie);
+    const ctx = new QueryContext(raw, parseQuery(raw), { proto: opts.proto ?? 'udp', remoteAddress: opts.ip ?? '198.51.100.7', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 }, rt, ms);
+    const v = pipeline.run(ctx);
+    assert.ok(!(v instanceof Promise));
+    if (v.kind === 'drop') return { seen: 'drop', rcode: -1 };
+    const m = decodeMessage(ctx.response.prebuilt ?? encodeResponse(ctx));
+    const c = m.edns?.options.find((o) => o.code === EdnsOptionCode.COOKIE)?.data;
+    if (m.flags.tc) {
+      assert.equal(m.answers.length + m.authorities.length + m.additionals.length, 0, 'a slipped response is empty');
+      return { seen: 'tc', rcode: getRcode(m), cookie: c };
+    }
+    return { seen: 'answer', rcode: getRcode(m), cookie: c };
+  };
+}
+
+const seen = (xs: { seen: Seen }[]) => xs.map((x) => x.seen);
+
+describe('rrl finisher', () => {
+  test('identical answers from one /24 are limited; another name, type or /24 has its own bucket', () => {
+    const ask = server(runtimeWith('{ responsesPerSecond: 2 }'));
+    assert.deepEqual(seen(Array.from({ length: 6 }, (_, i) => ask('www.t.lab.', RRType.A, 0, { ip: `198.51.100.${i + 1}` }))), ['answer', 'answer', 'drop', 'tc', 'drop', 'tc']);
+    assert.equal(ask('ns.t.lab.', RRType.A, 0).seen, 'answer');
+    assert.equal(ask('www.t.lab.', RRType.AAAA, 0).seen, 'answer');
+    assert.equal(ask('www.t.lab.', RRType.A, 0, { ip: '198.51.101.1' }).seen, 'answer');
+    // The four limited responses left a debt of 4: a second later (+2) the client is still limited,
+    // three seconds after that (−3 + 6, capped at 2) two pass again and the slip count starts over.
+    assert.equal(ask('www.t.lab.', RRType.A, 1000).seen, 'drop');
+    assert.deepEqual(seen(Array.from({ length: 4 }, () => ask('www.t.lab.', RRType.A, 4000))), ['answer', 'answer', 'drop', 'tc']);
+  });
+
+  test('NXDOMAIN for different names share the zone bucket; referrals share the delegation point', () => {
+    const ask = server(runtimeWith('{ responsesPerSecond: 5, nxdomainsPerSecond: 1, slip: 0 }'));
+    const nx = ['a', 'b', 'c'].map((n) => ask(`${n}.t.lab.`, RRType.A, 0));
+    assert.deepEqual(seen(nx), ['answer', 'drop', 'drop']);
+    assert.equal(nx[0]!.rcode, Rcode.NXDOMAIN);
+    const ref = Array.from({ length: 7 }, (_, i) => ask(`h${i}.sub.t.lab.`, RRType.A, 0));
+    assert.deepEqual(seen(ref), ['answer', 'answer', 'answer', 'answer', 'answer', 'drop', 'drop']);
+  });
+
+  test('errors are limited per client regardless of name, and a slipped error keeps its rcode', () => {
+    const ask = server(runtimeWith('{ responsesPerSecond: 5, errorsPerSecond: 1, slip: 1 }'));
+    const got = ['x.example.', 'y.example.'].map((n) => ask(n, RRType.A, 0));
+    assert.deepEqual(got.map((g) => [g.seen, g.rcode]), [['answer', Rcode.REFUSED], ['tc', Rcode.REFUSED]]);
+  });
+
+  test('cached answers are limited too', () => {
+    const ask = server(runtimeWith('{ responsesPerSecond: 1, slip: 1 }'));
+    // Without EDNS options the zone answer is stored and then served pre-encoded.
+    assert.deepEqual(seen(Array.from({ length: 3 }, () => ask('www.t.lab.', RRType.A, 0))), ['answer', 'tc', 'tc']);
+  });
+
+  test('TCP, exempt prefixes and valid server cookies are never limited; logOnly limits nothing', () => {
+    const ask = server(runtimeWith('{ responsesPerSecond: 1, exempt: ["203.0.113.0/24", "2001:db8::/32"] }', 'cookies: { mode: answer }\n'));
+    assert.deepEqual(seen(Array.from({ length: 4 }, () => ask('www.t.lab.', RRType.A, 0, { proto: 'tcp' }))), ['answer', 'answer', 'answer', 'answer']);
+    assert.deepEqual(seen(Array.from({ length: 4 }, () => ask('www.t.lab.', RRType.A, 0, { ip: '203.0.113.9' }))), ['answer', 'answer', 'answer', 'answer']);
+    assert.deepEqual(seen(Array.from({ length: 4 }, () => ask('www.t.lab.', RRType.A, 0, { ip: '2001:db8::9' }))), ['answer', 'answer', 'answer', 'answer']);
+    // The first query learns a server cookie (and spends the bucket); with it, nothing is limited.
+    const client = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    const first = ask('www.t.lab.', RRType.A, 0, { cookie: client });
+    assert.equal(first.seen, 'answer');
+    const full = new Uint8Array([...client, ...first.cookie!.subarray(8)]);
+    assert.deepEqual(seen(Array.from({ length: 4 }, () => ask('www.t.lab.', RRType.A, 0, { cookie: full }))), ['answer', 'answer', 'answer', 'answer']);
+    // A client cookie alone proves nothing.
+    assert.notEqual(ask('www.t.lab.', RRType.A, 0, { cookie: client }).seen, 'answer');
+    const log = server(runtimeWith('{ responsesPerSecond: 1, logOnly: true }'));
+    assert.deepEqual(seen(Array.from({ length: 3 }, () => log('www.t.lab.', RRType.A, 0))), ['answer', 'answer', 'answer']);
+  });
+
+  test('IPv6 clients are grouped by /56', () => {
+    const ask = server(runtimeWith('{ responsesPerSecond: 1, slip: 0 }'));
+    assert.equal(ask('www.t.lab.', RRType.A, 0, { ip: '2001:db8:0:100::1' }).seen, 'answer');
+    assert.equal(ask('www.t.lab.', RRType.A, 0, { ip: '2001:db8:0:1ff::2' }).seen, 'drop');
+    assert.equal(ask('www.t.lab.', RRType.A, 0, { ip: '2001:db8:0:200::1' }).seen, 'answer');
+  });
+
+  test('configuration errors name the key and what was expected', () => {
+    assert.throws(() => parseConfigText('rrl: { responsesPerSecond: 0 }\n', 'f.yaml'), /f\.yaml:1: rrl\.responsesPerSecond: expected at least 1/);
+    assert.throws(() => parseConfigText('rrl: { responsesPerSecond: 5, exempt: ["198.51.100.1/24"] }\n', 'f.yaml'), /rrl\.exempt\[0\]: host bits set/);
+    assert.throws(() => parseConfigText('rrl: { responsesPerSecond: 5, slip: 11 }\n', 'f.yaml'), /rrl\.slip: expected 0 to 10/);
+    assert.throws(() => parseConfigText('rrl: on\n', 'f.yaml'), /rrl: expected off, or an object/);
+  });
+
+  test('on by default with 200 responses per second (as Debian ships NSD); rrl: off turns it off', () => {
+    assert.equal(parseConfigText('log: { level: info }\n', 'f.yaml').config.rrl?.responsesPerSecond, 200);
+    assert.equal(parseConfigText('rrl: { slip: 1 }\n', 'f.yaml').config.rrl?.responsesPerSecond, 200);
+    assert.equal(parseConfigText('rrl: off\n', 'f.yaml').config.rrl, undefined);
+    assert.equal(parseConfigText('rrl: false\n', 'f.yaml').config.rrl, undefined);
+  });
+});
+
+describe('rrl logOnly', () => {
+  test('answers everything and reports each response it would have limited, at most 10 lines a second', () => {
+    const lines: Record<string, unknown>[] = [];
+    const rt = runtimeWith('{ responsesPerSecond: 2, logOnly: true }');
+    const pipeline = new Pipeline(createUnits(undefined, { warn: (msg, f) => lines.push({ msg, ...f }) }));
+    const ask = (ms: number) => {
+      const raw = queryBytes('www.t.lab.', RRType.A);
+      const ctx = new QueryContext(raw, parseQuery(raw), { proto: 'udp', remoteAddress: '198.51.100.7', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 }, rt, ms);
+      const v = pipeline.run(ctx);
+      assert.ok(!(v instanceof Promise));
+      return v.kind === 'drop' ? 'drop' : decodeMessage(ctx.response.prebuilt ?? encodeResponse(ctx)).flags.tc ? 'tc' : 'answer';
+    };
+    // 40 identical responses in one second: 2 within the rate, 38 over it — all answered.
+    const got = Array.from({ length: 40 }, () => ask(0));
+    assert.deepEqual(new Set(got), new Set(['answer']));
+    assert.equal(lines.length, 10);
+    assert.deepEqual(lines[0], { msg: 'rrl logOnly: would limit', action: 'drop', prefix: '198.51.100.0/24', kind: 'answer', name: 'www.t.lab./1' });
+    assert.equal(lines[1]!['action'], 'slip');
+    // The next second: the first line says how many were not logged (38 - 10).
+    ask(1000);
+    assert.equal(lines.length, 11);
+    assert.equal(lines[10]!['suppressedBefore'], 28);
+  });
+
+  test('without logOnly nothing is reported', () => {
+    const lines: unknown[] = [];
+    const rt = runtimeWith('{ responsesPerSecond: 1 }');
+    const pipeline = new Pipeline(createUnits(undefined, { warn: (m) => lines.push(m) }));
+    for (let i = 0; i < 5; i++) {
+      const raw = queryBytes('www.t.lab.', RRType.A);
+      pipeline.run(new QueryContext(raw, parseQuery(raw), { proto: 'udp', remoteAddress: '198.51.100.7', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 }, rt, 0));
+    }
+    assert.equal(lines.length, 0);
+  });
+});
