@@ -5,6 +5,7 @@ import { ADMIN_FLAGS, CAPS_TRY_FLAGS, runCapsList, runCapsRevoke, runCapsScanner
 import { CHECK_FLAGS, runCheck } from './check.js';
 import { CTL_FLAGS, ctlOverview, runCtl } from './ctl.js';
 import { DIRECTORY_FLAGS, runDirectory } from './directory.js';
+import { DNSSEC_DS_FLAGS, DNSSEC_KEYGEN_FLAGS, runDnssecDs, runDnssecKeygen } from './dnssec.js';
 import { DISCOVER_ANNOUNCE_FLAGS, DISCOVER_FLAGS, runDiscoverAnnounce, runDiscoverBrowse, runDiscoverResolve } from './discover.js';
 import { EXPLAIN_FLAGS, runExplain } from './explain.js';
 import { GATEWAY_FLAGS, runGateway } from './gateway.js';
@@ -27,6 +28,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   { words: ['ctl'], args: 'COMMAND [ARGS]', summary: 'control a running server over its local control socket (fluxdns ctl --help lists the commands)', flags: CTL_FLAGS, example: 'fluxdns ctl --socket /tmp/fluxdns-demo-5353.ctl status', run: runCtl },
   { words: ['zone', 'check'], args: 'FILE', summary: 'validate one master file (every error, then warnings)', flags: ZONE_CHECK_FLAGS, example: 'fluxdns zone check demo/example.lab.zone --origin example.lab', run: runZoneCheck },
   { words: ['zone', 'print'], args: 'FILE', summary: 'the zone in canonical form: one record a line, absolute names, sorted', flags: ZONE_PRINT_FLAGS, example: 'fluxdns zone print demo/example.lab.zone --origin example.lab', run: runZonePrint },
+  { words: ['dnssec', 'keygen'], args: 'ZONE', summary: 'make a DNSSEC signing key (BIND key files, as dnssec-keygen writes them)', flags: DNSSEC_KEYGEN_FLAGS, example: 'fluxdns dnssec keygen example.lab --ksk --algorithm ed25519 --dir /etc/fluxdns/keys', run: runDnssecKeygen },
+  { words: ['dnssec', 'ds'], args: 'ZONE', summary: "the DS records (SHA-256) the parent zone publishes for ZONE's key-signing keys", flags: DNSSEC_DS_FLAGS, example: 'fluxdns dnssec ds example.lab --dir /etc/fluxdns/keys', run: runDnssecDs },
   { words: ['explain'], summary: 'which policy matches a query, and the answer', flags: EXPLAIN_FLAGS, example: 'fluxdns explain --qname www.cdn.lab --qtype AAAA --client 127.0.0.1', run: runExplain },
   { words: ['gateway'], summary: 'run only the data plane (the gateway key): prefix listeners and relays', flags: GATEWAY_FLAGS, example: 'fluxdns gateway --config gateway.yaml', run: runGateway },
   { words: ['caps', 'list'], summary: 'leases granted by DNS answers (capabilities), from the admin API', flags: ADMIN_FLAGS, example: 'fluxdns caps list --admin 127.0.0.1:5383 --token demo-admin-token-not-secret', run: runCapsList },

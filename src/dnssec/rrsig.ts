@@ -1,0 +1,163 @@
+// RRSIG computation and verification: canonical RR form and order (RFC 4034 §6), the signed data (§3.1.8.1), ECDSA P-256 r‖s (RFC 6605 §4) and Ed25519 (RFC 8080 §4).
+import { sign, verify } from 'node:crypto';
+import { rdataCodec } from '../wire/rdata/index.js';
+import { Writer } from '../wire/writer.js';
+import { labelCount } from '../wire/name.js';
+import { RRClass, RRType, type OpaqueRdata, type ResourceRecord } from '../wire/types.js';
+import { canonicalNameWire, publicKeyFromField, type DnssecKey } from './keys.js';
+
+/**
+ * Types whose RDATA names are lower-cased in canonical form: RFC 4034 §6.2's list as corrected by
+ * RFC 6840 §5.1 (NSEC removed; RRSIG's signer name stays). Only the types fluxdns holds in structured form
+ * can be lower-cased here; the others are kept as the zone wrote them (see `canonicalRdata`).
+ */
+const LOWER_CASE_NAMES: ReadonlySet<number> = new Set([RRType.NS, RRType.CNAME, RRType.SOA, RRType.PTR, RRType.MX, RRType.SRV, RRType.DNAME]);
+
+/** A writer that never compresses and lower-cases every name it writes (length bytes are < 64, below 'A'). */
+class CanonicalWriter extends Writer {
+  constructor(private readonly lower: boolean) {
+    super(64);
+  }
+  override writeName(name: string): void {
+    const start = this.pos;
+    super.writeName(name, false);
+    if (!this.lower) return;
+    const b = this.buf;
+    for (let i = start; i < this.pos; i++) {
+      const c = b[i]!;
+      if (c >= 0x41 && c <= 0x5a) b[i] = c + 0x20;
+    }
+  }
+}
+
+/**
+ * The record's RDATA in canonical form (RFC 4034 §6.2): uncompressed, names lower-cased for the types
+ * that say so. Opaque data (RFC 3597 form, or types without a structured codec) is used as it is: those
+ * types' embedded names (RP, NAPTR, KX …) keep the zone's case, as ldns and Knot also sign them.
+ */
+export function canonicalRdata(rr: ResourceRecord): Uint8Array {
+  const d = rr.data as Partial<OpaqueRdata>;
+  if (d.raw instanceof Uint8Array) return d.raw;
+  const w = new CanonicalWriter(LOWER_CASE_NAMES.has(rr.type));
+  rdataCodec(rr.type).encode(w, rr.data);
+  return w.buf.slice(0, w.pos);
+}
+
+export interface SignOptions {
+  /** Seconds since the epoch (RFC 4034 §3.1.5: serial-number arithmetic, written mod 2^32). */
+  readonly inception: number;
+  readonly expiration: number;
+  /** The TTL the RRset is sent with; the RRSIG's Original TTL and its own TTL (RFC 4034 §3). Default: the set's. */
+  readonly ttl?: number;
+}
+
+/** The RRSIG RDATA fields before the signature (RFC 4034 §3.1). */
+function rrsigHeader(owner: string, type: number, key: DnssecKey, ttl: number, o: SignOptions): Uint8Array {
+  const signer = canonicalNameWire(key.zone);
+  const out = new Uint8Array(18 + signer.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(0, type);
+  out[2] = key.algorithm;
+  // Labels (§3.1.3): the owner's labels without the root and without a leading "*" (a wildcard owner).
+  const isWild = owner.startsWith('*.') || owner === '*';
+  out[3] = labelCount(owner) - (isWild ? 1 : 0);
+  dv.setUint32(4, ttl >>> 0);
+  dv.setUint32(8, o.expiration >>> 0);
+  dv.setUint32(12, o.inception >>> 0);
+  dv.setUint16(16, key.keyTag);
+  out.set(signer, 18);
+  return out;
+}
+
+/**
+ * RFC 4034 §3.1.8.1: RRSIG_RDATA (no signature) ‖ RR(1) ‖ RR(2) … with each RR as owner | type | class |
+ * original TTL | RDLENGTH | RDATA, all canonical, sorted by RDATA (§6.3) with duplicates removed.
+ */
+export function signedData(rrset: readonly ResourceRecord[], header: Uint8Array, ttl: number): Uint8Array {
+  const first = rrset[0]!;
+  const owner = canonicalNameWire(first.name);
+  const rdatas = rrset.map(canonicalRdata).sort(compareBytes);
+  const parts: Uint8Array[] = [header];
+  let prev: Uint8Array | undefined;
+  for (const rd of rdatas) {
+    if (prev && compareBytes(prev, rd) === 0) continue;
+    prev = rd;
+    const fixed = new Uint8Array(10);
+    const dv = new DataView(fixed.buffer);
+    dv.setUint16(0, first.type);
+    dv.setUint16(2, first.class);
+    dv.setUint32(4, ttl >>> 0);
+    dv.setUint16(8, rd.length);
+    parts.push(owner, fixed, rd);
+  }
+  return Buffer.concat(parts);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/** Signs data with the key: ECDSA gives r‖s, 32 bytes each (RFC 6605 §4), not DER; Ed25519 is pure EdDSA (RFC 8080 §4). */
+export function signBytes(key: DnssecKey, data: Uint8Array): Uint8Array {
+  if (key.algorithm === 15) return sign(null, data, key.privateKey);
+  return sign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+}
+
+/** The RRSIG record covering `rrset` (all of one owner, type and class). Its TTL is the set's TTL as sent. */
+export function signRRset(rrset: readonly ResourceRecord[], key: DnssecKey, o: SignOptions): ResourceRecord<OpaqueRdata> {
+  const first = rrset[0];
+  if (!first) throw new Error('cannot sign an empty RRset');
+  const ttl = o.ttl ?? first.ttl;
+  const header = rrsigHeader(first.name, first.type, key, ttl, o);
+  const signature = signBytes(key, signedData(rrset, header, ttl));
+  const raw = new Uint8Array(header.length + signature.length);
+  raw.set(header);
+  raw.set(signature, header.length);
+  return { name: first.name, type: RRType.RRSIG, class: first.class ?? RRClass.IN, ttl, data: { raw } };
+}
+
+/** Fields of an RRSIG rdata, for checks and tests. */
+export interface RrsigFields {
+  typeCovered: number;
+  algorithm: number;
+  labels: number;
+  originalTtl: number;
+  expiration: number;
+  inception: number;
+  keyTag: number;
+  /** Length of the fixed fields and the signer name: where the signature starts. */
+  signatureAt: number;
+  signature: Uint8Array;
+}
+
+export function parseRrsig(raw: Uint8Array): RrsigFields {
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  let p = 18;
+  while (raw[p] !== 0) p += raw[p]! + 1;
+  p += 1;
+  return {
+    typeCovered: dv.getUint16(0),
+    algorithm: raw[2]!,
+    labels: raw[3]!,
+    originalTtl: dv.getUint32(4),
+    expiration: dv.getUint32(8),
+    inception: dv.getUint32(12),
+    keyTag: dv.getUint16(16),
+    signatureAt: p,
+    signature: raw.subarray(p),
+  };
+}
+
+/** True when `rrsig` is a valid signature of `rrset` by the DNSKEY (rdata) given; validity dates are not checked. */
+export function verifyRRset(rrset: readonly ResourceRecord[], rrsig: ResourceRecord, dnskeyRdata: Uint8Array): boolean {
+  const raw = (rrsig.data as OpaqueRdata).raw;
+  const f = parseRrsig(raw);
+  const alg = dnskeyRdata[3]!;
+  if (alg !== f.algorithm) return false;
+  const pub = publicKeyFromField(alg, dnskeyRdata.subarray(4));
+  const data = signedData(rrset, raw.subarray(0, f.signatureAt), f.originalTtl);
+  if (alg === 15) return verify(null, data, pub, f.signature);
+  return verify('sha256', data, { key: pub, dsaEncoding: 'ieee-p1363' }, f.signature);
+}
