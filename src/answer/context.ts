@@ -46,6 +46,13 @@ export interface ResponseDraft {
    * sent). The encoder keeps `reserve` bytes free under the size limit, then passes the bytes through `apply`.
    */
   seal?: { readonly reserve: number; apply(wire: Uint8Array): Uint8Array };
+  /** `prebuilt` already carries its TSIG (a zone transfer signs its chain of messages itself, RFC 8945 §5.3.1). */
+  signed?: boolean;
+  /**
+   * The messages after the first of a multi-message response (AXFR/IXFR, RFC 5936 §2.2), made lazily
+   * and complete (signed); given the first message as sent. Only stream transports send them.
+   */
+  following?: (first: Uint8Array) => Iterable<Uint8Array>;
 }
 
 /** What a lookup-style responder produces: the rcode, AA and the three sections. */

@@ -8,6 +8,9 @@ import type { Unit } from './unit.js';
 
 export type EngineReply = Uint8Array | null;
 
+/** Takes the further messages of a multi-message response (zone transfers); given by stream transports. */
+export type MoreMessages = (messages: Iterable<Uint8Array>) => void;
+
 /**
  * Told every query's outcome (metrics, dnstap, the query log): the reply (null: none sent) and the
  * seconds from receiving the query to the reply being ready. Runs on the hot path: count, copy, return.
@@ -43,18 +46,21 @@ export class Engine {
     this.current = next;
   }
 
-  handle(raw: Uint8Array, transport: TransportInfo): EngineReply | Promise<EngineReply> {
+  /** `more` receives the messages after the reply when the response has several (stream transports only). */
+  handle(raw: Uint8Array, transport: TransportInfo, more?: MoreMessages): EngineReply | Promise<EngineReply> {
     // Too short for a header: there is no ID to answer to (RFC 1035 §4.1.1).
     if (raw.length < 12) return null;
     const started = this.observer === undefined ? 0 : performance.now();
     const ctx = new QueryContext(raw, parseQuery(raw), transport, this.current, Date.now());
     const verdict = this.pipeline.run(ctx);
-    if (verdict instanceof Promise) return verdict.then((v) => this.finish(ctx, v, started));
-    return this.finish(ctx, verdict, started);
+    if (verdict instanceof Promise) return verdict.then((v) => this.finish(ctx, v, started, more));
+    return this.finish(ctx, verdict, started, more);
   }
 
-  private finish(ctx: QueryContext, verdict: Verdict, started: number): EngineReply {
+  private finish(ctx: QueryContext, verdict: Verdict, started: number, more: MoreMessages | undefined): EngineReply {
     const reply = this.reply(ctx, verdict);
+    const following = ctx.response.following;
+    if (reply !== null && following !== undefined && more !== undefined) more(following(reply));
     if (this.observer !== undefined) this.observer(ctx, reply, (performance.now() - started) / 1000);
     return reply;
   }

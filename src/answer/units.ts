@@ -17,6 +17,7 @@ import { policyZoneResponder } from '../modules/policy-zone/index.js';
 import { capabilityResponder } from '../modules/capability/index.js';
 import type { Capabilities } from '../capability/core.js';
 import type { Unit } from './unit.js';
+import { xfrUnit, type XfrOptions } from '../transfer/unit.js';
 
 export interface UnitOptions {
   /** The clock policies read (time windows, rate limits); `fluxdns explain --time` sets it. */
@@ -25,6 +26,8 @@ export interface UnitOptions {
   capabilities?: Capabilities;
   /** Where `rrl.logOnly` reports what it would have limited (a warn-level log line). */
   warn?: (msg: string, fields: Record<string, unknown>) => void;
+  /** Zone transfers, UPDATE and NOTIFY (src/transfer): the audit log, the journal, the update and notify handlers. */
+  xfr?: XfrOptions;
 }
 
 export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): Unit[] {
@@ -33,6 +36,7 @@ export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): 
     tsigGuard(), // first: every response to a signed query is signed (RFC 8945 §5.3), even a cookie or header error
     cookiesGuard(), // before header: it answers cookie-only queries (RFC 7873 §5.4), which header calls malformed
     headerGuard(),
+    xfrUnit(opts.xfr), // last guard: AXFR/IXFR, UPDATE and NOTIFY are not queries; policies, caches and zones never see them
     // policy: first matching policy decides; it runs before the cache, so its answers are never reused
     policiesUnit({ now: opts.now }),
     // responders: a pre-encoded answer first, then the zones, then zones owned by policies

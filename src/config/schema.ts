@@ -16,6 +16,7 @@ import { stateSchema } from '../state/schema.js';
 import { echoSchema } from '../modules/echo/schema.js';
 import { metricsSchema } from '../observe/metrics/config.js';
 import { dnstapSchema } from '../observe/dnstap/config.js';
+import { transferZoneKeys } from '../transfer/schema.js';
 
 /** "IP:PORT" or "[IPv6]:PORT". */
 export function parseHostPort(text: string): { host: string; port: number } | undefined {
@@ -57,6 +58,8 @@ export const zoneSchema = z
     file: z.string().min(1, 'expected the path of a master file'),
     /** Each answer's TTL drawn in [min, ttl] against cache snooping (src/modules/ttl-jitter). */
     ttlJitter: ttlJitterSchema.optional(),
+    /** ACLs, NOTIFY targets, serial policy and journal of the primary role (src/transfer/schema.ts). */
+    ...transferZoneKeys,
   })
   .strict();
 

@@ -117,7 +117,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   stamp(report);
   let reports = report;
   const cache = new AnswerCache();
-  const engine = new Engine(runtime, createUnits(cache, { capabilities: opts.capabilities, warn: (m, f) => logger.warn(m, f) }), {
+  const engine = new Engine(runtime, createUnits(cache, { capabilities: opts.capabilities, warn: (m, f) => logger.warn(m, f), xfr: { audit: (level, m, f) => logger[level](m, f) } }), {
     onUnitError: (unit, err) => logger.error('pipeline unit failed', { unit: unit.name, err }),
     onEncodeError: (err) => logger.error('response encoding failed', { err }),
   });

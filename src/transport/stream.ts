@@ -37,16 +37,51 @@ export function serveStream(engine: Engine, socket: StreamSocket, info: Transpor
     conn.release();
   });
 
-  const send = (reply: Uint8Array | null) => {
-    conn.replied();
-    if (closed) return;
-    if (reply !== null) {
-      const frame = Buffer.allocUnsafe(2 + reply.length);
-      frame.writeUInt16BE(reply.length, 0);
-      frame.set(reply, 2);
-      // A client that sends queries but never reads the answers stops being read from (below).
-      if (!socket.write(frame)) waitingForDrain = true;
+  const frameOf = (reply: Uint8Array): Buffer => {
+    const frame = Buffer.allocUnsafe(2 + reply.length);
+    frame.writeUInt16BE(reply.length, 0);
+    frame.set(reply, 2);
+    return frame;
+  };
+
+  /** Further messages of multi-message responses (zone transfers), each written after its first message. */
+  const streams: Iterator<Uint8Array>[] = [];
+
+  /** Writes queued transfer messages until the socket pushes back; the query stays in flight until its last one. */
+  const pump = () => {
+    while (!closed && !waitingForDrain && streams.length > 0) {
+      const it = streams[0]!;
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = it.next();
+      } catch (err) {
+        // A transfer cannot be answered halfway: the client sees the connection close (RFC 5936 §2.2).
+        onError(err as Error);
+        socket.destroy();
+        return;
+      }
+      if (next.done) {
+        streams.shift();
+        conn.replied();
+        continue;
+      }
+      if (!socket.write(frameOf(next.value))) waitingForDrain = true;
     }
+  };
+
+  const send = (reply: Uint8Array | null, following?: Iterable<Uint8Array>) => {
+    if (closed) {
+      conn.replied();
+      return;
+    }
+    if (reply !== null) {
+      // A client that sends queries but never reads the answers stops being read from (below).
+      if (!socket.write(frameOf(reply))) waitingForDrain = true;
+    }
+    if (reply !== null && following !== undefined) {
+      streams.push(following[Symbol.iterator]());
+      pump();
+    } else conn.replied();
     resumeIfPossible();
   };
 
@@ -59,6 +94,7 @@ export function serveStream(engine: Engine, socket: StreamSocket, info: Transpor
 
   socket.on('drain', () => {
     waitingForDrain = false;
+    pump();
     resumeIfPossible();
   });
 
@@ -77,18 +113,22 @@ export function serveStream(engine: Engine, socket: StreamSocket, info: Transpor
       conn.messageReceived(partial ?? conn.messageStarted());
       partial = undefined;
       let reply;
+      let following: Iterable<Uint8Array> | undefined;
       try {
-        reply = engine.handle(msg, info);
+        reply = engine.handle(msg, info, (m) => (following = m));
       } catch (err) {
         onError(err as Error);
         reply = null;
       }
       if (reply instanceof Promise)
-        reply.then(send, (err: Error) => {
-          onError(err);
-          send(null);
-        });
-      else send(reply);
+        reply.then(
+          (r) => send(r, following),
+          (err: Error) => {
+            onError(err);
+            send(null);
+          },
+        );
+      else send(reply, following);
     }
     // Only a message the client has not finished sending runs the query timer; complete ones held
     // back by the in-flight cap wait on us, not on the client.

@@ -33,6 +33,15 @@ export function timeOther(seconds: number): Uint8Array {
 
 /** Returns `wire` with the TSIG appended; `now` in seconds. The message ID is the Original ID. */
 export function appendTsig(wire: Uint8Array, plan: SignPlan, now: number): Uint8Array {
+  return signOne(wire, plan, now, undefined).wire;
+}
+
+/**
+ * Signs one message. `prior` is the MAC of the previous message of the same response when this is
+ * not the first (RFC 8945 §5.3.1): then the digest is the prior MAC (size and bytes), the message,
+ * and the TSIG timers alone (Time Signed, Fudge); otherwise §4.3 (request MAC, message, all variables).
+ */
+function signOne(wire: Uint8Array, plan: SignPlan, now: number, prior: Uint8Array | undefined): { wire: Uint8Array; mac: Uint8Array } {
   const originalId = (wire[0]! << 8) | wire[1]!;
   const vars = {
     keyName: plan.keyName,
@@ -44,7 +53,9 @@ export function appendTsig(wire: Uint8Array, plan: SignPlan, now: number): Uint8
   };
   let mac: Uint8Array = new Uint8Array(0);
   if (plan.key) {
-    const parts = plan.requestMac ? [requestMacPrefix(plan.requestMac), wire, encodeVariables(vars)] : [wire, encodeVariables(vars)];
+    let parts: Uint8Array[];
+    if (prior) parts = [requestMacPrefix(prior), wire, encodeTimers(vars.timeSigned, vars.fudge)];
+    else parts = plan.requestMac ? [requestMacPrefix(plan.requestMac), wire, encodeVariables(vars)] : [wire, encodeVariables(vars)];
     mac = hmac(plan.key.algorithm, plan.key.secret, parts).subarray(0, plan.macSize);
   }
   const rr = encodeTsigRecord({ ...vars, mac, originalId });
@@ -54,5 +65,38 @@ export function appendTsig(wire: Uint8Array, plan: SignPlan, now: number): Uint8
   const ar = ((out[10]! << 8) | out[11]!) + 1;
   out[10] = (ar >>> 8) & 0xff;
   out[11] = ar & 0xff;
+  return { wire: out, mac };
+}
+
+/** §4.3.3 "TSIG Timers": Time Signed (48 bits) and Fudge, what a subsequent message of a response digests. */
+function encodeTimers(timeSigned: number, fudge: number): Uint8Array {
+  const out = new Uint8Array(8);
+  write48(out, 0, timeSigned);
+  out[6] = fudge >>> 8;
+  out[7] = fudge & 0xff;
   return out;
+}
+
+/**
+ * Signs the messages of one multi-message response (a zone transfer, RFC 8945 §5.3.1) in order: every
+ * message carries a TSIG, each chained to the MAC of the one before, the first to the request's MAC.
+ */
+export class TsigStreamSigner {
+  private prior: Uint8Array | undefined;
+  constructor(
+    private readonly plan: SignPlan,
+    /** Seconds since the epoch; read for each message (a long transfer's later messages carry later times). */
+    private readonly now: () => number,
+  ) {}
+
+  /** Bytes each message must leave free for its TSIG. */
+  get overhead(): number {
+    return signedOverhead(this.plan);
+  }
+
+  sign(wire: Uint8Array): Uint8Array {
+    const r = signOne(wire, this.plan, this.now(), this.prior);
+    this.prior = r.mac;
+    return r.wire;
+  }
 }

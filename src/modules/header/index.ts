@@ -13,7 +13,9 @@ export function headerGuard(): Unit {
       // Answering a response could start a loop between two servers (RFC 1035 §7.3 spirit).
       if (q.qr) return drop('query has QR set');
       // An unknown opcode is NOTIMP even without a question (RFC 8906 §8.1.4 sends opcode 15 header-only).
-      if (q.opcode !== Opcode.QUERY && (!q.error || q.error.noQuestion)) return fail(Rcode.NOTIMP, `opcode ${q.opcode} is not implemented`);
+      // NOTIFY (RFC 1996) and UPDATE (RFC 2136) go on to the xfr unit, which claims them.
+      const known = q.opcode === Opcode.QUERY || q.opcode === Opcode.NOTIFY || q.opcode === Opcode.UPDATE;
+      if (!known && (!q.error || q.error.noQuestion)) return fail(Rcode.NOTIMP, `opcode ${q.opcode} is not implemented`);
       if (q.error) return fail(q.error.rcode, q.error.reason);
       // RFC 6891 §6.1.3: a version we do not implement gets BADVERS and our highest version (0).
       if (q.edns && q.edns.version > 0) return fail(Rcode.BADVERS, `EDNS version ${q.edns.version}`);

@@ -30,8 +30,8 @@ export function tsigFinisher(): Unit {
     stage: 'finish',
     handle(ctx: QueryContext): Outcome {
       const plan: SignPlan | undefined = ctx.get(TSIG_PLAN);
-      if (!plan) return CONTINUE;
       const r = ctx.response;
+      if (!plan || r.signed) return CONTINUE;
       r.cacheable = false;
       const now = Math.floor(ctx.receivedAt / 1000);
       const intendedTc = r.tc;

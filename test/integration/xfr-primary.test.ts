@@ -1,0 +1,164 @@
+// fluxdns as a primary (issue 13): knotd, nsd and named transfer the zone with TSIG; a SIGHUP with a new
+// serial and an nsupdate reach each of them by NOTIFY and IXFR; kdig AXFR over TCP and XoT; transfers
+// without the key or from another address are refused and logged.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../helpers/ports.js';
+import { stopAll, waitUntil } from '../helpers/proc.js';
+import { dig } from '../helpers/dig.js';
+import { startFluxdns, type RunningServer } from '../helpers/servers.js';
+import { startKnotSecondary, startNamedSecondary, startNsdSecondary, type Secondary } from '../helpers/secondaries.js';
+import { makeTestCert } from '../helpers/tls.js';
+import { decodeMessage, encodeMessage, getRcode, queryMessage } from '../../src/wire/message.js';
+import { Rcode, RRType } from '../../src/wire/types.js';
+
+const KEY = { name: 'xfr-key', secret: Buffer.from('xfr-primary-test-secret-0123456789abcdef').toString('base64') };
+const OTHER = Buffer.from('not-the-right-secret-0123456789abcdefgh').toString('base64');
+const ZONE = 'xp.lab.';
+const HOSTS = 400;
+
+function zoneText(serial: number, extra = ''): string {
+  const hosts = Array.from({ length: HOSTS }, (_, i) => `h${i} A 198.51.100.${(i % 250) + 1}\nh${i} TXT "host ${i} of the transfer test zone"`).join('\n');
+  return `$ORIGIN ${ZONE}\n$TTL 300\n@ SOA ns hostmaster ${serial} 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\n${hosts}\n${extra}`;
+}
+
+function run(bin: string, args: string[], input?: string): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(bin, args, { timeout: 30000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, out: stdout + stderr });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+let dir = '';
+let port = 0;
+let tlsPort = 0;
+let server: RunningServer | undefined;
+const secondaries: Secondary[] = [];
+
+async function serial(port: number): Promise<number | undefined> {
+  try {
+    const r = await dig(port, ZONE, 'SOA', { extra: ['+time=1'] });
+    const soa = r.answer.find((a) => a.type === 'SOA');
+    return soa ? Number(soa.data.split(' ')[2]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls each secondary until it serves `want` (a loaded machine: generous). */
+async function allServe(want: number, timeoutMs = 60000): Promise<Map<string, number | undefined>> {
+  const seen = new Map<string, number | undefined>();
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    for (const s of secondaries) seen.set(s.kind, await serial(s.port));
+    if ([...seen.values()].every((v) => v === want) || Date.now() > end) return seen;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** One datagram to the server and its reply. */
+function udpQuery(msg: Uint8Array): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    const timer = setTimeout(() => {
+      s.close();
+      reject(new Error('no UDP reply in 5 s'));
+    }, 5000);
+    s.on('message', (m) => {
+      clearTimeout(timer);
+      s.close();
+      resolve(new Uint8Array(m));
+    });
+    // From the address allowTransfer lists, so the answer is about the transport, not the access list.
+    s.bind(0, '127.0.0.250', () => s.send(msg, port, '127.0.0.1'));
+  });
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'fluxdns-xfrp-'));
+  writeFileSync(join(dir, 'zone'), zoneText(1));
+  const cert = makeTestCert(dir);
+  port = await freePort();
+  tlsPort = await freePort();
+  const ports = [await freePort(), await freePort(), await freePort()] as const;
+  const yaml = `listen:
+  - { proto: udp, address: "127.0.0.1:${port}" }
+  - { proto: tcp, address: "127.0.0.1:${port}" }
+  - { proto: tls, address: "127.0.0.1:${tlsPort}", cert: ${JSON.stringify(cert.cert)}, key: ${JSON.stringify(cert.key)} }
+rrl: off
+tsig:
+  keys:
+    - { name: ${KEY.name}, secret: "${KEY.secret}" }
+zones:
+  - name: ${ZONE}
+    file: ${JSON.stringify(join(dir, 'zone'))}
+    allowTransfer: ["127.0.0.250", { key: ${KEY.name} }]
+    allowUpdate: [{ key: ${KEY.name} }]
+    notify: ["127.0.0.1:${ports[0]}", "127.0.0.1:${ports[1]}", "127.0.0.1:${ports[2]}"]
+`;
+  writeFileSync(join(dir, 'fluxdns.yaml'), yaml);
+  server = await startFluxdns(yaml, port, ZONE);
+  const spec = (address: string, p: number) => ({ zone: ZONE, primary: { host: '127.0.0.1', port }, key: KEY, address, port: p });
+  secondaries.push(startKnotSecondary(spec('127.0.0.11', ports[0])), startNsdSecondary(spec('127.0.0.12', ports[1])), startNamedSecondary(spec('127.0.0.13', ports[2])));
+});
+
+after(async () => {
+  for (const s of secondaries) await s.stop();
+  await server?.stop();
+  await stopAll();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('fluxdns as a primary', () => {
+  test('knotd, nsd and named load the zone by AXFR signed with TSIG', async () => {
+    const seen = await allServe(1);
+    assert.deepEqual(Object.fromEntries(seen), { knot: 1, nsd: 1, named: 1 }, secondaries.map((s) => s.log().slice(-2000)).join('\n----\n'));
+    // Every record arrived: the secondaries answer a name from the end of the zone.
+    for (const s of secondaries) {
+      const r = await dig(s.port, `h${HOSTS - 1}.${ZONE}`, 'TXT');
+      assert.equal(r.answer[0]?.data, `"host ${HOSTS - 1} of the transfer test zone"`, s.kind);
+    }
+    const log = server!.proc.stdout + server!.proc.stderr;
+    for (const a of ['127.0.0.11', '127.0.0.12', '127.0.0.13']) assert.match(log, new RegExp(`"transfer allowed".*"client":"${a.replace(/\./g, '\\.')}".*"key":"xfr-key\\."`), a);
+  });
+
+  test('kdig AXFR over TCP with the key: every record, each message signed (kdig verifies the chain)', async () => {
+    const r = await run('kdig', ['@127.0.0.1', '-p', String(port), '-y', `hmac-sha256:${KEY.name}:${KEY.secret}`, ZONE, 'AXFR', '+stat']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, new RegExp(`\\(\\d+ messages, ${HOSTS * 2 + 4} records\\)`));
+    assert.doesNotMatch(r.out, /TSIG.*(BADSIG|failed)|WARNING/i);
+  });
+
+  test('kdig +tls AXFR over XoT (RFC 9103)', async () => {
+    // -d: kdig 3.2 reports the transport as "TCP" either way; its debug lines show the TLS handshake.
+    const r = await run('kdig', ['-d', '@127.0.0.1', '-p', String(tlsPort), '+tls', '-y', `hmac-sha256:${KEY.name}:${KEY.secret}`, ZONE, 'AXFR', '+stat']);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /TLS, received certificate/);
+    assert.match(r.out, new RegExp(`${HOSTS * 2 + 4} records`));
+  });
+
+  test('a transfer from an allowed address needs no key', async () => {
+    const r = await run('kdig', ['@127.0.0.1', '-p', String(port), '-b', '127.0.0.250', ZONE, 'AXFR', '+stat']);
+    assert.match(r.out, new RegExp(`${HOSTS * 2 + 4} records`), r.out);
+  });
+
+  test('without the key or from another address: REFUSED and a log line; a wrong secret: NOTAUTH', async () => {
+    const plain = await run('kdig', ['@127.0.0.1', '-p', String(port), ZONE, 'AXFR']);
+    assert.match(plain.out, /REFUSED/);
+    const wrong = await run('dig', ['@127.0.0.1', '-p', String(port), '-y', `hmac-sha256:${KEY.name}:${OTHER}`, ZONE, 'AXFR']);
+    assert.match(wrong.out, /NOTAUTH|BADSIG|tsig/i);
+    assert.doesNotMatch(wrong.out, /XFR size/);
+    const log = server!.proc.stdout + server!.proc.stderr;
+    assert.match(log, /"transfer refused".*"client":"127\.0\.0\.1".*"reason":"127\.0\.0\.1 with no TSIG matches no item"/);
+    // AXFR is a stream protocol (RFC 5936 §4.2); over UDP the answer is FORMERR, not a partial zone.
+    const udp = await udpQuery(encodeMessage(queryMessage(ZONE, RRType.AXFR)));
+    assert.equal(getRcode(decodeMessage(udp)), Rcode.FORMERR);
+  });
+});
