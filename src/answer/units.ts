@@ -15,6 +15,7 @@ import { echoResponder } from '../modules/echo/index.js';
 import { policiesUnit } from '../modules/policies/index.js';
 import { policyZoneResponder } from '../modules/policy-zone/index.js';
 import { capabilityResponder } from '../modules/capability/index.js';
+import { dnssecKeysResponder, dnssecSignFinisher } from '../modules/dnssec-online/index.js';
 import type { Capabilities } from '../capability/core.js';
 import type { Unit } from './unit.js';
 import { xfrUnit, type XfrOptions } from '../transfer/unit.js';
@@ -41,12 +42,14 @@ export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): 
     policiesUnit({ now: opts.now }),
     // responders: a pre-encoded answer first, then the zones, then zones owned by policies
     capabilityResponder({ capabilities: opts.capabilities }), // before the cache and the zones: a service's answer is a fresh lease, and a service name wins over a zone's record
+    dnssecKeysResponder(), // DNSKEY/CDS/CDNSKEY at an online-signed apex: from the keys, not from a zone file
     answerCache(cache),
     echoResponder({ now: opts.now }), // before the zones: an echo zone is synthesized, not a master file
     zoneResponder(),
     policyZoneResponder(),
     // finishers; the cache stores last, after every finisher has had its say
     ttlJitterFinisher(),
+    dnssecSignFinisher(), // after ttl-jitter: each RRSIG covers the TTL actually sent (RFC 4034 §3.1.4)
     ednsFinisher(),
     cookiesFinisher(),
     tsigFinisher(), // signs at encode time; last before the store: a signed response is never cached

@@ -1,6 +1,7 @@
 // Configuration of DNS answers as capabilities (seed 000): the `services` and `capabilities` keys.
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { dnssecSchema } from '../dnssec/online/schema.js';
 import { parseAddress, parseCidrResult } from '../net/cidr.js';
 import { parseBackend, parseProtoPorts } from '../gateway/schema.js';
 import { NameError, parseName } from '../wire/name.js';
@@ -67,6 +68,8 @@ export const serviceSchema = z
     proxyProtocol: z.boolean().default(false),
     /** Strong authentication (§2.1): a valid DNS Cookie (RFC 7873) or a TSIG-signed query (RFC 8945). */
     require: z.enum(['cookie', 'tsig']).optional(),
+    /** Online signing of the service's answers under its own name; a name inside a signed zone uses that zone's keys without it. */
+    dnssec: dnssecSchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {

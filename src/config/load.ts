@@ -6,6 +6,7 @@ import type { ZodIssue } from 'zod';
 import { resolveCapabilityPaths } from '../capability/schema.js';
 import { configSchema, type Config } from './schema.js';
 import { readSecretFiles } from '../tsig/keys.js';
+import { readDnssecKeys } from '../dnssec/online/load.js';
 
 export interface ConfigIssue {
   file: string;
@@ -59,6 +60,9 @@ export function parseConfigText(text: string, file: string, baseDir = dirname(re
   // TSIG secrets kept in files (tsig.keys[].secretFile) are read now, so a bad one fails load and check.
   const secretIssues = readSecretFiles(config.tsig, baseDir);
   if (secretIssues.length > 0) throw new ConfigError(secretIssues.map((i) => toConfigIssue({ code: 'custom', path: i.path, message: i.message }, doc, lines, file)));
+  // DNSSEC signing keys (zones/echo/policies/services[].dnssec.keys) likewise: a missing or unusable one fails load and check.
+  const keyIssues = readDnssecKeys(config, baseDir);
+  if (keyIssues.length > 0) throw new ConfigError(keyIssues.map((i) => toConfigIssue({ code: 'custom', path: i.path, message: i.message }, doc, lines, file)));
   return { config, file, baseDir, lineOf: (path) => lineOfPath(path, doc, lines) };
 }
 

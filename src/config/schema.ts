@@ -6,6 +6,7 @@ import { checkListenCertificate } from '../transport/listen-config.js';
 import { streamLimitKeys } from '../transport/limits.js';
 import { udpSchema } from '../transport/udp-config.js';
 import { checkPolicyRefs, policySchema, poolSchema } from '../policy/schema.js';
+import { dnssecSchema } from '../dnssec/online/schema.js';
 import { ttlJitterSchema } from '../modules/ttl-jitter/schema.js';
 import { cookiesSchema } from '../modules/cookies/config.js';
 import { rrlKeySchema } from '../modules/rrl/config.js';
@@ -60,6 +61,8 @@ export const zoneSchema = z
     ttlJitter: ttlJitterSchema.optional(),
     /** ACLs, NOTIFY targets, serial policy and journal of the primary role (src/transfer/schema.ts). */
     ...transferZoneKeys,
+    /** Online signing (src/dnssec/online): `{ sign: online, keys: [FILE…] }`. */
+    dnssec: dnssecSchema.optional(),
   })
   .strict();
 

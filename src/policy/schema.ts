@@ -1,5 +1,6 @@
 // Configuration schema of `pools` and `policies` (seed 002 §3.1–3.2: attributes pick a policy, the policy a pool).
 import { z } from 'zod';
+import { dnssecSchema, type DnssecConfig } from '../dnssec/online/schema.js';
 import { parseAddress, parseCidrResult } from '../net/cidr.js';
 import { NameError, parseName } from '../wire/name.js';
 import { typeCode } from '../wire/types.js';
@@ -146,8 +147,8 @@ export const rateLimitSchema = z
 
 /** A zone the policy owns without a zone file: SOA and NS at its apex are synthesized. */
 export const policyZoneSchema = z.union([
-  nameText.transform((name) => ({ name, nameservers: undefined as string[] | undefined })),
-  z.object({ name: nameText, nameservers: z.array(nameText).min(1).optional() }).strict(),
+  nameText.transform((name) => ({ name, nameservers: undefined as string[] | undefined, dnssec: undefined as DnssecConfig | undefined })),
+  z.object({ name: nameText, nameservers: z.array(nameText).min(1).optional(), dnssec: dnssecSchema.optional() }).strict(),
 ]);
 
 export const policySchema = z

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isSubdomain, NameError, parseName } from '../../wire/name.js';
+import { dnssecSchema } from '../../dnssec/online/schema.js';
 
 const name = z.string().transform((s, ctx) => {
   try {
@@ -43,6 +44,8 @@ export const echoZoneSchema = z
     /** Addresses answered for `ns` when it is inside the zone. */
     nsAddress: z.union([address, z.array(address)]).default([]).transform((a) => (Array.isArray(a) ? a : [a])),
     shortTimeCache: shortTimeCacheSchema.default({}),
+    /** Online signing of every synthesized answer (src/dnssec/online). */
+    dnssec: dnssecSchema.optional(),
   })
   .strict()
   .transform((c) => ({ ...c, ns: c.ns ?? parseName('ns.' + (c.zone === '.' ? '' : c.zone)) }));

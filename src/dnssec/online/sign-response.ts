@@ -1,0 +1,124 @@
+// Online signing of a response as it will be sent: an RRSIG after every authoritative RRset of a signed zone, and negative answers by compact denial of existence (RFC 9824).
+import { nameKey, parentName } from '../../wire/name.js';
+import { Rcode, RRType, type ResourceRecord, type SOARdata } from '../../wire/types.js';
+import type { ZoneSet } from '../../zone/tree.js';
+import { immediateSuccessor, nsecRecord, NXNAME } from '../nsec.js';
+import { CDNSKEY, CDS, type SignedZone, type SignerTable } from './signers.js';
+
+/** What signing needs to know of a response (the pipeline's ResponseDraft has these fields). */
+export interface SignableResponse {
+  rcode: number;
+  aa: boolean;
+  answer: ResourceRecord[];
+  authority: ResourceRecord[];
+  additional: ResourceRecord[];
+}
+
+/** Records grouped into RRsets (owner, type), in the order the sets first appear. */
+function rrsets(records: readonly ResourceRecord[]): ResourceRecord[][] {
+  const sets: ResourceRecord[][] = [];
+  const at = new Map<string, number>();
+  for (const rr of records) {
+    const k = `${nameKey(rr.name)}/${rr.type}`;
+    const i = at.get(k);
+    if (i === undefined) {
+      at.set(k, sets.length);
+      sets.push([rr]);
+    } else sets[i]!.push(rr);
+  }
+  return sets;
+}
+
+/** The zone that signs an RRset: DS belongs to the parent side of the cut (RFC 4035 §2.4). */
+function signerOf(table: SignerTable, rr: ResourceRecord): SignedZone | undefined {
+  return table.find(rr.type === RRType.DS ? parentName(rr.name) : rr.name);
+}
+
+/** The types present at `name` in the file zones (for a NODATA bitmap); empty when the data is synthesized. */
+function typesAt(zones: ZoneSet | undefined, name: string): number[] {
+  const node = zones?.find(name)?.get(nameKey(name));
+  return node ? [...node.rrsets.keys()] : [];
+}
+
+function signSets(sets: ResourceRecord[][], table: SignerTable, skip: (set: ResourceRecord[]) => boolean): ResourceRecord[] {
+  const out: ResourceRecord[] = [];
+  for (const set of sets) {
+    out.push(...set);
+    const t = set[0]!.type;
+    // Data that is already signed (a pre-signed zone) or is a signature itself is left as it is.
+    if (t === RRType.RRSIG || skip(set)) continue;
+    const z = signerOf(table, set[0]!);
+    if (z) out.push(...z.sign(set));
+  }
+  return out;
+}
+
+/**
+ * Signs `r` in place for a DO query. Returns false when nothing in it belongs to a signed zone. Throws on a
+ * signing failure (the pipeline turns that into SERVFAIL and logs it; keys never appear in the message).
+ */
+export function signResponse(r: SignableResponse, qname: string, qtype: number, table: SignerTable, zones?: ZoneSet): boolean {
+  if (r.rcode !== Rcode.NOERROR && r.rcode !== Rcode.NXDOMAIN) return false;
+  const answerSets = rrsets(r.answer);
+  const authSets = rrsets(r.authority);
+  if (answerSets.some((s) => s[0]!.type === RRType.RRSIG) || authSets.some((s) => s[0]!.type === RRType.RRSIG || s[0]!.type === RRType.NSEC || s[0]!.type === RRType.NSEC3)) return false; // pre-signed data: served as it is
+  const qzone = table.find(qname);
+  if (!qzone && !answerSets.some((s) => signerOf(table, s[0]!)) && !authSets.some((s) => signerOf(table, s[0]!))) return false;
+
+  // Where the answer ends: the last name of a CNAME chain, or the question.
+  let last = qname;
+  for (const set of answerSets) if (set[0]!.type === RRType.CNAME && nameKey(set[0]!.name) === nameKey(last) && qtype !== RRType.CNAME) last = (set[0]!.data as { target: string }).target;
+  const answered = answerSets.some((s) => nameKey(s[0]!.name) === nameKey(last) && (s[0]!.type === qtype || qtype === RRType.ANY));
+  const soaSet = authSets.find((s) => s[0]!.type === RRType.SOA);
+  const negative = !answered && soaSet !== undefined;
+
+  r.answer = signSets(answerSets, table, () => false);
+
+  if (negative) {
+    const z = table.find(last);
+    const soa = soaSet[0] as ResourceRecord<SOARdata>;
+    const out = signSets([soaSet], table, () => false);
+    if (z) {
+      // RFC 9077: the NSEC TTL is the lesser of the SOA's TTL and its minimum field (as sent).
+      const ttl = Math.min(soa.ttl, soa.data.minimum);
+      let types: number[];
+      if (r.rcode === Rcode.NXDOMAIN) {
+        // RFC 9824 §3.2: the name "exists" with only NSEC, RRSIG and NXNAME; the rcode becomes NOERROR.
+        types = [RRType.RRSIG, RRType.NSEC, NXNAME];
+        r.rcode = Rcode.NOERROR;
+      } else {
+        const here = new Set(typesAt(zones, last));
+        if (nameKey(last) === z.apexKey) {
+          here.add(RRType.DNSKEY);
+          if (z.cdsSet.length > 0) (here.add(CDS), here.add(CDNSKEY));
+        }
+        // The bitmap must not claim the asked type (or CNAME, which would have been answered).
+        here.delete(qtype);
+        here.delete(RRType.CNAME);
+        types = [...here, RRType.RRSIG, RRType.NSEC];
+      }
+      const nsec = nsecRecord(last, immediateSuccessor(last), types, ttl);
+      out.push(nsec, ...z.sign([nsec]));
+    }
+    r.authority = out;
+    return true;
+  }
+
+  // A referral: NS of a cut (not an apex we sign). Sign its DS, or prove there is none (RFC 4035 §3.1.4).
+  const cut = !r.aa ? authSets.find((s) => s[0]!.type === RRType.NS && !table.apex(s[0]!.name)) : undefined;
+  if (cut) {
+    const owner = cut[0]!.name;
+    const parent = table.find(parentName(owner));
+    const hasDs = authSets.some((s) => s[0]!.type === RRType.DS);
+    const out = signSets(authSets, table, (set) => set[0]!.type === RRType.NS && !table.apex(set[0]!.name));
+    if (parent && !hasDs) {
+      const nsec = nsecRecord(owner, immediateSuccessor(owner), [RRType.NS, RRType.RRSIG, RRType.NSEC], 3600);
+      out.push(nsec, ...parent.sign([nsec]));
+    }
+    r.authority = out;
+    return true;
+  }
+  // A positive answer's authority (an apex NS set, if any) is signed like the answer.
+  r.authority = signSets(authSets, table, (set) => set[0]!.type === RRType.NS && !table.apex(set[0]!.name));
+  return true;
+}

@@ -1,0 +1,143 @@
+// The online-signed zones of a configuration (zones, echo zones, policy-owned zones, services), their keys, apex key sets and signature cache.
+import { randomInt } from 'node:crypto';
+import { perConfig } from '../../config/per-config.js';
+import { nameKey } from '../../wire/name.js';
+import { RRType, type ResourceRecord } from '../../wire/types.js';
+import { dnskeyRecord, dsRdata, type DnssecKey } from '../keys.js';
+import { canonicalRdata, signRRset } from '../rrsig.js';
+import { dnssecSites, keysOf, type DnssecConfigSources } from './load.js';
+import type { DnssecConfig } from './schema.js';
+
+/** CDS and CDNSKEY type codes (RFC 7344 §3.1, §3.2). */
+export const CDS = 59;
+export const CDNSKEY = 60;
+
+/** Clock and randomness, injected so tests can fix them (DESIGN: clock and randomness injected into signatures). */
+export interface SignClock {
+  /** Seconds since the epoch. */
+  now(): number;
+  /** A uniform integer in [0, max]. */
+  jitter(max: number): number;
+}
+
+export const systemClock: SignClock = { now: () => Math.floor(Date.now() / 1000), jitter: (max) => (max > 0 ? randomInt(0, max + 1) : 0) };
+
+/** Cached RRSIGs of one (RRset, TTL): reused until half their validity is gone, then made again. */
+interface CachedSigs {
+  readonly sigs: ResourceRecord[];
+  readonly renewAt: number;
+}
+
+/** Signatures kept per zone; beyond this many the oldest half is dropped (synthesized answers churn it). */
+const CACHE_LIMIT = 20000;
+
+export class SignedZone {
+  readonly apexKey: string;
+  /** One signer per algorithm for ordinary RRsets (RFC 6840 §5.11: each algorithm of the DNSKEY set signs everything). */
+  readonly zoneSigners: readonly DnssecKey[];
+  /** The DNSKEY/CDS/CDNSKEY sets are signed by the key-signing keys (and the zone signers, so either chain works). */
+  readonly keySigners: readonly DnssecKey[];
+  readonly dnskeySet: readonly ResourceRecord[];
+  readonly cdsSet: readonly ResourceRecord[];
+  readonly cdnskeySet: readonly ResourceRecord[];
+  private readonly cache = new Map<string, CachedSigs>();
+  /** Counters for tests and metrics: signatures made, cache hits. */
+  signed = 0;
+  hits = 0;
+
+  constructor(readonly apex: string, readonly keys: readonly DnssecKey[], readonly config: DnssecConfig, private readonly clock: SignClock) {
+    this.apexKey = nameKey(apex);
+    const ksks = keys.filter((k) => k.flags & 1);
+    const zsks = keys.filter((k) => !(k.flags & 1));
+    const algs = [...new Set(keys.map((k) => k.algorithm))];
+    this.zoneSigners = algs.map((a) => zsks.find((k) => k.algorithm === a) ?? ksks.find((k) => k.algorithm === a)!);
+    this.keySigners = [...new Set([...ksks, ...this.zoneSigners])];
+    const ttl = config.dnskeyTtl;
+    this.dnskeySet = keys.map((k) => ({ ...dnskeyRecord(k, ttl), name: apex }));
+    const published = ksks.length > 0 ? ksks : keys;
+    this.cdsSet = config.cds ? published.map((k) => ({ name: apex, type: CDS, class: 1, ttl, data: { raw: dsRdata(apex, k.dnskeyRdata, 2) } })) : [];
+    this.cdnskeySet = config.cds ? published.map((k) => ({ name: apex, type: CDNSKEY, class: 1, ttl, data: { raw: k.dnskeyRdata } })) : [];
+  }
+
+  /** The apex's own key sets by type (DNSKEY, CDS, CDNSKEY), empty for other types. */
+  apexSet(type: number): readonly ResourceRecord[] {
+    if (type === RRType.DNSKEY) return this.dnskeySet;
+    if (type === CDS) return this.cdsSet;
+    if (type === CDNSKEY) return this.cdnskeySet;
+    return [];
+  }
+
+  /**
+   * RRSIGs for an RRset as sent (its TTL is the one signed, RFC 4034 §3.1.4). A static set is signed once per
+   * (RRset, TTL) and the signatures reused until half their validity has passed.
+   */
+  sign(rrset: readonly ResourceRecord[]): ResourceRecord[] {
+    const first = rrset[0]!;
+    const ttl = first.ttl;
+    let key = `${nameKey(first.name)}|${first.type}|${ttl}`;
+    for (const rr of rrset) key += '|' + Buffer.from(canonicalRdata(rr)).toString('latin1');
+    const now = this.clock.now();
+    const hit = this.cache.get(key);
+    if (hit && hit.renewAt > now) {
+      this.hits++;
+      // The owner as asked (case may differ between queries); the signature covers the lower-cased form.
+      return hit.sigs[0]!.name === first.name ? hit.sigs : hit.sigs.map((s) => ({ ...s, name: first.name }));
+    }
+    const expiry = this.config.expiry - this.clock.jitter(this.config.expiryJitter);
+    // Inception an hour back: a validator whose clock is slow still accepts the signature (RFC 6781 §4.4.2.2).
+    const o = { inception: now - 3600, expiration: now + expiry, ttl };
+    const isKeySet = first.type === RRType.DNSKEY || first.type === CDS || first.type === CDNSKEY;
+    const sigs = (isKeySet ? this.keySigners : this.zoneSigners).map((k) => signRRset(rrset, k, o));
+    this.signed += sigs.length;
+    if (this.cache.size >= CACHE_LIMIT) {
+      let drop = CACHE_LIMIT >> 1;
+      for (const k of this.cache.keys()) {
+        this.cache.delete(k);
+        if (--drop === 0) break;
+      }
+    }
+    this.cache.set(key, { sigs, renewAt: now + (expiry >> 1) });
+    return sigs;
+  }
+}
+
+export class SignerTable {
+  private readonly byApex = new Map<string, SignedZone>();
+
+  constructor(zones: readonly SignedZone[]) {
+    for (const z of zones) if (!this.byApex.has(z.apexKey)) this.byApex.set(z.apexKey, z);
+  }
+
+  get size(): number {
+    return this.byApex.size;
+  }
+
+  /** The deepest signed zone holding `name`. */
+  find(name: string): SignedZone | undefined {
+    if (this.byApex.size === 0) return undefined;
+    let key = nameKey(name);
+    for (;;) {
+      const z = this.byApex.get(key);
+      if (z) return z;
+      if (key === '.') return undefined;
+      const dot = key.indexOf('.');
+      key = dot === key.length - 1 ? '.' : key.slice(dot + 1);
+    }
+  }
+
+  /** The signed zone whose apex is exactly `name`. */
+  apex(name: string): SignedZone | undefined {
+    return this.byApex.get(nameKey(name));
+  }
+
+  zones(): IterableIterator<SignedZone> {
+    return this.byApex.values();
+  }
+}
+
+export function buildSignerTable(c: DnssecConfigSources, clock: SignClock = systemClock): SignerTable {
+  return new SignerTable(dnssecSites(c).map((s) => new SignedZone(s.apex, keysOf(s.config, s.apex), s.config, clock)));
+}
+
+/** One table per loaded configuration: a reload makes a new one, so every cached signature goes with the old data. */
+export const signersOf: (c: DnssecConfigSources) => SignerTable = perConfig((c: DnssecConfigSources) => buildSignerTable(c));

@@ -1,0 +1,198 @@
+// Online signing validated by real resolvers: unbound, kresd and named (each with trust anchors for the test zones, sending
+// those zones to fluxdns) set AD on a static answer, a capability lease, a pool answer of a policy, echo-zone store answers
+// and a compact-denial NXDOMAIN; a zone signed with a key other than its anchor gives SERVFAIL; delv says "fully validated".
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { generateKey, writeKeyFiles, type DnssecKey } from '../../src/dnssec/keys.js';
+import { startFluxdns } from '../helpers/servers.js';
+import { startProcess, type Proc } from '../helpers/proc.js';
+import { freePort } from '../helpers/ports.js';
+import { dig, type DigResult } from '../helpers/dig.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Kind = 'unbound' | 'kresd' | 'named';
+
+interface Anchor {
+  zone: string;
+  key: DnssecKey;
+}
+
+const b64 = (k: DnssecKey) => Buffer.from(k.publicKey).toString('base64');
+
+/** A validating resolver on 127.0.0.1:port whose only trust anchors are `anchors`, sending `zones` to fluxdns on `auth`. */
+async function startValidator(kind: Kind, dir: string, auth: number, zones: string[], anchors: Anchor[]): Promise<{ port: number; proc: Proc }> {
+  const port = await freePort();
+  const d = mkdtempSync(join(dir, kind + '-'));
+  let cmd: string;
+  let args: string[];
+  if (kind === 'unbound') {
+    const conf = join(d, 'unbound.conf');
+    writeFileSync(conf, [
+      'server:',
+      `  interface: 127.0.0.1@${port}`, '  do-ip6: no', '  username: ""', '  chroot: ""', `  directory: "${d}"`, `  pidfile: "${join(d, 'pid')}"`,
+      '  use-syslog: no', '  logfile: ""', '  do-daemonize: no', '  num-threads: 1', '  so-reuseport: no', '  do-not-query-localhost: no',
+      '  access-control: 127.0.0.0/8 allow', '  module-config: "validator iterator"', '  val-log-level: 2',
+      ...anchors.map((a) => `  trust-anchor: "${a.zone} DNSKEY ${a.key.flags} 3 ${a.key.algorithm} ${b64(a.key)}"`),
+      ...zones.flatMap((z) => ['stub-zone:', `  name: "${z}"`, `  stub-addr: 127.0.0.1@${auth}`]),
+      'remote-control:', '  control-enable: no', '',
+    ].join('\n'));
+    cmd = 'unbound';
+    args = ['-d', '-c', conf];
+  } else if (kind === 'kresd') {
+    const conf = join(d, 'kresd.conf');
+    writeFileSync(conf, [
+      `net.listen('127.0.0.1', ${port}, { kind = 'dns' })`,
+      "trust_anchors.remove('.')",
+      "for _, m in ipairs({'priming', 'detect_time_skew', 'ta_update', 'ta_signal_query', 'ta_sentinel'}) do pcall(modules.unload, m) end",
+      ...anchors.map((a) => `trust_anchors.add('${a.zone} DNSKEY ${a.key.flags} 3 ${a.key.algorithm} ${b64(a.key)}')`),
+      // FORWARD validates what it gets (STUB would not); the trust anchor is at each zone's own apex.
+      ...zones.map((z) => `policy.add(policy.suffix(policy.FORWARD({'127.0.0.1@${auth}'}), {todname('${z}')}))`),
+      'cache.size = 10 * MB', '',
+    ].join('\n'));
+    cmd = 'kresd';
+    args = ['-n', '-c', conf, d];
+  } else {
+    const conf = join(d, 'named.conf');
+    writeFileSync(conf, [
+      'options {', `  directory "${d}";`, `  pid-file "${join(d, 'named.pid')}";`, `  session-keyfile "${join(d, 'session.key')}";`,
+      `  managed-keys-directory "${d}";`, `  listen-on port ${port} { 127.0.0.1; };`, '  listen-on-v6 { none; };', '  recursion yes;',
+      '  allow-recursion { 127.0.0.0/8; };', '  allow-query { 127.0.0.0/8; };', '  dnssec-validation yes;', '  notify no;', '};',
+      'controls { };',
+      'trust-anchors {', ...anchors.map((a) => `  "${a.zone}" static-key ${a.key.flags} 3 ${a.key.algorithm} "${b64(a.key)}";`), '};',
+      ...zones.map((z) => `zone "${z}" { type forward; forward only; forwarders { 127.0.0.1 port ${auth}; }; };`), '',
+    ].join('\n'));
+    cmd = 'named';
+    args = ['-g', '-n', '1', '-4', '-c', conf];
+  }
+  const proc = startProcess(cmd, args, { name: `${kind}:${port}`, cwd: d });
+  // Ready when it accepts TCP on its port (every one of them listens on TCP too).
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    if (!proc.running) throw new Error(`${kind} exited\n${proc.describe()}`);
+    const ok = await new Promise<boolean>((res) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => (s.destroy(), res(true)));
+      s.on('error', () => res(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`${kind} did not listen\n${proc.describe()}`);
+    await sleep(200);
+  }
+  return { port, proc };
+}
+
+/** A recursive query with DO through a resolver (dig's defaults otherwise; the AD bit is read from the header). */
+async function ask(port: number, name: string, type: string): Promise<DigResult> {
+  return dig(port, name, type, { extra: ['+rec', '+dnssec', '+time=5', '+tries=2'] });
+}
+
+function delv(anchorFile: string, root: string, port: number, name: string, type: string): Promise<string> {
+  return new Promise((resolve) => {
+    execFile('delv', ['-a', anchorFile, `+root=${root}`, '@127.0.0.1', '-p', String(port), name, type], { timeout: 30000 }, (_e, stdout, stderr) => resolve(stdout + stderr));
+  });
+}
+
+test('online-signed answers validate in unbound, kresd and named; a key that does not match its anchor gives SERVFAIL; delv fully validates', { timeout: 600_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-dnssec-online-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  // sig.lab: ECDSA KSK + Ed25519 ZSK (two algorithms: each signs everything); the others one combined key each.
+  const sigKsk = generateKey('sig.lab', 13, true);
+  const sigZsk = generateKey('sig.lab', 15, false);
+  const echoKey = generateKey('echo.lab', 15, true);
+  const polKey = generateKey('pol.lab', 13, true);
+  const badServed = generateKey('bad.lab', 13, true);
+  const badAnchor = generateKey('bad.lab', 13, true); // what the resolvers trust: not the key the server signs with
+  const file = (k: DnssecKey) => writeKeyFiles(dir, k).privateFile;
+  const zoneFile = join(dir, 'sig.lab.zone');
+  writeFileSync(zoneFile, ['$ORIGIN sig.lab.', '$TTL 300', '@ SOA ns1 hostmaster 1 3600 600 86400 60', '@ NS ns1', 'ns1 A 127.0.0.1', 'www A 198.51.100.7', 'alias CNAME www', '*.wild TXT "wild"', ''].join('\n'));
+  const badFile = join(dir, 'bad.lab.zone');
+  writeFileSync(badFile, ['$ORIGIN bad.lab.', '$TTL 300', '@ SOA ns1 hostmaster 1 3600 600 86400 60', '@ NS ns1', 'ns1 A 127.0.0.1', 'www A 198.51.100.8', ''].join('\n'));
+  const backend = net.createServer((s) => s.end('hello\n'));
+  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
+  after(() => backend.close());
+  const [dns, svcPort] = [await freePort(), await freePort()];
+  const keysYaml = (...files: string[]) => `{ sign: online, keys: [${files.map((f) => JSON.stringify(f)).join(', ')}] }`;
+  const server = await startFluxdns(
+    `listen: [{ proto: udp, address: "127.0.0.1:${dns}" }, { proto: tcp, address: "127.0.0.1:${dns}" }]
+rrl: off
+zones:
+  - { name: sig.lab, file: ${JSON.stringify(zoneFile)}, ttlJitter: { min: 60 }, dnssec: ${keysYaml(file(sigKsk), file(sigZsk))} }
+  - { name: bad.lab, file: ${JSON.stringify(badFile)}, dnssec: ${keysYaml(file(badServed))} }
+echo:
+  - { zone: echo.lab, nsAddress: 127.0.0.1, dnssec: ${keysYaml(file(echoKey))} }
+gateway:
+  listeners: [{ prefixes: [127.83.0.0/24], ports: [tcp/${svcPort}] }]
+pools:
+  - { name: caps, prefixes: [127.83.0.0/24] }
+  - { name: cdn, prefixes: [198.18.0.0/24] }
+policies:
+  - { name: cdn, match: { qname: "*.pol.lab", qtype: [A] }, action: { pool: cdn, ttl: 30 }, zone: { name: pol.lab, dnssec: ${keysYaml(file(polKey))} } }
+services:
+  - { name: app.sig.lab, target: "127.0.0.1:${(backend.address() as net.AddressInfo).port}", ports: [tcp/${svcPort}], pool: caps, ttl: 20 }
+`,
+    dns,
+    'sig.lab.',
+  );
+  after(() => server.stop());
+
+  const zones = ['sig.lab', 'echo.lab', 'pol.lab', 'bad.lab'];
+  const anchors: Anchor[] = [
+    { zone: 'sig.lab.', key: sigKsk },
+    { zone: 'echo.lab.', key: echoKey },
+    { zone: 'pol.lab.', key: polKey },
+    { zone: 'bad.lab.', key: badAnchor },
+  ];
+  const cases: { name: string; type: string; what: string; check: (r: DigResult) => void }[] = [
+    { name: 'www.sig.lab', type: 'A', what: 'a static answer (TTL jittered, then signed)', check: (r) => assert.ok(r.answer.some((a) => a.type === 'A' && a.data === '198.51.100.7')) },
+    { name: 'alias.sig.lab', type: 'A', what: 'a CNAME to a static answer', check: (r) => assert.ok(r.answer.some((a) => a.type === 'CNAME') && r.answer.some((a) => a.type === 'A')) },
+    { name: 'x.wild.sig.lab', type: 'TXT', what: 'a wildcard answer', check: (r) => assert.ok(r.answer.some((a) => a.type === 'TXT' && a.data === '"wild"')) },
+    { name: 'app.sig.lab', type: 'A', what: 'a capability lease', check: (r) => assert.ok(r.answer.some((a) => a.type === 'A' && a.data.startsWith('127.83.0.'))) },
+    { name: 'www.pol.lab', type: 'A', what: "a policy's pool answer", check: (r) => assert.ok(r.answer.some((a) => a.type === 'A' && a.data.startsWith('198.18.0.'))) },
+    { name: '198.51.100.9.da.box.echo.lab', type: 'A', what: 'an echo DA store', check: (r) => assert.ok(r.answer.some((a) => a.type === 'DNAME' && a.data === '00.198.51.100.9.00.echo.lab.')) },
+    { name: '198.51.100.10.dx.boy.echo.lab', type: 'A', what: 'an echo DX store', check: (r) => assert.ok(r.answer.some((a) => a.type === 'DNAME')) },
+    { name: '198.51.100.11.00.echo.lab', type: 'A', what: 'the 00 echo domain', check: (r) => assert.ok(r.answer.some((a) => a.type === 'A' && a.data === '198.51.100.11')) },
+    { name: 'nope.sig.lab', type: 'A', what: 'a compact-denial NXDOMAIN (NOERROR, NXNAME)', check: (r) => assert.equal(r.answer.length, 0) },
+    { name: 'www.sig.lab', type: 'AAAA', what: 'a NODATA', check: (r) => assert.equal(r.answer.length, 0) },
+    { name: 'x.y.echo.lab', type: 'A', what: 'an echo NXDOMAIN', check: (r) => assert.equal(r.answer.length, 0) },
+  ];
+  for (const kind of ['unbound', 'kresd', 'named'] as const) {
+    const v = await startValidator(kind, dir, dns, zones, anchors);
+    try {
+      for (const c of cases) {
+        const r = await ask(v.port, c.name, c.type);
+        assert.equal(r.rcode, 'NOERROR', `${kind}: ${c.what} (${c.name} ${c.type}): ${r.raw}`);
+        assert.ok(r.flags.has('ad'), `${kind}: ${c.what} (${c.name} ${c.type}) has AD\n${r.raw}`);
+        try {
+          c.check(r);
+        } catch (e) {
+          throw new Error(`${kind}: ${c.what} (${c.name} ${c.type}): ${(e as Error).message}\n${r.raw}`);
+        }
+      }
+      // The retrieval after a DA store: the resolver applies the cached, validated DNAME.
+      const got = await ask(v.port, '198.51.100.9.da.box.echo.lab', 'A');
+      assert.ok(got.flags.has('ad'));
+      // Validation really happens: the zone whose signatures do not match its anchor fails.
+      const bad = await ask(v.port, 'www.bad.lab', 'A');
+      assert.equal(bad.rcode, 'SERVFAIL', `${kind}: bad.lab must not validate\n${bad.raw}`);
+    } finally {
+      await v.proc.stop();
+    }
+  }
+
+  // delv, with each anchor as a trust-anchors clause: "fully validated" for answers and denials alike.
+  const anchorFile = join(dir, 'anchors.conf');
+  writeFileSync(anchorFile, `trust-anchors {\n${anchors.map((a) => `  "${a.zone}" static-key ${a.key.flags} 3 ${a.key.algorithm} "${b64(a.key)}";`).join('\n')}\n};\n`);
+  for (const c of cases.filter((c) => !c.name.includes('.dx.'))) {
+    const root = zones.find((z) => c.name.endsWith(z))!;
+    const out = await delv(anchorFile, root, dns, c.name, c.type);
+    assert.match(out, /fully validated/, `delv ${c.name} ${c.type}\n${out}`);
+  }
+  const bad = await delv(anchorFile, 'bad.lab', dns, 'www.bad.lab', 'A');
+  assert.doesNotMatch(bad, /fully validated/);
+  assert.match(bad, /resolution failed|no valid signature|insecurity proof failed|broken trust chain/, bad);
+});
