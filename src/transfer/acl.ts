@@ -4,7 +4,7 @@ import { cidrContains, formatCidr, parseAddress, parseCidr, parseCidrResult, typ
 import { NameError, parseName } from '../wire/name.js';
 import { perConfig } from '../config/per-config.js';
 import type { QueryContext } from '../answer/context.js';
-import { TSIG_STATUS, type TsigStatus } from '../answer/guards/tsig/state.js';
+import { TSIG_STATUS, type TsigStatus } from '../modules/tsig/state.js';
 
 const prefixItem = z.string().superRefine((s, ctx) => {
   const r = parseCidrResult(s);

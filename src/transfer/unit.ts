@@ -7,7 +7,7 @@ import { Reader } from '../wire/reader.js';
 import { Opcode, Rcode, RRType, type ResourceRecord, type SOARdata } from '../wire/types.js';
 import { TsigStreamSigner } from '../tsig/sign.js';
 import type { QueryContext } from '../answer/context.js';
-import { TSIG_PLAN } from '../answer/guards/tsig/index.js';
+import { TSIG_PLAN } from '../modules/tsig/index.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../answer/unit.js';
 import type { Zone } from '../zone/tree.js';
 import { auditLine, checkAcl, compileAcl, requesterOf, type AclKind } from './acl.js';
