@@ -315,6 +315,10 @@ export class Capabilities {
       for (const l of e.leases) await this.dataPlane.install(l);
     } else if (e.type === 'expire') {
       for (const l of e.leases) await this.dataPlane.expire(l);
+    } else if (e.type === 'source') {
+      if (e.source) await this.dataPlane.addSeen?.(e.source.address, e.source.source);
+    } else if (e.type === 'scanner') {
+      if (e.scanner) await this.dataPlane.blockScanner?.(e.scanner.source, e.scanner.until);
     } else {
       const cut = await this.dataPlane.revoke(e.leases);
       if (e.ref) await this.store.replyCut(e.ref, cut);
@@ -340,6 +344,18 @@ export class Capabilities {
       await this.dataPlane.blockScanner?.(source, e.until);
     } catch (err) {
       this.logger?.warn('blocking a scanner in the data plane failed', { source, err: (err as Error).message });
+    }
+  }
+
+  /**
+   * The kernel admitted `source` to a live lease at `address` and recorded it in its `seen` set
+   * (nftables): record it in the shared store, which announces it to the other gateways.
+   */
+  async sourceSeen(source: string, address: string): Promise<void> {
+    const t = this.now();
+    for (const l of await this.store.leasesAt(address)) {
+      if (l.revoked || t >= l.liveUntil) continue;
+      await this.store.addSource(l.id, source);
     }
   }
 

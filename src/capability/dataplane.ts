@@ -55,6 +55,12 @@ export interface DataPlane {
    */
   blockScanner?(source: string, until: number): Promise<void>;
 
+  /**
+   * Optional, for backends that track `seen` themselves (nftables): another node recorded `source` as
+   * a host of the lease at `address`, so this backend admits it in grace too.
+   */
+  addSeen?(address: string, source: string): Promise<void>;
+
   /** Stops background work and releases resources; installed kernel state may stay (reconcile fixes it). */
   close(): Promise<void>;
 }

@@ -57,7 +57,11 @@ export async function setupCapabilities(config: Config, current: () => Config, l
     caps.dataPlane = userspace;
     for (const w of uncovered(config)) logger.warn('capability service not reachable through the gateway', { detail: w });
   } else {
-    nftables = await startNftables(config, logger, (source, n) => void caps.unproductive(source, n).catch((e: Error) => logger.warn('scanner count failed', { source, err: e.message })));
+    nftables = await startNftables(config, logger, {
+      onProbes: (source, n) => void caps.unproductive(source, n).catch((e: Error) => logger.warn('scanner count failed', { source, err: e.message })),
+      scannersOn: () => current().capabilities.scanners !== undefined,
+      onSeen: caps.store.shared ? (source, address) => void caps.sourceSeen(source, address).catch((e: Error) => logger.warn('recording a host in the shared store failed', { source, address, err: e.message })) : undefined,
+    });
     caps.dataPlane = nftables;
   }
   let admin: AdminServer | undefined;

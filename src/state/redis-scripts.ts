@@ -132,7 +132,7 @@ if redis.call('GET', P .. 's:' .. h[6]) == id then redis.call('DEL', P .. 's:' .
 return fields(id)
 `;
 
-/** ARGV: P now id source maxHosts('' = none). 'added', 'known' or 'full'. */
+/** ARGV: P now id source maxHosts('' = none) node. 'added' (published as a `source` event), 'known' or 'full'. */
 export const ADD_SOURCE = `${COMMON}
 local id = ARGV[3]
 local q = redis.call('HGET', P .. 'l:' .. id, 'q')
@@ -142,6 +142,7 @@ if redis.call('SISMEMBER', hk, ARGV[4]) == 1 then return 'known' end
 if ARGV[5] ~= '' and redis.call('SCARD', hk) >= tonumber(ARGV[5]) then return 'full' end
 redis.call('SADD', hk, ARGV[4])
 keep(hk, tonumber(q) - now + GC)
+redis.call('PUBLISH', P .. 'events', cjson.encode({ type = 'source', origin = ARGV[6], id = id, ad = redis.call('HGET', P .. 'l:' .. id, 'ad'), src = ARGV[4] }))
 return 'added'
 `;
 
@@ -237,7 +238,7 @@ end
 return redis.call('HINCRBY', k, 'n', ARGV[4])
 `;
 
-/** ARGV: P now source attempts blockMs. { attempts, since, until }. */
+/** ARGV: P now source attempts blockMs node. { attempts, since, until }; published as a `scanner` event. */
 export const BLOCK_SCANNER = `${COMMON}
 local k = P .. 'B:' .. ARGV[3]
 local h = redis.call('HMGET', k, 'a', 's', 'u')
@@ -249,6 +250,7 @@ redis.call('HSET', k, 'a', a, 's', s, 'u', u)
 redis.call('PEXPIRE', k, u - now)
 redis.call('ZADD', P .. 'B', u, ARGV[3])
 redis.call('DEL', P .. 'u:' .. ARGV[3])
+redis.call('PUBLISH', P .. 'events', cjson.encode({ type = 'scanner', origin = ARGV[6], src = ARGV[3], a = a, s = s, u = u }))
 return { tostring(a), tostring(s), tostring(u) }
 `;
 

@@ -242,7 +242,7 @@ export class RedisStore implements StateStore {
   }
 
   async addSource(id: string, source: string, maxHosts?: number): Promise<SourceResult> {
-    return (await this.run(S.ADD_SOURCE, [id, source, maxHosts ?? ''])) as SourceResult;
+    return (await this.run(S.ADD_SOURCE, [id, source, maxHosts ?? '', this.node])) as SourceResult;
   }
 
   async hasSource(id: string, source: string): Promise<boolean> {
@@ -286,7 +286,7 @@ export class RedisStore implements StateStore {
   }
 
   async blockScanner(source: string, attempts: number, blockMs: number): Promise<ScannerEntry> {
-    const [a, s, u] = (await this.run(S.BLOCK_SCANNER, [source, attempts, blockMs])) as string[];
+    const [a, s, u] = (await this.run(S.BLOCK_SCANNER, [source, attempts, blockMs, this.node])) as string[];
     return { source, attempts: Number(a), since: Number(s), until: Number(u) };
   }
 
@@ -314,14 +314,22 @@ export class RedisStore implements StateStore {
     sub.on('error', () => {});
     await this.deadline(sub.connect(), this.o.timeoutMs * 4, 'subscribe');
     await sub.subscribe(`${this.P}events`, (text) => {
-      let m: { type: StateEvent['type']; origin: string; ref?: string; f: Fields[] };
+      let m: { type: StateEvent['type']; origin: string; ref?: string; f?: Fields[]; id?: string; ad?: string; src?: string; a?: number; s?: number; u?: number };
       try {
         m = JSON.parse(text) as typeof m;
       } catch {
         return;
       }
       if (m.origin === this.node) return;
-      h.onEvent({ type: m.type, origin: m.origin, ref: m.ref, leases: m.f.map((f) => leaseOf(f.map((x: unknown) => (x === null || x === false ? null : String(x))) as Fields)) });
+      if (m.type === 'source') {
+        if (typeof m.id === 'string' && typeof m.ad === 'string' && typeof m.src === 'string') h.onEvent({ type: 'source', origin: m.origin, leases: [], source: { id: m.id, address: m.ad, source: m.src } });
+        return;
+      }
+      if (m.type === 'scanner') {
+        if (typeof m.src === 'string') h.onEvent({ type: 'scanner', origin: m.origin, leases: [], scanner: { source: m.src, attempts: Number(m.a), since: Number(m.s), until: Number(m.u) } });
+        return;
+      }
+      h.onEvent({ type: m.type, origin: m.origin, ref: m.ref, leases: (m.f ?? []).map((f) => leaseOf(f.map((x: unknown) => (x === null || x === false ? null : String(x))) as Fields)) });
     });
     await sub.subscribe(`${this.P}cuts:${this.node}`, (text) => {
       try {

@@ -119,12 +119,22 @@ export interface ScannerEntry {
 
 /** A change to the shared state, published so every process's data plane applies it (Redis store). */
 export interface StateEvent {
-  readonly type: 'grant' | 'revoke' | 'expire';
+  /**
+   * grant, revoke, expire: `leases` changed. source: a host was recorded for a lease for the first time
+   * (`seen`), so every data plane admits it in grace (issue 14: grace and `seen` are shared).
+   * scanner: a source was blocklisted (or its block extended), so every data plane blocks it now.
+   */
+  readonly type: 'grant' | 'revoke' | 'expire' | 'source' | 'scanner';
+  /** The leases changed (grant, revoke, expire); empty for source and scanner events. */
   readonly leases: readonly Lease[];
   /** The node (state.node) whose call made the change; it applied the change itself. */
   readonly origin: string;
   /** revoke: the revoker waits for each other node's `cut` reply with this reference. */
   readonly ref?: string;
+  /** source: the lease, its address and the host recorded. */
+  readonly source?: { readonly id: string; readonly address: string; readonly source: string };
+  /** scanner: the block in force. */
+  readonly scanner?: ScannerEntry;
 }
 
 /** A node's answer to a revoke event: how many flows it cut. */
@@ -230,7 +240,8 @@ export interface StateStore {
   scanners(): Promise<ScannerEntry[]>;
 
   /**
-   * Shared stores: calls `onEvent` for every change another node makes (grant, revoke, expire) and
+   * Shared stores: calls `onEvent` for every change another node makes (grant, revoke, expire, a new
+   * source of a lease, a scanner block) and
    * `onCut` for replies to this node's revocations. The in-memory store has no other nodes.
    */
   subscribe(onEvent: (e: StateEvent) => void, onCut?: (r: CutReply) => void): Promise<void>;

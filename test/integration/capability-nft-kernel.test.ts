@@ -2,7 +2,8 @@
 // creates and deletes: client, gateway (fluxdns drives an `inet` nftables table) and server (the
 // service and a honeypot). An AAAA lease carries TCP over IPv6; maxHosts 2 refuses a third source in
 // the kernel; an unleased address reaches the honeypot; revoke cuts an established flow and reports
-// 1 (conntrack); a scanner probing 50 unleased addresses is blocklisted and denied; SIGHUP applies a
+// 1 (conntrack); scanner detection turned on by SIGHUP counts in the kernel: a scanner probing 50
+// unleased addresses is blocklisted and denied; SIGHUP applies a
 // changed pool to the kernel set and reopens the audit file.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -111,7 +112,7 @@ async function until<T>(what: string, f: () => T | undefined, timeoutMs = 20000)
   }
 }
 
-function config(pools: string): string {
+function config(pools: string, scanners = true): string {
   return `listen:
   - { proto: udp, address: "198.18.0.2:5300" }
   - { proto: tcp, address: "198.18.0.2:5300" }
@@ -126,8 +127,7 @@ services:
 capabilities:
   backend: nftables
   honeypot: "198.18.2.1:9090"
-  scanners: { threshold: 20, window: 60, blockFor: 600 }
-  audit: { file: ${JSON.stringify(audit)} }
+${scanners ? '  scanners: { threshold: 20, window: 60, blockFor: 600 }\n' : ''}  audit: { file: ${JSON.stringify(audit)} }
   nftables: { table: ${table}, netns: ${nsG} }
   admin: { listen: "127.0.0.1:5398", token: ${TOKEN} }
 `;
@@ -162,7 +162,8 @@ describe('the complete nftables data plane in network namespaces', () => {
     writeFileSync(join(dir, 'client.mjs'), CLIENT);
     writeFileSync(join(dir, 'scanner.mjs'), SCANNER);
     writeFileSync(join(dir, 'caps.lab.zone'), '$TTL 300\n@ SOA ns.caps.lab. host.caps.lab. 1 3600 600 86400 60\n@ NS ns.caps.lab.\nns A 198.18.0.2\n');
-    writeFileSync(join(dir, 'fluxdns.yaml'), config('198.18.64.0/24, "2001:db8:64::/120"'));
+    // Scanner detection starts off; a SIGHUP turns it on (a test below).
+    writeFileSync(join(dir, 'fluxdns.yaml'), config('198.18.64.0/24, "2001:db8:64::/120"', false));
     const server = startProcess('ip', ['netns', 'exec', nsS, process.execPath, join(dir, 'server.mjs')], { name: 'server' });
     await server.waitFor(/server ready/, 10000);
     fluxdns = startProcess('ip', ['netns', 'exec', nsG, process.execPath, '--import', 'tsx', fluxdnsMain, 'serve', '--config', join(dir, 'fluxdns.yaml')], { cwd: repoRoot, name: 'fluxdns-nft-kernel' });
@@ -218,6 +219,14 @@ describe('the complete nftables data plane in network namespaces', () => {
     assert.match(lines.at(-1)!, /^\d+ timeout$/, `the established flow was cut: ${lines.join(' | ')}`);
     assert.ok(lines.length < 100, 'cut before the end');
     assert.equal(probe(a, '198.18.1.11'), 'timeout', 'a revoked address admits nothing new (not even the honeypot)');
+  });
+
+  test('SIGHUP turns scanner detection on (the next test shows the kernel counting)', async () => {
+    assert.equal((JSON.parse(caps('scanners', '--json')) as { config: unknown }).config, null);
+    writeFileSync(join(dir, 'fluxdns.yaml'), config('198.18.64.0/24, "2001:db8:64::/120"'));
+    process.kill(fluxdns.pid, 'SIGHUP');
+    await fluxdns.waitFor(/"msg":"reloaded"/, 20_000, 'both');
+    await until('scanner detection on', () => ((JSON.parse(caps('scanners', '--json')) as { config: unknown }).config !== null ? true : undefined));
   });
 
   test('a scanner probing 50 unleased pool addresses is blocklisted and denied; a legitimate client is not', async () => {

@@ -2,10 +2,12 @@
 // backend drives a table in a network namespace this test creates; `fluxdns serve` on the host grants.
 // A lease granted before the gateway starts is in the table after its start (reconciled with the
 // store); one granted while it runs arrives through the announcement; a revocation through the
-// server puts the address in the table's `revoked` set.
+// server puts the address in the table's `revoked` set. Two nftables gateways share the hosts their
+// kernels record in `seen` and the scanner blocks made anywhere, while they run.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -22,7 +24,7 @@ const tag = randomBytes(3).toString('hex');
 const ns = `fxrn-${tag}`;
 const table = `fxrn${tag}`;
 
-function ask(port: number, src: string): Promise<{ rcode: string; address?: string }> {
+function ask(port: number, src: string, name = 'svc.nft.lab'): Promise<{ rcode: string; address?: string }> {
   return new Promise((resolve) => {
     const sock = dgram.createSocket('udp4');
     const id = Math.floor(Math.random() * 65535);
@@ -38,7 +40,7 @@ function ask(port: number, src: string): Promise<{ rcode: string; address?: stri
       const a = p.answers?.find((r) => r.type === 'A') as { data: string } | undefined;
       resolve({ rcode: (p as { rcode?: string }).rcode ?? 'NOERROR', address: a?.data });
     });
-    sock.bind(0, src, () => sock.send(packet.encode({ type: 'query', id, flags: 0, questions: [{ type: 'A', name: 'svc.nft.lab' }] }), port, '127.0.0.1'));
+    sock.bind(0, src, () => sock.send(packet.encode({ type: 'query', id, flags: 0, questions: [{ type: 'A', name }] }), port, '127.0.0.1'));
   });
 }
 
@@ -93,4 +95,96 @@ log: { level: warn }
   assert.equal(body.revoked.length, 1);
   assert.equal(Object.keys(body.where).length, 2, 'the server and the gateway answered');
   await until('the revoked address in the revoked set', () => /elements = \{[^}]*/.exec(nft('set', 'inet', table, 'revoked'))?.[0].includes(late.address!) ?? false);
+});
+
+/** One TCP connection from `src`; resolves with what ended it (the data, or the error code). */
+function dial(host: string, port: number, src: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port, localAddress: src });
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve('timeout');
+    }, 3000);
+    const done = (r: string) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve(r);
+    };
+    s.on('data', (d: Buffer) => done(d.toString().trim()));
+    s.on('error', (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+    s.on('close', () => done('closed'));
+  });
+}
+
+test('two nftables gateways share `seen` and scanner blocks through Redis while they run', { timeout: 120_000 }, async () => {
+  const nsB = `${ns}b`;
+  const tableA = `${table}a`;
+  const tableB = `${table}b`;
+  for (const n of [`${ns}a`, nsB]) {
+    execFileSync('ip', ['netns', 'add', n]);
+    after(() => {
+      try {
+        execFileSync('ip', ['netns', 'del', n]);
+      } catch {
+        // already gone
+      }
+    });
+  }
+  const nftIn = (n: string, ...what: string[]) => spawnSync('ip', ['netns', 'exec', n, 'nft', ...what], { encoding: 'utf8' });
+  const redis = await startRedis({ aof: false });
+  after(() => redis.stop());
+  const [dns, admin, svcPort] = [await freePort(), await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), 'caps-redis-nft2-'));
+  // The server is also a userspace gateway on loopback pool addresses (where the scanner dials); the
+  // two nftables gateways hold the same pool in their namespaces' tables.
+  const common = `pools: [{ name: n, prefixes: [127.84.0.0/24] }]
+services: [{ name: svc.nft.lab, target: "127.0.0.1:9", ports: [tcp/${svcPort}], pool: n, ttl: 60, grace: 60 }]
+state: { backend: redis, url: "${redis.url}", prefix: "nft2:" }
+rrl: off
+log: { level: warn }
+`;
+  writeFileSync(
+    join(dir, 'serve.yaml'),
+    `listen: [{ proto: udp, address: "127.0.0.1:${dns}" }]
+gateway:
+  listeners: [{ prefixes: [127.84.0.0/24], ports: [tcp/${svcPort}] }]
+capabilities:
+  admin: { listen: "127.0.0.1:${admin}", token: ${TOKEN} }
+  scanners: { threshold: 10, window: 60, blockFor: 600 }
+${common}`,
+  );
+  for (const [n, t] of [[`${ns}a`, tableA], [nsB, tableB]] as const) {
+    writeFileSync(join(dir, `gateway-${t}.yaml`), `capabilities:\n  backend: nftables\n  nftables: { table: ${t}, netns: ${n} }\n${common}`);
+  }
+  const srv = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--config', join(dir, 'serve.yaml')], { cwd: repoRoot, name: 'serve' });
+  after(() => srv.stop());
+  await srv.waitFor(/fluxdns ready/, 90_000);
+  for (const t of [tableA, tableB]) {
+    const gw = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'gateway', '--config', join(dir, `gateway-${t}.yaml`)], { cwd: repoRoot, name: `gateway ${t}` });
+    after(() => gw.stop());
+    await gw.waitFor(/fluxdns gateway ready/, 60_000);
+  }
+
+  const lease = await ask(dns, '127.0.9.3', 'svc.nft.lab');
+  assert.equal(lease.rcode, 'NOERROR');
+  const addr = lease.address!;
+  await until('the grant in both tables', () => nftIn(`${ns}a`, 'list', 'table', 'inet', tableA).stdout.includes(addr) && nftIn(nsB, 'list', 'table', 'inet', tableB).stdout.includes(addr));
+
+  // The kernel of gateway A records a host in `seen` (as its rule does on a host's first flow):
+  // gateway B admits that host in grace too, and the store lists it as a host of the lease.
+  const add = nftIn(`${ns}a`, 'add', 'element', 'inet', tableA, 'seen', `{ 127.0.0.77 . ${addr} timeout 60s }`);
+  assert.equal(add.status, 0, add.stderr);
+  const seenB = () => nftIn(nsB, 'list', 'set', 'inet', tableB, 'seen').stdout;
+  assert.doesNotMatch(seenB(), /127\.0\.0\.77/, 'B has not seen the host by itself');
+  await until("gateway A's host in gateway B's seen set", () => new RegExp(`127\\.0\\.0\\.77 \\. ${addr.replace(/\./g, '\\.')}`).test(seenB()));
+  const listed = (await (await fetch(`http://127.0.0.1:${admin}/caps`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { leases: Array<{ address: string; hosts: string[] }> };
+  assert.deepEqual(listed.leases.find((l) => l.address === addr)?.hosts, ['127.0.0.77']);
+
+  // A scanner caught by the server's userspace gateway is blocked in both kernels at once, not at their next start.
+  const targets = Array.from({ length: 15 }, (_, i) => `127.84.0.${200 + i}`).filter((a) => a !== addr);
+  const results = await Promise.all(targets.map((a) => dial(a, svcPort, '127.0.0.66')));
+  assert.ok(results.every((r) => !r.startsWith('hello')), results.join(','));
+  for (const [n, t] of [[`${ns}a`, tableA], [nsB, tableB]] as const) {
+    await until(`the scanner in ${t}'s scanners set`, () => /127\.0\.0\.66/.test(nftIn(n, 'list', 'set', 'inet', t, 'scanners').stdout));
+  }
 });

@@ -31,7 +31,14 @@ export interface NftablesOptions {
    * admits, and flows of honeypot leases) are counted per source in the kernel and reported here,
    * read every `pollMs`. Undefined: not counted.
    */
-  probes?: { onProbes: (source: string, n: number) => void; pollMs?: number; timeoutSeconds: number };
+  probes?: { onProbes: (source: string, n: number) => void; pollMs?: number; timeoutSeconds: number; active?: () => boolean };
+  /**
+   * With a shared store: called for each (source, pool address) pair the kernel adds to `seen` (a
+   * host's first flow to a live lease), read every `seenPollMs` (1000), so the store records the host
+   * and other gateways admit it in grace too (issue 14: `seen` is shared).
+   */
+  onSeen?: (source: string, address: string) => void;
+  seenPollMs?: number;
   /** Seconds a source stays in `seen` after its last new connection while live (≥ ttl + slack + grace). */
   seenTimeout: number;
   /** ms since the epoch. */
@@ -145,6 +152,12 @@ export class NftablesDataPlane implements DataPlane {
   private probeTimer?: NodeJS.Timeout;
   private readonly probeCounts = new Map<string, number>();
   private polling = false;
+  /** True while scanner detection is off: the next read after it turns on only takes a baseline. */
+  private probesIdle = false;
+  private seenTimer?: NodeJS.Timeout;
+  /** `seen` pairs ("source address") already reported or added from another node. */
+  private readonly seenKnown = new Set<string>();
+  private seenPolling = false;
   private pending: Op[] = [];
   private flushing = false;
 
@@ -226,6 +239,47 @@ export class NftablesDataPlane implements DataPlane {
       this.probeTimer = setInterval(() => void this.pollProbes(), every);
       this.probeTimer.unref();
     }
+    if (this.o.onSeen) {
+      this.seenTimer = setInterval(() => void this.pollSeen(), this.o.seenPollMs ?? 1000);
+      this.seenTimer.unref();
+    }
+  }
+
+  /**
+   * Another node recorded `source` as a host of the lease at `address`: admit it here in grace as
+   * well, for as long as a host the kernel saw itself would be.
+   */
+  async addSeen(address: string, source: string): Promise<void> {
+    const d = parseAddress(address);
+    const a = parseAddress(source);
+    if (!a || !d || a.family !== d.family || !familiesOf(this.o.family).includes(a.family)) return;
+    const key = `${formatAddress(a)} ${formatAddress(d)}`;
+    this.seenKnown.add(key);
+    await this.enqueue((tx) => {
+      tx.post.push(`add element ${this.t} ${setName('seen', a.family)} { ${formatAddress(a)} . ${formatAddress(d)} timeout ${this.o.seenTimeout}s }`);
+    });
+  }
+
+  /** Reports the `seen` pairs the kernel added since the last read (see `onSeen`). */
+  private async pollSeen(): Promise<void> {
+    if (this.seenPolling || !this.o.onSeen) return;
+    this.seenPolling = true;
+    try {
+      const now = new Set<string>();
+      for (const [src, daddr] of await this.listSeen()) {
+        const key = `${src} ${daddr}`;
+        now.add(key);
+        if (this.seenKnown.has(key)) continue;
+        this.seenKnown.add(key);
+        this.o.onSeen(src, daddr);
+      }
+      // A pair that timed out of the kernel set and comes back is reported again.
+      for (const k of this.seenKnown) if (!now.has(k)) this.seenKnown.delete(k);
+    } catch (e) {
+      this.o.onError?.(`nft: reading the seen set failed: ${(e as Error).message}`);
+    } finally {
+      this.seenPolling = false;
+    }
   }
 
   install(lease: Lease): Promise<void> {
@@ -296,6 +350,14 @@ export class NftablesDataPlane implements DataPlane {
    */
   private async pollProbes(): Promise<void> {
     if (this.polling || !this.o.probes) return;
+    if (this.o.probes.active?.() === false) {
+      this.probesIdle = true;
+      return;
+    }
+    // Turned on (by a reload) after a time off: the counters the kernel kept meanwhile are the
+    // baseline, not attempts to report.
+    const baseline = this.probesIdle;
+    this.probesIdle = false;
     this.polling = true;
     try {
       const seen = new Set<string>();
@@ -310,7 +372,7 @@ export class NftablesDataPlane implements DataPlane {
             const now = e.counter.packets;
             const grew = now >= before ? now - before : now;
             this.probeCounts.set(e.val, now);
-            if (grew > 0) this.o.probes.onProbes(e.val, grew);
+            if (grew > 0 && !baseline) this.o.probes.onProbes(e.val, grew);
           }
         }
       }
@@ -383,6 +445,7 @@ export class NftablesDataPlane implements DataPlane {
    */
   async close(): Promise<void> {
     if (this.probeTimer) clearInterval(this.probeTimer);
+    if (this.seenTimer) clearInterval(this.seenTimer);
     try {
       await this.shell.run([`add table ${this.t}`, `delete table ${this.t}`]);
     } finally {
