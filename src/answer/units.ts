@@ -19,6 +19,7 @@ import { dnssecKeysResponder, dnssecSignFinisher } from '../modules/dnssec-onlin
 import type { Capabilities } from '../capability/core.js';
 import type { Unit } from './unit.js';
 import { xfrUnit, type XfrOptions } from '../transfer/unit.js';
+import { notifyGuard, secondaryServfail } from '../secondary/unit.js';
 
 export interface UnitOptions {
   /** The clock policies read (time windows, rate limits); `fluxdns explain --time` sets it. */
@@ -36,6 +37,7 @@ export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): 
     // guards
     tsigGuard(), // first: every response to a signed query is signed (RFC 8945 §5.3), even a cookie or header error
     cookiesGuard(), // before header: it answers cookie-only queries (RFC 7873 §5.4), which header calls malformed
+    notifyGuard(), // before header (which refuses opcodes other than QUERY): NOTIFY for a secondary zone (RFC 1996)
     headerGuard(),
     xfrUnit(opts.xfr), // last guard: AXFR/IXFR, UPDATE and NOTIFY are not queries; policies, caches and zones never see them
     // policy: first matching policy decides; it runs before the cache, so its answers are never reused
@@ -45,6 +47,7 @@ export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): 
     dnssecKeysResponder(), // DNSKEY/CDS/CDNSKEY at an online-signed apex: from the keys, not from a zone file
     answerCache(cache),
     echoResponder({ now: opts.now }), // before the zones: an echo zone is synthesized, not a master file
+    secondaryServfail(), // a secondary zone not transferred yet or expired: SERVFAIL, not REFUSED
     zoneResponder(),
     policyZoneResponder(),
     // finishers; the cache stores last, after every finisher has had its say

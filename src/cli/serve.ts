@@ -18,6 +18,7 @@ import { dropPrivileges, lookupUser } from '../server/privileges.js';
 import { LoadError } from '../server/runtime-load.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { loadOrReport, parseFlags, UsageError } from './args.js';
+import { applySecondaryMessage, forwardNotifies, isSecondaryMessage, startSecondaryInPrimary, startSecondaryInProcess, type SecondaryMessage } from '../secondary/run.js';
 
 export const SERVE_FLAGS = {
   config: { type: 'string', short: 'c', value: 'FILE', help: 'the configuration (YAML); without it, the built-in demo on 127.0.0.1:5353' },
@@ -27,8 +28,9 @@ export const SERVE_FLAGS = {
 type WorkerMessage =
   | { type: 'ready'; listeners: string[] }
   | { type: 'failed'; error: string }
-  | { type: 'ctl-reply'; id: number; reply: ControlReply };
-type PrimaryMessage = 'reload' | 'stop' | 'reopen' | { type: 'ctl'; id: number; req: ControlRequest };
+  | { type: 'ctl-reply'; id: number; reply: ControlReply }
+  | Extract<SecondaryMessage, { type: 'secondary-notify' }>;
+type PrimaryMessage = 'reload' | 'stop' | 'reopen' | { type: 'ctl'; id: number; req: ControlRequest } | SecondaryMessage;
 
 export async function runServe(args: string[]): Promise<number> {
   const { values } = parseFlags(args, SERVE_FLAGS);
@@ -66,7 +68,7 @@ export async function runServe(args: string[]): Promise<number> {
       process.stderr.write(`cannot reopen the log file ${logFile.path}: ${(e as Error).message}\n`);
     }
   });
-  if (c.workers > 1 && cluster.isPrimary) return runPrimary(c.workers, configFile, loaded, logger, logFile);
+  if (c.workers > 1 && cluster.isPrimary) return runPrimary(c.workers, configFile, loaded, logger, logFile, source);
   const fail = (msg: string) => {
     if (cluster.isWorker) process.send?.({ type: 'failed', error: msg } satisfies WorkerMessage);
     process.stderr.write(msg + '\n');
@@ -126,8 +128,12 @@ export async function runServe(args: string[]): Promise<number> {
   const running = server;
   const where = server.listeners.map((l) => `${l.proto} ${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`);
   if (gateway) where.push(describeListeners(gateway.listeners));
+  // The secondary role (zones with primaries): transfers run here, or in the primary of workers: N.
+  const secondaries = cluster.isWorker ? undefined : startSecondaryInProcess(running, c, logger);
+  if (cluster.isWorker) forwardNotifies((m) => process.send?.(m));
   const reload = () => {
     const r = running.reload();
+    if (r.ok) secondaries?.configure(running.engine.runtime.config);
     const next = running.engine.runtime.config.gateway;
     if (r.ok && gateway && next) gateway.update(next);
     void caps.reload(r.ok ? running.engine.runtime.config : undefined);
@@ -172,6 +178,7 @@ export async function runServe(args: string[]): Promise<number> {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down', { reason: why, pid: process.pid });
+    secondaries?.stop();
     void Promise.all([running.close(), gateway?.close(), caps.close(), control?.close(), metrics?.close()]).then(() => {
       if (cluster.isPrimary && c.pidFile) removePidFile(c.pidFile);
       logger.info('stopped', { pid: process.pid });
@@ -187,6 +194,7 @@ export async function runServe(args: string[]): Promise<number> {
       if (m === 'reload') reload();
       else if (m === 'stop') stop('stopped by the primary');
       else if (m === 'reopen') process.emit('SIGUSR1', 'SIGUSR1');
+      else if (isSecondaryMessage(m)) applySecondaryMessage(running, m, logger);
       else if (typeof m === 'object' && m.type === 'ctl') {
         void handler(m.req).then((reply) => process.send?.({ type: 'ctl-reply', id: m.id, reply } satisfies WorkerMessage));
       }
@@ -240,7 +248,7 @@ function announce(where: string[], demo: boolean, loaded: LoadedConfig, logger: 
   }
 }
 
-async function runPrimary(n: number, configFile: string | undefined, loaded: LoadedConfig, logger: Logger, logFile: LogFile | undefined): Promise<number> {
+async function runPrimary(n: number, configFile: string | undefined, loaded: LoadedConfig, logger: Logger, logFile: LogFile | undefined, source: () => LoadedConfig): Promise<number> {
   let metrics: MetricsListener | undefined;
   if (loaded.config.metrics) {
     try {
@@ -250,12 +258,12 @@ async function runPrimary(n: number, configFile: string | undefined, loaded: Loa
       return 1;
     }
   }
-  const code = await forkWorkers(n, configFile, loaded, logger, logFile);
+  const code = await forkWorkers(n, configFile, loaded, logger, logFile, source);
   await metrics?.close();
   return code;
 }
 
-function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedConfig, logger: Logger, logFile: LogFile | undefined): Promise<number> {
+function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedConfig, logger: Logger, logFile: LogFile | undefined, source: () => LoadedConfig): Promise<number> {
   const c = loaded.config;
   return new Promise((resolve) => {
     let ready = 0;
@@ -313,6 +321,8 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
           if (++ready === n) void onReady();
         } else if (m.type === 'ctl-reply') {
           pending.get(m.id)?.(m.reply);
+        } else if (m.type === 'secondary-notify') {
+          secondaries.notify(m.zone);
         } else if (m.type === 'failed' && ready < n) {
           stopping = true;
           for (const x of workers()) x.kill();
@@ -328,11 +338,20 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
       logger.error('worker died; starting another', { pid: w.process.pid, code, signal });
       fork();
     });
-    for (let i = 0; i < n; i++) fork();
     const broadcast = (msg: PrimaryMessage) => {
       for (const w of workers()) w.send(msg);
     };
-    process.on('SIGHUP', () => broadcast('reload'));
+    // Zone transfers run here, once for all workers; each new version is announced to every worker.
+    const secondaries = startSecondaryInPrimary(c, logger, broadcast);
+    for (let i = 0; i < n; i++) fork();
+    process.on('SIGHUP', () => {
+      broadcast('reload');
+      try {
+        secondaries.configure(source().config);
+      } catch (e) {
+        logger.error('secondary zones not reconfigured: the configuration does not load', { err: (e as Error).message });
+      }
+    });
     // The primary reopens its own log file (runServe's handler) and tells each worker to reopen theirs.
     process.on('SIGUSR1', () => {
       if (logFile) broadcast('reopen');
@@ -341,6 +360,7 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
       if (stopping) return;
       stopping = true;
       logger.info('shutting down', { reason: why, pid: process.pid, workers: workers().length });
+      secondaries.stop();
       broadcast('stop');
       if (workers().length === 0) finish(0);
     };

@@ -51,6 +51,7 @@ export function parseConfigText(text: string, file: string, baseDir = dirname(re
   }
   const config = result.data;
   for (const z of config.zones) if (!isAbsolute(z.file)) z.file = resolve(baseDir, z.file);
+  for (const z of config.zones) for (const p of z.primaries ?? []) if (typeof p === 'object' && typeof p.tls === 'object' && p.tls.ca !== undefined && !isAbsolute(p.tls.ca)) p.tls.ca = resolve(baseDir, p.tls.ca);
   for (const l of config.listen) for (const f of ['cert', 'key'] as const) { const p = l[f]; if (p !== undefined && !isAbsolute(p)) l[f] = resolve(baseDir, p); }
   resolveCapabilityPaths(config, baseDir);
   if (config.dnstap) for (const f of ['socket', 'file'] as const) { const p = config.dnstap[f]; if (p !== undefined && !isAbsolute(p)) config.dnstap[f] = resolve(baseDir, p); }

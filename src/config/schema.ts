@@ -18,6 +18,7 @@ import { echoSchema } from '../modules/echo/schema.js';
 import { metricsSchema } from '../observe/metrics/config.js';
 import { dnstapSchema } from '../observe/dnstap/config.js';
 import { transferZoneKeys } from '../transfer/schema.js';
+import { catalogSchema, checkSecondaryRefs, primariesSchema, zonemdSchema } from '../secondary/schema.js';
 
 /** "IP:PORT" or "[IPv6]:PORT". */
 export function parseHostPort(text: string): { host: string; port: number } | undefined {
@@ -63,6 +64,10 @@ export const zoneSchema = z
     ...transferZoneKeys,
     /** Online signing (src/dnssec/online): `{ sign: online, keys: [FILE…] }`. */
     dnssec: dnssecSchema.optional(),
+    /** A secondary zone: transferred from these primaries, `file` is where the copy is kept (src/secondary). */
+    primaries: primariesSchema,
+    /** Compute a ZONEMD (RFC 8976) for this primary zone at load: sha384 or sha512 (src/zone/zonemd.ts). */
+    zonemd: zonemdSchema,
   })
   .strict();
 
@@ -121,10 +126,12 @@ export const configSchema = z
     services: servicesSchema, // DNS answers as capabilities (src/capability)
     capabilities: capabilitiesSchema,
     state: stateSchema, // where leases live: memory or Redis (src/state)
+    catalog: catalogSchema, // an RFC 9432 catalog zone listing the primary zones (src/catalog)
   })
   .strict()
   .superRefine((c, ctx) => checkPolicyRefs(c.pools, c.policies, ctx))
-  .superRefine((c, ctx) => checkServiceRefs(c, ctx));
+  .superRefine((c, ctx) => checkServiceRefs(c, ctx))
+  .superRefine((c, ctx) => checkSecondaryRefs(c, ctx));
 
 export type Config = z.output<typeof configSchema>;
 export type ListenConfig = z.output<typeof listenSchema>;

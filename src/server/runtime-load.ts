@@ -5,6 +5,8 @@ import type { ZoneConfig } from '../config/schema.js';
 import { checkZoneReport, formatZoneIssue } from '../zone/check.js';
 import { loadZoneFile, ZoneError } from '../zone/parser.js';
 import { Zone, ZoneSet } from '../zone/tree.js';
+import { verifyZonemd, withZonemd, zonemdHashCode } from '../zone/zonemd.js';
+import { existsSync } from 'node:fs';
 
 export class LoadError extends Error {
   constructor(readonly problems: string[]) {
@@ -31,6 +33,11 @@ export function loadOneZone(zc: ZoneConfig, unreadable: (e: Error) => string = (
     const parsed = loadZoneFile(zc.file, zc.name);
     const { errors, warnings } = checkZoneReport(parsed, zc.name);
     if (errors.length > 0) return { problems: errors.map(formatZoneIssue) };
+    // RFC 8976 §4: a zone whose ZONEMD does not verify is not served (the old version keeps serving on reload).
+    const zonemd = verifyZonemd(zc.name, parsed.records);
+    if (zonemd.status === 'invalid') return { problems: [`${zc.file}: ${zonemd.reason}`] };
+    // zonemd: sha384|sha512 on a primary zone: the digest is computed at every load (RFC 8976 §3).
+    if (zc.zonemd) parsed.records = withZonemd(zc.name, parsed.records, zonemdHashCode(zc.zonemd));
     const zone = Zone.build(zc.name, parsed.records);
     return { zone, report: { name: zc.name, file: zc.file, records: parsed.records.length, serial: zone.serial, warnings: warnings.map(formatZoneIssue) } };
   } catch (e) {
@@ -50,6 +57,8 @@ export function loadZones(loaded: LoadedConfig): { zones: ZoneSet; report: ZoneL
       return;
     }
     seen.add(key);
+    // A secondary zone before its first transfer has no file yet: it is served once transferred (src/secondary).
+    if (zc.primaries && !existsSync(zc.file)) return;
     const r = loadOneZone(zc, (e) => {
       // The file itself could not be read ($INCLUDE failures are ZoneErrors): blame the configuration line that named it.
       const line = loaded.lineOf?.(['zones', i, 'file']);

@@ -21,7 +21,7 @@ import { listenTcp } from '../transport/tcp.js';
 import { listenTls, type EncryptedListener } from '../transport/tls.js';
 import { listenUdpAuto } from '../transport/udp-batch.js';
 import { nameToWire, parseName } from '../wire/name.js';
-import { ZoneSet } from '../zone/tree.js';
+import { ZoneSet, type Zone } from '../zone/tree.js';
 import { buildRuntime, loadOneZone, type ZoneLoadReport } from './runtime-load.js';
 
 const reloads = counterBy('fluxdns_reloads_total', 'Configuration and zone reloads, by result', ['result']);
@@ -57,6 +57,10 @@ export interface RunningServer {
    * alone; every other zone and the configuration stay. On any error the old zone keeps serving.
    */
   reloadZone(name: string): ReloadResult;
+  /** Swaps a zone built elsewhere (a secondary's transfer) into the live set, replacing the zone of that origin. */
+  installZone(zone: Zone, report: ZoneLoadReport): void;
+  /** Stops serving a zone (a secondary zone past its SOA expire); false when it was not served. */
+  dropZone(name: string): boolean;
   zoneStatus(): ZoneStatus[];
   /** Empties the answer cache, or drops NAME and the names below it; returns how many entries went. */
   flushCache(name?: string): number;
@@ -233,6 +237,24 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       logger.info('zone reloaded', { zone: zc.name, generation });
       reloads.inc('success');
       return { ok: true, report: [r.report], generation, restartNeeded: [] };
+    },
+    installZone(zone, report) {
+      const current = engine.runtime;
+      const zones = current.zones.zones.filter((z) => z.originKey !== zone.originKey);
+      generation++;
+      engine.swap({ config: current.config, zones: new ZoneSet([...zones, zone]), generation });
+      stamp([report]);
+      reports = [...reports.filter((z) => z.name.toLowerCase() !== zone.originKey), report];
+    },
+    dropZone(name) {
+      const current = engine.runtime;
+      const key = name.toLowerCase();
+      const zones = current.zones.zones.filter((z) => z.originKey !== key);
+      if (zones.length === current.zones.size) return false;
+      generation++;
+      engine.swap({ config: current.config, zones: new ZoneSet(zones), generation });
+      reports = reports.filter((z) => z.name.toLowerCase() !== key);
+      return true;
     },
     zoneStatus() {
       const order = engine.runtime.config.zones.map((z) => z.name.toLowerCase());
