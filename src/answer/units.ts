@@ -15,7 +15,7 @@ import { echoResponder } from '../modules/echo/index.js';
 import { policiesUnit } from '../modules/policies/index.js';
 import { policyZoneResponder } from '../modules/policy-zone/index.js';
 import { capabilityResponder } from '../modules/capability/index.js';
-import { dnssecKeysResponder, dnssecSignFinisher } from '../modules/dnssec-online/index.js';
+import { dnssecKeysResponder, dnssecSignFinisher, exceptionsTxtResponder } from '../modules/dnssec-online/index.js';
 import type { Capabilities } from '../capability/core.js';
 import type { Unit } from './unit.js';
 import { xfrUnit, type XfrOptions } from '../transfer/unit.js';
@@ -45,6 +45,7 @@ export function createUnits(cache = new AnswerCache(), opts: UnitOptions = {}): 
     // responders: a pre-encoded answer first, then the zones, then zones owned by policies
     capabilityResponder({ capabilities: opts.capabilities }), // before the cache and the zones: a service's answer is a fresh lease, and a service name wins over a zone's record
     dnssecKeysResponder(), // DNSKEY/CDS/CDNSKEY at an online-signed apex: from the keys, not from a zone file
+    exceptionsTxtResponder(), // _exceptions.<service> TXT: a capability's exceptions in a form DNSSEC signs
     answerCache(cache),
     echoResponder({ now: opts.now }), // before the zones: an echo zone is synthesized, not a master file
     secondaryServfail(), // a secondary zone not transferred yet or expired: SERVFAIL, not REFUSED

@@ -100,6 +100,7 @@ export class Capabilities {
       trusted: () => this.config().capabilities.trustedResolvers.map((c) => parseCidr(c)!),
       cacheMs: () => this.config().capabilities.obo.cacheSeconds * 1000,
       timeoutMs: () => this.config().capabilities.obo.timeoutMs,
+      requireDnssec: () => this.config().capabilities.obo.requireDnssec,
       now: this.now,
     });
   }

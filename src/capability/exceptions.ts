@@ -42,3 +42,15 @@ export function decodeExceptions(data: Uint8Array): Cidr[] {
 export function exceptionsOption(prefixes: readonly Cidr[]): EdnsOption {
   return { code: EXCEPTIONS_OPTION_CODE, data: encodeExceptions(prefixes) };
 }
+
+/**
+ * The exceptions as TXT data, for clients that cannot trust an EDNS option: DNSSEC signs RRsets, never
+ * the OPT record (RFC 6891 §6.1.1), so the option above is unauthenticated. `_exceptions.<service name>`
+ * answers one TXT record per prefix, `v=exc1 PREFIX`, or a single `v=exc1` when there is none — signed
+ * when the name is in an online-signed zone, so a client network can verify what it was excepted from.
+ */
+export const EXCEPTIONS_TXT_LABEL = '_exceptions';
+
+export function exceptionsTxtStrings(prefixes: readonly string[]): string[] {
+  return prefixes.length === 0 ? ['v=exc1'] : prefixes.map((p) => `v=exc1 ${p}`);
+}

@@ -50,6 +50,8 @@ export interface OboVerifierOptions {
   trusted: () => readonly Cidr[];
   cacheMs: () => number;
   timeoutMs: () => number;
+  /** `obo.requireDnssec`: the TXT counts only when the resolver says it validated it (AD, RFC 4035 §3.2.3). */
+  requireDnssec?: () => boolean;
   now?: () => number;
 }
 
@@ -82,15 +84,22 @@ export class OboVerifier {
   private async lookup(resolver: Address, block: Cidr): Promise<OboResult> {
     this.lookups++;
     const name = reverseName(verificationAddress(block));
+    const dnssec = this.o.requireDnssec?.() ?? false;
     let answer;
     try {
       const stub = this.o.stub();
-      answer = await withTimeout(stub.query(name, RRType.TXT), this.o.timeoutMs());
+      // RFC 6840 §5.7: AD in the query asks a validating resolver to say whether it validated the answer.
+      const q = stub.buildQuery(name, RRType.TXT);
+      q.flags.ad = dnssec;
+      answer = await withTimeout(dnssec ? stub.exchange(q) : stub.query(name, RRType.TXT), this.o.timeoutMs());
     } catch (e) {
       return { ok: false, reason: `OBO lookup of ${name} failed: ${(e as Error).message}` };
     }
     const m = answer.message;
     if (m.flags.rcode !== Rcode.NOERROR) return { ok: false, reason: `OBO lookup of ${name}: rcode ${m.flags.rcode}` };
+    // Seed 000 §2.2: the verification record "may be signed using DNSSEC"; with requireDnssec an unsigned
+    // (insecure) or unvalidated answer does not count, so a forged reverse zone cannot widen a capability.
+    if (dnssec && !m.flags.ad) return { ok: false, reason: `OBO lookup of ${name}: the answer was not validated (no AD from the resolver; obo.requireDnssec)` };
     const txts = m.answers.filter((r) => r.type === RRType.TXT).map((r) => (r.data as TXTRdata).strings.map((s) => Buffer.from(s).toString('latin1')).join(''));
     if (announces(txts, block, resolver)) return { ok: true, how: 'verified' };
     return { ok: false, reason: `${name} does not announce ${formatCidr(block)} for ${formatAddress(resolver)}` };

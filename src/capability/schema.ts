@@ -105,6 +105,8 @@ export const capabilitiesSchema = z
         cacheSeconds: seconds(86400).default(300),
         /** Milliseconds the lookup may take before the claim counts as unverified. */
         timeoutMs: z.number().int().min(10).max(10000).default(500),
+        /** Count a verification TXT only when the resolver validated it (AD bit): use a validating resolver over a trusted path. */
+        requireDnssec: z.boolean().default(false),
       })
       .strict()
       .default({}),

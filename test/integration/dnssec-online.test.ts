@@ -13,6 +13,9 @@ import { startFluxdns } from '../helpers/servers.js';
 import { startProcess, type Proc } from '../helpers/proc.js';
 import { freePort } from '../helpers/ports.js';
 import { dig, type DigResult } from '../helpers/dig.js';
+import { OboVerifier } from '../../src/capability/obo.js';
+import { Stub } from '../../src/client/stub.js';
+import { parseAddress, parseCidr } from '../../src/net/cidr.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,6 +42,8 @@ async function startValidator(kind: Kind, dir: string, auth: number, zones: stri
       '  use-syslog: no', '  logfile: ""', '  do-daemonize: no', '  num-threads: 1', '  so-reuseport: no', '  do-not-query-localhost: no',
       '  access-control: 127.0.0.0/8 allow', '  module-config: "validator iterator"', '  val-log-level: 2',
       ...anchors.map((a) => `  trust-anchor: "${a.zone} DNSKEY ${a.key.flags} 3 ${a.key.algorithm} ${b64(a.key)}"`),
+      // unbound answers the RFC 5737/6303 reverse zones itself unless told not to.
+      ...zones.map((z) => `  local-zone: "${z}." nodefault`),
       ...zones.flatMap((z) => ['stub-zone:', `  name: "${z}"`, `  stub-addr: 127.0.0.1@${auth}`]),
       'remote-control:', '  control-enable: no', '',
     ].join('\n'));
@@ -62,7 +67,7 @@ async function startValidator(kind: Kind, dir: string, auth: number, zones: stri
     writeFileSync(conf, [
       'options {', `  directory "${d}";`, `  pid-file "${join(d, 'named.pid')}";`, `  session-keyfile "${join(d, 'session.key')}";`,
       `  managed-keys-directory "${d}";`, `  listen-on port ${port} { 127.0.0.1; };`, '  listen-on-v6 { none; };', '  recursion yes;',
-      '  allow-recursion { 127.0.0.0/8; };', '  allow-query { 127.0.0.0/8; };', '  dnssec-validation yes;', '  notify no;', '};',
+      '  allow-recursion { 127.0.0.0/8; };', '  allow-query { 127.0.0.0/8; };', '  dnssec-validation yes;', '  empty-zones-enable no;', '  notify no;', '};',
       'controls { };',
       'trust-anchors {', ...anchors.map((a) => `  "${a.zone}" static-key ${a.key.flags} 3 ${a.key.algorithm} "${b64(a.key)}";`), '};',
       ...zones.map((z) => `zone "${z}" { type forward; forward only; forwarders { 127.0.0.1 port ${auth}; }; };`), '',
@@ -110,6 +115,12 @@ test('online-signed answers validate in unbound, kresd and named; a key that doe
   const file = (k: DnssecKey) => writeKeyFiles(dir, k).privateFile;
   const zoneFile = join(dir, 'sig.lab.zone');
   writeFileSync(zoneFile, ['$ORIGIN sig.lab.', '$TTL 300', '@ SOA ns1 hostmaster 1 3600 600 86400 60', '@ NS ns1', 'ns1 A 127.0.0.1', 'www A 198.51.100.7', 'alias CNAME www', '*.wild TXT "wild"', ''].join('\n'));
+  // OBO verification records (seed 000 §2.2): one in a signed reverse zone, one in an unsigned one.
+  const revSigned = join(dir, 'rev-signed.zone');
+  writeFileSync(revSigned, ['$TTL 300', '@ SOA ns1.sig.lab. hostmaster.sig.lab. 1 3600 600 86400 60', '@ NS ns1.sig.lab.', '1 TXT "v=obo1 198.51.100.0/24"', ''].join('\n'));
+  const revPlain = join(dir, 'rev-plain.zone');
+  writeFileSync(revPlain, ['$TTL 300', '@ SOA ns1.sig.lab. hostmaster.sig.lab. 1 3600 600 86400 60', '@ NS ns1.sig.lab.', '1 TXT "v=obo1 203.0.113.0/24"', ''].join('\n'));
+  const revKey = generateKey('100.51.198.in-addr.arpa', 13, true);
   const badFile = join(dir, 'bad.lab.zone');
   writeFileSync(badFile, ['$ORIGIN bad.lab.', '$TTL 300', '@ SOA ns1 hostmaster 1 3600 600 86400 60', '@ NS ns1', 'ns1 A 127.0.0.1', 'www A 198.51.100.8', ''].join('\n'));
   const backend = net.createServer((s) => s.end('hello\n'));
@@ -123,6 +134,8 @@ rrl: off
 zones:
   - { name: sig.lab, file: ${JSON.stringify(zoneFile)}, ttlJitter: { min: 60 }, dnssec: ${keysYaml(file(sigKsk), file(sigZsk))} }
   - { name: bad.lab, file: ${JSON.stringify(badFile)}, dnssec: ${keysYaml(file(badServed))} }
+  - { name: 100.51.198.in-addr.arpa, file: ${JSON.stringify(revSigned)}, dnssec: ${keysYaml(file(revKey))} }
+  - { name: 113.0.203.in-addr.arpa, file: ${JSON.stringify(revPlain)} }
 echo:
   - { zone: echo.lab, nsAddress: 127.0.0.1, dnssec: ${keysYaml(file(echoKey))} }
 gateway:
@@ -133,25 +146,27 @@ pools:
 policies:
   - { name: cdn, match: { qname: "*.pol.lab", qtype: [A] }, action: { pool: cdn, ttl: 30 }, zone: { name: pol.lab, dnssec: ${keysYaml(file(polKey))} } }
 services:
-  - { name: app.sig.lab, target: "127.0.0.1:${(backend.address() as net.AddressInfo).port}", ports: [tcp/${svcPort}], pool: caps, ttl: 20 }
+  - { name: app.sig.lab, target: "127.0.0.1:${(backend.address() as net.AddressInfo).port}", ports: [tcp/${svcPort}], pool: caps, ttl: 20, exceptions: [198.51.100.77/32] }
 `,
     dns,
     'sig.lab.',
   );
   after(() => server.stop());
 
-  const zones = ['sig.lab', 'echo.lab', 'pol.lab', 'bad.lab'];
+  const zones = ['sig.lab', 'echo.lab', 'pol.lab', 'bad.lab', '100.51.198.in-addr.arpa', '113.0.203.in-addr.arpa'];
   const anchors: Anchor[] = [
     { zone: 'sig.lab.', key: sigKsk },
     { zone: 'echo.lab.', key: echoKey },
     { zone: 'pol.lab.', key: polKey },
     { zone: 'bad.lab.', key: badAnchor },
+    { zone: '100.51.198.in-addr.arpa.', key: revKey },
   ];
   const cases: { name: string; type: string; what: string; check: (r: DigResult) => void }[] = [
     { name: 'www.sig.lab', type: 'A', what: 'a static answer (TTL jittered, then signed)', check: (r) => assert.ok(r.answer.some((a) => a.type === 'A' && a.data === '198.51.100.7')) },
     { name: 'alias.sig.lab', type: 'A', what: 'a CNAME to a static answer', check: (r) => assert.ok(r.answer.some((a) => a.type === 'CNAME') && r.answer.some((a) => a.type === 'A')) },
     { name: 'x.wild.sig.lab', type: 'TXT', what: 'a wildcard answer', check: (r) => assert.ok(r.answer.some((a) => a.type === 'TXT' && a.data === '"wild"')) },
     { name: 'app.sig.lab', type: 'A', what: 'a capability lease', check: (r) => assert.ok(r.answer.some((a) => a.type === 'A' && a.data.startsWith('127.83.0.'))) },
+    { name: '_exceptions.app.sig.lab', type: 'TXT', what: "a service's exceptions as a signed TXT", check: (r) => assert.deepEqual(r.answer.filter((a) => a.type === 'TXT').map((a) => a.data), ['"v=exc1 198.51.100.77/32"']) },
     { name: 'www.pol.lab', type: 'A', what: "a policy's pool answer", check: (r) => assert.ok(r.answer.some((a) => a.type === 'A' && a.data.startsWith('198.18.0.'))) },
     { name: '198.51.100.9.da.box.echo.lab', type: 'A', what: 'an echo DA store', check: (r) => assert.ok(r.answer.some((a) => a.type === 'DNAME' && a.data === '00.198.51.100.9.00.echo.lab.')) },
     { name: '198.51.100.10.dx.boy.echo.lab', type: 'A', what: 'an echo DX store', check: (r) => assert.ok(r.answer.some((a) => a.type === 'DNAME')) },
@@ -179,6 +194,14 @@ services:
       // Validation really happens: the zone whose signatures do not match its anchor fails.
       const bad = await ask(v.port, 'www.bad.lab', 'A');
       assert.equal(bad.rcode, 'SERVFAIL', `${kind}: bad.lab must not validate\n${bad.raw}`);
+      // obo.requireDnssec: the signed verification record counts, the unsigned one only without it.
+      const obo = (requireDnssec: boolean) =>
+        new OboVerifier({ stub: () => new Stub({ servers: [{ host: '127.0.0.1', port: v.port }], retries: 1, timeoutMs: 3000 }), trusted: () => [], cacheMs: () => 0, timeoutMs: () => 10000, requireDnssec: () => requireDnssec });
+      const resolver = parseAddress('127.0.0.1')!;
+      assert.deepEqual(await obo(true).verify(resolver, parseCidr('198.51.100.0/24')!), { ok: true, how: 'verified' }, `${kind}: signed OBO record`);
+      const insecure = await obo(true).verify(resolver, parseCidr('203.0.113.0/24')!);
+      assert.ok(!insecure.ok && /not validated/.test(insecure.reason), `${kind}: ${JSON.stringify(insecure)}`);
+      assert.deepEqual(await obo(false).verify(resolver, parseCidr('203.0.113.0/24')!), { ok: true, how: 'verified' });
     } finally {
       await v.proc.stop();
     }

@@ -1,5 +1,7 @@
 // dnssec-online: the apex key sets (DNSKEY, CDS, CDNSKEY) of online-signed zones, and the finisher that signs every answer of a DO query as it is sent (src/dnssec/online).
-import { RRType } from '../../wire/types.js';
+import { nameKey } from '../../wire/name.js';
+import { Rcode, RRType } from '../../wire/types.js';
+import { EXCEPTIONS_TXT_LABEL, exceptionsTxtStrings } from '../../capability/exceptions.js';
 import { signResponse } from '../../dnssec/online/sign-response.js';
 import { CDNSKEY, CDS, signersOf } from '../../dnssec/online/signers.js';
 import type { QueryContext } from '../../answer/context.js';
@@ -52,3 +54,39 @@ export function dnssecSignFinisher(): Unit {
   };
 }
 
+
+/**
+ * `_exceptions.<service name>` TXT: a service's exceptions (seed 000 §2.3) as records DNSSEC can sign, since
+ * the EDNS option that carries them in the capability answer cannot be signed. Other types: NODATA.
+ */
+export function exceptionsTxtResponder(): Unit {
+  return {
+    name: 'exceptions-txt',
+    stage: 'responder',
+    handle(ctx: QueryContext): Outcome {
+      const config = ctx.runtime.config;
+      if (config.services.length === 0) return CONTINUE;
+      const q = ctx.query.question!;
+      const key = nameKey(q.name);
+      if (!key.startsWith(EXCEPTIONS_TXT_LABEL + '.')) return CONTINUE;
+      const base = key.slice(EXCEPTIONS_TXT_LABEL.length + 1);
+      const svc = config.services.find((s) => s.name.some((n) => nameKey(n) === base));
+      if (!svc) return CONTINUE;
+      const r = ctx.response;
+      r.rcode = Rcode.NOERROR;
+      r.aa = true;
+      r.additional = [];
+      if (q.type === RRType.TXT || q.type === RRType.ANY) {
+        r.answer = exceptionsTxtStrings(svc.exceptions).map((t) => ({ name: q.name, type: RRType.TXT, class: 1, ttl: svc.ttl, data: { strings: [Buffer.from(t, 'latin1')] } }));
+        r.authority = [];
+      } else {
+        r.answer = [];
+        // NODATA carries the SOA of the zone holding the service name, when a file zone does (RFC 2308 §2.2).
+        const zone = ctx.runtime.zones.find(q.name);
+        r.authority = zone ? [zone.negativeSoa()] : [];
+      }
+      r.cacheable = true;
+      return ANSWERED;
+    },
+  };
+}
