@@ -29,6 +29,7 @@ export async function openStore(c: StateConfig, logger?: Logger, now: () => numb
     prefix: c.prefix,
     node,
     timeoutMs: c.timeoutMs,
+    waitReplicas: c.waitReplicas,
     now,
     sentinel: c.sentinel ? { name: c.sentinel.name, sentinels: c.sentinel.sentinels.map((x) => parseBackend(x)!) } : undefined,
     onStatus: (status, detail) => {
@@ -39,6 +40,6 @@ export async function openStore(c: StateConfig, logger?: Logger, now: () => numb
       else logger?.info(`state store ${status}`, { detail });
     },
   });
-  logger?.info('state store: redis', { url: c.sentinel ? `sentinel ${c.sentinel.name}` : c.url.replace(/\/\/[^@/]*@/, '//***@'), prefix: c.prefix, node });
+  logger?.info('state store: redis', { url: c.sentinel ? `sentinel ${c.sentinel.name}` : c.url.replace(/\/\/[^@/]*@/, '//***@'), prefix: c.prefix, node, waitReplicas: c.waitReplicas });
   return s;
 }

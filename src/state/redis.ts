@@ -21,6 +21,8 @@ export interface RedisStoreOptions {
   /** Milliseconds a command may take before it fails (the store counts as unavailable). */
   timeoutMs: number;
   sentinel?: { sentinels: readonly { host: string; port: number }[]; name: string };
+  /** Replicas that must hold a claim (WAIT) before it counts as made; 0 or undefined: do not wait. */
+  waitReplicas?: number;
   now?: () => number;
   /** Connection state changes, for the log. */
   onStatus?: (status: 'connected' | 'disconnected' | 'failover', detail: string) => void;
@@ -216,7 +218,18 @@ export class RedisStore implements StateStore {
       portsText(lease),
       event,
     ]);
-    return r === 1;
+    if (r !== 1) return false;
+    const want = this.o.waitReplicas ?? 0;
+    if (want > 0) {
+      // Replication is asynchronous: a lease answered before a failover must be on the replica that
+      // takes over, or a second server could lease the same address again (state.waitReplicas).
+      const acks = Number(await this.deadline(this.client.sendCommand(['WAIT', String(want), String(this.o.timeoutMs)]), this.o.timeoutMs + 200, 'wait').catch(() => -1));
+      if (acks < want) {
+        await this.release(lease.id).catch(() => {});
+        throw new StoreUnavailable(`state store: grant not on ${want} replica(s) within ${this.o.timeoutMs} ms (${Math.max(0, acks)} acknowledged)`);
+      }
+    }
+    return true;
   }
 
   async release(id: string): Promise<void> {

@@ -21,11 +21,18 @@ export const stateSchema = z
     node: z.string().min(1).max(64).regex(/^[^#\s]+$/, 'expected a name without spaces or "#"').optional(),
     /** redis: milliseconds a store command may take; past it the grant fails (failOpen decides). */
     timeoutMs: z.number().int().min(10).max(10000).default(500),
+    /**
+     * redis: a grant is acknowledged only once this many replicas have it (Redis WAIT, within
+     * `timeoutMs`); fewer → the claim is released and the grant fails (failOpen decides). With Sentinel,
+     * 1 keeps every answered lease across a failover. 0: asynchronous replication, as Redis does.
+     */
+    waitReplicas: z.number().int().min(0).max(16).default(0),
     /** redis: ask these sentinels for the primary of `name` (Redis Sentinel failover). */
     sentinel: z.object({ sentinels: z.array(hostPort).min(1), name: z.string().min(1) }).strict().optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
+    if (s.backend === 'memory' && s.waitReplicas > 0) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['waitReplicas'], message: 'expected backend: redis with waitReplicas' });
     if (s.backend === 'memory' && s.sentinel) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sentinel'], message: 'expected backend: redis with sentinel' });
     if (s.backend === 'redis' && s.file) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['file'], message: 'expected backend: memory with file (Redis keeps its own persistence: appendonly)' });
   })

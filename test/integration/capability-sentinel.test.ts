@@ -1,7 +1,8 @@
-// Redis Sentinel failover under fluxdns (issue 14): a primary, a replica and a sentinel (real
-// redis-server and redis-sentinel); fluxdns finds the primary through the sentinel. The primary is
-// killed (-9): grants fail closed until the sentinel promotes the replica, then resume on it, and
-// the leases granted before the failover (replicated) still admit at the gateway. The gap between
+// Redis Sentinel failover under fluxdns (issue 14): a primary, two replicas and a sentinel (real
+// redis-server and redis-sentinel); fluxdns finds the primary through the sentinel and, with
+// `waitReplicas: 1`, answers a grant only once a replica holds it (a grant no replica acknowledges
+// fails closed). The primary is killed (-9): grants fail closed until the sentinel promotes a
+// replica, then resume on it, and every lease answered before the failover still admits at the gateway. The gap between
 // the kill and the first grant after it is printed (README: State store, "Sentinel failover").
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -74,21 +75,23 @@ async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 30_
 
 test('Sentinel failover: grants fail closed while no primary answers, then resume on the promoted replica; no replicated lease lost', { timeout: 120_000 }, async (t) => {
   const primary = await startRedis();
+  // Two replicas: with waitReplicas: 1 the promoted one needs a replica of its own to grant again.
   const replica = await startRedis({ replicaOf: primary.port });
+  const replica2 = await startRedis({ replicaOf: primary.port });
   after(async () => {
-    await Promise.all([primary.stop(), replica.stop()]);
+    await Promise.all([primary.stop(), replica.stop(), replica2.stop()]);
   });
-  await until('the replica in sync', async () => /master_link_status:up/.test(await redisInfo(replica.port, 'replication')));
+  for (const r of [replica, replica2]) await until('the replicas in sync', async () => /master_link_status:up/.test(await redisInfo(r.port, 'replication')));
   const sentinel = await startSentinel(primary.port, 'fxprimary');
   after(() => sentinel.stop());
-  // The sentinel knows the replica (from the primary's INFO) before a failover can pick it.
-  await until('the sentinel to see the replica', async () => {
+  // The sentinel knows the replicas (from the primary's INFO) before a failover can pick one.
+  await until('the sentinel to see the replicas', async () => {
     const c = createClient({ socket: { host: '127.0.0.1', port: sentinel.port, reconnectStrategy: false } });
     c.on('error', () => {});
     await c.connect();
     try {
       const r = (await c.sendCommand(['SENTINEL', 'REPLICAS', 'fxprimary'])) as unknown[];
-      return r.length === 1;
+      return r.length === 2;
     } finally {
       await c.disconnect();
     }
@@ -116,6 +119,7 @@ capabilities: { admin: { listen: "127.0.0.1:${adminPort}", token: ${TOKEN} } }
 state:
   backend: redis
   timeoutMs: 300
+  waitReplicas: 1
   node: sentinel-test
   sentinel: { sentinels: ["127.0.0.1:${sentinel.port}"], name: fxprimary }
 log: { level: info }
@@ -131,12 +135,15 @@ log: { level: info }
     assert.equal(r.rcode, 'NOERROR');
     before.push(r.address!);
   }
-  // Replication is asynchronous: wait until the replica has every write before the crash.
-  await until('the replica caught up', async () => {
-    const p = /master_repl_offset:(\d+)/.exec(await redisInfo(primary.port, 'replication'))![1];
-    const r = /master_repl_offset:(\d+)/.exec(await redisInfo(replica.port, 'replication'))![1];
-    return p === r;
-  });
+  // waitReplicas: 1 — a grant is answered only once the replica has it. With the replica stopped, a
+  // grant fails closed (and its claim is released) instead of being answered unreplicated.
+  for (const r of [replica, replica2]) process.kill(r.proc.pid, 'SIGSTOP');
+  const unreplicated = await ask(dns, '127.0.6.99');
+  for (const r of [replica, replica2]) process.kill(r.proc.pid, 'SIGCONT');
+  assert.notEqual(unreplicated.rcode, 'NOERROR', 'a grant the replica did not acknowledge is not answered');
+  assert.equal(unreplicated.address, undefined);
+  assert.match(srv.stdout + srv.stderr, /grant not on 1 replica\(s\) within 300 ms/);
+  // No waiting for replication before the crash: every answered grant is already on the replica.
 
   await primary.kill();
   const killedAt = Date.now();
@@ -156,7 +163,7 @@ log: { level: info }
   assert.ok(resumedAt > 0, 'grants resumed on the promoted replica');
   assert.ok(failed > 0, 'grants failed closed while no primary answered');
   t.diagnostic(`sentinel failover: grants resumed ${resumedAt - killedAt} ms after kill -9 of the primary (down-after-milliseconds 1000); ${failed} grants failed closed meanwhile`);
-  assert.match(srv.stdout + srv.stderr, new RegExp(`primary now redis://127\\.0\\.0\\.1:${replica.port}`));
+  assert.match(srv.stdout + srv.stderr, new RegExp(`primary now redis://127\\.0\\.0\\.1:(${replica.port}|${replica2.port})`));
 
   const res = await fetch(`http://127.0.0.1:${adminPort}/caps`, { headers: { authorization: `Bearer ${TOKEN}` } });
   const leases = ((await res.json()) as { leases: { address: string }[] }).leases.map((l) => l.address);
