@@ -6,6 +6,7 @@ import { policySetOf } from '../policies/index.js';
 import { setSections, StateKey, type QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../answer/unit.js';
 import { TTL_JITTER, zoneTtlJitter } from '../ttl-jitter/index.js';
+import { serveDnssec } from '../../dnssec/serve/step.js';
 
 /** The lookup's outcome, for later units (logs, policies that act on a miss). */
 export const ZONE_RESULT = new StateKey<LookupResult>('zone.result');
@@ -31,6 +32,8 @@ export function zoneResponder(): Unit {
       // Zone transfers are not offered here; a secondary asking gets a clear no (as NSD does).
       if (q.type === RRType.AXFR || q.type === RRType.IXFR) return fail(Rcode.REFUSED, 'zone transfer not allowed');
       const result = lookup(ctx.runtime.zones, q.name, q.type, { minimalAny: ctx.transport.proto === 'udp' });
+      // RRSIGs and NSEC/NSEC3 proofs of a pre-signed zone, when the query set DO (src/dnssec/serve/).
+      serveDnssec(result, q.name, q.type, ctx.query.edns?.dnssecOk === true);
       ctx.set(ZONE_RESULT, result);
       const r = ctx.response;
       setSections(r, result);

@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { canonicalNameWire, compareCanonical } from './canonical.js';
+
+test('RFC 4034 §6.1: the example names sort in the RFC order', () => {
+  // The list of §6.1, already in canonical order.
+  const ordered = ['example.', 'a.example.', 'yljkjljk.a.example.', 'Z.a.example.', 'zABC.a.EXAMPLE.', 'z.example.', '\\001.z.example.', '*.z.example.', '\\200.z.example.'];
+  const shuffled = [...ordered].reverse();
+  shuffled.sort(compareCanonical);
+  assert.deepEqual(shuffled, ordered);
+  for (let i = 0; i + 1 < ordered.length; i++) assert.ok(compareCanonical(ordered[i]!, ordered[i + 1]!) < 0, `${ordered[i]} < ${ordered[i + 1]}`);
+});
+
+test('case does not matter; a prefix label sorts first; the root sorts before everything', () => {
+  assert.equal(compareCanonical('WWW.Example.', 'www.example.'), 0);
+  assert.ok(compareCanonical('a.example.', 'ab.example.') < 0);
+  assert.ok(compareCanonical('.', 'com.') < 0);
+  assert.ok(compareCanonical('b.example.', 'a.b.example.') < 0);
+  // Bytes compare unsigned: "-" (0x2d) sorts before "0" (0x30) and "a" before "\200".
+  assert.ok(compareCanonical('-.example.', '0.example.') < 0);
+});
+
+test('RFC 4034 §6.2: the canonical wire form is lower case and uncompressed', () => {
+  assert.deepEqual([...canonicalNameWire('WwW.Ex.')], [3, 0x77, 0x77, 0x77, 2, 0x65, 0x78, 0]);
+  assert.deepEqual([...canonicalNameWire('.')], [0]);
+  // Only A–Z fold (RFC 4343): a byte above 0x7f stays.
+  assert.deepEqual([...canonicalNameWire('\\200A.')], [2, 200, 0x61, 0]);
+});

@@ -1,0 +1,101 @@
+// Which NSEC or NSEC3 records prove a denial: the cases of RFC 4035 §3.1.3 (NSEC) and RFC 5155 §7.2 (NSEC3).
+import { nameKey, parentName } from '../../wire/name.js';
+import type { ResourceRecord } from '../../wire/types.js';
+import type { DnssecIndex } from './index.js';
+
+/** What has to be proven, after the lookup decided the answer. */
+export type Denial =
+  /** NXDOMAIN for `sname` (RFC 4035 §3.1.3.2, RFC 5155 §7.2.2). */
+  | { kind: 'nxdomain'; sname: string }
+  /** NODATA at an existing `sname` (§3.1.3.1; §7.2.3, and §7.2.4 for DS). */
+  | { kind: 'nodata'; sname: string; qtype: number }
+  /** NODATA from a wildcard `source` that has no `qtype` (§3.1.3.4; §7.2.5). */
+  | { kind: 'wildcard-nodata'; sname: string; source: string }
+  /** An answer synthesized from a wildcard: no closer name exists (§3.1.3.3; §7.2.6). */
+  | { kind: 'wildcard-answer'; sname: string; source: string }
+  /** A referral to a child without DS: the cut has no DS (RFC 4035 §3.1.4; RFC 5155 §7.2.7, opt-out). */
+  | { kind: 'no-ds'; cut: string };
+
+/** The proof records, each once, in the order they go into the authority section. */
+export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
+  const out: ResourceRecord[] = [];
+  const add = (r: ResourceRecord | undefined): void => {
+    if (r && !out.includes(r)) out.push(r);
+  };
+  if (idx.denial === 'nsec') {
+    switch (d.kind) {
+      case 'nxdomain':
+        // The NSEC covering the name, and the one covering the wildcard at its closest encloser.
+        add(idx.nsecCovering(d.sname));
+        add(idx.nsecCovering('*.' + idx.closestEncloser(d.sname)));
+        break;
+      case 'nodata':
+        // The name's own NSEC shows the type is absent; an empty non-terminal has none, so the NSEC
+        // whose next name lies below it (the one covering it) proves it exists without data (§3.1.3.2 of RFC 4035 and RFC 4592 §4).
+        add(idx.nsecAt(d.sname) ?? idx.nsecCovering(d.sname));
+        break;
+      case 'wildcard-nodata':
+        add(idx.nsecCovering(d.sname));
+        add(idx.nsecAt(d.source));
+        break;
+      case 'wildcard-answer':
+        add(idx.nsecCovering(d.sname));
+        break;
+      case 'no-ds':
+        add(idx.nsecAt(d.cut));
+        break;
+    }
+    return out;
+  }
+  if (idx.denial === 'nsec3') {
+    switch (d.kind) {
+      case 'nxdomain': {
+        const ce = closestEncloserProof(idx, d.sname, idx.closestEncloser(d.sname), add);
+        add(idx.nsec3Covering('*.' + ce)?.record);
+        break;
+      }
+      case 'nodata': {
+        const match = idx.nsec3Matching(d.sname);
+        // §7.2.3; §7.2.4: a DS query at an opt-out delegation has no matching NSEC3, so the closest
+        // provable encloser proof stands in (its next-closer NSEC3 carries the opt-out flag).
+        if (match) add(match);
+        else closestEncloserProof(idx, d.sname, parentName(d.sname), add);
+        break;
+      }
+      case 'wildcard-nodata': {
+        const ce = parentName(d.source);
+        closestEncloserProof(idx, d.sname, ce, add);
+        add(idx.nsec3Matching(d.source));
+        break;
+      }
+      case 'wildcard-answer':
+        // §7.2.6: only the NSEC3 covering the next closer name; the RRSIG's label count names the encloser.
+        add(idx.nsec3Covering(idx.nextCloser(d.sname, parentName(d.source)))?.record);
+        break;
+      case 'no-ds': {
+        const match = idx.nsec3Matching(d.cut);
+        if (match) add(match);
+        else closestEncloserProof(idx, d.cut, parentName(d.cut), add);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * RFC 5155 §7.2.1: the NSEC3 matching the closest (provable) encloser and the one covering the next
+ * closer name. Starts at `candidate` and walks up to the first ancestor with a matching NSEC3 (an
+ * empty non-terminal leading only to opt-out delegations has none). Returns the encloser used.
+ */
+function closestEncloserProof(idx: DnssecIndex, sname: string, candidate: string, add: (r: ResourceRecord | undefined) => void): string {
+  let ce = candidate;
+  let match = idx.nsec3Matching(ce);
+  while (!match && nameKey(ce) !== nameKey(idx.origin) && ce !== '.') {
+    ce = parentName(ce);
+    match = idx.nsec3Matching(ce);
+  }
+  add(match);
+  if (nameKey(ce) !== nameKey(sname)) add(idx.nsec3Covering(idx.nextCloser(sname, ce))?.record);
+  return ce;
+}

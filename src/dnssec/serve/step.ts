@@ -1,0 +1,146 @@
+// The DNSSEC step after the zone lookup (RFC 4035 §3.1, RFC 5155 §7.2): adds RRSIGs to every signed RRset
+// and the NSEC/NSEC3 proofs of denials, wildcards and unsigned delegations to a pre-signed zone's answers.
+import { nameKey, namesEqual, parentName } from '../../wire/name.js';
+import { Rcode, RRType, type ResourceRecord, type TargetRdata } from '../../wire/types.js';
+import type { LookupResult } from '../../zone/lookup.js';
+import { dnssecIndexOf, type DnssecIndex } from './index.js';
+import { denialProof, type Denial } from './proofs.js';
+
+/**
+ * Applies DNSSEC to a lookup's result in place (its section arrays are replaced, its records never
+ * changed). Without DO nothing DNSSEC is added (RFC 3225 §3, RFC 4035 §3.2.1); the one change made
+ * either way is that the owner names of NSEC3 records are not names of the zone (RFC 5155 §7.2.8).
+ */
+export function serveDnssec(result: LookupResult, qname: string, qtype: number, dnssecOk: boolean): void {
+  if (!result.zone) return;
+  const idx = dnssecIndexOf(result.zone);
+  if (!idx) return;
+  if ((result.kind === 'answer' || result.kind === 'nodata') && idx.isNsec3Owner(qname) && result.answer.every((r) => r.type === RRType.NSEC3 || r.type === RRType.RRSIG)) {
+    // The hashed owner holds nothing but the NSEC3 and its RRSIG: it answers as a name that does not exist.
+    result.kind = 'nxdomain';
+    result.rcode = Rcode.NXDOMAIN;
+    result.answer = [];
+    result.authority = [result.zone.negativeSoa()];
+    result.additional = [];
+    result.wildcard = false;
+    result.requiredAdditional = 0;
+  }
+  if (!dnssecOk) return;
+  signResult(idx, result, qname, qtype);
+}
+
+/** One RRset of a section: records [start, end) share owner and type. */
+interface Group {
+  start: number;
+  end: number;
+  name: string;
+  type: number;
+}
+
+function groups(records: readonly ResourceRecord[]): Group[] {
+  const out: Group[] = [];
+  for (let i = 0; i < records.length; ) {
+    const r = records[i]!;
+    let j = i + 1;
+    while (j < records.length && records[j]!.type === r.type && namesEqual(records[j]!.name, r.name)) j++;
+    out.push({ start: i, end: j, name: r.name, type: r.type });
+    i = j;
+  }
+  return out;
+}
+
+/** The RRSIGs for an RRset emitted at `owner` with `ttl` (RFC 4035 §3.1.1, wildcard owners as in §3.1.3.3). */
+function sigsAs(sigs: readonly ResourceRecord[], owner: string, ttl: number): ResourceRecord[] {
+  return sigs.map((s) => (s.name === owner && s.ttl === ttl ? s : { ...s, name: owner, ttl }));
+}
+
+function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype: number): void {
+  const denials: Denial[] = [];
+  const answer: ResourceRecord[] = [];
+  const hasOwnSigs = result.answer.some((r) => r.type === RRType.RRSIG);
+  let sname = qname;
+  let previous: Group | undefined;
+  for (const g of groups(result.answer)) {
+    const set = result.answer.slice(g.start, g.end);
+    answer.push(...set);
+    const synthesizedCname = g.type === RRType.CNAME && previous?.type === RRType.DNAME;
+    if (!hasOwnSigs && !synthesizedCname && g.type !== RRType.RRSIG) {
+      // RFC 6672 §5.3.1: the CNAME made from a DNAME is not signed; the DNAME's RRSIG proves it.
+      const own = idx.sigsFor(g.name, g.type);
+      if (own && idx.view.exists(g.name)) answer.push(...sigsAs(own, g.name, set[0]!.ttl));
+      else if (!idx.view.exists(g.name)) {
+        // Synthesized from the wildcard at the closest encloser (RFC 4592 §3.3.1): its RRSIGs go out
+        // with the owner of the answer, and the proof that no closer name exists with them.
+        const source = '*.' + idx.closestEncloser(g.name);
+        const wsigs = idx.sigsFor(source, g.type);
+        if (wsigs) answer.push(...sigsAs(wsigs, g.name, set[0]!.ttl));
+        denials.push({ kind: 'wildcard-answer', sname: g.name, source });
+      }
+    }
+    if (g.type === RRType.CNAME && namesEqual(g.name, sname)) sname = (set[0]!.data as TargetRdata).target;
+    previous = g;
+  }
+
+  const authority: ResourceRecord[] = [];
+  for (const g of groups(result.authority)) {
+    const set = result.authority.slice(g.start, g.end);
+    authority.push(...set);
+    // A referral's NS RRset is not signed by the parent (RFC 4035 §2.2): no RRSIG exists for it.
+    const own = idx.sigsFor(g.name, g.type);
+    if (own && !(result.kind === 'referral' && g.type === RRType.NS)) authority.push(...sigsAs(own, g.name, set[0]!.ttl));
+  }
+
+  switch (result.kind) {
+    case 'nxdomain':
+      denials.push({ kind: 'nxdomain', sname });
+      break;
+    case 'nodata':
+      if (idx.view.exists(sname)) denials.push({ kind: 'nodata', sname, qtype });
+      else denials.push({ kind: 'wildcard-nodata', sname, source: '*.' + idx.closestEncloser(sname) });
+      break;
+    case 'referral': {
+      const cut = result.authority.find((r) => r.type === RRType.NS)?.name;
+      if (cut) {
+        const ds = idx.view.rrset(cut, RRType.DS);
+        if (ds) {
+          // RFC 4035 §3.1.4: a signed child's DS and its RRSIG go with the referral.
+          authority.push(...ds.records, ...sigsAs(idx.sigsFor(cut, RRType.DS) ?? [], ds.name, ds.ttl));
+        } else denials.push({ kind: 'no-ds', cut });
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  const proofs: ResourceRecord[] = [];
+  for (const d of denials) {
+    for (const r of denialProof(idx, d)) {
+      if (proofs.includes(r)) continue;
+      proofs.push(r);
+      // NSEC3 owners go out in lower case, as NSD and Knot send them: validators (unbound) compare the
+      // hashed label as text with the hash they compute, which they write in lower case.
+      const owner = r.type === RRType.NSEC3 ? nameKey(r.name) : r.name;
+      authority.push(owner === r.name ? r : { ...r, name: owner }, ...sigsAs(idx.sigsFor(r.name, r.type) ?? [], owner, r.ttl));
+    }
+  }
+
+  // Additional data keeps its RRSIGs where the zone signed it (never glue: it has none, RFC 4035 §2.2);
+  // the encoder drops an RRSIG that does not fit there without setting TC (§3.1.1).
+  const additional: ResourceRecord[] = [];
+  for (const g of groups(result.additional)) {
+    const set = result.additional.slice(g.start, g.end);
+    additional.push(...set);
+    if (g.start < result.requiredAdditional) continue;
+    const own = idx.sigsFor(g.name, g.type);
+    if (own && !underCut(idx, g.name)) additional.push(...sigsAs(own, g.name, set[0]!.ttl));
+  }
+  result.answer = answer;
+  result.authority = authority;
+  result.additional = additional;
+}
+
+/** The name is at or below a zone cut of this zone (glue or delegation data). */
+function underCut(idx: DnssecIndex, name: string): boolean {
+  for (let n = name; nameKey(n) !== nameKey(idx.origin) && n !== '.'; n = parentName(n)) if (idx.view.isCut(n)) return true;
+  return false;
+}
