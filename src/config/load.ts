@@ -5,6 +5,7 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { resolveCapabilityPaths } from '../capability/schema.js';
 import { configSchema, type Config } from './schema.js';
+import { catalogZoneEntry } from '../catalog/catalog.js';
 import { readSecretFiles } from '../tsig/keys.js';
 import { readDnssecKeys } from '../dnssec/online/load.js';
 
@@ -51,6 +52,8 @@ export function parseConfigText(text: string, file: string, baseDir = dirname(re
   }
   const config = result.data;
   for (const z of config.zones) if (!isAbsolute(z.file)) z.file = resolve(baseDir, z.file);
+  // The catalog zone (RFC 9432) is served like a configured zone, its records built from the others (src/catalog).
+  if (config.catalog) config.zones.push(catalogZoneEntry(config.catalog, baseDir));
   for (const z of config.zones) for (const p of z.primaries ?? []) if (typeof p === 'object' && typeof p.tls === 'object' && p.tls.ca !== undefined && !isAbsolute(p.tls.ca)) p.tls.ca = resolve(baseDir, p.tls.ca);
   for (const l of config.listen) for (const f of ['cert', 'key'] as const) { const p = l[f]; if (p !== undefined && !isAbsolute(p)) l[f] = resolve(baseDir, p); }
   resolveCapabilityPaths(config, baseDir);

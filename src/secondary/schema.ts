@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { NameError, parseName } from '../wire/name.js';
+import { transferZoneKeys } from '../transfer/schema.js';
 
 /** "IP:PORT" or "[IPv6]:PORT" (the port defaults to 53 when left out). */
 export function parsePrimaryAddress(text: string): { host: string; port: number } | undefined {
@@ -60,6 +61,10 @@ export const catalogSchema = z
   .object({
     /** The catalog zone's name (RFC 9432), e.g. catalog.example.: it lists every primary zone served here. */
     zone: domainName,
+    /** Who may transfer the catalog (the consumers: Knot `catalog-role: interpret`, BIND `catalog-zones`); absent: nobody. */
+    allowTransfer: transferZoneKeys.allowTransfer,
+    /** Consumers told by NOTIFY when the catalog changes. */
+    notify: transferZoneKeys.notify,
   })
   .strict()
   .optional();

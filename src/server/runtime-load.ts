@@ -7,6 +7,7 @@ import { loadZoneFile, ZoneError } from '../zone/parser.js';
 import { Zone, ZoneSet } from '../zone/tree.js';
 import { verifyZonemd, withZonemd, zonemdHashCode } from '../zone/zonemd.js';
 import { existsSync } from 'node:fs';
+import { catalogMembers, catalogRecords, catalogSerial, isCatalogZone } from '../catalog/catalog.js';
 
 export class LoadError extends Error {
   constructor(readonly problems: string[]) {
@@ -57,6 +58,13 @@ export function loadZones(loaded: LoadedConfig): { zones: ZoneSet; report: ZoneL
       return;
     }
     seen.add(key);
+    if (isCatalogZone(loaded.config, zc)) {
+      const records = catalogRecords(zc.name, catalogMembers(loaded.config), catalogSerial(loaded.file));
+      const zone = Zone.build(zc.name, records);
+      zones.push(zone);
+      report.push({ name: zc.name, file: '(catalog)', records: records.length, serial: zone.serial, warnings: [] });
+      return;
+    }
     // A secondary zone before its first transfer has no file yet: it is served once transferred (src/secondary).
     if (zc.primaries && !existsSync(zc.file)) return;
     const r = loadOneZone(zc, (e) => {

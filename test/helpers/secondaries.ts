@@ -15,6 +15,11 @@ export interface SecondarySpec {
   address: string;
   /** It listens on 127.0.0.1:port (where NOTIFY goes). */
   port: number;
+  /**
+   * Knot only: `zone` is a catalog (RFC 9432) to interpret; each member is transferred from the same
+   * primary with the same key, and the catalog's SOA is checked every `refreshSeconds` (default 2).
+   */
+  catalog?: { refreshSeconds?: number };
 }
 
 export interface Secondary {
@@ -74,17 +79,38 @@ acl:
   - id: notify-in
     address: ${s.primary.host}
     action: notify
-zone:
+${s.catalog ? catalogTemplate(dir, s.catalog.refreshSeconds ?? 2) : ''}zone:
   - domain: ${s.zone}
     storage: "${dir}"
     file: "secondary.zone"
     master: primary
     acl: notify-in
     zonefile-sync: -1
-`;
+${s.catalog ? catalogZoneLines(s.catalog.refreshSeconds ?? 2) : ''}`;
   writeFileSync(join(dir, 'knot.conf'), conf);
   const proc = startProcess('knotd', ['-c', join(dir, 'knot.conf')], { name: `knotd-secondary:${s.port}`, cwd: dir });
   return made('knot', s, proc, dir);
+}
+
+/** Knot 3.2 catalog consumer: the catalog zone's lines, and (before zone:) the template its members get. */
+function catalogZoneLines(refresh: number): string {
+  return `    catalog-role: interpret
+    catalog-template: member
+    refresh-min-interval: 2
+    refresh-max-interval: ${refresh}
+`;
+}
+
+function catalogTemplate(dir: string, refresh: number): string {
+  return `template:
+  - id: member
+    storage: "${dir}"
+    master: primary
+    acl: notify-in
+    zonefile-sync: -1
+    refresh-min-interval: 2
+    refresh-max-interval: ${refresh}
+`;
 }
 
 /** NSD 4 (`request-xfr` with the key; `allow-notify` from the primary's address). */
