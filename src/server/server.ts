@@ -23,6 +23,8 @@ import { listenUdpAuto } from '../transport/udp-batch.js';
 import { nameToWire, parseName } from '../wire/name.js';
 import { ZoneSet, type Zone } from '../zone/tree.js';
 import { buildRuntime, loadOneZone, type ZoneLoadReport } from './runtime-load.js';
+import cluster from 'node:cluster';
+import { Primary } from '../transfer/primary.js';
 
 const reloads = counterBy('fluxdns_reloads_total', 'Configuration and zone reloads, by result', ['result']);
 reloads.add(0, 'success');
@@ -62,6 +64,10 @@ export interface RunningServer {
   /** Stops serving a zone (a secondary zone past its SOA expire); false when it was not served. */
   dropZone(name: string): boolean;
   zoneStatus(): ZoneStatus[];
+  /** Writes the served version of zone NAME to its file (`fluxdns zone flush NAME`); comments are lost. */
+  flushZone(name: string): { file: string; serial: number };
+  /** Puts one new version of a zone into service (an UPDATE), leaving every other zone as it is. */
+  swapZone(zone: Zone): void;
   /** Empties the answer cache, or drops NAME and the names below it; returns how many entries went. */
   flushCache(name?: string): number;
   close(): Promise<void>;
@@ -111,7 +117,12 @@ function logZoneReport(logger: Logger, report: ZoneLoadReport[]): void {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { logger } = opts;
   let generation = 1;
-  const { runtime, report } = buildRuntime(opts.loaded, generation);
+  const built = buildRuntime(opts.loaded, generation);
+  const report = built.report;
+  // The primary role (src/transfer): journals replayed over the zone files, NOTIFY, serial checks on reload.
+  // With workers: N, worker 1 alone writes journals and sends NOTIFY; the others read the journals.
+  const primary = new Primary({ logger, writer: !cluster.isWorker || cluster.worker?.id === 1 });
+  const runtime = { ...built.runtime, zones: primary.start(built.runtime.zones, built.runtime.config) };
   logZoneReport(logger, report);
   const loadedAt = new Map<string, string>();
   const stamp = (reports: readonly ZoneLoadReport[]) => {
@@ -121,7 +132,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   stamp(report);
   let reports = report;
   const cache = new AnswerCache();
-  const engine = new Engine(runtime, createUnits(cache, { capabilities: opts.capabilities, warn: (m, f) => logger.warn(m, f), xfr: { audit: (level, m, f) => logger[level](m, f) } }), {
+  const engine = new Engine(runtime, createUnits(cache, { capabilities: opts.capabilities, warn: (m, f) => logger.warn(m, f), xfr: { audit: (level, m, f) => logger[level](m, f), diffs: primary } }), {
     onUnitError: (unit, err) => logger.error('pipeline unit failed', { unit: unit.name, err }),
     onEncodeError: (err) => logger.error('response encoding failed', { err }),
   });
@@ -188,8 +199,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         const next = buildRuntime(loaded, generation + 1);
         const restart = restartNeeded(engine.runtime.config, loaded.config);
         if (restart.length > 0) logger.warn('these changes take effect on restart; the rest is reloaded', { restartNeeded: restart });
+        // A zone whose data changed without a raised serial keeps its served version (logged there).
+        const zones = primary.reconcile(engine.runtime.zones, next.runtime.zones, loaded.config).zones;
         generation++;
-        engine.swap(next.runtime);
+        engine.swap({ ...next.runtime, zones });
         // Renewed certificates take effect on reload; a bad one keeps the old one serving.
         for (const t of encrypted) {
           try {
@@ -227,10 +240,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         logger.error('zone reload failed; still serving the previous zone', { zone: zc.name, errors: r.problems });
         return { ok: false, error: new Error(r.problems.join('\n')) };
       }
-      const zones = current.zones.zones.filter((z) => z.originKey !== r.zone.originKey);
+      const others = current.zones.zones.filter((z) => z.originKey !== r.zone.originKey);
+      const checked = primary.reconcile(current.zones, new ZoneSet([...others, r.zone]), current.config, r.zone.originKey);
+      if (checked.errors.length > 0) {
+        reloads.inc('failure');
+        return { ok: false, error: new Error(checked.errors.join('\n')) };
+      }
       generation++;
       // One swap: a query sees either the old zone set or the new one, never a mix.
-      engine.swap({ config: current.config, zones: new ZoneSet([...zones, r.zone]), generation });
+      engine.swap({ config: current.config, zones: checked.zones, generation });
       stamp([r.report]);
       reports = [...reports.filter((z) => z.name.toLowerCase() !== key), r.report];
       logZoneReport(logger, [r.report]);
@@ -266,8 +284,20 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (name === undefined) return cache.flush();
       return cache.flush(nameToWire(parseName(name.endsWith('.') ? name : name + '.')));
     },
+    flushZone(name) {
+      const z = Primary.zoneNamed(engine.runtime.zones, name);
+      if (!z) throw new Error(`${name}: no such zone served (zones: ${engine.runtime.zones.zones.map((x) => x.origin).join(', ') || 'none'})`);
+      return { file: primary.flush(z, engine.runtime.config), serial: z.serial };
+    },
+    swapZone(zone: Zone) {
+      const rt = engine.runtime;
+      generation++;
+      engine.swap({ ...rt, zones: new ZoneSet([...rt.zones.zones.filter((z) => z.originKey !== zone.originKey), zone]), generation });
+    },
     async close() {
       await Promise.all(listeners.map((l) => l.close()));
+      // Clean shutdown: zones changed by UPDATE are written back to their files (src/transfer/primary.ts).
+      primary.close(engine.runtime.zones, engine.runtime.config);
       await dnstap?.close();
     },
   };

@@ -126,6 +126,8 @@ export function xfrUnit(opts: XfrOptions = {}): Unit {
       if (!stream) {
         // AXFR needs a stream (RFC 5936 §4.2); IXFR over UDP that does not fit is retried over TCP (RFC 1995 §2).
         if (!ixfr) return fail(Rcode.FORMERR, `AXFR over ${ctx.transport.proto}: only over TCP or TLS (RFC 5936 §4.2)`);
+        // RFC 1995 §2: our SOA alone tells the client to ask again over TCP; TC says so explicitly.
+        r.answer = [zone.soa];
         r.tc = true;
         return ANSWERED;
       }

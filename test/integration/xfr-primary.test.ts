@@ -21,6 +21,7 @@ const KEY = { name: 'xfr-key', secret: Buffer.from('xfr-primary-test-secret-0123
 const OTHER = Buffer.from('not-the-right-secret-0123456789abcdefgh').toString('base64');
 const ZONE = 'xp.lab.';
 const HOSTS = 400;
+const AUTO = (extra: string) => `$ORIGIN auto.lab.\n$TTL 300\n@ SOA ns hostmaster 7 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\n${extra}`;
 
 function zoneText(serial: number, extra = ''): string {
   const hosts = Array.from({ length: HOSTS }, (_, i) => `h${i} A 198.51.100.${(i % 250) + 1}\nh${i} TXT "host ${i} of the transfer test zone"`).join('\n');
@@ -63,6 +64,17 @@ async function allServe(want: number, timeoutMs = 60000): Promise<Map<string, nu
   }
 }
 
+function logText(): string {
+  return server!.proc.stdout + server!.proc.stderr;
+}
+
+/** An IXFR query from `serial` (RFC 1995 §3: the client's SOA in the authority section), from the allowed address. */
+function ixfrQuery(serial: number): Uint8Array {
+  const q = queryMessage(ZONE, RRType.IXFR);
+  q.authorities = [{ name: ZONE, type: RRType.SOA, class: 1, ttl: 0, data: { mname: `ns.${ZONE}`, rname: `hostmaster.${ZONE}`, serial, refresh: 0, retry: 0, expire: 0, minimum: 0 } }];
+  return encodeMessage(q);
+}
+
 /** One datagram to the server and its reply. */
 function udpQuery(msg: Uint8Array): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
@@ -84,6 +96,7 @@ function udpQuery(msg: Uint8Array): Promise<Uint8Array> {
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fluxdns-xfrp-'));
   writeFileSync(join(dir, 'zone'), zoneText(1));
+  writeFileSync(join(dir, 'auto'), AUTO(''));
   const cert = makeTestCert(dir);
   port = await freePort();
   tlsPort = await freePort();
@@ -102,6 +115,7 @@ zones:
     allowTransfer: ["127.0.0.250", { key: ${KEY.name} }]
     allowUpdate: [{ key: ${KEY.name} }]
     notify: ["127.0.0.1:${ports[0]}", "127.0.0.1:${ports[1]}", "127.0.0.1:${ports[2]}"]
+  - { name: auto.lab., file: ${JSON.stringify(join(dir, 'auto'))}, serial: increment, allowTransfer: ["127.0.0.0/8"] }
 `;
   writeFileSync(join(dir, 'fluxdns.yaml'), yaml);
   server = await startFluxdns(yaml, port, ZONE);
@@ -160,5 +174,52 @@ describe('fluxdns as a primary', () => {
     // AXFR is a stream protocol (RFC 5936 §4.2); over UDP the answer is FORMERR, not a partial zone.
     const udp = await udpQuery(encodeMessage(queryMessage(ZONE, RRType.AXFR)));
     assert.equal(getRcode(decodeMessage(udp)), Rcode.FORMERR);
+  });
+
+  test('a SIGHUP with a new serial: NOTIFY reaches knotd, nsd and named, each fetches the difference by IXFR', async () => {
+    const mark = logText().length;
+    writeFileSync(join(dir, 'zone'), zoneText(2, 'added A 198.51.100.200\n'));
+    process.kill(server!.proc.pid, 'SIGHUP');
+    const seen = await allServe(2);
+    assert.deepEqual(Object.fromEntries(seen), { knot: 2, nsd: 2, named: 2 }, logText().slice(mark));
+    for (const s of secondaries) assert.equal((await dig(s.port, `added.${ZONE}`, 'A')).answer[0]?.data, '198.51.100.200', s.kind);
+    const since = () => logText().slice(mark);
+    // Each secondary asked from its own address: its transfer line says IXFR (from serial 1).
+    for (const a of ['127.0.0.11', '127.0.0.12', '127.0.0.13']) {
+      assert.match(since(), new RegExp(`"transfer allowed".*"client":"${a.replace(/\./g, '\\.')}".*"type":"IXFR","serial":2,"clientSerial":1`), `${a}\n${since()}`);
+    }
+    assert.ok(await waitUntil(() => (since().match(/"NOTIFY acknowledged"/g) ?? []).length >= 3, 30000), since());
+  });
+
+  test('IXFR from the journal: kdig sees the difference; a current client gets the SOA alone; over UDP the SOA with TC', async () => {
+    const r = await run('kdig', ['@127.0.0.1', '-p', String(port), '-y', `hmac-sha256:${KEY.name}:${KEY.secret}`, ZONE, 'IXFR=1']);
+    const lines = r.out.split('\n').filter((l) => /\sIN\s/.test(l)).map((l) => l.replace(/\s+/g, ' ').trim());
+    assert.deepEqual(lines, [
+      `${ZONE} 300 IN SOA ns.${ZONE} hostmaster.${ZONE} 2 3600 600 86400 60`,
+      `${ZONE} 300 IN SOA ns.${ZONE} hostmaster.${ZONE} 1 3600 600 86400 60`,
+      `${ZONE} 300 IN SOA ns.${ZONE} hostmaster.${ZONE} 2 3600 600 86400 60`,
+      `added.${ZONE} 300 IN A 198.51.100.200`,
+      `${ZONE} 300 IN SOA ns.${ZONE} hostmaster.${ZONE} 2 3600 600 86400 60`,
+    ]);
+    const current = await run('kdig', ['@127.0.0.1', '-p', String(port), '-y', `hmac-sha256:${KEY.name}:${KEY.secret}`, ZONE, 'IXFR=2', '+stat']);
+    assert.match(current.out, /\(1 messages, 1 records\)/, current.out);
+    const udp = decodeMessage(await udpQuery(ixfrQuery(1)));
+    assert.equal(udp.flags.tc, true);
+    assert.deepEqual(udp.answers.map((a) => a.type), [RRType.SOA]);
+  });
+
+  test('data changed without a raised serial: refused, still serving the old version; serial: increment raises it', async () => {
+    const mark = logText().length;
+    writeFileSync(join(dir, 'zone'), zoneText(2, 'added A 198.51.100.200\nsneaky A 198.51.100.201\n'));
+    writeFileSync(join(dir, 'auto'), AUTO('fresh A 198.51.100.7\n'));
+    process.kill(server!.proc.pid, 'SIGHUP');
+    assert.ok(await waitUntil(() => /"reloaded"/.test(logText().slice(mark)), 30000), logText().slice(mark));
+    assert.match(logText().slice(mark), /"zone reload refused".*the data changed but serial 2 was not raised above 2/);
+    assert.equal((await dig(port, `sneaky.${ZONE}`, 'A')).rcode, 'NXDOMAIN');
+    const auto = await dig(port, 'auto.lab.', 'SOA');
+    assert.equal(auto.answer[0]?.data.split(' ')[2], '8');
+    assert.equal((await dig(port, 'fresh.auto.lab.', 'A')).answer[0]?.data, '198.51.100.7');
+    // Put the file back as it is served, so later tests start from a clean state.
+    writeFileSync(join(dir, 'zone'), zoneText(2, 'added A 198.51.100.200\n'));
   });
 });
