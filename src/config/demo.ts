@@ -13,7 +13,8 @@ listen:
   - { proto: tls, address: "127.0.0.1:8853", cert: demo-tls-cert.pem, key: demo-tls-key.pem }
   - { proto: https, address: "127.0.0.1:8443", cert: demo-tls-cert.pem, key: demo-tls-key.pem }
 zones:
-  - { name: example.lab., file: example.lab.zone }
+  # Online DNSSEC signing with a demo-only key (demo/Kexample.lab+013+24761.*: published, never use it elsewhere)
+  - { name: example.lab., file: example.lab.zone, dnssec: { sign: online, keys: [Kexample.lab+013+24761] } }
   # TTL randomization against cache snooping: each answer's TTL drawn in [60, 300] (seed 001)
   - { name: jitter.lab., file: jitter.lab.zone, ttlJitter: { min: 60 } }
 nsid: fluxdns-demo
@@ -148,6 +149,11 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
     command: 'dig @127.0.0.1 -p 5353 -y hmac-sha256:demo-key:fyUY+enEEA0F8dE3yI6CgebtvIgDMPr94JIsTc9qvf8= example.lab SOA',
     shows: 'a TSIG-signed query (RFC 8945) with the demo-only key: the answer comes back signed and dig verifies it',
     expect: /^(?![\s\S]*(failure|could not be validated))[\s\S]*status: NOERROR[\s\S]*;; TSIG PSEUDOSECTION:\s*\ndemo-key\.\s+0\s+ANY\s+TSIG\s+hmac-sha256\. \d+ 300 32 \S+ \d+ NOERROR 0/,
+  },
+  {
+    command: 'dig @127.0.0.1 -p 5353 +dnssec www.example.lab AAAA',
+    shows: 'DNSSEC: with the DO bit the answer carries its RRSIG, made as it is sent (online signing, ECDSAP256SHA256)',
+    expect: /status: NOERROR[\s\S]*www\.example\.lab\.\s+3600\s+IN\s+AAAA\s+2001:db8::80\s*\nwww\.example\.lab\.\s+3600\s+IN\s+RRSIG\s+AAAA 13 3 3600 \d{14} \d{14} 24761 example\.lab\. \S+/,
   },
   {
     command: 'dig @127.0.0.1 -p 5353 198.51.100.7.da.box.echo.lab A',

@@ -163,6 +163,8 @@ services:
   ];
   const cases: { name: string; type: string; what: string; check: (r: DigResult) => void }[] = [
     { name: 'www.sig.lab', type: 'A', what: 'a static answer (TTL jittered, then signed)', check: (r) => assert.ok(r.answer.some((a) => a.type === 'A' && a.data === '198.51.100.7')) },
+    { name: 'sig.lab', type: 'DNSKEY', what: 'the apex DNSKEY set (KSK and ZSK)', check: (r) => assert.equal(r.answer.filter((a) => a.type === 'DNSKEY').length, 2) },
+    { name: 'sig.lab', type: 'CDS', what: "the apex CDS (the KSK's DS)", check: (r) => assert.deepEqual(r.answer.filter((a) => a.type === 'CDS').map((a) => a.data.split(' ').slice(0, 3).join(' ')), [`${sigKsk.keyTag} 13 2`]) },
     { name: 'alias.sig.lab', type: 'A', what: 'a CNAME to a static answer', check: (r) => assert.ok(r.answer.some((a) => a.type === 'CNAME') && r.answer.some((a) => a.type === 'A')) },
     { name: 'x.wild.sig.lab', type: 'TXT', what: 'a wildcard answer', check: (r) => assert.ok(r.answer.some((a) => a.type === 'TXT' && a.data === '"wild"')) },
     { name: 'app.sig.lab', type: 'A', what: 'a capability lease', check: (r) => assert.ok(r.answer.some((a) => a.type === 'A' && a.data.startsWith('127.83.0.'))) },
