@@ -318,6 +318,8 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
       w.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') {
           where = m.listeners;
+          // A worker that started while a transfer was being written may have missed its message.
+          for (const msg of secondaries.catchUp()) w.send(msg);
           if (++ready === n) void onReady();
         } else if (m.type === 'ctl-reply') {
           pending.get(m.id)?.(m.reply);

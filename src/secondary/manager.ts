@@ -288,6 +288,13 @@ export class SecondaryManager {
     return [...this.zones.values()].map((z) => z.status());
   }
 
+  /** What a worker that just started must apply: load every transferred zone, drop every expired one. */
+  catchUp(): { type: 'secondary'; op: 'load' | 'expire'; zone: string }[] {
+    return [...this.zones.values()]
+      .filter((z) => z.records !== undefined || z.state === 'expired')
+      .map((z) => ({ type: 'secondary' as const, op: z.state === 'expired' ? ('expire' as const) : ('load' as const), zone: z.cfg.name }));
+  }
+
   stop(): void {
     for (const z of this.zones.values()) z.stop();
     this.zones.clear();
