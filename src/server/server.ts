@@ -9,7 +9,7 @@ import { parseHostPort } from '../config/schema.js';
 import { attackCounters } from '../observe/attack-counters.js';
 import type { Logger } from '../observe/log.js';
 import { counterBy, observed, provideExtra } from '../observe/metrics/index.js';
-import { QueryMetrics } from '../observe/metrics/queries.js';
+import { LATENCY_SAMPLE, QueryMetrics } from '../observe/metrics/queries.js';
 import { DnstapOutput } from '../observe/dnstap/output.js';
 import { queryLog } from '../observe/querylog.js';
 import type { QueryObserver } from '../answer/engine.js';
@@ -144,6 +144,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const sample = runtime.config.log.queries?.sample;
   if (sample !== undefined) observers.push(queryLog(sample, logger));
   engine.observer = combine(observers);
+  // Metrics alone time one query in LATENCY_SAMPLE; dnstap and the query log print every query's times.
+  engine.timeEvery = dnstap || sample !== undefined ? 1 : LATENCY_SAMPLE;
   const netError = (err: Error) => logger.warn('socket error', { err: err.message });
   // One gate for every stream listener: the connection limits hold per process, across TCP, DoT and DoH.
   // The descriptor budget (issue 16): DNS listeners and their connections are reserved first; what is

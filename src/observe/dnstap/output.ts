@@ -70,7 +70,7 @@ export class DnstapOutput {
       t: ctx.transport,
       query: this.wantQuery ? ctx.raw.slice() : undefined,
       reply: this.wantResponse && reply !== null ? reply.slice() : undefined,
-      queryTime: now - seconds * 1000,
+      queryTime: seconds < 0 ? now : now - seconds * 1000,
       responseTime: now,
     };
     this.queue[(this.head + this.size) % this.queue.length] = e;
