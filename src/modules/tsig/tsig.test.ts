@@ -150,8 +150,8 @@ describe('tsig guard and finisher', () => {
     assert.deepEqual(g.status, { status: 'bad', error: 'FORMERR' });
   });
 
-  test('errors from other units are signed too: REFUSED outside the zones, NOTIMP for NOTIFY', () => {
-    for (const [ask1, rcode] of [[{ name: 'www.elsewhere.lab.' }, Rcode.REFUSED], [{ opcode: Opcode.NOTIFY }, Rcode.NOTIMP]] as const) {
+  test('errors from other units are signed too: REFUSED outside the zones, NOTIMP for STATUS', () => {
+    for (const [ask1, rcode] of [[{ name: 'www.elsewhere.lab.' }, Rcode.REFUSED], [{ opcode: Opcode.STATUS }, Rcode.NOTIMP]] as const) {
       const { raw, mac } = request({ key: K1, ...ask1 });
       const g = ask(rt, raw);
       assert.equal(getRcode(g.msg), rcode);
