@@ -130,6 +130,15 @@ export const CTL_COMMANDS: readonly CtlCommand[] = [
     go: (v, [zone]) => exchange(v, { cmd: 'zone-status', zone }, zoneText),
   },
   {
+    words: ['ctl', 'zone', 'flush'],
+    args: 'ZONE',
+    summary: "write ZONE as served (with its dynamic updates) to its file: canonical order, absolute names — comments and $INCLUDE are not kept",
+    flags: CTL_FLAGS,
+    example: `fluxdns ctl ${SOCK} zone flush example.lab`,
+    arity: [1, 1],
+    go: (v, [zone]) => exchange(v, { cmd: 'zone-flush', zone: zone! }, (d: { zone: string; file: string; serial: number }) => `wrote ${d.zone} serial ${d.serial} to ${d.file}`),
+  },
+  {
     words: ['ctl', 'stats'],
     summary: "the server's counters as a table (summed over workers)",
     flags: CTL_FLAGS,

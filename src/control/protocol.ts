@@ -6,6 +6,8 @@ export type ControlRequest =
   | { cmd: 'reload'; zone?: string }
   | { cmd: 'zone-status'; zone?: string }
   | { cmd: 'cache-flush'; name?: string }
+  /** Write a primary zone's served version (with its UPDATEs) to its file. */
+  | { cmd: 'zone-flush'; zone: string }
   | { cmd: 'stats' }
   /** Where the capability admin API listens (and its token), for `ctl caps …`. */
   | { cmd: 'admin' };
@@ -21,7 +23,7 @@ export type ControlHandler = (req: ControlRequest) => Promise<ControlReply>;
  */
 export const CTL_EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
 
-const CMDS = new Set(['status', 'reload', 'zone-status', 'cache-flush', 'stats', 'admin']);
+const CMDS = new Set(['status', 'reload', 'zone-status', 'zone-flush', 'cache-flush', 'stats', 'admin']);
 
 /** Validates a decoded request line; a string says what was wrong with it. */
 export function parseRequest(value: unknown): ControlRequest | string {
@@ -29,5 +31,6 @@ export function parseRequest(value: unknown): ControlRequest | string {
   const v = value as Record<string, unknown>;
   if (typeof v['cmd'] !== 'string' || !CMDS.has(v['cmd'])) return `expected "cmd" to be one of ${[...CMDS].join(', ')}`;
   for (const k of ['zone', 'name']) if (v[k] !== undefined && typeof v[k] !== 'string') return `expected "${k}" to be a string`;
+  if (v['cmd'] === 'zone-flush' && typeof v['zone'] !== 'string') return 'expected "zone" for zone-flush';
   return v as ControlRequest;
 }

@@ -77,6 +77,12 @@ export function processHandler(p: ProcessControl, configFile: string): ControlHa
         if (z.length === 0) return { ok: false, error: `${key}: no such zone (serving ${zones.map((x) => x.name).join(', ') || 'none'})` };
         return { ok: true, data: { zones: z } };
       }
+      case 'zone-flush':
+        try {
+          return { ok: true, data: { zone: req.zone, ...s.flushZone(req.zone) } };
+        } catch (e) {
+          return { ok: false, error: (e as Error).message };
+        }
       case 'cache-flush':
         try {
           return { ok: true, data: { name: req.name, removed: s.flushCache(req.name) } };

@@ -25,6 +25,7 @@ import { ZoneSet, type Zone } from '../zone/tree.js';
 import { buildRuntime, loadOneZone, type ZoneLoadReport } from './runtime-load.js';
 import cluster from 'node:cluster';
 import { Primary } from '../transfer/primary.js';
+import { updateHandler } from '../update/handler.js';
 
 const reloads = counterBy('fluxdns_reloads_total', 'Configuration and zone reloads, by result', ['result']);
 reloads.add(0, 'success');
@@ -132,7 +133,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   stamp(report);
   let reports = report;
   const cache = new AnswerCache();
-  const engine = new Engine(runtime, createUnits(cache, { capabilities: opts.capabilities, warn: (m, f) => logger.warn(m, f), xfr: { audit: (level, m, f) => logger[level](m, f), diffs: primary } }), {
+  /** One new version of one zone into service (an UPDATE); every other zone stays as it is. */
+  const swapZone = (zone: Zone) => {
+    const rt = engine.runtime;
+    generation++;
+    engine.swap({ ...rt, zones: new ZoneSet([...rt.zones.zones.filter((z) => z.originKey !== zone.originKey), zone]), generation });
+  };
+  const updates = updateHandler({ primary, current: () => engine.runtime, swap: swapZone, log: (level, m, f) => logger[level](m, f) });
+  const engine = new Engine(runtime, createUnits(cache, { capabilities: opts.capabilities, warn: (m, f) => logger.warn(m, f), xfr: { audit: (level, m, f) => logger[level](m, f), diffs: primary, update: updates } }), {
     onUnitError: (unit, err) => logger.error('pipeline unit failed', { unit: unit.name, err }),
     onEncodeError: (err) => logger.error('response encoding failed', { err }),
   });
@@ -291,11 +299,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       if (!z) throw new Error(`${name}: no such zone served (zones: ${engine.runtime.zones.zones.map((x) => x.origin).join(', ') || 'none'})`);
       return { file: primary.flush(z, engine.runtime.config), serial: z.serial };
     },
-    swapZone(zone: Zone) {
-      const rt = engine.runtime;
-      generation++;
-      engine.swap({ ...rt, zones: new ZoneSet([...rt.zones.zones.filter((z) => z.originKey !== zone.originKey), zone]), generation });
-    },
+    swapZone,
     async close() {
       await Promise.all(listeners.map((l) => l.close()));
       // Clean shutdown: zones changed by UPDATE are written back to their files (src/transfer/primary.ts).

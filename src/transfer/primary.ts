@@ -176,11 +176,11 @@ export class Primary implements DiffSource {
    * An UPDATE's new version (src/update): journaled and synced to disk before returning, so the caller
    * may acknowledge it; then notified. Throws when the journal cannot take it (the update is refused).
    */
-  commitUpdate(old: Zone, next: Zone, config: Config): void {
+  commitUpdate(old: Zone, next: Zone, diff: ZoneDiff, config: Config): void {
     const st = this.states.get(old.originKey);
     const zc = zoneConfigOf(config, old.originKey);
     if (!st?.journal || !zc || !this.opts.writer) throw new Error(`zone ${old.origin} has no writable journal`);
-    st.journal.append(zoneDiff(old, next), st.fileSerial);
+    st.journal.append(diff, st.fileSerial);
     this.notify(zc, next);
   }
 

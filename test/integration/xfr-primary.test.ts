@@ -222,4 +222,40 @@ describe('fluxdns as a primary', () => {
     // Put the file back as it is served, so later tests start from a clean state.
     writeFileSync(join(dir, 'zone'), zoneText(2, 'added A 198.51.100.200\n'));
   });
+
+  test('nsupdate -y adds and deletes: serial 3, journaled, knotd, nsd and named follow by NOTIFY and IXFR', async () => {
+    const mark = logText().length;
+    const script = `server 127.0.0.1 ${port}\nzone ${ZONE}\nupdate add dyn.${ZONE} 60 A 198.51.100.50\nupdate add dyn.${ZONE} 60 TXT "dynamic"\nupdate delete h1.${ZONE} A\nsend\n`;
+    const r = await run('nsupdate', ['-y', `hmac-sha256:${KEY.name}:${KEY.secret}`], script);
+    assert.equal(r.code, 0, r.out);
+    assert.equal((await serial(port)), 3);
+    const seen = await allServe(3);
+    assert.deepEqual(Object.fromEntries(seen), { knot: 3, nsd: 3, named: 3 }, logText().slice(mark));
+    for (const s of secondaries) {
+      assert.equal((await dig(s.port, `dyn.${ZONE}`, 'TXT')).answer[0]?.data, '"dynamic"', s.kind);
+      assert.equal((await dig(s.port, `h1.${ZONE}`, 'A')).answer.length, 0, s.kind);
+      assert.equal((await dig(s.port, `h1.${ZONE}`, 'TXT')).answer.length, 1, `${s.kind}: only the A RRset went`);
+    }
+    for (const a of ['127.0.0.11', '127.0.0.12', '127.0.0.13']) {
+      assert.match(logText().slice(mark), new RegExp(`"transfer allowed".*"client":"${a.replace(/\./g, '\\.')}".*"type":"IXFR","serial":3,"clientSerial":2`), a);
+    }
+  });
+
+  test('updates without the key are REFUSED, CNAME beside data is REFUSED, a malformed UPDATE is FORMERR; nothing changes', async () => {
+    const unsigned = await run('nsupdate', [], `server 127.0.0.1 ${port}\nzone ${ZONE}\nupdate add nokey.${ZONE} 60 A 198.51.100.9\nsend\n`);
+    assert.match(unsigned.out, /REFUSED/);
+    const cname = await run('nsupdate', ['-y', `hmac-sha256:${KEY.name}:${KEY.secret}`], `server 127.0.0.1 ${port}\nzone ${ZONE}\nupdate add dyn.${ZONE} 60 CNAME www.${ZONE}\nsend\n`);
+    assert.match(cname.out, /REFUSED/);
+    const outside = await run('nsupdate', ['-y', `hmac-sha256:${KEY.name}:${KEY.secret}`], `server 127.0.0.1 ${port}\nzone ${ZONE}\nupdate add elsewhere.example. 60 A 198.51.100.9\nsend\n`);
+    assert.match(outside.out, /NOTZONE|not in zone|REFUSED/i, outside.out);
+    // An UPDATE whose update section claims a record that is not there (ANCOUNT/NSCOUNT beyond the data).
+    const m = encodeMessage({ ...queryMessage(ZONE, RRType.SOA, { id: 77 }), flags: { ...queryMessage(ZONE, RRType.SOA).flags, opcode: 5 } });
+    const broken = new Uint8Array(m);
+    broken[9] = 1; // NSCOUNT 1, no record follows
+    const reply = decodeMessage(await udpQuery(broken));
+    assert.equal(getRcode(reply), Rcode.FORMERR);
+    assert.equal(reply.flags.opcode, 5);
+    assert.equal(await serial(port), 3);
+    assert.equal((await dig(port, `nokey.${ZONE}`, 'A')).rcode, 'NXDOMAIN');
+  });
 });
