@@ -72,6 +72,10 @@ services:
       assert.ok(r.flags.has('ad'), `${kind}: ${c.what} has AD\n${r.raw}`);
       assert.ok(c.check(r), `${kind}: ${c.what}\n${r.raw}`);
     }
+    // DU: a signed DNAME out of the zone, to the .xy. names (seed 003 §2.7.3); the signed root proves xy. absent.
+    const du = await v.query('some-data.du.boz.echoes.lab', 'A');
+    assert.ok(du.answer.some((a) => a.type === 'DNAME' && a.data === '00.some-data.xy.'), `${kind}: DU\n${du.raw}`);
+    assert.ok(du.flags.has('ad'), `${kind}: DU has AD\n${du.raw}`);
     const bad = await v.query('www.wrong.lab', 'A');
     assert.equal(bad.rcode, 'SERVFAIL', `${kind}: a key its DS does not name\n${bad.raw}`);
     if (kind === 'unbound') {
