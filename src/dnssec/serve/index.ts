@@ -173,6 +173,11 @@ export class DnssecIndex {
   }
 }
 
+/** The source of synthesis at a closest encloser (RFC 4592 §2.1.1): "*." before it; at the root, "*.". */
+export function wildcardOf(encloser: string): string {
+  return encloser === '.' ? '*.' : `*.${encloser}`;
+}
+
 /** Zones without a DNSKEY at the apex are not signed: no index, nothing to add. */
 const indexes = new WeakMap<object, DnssecIndex | null>();
 

@@ -1,7 +1,7 @@
 // Which NSEC or NSEC3 records prove a denial: the cases of RFC 4035 §3.1.3 (NSEC) and RFC 5155 §7.2 (NSEC3).
 import { nameKey, parentName } from '../../wire/name.js';
 import type { ResourceRecord } from '../../wire/types.js';
-import type { DnssecIndex } from './index.js';
+import { wildcardOf, type DnssecIndex } from './index.js';
 
 /** What has to be proven, after the lookup decided the answer. */
 export type Denial =
@@ -27,7 +27,7 @@ export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
       case 'nxdomain':
         // The NSEC covering the name, and the one covering the wildcard at its closest encloser.
         add(idx.nsecCovering(d.sname));
-        add(idx.nsecCovering('*.' + idx.closestEncloser(d.sname)));
+        add(idx.nsecCovering(wildcardOf(idx.closestEncloser(d.sname))));
         break;
       case 'nodata':
         // The name's own NSEC shows the type is absent; an empty non-terminal has none, so the NSEC
@@ -51,7 +51,7 @@ export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
     switch (d.kind) {
       case 'nxdomain': {
         const ce = closestEncloserProof(idx, d.sname, idx.closestEncloser(d.sname), add);
-        add(idx.nsec3Covering('*.' + ce)?.record);
+        add(idx.nsec3Covering(wildcardOf(ce))?.record);
         break;
       }
       case 'nodata': {

@@ -3,8 +3,9 @@
 import { nameKey, namesEqual, parentName } from '../../wire/name.js';
 import { Rcode, RRType, type ResourceRecord, type TargetRdata } from '../../wire/types.js';
 import type { LookupResult } from '../../zone/lookup.js';
-import { dnssecIndexOf, type DnssecIndex } from './index.js';
+import { dnssecIndexOf, wildcardOf, type DnssecIndex } from './index.js';
 import { denialProof, type Denial } from './proofs.js';
+import { rawRdata, rrsigTypeCovered } from './rdata.js';
 
 /**
  * Applies DNSSEC to a lookup's result in place (its section arrays are replaced, its records never
@@ -25,8 +26,22 @@ export function serveDnssec(result: LookupResult, qname: string, qtype: number, 
     result.wildcard = false;
     result.requiredAdditional = 0;
   }
+  if (result.answer.some((r) => r.type === RRType.RRSIG)) result.answer = rrsigTtls(idx, result.answer);
   if (!dnssecOk) return;
   signResult(idx, result, qname, qtype);
+}
+
+/**
+ * An RRSIG query (or ANY) answers the zone's RRSIGs at the name. The zone holds them as one set with one
+ * TTL (RFC 2181 §5.2), but each RRSIG's TTL is that of the RRset it covers (RFC 4034 §3), as NSD sends it.
+ */
+function rrsigTtls(idx: DnssecIndex, answer: ResourceRecord[]): ResourceRecord[] {
+  return answer.map((r) => {
+    if (r.type !== RRType.RRSIG) return r;
+    const raw = rawRdata(r);
+    const covered = raw && raw.length >= 2 ? idx.view.rrset(r.name, rrsigTypeCovered(raw)) : undefined;
+    return covered && covered.ttl !== r.ttl ? { ...r, ttl: covered.ttl } : r;
+  });
 }
 
 /** One RRset of a section: records [start, end) share owner and type. */
@@ -71,7 +86,7 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
       else if (!idx.view.exists(g.name)) {
         // Synthesized from the wildcard at the closest encloser (RFC 4592 §3.3.1): its RRSIGs go out
         // with the owner of the answer, and the proof that no closer name exists with them.
-        const source = '*.' + idx.closestEncloser(g.name);
+        const source = wildcardOf(idx.closestEncloser(g.name));
         const wsigs = idx.sigsFor(source, g.type);
         if (wsigs) answer.push(...sigsAs(wsigs, g.name, set[0]!.ttl));
         denials.push({ kind: 'wildcard-answer', sname: g.name, source });
@@ -96,7 +111,7 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
       break;
     case 'nodata':
       if (idx.view.exists(sname)) denials.push({ kind: 'nodata', sname, qtype });
-      else denials.push({ kind: 'wildcard-nodata', sname, source: '*.' + idx.closestEncloser(sname) });
+      else denials.push({ kind: 'wildcard-nodata', sname, source: wildcardOf(idx.closestEncloser(sname)) });
       break;
     case 'referral': {
       const cut = result.authority.find((r) => r.type === RRType.NS)?.name;
