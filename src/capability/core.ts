@@ -12,7 +12,12 @@ import { allocate } from './allocate.js';
 import { MemoryAudit, type AuditLog } from './audit.js';
 import type { DataPlane } from './dataplane.js';
 import { OboVerifier } from './obo.js';
+import { parseTrustAnchor } from '../dnssec/validate.js';
+import { perConfig } from '../config/per-config.js';
 import type { CompiledService } from './services.js';
+
+/** The parsed trust anchors of an `obo` block (checked by the schema), once per loaded configuration. */
+const oboAnchorsOf = perConfig((obo: { trustAnchors: readonly string[] }) => obo.trustAnchors.map(parseTrustAnchor));
 
 export interface LeaseRequest {
   svc: CompiledService;
@@ -101,6 +106,7 @@ export class Capabilities {
       cacheMs: () => this.config().capabilities.obo.cacheSeconds * 1000,
       timeoutMs: () => this.config().capabilities.obo.timeoutMs,
       requireDnssec: () => this.config().capabilities.obo.requireDnssec,
+      trustAnchors: () => oboAnchorsOf(this.config().capabilities.obo),
       now: this.now,
     });
   }

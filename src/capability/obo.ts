@@ -13,6 +13,7 @@
 import { cidrContains, formatAddress, formatCidr, parseCidr, type Address, type Cidr } from '../net/cidr.js';
 import type { Stub } from '../client/stub.js';
 import { Rcode, RRType, type TXTRdata } from '../wire/types.js';
+import { validatedQuery, type TrustAnchor } from '../dnssec/validate.js';
 
 export function verificationAddress(block: Cidr): Address {
   const bytes = Uint8Array.from(block.bytes);
@@ -52,6 +53,8 @@ export interface OboVerifierOptions {
   timeoutMs: () => number;
   /** `obo.requireDnssec`: the TXT counts only when the resolver says it validated it (AD, RFC 4035 §3.2.3). */
   requireDnssec?: () => boolean;
+  /** Trust anchors for fluxdns's own validation (`obo.trustAnchors`); empty: the resolver's AD bit decides. */
+  trustAnchors?: () => readonly TrustAnchor[];
   now?: () => number;
 }
 
@@ -85,6 +88,20 @@ export class OboVerifier {
     this.lookups++;
     const name = reverseName(verificationAddress(block));
     const dnssec = this.o.requireDnssec?.() ?? false;
+    const anchors = dnssec ? (this.o.trustAnchors?.() ?? []) : [];
+    if (anchors.length > 0) {
+      // fluxdns validates the TXT itself: the resolver (and the path to it) need not be trusted.
+      let v;
+      try {
+        v = await withTimeout(validatedQuery(this.o.stub(), name, RRType.TXT, anchors, Math.floor(this.now() / 1000)), this.o.timeoutMs());
+      } catch (e) {
+        return { ok: false, reason: `OBO lookup of ${name} failed: ${(e as Error).message}` };
+      }
+      if (!v.secure) return { ok: false, reason: `OBO lookup of ${name}: not validated (${v.reason})` };
+      const txts = v.records.map((r) => (r.data as TXTRdata).strings.map((s) => Buffer.from(s).toString('latin1')).join(''));
+      if (announces(txts, block, resolver)) return { ok: true, how: 'verified' };
+      return { ok: false, reason: `${name} does not announce ${formatCidr(block)} for ${formatAddress(resolver)}` };
+    }
     let answer;
     try {
       const stub = this.o.stub();

@@ -2,6 +2,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { dnssecSchema } from '../dnssec/online/schema.js';
+import { parseTrustAnchor } from '../dnssec/validate.js';
 import { parseAddress, parseCidrResult } from '../net/cidr.js';
 import { parseBackend, parseProtoPorts } from '../gateway/schema.js';
 import { NameError, parseName } from '../wire/name.js';
@@ -107,6 +108,11 @@ export const capabilitiesSchema = z
         timeoutMs: z.number().int().min(10).max(10000).default(500),
         /** Count a verification TXT only when the resolver validated it (AD bit): use a validating resolver over a trusted path. */
         requireDnssec: z.boolean().default(false),
+        /**
+         * With requireDnssec: validate the TXT here instead of trusting the resolver's AD bit. Each entry is a
+         * DNSKEY line of a zone holding verification records ("100.51.198.in-addr.arpa. DNSKEY 257 3 13 …").
+         */
+        trustAnchors: z.array(z.string().refine((s) => { try { parseTrustAnchor(s); return true; } catch { return false; } }, { message: 'expected "ZONE. DNSKEY FLAGS 3 ALGORITHM BASE64"' })).default([]),
       })
       .strict()
       .default({}),

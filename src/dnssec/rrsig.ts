@@ -2,7 +2,7 @@
 import { sign, verify } from 'node:crypto';
 import { rdataCodec } from '../wire/rdata/index.js';
 import { Writer } from '../wire/writer.js';
-import { labelCount } from '../wire/name.js';
+import { labelCount, splitLabels } from '../wire/name.js';
 import { RRClass, RRType, type OpaqueRdata, type ResourceRecord } from '../wire/types.js';
 import { canonicalNameWire, publicKeyFromField, type DnssecKey } from './keys.js';
 
@@ -157,7 +157,10 @@ export function verifyRRset(rrset: readonly ResourceRecord[], rrsig: ResourceRec
   const alg = dnskeyRdata[3]!;
   if (alg !== f.algorithm) return false;
   const pub = publicKeyFromField(alg, dnskeyRdata.subarray(4));
-  const data = signedData(rrset, raw.subarray(0, f.signatureAt), f.originalTtl);
+  // A wildcard answer was signed over "*.<closest encloser>" (RFC 4035 §5.3.2): the Labels field says how much to keep.
+  const labels = splitLabels(rrset[0]!.name);
+  const owner = f.labels < labels.length ? ['*', ...labels.slice(labels.length - f.labels)].join('.') + '.' : rrset[0]!.name;
+  const data = signedData(owner === rrset[0]!.name ? rrset : rrset.map((r) => ({ ...r, name: owner })), raw.subarray(0, f.signatureAt), f.originalTtl);
   if (alg === 15) return verify(null, data, pub, f.signature);
   return verify('sha256', data, { key: pub, dsaEncoding: 'ieee-p1363' }, f.signature);
 }

@@ -14,6 +14,7 @@ import { startProcess, type Proc } from '../helpers/proc.js';
 import { freePort } from '../helpers/ports.js';
 import { dig, type DigResult } from '../helpers/dig.js';
 import { OboVerifier } from '../../src/capability/obo.js';
+import { parseTrustAnchor } from '../../src/dnssec/validate.js';
 import { Stub } from '../../src/client/stub.js';
 import { parseAddress, parseCidr } from '../../src/net/cidr.js';
 
@@ -204,6 +205,17 @@ services:
       const insecure = await obo(true).verify(resolver, parseCidr('203.0.113.0/24')!);
       assert.ok(!insecure.ok && /not validated/.test(insecure.reason), `${kind}: ${JSON.stringify(insecure)}`);
       assert.deepEqual(await obo(false).verify(resolver, parseCidr('203.0.113.0/24')!), { ok: true, how: 'verified' });
+      if (kind === 'unbound') {
+        // fluxdns's own validation (obo.trustAnchors), asking fluxdns directly: no validating resolver in between.
+        const own = (anchor: string) =>
+          new OboVerifier({ stub: () => new Stub({ servers: [{ host: '127.0.0.1', port: dns }], retries: 1, timeoutMs: 3000 }), trusted: () => [], cacheMs: () => 0, timeoutMs: () => 10000, requireDnssec: () => true, trustAnchors: () => [parseTrustAnchor(anchor)] });
+        const line = `100.51.198.in-addr.arpa. DNSKEY 257 3 13 ${b64(revKey)}`;
+        assert.deepEqual(await own(line).verify(resolver, parseCidr('198.51.100.0/24')!), { ok: true, how: 'verified' });
+        const wrong = await own(`100.51.198.in-addr.arpa. DNSKEY 257 3 13 ${b64(generateKey('100.51.198.in-addr.arpa', 13, true))}`).verify(resolver, parseCidr('198.51.100.0/24')!);
+        assert.ok(!wrong.ok && /not signed by its trust anchor/.test(wrong.reason), JSON.stringify(wrong));
+        const plain = await own(line).verify(resolver, parseCidr('203.0.113.0/24')!);
+        assert.ok(!plain.ok && /unsigned/.test(plain.reason), JSON.stringify(plain));
+      }
     } finally {
       await v.proc.stop();
     }
