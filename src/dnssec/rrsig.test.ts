@@ -105,6 +105,9 @@ test('RRset order and duplicates: the signature does not depend on record order;
   assert.ok(verifyRRset([rrs[1]!, rrs[0]!], s1, key.dnskeyRdata));
   const w = signRRset([{ ...rrs[0]!, name: '*.example.' }], key, { inception: 1, expiration: 2 });
   assert.equal(parseRrsig((w.data as { raw: Uint8Array }).raw).labels, 1);
+  // A pre-signed wildcard answer: signed over "*.example.", received as a longer name (RFC 4035 §5.3.2).
+  assert.ok(verifyRRset([{ ...rrs[0]!, name: 'a.b.example.' }], w, key.dnskeyRdata));
+  assert.ok(!verifyRRset([{ ...rrs[0]!, name: 'a.b.other.' }], w, key.dnskeyRdata));
   // The TTL sent is the one signed: the same records with another TTL do not verify against it.
   const t = signRRset(rrs, key, { inception: 1, expiration: 2, ttl: 37 });
   assert.equal(t.ttl, 37);
