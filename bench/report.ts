@@ -53,11 +53,14 @@ export interface BenchResults {
   zone: { names: number; records: number; wildcards: number };
   queries: { total: number; positive: number; nxdomain: number; nodata: number; wildcard: number };
   udp: ServerResult[];
+  /** The every-name-distinct mix (writeDistinctQueries), UDP. */
+  distinctMix?: { total: number; wildcard: number; nxdomain: number; belowHost: number };
+  distinct: ServerResult[];
   tcp: ServerResult[];
   /** Dynamic answers: fluxdns's pool policy against PowerDNS LUA pickrandom (policy-first addressing). */
   dynamic: ServerResult[];
   /** fluxdns (workers: 1) qps divided by each peer's, per transport / phase. */
-  ratios: { udp: Record<string, number>; tcp: Record<string, number>; dynamic: Record<string, number> };
+  ratios: { udp: Record<string, number>; distinct: Record<string, number>; tcp: Record<string, number>; dynamic: Record<string, number> };
   load: LoadResult[];
   targets: TargetCheck[];
 }
@@ -98,6 +101,31 @@ export function markdownTable(results: readonly ServerResult[], ratio: Record<st
     rows.push(
       `| ${r.label} | ${Math.round(m.qps).toLocaleString('en-US')} | ${m.meanLatencyMs.toFixed(3)} ms | ${m.lostPct.toFixed(2)} % | ${m.cpuUsPerQuery.toFixed(2)} | ${q === undefined ? '—' : q.toFixed(2)} |`,
     );
+  }
+  return rows.join('\n');
+}
+
+/** CPU µs/query per server for both mixes, each with its ratio to knotd's, and the load averages seen. */
+export function cpuTable(repeat: readonly ServerResult[], distinct: readonly ServerResult[]): string {
+  const ids = [...new Set([...repeat, ...distinct].map((r) => r.id))];
+  const cell = (rs: readonly ServerResult[], id: string): string => {
+    const r = rs.find((x) => x.id === id);
+    const k = rs.find((x) => x.id === 'knotd');
+    if (!r) return '— | —';
+    const us = r.median.cpuUsPerQuery;
+    return `${us.toFixed(2)} | ${k ? (us / k.median.cpuUsPerQuery).toFixed(2) : '—'}`;
+  };
+  const loads = (id: string): string => {
+    const xs = [...repeat, ...distinct].filter((r) => r.id === id).flatMap((r) => r.samples.map((s) => s.loadavg1));
+    return xs.length > 0 ? `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}` : '—';
+  };
+  const rows = [
+    '| server | repeating mix µs/query | ÷ knotd | every name distinct µs/query | ÷ knotd | load average |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const id of ids) {
+    const label = [...repeat, ...distinct].find((r) => r.id === id)!.label;
+    rows.push(`| ${label} | ${cell(repeat, id)} | ${cell(distinct, id)} | ${loads(id)} |`);
   }
   return rows.join('\n');
 }

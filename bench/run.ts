@@ -9,6 +9,7 @@ import { freePort } from '../test/helpers/ports.js';
 import { runningProcesses } from '../test/helpers/proc.js';
 import { cpuSecondsBetween, cpuTicks, dnsperf, peakRss, runningDnsperf } from './measure.js';
 import {
+  cpuTable,
   markdownTable,
   loadTable,
   ratios,
@@ -22,7 +23,7 @@ import {
   type TargetCheck,
 } from './report.js';
 import { kdig, repoRoot, sleep, spawnServer, startServer, waitForSoa, type BenchServer, type ServerKind } from './servers.js';
-import { DYNAMIC_POLICY_YAML, luaRecord, writeDynamicQueries, writeQueries, writeZone } from './zone.js';
+import { DYNAMIC_POLICY_YAML, luaRecord, writeDistinctQueries, writeDynamicQueries, writeQueries, writeZone } from './zone.js';
 
 const execFileP = promisify(execFile);
 
@@ -38,6 +39,9 @@ const { values: flags } = parseArgs({
     'skip-tcp': { type: 'boolean', default: false },
     'skip-load': { type: 'boolean', default: false },
     'skip-dynamic': { type: 'boolean', default: false },
+    /** Which UDP query mixes to run: repeat (answers repeat), distinct (every name distinct). */
+    mix: { type: 'string', default: 'repeat,distinct' },
+    'distinct-queries': { type: 'string', default: '1500000' },
     only: { type: 'string' },
     out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
   },
@@ -55,6 +59,9 @@ const CLIENTS = intFlag('clients', flags.clients);
 const OUTSTANDING = intFlag('outstanding', flags.outstanding);
 const TIMEOUT = intFlag('timeout', flags.timeout);
 const BIG = intFlag('big-records', flags['big-records']);
+const MIXES = new Set(flags.mix!.split(','));
+for (const m of MIXES) if (m !== 'repeat' && m !== 'distinct') throw new Error(`--mix: expected repeat and/or distinct, found ${JSON.stringify(m)}`);
+const DISTINCT = intFlag('distinct-queries', flags['distinct-queries']);
 const SERVER_CPU = '0';
 const DNSPERF_CPU = '1';
 
@@ -164,17 +171,18 @@ function orderFor<T>(list: readonly T[], round: number): T[] {
 async function throughput(
   contenders: Contender[],
   servers: Map<string, BenchServer>,
-  queryFile: string,
+  queryFile: string | ((c: Contender) => string),
   tcp: boolean,
+  tag = tcp ? 'tcp' : 'udp',
 ): Promise<ServerResult[]> {
   const samples = new Map<string, RunSample[]>(contenders.map((c) => [c.id, []]));
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of orderFor(contenders, round)) {
       const s = servers.get(c.id)!;
-      const sample = await measure(s, c, queryFile, tcp, round);
+      const sample = await measure(s, c, typeof queryFile === 'string' ? queryFile : queryFile(c), tcp, round);
       samples.get(c.id)!.push(sample);
       log(
-        `  ${tcp ? 'tcp' : 'udp'} round ${round + 1}/${ROUNDS} ${c.label.padEnd(32)} ${Math.round(sample.qps).toString().padStart(7)} q/s  ` +
+        `  ${tag} round ${round + 1}/${ROUNDS} ${c.label.padEnd(32)} ${Math.round(sample.qps).toString().padStart(7)} q/s  ` +
           `${sample.meanLatencyMs.toFixed(3)} ms  lost ${sample.lostPct.toFixed(2)} %  cpu ${sample.cpuUsPerQuery.toFixed(2)} µs/q  load ${sample.loadavg1}`,
       );
       await sleep(500);
@@ -247,7 +255,18 @@ async function main(): Promise<void> {
   }
 
   log(`UDP: ${ROUNDS} rounds × ${SECONDS} s, dnsperf -c ${CLIENTS} -q ${OUTSTANDING} -t ${TIMEOUT} on core ${DNSPERF_CPU}`);
-  const udp = await throughput(contenders, servers, queryFile, false);
+  const udp = MIXES.has('repeat') ? await throughput(contenders, servers, queryFile, false) : [];
+  let distinct: ServerResult[] = [];
+  let distinctMix: BenchResults['distinctMix'];
+  if (MIXES.has('distinct')) {
+    const distinctFile = join(workDir, 'distinct-queries.txt');
+    distinctMix = writeDistinctQueries(distinctFile, shape, DISTINCT);
+    log(
+      `UDP, every name distinct: ${distinctMix.total} queries (${distinctMix.wildcard} under a wildcard, ${distinctMix.nxdomain} NXDOMAIN at the apex, ` +
+        `${distinctMix.belowHost} NXDOMAIN below a host), seed 11`,
+    );
+    distinct = await throughput(contenders, servers, distinctFile, false, 'distinct');
+  }
   let tcp: ServerResult[] = [];
   if (!flags['skip-tcp']) {
     log('TCP (dnsperf -m tcp):');
@@ -261,16 +280,20 @@ async function main(): Promise<void> {
   // Dynamic answers (policy-first addressing): a random address from a /24 for every name, fluxdns's
   // pool policy against PowerDNS's LUA pickrandom over the same 254 addresses.
   let dynamic: ServerResult[] = [];
-  if (!flags['skip-dynamic'] && (!only || only.includes('dynamic'))) {
+  if (!flags['skip-dynamic'] && (!only || only.includes('dynamic') || only.includes('fluxdns'))) {
     const dynQueries = join(workDir, 'dynamic-queries.txt');
     writeDynamicQueries(dynQueries, 100000);
     const luaZone = join(workDir, 'bench.lab.lua.zone');
     copyFileSync(zoneFile, luaZone);
     appendFileSync(luaZone, luaRecord());
-    const dynContenders: Contender[] = [
+    // The same distinct names under a static wildcard (*.w0): what the pool answer is compared with.
+    const staticQueries = join(workDir, 'static-queries.txt');
+    writeDynamicQueries(staticQueries, 100000, 'w0.bench.lab');
+    const dynContenders = ([
       { id: 'fluxdns', label: 'fluxdns pool policy', kind: 'fluxdns', cpu: SERVER_CPU, workers: 1, tcp: false },
+      { id: 'fluxdns-static', label: 'fluxdns static wildcard, same names', kind: 'fluxdns', cpu: SERVER_CPU, workers: 1, tcp: false },
       { id: 'pdns-lua', label: 'pdns_server LUA pickrandom', kind: 'pdns', cpu: SERVER_CPU, tcp: false },
-    ];
+    ] as Contender[]).filter((c) => !only || only.includes('dynamic') || only.includes(c.kind));
     const dynServers = new Map<string, BenchServer>();
     for (const c of dynContenders) {
       const port = await freePort();
@@ -282,7 +305,7 @@ async function main(): Promise<void> {
       log(`started ${c.label} pid ${s.proc.pid} on 127.0.0.1:${port}`);
     }
     log('dynamic answers (UDP):');
-    dynamic = await throughput(dynContenders, dynServers, dynQueries, false);
+    dynamic = await throughput(dynContenders, dynServers, (c) => (c.id === 'fluxdns-static' ? staticQueries : dynQueries), false, 'dynamic');
     for (const s of dynServers.values()) {
       await s.stop();
       running.delete(s);
@@ -302,7 +325,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const ratio = { udp: ratios(udp), tcp: ratios(tcp), dynamic: ratios(dynamic) };
+  const ratio = { udp: ratios(udp), distinct: ratios(distinct), tcp: ratios(tcp), dynamic: ratios(dynamic) };
   const targets: TargetCheck[] = [];
   const f = udp.find((r) => r.id === 'fluxdns');
   const named = udp.find((r) => r.id === 'named');
@@ -315,10 +338,26 @@ async function main(): Promise<void> {
     const x = f.median.qps / bare.median.qps;
     targets.push({ target: 'static-zone UDP qps ≥ 0.9 × bare Node', measured: `${x.toFixed(2)} × bare Node`, holds: x >= 0.9 });
   }
+  const knot = udp.find((r) => r.id === 'knotd');
+  if (f && knot) {
+    const x = f.median.cpuUsPerQuery / knot.median.cpuUsPerQuery;
+    targets.push({ target: 'repeating mix: CPU µs/query ≤ 0.9 × knotd', measured: `${x.toFixed(2)} × knotd (${f.median.cpuUsPerQuery.toFixed(2)} vs ${knot.median.cpuUsPerQuery.toFixed(2)} µs)`, holds: x <= 0.9 });
+  }
+  const fdist = distinct.find((r) => r.id === 'fluxdns');
+  const kdist = distinct.find((r) => r.id === 'knotd');
+  if (fdist && kdist) {
+    const x = fdist.median.cpuUsPerQuery / kdist.median.cpuUsPerQuery;
+    targets.push({ target: 'every-name-distinct mix: CPU µs/query ≤ 1.0 × knotd', measured: `${x.toFixed(2)} × knotd (${fdist.median.cpuUsPerQuery.toFixed(2)} vs ${kdist.median.cpuUsPerQuery.toFixed(2)} µs)`, holds: x <= 1.0 });
+  }
   const fd = dynamic.find((r) => r.id === 'fluxdns');
   if (fd && f) {
     const x = fd.median.qps / f.median.qps;
     targets.push({ target: 'dynamic pool answers stay close to static answers', measured: `${x.toFixed(2)} × fluxdns static qps`, holds: x >= 0.8 });
+  }
+  const fs = dynamic.find((r) => r.id === 'fluxdns-static');
+  if (fd && fs) {
+    const x = fd.median.cpuUsPerQuery / fs.median.cpuUsPerQuery;
+    targets.push({ target: 'pool answer CPU ≤ 1.2 × a static answer (same distinct names)', measured: `${x.toFixed(2)} × (${fd.median.cpuUsPerQuery.toFixed(2)} vs ${fs.median.cpuUsPerQuery.toFixed(2)} µs)`, holds: x <= 1.2 });
   }
   const fl = load.find((l) => l.id === 'fluxdns');
   if (fl) {
@@ -334,6 +373,8 @@ async function main(): Promise<void> {
     zone: { names: shape.hosts + shape.wildcards + 2, records: shape.records, wildcards: shape.wildcards },
     queries: mix,
     udp,
+    distinctMix,
+    distinct,
     tcp,
     dynamic,
     ratios: ratio,
@@ -348,8 +389,9 @@ async function main(): Promise<void> {
   const md = [
     `UDP (median of ${ROUNDS} rounds × ${SECONDS} s; servers on core ${SERVER_CPU} except where unpinned, dnsperf on core ${DNSPERF_CPU})`,
     '',
-    markdownTable(udp, ratio.udp),
-    '',
+    ...(udp.length > 0 ? [markdownTable(udp, ratio.udp), ''] : []),
+    ...(distinct.length > 0 ? [`UDP, every name distinct (${DISTINCT.toLocaleString('en-US')} names, seed 11: random labels under a wildcard, NXDOMAIN at the apex, NXDOMAIN below a host)`, '', markdownTable(distinct, ratio.distinct), ''] : []),
+    ...(udp.length > 0 || distinct.length > 0 ? ['Server CPU µs per answered query (median; ratio to knotd; load average at the end of each run in the JSON)', '', cpuTable(udp, distinct), ''] : []),
     ...(tcp.length > 0 ? ['TCP (dnsperf -m tcp)', '', markdownTable(tcp, ratio.tcp), ''] : []),
     ...(dynamic.length > 0 ? ['Dynamic answers: a random address of a /24 for every name (UDP)', '', markdownTable(dynamic, ratio.dynamic), ''] : []),
     ...(load.length > 0 ? ['Zone load', '', loadTable(load), ''] : []),

@@ -159,6 +159,44 @@ export function writeQueries(file: string, shape: ZoneShape, count: number, seed
   return mix;
 }
 
+/** Counts of each category in the every-name-distinct mix. */
+export interface DistinctMix {
+  total: number;
+  wildcard: number;
+  nxdomain: number;
+  belowHost: number;
+}
+
+/**
+ * The every-name-distinct mix (issue 11): no name repeats within the file, so an answer cache never
+ * helps. A third each: a random label under a wildcard owner (`r<n>.wK` A or TXT, a synthesized
+ * answer), a random name at the apex (`x<n>` A or AAAA, NXDOMAIN), and a random label below an
+ * existing host (`r<n>.hK` A, NXDOMAIN with the host as closest encloser). The labels are the query's
+ * index in base 36 plus a seeded random suffix, so they are distinct and not sequential.
+ * dnsperf loops the file: `count` should exceed what one run sends (≈ 100k q/s × seconds).
+ */
+export function writeDistinctQueries(file: string, shape: ZoneShape, count: number, seed = 11): DistinctMix {
+  const rnd = prng(seed);
+  const mix: DistinctMix = { total: count, wildcard: 0, nxdomain: 0, belowHost: 0 };
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const label = `${i.toString(36)}${Math.floor(rnd() * 36 ** 4).toString(36)}`;
+    const r = rnd();
+    if (r < 1 / 3) {
+      lines.push(`r${label}.w${Math.floor(rnd() * shape.wildcards)}.bench.lab. ${rnd() < 0.7 ? 'A' : 'TXT'}`);
+      mix.wildcard++;
+    } else if (r < 2 / 3) {
+      lines.push(`x${label}.bench.lab. ${rnd() < 0.5 ? 'A' : 'AAAA'}`);
+      mix.nxdomain++;
+    } else {
+      lines.push(`r${label}.h${Math.floor(rnd() * shape.hosts)}.bench.lab. A`);
+      mix.belowHost++;
+    }
+  }
+  writeFileSync(file, lines.join('\n') + '\n');
+  return mix;
+}
+
 /** Addresses the dynamic phase answers from: 198.18.0.1–198.18.0.254, a /24 without network and broadcast. */
 export const DYNAMIC_ADDRESSES: readonly string[] = Array.from({ length: 254 }, (_, i) => `198.18.0.${i + 1}`);
 
@@ -174,9 +212,12 @@ export function luaRecord(): string {
   return `*.dyn 30 IN LUA A "pickrandom({${DYNAMIC_ADDRESSES.map((a) => `'${a}'`).join(',')}})"\n`;
 }
 
-/** A queries for distinct names under dyn.bench.lab. (dnsperf format). */
-export function writeDynamicQueries(file: string, count: number): void {
+/**
+ * A queries for distinct names under dyn.bench.lab. (dnsperf format); with `parent` another parent,
+ * e.g. `w0.bench.lab` for the same names answered by a static wildcard (the pool-vs-static ratio).
+ */
+export function writeDynamicQueries(file: string, count: number, parent = 'dyn.bench.lab'): void {
   const lines: string[] = [];
-  for (let i = 0; i < count; i++) lines.push(`u${i}.dyn.bench.lab A`);
+  for (let i = 0; i < count; i++) lines.push(`u${i}.${parent} A`);
   writeFileSync(file, lines.join('\n') + '\n');
 }

@@ -1,7 +1,7 @@
 // One serving process: loads the runtime, binds the listeners, reloads on SIGHUP, stops on SIGTERM.
 import { Engine } from '../answer/engine.js';
 import { createUnits } from '../answer/units.js';
-import { AnswerCache } from '../modules/cache/index.js';
+import { serverAnswerCache } from '../modules/cache/index.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { Capabilities } from '../capability/core.js';
@@ -132,7 +132,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
   stamp(report);
   let reports = report;
-  const cache = new AnswerCache();
+  const cache = serverAnswerCache();
   /** One new version of one zone into service (an UPDATE); every other zone stays as it is. */
   const swapZone = (zone: Zone) => {
     const rt = engine.runtime;

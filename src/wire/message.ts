@@ -4,6 +4,7 @@
 import { EdnsOptionCode, RRType, WireError, type Edns, type EdnsOption, type Flags, type Message, type Question, type ResourceRecord } from './types.js';
 import { Reader } from './reader.js';
 import { Writer } from './writer.js';
+import { pooledBytes } from './pool.js';
 import { rdataCodec } from './rdata/index.js';
 import { validateKnownOptions } from './edns.js';
 
@@ -168,7 +169,10 @@ export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
   const e = msg.edns;
   const reserved = e ? optSize(e) : 0;
   const limit = maxSize - reserved;
-  const w = new Writer(maxSize < 4096 ? maxSize : 1024);
+  // One writer for every message: its buffer and compression table are reused (a message is written
+  // synchronously, start to finish, so nothing else can be using it).
+  const w = shared;
+  w.reset();
   w.u16(msg.id);
   const flagsAt = w.reserve(2);
   w.u16(msg.questions.length);
@@ -204,8 +208,14 @@ export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
   w.patchU16(countsAt, an);
   w.patchU16(countsAt + 2, ns);
   w.patchU16(countsAt + 4, ar);
-  return w.finish();
+  // The caller keeps what it gets (transports queue replies past the next query): copy it out of the
+  // shared buffer, into a slab (wire/pool.ts) when it is small.
+  const out = pooledBytes(w.pos);
+  out.set(w.buf.subarray(0, w.pos));
+  return out;
 }
+
+const shared = new Writer(1024);
 
 function writeOpt(w: Writer, e: Edns, padBlock: number | undefined, maxSize: number): void {
   w.u8(0);

@@ -1,30 +1,51 @@
-// Growable message writer with case-insensitive name compression (RFC 1035 §4.1.4).
+// Growable message writer with case-insensitive name compression (RFC 1035 §4.1.4). One writer can be
+// reused for every message (reset()): its buffer and its compression table are kept, so writing a
+// message allocates nothing but what grows.
 
 import { WireError } from './types.js';
 
 /** Pointers have 14 bits, so only names starting below 0x4000 can be compression targets. */
 const MAX_POINTER = 0x3fff;
+/** Table entries at first; grown by doubling (a label takes at least 2 bytes, so at most 8,192 are reachable). */
+const FIRST_TARGETS = 64;
+const BUCKETS = 256;
+const BUCKET_MASK = BUCKETS - 1;
+/** A name has at most 127 labels (255 bytes). */
+const MAX_LABELS = 128;
 
 export class Writer {
   buf: Uint8Array;
   pos = 0;
-  /** Lower-cased presentation suffix ("example.com.") → offset of its wire form. */
-  private readonly names = new Map<string, number>();
-  /** Keys in insertion order, so rollback() can forget names written after a mark. */
-  private readonly added: string[] = [];
-  private readonly addedAt: number[] = [];
   /**
-   * Suffixes of RDATA names written with upper-case letters, spelled as written → offset. Such a
-   * name points only at its own spelling, and nothing else points at it: it reads back as the zone
-   * wrote it (as BIND does; Knot lower-cases such names when it loads them), and a lower-case name
-   * never picks up its letters. Kept apart so the common, lower-case path does no extra work.
+   * The compression table: every name suffix written at an offset a pointer can reach, keyed by a hash
+   * of its lower-cased wire bytes (no strings). A hit is confirmed by comparing the bytes in the message
+   * itself, following its pointers. Entries sit in arrays in the order they were written, so rollback()
+   * pops them and reset() forgets them without allocating; each bucket holds the newest entry's index,
+   * each entry the index of the next older one in its bucket.
    */
-  private readonly exact = new Map<string, number>();
-  private readonly exactAdded: string[] = [];
-  private readonly exactAt: number[] = [];
+  // Made on the first compressed name: writers that never compress (canonical RDATA for DNSSEC) skip them.
+  private head: Int32Array | undefined;
+  private entryAt = new Int32Array(0);
+  private entryHash = new Int32Array(0);
+  private entryNext = new Int32Array(0);
+  /**
+   * 1 for a suffix of an RDATA name written with upper-case letters (keepCase): such a name points only
+   * at its own spelling, and nothing else points at it: it reads back as the zone wrote it (as BIND
+   * does; Knot lower-cases such names when it loads them), and a lower-case name never picks up its letters.
+   */
+  private entryExact = new Uint8Array(0);
+  private entries = 0;
+  /** Label starts and suffix hashes of the name being written. */
+  private labelAt = new Int32Array(0);
+  private suffixHash = new Int32Array(0);
 
   constructor(initialSize = 512) {
     this.buf = new Uint8Array(Math.max(16, initialSize));
+  }
+
+  /** Starts a new message: the buffer and the table are kept, their contents forgotten. */
+  reset(): void {
+    this.rollback(0);
   }
 
   private grow(n: number): void {
@@ -89,7 +110,7 @@ export class Writer {
    * new suffixes are remembered; matching is case-insensitive (as BIND does; RFC 4343 makes the
    * names equal). Without it (RFC 3597 §4: DNAME, SRV, unknown types) the name is written in
    * full and not registered either, so nothing ever points into uncompressible rdata.
-   * `keepCase` marks a name inside RDATA: see `exact`. A lower-case one still points at any case,
+   * `keepCase` marks a name inside RDATA: see `entryExact`. A lower-case one still points at any case,
    * so an answer is laid out the same whatever the case of the question (the answer cache relies
    * on that).
    */
@@ -100,46 +121,19 @@ export class Writer {
       this.u8(0);
       return;
     }
-    // Escapes only shrink the wire form, so text of ≤ 254 characters always fits in 255 bytes;
-    // longer text is checked by a trial write, because a pointer ends the loop below early.
-    if (compress && n > 254) {
-      const m = this.pos;
-      this.writeName(name, false);
-      this.pos = m;
-    }
     // Worst case without escapes is n + 1 bytes; escapes only shrink it.
     if (this.pos + n + 1 > this.buf.length) this.grow(n + 1);
-    let lower = compress ? name.toLowerCase() : '';
-    const exact = compress && keepCase && lower !== name;
-    // Exact spelling: the same loop with the names as written and the other table.
-    if (exact) lower = name;
-    const table = exact ? this.exact : this.names;
     const start = this.pos;
     const b = this.buf;
-    let p = this.pos;
+    const labelAt = compress ? this.tables().labelAt : this.labelAt;
+    let labels = 0;
+    let upper = false;
+    let p = start;
     let i = 0;
     while (i < n) {
-      if (compress) {
-        const key = i === 0 ? lower : lower.slice(i);
-        const at = table.get(key);
-        if (at !== undefined) {
-          b[p] = 0xc0 | (at >>> 8);
-          b[p + 1] = at & 0xff;
-          this.pos = p + 2;
-          return;
-        }
-        if (p <= MAX_POINTER) {
-          table.set(key, p);
-          if (exact) {
-            this.exactAdded.push(key);
-            this.exactAt.push(p);
-          } else {
-            this.added.push(key);
-            this.addedAt.push(p);
-          }
-        }
-      }
       const lenAt = p++;
+      if (compress && labels < MAX_LABELS) labelAt[labels] = lenAt;
+      labels++;
       let c = name.charCodeAt(i);
       while (c !== 0x2e) {
         if (c === 0x5c) {
@@ -158,6 +152,7 @@ export class Writer {
           }
         }
         if (c > 0xff) throw this.fail('character outside Latin-1', name, start);
+        if (c >= 0x41 && c <= 0x5a) upper = true;
         b[p++] = c;
         // An escaped final dot leaves the name without its terminating one.
         if (++i >= n) throw this.fail('name is not absolute', name, start);
@@ -172,6 +167,146 @@ export class Writer {
     b[p++] = 0;
     if (p - start > 255) throw this.fail('name longer than 255 bytes', name, start);
     this.pos = p;
+    if (compress) this.compressWritten(start, labels, keepCase && upper);
+  }
+
+  /**
+   * Writes the uncompressed wire name at `src[at]` (as a zone or a query holds it), compressing it like
+   * writeName. The caller vouches for the name (lengths checked when it was read).
+   */
+  writeNameWire(src: Uint8Array, at: number, compress: boolean, keepCase = false): void {
+    let end = at;
+    while (src[end] !== 0) end += src[end]! + 1;
+    const n = end + 1 - at;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    const start = this.pos;
+    this.buf.set(src.subarray(at, end + 1), start);
+    this.pos = start + n;
+    if (!compress || n === 1) return;
+    const labelAt = this.tables().labelAt;
+    let labels = 0;
+    let upper = false;
+    const b = this.buf;
+    for (let p = start; b[p] !== 0; p += b[p]! + 1) {
+      labelAt[labels++] = p;
+      if (keepCase && !upper) for (let k = p + 1, e = p + 1 + b[p]!; k < e; k++) if (b[k]! >= 0x41 && b[k]! <= 0x5a) upper = true;
+    }
+    this.compressWritten(start, labels, keepCase && upper);
+  }
+
+  /**
+   * The name just written uncompressed at `start` (labels at labelAt): replaces its longest suffix
+   * already in the message by a pointer and registers the suffixes before it. `exact`: the name keeps
+   * its case (see entryExact).
+   */
+  private compressWritten(start: number, labels: number, exact: boolean): void {
+    const b = this.buf;
+    const labelAt = this.labelAt;
+    const hashes = this.suffixHash;
+    // Suffix hashes from the root label up, over lower-cased bytes (exact names hash their case too).
+    let h = exact ? 0x2545f491 : 0x811c9dc5;
+    for (let l = labels - 1; l >= 0; l--) {
+      const p = labelAt[l]!;
+      const end = p + 1 + b[p]!;
+      h = Math.imul(h ^ b[p]!, 0x01000193);
+      for (let k = p + 1; k < end; k++) {
+        let c = b[k]!;
+        if (!exact && c >= 0x41 && c <= 0x5a) c |= 0x20;
+        h = Math.imul(h ^ c, 0x01000193);
+      }
+      hashes[l] = h;
+    }
+    const flag = exact ? 1 : 0;
+    let l = 0;
+    for (; l < labels; l++) {
+      const at = this.find(labelAt[l]!, hashes[l]!, flag);
+      if (at >= 0) {
+        const p = labelAt[l]!;
+        b[p] = 0xc0 | (at >>> 8);
+        b[p + 1] = at & 0xff;
+        this.pos = p + 2;
+        break;
+      }
+    }
+    // Every suffix before the one found (or all of them) is new: remember where it starts.
+    for (let k = 0; k < l; k++) {
+      const p = labelAt[k]!;
+      if (p > MAX_POINTER) break;
+      this.add(p, hashes[k]!, flag);
+    }
+  }
+
+  /** The compression table, made on first use. */
+  private tables(): this {
+    if (this.head === undefined) {
+      this.head = new Int32Array(BUCKETS).fill(-1);
+      this.labelAt = new Int32Array(MAX_LABELS);
+      this.suffixHash = new Int32Array(MAX_LABELS);
+      this.growEntries(FIRST_TARGETS);
+    }
+    return this;
+  }
+
+  private growEntries(size: number): void {
+    const at = new Int32Array(size);
+    const hash = new Int32Array(size);
+    const next = new Int32Array(size);
+    const exact = new Uint8Array(size);
+    at.set(this.entryAt);
+    hash.set(this.entryHash);
+    next.set(this.entryNext);
+    exact.set(this.entryExact);
+    this.entryAt = at;
+    this.entryHash = hash;
+    this.entryNext = next;
+    this.entryExact = exact;
+  }
+
+  /** Offset of an earlier name equal to the uncompressed suffix at `at`, or -1. */
+  private find(at: number, hash: number, exact: number): number {
+    for (let e = this.head![hash & BUCKET_MASK]!; e >= 0; e = this.entryNext[e]!) {
+      if (this.entryHash[e] === hash && this.entryExact[e] === exact && this.sameName(at, this.entryAt[e]!, exact === 1)) return this.entryAt[e]!;
+    }
+    return -1;
+  }
+
+  /** Whether the uncompressed name at `a` equals the (possibly compressed) name at `c` in the message. */
+  private sameName(a: number, c: number, exact: boolean): boolean {
+    const b = this.buf;
+    for (;;) {
+      let lc = b[c]!;
+      while (lc >= 0xc0) {
+        c = ((lc & 0x3f) << 8) | b[c + 1]!;
+        lc = b[c]!;
+      }
+      const la = b[a]!;
+      if (la !== lc) return false;
+      if (la === 0) return true;
+      for (let k = 1; k <= la; k++) {
+        let x = b[a + k]!;
+        let y = b[c + k]!;
+        if (x !== y) {
+          if (exact) return false;
+          if (x >= 0x41 && x <= 0x5a) x |= 0x20;
+          if (y >= 0x41 && y <= 0x5a) y |= 0x20;
+          if (x !== y) return false;
+        }
+      }
+      a += la + 1;
+      c += la + 1;
+    }
+  }
+
+  private add(at: number, hash: number, exact: number): void {
+    const e = this.entries++;
+    if (e === this.entryAt.length) this.growEntries(e * 2);
+    const head = this.head!;
+    const bucket = hash & BUCKET_MASK;
+    this.entryAt[e] = at;
+    this.entryHash[e] = hash;
+    this.entryExact[e] = exact;
+    this.entryNext[e] = head[bucket]!;
+    head[bucket] = e;
   }
 
   /** Undoes a half-written name so the writer stays usable after the error. */
@@ -187,17 +322,14 @@ export class Writer {
 
   /** Drops bytes and compression targets written at or after `mark`. */
   rollback(mark: number): void {
-    const added = this.added;
-    const at = this.addedAt;
-    while (at.length > 0 && at[at.length - 1]! >= mark) {
-      this.names.delete(added.pop()!);
-      at.pop();
+    // Entries were added in the order of their offsets, so the ones at or after mark are the newest.
+    let e = this.entries;
+    const head = this.head;
+    while (e > 0 && this.entryAt[e - 1]! >= mark) {
+      e--;
+      head![this.entryHash[e]! & BUCKET_MASK] = this.entryNext[e]!;
     }
-    const ex = this.exactAt;
-    while (ex.length > 0 && ex[ex.length - 1]! >= mark) {
-      this.exact.delete(this.exactAdded.pop()!);
-      ex.pop();
-    }
+    this.entries = e;
     this.pos = mark;
   }
 

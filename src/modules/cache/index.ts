@@ -2,7 +2,7 @@
 // question's case and the RD/CD bits patched; the finisher (last in the chain) stores what a
 // cacheable responder produced. Guards and policies run before it on every query, so nothing they
 // decide is bypassed. Stored answers belong to one runtime generation: a reload empties the cache.
-import type { QueryView } from '../../wire/fastpath.js';
+import { qnameLower, type QueryView } from '../../wire/fastpath.js';
 import { pooledBytes } from '../../wire/pool.js';
 import { encodeResponse, responseLimit } from '../../answer/encode.js';
 import { StateKey, type QueryContext } from '../../answer/context.js';
@@ -33,15 +33,34 @@ function hashKey(key: Uint8Array, length: number): number {
  * a ring: asking a Map for its first key after many deletions walks over their holes, and under a
  * stream of distinct names (NXDOMAIN) that walk took a third of the server's CPU in a profile.
  */
+export interface AnswerCacheOptions {
+  /**
+   * Store an answer only when its key is asked for the second time (within the last ~65,536 distinct
+   * keys). A stream of names never asked again (random subdomains, NXDOMAIN from typos) then costs
+   * no entry, no copy and no eviction; a name asked twice is cached from its second answer on.
+   */
+  admitOnSecondAsk?: boolean;
+}
+
+/** Slots of the "seen once" filter: the 30-bit key hash + 1 at hash & SEEN_MASK (0: empty). */
+const SEEN_SLOTS = 1 << 16;
+const SEEN_MASK = SEEN_SLOTS - 1;
+
 export class AnswerCache {
   private readonly entries = new Map<number, Uint8Array>();
+  private readonly seen: Uint32Array | undefined;
   private ring: Uint8Array[] = [];
   private next = 0;
   private generation = -1;
   hits = 0;
   misses = 0;
 
-  constructor(readonly maxEntries = 100000) {}
+  constructor(
+    readonly maxEntries = 100000,
+    options: AnswerCacheOptions = {},
+  ) {
+    if (options.admitOnSecondAsk) this.seen = new Uint32Array(SEEN_SLOTS);
+  }
 
   /** The stored answer as a view of the entry (copy it before changing it), or undefined. */
   get(key: Uint8Array, generation: number, length = key.length): Uint8Array | undefined {
@@ -56,6 +75,7 @@ export class AnswerCache {
       this.ring = [];
       this.next = 0;
       this.generation = generation;
+      this.seen?.fill(0);
     }
     const e = this.entries.get(hashKey(key, length));
     if (e === undefined || ((e[0]! << 8) | e[1]!) !== length) return undefined;
@@ -83,13 +103,24 @@ export class AnswerCache {
 
   set(key: Uint8Array, generation: number, wire: Uint8Array, length = key.length): void {
     if (generation !== this.generation) return;
+    const h = hashKey(key, length);
+    const seen = this.seen;
+    if (seen !== undefined) {
+      // First ask: remember the hash only. A colliding key overwrites the slot (it just waits one ask longer).
+      const slot = h & SEEN_MASK;
+      if (seen[slot] !== h + 1) {
+        seen[slot] = h + 1;
+        return;
+      }
+      seen[slot] = 0;
+    }
     const entry = new Uint8Array(2 + length + wire.length);
     entry[0] = length >> 8;
     entry[1] = length & 0xff;
     entry.set(key.subarray(0, length), 2);
     entry.set(wire, 2 + length);
     // Whatever held this hash (the same key stored again, or a colliding one) is replaced; its ring slot goes stale.
-    this.entries.set(hashKey(key, length), entry);
+    this.entries.set(h, entry);
     if (this.ring.length < this.maxEntries) {
       this.ring.push(entry);
       return;
@@ -107,6 +138,11 @@ export class AnswerCache {
   get size(): number {
     return this.entries.size;
   }
+}
+
+/** The cache a server runs with: answers are stored on their second ask (see AnswerCacheOptions). */
+export function serverAnswerCache(): AnswerCache {
+  return new AnswerCache(100000, { admitOnSecondAsk: true });
 }
 
 /** Whether the wire name at `start` of `bytes` is `target` or ends with it at a label boundary. */
@@ -145,20 +181,12 @@ export function cacheKey(ctx: QueryContext, q: QueryView, out: Uint8Array): numb
   out[1] = limit >> 8;
   out[2] = limit & 0xff;
   const raw = ctx.raw;
-  let p = 12;
-  let o = 3;
-  // parseQuery validated the name (lengths, at most 255 bytes); a pointer (>= 0xc0) ends the walk.
-  for (let len = raw[p]!; len !== 0; len = raw[p]!) {
-    if (len >= 64) return -1;
-    out[o++] = len;
-    const end = p + 1 + len;
-    for (p++; p < end; p++) {
-      const c = raw[p]!;
-      out[o++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
-    }
-  }
-  // The root label, QTYPE and QCLASS.
-  for (const end = q.questionEnd; p < end; p++) out[o++] = raw[p]!;
+  // parseQuery validated the name (lengths, at most 255 bytes); a compressed one is not cached.
+  const n = qnameLower(raw, q, out, 3);
+  if (n < 0) return -1;
+  let o = 3 + n;
+  // QTYPE and QCLASS.
+  for (let p = q.questionEnd - 4, end = q.questionEnd; p < end; p++) out[o++] = raw[p]!;
   return o;
 }
 
