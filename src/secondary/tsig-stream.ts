@@ -36,6 +36,8 @@ export class TsigResponseVerifier {
   private unsigned: Uint8Array[] = [];
   /** Messages verified so far (signed ones and the unsigned ones they covered). */
   verified = 0;
+  /** Of those, how many carried a TSIG of their own. */
+  signed = 0;
 
   constructor(
     private readonly key: TsigKey,
@@ -86,6 +88,7 @@ export class TsigResponseVerifier {
     }
     if (Math.abs(this.now() - rec.timeSigned) > Math.min(this.fudge, rec.fudge)) throw new TsigStreamError(`response signed at ${rec.timeSigned}, outside the fudge of ${this.fudge} s (BADTIME)`);
     this.verified += this.unsigned.length + 1;
+    this.signed++;
     this.unsigned = [];
     this.prevMac = rec.mac;
     this.first = false;

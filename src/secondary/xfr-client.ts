@@ -40,7 +40,7 @@ export class XfrError extends Error {
 
 /** A full zone (AXFR, or an IXFR answered AXFR-style), or the differences since our serial. */
 export type XfrResult =
-  | { kind: 'full'; soa: ResourceRecord<SOARdata>; records: ResourceRecord[]; messages: number; via: 'AXFR' | 'IXFR' }
+  | { kind: 'full'; soa: ResourceRecord<SOARdata>; records: ResourceRecord[]; messages: number; via: 'AXFR' | 'IXFR'; signedMessages?: number }
   | { kind: 'incremental'; soa: ResourceRecord<SOARdata>; diffs: IxfrDiff[]; messages: number }
   /** IXFR: the primary's serial is not newer than ours (RFC 1995 §4: a single SOA). */
   | { kind: 'current'; soa: ResourceRecord<SOARdata>; messages: number };
@@ -231,7 +231,7 @@ function request(zone: string, type: number, current?: ResourceRecord<SOARdata>)
  * returns true (the transfer is complete). Every message is checked against the request (ID, QR,
  * opcode, rcode) and, with a key, its TSIG.
  */
-async function exchange(p: PrimaryEndpoint, zone: string, type: number, current: ResourceRecord<SOARdata> | undefined, o: Required<XfrOptions>, onMessage: (m: ParsedResponse, n: number) => boolean): Promise<number> {
+async function exchange(p: PrimaryEndpoint, zone: string, type: number, current: ResourceRecord<SOARdata> | undefined, o: Required<XfrOptions>, onMessage: (m: ParsedResponse, n: number) => boolean, stats?: { signed: number }): Promise<number> {
   const sock = await connect(p, o.idleTimeoutMs);
   try {
     const req = request(zone, type, current);
@@ -278,6 +278,7 @@ async function exchange(p: PrimaryEndpoint, zone: string, type: number, current:
           } catch (e) {
             throw new XfrError(`${what}: TSIG: ${(e as Error).message}`);
           }
+          if (stats) stats.signed = verifier.signed;
         }
         return n;
       }
@@ -304,6 +305,7 @@ export async function axfr(p: PrimaryEndpoint, zone: string, opts: XfrOptions = 
   const o = { ...DEFAULTS, ...opts };
   let soa: ResourceRecord<SOARdata> | undefined;
   const records: ResourceRecord[] = [];
+  const stats = { signed: 0 };
   const messages = await exchange(p, zone, RRType.AXFR, undefined, o, (m, n) => {
     for (const rr of m.answers) {
       if (!soa) {
@@ -322,8 +324,8 @@ export async function axfr(p: PrimaryEndpoint, zone: string, opts: XfrOptions = 
     }
     if (n === 1 && !soa) throw new XfrError(`${zone} AXFR: empty answer`);
     return false;
-  });
-  return { kind: 'full', soa: soa!, records, messages, via: 'AXFR' };
+  }, stats);
+  return { kind: 'full', soa: soa!, records, messages, via: 'AXFR', ...(p.key ? { signedMessages: stats.signed } : {}) };
 }
 
 /**

@@ -180,17 +180,24 @@ describe('fluxdns as a secondary of knotd (TSIG)', { timeout: 240000 }, () => {
     assert.match(knot!.stderr, /IXFR, outgoing/);
   });
 
-  test('after a restart it serves the saved file at once, then checks the primary', async () => {
+  test('after a restart it serves the saved file at once, then checks the primary (IXFR that does not apply: AXFR)', async () => {
     await flux!.stop();
-    // A change made while fluxdns is down (knotd's NOTIFY goes nowhere).
-    writeFileSync(join(dir, 'knot', 'sec.zone'), zoneText(3, ['new A 198.51.100.2', 'later A 198.51.100.3']));
+    // A change made while fluxdns is down (knotd's NOTIFY goes nowhere): www moves.
+    writeFileSync(join(dir, 'knot', 'sec.zone'), zoneText(3, ['new A 198.51.100.2', 'later A 198.51.100.3']).replace('198.51.100.80', '198.51.100.81'));
     execFileSync('knotc', ['-s', join(dir, 'knot', 'knot.sock'), 'zone-reload', ZONE]);
+    // Our saved copy no longer matches serial 2 as knotd knows it: the IXFR's deletion of www's old
+    // address cannot apply, so fluxdns must fall back to AXFR rather than serve a wrong zone.
+    const saved = join(dir, 'flux', 'sec.zone');
+    writeFileSync(saved, readFileSync(saved, 'utf8').replace('198.51.100.80', '198.51.100.99'));
     flux = await startFlux();
     // Loaded from the file (serial 2) before any transfer…
     assert.match(flux.stderr, /"msg":"zone loaded".*"serial":2/);
     // …then brought up to date from knotd.
     await eventually('fluxdns serves serial 3', async () => (await serial()) === 3);
-    assert.match(flux.stderr, /secondary zone transferred.*"serial":3.*"via":"IXFR"/);
+    assert.match(flux.stderr, /IXFR failed; falling back to AXFR[^\n]*deletes www\.sec\.test\. A/);
+    assert.match(flux.stderr, /secondary zone transferred[^\n]*"serial":3[^\n]*"via":"AXFR"/);
+    const www = await dig(fluxPort, `www.${ZONE}`, 'A');
+    assert.deepEqual(www.answer.map((a) => a.data), ['198.51.100.81']);
   });
 
   test('primary down past expire: SERVFAIL for the zone; primary back: fresh again', async () => {
@@ -200,7 +207,7 @@ describe('fluxdns as a secondary of knotd (TSIG)', { timeout: 240000 }, () => {
     const r = await dig(fluxPort, `www.${ZONE}`, 'A');
     assert.equal(r.rcode, 'SERVFAIL');
     assert.match(flux!.stderr, /secondary zone expired/);
-    writeFileSync(join(dir, 'knot', 'sec.zone'), zoneText(4, ['new A 198.51.100.2', 'later A 198.51.100.3', 'back A 198.51.100.4']));
+    writeFileSync(join(dir, 'knot', 'sec.zone'), zoneText(4, ['new A 198.51.100.2', 'later A 198.51.100.3', 'back A 198.51.100.4']).replace('198.51.100.80', '198.51.100.81'));
     await startKnotd();
     await eventually('fluxdns serves serial 4', async () => (await serial()) === 4, 60000);
     const b = await dig(fluxPort, `back.${ZONE}`, 'A');
