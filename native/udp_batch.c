@@ -8,6 +8,9 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -464,6 +467,19 @@ static napi_value js_raise_nofile(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/* mallocTrim() -> boolean: glibc's malloc_trim(0), giving free heap pages back to the kernel (issue 16:
+ * after a connection flood, the memory OpenSSL and nghttp2 freed stays in malloc's arenas otherwise). */
+static napi_value js_malloc_trim(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+#ifdef __GLIBC__
+  CHECK(napi_get_boolean(env, malloc_trim(0) == 1, &out));
+#else
+  CHECK(napi_get_boolean(env, false, &out));
+#endif
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
@@ -472,6 +488,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"raiseNofile", NULL, js_raise_nofile, NULL, NULL, NULL, napi_default, NULL},
+      {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -9,6 +9,7 @@ import { parseHostPort } from '../config/schema.js';
 import { attackCounters } from '../observe/attack-counters.js';
 import type { Logger } from '../observe/log.js';
 import { counterBy, observed, provideExtra } from '../observe/metrics/index.js';
+import { startMemoryRelief } from './memory-relief.js';
 import { LATENCY_SAMPLE, QueryMetrics } from '../observe/metrics/queries.js';
 import { DnstapOutput } from '../observe/dnstap/output.js';
 import { queryLog } from '../observe/querylog.js';
@@ -171,6 +172,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     logger.warn(e.event === 'evicted' ? 'connection table full: evicted the least recently active connection of the largest holder' : 'new connections refused: prefix over tcpAcceptRatePerPrefix', { ...e }),
   );
   attackCounters.stream = gate.counters;
+  // After an attack that grew memory (a DoH stream attack, a flood of malformed input), collect and trim once it is over.
+  const relief = startMemoryRelief(() => gate.counters.closed, (r) => logger.info('memory relief', { ...r, ms: Math.round(r.ms) }));
   const encrypted: EncryptedListener[] = [];
 
   const listeners: Listener[] = [];

@@ -79,6 +79,8 @@ export interface GateCounters {
   /** Connections closed early by the busy (shortened) idle or handshake timeout. */
   idleShortened: number;
   timedOut: number;
+  /** Connections that ended, for any reason (the memory relief watches this for churn). */
+  closed: number;
 }
 
 /** What the gate reports through its log callback, at most once per LOG_INTERVAL_MS with a count. */
@@ -109,7 +111,7 @@ export class ConnectionGate {
   /** Every connection in activity order (least recently active first). */
   private readonly lru = new Map<Conn, true>();
   private readonly buckets = new Map<string, Bucket>();
-  readonly counters: GateCounters = { refusedTotal: 0, refusedPerClient: 0, refusedPerPrefix: 0, refusedAcceptRate: 0, evicted: 0, idleShortened: 0, timedOut: 0 };
+  readonly counters: GateCounters = { refusedTotal: 0, refusedPerClient: 0, refusedPerPrefix: 0, refusedAcceptRate: 0, evicted: 0, idleShortened: 0, timedOut: 0, closed: 0 };
   private readonly lastLog = new Map<GateEvent['event'], { at: number; since: number }>();
 
   constructor(
@@ -183,6 +185,7 @@ export class ConnectionGate {
         close(reason);
       },
       () => {
+        this.counters.closed++;
         this.byPeer.delete(peer);
         this.lru.delete(conn);
         group.delete(conn);
