@@ -105,6 +105,13 @@ function sameRRset(a: ResourceRecord, b: ResourceRecord): boolean {
   return a.type === b.type && a.class === b.class && (a.name === b.name || (a.name.length === b.name.length && a.name.toLowerCase() === b.name.toLowerCase()));
 }
 
+/** `sig` is an RRSIG at the owner of `rr` covering its type (RDATA starts with the type covered, RFC 4034 §3.1). */
+function coversSet(sig: ResourceRecord, rr: ResourceRecord): boolean {
+  if (sig.type !== RRType.RRSIG || rr.type === RRType.RRSIG) return false;
+  const raw = (sig.data as { raw?: Uint8Array }).raw;
+  return raw !== undefined && raw.length >= 2 && ((raw[0]! << 8) | raw[1]!) === rr.type && sig.name.toLowerCase() === rr.name.toLowerCase();
+}
+
 /**
  * Writes the records of one section RRset by RRset within `limit`. Returns how many records were
  * written; in `strict` mode it stops at the first RRset that does not fit, otherwise skips it.
@@ -116,6 +123,8 @@ function writeSection(w: Writer, records: readonly ResourceRecord[], limit: numb
   while (i < n) {
     let j = i + 1;
     while (j < n && sameRRset(records[i]!, records[j]!)) j++;
+    // RFC 4035 §3.1.1: the RRSIGs right after an RRset that cover it go (or are dropped) with it.
+    while (j < n && coversSet(records[j]!, records[i]!)) j++;
     const mark = w.mark();
     for (let k = i; k < j; k++) writeRecord(w, records[k]!);
     if (w.pos > limit) {

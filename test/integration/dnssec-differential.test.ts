@@ -33,6 +33,8 @@ const TEXT = (z: string): string =>
     'ns.signed A 198.51.100.4',
     `signed DS 12345 13 2 0ECC1541D97A9CE362CB3CD807C9E326A4B449709D7E8855F48F9049FBB6ED3C`,
     'ext NS ns.example.net.',
+    // Six 100-byte strings: with its RRSIG the answer does not fit in 512 bytes.
+    ...Array.from({ length: 6 }, (_, i) => `big TXT "${String(i).repeat(100)}"`),
     `; ${z}`,
   ].join('\n');
 
@@ -68,6 +70,7 @@ function cases(z: string, nsec3: boolean): Case[] {
     { name: `a.nothing.${z}`, type: 'A', rcode: 'NXDOMAIN', aa: true, authority: ['SOA', denial] },
     { name: `ent.${z}`, type: 'A', rcode: 'NOERROR', aa: true, authority: ['SOA', denial] },
     { name: `x.ent.${z}`, type: 'A', rcode: 'NXDOMAIN', aa: true, authority: ['SOA', denial] },
+    { name: `big.${z}`, type: 'TXT', rcode: 'NOERROR', aa: true, answer: ['TXT', 'RRSIG'] },
     { name: `mail.${z}`, type: 'MX', rcode: 'NOERROR', aa: true, answer: ['MX', 'RRSIG'] },
     { name: `foo.dn.${z}`, type: 'A', rcode: 'NOERROR', aa: true, answer: ['DNAME', 'CNAME', 'RRSIG'] },
     { name: `www.unsigned.${z}`, type: 'A', rcode: 'NOERROR', aa: false, authority: ['NS', ...(nsec3 ? [] : [denial])] },
@@ -161,6 +164,50 @@ describe('DNSSEC differential: fluxdns, NSD and Knot with +dnssec', () => {
     }
     assert.deepEqual(problems, []);
     assert.ok(compared >= 80, `${compared} cases`);
+  });
+
+  it('truncation keeps RRSIGs with their RRsets: TC when an RRSIG or a proof does not fit in 512 bytes', async () => {
+    let truncated = 0;
+    for (const set of zoneSets.slice(0, 3)) {
+      const s = servers.get(set.label)!;
+      const z = set.zones[0]!.name;
+      for (const [name, type] of [[`big.${z}`, 'TXT'], [`a.nothing.${z}`, 'A'], [`x.wild.${z}`, 'A']] as const) {
+        const full = await dig(s.flux.port, name, type, { tcp: true, extra: ['+dnssec'] });
+        const small = await dig(s.flux.port, name, type, { edns: 512, extra: ['+dnssec'] });
+        const id = `${set.label}: ${name} ${type}`;
+        const size = Number(/MSG SIZE\s+rcvd: (\d+)/.exec(full.raw)?.[1]);
+        assert.ok(size > 0 && !full.flags.has('tc'), id);
+        if (size <= 512) {
+          // It fits: the same answer over UDP, untruncated.
+          assert.ok(!small.flags.has('tc'), `${id}: TC at ${size} bytes`);
+          assert.deepEqual(lines([...small.answer, ...small.authority]), lines([...full.answer, ...full.authority]), id);
+          continue;
+        }
+        truncated++;
+        // Larger than 512 bytes over TCP: over UDP with a 512-byte buffer it must be cut, with TC.
+        assert.ok(small.flags.has('tc'), `${id}: no TC\n${small.raw}`);
+        // Whatever was kept: every RRset in the answer and authority sections has its RRSIG next to it.
+        for (const section of [small.answer, small.authority]) {
+          for (const r of section) {
+            if (r.type === 'RRSIG') continue;
+            assert.ok(section.some((sig) => sig.type === 'RRSIG' && sig.name === r.name && sig.data.split(' ')[0] === r.type), `${id}: ${r.name} ${r.type} without its RRSIG\n${small.raw}`);
+          }
+        }
+      }
+    }
+    // big TXT in each of the three zones at least.
+    assert.ok(truncated >= 3, `${truncated} truncated answers`);
+  });
+
+  it('the answer cache keeps DO and non-DO answers apart', async () => {
+    const s = servers.get(zoneSets[0]!.label)!;
+    const z = zoneSets[0]!.zones[0]!.name;
+    for (let i = 0; i < 3; i++) {
+      const withDo = await dig(s.flux.port, `www.${z}`, 'A', { extra: ['+dnssec'] });
+      const without = await dig(s.flux.port, `www.${z}`, 'A', {});
+      assert.ok(withDo.answer.some((r) => r.type === 'RRSIG'), withDo.raw);
+      assert.ok(!without.answer.some((r) => r.type === 'RRSIG'), without.raw);
+    }
   });
 
   it('without DO, no DNSSEC record is added (the zone itself unchanged)', async () => {
