@@ -272,8 +272,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     installZone(zone, report) {
       const current = engine.runtime;
       const zones = current.zones.zones.filter((z) => z.originKey !== zone.originKey);
+      // Through the primary role too: the new serial is journaled (IXFR out) and notified, as a reload's would be.
+      const checked = primary.reconcile(current.zones, new ZoneSet([...zones, zone]), current.config, zone.originKey);
+      if (checked.errors.length > 0) {
+        logger.error('transferred zone not installed; still serving the previous version', { zone: zone.origin, errors: checked.errors });
+        return;
+      }
       generation++;
-      engine.swap({ config: current.config, zones: new ZoneSet([...zones, zone]), generation });
+      engine.swap({ config: current.config, zones: checked.zones, generation });
       stamp([report]);
       reports = [...reports.filter((z) => z.name.toLowerCase() !== zone.originKey), report];
     },

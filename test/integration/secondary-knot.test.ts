@@ -178,6 +178,11 @@ describe('fluxdns as a secondary of knotd (TSIG)', { timeout: 240000 }, () => {
     assert.match(flux!.stderr, /NOTIFY received/);
     assert.match(flux!.stderr, /secondary zone transferred.*"serial":2.*"via":"IXFR"/);
     assert.match(knot!.stderr, /IXFR, outgoing/);
+    // A SIGHUP re-reads the kept file: the same version, served on, no error.
+    process.kill(flux!.pid, 'SIGHUP');
+    await flux!.waitFor(/"msg":"reloaded"/, 30000, 'stderr');
+    assert.equal(await serial(), 2);
+    assert.doesNotMatch(flux!.stderr, /"level":"error"/);
   });
 
   test('after a restart it serves the saved file at once, then checks the primary (IXFR that does not apply: AXFR)', async () => {
