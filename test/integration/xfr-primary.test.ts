@@ -258,4 +258,21 @@ describe('fluxdns as a primary', () => {
     assert.equal(await serial(port), 3);
     assert.equal((await dig(port, `nokey.${ZONE}`, 'A')).rcode, 'NXDOMAIN');
   });
+
+  test('named 9.18 as an XoT secondary (primaries { … key … tls …; }): the transfer runs over TLS', async () => {
+    const want = await serial(port);
+    const xot = startNamedSecondary({ zone: ZONE, primary: { host: '127.0.0.1', port: tlsPort }, key: KEY, address: '127.0.0.14', port: await freePort(), tls: true });
+    try {
+      let got: number | undefined;
+      for (let i = 0; i < 240 && got !== want; i++) {
+        got = await serial(xot.port);
+        if (got !== want) await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.equal(got, want, xot.log().slice(-2000));
+      assert.match(logText(), /"transfer allowed".*"client":"127\.0\.0\.14".*"proto":"tls","type":"AXFR"/);
+      assert.equal((await dig(xot.port, `dyn.${ZONE}`, 'TXT')).answer[0]?.data, '"dynamic"');
+    } finally {
+      await xot.stop();
+    }
+  });
 });
