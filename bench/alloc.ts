@@ -36,7 +36,8 @@ try {
   writeDistinctQueries(distinctFile, shape, N);
   const loaded = parseConfigText(`rrl: off\nzones:\n  - { name: bench.lab., file: ${JSON.stringify(zoneFile)} }\n`, join(dir, 'fluxdns.yaml'));
   const { runtime } = buildRuntime(loaded, 1);
-  const engine = new Engine(runtime, createUnits(cacheFor(flags['store-first-ask'])));
+  const cache = cacheFor(flags['store-first-ask']);
+  const engine = new Engine(runtime, createUnits(cache));
   const udp: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 5300, localAddress: '127.0.0.1', localPort: 53 };
 
   const lines = (file: string): [string, number][] =>
@@ -71,7 +72,7 @@ try {
   /** Runs `count` queries from `qs` (cycled); heap bytes per query over the batches in which no GC ran. */
   async function run(label: string, qs: [string, number][], count: number): Promise<void> {
     await tick();
-    const g0 = { minor, major, gcMs };
+    const g0 = { minor, major, gcMs, hits: cache.hits };
     let heap = 0;
     let external = 0;
     let measured = 0;
@@ -102,7 +103,7 @@ try {
     process.stdout.write(
       `${label.padEnd(28)} ${count} queries: ${(heap / measured).toFixed(0)} heap bytes/query, ${(external / measured).toFixed(0)} ArrayBuffer bytes/query ` +
         `(${measured} queries in GC-free batches); per 1M queries ${per(minor - g0.minor)} scavenges, ${per(major - g0.major)} mark-compacts, ` +
-        `${((gcMs - g0.gcMs) * 1e3 / count).toFixed(2)} µs GC/query; engine ${(ns / count / 1000).toFixed(2)} µs/query wall\n`,
+        `${((gcMs - g0.gcMs) * 1e3 / count).toFixed(2)} µs GC/query; ${((100 * (cache.hits - g0.hits)) / count).toFixed(1)} % cache hits; engine ${(ns / count / 1000).toFixed(2)} µs/query wall\n`,
     );
   }
 
