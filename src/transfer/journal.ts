@@ -89,7 +89,11 @@ export class Journal {
     this.fd = -1;
   }
 
-  /** Opens (creating) the journal and cuts off a torn or corrupt tail. */
+  /**
+   * Opens the journal and cuts off a torn or corrupt tail. A journal that does not exist is created by
+   * the first append, not here: a zone that never changes leaves no file beside it (read-only
+   * directories, the demo's and the tests' fixtures).
+   */
   static open(file: string, maxSize: number, readOnly = false): { journal: Journal; report: OpenReport } {
     const j = new Journal(file, maxSize, readOnly);
     const report = j.load();
@@ -106,13 +110,7 @@ export class Journal {
       if (buf.length < HEADER || !buf.subarray(0, HEADER).equals(MAGIC)) return { cut: 0, problem: 'not a fluxdns journal (bad header)' };
       return this.parse(buf);
     }
-    if (!existsSync(this.file)) {
-      this.fd = openSync(this.file, 'w+', 0o640);
-      writeSync(this.fd, MAGIC);
-      fsyncSync(this.fd);
-      syncDir(this.file);
-      return { cut: 0 };
-    }
+    if (!existsSync(this.file)) return { cut: 0 };
     this.fd = openSync(this.file, 'r+');
     const buf = readFileSync(this.file);
     if (buf.length < HEADER || !buf.subarray(0, HEADER).equals(MAGIC)) {
@@ -212,7 +210,7 @@ export class Journal {
   append(d: ZoneDiff, keepFrom?: number): void {
     if (this.readOnly) throw new Error(`journal ${this.file} is read-only in this process`);
     const payload = encodeDiff(d);
-    if (this.lastSerial !== undefined && this.lastSerial !== d.from.data.serial) this.reset();
+    if (this.fd < 0 || (this.lastSerial !== undefined && this.lastSerial !== d.from.data.serial)) this.reset();
     const head = Buffer.alloc(8);
     head.writeUInt32BE(payload.length, 0);
     head.writeUInt32BE(crc32(payload) >>> 0, 4);
@@ -227,10 +225,12 @@ export class Journal {
   /** Forgets every entry (the zone changed in a way the journal cannot describe). */
   reset(): void {
     if (this.readOnly) return;
+    const created = this.fd < 0 && !existsSync(this.file);
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = openSync(this.file, 'w+', 0o640);
     writeSync(this.fd, MAGIC);
     fsyncSync(this.fd);
+    if (created) syncDir(this.file);
     this.entries = [];
     this.size = HEADER;
   }
