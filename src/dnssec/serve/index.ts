@@ -20,6 +20,9 @@ interface Nsec3Entry {
   optOut: boolean;
 }
 
+/** Bound on remembered NSEC3 hashes per zone (each entry ~100 bytes). */
+const HASH_MEMO_MAX = 10000;
+
 export class DnssecIndex {
   private readonly sigs = new Map<string, Map<number, ResourceRecord[]>>();
   private readonly nsecByOwner = new Map<string, ResourceRecord>();
@@ -119,10 +122,21 @@ export class DnssecIndex {
     return chain[found >= 0 ? found : chain.length - 1]!.record;
   }
 
+  /** Hashes of names asked again and again (closest enclosers, wildcards, the apex); bounded. */
+  private readonly hashMemo = new Map<string, string>();
+
   /** The hashed owner label of `name` under this zone's NSEC3 parameters. */
   nsec3HashOf(name: string): string {
-    const p = this.nsec3Param!;
-    return nsec3Label(name, p.salt, p.iterations, p.algorithm);
+    const key = nameKey(name);
+    let h = this.hashMemo.get(key);
+    if (h === undefined) {
+      const p = this.nsec3Param!;
+      h = nsec3Label(name, p.salt, p.iterations, p.algorithm);
+      // Random names asked once would only churn the memo: a full memo starts over.
+      if (this.hashMemo.size >= HASH_MEMO_MAX) this.hashMemo.clear();
+      this.hashMemo.set(key, h);
+    }
+    return h;
   }
 
   /** The NSEC3 whose owner is H(name) (RFC 5155 §7.2: "matches"). */
