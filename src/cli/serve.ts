@@ -131,8 +131,8 @@ export async function runServe(args: string[]): Promise<number> {
   // The secondary role (zones with primaries): transfers run here, or in the primary of workers: N.
   const secondaries = cluster.isWorker ? undefined : startSecondaryInProcess(running, c, logger);
   if (cluster.isWorker) forwardNotifies((m) => process.send?.(m));
-  const reload = () => {
-    const r = running.reload();
+  const reload = async () => {
+    const r = await running.reload();
     if (r.ok) secondaries?.configure(running.engine.runtime.config);
     const next = running.engine.runtime.config.gateway;
     if (r.ok && gateway && next) gateway.update(next);
@@ -172,7 +172,7 @@ export async function runServe(args: string[]): Promise<number> {
       return fail((e as Error).message);
     }
   }
-  process.on('SIGHUP', reload);
+  process.on('SIGHUP', () => void reload());
   let stopping = false;
   const stop = (why: string) => {
     if (stopping) return;
@@ -191,7 +191,7 @@ export async function runServe(args: string[]): Promise<number> {
     process.send?.({ type: 'ready', listeners: where } satisfies WorkerMessage);
     // The primary forwards signals as messages so a worker never outlives it.
     process.on('message', (m: PrimaryMessage) => {
-      if (m === 'reload') reload();
+      if (m === 'reload') void reload();
       else if (m === 'stop') stop('stopped by the primary');
       else if (m === 'reopen') process.emit('SIGUSR1', 'SIGUSR1');
       else if (isSecondaryMessage(m)) applySecondaryMessage(running, m, logger);

@@ -62,7 +62,8 @@ export function applySecondaryMessage(server: RunningServer, m: SecondaryMessage
   if (m.type !== 'secondary') return;
   if (m.op === 'expire') server.dropZone(m.zone);
   else {
-    const r = server.reloadZone(m.zone);
-    if (!r.ok) logger.error('secondary zone load failed in a worker', { zone: m.zone, err: r.error.message });
+    void server.reloadZone(m.zone).then((r) => {
+      if (!r.ok) logger.error('secondary zone load failed in a worker', { zone: m.zone, err: r.error.message });
+    });
   }
 }

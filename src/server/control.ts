@@ -7,7 +7,7 @@ import type { ReloadResult, RunningServer, ZoneStatus } from './server.js';
 export interface ProcessControl {
   server: RunningServer;
   /** Reloads everything the way SIGHUP does (zones, configuration, the gateway's table). */
-  reload(): ReloadResult;
+  reload(): Promise<ReloadResult>;
   /** "udp 127.0.0.1:53", … as in the ready line. */
   listeners(): string[];
   /** The capability admin API's address and token, when the configuration has one. */
@@ -68,7 +68,7 @@ export function processHandler(p: ProcessControl, configFile: string): ControlHa
         return { ok: true, data };
       }
       case 'reload':
-        return reloadReply(req.zone === undefined ? p.reload() : s.reloadZone(req.zone), req.zone);
+        return reloadReply(await (req.zone === undefined ? p.reload() : s.reloadZone(req.zone)), req.zone);
       case 'zone-status': {
         const zones = s.zoneStatus();
         if (req.zone === undefined) return { ok: true, data: { zones } };

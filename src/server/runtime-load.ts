@@ -2,10 +2,9 @@
 import type { Runtime } from '../answer/runtime.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { ZoneConfig } from '../config/schema.js';
-import { checkZoneReport, formatZoneIssue } from '../zone/check.js';
-import { loadZoneFile, ZoneError } from '../zone/parser.js';
+import { compileZoneFile } from '../zone/load.js';
+import { zoneLoader, type LoadedZoneFile } from '../zone/loader.js';
 import { Zone, ZoneSet } from '../zone/tree.js';
-import { verifyZonemd, withZonemd, zonemdHashCode } from '../zone/zonemd.js';
 import { existsSync } from 'node:fs';
 import { catalogMembers, catalogRecords, catalogSerial, isCatalogZone } from '../catalog/catalog.js';
 
@@ -25,63 +24,110 @@ export interface ZoneLoadReport {
   warnings: string[];
 }
 
+/** The report of a zone that loaded. */
+function reportOf(zc: ZoneConfig, r: { records: number; serial: number; warnings: string[] }): ZoneLoadReport {
+  return { name: zc.name, file: zc.file, records: r.records, serial: r.serial, warnings: r.warnings };
+}
+
+type ZoneOutcome = { zone: Zone; report: ZoneLoadReport } | { problems: string[] };
+
+function outcome(zc: ZoneConfig, r: LoadedZoneFile, unreadable: (e: { message: string; code?: string }) => string): ZoneOutcome {
+  if (r.ok) return { zone: r.zone, report: reportOf(zc, r) };
+  return { problems: 'problems' in r ? r.problems : [unreadable(r.unreadable)] };
+}
+
+const defaultUnreadable = (zc: ZoneConfig) => (e: { message: string }) => `${zc.file}: ${e.message}`;
+
+/** Parses, checks and compiles in this thread (the start, before anything is served). */
+function loadHere(zc: ZoneConfig): LoadedZoneFile {
+  const r = compileZoneFile(zc.name, zc.file, { zonemd: zc.zonemd });
+  return r.ok ? { ok: true, zone: Zone.fromBuffers(r.buffers), records: r.records, serial: r.serial, warnings: r.warnings } : r;
+}
+
 /**
  * One zone from its master file, checked: the zone and its report, or the problems ("FILE:LINE:
  * message") when it cannot be served. `unreadable` words the error of a file that cannot be read.
  */
-export function loadOneZone(zc: ZoneConfig, unreadable: (e: Error) => string = (e) => `${zc.file}: ${e.message}`): { zone: Zone; report: ZoneLoadReport } | { problems: string[] } {
-  try {
-    const parsed = loadZoneFile(zc.file, zc.name);
-    const { errors, warnings } = checkZoneReport(parsed, zc.name);
-    if (errors.length > 0) return { problems: errors.map(formatZoneIssue) };
-    // RFC 8976 §4: a zone whose ZONEMD does not verify is not served (the old version keeps serving on reload).
-    const zonemd = verifyZonemd(zc.name, parsed.records);
-    if (zonemd.status === 'invalid') return { problems: [`${zc.file}: ${zonemd.reason}`] };
-    // zonemd: sha384|sha512 on a primary zone: the digest is computed at every load (RFC 8976 §3).
-    if (zc.zonemd) parsed.records = withZonemd(zc.name, parsed.records, zonemdHashCode(zc.zonemd));
-    const zone = Zone.build(zc.name, parsed.records);
-    return { zone, report: { name: zc.name, file: zc.file, records: parsed.records.length, serial: zone.serial, warnings: warnings.map(formatZoneIssue) } };
-  } catch (e) {
-    return { problems: [e instanceof ZoneError ? e.message : unreadable(e as Error)] };
-  }
+export function loadOneZone(zc: ZoneConfig, unreadable: (e: { message: string; code?: string }) => string = defaultUnreadable(zc)): ZoneOutcome {
+  return outcome(zc, loadHere(zc), unreadable);
 }
 
-export function loadZones(loaded: LoadedConfig): { zones: ZoneSet; report: ZoneLoadReport[] } {
+/** loadOneZone in the zone-loader thread: the serving thread only swaps the result in. */
+export async function loadOneZoneOffThread(zc: ZoneConfig, unreadable: (e: { message: string; code?: string }) => string = defaultUnreadable(zc)): Promise<ZoneOutcome> {
+  return outcome(zc, await zoneLoader.load(zc.name, zc.file, { zonemd: zc.zonemd }), unreadable);
+}
+
+/** A zone to load from its file, or one already built (the catalog zone). */
+interface ZoneJob {
+  i: number;
+  zc: ZoneConfig;
+  built?: LoadedZoneFile;
+}
+
+function catalogZone(loaded: LoadedConfig, zc: ZoneConfig): LoadedZoneFile {
+  const records = catalogRecords(zc.name, catalogMembers(loaded.config), catalogSerial(loaded.file));
+  const zone = Zone.build(zc.name, records);
+  return { ok: true, zone, records: records.length, serial: zone.serial, warnings: [] };
+}
+
+/** The zones to load (each listed once), and the problem of each one listed twice. */
+function zoneJobs(loaded: LoadedConfig): { jobs: ZoneJob[]; problems: string[] } {
   const problems: string[] = [];
-  const zones: Zone[] = [];
-  const report: ZoneLoadReport[] = [];
+  const jobs: ZoneJob[] = [];
   const seen = new Set<string>();
   loaded.config.zones.forEach((zc, i) => {
     const key = zc.name.toLowerCase();
-    if (seen.has(key)) {
-      problems.push(`${loaded.file}: zones[${i}].name: zone ${zc.name} is listed twice`);
-      return;
+    if (seen.has(key)) problems.push(`${loaded.file}: zones[${i}].name: zone ${zc.name} is listed twice`);
+    else {
+      seen.add(key);
+      // The catalog zone (RFC 9432) is made from the configuration, here: it is small.
+      if (isCatalogZone(loaded.config, zc)) return void jobs.push({ i, zc, built: catalogZone(loaded, zc) });
+      // A secondary zone before its first transfer has no file yet: it is served once transferred (src/secondary).
+      if (zc.primaries && !existsSync(zc.file)) return;
+      jobs.push({ i, zc });
     }
-    seen.add(key);
-    if (isCatalogZone(loaded.config, zc)) {
-      const records = catalogRecords(zc.name, catalogMembers(loaded.config), catalogSerial(loaded.file));
-      const zone = Zone.build(zc.name, records);
-      zones.push(zone);
-      report.push({ name: zc.name, file: '(catalog)', records: records.length, serial: zone.serial, warnings: [] });
-      return;
-    }
-    // A secondary zone before its first transfer has no file yet: it is served once transferred (src/secondary).
-    if (zc.primaries && !existsSync(zc.file)) return;
-    const r = loadOneZone(zc, (e) => {
+  });
+  return { jobs, problems };
+}
+
+/** The zone set from every job's result, or a LoadError with every problem. */
+function assemble(loaded: LoadedConfig, jobs: ZoneJob[], results: LoadedZoneFile[], problems: string[]): { zones: ZoneSet; report: ZoneLoadReport[] } {
+  const zones: Zone[] = [];
+  const report: ZoneLoadReport[] = [];
+  jobs.forEach(({ i, zc, built }, j) => {
+    const r = outcome(zc, results[j]!, (e) => {
       // The file itself could not be read ($INCLUDE failures are ZoneErrors): blame the configuration line that named it.
       const line = loaded.lineOf?.(['zones', i, 'file']);
-      const code = (e as NodeJS.ErrnoException).code;
-      const what = code === 'ENOENT' ? 'does not exist' : `cannot be read (${e.message})`;
+      const what = e.code === 'ENOENT' ? 'does not exist' : `cannot be read (${e.message})`;
       return `${loaded.file}${line ? `:${line}` : ''}: zones[${i}].file: zone file ${zc.file} of zone ${zc.name} ${what}`;
     });
     if ('problems' in r) problems.push(...r.problems);
     else {
       zones.push(r.zone);
-      report.push(r.report);
+      report.push(built ? { ...r.report, file: '(catalog)' } : r.report);
     }
   });
   if (problems.length > 0) throw new LoadError(problems);
   return { zones: new ZoneSet(zones), report };
+}
+
+/** Every zone of the configuration, loaded in this thread (the start, before anything is served). */
+export function loadZones(loaded: LoadedConfig): { zones: ZoneSet; report: ZoneLoadReport[] } {
+  const { jobs, problems } = zoneJobs(loaded);
+  return assemble(loaded, jobs, jobs.map((j) => j.built ?? loadHere(j.zc)), problems);
+}
+
+/** Every zone of the configuration, parsed and compiled in the zone-loader thread (a reload). */
+export async function loadZonesOffThread(loaded: LoadedConfig): Promise<{ zones: ZoneSet; report: ZoneLoadReport[] }> {
+  const { jobs, problems } = zoneJobs(loaded);
+  const results = await Promise.all(jobs.map((j) => j.built ?? zoneLoader.load(j.zc.name, j.zc.file, { zonemd: j.zc.zonemd })));
+  return assemble(loaded, jobs, results, problems);
+}
+
+/** buildRuntime with the zones loaded off the serving thread. */
+export async function buildRuntimeOffThread(loaded: LoadedConfig, generation: number): Promise<{ runtime: Runtime; report: ZoneLoadReport[] }> {
+  const { zones, report } = await loadZonesOffThread(loaded);
+  return { runtime: { config: loaded.config, zones, generation }, report };
 }
 
 export function buildRuntime(loaded: LoadedConfig, generation: number): { runtime: Runtime; report: ZoneLoadReport[] } {

@@ -23,7 +23,7 @@ import { listenTls, type EncryptedListener } from '../transport/tls.js';
 import { listenUdpAuto } from '../transport/udp-batch.js';
 import { nameToWire, parseName } from '../wire/name.js';
 import { ZoneSet, type Zone } from '../zone/tree.js';
-import { buildRuntime, loadOneZone, type ZoneLoadReport } from './runtime-load.js';
+import { buildRuntime, buildRuntimeOffThread, loadOneZoneOffThread, type ZoneLoadReport } from './runtime-load.js';
 import cluster from 'node:cluster';
 import { Primary } from '../transfer/primary.js';
 import { updateHandler } from '../update/handler.js';
@@ -54,13 +54,17 @@ export type ReloadResult =
 export interface RunningServer {
   readonly engine: Engine;
   readonly listeners: readonly Listener[];
-  /** Re-reads the configuration file (if any) and its zones; keeps the old data when anything fails. */
-  reload(): ReloadResult;
+  /**
+   * Re-reads the configuration file (if any) and its zones; keeps the old data when anything fails.
+   * The zones are parsed and compiled in the zone-loader thread (src/zone/loader.ts): the serving
+   * thread only swaps the result in. Reloads run one after the other.
+   */
+  reload(): Promise<ReloadResult>;
   /**
    * Re-reads one zone's master file (the file the configuration in force names) and swaps it in
    * alone; every other zone and the configuration stay. On any error the old zone keeps serving.
    */
-  reloadZone(name: string): ReloadResult;
+  reloadZone(name: string): Promise<ReloadResult>;
   /** Swaps a zone built elsewhere (a secondary's transfer) into the live set, replacing the zone of that origin. */
   installZone(zone: Zone, report: ZoneLoadReport): void;
   /** Stops serving a zone (a secondary zone past its SOA expire); false when it was not served. */
@@ -203,71 +207,94 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     throw e;
   }
 
+  // Reloads run one after the other: a second SIGHUP during a reload waits for the first.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = (f: () => Promise<ReloadResult>): Promise<ReloadResult> => {
+    const next = queue.then(f, f);
+    queue = next;
+    return next;
+  };
+
+  const reloadAll = async (): Promise<ReloadResult> => {
+    try {
+      const loaded = opts.source();
+      // Parsed and compiled in the zone-loader thread: queries keep being answered meanwhile.
+      const next = await buildRuntimeOffThread(loaded, generation + 1);
+      const restart = restartNeeded(engine.runtime.config, loaded.config);
+      if (restart.length > 0) logger.warn('these changes take effect on restart; the rest is reloaded', { restartNeeded: restart });
+      // A zone whose data changed without a raised serial keeps its served version (logged there).
+      const zones = primary.reconcile(engine.runtime.zones, next.runtime.zones, loaded.config).zones;
+      generation++;
+      engine.swap({ ...next.runtime, zones });
+      // Renewed certificates take effect on reload; a bad one keeps the old one serving.
+      for (const t of encrypted) {
+        try {
+          t.reloadCertificate();
+        } catch (e) {
+          logger.error('certificate reload failed; keeping the previous one', { err: (e as Error).message });
+        }
+      }
+      logger.setLevel(loaded.config.log.level);
+      logZoneReport(logger, next.report);
+      stamp(next.report);
+      reports = next.report;
+      logger.info('reloaded', { generation });
+      reloads.inc('success');
+      return { ok: true, report: next.report, generation, restartNeeded: restart };
+    } catch (e) {
+      reloads.inc('failure');
+      logger.error('reload failed; still serving the previous configuration and zones', { errors: (e as Error).message.split('\n') });
+      return { ok: false, error: e as Error };
+    }
+  };
+
+  const reloadOne = async (name: string): Promise<ReloadResult> => {
+    let key: string;
+    try {
+      key = parseName(name.endsWith('.') ? name : name + '.').toLowerCase();
+    } catch (e) {
+      return { ok: false, error: new Error(`${name}: not a domain name: ${(e as Error).message}`) };
+    }
+    const config = engine.runtime.config;
+    const zc = config.zones.find((z) => z.name.toLowerCase() === key);
+    if (!zc) return { ok: false, error: new Error(`${key}: no such zone in the configuration (zones: ${config.zones.map((z) => z.name).join(', ') || 'none'})`) };
+    let r;
+    try {
+      r = await loadOneZoneOffThread(zc);
+    } catch (e) {
+      r = { problems: [(e as Error).message] };
+    }
+    if ('problems' in r) {
+      reloads.inc('failure');
+      logger.error('zone reload failed; still serving the previous zone', { zone: zc.name, errors: r.problems });
+      return { ok: false, error: new Error(r.problems.join('\n')) };
+    }
+    // The runtime in force now (not when the load began): only this zone changes.
+    const current = engine.runtime;
+    const checked = primary.reconcile(current.zones, current.zones.with(r.zone), current.config, r.zone.originKey);
+    if (checked.errors.length > 0) {
+      reloads.inc('failure');
+      return { ok: false, error: new Error(checked.errors.join('\n')) };
+    }
+    generation++;
+    // One swap: a query sees either the old zone set or the new one, never a mix.
+    engine.swap({ ...current, zones: checked.zones, generation });
+    stamp([r.report]);
+    reports = [...reports.filter((z) => z.name.toLowerCase() !== key), r.report];
+    logZoneReport(logger, [r.report]);
+    logger.info('zone reloaded', { zone: zc.name, generation });
+    reloads.inc('success');
+    return { ok: true, report: [r.report], generation, restartNeeded: [] };
+  };
+
   return {
     engine,
     listeners,
     reload() {
-      try {
-        const loaded = opts.source();
-        const next = buildRuntime(loaded, generation + 1);
-        const restart = restartNeeded(engine.runtime.config, loaded.config);
-        if (restart.length > 0) logger.warn('these changes take effect on restart; the rest is reloaded', { restartNeeded: restart });
-        // A zone whose data changed without a raised serial keeps its served version (logged there).
-        const zones = primary.reconcile(engine.runtime.zones, next.runtime.zones, loaded.config).zones;
-        generation++;
-        engine.swap({ ...next.runtime, zones });
-        // Renewed certificates take effect on reload; a bad one keeps the old one serving.
-        for (const t of encrypted) {
-          try {
-            t.reloadCertificate();
-          } catch (e) {
-            logger.error('certificate reload failed; keeping the previous one', { err: (e as Error).message });
-          }
-        }
-        logger.setLevel(loaded.config.log.level);
-        logZoneReport(logger, next.report);
-        stamp(next.report);
-        reports = next.report;
-        logger.info('reloaded', { generation });
-        reloads.inc('success');
-        return { ok: true, report: next.report, generation, restartNeeded: restart };
-      } catch (e) {
-        reloads.inc('failure');
-        logger.error('reload failed; still serving the previous configuration and zones', { errors: (e as Error).message.split('\n') });
-        return { ok: false, error: e as Error };
-      }
+      return serially(reloadAll);
     },
     reloadZone(name) {
-      const current = engine.runtime;
-      let key: string;
-      try {
-        key = parseName(name.endsWith('.') ? name : name + '.').toLowerCase();
-      } catch (e) {
-        return { ok: false, error: new Error(`${name}: not a domain name: ${(e as Error).message}`) };
-      }
-      const zc = current.config.zones.find((z) => z.name.toLowerCase() === key);
-      if (!zc) return { ok: false, error: new Error(`${key}: no such zone in the configuration (zones: ${current.config.zones.map((z) => z.name).join(', ') || 'none'})`) };
-      const r = loadOneZone(zc);
-      if ('problems' in r) {
-        reloads.inc('failure');
-        logger.error('zone reload failed; still serving the previous zone', { zone: zc.name, errors: r.problems });
-        return { ok: false, error: new Error(r.problems.join('\n')) };
-      }
-      const others = current.zones.zones.filter((z) => z.originKey !== r.zone.originKey);
-      const checked = primary.reconcile(current.zones, new ZoneSet([...others, r.zone]), current.config, r.zone.originKey);
-      if (checked.errors.length > 0) {
-        reloads.inc('failure');
-        return { ok: false, error: new Error(checked.errors.join('\n')) };
-      }
-      generation++;
-      // One swap: a query sees either the old zone set or the new one, never a mix.
-      engine.swap({ config: current.config, zones: checked.zones, generation });
-      stamp([r.report]);
-      reports = [...reports.filter((z) => z.name.toLowerCase() !== key), r.report];
-      logZoneReport(logger, [r.report]);
-      logger.info('zone reloaded', { zone: zc.name, generation });
-      reloads.inc('success');
-      return { ok: true, report: [r.report], generation, restartNeeded: [] };
+      return serially(() => reloadOne(name));
     },
     installZone(zone, report) {
       const current = engine.runtime;

@@ -1,9 +1,11 @@
 // The authoritative lookup of RFC 1034 §4.3.2 with RFC 2308 negative answers, RFC 4592 wildcards,
-// RFC 6672 DNAME and RFC 8482 minimal ANY, over the zones of a ZoneSet.
+// RFC 6672 DNAME and RFC 8482 minimal ANY, over the compiled zones of a ZoneSet (compiled.ts): one
+// descent from the apex through the hash index finds the name, a cut, a DNAME or the closest encloser.
 import { isSubdomain, nameKey, parseLabels, splitLabels, NameError } from '../wire/name.js';
 import { readNameAt } from '../wire/reader.js';
-import { Rcode, RRType, WireError, type MXRdata, type OpaqueRdata, type ResourceRecord, type SRVRdata, type TargetRdata } from '../wire/types.js';
-import type { RRset, Zone, ZoneNode, ZoneSet } from './tree.js';
+import { Rcode, RRClass, RRType, WireError, type MXRdata, type OpaqueRdata, type ResourceRecord, type SRVRdata, type TargetRdata } from '../wire/types.js';
+import { F_CNAME, F_CUT, F_DNAME, wireName, type CompiledStore } from './compiled.js';
+import type { Zone, ZoneSet } from './tree.js';
 
 /** What the lookup found for the (last) name it looked at. */
 export type LookupKind = 'answer' | 'nodata' | 'nxdomain' | 'referral' | 'refused' | 'yxdomain';
@@ -22,6 +24,13 @@ export interface LookupResult {
   wildcard: boolean;
   /** Leading additional records that must fit or the answer is truncated: a referral's in-domain glue (RFC 9471). */
   requiredAdditional: number;
+  /**
+   * For denial proofs (RFC 4035 §3.1.3, RFC 5155 §7.2): the closest encloser of the last name looked
+   * up (its deepest existing ancestor, as written in the zone), set on NXDOMAIN and on wildcard answers.
+   */
+  closestEncloser?: string;
+  /** The wildcard that answered ("*." + closest encloser, as written in the zone), on wildcard answers and NODATA. */
+  wildcardSource?: string;
 }
 
 export interface LookupOptions {
@@ -32,61 +41,80 @@ export interface LookupOptions {
 /** Bound on CNAME/DNAME steps, as resolvers bound chains (BIND follows 16). */
 const MAX_CHAIN = 16;
 
+/** RRsets and nodes are indices into the zone's arrays (compiled.ts). */
 type Step =
-  | { kind: 'answer'; sets: RRset[]; owner: string; wildcard: boolean }
-  | { kind: 'cname'; set: RRset; owner: string; target: string; wildcard: boolean }
-  | { kind: 'dname'; set: RRset; cname: ResourceRecord<TargetRdata>; target: string }
-  | { kind: 'nodata'; wildcard: boolean }
-  | { kind: 'nxdomain' }
-  | { kind: 'referral'; ns: RRset }
-  | { kind: 'yxdomain'; set: RRset };
+  | { kind: 'answer'; sets: number[]; owner: string; wildcard: number }
+  | { kind: 'cname'; set: number; owner: string; target: string; wildcard: number }
+  | { kind: 'dname'; set: number; node: number; cname: ResourceRecord<TargetRdata>; target: string }
+  | { kind: 'nodata'; wildcard: number }
+  | { kind: 'nxdomain'; closest: number }
+  | { kind: 'referral'; ns: number; node: number }
+  | { kind: 'yxdomain'; set: number; node: number };
+
+/** `wildcard` in a step: the node of the wildcard that answered, or -1. */
+const NO_WILDCARD = -1;
 
 export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: LookupOptions): LookupResult {
   const zone = zones.findAuthority(qname, qtype);
   if (!zone) return { kind: 'refused', rcode: Rcode.REFUSED, aa: false, answer: [], authority: [], additional: [], wildcard: false, requiredAdditional: 0 };
+  const st = zone.store;
 
   const answer: ResourceRecord[] = [];
   const authority: ResourceRecord[] = [];
   const additional: ResourceRecord[] = [];
   const seen = new Set<string>();
-  const dnamesSeen = new Set<RRset>();
+  const dnamesSeen = new Set<number>();
   let name = qname;
   let wildcard = false;
   let requiredAdditional = 0;
+  let lastWildcard = NO_WILDCARD;
+  let lastClosest = NO_WILDCARD;
 
   for (let i = 0; ; i++) {
     const step = zoneStep(zone, name, qtype, opts);
     switch (step.kind) {
-      case 'answer':
-        for (const set of step.sets) pushSet(answer, set, step.owner);
-        addAdditional(zone, step.sets, additional, step.owner);
-        return done('answer', Rcode.NOERROR, true, step.wildcard);
+      case 'answer': {
+        const sets: { type: number; records: ResourceRecord[] }[] = [];
+        for (const set of step.sets) {
+          const records = st.records(set, step.owner);
+          for (const r of records) answer.push(r);
+          sets.push({ type: st.b.setType[set]!, records });
+        }
+        addAdditional(zone, sets, additional, step.owner);
+        lastWildcard = step.wildcard;
+        return done('answer', Rcode.NOERROR, true, step.wildcard >= 0);
+      }
       case 'nodata':
         authority.push(zone.negativeSoa());
-        return done('nodata', Rcode.NOERROR, true, step.wildcard);
+        lastWildcard = step.wildcard;
+        return done('nodata', Rcode.NOERROR, true, step.wildcard >= 0);
       case 'nxdomain':
         authority.push(zone.negativeSoa());
+        lastClosest = step.closest;
         // RFC 6604 §3: after a chain, the rcode describes the last name looked up.
         return done('nxdomain', Rcode.NXDOMAIN, true, false);
-      case 'referral':
-        for (const r of step.ns.records) authority.push(r);
-        requiredAdditional = addGlue(zone, step.ns, additional);
+      case 'referral': {
+        const ns = st.records(step.ns, st.nodeText(step.node));
+        for (const r of ns) authority.push(r);
+        requiredAdditional = addGlue(zone, ns, additional);
         // A referral reached through a CNAME keeps AA: the CNAME itself is authoritative data.
         return done('referral', Rcode.NOERROR, answer.length > 0, false);
+      }
       case 'yxdomain':
-        pushSet(answer, step.set, step.set.name);
+        st.records(step.set, st.nodeText(step.node), answer);
         return done('yxdomain', Rcode.YXDOMAIN, true, false);
       case 'cname':
       case 'dname': {
         if (step.kind === 'cname') {
-          pushSet(answer, step.set, step.owner);
-          wildcard ||= step.wildcard;
+          st.records(step.set, step.owner, answer);
+          wildcard ||= step.wildcard >= 0;
+          if (step.wildcard >= 0) lastWildcard = step.wildcard;
         } else {
           // A DNAME that points below itself meets itself again: the same record never goes twice
           // into one section, so the chain ends here with what it has (NSD stops the same way).
           if (dnamesSeen.has(step.set)) return done('answer', Rcode.NOERROR, true, wildcard);
           dnamesSeen.add(step.set);
-          pushSet(answer, step.set, step.set.name);
+          st.records(step.set, st.nodeText(step.node), answer);
           answer.push(step.cname);
         }
         // The synthesized CNAME answers a CNAME query itself (RFC 6672 §3.1): nothing to follow.
@@ -99,98 +127,107 @@ export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: Looku
           return done('answer', Rcode.NOERROR, true, wildcard);
         }
         name = target;
+        lastWildcard = NO_WILDCARD;
         continue;
       }
     }
   }
 
   function done(kind: LookupKind, rcode: number, aa: boolean, wc: boolean): LookupResult {
-    return { kind, rcode, aa, answer, authority, additional, zone, wildcard: wildcard || wc, requiredAdditional };
+    const r: LookupResult = { kind, rcode, aa, answer, authority, additional, zone, wildcard: wildcard || wc, requiredAdditional };
+    if (lastWildcard >= 0) {
+      r.wildcardSource = st.nodeText(lastWildcard);
+      r.closestEncloser = st.nodeText(st.b.nodeParent[lastWildcard]!);
+    } else if (lastClosest >= 0) r.closestEncloser = st.nodeText(lastClosest);
+    return r;
   }
+}
+
+/** The qname's last `n` labels as text ("." for none), spelt as asked. */
+function suffixText(qname: string, labels: string[], n: number): string {
+  if (n === 0) return '.';
+  if (n === labels.length) return qname;
+  return labels.slice(labels.length - n).join('.') + '.';
 }
 
 /** One name's lookup inside one zone, without following CNAME or DNAME targets. */
 function zoneStep(zone: Zone, qname: string, qtype: number, opts: LookupOptions): Step {
-  const labels = splitLabels(qname);
-  const zoneDepth = zone.origin === '.' ? 0 : splitLabels(zone.origin).length;
+  const st = zone.store;
+  const flags = st.b.nodeFlags;
+  const w = wireName(qname);
+  const labels = w.offs.length;
+  const zoneDepth = zone.apexLabels;
   // Walk down from the apex: a cut or a DNAME on the way decides before the name itself does.
-  let closest: ZoneNode = zone.get(zone.originKey)!;
-  let closestName = zone.origin;
-  if (labels.length > zoneDepth && zone.dnames.has(zone.originKey)) {
-    return dnameStep(closest.rrsets.get(RRType.DNAME)!, qname, qname.slice(qname.length - zone.origin.length));
+  let closest = 0;
+  if (labels > zoneDepth && (flags[0]! & F_DNAME) !== 0) {
+    return dnameStep(st, 0, qname, suffixText(qname, splitLabels(qname), zoneDepth));
   }
-  for (let depth = zoneDepth + 1; depth <= labels.length; depth++) {
-    const name = depth === labels.length ? qname : labels.slice(labels.length - depth).join('.') + '.';
-    const key = nameKey(name);
-    const node = zone.get(key);
-    if (!node) return missingName(zone, qname, qtype, closest, closestName, opts);
-    const atQname = depth === labels.length;
-    if (zone.cuts.has(key)) {
+  for (let depth = zoneDepth + 1; depth <= labels; depth++) {
+    const node = st.probe(w, labels - depth);
+    if (node < 0) return missingName(st, qtype, closest, qname, opts);
+    const atQname = depth === labels;
+    const f = flags[node]!;
+    if ((f & F_CUT) !== 0) {
       // DS lives in the parent (RFC 4035 §3.1.4.1): the parent side of the cut answers it with
       // authority, the DS RRset or NODATA, never a referral.
       if (atQname && qtype === RRType.DS) {
-        const ds = node.rrsets.get(RRType.DS);
-        return ds ? { kind: 'answer', sets: [ds], owner: qname, wildcard: false } : { kind: 'nodata', wildcard: false };
+        const ds = st.setOf(node, RRType.DS);
+        return ds >= 0 ? { kind: 'answer', sets: [ds], owner: qname, wildcard: NO_WILDCARD } : { kind: 'nodata', wildcard: NO_WILDCARD };
       }
-      return { kind: 'referral', ns: node.rrsets.get(RRType.NS)! };
+      return { kind: 'referral', ns: st.setOf(node, RRType.NS), node };
     }
-    if (!atQname && zone.dnames.has(key)) return dnameStep(node.rrsets.get(RRType.DNAME)!, qname, name);
+    if (!atQname && (f & F_DNAME) !== 0) return dnameStep(st, node, qname, suffixText(qname, splitLabels(qname), depth));
     closest = node;
-    closestName = name;
   }
-  return existingName(closest, qname, qtype, false, opts);
+  return existingName(st, closest, qname, qtype, NO_WILDCARD, opts);
 }
 
-function existingName(node: ZoneNode, owner: string, qtype: number, wildcard: boolean, opts: LookupOptions): Step {
-  const cname = node.rrsets.get(RRType.CNAME);
-  if (cname && qtype !== RRType.CNAME && qtype !== RRType.ANY) {
-    return { kind: 'cname', set: cname, owner, target: (cname.records[0]!.data as TargetRdata).target, wildcard };
+function existingName(st: CompiledStore, node: number, owner: string, qtype: number, wildcard: number, opts: LookupOptions): Step {
+  const b = st.b;
+  if ((b.nodeFlags[node]! & F_CNAME) !== 0 && qtype !== RRType.CNAME && qtype !== RRType.ANY) {
+    const cname = st.setOf(node, RRType.CNAME);
+    return { kind: 'cname', set: cname, owner, target: st.targetText(b.setFirstRr[cname]!), wildcard };
   }
   if (qtype === RRType.ANY) {
-    if (node.isEmpty) return { kind: 'nodata', wildcard };
-    const sets = [...node.rrsets.values()];
-    return { kind: 'answer', sets: opts.minimalAny ? [pickAny(sets)] : sets, owner, wildcard };
+    const first = b.nodeFirstSet[node]!;
+    const count = b.nodeSets[node]!;
+    if (count === 0) return { kind: 'nodata', wildcard };
+    if (opts.minimalAny) {
+      // RFC 8482 §4.1: any one RRset will do; the smallest, so the answer is least likely to truncate.
+      let best = first;
+      for (let s = first + 1; s < first + count; s++) if (b.setRrs[s]! < b.setRrs[best]!) best = s;
+      return { kind: 'answer', sets: [best], owner, wildcard };
+    }
+    const sets: number[] = [];
+    for (let s = first; s < first + count; s++) sets.push(s);
+    return { kind: 'answer', sets, owner, wildcard };
   }
-  const set = node.rrsets.get(qtype);
-  if (set) return { kind: 'answer', sets: [set], owner, wildcard };
+  const set = st.setOf(node, qtype);
+  if (set >= 0) return { kind: 'answer', sets: [set], owner, wildcard };
   return { kind: 'nodata', wildcard };
 }
 
-/** RFC 8482 §4.1: any one RRset will do; prefer the smallest so the answer is least likely to truncate. */
-function pickAny(sets: RRset[]): RRset {
-  let best = sets[0]!;
-  for (const s of sets) if (s.records.length < best.records.length) best = s;
-  return best;
-}
-
 /** The name does not exist: RFC 4592 §4.1, the source of synthesis is "*." + the closest encloser. */
-function missingName(zone: Zone, qname: string, qtype: number, closest: ZoneNode, closestName: string, opts: LookupOptions): Step {
-  const star = zone.get('*.' + nameKey(closestName));
-  if (!star) return { kind: 'nxdomain' };
-  return existingName(star, qname, qtype, true, opts);
+function missingName(st: CompiledStore, qtype: number, closest: number, qname: string, opts: LookupOptions): Step {
+  const star = st.b.nodeWild[closest]!;
+  if (star < 0) return { kind: 'nxdomain', closest };
+  return existingName(st, star, qname, qtype, star, opts);
 }
 
 /** RFC 6672 §2.2: replace the DNAME owner suffix of qname with the DNAME target. */
-function dnameStep(set: RRset, qname: string, owner: string): Step {
-  const dname = set.records[0]! as ResourceRecord<TargetRdata>;
+function dnameStep(st: CompiledStore, node: number, qname: string, owner: string): Step {
+  const set = st.setOf(node, RRType.DNAME);
+  const dnameTarget = st.targetText(st.b.setFirstRr[set]!);
   const prefix = owner === '.' ? qname : qname.slice(0, qname.length - owner.length);
-  const targetText = dname.data.target === '.' ? prefix : prefix + dname.data.target;
+  const targetText = dnameTarget === '.' ? prefix : prefix + dnameTarget;
   try {
     parseLabels(targetText);
   } catch (e) {
-    if (e instanceof NameError) return { kind: 'yxdomain', set };
+    if (e instanceof NameError) return { kind: 'yxdomain', set, node };
     throw e;
   }
-  const cname: ResourceRecord<TargetRdata> = { name: qname, type: RRType.CNAME, class: dname.class, ttl: set.ttl, data: { target: targetText } };
-  return { kind: 'dname', set, cname, target: targetText };
-}
-
-function pushSet(out: ResourceRecord[], set: RRset, owner: string): void {
-  if (owner === set.name) {
-    for (const r of set.records) out.push(r);
-    return;
-  }
-  for (const r of set.records) out.push({ ...r, name: owner });
+  const cname: ResourceRecord<TargetRdata> = { name: qname, type: RRType.CNAME, class: RRClass.IN, ttl: st.b.setTtl[set]!, data: { target: targetText } };
+  return { kind: 'dname', set, node, cname, target: targetText };
 }
 
 /**
@@ -198,12 +235,13 @@ function pushSet(out: ResourceRecord[], set: RRset, owner: string): void {
  * first, then of sibling ones (elsewhere in this zone). Returns how many records are in-domain glue:
  * those must all fit in the response, the sibling glue may be left out (§3).
  */
-function addGlue(zone: Zone, ns: RRset, out: ResourceRecord[]): number {
-  const inDomain: RRset = { ...ns, records: ns.records.filter((r) => isSubdomain((r.data as TargetRdata).target, ns.name)) };
-  const sibling: RRset = { ...ns, records: ns.records.filter((r) => !isSubdomain((r.data as TargetRdata).target, ns.name)) };
-  addAdditional(zone, [inDomain], out);
+function addGlue(zone: Zone, ns: ResourceRecord[], out: ResourceRecord[]): number {
+  const cut = ns[0]!.name;
+  const inDomain = ns.filter((r) => isSubdomain((r.data as TargetRdata).target, cut));
+  const sibling = ns.filter((r) => !isSubdomain((r.data as TargetRdata).target, cut));
+  addAdditional(zone, [{ type: RRType.NS, records: inDomain }], out);
   const required = out.length;
-  addAdditional(zone, [sibling], out);
+  addAdditional(zone, [{ type: RRType.NS, records: sibling }], out);
   return required;
 }
 
@@ -214,26 +252,30 @@ function addGlue(zone: Zone, ns: RRset, out: ResourceRecord[]): number {
  * out, even zones served here, as NSD and Knot do. Each name is added once; the section is optional,
  * so the encoder drops what does not fit.
  */
-function addAdditional(zone: Zone, sets: readonly RRset[], out: ResourceRecord[], owner?: string): void {
+function addAdditional(zone: Zone, sets: readonly { type: number; records: readonly ResourceRecord[] }[], out: ResourceRecord[], owner?: string): void {
+  const type0 = sets[0]?.type;
+  if (type0 !== RRType.NS && type0 !== RRType.MX && type0 !== RRType.SRV && type0 !== RRType.SVCB && type0 !== RRType.HTTPS && sets.length === 1) return;
+  const st = zone.store;
   const added = new Set<string>();
   for (const set of sets) {
     for (const r of set.records) {
-      const target = additionalTarget(set.type, r, owner ?? set.name);
+      const target = additionalTarget(set.type, r, owner ?? r.name);
       if (target === undefined || !zone.contains(target)) continue;
       const key = nameKey(target);
       if (added.has(key)) continue;
       added.add(key);
-      const node = zone.get(key);
-      if (!node) continue;
+      const node = st.findNode(key);
+      if (node < 0) continue;
+      const nodeName = st.nodeText(node);
       for (const t of [RRType.A, RRType.AAAA]) {
-        const addr = node.rrsets.get(t);
-        if (addr) for (const a of addr.records) out.push(a);
+        const addr = st.setOf(node, t);
+        if (addr >= 0) st.records(addr, nodeName, out);
       }
       // RFC 9460 §4.1 names SVCB records too: the target's own RRset of the same type (one step of an
       // alias chain, as Knot adds it), unless the target is the owner, whose RRset is the answer.
-      if ((set.type === RRType.SVCB || set.type === RRType.HTTPS) && key !== nameKey(owner ?? set.name)) {
-        const next = node.rrsets.get(set.type);
-        if (next) for (const a of next.records) out.push(a);
+      if ((set.type === RRType.SVCB || set.type === RRType.HTTPS) && key !== nameKey(owner ?? r.name)) {
+        const next = st.setOf(node, set.type);
+        if (next >= 0) st.records(next, nodeName, out);
       }
     }
   }

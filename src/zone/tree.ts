@@ -1,6 +1,8 @@
-// An authoritative zone held in memory: nodes by name key (empty non-terminals included), RRsets by type.
+// An authoritative zone held in memory: a compiled zone (compiled.ts: flat arrays, wire names and
+// RDATA) behind the interface the responders, tools and tests use.
 import { isSubdomain, nameKey, parentName } from '../wire/name.js';
 import { RRType, type ResourceRecord, type SOARdata } from '../wire/types.js';
+import { CompiledStore, F_CUT, F_DNAME, wireName, ZoneCompiler, type CompiledZoneBuffers } from './compiled.js';
 
 export interface RRset {
   /** Owner as written in the zone (case kept). */
@@ -11,14 +13,7 @@ export interface RRset {
   readonly records: readonly ResourceRecord[];
 }
 
-/** An RRset while the zone is being built. */
-interface MutableRRset {
-  name: string;
-  type: number;
-  ttl: number;
-  records: ResourceRecord[];
-}
-
+/** A node as objects, built on demand (tools and tests; the lookup reads the arrays). */
 export class ZoneNode {
   readonly rrsets = new Map<number, RRset>();
   constructor(readonly name: string) {}
@@ -31,63 +26,100 @@ export class ZoneNode {
 
 export class Zone {
   readonly originKey: string;
-  readonly nodes = new Map<string, ZoneNode>();
+  readonly store: CompiledStore;
   readonly soa: ResourceRecord<SOARdata>;
-  /** Keys of names holding NS other than the apex: the zone cuts. */
-  readonly cuts = new Set<string>();
-  /** Keys of names holding a DNAME. */
-  readonly dnames = new Set<string>();
+  /** Labels in the origin (0 for the root). */
+  readonly apexLabels: number;
+  private readonly negative: ResourceRecord<SOARdata>;
 
-  private constructor(readonly origin: string, records: readonly ResourceRecord[]) {
-    this.originKey = nameKey(origin);
-    // One pass: records go straight into their node's RRset; sets whose TTLs differ are fixed after.
-    const mixed: MutableRRset[] = [];
-    for (const rr of records) {
-      const key = nameKey(rr.name);
-      let node = this.nodes.get(key);
-      if (!node) {
-        node = new ZoneNode(rr.name);
-        this.nodes.set(key, node);
-        this.addAncestors(rr.name);
-      }
-      const set = node.rrsets.get(rr.type) as MutableRRset | undefined;
-      if (!set) {
-        node.rrsets.set(rr.type, { name: node.name, type: rr.type, ttl: rr.ttl, records: [rr] } satisfies MutableRRset);
-        if (rr.type === RRType.NS && key !== this.originKey) this.cuts.add(key);
-        else if (rr.type === RRType.DNAME) this.dnames.add(key);
-        continue;
-      }
-      set.records.push(rr);
-      if (rr.ttl !== set.ttl) {
-        if (set.records.length === 2 || !mixed.includes(set)) mixed.push(set);
-        if (rr.ttl < set.ttl) set.ttl = rr.ttl;
-      }
-    }
-    // RFC 2181 §5.2: one TTL per RRset; the smallest wins.
-    for (const set of mixed) set.records = set.records.map((r) => (r.ttl === set.ttl ? r : { ...r, ttl: set.ttl }));
-    const apex = this.nodes.get(this.originKey);
-    const soa = apex?.rrsets.get(RRType.SOA)?.records[0];
-    if (!soa) throw new Error(`zone ${origin} has no SOA at its apex`);
-    this.soa = soa as ResourceRecord<SOARdata>;
+  private constructor(b: CompiledZoneBuffers) {
+    this.store = new CompiledStore(b);
+    this.originKey = nameKey(b.origin);
+    this.apexLabels = wireName(b.origin).offs.length;
+    const set = this.store.setOf(0, RRType.SOA);
+    if (set < 0) throw new Error(`zone ${b.origin} has no SOA at its apex`);
+    this.soa = this.store.records(set, this.store.nodeText(0))[0] as ResourceRecord<SOARdata>;
+    // RFC 2308 §5: negative answers carry the SOA with TTL min(SOA TTL, SOA MINIMUM).
+    const ttl = Math.min(this.soa.ttl, this.soa.data.minimum);
+    this.negative = ttl === this.soa.ttl ? this.soa : { ...this.soa, ttl };
   }
 
   /** Builds a zone from records that passed `checkZone`; throws only when the apex SOA is missing. */
-  static build(origin: string, records: readonly ResourceRecord[]): Zone {
-    return new Zone(origin, records);
+  static build(origin: string, records: Iterable<ResourceRecord>): Zone {
+    const c = new ZoneCompiler(origin);
+    for (const rr of records) c.addRecord(rr);
+    return new Zone(c.finish());
   }
 
-  private addAncestors(name: string): void {
-    let n = name;
-    while (nameKey(n) !== this.originKey && n !== '.') {
-      n = parentName(n);
-      const key = nameKey(n);
-      if (this.nodes.has(key)) return;
-      this.nodes.set(key, new ZoneNode(n));
+  /** A zone from compiled arrays (e.g. compiled in a worker thread and transferred). */
+  static fromBuffers(b: CompiledZoneBuffers): Zone {
+    return new Zone(b);
+  }
+
+  /** The compiled arrays (transferable: see compiled.ts transferList). */
+  get buffers(): CompiledZoneBuffers {
+    return this.store.b;
+  }
+
+  get origin(): string {
+    return this.store.b.origin;
+  }
+
+  /** The node of a name key as objects, or undefined (slow: for tools and tests). */
+  get(key: string): ZoneNode | undefined {
+    const n = this.store.findNode(key);
+    return n < 0 ? undefined : this.nodeObject(n);
+  }
+
+  /** Nodes by name key, as objects built on demand (slow: for tools and tests; the lookup reads the arrays). */
+  get nodes(): ReadonlyMap<string, ZoneNode> {
+    return new NodesView(this);
+  }
+
+  /** Keys of the zone cuts (NS below the apex), as a set view over the node flags. */
+  get cuts(): { has(key: string): boolean } {
+    return { has: (key) => this.isCut(key) };
+  }
+
+  /** Keys of names holding a DNAME, as a set view over the node flags. */
+  get dnames(): { has(key: string): boolean } {
+    return { has: (key) => this.isDname(key) };
+  }
+
+  /** Node `n` as objects. */
+  nodeAt(n: number): ZoneNode {
+    return this.nodeObject(n);
+  }
+
+  private nodeObject(n: number): ZoneNode {
+    const node = new ZoneNode(this.store.nodeText(n));
+    const b = this.store.b;
+    for (let s = b.nodeFirstSet[n]!, end = s + b.nodeSets[n]!; s < end; s++) {
+      node.rrsets.set(b.setType[s]!, { name: node.name, type: b.setType[s]!, ttl: b.setTtl[s]!, records: this.store.records(s, node.name) });
+    }
+    return node;
+  }
+
+  /** Every record, node by node (the apex first), each RRset's records together: zone print, AXFR, signing. */
+  *records(): IterableIterator<ResourceRecord> {
+    const b = this.store.b;
+    for (let n = 0; n < b.nodeCount; n++) {
+      if (b.nodeSets[n] === 0) continue;
+      const owner = this.store.nodeText(n);
+      for (let s = b.nodeFirstSet[n]!, end = s + b.nodeSets[n]!; s < end; s++) yield* this.store.records(s, owner);
     }
   }
 
-  get(key: string): ZoneNode | undefined {
-    return this.nodes.get(key);
+  /** True when the node of `key` is a zone cut (NS below the apex). */
+  isCut(key: string): boolean {
+    const n = this.store.findNode(key);
+    return n >= 0 && (this.store.b.nodeFlags[n]! & F_CUT) !== 0;
+  }
+
+  /** True when the node of `key` holds a DNAME. */
+  isDname(key: string): boolean {
+    const n = this.store.findNode(key);
+    return n >= 0 && (this.store.b.nodeFlags[n]! & F_DNAME) !== 0;
   }
 
   get serial(): number {
@@ -96,8 +128,7 @@ export class Zone {
 
   /** The SOA for negative answers, with TTL min(SOA TTL, SOA MINIMUM) (RFC 2308 §5). */
   negativeSoa(): ResourceRecord<SOARdata> {
-    const ttl = Math.min(this.soa.ttl, this.soa.data.minimum);
-    return ttl === this.soa.ttl ? this.soa : { ...this.soa, ttl };
+    return this.negative;
   }
 
   contains(name: string): boolean {
@@ -105,9 +136,39 @@ export class Zone {
   }
 
   get recordCount(): number {
-    let n = 0;
-    for (const node of this.nodes.values()) for (const set of node.rrsets.values()) n += set.records.length;
-    return n;
+    return this.store.b.rrCount;
+  }
+}
+
+/** A read-only Map view of a compiled zone's nodes (each built on demand). */
+class NodesView implements ReadonlyMap<string, ZoneNode> {
+  constructor(private readonly zone: Zone) {}
+  get size(): number {
+    return this.zone.store.b.nodeCount;
+  }
+  get(key: string): ZoneNode | undefined {
+    return this.zone.get(key);
+  }
+  has(key: string): boolean {
+    return this.zone.store.findNode(key) >= 0;
+  }
+  *entries(): MapIterator<[string, ZoneNode]> {
+    for (let n = 0; n < this.size; n++) {
+      const node = this.zone.nodeAt(n);
+      yield [nameKey(node.name), node];
+    }
+  }
+  *keys(): MapIterator<string> {
+    for (const [k] of this.entries()) yield k;
+  }
+  *values(): MapIterator<ZoneNode> {
+    for (const [, v] of this.entries()) yield v;
+  }
+  [Symbol.iterator](): MapIterator<[string, ZoneNode]> {
+    return this.entries();
+  }
+  forEach(f: (value: ZoneNode, key: string, map: ReadonlyMap<string, ZoneNode>) => void): void {
+    for (const [k, v] of this.entries()) f(v, k, this);
   }
 }
 
@@ -125,6 +186,14 @@ export class ZoneSet {
 
   get size(): number {
     return this.byKey.size;
+  }
+
+  /**
+   * A new set with `zone` in place of the zone of the same origin (or added): how one zone is swapped
+   * into a running server after a reload, a transfer or an UPDATE (`engine.swap({ ...runtime, zones: zones.with(z) })`).
+   */
+  with(zone: Zone): ZoneSet {
+    return new ZoneSet([...[...this.byKey.values()].filter((z) => z.originKey !== zone.originKey), zone]);
   }
 
   /** The zone that answers (name, qtype): the deepest one holding the name, with the DS rule of `dsAuthorityName`. */

@@ -1,0 +1,439 @@
+// A zone compiled into flat arrays (struct of arrays): nodes, RRsets, records, one names arena and one
+// RDATA arena of uncompressed wire bytes, and a hash index of the lower-cased wire names probed from
+// the apex down (one descent gives the exact match or the closest encloser). The arrays are plain
+// ArrayBuffers, so a zone compiled in a worker thread is transferred, not copied.
+import { nameToWire } from '../wire/name.js';
+import { readNameAt } from '../wire/reader.js';
+import { rdataCodec } from '../wire/rdata/index.js';
+import { Writer } from '../wire/writer.js';
+import { RRClass, RRType, type Rdata, type ResourceRecord } from '../wire/types.js';
+import { rdataFromWire, TYPED_RDATA } from './rdata-text.js';
+
+/** Node flags. */
+export const F_APEX = 1;
+/** NS below the apex: a zone cut (RFC 1034 §4.2.1). */
+export const F_CUT = 2;
+/** Holds a DNAME (RFC 6672). */
+export const F_DNAME = 4;
+/** Has a child "*" (RFC 4592 source of synthesis). */
+export const F_WILD_CHILD = 8;
+/** Holds a CNAME. */
+export const F_CNAME = 16;
+
+const FNV_SEED = 0x811c9dc5;
+
+/** ASCII lower case of one wire byte (length bytes are < 64, so they pass through). */
+function lc(b: number): number {
+  return b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
+}
+
+/** FNV-1a of one label (length byte and lower-cased bytes) on top of the hash of its parent name. */
+export function hashLabel(h: number, buf: Uint8Array, off: number): number {
+  const len = buf[off]!;
+  h = Math.imul(h ^ len, 0x01000193);
+  for (let i = off + 1, end = off + 1 + len; i < end; i++) h = Math.imul(h ^ lc(buf[i]!), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * A name as lower-cased wire bytes with the start offset of each label (offs[0] = 0, …), and the
+ * hash of each suffix (hashes[i] = the name from label i on; hashes[labels] = the root).
+ */
+export interface WireName {
+  wire: Uint8Array;
+  offs: number[];
+  hashes: number[];
+}
+
+/** Lower-cased wire form of a presentation name, with label offsets and suffix hashes. */
+export function wireName(text: string): WireName {
+  if (text === '.') return wireNameOf(new Uint8Array(1));
+  let wire: Uint8Array;
+  if (text.indexOf('\\') < 0) {
+    // The common case, no escapes: every character is one byte and each dot starts the next label
+    // ("a.b." is 01 61 01 62 00: one byte longer than the text).
+    const n = text.length;
+    wire = new Uint8Array(n + 1);
+    let lenAt = 0;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 0x2e) {
+        wire[lenAt] = i - lenAt;
+        lenAt = i + 1;
+      } else wire[i + 1] = lc(c);
+    }
+  } else {
+    wire = nameToWire(text);
+    for (let i = 0; i < wire.length; i++) wire[i] = lc(wire[i]!);
+  }
+  return wireNameOf(wire);
+}
+
+/** Label offsets and suffix hashes of lower-cased wire bytes. */
+export function wireNameOf(wire: Uint8Array): WireName {
+  const offs: number[] = [];
+  let p = 0;
+  while (wire[p]! !== 0) {
+    offs.push(p);
+    p += wire[p]! + 1;
+  }
+  const hashes = new Array<number>(offs.length + 1);
+  let h = FNV_SEED;
+  hashes[offs.length] = h;
+  for (let i = offs.length - 1; i >= 0; i--) {
+    h = hashLabel(h, wire, offs[i]!);
+    hashes[i] = h;
+  }
+  return { wire, offs, hashes };
+}
+
+/** Writes typed rdata uncompressed (names in full, case kept), as the zone stores it. */
+class PlainWriter extends Writer {
+  override writeName(name: string, _compress: boolean, keepCase = false): void {
+    super.writeName(name, false, keepCase);
+  }
+}
+const plainWriter = new PlainWriter(512);
+
+/** Uncompressed wire RDATA of a record (typed data through its codec, `{ raw }` as it is). */
+export function rdataToWire(rr: ResourceRecord): Uint8Array {
+  const d = rr.data as { raw?: unknown };
+  if (d.raw instanceof Uint8Array) return d.raw;
+  plainWriter.pos = 0;
+  rdataCodec(rr.type).encode(plainWriter, rr.data as Rdata);
+  return plainWriter.buf.subarray(0, plainWriter.pos);
+}
+
+/** The transferable form of a compiled zone: every array's buffer can go through postMessage's transfer list. */
+export interface CompiledZoneBuffers {
+  origin: string;
+  nodeCount: number;
+  setCount: number;
+  rrCount: number;
+  names: Uint8Array;
+  rdata: Uint8Array;
+  nodeName: Int32Array;
+  nodeParent: Int32Array;
+  nodeHash: Uint32Array;
+  nodeFlags: Uint8Array;
+  nodeFirstSet: Int32Array;
+  nodeSets: Uint16Array;
+  nodeWild: Int32Array;
+  setType: Uint16Array;
+  setTtl: Uint32Array;
+  setFirstRr: Int32Array;
+  setRrs: Int32Array;
+  rrOff: Int32Array;
+  rrLen: Uint16Array;
+  index: Int32Array;
+}
+
+/** The buffers to list in postMessage's transfer list. */
+export function transferList(b: CompiledZoneBuffers): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const v of Object.values(b)) if (ArrayBuffer.isView(v)) out.add(v.buffer as ArrayBuffer);
+  return [...out];
+}
+
+/** A growable byte arena. */
+class Arena {
+  buf = new Uint8Array(1 << 16);
+  pos = 0;
+  add(b: Uint8Array): number {
+    const at = this.pos;
+    if (at + b.length > this.buf.length) {
+      let size = this.buf.length * 2;
+      while (size < at + b.length) size *= 2;
+      const nb = new Uint8Array(size);
+      nb.set(this.buf.subarray(0, at));
+      this.buf = nb;
+    }
+    this.buf.set(b, at);
+    this.pos = at + b.length;
+    return at;
+  }
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+/** Growable typed columns. */
+class I32 {
+  a = new Int32Array(1024);
+  n = 0;
+  push(v: number): number {
+    if (this.n === this.a.length) {
+      const nb = new Int32Array(this.a.length * 2);
+      nb.set(this.a);
+      this.a = nb;
+    }
+    this.a[this.n] = v;
+    return this.n++;
+  }
+}
+
+/**
+ * Compiles records into a zone, one record at a time (`add`), then `finish()`. Records outside the
+ * origin are ignored (the zone checks report them before). RRsets keep the order in which their type
+ * first appears at a node and records their order of arrival; an RRset's TTL is the smallest of its
+ * records' (RFC 2181 §5.2).
+ */
+export class ZoneCompiler {
+  private readonly originWire: WireName;
+  private readonly names = new Arena();
+  private readonly rdata = new Arena();
+  private readonly nodeName = new I32();
+  private readonly nodeParent = new I32();
+  private readonly nodeHash = new I32();
+  private readonly nodeFlags = new I32();
+  /** Build time: each node's first RRset (a linked list through setNext), -1 when none. */
+  private readonly nodeSetHead = new I32();
+  private readonly nodeSetTail = new I32();
+  private readonly setNode = new I32();
+  private readonly setType = new I32();
+  private readonly setTtl = new I32();
+  private readonly setNext = new I32();
+  private readonly setRrHead = new I32();
+  private readonly setRrTail = new I32();
+  private readonly setRrCount = new I32();
+  private readonly rrOff = new I32();
+  private readonly rrLen = new I32();
+  private readonly rrNext = new I32();
+  private table = new Int32Array(1 << 12);
+  private used = 0;
+  private apexSpelt = false;
+
+  constructor(readonly origin: string) {
+    this.originWire = wireName(origin);
+    // The apex is node 0 (its wire name with the case of `origin`).
+    this.newNode(nameToWire(origin), this.originWire.hashes[0]!, -1);
+    this.nodeFlags.a[0] = F_APEX;
+  }
+
+  private newNode(nameWire: Uint8Array, hash: number, parent: number): number {
+    const n = this.nodeName.push(this.names.add(nameWire));
+    this.nodeParent.push(parent);
+    this.nodeHash.push(hash | 0);
+    this.nodeFlags.push(0);
+    this.nodeSetHead.push(-1);
+    this.nodeSetTail.push(-1);
+    if ((this.used + 1) * 2 > this.table.length) this.rehash();
+    this.insert(n, hash >>> 0);
+    this.used++;
+    return n;
+  }
+
+  private insert(n: number, hash: number): void {
+    const mask = this.table.length - 1;
+    let i = hash & mask;
+    while (this.table[i] !== 0) i = (i + 1) & mask;
+    this.table[i] = n + 1;
+  }
+
+  private rehash(): void {
+    this.table = new Int32Array(this.table.length * 2);
+    for (let n = 0; n < this.nodeName.n; n++) this.insert(n, this.nodeHash.a[n]! >>> 0);
+  }
+
+  private findNode(w: WireName, label: number): number {
+    const hash = w.hashes[label]!;
+    const mask = this.table.length - 1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const e = this.table[i]!;
+      if (e === 0) return -1;
+      const n = e - 1;
+      if (this.nodeHash.a[n]! >>> 0 === hash && sameName(this.names.buf, this.nodeName.a[n]!, w.wire, w.offs[label] ?? w.wire.length - 1)) return n;
+    }
+  }
+
+  /** Adds one record; `rdata` is its uncompressed wire RDATA (copied). */
+  add(owner: string, type: number, ttl: number, rdata: Uint8Array): void {
+    const asWritten = nameToWire(owner);
+    const w = wireNameOf(lowerCopy(asWritten));
+    const depth0 = this.originWire.offs.length;
+    const labels = w.offs.length;
+    if (labels < depth0 || w.hashes[labels - depth0] !== this.originWire.hashes[0] || !sameName(this.names.buf, this.nodeName.a[0]!, w.wire, w.offs[labels - depth0] ?? w.wire.length - 1)) return;
+    // The apex is spelt as the first record in the zone spells it (same length: only the case differs).
+    if (!this.apexSpelt) {
+      this.names.buf.set(asWritten.subarray(w.offs[labels - depth0] ?? asWritten.length - 1), this.nodeName.a[0]!);
+      this.apexSpelt = true;
+    }
+    // From the apex down: every name between the apex and the owner exists (empty non-terminals included).
+    let node = 0;
+    for (let i = labels - depth0 - 1; i >= 0; i--) {
+      let next = this.findNode(w, i);
+      if (next < 0) {
+        next = this.newNode(asWritten.subarray(w.offs[i]!), w.hashes[i]!, node);
+        if (w.wire[w.offs[i]!] === 1 && w.wire[w.offs[i]! + 1] === 0x2a) this.nodeFlags.a[node]! |= F_WILD_CHILD;
+      }
+      node = next;
+    }
+    // Its RRset of this type, or a new one at the end of the node's list.
+    let set = this.nodeSetHead.a[node]!;
+    while (set >= 0 && this.setType.a[set] !== type) set = this.setNext.a[set]!;
+    if (set < 0) {
+      set = this.setNode.push(node);
+      this.setType.push(type);
+      this.setTtl.push(ttl);
+      this.setNext.push(-1);
+      this.setRrHead.push(-1);
+      this.setRrTail.push(-1);
+      this.setRrCount.push(0);
+      const tail = this.nodeSetTail.a[node]!;
+      if (tail < 0) this.nodeSetHead.a[node] = set;
+      else this.setNext.a[tail] = set;
+      this.nodeSetTail.a[node] = set;
+      if (type === RRType.NS && node !== 0) this.nodeFlags.a[node]! |= F_CUT;
+      else if (type === RRType.DNAME) this.nodeFlags.a[node]! |= F_DNAME;
+      else if (type === RRType.CNAME) this.nodeFlags.a[node]! |= F_CNAME;
+    } else if (ttl < this.setTtl.a[set]! >>> 0) this.setTtl.a[set] = ttl;
+    const rr = this.rrOff.push(this.rdata.add(rdata));
+    this.rrLen.push(rdata.length);
+    this.rrNext.push(-1);
+    const tail = this.setRrTail.a[set]!;
+    if (tail < 0) this.setRrHead.a[set] = rr;
+    else this.rrNext.a[tail] = rr;
+    this.setRrTail.a[set] = rr;
+    this.setRrCount.a[set]!++;
+  }
+
+  /** Adds a record as the parser or a caller gives it (typed or `{ raw }` data). */
+  addRecord(rr: ResourceRecord): void {
+    this.add(rr.name, rr.type, rr.ttl, rdataToWire(rr));
+  }
+
+  /** The flat arrays: RRsets of a node contiguous, records of an RRset contiguous. */
+  finish(): CompiledZoneBuffers {
+    const nodeCount = this.nodeName.n;
+    const setCount = this.setNode.n;
+    const rrCount = this.rrOff.n;
+    const nodeFirstSet = new Int32Array(nodeCount);
+    const nodeSets = new Uint16Array(nodeCount);
+    const nodeWild = new Int32Array(nodeCount).fill(-1);
+    const setType = new Uint16Array(setCount);
+    const setTtl = new Uint32Array(setCount);
+    const setFirstRr = new Int32Array(setCount);
+    const setRrs = new Int32Array(setCount);
+    const rrOff = new Int32Array(rrCount);
+    const rrLen = new Uint16Array(rrCount);
+    let s = 0;
+    let r = 0;
+    for (let n = 0; n < nodeCount; n++) {
+      nodeFirstSet[n] = s;
+      const parent = this.nodeParent.a[n]!;
+      if (parent >= 0) {
+        const off = this.nodeName.a[n]!;
+        if (this.names.buf[off] === 1 && this.names.buf[off + 1] === 0x2a) nodeWild[parent] = n;
+      }
+      for (let set = this.nodeSetHead.a[n]!; set >= 0; set = this.setNext.a[set]!) {
+        setType[s] = this.setType.a[set]!;
+        setTtl[s] = this.setTtl.a[set]! >>> 0;
+        setFirstRr[s] = r;
+        setRrs[s] = this.setRrCount.a[set]!;
+        for (let rr = this.setRrHead.a[set]!; rr >= 0; rr = this.rrNext.a[rr]!) {
+          rrOff[r] = this.rrOff.a[rr]!;
+          rrLen[r] = this.rrLen.a[rr]!;
+          r++;
+        }
+        s++;
+      }
+      nodeSets[n] = s - nodeFirstSet[n]!;
+    }
+    const table = new Int32Array(this.table.length);
+    table.set(this.table);
+    return {
+      origin: this.origin, nodeCount, setCount, rrCount,
+      names: this.names.finish(), rdata: this.rdata.finish(),
+      nodeName: this.nodeName.a.slice(0, nodeCount), nodeParent: this.nodeParent.a.slice(0, nodeCount),
+      nodeHash: new Uint32Array(this.nodeHash.a.buffer.slice(0, nodeCount * 4)), nodeFlags: Uint8Array.from(this.nodeFlags.a.subarray(0, nodeCount)),
+      nodeFirstSet, nodeSets, nodeWild, setType, setTtl, setFirstRr, setRrs, rrOff, rrLen, index: table,
+    };
+  }
+}
+
+function lowerCopy(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(b.length);
+  for (let i = 0; i < b.length; i++) out[i] = lc(b[i]!);
+  return out;
+}
+
+/** True when the wire name at names[off] equals (case-insensitively) the lower-cased name at q[qoff]. */
+function sameName(names: Uint8Array, off: number, q: Uint8Array, qoff: number): boolean {
+  for (;;) {
+    const len = names[off]!;
+    if (len !== q[qoff]) return false;
+    if (len === 0) return true;
+    for (let i = 1; i <= len; i++) if (lc(names[off + i]!) !== q[qoff + i]) return false;
+    off += len + 1;
+    qoff += len + 1;
+  }
+}
+
+/** A compiled zone's arrays with the read side: probing, names and records. */
+export class CompiledStore {
+  readonly b: CompiledZoneBuffers;
+  private readonly mask: number;
+
+  constructor(b: CompiledZoneBuffers) {
+    this.b = b;
+    this.mask = b.index.length - 1;
+  }
+
+  /** The node named by `w` from label `label` on (the suffix), or -1. */
+  probe(w: WireName, label: number): number {
+    const hash = w.hashes[label]!;
+    const b = this.b;
+    const index = b.index;
+    const qoff = label < w.offs.length ? w.offs[label]! : w.wire.length - 1;
+    for (let i = hash & this.mask; ; i = (i + 1) & this.mask) {
+      const e = index[i]!;
+      if (e === 0) return -1;
+      const n = e - 1;
+      if (b.nodeHash[n] === hash && sameName(b.names, b.nodeName[n]!, w.wire, qoff)) return n;
+    }
+  }
+
+  /** The node of a presentation name, or -1. */
+  findNode(name: string): number {
+    return this.probe(wireName(name), 0);
+  }
+
+  /** The owner name of a node as first written in the zone (case kept). */
+  nodeText(n: number): string {
+    return readNameAt(this.b.names, this.b.nodeName[n]!).name;
+  }
+
+  /** The node's RRset of `type`, or -1. */
+  setOf(n: number, type: number): number {
+    const b = this.b;
+    const first = b.nodeFirstSet[n]!;
+    for (let s = first, end = first + b.nodeSets[n]!; s < end; s++) if (b.setType[s] === type) return s;
+    return -1;
+  }
+
+  /** Uncompressed wire RDATA of record `r` (a view into the arena: do not mutate). */
+  rdataOf(r: number): Uint8Array {
+    const off = this.b.rrOff[r]!;
+    return this.b.rdata.subarray(off, off + this.b.rrLen[r]!);
+  }
+
+  /** The records of an RRset as ResourceRecords with `owner`, all at the RRset's TTL. */
+  records(set: number, owner: string, out: ResourceRecord[] = []): ResourceRecord[] {
+    const b = this.b;
+    const type = b.setType[set]!;
+    const ttl = b.setTtl[set]!;
+    const first = b.setFirstRr[set]!;
+    for (let r = first, end = first + b.setRrs[set]!; r < end; r++) out.push({ name: owner, type, class: RRClass.IN, ttl, data: rdataOf(type, this.rdataOf(r)) });
+    return out;
+  }
+
+  /** The first name inside the RDATA of record `r` (CNAME, DNAME, NS … targets) as text. */
+  targetText(r: number): string {
+    return readNameAt(this.b.rdata, this.b.rrOff[r]!).name;
+  }
+}
+
+/** Typed data for the RFC 1035 types (what the lookup and responders read), `{ raw }` for the rest. */
+export function rdataOf(type: number, wire: Uint8Array): Rdata {
+  return TYPED_RDATA.has(type) ? rdataFromWire(type, wire) : { raw: wire };
+}

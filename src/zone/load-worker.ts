@@ -1,0 +1,17 @@
+// The zone-loader thread: parses, checks and compiles zone files off the serving thread and sends the
+// compiled arrays back as transferred ArrayBuffers (no copy).
+import { parentPort } from 'node:worker_threads';
+import { transferList } from './compiled.js';
+import { compileZoneFile } from './load.js';
+import type { LoaderReply, LoaderRequest } from './loader.js';
+
+parentPort!.on('message', (req: LoaderRequest) => {
+  let reply: LoaderReply;
+  try {
+    reply = { id: req.id, result: compileZoneFile(req.name, req.file, req.opts) };
+  } catch (e) {
+    // A bug, not a bad file: the caller reports it and keeps the old zone.
+    reply = { id: req.id, result: { ok: false, problems: [`${req.file}: cannot load zone ${req.name}: ${(e as Error).stack ?? e}`] } };
+  }
+  parentPort!.postMessage(reply, reply.result.ok ? transferList(reply.result.buffers) : []);
+});

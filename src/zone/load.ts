@@ -1,0 +1,50 @@
+// Loads one zone file into a compiled zone: parse (RFC 1035 §5), check, compile. Runs in the serving
+// thread at start and in the zone-loader thread (load-worker.ts) on a reload.
+import { checkZoneReport, formatZoneIssue } from './check.js';
+import { ZoneCompiler, type CompiledZoneBuffers } from './compiled.js';
+import { loadZoneFile, ZoneError } from './parser.js';
+import { RRType, type SOARdata } from '../wire/types.js';
+import { verifyZonemd, withZonemd, zonemdHashCode } from './zonemd.js';
+
+/** What a load may add to the file's data. */
+export interface CompileOptions {
+  /** Compute a ZONEMD record of this digest at the apex (zones[].zonemd). */
+  zonemd?: 'sha384' | 'sha512';
+}
+
+/** A compiled zone and what to report about it, or why it cannot be served. */
+export type CompiledZoneFile =
+  | { ok: true; buffers: CompiledZoneBuffers; records: number; serial: number; warnings: string[] }
+  | { ok: false; problems: string[] }
+  /** The file itself could not be read: the caller words it (it knows the configuration line). */
+  | { ok: false; unreadable: { message: string; code?: string } };
+
+/** Parses, checks and compiles the master file of zone `name`; never throws for a bad or missing file. */
+export function compileZoneFile(name: string, file: string, opts: CompileOptions = {}): CompiledZoneFile {
+  let parsed;
+  try {
+    parsed = loadZoneFile(file, name);
+  } catch (e) {
+    if (e instanceof ZoneError) return { ok: false, problems: [e.message] };
+    const err = e as NodeJS.ErrnoException;
+    return { ok: false, unreadable: { message: err.message, code: err.code } };
+  }
+  const { errors, warnings } = checkZoneReport(parsed, name);
+  if (errors.length > 0) return { ok: false, problems: errors.map(formatZoneIssue) };
+  // RFC 8976 §4: a zone whose ZONEMD does not verify is not served (the old version keeps serving on reload).
+  const zonemd = verifyZonemd(name, parsed.records);
+  if (zonemd.status === 'invalid') return { ok: false, problems: [`${file}: ${zonemd.reason}`] };
+  // zonemd: sha384|sha512 on a primary zone: the digest is computed at every load (RFC 8976 §3).
+  const records = opts.zonemd ? withZonemd(name, parsed.records, zonemdHashCode(opts.zonemd)) : parsed.records;
+  const c = new ZoneCompiler(name);
+  const count = records.length;
+  let serial = 0;
+  // Each record is dropped from the parse as it is compiled, so the two are not both held whole.
+  for (let i = 0; i < count; i++) {
+    const rr = records[i]!;
+    if (rr.type === RRType.SOA) serial = (rr.data as SOARdata).serial;
+    c.addRecord(rr);
+    (records as unknown[])[i] = undefined;
+  }
+  return { ok: true, buffers: c.finish(), records: count, serial, warnings: warnings.map(formatZoneIssue) };
+}

@@ -1,0 +1,83 @@
+// Loads zone files in a worker thread (load-worker.ts), so a reload never stops the serving thread:
+// the compiled arrays come back as transferred ArrayBuffers and become a Zone in O(1).
+import { Worker } from 'node:worker_threads';
+import { Zone } from './tree.js';
+import type { CompiledZoneFile, CompileOptions } from './load.js';
+
+export interface LoaderRequest {
+  id: number;
+  name: string;
+  file: string;
+  opts: CompileOptions;
+}
+
+export interface LoaderReply {
+  id: number;
+  result: CompiledZoneFile;
+}
+
+/** What `load` resolves to: the zone ready to swap in, or the same failures compileZoneFile gives. */
+export type LoadedZoneFile = Exclude<CompiledZoneFile, { ok: true }> | { ok: true; zone: Zone; records: number; serial: number; warnings: string[] };
+
+/**
+ * One loader thread per process, started at the first load and kept (unref'd) for the next: a
+ * thread start reads the parser's modules again, which costs more than a small zone's load.
+ * Requests run one at a time in the thread, in order.
+ */
+export class ZoneLoader {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: LoadedZoneFile) => void; reject: (e: Error) => void }>();
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    // From the sources (tsx, tests) the thread runs the .ts file; from dist the .js one.
+    const self = import.meta.url;
+    const w = self.endsWith('.ts')
+      ? // A thread does not inherit the main thread's module hooks: register tsx's there first.
+        new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(new URL('./load-worker.ts', self).href)}); });`, { eval: true })
+      : new Worker(new URL('./load-worker.js', self));
+    w.unref();
+    w.on('message', (m: LoaderReply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      const r = m.result;
+      if (!r.ok) return p.resolve(r);
+      try {
+        p.resolve({ ok: true, zone: Zone.fromBuffers(r.buffers), records: r.records, serial: r.serial, warnings: r.warnings });
+      } catch (e) {
+        p.resolve({ ok: false, problems: [(e as Error).message] });
+      }
+    });
+    const fail = (e: Error) => {
+      this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`the zone loader thread exited (code ${code})`)));
+    this.worker = w;
+    return w;
+  }
+
+  /** Parses, checks and compiles one zone file in the loader thread. */
+  load(name: string, file: string, opts: CompileOptions = {}): Promise<LoadedZoneFile> {
+    const w = this.start();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      w.postMessage({ id, name, file, opts } satisfies LoaderRequest);
+    });
+  }
+
+  /** Stops the thread (tests; a server keeps it until it exits). */
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) await w.terminate();
+  }
+}
+
+/** The process's loader. */
+export const zoneLoader = new ZoneLoader();
