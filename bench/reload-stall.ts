@@ -1,0 +1,153 @@
+// Reload stall: a SIGHUP of a big zone while a steady UDP query stream runs. Prints the longest gap
+// between two answers around the reload, the queries lost, the reload's duration and RSS (steady
+// before, peak during). `npm run bench:reload -- [--records N] [--rate Q/s] [--no-build]`.
+import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { freePort } from '../test/helpers/ports.js';
+import { repoRoot, sleep, spawnServer, waitForSoa } from './servers.js';
+import { BENCH_ZONE, writeZone } from './zone.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    rate: { type: 'string', default: '5000' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+const RECORDS = Number(flags.records);
+const RATE = Number(flags.rate);
+
+function status(pid: number, key: string): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** A query for `name` type `qtype` with id `id` (RD clear). */
+function query(id: number, name: string, qtype: number): Buffer {
+  const labels = name.split('.').filter(Boolean);
+  const q = Buffer.alloc(12 + labels.reduce((n, l) => n + l.length + 1, 0) + 1 + 4);
+  q.writeUInt16BE(id, 0);
+  q.writeUInt16BE(1, 4);
+  let o = 12;
+  for (const l of labels) {
+    q[o++] = l.length;
+    o += q.write(l, o, 'ascii');
+  }
+  q[o++] = 0;
+  q.writeUInt16BE(qtype, o);
+  q.writeUInt16BE(1, o + 2);
+  return q;
+}
+
+/** The SOA serial in an answer to a SOA query, or undefined. */
+function soaSerial(msg: Buffer): number | undefined {
+  if (msg.readUInt16BE(6) < 1) return undefined;
+  // The serial is the fifth-from-last 32-bit field of the last record's RDATA: the message ends with
+  // serial, refresh, retry, expire, minimum (no EDNS here).
+  return msg.readUInt32BE(msg.length - 20);
+}
+
+async function main(): Promise<void> {
+  if (!flags['no-build']) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-reload-stall-'));
+  const zoneFile = join(dir, 'bench.zone');
+  const shape = await writeZone(zoneFile, RECORDS);
+  const port = await freePort();
+  const server = spawnServer('fluxdns', { zoneFile, port, cpu: '0', workers: 1 });
+  const sock = createSocket('udp4');
+  try {
+    const t0 = performance.now();
+    await waitForSoa(server.proc, port, BENCH_ZONE, 600_000);
+    const loadSeconds = (performance.now() - t0) / 1000;
+    const pid = server.proc.pid;
+    await sleep(1000);
+    const steadyRss = status(pid, 'VmRSS');
+    // Reset the peak (VmHWM) so it measures the reload alone (Linux clear_refs, value 5).
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+
+    const sent = new Map<number, number>();
+    const answers: number[] = [];
+    let serial: number | undefined;
+    let soaAsked = 0;
+    sock.on('message', (m) => {
+      const id = m.readUInt16BE(0);
+      if (id === 0xffff) {
+        serial = soaSerial(m);
+        return;
+      }
+      if (sent.delete(id)) answers.push(performance.now());
+    });
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+    let id = 0;
+    let running = true;
+    const perTick = Math.max(1, Math.round(RATE / 1000));
+    const pump = (async () => {
+      let next = performance.now();
+      while (running) {
+        for (let i = 0; i < perTick; i++) {
+          id = (id + 1) % 0xfff0;
+          const h = Math.floor(Math.random() * shape.hosts);
+          sent.set(id, performance.now());
+          sock.send(query(id, `h${h}.${BENCH_ZONE}`, 1), port, '127.0.0.1');
+        }
+        next += 1;
+        const wait = next - performance.now();
+        await sleep(wait > 0 ? wait : 0);
+      }
+    })();
+    await sleep(3000);
+    // A new serial, so the end of the reload shows in the answers.
+    const text = readFileSync(zoneFile, 'utf8').replace(' 2026112401 ', ' 2026112402 ');
+    writeFileSync(zoneFile, text);
+    const load1 = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+    const hup = performance.now();
+    process.kill(pid, 'SIGHUP');
+    let reloaded = 0;
+    for (;;) {
+      sock.send(query(0xffff, BENCH_ZONE, 6), port, '127.0.0.1');
+      soaAsked++;
+      await sleep(20);
+      if (serial === 2026112402) {
+        reloaded = performance.now();
+        break;
+      }
+      if (performance.now() - hup > 600_000) throw new Error('no reload within 10 minutes');
+    }
+    const peakRss = status(pid, 'VmHWM');
+    await sleep(2000);
+    running = false;
+    await pump;
+    await sleep(2000);
+    // The longest silence from one second before the SIGHUP to one second after the new serial.
+    const window = answers.filter((t) => t >= hup - 1000 && t <= reloaded + 1000);
+    let maxGap = 0;
+    let maxGapAt = 0;
+    for (let i = 1; i < window.length; i++) {
+      const g = window[i]! - window[i - 1]!;
+      if (g > maxGap) {
+        maxGap = g;
+        maxGapAt = window[i - 1]! - hup;
+      }
+    }
+    // The same measure before the SIGHUP: what the machine's load alone does to the stream.
+    const before = answers.filter((t) => t < hup - 1000);
+    let baseGap = 0;
+    for (let i = 1; i < before.length; i++) baseGap = Math.max(baseGap, before[i]! - before[i - 1]!);
+    const out = {
+      records: shape.records, rate: RATE, loadavg1: Number(load1), loadSeconds: +loadSeconds.toFixed(2),
+      reloadSeconds: +((reloaded - hup) / 1000).toFixed(2), maxGapMs: +maxGap.toFixed(1), maxGapStartsMsAfterHup: Math.round(maxGapAt), maxGapBeforeHupMs: +baseGap.toFixed(1), lost: sent.size, answered: answers.length,
+      steadyRssMiB: Math.round(steadyRss / 2 ** 20), reloadPeakRssMiB: Math.round(peakRss / 2 ** 20), soaQueries: soaAsked,
+    };
+    process.stdout.write(JSON.stringify(out) + '\n');
+  } finally {
+    sock.close();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
