@@ -128,3 +128,16 @@ test('a result carries the closest encloser and the wildcard that answered (for 
   const exact = lookup(zs, 'a.b.c.p.lab.', RRType.A, { minimalAny: true });
   assert.equal(exact.closestEncloser, undefined);
 });
+
+test('has, rrset, cuts and nodes answer from the compiled arrays', () => {
+  const records = parseZone(`$TTL 300\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 198.51.100.1\nSub NS ns.sub\nns.sub A 198.51.100.2\na.b.c TXT "x"\n`, { origin: 'h.lab.' }).records;
+  const z = Zone.build('h.lab.', records);
+  assert.equal(z.has('B.C.h.lab.'), true, 'an empty non-terminal exists, whatever the case');
+  assert.equal(z.has('x.h.lab.'), false);
+  assert.equal(z.rrset('SUB.h.lab.', RRType.NS)?.name, 'Sub.h.lab.');
+  assert.deepEqual(z.rrset('sub.h.lab.', RRType.NS)?.records.map((r) => r.data), [{ target: 'ns.sub.h.lab.' }]);
+  assert.equal(z.rrset('sub.h.lab.', RRType.A), undefined);
+  assert.equal(z.cuts.has('sub.h.lab.'), true);
+  assert.equal(z.cuts.has('h.lab.'), false, 'the apex NS is no cut');
+  assert.deepEqual([...z.nodes.keys()].sort(), ['a.b.c.h.lab.', 'b.c.h.lab.', 'c.h.lab.', 'h.lab.', 'ns.h.lab.', 'ns.sub.h.lab.', 'sub.h.lab.']);
+});

@@ -110,6 +110,20 @@ export class Zone {
     }
   }
 
+  /** True when `name` exists in the zone: it owns records or is an empty non-terminal (RFC 4592 §2.2.2). */
+  has(name: string): boolean {
+    return this.store.findNode(name) >= 0;
+  }
+
+  /** The RRset of `type` at `name` (owner as written in the zone), or undefined; builds only that RRset. */
+  rrset(name: string, type: number): RRset | undefined {
+    const n = this.store.findNode(name);
+    const s = n < 0 ? -1 : this.store.setOf(n, type);
+    if (s < 0) return undefined;
+    const owner = this.store.nodeText(n);
+    return { name: owner, type, ttl: this.store.b.setTtl[s]!, records: this.store.records(s, owner) };
+  }
+
   /** True when the node of `key` is a zone cut (NS below the apex). */
   isCut(key: string): boolean {
     const n = this.store.findNode(key);
