@@ -1,16 +1,40 @@
 // The typed query context every pipeline unit reads and writes.
 import type { QueryView } from '../wire/fastpath.js';
 import type { EdnsOption, ResourceRecord } from '../wire/types.js';
-import type { Runtime } from './runtime.js';
+import { derivedAuthorities, type Authority } from './authority.js';
+import type { StateKey } from './state-key.js';
+import type { Config } from '../config/schema.js';
+import type { ZoneSet } from '../zone/tree.js';
+import type { AuthorityTable } from './authority.js';
+import type { TransportInfo } from '../transport/info.js';
 
-export type TransportProto = 'udp' | 'tcp' | 'tls' | 'https';
+export type { TransportInfo, TransportProto } from '../transport/info.js';
 
-export interface TransportInfo {
-  readonly proto: TransportProto;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
+/** What the chain decided: send the response draft, or nothing. */
+export type Verdict = { kind: 'send' } | { kind: 'drop'; reason: string };
+
+/** A chain of hooks (answer/pipeline.ts implements it); declared here so the runtime can carry one. */
+export interface Chain {
+  readonly units: readonly { readonly name: string }[];
+  run(ctx: QueryContext): Verdict | Promise<Verdict>;
+}
+
+/**
+ * What one query is answered from: a configuration, the data loaded for it, the authorities it
+ * answers for and the chain of the modules it configures — swapped whole on reload (answer/runtime.ts).
+ */
+export interface Runtime {
+  readonly config: Config;
+  readonly zones: ZoneSet;
+  /** Increases with every successful reload, so caches can tell stale entries. */
+  readonly generation: number;
+  /**
+   * Every zone and service name answered (answer/authority.ts), built at load. A runtime made without
+   * it (tests, `fluxdns explain`) gets one derived from its configuration and zones.
+   */
+  readonly authorities?: AuthorityTable;
+  /** The hooks of the configured modules in chain order (answer/units.ts), built at load. */
+  readonly chain?: Chain;
 }
 
 /** What the responder and finishers build; the pipeline encodes it. */
@@ -73,11 +97,7 @@ export function setSections(r: ResponseDraft, s: Sections): void {
   r.additional = s.additional;
 }
 
-/** A typed slot for per-query state owned by one unit. */
-export class StateKey<T> {
-  declare readonly _type: T;
-  constructor(readonly name: string) {}
-}
+export { StateKey, type StateReader } from './state-key.js';
 
 export class QueryContext {
   readonly response: ResponseDraft = { rcode: 0, aa: false, tc: false, answer: [], authority: [], additional: [], ednsOptions: [], cacheable: false };
@@ -91,6 +111,21 @@ export class QueryContext {
     readonly runtime: Runtime,
     readonly receivedAt: number,
   ) {}
+
+  /** undefined: not resolved yet; null: no authority holds the name. */
+  private resolved: Authority | null | undefined;
+
+  /**
+   * The authority that answers this query's name (answer/authority.ts), resolved once, on first use
+   * (an answer-cache hit never needs it). Undefined without a question or when nothing here holds the name.
+   */
+  get authority(): Authority | undefined {
+    if (this.resolved === undefined) {
+      const q = this.query.question;
+      this.resolved = (q && (this.runtime.authorities ?? derivedAuthorities(this.runtime)).resolve(q.name, q.type)) ?? null;
+    }
+    return this.resolved ?? undefined;
+  }
 
   get<T>(key: StateKey<T>): T | undefined {
     return this.slots?.get(key) as T | undefined;

@@ -5,6 +5,7 @@ import { encodeResponse } from './encode.js';
 import { Pipeline, type Verdict } from './pipeline.js';
 import type { Runtime } from './runtime.js';
 import type { Unit } from './unit.js';
+import { completeRuntime } from './units.js';
 
 export type EngineReply = Uint8Array | null;
 
@@ -37,11 +38,18 @@ export class Engine {
   timeEvery = 1;
   private tick = 0;
 
+  private current: Runtime;
+
+  /**
+   * `units` is the chain for a runtime that carries none (tests, `fluxdns explain`); a runtime built by
+   * the load phase (ModuleSet.load) brings its own chain of the configured modules' hooks.
+   */
   constructor(
-    private current: Runtime,
-    units: readonly Unit[],
+    runtime: Runtime,
+    units: readonly Unit[] = [],
     private readonly hooks: EngineHooks = {},
   ) {
+    this.current = completeRuntime(runtime);
     this.pipeline = new Pipeline(units, hooks.onUnitError);
   }
 
@@ -51,7 +59,9 @@ export class Engine {
 
   /** Atomic swap: queries already running finish on the runtime they started with. */
   swap(next: Runtime): void {
-    this.current = next;
+    // A runtime with new zones but the same configuration (a zone reload, a transfer) keeps the chain
+    // and gets its table of authorities rebuilt for the new zones.
+    this.current = completeRuntime(next, this.current);
   }
 
   /** `more` receives the messages after the reply when the response has several (stream transports only). */
@@ -64,7 +74,7 @@ export class Engine {
       this.tick = (this.tick + 1) & (this.timeEvery - 1);
     }
     const ctx = new QueryContext(raw, parseQuery(raw), transport, this.current, Date.now());
-    const verdict = this.pipeline.run(ctx);
+    const verdict = (ctx.runtime.chain ?? this.pipeline).run(ctx);
     if (verdict instanceof Promise) return verdict.then((v) => this.finish(ctx, v, started, more));
     return this.finish(ctx, verdict, started, more);
   }

@@ -8,16 +8,16 @@
 //
 // A unit that throws fails the query with SERVFAIL; nothing a unit does can crash the server.
 import { Rcode } from '../wire/types.js';
-import type { QueryContext } from './context.js';
+import type { Chain, QueryContext, Verdict } from './context.js';
 import type { Outcome, Stage, Unit } from './unit.js';
 
 export const STAGE_ORDER: readonly Stage[] = ['guard', 'policy', 'responder', 'finish'];
 
-export type Verdict = { kind: 'send' } | { kind: 'drop'; reason: string };
+export type { Verdict } from './context.js';
 
 const SEND: Verdict = { kind: 'send' };
 
-export class Pipeline {
+export class Pipeline implements Chain {
   private readonly main: readonly Unit[];
   private readonly finishers: readonly Unit[];
 

@@ -4,6 +4,7 @@ import { ConfigError, loadConfigFile } from '../config/load.js';
 import { checkListeners } from '../server/listen-check.js';
 import { LoadError, loadZones } from '../server/runtime-load.js';
 import { parseFlags } from './args.js';
+import { ModuleSet } from '../answer/units.js';
 
 export const CHECK_FLAGS = {
   config: { type: 'string', short: 'c', value: 'FILE', help: 'the configuration to check (default: the built-in demo)' },
@@ -15,7 +16,9 @@ export function runCheck(args: string[]): number {
     const loaded = values.config ? loadConfigFile(values.config) : demoConfig();
     const listen = checkListeners(loaded.config);
     for (const i of listen) process.stderr.write(`${loaded.file}: ${i.path}: ${i.severity === 'warning' ? 'warning: ' : ''}${i.message}\n`);
-    const { report } = loadZones(loaded);
+    const { zones, report } = loadZones(loaded);
+    // The modules' load phase, as serve runs it: compiled policies, keys, services (errors name file, line, key).
+    new ModuleSet().load(loaded, zones);
     for (const z of report) {
       for (const w of z.warnings) process.stderr.write(`warning: ${w}\n`);
       process.stdout.write(`zone ${z.name}: ${z.records} records, serial ${z.serial} (${z.file})${z.warnings.length ? `, ${z.warnings.length} warnings` : ''}\n`);

@@ -2,7 +2,7 @@
 // RFC 5452 §9.2), replies filtered by the caller's `accept`, TCP framed with the RFC 1035 §4.2.2 length.
 import dgram from 'node:dgram';
 import net from 'node:net';
-import type { Exchange, ServerAddress } from './stub.js';
+import type { Exchange, ServerAddress } from './exchange.js';
 
 export const udpTransport: Exchange = (server: ServerAddress, packet: Uint8Array, timeoutMs: number, accept: (reply: Uint8Array) => boolean) =>
   new Promise((resolve) => {

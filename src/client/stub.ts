@@ -4,12 +4,10 @@ import { decodeMessage, encodeMessage, getRcode, queryMessage } from '../wire/me
 import { namesEqual } from '../wire/name.js';
 import { Rcode, type Message, type Question } from '../wire/types.js';
 import { udpTransport, tcpTransport } from './socket.js';
+import type { Exchange, ServerAddress } from './exchange.js';
 
 /** A server to ask: a literal IPv4/IPv6 address and a port. */
-export interface ServerAddress {
-  host: string;
-  port: number;
-}
+export type { Exchange, ServerAddress } from './exchange.js';
 
 /** Parses `IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address; throws with what was expected. */
 export function parseServer(text: string, defaultPort = 53): ServerAddress {
@@ -41,7 +39,6 @@ export function formatServer(s: ServerAddress): string {
  * (or the connection fails). Replies `accept` rejects (wrong ID or question: RFC 5452 §9.1) are
  * ignored, not returned, so a stray datagram cannot end the wait.
  */
-export type Exchange = (server: ServerAddress, packet: Uint8Array, timeoutMs: number, accept: (reply: Uint8Array) => boolean) => Promise<Uint8Array | null>;
 
 export interface Transport {
   udp: Exchange;

@@ -3,7 +3,7 @@ import { cidrContains, formatAddress, parseAddress, parseCidr, type Address, typ
 import type { AddressPool } from '../pool/pool.js';
 import type { RandomSource } from '../pool/random.js';
 import { Rcode, RRType, type ResourceRecord } from '../wire/types.js';
-import { parseZone } from '../zone/parser.js';
+import { parseRecordText } from './record-text.js';
 import type { QueryFacts } from './facts.js';
 import type { ActionConfig } from './schema.js';
 
@@ -139,9 +139,3 @@ export function compileAction(a: ActionConfig, pools: ReadonlyMap<string, Addres
   };
 }
 
-/** "A 198.51.100.1", "TXT \"hello\"", "300 MX 10 mail.example.lab." — master-file syntax after the owner. */
-export function parseRecordText(text: string, ttl: number): ResourceRecord {
-  const parsed = parseZone(`@ ${/^\d/.test(text.trim()) ? '' : ttl} ${text}\n`, { origin: '.', file: 'records' });
-  if (parsed.records.length !== 1) throw new Error(`expected exactly one record in ${JSON.stringify(text)}`);
-  return parsed.records[0]!;
-}

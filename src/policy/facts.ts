@@ -1,7 +1,8 @@
 // The attributes of one query that policies match on (seed 000 §2.1, seed 002 §3.2 step 3).
 import { parseAddress, type Address } from '../net/cidr.js';
-import type { QueryContext, TransportProto } from '../answer/context.js';
-import { TSIG_ABSENT, type TsigStatus } from '../modules/tsig/state.js';
+import type { TransportInfo, TransportProto } from '../transport/info.js';
+import type { QueryView } from '../wire/fastpath.js';
+import { TSIG_ABSENT, type TsigStatus } from '../tsig/status.js';
 
 export type CookieState = 'valid' | 'absent' | 'invalid';
 
@@ -24,7 +25,8 @@ export interface QueryFacts {
   ecsBitsUsed: number;
 }
 
-export function factsOf(ctx: QueryContext, cookie: CookieState, now: Date, tsig: TsigStatus = TSIG_ABSENT): QueryFacts {
+/** `ctx` is a QueryContext (typed by what it reads: answer/context.ts would make an import cycle through config). */
+export function factsOf(ctx: { readonly query: QueryView; readonly transport: TransportInfo }, cookie: CookieState, now: Date, tsig: TsigStatus = TSIG_ABSENT): QueryFacts {
   const q = ctx.query.question!;
   const cs = ctx.query.edns?.clientSubnet;
   const ecsAddr = cs ? parseAddress(cs.address) : undefined;

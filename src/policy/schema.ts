@@ -4,7 +4,7 @@ import { dnssecSchema, type DnssecConfig } from '../dnssec/online/schema.js';
 import { parseAddress, parseCidrResult } from '../net/cidr.js';
 import { NameError, parseName } from '../wire/name.js';
 import { typeCode } from '../wire/types.js';
-import { parseRecordText } from './actions.js';
+import { parseRecordText } from './record-text.js';
 
 export const cidrText = z.string().superRefine((s, ctx) => {
   const r = parseCidrResult(s);

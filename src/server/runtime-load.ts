@@ -1,5 +1,7 @@
 // Builds a complete Runtime from a validated configuration, or reports every problem and builds nothing.
 import type { Runtime } from '../answer/runtime.js';
+import type { Unit } from '../answer/unit.js';
+import { completeRuntime, type ModuleSet } from '../answer/units.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { ZoneConfig } from '../config/schema.js';
 import { compileZoneFile } from '../zone/load.js';
@@ -125,12 +127,21 @@ export async function loadZonesOffThread(loaded: LoadedConfig): Promise<{ zones:
 }
 
 /** buildRuntime with the zones loaded off the serving thread. */
-export async function buildRuntimeOffThread(loaded: LoadedConfig, generation: number): Promise<{ runtime: Runtime; report: ZoneLoadReport[] }> {
+export async function buildRuntimeOffThread(loaded: LoadedConfig, generation: number, modules?: ModuleSet, onUnitError?: (unit: Unit, err: unknown) => void): Promise<{ runtime: Runtime; report: ZoneLoadReport[] }> {
   const { zones, report } = await loadZonesOffThread(loaded);
-  return { runtime: { config: loaded.config, zones, generation }, report };
+  if (!modules) return { runtime: completeRuntime({ config: loaded.config, zones, generation }), report };
+  const { authorities, chain } = modules.load(loaded, zones, onUnitError);
+  return { runtime: { config: loaded.config, zones, generation, authorities, chain }, report };
 }
 
-export function buildRuntime(loaded: LoadedConfig, generation: number): { runtime: Runtime; report: ZoneLoadReport[] } {
+/**
+ * The zones, then the load phase of the process's modules (answer/units.ts): the table of authorities
+ * and the chain of the configured modules' hooks, every derived structure built now. Without `modules`
+ * (`fluxdns explain`), the runtime has its table of authorities and no chain.
+ */
+export function buildRuntime(loaded: LoadedConfig, generation: number, modules?: ModuleSet, onUnitError?: (unit: Unit, err: unknown) => void): { runtime: Runtime; report: ZoneLoadReport[] } {
   const { zones, report } = loadZones(loaded);
-  return { runtime: { config: loaded.config, zones, generation }, report };
+  if (!modules) return { runtime: completeRuntime({ config: loaded.config, zones, generation }), report };
+  const { authorities, chain } = modules.load(loaded, zones, onUnitError);
+  return { runtime: { config: loaded.config, zones, generation, authorities, chain }, report };
 }

@@ -1,6 +1,6 @@
 // One serving process: loads the runtime, binds the listeners, reloads on SIGHUP, stops on SIGTERM.
 import { Engine } from '../answer/engine.js';
-import { createUnits } from '../answer/units.js';
+import { ModuleSet } from '../answer/units.js';
 import { serverAnswerCache } from '../modules/cache/index.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -123,11 +123,23 @@ function logZoneReport(logger: Logger, report: ZoneLoadReport[]): void {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { logger } = opts;
   let generation = 1;
-  const built = buildRuntime(opts.loaded, generation);
-  const report = built.report;
+  const cache = serverAnswerCache();
+  const onUnitError = (unit: { name: string }, err: unknown) => logger.error('pipeline unit failed', { unit: unit.name, err });
   // The primary role (src/transfer): journals replayed over the zone files, NOTIFY, serial checks on reload.
   // With workers: N, worker 1 alone writes journals and sends NOTIFY; the others read the journals.
   const primary = new Primary({ logger, writer: !cluster.isWorker || cluster.worker?.id === 1 });
+  // The modules of this process: their state outlives reloads; each configuration is loaded into them.
+  /** One new version of one zone into service (an UPDATE); every other zone stays as it is. */
+  const swapZone = (zone: Zone) => {
+    const rt = engine.runtime;
+    generation++;
+    engine.swap({ ...rt, zones: new ZoneSet([...rt.zones.zones.filter((z) => z.originKey !== zone.originKey), zone]), generation });
+  };
+  // Called only once queries flow, after the engine below exists.
+  const updates = updateHandler({ primary, current: () => engine.runtime, swap: swapZone, log: (level, m, f) => logger[level](m, f) });
+  const modules = new ModuleSet({ capabilities: opts.capabilities, warn: (m, f) => logger.warn(m, f), answerCache: cache, xfr: { audit: (level, m, f) => logger[level](m, f), diffs: primary, update: updates } });
+  const built = buildRuntime(opts.loaded, generation, modules, onUnitError);
+  const report = built.report;
   const runtime = { ...built.runtime, zones: primary.start(built.runtime.zones, built.runtime.config) };
   logZoneReport(logger, report);
   const loadedAt = new Map<string, string>();
@@ -137,16 +149,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
   stamp(report);
   let reports = report;
-  const cache = serverAnswerCache();
-  /** One new version of one zone into service (an UPDATE); every other zone stays as it is. */
-  const swapZone = (zone: Zone) => {
-    const rt = engine.runtime;
-    generation++;
-    engine.swap({ ...rt, zones: new ZoneSet([...rt.zones.zones.filter((z) => z.originKey !== zone.originKey), zone]), generation });
-  };
-  const updates = updateHandler({ primary, current: () => engine.runtime, swap: swapZone, log: (level, m, f) => logger[level](m, f) });
-  const engine = new Engine(runtime, createUnits(cache, { capabilities: opts.capabilities, warn: (m, f) => logger.warn(m, f), xfr: { audit: (level, m, f) => logger[level](m, f), diffs: primary, update: updates } }), {
-    onUnitError: (unit, err) => logger.error('pipeline unit failed', { unit: unit.name, err }),
+  const engine = new Engine(runtime, [], {
+    onUnitError,
     onEncodeError: (err) => logger.error('response encoding failed', { err }),
   });
   // Per-query observers, chosen at start: metrics, dnstap, the sampled query log (a reload does not add or remove them).
@@ -219,7 +223,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     try {
       const loaded = opts.source();
       // Parsed and compiled in the zone-loader thread: queries keep being answered meanwhile.
-      const next = await buildRuntimeOffThread(loaded, generation + 1);
+      const next = await buildRuntimeOffThread(loaded, generation + 1, modules, onUnitError);
       const restart = restartNeeded(engine.runtime.config, loaded.config);
       if (restart.length > 0) logger.warn('these changes take effect on restart; the rest is reloaded', { restartNeeded: restart });
       // A zone whose data changed without a raised serial keeps its served version (logged there).

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { cidrContains, formatCidr, parseAddress, parseCidr, parseCidrResult, type Cidr } from '../net/cidr.js';
 import { NameError, parseName } from '../wire/name.js';
 import { perConfig } from '../config/per-config.js';
-import type { QueryContext } from '../answer/context.js';
+import type { StateReader } from '../answer/state-key.js';
+import type { TransportInfo } from '../transport/info.js';
 import { TSIG_STATUS, type TsigStatus } from '../modules/tsig/state.js';
 
 const prefixItem = z.string().superRefine((s, ctx) => {
@@ -62,7 +63,8 @@ export interface Requester {
 export type AclDecision = { readonly ok: true; readonly by: string } | { readonly ok: false; readonly reason: string };
 
 /** The source address and TSIG of the query being answered. */
-export function requesterOf(ctx: QueryContext): Requester {
+/** `ctx` is the QueryContext (typed by what it reads: answer/context.ts would close an import cycle through config/schema.ts). */
+export function requesterOf(ctx: StateReader & { readonly transport: TransportInfo }): Requester {
   return { address: ctx.transport.remoteAddress, tsig: ctx.get(TSIG_STATUS) };
 }
 

@@ -1,7 +1,6 @@
 // The stream-transport abuse limits: their config keys (spread into the `limits` block of the
 // schema) and the StreamLimits every TCP, DoT and DoH connection is held to.
 import { z } from 'zod';
-import type { Config } from '../config/schema.js';
 import type { StreamLimits } from './conn.js';
 
 /** Keys added to `limits`; tcpMaxConnections, tcpIdleTimeout and tcpMaxInFlight already exist there. */
@@ -22,7 +21,10 @@ export const streamLimitKeys = {
   maxQuerySize: z.number().int().min(12).max(65535).default(65535),
 };
 
-export function streamLimitsOf(config: Config): StreamLimits {
+/** The `limits` keys a stream connection reads (a structural type: config/schema.ts imports this file). */
+type StreamLimitConfig = z.output<z.ZodObject<typeof streamLimitKeys>> & { readonly tcpMaxConnections: number; readonly tcpIdleTimeout: number; readonly tcpMaxInFlight: number };
+
+export function streamLimitsOf(config: { readonly limits: StreamLimitConfig }): StreamLimits {
   const l = config.limits;
   return {
     maxConnections: l.tcpMaxConnections,

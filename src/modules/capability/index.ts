@@ -29,8 +29,9 @@ export function capabilityResponder(opts: CapabilityResponderOptions = {}): Unit
     name: 'capability',
     stage: 'responder',
     handle(ctx: QueryContext): Outcome | Promise<Outcome> {
+      // A service name is an authority of its own (answer/authority.ts): it wins over any zone holding it.
+      if (ctx.authority?.kind !== 'service') return CONTINUE;
       const config = ctx.runtime.config;
-      if (config.services.length === 0) return CONTINUE;
       const q = ctx.query.question!;
       caps ??= new Capabilities();
       const c = caps;

@@ -28,7 +28,7 @@ export interface CookieFacts {
 const FACTS = new StateKey<CookieFacts>('cookies.facts');
 
 /** Secrets as SipHash keys, current first; derived once per loaded configuration. */
-const keysOf = perConfig((config: Config): SipKey[] => {
+export const cookieKeysOf = perConfig((config: Config): SipKey[] => {
   const c = config.cookies;
   return [c.secret ?? PROCESS_SECRET, ...c.previousSecrets].map((hex) => sipKey(Buffer.from(hex, 'hex')));
 });
@@ -47,7 +47,7 @@ function evaluate(ctx: QueryContext): CookieFacts {
   const cookie = ctx.query.edns?.cookie;
   if (!cookie) return { status: 'absent', serverSent: false };
   const config = ctx.runtime.config;
-  const keys = keysOf(config);
+  const keys = cookieKeysOf(config);
   const now = Math.floor(ctx.receivedAt / 1000);
   const ip = clientIpBytes(ctx.transport.remoteAddress);
   // Not an address (never expected from a socket): nothing to bind a cookie to.

@@ -1,8 +1,7 @@
 // echo responder: Stateless DNS zones (seed 003) — every answer synthesized from the query name alone,
 // SOA and NS at the apex from configuration, and optional short-time caching (§2.9).
-import { isSubdomain, nameKey, namesEqual } from '../../wire/name.js';
+import { nameKey } from '../../wire/name.js';
 import { Rcode, RRType } from '../../wire/types.js';
-import { dsAuthorityName } from '../../zone/tree.js';
 import { setSections, type QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../answer/unit.js';
 import { answerEcho } from './answer.js';
@@ -12,12 +11,6 @@ import { ShortTimeCache } from './short-cache.js';
 export interface EchoResponderOptions {
   /** Milliseconds since the epoch; injected so tests drive the short-time cache's age bound. */
   now?: () => number;
-}
-
-/** The deepest echo zone containing `name` (the schema keeps echo zones from overlapping). */
-function findZone(zones: readonly EchoZoneConfig[], name: string): EchoZoneConfig | undefined {
-  for (const z of zones) if (isSubdomain(name, z.zone)) return z;
-  return undefined;
 }
 
 export function echoResponder(opts: EchoResponderOptions = {}): Unit {
@@ -39,18 +32,12 @@ export function echoResponder(opts: EchoResponderOptions = {}): Unit {
     name: 'echo',
     stage: 'responder',
     handle(ctx: QueryContext): Outcome {
-      const zones = ctx.runtime.config.echo;
-      if (zones.length === 0) return CONTINUE;
+      // The table of authorities decided who answers (the deepest zone; DS by the parent, RFC 4035
+      // §3.1.4.1): a file zone below the echo zone, or above it for DS at its apex, is not ours.
+      const a = ctx.authority;
+      if (a?.kind !== 'echo') return CONTINUE;
+      const z = a.echo;
       const q = ctx.query.question!;
-      const z = findZone(zones, q.name);
-      if (!z) return CONTINUE;
-      // A master-file zone cut below the echo zone is that zone's business (the deepest zone answers).
-      // DS is the parent's record (RFC 4035 §3.1.4.1): for DS, what matters is who holds the parent name.
-      const ds = q.type === RRType.DS;
-      const master = ctx.runtime.zones.find(ds ? dsAuthorityName(q.name) : q.name);
-      if (master && isSubdomain(master.origin, z.zone) && !namesEqual(master.origin, z.zone)) return CONTINUE;
-      // DS at the echo zone's own apex: a master-file zone holding the parent answers it.
-      if (ds && namesEqual(q.name, z.zone) && master) return CONTINUE;
       if (q.type === RRType.AXFR || q.type === RRType.IXFR) return fail(Rcode.REFUSED, 'zone transfer not allowed');
       const cache = cacheFor(z);
       const ans = answerEcho(z, q.name, q.type, cache, now());

@@ -28,11 +28,12 @@ export interface PolicyUnitOptions {
   now?: () => number;
 }
 
-const compiled = perConfig((config: Runtime['config']) => new PolicySet(config.pools, config.policies));
+/** One PolicySet per loaded configuration (a reload compiles afresh; rate-limit state starts over). */
+export const policySetFor = perConfig((config: Runtime["config"]) => new PolicySet(config.pools, config.policies));
 
 /** One PolicySet per loaded configuration (a reload compiles afresh; rate-limit state starts over). */
 export function policySetOf(runtime: Runtime): PolicySet {
-  return compiled(runtime.config);
+  return policySetFor(runtime.config);
 }
 
 /** valid only with a server cookie this server issued to this client (RFC 7873 §5.2.5, the cookies guard). */

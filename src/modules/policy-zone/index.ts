@@ -4,7 +4,6 @@
 import { lookup } from '../../zone/lookup.js';
 import { ZoneSet } from '../../zone/tree.js';
 import { setSections, type QueryContext } from '../../answer/context.js';
-import { policySetOf } from '../policies/index.js';
 import { ANSWERED, CONTINUE, type Outcome, type Unit } from '../../answer/unit.js';
 
 export function policyZoneResponder(): Unit {
@@ -12,9 +11,10 @@ export function policyZoneResponder(): Unit {
     name: 'policy-zone',
     stage: 'responder',
     handle(ctx: QueryContext): Outcome {
+      const a = ctx.authority;
+      if (a?.kind !== 'policy') return CONTINUE;
+      const zone = a.zone;
       const q = ctx.query.question!;
-      const zone = policySetOf(ctx.runtime).findZone(q.name);
-      if (!zone) return CONTINUE;
       const r = ctx.response;
       r.aa = true;
       if (zone.originKey === q.name.toLowerCase()) {

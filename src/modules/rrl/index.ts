@@ -20,7 +20,7 @@ import { RateLimiter } from './limiter.js';
 export { RateLimiter, type RrlCounters, type RrlVerdict } from './limiter.js';
 
 /** Exempt prefixes parsed once per loaded configuration. */
-const exemptOf = perConfig((cfg: RrlConfig): Cidr[] => cfg.exempt.map((s) => parseCidr(s)!));
+export const exemptOf = perConfig((cfg: RrlConfig): Cidr[] => cfg.exempt.map((s) => parseCidr(s)!));
 
 /** What `logOnly` reports about a response it would have limited. */
 export interface RrlWouldLimit {

@@ -1,8 +1,6 @@
 // zone responder: answers from the master-file zones (RFC 1034 §4.3.2) and refuses names outside them.
 import { Rcode, RRType } from '../../wire/types.js';
 import { lookup, type LookupResult } from '../../zone/lookup.js';
-import { dsAuthorityName } from '../../zone/tree.js';
-import { policySetOf } from '../policies/index.js';
 import { setSections, StateKey, type QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../answer/unit.js';
 import { TTL_JITTER, zoneTtlJitter } from '../ttl-jitter/index.js';
@@ -11,24 +9,17 @@ import { serveDnssec } from '../../dnssec/serve/step.js';
 /** The lookup's outcome, for later units (logs, policies that act on a miss). */
 export const ZONE_RESULT = new StateKey<LookupResult>('zone.result');
 
-/**
- * DS at the apex of a file zone whose parent no file zone holds but a policy-owned zone does: the
- * policy zone is the parent side (RFC 4035 §3.1.4.1), so the policy-zone responder answers it.
- */
-function dsBelongsToPolicyZone(ctx: QueryContext, name: string): boolean {
-  const parent = dsAuthorityName(name);
-  return ctx.runtime.zones.find(parent) === undefined && policySetOf(ctx.runtime).findZone(parent) !== undefined;
-}
-
 export function zoneResponder(): Unit {
   return {
     name: 'zone',
     stage: 'responder',
     handle(ctx: QueryContext): Outcome {
+      // Only names whose authority is a file zone (answer/authority.ts; DS goes to the parent side,
+      // which may be an echo or policy-owned zone).
+      const a = ctx.authority;
+      if (a?.kind !== 'file') return CONTINUE;
+      const zone = a.zone;
       const q = ctx.query.question!;
-      const zone = ctx.runtime.zones.findAuthority(q.name, q.type);
-      if (!zone) return CONTINUE;
-      if (q.type === RRType.DS && dsBelongsToPolicyZone(ctx, q.name)) return CONTINUE;
       // Zone transfers are not offered here; a secondary asking gets a clear no (as NSD does).
       if (q.type === RRType.AXFR || q.type === RRType.IXFR) return fail(Rcode.REFUSED, 'zone transfer not allowed');
       const result = lookup(ctx.runtime.zones, q.name, q.type, { minimalAny: ctx.transport.proto === 'udp' });

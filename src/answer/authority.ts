@@ -1,0 +1,113 @@
+// One table of authorities: every zone fluxdns answers for — master file, echo zone, policy-owned zone —
+// and every service name, registered by the module that answers it when the configuration loads. A
+// query resolves its authority once (ctx.authority); only the responder of that kind answers it.
+import { nameKey, parentName } from '../wire/name.js';
+import { RRType } from '../wire/types.js';
+import type { Zone } from '../zone/tree.js';
+import type { EchoZoneConfig } from '../modules/echo/schema.js';
+
+export type Authority =
+  /** A master-file zone (zones[]): the zone module answers from it. */
+  | { readonly kind: 'file'; readonly name: string; readonly zone: Zone }
+  /** A Stateless DNS zone (echo[]): every answer synthesized from the name. */
+  | { readonly kind: 'echo'; readonly name: string; readonly echo: EchoZoneConfig }
+  /** A zone a policy owns without a file (policies[].zone): SOA and NS at the apex, NODATA elsewhere. */
+  | { readonly kind: 'policy'; readonly name: string; readonly zone: Zone }
+  /** A service name (services[].name): that exact name only, any type; it wins over a zone's record. */
+  | { readonly kind: 'service'; readonly name: string };
+
+export type AuthorityKind = Authority['kind'];
+
+/**
+ * Which kind wins when two register the same apex: an echo zone is synthesized over a file of the
+ * same name (the echo responder ran before the zone responder), a file zone over a policy-owned one
+ * (the policy-zone responder ran last).
+ */
+const RANK: Record<AuthorityKind, number> = { service: 3, echo: 2, file: 1, policy: 0 };
+
+export class AuthorityTable {
+  /** Zones by lower-case apex. */
+  private readonly zones = new Map<string, Authority>();
+  /** Service names by lower-case name (exact match). */
+  private readonly services = new Map<string, Authority>();
+
+  constructor(
+    entries: Iterable<Authority> = [],
+    /** What the table was built from: a runtime with other zones or another configuration needs a new one. */
+    private readonly source?: { readonly config: unknown; readonly zones: unknown },
+  ) {
+    for (const a of entries) this.add(a);
+  }
+
+  builtFrom(config: unknown, zones: unknown): boolean {
+    return this.source !== undefined && this.source.config === config && this.source.zones === zones;
+  }
+
+  private add(a: Authority): void {
+    const map = a.kind === 'service' ? this.services : this.zones;
+    const key = nameKey(a.name);
+    const had = map.get(key);
+    if (!had || RANK[a.kind] > RANK[had.kind]) map.set(key, a);
+  }
+
+  get size(): number {
+    return this.zones.size + this.services.size;
+  }
+
+  /** Every registered authority (for status output and tests). */
+  all(): Authority[] {
+    return [...this.services.values(), ...this.zones.values()];
+  }
+
+  /**
+   * The authority that answers (name, qtype): a service of that exact name; else the deepest zone
+   * holding the name — except for DS, which is the parent's record (RFC 4035 §3.1.4.1): the deepest
+   * zone holding the parent name answers it, and the child only when nothing holds the parent.
+   */
+  resolve(name: string, qtype: number): Authority | undefined {
+    const key = nameKey(name);
+    if (this.services.size > 0) {
+      const s = this.services.get(key);
+      if (s) return s;
+    }
+    if (qtype === RRType.DS && key !== '.') {
+      const parent = this.deepest(parentName(key));
+      if (parent) return parent;
+    }
+    return this.deepest(key);
+  }
+
+  /** Longest-suffix match of a lower-case name against the zone apexes. */
+  deepest(key: string): Authority | undefined {
+    if (this.zones.size === 0) return undefined;
+    for (;;) {
+      const a = this.zones.get(key);
+      if (a) return a;
+      if (key === '.') return undefined;
+      key = parentName(key);
+    }
+  }
+}
+
+export const EMPTY_AUTHORITIES = new AuthorityTable();
+
+/**
+ * A runtime made by hand (tests, tools) has no table: the registry (answer/units.ts) installs how to
+ * derive one from the configuration and the zones, and it is derived once per runtime object.
+ */
+type Deriver = (runtime: { readonly config: unknown; readonly zones: unknown }) => AuthorityTable;
+let deriver: Deriver | undefined;
+const derived = new WeakMap<object, AuthorityTable>();
+
+export function setAuthorityDeriver(d: Deriver): void {
+  deriver = d;
+}
+
+export function derivedAuthorities(runtime: { readonly config: unknown; readonly zones: unknown }): AuthorityTable {
+  let t = derived.get(runtime);
+  if (!t) {
+    t = deriver ? deriver(runtime) : EMPTY_AUTHORITIES;
+    derived.set(runtime, t);
+  }
+  return t;
+}
