@@ -5,17 +5,9 @@ import { dnssecSchema } from '../dnssec/online/schema.js';
 import { parseTrustAnchor } from '../dnssec/validate.js';
 import { parseAddress, parseCidrResult } from '../net/cidr.js';
 import { parseBackend, parseProtoPorts } from '../gateway/schema.js';
-import { NameError, parseName } from '../wire/name.js';
+import { domainKey as nameText } from '../wire/domain-name.js';
 import { nftablesSchema } from './nftables/schema.js';
 
-const nameText = z.string().transform((s, ctx) => {
-  try {
-    return parseName(s.endsWith('.') ? s : s + '.').toLowerCase();
-  } catch (e) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a host name: ${e instanceof NameError ? e.message : String(e)}` });
-    return z.NEVER;
-  }
-});
 
 const oneOrMany = <T extends z.ZodTypeAny>(t: T) => z.union([t, z.array(t).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 

@@ -1,7 +1,7 @@
 // The configuration file's schema: one place that says every key, its type and its default.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseName, NameError } from '../wire/name.js';
+import { domainName } from '../wire/domain-name.js';
 import { checkListenCertificate } from '../transport/listen-config.js';
 import { streamLimitKeys } from '../transport/limits.js';
 import { udpSchema } from '../transport/udp-config.js';
@@ -34,14 +34,6 @@ const hostPort = z.string().refine((s) => parseHostPort(s) !== undefined, {
   message: 'expected "IP:PORT" (IPv6 as "[::1]:PORT") with a literal address and a port from 0 to 65535',
 });
 
-const domainName = z.string().transform((s, ctx) => {
-  try {
-    return parseName(s.endsWith('.') ? s : s + '.');
-  } catch (e) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a domain name: ${e instanceof NameError ? e.message : String(e)}` });
-    return z.NEVER;
-  }
-});
 
 export const listenSchema = z
   .object({

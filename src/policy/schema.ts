@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { dnssecSchema, type DnssecConfig } from '../dnssec/online/schema.js';
 import { parseAddress, parseCidrResult } from '../net/cidr.js';
 import { NameError, parseName } from '../wire/name.js';
+import { domainName as nameText } from '../wire/domain-name.js';
 import { typeCode } from '../wire/types.js';
 import { parseRecordText } from './record-text.js';
 
@@ -13,14 +14,6 @@ export const cidrText = z.string().superRefine((s, ctx) => {
 
 const addressText = z.string().refine((s) => parseAddress(s) !== undefined, { message: 'expected an IPv4 or IPv6 address' });
 
-const nameText = z.string().transform((s, ctx) => {
-  try {
-    return parseName(s.endsWith('.') ? s : s + '.');
-  } catch (e) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a domain name: ${e instanceof NameError ? e.message : String(e)}` });
-    return z.NEVER;
-  }
-});
 
 const oneOrMany = <T extends z.ZodTypeAny>(t: T) => z.union([t, z.array(t).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 

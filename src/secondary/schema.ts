@@ -1,8 +1,8 @@
 // Configuration of the secondary role (zones[].primaries), ZONEMD computation (zones[].zonemd) and the catalog zone (catalog).
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { NameError, parseName } from '../wire/name.js';
 import { transferZoneKeys } from '../transfer/schema.js';
+import { domainName } from '../wire/domain-name.js';
 
 /** "IP:PORT" or "[IPv6]:PORT" (the port defaults to 53 when left out). */
 export function parsePrimaryAddress(text: string): { host: string; port: number } | undefined {
@@ -47,15 +47,6 @@ export const primariesSchema = z.array(primarySchema).min(1, 'expected at least 
 export type PrimaryConfig = z.output<typeof primarySchema>;
 
 export const zonemdSchema = z.enum(['sha384', 'sha512']).optional();
-
-const domainName = z.string().transform((s, ctx) => {
-  try {
-    return parseName(s.endsWith('.') ? s : s + '.');
-  } catch (e) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a domain name: ${e instanceof NameError ? e.message : String(e)}` });
-    return z.NEVER;
-  }
-});
 
 export const catalogSchema = z
   .object({

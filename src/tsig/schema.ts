@@ -1,17 +1,8 @@
 // Configuration schema of `tsig`: the shared keys (RFC 8945 §1.2: a key is a name, an algorithm and a secret).
 import { z } from 'zod';
-import { NameError, parseName } from '../wire/name.js';
+import { domainKey as keyName } from '../wire/domain-name.js';
 import { ALGORITHM_NAMES } from './algorithms.js';
 
-const keyName = z.string().transform((s, ctx) => {
-  try {
-    // Key names compare case-insensitively (RFC 8945 §4.2 canonical form): keep them lower case.
-    return parseName(s.endsWith('.') ? s : s + '.').toLowerCase();
-  } catch (e) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a key name in domain name syntax: ${e instanceof NameError ? e.message : String(e)}` });
-    return z.NEVER;
-  }
-});
 
 /** Strict base64 (as `tsig-keygen` and `keymgr` print it): the secret must decode to at least one byte. */
 export function isBase64Secret(s: string): boolean {

@@ -1,17 +1,10 @@
 // Configuration of the echo responder: the `echo` key, a list of Stateless DNS zones (seed 003).
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { isSubdomain, NameError, parseName } from '../../wire/name.js';
+import { isSubdomain, parseName } from '../../wire/name.js';
+import { domainName as name } from '../../wire/domain-name.js';
 import { dnssecSchema } from '../../dnssec/online/schema.js';
 
-const name = z.string().transform((s, ctx) => {
-  try {
-    return parseName(s.endsWith('.') ? s : s + '.');
-  } catch (e) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a domain name: ${e instanceof NameError ? e.message : String(e)}` });
-    return z.NEVER;
-  }
-});
 
 const ttl = (dflt: number) => z.number().int().min(0).max(2147483647).default(dflt);
 
