@@ -35,6 +35,11 @@ export interface PrimaryOptions {
   now?: () => number;
 }
 
+/** A zone whose differences someone may ask for (IXFR) or whose updates must be journaled. */
+function journalled(zc: ZoneConfig): boolean {
+  return (zc.allowTransfer?.length ?? 0) > 0 || (zc.allowUpdate?.length ?? 0) > 0 || zc.notify.length > 0;
+}
+
 export function journalPath(zc: ZoneConfig): string {
   return zc.journal.file ?? `${zc.file}.jnl`;
 }
@@ -128,13 +133,15 @@ export class Primary implements DiffSource {
       }
       const fileSerial = z.serial;
       let next = z;
-      const same = sameData(old, z);
-      if (z.serial === old.serial && same) {
-        st.fileHash = hash;
-        out.push(old);
-        continue;
-      }
       if (!serialGt(z.serial, old.serial)) {
+        // Comparing every record costs as much as the load itself for a large zone: done only when the
+        // serial was not raised, where it decides between "unchanged" and "changed without a new serial".
+        const same = sameData(old, z);
+        if (z.serial === old.serial && same) {
+          st.fileHash = hash;
+          out.push(old);
+          continue;
+        }
         if (zc.serial === 'manual' || same) {
           const msg = same
             ? `zone ${z.origin}: serial ${z.serial} is not above the served ${old.serial} (RFC 1982); keeping serial ${old.serial}`
@@ -159,6 +166,10 @@ export class Primary implements DiffSource {
   /** Journals the difference from `old` to `next` and notifies the secondaries. */
   private record(st: ZoneState, zc: ZoneConfig, old: Zone, next: Zone): void {
     if (!this.opts.writer) return;
+    // Nobody may transfer or update this zone: no IXFR will ask for the difference, and computing it
+    // walks both versions on the serving thread (minutes for a million records). The next difference
+    // then starts the journal afresh, which is what an IXFR from before would get anyway (AXFR).
+    if (!journalled(zc)) return;
     const d: ZoneDiff = zoneDiff(old, next);
     try {
       st.journal?.append(d, st.fileSerial);
