@@ -79,13 +79,13 @@ export function relieveMemory(): ReliefReport {
 }
 
 /**
- * Watches RSS and `closed()` (the connection gate's count of ended connections): once RSS stands
- * GROWTH above its level after the last relief (or at start) and connections have stopped closing in
- * bulk (or every MAX_WAIT_MS while they go on), collects and trims. Each relief raises the bar to what
+ * Watches RSS, `closed()` (the connection gate's count of ended connections) and `open()` (those open
+ * now): once RSS stands GROWTH above its level after the last relief (or at start) and connections
+ * have stopped closing and are few (or every MAX_WAIT_MS while they go on), collects and trims. Each relief raises the bar to what
  * remained, so a server whose memory does not grow is never interrupted and one that grows for good
  * reasons (a bigger zone, a fuller answer cache) is collected a few times at most.
  */
-export function startMemoryRelief(closed: () => number, onRelief: (r: ReliefReport) => void): { stop(): void } {
+export function startMemoryRelief(closed: () => number, onRelief: (r: ReliefReport) => void, open: () => number = () => 0): { stop(): void } {
   let prev = closed();
   let lastAt = Date.now();
   let baseline = process.memoryUsage.rss();
@@ -95,7 +95,9 @@ export function startMemoryRelief(closed: () => number, onRelief: (r: ReliefRepo
     const sinceTick = c - prev;
     prev = c;
     if (now - lastAt < MIN_INTERVAL_MS) return;
-    if (sinceTick >= QUIET && now - lastAt < MAX_WAIT_MS) return;
+    // Quiet means few connections ended AND few are open: at the start of an attack nothing has closed
+    // yet, and a relief then would raise the baseline to the attack's level, so none would follow it.
+    if ((sinceTick >= QUIET || open() >= QUIET) && now - lastAt < MAX_WAIT_MS) return;
     if (process.memoryUsage.rss() < baseline * GROWTH) return;
     lastAt = now;
     const r = relieveMemory();

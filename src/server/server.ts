@@ -181,7 +181,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   );
   attackCounters.stream = gate.counters;
   // After an attack that grew memory (a DoH stream attack, a flood of malformed input), collect and trim once it is over.
-  const relief = startMemoryRelief(() => gate.counters.closed, (r) => logger.info('memory relief', { ...r, ms: Math.round(r.ms) }));
+  const relief = startMemoryRelief(() => gate.counters.closed, (r) => logger.info('memory relief', { ...r, ms: Math.round(r.ms) }), () => gate.connections);
   const encrypted: EncryptedListener[] = [];
 
   const listeners: Listener[] = [];
