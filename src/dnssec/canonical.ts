@@ -1,5 +1,5 @@
 // Canonical DNS name order and form (RFC 4034 §6.1, §6.2): the order NSEC chains and proofs are sorted in.
-import { parseLabels } from '../wire/name.js';
+import { nameToWire, parseLabels } from '../wire/name.js';
 
 /** ASCII lower case of one label's bytes (RFC 4034 §6.2: only A–Z are folded). */
 function lowerLabel(label: Uint8Array): Uint8Array {
@@ -39,18 +39,13 @@ export function compareCanonical(a: string, b: string): number {
   return compareLabels(canonicalLabels(a), canonicalLabels(b));
 }
 
-/** RFC 4034 §6.2 canonical wire form of a name: uncompressed, lower case. */
+/** RFC 4034 §6.2 canonical wire form of a name: uncompressed, lower case (only A–Z are folded). */
 export function canonicalNameWire(name: string): Uint8Array {
-  const labels = parseLabels(name);
-  let len = 1;
-  for (const l of labels) len += l.length + 1;
-  const out = new Uint8Array(len);
-  let o = 0;
-  for (const l of labels) {
-    out[o++] = l.length;
-    out.set(lowerLabel(l), o);
-    o += l.length;
+  const w = nameToWire(name);
+  for (let i = 0; i < w.length; i++) {
+    const c = w[i]!;
+    // Length bytes are below 64, so only label bytes can be A–Z.
+    if (c >= 0x41 && c <= 0x5a) w[i] = c + 0x20;
   }
-  out[o] = 0;
-  return out;
+  return w;
 }

@@ -2,7 +2,8 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { nameToWire, parseName, NameError } from '../wire/name.js';
+import { parseName, NameError } from '../wire/name.js';
+import { canonicalNameWire } from './canonical.js';
 import { RRClass, RRType, type ResourceRecord } from '../wire/types.js';
 
 /** The algorithms fluxdns signs with (RFC 8624 §3.1: the two MUST/RECOMMENDED elliptic-curve ones). */
@@ -65,20 +66,6 @@ export function dnskeyRdataOf(flags: number, algorithm: number, publicKey: Uint8
   return out;
 }
 
-/** Owner name in canonical wire form (RFC 4034 §6.2: lower case, uncompressed). */
-export function canonicalNameWire(name: string): Uint8Array {
-  const w = nameToWire(name);
-  for (let i = 0; i < w.length; ) {
-    const len = w[i]!;
-    for (let j = i + 1; j <= i + len; j++) {
-      const b = w[j]!;
-      if (b >= 0x41 && b <= 0x5a) w[j] = b + 0x20;
-    }
-    i += len + 1;
-    if (len === 0) break;
-  }
-  return w;
-}
 
 /** DS rdata (RFC 4034 §5.1.4, digest type 2 = SHA-256 per RFC 4509; 4 = SHA-384 per RFC 6605). */
 export function dsRdata(owner: string, dnskeyRdata: Uint8Array, digestType: 2 | 4 = 2): Uint8Array {

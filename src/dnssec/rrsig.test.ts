@@ -145,3 +145,15 @@ function u32(v: number): Buffer {
   b.writeUInt32BE(v >>> 0);
   return b;
 }
+
+test('parseRrsig: RDATA off the wire that is short or whose signer name runs past the end is an error, not a hang', () => {
+  assert.throws(() => parseRrsig(new Uint8Array(18)), /shorter than its fixed fields/);
+  const bad = new Uint8Array(22);
+  bad[18] = 9; // a label of 9 bytes where 3 are left
+  assert.throws(() => parseRrsig(bad));
+  const ok = new Uint8Array([0, 1, 13, 2, 0, 0, 0, 60, 0, 0, 0, 2, 0, 0, 0, 1, 0, 7, 1, 0x41, 0, 0xaa, 0xbb]);
+  const f = parseRrsig(ok);
+  assert.equal(f.signer, 'A.');
+  assert.equal(f.signatureAt, 21);
+  assert.deepEqual([...f.signature], [0xaa, 0xbb]);
+});

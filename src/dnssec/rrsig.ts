@@ -2,9 +2,11 @@
 import { sign, verify } from 'node:crypto';
 import { rdataCodec } from '../wire/rdata/index.js';
 import { Writer } from '../wire/writer.js';
+import { readNameAt } from '../wire/reader.js';
 import { labelCount, splitLabels } from '../wire/name.js';
 import { RRClass, RRType, type OpaqueRdata, type ResourceRecord } from '../wire/types.js';
-import { canonicalNameWire, publicKeyFromField, type DnssecKey } from './keys.js';
+import { canonicalNameWire } from './canonical.js';
+import { publicKeyFromField, type DnssecKey } from './keys.js';
 
 /**
  * Types whose RDATA names are lower-cased in canonical form: RFC 4034 §6.2's list as corrected by
@@ -118,25 +120,27 @@ export function signRRset(rrset: readonly ResourceRecord[], key: DnssecKey, o: S
   return { name: first.name, type: RRType.RRSIG, class: first.class ?? RRClass.IN, ttl, data: { raw } };
 }
 
-/** Fields of an RRSIG rdata, for checks and tests. */
+/** Fields of an RRSIG rdata (RFC 4034 §3.1). */
 export interface RrsigFields {
   typeCovered: number;
   algorithm: number;
   labels: number;
   originalTtl: number;
+  /** Seconds since the epoch (RFC 4034 §3.1.5; serial-number arithmetic is applied by the reader of these). */
   expiration: number;
   inception: number;
   keyTag: number;
+  signer: string;
   /** Length of the fixed fields and the signer name: where the signature starts. */
   signatureAt: number;
   signature: Uint8Array;
 }
 
+/** Reads an RRSIG's RDATA; throws on one too short for its fixed fields or with a bad signer name (it may come off the wire). */
 export function parseRrsig(raw: Uint8Array): RrsigFields {
+  if (raw.length < 19) throw new Error(`RRSIG RDATA is ${raw.length} bytes, shorter than its fixed fields`);
   const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  let p = 18;
-  while (raw[p] !== 0) p += raw[p]! + 1;
-  p += 1;
+  const { name, end } = readNameAt(raw, 18);
   return {
     typeCovered: dv.getUint16(0),
     algorithm: raw[2]!,
@@ -145,8 +149,9 @@ export function parseRrsig(raw: Uint8Array): RrsigFields {
     expiration: dv.getUint32(8),
     inception: dv.getUint32(12),
     keyTag: dv.getUint16(16),
-    signatureAt: p,
-    signature: raw.subarray(p),
+    signer: name,
+    signatureAt: end,
+    signature: raw.subarray(end),
   };
 }
 

@@ -8,8 +8,8 @@ import type { ParsedZone, ZoneIssue } from '../../zone/parser.js';
 import { compareCanonical } from '../canonical.js';
 import { keyTag } from '../keys.js';
 import { base32hex, nsec3ParamWarning } from '../nsec3-hash.js';
-import { signedData } from '../rrsig.js';
-import { rawRdata, readNsec, readNsec3, readNsec3Param, readRrsig, type RrsigFields } from './rdata.js';
+import { parseRrsig, signedData, type RrsigFields } from '../rrsig.js';
+import { rawRdata, readNsec, readNsec3, readNsec3Param } from './rdata.js';
 
 /** Warnings of one kind beyond this are summed up in one line: an expired zone has one per signature. */
 export const AUDIT_WARNINGS_PER_KIND = 20;
@@ -145,7 +145,7 @@ export function auditSignedZone(zone: ParsedZone, origin: string, now = Math.flo
     const rr = records[i]!;
     const raw = rawRdata(rr);
     if (!raw) continue;
-    const f = safe(() => readRrsig(raw));
+    const f = safe(() => parseRrsig(raw));
     if (!f) continue;
     const what = `RRSIG ${rr.name} ${typeName(f.typeCovered)} (key tag ${f.keyTag})`;
     signed.add(`${nameKey(rr.name)}/${f.typeCovered}`);

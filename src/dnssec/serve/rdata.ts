@@ -1,19 +1,6 @@
-// Reads the RDATA of RRSIG, NSEC, NSEC3 and NSEC3PARAM (RFC 4034 §3.1, §4.1; RFC 5155 §3.2, §4.2) and type bitmaps.
+// Reads the RDATA of NSEC, NSEC3 and NSEC3PARAM (RFC 4034 §4.1; RFC 5155 §3.2, §4.2) and type bitmaps; RRSIG: parseRrsig in ../rrsig.ts.
 import { readNameAt } from '../../wire/reader.js';
 import type { OpaqueRdata, ResourceRecord } from '../../wire/types.js';
-
-export interface RrsigFields {
-  typeCovered: number;
-  algorithm: number;
-  labels: number;
-  originalTtl: number;
-  /** Seconds since the epoch (RFC 4034 §3.1.5; serial-number arithmetic is applied by the reader of these). */
-  expiration: number;
-  inception: number;
-  keyTag: number;
-  signer: string;
-  signature: Uint8Array;
-}
 
 export interface NsecFields {
   next: string;
@@ -50,22 +37,6 @@ const u32 = (b: Uint8Array, o: number): number => ((b[o]! << 24) | (b[o + 1]! <<
 /** Throws when the RDATA is too short; the zone parser already checked the text form. */
 function need(b: Uint8Array, n: number, what: string): void {
   if (b.length < n) throw new Error(`${what} RDATA is ${b.length} bytes, shorter than its fixed fields`);
-}
-
-export function readRrsig(b: Uint8Array): RrsigFields {
-  need(b, 19, 'RRSIG');
-  const { name, end } = readNameAt(b, 18);
-  return {
-    typeCovered: u16(b, 0),
-    algorithm: b[2]!,
-    labels: b[3]!,
-    originalTtl: u32(b, 4),
-    expiration: u32(b, 8),
-    inception: u32(b, 12),
-    keyTag: u16(b, 16),
-    signer: name,
-    signature: b.subarray(end),
-  };
 }
 
 /** Just the type an RRSIG covers, without reading the rest. */
