@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { execFile, spawnSync } from 'node:child_process';
-import { DEMO_COMMANDS, demoCommands } from '../../src/config/demo.js';
+import { DEMO_COMMANDS, demoCommands, DEMO_PORTS } from '../../src/config/demo.js';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import packet from 'dns-packet';
 import { dig } from '../helpers/dig.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, freePortRange } from '../helpers/ports.js';
 import { startProcess, stopAll, waitUntil } from '../helpers/proc.js';
 import { fluxdnsMain, repoRoot, startFluxdns } from '../helpers/servers.js';
 
@@ -83,7 +83,7 @@ function frame(msg: Uint8Array): Buffer {
 
 describe('built-in demo', () => {
   test('serve with no --config prints the README commands, and each answers as described', async () => {
-    const port = await freePort();
+    const port = await freePortRange(Object.keys(DEMO_PORTS).length);
     const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--port', String(port)], { cwd: repoRoot, name: 'demo' });
     await proc.waitFor((out) => out.includes(`# ${DEMO_COMMANDS.at(-1)!.shows}\n`), 30000, 'stdout');
     const printed = proc.stdout.split('\n').filter((l) => /^  (dig|kdig|curl|fluxdns|node) /.test(l)).map((l) => l.trim());

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeProxyV2 } from '../../src/gateway/proxy-v2.js';
 import { dig } from '../helpers/dig.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, freePortRange } from '../helpers/ports.js';
+import { DEMO_PORTS } from '../../src/config/demo.js';
 import { startProcess, stopAll } from '../helpers/proc.js';
 import { fluxdnsMain, repoRoot, waitForSoa } from '../helpers/servers.js';
 
@@ -164,7 +165,7 @@ test('under systemd (NOTIFY_SOCKET) fluxdns reports READY=1 with its pid once it
 });
 
 test('the demo: every socket on loopback; the backend refuses a PROXY v2 header not from the gateway', async () => {
-  const port = await freePort();
+  const port = await freePortRange(Object.keys(DEMO_PORTS).length);
   const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--port', String(port)], { cwd: repoRoot, name: 'demo-defaults' });
   await proc.waitFor(/The built-in demo is running/, 30000);
   // Every listening socket of the process (TCP and UDP), from the kernel's table.
