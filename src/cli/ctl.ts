@@ -73,6 +73,18 @@ function zoneText(d: { zones: ZoneStatus[] }): string {
   return table([['zone', 'serial', 'records', 'loaded at', 'source', 'file'], ...d.zones.map((z) => [z.name, String(z.serial), String(z.records), z.loadedAt, z.source, z.file])]);
 }
 
+const flushText = (d: { zone: string; file: string; serial: number }): string => `wrote ${d.zone} serial ${d.serial} to ${d.file}\n`;
+
+/**
+ * `fluxdns zone flush ZONE` (issue 13's name for it): the same request as `fluxdns ctl zone flush`, to the
+ * running server's control socket; exit 0 written, 1 refused (no such zone, write failed), 2 usage, 3 no server.
+ */
+export async function runZoneFlush(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, CTL_FLAGS, true);
+  if (positionals.length !== 1) throw new UsageError('usage: fluxdns zone flush ZONE [--socket PATH | --config FILE] [--json]');
+  return exchange(values, { cmd: 'zone-flush', zone: positionals[0]! }, flushText);
+}
+
 /** The capability commands: the same code as `fluxdns caps …`, pointed at the admin API the server reports. */
 function viaAdmin(run: (args: string[]) => Promise<number>) {
   return async (v: CtlValues, rest: string[]): Promise<number> => {
@@ -136,7 +148,7 @@ export const CTL_COMMANDS: readonly CtlCommand[] = [
     flags: CTL_FLAGS,
     example: `fluxdns ctl ${SOCK} zone flush example.lab`,
     arity: [1, 1],
-    go: (v, [zone]) => exchange(v, { cmd: 'zone-flush', zone: zone! }, (d: { zone: string; file: string; serial: number }) => `wrote ${d.zone} serial ${d.serial} to ${d.file}`),
+    go: (v, [zone]) => exchange(v, { cmd: 'zone-flush', zone: zone! }, flushText),
   },
   {
     words: ['ctl', 'stats'],

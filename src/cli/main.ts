@@ -3,7 +3,7 @@
 import { formatHelp, nearest, UsageError, usageLine, wantsHelp, type CommandSpec } from './args.js';
 import { ADMIN_FLAGS, CAPS_TRY_FLAGS, runCapsList, runCapsRevoke, runCapsScanners, runCapsTry } from './caps.js';
 import { CHECK_FLAGS, runCheck } from './check.js';
-import { CTL_FLAGS, ctlOverview, runCtl } from './ctl.js';
+import { CTL_FLAGS, ctlOverview, runCtl, runZoneFlush } from './ctl.js';
 import { DIRECTORY_FLAGS, runDirectory } from './directory.js';
 import { DNSSEC_DS_FLAGS, DNSSEC_KEYGEN_FLAGS, runDnssecDs, runDnssecKeygen } from './dnssec.js';
 import { DISCOVER_ANNOUNCE_FLAGS, DISCOVER_FLAGS, runDiscoverAnnounce, runDiscoverBrowse, runDiscoverResolve } from './discover.js';
@@ -28,6 +28,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { words: ['ctl'], args: 'COMMAND [ARGS]', summary: 'control a running server over its local control socket (fluxdns ctl --help lists the commands)', flags: CTL_FLAGS, example: 'fluxdns ctl --socket /tmp/fluxdns-demo-5353.ctl status', run: runCtl },
   { words: ['zone', 'check'], args: 'FILE', summary: 'validate one master file (every error, then warnings)', flags: ZONE_CHECK_FLAGS, example: 'fluxdns zone check demo/example.lab.zone --origin example.lab', run: runZoneCheck },
   { words: ['zone', 'print'], args: 'FILE', summary: 'the zone in canonical form: one record a line, absolute names, sorted', flags: ZONE_PRINT_FLAGS, example: 'fluxdns zone print demo/example.lab.zone --origin example.lab', run: runZonePrint },
+  { words: ['zone', 'flush'], args: 'ZONE', summary: "write ZONE as the running server serves it (dynamic updates included) to its file, over the control socket; comments and $INCLUDE are not kept; exit 1 refused, 3 no server", flags: CTL_FLAGS, example: 'fluxdns zone flush example.lab --socket /tmp/fluxdns-demo-5353.ctl', run: runZoneFlush },
   { words: ['dnssec', 'keygen'], args: 'ZONE', summary: 'make a DNSSEC signing key (BIND key files, as dnssec-keygen writes them)', flags: DNSSEC_KEYGEN_FLAGS, example: 'fluxdns dnssec keygen example.lab --ksk --algorithm ed25519 --dir /etc/fluxdns/keys', run: runDnssecKeygen },
   { words: ['dnssec', 'ds'], args: 'ZONE', summary: "the DS records (SHA-256) the parent zone publishes for ZONE's key-signing keys", flags: DNSSEC_DS_FLAGS, example: 'fluxdns dnssec ds example.lab --dir /etc/fluxdns/keys', run: runDnssecDs },
   { words: ['explain'], summary: 'which policy matches a query, and the answer', flags: EXPLAIN_FLAGS, example: 'fluxdns explain --qname www.cdn.lab --qtype AAAA --client 127.0.0.1', run: runExplain },

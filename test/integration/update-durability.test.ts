@@ -1,6 +1,6 @@
 // Dynamic updates survive a crash (issue 13): kill -9 during a burst of UPDATEs, restart — every
 // acknowledged update is there and none is half there; a torn or corrupt journal is cut back, IXFR falls
-// back to a full transfer, the journal takes new entries; `ctl zone flush` and SIGTERM write the zone file.
+// back to a full transfer, the journal takes new entries; `zone flush` and SIGTERM write the zone file.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -162,11 +162,19 @@ describe('UPDATE durability', () => {
     assert.equal(await soaSerial(), 1);
   });
 
-  test('ctl zone flush writes the served zone to its file; SIGTERM writes it too; a restart without the journal serves it', async () => {
+  test('zone flush writes the served zone to its file; SIGTERM writes it too; a restart without the journal serves it', async () => {
     assert.equal(await update(950), Rcode.NOERROR);
-    const flushed = await runFluxdns(['ctl', '--socket', join(dir, 'ctl.sock'), 'zone', 'flush', ZONE], 60000);
+    // `fluxdns zone flush NAME` (issue 13's command) and `fluxdns ctl zone flush NAME` send the same request.
+    const [flushed, unknown, noServer] = await Promise.all([
+      runFluxdns(['zone', 'flush', ZONE, '--socket', join(dir, 'ctl.sock')], 60000),
+      runFluxdns(['zone', 'flush', 'nowhere.lab', '--socket', join(dir, 'ctl.sock')], 60000),
+      runFluxdns(['zone', 'flush', ZONE, '--socket', join(dir, 'no-such.sock')], 60000),
+    ]);
     assert.equal(flushed.code, 0, flushed.stderr);
-    assert.match(flushed.stdout, /wrote dur\.lab\. serial 2 to /);
+    assert.match(flushed.stdout, /^wrote dur\.lab\. serial 2 to .*zone\n$/);
+    assert.equal(unknown.code, 1, unknown.stderr);
+    assert.match(unknown.stderr, /nowhere\.lab: no such zone served/);
+    assert.equal(noServer.code, 3, noServer.stderr);
     const text = readFileSync(join(dir, 'zone'), 'utf8');
     assert.match(text, /u950\.dur\.lab\.\s+60\s+IN\s+A\s+198\.51\.100\.201/);
     assert.doesNotMatch(text, /the original file, with a comment/);
