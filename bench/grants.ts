@@ -23,10 +23,11 @@ const { values: flags } = parseArgs({
     fsync: { type: 'string', default: 'always' },
   },
 });
+/** nftables: set elements over raw netlink (driver auto); nftables-lib: everything through libnftables (driver libnftables). */
 /** nftables-nft: the same table driven through a long-lived `nft -i` (the fallback without the libnftables addon). */
 /** "+redis": the same with the Redis state store (redis-server beside it, appendonly yes, appendfsync --fsync). */
-type Backend = 'userspace' | 'nftables' | 'nftables-nft' | 'userspace+redis' | 'nftables+redis';
-const backends = (flags.backend ?? ['userspace', 'nftables', 'nftables-nft', 'userspace+redis', 'nftables+redis']) as Backend[];
+type Backend = 'userspace' | 'nftables' | 'nftables-lib' | 'nftables-nft' | 'userspace+redis' | 'nftables+redis';
+const backends = (flags.backend ?? ['userspace', 'nftables', 'nftables-lib', 'nftables-nft', 'userspace+redis', 'nftables+redis']) as Backend[];
 const REDIS_PORT = 6390;
 const dir = mkdtempSync(join(tmpdir(), 'fluxdns-grants-'));
 const ns = `fxbench-${randomBytes(3).toString('hex')}`;
@@ -46,7 +47,7 @@ services:
 capabilities:
   backend: ${backend}
   trustedResolvers: [127.0.0.0/8]
-${backend === 'nftables' ? `  nftables: { table: fxbench${b === 'nftables-nft' ? ', driver: nft' : ''} }\n` : ''}${b.endsWith('+redis') ? `state: { backend: redis, url: "redis://127.0.0.1:${REDIS_PORT}" }\n` : ''}log: { level: warn }
+${backend === 'nftables' ? `  nftables: { table: fxbench${b === 'nftables-nft' ? ', driver: nft' : b === 'nftables-lib' ? ', driver: libnftables' : ''} }\n` : ''}${b.endsWith('+redis') ? `state: { backend: redis, url: "redis://127.0.0.1:${REDIS_PORT}" }\n` : ''}log: { level: warn }
 `;
 }
 

@@ -172,10 +172,11 @@ ${common}`,
 
   // The kernel of gateway A records a host in `seen` (as its rule does on a host's first flow):
   // gateway B admits that host in grace too, and the store lists it as a host of the lease.
-  const add = nftIn(`${ns}a`, 'add', 'element', 'inet', tableA, 'seen', `{ 127.0.0.77 . ${addr} timeout 60s }`);
-  assert.equal(add.status, 0, add.stderr);
+  // (Checked before the add: once A's next read of its set comes, B may have it within milliseconds.)
   const seenB = () => nftIn(nsB, 'list', 'set', 'inet', tableB, 'seen').stdout;
   assert.doesNotMatch(seenB(), /127\.0\.0\.77/, 'B has not seen the host by itself');
+  const add = nftIn(`${ns}a`, 'add', 'element', 'inet', tableA, 'seen', `{ 127.0.0.77 . ${addr} timeout 60s }`);
+  assert.equal(add.status, 0, add.stderr);
   await until("gateway A's host in gateway B's seen set", () => new RegExp(`127\\.0\\.0\\.77 \\. ${addr.replace(/\./g, '\\.')}`).test(seenB()));
   const listed = (await (await fetch(`http://127.0.0.1:${admin}/caps`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { leases: Array<{ address: string; hosts: string[] }> };
   assert.deepEqual(listed.leases.find((l) => l.address === addr)?.hosts, ['127.0.0.77']);

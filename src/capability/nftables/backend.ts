@@ -11,8 +11,9 @@ import { formatAddress, parseAddress, parseCidr, type Cidr } from '../../net/cid
 import type { Lease } from '../../state/store.js';
 import type { DataPlane } from '../dataplane.js';
 import { parseTarget } from '../schema.js';
-import { cidrText, elementText, familiesOf, hostLimitCommands, hostLimitRemoval, leaseElements, leaseSets, limitCommands, setName, tableCommands, type HoneypotTarget, type LeaseElement, type NftFamily } from './ruleset.js';
-import { loadNativeNft, NftLib } from './lib.js';
+import { cidrText, familiesOf, hostLimitCommands, hostLimitRemoval, leaseElements, leaseSets, limitCommands, setName, tableCommands, type HoneypotTarget, type LeaseElement, type NftFamily } from './ruleset.js';
+import { loadNativeNft, NftLib, NftNetlink } from './lib.js';
+import { NlEncodeError, netlinkSet, type NlOp } from './netlink.js';
 import { NftShell } from './shell.js';
 
 const run = promisify(execFile);
@@ -43,8 +44,12 @@ export interface NftablesOptions {
   seenTimeout: number;
   /** ms since the epoch. */
   now?: () => number;
-  /** `nft`: always drive a long-lived `nft -i` (the fallback when the libnftables addon is missing). */
-  driver?: 'auto' | 'nft';
+  /**
+   * auto: set elements (grants, expiries, revocations) through raw netlink, the rest through
+   * libnftables (both in the addon); libnftables: everything as nft text through libnftables;
+   * nft: a long-lived `nft -i` (the fallback when the addon is missing).
+   */
+  driver?: 'auto' | 'libnftables' | 'nft';
   onError?: (message: string) => void;
 }
 
@@ -63,41 +68,61 @@ interface Op {
   reject(e: Error): void;
 }
 
+/** An element to add: written with `timeout` (and `expires`, which also refreshes one that exists). */
+interface AddEl {
+  data?: string;
+  ms: number;
+  expires: boolean;
+}
+
 /**
  * A transaction being built, with the undo log of model changes. Elements are grouped per set into
- * one `add element` / `delete element` command each: nft parses one command of 1000 elements far
- * faster than 1000 commands.
+ * one `add element` / `delete element` command (or netlink message) each: nft parses one command of
+ * 1000 elements far faster than 1000 commands.
  */
 class Tx {
-  /** Table objects (limit sets and rules) and flushes, first. */
+  /** Table objects (limit sets and rules) and flushes, first: text only (libnftables or nft -i). */
   readonly pre: string[] = [];
-  /** Elements to remove: re-added with a short timeout, then deleted (see removeCommands). */
-  private readonly removals = new Map<string, { adds: string[]; keys: string[] }>();
-  private readonly adds = new Map<string, Map<string, string>>();
+  /** Elements to remove: re-added with a short timeout, then deleted (see commands()). */
+  private readonly removals = new Map<string, Array<{ key: string; data?: string }>>();
+  private readonly adds = new Map<string, Map<string, AddEl>>();
+  /** Text commands after the elements (host chains' removal on reconcile). */
   readonly post: string[] = [];
   private readonly undo: (() => void)[] = [];
   constructor(readonly t: string, readonly now: number) {}
 
-  add(set: string, key: string, text: string): void {
+  add(set: string, key: string, el: AddEl): void {
     let m = this.adds.get(set);
     if (!m) this.adds.set(set, (m = new Map()));
-    m.set(key, text);
+    m.set(key, el);
   }
 
   remove(set: string, key: string, data: string | undefined): void {
     let r = this.removals.get(set);
-    if (!r) this.removals.set(set, (r = { adds: [], keys: [] }));
-    r.adds.push(`${key} timeout 1s${data === undefined ? '' : ' : ' + data}`);
-    r.keys.push(key);
+    if (!r) this.removals.set(set, (r = []));
+    r.push({ key, data });
     this.adds.get(set)?.delete(key);
   }
 
+  /** The transaction as nft commands. After grace the kernel has usually removed an element already: add-then-delete never fails on that. */
   commands(): string[] {
     const c = [...this.pre];
-    for (const [set, r] of this.removals) c.push(`add element ${this.t} ${set} { ${r.adds.join(', ')} }`);
-    for (const [set, r] of this.removals) c.push(`delete element ${this.t} ${set} { ${r.keys.join(', ')} }`);
-    for (const [set, m] of this.adds) if (m.size) c.push(`add element ${this.t} ${set} { ${[...m.values()].join(', ')} }`);
+    for (const [set, r] of this.removals) c.push(`add element ${this.t} ${set} { ${r.map((e) => `${e.key} timeout 1s${e.data === undefined ? '' : ' : ' + e.data}`).join(', ')} }`);
+    for (const [set, r] of this.removals) c.push(`delete element ${this.t} ${set} { ${r.map((e) => e.key).join(', ')} }`);
+    for (const [set, m] of this.adds) {
+      if (m.size) c.push(`add element ${this.t} ${set} { ${[...m].map(([k, e]) => `${k} timeout ${e.ms}ms${e.expires ? ` expires ${e.ms}ms` : ''}${e.data === undefined ? '' : ' : ' + e.data}`).join(', ')} }`);
+    }
     return [...c, ...this.post];
+  }
+
+  /** The same as netlink element operations, or undefined when it holds text commands (or a set netlink does not know). */
+  netlinkOps(): NlOp[] | undefined {
+    if (this.pre.length || this.post.length) return undefined;
+    const ops: NlOp[] = [];
+    for (const [set, r] of this.removals) ops.push({ kind: 'add', set, elements: r.map((e) => ({ key: e.key, data: e.data, timeoutMs: 1000 })) });
+    for (const [set, r] of this.removals) ops.push({ kind: 'delete', set, elements: r.map((e) => ({ key: e.key })) });
+    for (const [set, m] of this.adds) if (m.size) ops.push({ kind: 'add', set, elements: [...m].map(([key, e]) => ({ key, data: e.data, timeoutMs: e.ms, expiresMs: e.expires ? e.ms : undefined })) });
+    return ops.every((o) => netlinkSet(o.set)) ? ops : undefined;
   }
 
   /** Marks where one call's changes start, so a call that throws can be taken out. */
@@ -105,7 +130,7 @@ class Tx {
     const pre = this.pre.length;
     const post = this.post.length;
     const snapshot = new Map([...this.adds].map(([k, v]) => [k, new Map(v)]));
-    const rem = new Map([...this.removals].map(([k, v]) => [k, { adds: [...v.adds], keys: [...v.keys] }]));
+    const rem = new Map([...this.removals].map(([k, v]) => [k, [...v]]));
     const undo = this.undo.length;
     return () => {
       this.pre.length = pre;
@@ -127,13 +152,18 @@ class Tx {
   }
 }
 
+/** Milliseconds until `until`, at least 1 s (nft's timeouts are whole and must be positive). */
+const msUntil = (until: number, now: number) => Math.max(1000, Math.ceil(until - now));
+
 export class NftablesDataPlane implements DataPlane {
   readonly name = 'nftables';
   readonly tracksSeen = true;
   readonly t: string;
   /** libnftables in this process when the addon loads (no process per transaction), else one `nft -i`. */
   private readonly shell: NftShell | NftLib;
-  /** Which of the two, for the log. */
+  /** Set-element transactions (the grant's hot path) over raw netlink, when the addon has it. */
+  private readonly nl?: NftNetlink;
+  /** Which of them, for the log. */
   readonly driver: string;
   /**
    * A second libnftables context for reads (the probe counters every second, `seen` on reconcile):
@@ -181,7 +211,15 @@ export class NftablesDataPlane implements DataPlane {
       }
     }
     this.shell = lib ?? new NftShell({ prefix: o.netns ? ['ip', 'netns', 'exec', o.netns] : [], onExit: (m) => o.onError?.(m) });
-    this.driver = lib ? 'libnftables' : `nft -i (${native.error ?? 'no addon'})`;
+    let nlError: string | undefined;
+    if (lib && (o.driver ?? 'auto') === 'auto') {
+      try {
+        this.nl = new NftNetlink(native.addon!, o.family, o.table, o.netns);
+      } catch (e) {
+        nlError = (e as Error).message;
+      }
+    }
+    this.driver = this.nl ? 'netlink + libnftables' : lib ? `libnftables${nlError ? ` (no netlink: ${nlError})` : ''}` : `nft -i (${native.error ?? 'no addon'})`;
     this.pools = o.pools;
     this.honeypot = o.honeypot;
   }
@@ -256,7 +294,7 @@ export class NftablesDataPlane implements DataPlane {
     const key = `${formatAddress(a)} ${formatAddress(d)}`;
     this.seenKnown.add(key);
     await this.enqueue((tx) => {
-      tx.post.push(`add element ${this.t} ${setName('seen', a.family)} { ${formatAddress(a)} . ${formatAddress(d)} timeout ${this.o.seenTimeout}s }`);
+      tx.add(setName('seen', a.family), `${formatAddress(a)} . ${formatAddress(d)}`, { ms: this.o.seenTimeout * 1000, expires: false });
     });
   }
 
@@ -304,8 +342,7 @@ export class NftablesDataPlane implements DataPlane {
         const addr = leaseAddress(l, this.o.family);
         if (!addr) continue;
         // Until the quarantine ends no new lease takes the address, so the cut may last that long.
-        const ms = Math.max(1000, l.quarantineUntil - tx.now);
-        tx.post.push(`add element ${this.t} ${setName('revoked', addr.includes(':') ? 6 : 4)} { ${addr} timeout ${ms}ms expires ${ms}ms }`);
+        tx.add(setName('revoked', addr.includes(':') ? 6 : 4), addr, { ms: msUntil(l.quarantineUntil, tx.now), expires: true });
       }
     });
     // The established flows: their conntrack entries are deleted (and counted); a packet that arrives
@@ -320,8 +357,7 @@ export class NftablesDataPlane implements DataPlane {
     const a = parseAddress(source);
     if (!a || !familiesOf(this.o.family).includes(a.family)) return;
     await this.enqueue((tx) => {
-      const ms = Math.max(1000, Math.ceil(until - tx.now));
-      tx.post.push(`add element ${this.t} ${setName('scanners', a.family)} { ${formatAddress(a)} timeout ${ms}ms expires ${ms}ms }`);
+      tx.add(setName('scanners', a.family), formatAddress(a), { ms: msUntil(until, tx.now), expires: true });
     });
   }
 
@@ -417,7 +453,7 @@ export class NftablesDataPlane implements DataPlane {
         if (l.revoked) {
           const addr = leaseAddress(l, this.o.family);
           const ms = l.quarantineUntil - tx.now;
-          if (addr && ms > 0) tx.post.push(`add element ${this.t} ${setName('revoked', addr.includes(':') ? 6 : 4)} { ${addr} timeout ${ms}ms expires ${ms}ms }`);
+          if (addr && ms > 0) tx.add(setName('revoked', addr.includes(':') ? 6 : 4), addr, { ms: Math.ceil(ms), expires: true });
           continue;
         }
         let els: LeaseElement[];
@@ -449,6 +485,7 @@ export class NftablesDataPlane implements DataPlane {
     try {
       await this.shell.run([`add table ${this.t}`, `delete table ${this.t}`]);
     } finally {
+      await this.nl?.close();
       await this.shell.close();
       await this.reader?.close();
     }
@@ -479,7 +516,7 @@ export class NftablesDataPlane implements DataPlane {
     if (!cur) {
       this.elements.set(k, { set: e.set, key: e.key, data: e.data, until: e.until, holders: new Set([id]) });
       if (!fresh) tx.onRollback(() => this.elements.delete(k));
-      tx.add(e.set, e.key, elementText(e, tx.now));
+      tx.add(e.set, e.key, { data: e.data, ms: msUntil(e.until, tx.now), expires: true });
       return;
     }
     if (cur.data !== e.data) throw new Error(`lease ${id}: ${e.set} { ${e.key} } already leads to ${cur.data ?? '-'} (lease ${[...cur.holders].join(', ')})`);
@@ -491,7 +528,7 @@ export class NftablesDataPlane implements DataPlane {
     });
     if (e.until > cur.until) {
       cur.until = e.until;
-      tx.add(e.set, e.key, elementText(e, tx.now));
+      tx.add(e.set, e.key, { data: e.data, ms: msUntil(e.until, tx.now), expires: true });
     }
   }
 
@@ -590,7 +627,9 @@ export class NftablesDataPlane implements DataPlane {
       return true;
     }
     try {
-      await this.shell.run(commands);
+      const nlOps = this.nl ? tx.netlinkOps() : undefined;
+      if (nlOps) await this.sendNetlink(nlOps, commands);
+      else await this.shell.run(commands);
       for (const op of ok) op.resolve();
       return true;
     } catch (e) {
@@ -600,6 +639,22 @@ export class NftablesDataPlane implements DataPlane {
       return true;
     }
   }
+
+  /**
+   * Element-only transactions go over netlink; one netlink cannot encode (which the ruleset never
+   * produces) is logged once and sent as text instead.
+   */
+  private async sendNetlink(ops: NlOp[], commands: string[]): Promise<void> {
+    try {
+      await this.nl!.run(ops);
+    } catch (e) {
+      if (!(e instanceof NlEncodeError)) throw e;
+      if (!this.encodeWarned) this.o.onError?.(`nft: netlink cannot encode (${e.message}); sending as text`);
+      this.encodeWarned = true;
+      await this.shell.run(commands);
+    }
+  }
+  private encodeWarned = false;
 
   private async nftJson(...args: string[]): Promise<unknown> {
     const lib = this.reader ?? (this.shell instanceof NftLib ? this.shell : undefined);

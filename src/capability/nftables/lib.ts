@@ -1,16 +1,22 @@
 // nftables through libnftables in this process (native/nft_lib.c): one transaction at a time on
-// libuv's thread pool, no nft process and no pipe; NftShell (shell.ts) is the fallback.
+// libuv's thread pool, no nft process and no pipe; NftShell (shell.ts) is the fallback. NftNetlink:
+// the same addon's raw netlink path for set-element batches (netlink.ts), the grant's hot path.
 //
 // Same contract as NftShell.run: the commands of one call are one transaction, the promise resolves
 // once the kernel committed it and rejects with nft's error text otherwise. Calls made while one is
 // in flight wait in order (the backend merges them into its next transaction before they get here).
 import { createRequire } from 'node:module';
+import { encodeBatch, type NlOp } from './netlink.js';
+import type { NftFamily } from './ruleset.js';
 import { NftError } from './shell.js';
 
 interface NativeNft {
   open(netnsPath?: string): unknown;
   run(handle: unknown, commands: string, json: boolean, cb: (rc: number, out: string, err: string) => void): void;
   close(handle: unknown): void;
+  nlOpen?(netnsPath?: string): unknown;
+  nlRun?(handle: unknown, batch: Uint8Array, seq0: number, seqCount: number, acks: number, cb: (sysError: string, errors: Array<[number, number, string]>, acks: number) => void): void;
+  nlClose?(handle: unknown): void;
 }
 
 let loaded: { addon?: NativeNft; error?: string } | undefined;
@@ -95,4 +101,56 @@ export class NftLib {
 function errorText(err: string): string {
   const lines = err.split('\n').filter((l) => l.startsWith('Error: ')).map((l) => l.slice(7));
   return (lines.length ? lines : err.split('\n').filter((l) => l.trim())).join('; ');
+}
+
+/**
+ * Set-element transactions over one NETLINK_NETFILTER socket (native/nft_lib.c nlRun): each batch
+ * is sent with one sendmsg on libuv's thread pool and resolves once the kernel acknowledged every
+ * message of it (NLM_F_ACK), i.e. committed the transaction; it rejects with the kernel's error
+ * ("add element inet fluxdns caps_src: File exists") otherwise. One batch at a time, in order.
+ */
+export class NftNetlink {
+  private readonly handle: unknown;
+  private readonly nlRun: NonNullable<NativeNft['nlRun']>;
+  private seq = 1;
+  private tail: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  /** Throws when the addon has no netlink path or the socket cannot be opened in the namespace. */
+  constructor(private readonly addon: NativeNft, private readonly family: NftFamily, private readonly table: string, netns?: string) {
+    if (!addon.nlOpen || !addon.nlRun) throw new Error('the fluxdns_nft addon has no netlink path (rebuild native/)');
+    this.nlRun = addon.nlRun.bind(addon);
+    this.handle = addon.nlOpen(netns ? `/var/run/netns/${netns}` : undefined);
+  }
+
+  /** Sends `ops` as one transaction. Encoding errors (NlEncodeError) are thrown before anything is sent. */
+  run(ops: readonly NlOp[]): Promise<void> {
+    if (this.closed) return Promise.reject(new NftError('netlink closed'));
+    const batch = encodeBatch(this.family, this.table, ops, this.seq);
+    this.seq = (this.seq + batch.count) % 0x40000000 || 1;
+    const p = this.tail.then(() => this.send(batch.bytes, batch.seq0, batch.count, batch.acks, batch.what));
+    this.tail = p.catch(() => {});
+    return p;
+  }
+
+  private send(bytes: Uint8Array, seq0: number, count: number, acks: number, what: Map<number, string>): Promise<void> {
+    if (TRACE) process.stderr.write(`nl< ${[...what.values()].join('; ')} (${bytes.length} bytes)\n`);
+    return new Promise((resolve, reject) => {
+      this.nlRun(this.handle, bytes, seq0, count, acks, (sys, errors, got) => {
+        if (errors.length) {
+          const text = errors.map(([seq, , msg]) => `${what.get(seq) ?? (seq === seq0 ? 'batch' : `message ${seq - seq0}`)}: ${msg}`).join('; ');
+          if (TRACE) process.stderr.write(`nl> ${text}\n`);
+          reject(new NftError(text));
+        } else if (sys) reject(new NftError(`netlink: ${sys}`));
+        else if (got < acks) reject(new NftError(`netlink: ${got} of ${acks} messages acknowledged`));
+        else resolve();
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.tail;
+    this.addon.nlClose?.(this.handle);
+  }
 }

@@ -18,10 +18,11 @@ export const nftablesSchema = z
      */
     seenTimeout: z.number().int().min(1).max(86400 * 7).optional(),
     /**
-     * auto: libnftables in-process through the native addon (no process per transaction), else a
-     * long-lived `nft -i`; nft: always `nft -i`.
+     * auto: grants' set elements over raw netlink and everything else through libnftables, both
+     * in-process through the native addon, else a long-lived `nft -i`; libnftables: everything
+     * through libnftables (no raw netlink); nft: always `nft -i`.
      */
-    driver: z.enum(['auto', 'nft']).default('auto'),
+    driver: z.enum(['auto', 'libnftables', 'nft']).default('auto'),
   })
   .strict();
 
