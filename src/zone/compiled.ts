@@ -202,8 +202,30 @@ export class ZoneCompiler {
   private table = new Int32Array(1 << 12);
   private used = 0;
   private apexSpelt = false;
+  /** The last owner added and its node: a zone file writes an owner's records one after another. */
+  private lastOwner: string | undefined;
+  private lastNode = -1;
+  /** Records ignored because their owner is outside the origin. */
+  private outside = 0;
+  /** RRsets of type SOA anywhere (the checks want one, at the apex). */
+  private soaSets = 0;
+  /** With dedupe: each record's RRset and hash, and a table of records by hash. */
+  private readonly dedupe: boolean;
+  private readonly rrSet = new I32();
+  private readonly rrHash = new I32();
+  private rrTable = new Int32Array(0);
 
-  constructor(readonly origin: string) {
+  /** `sink`'s RecordSink side: the compiler takes wire bytes, not the typed form. */
+  readonly typed = false;
+
+  /**
+   * `dedupe`: identical records (names inside the data compared case-insensitively, as parseZone
+   * merges them, format.ts rdataKey) are kept once, the first one's TTL counting; the spelling
+   * whose wire bytes sort first is kept (BIND's choice).
+   */
+  constructor(readonly origin: string, opts: { dedupe?: boolean } = {}) {
+    this.dedupe = opts.dedupe === true;
+    if (this.dedupe) this.rrTable = new Int32Array(1 << 12);
     this.originWire = wireName(origin);
     // The apex is node 0 (its wire name with the case of `origin`).
     this.newNode(nameToWire(origin), this.originWire.hashes[0]!, -1);
@@ -246,13 +268,14 @@ export class ZoneCompiler {
     }
   }
 
-  /** Adds one record; `rdata` is its uncompressed wire RDATA (copied). */
-  add(owner: string, type: number, ttl: number, rdata: Uint8Array): void {
+  /** The node of an owner name (created with the names between it and the apex), or -1 outside the origin. */
+  private nodeFor(owner: string): number {
+    if (owner === this.lastOwner) return this.lastNode;
     const asWritten = nameToWire(owner);
     const w = wireNameOf(lowerCopy(asWritten));
     const depth0 = this.originWire.offs.length;
     const labels = w.offs.length;
-    if (labels < depth0 || w.hashes[labels - depth0] !== this.originWire.hashes[0] || !sameName(this.names.buf, this.nodeName.a[0]!, w.wire, w.offs[labels - depth0] ?? w.wire.length - 1)) return;
+    if (labels < depth0 || w.hashes[labels - depth0] !== this.originWire.hashes[0] || !sameName(this.names.buf, this.nodeName.a[0]!, w.wire, w.offs[labels - depth0] ?? w.wire.length - 1)) return -1;
     // The apex is spelt as the first record in the zone spells it (same length: only the case differs).
     if (!this.apexSpelt) {
       this.names.buf.set(asWritten.subarray(w.offs[labels - depth0] ?? asWritten.length - 1), this.nodeName.a[0]!);
@@ -268,9 +291,26 @@ export class ZoneCompiler {
       }
       node = next;
     }
+    this.lastOwner = owner;
+    this.lastNode = node;
+    return node;
+  }
+
+  /** Adds one record; `rdata` is its uncompressed wire RDATA (copied). */
+  add(owner: string, type: number, ttl: number, rdata: Uint8Array): void {
+    const node = this.nodeFor(owner);
+    if (node < 0) {
+      this.outside++;
+      return;
+    }
     // Its RRset of this type, or a new one at the end of the node's list.
     let set = this.nodeSetHead.a[node]!;
     while (set >= 0 && this.setType.a[set] !== type) set = this.setNext.a[set]!;
+    let hash = 0;
+    if (set >= 0 && this.dedupe) {
+      hash = rdataHash(type, rdata, set);
+      if (this.mergeDuplicate(set, type, rdata, hash)) return;
+    }
     if (set < 0) {
       set = this.setNode.push(node);
       this.setType.push(type);
@@ -286,6 +326,8 @@ export class ZoneCompiler {
       if (type === RRType.NS && node !== 0) this.nodeFlags.a[node]! |= F_CUT;
       else if (type === RRType.DNAME) this.nodeFlags.a[node]! |= F_DNAME;
       else if (type === RRType.CNAME) this.nodeFlags.a[node]! |= F_CNAME;
+      else if (type === RRType.SOA) this.soaSets++;
+      if (this.dedupe) hash = rdataHash(type, rdata, set);
     } else if (ttl < this.setTtl.a[set]! >>> 0) this.setTtl.a[set] = ttl;
     const rr = this.rrOff.push(this.rdata.add(rdata));
     this.rrLen.push(rdata.length);
@@ -295,6 +337,107 @@ export class ZoneCompiler {
     else this.rrNext.a[tail] = rr;
     this.setRrTail.a[set] = rr;
     this.setRrCount.a[set]!++;
+    if (this.dedupe) {
+      this.rrSet.push(set);
+      this.rrHash.push(hash);
+      if ((rr + 1) * 2 > this.rrTable.length) this.rehashRecords();
+      else this.insertRecord(rr, hash >>> 0);
+    }
+  }
+
+  private insertRecord(rr: number, hash: number): void {
+    const t = this.rrTable;
+    const mask = t.length - 1;
+    let i = hash & mask;
+    while (t[i] !== 0) i = (i + 1) & mask;
+    t[i] = rr + 1;
+  }
+
+  private rehashRecords(): void {
+    this.rrTable = new Int32Array(this.rrTable.length * 2);
+    for (let r = 0; r < this.rrOff.n; r++) this.insertRecord(r, this.rrHash.a[r]! >>> 0);
+  }
+
+  /** True when `set` already holds this data (then the spelling that sorts first is kept, in place). */
+  private mergeDuplicate(set: number, type: number, rdata: Uint8Array, hash: number): boolean {
+    const t = this.rrTable;
+    const mask = t.length - 1;
+    for (let i = (hash >>> 0) & mask; ; i = (i + 1) & mask) {
+      const e = t[i]!;
+      if (e === 0) return false;
+      const r = e - 1;
+      if (this.rrHash.a[r] !== hash || this.rrSet.a[r] !== set || this.rrLen.a[r] !== rdata.length) continue;
+      const arena = this.rdata.buf;
+      const off = this.rrOff.a[r]!;
+      if (!sameRdata(type, arena, off, rdata)) continue;
+      // Equal but for the case of a name inside: BIND keeps the spelling whose wire bytes sort first
+      // (parser.ts ListSink does the same), so that `zone print` matches named-compilezone.
+      for (let k = 0; k < rdata.length; k++) {
+        if (rdata[k] === arena[off + k]) continue;
+        if (rdata[k]! < arena[off + k]!) arena.set(rdata, off);
+        break;
+      }
+      return true;
+    }
+  }
+
+  /**
+   * After the last `add`: undefined when the zone certainly passes the checks of check.ts with
+   * nothing to report, else why it may not (then run checkZoneReport on the parsed records: it
+   * words the errors and warnings with file and line). Checked on each node's RRset types: a CNAME
+   * with other data (RFC 1034 §3.6.2), a second CNAME or DNAME (RFC 6672 §2.4), one SOA at the apex,
+   * NS at the apex, data occluded by a cut or DNAME, in-zone NS targets without addresses; zones
+   * with DNSSEC records or ZONEMD (whose checks need the records) are always reported.
+   */
+  quickCheck(): string | undefined {
+    if (this.outside > 0) return 'records outside the zone';
+    const soa = this.buildSetOf(0, RRType.SOA);
+    if (soa < 0 || this.setRrCount.a[soa] !== 1 || this.soaSets !== 1) return 'not exactly one SOA, at the apex';
+    if (this.buildSetOf(0, RRType.NS) < 0) return 'no NS at the apex';
+    const count = this.nodeName.n;
+    // Bit 1: below a cut; bit 2: below a DNAME (parents are created before their children).
+    const under = new Uint8Array(count);
+    for (let n = 0; n < count; n++) {
+      const p = this.nodeParent.a[n]!;
+      if (p >= 0) {
+        const pf = this.nodeFlags.a[p]!;
+        under[n] = under[p]! | (pf & F_CUT ? 1 : 0) | (pf & F_DNAME ? 2 : 0);
+      }
+      const flags = this.nodeFlags.a[n]!;
+      for (let set = this.nodeSetHead.a[n]!; set >= 0; set = this.setNext.a[set]!) {
+        const type = this.setType.a[set]!;
+        if (type === RRType.RRSIG || type === RRType.NSEC || type === RRType.NSEC3 || type === ZONEMD) return 'DNSSEC or ZONEMD records';
+        if (flags & F_CNAME && (type !== RRType.CNAME || this.setRrCount.a[set]! > 1)) return 'CNAME and other data';
+        if (type === RRType.DNAME && this.setRrCount.a[set]! > 1) return 'two DNAMEs';
+        if (flags & F_CUT && type !== RRType.NS && type !== RRType.DS && type !== RRType.A && type !== RRType.AAAA && type !== RRType.CNAME) return 'data at a cut';
+        if (under[n]! & 2) return 'data below a DNAME';
+        if (under[n]! & 1 && type !== RRType.A && type !== RRType.AAAA) return 'data below a cut';
+        if (type === RRType.NS && !this.nsHaveAddresses(set)) return 'an in-zone name server without addresses';
+      }
+    }
+    return undefined;
+  }
+
+  /** A node's RRset of `type` while building, or -1. */
+  private buildSetOf(node: number, type: number): number {
+    let set = this.nodeSetHead.a[node]!;
+    while (set >= 0 && this.setType.a[set] !== type) set = this.setNext.a[set]!;
+    return set;
+  }
+
+  /** Every NS target of the RRset inside the zone has A or AAAA records (named-checkzone's rule, check.ts). */
+  private nsHaveAddresses(set: number): boolean {
+    const apex = this.originWire;
+    const depth0 = apex.offs.length;
+    for (let rr = this.setRrHead.a[set]!; rr >= 0; rr = this.rrNext.a[rr]!) {
+      const off = this.rrOff.a[rr]!;
+      const w = wireNameOf(lowerCopy(this.rdata.buf.subarray(off, off + this.rrLen.a[rr]!)));
+      const labels = w.offs.length;
+      if (labels < depth0 || w.hashes[labels - depth0] !== apex.hashes[0] || !sameName(this.names.buf, this.nodeName.a[0]!, w.wire, w.offs[labels - depth0] ?? w.wire.length - 1)) continue;
+      const node = this.findNode(w, 0);
+      if (node < 0 || (this.buildSetOf(node, RRType.A) < 0 && this.buildSetOf(node, RRType.AAAA) < 0)) return false;
+    }
+    return true;
   }
 
   /** Adds a record as the parser or a caller gives it (typed or `{ raw }` data). */
@@ -349,6 +492,48 @@ export class ZoneCompiler {
       nodeFirstSet, nodeSets, nodeWild, setType, setTtl, setFirstRr, setRrs, rrOff, rrLen, index: table,
     };
   }
+}
+
+/** RFC 8976's ZONEMD type code (not in RRType). */
+const ZONEMD = 63;
+
+/**
+ * Where the names are in wire RDATA of the types whose names compare case-insensitively when records
+ * are merged (format.ts rdataKey): [start, end) to fold, or null. SOA's two names come first and
+ * run up to the 20 bytes of numbers; CAA's tag is case-folded too.
+ */
+function foldRange(type: number, b: Uint8Array, off: number, len: number): number {
+  switch (type) {
+    case RRType.NS: case RRType.CNAME: case RRType.DNAME: case RRType.PTR: return pack(0, len);
+    case RRType.SOA: return pack(0, len - 20);
+    case RRType.MX: return pack(2, len);
+    case RRType.SRV: return pack(6, len);
+    case RRType.CAA: return len >= 2 ? pack(2, Math.min(len, 2 + b[off + 1]!)) : -1;
+    default: return -1;
+  }
+}
+function pack(start: number, end: number): number {
+  return start * 0x10000 + end;
+}
+
+/** Hash of an RRset number and its record's data, case-folded as foldRange says. */
+function rdataHash(type: number, b: Uint8Array, set: number): number {
+  const fr = foldRange(type, b, 0, b.length);
+  const fs = fr < 0 ? 0 : Math.floor(fr / 0x10000), fe = fr < 0 ? 0 : fr % 0x10000;
+  let h = Math.imul(FNV_SEED ^ set, 0x01000193);
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ (i >= fs && i < fe ? lc(b[i]!) : b[i]!), 0x01000193);
+  return h | 0;
+}
+
+/** Same data (same length assumed) at arena[off] and in b, case-folded as foldRange says. */
+function sameRdata(type: number, arena: Uint8Array, off: number, b: Uint8Array): boolean {
+  const fr = foldRange(type, b, 0, b.length);
+  const fs = fr < 0 ? 0 : Math.floor(fr / 0x10000), fe = fr < 0 ? 0 : fr % 0x10000;
+  for (let i = 0; i < b.length; i++) {
+    const x = arena[off + i]!, y = b[i]!;
+    if (x !== y && !(i >= fs && i < fe && lc(x) === lc(y))) return false;
+  }
+  return true;
 }
 
 function lowerCopy(b: Uint8Array): Uint8Array {

@@ -1,8 +1,9 @@
 // Loads one zone file into a compiled zone: parse (RFC 1035 §5), check, compile. Runs in the serving
 // thread at start and in the zone-loader thread (load-worker.ts) on a reload.
+import { readFileSync } from 'node:fs';
 import { checkZoneReport, formatZoneIssue } from './check.js';
 import { ZoneCompiler, type CompiledZoneBuffers } from './compiled.js';
-import { loadZoneFile, ZoneError } from './parser.js';
+import { loadZoneFile, parseZoneInto, ZoneError } from './parser.js';
 import { RRType, type SOARdata } from '../wire/types.js';
 import { verifyZonemd, withZonemd, zonemdHashCode } from './zonemd.js';
 
@@ -21,6 +22,11 @@ export type CompiledZoneFile =
 
 /** Parses, checks and compiles the master file of zone `name`; never throws for a bad or missing file. */
 export function compileZoneFile(name: string, file: string, opts: CompileOptions = {}): CompiledZoneFile {
+  // A computed ZONEMD needs every record; otherwise the streaming path first.
+  if (!opts.zonemd) {
+    const streamed = streamZoneFile(name, file);
+    if (streamed) return streamed;
+  }
   let parsed;
   try {
     parsed = loadZoneFile(file, name);
@@ -47,4 +53,37 @@ export function compileZoneFile(name: string, file: string, opts: CompileOptions
     (records as unknown[])[i] = undefined;
   }
   return { ok: true, buffers: c.finish(), records: count, serial, warnings: warnings.map(formatZoneIssue) };
+}
+
+/**
+ * The streaming path: the parser hands each record's wire bytes straight to the compiler (no record
+ * objects, no line kept per record), and the checks run on the compiled nodes' RRset types. When
+ * those find anything to report, or the zone has DNSSEC or ZONEMD records, this returns undefined
+ * and compileZoneFile takes the full path, which words every problem with its file and line exactly
+ * as before (so a zone with warnings is read twice).
+ */
+export function streamZoneFile(name: string, file: string): CompiledZoneFile | undefined {
+  const c = new ZoneCompiler(name, { dedupe: true });
+  let warnings;
+  try {
+    warnings = parseZoneInto(readFileSync(file, 'utf8'), { origin: name, file, readInclude: (p) => readFileSync(p, 'utf8') }, c);
+  } catch (e) {
+    if (e instanceof ZoneError) return { ok: false, problems: [e.message] };
+    const err = e as NodeJS.ErrnoException;
+    return { ok: false, unreadable: { message: err.message, code: err.code } };
+  }
+  if (c.quickCheck() !== undefined) return undefined;
+  const buffers = c.finish();
+  return { ok: true, buffers, records: buffers.rrCount, serial: soaSerial(buffers), warnings: warnings.map(formatZoneIssue) };
+}
+
+/** The SOA serial of a compiled zone that passed the checks (RFC 1035 §3.3.13: 20 bytes before the end of the RDATA). */
+function soaSerial(b: CompiledZoneBuffers): number {
+  for (let s = b.nodeFirstSet[0]!, end = s + b.nodeSets[0]!; s < end; s++) {
+    if (b.setType[s] !== RRType.SOA) continue;
+    const r = b.setFirstRr[s]!;
+    const at = b.rrOff[r]! + b.rrLen[r]! - 20;
+    return ((b.rdata[at]! << 24) | (b.rdata[at + 1]! << 16) | (b.rdata[at + 2]! << 8) | b.rdata[at + 3]!) >>> 0;
+  }
+  return 0;
 }

@@ -2,10 +2,10 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { META_TYPES, RRClass, RRType, typeCode, typeName, type ResourceRecord, type SOARdata } from '../wire/types.js';
+import { META_TYPES, RRClass, RRType, typeCode, typeName, type Rdata, type ResourceRecord } from '../wire/types.js';
 import { NameError, isSubdomain, nameFromLabels, nameKey, parseLabels } from '../wire/name.js';
 import { Lexer, ZoneError, ZoneErrors, describeToken, type Entry, type Token } from './lexer.js';
-import { nameFromToken, parseRdata, parseTtlText, type RdataCursor } from './rdata-text.js';
+import { checkTypedRdata, nameFromToken, parseRdataWire, parseTtlText, TYPED_RDATA, type RdataCursor } from './rdata-text.js';
 import { formatRdata, rdataKey } from './format.js';
 import { expandTemplate, parseGenerateRange, parseTemplate } from './generate.js';
 import { unsupportedType } from './type-suggest.js';
@@ -50,17 +50,31 @@ export interface ParseZoneOptions {
 /** RFC 2181 §8: a TTL is an unsigned 31-bit value. */
 export const MAX_TTL = 0x7fffffff;
 
+/**
+ * Where the parser puts each record (after its TTL is settled and out-of-zone data is dropped):
+ * parseZone collects ResourceRecords (ListSink, below); the loader compiles the wire bytes straight
+ * into a zone (load.ts) without a record object per record.
+ */
+export interface RecordSink {
+  /** Whether `add` wants the typed form of the 11 RFC 1035 types (decoded from the wire bytes). */
+  readonly typed: boolean;
+  /**
+   * One record. `wire` is its uncompressed RDATA, valid only during the call (copy what you keep);
+   * `data` is the typed form when `typed` is set (else undefined). `line` is where it was written.
+   */
+  add(owner: string, type: number, ttl: number, wire: Uint8Array, data: Rdata | undefined, file: string, line: number): void;
+}
+
 interface State {
   opts: ParseZoneOptions;
-  out: ParsedZone;
+  sink: RecordSink;
+  warnings: ZoneIssue[];
   /** The zone apex: owners outside it are ignored with a warning. */
   apex: string;
   errors: ZoneError[];
   /** Set when MAX_ERRORS is reached: nothing more is read. */
   stopped: boolean;
   warningsDropped: number;
-  /** Record key (case-folded names) → index in out.records, to merge duplicates. */
-  seen: Map<string, number>;
   /** $TTL (RFC 2308 §4), once set. */
   dollarTtl: number | undefined;
   /** The last record's TTL: RFC 1035 §5.1 default when there is no $TTL. */
@@ -105,22 +119,61 @@ function originFromOption(origin: string, file: string): Uint8Array[] {
  * the origin are dropped with a warning, as BIND and Knot do.
  */
 export function parseZone(text: string, opts: ParseZoneOptions): ParsedZone {
+  const sink = new ListSink();
+  const warnings = parseZoneInto(text, opts, sink);
+  return { records: sink.records, sources: sink.sources, warnings };
+}
+
+/**
+ * parseZone's reading, with every record handed to `sink` as it is read (nothing is collected):
+ * returns the warnings; throws ZoneErrors as parseZone does. Merging identical records is the
+ * sink's job (ListSink here; the zone compiler's dedupe in load.ts).
+ */
+export function parseZoneInto(text: string, opts: ParseZoneOptions, sink: RecordSink): ZoneIssue[] {
   const file = opts.file ?? '<input>';
   const originLabels = originFromOption(opts.origin, file);
   if (!opts.origin.endsWith('.')) throw new ZoneError(file, 0, 0, 'an absolute origin name', JSON.stringify(opts.origin));
   const origin = nameFromLabels(originLabels);
   const st: State = {
-    opts, out: { records: [], sources: [], warnings: [] }, apex: origin, errors: [], stopped: false, warningsDropped: 0,
-    seen: new Map(), dollarTtl: undefined, lastTtl: undefined, soaMinimum: undefined,
+    opts, sink, warnings: [], apex: origin, errors: [], stopped: false, warningsDropped: 0,
+    dollarTtl: undefined, lastTtl: undefined, soaMinimum: undefined,
   };
   parseText(st, text, { file, originLabels, origin, owner: undefined, ownerText: undefined, ownerInZone: true, depth: 0 });
-  if (st.warningsDropped > 0) st.out.warnings.push({ file, line: 0, message: `and ${st.warningsDropped} more warnings` });
+  if (st.warningsDropped > 0) st.warnings.push({ file, line: 0, message: `and ${st.warningsDropped} more warnings` });
   if (st.errors.length > 0) throw new ZoneErrors(st.errors, st.stopped);
-  return st.out;
+  return st.warnings;
+}
+
+/**
+ * Collects records for parseZone. Identical records are merged (the first is kept), as an RRset is
+ * a set (RFC 2181 §5); names inside the data compare case-insensitively (format.ts rdataKey).
+ */
+class ListSink implements RecordSink {
+  readonly typed = true;
+  readonly records: ResourceRecord[] = [];
+  readonly sources: { file: string; line: number }[] = [];
+  /** Record key (case-folded names) → index in records. */
+  private readonly seen = new Map<string, number>();
+
+  add(owner: string, type: number, ttl: number, wire: Uint8Array, data: Rdata | undefined, file: string, line: number): void {
+    const rr: ResourceRecord = { name: owner, type, class: RRClass.IN, ttl, data: data ?? { raw: wire.slice() } };
+    const key = nameKey(owner) + ' ' + type + ' ' + rdataKey(rr);
+    const dup = this.seen.get(key);
+    if (dup !== undefined) {
+      // Duplicates differing only in the case of a name inside: BIND keeps the spelling whose wire
+      // bytes sort first; so do we, so that `zone print` matches named-compilezone byte for byte.
+      const kept = this.records[dup]!;
+      if (kept.data !== rr.data && formatRdata(rr) !== formatRdata(kept) && compareBytes(rdataWire(rr), rdataWire(kept)) < 0) this.records[dup] = { ...rr, name: kept.name, ttl: kept.ttl };
+      return;
+    }
+    this.seen.set(key, this.records.length);
+    this.records.push(rr);
+    this.sources.push({ file, line });
+  }
 }
 
 function warn(st: State, file: string, line: number, message: string): void {
-  if (st.out.warnings.length < MAX_WARNINGS) st.out.warnings.push({ file, line, message });
+  if (st.warnings.length < MAX_WARNINGS) st.warnings.push({ file, line, message });
   else st.warningsDropped++;
 }
 
@@ -363,9 +416,18 @@ function record(st: State, fc: FileCtx, e: Entry): void {
 function addRecord(st: State, fc: FileCtx, e: Entry, i: number, owner: string, inZone: boolean, ttlGiven: number | undefined, type: number, typeTok: Token): void {
   let ttl = ttlGiven;
   const cur: RdataCursor = { tokens: e.tokens, pos: i, entry: e, file: fc.file, originLabels: fc.originLabels, warn: (t, message) => warn(st, fc.file, t.line, message) };
-  const data = parseRdata(type, cur);
+  const first = i;
+  const wire = parseRdataWire(type, cur);
+  // The typed form is decoded for a sink that keeps it; otherwise only where the bytes may not
+  // decode (the \# form, CAA, an empty TXT), so both sinks refuse the same records.
+  let data: Rdata | undefined;
+  if (TYPED_RDATA.has(type)) {
+    if (st.sink.typed) data = checkTypedRdata(type, wire, cur, first);
+    else if (wire.generic || type === RRType.CAA || (type === RRType.TXT && wire.bytes.length === 0)) checkTypedRdata(type, wire, cur, first);
+  }
+  const bytes = wire.bytes;
   if (ttl === undefined) {
-    ttl = st.dollarTtl ?? st.lastTtl ?? (type === RRType.SOA ? (data as SOARdata).minimum : st.soaMinimum) ?? st.opts.defaultTtl;
+    ttl = st.dollarTtl ?? st.lastTtl ?? (type === RRType.SOA ? soaMinimum(bytes) : st.soaMinimum) ?? st.opts.defaultTtl;
     if (ttl === undefined) throw tokErr(fc.file, typeTok, 'a TTL before the type (no $TTL, earlier TTL or SOA minimum to default to)');
     if (ttl > MAX_TTL) ttl = MAX_TTL;
   }
@@ -375,18 +437,12 @@ function addRecord(st: State, fc: FileCtx, e: Entry, i: number, owner: string, i
     warn(st, fc.file, e.line, `ignoring out-of-zone data ${owner} ${typeName(type)} (outside ${st.apex})`);
     return;
   }
-  if (type === RRType.SOA && st.soaMinimum === undefined) st.soaMinimum = Math.min((data as SOARdata).minimum, MAX_TTL);
-  const rr: ResourceRecord = { name: owner, type, class: RRClass.IN, ttl, data };
-  const key = nameKey(owner) + ' ' + type + ' ' + rdataKey(rr);
-  const dup = st.seen.get(key);
-  if (dup !== undefined) {
-    // Duplicates differing only in the case of a name inside: BIND keeps the spelling whose wire
-    // bytes sort first; so do we, so that `zone print` matches named-compilezone byte for byte.
-    const kept = st.out.records[dup]!;
-    if (kept.data !== data && formatRdata(rr) !== formatRdata(kept) && compareBytes(rdataWire(rr), rdataWire(kept)) < 0) st.out.records[dup] = { ...rr, name: kept.name, ttl: kept.ttl };
-    return;
-  }
-  st.seen.set(key, st.out.records.length);
-  st.out.records.push(rr);
-  st.out.sources.push({ file: fc.file, line: e.line });
+  if (type === RRType.SOA && st.soaMinimum === undefined) st.soaMinimum = Math.min(soaMinimum(bytes), MAX_TTL);
+  st.sink.add(owner, type, ttl, bytes, data, fc.file, e.line);
+}
+
+/** The MINIMUM field of SOA wire RDATA: its last 32 bits (RFC 1035 §3.3.13). */
+function soaMinimum(b: Uint8Array): number {
+  const n = b.length;
+  return ((b[n - 4]! << 24) | (b[n - 3]! << 16) | (b[n - 2]! << 8) | b[n - 1]!) >>> 0;
 }

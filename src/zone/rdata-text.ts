@@ -86,13 +86,19 @@ export function rdataFromWire(type: number, b: Uint8Array): Rdata {
   }
 }
 
+/** Uncompressed wire RDATA read from text; `bytes` may be a view of a shared buffer, valid until the next parse. */
+export interface WireRdata {
+  bytes: Uint8Array;
+  /** Written in the RFC 3597 \# form (so not checked against the type's own syntax). */
+  generic: boolean;
+}
+
 /**
- * Parses the rdata tokens at `c.pos` for `type`, consuming all of them: the type's codec (or the
- * RFC 3597 form) gives wire bytes; the types the lookup reads field by field (TYPED_RDATA) are
- * decoded from those bytes once, every other type is kept as its wire bytes. Repairs (a string
- * longer than 255 bytes split into pieces) go to c.warn. Throws ZoneError.
+ * Parses the rdata tokens at `c.pos` for `type` into wire bytes, consuming all of them, by the
+ * type's codec (or the RFC 3597 form). Repairs (a string longer than 255 bytes split into pieces)
+ * go to c.warn. Throws ZoneError.
  */
-export function parseRdata(type: number, c: RdataCursor): Rdata {
+export function parseRdataWire(type: number, c: RdataCursor): WireRdata {
   const first = c.pos;
   const t = cursor;
   t.tokens = c.tokens;
@@ -113,14 +119,33 @@ export function parseRdata(type: number, c: RdataCursor): Rdata {
       if (tok) c.warn(tok, w.message);
     }
   }
-  if (!TYPED_RDATA.has(type)) return { raw: generic ?? scratch.finish() };
+  return { bytes: generic ?? scratch.buf.subarray(0, scratch.pos), generic: generic !== null };
+}
+
+/**
+ * The typed form of TYPED_RDATA wire bytes from parseRdataWire; a ZoneError at the rdata's first
+ * token (or the \# form's length) when they do not decode.
+ */
+export function checkTypedRdata(type: number, w: WireRdata, c: RdataCursor, first: number): Rdata {
   try {
     // Decoded straight from the scratch bytes: the typed form keeps no reference to them.
-    return rdataFromWire(type, generic ?? scratch.buf.subarray(0, scratch.pos));
+    return rdataFromWire(type, w.bytes);
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
     // The \# form's length token, or the first rdata token of the text form.
-    const at = c.tokens[generic ? first + 1 : first];
-    throw err(c, at, `well-formed ${typeName(type)} rdata${generic ? ' in the \\# form' : ''}`, at ? `${describeToken(at)} (${e.message})` : undefined);
+    const at = c.tokens[w.generic ? first + 1 : first];
+    throw err(c, at, `well-formed ${typeName(type)} rdata${w.generic ? ' in the \\# form' : ''}`, at ? `${describeToken(at)} (${e.message})` : undefined);
   }
+}
+
+/**
+ * Parses the rdata tokens at `c.pos` for `type`, consuming all of them: the type's codec (or the
+ * RFC 3597 form) gives wire bytes; the types the lookup reads field by field (TYPED_RDATA) are
+ * decoded from those bytes once, every other type is kept as its wire bytes (a copy). Throws ZoneError.
+ */
+export function parseRdata(type: number, c: RdataCursor): Rdata {
+  const first = c.pos;
+  const w = parseRdataWire(type, c);
+  if (!TYPED_RDATA.has(type)) return { raw: w.bytes.slice() };
+  return checkTypedRdata(type, w, c, first);
 }
