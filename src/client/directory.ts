@@ -4,17 +4,27 @@
 // What it answers, for apex = alias.@ and its own address IP (the address the query arrived on):
 //   apex SOA / NS (NS nr.apex, glue nr.apex A IP), apex A IP (§2.8.3's "alias.@ IN A IP"), nr.apex A IP,
 //   apex PTR → every registered instance, and every registered record below the apex.
-// UPDATE (RFC 2136): zone section = apex SOA; prerequisites §2.4 without values (name in use / not in
-// use, RRset exists / does not exist); updates §2.5: add (class IN), delete RRset (ANY), delete all at a
-// name (ANY ANY), delete one RR (NONE). Only PTR at the apex and PTR/SRV/TXT/A/AAAA below it are accepted.
-// There is NO authentication (no TSIG): anyone who can reach the directory can register or delete.
+// Each apex is a zone (SOA, NS nr.apex, the registered records) that UPDATEs change through the server's
+// own machinery (src/update/standalone.ts): TSIG, the allowUpdate list (default deny, as for zones),
+// RFC 2136 applied all or nothing with the serial raised, and, with a journal folder, the difference
+// fsynced before the answer and replayed at start. Only PTR at the apex and PTR/SRV/TXT/A/AAAA below it
+// may be added.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { decodeMessage, encodeMessage, wordToFlags } from '../wire/message.js';
 import { isSubdomain, namesEqual, nameKey, splitLabels } from '../wire/name.js';
-import { Opcode, RRClass, RRType, Rcode, type Message, type Rdata, type ResourceRecord } from '../wire/types.js';
-import { decodeUpdate, type UpdateRecord } from './update.js';
+import { Opcode, RRClass, RRType, Rcode, type Message, type ResourceRecord, type SOARdata } from '../wire/types.js';
+import { Zone } from '../zone/tree.js';
+import { compileAcl, type AclConfig } from '../transfer/acl.js';
+import { applyDiff } from '../transfer/diff.js';
+import { Journal } from '../transfer/journal.js';
+import { keyRingOf } from '../tsig/keys.js';
+import type { TsigConfig } from '../tsig/schema.js';
+import { commitUpdate, serveUpdate, type StandaloneUpdates, type UpdateLog, type UpdateTarget } from '../update/standalone.js';
 import type { ServerAddress } from './stub.js';
+import type { UpdateMessage } from './update.js';
 
 export interface DirectoryOptions {
   /** The echo zone, absolute. */
@@ -23,48 +33,111 @@ export interface DirectoryOptions {
   alias?: string;
   /** TTL of answers; short, so a resolver keeps asking through the delegation. Default 5. */
   ttl?: number;
+  /** Who may UPDATE: prefixes and `{ key }` items as a zone's allowUpdate; absent or empty: nobody. */
+  allowUpdate?: AclConfig;
+  /** TSIG keys (as the server's `tsig:` section, secrets already read) for signed UPDATEs. */
+  tsig?: TsigConfig;
+  /** A folder for one journal per apex: updates are fsynced there before the answer and replayed at start. Absent: memory only. */
+  journalDir?: string;
+  /** Journal entries are never dropped (the journal is the directory's only copy); this bounds nothing but is passed on. */
+  journalMaxSize?: number;
+  log?: UpdateLog;
+  /** Seconds since the epoch (tests). */
+  now?: () => number;
 }
 
 const ACCEPTED = new Set<number>([RRType.PTR, RRType.SRV, RRType.TXT, RRType.A, RRType.AAAA]);
 
-function dataKey(d: Rdata | undefined): string {
-  return JSON.stringify(d, (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : typeof v === 'string' ? v.toLowerCase() : v));
-}
-
-export class DirectoryStore {
-  /** Records by owner key. */
-  readonly records = new Map<string, ResourceRecord[]>();
-
-  list(name: string): ResourceRecord[] {
-    return this.records.get(nameKey(name)) ?? [];
-  }
-
-  add(rr: ResourceRecord): void {
-    const list = this.records.get(nameKey(rr.name)) ?? [];
-    if (!list.some((x) => x.type === rr.type && dataKey(x.data) === dataKey(rr.data))) list.push(rr);
-    this.records.set(nameKey(rr.name), list);
-  }
-
-  delete(name: string, type: number | undefined, data?: Rdata): void {
-    const key = nameKey(name);
-    const list = (this.records.get(key) ?? []).filter((x) => !((type === undefined || x.type === type) && (data === undefined || dataKey(x.data) === dataKey(data))));
-    if (list.length) this.records.set(key, list);
-    else this.records.delete(key);
-  }
-}
-
 export class Directory {
-  readonly store = new DirectoryStore();
+  /** One zone per apex that has taken an update, by apex key. */
+  private readonly zones = new Map<string, Zone>();
+  private readonly journals = new Map<string, Journal>();
   private readonly zone: string;
   private readonly alias: string | undefined;
   private readonly ttl: number;
+  private readonly updates: StandaloneUpdates;
+  private readonly target: UpdateTarget;
   private readonly sockets: dgram.Socket[] = [];
   private readonly servers: net.Server[] = [];
 
-  constructor(opts: DirectoryOptions) {
+  constructor(private readonly opts: DirectoryOptions) {
     this.zone = opts.zone.endsWith('.') ? opts.zone : opts.zone + '.';
     this.alias = opts.alias;
     this.ttl = opts.ttl ?? 5;
+    const log: UpdateLog = opts.log ?? (() => {});
+    this.updates = {
+      acl: compileAcl(opts.allowUpdate),
+      keys: opts.tsig ? keyRingOf(opts.tsig) : new Map(),
+      fudge: opts.tsig?.fudge ?? 300,
+      log,
+      now: opts.now ?? (() => Math.floor(Date.now() / 1000)),
+    };
+    this.target = {
+      zone: (name) => {
+        const apex = this.apexOf(name);
+        // RFC 2136 §3.1.1: the zone section must name a zone served here (an alias apex), else NOTAUTH.
+        return apex && namesEqual(apex, name) ? this.zoneAt(apex) : undefined;
+      },
+      restrict: (zone, u) => {
+        for (const r of u.updates) {
+          if (r.class !== RRClass.IN || !isSubdomain(r.name, zone.origin)) continue;
+          if (!ACCEPTED.has(r.type) || (namesEqual(r.name, zone.origin) && r.type !== RRType.PTR)) {
+            return { rcode: Rcode.REFUSED, reason: `the directory holds PTR at its apex and PTR, SRV, TXT, A, AAAA below it, not ${r.name} type ${r.type}` };
+          }
+        }
+        return undefined;
+      },
+      persist: (old, _next, diff) => {
+        if (!opts.journalDir) return;
+        let j = this.journals.get(old.originKey);
+        if (!j) {
+          mkdirSync(opts.journalDir, { recursive: true });
+          j = Journal.open(join(opts.journalDir, `${old.originKey}jnl`), opts.journalMaxSize ?? 64 * 1024 * 1024).journal;
+          this.journals.set(old.originKey, j);
+        }
+        // Every entry from serial 1 on is kept: the journal is the only copy of the directory's data.
+        j.append(diff, 1);
+      },
+      install: (next) => void this.zones.set(next.originKey, next),
+    };
+    if (opts.journalDir) this.replay(opts.journalDir, log);
+  }
+
+  /** The zone of an apex before any update: SOA (serial 1) and NS nr.apex. */
+  private skeleton(apex: string): Zone {
+    const soa: ResourceRecord<SOARdata> = { name: apex, type: RRType.SOA, class: RRClass.IN, ttl: this.ttl, data: { mname: `nr.${apex}`, rname: `hostmaster.${apex}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 1 } };
+    return Zone.build(apex, [soa, { name: apex, type: RRType.NS, class: RRClass.IN, ttl: this.ttl, data: { target: `nr.${apex}` } }]);
+  }
+
+  private zoneAt(apex: string): Zone {
+    return this.zones.get(nameKey(apex)) ?? this.skeleton(apex);
+  }
+
+  /** At start: each apex's journal replayed over its skeleton (a torn tail was cut when it opened). */
+  private replay(dir: string, log: UpdateLog): void {
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.jnl'));
+    } catch {
+      return; // no folder yet: nothing was ever journaled
+    }
+    for (const f of files) {
+      const { journal, report } = Journal.open(join(dir, f), this.opts.journalMaxSize ?? 64 * 1024 * 1024);
+      if (report.problem) log('warn', 'journal damaged: cut back to its last whole entry', { journal: join(dir, f), problem: report.problem, bytesCut: report.cut });
+      const first = journal.firstSerial;
+      const last = journal.lastSerial;
+      const diffs = first === undefined || last === undefined ? [] : journal.diffs(first, last) ?? [];
+      const apex = diffs[0]?.from.name;
+      if (!apex || this.apexOf(apex) === undefined || !namesEqual(this.apexOf(apex)!, apex)) {
+        journal.close();
+        continue;
+      }
+      let z = this.skeleton(apex);
+      for (const d of diffs) z = applyDiff(z, d);
+      this.zones.set(z.originKey, z);
+      this.journals.set(z.originKey, journal);
+      log('info', 'journal replayed', { zone: z.origin, serial: z.serial, differences: diffs.length });
+    }
   }
 
   /** alias.@ for a name below the zone (the label right under it), or undefined when not served. */
@@ -76,11 +149,22 @@ export class Directory {
     return `${alias}.${this.zone}`;
   }
 
-  /** Answers one message that arrived on `local` (an IPv4/IPv6 address); null drops it. */
-  handle(packet: Uint8Array, local: string): Uint8Array | null {
+  /** The registered records at `name` (not the apex SOA and NS, which are synthesized). */
+  private stored(apex: string, name: string): ResourceRecord[] {
+    const z = this.zones.get(nameKey(apex));
+    const node = z?.nodes.get(nameKey(name));
+    if (!node) return [];
+    const atApex = namesEqual(apex, name);
+    const out: ResourceRecord[] = [];
+    for (const [t, set] of node.rrsets) if (!(atApex && (t === RRType.SOA || t === RRType.NS))) out.push(...set.records);
+    return out;
+  }
+
+  /** Answers one message that arrived on `local` (an IPv4/IPv6 address) from `remote`; null drops it. */
+  handle(packet: Uint8Array, local: string, remote: string): Uint8Array | null {
     if (packet.length < 12 || (packet[2]! & 0x80) !== 0) return null;
     const opcode = wordToFlags((packet[2]! << 8) | packet[3]!).opcode;
-    if (opcode === Opcode.UPDATE) return this.handleUpdate(packet);
+    if (opcode === Opcode.UPDATE) return serveUpdate(packet, remote, this.updates, this.target);
     let q: Message;
     try {
       q = decodeMessage(packet);
@@ -98,13 +182,13 @@ export class Directory {
     const v6 = net.isIPv6(local);
     const addr = (name: string): ResourceRecord => ({ name, type: v6 ? RRType.AAAA : RRType.A, class: RRClass.IN, ttl, data: { address: local } });
     const ns: ResourceRecord = { name: apex, type: RRType.NS, class: RRClass.IN, ttl, data: { target: `nr.${apex}` } };
-    const soa: ResourceRecord = { name: apex, type: RRType.SOA, class: RRClass.IN, ttl, data: { mname: `nr.${apex}`, rname: `hostmaster.${apex}`, serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 1 } };
+    const soa: ResourceRecord = { ...this.zoneAt(apex).soa, name: apex, ttl };
     const qn = question.name;
     const want = (rr: ResourceRecord) => question.type === RRType.ANY || rr.type === question.type;
     const synthesized: ResourceRecord[] = [];
     if (namesEqual(qn, apex)) synthesized.push(soa, ns, addr(qn));
     if (namesEqual(qn, `nr.${apex}`)) synthesized.push(addr(qn));
-    const stored = this.store.list(qn).map((r) => ({ ...r, name: qn, ttl }));
+    const stored = this.stored(apex, qn).map((r) => ({ ...r, name: qn, ttl }));
     const all = [...synthesized, ...stored];
     m.answers = all.filter(want);
     if (m.answers.length === 0) {
@@ -118,6 +202,18 @@ export class Directory {
     return encodeMessage(m, { maxSize: q.edns ? Math.max(512, Math.min(q.edns.udpSize, 1232)) : 512 });
   }
 
+  /**
+   * Registers records as the directory's own operator (the `fluxdns directory --instance` it serves itself):
+   * the same update path, journal included, without the access list.
+   */
+  registerLocal(apex: string, records: readonly ResourceRecord[]): number {
+    const z = this.target.zone(apex);
+    if (!z) return Rcode.NOTAUTH;
+    const updates = records.map((r) => ({ name: r.name, type: r.type, class: RRClass.IN, ttl: r.ttl, data: r.data }));
+    const u: UpdateMessage = { id: 0, flags: this.reply({ id: 0, questions: [] }, 0, Opcode.UPDATE).flags, zone: [{ name: apex, type: RRType.SOA, class: RRClass.IN }], prerequisites: [], updates, additional: [] };
+    return commitUpdate(z, u, 'operator', this.updates, this.target);
+  }
+
   private reply(q: Pick<Message, 'id' | 'questions'> & { flags?: Message['flags']; rd?: boolean }, rcode: number, opcode: number = Opcode.QUERY): Message {
     return {
       id: q.id,
@@ -129,66 +225,12 @@ export class Directory {
     };
   }
 
-  /** RFC 2136 §3: zone check, prerequisites, then every update or none. */
-  private handleUpdate(packet: Uint8Array): Uint8Array {
-    let u;
-    try {
-      u = decodeUpdate(packet);
-    } catch {
-      return encodeMessage(this.reply({ id: (packet[0]! << 8) | packet[1]!, questions: [] }, Rcode.FORMERR, Opcode.UPDATE));
-    }
-    const answer = (rcode: number) => encodeMessage(this.reply({ id: u.id, questions: u.zone }, rcode, Opcode.UPDATE));
-    const z = u.zone[0];
-    if (u.zone.length !== 1 || !z || z.type !== RRType.SOA) return answer(Rcode.FORMERR);
-    const apex = this.apexOf(z.name);
-    // §3.1.1: a zone this server is not authoritative for is NOTAUTH.
-    if (!apex || !namesEqual(apex, z.name)) return answer(Rcode.NOTAUTH);
-    for (const p of u.prerequisites) {
-      const rc = this.checkPrerequisite(p, apex);
-      if (rc !== Rcode.NOERROR) return answer(rc);
-    }
-    for (const r of u.updates) {
-      const rc = this.checkUpdate(r, apex);
-      if (rc !== Rcode.NOERROR) return answer(rc);
-    }
-    for (const r of u.updates) this.apply(r);
-    return answer(Rcode.NOERROR);
-  }
-
-  private checkPrerequisite(p: UpdateRecord, apex: string): number {
-    if (!isSubdomain(p.name, apex)) return Rcode.NOTZONE;
-    if (p.ttl !== 0 || p.data !== undefined) return p.class === RRClass.IN ? Rcode.NOTIMP : Rcode.FORMERR;
-    const list = this.store.list(p.name);
-    const has = p.type === RRType.ANY ? list.length > 0 : list.some((r) => r.type === p.type);
-    if (p.class === RRClass.ANY) return has ? Rcode.NOERROR : p.type === RRType.ANY ? Rcode.NXDOMAIN : Rcode.NXRRSET;
-    if (p.class === RRClass.NONE) return has ? (p.type === RRType.ANY ? Rcode.YXDOMAIN : Rcode.YXRRSET) : Rcode.NOERROR;
-    return Rcode.FORMERR;
-  }
-
-  private checkUpdate(r: UpdateRecord, apex: string): number {
-    if (!isSubdomain(r.name, apex)) return Rcode.NOTZONE;
-    const atApex = namesEqual(r.name, apex);
-    if (r.class === RRClass.IN) {
-      if (!r.data || !ACCEPTED.has(r.type) || (atApex && r.type !== RRType.PTR)) return Rcode.REFUSED;
-      return Rcode.NOERROR;
-    }
-    if (r.class === RRClass.ANY) return r.data === undefined && r.ttl === 0 && (r.type === RRType.ANY || ACCEPTED.has(r.type)) ? Rcode.NOERROR : Rcode.FORMERR;
-    if (r.class === RRClass.NONE) return r.data !== undefined && r.ttl === 0 && ACCEPTED.has(r.type) ? Rcode.NOERROR : Rcode.FORMERR;
-    return Rcode.FORMERR;
-  }
-
-  private apply(r: UpdateRecord): void {
-    if (r.class === RRClass.IN) this.store.add({ name: r.name, type: r.type, class: RRClass.IN, ttl: r.ttl, data: r.data! });
-    else if (r.class === RRClass.ANY) this.store.delete(r.name, r.type === RRType.ANY ? undefined : r.type);
-    else this.store.delete(r.name, r.type, r.data);
-  }
-
   /** Listens on UDP and TCP at each address. */
   async listen(addresses: ServerAddress[]): Promise<void> {
     for (const a of addresses) {
       const sock = dgram.createSocket(net.isIPv6(a.host) ? 'udp6' : 'udp4');
       sock.on('message', (msg, rinfo) => {
-        const out = this.handle(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), a.host);
+        const out = this.handle(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), a.host, rinfo.address);
         if (out) sock.send(out, rinfo.port, rinfo.address);
       });
       await new Promise<void>((resolve, reject) => {
@@ -213,7 +255,7 @@ export class Directory {
       buf = Buffer.concat([buf, d]);
       while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
         const n = buf.readUInt16BE(0);
-        const out = this.handle(Uint8Array.from(buf.subarray(2, 2 + n)), local);
+        const out = this.handle(Uint8Array.from(buf.subarray(2, 2 + n)), local, c.remoteAddress ?? '');
         buf = buf.subarray(2 + n);
         if (out) {
           const len = Buffer.alloc(2);
@@ -226,6 +268,8 @@ export class Directory {
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.close();
+    for (const j of this.journals.values()) j.close();
+    this.journals.clear();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.sockets.length = 0;
     this.servers.length = 0;

@@ -109,8 +109,8 @@ export async function findDirectory(stub: Stub, zone: string, service: string): 
   return a ? (a.data as { address: string }).address : undefined;
 }
 
-/** Sends the instance's PTR, SRV, TXT and A/AAAA to the directory at `directory`:53 as an UPDATE. */
-export async function registerWithDirectory(directory: ServerAddress, zone: string, inst: Instance, ttl = 60): Promise<string> {
+/** The records that register an instance with its service's directory: PTR at the apex, SRV, A/AAAA and TXT at the instance. */
+export function instanceRecords(zone: string, inst: Instance, ttl = 60): { apex: string; owner: string; records: ResourceRecord[] } {
   checkInstance(inst.instance);
   const apex = directoryApex(zone, inst.service);
   const owner = `${inst.instance}.${apex}`;
@@ -120,6 +120,12 @@ export async function registerWithDirectory(directory: ServerAddress, zone: stri
     { name: owner, type: inst.address.includes(':') ? RRType.AAAA : RRType.A, class: RRClass.IN, ttl, data: { address: inst.address } },
   ];
   if (inst.txt.length) records.push({ name: owner, type: RRType.TXT, class: RRClass.IN, ttl, data: { strings: inst.txt.map((s) => new TextEncoder().encode(s)) } });
+  return { apex, owner, records };
+}
+
+/** Sends the instance's PTR, SRV, TXT and A/AAAA to the directory at `directory`:53 as an UPDATE. */
+export async function registerWithDirectory(directory: ServerAddress, zone: string, inst: Instance, ttl = 60): Promise<string> {
+  const { apex, owner, records } = instanceRecords(zone, inst, ttl);
   const stub = new Stub({ servers: [directory], recursion: false, edns: false });
   const r = await stub.exchange(addRecordsUpdate(Math.floor(Math.random() * 65536), apex, records));
   const rc = getRcode(r.message);

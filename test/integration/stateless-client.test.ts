@@ -149,7 +149,7 @@ describe('stateless DNS client through real resolvers', { timeout: 600000 }, () 
       assert.equal(none.code, 1);
       assert.match(none.stderr, /no directory for/);
       const listen = await freeLoopback();
-      const dir = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'directory', '--service', service, '--listen', listen, '--instance', 'alice', '--port', '5222', '--txt', 'v=1', ...base], { cwd: repoRoot, name: `directory-${kind}` });
+      const dir = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'directory', '--service', service, '--listen', listen, '--instance', 'alice', '--port', '5222', '--txt', 'v=1', '--allow-update', '127.0.0.0/8', ...base], { cwd: repoRoot, name: `directory-${kind}` });
       await dir.waitFor(/fluxdns directory ready/, 90_000);
       const ann = await fluxdns(['discover', 'announce', 'bob', '--service', service, '--port', '5223', '--txt', 'v=2', '--public', '--address', '198.51.100.6', ...base]);
       assert.equal(ann.code, 0, ann.stderr);
