@@ -37,6 +37,7 @@ typedef struct {
   napi_async_context async;
   uint8_t *recv;       /* batch * SLOT */
   int detach_pending;
+  napi_ref next_ab;    /* a receive buffer JS handed back with detach(), used instead of a new one */
   int32_t *recv_meta;  /* batch * RECV_STRIDE, owned by an ArrayBuffer held by JS */
   int32_t *send_meta;  /* batch * SEND_STRIDE */
   uint8_t *send;       /* batch * SEND_SLOT */
@@ -158,8 +159,18 @@ static void call_js(batch_sock *s, int count) {
   if (s->detach_pending && !s->closing) {
     /* JS kept views of this batch for a reply still pending: read the next batch elsewhere. */
     napi_value ab;
-    void *data;
-    if (napi_create_arraybuffer(env, (size_t)s->batch * SLOT, &data, &ab) == napi_ok) {
+    void *data = NULL;
+    size_t len = 0;
+    int ok = 0;
+    if (s->next_ab) {
+      /* A recycled buffer (no reply pending on it any more): no allocation, no GC pressure per grant. */
+      ok = napi_get_reference_value(env, s->next_ab, &ab) == napi_ok && ab != NULL &&
+           napi_get_arraybuffer_info(env, ab, &data, &len) == napi_ok && len >= (size_t)s->batch * SLOT;
+      napi_delete_reference(env, s->next_ab);
+      s->next_ab = NULL;
+    }
+    if (!ok) ok = napi_create_arraybuffer(env, (size_t)s->batch * SLOT, &data, &ab) == napi_ok;
+    if (ok) {
       napi_delete_reference(env, s->recv_ab);
       napi_create_reference(env, ab, 1, &s->recv_ab);
       s->recv = data;
@@ -244,6 +255,7 @@ static void on_closed(uv_handle_t *handle) {
   napi_env env = s->env;
   napi_delete_reference(env, s->callback);
   napi_delete_reference(env, s->recv_ab);
+  if (s->next_ab) napi_delete_reference(env, s->next_ab);
   napi_delete_reference(env, s->self);
   napi_async_destroy(env, s->async);
   free_sock(s);
@@ -405,13 +417,21 @@ static napi_value js_send_to(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* detach(handle): the current receive buffer stays with JS; the next batch is read into a new one. */
+/* detach(handle[, next]): the current receive buffer stays with JS; the next batch is read into `next`
+ * (an ArrayBuffer of at least batch * SLOT bytes JS no longer uses) or, without one, into a new buffer. */
 static napi_value js_detach(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   batch_sock *s = unwrap(env, argv[0]);
-  if (s) s->detach_pending = 1;
+  if (!s) return NULL;
+  s->detach_pending = 1;
+  bool is_ab = false;
+  if (argc >= 2 && napi_is_arraybuffer(env, argv[1], &is_ab) == napi_ok && is_ab) {
+    if (s->next_ab) napi_delete_reference(env, s->next_ab);
+    s->next_ab = NULL;
+    napi_create_reference(env, argv[1], 1, &s->next_ab);
+  }
   return NULL;
 }
 

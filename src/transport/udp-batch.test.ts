@@ -16,7 +16,7 @@ import { formatV6, listenUdpAuto, listenUdpBatch, type BatchUdpListener } from '
 import { loadNativeUdp } from './udp-native.js';
 
 const big = Array.from({ length: 12 }, (_, i) => `big TXT "${String(i).padStart(2, '0')}${'x'.repeat(240)}"`).join('\n');
-const ZONE = `$TTL 60\n@ SOA ns hm 1 1 1 1 1\n NS ns\nns A 198.51.100.1\n${Array.from({ length: 300 }, (_, i) => `h${i} A 198.51.100.${i % 250}`).join('\n')}\n${big}\nslow A 203.0.113.9\n`;
+const ZONE = `$TTL 60\n@ SOA ns hm 1 1 1 1 1\n NS ns\nns A 198.51.100.1\n${Array.from({ length: 300 }, (_, i) => `h${i} A 198.51.100.${i % 250}\nlate${i} A 203.0.113.${i % 250}`).join('\n')}\n${big}\nslow A 203.0.113.9\n`;
 const config = parseConfigText('limits: { udpPayload: 4096 }', 't.yaml').config;
 const runtime = { config, zones: new ZoneSet([Zone.build('t.lab.', parseZone(ZONE, { origin: 't.lab.' }).records)]), generation: 1 };
 
@@ -48,8 +48,24 @@ function slowGuard(seen: TransportInfo[], after: number): Unit {
   };
 }
 
+/** A name starting with "late" is answered after a timer (a store round trip): its bytes must survive buffer reuse. */
+const lateGuard: Unit = {
+  name: 'test-late',
+  stage: 'guard',
+  handle(ctx) {
+    if (!ctx.query.question?.name.toLowerCase().startsWith('late')) return CONTINUE;
+    const before = Array.from(ctx.raw);
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        kept.push(before.every((b, i) => ctx.raw[i] === b) && ctx.raw.length === before.length);
+        resolve(CONTINUE);
+      }, 1 + (ctx.query.id % 3)),
+    );
+  },
+};
+
 function engine(seen: TransportInfo[] = [], slowAfter = 0): Engine {
-  return new Engine(runtime, [slowGuard(seen, slowAfter), ...createUnits()]);
+  return new Engine(runtime, [slowGuard(seen, slowAfter), lateGuard, ...createUnits()]);
 }
 
 const native = loadNativeUdp().addon;
@@ -154,6 +170,59 @@ test('a late reply (a unit that awaits) keeps its query bytes while later batche
     assert.equal(addr(late), '203.0.113.9');
     assert.equal(c.replies.at(-1)!.id, 4242, 'answered after the 40 quick ones, read in 10 later batches');
     assert.deepEqual(kept.splice(0), [true, true], 'the query bytes were not overwritten by later batches');
+  } finally {
+    c.sock.close();
+    await l.close();
+  }
+});
+
+test('late replies: receive buffers are handed back to the addon once their replies went out, and no pending query is overwritten', async () => {
+  needNative();
+  // The addon as the listener sees it, counting detaches that hand a buffer back and the buffers batches arrive in.
+  let recycled = 0;
+  let detaches = 0;
+  const buffers = new Set<ArrayBuffer>();
+  const n = native!;
+  // The addon's functions are not enumerable: each is forwarded by name.
+  const spy: typeof n = {
+    sendTo: (s, bytes, host, port) => n.sendTo(s, bytes, host, port),
+    stats: (s) => n.stats(s),
+    close: (s) => n.close(s),
+    open: (h, p, b, r, cb) =>
+      n.open(h, p, b, r, (count, recv) => {
+        buffers.add(recv);
+        return cb(count, recv);
+      }),
+    detach: (s, next) => {
+      detaches++;
+      if (next) recycled++;
+      n.detach(s, next);
+    },
+  };
+  const l = listenUdpBatch(spy, engine(), '127.0.0.1', 0, { udp: { batchSize: 8 }, reusePort: false, onError: (e) => assert.fail(e) });
+  const c = await client('udp4');
+  kept.length = 0;
+  try {
+    // One at a time, as sequential grants arrive: each batch holds one pending reply.
+    for (let i = 0; i < 60; i++) {
+      c.sock.send(query(`late${i}.t.lab.`, RRType.A, 1000 + i), l.port, '127.0.0.1');
+      await c.waitFor(i + 1);
+    }
+    // Then a burst mixing late and immediate answers, several batches pending at once.
+    for (let i = 0; i < 120; i++) c.sock.send(query(i % 2 ? `late${i}.t.lab.` : `h${i}.t.lab.`, RRType.A, 2000 + i), l.port, '127.0.0.1');
+    await c.waitFor(180);
+    assert.equal(c.replies.length, 180);
+    for (const m of c.replies) {
+      const i = m.id >= 2000 ? m.id - 2000 : m.id - 1000;
+      const late = m.id < 2000 || i % 2 === 1;
+      assert.equal(m.questions[0]!.name, late ? `late${i}.t.lab.` : `h${i}.t.lab.`, `reply ${m.id} answers its own question`);
+      assert.equal(addr(m), late ? `203.0.113.${i % 250}` : `198.51.100.${i % 250}`);
+    }
+    assert.equal(kept.length, 120);
+    assert.ok(kept.every(Boolean), 'no pending query\'s bytes were overwritten by a recycled buffer');
+    assert.ok(detaches >= 60, `every batch with a late reply detached its buffer (${detaches})`);
+    assert.ok(recycled >= 50, `most detaches handed back a buffer whose replies had gone out (${recycled} of ${detaches})`);
+    assert.ok(buffers.size <= 10, `batches arrived in a few recycled buffers, not one new buffer per late reply (${buffers.size})`);
   } finally {
     c.sock.close();
     await l.close();

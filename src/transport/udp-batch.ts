@@ -41,6 +41,9 @@ export async function listenUdpAuto(engine: Engine, host: string, port: number, 
   return { ...l, mode: 'dgram' };
 }
 
+/** Receive buffers (batchSize × 4 KiB each) kept for reuse after their pending replies went out. */
+const MAX_SPARE_BUFFERS = 8;
+
 /** IPv4 peers repeat (resolvers): their text form is kept instead of being rebuilt per datagram. */
 const V4_CACHE_MAX = 4096;
 
@@ -73,10 +76,34 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
     return formatV6(metaBytes, m * 4 + 16);
   };
 
-  const sendLater = (reply: Promise<Uint8Array | null>, address: string, peerPort: number) => {
-    reply.then((r) => {
-      if (r && !closed && sock) addon.sendTo(sock, r, address, peerPort);
-    }, opts.onError);
+  // A batch with a reply still pending keeps its receive buffer (the query's bytes are views into it),
+  // and the addon reads the next batch elsewhere. Buffers whose pending replies have all gone out are
+  // handed back to the addon instead of it allocating batchSize × 4 KiB per asynchronous answer (every
+  // capability grant): that allocation drove the GC pauses in the grant latency tail (issue 14).
+  const pendingOn = new Map<ArrayBuffer, number>();
+  const detached = new Set<ArrayBuffer>();
+  const spares: ArrayBuffer[] = [];
+  const settled = (buf: ArrayBuffer) => {
+    const n = (pendingOn.get(buf) ?? 1) - 1;
+    if (n > 0) {
+      pendingOn.set(buf, n);
+      return;
+    }
+    pendingOn.delete(buf);
+    if (detached.delete(buf) && spares.length < MAX_SPARE_BUFFERS) spares.push(buf);
+  };
+  const sendLater = (reply: Promise<Uint8Array | null>, address: string, peerPort: number, buf: ArrayBuffer) => {
+    pendingOn.set(buf, (pendingOn.get(buf) ?? 0) + 1);
+    reply.then(
+      (r) => {
+        settled(buf);
+        if (r && !closed && sock) addon.sendTo(sock, r, address, peerPort);
+      },
+      (e: Error) => {
+        settled(buf);
+        opts.onError(e);
+      },
+    );
   };
 
   const onBatch = (count: number, recv: ArrayBuffer): number => {
@@ -103,7 +130,7 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
       if (reply instanceof Promise) {
         // The query's bytes stay referenced until the reply is made: the addon reads the next batch elsewhere.
         pending = true;
-        sendLater(reply, info.remoteAddress, info.remotePort);
+        sendLater(reply, info.remoteAddress, info.remotePort, recvBuf!);
         continue;
       }
       if (off + reply.length > sendBytes.length) {
@@ -118,7 +145,10 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
       off += reply.length;
       replies++;
     }
-    if (pending) addon.detach(sock!);
+    if (pending) {
+      detached.add(recvBuf!);
+      addon.detach(sock!, spares.pop());
+    }
     return replies;
   };
 

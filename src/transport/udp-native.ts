@@ -28,8 +28,11 @@ export interface NativeUdp {
   /** onBatch(count, recv) returns how many replies it put in sendMeta; they go out in one sendmmsg. */
   open(host: string, port: number, batchSize: number, reusePort: boolean, onBatch: (count: number, recv: ArrayBuffer) => number): NativeUdpSocket;
   sendTo(sock: NativeUdpSocket, bytes: Uint8Array, host: string, port: number): boolean;
-  /** Keeps the current receive buffer for JS (a reply is pending); the next batch is read into a new one. */
-  detach(sock: NativeUdpSocket): void;
+  /**
+   * Keeps the current receive buffer for JS (a reply is pending); the next batch is read into `next`
+   * (a buffer from an earlier detach that JS no longer reads), or into a new one without it.
+   */
+  detach(sock: NativeUdpSocket, next?: ArrayBuffer): void;
   stats(sock: NativeUdpSocket): NativeUdpStats;
   close(sock: NativeUdpSocket): void;
 }
