@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --expose-gc
 // fluxdns command line: one file per command, registered in the table below with its flags, help and example.
 import { formatHelp, nearest, UsageError, usageLine, wantsHelp, type CommandSpec } from './args.js';
 import { ADMIN_FLAGS, CAPS_TRY_FLAGS, runCapsList, runCapsRevoke, runCapsScanners, runCapsTry } from './caps.js';

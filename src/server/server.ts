@@ -9,7 +9,7 @@ import { parseHostPort } from '../config/schema.js';
 import { attackCounters } from '../observe/attack-counters.js';
 import type { Logger } from '../observe/log.js';
 import { counterBy, observed, provideExtra } from '../observe/metrics/index.js';
-import { startMemoryRelief } from './memory-relief.js';
+import { gcExposed, startMemoryRelief } from './memory-relief.js';
 import { LATENCY_SAMPLE, QueryMetrics } from '../observe/metrics/queries.js';
 import { DnstapOutput } from '../observe/dnstap/output.js';
 import { queryLog } from '../observe/querylog.js';
@@ -181,7 +181,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   );
   attackCounters.stream = gate.counters;
   // After an attack that grew memory (a DoH stream attack, a flood of malformed input), collect and trim once it is over.
-  const relief = startMemoryRelief(() => gate.counters.closed, (r) => logger.info('memory relief', { ...r, ms: Math.round(r.ms) }), () => gate.connections);
+  // Only while idle: no connection arriving, few open, the event loop almost unused (src/server/memory-relief.ts).
+  const relief = startMemoryRelief({ arrived: () => gate.counters.arrived, open: () => gate.connections }, (r) =>
+    logger.info('memory relief', { ...r, ms: Math.round(r.ms), longestStepMs: Math.round(r.longestStepMs) }),
+  );
+  // Info, not a warning: the relief still trims malloc, and tests start the sources without the flag.
+  if (fds.fresh && !gcExposed()) logger.info('memory relief without garbage collection: node was started without --expose-gc (the fluxdns command, npm start and contrib/fluxdns.service pass it; or set NODE_OPTIONS=--expose-gc)');
   const encrypted: EncryptedListener[] = [];
 
   const listeners: Listener[] = [];

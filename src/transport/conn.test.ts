@@ -96,8 +96,9 @@ describe('ConnectionGate', () => {
     const { gate, open, closedBy, timers } = setup({ maxConnections: 6, maxPerClient: 10 });
     const a = [open('198.51.100.1')!, open('198.51.100.2')!, open('198.51.100.3')!, open('198.51.100.4')!];
     const b = [open('203.0.113.1')!, open('203.0.113.2')!];
-    // The oldest of 198.51.100.0/24 becomes active again: 198.51.100.2 is now its least recently active.
-    timers.advance(10);
+    // Past the grace new connections get (half the busy timeout), the oldest of 198.51.100.0/24 becomes
+    // active again: 198.51.100.2 is now its least recently active.
+    timers.advance(300);
     a[0]!.replied();
     assert.ok(open('2001:db8::1'));
     assert.deepEqual([...closedBy.keys()], ['198.51.100.2']);
@@ -109,6 +110,31 @@ describe('ConnectionGate', () => {
     assert.equal(gate.counters.evicted, 3);
     assert.equal(gate.connections, 6);
     void b;
+  });
+
+  test('a client asking over three transports at once is not the largest holder: new connections are spared until answered or past the grace', () => {
+    const { gate, open, closedBy, timers } = setup({ maxConnections: 8, maxPerClient: 10, busyTimeoutMs: 2000 });
+    // Five attacking /24s with one answered connection each.
+    const attackers = ['198.51.100.1', '198.18.1.1', '198.18.2.1', '198.18.3.1', '198.18.4.1'].map((a) => open(a)!);
+    timers.advance(10);
+    for (const c of attackers) {
+      c.messageReceived(c.messageStarted());
+      c.replied();
+    }
+    // The legitimate client: TCP, DoT and DoH connections at once from one address, none answered yet.
+    const legit = [open('203.0.113.7')!, open('203.0.113.7')!, open('203.0.113.7')!];
+    assert.deepEqual(gate.holders()[0], { prefix: '203.0.113.0/24', connections: 3 });
+    // Two more attackers arrive: each evicts an attacker's answered connection, not the largest holder's new ones.
+    assert.ok(open('198.18.5.1'));
+    assert.ok(open('198.18.6.1'));
+    assert.equal(gate.counters.evicted, 2);
+    assert.equal(closedBy.get('203.0.113.7'), undefined);
+    assert.deepEqual([...closedBy.keys()], ['198.51.100.1', '198.18.1.1']);
+    // Past the grace (1 s: half the busy timeout, at most a second) an unanswered connection can go like any other.
+    timers.advance(1000);
+    assert.ok(open('198.18.7.1'));
+    assert.deepEqual(closedBy.get('203.0.113.7'), ['evicted']);
+    void legit;
   });
 
   test('the per-prefix limit refuses a /24 holding its share while another /24 still gets in', () => {

@@ -81,6 +81,8 @@ export interface GateCounters {
   timedOut: number;
   /** Connections that ended, for any reason (the memory relief watches this for churn). */
   closed: number;
+  /** Connections offered, admitted or refused (the memory relief runs only while none arrive). */
+  arrived: number;
 }
 
 /** What the gate reports through its log callback, at most once per LOG_INTERVAL_MS with a count. */
@@ -111,7 +113,7 @@ export class ConnectionGate {
   /** Every connection in activity order (least recently active first). */
   private readonly lru = new Map<Conn, true>();
   private readonly buckets = new Map<string, Bucket>();
-  readonly counters: GateCounters = { refusedTotal: 0, refusedPerClient: 0, refusedPerPrefix: 0, refusedAcceptRate: 0, evicted: 0, idleShortened: 0, timedOut: 0, closed: 0 };
+  readonly counters: GateCounters = { refusedTotal: 0, refusedPerClient: 0, refusedPerPrefix: 0, refusedAcceptRate: 0, evicted: 0, idleShortened: 0, timedOut: 0, closed: 0, arrived: 0 };
   private readonly lastLog = new Map<GateEvent['event'], { at: number; since: number }>();
 
   constructor(
@@ -147,6 +149,7 @@ export class ConnectionGate {
    * evicting another connection if the table is full.
    */
   admit(remoteAddress: string, remotePort: number, localPort: number, close: (reason: CloseReason) => void): Conn | undefined {
+    this.counters.arrived++;
     const limits = this.limits();
     const now = this.timers.now();
     const prefix = prefixKey(remoteAddress);
@@ -253,22 +256,46 @@ export class ConnectionGate {
     }
   }
 
-  /** Closes the least recently active connection of the prefix holding the most slots. */
+  /**
+   * Closes the least recently active connection of the prefix holding the most slots. A connection
+   * still waiting for its first answer is spared for its first GRACE (half the busy timeout, at most
+   * a second): otherwise a client asking over TCP, DoT and DoH at once holds 3 slots, more than each
+   * of hundreds of attacking /24s holding one, and its own new connections would be the ones to go.
+   * Among prefixes holding the most slots the first with a connection past that grace loses one; if
+   * every connection is within it (all new), the largest prefix's least recently active goes anyway.
+   */
   private evictOne(now: number): boolean {
-    let biggest: Map<Conn, true> | undefined;
+    const grace = Math.min(1000, this.limits().busyTimeoutMs / 2);
+    let bestSize = 0;
+    let victim: Conn | undefined;
     let name = '';
+    let biggest: Map<Conn, true> | undefined;
+    let biggestName = '';
     for (const [p, m] of this.prefixes) {
       if (!biggest || m.size > biggest.size) {
         biggest = m;
-        name = p;
+        biggestName = p;
+      }
+      if (m.size <= bestSize) continue;
+      // Activity order: the first connection past its grace is this prefix's least recently active one.
+      for (const c of m.keys()) {
+        if (c.served || now - c.admittedAt >= grace) {
+          victim = c;
+          bestSize = m.size;
+          name = p;
+          break;
+        }
       }
     }
-    const victim = biggest?.keys().next().value;
+    if (!victim) {
+      victim = biggest?.keys().next().value;
+      name = biggestName;
+      bestSize = biggest?.size ?? 0;
+    }
     if (!victim) return false;
-    const held = biggest!.size;
     this.counters.evicted++;
     victim.expire('evicted');
-    this.log({ event: 'evicted', prefix: name, held, since: 0 }, now);
+    this.log({ event: 'evicted', prefix: name, held: bestSize, since: 0 }, now);
     return true;
   }
 
@@ -298,8 +325,10 @@ export class Conn {
   private nextId = 1;
   private processing = 0;
   private seenQuery = false;
+  private answered = false;
   private idleSince: number;
-  private readonly admittedAt: number;
+  /** When the gate admitted it. */
+  readonly admittedAt: number;
   private timer: unknown;
   private deadline = Infinity;
   private closed = false;
@@ -362,6 +391,7 @@ export class Conn {
 
   /** A received query was answered (or dropped). */
   replied(): void {
+    this.answered = true;
     if (this.processing > 0) this.processing--;
     if (this.processing === 0) this.idleSince = this.timers.now();
     this.touch();
@@ -377,6 +407,11 @@ export class Conn {
 
   get inFlight(): number {
     return this.processing;
+  }
+
+  /** Whether a query of this connection has been answered (eviction spares new connections until then). */
+  get served(): boolean {
+    return this.answered;
   }
 
   /** The connection is gone: stop its timer and give its slot back. Safe to call twice. */

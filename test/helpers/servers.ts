@@ -238,7 +238,8 @@ export async function startFluxdns(config: ZoneSpec[] | string, port: number, so
   const confPath = join(dir, 'fluxdns.yaml');
   const yaml = typeof config === 'string' ? config : fluxdnsConfig(config, port);
   writeFileSync(confPath, yaml);
-  const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--config', confPath], {
+  // --expose-gc as the `fluxdns` command starts node (its shebang): the memory relief's full GC.
+  const proc = startProcess(process.execPath, ['--expose-gc', '--import', 'tsx', fluxdnsMain, 'serve', '--config', confPath], {
     name: `fluxdns:${port}`,
     cwd: repoRoot,
   });

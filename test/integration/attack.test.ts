@@ -5,14 +5,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import tls from 'node:tls';
 import packet from 'dns-packet';
 import { algorithmByName } from '../../src/tsig/algorithms.js';
 import { appendTsig } from '../../src/tsig/sign.js';
+import { answered, askDoh, askStream, dohStreamAttack, formatScores, holdSlots, legitimate, query, reconnectFlood, sleep, type Ports, type Scores } from '../helpers/attack.js';
 import { freePort } from '../helpers/ports.js';
 import { startProcess, stopAll, type Proc } from '../helpers/proc.js';
 import { fluxdnsMain, repoRoot, startFluxdns, type RunningServer } from '../helpers/servers.js';
@@ -25,14 +24,8 @@ const SECRET = Buffer.from('attack-test-secret-0123456789abcdef');
 let cert: TestCert;
 let zone: string;
 
-interface Ports {
-  dns: number;
-  dot: number;
-  doh: number;
-}
-
 async function serve(extra: string): Promise<{ server: RunningServer; ports: Ports }> {
-  const ports = { dns: await freePort(), dot: await freePort(), doh: await freePort() };
+  const ports: Ports = { host: '127.0.0.1', dns: await freePort(), dot: await freePort(), doh: await freePort() };
   const yaml =
     `listen:\n  - { proto: udp, address: "127.0.0.1:${ports.dns}" }\n  - { proto: tcp, address: "127.0.0.1:${ports.dns}" }\n` +
     `  - { proto: tls, address: "127.0.0.1:${ports.dot}", cert: ${cert.cert}, key: ${cert.key} }\n` +
@@ -47,145 +40,13 @@ before(() => {
   writeFileSync(zone, '$ORIGIN t.lab.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\nwww A 198.51.100.2\n');
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function query(id: number, name = 'www.t.lab'): Buffer {
-  return packet.encode({ type: 'query', id, flags: 0, questions: [{ name, type: 'A', class: 'IN' }] });
-}
-
-function framed(q: Buffer): Buffer {
-  const f = Buffer.alloc(2 + q.length);
-  f.writeUInt16BE(q.length, 0);
-  q.copy(f, 2);
-  return f;
-}
-
-/** True when the answer carries www.t.lab's address. */
-function answered(wire: Buffer): boolean {
-  try {
-    const m = packet.decode(wire);
-    return (m.answers ?? []).some((a) => a.type === 'A' && a.data === '198.51.100.2');
-  } catch {
-    return false;
-  }
-}
-
-/** One query on a fresh TCP or DoT connection from 127.0.0.1, as a stub resolver would; false on any failure within 3 s. */
-function askStream(port: number, secure: boolean): Promise<boolean> {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (ok: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      s.destroy();
-      resolve(ok);
-    };
-    const raw = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.1' });
-    const s = secure ? tls.connect({ socket: raw, rejectUnauthorized: false, ALPNProtocols: ['dot'] }) : raw;
-    const timer = setTimeout(() => finish(false), 3000);
-    let buf = Buffer.alloc(0);
-    s.once(secure ? 'secureConnect' : 'connect', () => s.write(framed(query(4242))));
-    s.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) finish(answered(buf.subarray(2, 2 + buf.readUInt16BE(0))));
-    });
-    s.on('error', () => finish(false));
-    s.on('close', () => finish(false));
-  });
-}
-
-/** One DoH POST on a fresh HTTP/2 connection; false on any failure within 3 s. */
-function askDoh(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    let done = false;
-    const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false, localAddress: '127.0.0.1' } as http2.SecureClientSessionOptions);
-    const finish = (ok: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      session.destroy();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => finish(false), 3000);
-    session.on('error', () => finish(false));
-    session.on('close', () => finish(false));
-    const req = session.request({ ':method': 'POST', ':path': '/dns-query', 'content-type': 'application/dns-message' });
-    const chunks: Buffer[] = [];
-    req.on('data', (d: Buffer) => chunks.push(d));
-    req.on('end', () => finish(answered(Buffer.concat(chunks))));
-    req.on('error', () => finish(false));
-    req.end(query(0));
-  });
-}
-
-interface Score {
-  asked: number;
-  answered: number;
-}
-
-/** The legitimate client: one query over each of TCP, DoT and DoH every 150 ms until `stop` resolves. */
-async function legitimate(ports: Ports, stop: Promise<void>): Promise<Record<'tcp' | 'dot' | 'doh', Score>> {
-  const score = { tcp: { asked: 0, answered: 0 }, dot: { asked: 0, answered: 0 }, doh: { asked: 0, answered: 0 } };
-  let stopped = false;
-  void stop.then(() => (stopped = true));
-  const pending: Promise<void>[] = [];
-  const one = (k: keyof typeof score, p: Promise<boolean>) => {
-    score[k].asked++;
-    pending.push(p.then((ok) => void (ok && score[k].answered++)));
-  };
-  while (!stopped) {
-    one('tcp', askStream(ports.dns, false));
-    one('dot', askStream(ports.dot, true));
-    one('doh', askDoh(ports.doh));
-    await sleep(150);
-  }
-  await Promise.all(pending);
-  return score;
-}
-
-function assertShare(score: Record<string, Score>, min: number, label: string): void {
+function assertShare(score: Scores, min: number, label: string): void {
   // The figures for the README's robustness section.
-  process.stdout.write(`# ${label}: ${Object.entries(score).map(([k, s]) => `${k} ${s.answered}/${s.asked}`).join(', ')}\n`);
+  process.stdout.write(`# ${label}: ${formatScores(score)}\n`);
   for (const [k, s] of Object.entries(score)) {
     assert.ok(s.asked >= 5, `${label}: ${k} asked only ${s.asked}`);
     assert.ok(s.answered / s.asked >= min, `${label}: ${k} answered ${s.answered} of ${s.asked} (need ${min * 100} %)`);
   }
-}
-
-/**
- * Connections that hold slots: each sends a query every `everyMs` (so it is never idle long) and
- * reconnects when the server closes it, from the given source addresses, until `stop`.
- */
-function holdSlots(port: number, sources: string[], perSource: number, everyMs: number, stop: Promise<void>): { opened: () => number } {
-  let stopped = false;
-  let opened = 0;
-  const live = new Set<net.Socket>();
-  void stop.then(() => {
-    stopped = true;
-    for (const s of live) s.destroy();
-  });
-  const hold = (src: string) => {
-    if (stopped) return;
-    const s = net.connect({ host: '127.0.0.1', port, localAddress: src });
-    live.add(s);
-    let timer: NodeJS.Timeout | undefined;
-    s.on('connect', () => {
-      opened++;
-      s.write(framed(query(1)));
-      timer = setInterval(() => s.write(framed(query(2))), everyMs);
-    });
-    s.on('data', () => {});
-    s.on('error', () => {});
-    s.on('close', () => {
-      clearInterval(timer);
-      live.delete(s);
-      // Come back, as an attacker holding slots would, a second later.
-      setTimeout(() => hold(src), 1000);
-    });
-  };
-  for (const src of sources) for (let i = 0; i < perSource; i++) hold(src);
-  return { opened: () => opened };
 }
 
 describe('slot holding and reconnect floods', () => {
@@ -202,11 +63,11 @@ describe('slot holding and reconnect floods', () => {
       const sources = Array.from({ length: 16 }, (_, i) => (shape.includes('16 /24s') ? `127.20.${i}.1` : `127.30.0.${i + 1}`));
       let end!: () => void;
       const stop = new Promise<void>((r) => (end = r));
-      const attack = holdSlots(ports.dns, sources, 16, 4000, stop);
+      const attack = holdSlots(ports.host, ports.dns, sources, 16, 4000, stop);
       // Let the attackers fill the table first.
       await sleep(2000);
       assert.ok(attack.opened() >= 200, `the attack opened ${attack.opened()} connections`);
-      const legit = legitimate(ports, stop);
+      const legit = legitimate([{ ...ports, localAddress: '127.0.0.1' }], stop);
       await sleep(6000);
       end();
       const score = await legit;
@@ -216,30 +77,15 @@ describe('slot holding and reconnect floods', () => {
   }
 
   test('a reconnect flood from one /24 and from eight: the legitimate client still gets ≥ 90 %', async () => {
-    let stopped = false;
-    let attempts = 0;
-    const flood = async (src: string) => {
-      while (!stopped) {
-        await new Promise<void>((resolve) => {
-          const s = net.connect({ host: '127.0.0.1', port: ports.dns, localAddress: src });
-          attempts++;
-          s.on('connect', () => s.end(framed(query(3))));
-          s.on('error', () => resolve());
-          s.on('close', () => resolve());
-          s.on('data', () => s.destroy());
-        });
-      }
-    };
     const sources = [...Array.from({ length: 8 }, (_, i) => `127.40.0.${i + 1}`), ...Array.from({ length: 8 }, (_, i) => `127.41.${i}.1`)];
-    const floods = sources.flatMap((s) => [flood(s), flood(s)]);
     let end!: () => void;
     const stop = new Promise<void>((r) => (end = r));
-    const legit = legitimate(ports, stop);
+    const flood = reconnectFlood(ports.host, ports.dns, sources, 32, stop);
+    const legit = legitimate([{ ...ports, localAddress: '127.0.0.1' }], stop);
     await sleep(6000);
     end();
-    stopped = true;
     const score = await legit;
-    await Promise.all(floods);
+    const attempts = await flood;
     assert.ok(attempts > 200, `the flood made ${attempts} connection attempts`);
     assertShare(score, 0.9, 'reconnect flood');
   });
@@ -293,7 +139,7 @@ describe('TSIG abuse', () => {
     const other = await udp('127.61.0.1', [bad], 500);
     assert.equal(rcode(other[0]), 'NOTAUTH');
     // TCP DNS still answers meanwhile.
-    assert.ok(await askStream(ports.dns, false));
+    assert.ok(await askStream(ports.host, ports.dns, false, '127.0.0.1'));
   });
 });
 
@@ -337,7 +183,7 @@ describe('gateway UDP flow flood at 1024 descriptors', () => {
         `  dispatch: [{ prefix: 127.79.0.1/32, proto: udp, ports: ${gw}, backend: "127.0.0.1:${(backend.address() as net.AddressInfo).port}" }]\n`,
     );
     // The common default limit, soft and hard: nothing to raise.
-    proc = startProcess('prlimit', ['--nofile=1024', process.execPath, '--import', 'tsx', fluxdnsMain, 'serve', '--config', conf], { name: 'fluxdns-1024', cwd: repoRoot });
+    proc = startProcess('prlimit', ['--nofile=1024', process.execPath, '--expose-gc', '--import', 'tsx', fluxdnsMain, 'serve', '--config', conf], { name: 'fluxdns-1024', cwd: repoRoot });
     await proc.waitFor(/fluxdns ready/, 90_000, 'stdout');
   });
   after(async () => {
@@ -375,7 +221,7 @@ describe('gateway UDP flow flood at 1024 descriptors', () => {
     const score = { udp: { asked: 0, answered: 0 }, tcp: { asked: 0, answered: 0 } };
     const legit = (async () => {
       for (let i = 0; i < 100; i++) {
-        const [u, t] = await Promise.all([askUdp(dns), askStream(dns, false)]);
+        const [u, t] = await Promise.all([askUdp(dns), askStream('127.0.0.1', dns, false, '127.0.0.1')]);
         score.udp.asked++;
         score.tcp.asked++;
         if (u) score.udp.answered++;
@@ -410,36 +256,13 @@ describe('DoH stream attack', () => {
   const rssAfter = { start: 0, peak: 0, settled: 0 };
   test('sessions opening streams with large headers, half-sent 64 KB bodies and resets: DoH answers right after, RSS measured', async () => {
     // Warm up the way a normal client does, then take the baseline.
-    for (let i = 0; i < 20; i++) assert.ok(await askDoh(ports.doh));
+    for (let i = 0; i < 20; i++) assert.ok(await askDoh(ports.host, ports.doh, '127.0.0.1'));
     const start = rss();
     let streams = 0;
-    for (let round = 0; round < 2; round++) {
-      const end = Date.now() + 6000;
-      const sessions: http2.ClientHttp2Session[] = [];
-      while (Date.now() < end) {
-        const sess = http2.connect(`https://127.0.0.1:${ports.doh}`, { rejectUnauthorized: false, localAddress: '127.90.0.1' } as http2.SecureClientSessionOptions);
-        sess.on('error', () => {});
-        sessions.push(sess);
-        for (let i = 0; i < 100; i++) {
-          try {
-            const r = sess.request({ ':method': 'POST', ':path': '/dns-query', 'content-type': 'application/dns-message', 'content-length': '65535', 'x-pad': 'a'.repeat(8000) });
-            r.on('error', () => {});
-            r.on('data', () => {});
-            r.write(Buffer.alloc(30000));
-            if (i % 2) r.close(http2.constants.NGHTTP2_CANCEL);
-            streams++;
-          } catch {
-            break;
-          }
-        }
-        await sleep(20);
-        if (sessions.length > 100) sessions.shift()!.destroy();
-      }
-      for (const x of sessions) x.destroy();
-    }
+    for (let round = 0; round < 2; round++) streams += await dohStreamAttack(ports.host, ports.doh, '127.90.0.1', 6000);
     const peak = rss();
     assert.ok(streams > 500, `the attack opened ${streams} streams`);
-    assert.ok(await askDoh(ports.doh), 'DoH answers right after the attack');
+    assert.ok(await askDoh(ports.host, ports.doh, '127.0.0.1'), 'DoH answers right after the attack');
     let now = rss();
     const deadline = Date.now() + 30000;
     while (now > start * 1.5 && Date.now() < deadline) {
