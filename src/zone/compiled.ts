@@ -148,7 +148,9 @@ class Arena {
       nb.set(this.buf.subarray(0, at));
       this.buf = nb;
     }
-    this.buf.set(b, at);
+    // A loop beats TypedArray.prototype.set for the few bytes of most records.
+    if (b.length < 48) for (let i = 0; i < b.length; i++) this.buf[at + i] = b[i]!;
+    else this.buf.set(b, at);
     this.pos = at + b.length;
     return at;
   }
@@ -215,6 +217,12 @@ export class ZoneCompiler {
   private readonly rrHash = new I32();
   private rrTable = new Int32Array(0);
 
+  /** Scratch for one owner name (scan). */
+  private readonly sw = new Uint8Array(256);
+  private readonly sl = new Uint8Array(256);
+  private readonly soffs = new Int32Array(129);
+  private readonly shash = new Uint32Array(129);
+
   /** `sink`'s RecordSink side: the compiler takes wire bytes, not the typed form. */
   readonly typed = false;
 
@@ -258,36 +266,79 @@ export class ZoneCompiler {
   }
 
   private findNode(w: WireName, label: number): number {
-    const hash = w.hashes[label]!;
+    return this.findNodeAt(w.hashes[label]!, w.wire, w.offs[label] ?? w.wire.length - 1);
+  }
+
+  /** The node whose lower-cased name is q[qoff…] (with that suffix hash), or -1. */
+  private findNodeAt(hash: number, q: Uint8Array, qoff: number): number {
     const mask = this.table.length - 1;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const e = this.table[i]!;
       if (e === 0) return -1;
       const n = e - 1;
-      if (this.nodeHash.a[n]! >>> 0 === hash && sameName(this.names.buf, this.nodeName.a[n]!, w.wire, w.offs[label] ?? w.wire.length - 1)) return n;
+      if (this.nodeHash.a[n]! >>> 0 === hash && sameName(this.names.buf, this.nodeName.a[n]!, q, qoff)) return n;
     }
+  }
+
+  /**
+   * Reads an owner name into the scratch arrays: sw (as written), sl (lower case), soffs (label
+   * offsets; soffs[labels] is the root) and shash (suffix hashes). Returns the number of labels.
+   */
+  private scan(owner: string): number {
+    const sw = this.sw, sl = this.sl;
+    const n = owner.length;
+    let len: number;
+    if (n > 1 && n < 256 && owner.charCodeAt(n - 1) === 0x2e && owner.indexOf('\\') < 0) {
+      // Canonical text without escapes: one byte a character, each dot ends a label.
+      let lenAt = 0;
+      for (let i = 0; i < n; i++) {
+        const c = owner.charCodeAt(i);
+        if (c === 0x2e) {
+          sw[lenAt] = sl[lenAt] = i - lenAt;
+          lenAt = i + 1;
+        } else {
+          sw[i + 1] = c;
+          sl[i + 1] = lc(c);
+        }
+      }
+      sw[n] = sl[n] = 0;
+      len = n + 1;
+    } else {
+      const w = nameToWire(owner);
+      len = w.length;
+      for (let i = 0; i < len; i++) sl[i] = lc((sw[i] = w[i]!));
+    }
+    let labels = 0;
+    for (let p = 0; sl[p] !== 0; p += sl[p]! + 1) this.soffs[labels++] = p;
+    this.soffs[labels] = len - 1;
+    let h = FNV_SEED;
+    this.shash[labels] = h;
+    for (let i = labels - 1; i >= 0; i--) this.shash[i] = h = hashLabel(h, sl, this.soffs[i]!);
+    return labels;
   }
 
   /** The node of an owner name (created with the names between it and the apex), or -1 outside the origin. */
   private nodeFor(owner: string): number {
     if (owner === this.lastOwner) return this.lastNode;
-    const asWritten = nameToWire(owner);
-    const w = wireNameOf(lowerCopy(asWritten));
+    const labels = this.scan(owner);
+    const { sw, sl, soffs, shash } = this;
     const depth0 = this.originWire.offs.length;
-    const labels = w.offs.length;
-    if (labels < depth0 || w.hashes[labels - depth0] !== this.originWire.hashes[0] || !sameName(this.names.buf, this.nodeName.a[0]!, w.wire, w.offs[labels - depth0] ?? w.wire.length - 1)) return -1;
+    const top = labels - depth0;
+    if (top < 0 || shash[top] !== this.originWire.hashes[0] || !sameName(this.names.buf, this.nodeName.a[0]!, sl, soffs[top]!)) return -1;
+    const end = soffs[labels]! + 1;
     // The apex is spelt as the first record in the zone spells it (same length: only the case differs).
     if (!this.apexSpelt) {
-      this.names.buf.set(asWritten.subarray(w.offs[labels - depth0] ?? asWritten.length - 1), this.nodeName.a[0]!);
+      this.names.buf.set(sw.subarray(soffs[top]!, end), this.nodeName.a[0]!);
       this.apexSpelt = true;
     }
     // From the apex down: every name between the apex and the owner exists (empty non-terminals included).
     let node = 0;
-    for (let i = labels - depth0 - 1; i >= 0; i--) {
-      let next = this.findNode(w, i);
+    for (let i = top - 1; i >= 0; i--) {
+      const off = soffs[i]!;
+      let next = this.findNodeAt(shash[i]!, sl, off);
       if (next < 0) {
-        next = this.newNode(asWritten.subarray(w.offs[i]!), w.hashes[i]!, node);
-        if (w.wire[w.offs[i]!] === 1 && w.wire[w.offs[i]! + 1] === 0x2a) this.nodeFlags.a[node]! |= F_WILD_CHILD;
+        next = this.newNode(sw.subarray(off, end), shash[i]!, node);
+        if (sl[off] === 1 && sl[off + 1] === 0x2a) this.nodeFlags.a[node]! |= F_WILD_CHILD;
       }
       node = next;
     }

@@ -91,6 +91,43 @@ interface FileCtx {
   /** Whether `owner` is at or below the apex (computed when the owner changes). */
   ownerInZone: boolean;
   depth: number;
+  /** Wire length of `origin` and whether it is at or below the apex (for plainName), set with the origin. */
+  originWire?: number;
+  originInZone?: boolean;
+}
+
+/**
+ * The absolute name of an owner token written plainly (letters, digits, "-", "_", "*" …; no escape,
+ * "@" or empty label) without building its labels: the text itself, or the text and the origin.
+ * Undefined for anything else (nameFromToken then reads it and words any error).
+ */
+function plainName(st: State, fc: FileCtx, text: string): string | undefined {
+  const n = text.length;
+  let labelLen = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (labelLen === 0) return undefined;
+      labelLen = 0;
+    } else if (c <= 0x20 || c >= 0x7f || c === 0x5c || c === 0x22 || c === 0x28 || c === 0x29 || c === 0x3b || c === 0x40 || c === 0x24) {
+      return undefined;
+    } else if (++labelLen > 63) return undefined;
+  }
+  if (labelLen === 0) {
+    // Absolute (or empty): the whole text is the name.
+    if (n < 2 || n + 1 > 255) return undefined;
+    fc.ownerInZone = isSubdomain(text, st.apex);
+    return text;
+  }
+  if (fc.originWire === undefined) {
+    let w = 1;
+    for (const l of fc.originLabels) w += l.length + 1;
+    fc.originWire = w;
+    fc.originInZone = isSubdomain(fc.origin, st.apex);
+  }
+  if (n + 1 + fc.originWire > 255) return undefined;
+  fc.ownerInZone = fc.originInZone!;
+  return fc.origin === '.' ? text + '.' : text + '.' + fc.origin;
 }
 
 function tokErr(file: string, t: Token, expected: string, found?: string): ZoneError {
@@ -224,6 +261,7 @@ function directive(st: State, fc: FileCtx, e: Entry): void {
     const origin = nameFromToken(fc.file, a1, fc.originLabels, 'a domain name after $ORIGIN');
     fc.origin = origin;
     fc.originLabels = parseLabels(origin);
+    fc.originWire = undefined;
     // The same relative owner text now names something else.
     fc.ownerText = undefined;
   } else if (name === '$TTL') {
@@ -366,9 +404,13 @@ function record(st: State, fc: FileCtx, e: Entry): void {
       // Forget the previous owner first: after an error here, indented lines have none to take.
       fc.ownerText = undefined;
       fc.owner = undefined;
-      owner = nameFromToken(fc.file, t, fc.originLabels, 'an owner name');
+      const plain = t.quoted ? undefined : plainName(st, fc, t.text);
+      if (plain !== undefined) owner = plain;
+      else {
+        owner = nameFromToken(fc.file, t, fc.originLabels, 'an owner name');
+        fc.ownerInZone = isSubdomain(owner, st.apex);
+      }
       fc.ownerText = t.text;
-      fc.ownerInZone = isSubdomain(owner, st.apex);
     }
     fc.owner = owner;
   }
