@@ -83,6 +83,8 @@ const LEASES: Lease[] = [
   lease('a4', { address: '198.18.64.4', maxConnections: 4, honeypot: true }),
   lease('a5', { address: '2001:db8:64::5', targets: ['2001:db8:1::10', '198.51.100.10'], scope: 'subnet', scopeKey: '2001:db8:100::/56', sourceSubnet: '2001:db8:100::/56', exceptions: ['2001:db8:100:1::/64'] }),
   lease('a6', { address: '198.18.64.6', maxHosts: 2 }),
+  lease('a7', { scope: 'subnet', scopeKey: '100.64.2.0/24', sourceSubnet: '100.64.2.0/24', address: '198.18.64.7', targets: ['198.51.100.10', '198.51.100.11:8443'] }),
+  lease('a8', { address: '2001:db8:64::8', targets: ['2001:db8:1::10'], ports: [{ proto: 'tcp', from: 8000, to: 8010 }] }),
 ];
 
 describe('nftables raw netlink path', () => {
@@ -112,23 +114,25 @@ describe('nftables raw netlink path', () => {
     }
     const a = elementsOf(`fxa${tag}`);
     const b = elementsOf(`fxb${tag}`);
-    // The shapes are all there: a subnet-scoped port target, round robin slots, a port range, exceptions,
-    // the honeypot and limit sets, IPv6, seen pairs, a scanner, a maxHosts jump.
-    for (const set of ['caps_src_port', 'caps', 'caps_live', 'caps_grace', 'except', 'hp', 'mc_4', 'hostlim', 'caps6_src', 'caps6_live', 'except6', 'seen', 'seen6', 'scanners']) {
+    // The shapes are all there: subnet-scoped targets (exact per prefix length, and slotted), round robin
+    // slots, port ranges, exceptions, the honeypot and limit sets, IPv6, seen pairs, a scanner, a maxHosts jump.
+    const sets = ['caps_src_port_x_24', 'caps_src', 'caps_src_port', 'caps', 'caps_x', 'caps_live', 'caps_live_x', 'caps_grace', 'caps_grace_x', 'except', 'hp', 'mc_4', 'hostlim'];
+    for (const set of [...sets, 'caps6_src_x_56', 'caps6', 'caps6_live', 'caps6_live_x', 'except6', 'seen', 'seen6', 'scanners']) {
       assert.ok(a[set]?.length, `no elements in ${set}: ${JSON.stringify(a)}`);
     }
-    assert.equal(a['caps']!.length, 9); // a2: three targets × two port entries; a3, a4, a6: one each
+    assert.equal(a['caps']!.length, 8); // a2: three targets × two port entries; a4 (honeypot), a6 (maxHosts): one each
+    assert.deepEqual(a['caps_x'], ['{"concat":["198.18.64.3","tcp",443]} : "198.51.100.10"']);
     assert.deepEqual(a, b);
 
     // Expiry of one lease and revoke of another, through netlink.
     await nl.expire(LEASES[1]!);
     assert.equal(await nl.revoke([{ ...LEASES[0]!, revoked: true }]), 0);
     const after = elementsOf(`fxa${tag}`);
-    assert.equal(after['caps']!.length, 3, 'the round-robin lease is gone');
+    assert.equal(after['caps']!.length, 2, 'the round-robin lease is gone');
     assert.ok(!JSON.stringify(after['caps']).includes('198.18.64.2'));
-    assert.equal(after['caps_src_port'], undefined, 'the revoked lease is gone');
-    assert.ok(!JSON.stringify(after['caps_live']).includes('198.18.64.1') && !JSON.stringify(after['caps_live']).includes('198.18.64.2'));
-    assert.ok(JSON.stringify(after['caps_live']).includes('198.18.64.3'), 'other leases stay');
+    assert.equal(after['caps_src_port_x_24'], undefined, 'the revoked lease is gone');
+    assert.ok(!JSON.stringify(after['caps_live']).includes('198.18.64.2') && !JSON.stringify(after['caps_live_x']).includes('198.18.64.1'));
+    assert.ok(JSON.stringify(after['caps_live_x']).includes('198.18.64.3') && JSON.stringify(after['caps_live']).includes('198.18.64.7'), 'other leases stay');
     assert.deepEqual(after['revoked'], ['"198.18.64.1"']);
   });
 
@@ -161,7 +165,10 @@ capabilities:
     const addr = ok.answer.find((r) => r.type === 'A')?.data;
     assert.ok(addr, ok.raw);
     // Installed before the answer left: the kernel already holds the subnet-scoped translation.
-    assert.match(inNs('nft', 'list', 'map', 'inet', table, 'caps_src'), new RegExp(`100\\.64\\.1\\.0/24 \\. ${addr!.replace(/\./g, '\\.')} \\. tcp \\. 443`));
+    assert.match(inNs('nft', 'list', 'map', 'inet', table, 'caps_src_x_24'), new RegExp(`100\\.64\\.1\\.0 \\. ${addr!.replace(/\./g, '\\.')} \\. tcp \\. 443`));
+    // The second /24 grant needs no new map: it goes over netlink alone.
+    const second = ask('100.64.3.0/24');
+    assert.equal(second.rcode, 'NOERROR', second.raw);
 
     inNs('nft', 'delete', 'table', 'inet', table);
     const failed = ask('100.64.2.0/24');
@@ -171,7 +178,7 @@ capabilities:
       await waitUntil(() => /capability install failed/.test(server.stdout + server.stderr), 10_000),
       server.stdout + server.stderr,
     );
-    assert.match(server.stdout + server.stderr, /add element inet fxs[0-9a-f]+ caps_src: No such file or directory/);
+    assert.match(server.stdout + server.stderr, /add element inet fxs[0-9a-f]+ caps_src_x_24: No such file or directory/);
     assert.equal(spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', table]).status, 1, 'nothing recreated the table behind the failure');
     await server.stop();
   });

@@ -188,9 +188,10 @@ describe('nftables data plane in network namespaces', () => {
     assert.equal(probe(address, '198.18.1.11'), 'srv 198.18.1.11 hi');
     process.kill(fluxdns.pid, 'SIGKILL');
     await fluxdns.exited;
-    assert.match(nftList(`map inet ${table} caps`).stdout, new RegExp(address.replace(/\./g, '\\.')), 'the lease survives the crash in the kernel');
+    // One target, one port: the lease is in the exact (hash) map.
+    assert.match(nftList(`map inet ${table} caps_x`).stdout, new RegExp(address.replace(/\./g, '\\.')), 'the lease survives the crash in the kernel');
     fluxdns = await startFluxdns();
-    assert.doesNotMatch(nftList(`map inet ${table} caps`).stdout, new RegExp(address.replace(/\./g, '\\.')), 'reconcile removed what no lease backs');
+    assert.doesNotMatch(nftList(`map inet ${table} caps_x`).stdout, new RegExp(address.replace(/\./g, '\\.')), 'reconcile removed what no lease backs');
     assert.equal(probe(address, '198.18.1.11'), 'timeout');
     await fluxdns.stop();
     assert.notEqual(nftList(`table inet ${table}`).status, 0, 'the table is gone after SIGTERM');

@@ -11,7 +11,7 @@ import { formatAddress, parseAddress, parseCidr, type Cidr } from '../../net/cid
 import type { Lease } from '../../state/store.js';
 import type { DataPlane } from '../dataplane.js';
 import { parseTarget } from '../schema.js';
-import { cidrText, familiesOf, hostLimitCommands, hostLimitRemoval, leaseElements, leaseSets, limitCommands, setName, tableCommands, type HoneypotTarget, type LeaseElement, type NftFamily } from './ruleset.js';
+import { cidrText, familiesOf, hostLimitCommands, hostLimitRemoval, leaseElements, leaseSets, limitCommands, setName, srcxCommands, srcxNames, tableCommands, type HoneypotTarget, type LeaseElement, type NftFamily } from './ruleset.js';
 import { loadNativeNft, NftLib, NftNetlink } from './lib.js';
 import { NlEncodeError, netlinkSet, type NlOp } from './netlink.js';
 import { NftShell } from './shell.js';
@@ -175,6 +175,8 @@ export class NftablesDataPlane implements DataPlane {
   private readonly leases = new Map<string, LeaseElement[]>();
   /** mc_N / mc6_N limit sets created so far (with their rules). */
   private readonly limits = new Set<string>();
+  /** caps_src_x_L / caps_src_port_x_L maps (and their srcx rules) created so far. */
+  private readonly srcx = new Set<string>();
   /** Leases whose host-limit chain and set exist (maxHosts). */
   private readonly hostChains = new Set<string>();
   private pools: readonly string[];
@@ -271,7 +273,10 @@ export class NftablesDataPlane implements DataPlane {
       await this.shell.run(setup);
     }
     // mc_N limits of a previous run stay in the table; their rules are in the (kept) limits chain.
-    for (const name of await this.setNames()) if (/^mc6?_\d+$/.test(name)) this.limits.add(name);
+    for (const name of await this.setNames()) {
+      if (/^mc6?_\d+$/.test(name)) this.limits.add(name);
+      if (SRCX.test(name)) this.srcx.add(name);
+    }
     if (this.o.probes) {
       const every = this.o.probes.pollMs ?? 1000;
       this.probeTimer = setInterval(() => void this.pollProbes(), every);
@@ -439,6 +444,7 @@ export class NftablesDataPlane implements DataPlane {
       });
       for (const s of leaseSets(this.o.family)) tx.pre.push(`flush ${s.kind} ${this.t} ${s.name}`);
       for (const s of this.limits) tx.pre.push(`flush set ${this.t} ${s}`);
+      for (const s of this.srcx) tx.pre.push(`flush map ${this.t} ${s}`);
       for (const [s, d] of staleSeen) tx.remove(setName('seen', s.includes(':') ? 6 : 4), `${s} . ${d}`, undefined);
       this.elements.clear();
       this.leases.clear();
@@ -511,6 +517,7 @@ export class NftablesDataPlane implements DataPlane {
     const k = `${e.set}\u0000${e.key}`;
     const cur = this.elements.get(k);
     if (/^mc6?_\d+$/.test(e.set)) this.ensureLimit(tx, e.set);
+    if (SRCX.test(e.set)) this.ensureSrcx(tx, e.set);
     // An address shared on exhaustion: the first lease's host limit stays in force for the key.
     if (cur && cur.data !== e.data && /^hostlim6?$/.test(e.set)) return;
     if (!cur) {
@@ -581,6 +588,17 @@ export class NftablesDataPlane implements DataPlane {
     tx.onRollback(() => this.limits.delete(set));
     const m = /^mc(6?)_(\d+)$/.exec(set)!;
     tx.pre.push(...limitCommands(this.t, Number(m[2]), m[1] ? 6 : 4));
+  }
+
+  /** The exact maps of one OBO prefix length and their rules, with the first lease that needs them. */
+  private ensureSrcx(tx: Tx, set: string): void {
+    if (this.srcx.has(set)) return;
+    const m = /^caps(6?)_src(?:_port)?_x_(\d+)$/.exec(set)!;
+    const f = m[1] ? 6 : 4;
+    const names = srcxNames(f, Number(m[2]));
+    for (const n of names) this.srcx.add(n);
+    tx.onRollback(() => names.forEach((n) => this.srcx.delete(n)));
+    tx.pre.push(...srcxCommands(this.t, f, Number(m[2])));
   }
 
   private enqueue(build: (tx: Tx) => void): Promise<void> {
@@ -690,6 +708,9 @@ export class NftablesDataPlane implements DataPlane {
     return out;
   }
 }
+
+/** Names of the per-prefix-length exact maps of subnet-scoped leases (ruleset.ts srcxNames). */
+const SRCX = /^caps6?_src(?:_port)?_x_\d+$/;
 
 /** The lease's public address when a table of `family` can hold it, canonical. */
 function leaseAddress(l: Lease, family: NftFamily): string | undefined {

@@ -36,15 +36,22 @@ const LAYOUTS: Record<string, Layout> = {
   seen: { key: ['addr', 'addr'], interval: false },
   revoked: { key: ['addr'], interval: false },
   scanners: { key: ['addr'], interval: false },
+  // The exact (hash) twins: no key end, no slot.
+  caps_x: { key: [...KEY], data: ['addr'], interval: false },
+  caps_port_x: { key: [...KEY], data: ['addr', 'port'], interval: false },
+  caps_live_x: { key: [...KEY], interval: false },
+  caps_grace_x: { key: [...KEY], interval: false },
 };
 
-/** The layout of a set of the table by its name (IPv6 twins have "6" after the first word; mc_N limit sets). */
+/** The layout of a set of the table by its name (IPv6 twins have "6" after the first word; mc_N limit sets; caps_src_x_L maps). */
 function layoutOf(set: string): { layout: Layout; fam: 4 | 6 } | undefined {
-  const m = /^([a-z]+)(6?)((?:_[a-z]+)*|_\d+)$/.exec(set);
+  const m = /^([a-z]+)(6?)((?:_[a-z0-9]+)*)$/.exec(set);
   if (!m) return undefined;
   const fam = m[2] ? 6 : 4;
   const base = m[1]! + m[3]!;
   if (/^mc_\d+$/.test(base)) return { layout: { key: [...KEY], interval: true }, fam };
+  const x = /^caps_src(_port)?_x_\d+$/.exec(base);
+  if (x) return { layout: { key: ['addr', ...KEY], data: x[1] ? ['addr', 'port'] : ['addr'], interval: false }, fam };
   const layout = LAYOUTS[base];
   return layout ? { layout, fam } : undefined;
 }

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Lease } from '../../state/store.js';
-import { elementText, hostLimitCommands, LeaseRejected, leaseElements, tableCommands } from './ruleset.js';
+import { elementText, hostLimitCommands, LeaseRejected, leaseElements, srcxCommands, tableCommands } from './ruleset.js';
 
 const base: Lease = {
   id: 'a',
@@ -23,12 +23,36 @@ const base: Lease = {
   honeypot: false,
 };
 
-test('a resolver-scoped lease: one caps element over every slot, live and grace', () => {
+test('a resolver-scoped lease with one target and one port: the exact (hash) twins, no slot', () => {
   assert.deepEqual(leaseElements(base), [
-    { set: 'caps', key: '198.18.64.5 . tcp . 8080 . 0-59', data: '198.18.2.1', until: 5000 },
-    { set: 'caps_live', key: '198.18.64.5 . tcp . 8080', until: 2000 },
-    { set: 'caps_grace', key: '198.18.64.5 . tcp . 8080', until: 5000 },
+    { set: 'caps_x', key: '198.18.64.5 . tcp . 8080', data: '198.18.2.1', until: 5000 },
+    { set: 'caps_live_x', key: '198.18.64.5 . tcp . 8080', until: 2000 },
+    { set: 'caps_grace_x', key: '198.18.64.5 . tcp . 8080', until: 5000 },
   ]);
+  assert.deepEqual(
+    leaseElements({ ...base, targets: ['198.18.2.1:9000'], sourceSubnet: '198.18.1.77/24' }).map((e) => `${e.set} ${e.key}${e.data ? ' : ' + e.data : ''}`),
+    ['caps_src_port_x_24 198.18.1.0 . 198.18.64.5 . tcp . 8080 : 198.18.2.1 . 9000', 'caps_live_x 198.18.64.5 . tcp . 8080', 'caps_grace_x 198.18.64.5 . tcp . 8080'],
+  );
+  assert.deepEqual(
+    leaseElements({ ...base, address: '2001:db8:64::5', targets: ['2001:db8:2::1'], sourceSubnet: '2001:db8:100::/56' }).map((e) => e.set),
+    ['caps6_src_x_56', 'caps6_live_x', 'caps6_grace_x'],
+  );
+  assert.deepEqual(srcxCommands('inet t', 4, 24), [
+    'add map inet t caps_src_x_24 { type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr; flags timeout; }',
+    'add map inet t caps_src_port_x_24 { type ipv4_addr . ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags timeout; }',
+    'add rule inet t srcx dnat ip to ip saddr & 255.255.255.0 . ip daddr . meta l4proto . th dport map @caps_src_x_24',
+    'add rule inet t srcx meta l4proto { tcp, udp } dnat ip addr . port to ip saddr & 255.255.255.0 . ip daddr . meta l4proto . th dport map @caps_src_port_x_24',
+  ]);
+  assert.match(srcxCommands('inet t', 6, 56)[2]!, /ip6 saddr & ffff:ffff:ffff:ff00:: \. ip6 daddr/);
+});
+
+test('a lease with one target over every slot stays in the interval maps when a port is a range, or maxHosts / honeypot is set', () => {
+  for (const over of [{ ports: [{ proto: 'tcp' as const, from: 8080, to: 8081 }] }, { maxHosts: 2 }, { honeypot: true }]) {
+    const els = leaseElements({ ...base, ...over });
+    assert.equal(els[0]!.set, 'caps');
+    assert.match(els[0]!.key, / \. 0-59$/);
+    assert.ok(els.some((e) => e.set === 'caps_live') && !els.some((e) => e.set.endsWith('_x')));
+  }
 });
 
 test('subnet scope, two targets (one with a port), a port range, exceptions and a connection limit', () => {

@@ -13,6 +13,12 @@
 //   the pool after NAT (a subnet-scoped address dialled from outside the subnet), before routing.
 // - Established flows keep their conntrack NAT binding after the elements time out (as Linux NAT
 //   does); `ct original ip daddr @revoked drop` cuts them in both directions.
+// - Exact twins (`_x`: hash sets, no intervals) hold the common lease — one target, single ports, no
+//   maxHosts, not a honeypot lease: `caps_x` / `caps_port_x` (no slot: one target takes them all),
+//   `caps_live_x`, `caps_grace_x`, and per OBO prefix length L `caps_src_x_L` / `caps_src_port_x_L`
+//   keyed by `ip saddr & MASK_L` (rules in the `srcx` chain, created with the first lease of that
+//   length). The kernel clones an interval set of concatenations (pipapo) on every transaction that
+//   changes it, so its commit grows with the set; a hash set's insert does not.
 import { cidrContains, formatAddress, parseAddress, parseCidr, type Cidr } from '../../net/cidr.js';
 import type { Lease } from '../../state/store.js';
 import { parseTarget } from '../schema.js';
@@ -33,11 +39,11 @@ export function setName(base: string, fam: 4 | 6): string {
 /** The address families a table of `family` translates: `ip` IPv4 only, `inet` both. */
 export const familiesOf = (family: NftFamily): Array<4 | 6> => (family === 'inet' ? [4, 6] : [4]);
 
-const BASE_LEASE_SETS = ['caps', 'caps_port', 'caps_src', 'caps_src_port', 'caps_live', 'caps_grace', 'except', 'hp', 'hostlim'] as const;
+const BASE_LEASE_SETS = ['caps', 'caps_port', 'caps_src', 'caps_src_port', 'caps_live', 'caps_grace', 'except', 'hp', 'hostlim', 'caps_x', 'caps_port_x', 'caps_live_x', 'caps_grace_x'] as const;
 
 /** The maps and sets holding per-lease elements (flushed and rebuilt by reconcile), with the kind `flush` needs. */
 export function leaseSets(family: NftFamily): Array<{ name: string; kind: 'map' | 'set' }> {
-  const maps = new Set<string>(['caps', 'caps_port', 'caps_src', 'caps_src_port', 'hostlim']);
+  const maps = new Set<string>(['caps', 'caps_port', 'caps_src', 'caps_src_port', 'hostlim', 'caps_x', 'caps_port_x']);
   return familiesOf(family).flatMap((f) => BASE_LEASE_SETS.map((b) => ({ name: setName(b, f), kind: maps.has(b) ? ('map' as const) : ('set' as const) })));
 }
 
@@ -85,6 +91,11 @@ export function tableCommands(o: TableOptions): string[] {
     c.push(`add set ${t} ${n('hp')} { type ${key}; flags interval, timeout; }`);
     // maxHosts: a lease's key jumps to its own chain, which admits a source only if it fits in the lease's sized set.
     c.push(`add map ${t} ${n('hostlim')} { type ${key} : verdict; flags interval, timeout; }`);
+    // Exact twins (hash sets) for the common lease: see the header.
+    c.push(`add map ${t} ${n('caps_x')} { type ${key} : ${A}; flags timeout; }`);
+    c.push(`add map ${t} ${n('caps_port_x')} { type ${key} : ${A} . inet_service; flags timeout; }`);
+    c.push(`add set ${t} ${n('caps_live_x')} { type ${key}; flags timeout; }`);
+    c.push(`add set ${t} ${n('caps_grace_x')} { type ${key}; flags timeout; }`);
     c.push(`add set ${t} ${n('seen')} { type ${A} . ${A}; size 1048576; flags dynamic, timeout; timeout ${o.seenTimeout}s; }`);
     c.push(`add set ${t} ${n('revoked')} { type ${A}; flags timeout; }`);
     c.push(`add set ${t} ${n('scanners')} { type ${A}; flags timeout; }`);
@@ -95,6 +106,8 @@ export function tableCommands(o: TableOptions): string[] {
   // Before NAT (dstnat is -100) and after conntrack (-200), so `ct state` and the public address are known.
   c.push(`add chain ${t} admit { type filter hook prerouting priority -150; policy accept; }`);
   c.push(`add chain ${t} limits`);
+  // Subnet-scoped exact maps, one pair per prefix length (srcxCommands); like limits, not flushed here.
+  c.push(`add chain ${t} srcx`);
   c.push(`add chain ${t} unleased`);
   c.push(`add chain ${t} nat { type nat hook prerouting priority dstnat; policy accept; }`);
   // Right after NAT (dstnat + 10): a packet still addressed to the pool was not translated.
@@ -122,6 +135,8 @@ export function tableCommands(o: TableOptions): string[] {
     c.push(`${a} ${k} @${n('caps_live')} ${k} vmap @${n('hostlim')}`);
     c.push(`${a} ${k} @${n('caps_live')} update @${n('seen')} { ${p} saddr . ${p} daddr } accept`);
     c.push(`${a} ${k} @${n('caps_grace')} ${p} saddr . ${p} daddr @${n('seen')} accept`);
+    c.push(`${a} ${k} @${n('caps_live_x')} update @${n('seen')} { ${p} saddr . ${p} daddr } accept`);
+    c.push(`${a} ${k} @${n('caps_grace_x')} ${p} saddr . ${p} daddr @${n('seen')} accept`);
   }
   c.push(`${a} jump unleased`);
   c.push(`${a} counter drop`);
@@ -145,6 +160,9 @@ export function tableCommands(o: TableOptions): string[] {
     c.push(`${nat} ${p} daddr @${n('pool')} ct mark set numgen inc mod ${SLOTS}`);
     c.push(`${nat} ${p} daddr @${n('pool')} dnat ${p} to ${p} saddr . ${p} daddr . meta l4proto . th dport . ct mark map @${n('caps_src')}`);
     c.push(`${nat} ${p} daddr @${n('pool')} meta l4proto { tcp, udp } dnat ${p} addr . port to ${p} saddr . ${p} daddr . meta l4proto . th dport . ct mark map @${n('caps_src_port')}`);
+    c.push(`${nat} ${p} daddr @${n('pool')} jump srcx`);
+    c.push(`${nat} ${p} daddr @${n('pool')} dnat ${p} to ${p} daddr . meta l4proto . th dport map @${n('caps_x')}`);
+    c.push(`${nat} ${p} daddr @${n('pool')} meta l4proto { tcp, udp } dnat ${p} addr . port to ${p} daddr . meta l4proto . th dport map @${n('caps_port_x')}`);
     c.push(`${nat} ${p} daddr @${n('pool')} dnat ${p} to ${p} daddr . meta l4proto . th dport . ct mark map @${n('caps')}`);
     c.push(`${nat} ${p} daddr @${n('pool')} meta l4proto { tcp, udp } dnat ${p} addr . port to ${p} daddr . meta l4proto . th dport . ct mark map @${n('caps_port')}`);
   }
@@ -164,6 +182,32 @@ export function limitCommands(t: string, max: number, f: 4 | 6 = 4): string[] {
     `add set ${t} ${mc} { type ${ADDR(f)} . inet_proto . inet_service; flags interval, timeout; }`,
     `add set ${t} ${conns} { type ${ADDR(f)}; size 65535; flags dynamic; }`,
     `add rule ${t} limits ${p} daddr . meta l4proto . th dport @${mc} add @${conns} { ${p} daddr ct count over ${max} } counter drop`,
+  ];
+}
+
+/** The exact maps of subnet-scoped leases whose OBO prefix has `len` bits (`caps_src_x_L`, `caps_src_port_x_L`). */
+export function srcxNames(f: 4 | 6, len: number): [string, string] {
+  return [`${setName('caps_src_x', f)}_${len}`, `${setName('caps_src_port_x', f)}_${len}`];
+}
+
+/** The mask of a prefix length as nft text (255.255.255.0, ffff:ffff:ffff:ff00::). */
+function maskText(f: 4 | 6, len: number): string {
+  const bytes = new Uint8Array(f === 4 ? 4 : 16);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (0xff << (8 - Math.max(0, Math.min(8, len - i * 8)))) & 0xff;
+  return formatAddress({ family: f, bytes });
+}
+
+/** The two maps for prefix length `len` and their rules in `srcx` (the source masked to the prefix, then looked up exactly). */
+export function srcxCommands(t: string, f: 4 | 6, len: number): string[] {
+  const p = P(f);
+  const A = ADDR(f);
+  const [m, mp] = srcxNames(f, len);
+  const k = `${p} saddr & ${maskText(f, len)} . ${p} daddr . meta l4proto . th dport`;
+  return [
+    `add map ${t} ${m} { type ${A} . ${A} . inet_proto . inet_service : ${A}; flags timeout; }`,
+    `add map ${t} ${mp} { type ${A} . ${A} . inet_proto . inet_service : ${A} . inet_service; flags timeout; }`,
+    `add rule ${t} srcx dnat ${p} to ${k} map @${m}`,
+    `add rule ${t} srcx meta l4proto { tcp, udp } dnat ${p} addr . port to ${k} map @${mp}`,
   ];
 }
 
@@ -226,6 +270,9 @@ export function leaseElements(lease: Lease, family: NftFamily = 'inet'): LeaseEl
   const targets = parsed.filter((t) => t.family === f);
   if (targets.length === 0) throw new LeaseRejected(`lease ${lease.id}: no IPv${f} target for an IPv${f} address (no NAT64 in the kernel backend)`);
   const src = lease.sourceSubnet === undefined ? undefined : prefix(lease.sourceSubnet, f, 'sourceSubnet');
+  const srcCidr = src === undefined ? undefined : parseCidr(src, false)!;
+  // The common lease goes to the exact (hash) twins; see the header.
+  const exact = lease.maxHosts === undefined && !lease.honeypot && targets.length === 1 && lease.ports.every((p) => p.from === p.to) && (srcCidr === undefined || srcCidr.length > 0);
   const out: LeaseElement[] = [];
   for (const p of lease.ports) {
     if (!(Number.isInteger(p.from) && Number.isInteger(p.to) && p.from >= 1 && p.from <= p.to && p.to <= 65535) || (p.proto !== 'tcp' && p.proto !== 'udp')) {
@@ -233,18 +280,31 @@ export function leaseElements(lease: Lease, family: NftFamily = 'inet'): LeaseEl
     }
     const ports = p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`;
     const k = `${addr} . ${p.proto} . ${ports}`;
-    // Round robin: target i takes slots [i*S/n, (i+1)*S/n); beyond SLOTS targets the rest get none.
-    const count = Math.min(targets.length, SLOTS);
-    for (let i = 0; i < count; i++) {
-      const lo = Math.floor((i * SLOTS) / count);
-      const hi = Math.floor(((i + 1) * SLOTS) / count) - 1;
-      const slot = lo === hi ? `${lo}` : `${lo}-${hi}`;
-      const t = targets[i]!;
-      const set = n(src ? 'caps_src' : 'caps') + (t.port === undefined ? '' : '_port');
-      out.push({ set, key: `${src ? src + ' . ' : ''}${k} . ${slot}`, data: t.port === undefined ? t.host : `${t.host} . ${t.port}`, until: lease.graceUntil });
+    if (exact) {
+      const t = targets[0]!;
+      const data = t.port === undefined ? t.host : `${t.host} . ${t.port}`;
+      if (srcCidr) {
+        const [m, mp] = srcxNames(f, srcCidr.length);
+        out.push({ set: t.port === undefined ? m : mp, key: `${src!.slice(0, src!.indexOf('/'))} . ${k}`, data, until: lease.graceUntil });
+      } else {
+        out.push({ set: n(t.port === undefined ? 'caps_x' : 'caps_port_x'), key: k, data, until: lease.graceUntil });
+      }
+      out.push({ set: n('caps_live_x'), key: k, until: lease.liveUntil });
+      out.push({ set: n('caps_grace_x'), key: k, until: lease.graceUntil });
+    } else {
+      // Round robin: target i takes slots [i*S/n, (i+1)*S/n); beyond SLOTS targets the rest get none.
+      const count = Math.min(targets.length, SLOTS);
+      for (let i = 0; i < count; i++) {
+        const lo = Math.floor((i * SLOTS) / count);
+        const hi = Math.floor(((i + 1) * SLOTS) / count) - 1;
+        const slot = lo === hi ? `${lo}` : `${lo}-${hi}`;
+        const t = targets[i]!;
+        const set = n(src ? 'caps_src' : 'caps') + (t.port === undefined ? '' : '_port');
+        out.push({ set, key: `${src ? src + ' . ' : ''}${k} . ${slot}`, data: t.port === undefined ? t.host : `${t.host} . ${t.port}`, until: lease.graceUntil });
     }
     out.push({ set: n('caps_live'), key: k, until: lease.liveUntil });
     out.push({ set: n('caps_grace'), key: k, until: lease.graceUntil });
+    }
     if (lease.honeypot) out.push({ set: n('hp'), key: k, until: lease.graceUntil });
     if (lease.maxHosts !== undefined) out.push({ set: n('hostlim'), key: k, data: `jump hl_${lease.id}`, until: lease.graceUntil });
     for (const e of lease.exceptions) {
