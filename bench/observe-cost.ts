@@ -23,14 +23,15 @@ const queries = Array.from({ length: 4096 }, (_, i) =>
 );
 
 /**
- * CPU time (user + system) per query in ns: on a machine other jobs share, time spent descheduled is
- * left out (wall time counts it, and it dwarfed the difference being measured).
+ * CPU time (user + system) in µs of `n` queries: on a machine other jobs share, time spent descheduled
+ * is left out (wall time counts it, and it dwarfed the difference being measured).
  */
-function round(engine: Engine, n: number): number {
+let next = 0;
+function chunk(engine: Engine, n: number): number {
   const t0 = process.cpuUsage();
-  for (let i = 0; i < n; i++) engine.handle(queries[i & 4095]!, udp);
+  for (let i = 0; i < n; i++) engine.handle(queries[next++ & 4095]!, udp);
   const t = process.cpuUsage(t0);
-  return ((t.user + t.system) * 1000) / n;
+  return t.user + t.system;
 }
 
 const plain = new Engine({ config, zones, generation: 1 }, createUnits());
@@ -42,17 +43,33 @@ m.register();
 observed.observer = (ctx, reply, s) => m.record(ctx, reply, s);
 // As the server sets it when `metrics:` is the only observer.
 observed.timeEvery = LATENCY_SAMPLE;
+const engines = [plain, control, observed];
 
-const N = Number(process.env.N ?? 100_000);
+// A round runs CHUNKS chunks of K queries on each engine, the engines taking turns chunk by chunk (the
+// order changing), so a burst of load on the machine falls on all three alike; a round's figure per
+// engine is its CPU time over all its chunks. Rounds of whole-engine runs (100,000 queries each) let
+// the load change between engines and gave noise quartiles of ±400 ns; chunks of 2,000 give ±50.
+const K = Number(process.env.K ?? 2000);
+const CHUNKS = Number(process.env.CHUNKS ?? 25);
 const ROUNDS = Number(process.env.ROUNDS ?? 21);
-for (const e of [plain, control, observed]) round(e, N);
+const N = K * CHUNKS;
+// All six orders in turn: each engine runs first, second and third, and after each of the others, equally
+// often (a fixed rotation always ran the plain engine right after the observed one, and that alone
+// showed as a −55 ns "noise" between the two plain engines).
+const ORDERS = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]] as const;
+for (const e of engines) for (let i = 0; i < 25; i++) chunk(e, K);
 const off: number[] = [];
 const ctl: number[] = [];
 const on: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
-  // The order rotates so that no engine always runs first (or after the same one).
-  const order = [0, 1, 2].map((k) => (k + r) % 3);
-  for (const k of order) (k === 0 ? off : k === 1 ? ctl : on).push(round(k === 0 ? plain : k === 1 ? control : observed, N));
+  const sum = [0, 0, 0];
+  for (let c = 0; c < CHUNKS; c++) {
+    for (const e of ORDERS[(c + r) % ORDERS.length]!) sum[e]! += chunk(engines[e]!, K);
+  }
+  const ns = sum.map((us) => (us * 1000) / N);
+  off.push(ns[0]!);
+  ctl.push(ns[1]!);
+  on.push(ns[2]!);
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const quartiles = (xs: number[]) => {
@@ -67,7 +84,7 @@ const [n1, n3] = quartiles(noise);
 const [c1, c3] = quartiles(cost);
 const load = (await import('node:os')).loadavg()[0]!.toFixed(1);
 process.stdout.write(
-  `engine CPU ns/query, ${ROUNDS} interleaved rounds of ${N} (load ${load}): metrics off ${a.toFixed(0)}, metrics on ${b.toFixed(0)}\n` +
+  `engine CPU ns/query, ${ROUNDS} rounds of ${CHUNKS} interleaved chunks of ${K} queries per engine (load ${load}): metrics off ${a.toFixed(0)}, metrics on ${b.toFixed(0)}\n` +
     `  on − off per round:  median ${median(cost).toFixed(0)} ns (${((100 * median(cost)) / a).toFixed(1)} %), quartiles ${c1.toFixed(0)} … ${c3.toFixed(0)}\n` +
     `  off − off (noise):   median ${median(noise).toFixed(0)} ns, quartiles ${n1.toFixed(0)} … ${n3.toFixed(0)}\n` +
     `  latency histogram: ${m.latency.count} of ${m.queries.reduce((x, y) => x + y, 0)} queries timed (1 in ${LATENCY_SAMPLE})\n`,

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #ifdef __GLIBC__
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* Layout shared with src/transport/udp-batch.ts: keep in sync. */
@@ -500,6 +502,46 @@ static napi_value js_malloc_trim(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * sdNotify(path, message) -> true: sends `message` as one datagram to the unix socket at `path`
+ * ($NOTIFY_SOCKET; a leading '@' is the abstract namespace), from this process itself. systemd takes the
+ * sender's PID from the datagram's credentials and reads its cgroup: `systemd-notify` as a child
+ * could exit before systemd 252 read them and the message was dropped (sd_notify(3), NotifyAccess=).
+ * Throws with errno on failure.
+ */
+static napi_value js_sd_notify(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+  char msg[4096];
+  size_t plen = 0, mlen = 0;
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], path, sizeof path, &plen) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[1], msg, sizeof msg, &mlen) != napi_ok) {
+    napi_throw_type_error(env, NULL, "sdNotify(path, message)");
+    return NULL;
+  }
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (plen == 0 || plen >= sizeof sa.sun_path || (path[0] != '/' && path[0] != '@')) {
+    napi_throw_range_error(env, NULL, "sdNotify: NOTIFY_SOCKET is not an absolute path or an @abstract name");
+    return NULL;
+  }
+  memcpy(sa.sun_path, path, plen);
+  if (path[0] == '@') sa.sun_path[0] = 0;
+  socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen + (path[0] == '@' ? 0 : 1));
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  ssize_t n = sendto(fd, msg, mlen, MSG_NOSIGNAL, (struct sockaddr *)&sa, salen);
+  int err = errno;
+  close(fd);
+  if (n < 0) return throw_errno(env, "sendto", err);
+  napi_value out;
+  CHECK(napi_get_boolean(env, true, &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
@@ -509,6 +551,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"raiseNofile", NULL, js_raise_nofile, NULL, NULL, NULL, napi_default, NULL},
       {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_default, NULL},
+      {"sdNotify", NULL, js_sd_notify, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

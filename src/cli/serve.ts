@@ -1,6 +1,5 @@
 // fluxdns serve: the server, in one process or as N cluster workers sharing the same sockets.
 import cluster, { type Worker } from 'node:cluster';
-import { execFile } from 'node:child_process';
 import { chownSync, unlinkSync, writeFileSync } from 'node:fs';
 import { DEMO_COMMANDS, demoCommands, demoConfig, PORT_OFFSET } from '../config/demo.js';
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
@@ -14,6 +13,7 @@ import { answerPrimary, collectMetrics, metricsTable, startMetricsListener, type
 import { observeAttackDefences, observeCapabilities, observeGateway } from '../observe/metrics/sources.js';
 import { setupCapabilities, type CapabilitySetup } from '../capability/setup.js';
 import { clusterHandler, processHandler, type StatsData } from '../server/control.js';
+import { notifyReady } from '../server/notify.js';
 import { dropPrivileges, lookupUser } from '../server/privileges.js';
 import { LoadError } from '../server/runtime-load.js';
 import { startServer, type RunningServer } from '../server/server.js';
@@ -230,17 +230,15 @@ function removePidFile(path: string): void {
 }
 
 /**
- * Readiness: the ready line on stdout, and under systemd (Type=notify, $NOTIFY_SOCKET) READY=1.
- * Node has no unix datagram sockets, so systemd-notify sends it (the unit sets NotifyAccess=all).
+ * Readiness: the ready line on stdout, and under systemd (Type=notify, $NOTIFY_SOCKET) READY=1 sent
+ * from this process (src/server/notify.ts).
  */
 function announce(where: string[], demo: boolean, loaded: LoadedConfig, logger: Logger): void {
   process.stdout.write(`fluxdns ready: ${where.join(', ')}\n`);
   logger.info('ready', { listeners: where, pid: process.pid });
-  if (process.env['NOTIFY_SOCKET']) {
-    execFile('systemd-notify', ['--ready', `--pid=${process.pid}`, `--status=serving ${where.join(', ')}`], (err) => {
-      if (err) logger.warn('systemd-notify failed', { err: err.message });
-    });
-  }
+  notifyReady(`serving ${where.join(', ')}`, (r) => {
+    if (r.error) logger.warn('readiness notification failed', { via: r.how, err: r.error });
+  });
   if (demo) {
     const port = Number(/:(\d+)$/.exec(loaded.config.listen[0]!.address)![1]);
     const lines = demoCommands(port).map((c, i) => `  ${c}\n      # ${DEMO_COMMANDS[i]!.shows}`);

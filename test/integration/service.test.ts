@@ -146,11 +146,23 @@ test('workers: 2 with user: nobody: each worker drops root after binding; the pr
   assert.equal((await proc.stop()).code, 0);
 });
 
-test('under systemd (NOTIFY_SOCKET) fluxdns reports READY=1 with its pid once it serves', async () => {
+test('under systemd (NOTIFY_SOCKET) fluxdns sends READY=1 itself: the datagram\'s credentials carry its own pid', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fluxdns-notify-'));
   const sock = join(dir, 'notify.sock');
-  // systemd's side: a unix datagram socket (Node has none), here a small python3 receiver.
-  const rx = startProcess('python3', ['-c', `import socket\ns=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\ns.bind(${JSON.stringify(sock)})\nprint('bound', flush=True)\nwhile True:\n    print(repr(s.recv(4096).decode()), flush=True)\n`], { name: 'notify-receiver' });
+  // systemd's side: a unix datagram socket (Node has none), here a small python3 receiver that, like
+  // systemd, reads the sender's credentials (SO_PASSCRED, SCM_CREDENTIALS) to learn which process sent it.
+  const receiver = [
+    'import socket, struct',
+    's = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+    `s.bind(${JSON.stringify(sock)})`,
+    's.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)',
+    "print('bound', flush=True)",
+    'while True:',
+    '    msg, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(12))',
+    "    pid = [struct.unpack('iII', d)[0] for (l, t, d) in anc if l == socket.SOL_SOCKET and t == socket.SCM_CREDENTIALS]",
+    "    print('from', pid[0] if pid else -1, repr(msg.decode()), flush=True)",
+  ].join('\n');
+  const rx = startProcess('python3', ['-c', receiver], { name: 'notify-receiver' });
   await rx.waitFor(/bound/, 30000);
   const port = await freePort();
   const conf = join(dir, 'fluxdns.yaml');
@@ -158,8 +170,10 @@ test('under systemd (NOTIFY_SOCKET) fluxdns reports READY=1 with its pid once it
   const proc = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--config', conf], { cwd: repoRoot, name: 'fluxdns-notify', env: { ...process.env, NOTIFY_SOCKET: sock } });
   await proc.waitFor(/fluxdns ready/, 90_000);
   await rx.waitFor(/READY=1/, 15000);
-  // repr() of the datagram: newlines show as \\n.
-  assert.ok(rx.stdout.includes(`'READY=1\\nSTATUS=serving udp 127.0.0.1:${port}\\nMAINPID=${proc.pid}'`), rx.stdout);
+  // repr() of the datagram: newlines show as \\n. The sender is fluxdns itself, not a systemd-notify child
+  // (systemd 252 drops a child's message when the child has exited before it reads the credentials).
+  assert.ok(rx.stdout.includes(`from ${proc.pid} 'READY=1\\nSTATUS=serving udp 127.0.0.1:${port}\\nMAINPID=${proc.pid}'`), rx.stdout);
+  assert.doesNotMatch(proc.stdout + proc.stderr, /readiness notification failed/);
   await proc.stop();
   await rx.stop();
 });

@@ -8,23 +8,31 @@ const LINEAR_MAX = 4;
 
 /** The zones of one runtime whose origins (wire form, root label left out) have one length. */
 interface Bucket {
+  /** Origin length in bytes (0: the root zone). */
+  length: number;
   zones: number[];
   /** Hash of the origin → zones, made when the bucket holds more than LINEAR_MAX. */
-  byHash?: Map<number, number[]>;
+  byHash: Map<number, number[]> | undefined;
 }
 
 /**
- * The zones of one runtime by the length of their origin's wire form. A question name's suffixes are
- * tried from the longest (the deepest zone wins, as ZoneSet.find); only a suffix as long as some origin
- * is compared, byte for byte, so a one-zone server compares one suffix per query and hashes nothing.
+ * The zones of one runtime by the length of their origin's wire form, longest first. The question
+ * name's end is known from the parse (QueryView.questionEnd), so for each origin length only the
+ * name's tail of that length is compared, byte for byte (the deepest zone wins, as ZoneSet.find), and
+ * the labels are walked only to confirm a matching tail starts on a label: a one-zone server compares
+ * one tail per query and hashes nothing.
  */
 class ZoneIndex {
   readonly origins: string[];
   readonly counts: Float64Array;
   private readonly wires: Uint8Array[];
-  private readonly byLength: (Bucket | undefined)[] = new Array<Bucket | undefined>(256).fill(undefined);
-  /** Index of the root zone, or -1; its suffix is empty. */
-  private readonly root: number;
+  private readonly buckets: Bucket[] = [];
+  /**
+   * The origin tried first without folding case: the only zone, or the longest of nested zones when
+   * every zone is one of them (a name that fails it goes through the buckets).
+   */
+  private readonly first: Uint8Array | undefined;
+  private readonly firstZone: number = -1;
 
   constructor(readonly runtime: Runtime) {
     const zones = runtime.zones.zones;
@@ -35,49 +43,66 @@ class ZoneIndex {
     });
     // The last slot counts names in no zone.
     this.counts = new Float64Array(zones.length + 1);
-    let root = -1;
+    const byLength = new Map<number, Bucket>();
     this.wires.forEach((w, i) => {
-      if (w.length === 0) root = i;
-      const b = (this.byLength[w.length] ??= { zones: [] });
+      let b = byLength.get(w.length);
+      if (b === undefined) byLength.set(w.length, (b = { length: w.length, zones: [], byHash: undefined }));
       b.zones.push(i);
     });
-    for (const b of this.byLength) {
-      if (b === undefined || b.zones.length <= LINEAR_MAX) continue;
-      b.byHash = new Map();
-      for (const z of b.zones) {
-        const w = this.wires[z]!;
-        const h = hash(w, 0, w.length);
-        const list = b.byHash.get(h);
-        if (list) list.push(z);
-        else b.byHash.set(h, [z]);
+    for (const b of byLength.values()) {
+      if (b.zones.length > LINEAR_MAX) {
+        b.byHash = new Map();
+        for (const z of b.zones) {
+          const w = this.wires[z]!;
+          const h = hash(w, 0, w.length);
+          const list = b.byHash.get(h);
+          if (list) list.push(z);
+          else b.byHash.set(h, [z]);
+        }
       }
+      this.buckets.push(b);
     }
-    this.root = root;
+    this.buckets.sort((x, y) => y.length - x.length);
+    // One zone in the longest bucket: a name under it belongs to no deeper zone, so a match is final.
+    const top = this.buckets[0];
+    if (top !== undefined && top.zones.length === 1) {
+      this.firstZone = top.zones[0]!;
+      this.first = this.wires[this.firstZone];
+    }
   }
 
-  /** Counts one query whose name is at `raw[12..]`; false when it must be counted by text (a compression pointer). */
-  count(raw: Uint8Array): boolean {
-    // First walk: where the name ends (parseQuery checked the lengths; a pointer sends us to the text path).
-    let end = 12;
-    for (let len = raw[end]!; len !== 0; len = raw[end]!) {
-      if (len >= 64) return false;
-      end += 1 + len;
+  /**
+   * Counts one query whose name starts at `raw[12]` and whose root label is at `raw[end]`; false when
+   * it must be counted by text (the name is not plain labels ending there, e.g. a compression pointer).
+   */
+  count(raw: Uint8Array, end: number): boolean {
+    if (end < 12 || raw[end] !== 0) return false;
+    // The common case, a name in the deepest zone written as the origin is: one plain compare.
+    const first = this.first;
+    if (first !== undefined) {
+      const from = end - first.length;
+      if (from >= 12 && plainTail(raw, from, first) && startsLabel(raw, from)) {
+        this.counts[this.firstZone]!++;
+        return true;
+      }
     }
-    // Second walk: each suffix, longest first, against the origins of its length.
-    for (let p = 12; p < end; p += 1 + raw[p]!) {
-      const b = this.byLength[end - p];
-      if (b === undefined) continue;
-      const list = b.byHash === undefined ? b.zones : b.byHash.get(hash(raw, p, end));
+    const buckets = this.buckets;
+    for (let k = 0; k < buckets.length; k++) {
+      const b = buckets[k]!;
+      const from = end - b.length;
+      if (from < 12) continue;
+      const list = b.byHash === undefined ? b.zones : b.byHash.get(hash(raw, from, end));
       if (list === undefined) continue;
       for (let j = 0; j < list.length; j++) {
         const z = list[j]!;
-        if (this.matches(raw, p, z)) {
+        if (this.matches(raw, from, z)) {
+          if (!startsLabel(raw, from)) return false;
           this.counts[z]!++;
           return true;
         }
       }
     }
-    this.counts[this.root >= 0 ? this.root : this.origins.length]!++;
+    this.counts[this.origins.length]!++;
     return true;
   }
 
@@ -89,12 +114,39 @@ class ZoneIndex {
 
   private matches(raw: Uint8Array, from: number, z: number): boolean {
     const w = this.wires[z]!;
-    for (let i = 0; i < w.length; i++) {
-      const c = raw[from + i]!;
-      if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== w[i]) return false;
-    }
+    // Names mostly come lower-case, as the origins are kept: the plain compare first, folding only on a difference.
+    for (let i = 0; i < w.length; i++) if (raw[from + i] !== w[i]) return matchesFolded(raw, from, w, i);
     return true;
   }
+}
+
+/** Whether the bytes at `from` are exactly `w` (no case folding). */
+function plainTail(raw: Uint8Array, from: number, w: Uint8Array): boolean {
+  for (let i = 0; i < w.length; i++) if (raw[from + i] !== w[i]) return false;
+  return true;
+}
+
+/** Compares from byte `i` on, upper-case ASCII letters folded (RFC 4343). */
+function matchesFolded(raw: Uint8Array, from: number, w: Uint8Array, i: number): boolean {
+  for (; i < w.length; i++) {
+    const c = raw[from + i]!;
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== w[i]) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether a label starts at `at` (the labels from 12 land on it). A tail can match an origin's bytes
+ * without starting on a label (a label holding the byte 3 then "lab"); such a name goes to the text path.
+ */
+function startsLabel(raw: Uint8Array, at: number): boolean {
+  let p = 12;
+  while (p < at) {
+    const len = raw[p]!;
+    if (len === 0 || len >= 64) return false;
+    p += 1 + len;
+  }
+  return p === at;
 }
 
 /** FNV-1a over bytes, lower-cased (RFC 4343), kept to 30 bits so Map keys stay small integers. */
@@ -116,7 +168,7 @@ export class ZoneCounts {
   record(ctx: QueryContext): void {
     let ix = this.index;
     if (ix === undefined || ix.runtime !== ctx.runtime) ix = this.switchTo(ctx.runtime);
-    if (!ix.count(ctx.raw)) ix.countText(ctx, ctx.query.question!.name);
+    if (!ix.count(ctx.raw, ctx.query.questionEnd - 5)) ix.countText(ctx, ctx.query.question!.name);
   }
 
   /** Every zone with a count, by origin ('' = in no zone). */
