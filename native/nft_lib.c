@@ -224,6 +224,7 @@ static napi_value nft_close(napi_env env, napi_callback_info info) {
 typedef struct {
   int fd;
   int busy;
+  int dirty; /* the last batch may have left replies unread */
 } nl_t;
 
 typedef struct {
@@ -330,13 +331,21 @@ static void nl_reply(nljob_t *j, const struct nlmsghdr *m) {
   }
 }
 
+/* Replies are small (NETLINK_CAP_ACK): up to this many are read with one recvmmsg. */
+#define NL_VLEN 32
+#define NL_SLOT 512
+
 static void nl_execute(napi_env env, void *data) {
   nljob_t *j = data;
   int fd = j->h->fd;
-  char *rbuf = malloc(1 << 16);
+  char *rbuf = malloc(NL_VLEN * NL_SLOT);
+  struct mmsghdr vec[NL_VLEN];
+  struct iovec iov[NL_VLEN];
   /* Replies left from an earlier batch that failed half way are dropped first. */
-  while (recv(fd, rbuf, 1 << 16, MSG_DONTWAIT) > 0) {
-  }
+  if (j->h->dirty)
+    while (recv(fd, rbuf, NL_SLOT, MSG_DONTWAIT | MSG_TRUNC) >= 0) {
+    }
+  j->h->dirty = 1;
   ssize_t w;
   do w = send(fd, j->buf, j->len, 0);
   while (w < 0 && errno == EINTR);
@@ -347,32 +356,44 @@ static void nl_execute(napi_env env, void *data) {
   }
   /*
    * nfnetlink processes the batch inside send() and queues the replies before it returns, so they
-   * are normally all here; the poll only guards against a kernel that does it otherwise. After an
-   * error the batch was aborted: what else is queued is read without waiting.
+   * are normally all here for one recvmmsg; the poll only guards against a kernel that does it
+   * otherwise. After an error the batch was aborted: what else is queued is read without waiting.
    */
   while (j->got < j->acks) {
-    int flags = j->nerr ? MSG_DONTWAIT : 0;
-    if (!j->nerr) {
+    for (int i = 0; i < NL_VLEN; i++) {
+      iov[i].iov_base = rbuf + i * NL_SLOT;
+      iov[i].iov_len = NL_SLOT;
+      memset(&vec[i].msg_hdr, 0, sizeof vec[i].msg_hdr);
+      vec[i].msg_hdr.msg_iov = &iov[i];
+      vec[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fd, vec, NL_VLEN, MSG_DONTWAIT, NULL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) {
+        j->sys = errno;
+        break;
+      }
+      if (j->nerr) break;
       struct pollfd p = {.fd = fd, .events = POLLIN};
       int r = poll(&p, 1, 5000);
       if (r == 0) {
         j->sys = ETIMEDOUT;
         break;
       }
-      if (r < 0) {
-        if (errno == EINTR) continue;
+      if (r < 0 && errno != EINTR) {
         j->sys = errno;
         break;
       }
+      continue;
     }
-    ssize_t r = recv(fd, rbuf, 1 << 16, flags);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      if (!(j->nerr && errno == EAGAIN)) j->sys = errno;
-      break;
+    for (int i = 0; i < n; i++) {
+      int len = (int)vec[i].msg_len;
+      if (len > NL_SLOT) len = NL_SLOT; /* truncated: the header and error code are still whole */
+      for (struct nlmsghdr *m = (struct nlmsghdr *)iov[i].iov_base; NLMSG_OK(m, (unsigned)len); m = NLMSG_NEXT(m, len)) nl_reply(j, m);
     }
-    for (struct nlmsghdr *m = (struct nlmsghdr *)rbuf; NLMSG_OK(m, (unsigned)r); m = NLMSG_NEXT(m, r)) nl_reply(j, m);
   }
+  if (!j->sys && !j->nerr && j->got == j->acks) j->h->dirty = 0;
   free(rbuf);
 }
 
