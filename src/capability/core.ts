@@ -193,15 +193,6 @@ export class Capabilities {
     const base = scope === 'shared' ? '*' : scope === 'subnet' ? req.sourceSubnet ?? req.resolver : req.resolver;
     const scopeKey = req.honeypot ? `honeypot:${base}` : base;
     const t = this.now();
-    const existing = await this.store.findLease(svc.key, scopeKey, req.family);
-    if (existing) {
-      const remaining = Math.floor((existing.ttlUntil - t) / 1000);
-      if (remaining >= 1) {
-        this.counters.reused++;
-        this.audit.write({ event: 'grant', resolver: req.resolver, ecs: req.ecs, service: svc.key, address: existing.address, ttl: remaining, scope, lease: existing.id, reused: true, honeypot: req.honeypot || undefined });
-        return { kind: 'granted', lease: existing, ttl: remaining, reused: true, shared: false };
-      }
-    }
     const ttl = svc.config.ttl;
     const targets = req.honeypot ? [svc.config.honeypot!] : svc.targets;
     const ttlUntil = t + ttl * 1000;
@@ -229,7 +220,28 @@ export class Capabilities {
       exceptions: req.exceptions,
       honeypot: req.honeypot,
     });
-    const got = await allocate({ store: this.store, pool: svc.pool, family: req.family, rng: this.rng, now: t, make, exhaustion: caps.exhaustion });
+    // A remote store answers "the live lease of this scope, or this new one claimed" in one round trip
+    // (the first random draw goes with the question); the in-memory store is asked twice.
+    let existing: Lease | undefined;
+    let first: Lease | undefined;
+    if (this.store.findOrClaim) {
+      const a = svc.pool.pick(req.family, this.rng);
+      if (a) {
+        const candidate = make(formatAddress(a));
+        const r = await this.store.findOrClaim(candidate, 1000);
+        if ('existing' in r) existing = r.existing;
+        else if (r.claimed) first = candidate;
+      } else existing = await this.store.findLease(svc.key, scopeKey, req.family);
+    } else existing = await this.store.findLease(svc.key, scopeKey, req.family);
+    if (existing) {
+      const remaining = Math.floor((existing.ttlUntil - t) / 1000);
+      if (remaining >= 1) {
+        this.counters.reused++;
+        this.audit.write({ event: 'grant', resolver: req.resolver, ecs: req.ecs, service: svc.key, address: existing.address, ttl: remaining, scope, lease: existing.id, reused: true, honeypot: req.honeypot || undefined });
+        return { kind: 'granted', lease: existing, ttl: remaining, reused: true, shared: false };
+      }
+    }
+    const got = first ? ({ ok: true, lease: first, shared: false } as const) : await allocate({ store: this.store, pool: svc.pool, family: req.family, rng: this.rng, now: t, make, exhaustion: caps.exhaustion });
     if (!got.ok) {
       this.counters.exhausted++;
       this.audit.write({ event: 'exhausted', service: svc.key, pool: svc.pool.name, rule: caps.exhaustion });

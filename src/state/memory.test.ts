@@ -6,6 +6,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryStore } from './memory.js';
+import { leasePhase, type Lease } from './store.js';
 import { clock, lease, storeContract } from '../../test/helpers/store-contract.js';
 
 storeContract(async (now) => new MemoryStore(now));
@@ -59,4 +60,65 @@ test('a torn last journal line (a crash mid-write) is skipped; a bad line elsewh
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('sweep by the timeline reports and purges exactly what a scan of every lease would, through revokes and releases', async () => {
+  const c = clock(1_000_000);
+  const s = new MemoryStore(c.now);
+  // The reference: every lease's latest version and whether its end of grace was reported.
+  const model = new Map<string, { lease: Lease; reported: boolean }>();
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  let next = 0;
+  const expectedSweep = () => {
+    const expired: string[] = [];
+    const purged: string[] = [];
+    for (const [id, m] of model) {
+      const phase = leasePhase(m.lease, c.t);
+      if ((phase === 'quarantine' || phase === 'gone') && !m.reported) {
+        m.reported = true;
+        expired.push(id);
+      }
+      if (phase === 'gone') {
+        model.delete(id);
+        purged.push(id);
+      }
+    }
+    return { expired: expired.sort(), purged: purged.sort() };
+  };
+  let reports = 0;
+  for (let step = 0; step < 400; step++) {
+    for (let k = rnd(12); k > 0; k--) {
+      const id = `l${next++}`;
+      const l = lease(id, { grantedAt: c.t, scopeKey: id, address: `198.18.${next >> 8}.${next & 255}`, graceUntil: c.t + 25_000 + rnd(60_000), quarantineUntil: c.t + 90_000 + rnd(300_000) });
+      assert.equal(await s.claim(l), true);
+      model.set(id, { lease: l, reported: false });
+    }
+    const ids = [...model.keys()];
+    if (ids.length > 0 && rnd(4) === 0) {
+      const id = ids[rnd(ids.length)]!;
+      const r = await s.revoke(id, rnd(2) ? 1000 + rnd(30_000) : 300_000);
+      const m = model.get(id)!;
+      if (r) model.set(id, { lease: r, reported: true });
+      else assert.ok(m.lease.revoked || leasePhase(m.lease, c.t) === 'quarantine', `revoke of ${id} refused only when already over`);
+    }
+    if (ids.length > 0 && rnd(10) === 0) {
+      const id = ids[rnd(ids.length)]!;
+      await s.release(id);
+      model.delete(id);
+    }
+    c.t += rnd(3000);
+    const got = await s.sweep();
+    const want = expectedSweep();
+    assert.deepEqual({ expired: got.expired.map((l) => l.id).sort(), purged: got.purged.map((l) => l.id).sort() }, want, `step ${step} at ${c.t}`);
+    reports += want.expired.length + want.purged.length;
+  }
+  // Run past every quarantine: everything left is reported and purged, and the store is empty.
+  c.t += 1_000_000;
+  const got = await s.sweep();
+  const want = expectedSweep();
+  assert.deepEqual({ expired: got.expired.map((l) => l.id).sort(), purged: got.purged.map((l) => l.id).sort() }, want);
+  assert.equal(s.size, 0);
+  assert.equal(model.size, 0);
+  assert.ok(reports > 500, `the walk exercised the sweep (${reports} reports)`);
 });

@@ -2,6 +2,7 @@
 // optionally kept on disk (snapshot + journal, src/state/journal.ts) so a restart keeps its leases.
 import { TokenBuckets } from '../policy/ratelimit.js';
 import { Journal, type JournalRecord } from './journal.js';
+import { Timeline } from './timeline.js';
 import { leasePhase, portsOverlap, type ClaimOptions, type Lease, type ScannerEntry, type SourceResult, type StateStore, type SweepResult } from './store.js';
 
 interface Entry {
@@ -12,7 +13,12 @@ interface Entry {
   expiredReported: boolean;
   /** openFlow() counted a flow at least once (flowsByNode lists this node then). */
   used?: boolean;
+  /** The time of its current entry in the timeline (older entries for it are stale). */
+  due: number;
 }
+
+/** The next time sweep() has something to do for the lease: report the end of grace, then purge. */
+const nextDue = (e: Entry): number => (e.expiredReported ? e.lease.quarantineUntil : e.lease.graceUntil);
 
 const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
 const scopeIndex = (service: string, scopeKey: string, family: 4 | 6) => `${service}\u0000${scopeKey}\u0000${family}`;
@@ -26,6 +32,8 @@ export class MemoryStore implements StateStore {
   private readonly attempts = new Map<string, { n: number; until: number }>();
   private readonly blocked = new Map<string, ScannerEntry>();
   private readonly buckets = new Map<string, TokenBuckets>();
+  /** Each lease's next boundary (nextDue), so sweep() visits only the leases whose boundary passed. */
+  private readonly timeline = new Timeline();
   private journal?: Journal;
 
   /** `now`: milliseconds since the epoch; tests pass a controlled clock. */
@@ -55,11 +63,15 @@ export class MemoryStore implements StateStore {
       if (old) {
         old.lease = r.lease;
         if (r.lease.revoked) old.expiredReported = true;
+        this.schedule(old);
       } else {
         this.insert(r.lease);
         const e = this.byId.get(r.lease.id)!;
         for (const src of r.sources ?? []) e.sources.add(src);
-        if (r.lease.revoked) e.expiredReported = true;
+        if (r.lease.revoked) {
+          e.expiredReported = true;
+          this.schedule(e);
+        }
       }
     } else if (r.op === 'source') this.byId.get(r.id)?.sources.add(r.source);
     else this.delete(r.id);
@@ -99,8 +111,15 @@ export class MemoryStore implements StateStore {
     return true;
   }
 
+  private schedule(e: Entry): void {
+    e.due = nextDue(e);
+    this.timeline.push(e.due, e.lease.id);
+  }
+
   private insert(lease: Lease): void {
-    this.byId.set(lease.id, { lease, sources: new Set(), flows: 0, expiredReported: false });
+    const e: Entry = { lease, sources: new Set(), flows: 0, expiredReported: false, due: 0 };
+    this.byId.set(lease.id, e);
+    this.schedule(e);
     this.byScope.set(scopeIndex(lease.service, lease.scopeKey, familyOf(lease.address)), lease.id);
     let set = this.byAddress.get(lease.address);
     if (!set) this.byAddress.set(lease.address, (set = new Set()));
@@ -109,7 +128,9 @@ export class MemoryStore implements StateStore {
 
   async release(id: string): Promise<void> {
     this.delete(id);
-    void this.journal?.append({ op: 'release', id }, false);
+    // Written before the call returns (not synced: a release lost with the machine only keeps the
+    // address out of the draw until its lease would have ended).
+    await this.journal?.append({ op: 'release', id }, false);
   }
 
   async get(id: string): Promise<Lease | undefined> {
@@ -138,6 +159,7 @@ export class MemoryStore implements StateStore {
     e.lease = { ...e.lease, revoked: true, ttlUntil: end, liveUntil: Math.min(t, e.lease.liveUntil), graceUntil: Math.min(t, e.lease.graceUntil), quarantineUntil: t + quarantineMs };
     // The revoker tells the data plane itself; sweep() must not report it again.
     e.expiredReported = true;
+    this.schedule(e);
     await this.journal?.append({ op: 'lease', lease: e.lease }, true);
     return e.lease;
   }
@@ -202,7 +224,10 @@ export class MemoryStore implements StateStore {
     const t = this.now();
     const expired: Lease[] = [];
     const purged: Lease[] = [];
-    for (const [id, e] of [...this.byId]) {
+    // Only leases whose next boundary has passed: a sweep costs what changed, not the number of leases.
+    const visit = (due: number, id: string) => {
+      const e = this.byId.get(id);
+      if (!e || e.due !== due) return; // released, purged, or rescheduled (revoked) since
       const phase = leasePhase(e.lease, t);
       if ((phase === 'quarantine' || phase === 'gone') && !e.expiredReported) {
         e.expiredReported = true;
@@ -212,8 +237,9 @@ export class MemoryStore implements StateStore {
         this.delete(id);
         purged.push(e.lease);
         void this.journal?.append({ op: 'purge', id }, false);
-      }
-    }
+      } else this.schedule(e);
+    };
+    while (this.timeline.peek() <= t) this.timeline.pop(visit);
     return { expired: expired.sort(byGrant), purged: purged.sort(byGrant) };
   }
 

@@ -40,47 +40,71 @@ end
 `;
 
 /**
+ * The claim (ARGV[3..15]: id json address scopeKey ttlUntil liveUntil graceUntil quarantineUntil share
+ * service targets ports event) as a Lua function: 1 when claimed, 0 on conflict (nothing written).
+ */
+const CLAIM_FN = `
+local function claim()
+  local id = ARGV[3]
+  local lk = P .. 'l:' .. id
+  if redis.call('EXISTS', lk) == 1 then return 0 end
+  local ak = P .. 'a:' .. ARGV[5]
+  redis.call('ZREMRANGEBYSCORE', ak, '-inf', now)
+  local function ports(s)
+    local out = {}
+    for proto, a, b in string.gmatch(s, '(%a+),(%d+),(%d+)') do out[#out + 1] = { proto, tonumber(a), tonumber(b) } end
+    return out
+  end
+  local mine = ports(ARGV[14])
+  local function overlap(x)
+    for _, p in ipairs(x) do
+      for _, m in ipairs(mine) do
+        if p[1] == m[1] and p[2] <= m[3] and m[2] <= p[3] then return true end
+      end
+    end
+    return false
+  end
+  for _, other in ipairs(redis.call('ZRANGE', ak, 0, -1)) do
+    local h = redis.call('HMGET', P .. 'l:' .. other, 'q', 'r', 'v', 'svc', 'tk', 'pt')
+    if h[1] and tonumber(h[1]) > now and overlap(ports(h[6])) then
+      local sharable = ARGV[11] == '1' and not h[2] and tonumber(h[3]) > now and h[4] == ARGV[12] and h[5] == ARGV[13]
+      if not sharable then return 0 end
+    end
+  end
+  local q = tonumber(ARGV[10])
+  redis.call('HSET', lk, 'j', ARGV[4], 't', ARGV[7], 'v', ARGV[8], 'g', ARGV[9], 'q', ARGV[10], 'sk', ARGV[6], 'ad', ARGV[5], 'svc', ARGV[12], 'tk', ARGV[13], 'pt', ARGV[14])
+  redis.call('PEXPIRE', lk, q - now + GC)
+  redis.call('ZADD', ak, q, id)
+  keep(ak, q - now + GC)
+  local ttl = tonumber(ARGV[7]) - now
+  if ttl > 0 then redis.call('SET', P .. 's:' .. ARGV[6], id, 'PX', ttl) end
+  redis.call('ZADD', P .. 'L', q, id)
+  redis.call('ZADD', P .. 'E', ARGV[9], id)
+  redis.call('PUBLISH', P .. 'events', ARGV[15])
+  return 1
+end
+`;
+
+/**
  * ARGV: P now id json address scopeKey ttlUntil liveUntil graceUntil quarantineUntil share service
  * targets ports event. Returns 1 when claimed, 0 on conflict (nothing written).
  */
-export const CLAIM = `${COMMON}
-local id = ARGV[3]
-local lk = P .. 'l:' .. id
-if redis.call('EXISTS', lk) == 1 then return 0 end
-local ak = P .. 'a:' .. ARGV[5]
-redis.call('ZREMRANGEBYSCORE', ak, '-inf', now)
-local function ports(s)
-  local out = {}
-  for proto, a, b in string.gmatch(s, '(%a+),(%d+),(%d+)') do out[#out + 1] = { proto, tonumber(a), tonumber(b) } end
-  return out
+export const CLAIM = `${COMMON}${CLAIM_FN}
+return claim()
+`;
+
+/**
+ * One round trip per grant (issue 14: the grant-latency tail): ARGV as CLAIM, then minRemainingMs.
+ * When scopeKey's lease is unrevoked with at least minRemainingMs of its TTL left, returns
+ * {1, its fields} and writes nothing; otherwise tries the claim and returns {0, 1 | 0}.
+ */
+export const FIND_OR_CLAIM = `${COMMON}${CLAIM_FN}
+local sid = redis.call('GET', P .. 's:' .. ARGV[6])
+if sid then
+  local h = fields(sid)
+  if h[1] and not h[6] and tonumber(h[2]) - now >= tonumber(ARGV[16]) then return { 1, h } end
 end
-local mine = ports(ARGV[14])
-local function overlap(x)
-  for _, p in ipairs(x) do
-    for _, m in ipairs(mine) do
-      if p[1] == m[1] and p[2] <= m[3] and m[2] <= p[3] then return true end
-    end
-  end
-  return false
-end
-for _, other in ipairs(redis.call('ZRANGE', ak, 0, -1)) do
-  local h = redis.call('HMGET', P .. 'l:' .. other, 'q', 'r', 'v', 'svc', 'tk', 'pt')
-  if h[1] and tonumber(h[1]) > now and overlap(ports(h[6])) then
-    local sharable = ARGV[11] == '1' and not h[2] and tonumber(h[3]) > now and h[4] == ARGV[12] and h[5] == ARGV[13]
-    if not sharable then return 0 end
-  end
-end
-local q = tonumber(ARGV[10])
-redis.call('HSET', lk, 'j', ARGV[4], 't', ARGV[7], 'v', ARGV[8], 'g', ARGV[9], 'q', ARGV[10], 'sk', ARGV[6], 'ad', ARGV[5], 'svc', ARGV[12], 'tk', ARGV[13], 'pt', ARGV[14])
-redis.call('PEXPIRE', lk, q - now + GC)
-redis.call('ZADD', ak, q, id)
-keep(ak, q - now + GC)
-local ttl = tonumber(ARGV[7]) - now
-if ttl > 0 then redis.call('SET', P .. 's:' .. ARGV[6], id, 'PX', ttl) end
-redis.call('ZADD', P .. 'L', q, id)
-redis.call('ZADD', P .. 'E', ARGV[9], id)
-redis.call('PUBLISH', P .. 'events', ARGV[15])
-return 1
+return { 0, claim() }
 `;
 
 /** ARGV: P now scopeKey. The lease fields, or nil when none is in its TTL and unrevoked. */

@@ -47,6 +47,30 @@ test('claims race from many connections: each address goes to exactly one lease'
   assert.equal(new Set(listed.map((l) => l.address)).size, 16);
 });
 
+test('findOrClaim: the live lease of the scope comes back and nothing is written; near its TTL end, or absent, the new lease is claimed', async () => {
+  const c = clock(Date.now());
+  const s = await open(c.now);
+  const t = c.t;
+  assert.deepEqual(await s.findOrClaim(lease('a', { grantedAt: t }), 1000), { claimed: true });
+  assert.equal((await s.findLease('www.example.lab.', '127.0.0.1', 4))?.id, 'a');
+  // Same scope: lease a is returned (with its times), and b's address stays free.
+  const r = await s.findOrClaim(lease('b', { grantedAt: t, address: '198.18.0.8' }), 1000);
+  assert.ok('existing' in r && r.existing.id === 'a' && r.existing.address === '198.18.0.7' && r.existing.ttlUntil === t + 20000, JSON.stringify(r));
+  assert.equal(await s.get('b'), undefined);
+  assert.deepEqual(await s.leasesAt('198.18.0.8'), []);
+  // Another scope on a's address: a conflict, as claim() would say.
+  assert.deepEqual(await s.findOrClaim(lease('c', { grantedAt: t, scopeKey: '127.0.0.2' }), 1000), { claimed: false });
+  assert.equal(await s.get('c'), undefined);
+  // Less than minRemainingMs of a's TTL left: a new lease is claimed and becomes the scope's.
+  c.t = t + 19500;
+  assert.deepEqual(await s.findOrClaim(lease('d', { grantedAt: c.t, address: '198.18.0.9' }), 1000), { claimed: true });
+  assert.equal((await s.findLease('www.example.lab.', '127.0.0.1', 4))?.id, 'd');
+  // A revoked lease is never returned.
+  const rev = await s.revoke('d', 60000);
+  assert.ok(rev?.revoked);
+  assert.deepEqual(await s.findOrClaim(lease('e', { grantedAt: c.t, address: '198.18.0.10' }), 1000), { claimed: true });
+});
+
 test('grants and expiries are published to other nodes; a revocation collects their replies', async () => {
   const prefix = `ev${randomBytes(4).toString('hex')}:`;
   const c = clock(Date.now());

@@ -201,11 +201,13 @@ export class RedisStore implements StateStore {
     return f ? leaseOf(f) : undefined;
   }
 
-  async claim(lease: Lease, opts: ClaimOptions = {}): Promise<boolean> {
-    const event = JSON.stringify({ type: 'grant', origin: this.node, f: [[JSON.stringify(lease), lease.ttlUntil, lease.liveUntil, lease.graceUntil, lease.quarantineUntil, null]] });
-    const r = await this.run(S.CLAIM, [
+  /** The CLAIM script's arguments after P and now. */
+  private claimArgs(lease: Lease, opts: ClaimOptions): (string | number)[] {
+    const json = JSON.stringify(lease);
+    const event = `{"type":"grant","origin":${JSON.stringify(this.node)},"f":[[${JSON.stringify(json)},${lease.ttlUntil},${lease.liveUntil},${lease.graceUntil},${lease.quarantineUntil},null]]}`;
+    return [
       lease.id,
-      JSON.stringify(lease),
+      json,
       lease.address,
       scopeIndex(lease.service, lease.scopeKey, familyOf(lease.address)),
       lease.ttlUntil,
@@ -217,19 +219,36 @@ export class RedisStore implements StateStore {
       lease.targets.join(','),
       portsText(lease),
       event,
-    ]);
-    if (r !== 1) return false;
-    const want = this.o.waitReplicas ?? 0;
-    if (want > 0) {
-      // Replication is asynchronous: a lease answered before a failover must be on the replica that
-      // takes over, or a second server could lease the same address again (state.waitReplicas).
-      const acks = Number(await this.deadline(this.client.sendCommand(['WAIT', String(want), String(this.o.timeoutMs)]), this.o.timeoutMs + 200, 'wait').catch(() => -1));
-      if (acks < want) {
-        await this.release(lease.id).catch(() => {});
-        throw new StoreUnavailable(`state store: grant not on ${want} replica(s) within ${this.o.timeoutMs} ms (${Math.max(0, acks)} acknowledged)`);
-      }
-    }
+    ];
+  }
+
+  async claim(lease: Lease, opts: ClaimOptions = {}): Promise<boolean> {
+    if ((await this.run(S.CLAIM, this.claimArgs(lease, opts))) !== 1) return false;
+    await this.replicated(lease);
     return true;
+  }
+
+  async findOrClaim(lease: Lease, minRemainingMs: number, opts: ClaimOptions = {}): Promise<{ existing: Lease } | { claimed: boolean }> {
+    const [found, r] = (await this.run(S.FIND_OR_CLAIM, [...this.claimArgs(lease, opts), minRemainingMs])) as [number, Fields | number];
+    if (found === 1) return { existing: leaseOf(r as Fields) };
+    if (r !== 1) return { claimed: false };
+    await this.replicated(lease);
+    return { claimed: true };
+  }
+
+  /**
+   * With waitReplicas, resolves once that many replicas hold the claim of `lease`; otherwise releases
+   * it and throws. Replication is asynchronous: a lease answered before a failover must be on the
+   * replica that takes over, or a second server could lease the same address again.
+   */
+  private async replicated(lease: Lease): Promise<void> {
+    const want = this.o.waitReplicas ?? 0;
+    if (want <= 0) return;
+    const acks = Number(await this.deadline(this.client.sendCommand(['WAIT', String(want), String(this.o.timeoutMs)]), this.o.timeoutMs + 200, 'wait').catch(() => -1));
+    if (acks < want) {
+      await this.release(lease.id).catch(() => {});
+      throw new StoreUnavailable(`state store: grant not on ${want} replica(s) within ${this.o.timeoutMs} ms (${Math.max(0, acks)} acknowledged)`);
+    }
   }
 
   async release(id: string): Promise<void> {

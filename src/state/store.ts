@@ -167,6 +167,14 @@ export interface StateStore {
    */
   claim(lease: Lease, opts?: ClaimOptions): Promise<boolean>;
 
+  /**
+   * Optional, for stores across a network (Redis): findLease() and claim() in one atomic round trip.
+   * When (service, scopeKey, family of the address) of `lease` has a lease that findLease() would
+   * return with at least `minRemainingMs` of its TTL left, that lease comes back and nothing is
+   * written; otherwise `lease` is claimed as claim() would (`claimed` false on conflict).
+   */
+  findOrClaim?(lease: Lease, minRemainingMs: number, opts?: ClaimOptions): Promise<{ existing: Lease } | { claimed: boolean }>;
+
   /** Deletes a lease at once (a claim whose installation failed); its address is free again. */
   release(id: string): Promise<void>;
 
