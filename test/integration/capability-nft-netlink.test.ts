@@ -136,6 +136,27 @@ describe('nftables raw netlink path', () => {
     assert.deepEqual(after['revoked'], ['"198.18.64.1"']);
   });
 
+  test('in a merged transaction, a lease that fails half way is taken out whole and the others commit', async () => {
+    const p = new NftablesDataPlane({ table: `fxr${tag}`, family: 'inet', netns: ns, pools: ['198.18.64.0/24'], seenTimeout: 90 });
+    planes.push(p);
+    await p.start();
+    await p.reconcile([]);
+    await p.install(lease('b1', { address: '198.18.64.20', ports: [{ proto: 'tcp', from: 80, to: 80 }] }));
+    // b2 adds its tcp/443 elements, then finds tcp/80 of the address leading elsewhere: it fails, and its
+    // tcp/443 elements must not reach the kernel with b3's.
+    const results = await Promise.allSettled([
+      p.install(lease('b2', { address: '198.18.64.20', targets: ['198.51.100.99'], ports: [{ proto: 'tcp', from: 443, to: 443 }, { proto: 'tcp', from: 80, to: 80 }] })),
+      p.install(lease('b3', { address: '198.18.64.21' })),
+    ]);
+    assert.equal(results[0].status, 'rejected');
+    assert.match(String((results[0] as PromiseRejectedResult).reason), /already leads to 198\.51\.100\.10/);
+    assert.equal(results[1].status, 'fulfilled');
+    const els = elementsOf(`fxr${tag}`);
+    assert.deepEqual(els['caps_x'], ['{"concat":["198.18.64.20","tcp",80]} : "198.51.100.10"', '{"concat":["198.18.64.21","tcp",443]} : "198.51.100.10"']);
+    assert.equal(els['caps_live_x']!.length, 2);
+    assert.deepEqual(p.installed().sort(), ['b1', 'b3']);
+  });
+
   test('a grant whose install fails is answered SERVFAIL, leaves nothing in the kernel, and is logged with the cause', async () => {
     const table = `fxs${tag}`;
     writeFileSync(join(dir, 'lab.zone'), '$TTL 300\n@ SOA ns.lab. host.lab. 1 3600 600 86400 60\n@ NS ns.lab.\nns A 127.0.0.1\n');

@@ -91,24 +91,37 @@ class Tx {
   private readonly undo: (() => void)[] = [];
   constructor(readonly t: string, readonly now: number) {}
 
+  /** Inverse of each add/remove so far, so mark() costs nothing per call (a merged batch has many). */
+  private readonly journal: (() => void)[] = [];
+
   add(set: string, key: string, el: AddEl): void {
     let m = this.adds.get(set);
     if (!m) this.adds.set(set, (m = new Map()));
+    const prev = m.get(key);
     m.set(key, el);
+    const map = m;
+    this.journal.push(() => (prev === undefined ? map.delete(key) : map.set(key, prev)));
   }
 
   remove(set: string, key: string, data: string | undefined): void {
     let r = this.removals.get(set);
     if (!r) this.removals.set(set, (r = []));
     r.push({ key, data });
-    this.adds.get(set)?.delete(key);
+    const m = this.adds.get(set);
+    const prev = m?.get(key);
+    m?.delete(key);
+    const list = r;
+    this.journal.push(() => {
+      list.pop();
+      if (prev !== undefined) m!.set(key, prev);
+    });
   }
 
   /** The transaction as nft commands. After grace the kernel has usually removed an element already: add-then-delete never fails on that. */
   commands(): string[] {
     const c = [...this.pre];
-    for (const [set, r] of this.removals) c.push(`add element ${this.t} ${set} { ${r.map((e) => `${e.key} timeout 1s${e.data === undefined ? '' : ' : ' + e.data}`).join(', ')} }`);
-    for (const [set, r] of this.removals) c.push(`delete element ${this.t} ${set} { ${r.map((e) => e.key).join(', ')} }`);
+    for (const [set, r] of this.removals) if (r.length) c.push(`add element ${this.t} ${set} { ${r.map((e) => `${e.key} timeout 1s${e.data === undefined ? '' : ' : ' + e.data}`).join(', ')} }`);
+    for (const [set, r] of this.removals) if (r.length) c.push(`delete element ${this.t} ${set} { ${r.map((e) => e.key).join(', ')} }`);
     for (const [set, m] of this.adds) {
       if (m.size) c.push(`add element ${this.t} ${set} { ${[...m].map(([k, e]) => `${k} timeout ${e.ms}ms${e.expires ? ` expires ${e.ms}ms` : ''}${e.data === undefined ? '' : ' : ' + e.data}`).join(', ')} }`);
     }
@@ -119,8 +132,8 @@ class Tx {
   netlinkOps(): NlOp[] | undefined {
     if (this.pre.length || this.post.length) return undefined;
     const ops: NlOp[] = [];
-    for (const [set, r] of this.removals) ops.push({ kind: 'add', set, elements: r.map((e) => ({ key: e.key, data: e.data, timeoutMs: 1000 })) });
-    for (const [set, r] of this.removals) ops.push({ kind: 'delete', set, elements: r.map((e) => ({ key: e.key })) });
+    for (const [set, r] of this.removals) if (r.length) ops.push({ kind: 'add', set, elements: r.map((e) => ({ key: e.key, data: e.data, timeoutMs: 1000 })) });
+    for (const [set, r] of this.removals) if (r.length) ops.push({ kind: 'delete', set, elements: r.map((e) => ({ key: e.key })) });
     for (const [set, m] of this.adds) if (m.size) ops.push({ kind: 'add', set, elements: [...m].map(([key, e]) => ({ key, data: e.data, timeoutMs: e.ms, expiresMs: e.expires ? e.ms : undefined })) });
     return ops.every((o) => netlinkSet(o.set)) ? ops : undefined;
   }
@@ -129,16 +142,12 @@ class Tx {
   mark(): () => void {
     const pre = this.pre.length;
     const post = this.post.length;
-    const snapshot = new Map([...this.adds].map(([k, v]) => [k, new Map(v)]));
-    const rem = new Map([...this.removals].map(([k, v]) => [k, [...v]]));
+    const journal = this.journal.length;
     const undo = this.undo.length;
     return () => {
       this.pre.length = pre;
       this.post.length = post;
-      this.adds.clear();
-      for (const [k, v] of snapshot) this.adds.set(k, v);
-      this.removals.clear();
-      for (const [k, v] of rem) this.removals.set(k, v);
+      for (const f of this.journal.splice(journal).reverse()) f();
       for (const f of this.undo.splice(undo).reverse()) f();
     };
   }
