@@ -23,6 +23,7 @@ import {
   type TargetCheck,
 } from './report.js';
 import { kdig, repoRoot, sleep, spawnServer, startServer, waitForSoa, type BenchServer, type ServerKind } from './servers.js';
+import { axfrBench, axfrTable, type AxfrResult } from './axfr.js';
 import { DYNAMIC_POLICY_YAML, luaRecord, writeDistinctQueries, writeDynamicQueries, writeQueries, writeZone } from './zone.js';
 
 const execFileP = promisify(execFile);
@@ -39,6 +40,8 @@ const { values: flags } = parseArgs({
     'skip-tcp': { type: 'boolean', default: false },
     'skip-load': { type: 'boolean', default: false },
     'skip-dynamic': { type: 'boolean', default: false },
+    /** AXFR of the big zone, fluxdns and knotd (bench/axfr.ts; issue 13). */
+    'skip-axfr': { type: 'boolean', default: false },
     /** Which UDP query mixes to run: repeat (answers repeat), distinct (every name distinct). */
     mix: { type: 'string', default: 'repeat,distinct' },
     'distinct-queries': { type: 'string', default: '1500000' },
@@ -325,6 +328,14 @@ async function main(): Promise<void> {
     }
   }
 
+  let axfr: AxfrResult[] = [];
+  if (!flags['skip-axfr'] && (!only || only.includes('axfr'))) {
+    const bigZone = join(workDir, 'axfr.zone');
+    const big = await writeZone(bigZone, BIG);
+    log(`AXFR: zone of ${big.records} records, ${ROUNDS} transfers per server`);
+    axfr = await axfrBench({ zoneFile: bigZone, zoneRecords: big.records, rounds: ROUNDS, cpu: SERVER_CPU, log });
+  }
+
   const ratio = { udp: ratios(udp), distinct: ratios(distinct), tcp: ratios(tcp), dynamic: ratios(dynamic) };
   const targets: TargetCheck[] = [];
   const f = udp.find((r) => r.id === 'fluxdns');
@@ -359,13 +370,19 @@ async function main(): Promise<void> {
     const x = fd.median.cpuUsPerQuery / fs.median.cpuUsPerQuery;
     targets.push({ target: 'pool answer CPU ≤ 1.2 × a static answer (same distinct names)', measured: `${x.toFixed(2)} × (${fd.median.cpuUsPerQuery.toFixed(2)} vs ${fs.median.cpuUsPerQuery.toFixed(2)} µs)`, holds: x <= 1.2 });
   }
+  const fx = axfr.find((a) => a.id === 'fluxdns');
+  const kx = axfr.find((a) => a.id === 'knotd');
+  if (fx && kx) {
+    const x = fx.medianSeconds / kx.medianSeconds;
+    targets.push({ target: `AXFR of ${fx.zoneRecords.toLocaleString('en-US')} records ≤ 1.5 × knotd's time`, measured: `${x.toFixed(2)} × knotd (${fx.medianSeconds.toFixed(2)} vs ${kx.medianSeconds.toFixed(2)} s; server CPU ${fx.medianCpuSeconds.toFixed(2)} vs ${kx.medianCpuSeconds.toFixed(2)} s)`, holds: x <= 1.5 });
+  }
   const fl = load.find((l) => l.id === 'fluxdns');
   if (fl) {
     targets.push({ target: `${fl.records.toLocaleString('en-US')}-record zone loads in < 20 s`, measured: `${fl.loadSeconds.toFixed(2)} s`, holds: fl.loadSeconds < 20 });
     targets.push({ target: `${fl.records.toLocaleString('en-US')}-record zone in < 1.5 GB RSS`, measured: `${(fl.peakRssBytes / 1e9).toFixed(2)} GB`, holds: fl.peakRssBytes < 1.5e9 });
   }
 
-  const results: BenchResults = {
+  const results: BenchResults & { axfr: AxfrResult[] } = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', kernel: release(), node: process.version },
     versions,
@@ -379,6 +396,7 @@ async function main(): Promise<void> {
     dynamic,
     ratios: ratio,
     load,
+    axfr,
     targets,
   };
 
@@ -395,6 +413,7 @@ async function main(): Promise<void> {
     ...(tcp.length > 0 ? ['TCP (dnsperf -m tcp)', '', markdownTable(tcp, ratio.tcp), ''] : []),
     ...(dynamic.length > 0 ? ['Dynamic answers: a random address of a /24 for every name (UDP)', '', markdownTable(dynamic, ratio.dynamic), ''] : []),
     ...(load.length > 0 ? ['Zone load', '', loadTable(load), ''] : []),
+    ...(axfr.length > 0 ? [`AXFR over TCP of the ${axfr[0]!.zoneRecords.toLocaleString('en-US')}-record zone (median of ${ROUNDS}; servers on core ${SERVER_CPU}, the client on core ${DNSPERF_CPU})`, '', axfrTable(axfr), ''] : []),
     ...(targets.length > 0 ? ['Targets', '', targetsTable(targets), ''] : []),
   ].join('\n');
   writeFileSync(join(out, 'latest.md'), md);

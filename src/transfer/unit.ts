@@ -11,8 +11,8 @@ import { TSIG_PLAN } from '../modules/tsig/index.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../answer/unit.js';
 import type { Zone } from '../zone/tree.js';
 import { auditLine, checkAcl, compileAcl, requesterOf, type AclKind } from './acl.js';
+import { axfrMessages } from './axfr-wire.js';
 import { packMessages, type TransferHead } from './messages.js';
-import { allRecords } from './records.js';
 import { serialGt } from './serial.js';
 
 /** One difference between two versions of a zone (RFC 1995 §4): what went and what came, SOAs apart. */
@@ -135,8 +135,7 @@ export function xfrUnit(opts: XfrOptions = {}): Unit {
       const plan = ctx.get(TSIG_PLAN);
       const signer = plan ? new TsigStreamSigner(plan, now) : undefined;
       const head: TransferHead = { id: q.id, opcode: q.opcode, rd: q.rd, question, edns: q.edns ? { udpSize: ctx.runtime.config.limits.udpPayload, extendedRcode: 0, version: 0, dnssecOk: q.edns.dnssecOk, z: 0, options: [] } : undefined };
-      const records = diffs ? ixfrRecords(zone, diffs) : axfrRecords(zone);
-      const messages = packMessages(head, records, signer);
+      const messages = diffs ? packMessages(head, ixfrRecords(zone, diffs), signer) : axfrMessages(zone, head, signer);
       const first = messages.next();
       if (first.done) return fail(Rcode.SERVFAIL, 'empty transfer');
       r.prebuilt = first.value;
@@ -145,12 +144,6 @@ export function xfrUnit(opts: XfrOptions = {}): Unit {
       return ANSWERED;
     },
   };
-}
-
-/** RFC 5936 §2.2: the SOA, every other record, the SOA again. */
-function* axfrRecords(zone: Zone): Generator<ResourceRecord> {
-  yield* allRecords(zone);
-  yield zone.soa;
 }
 
 /** RFC 1995 §4: the new SOA, then per difference the old SOA, what went, the new SOA, what came; the new SOA last. */
