@@ -13,7 +13,11 @@
 #include <malloc.h>
 #endif
 #include <string.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -280,11 +284,11 @@ static napi_value ab_of(napi_env env, void **data, size_t size) {
 
 /* open(host, port, batchSize, reusePort, onBatch) -> { handle, port, recvMeta, sendMeta, send, slot, sendSlot } */
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 5) {
-    napi_throw_type_error(env, NULL, "open(host, port, batchSize, reusePort, onBatch)");
+    napi_throw_type_error(env, NULL, "open(host, port, batchSize, reusePort, onBatch[, owner])");
     return NULL;
   }
   char host[64];
@@ -308,6 +312,22 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return throw_errno(env, "socket", errno);
+  /*
+   * owner (optional uid): the socket is made that user's before it binds. SO_REUSEPORT groups only
+   * sockets of one owner (the socket's uid), so a worker that starts as root and drops to `user:` must
+   * bind its socket as that user's for a worker started later, already that user, to join the group.
+   */
+  int32_t owner = -1;
+  if (argc >= 6) {
+    napi_valuetype t;
+    CHECK(napi_typeof(env, argv[5], &t));
+    if (t == napi_number) CHECK(napi_get_value_int32(env, argv[5], &owner));
+  }
+  if (owner >= 0 && fchown(fd, (uid_t)owner, (gid_t)-1) < 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "fchown (socket owner)", e);
+  }
   int one = 1;
   if (family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   /* Each worker binds its own socket; the kernel spreads datagrams over them by flow hash. */
@@ -542,6 +562,54 @@ static napi_value js_sd_notify(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* The calling thread's capability sets: all three (effective, permitted, inheritable) to `mask`. */
+static int set_caps(uint32_t mask) {
+  struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+  memset(d, 0, sizeof d);
+  d[0].effective = d[0].permitted = d[0].inheritable = mask;
+  return (int)syscall(SYS_capset, &h, d);
+}
+
+/*
+ * becomeKeepingBind(uid, gid): root becomes uid/gid (setgroups, setgid, setuid) but keeps
+ * CAP_NET_BIND_SERVICE, effective and ambient, so the processes it forks later (a worker started again
+ * after one died) can still bind ports below 1024 and nothing else. PR_SET_KEEPCAPS keeps the permitted
+ * set across setuid; the ambient set carries the capability over execve to a non-root child
+ * (capabilities(7)). Throws with errno; on failure the process may be half-switched: the caller exits.
+ */
+static napi_value js_become_keeping_bind(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int64_t uid = -1, gid = -1;
+  if (argc < 2 || napi_get_value_int64(env, argv[0], &uid) != napi_ok || napi_get_value_int64(env, argv[1], &gid) != napi_ok || uid < 0 || gid < 0) {
+    napi_throw_type_error(env, NULL, "becomeKeepingBind(uid, gid)");
+    return NULL;
+  }
+  gid_t g = (gid_t)gid;
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return throw_errno(env, "prctl(PR_SET_KEEPCAPS)", errno);
+  if (setgroups(1, &g) != 0) return throw_errno(env, "setgroups", errno);
+  if (setgid(g) != 0) return throw_errno(env, "setgid", errno);
+  if (setuid((uid_t)uid) != 0) return throw_errno(env, "setuid", errno);
+  prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+  if (set_caps(1u << CAP_NET_BIND_SERVICE) != 0) return throw_errno(env, "capset", errno);
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE, 0, 0) != 0) return throw_errno(env, "prctl(PR_CAP_AMBIENT_RAISE)", errno);
+  napi_value out;
+  CHECK(napi_get_boolean(env, true, &out));
+  return out;
+}
+
+/* clearCapabilities(): empties the ambient, effective, permitted and inheritable sets of the calling thread. */
+static napi_value js_clear_capabilities(napi_env env, napi_callback_info info) {
+  (void)info;
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (set_caps(0) != 0) return throw_errno(env, "capset", errno);
+  napi_value out;
+  CHECK(napi_get_boolean(env, true, &out));
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
@@ -552,6 +620,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"raiseNofile", NULL, js_raise_nofile, NULL, NULL, NULL, napi_default, NULL},
       {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_default, NULL},
       {"sdNotify", NULL, js_sd_notify, NULL, NULL, NULL, napi_default, NULL},
+      {"becomeKeepingBind", NULL, js_become_keeping_bind, NULL, NULL, NULL, napi_default, NULL},
+      {"clearCapabilities", NULL, js_clear_capabilities, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

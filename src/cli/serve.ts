@@ -14,7 +14,7 @@ import { observeAttackDefences, observeCapabilities, observeGateway } from '../o
 import { setupCapabilities, type CapabilitySetup } from '../capability/setup.js';
 import { clusterHandler, processHandler, type StatsData } from '../server/control.js';
 import { notifyReady } from '../server/notify.js';
-import { dropPrivileges, lookupUser } from '../server/privileges.js';
+import { dropKeepingBind, dropPrivileges, lookupUser } from '../server/privileges.js';
 import { LoadError } from '../server/runtime-load.js';
 import { startServer, type RunningServer } from '../server/server.js';
 import { loadOrReport, parseFlags, UsageError } from './args.js';
@@ -309,6 +309,18 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
         }
       }
       if (c.pidFile) writePidFile(c.pidFile, c.user);
+      // Every worker serves and the control socket is open: the primary gives up root too, keeping only
+      // the right to bind low ports for a worker it has to start again.
+      if (c.user !== undefined) {
+        try {
+          const { account: a, keptBind } = dropKeepingBind(c.user);
+          logger.info('primary running as', { user: a.name, uid: a.uid, gid: a.gid, keeps: keptBind ? 'CAP_NET_BIND_SERVICE' : 'nothing' });
+        } catch (e) {
+          process.stderr.write(`${(e as Error).message}\n`);
+          stop('cannot drop privileges');
+          return;
+        }
+      }
       announce(where, configFile === undefined, loaded, logger);
     };
     const fork = () => {

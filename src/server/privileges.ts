@@ -1,6 +1,7 @@
 // Dropping root after the listeners are bound (the `user:` key): supplementary groups, group, then user.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 export interface Account {
   name: string;
@@ -37,10 +38,52 @@ export function lookupUser(user: string | number): Account {
 export function dropPrivileges(user: string | number): Account {
   const a = lookupUser(user);
   const uid = process.getuid?.();
-  if (uid === a.uid) return a;
+  if (uid === a.uid) {
+    // A worker forked by a primary that kept the bind capability (dropKeepingBind): its sockets are
+    // bound, so it gives that up too (the calling thread's sets, where JavaScript and binding run).
+    if (uid !== 0) capabilityHelpers()?.clearCapabilities?.();
+    return a;
+  }
   if (uid !== 0) throw new Error(`user: cannot become ${a.name} (uid ${a.uid}): fluxdns runs as uid ${uid}, and only root can switch users`);
   process.setgroups?.([a.gid]);
   process.setgid?.(a.gid);
   process.setuid?.(a.uid);
   return a;
+}
+
+interface CapabilityHelpers {
+  becomeKeepingBind?: (uid: number, gid: number) => boolean;
+  clearCapabilities?: () => boolean;
+}
+
+let helpers: CapabilityHelpers | null | undefined;
+
+/** The addon's capability helpers (native/udp_batch.c), or null when it is not built. */
+function capabilityHelpers(): CapabilityHelpers | null {
+  if (helpers === undefined) {
+    try {
+      // Same relative path from src/server/ (tsx) and dist/server/ (built).
+      helpers = createRequire(import.meta.url)('../../native/build/Release/fluxdns_udp.node') as CapabilityHelpers;
+    } catch {
+      helpers = null;
+    }
+  }
+  return helpers;
+}
+
+/**
+ * The primary of `workers: N` gives up root once its workers serve, like a single process does, but
+ * keeps CAP_NET_BIND_SERVICE (and only that, also as an ambient capability): a worker it starts again
+ * after one died binds its own sockets, on port 53 too, then drops it (dropPrivileges above).
+ * `keptBind` is false when the addon is missing: root is dropped all the same, and a restarted worker
+ * can then not bind a port below 1024.
+ */
+export function dropKeepingBind(user: string | number): { account: Account; keptBind: boolean } {
+  const a = lookupUser(user);
+  const uid = process.getuid?.();
+  if (uid === a.uid) return { account: a, keptBind: false };
+  const become = capabilityHelpers()?.becomeKeepingBind;
+  if (uid !== 0 || become === undefined) return { account: dropPrivileges(user), keptBind: false };
+  become(a.uid, a.gid);
+  return { account: a, keptBind: true };
 }

@@ -25,6 +25,7 @@ import { nameToWire, parseName } from '../wire/name.js';
 import { ZoneSet, type Zone } from '../zone/tree.js';
 import { buildRuntime, buildRuntimeOffThread, loadOneZoneOffThread, type ZoneLoadReport } from './runtime-load.js';
 import cluster from 'node:cluster';
+import { lookupUser } from './privileges.js';
 import { Primary } from '../transfer/primary.js';
 import { updateHandler } from '../update/handler.js';
 
@@ -190,6 +191,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const encrypted: EncryptedListener[] = [];
 
   const listeners: Listener[] = [];
+  // Workers started as root that drop to `user:` bind their SO_REUSEPORT sockets as that user's: a
+  // worker the primary (no longer root) starts again later is that user and must join the same group.
+  const user = runtime.config.user;
+  const reuseOwner = runtime.config.workers > 1 && user !== undefined && process.getuid?.() === 0 ? lookupUser(user).uid : undefined;
   try {
     for (const l of runtime.config.listen) {
       const { host, port } = parseHostPort(l.address)!;
@@ -197,6 +202,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         const u = await listenUdpAuto(engine, host, port, {
           udp: runtime.config.udp,
           reusePort: runtime.config.workers > 1,
+          socketOwner: reuseOwner,
           onError: netError,
           onMode: (mode, detail) => logger.info('UDP transport', { mode, detail }),
         });

@@ -16,6 +16,8 @@ export interface UdpListenOptions {
   udp: UdpConfig;
   /** Several worker processes each bind their own socket (SO_REUSEPORT); the kernel spreads the flows. */
   reusePort: boolean;
+  /** The uid the socket belongs to (`user:` of a root-started worker), so later workers can join its SO_REUSEPORT group. */
+  socketOwner?: number;
   onError: (err: Error) => void;
   /** Told once per process which UDP path is in use. */
   onMode?: (mode: 'recvmmsg' | 'dgram', detail: string) => void;
@@ -152,7 +154,7 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
     return replies;
   };
 
-  sock = addon.open(host, port, opts.udp.batchSize, opts.reusePort, onBatch);
+  sock = addon.open(host, port, opts.udp.batchSize, opts.reusePort, onBatch, opts.socketOwner);
   meta = new Int32Array(sock.recvMeta);
   metaBytes = new Uint8Array(sock.recvMeta);
   sendMeta = new Int32Array(sock.sendMeta);

@@ -26,7 +26,8 @@ export interface NativeUdpStats {
 
 export interface NativeUdp {
   /** onBatch(count, recv) returns how many replies it put in sendMeta; they go out in one sendmmsg. */
-  open(host: string, port: number, batchSize: number, reusePort: boolean, onBatch: (count: number, recv: ArrayBuffer) => number): NativeUdpSocket;
+  /** `owner`: a uid the socket belongs to before it binds (SO_REUSEPORT groups sockets of one owner). */
+  open(host: string, port: number, batchSize: number, reusePort: boolean, onBatch: (count: number, recv: ArrayBuffer) => number, owner?: number): NativeUdpSocket;
   sendTo(sock: NativeUdpSocket, bytes: Uint8Array, host: string, port: number): boolean;
   /**
    * Keeps the current receive buffer for JS (a reply is pending); the next batch is read into `next`

@@ -120,7 +120,7 @@ test('as root with user: nobody on a port below 1024: binds, drops to nobody, an
   assert.equal(existsSync(pidFile), false, 'PID file removed');
 });
 
-test('workers: 2 with user: nobody: each worker drops root after binding; the primary (which binds shared sockets and restarts workers) stays root', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
+test('workers: 2 with user: nobody: workers and then the primary drop root; a worker started again after one died binds port below 1024 and drops the capability', { skip: process.getuid?.() !== 0 ? 'needs root' : false }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fluxdns-svc2-'));
   chmodSync(dir, 0o755);
   const zone = join(dir, 'w.lab.zone');
@@ -133,16 +133,48 @@ test('workers: 2 with user: nobody: each worker drops root after binding; the pr
   await proc.waitFor(/fluxdns ready/, 60000);
   await waitForSoa(proc, port, 'w.lab.');
   const nobody = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+  const uids = (pid: number) => procStatus(pid, 'Uid')!.split(/\s+/).map(Number);
+  const capEff = (pid: number) => BigInt(`0x${procStatus(pid, 'CapEff')}`);
+  const CAP_NET_BIND_SERVICE = 1n << 10n;
   // The primary's children that run `serve` (tsx also starts an esbuild service beside them).
-  const workers = execFileSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' })
-    .trim()
-    .split('\n')
-    .map(Number)
-    .filter((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').includes('serve'));
+  const workerPids = () => {
+    const r = spawnSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' });
+    return r.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
+      .filter((c) => {
+        try {
+          return readFileSync(`/proc/${c}/cmdline`, 'utf8').split('\0').includes('serve');
+        } catch {
+          return false;
+        }
+      });
+  };
+  const workers = workerPids();
   assert.equal(workers.length, 2);
-  for (const w of workers) assert.deepEqual(procStatus(w, 'Uid')!.split(/\s+/).map(Number), [nobody, nobody, nobody, nobody], `worker ${w}`);
-  assert.equal(Number(procStatus(proc.pid, 'Uid')!.split(/\s+/)[0]), 0);
+  for (const w of workers) {
+    assert.deepEqual(uids(w), [nobody, nobody, nobody, nobody], `worker ${w}`);
+    assert.equal(capEff(w), 0n, `worker ${w} holds no capability`);
+  }
+  // The primary: real, effective, saved and filesystem uid nobody's; of root's capabilities only the bind one.
+  await until('the primary to drop root', () => uids(proc.pid)[0] === nobody);
+  assert.deepEqual(uids(proc.pid), [nobody, nobody, nobody, nobody]);
+  assert.equal(capEff(proc.pid), CAP_NET_BIND_SERVICE);
+  assert.match(proc.stderr, /"msg":"primary running as","user":"nobody","uid":\d+,"gid":\d+,"keeps":"CAP_NET_BIND_SERVICE"/);
   for (let i = 0; i < 4; i++) assert.equal((await dig(port, 'w.lab', 'SOA', { tcp: i % 2 === 1 })).rcode, 'NOERROR');
+
+  // A worker dies: the primary, no longer root, starts another, which binds its own UDP socket on the low port.
+  process.kill(workers[0]!, 'SIGKILL');
+  const fresh = await until('a new worker', () => workerPids().find((w) => !workers.includes(w)), 60000);
+  const udpOwners = () => execFileSync('ss', ['-Hlunp', `sport = :${port}`], { encoding: 'utf8' });
+  await until('the new worker to bind the UDP port', () => udpOwners().includes(`pid=${fresh},`), 60000).catch((e) => { throw new Error(`${(e as Error).message}\n${udpOwners()}\n${proc.stderr.slice(-3000)}`); });
+  assert.deepEqual(uids(fresh), [nobody, nobody, nobody, nobody]);
+  await until('the new worker to drop the capability', () => capEff(fresh) === 0n);
+  assert.equal(workerPids().length, 2);
+  for (let i = 0; i < 6; i++) assert.equal((await dig(port, 'w.lab', 'SOA', { tcp: i % 2 === 1 })).rcode, 'NOERROR');
+  assert.doesNotMatch(proc.stderr, /EACCES|permission denied/i);
   assert.equal((await proc.stop()).code, 0);
 });
 
