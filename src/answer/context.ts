@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { ZoneSet } from '../zone/tree.js';
 import type { AuthorityTable } from './authority.js';
 import type { TransportInfo } from '../transport/info.js';
+import type { LookupResult } from '../zone/lookup.js';
 
 export type { TransportInfo, TransportProto } from '../transport/info.js';
 
@@ -114,6 +115,12 @@ export class QueryContext {
 
   /** undefined: not resolved yet; null: no authority holds the name. */
   private resolved: Authority | null | undefined;
+
+  // Typed fields for the state the hot path keeps (a Map of StateKeys costs an allocation per query).
+  /** The zone responder's lookup (answer/lookup.ts), for later hooks: logs, policies that act on a miss. */
+  zoneResult: LookupResult | undefined = undefined;
+  /** Set by the answer cache on a miss: the hash of the query's cache key (-1: not a cacheable miss). */
+  cacheMissHash = -1;
 
   /**
    * The authority that answers this query's name (answer/authority.ts), resolved once, on first use

@@ -54,6 +54,6 @@ export function encodeResponse(ctx: QueryContext): Uint8Array {
     edns,
   };
   // A seal (TSIG) must be the last record and is never truncated away (RFC 8945 §5.3): room is kept for it.
-  const wire = encodeMessage(msg, { maxSize: responseLimit(ctx) - (r.seal?.reserve ?? 0), padBlock: padding.padBlock, requiredAdditional: r.requiredAdditional });
+  const wire = encodeMessage(msg, { maxSize: responseLimit(ctx) - (r.seal?.reserve ?? 0), padBlock: padding.padBlock, requiredAdditional: r.requiredAdditional, query: ctx.raw });
   return r.seal ? r.seal.apply(wire) : wire;
 }

@@ -7,6 +7,7 @@ import { Writer } from './writer.js';
 import { pooledBytes } from './pool.js';
 import { rdataCodec } from './rdata/index.js';
 import { validateKnownOptions } from './edns.js';
+import { wireOf, writeWireRdata } from './pre-encoded.js';
 
 export interface EncodeOptions {
   /**
@@ -27,6 +28,11 @@ export interface EncodeOptions {
    * if they do not, TC is set so the client retries over TCP. The rest stay optional.
    */
   requiredAdditional?: number;
+  /**
+   * The query as received, when msg.questions[0] is its question: the name is copied from these bytes
+   * (offset 12) instead of being written from text again. Ignored when that name is compressed.
+   */
+  query?: Uint8Array;
 }
 
 const HEADER = 12;
@@ -88,14 +94,25 @@ function optSize(e: Edns): number {
   return n;
 }
 
+/**
+ * The question name of the message being written, when it sits uncompressed at offset 12 (then a record
+ * owned by the same name is written as the pointer 0xC00C: what the compression table would find, without
+ * parsing the text again). The encoder is synchronous, so one variable serves every message.
+ */
+let questionName: string | undefined;
+
 function writeRecord(w: Writer, rr: ResourceRecord): void {
   if (rr.type === RRType.OPT) throw new WireError('OPT records belong in msg.edns', w.pos);
-  w.writeName(rr.name, true);
+  if (rr.name === questionName) w.u16(0xc00c);
+  else w.writeName(rr.name, true);
   w.u16(rr.type);
   w.u16(rr.class);
   w.u32(rr.ttl);
   const lenAt = w.reserve(2);
-  rdataCodec(rr.type).encode(w, rr.data);
+  // RDATA that came from wire bytes (a compiled zone) is copied, its compressible names compressed.
+  const pre = wireOf(rr.data);
+  if (pre !== undefined) writeWireRdata(w, rr.type, pre);
+  else rdataCodec(rr.type).encode(w, rr.data);
   const len = w.pos - lenAt - 2;
   if (len > 0xffff) throw new WireError(`rdata of ${len} bytes`, lenAt);
   w.patchU16(lenAt, len);
@@ -173,6 +190,16 @@ export function queryMessage(name: string, type: number, o: QueryOptions = {}): 
   return msg;
 }
 
+/** True when a whole uncompressed name (no pointer) starts at `b[at]`. */
+function uncompressedAt(b: Uint8Array, at: number): boolean {
+  for (let p = at; p < b.length; p += b[p]! + 1) {
+    const len = b[p]!;
+    if (len === 0) return true;
+    if (len >= 0x40) return false;
+  }
+  return false;
+}
+
 export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
   const maxSize = opts?.maxSize ?? Infinity;
   const e = msg.edns;
@@ -186,11 +213,18 @@ export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
   const flagsAt = w.reserve(2);
   w.u16(msg.questions.length);
   const countsAt = w.reserve(6);
+  questionName = undefined;
+  const query = opts?.query;
   for (const q of msg.questions) {
-    w.writeName(q.name, true);
+    if (w.pos === HEADER && query !== undefined && uncompressedAt(query, HEADER)) {
+      // The name as the query sent it (parseQuery validated it; the text `q.name` spells the same bytes).
+      w.writeNameWire(query, HEADER, true);
+    } else w.writeName(q.name, true);
     w.u16(q.type);
     w.u16(q.class);
   }
+  // A pointer to the root name would be longer than the name: only a name of one label or more.
+  if (msg.questions.length === 1 && msg.questions[0]!.name.length > 1) questionName = msg.questions[0]!.name;
   const state = { truncated: msg.flags.tc };
   let an = 0;
   let ns = 0;

@@ -90,6 +90,16 @@ export class Writer {
     this.pos += data.length;
   }
 
+  /** Copies src[start, end) without making a view of it. */
+  bytesFrom(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = start; i < end; i++) b[p++] = src[i]!;
+    this.pos = p;
+  }
+
   /** Makes room for `n` bytes, advances past them and returns where they start (filled by the caller). */
   reserve(n: number): number {
     if (this.pos + n > this.buf.length) this.grow(n);
@@ -180,7 +190,9 @@ export class Writer {
     const n = end + 1 - at;
     if (this.pos + n > this.buf.length) this.grow(n);
     const start = this.pos;
-    this.buf.set(src.subarray(at, end + 1), start);
+    // A byte loop: a name is short, and a subarray to set() from would be an allocation per name.
+    const dst = this.buf;
+    for (let i = 0; i < n; i++) dst[start + i] = src[at + i]!;
     this.pos = start + n;
     if (!compress || n === 1) return;
     const labelAt = this.tables().labelAt;

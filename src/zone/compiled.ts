@@ -8,6 +8,10 @@ import { rdataCodec } from '../wire/rdata/index.js';
 import { Writer } from '../wire/writer.js';
 import { RRClass, RRType, type Rdata, type ResourceRecord } from '../wire/types.js';
 import { rdataFromWire, TYPED_RDATA } from './rdata-text.js';
+import { withWire } from '../wire/pre-encoded.js';
+
+/** Slots of a zone's cache of decoded answer RDATA (CompiledStore.answerData). */
+const HOT_DATA = 4096;
 
 /** Node flags. */
 export const F_APEX = 1;
@@ -43,6 +47,8 @@ export interface WireName {
   wire: Uint8Array;
   offs: number[];
   hashes: number[];
+  /** Offset of the root label (the terminating zero) in `wire`. */
+  root: number;
 }
 
 /** Lower-cased wire form of a presentation name, with label offsets and suffix hashes. */
@@ -84,7 +90,43 @@ export function wireNameOf(wire: Uint8Array): WireName {
     h = hashLabel(h, wire, offs[i]!);
     hashes[i] = h;
   }
-  return { wire, offs, hashes };
+  return { wire, offs, hashes, root: p };
+}
+
+/** The scratch questionWireName fills: one per process, the lookup is synchronous. */
+const qscratch: WireName = { wire: new Uint8Array(256), offs: [], hashes: [], root: 0 };
+
+/**
+ * The name at `src[at]` (a query's question, offset 12), lower-cased into a reused scratch WireName —
+ * valid until the next call; undefined when the name is compressed or malformed. No allocation.
+ */
+export function questionWireName(src: Uint8Array, at: number): WireName | undefined {
+  const wire = qscratch.wire;
+  const offs = qscratch.offs;
+  const hashes = qscratch.hashes;
+  let n = 0;
+  let o = 0;
+  for (let p = at; ; ) {
+    if (p >= src.length) return undefined;
+    const len = src[p]!;
+    if (len >= 0x40 || o + len + 1 > 255) return undefined;
+    wire[o] = len;
+    if (len === 0) break;
+    offs[n++] = o;
+    for (let i = 1; i <= len; i++) wire[o + i] = lc(src[p + i]!);
+    o += len + 1;
+    p += len + 1;
+  }
+  offs.length = n;
+  hashes.length = n + 1;
+  qscratch.root = o;
+  let h = FNV_SEED;
+  hashes[n] = h;
+  for (let i = n - 1; i >= 0; i--) {
+    h = hashLabel(h, wire, offs[i]!);
+    hashes[i] = h;
+  }
+  return qscratch;
 }
 
 /** Writes typed rdata uncompressed (names in full, case kept), as the zone stores it. */
@@ -266,7 +308,7 @@ export class ZoneCompiler {
   }
 
   private findNode(w: WireName, label: number): number {
-    return this.findNodeAt(w.hashes[label]!, w.wire, w.offs[label] ?? w.wire.length - 1);
+    return this.findNodeAt(w.hashes[label]!, w.wire, w.offs[label] ?? w.root);
   }
 
   /** The node whose lower-cased name is q[qoff…] (with that suffix hash), or -1. */
@@ -484,7 +526,7 @@ export class ZoneCompiler {
       const off = this.rrOff.a[rr]!;
       const w = wireNameOf(lowerCopy(this.rdata.buf.subarray(off, off + this.rrLen.a[rr]!)));
       const labels = w.offs.length;
-      if (labels < depth0 || w.hashes[labels - depth0] !== apex.hashes[0] || !sameName(this.names.buf, this.nodeName.a[0]!, w.wire, w.offs[labels - depth0] ?? w.wire.length - 1)) continue;
+      if (labels < depth0 || w.hashes[labels - depth0] !== apex.hashes[0] || !sameName(this.names.buf, this.nodeName.a[0]!, w.wire, w.offs[labels - depth0] ?? w.root)) continue;
       const node = this.findNode(w, 0);
       if (node < 0 || (this.buildSetOf(node, RRType.A) < 0 && this.buildSetOf(node, RRType.AAAA) < 0)) return false;
     }
@@ -620,7 +662,7 @@ export class CompiledStore {
     const hash = w.hashes[label]!;
     const b = this.b;
     const index = b.index;
-    const qoff = label < w.offs.length ? w.offs[label]! : w.wire.length - 1;
+    const qoff = label < w.offs.length ? w.offs[label]! : w.root;
     for (let i = hash & this.mask; ; i = (i + 1) & this.mask) {
       const e = index[i]!;
       if (e === 0) return -1;
@@ -651,6 +693,43 @@ export class CompiledStore {
   rdataOf(r: number): Uint8Array {
     const off = this.b.rrOff[r]!;
     return this.b.rdata.subarray(off, off + this.b.rrLen[r]!);
+  }
+
+  /**
+   * Decoded RDATA of recently answered records, direct-mapped by record number (bounded, so a scan of
+   * a large zone keeps no more than HOT_DATA objects). Each carries its wire bytes (wire/pre-encoded.ts):
+   * the encoder copies them, and a repeated answer (a wildcard, a popular host) decodes nothing.
+   * Made on first use.
+   */
+  private hotRr: Int32Array | undefined;
+  private hotData: Rdata[] = [];
+
+  /** The RDATA of record `r` (of type `type`) for an answer: shared between answers, never to be mutated. */
+  answerData(type: number, r: number): Rdata {
+    let slots = this.hotRr;
+    if (slots === undefined) {
+      let n = 16;
+      while (n < HOT_DATA && n < this.b.rrCount) n <<= 1;
+      slots = this.hotRr = new Int32Array(n).fill(-1);
+      this.hotData = new Array<Rdata>(n);
+    }
+    const slot = r & (slots.length - 1);
+    if (slots[slot] === r) return this.hotData[slot]!;
+    const wire = this.rdataOf(r);
+    const d = withWire(rdataOf(type, wire), wire);
+    slots[slot] = r;
+    this.hotData[slot] = d;
+    return d;
+  }
+
+  /** The records of an RRset for an answer (`records`, with `answerData`'s shared, pre-encoded RDATA). */
+  answerRecords(set: number, owner: string, out: ResourceRecord[] = []): ResourceRecord[] {
+    const b = this.b;
+    const type = b.setType[set]!;
+    const ttl = b.setTtl[set]!;
+    const first = b.setFirstRr[set]!;
+    for (let r = first, end = first + b.setRrs[set]!; r < end; r++) out.push({ name: owner, type, class: RRClass.IN, ttl, data: this.answerData(type, r) });
+    return out;
   }
 
   /** The records of an RRset as ResourceRecords with `owner`, all at the RRset's TTL. */

@@ -4,7 +4,7 @@
 import { isSubdomain, nameKey, parseLabels, splitLabels, NameError } from '../wire/name.js';
 import { readNameAt } from '../wire/reader.js';
 import { Rcode, RRClass, RRType, WireError, type MXRdata, type OpaqueRdata, type ResourceRecord, type SRVRdata, type TargetRdata } from '../wire/types.js';
-import { F_CNAME, F_CUT, F_DNAME, wireName, type CompiledStore } from './compiled.js';
+import { F_CNAME, F_CUT, F_DNAME, wireName, type CompiledStore, type WireName } from './compiled.js';
 import type { Zone, ZoneSet } from './tree.js';
 
 /** What the lookup found for the (last) name it looked at. */
@@ -57,13 +57,23 @@ const NO_WILDCARD = -1;
 export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: LookupOptions): LookupResult {
   const zone = zones.findAuthority(qname, qtype);
   if (!zone) return { kind: 'refused', rcode: Rcode.REFUSED, aa: false, answer: [], authority: [], additional: [], wildcard: false, requiredAdditional: 0 };
+  return lookupInZone(zone, qname, qtype, opts);
+}
+
+/**
+ * The lookup in the zone already known to answer (qname, qtype) — what `zones.findAuthority` gives, e.g.
+ * the query's authority (answer/authority.ts), so the zone is not searched for a second time. `qwire`:
+ * qname in lower-cased wire form (compiled.ts questionWireName), when the caller has it from the query.
+ */
+export function lookupInZone(zone: Zone, qname: string, qtype: number, opts: LookupOptions, qwire?: WireName): LookupResult {
   const st = zone.store;
 
   const answer: ResourceRecord[] = [];
   const authority: ResourceRecord[] = [];
   const additional: ResourceRecord[] = [];
-  const seen = new Set<string>();
-  const dnamesSeen = new Set<number>();
+  // Made by the first CNAME or DNAME: most lookups follow no chain.
+  let seen: Set<string> | undefined;
+  let dnamesSeen: Set<number> | undefined;
   let name = qname;
   let wildcard = false;
   let requiredAdditional = 0;
@@ -71,12 +81,12 @@ export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: Looku
   let lastClosest = NO_WILDCARD;
 
   for (let i = 0; ; i++) {
-    const step = zoneStep(zone, name, qtype, opts);
+    const step = zoneStep(zone, name, qtype, opts, i === 0 ? qwire : undefined);
     switch (step.kind) {
       case 'answer': {
         const sets: { type: number; records: ResourceRecord[] }[] = [];
         for (const set of step.sets) {
-          const records = st.records(set, step.owner);
+          const records = st.answerRecords(set, step.owner);
           for (const r of records) answer.push(r);
           sets.push({ type: st.b.setType[set]!, records });
         }
@@ -94,32 +104,32 @@ export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: Looku
         // RFC 6604 §3: after a chain, the rcode describes the last name looked up.
         return done('nxdomain', Rcode.NXDOMAIN, true, false);
       case 'referral': {
-        const ns = st.records(step.ns, st.nodeText(step.node));
+        const ns = st.answerRecords(step.ns, st.nodeText(step.node));
         for (const r of ns) authority.push(r);
         requiredAdditional = addGlue(zone, ns, additional);
         // A referral reached through a CNAME keeps AA: the CNAME itself is authoritative data.
         return done('referral', Rcode.NOERROR, answer.length > 0, false);
       }
       case 'yxdomain':
-        st.records(step.set, st.nodeText(step.node), answer);
+        st.answerRecords(step.set, st.nodeText(step.node), answer);
         return done('yxdomain', Rcode.YXDOMAIN, true, false);
       case 'cname':
       case 'dname': {
         if (step.kind === 'cname') {
-          st.records(step.set, step.owner, answer);
+          st.answerRecords(step.set, step.owner, answer);
           wildcard ||= step.wildcard >= 0;
           if (step.wildcard >= 0) lastWildcard = step.wildcard;
         } else {
           // A DNAME that points below itself meets itself again: the same record never goes twice
           // into one section, so the chain ends here with what it has (NSD stops the same way).
-          if (dnamesSeen.has(step.set)) return done('answer', Rcode.NOERROR, true, wildcard);
-          dnamesSeen.add(step.set);
-          st.records(step.set, st.nodeText(step.node), answer);
+          if (dnamesSeen?.has(step.set)) return done('answer', Rcode.NOERROR, true, wildcard);
+          (dnamesSeen ??= new Set()).add(step.set);
+          st.answerRecords(step.set, st.nodeText(step.node), answer);
           answer.push(step.cname);
         }
         // The synthesized CNAME answers a CNAME query itself (RFC 6672 §3.1): nothing to follow.
         if (qtype === RRType.CNAME) return done('answer', Rcode.NOERROR, true, wildcard);
-        seen.add(nameKey(name));
+        (seen ??= new Set()).add(nameKey(name));
         const target = step.target;
         // Chains are followed only inside the zone that answered, as NSD and Knot do: data from another
         // zone may have a different authority, and a loop or long chain ends the answer where it is.
@@ -134,12 +144,48 @@ export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: Looku
   }
 
   function done(kind: LookupKind, rcode: number, aa: boolean, wc: boolean): LookupResult {
-    const r: LookupResult = { kind, rcode, aa, answer, authority, additional, zone, wildcard: wildcard || wc, requiredAdditional };
-    if (lastWildcard >= 0) {
-      r.wildcardSource = st.nodeText(lastWildcard);
-      r.closestEncloser = st.nodeText(st.b.nodeParent[lastWildcard]!);
-    } else if (lastClosest >= 0) r.closestEncloser = st.nodeText(lastClosest);
-    return r;
+    return new Outcome(kind, rcode, aa, answer, authority, additional, zone, wildcard || wc, requiredAdditional, st, lastWildcard, lastClosest);
+  }
+
+}
+
+/**
+ * A LookupResult whose closest encloser and wildcard names are made as text only when read (denial
+ * proofs, tests): a negative answer costs no name text. The node numbers are private (#), so the
+ * result compares and prints like a plain one.
+ */
+class Outcome implements LookupResult {
+  readonly #st: CompiledStore;
+  readonly #wildcardNode: number;
+  readonly #closestNode: number;
+
+  constructor(
+    public kind: LookupKind,
+    public rcode: number,
+    public aa: boolean,
+    public answer: ResourceRecord[],
+    public authority: ResourceRecord[],
+    public additional: ResourceRecord[],
+    public zone: Zone,
+    public wildcard: boolean,
+    public requiredAdditional: number,
+    st: CompiledStore,
+    wildcardNode: number,
+    closestNode: number,
+  ) {
+    this.#st = st;
+    this.#wildcardNode = wildcardNode;
+    this.#closestNode = closestNode;
+  }
+
+  get closestEncloser(): string | undefined {
+    const st = this.#st;
+    if (this.#wildcardNode >= 0) return st.nodeText(st.b.nodeParent[this.#wildcardNode]!);
+    return this.#closestNode >= 0 ? st.nodeText(this.#closestNode) : undefined;
+  }
+
+  get wildcardSource(): string | undefined {
+    return this.#wildcardNode >= 0 ? this.#st.nodeText(this.#wildcardNode) : undefined;
   }
 }
 
@@ -151,10 +197,10 @@ function suffixText(qname: string, labels: string[], n: number): string {
 }
 
 /** One name's lookup inside one zone, without following CNAME or DNAME targets. */
-function zoneStep(zone: Zone, qname: string, qtype: number, opts: LookupOptions): Step {
+function zoneStep(zone: Zone, qname: string, qtype: number, opts: LookupOptions, qwire: WireName | undefined): Step {
   const st = zone.store;
   const flags = st.b.nodeFlags;
-  const w = wireName(qname);
+  const w = qwire ?? wireName(qname);
   const labels = w.offs.length;
   const zoneDepth = zone.apexLabels;
   // Walk down from the apex: a cut or a DNAME on the way decides before the name itself does.
@@ -269,13 +315,13 @@ function addAdditional(zone: Zone, sets: readonly { type: number; records: reado
       const nodeName = st.nodeText(node);
       for (const t of [RRType.A, RRType.AAAA]) {
         const addr = st.setOf(node, t);
-        if (addr >= 0) st.records(addr, nodeName, out);
+        if (addr >= 0) st.answerRecords(addr, nodeName, out);
       }
       // RFC 9460 §4.1 names SVCB records too: the target's own RRset of the same type (one step of an
       // alias chain, as Knot adds it), unless the target is the owner, whose RRset is the answer.
       if ((set.type === RRType.SVCB || set.type === RRType.HTTPS) && key !== nameKey(owner ?? r.name)) {
         const next = st.setOf(node, set.type);
-        if (next >= 0) st.records(next, nodeName, out);
+        if (next >= 0) st.answerRecords(next, nodeName, out);
       }
     }
   }

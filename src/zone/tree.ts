@@ -38,7 +38,8 @@ export class Zone {
     this.apexLabels = wireName(b.origin).offs.length;
     const set = this.store.setOf(0, RRType.SOA);
     if (set < 0) throw new Error(`zone ${b.origin} has no SOA at its apex`);
-    this.soa = this.store.records(set, this.store.nodeText(0))[0] as ResourceRecord<SOARdata>;
+    // Pre-encoded (wire/pre-encoded.ts): every negative answer copies these bytes rather than encoding the fields.
+    this.soa = this.store.answerRecords(set, this.store.nodeText(0))[0] as ResourceRecord<SOARdata>;
     // RFC 2308 §5: negative answers carry the SOA with TTL min(SOA TTL, SOA MINIMUM).
     const ttl = Math.min(this.soa.ttl, this.soa.data.minimum);
     this.negative = ttl === this.soa.ttl ? this.soa : { ...this.soa, ttl };

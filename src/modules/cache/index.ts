@@ -5,7 +5,7 @@
 import { qnameLower, type QueryView } from '../../wire/fastpath.js';
 import { pooledBytes } from '../../wire/pool.js';
 import { encodeResponse, responseLimit } from '../../answer/encode.js';
-import { StateKey, type QueryContext } from '../../answer/context.js';
+import type { QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, type Outcome, type Unit } from '../../answer/unit.js';
 import { TTL_JITTER } from '../ttl-jitter/index.js';
 import { counter } from '../../observe/metrics/family.js';
@@ -13,9 +13,6 @@ import { counter } from '../../observe/metrics/family.js';
 const hitsTotal = counter('fluxdns_answer_cache_hits_total', 'Queries answered from the answer cache');
 const missesTotal = counter('fluxdns_answer_cache_misses_total', 'Cacheable-looking queries the answer cache did not hold');
 const evictionsTotal = counter('fluxdns_answer_cache_evictions_total', 'Answers dropped from the answer cache to make room');
-
-/** Set when the responder missed: the store finisher may keep what the chain produces. */
-const MISSED = new StateKey<true>('answer-cache.missed');
 
 /** FNV-1a over the key bytes, kept to 30 bits so the map's keys stay small integers. */
 function hashKey(key: Uint8Array, length: number): number {
@@ -74,7 +71,7 @@ export class AnswerCache {
   }
 
   /** The entry holding `key`, for callers that copy the answer out at offset 2 + length themselves. */
-  find(key: Uint8Array, generation: number, length = key.length): Uint8Array | undefined {
+  find(key: Uint8Array, generation: number, length = key.length, h = hashKey(key, length)): Uint8Array | undefined {
     if (generation !== this.generation) {
       this.entries.clear();
       this.ring = [];
@@ -82,7 +79,7 @@ export class AnswerCache {
       this.generation = generation;
       this.seen?.fill(0);
     }
-    const e = this.entries.get(hashKey(key, length));
+    const e = this.entries.get(h);
     if (e === undefined || ((e[0]! << 8) | e[1]!) !== length) return undefined;
     for (let i = 0; i < length; i++) if (e[2 + i] !== key[i]) return undefined;
     return e;
@@ -109,26 +106,33 @@ export class AnswerCache {
   set(key: Uint8Array, generation: number, wire: Uint8Array, length = key.length): void {
     if (generation !== this.generation) return;
     const h = hashKey(key, length);
+    if (this.admit(h)) this.store(h, key, wire, length);
+  }
+
+  /**
+   * Whether an answer whose key hashes to `h` is to be stored now: always without the "seen once"
+   * filter; with it, on the second ask (the first only remembers the hash). Counts as that ask.
+   */
+  admit(h: number): boolean {
     const seen = this.seen;
-    if (seen !== undefined) {
-      // First ask: remember the hash only, in an empty slot of its set or else in the next one in turn.
-      const set = h & SEEN_SET_MASK;
-      let slot = -1;
-      for (let k = set; k < set + 4; k++) {
-        if (seen[k] === h + 1) {
-          slot = k;
-          break;
-        }
+    if (seen === undefined) return true;
+    // First ask: remember the hash only, in an empty slot of its set or else in the next one in turn.
+    const set = h & SEEN_SET_MASK;
+    for (let k = set; k < set + 4; k++) {
+      if (seen[k] === h + 1) {
+        seen[k] = 0;
+        return true;
       }
-      if (slot < 0) {
-        let free = -1;
-        for (let k = set; k < set + 4 && free < 0; k++) if (seen[k] === 0) free = k;
-        if (free < 0) free = set + (this.victim = (this.victim + 1) & 3);
-        seen[free] = h + 1;
-        return;
-      }
-      seen[slot] = 0;
     }
+    let free = -1;
+    for (let k = set; k < set + 4 && free < 0; k++) if (seen[k] === 0) free = k;
+    if (free < 0) free = set + (this.victim = (this.victim + 1) & 3);
+    seen[free] = h + 1;
+    return false;
+  }
+
+  /** Stores an admitted answer under `h` (the hash of `key`'s first `length` bytes). */
+  store(h: number, key: Uint8Array, wire: Uint8Array, length = key.length): void {
     const entry = new Uint8Array(2 + length + wire.length);
     entry[0] = length >> 8;
     entry[1] = length & 0xff;
@@ -152,6 +156,11 @@ export class AnswerCache {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** The runtime generation the stored answers belong to. */
+  get generationNow(): number {
+    return this.generation;
   }
 }
 
@@ -231,7 +240,8 @@ export function answerCache(cache: AnswerCache): Unit {
       if (ctx.get(TTL_JITTER)) return CONTINUE;
       const len = cacheKey(ctx, ctx.query, scratch);
       if (len < 0) return CONTINUE;
-      const entry = cache.find(scratch, ctx.runtime.generation, len);
+      const h = hashKey(scratch, len);
+      const entry = cache.find(scratch, ctx.runtime.generation, len, h);
       if (entry) {
         cache.hits++;
         hitsTotal.value++;
@@ -240,7 +250,7 @@ export function answerCache(cache: AnswerCache): Unit {
       }
       cache.misses++;
       missesTotal.value++;
-      ctx.set(MISSED, true);
+      ctx.cacheMissHash = h;
       return CONTINUE;
     },
   };
@@ -252,11 +262,13 @@ export function answerCacheStore(cache: AnswerCache): Unit {
     stage: 'finish',
     handle(ctx: QueryContext): Outcome {
       const r = ctx.response;
-      if (!ctx.get(MISSED) || !r.cacheable || r.prebuilt) return CONTINUE;
+      if (ctx.cacheMissHash < 0 || !r.cacheable || r.prebuilt) return CONTINUE;
       r.prebuilt = encodeResponse(ctx);
-      // The key again, from the query itself: a unit in between may have awaited, and other queries used the scratch.
+      // The "seen once" filter needs only the hash; the key bytes are made again only for an answer
+      // stored (a unit in between may have awaited, and other queries used the scratch).
+      if (ctx.runtime.generation !== cache.generationNow || !cache.admit(ctx.cacheMissHash)) return CONTINUE;
       const len = cacheKey(ctx, ctx.query, scratch);
-      if (len >= 0) cache.set(scratch, ctx.runtime.generation, r.prebuilt, len);
+      if (len >= 0) cache.store(ctx.cacheMissHash, scratch, r.prebuilt, len);
       return CONTINUE;
     },
   };

@@ -1,13 +1,11 @@
 // zone responder: answers from the master-file zones (RFC 1034 §4.3.2) and refuses names outside them.
 import { Rcode, RRType } from '../../wire/types.js';
-import { lookup, type LookupResult } from '../../zone/lookup.js';
-import { setSections, StateKey, type QueryContext } from '../../answer/context.js';
+import { lookupInZone } from '../../zone/lookup.js';
+import { questionWireName } from '../../zone/compiled.js';
+import { setSections, type QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../answer/unit.js';
 import { TTL_JITTER, zoneTtlJitter } from '../ttl-jitter/index.js';
 import { serveDnssec } from '../../dnssec/serve/step.js';
-
-/** The lookup's outcome, for later units (logs, policies that act on a miss). */
-export const ZONE_RESULT = new StateKey<LookupResult>('zone.result');
 
 export function zoneResponder(): Unit {
   return {
@@ -22,10 +20,11 @@ export function zoneResponder(): Unit {
       const q = ctx.query.question!;
       // Zone transfers are not offered here; a secondary asking gets a clear no (as NSD does).
       if (q.type === RRType.AXFR || q.type === RRType.IXFR) return fail(Rcode.REFUSED, 'zone transfer not allowed');
-      const result = lookup(ctx.runtime.zones, q.name, q.type, { minimalAny: ctx.transport.proto === 'udp' });
+      // The name from the query's bytes (no text parsed again); q.name spells the same name.
+      const result = lookupInZone(zone, q.name, q.type, { minimalAny: ctx.transport.proto === 'udp' }, questionWireName(ctx.raw, 12));
       // RRSIGs and NSEC/NSEC3 proofs of a pre-signed zone, when the query set DO (src/dnssec/serve/).
       serveDnssec(result, q.name, q.type, ctx.query.edns?.dnssecOk === true);
-      ctx.set(ZONE_RESULT, result);
+      ctx.zoneResult = result;
       const r = ctx.response;
       setSections(r, result);
       r.requiredAdditional = result.requiredAdditional;
