@@ -67,23 +67,22 @@ const probe = setInterval(() => {
   prober.send(query(id), dns, '127.0.0.1');
 }, 5);
 
-// The relief lines, stamped with the phase they were printed in.
-const reliefs: { phase: string; line: Record<string, unknown> }[] = [];
-let seen = 0;
-const watch = setInterval(() => {
-  const lines = server.stdout.split('\n');
-  for (; seen < lines.length - 1; seen++) if (lines[seen]!.includes('"memory relief"')) reliefs.push({ phase, line: JSON.parse(lines[seen]!) as Record<string, unknown> });
-}, 100);
+// When each phase began, to place the server's `memory relief` lines (their "time") in one.
+const phaseStarts: { phase: string; at: number }[] = [{ phase, at: Date.now() }];
+const enter = (p: string) => {
+  phase = p;
+  phaseStarts.push({ phase: p, at: Date.now() });
+};
 
 const startRss = rss();
 await sleep(3000);
 of(phase).rssEndMB = rss();
-phase = 'DoH stream attack';
+enter('DoH stream attack');
 let streams = 0;
 for (let round = 0; round < 2; round++) streams += await dohStreamAttack('127.0.0.1', doh, '127.90.0.1', 6000);
 of(phase).rssEndMB = rss();
 
-phase = 'malformed UDP flood';
+enter('malformed UDP flood');
 const gen = generator(16);
 const flooder = dgram.createSocket('udp4');
 await new Promise<void>((r) => flooder.bind(0, '127.91.0.1', () => r()));
@@ -97,14 +96,22 @@ while (Date.now() < floodEnd) {
 flooder.close();
 of(phase).rssEndMB = rss();
 
-phase = 'quiet after';
+enter('quiet after');
 await sleep(Number(flags['quiet-seconds']) * 1000);
 of(phase).rssEndMB = rss();
 clearInterval(probe);
 await sleep(500);
-clearInterval(watch);
 prober.close();
 await server.stop();
+// The structured log goes to stderr.
+const reliefs = server.stderr
+  .split('\n')
+  .filter((l) => l.includes('"memory relief"'))
+  .map((l) => {
+    const line = JSON.parse(l) as Record<string, unknown>;
+    const at = Date.parse(String(line.time));
+    return { phase: [...phaseStarts].reverse().find((p) => p.at <= at)?.phase ?? '?', line };
+  });
 
 console.log(`tree ${tree}; DoH streams ${streams}; malformed datagrams ${floodSent}; VmRSS at start ${startRss.toFixed(0)} MB`);
 console.log('| phase | probes | answered | longest wait (ms) | VmRSS at end (MB) |');

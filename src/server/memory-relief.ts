@@ -122,7 +122,7 @@ export interface ReliefSignals {
 }
 
 /**
- * Watches RSS and activity: once RSS stands GROWTH above its level after the last relief (or at
+ * Watches RSS and activity: once RSS stands GROWTH above the lowest it was since the last relief (or
  * start) and a whole tick passed with no connection arriving, few open and an idle event loop,
  * collects and trims. Each complete relief raises the bar to what remained, so a server whose memory
  * does not grow is never interrupted and one that grows for good reasons (a bigger zone, a fuller
@@ -147,8 +147,12 @@ export function startMemoryRelief(
     seen = arrived;
     const tick = performance.eventLoopUtilization(elu);
     elu = performance.eventLoopUtilization();
+    // The bar is the lowest RSS seen since the last relief: start-up's peak (module loading, the zone
+    // compile) falls back later, and growth is measured from where the server settled before an attack.
+    const rss = process.memoryUsage.rss();
+    if (!running) baseline = Math.min(baseline, rss);
     if (running || !idle || tick.utilization > BUSY_ELU || now - lastAt < minIntervalMs) return;
-    if (process.memoryUsage.rss() < baseline * growth) return;
+    if (rss < baseline * growth) return;
     lastAt = now;
     running = true;
     void relieveMemory(() => signals.arrived() === seen).then((r) => {
