@@ -117,7 +117,8 @@ export class Primary implements DiffSource {
         out.push(zc ? this.adopt(z, config) : z);
         continue;
       }
-      const hash = hashFile(zc.file);
+      // The loader thread hashed the file it read (Zone.fileHash): no 30 MB read and hash here.
+      const hash = z.fileHash ?? hashFile(zc.file);
       if (old.serial !== st.base) {
         // Updates are in memory and the journal but not in the file: the file cannot be the new truth.
         if (hash !== st.fileHash) {

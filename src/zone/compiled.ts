@@ -253,11 +253,16 @@ export class ZoneCompiler {
   private outside = 0;
   /** RRsets of type SOA anywhere (the checks want one, at the apex). */
   private soaSets = 0;
-  /** With dedupe: each record's RRset and hash, and a table of records by hash. */
+  /**
+   * With dedupe: an RRset of up to BIG_SET records is searched record by record; past that its
+   * records go into a hash table (slot → record + 1, with the slot's hash and RRset beside it).
+   */
   private readonly dedupe: boolean;
-  private readonly rrSet = new I32();
-  private readonly rrHash = new I32();
-  private rrTable = new Int32Array(0);
+  private tab = new Int32Array(0);
+  private tabHash = new Int32Array(0);
+  private tabSet = new Int32Array(0);
+  private tabUsed = 0;
+  private readonly tabled = new Set<number>();
 
   /** Scratch for one owner name (scan). */
   private readonly sw = new Uint8Array(256);
@@ -275,7 +280,6 @@ export class ZoneCompiler {
    */
   constructor(readonly origin: string, opts: { dedupe?: boolean } = {}) {
     this.dedupe = opts.dedupe === true;
-    if (this.dedupe) this.rrTable = new Int32Array(1 << 12);
     this.originWire = wireName(origin);
     // The apex is node 0 (its wire name with the case of `origin`).
     this.newNode(nameToWire(origin), this.originWire.hashes[0]!, -1);
@@ -399,11 +403,7 @@ export class ZoneCompiler {
     // Its RRset of this type, or a new one at the end of the node's list.
     let set = this.nodeSetHead.a[node]!;
     while (set >= 0 && this.setType.a[set] !== type) set = this.setNext.a[set]!;
-    let hash = 0;
-    if (set >= 0 && this.dedupe) {
-      hash = rdataHash(type, rdata, set);
-      if (this.mergeDuplicate(set, type, rdata, hash)) return;
-    }
+    if (set >= 0 && this.dedupe && this.isDuplicate(set, type, rdata)) return;
     if (set < 0) {
       set = this.setNode.push(node);
       this.setType.push(type);
@@ -420,7 +420,6 @@ export class ZoneCompiler {
       else if (type === RRType.DNAME) this.nodeFlags.a[node]! |= F_DNAME;
       else if (type === RRType.CNAME) this.nodeFlags.a[node]! |= F_CNAME;
       else if (type === RRType.SOA) this.soaSets++;
-      if (this.dedupe) hash = rdataHash(type, rdata, set);
     } else if (ttl < this.setTtl.a[set]! >>> 0) this.setTtl.a[set] = ttl;
     const rr = this.rrOff.push(this.rdata.add(rdata));
     this.rrLen.push(rdata.length);
@@ -431,47 +430,73 @@ export class ZoneCompiler {
     this.setRrTail.a[set] = rr;
     this.setRrCount.a[set]!++;
     if (this.dedupe) {
-      this.rrSet.push(set);
-      this.rrHash.push(hash);
-      if ((rr + 1) * 2 > this.rrTable.length) this.rehashRecords();
-      else this.insertRecord(rr, hash >>> 0);
+      if (this.tabled.has(set)) this.tabInsert(rr, set, rdataHash(type, rdata, set));
+      else if (this.setRrCount.a[set]! > BIG_SET) {
+        this.tabled.add(set);
+        for (let r = this.setRrHead.a[set]!; r >= 0; r = this.rrNext.a[r]!) this.tabInsert(r, set, rdataHash(type, this.rdataAt(r), set));
+      }
     }
   }
 
-  private insertRecord(rr: number, hash: number): void {
-    const t = this.rrTable;
-    const mask = t.length - 1;
-    let i = hash & mask;
-    while (t[i] !== 0) i = (i + 1) & mask;
-    t[i] = rr + 1;
+  private rdataAt(r: number): Uint8Array {
+    const off = this.rrOff.a[r]!;
+    return this.rdata.buf.subarray(off, off + this.rrLen.a[r]!);
   }
 
-  private rehashRecords(): void {
-    this.rrTable = new Int32Array(this.rrTable.length * 2);
-    for (let r = 0; r < this.rrOff.n; r++) this.insertRecord(r, this.rrHash.a[r]! >>> 0);
+  private tabInsert(rr: number, set: number, hash: number): void {
+    if ((this.tabUsed + 1) * 2 > this.tab.length) {
+      const [ot, oh, os] = [this.tab, this.tabHash, this.tabSet];
+      const size = Math.max(1024, ot.length * 2);
+      this.tab = new Int32Array(size);
+      this.tabHash = new Int32Array(size);
+      this.tabSet = new Int32Array(size);
+      for (let i = 0; i < ot.length; i++) if (ot[i] !== 0) this.tabPut(ot[i]!, os[i]!, oh[i]!);
+    }
+    this.tabPut(rr + 1, set, hash);
+    this.tabUsed++;
+  }
+
+  private tabPut(entry: number, set: number, hash: number): void {
+    const mask = this.tab.length - 1;
+    let i = hash & mask;
+    while (this.tab[i] !== 0) i = (i + 1) & mask;
+    this.tab[i] = entry;
+    this.tabHash[i] = hash;
+    this.tabSet[i] = set;
   }
 
   /** True when `set` already holds this data (then the spelling that sorts first is kept, in place). */
-  private mergeDuplicate(set: number, type: number, rdata: Uint8Array, hash: number): boolean {
-    const t = this.rrTable;
-    const mask = t.length - 1;
-    for (let i = (hash >>> 0) & mask; ; i = (i + 1) & mask) {
-      const e = t[i]!;
+  private isDuplicate(set: number, type: number, rdata: Uint8Array): boolean {
+    const len = rdata.length;
+    if (!this.tabled.has(set)) {
+      for (let r = this.setRrHead.a[set]!; r >= 0; r = this.rrNext.a[r]!) {
+        if (this.rrLen.a[r] === len && sameRdata(type, this.rdata.buf, this.rrOff.a[r]!, rdata)) return this.keepFirstSpelling(r, rdata);
+      }
+      return false;
+    }
+    const hash = rdataHash(type, rdata, set);
+    const mask = this.tab.length - 1;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const e = this.tab[i]!;
       if (e === 0) return false;
       const r = e - 1;
-      if (this.rrHash.a[r] !== hash || this.rrSet.a[r] !== set || this.rrLen.a[r] !== rdata.length) continue;
-      const arena = this.rdata.buf;
-      const off = this.rrOff.a[r]!;
-      if (!sameRdata(type, arena, off, rdata)) continue;
-      // Equal but for the case of a name inside: BIND keeps the spelling whose wire bytes sort first
-      // (parser.ts ListSink does the same), so that `zone print` matches named-compilezone.
-      for (let k = 0; k < rdata.length; k++) {
-        if (rdata[k] === arena[off + k]) continue;
-        if (rdata[k]! < arena[off + k]!) arena.set(rdata, off);
-        break;
-      }
-      return true;
+      if (this.tabHash[i] === hash && this.tabSet[i] === set && this.rrLen.a[r] === len && sameRdata(type, this.rdata.buf, this.rrOff.a[r]!, rdata)) return this.keepFirstSpelling(r, rdata);
     }
+  }
+
+  /**
+   * Equal but for the case of a name inside: BIND keeps the spelling whose wire bytes sort first
+   * (parser.ts ListSink does the same), so that `zone print` matches named-compilezone.
+   */
+  private keepFirstSpelling(r: number, rdata: Uint8Array): true {
+    const arena = this.rdata.buf;
+    const off = this.rrOff.a[r]!;
+    for (let k = 0; k < rdata.length; k++) {
+      if (rdata[k] === arena[off + k]) continue;
+      if (rdata[k]! < arena[off + k]!) arena.set(rdata, off);
+      break;
+    }
+    return true;
   }
 
   /**
@@ -586,6 +611,9 @@ export class ZoneCompiler {
     };
   }
 }
+
+/** Past this many records an RRset's duplicates are found by hash, not by comparing each record. */
+const BIG_SET = 8;
 
 /** RFC 8976's ZONEMD type code (not in RRType). */
 const ZONEMD = 63;

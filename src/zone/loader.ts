@@ -14,6 +14,8 @@ export interface LoaderRequest {
 export interface LoaderReply {
   id: number;
   result: CompiledZoneFile;
+  /** SHA-256 (hex) of the file read, for Zone.fileHash. */
+  fileHash?: string;
 }
 
 /** What `load` resolves to: the zone ready to swap in, or the same failures compileZoneFile gives. */
@@ -45,7 +47,9 @@ export class ZoneLoader {
       const r = m.result;
       if (!r.ok) return p.resolve(r);
       try {
-        p.resolve({ ok: true, zone: Zone.fromBuffers(r.buffers), records: r.records, serial: r.serial, warnings: r.warnings });
+        const zone = Zone.fromBuffers(r.buffers);
+        zone.fileHash = m.fileHash;
+        p.resolve({ ok: true, zone, records: r.records, serial: r.serial, warnings: r.warnings });
       } catch (e) {
         p.resolve({ ok: false, problems: [(e as Error).message] });
       }

@@ -94,6 +94,8 @@ interface FileCtx {
   /** Wire length of `origin` and whether it is at or below the apex (for plainName), set with the origin. */
   originWire?: number;
   originInZone?: boolean;
+  /** One rdata cursor per file, reused record after record. */
+  cursor?: RdataCursor;
 }
 
 /**
@@ -457,7 +459,12 @@ function record(st: State, fc: FileCtx, e: Entry): void {
 /** Reads the rdata at `toks[i]`, settles the TTL and adds the record (unless a duplicate or out of zone). */
 function addRecord(st: State, fc: FileCtx, e: Entry, i: number, owner: string, inZone: boolean, ttlGiven: number | undefined, type: number, typeTok: Token): void {
   let ttl = ttlGiven;
-  const cur: RdataCursor = { tokens: e.tokens, pos: i, entry: e, file: fc.file, originLabels: fc.originLabels, warn: (t, message) => warn(st, fc.file, t.line, message) };
+  let cur = fc.cursor;
+  if (!cur) cur = fc.cursor = { tokens: e.tokens, pos: i, entry: e, file: fc.file, originLabels: fc.originLabels, warn: (t, message) => warn(st, fc.file, t.line, message) };
+  cur.tokens = e.tokens;
+  cur.pos = i;
+  cur.entry = e;
+  cur.originLabels = fc.originLabels;
   const first = i;
   const wire = parseRdataWire(type, cur);
   // The typed form is decoded for a sink that keeps it; otherwise only where the bytes may not

@@ -30,6 +30,11 @@ export class Zone {
   readonly soa: ResourceRecord<SOARdata>;
   /** Labels in the origin (0 for the root). */
   readonly apexLabels: number;
+  /**
+   * SHA-256 (hex) of the master file's bytes, when the zone-loader thread read it (loader.ts): the
+   * primary role compares it on reload instead of hashing a large file on the serving thread.
+   */
+  fileHash: string | undefined;
   private readonly negative: ResourceRecord<SOARdata>;
 
   private constructor(b: CompiledZoneBuffers) {
