@@ -5,7 +5,7 @@
 // network namespace this script creates and deletes. Writes bench/results/grants.json and grants.md.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -121,6 +121,8 @@ async function measure(backend: Backend): Promise<Result> {
 try {
   writeFileSync(join(dir, 'grants.lab.zone'), '$TTL 300\n@ SOA ns.grants.lab. host.grants.lab. 1 3600 600 86400 60\n@ NS ns.grants.lab.\nns A 127.0.0.1\n');
   if (backends.some((b) => !b.startsWith('userspace'))) {
+    // Without the addon every nftables row silently runs through `nft -i`: say so.
+    if (!existsSync(join(repoRoot, 'native', 'build', 'Release', 'fluxdns_nft.node'))) process.stdout.write('warning: native/build/Release/fluxdns_nft.node is missing, so the nftables rows run through nft -i (build it: node scripts/build-native.mjs)\n');
     execFileSync('ip', ['netns', 'add', ns]);
     execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
   }
