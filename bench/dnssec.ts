@@ -1,5 +1,5 @@
-// `npm run bench:dnssec`: signatures/s per algorithm (in process), and dnsperf against one pinned fluxdns: pool answers of an online-signed policy zone with DO (signed) and without (unsigned).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// `npm run bench:dnssec`: signatures/s per algorithm (in process); dnsperf against pinned fluxdns servers: a pre-signed zone with DO against the unsigned zone, and pool answers of an online-signed policy zone with DO (signed) and without (unsigned).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -7,9 +7,11 @@ import { generateKey, writeKeyFiles, type AlgorithmNumber } from '../src/dnssec/
 import { signRRset, verifyRRset } from '../src/dnssec/rrsig.js';
 import { RRType, type ResourceRecord } from '../src/wire/types.js';
 import { freePort } from '../test/helpers/ports.js';
-import { cpuSecondsBetween, cpuTicks, dnsperf } from './measure.js';
+import { cpuSecondsBetween, cpuTicks } from './measure.js';
 import { startServer, type BenchServer } from './servers.js';
-import { writeDynamicQueries, writeZone } from './zone.js';
+import { writeDistinctQueries, writeDynamicQueries, writeQueries, writeZone } from './zone.js';
+import { signZone } from '../test/helpers/dnssec-chain.js';
+import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 
 const { values: flags } = parseArgs({
@@ -17,10 +19,19 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     'skip-dnsperf': { type: 'boolean', default: false },
+    /** Which dnsperf sections to run: presigned (pre-signed zone with DO vs unsigned), online (pool answers). */
+    sections: { type: 'string', default: 'presigned,online' },
+    /** Records in the pre-signed bench zone (bench/zone.ts shape). */
+    records: { type: 'string', default: '20000' },
+    /** Names per distinct-mix file (each sent once per round). */
+    'distinct-queries': { type: 'string', default: '200000' },
   },
 });
 const SECONDS = Number(flags.seconds);
 const ROUNDS = Number(flags.rounds);
+const DISTINCT = Number(flags['distinct-queries']);
+const SECTIONS = new Set(flags.sections.split(','));
+const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
 
 function signingRate(alg: AlgorithmNumber): { signPerSec: number; verifyPerSec: number } {
   const key = generateKey('bench.lab', alg, false);
@@ -43,18 +54,16 @@ function signingRate(alg: AlgorithmNumber): { signPerSec: number; verifyPerSec: 
   return { signPerSec: n / signSec, verifyPerSec: m / verifySec };
 }
 
-/** dnsperf with the DO bit (`-D`) or without, against the pinned server; CPU seconds of the server per query. */
-async function run(s: BenchServer, queryFile: string, dnssec: boolean): Promise<{ qps: number; usPerQuery: number; lostPct: number }> {
-  if (!dnssec) {
-    const before = cpuTicks(s.proc.pid!);
-    const r = await dnsperf({ port: s.port, queryFile, seconds: SECONDS, clients: 8, outstanding: 200, tcp: false, cpu: '1', timeout: 2 });
-    const cpu = cpuSecondsBetween(before, cpuTicks(s.proc.pid!));
-    return { qps: r.qps, usPerQuery: (cpu / Math.max(1, r.completed)) * 1e6, lostPct: r.lostPct };
-  }
-  // measure.ts's dnsperf has no -D: run it here with the same arguments plus -D.
+/**
+ * dnsperf with the DO bit (`-D`) or without, against the pinned server; CPU seconds of the server per query.
+ * `once`: the query file is sent exactly once (`-n 1`; every name of a distinct mix asked once), else for SECONDS.
+ */
+async function run(s: BenchServer, queryFile: string, dnssec: boolean, once = false): Promise<{ qps: number; usPerQuery: number; lostPct: number }> {
   const before = cpuTicks(s.proc.pid!);
+  const args = ['-c', '1', 'dnsperf', ...(dnssec ? ['-D'] : []), '-s', '127.0.0.1', '-p', String(s.port), '-d', queryFile, '-c', '8', '-q', '200', '-t', '2'];
+  args.push(...(once ? ['-n', '1', '-l', '600'] : ['-l', String(SECONDS)]));
   const out = await new Promise<string>((resolve, reject) => {
-    execFile('taskset', ['-c', '1', 'dnsperf', '-D', '-s', '127.0.0.1', '-p', String(s.port), '-d', queryFile, '-l', String(SECONDS), '-c', '8', '-q', '200', '-t', '2'], { timeout: (SECONDS + 40) * 1000, maxBuffer: 16 << 20 }, (e, o) => (e ? reject(e) : resolve(o)));
+    execFile('taskset', args, { timeout: (once ? 640 : SECONDS + 40) * 1000, maxBuffer: 16 << 20 }, (e, o) => (e ? reject(e) : resolve(o)));
   });
   const cpu = cpuSecondsBetween(before, cpuTicks(s.proc.pid!));
   const completed = Number(/Queries completed:\s+(\d+)/.exec(out)?.[1] ?? 0);
@@ -74,6 +83,8 @@ async function main(): Promise<void> {
   try {
     const zoneFile = join(dir, 'bench.lab.zone');
     await writeZone(zoneFile, 1000);
+    if (SECTIONS.has('presigned')) await presigned(dir, zoneFile);
+    if (!SECTIONS.has('online')) return;
     const queryFile = join(dir, 'dyn.txt');
     writeDynamicQueries(queryFile, 100000);
     console.log('\n# pool answers (A, distinct names, fresh address each): unsigned (no DO) vs online-signed (DO), server pinned to CPU 0');
@@ -95,7 +106,6 @@ async function main(): Promise<void> {
           plainQps.push(a.qps);
           signedQps.push(b.qps);
         }
-        const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
         console.log(`alg ${alg}: unsigned ${med(plainQps).toFixed(0)} q/s, ${med(plain).toFixed(1)} µs CPU/query; signed ${med(signedQps).toFixed(0)} q/s, ${med(signed).toFixed(1)} µs CPU/query; ratio ${(med(signed) / med(plain)).toFixed(2)} × (target ≤ 4 ×)`);
       } finally {
         await s.stop();
@@ -103,6 +113,58 @@ async function main(): Promise<void> {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The pre-signed target: the same zone signed by dnssec-signzone (NSEC, NSEC3) and answered with DO, against
+ * the unsigned zone answered without; each server pinned to CPU 0, rounds interleaved (the machine is shared).
+ * Two mixes: the repeating one (answer cache hits) and every-name-distinct (every answer looked up and proven).
+ */
+async function presigned(dir: string, zoneFile: string): Promise<void> {
+  const records = Number(flags.records);
+  const shape = await writeZone(zoneFile, records);
+  const text = readFileSync(zoneFile, 'utf8');
+  // The repeating mix is one file, asked again each round (answers come from the answer cache after the
+  // first); the distinct mix is a fresh file per round (seeds 11, 12, …) sent once, or names would be asked
+  // a second time (and the answer cache would admit them then).
+  const repeat = join(dir, 'repeat.txt');
+  writeQueries(repeat, shape, 100000);
+  // The unsigned server answers for both modes: each mode gets its own distinct files.
+  const distinctFiles = (mode: string, seed: number): string[] =>
+    Array.from({ length: ROUNDS + 1 }, (_, i) => {
+      const file = join(dir, `distinct-${mode}-${i}.txt`);
+      writeDistinctQueries(file, shape, DISTINCT, seed + i);
+      return file;
+    });
+  console.log(`\n# pre-signed zone (${records} records, dnssec-signzone) with DO vs the unsigned zone without DO; CPU µs per query of the server (pinned to CPU 0), median of ${ROUNDS} interleaved rounds`);
+  const unsigned = await startServer('fluxdns', { zoneFile, port: await freePort(), cpu: '0' });
+  try {
+    for (const mode of ['nsec', 'nsec3'] as const) {
+      const signDir = join(dir, mode);
+      mkdirSync(signDir);
+      const signed = signZone(signDir, 'bench.lab.', text, mode);
+      const s = await startServer('fluxdns', { zoneFile: signed.file, port: await freePort(), cpu: '0' });
+      const mixes = { repeat: Array.from({ length: ROUNDS + 1 }, () => repeat), distinct: distinctFiles(mode, mode === 'nsec' ? 11 : 111) };
+      try {
+        for (const [mix, files] of Object.entries(mixes)) {
+          const once = mix === 'distinct';
+          await run(unsigned, files[0]!, false, once);
+          await run(s, files[0]!, true, once); // warm up both
+          const plain: number[] = [];
+          const withDo: number[] = [];
+          for (let i = 1; i <= ROUNDS; i++) {
+            plain.push((await run(unsigned, files[i]!, false, once)).usPerQuery);
+            withDo.push((await run(s, files[i]!, true, once)).usPerQuery);
+          }
+          console.log(`${mode} ${mix}: unsigned ${med(plain).toFixed(2)} µs/query, signed+DO ${med(withDo).toFixed(2)} µs/query; ratio ${(med(withDo) / med(plain)).toFixed(2)} × (target ≤ 1.3 ×)`);
+        }
+      } finally {
+        await s.stop();
+      }
+    }
+  } finally {
+    await unsigned.stop();
   }
 }
 

@@ -16,12 +16,31 @@ interface NsecEntry {
 interface Nsec3Entry {
   /** Lower-case base32hex of the hash: its string order is the hash's byte order. */
   hash: string;
+  /** The first 30 bits of the hash (six base32hex digits): the binary search compares these first. */
+  prefix: number;
   record: ResourceRecord;
   optOut: boolean;
 }
 
-/** Bound on remembered NSEC3 hashes per zone (each entry ~100 bytes). */
+/** Bound on remembered NSEC3 hashes and proofs per zone (each entry ~100 bytes). */
 const HASH_MEMO_MAX = 10000;
+
+const B32HEX_DIGIT = new Int8Array(128).fill(-1);
+for (let i = 0; i < 32; i++) B32HEX_DIGIT['0123456789abcdefghijklmnopqrstuv'.charCodeAt(i)] = i;
+
+/** The first six base32hex digits of a hashed label as a number (30 bits): the same order as the strings. */
+function hashPrefix(hash: string): number {
+  let v = 0;
+  for (let i = 0; i < 6; i++) v = v * 32 + Math.max(0, B32HEX_DIGIT[hash.charCodeAt(i) & 127] ?? 0);
+  return v;
+}
+
+/** A bounded memo: a full one starts over (random names asked once would only churn it). */
+function remember<V>(memo: Map<string, V>, key: string, value: V): V {
+  if (memo.size >= HASH_MEMO_MAX) memo.clear();
+  memo.set(key, value);
+  return value;
+}
 
 export class DnssecIndex {
   private readonly sigs = new Map<string, Map<number, ResourceRecord[]>>();
@@ -63,7 +82,7 @@ export class DnssecIndex {
             const f = readNsec3(raw);
             const hash = splitLabels(key)[0] ?? '';
             if (!this.nsec3ByHash.has(hash)) {
-              const e = { hash, record: rr, optOut: (f.flags & 1) === 1 };
+              const e = { hash, prefix: hashPrefix(hash), record: rr, optOut: (f.flags & 1) === 1 };
               this.nsec3ByHash.set(hash, e);
               this.nsec3Chain.push(e);
               this.nsec3Owners.add(key);
@@ -81,8 +100,15 @@ export class DnssecIndex {
     }
     this.nsecChain.sort((a, b) => compareLabels(a.labels, b.labels));
     this.nsec3Chain.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+    this.nsec3Prefixes = Float64Array.from(this.nsec3Chain, (e) => e.prefix);
     this.nsec3Param = param ?? firstNsec3;
   }
+
+  /** nsec3Chain's prefixes, in the same order. */
+  private readonly nsec3Prefixes: Float64Array;
+  /** Proof records of names asked again and again (wildcards at closest enclosers); bounded. */
+  private readonly nsecCoverMemo = new Map<string, ResourceRecord>();
+  private readonly nsec3CoverMemo = new Map<string, Nsec3Entry>();
 
   /** Which denial of existence the zone uses. */
   get denial(): 'nsec' | 'nsec3' | 'none' {
@@ -105,9 +131,14 @@ export class DnssecIndex {
    * (proves it does not exist) unless it is owned by `name` itself. The chain wraps from its last
    * owner to the apex (RFC 4034 §4.1.1).
    */
-  nsecCovering(name: string): ResourceRecord | undefined {
+  nsecCovering(name: string, memo = false): ResourceRecord | undefined {
     const chain = this.nsecChain;
     if (chain.length === 0) return undefined;
+    const key = memo ? nameKey(name) : '';
+    if (memo) {
+      const hit = this.nsecCoverMemo.get(key);
+      if (hit) return hit;
+    }
     const target = canonicalLabels(name);
     let lo = 0;
     let hi = chain.length - 1;
@@ -119,24 +150,20 @@ export class DnssecIndex {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return chain[found >= 0 ? found : chain.length - 1]!.record;
+    const record = chain[found >= 0 ? found : chain.length - 1]!.record;
+    return memo ? remember(this.nsecCoverMemo, key, record) : record;
   }
 
   /** Hashes of names asked again and again (closest enclosers, wildcards, the apex); bounded. */
   private readonly hashMemo = new Map<string, string>();
 
   /** The hashed owner label of `name` under this zone's NSEC3 parameters. */
-  nsec3HashOf(name: string): string {
+  nsec3HashOf(name: string, memo = true): string {
+    const p = this.nsec3Param!;
+    if (!memo) return nsec3Label(name, p.salt, p.iterations, p.algorithm);
     const key = nameKey(name);
-    let h = this.hashMemo.get(key);
-    if (h === undefined) {
-      const p = this.nsec3Param!;
-      h = nsec3Label(name, p.salt, p.iterations, p.algorithm);
-      // Random names asked once would only churn the memo: a full memo starts over.
-      if (this.hashMemo.size >= HASH_MEMO_MAX) this.hashMemo.clear();
-      this.hashMemo.set(key, h);
-    }
-    return h;
+    const h = this.hashMemo.get(key);
+    return h ?? remember(this.hashMemo, key, nsec3Label(name, p.salt, p.iterations, p.algorithm));
   }
 
   /** The NSEC3 whose owner is H(name) (RFC 5155 §7.2: "matches"). */
@@ -145,23 +172,33 @@ export class DnssecIndex {
     return this.nsec3ByHash.get(this.nsec3HashOf(name))?.record;
   }
 
-  /** The NSEC3 that covers H(name): the last hashed owner before it, wrapping around (RFC 5155 §7.2). */
-  nsec3Covering(name: string): { record: ResourceRecord; optOut: boolean } | undefined {
+  /**
+   * The NSEC3 that covers H(name): the last hashed owner before it, wrapping around (RFC 5155 §7.2).
+   * `memo`: the name is asked again and again (a wildcard, an encloser), so its hash and answer are kept;
+   * a next closer name of a random question is not (it would only churn the memo).
+   */
+  nsec3Covering(name: string, memo = true): { record: ResourceRecord; optOut: boolean } | undefined {
     const chain = this.nsec3Chain;
     if (chain.length === 0 || !this.nsec3Param) return undefined;
-    const h = this.nsec3HashOf(name);
+    const h = this.nsec3HashOf(name, memo);
+    const hit = memo ? this.nsec3CoverMemo.get(h) : undefined;
+    if (hit) return hit;
+    // Binary search on the 30-bit prefixes; equal prefixes fall back to the whole string.
+    const prefixes = this.nsec3Prefixes;
+    const hp = hashPrefix(h);
     let lo = 0;
     let hi = chain.length - 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (chain[mid]!.hash < h) {
+      const p = prefixes[mid]!;
+      if (p < hp || (p === hp && chain[mid]!.hash < h)) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
     }
     const e = chain[found >= 0 ? found : chain.length - 1]!;
-    return { record: e.record, optOut: e.optOut };
+    return memo ? remember(this.nsec3CoverMemo, h, e) : e;
   }
 
   /** `name` is the owner of an NSEC3 record (RFC 5155 §7.2.8). */

@@ -27,7 +27,7 @@ export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
       case 'nxdomain':
         // The NSEC covering the name, and the one covering the wildcard at its closest encloser.
         add(idx.nsecCovering(d.sname));
-        add(idx.nsecCovering(wildcardOf(idx.closestEncloser(d.sname))));
+        add(idx.nsecCovering(wildcardOf(idx.closestEncloser(d.sname)), true));
         break;
       case 'nodata':
         // The name's own NSEC shows the type is absent; an empty non-terminal has none, so the NSEC
@@ -70,7 +70,7 @@ export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
       }
       case 'wildcard-answer':
         // §7.2.6: only the NSEC3 covering the next closer name; the RRSIG's label count names the encloser.
-        add(idx.nsec3Covering(idx.nextCloser(d.sname, parentName(d.source)))?.record);
+        add(idx.nsec3Covering(idx.nextCloser(d.sname, parentName(d.source)), false)?.record);
         break;
       case 'no-ds': {
         const match = idx.nsec3Matching(d.cut);
@@ -96,6 +96,6 @@ function closestEncloserProof(idx: DnssecIndex, sname: string, candidate: string
     match = idx.nsec3Matching(ce);
   }
   add(match);
-  if (nameKey(ce) !== nameKey(sname)) add(idx.nsec3Covering(idx.nextCloser(sname, ce))?.record);
+  if (nameKey(ce) !== nameKey(sname)) add(idx.nsec3Covering(idx.nextCloser(sname, ce), false)?.record);
   return ce;
 }

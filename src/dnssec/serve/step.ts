@@ -64,9 +64,36 @@ function groups(records: readonly ResourceRecord[]): Group[] {
   return out;
 }
 
+/** The last renamed copy made of an index's RRSIG list: the negative SOA's (a lower TTL) is asked for again and again. */
+const renamed = new WeakMap<readonly ResourceRecord[], { owner: string; ttl: number; sigs: readonly ResourceRecord[] }>();
+
 /** The RRSIGs for an RRset emitted at `owner` with `ttl` (RFC 4035 §3.1.1, wildcard owners as in §3.1.3.3). */
-function sigsAs(sigs: readonly ResourceRecord[], owner: string, ttl: number): ResourceRecord[] {
-  return sigs.map((s) => (s.name === owner && s.ttl === ttl ? s : { ...s, name: owner, ttl }));
+function sigsAs(sigs: readonly ResourceRecord[], owner: string, ttl: number): readonly ResourceRecord[] {
+  let same = true;
+  for (const s of sigs) if (s.name !== owner || s.ttl !== ttl) same = false;
+  if (same) return sigs;
+  const last = renamed.get(sigs);
+  if (last && last.owner === owner && last.ttl === ttl) return last.sigs;
+  const out = sigs.map((s) => (s.name === owner && s.ttl === ttl ? s : { ...s, name: owner, ttl }));
+  renamed.set(sigs, { owner, ttl, sigs: out });
+  return out;
+}
+
+/**
+ * A proof record as it goes out, followed by its RRSIGs: NSEC3 owners in lower case, as NSD and Knot send
+ * them (validators such as unbound compare the hashed label as text with the hash they compute, in lower
+ * case). Built once per record of the index and reused.
+ */
+const proofSets = new WeakMap<ResourceRecord, readonly ResourceRecord[]>();
+
+function proofWithSigs(idx: DnssecIndex, r: ResourceRecord): readonly ResourceRecord[] {
+  let set = proofSets.get(r);
+  if (!set) {
+    const owner = r.type === RRType.NSEC3 ? nameKey(r.name) : r.name;
+    set = [owner === r.name ? r : { ...r, name: owner }, ...sigsAs(idx.sigsFor(r.name, r.type) ?? [], owner, r.ttl)];
+    proofSets.set(r, set);
+  }
+  return set;
 }
 
 function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype: number): void {
@@ -132,10 +159,7 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
     for (const r of denialProof(idx, d)) {
       if (proofs.includes(r)) continue;
       proofs.push(r);
-      // NSEC3 owners go out in lower case, as NSD and Knot send them: validators (unbound) compare the
-      // hashed label as text with the hash they compute, which they write in lower case.
-      const owner = r.type === RRType.NSEC3 ? nameKey(r.name) : r.name;
-      authority.push(owner === r.name ? r : { ...r, name: owner }, ...sigsAs(idx.sigsFor(r.name, r.type) ?? [], owner, r.ttl));
+      for (const p of proofWithSigs(idx, r)) authority.push(p);
     }
   }
 

@@ -1,5 +1,4 @@
 // The few facts the DNSSEC serving step needs from a zone, so it depends on the zone store only through this.
-import { nameKey } from '../../wire/name.js';
 import type { ResourceRecord } from '../../wire/types.js';
 import type { RRset, Zone } from '../../zone/tree.js';
 
@@ -15,19 +14,16 @@ export interface DnssecZoneView {
   records(): Iterable<ResourceRecord>;
 }
 
-/** The view of today's in-memory zone (src/zone/tree.ts). */
+/**
+ * The view of a compiled zone (src/zone/tree.ts): each question probes the hash index once and builds
+ * at most the one RRset asked for (never a whole node: that decoded every RRSIG and NSEC at the name).
+ */
 export function viewOfZone(zone: Zone): DnssecZoneView {
-  const z = zone as Zone & { records?: () => Iterable<ResourceRecord> };
   return {
     origin: zone.origin,
-    exists: (name) => zone.get(nameKey(name)) !== undefined,
-    rrset: (name, type) => zone.get(nameKey(name))?.rrsets.get(type),
-    isCut: (name) => zone.cuts.has(nameKey(name)),
-    records:
-      typeof z.records === 'function'
-        ? () => z.records!()
-        : function* () {
-            for (const node of zone.nodes.values()) for (const set of node.rrsets.values()) yield* set.records;
-          },
+    exists: (name) => zone.has(name),
+    rrset: (name, type) => zone.rrset(name, type),
+    isCut: (name) => zone.isCut(name),
+    records: () => zone.records(),
   };
 }
