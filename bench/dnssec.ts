@@ -13,6 +13,8 @@ import { writeDistinctQueries, writeDynamicQueries, writeQueries, writeZone } fr
 import { signZone } from '../test/helpers/dnssec-chain.js';
 import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
+import { sign } from 'node:crypto';
+import { nativeSigning } from '../src/dnssec/native-signer.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -32,6 +34,30 @@ const ROUNDS = Number(flags.rounds);
 const DISTINCT = Number(flags['distinct-queries']);
 const SECTIONS = new Set(flags.sections.split(','));
 const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+
+/** CPU µs per call of `f` (process.cpuUsage over about a second, after a warm-up): wall-clock rates mean little on a loaded machine. */
+function cpuPerCall(f: (i: number) => void): number {
+  for (let i = 0; i < 300; i++) f(i);
+  const t = process.cpuUsage();
+  const end = Date.now() + 1000;
+  let n = 0;
+  while (Date.now() < end) {
+    for (let j = 0; j < 50; j++) f(n + j);
+    n += 50;
+  }
+  const u = process.cpuUsage(t);
+  return (u.user + u.system) / n;
+}
+
+/** One signature's CPU: the whole RRSIG (signRRset: canonical form, signed data, native signer when built) and a bare node:crypto sign() of the same length of data. */
+function signingCpu(alg: AlgorithmNumber): { rrsigUs: number; nodeCryptoUs: number } {
+  const key = generateKey('bench.lab', alg, false);
+  const o = { inception: 1_800_000_000, expiration: 1_801_000_000 };
+  const rrsigUs = cpuPerCall((i) => signRRset([{ name: `u${i}.dyn.bench.lab.`, type: RRType.A, class: 1, ttl: 30, data: { address: `198.18.0.${(i % 254) + 1}` } }], key, o));
+  const data = Buffer.alloc(80, 7);
+  const nodeCryptoUs = cpuPerCall(() => (alg === 15 ? sign(null, data, key.privateKey) : sign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' })));
+  return { rrsigUs, nodeCryptoUs };
+}
 
 function signingRate(alg: AlgorithmNumber): { signPerSec: number; verifyPerSec: number } {
   const key = generateKey('bench.lab', alg, false);
@@ -76,7 +102,8 @@ async function main(): Promise<void> {
   console.log('# DNSSEC signing (in process, one core)');
   for (const [alg, name] of [[13, 'ECDSAP256SHA256'], [15, 'ED25519']] as const) {
     const r = signingRate(alg);
-    console.log(`${name}: ${Math.round(r.signPerSec)} signatures/s, ${Math.round(r.verifyPerSec)} verifications/s`);
+    const c = signingCpu(alg);
+    console.log(`${name}: ${Math.round(r.signPerSec)} signatures/s, ${Math.round(r.verifyPerSec)} verifications/s; CPU per RRSIG ${c.rrsigUs.toFixed(1)} µs (${nativeSigning() ? 'native signer' : 'node:crypto'}), a bare node:crypto sign() ${c.nodeCryptoUs.toFixed(1)} µs`);
   }
   if (flags['skip-dnsperf']) return;
   const dir = mkdtempSync(join(tmpdir(), 'fluxdns-bench-dnssec-'));

@@ -12,6 +12,12 @@
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "libraries": ["-ldl"]
+    },
+    {
+      "target_name": "fluxdns_dnssec",
+      "sources": ["dnssec_sign.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "defines": ["NAPI_VERSION=8"]
     }
   ]
 }

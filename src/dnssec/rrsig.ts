@@ -3,10 +3,11 @@ import { sign, verify } from 'node:crypto';
 import { rdataCodec } from '../wire/rdata/index.js';
 import { Writer } from '../wire/writer.js';
 import { readNameAt } from '../wire/reader.js';
-import { labelCount, splitLabels } from '../wire/name.js';
+import { splitLabels } from '../wire/name.js';
 import { RRClass, RRType, type OpaqueRdata, type ResourceRecord } from '../wire/types.js';
 import { canonicalNameWire } from './canonical.js';
 import { publicKeyFromField, type DnssecKey } from './keys.js';
+import { nativeSign } from './native-signer.js';
 
 /**
  * Types whose RDATA names are lower-cased in canonical form: RFC 4034 §6.2's list as corrected by
@@ -53,16 +54,26 @@ export interface SignOptions {
   readonly ttl?: number;
 }
 
-/** The RRSIG RDATA fields before the signature (RFC 4034 §3.1). */
-function rrsigHeader(owner: string, type: number, key: DnssecKey, ttl: number, o: SignOptions): Uint8Array {
-  const signer = canonicalNameWire(key.zone);
+/** The signer name's canonical wire form per key (the same for every signature it makes). */
+const signerWire = new WeakMap<DnssecKey, Uint8Array>();
+
+/** Labels in a wire name (RFC 4034 §3.1.3), not counting a leading "*" label (a wildcard owner). */
+function wireLabels(wire: Uint8Array): number {
+  let n = 0;
+  for (let p = 0; wire[p] !== 0; p += wire[p]! + 1) n++;
+  return n > 0 && wire[0] === 1 && wire[1] === 0x2a ? n - 1 : n;
+}
+
+/** The RRSIG RDATA fields before the signature (RFC 4034 §3.1), for an owner in canonical wire form. */
+function rrsigHeader(ownerWire: Uint8Array, type: number, key: DnssecKey, ttl: number, o: SignOptions): Uint8Array {
+  let signer = signerWire.get(key);
+  if (!signer) signerWire.set(key, (signer = canonicalNameWire(key.zone)));
   const out = new Uint8Array(18 + signer.length);
   const dv = new DataView(out.buffer);
   dv.setUint16(0, type);
   out[2] = key.algorithm;
   // Labels (§3.1.3): the owner's labels without the root and without a leading "*" (a wildcard owner).
-  const isWild = owner.startsWith('*.') || owner === '*';
-  out[3] = labelCount(owner) - (isWild ? 1 : 0);
+  out[3] = wireLabels(ownerWire);
   dv.setUint32(4, ttl >>> 0);
   dv.setUint32(8, o.expiration >>> 0);
   dv.setUint32(12, o.inception >>> 0);
@@ -77,22 +88,30 @@ function rrsigHeader(owner: string, type: number, key: DnssecKey, ttl: number, o
  */
 export function signedData(rrset: readonly ResourceRecord[], header: Uint8Array, ttl: number): Uint8Array {
   const first = rrset[0]!;
-  const owner = canonicalNameWire(first.name);
-  const rdatas = rrset.map(canonicalRdata).sort(compareBytes);
-  const parts: Uint8Array[] = [header];
-  let prev: Uint8Array | undefined;
-  for (const rd of rdatas) {
-    if (prev && compareBytes(prev, rd) === 0) continue;
-    prev = rd;
-    const fixed = new Uint8Array(10);
-    const dv = new DataView(fixed.buffer);
-    dv.setUint16(0, first.type);
-    dv.setUint16(2, first.class);
-    dv.setUint32(4, ttl >>> 0);
-    dv.setUint16(8, rd.length);
-    parts.push(owner, fixed, rd);
+  return signedDataOf(canonicalNameWire(first.name), first.type, first.class, rrset.map(canonicalRdata), header, ttl);
+}
+
+/** signedData from canonical parts; `rdatas` is sorted in place. Written into one buffer (no parts to concatenate). */
+function signedDataOf(owner: Uint8Array, type: number, klass: number, rdatas: Uint8Array[], header: Uint8Array, ttl: number): Uint8Array {
+  if (rdatas.length > 1) rdatas.sort(compareBytes);
+  let len = header.length;
+  for (let i = 0; i < rdatas.length; i++) if (i === 0 || compareBytes(rdatas[i - 1]!, rdatas[i]!) !== 0) len += owner.length + 10 + rdatas[i]!.length;
+  const out = Buffer.allocUnsafe(len);
+  out.set(header, 0);
+  let o = header.length;
+  for (let i = 0; i < rdatas.length; i++) {
+    const rd = rdatas[i]!;
+    if (i > 0 && compareBytes(rdatas[i - 1]!, rd) === 0) continue;
+    out.set(owner, o);
+    o += owner.length;
+    o = out.writeUInt16BE(type, o);
+    o = out.writeUInt16BE(klass, o);
+    o = out.writeUInt32BE(ttl >>> 0, o);
+    o = out.writeUInt16BE(rd.length, o);
+    out.set(rd, o);
+    o += rd.length;
   }
-  return Buffer.concat(parts);
+  return out;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -103,6 +122,8 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 /** Signs data with the key: ECDSA gives r‖s, 32 bytes each (RFC 6605 §4), not DER; Ed25519 is pure EdDSA (RFC 8080 §4). */
 export function signBytes(key: DnssecKey, data: Uint8Array): Uint8Array {
+  const fast = nativeSign(key.algorithm, key.privateKey, data);
+  if (fast) return fast;
   if (key.algorithm === 15) return sign(null, data, key.privateKey);
   return sign('sha256', data, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
 }
@@ -111,13 +132,22 @@ export function signBytes(key: DnssecKey, data: Uint8Array): Uint8Array {
 export function signRRset(rrset: readonly ResourceRecord[], key: DnssecKey, o: SignOptions): ResourceRecord<OpaqueRdata> {
   const first = rrset[0];
   if (!first) throw new Error('cannot sign an empty RRset');
+  return signCanonical(first, canonicalNameWire(first.name), rrset.map(canonicalRdata), key, o);
+}
+
+/**
+ * signRRset with the owner's canonical wire form and the records' canonical RDATA already made (the online
+ * signer makes them once for its cache key and for every key that signs). `rdatas` is sorted in place.
+ */
+export function signCanonical(first: ResourceRecord, ownerWire: Uint8Array, rdatas: Uint8Array[], key: DnssecKey, o: SignOptions): ResourceRecord<OpaqueRdata> {
   const ttl = o.ttl ?? first.ttl;
-  const header = rrsigHeader(first.name, first.type, key, ttl, o);
-  const signature = signBytes(key, signedData(rrset, header, ttl));
+  const klass = first.class ?? RRClass.IN;
+  const header = rrsigHeader(ownerWire, first.type, key, ttl, o);
+  const signature = signBytes(key, signedDataOf(ownerWire, first.type, klass, rdatas, header, ttl));
   const raw = new Uint8Array(header.length + signature.length);
   raw.set(header);
   raw.set(signature, header.length);
-  return { name: first.name, type: RRType.RRSIG, class: first.class ?? RRClass.IN, ttl, data: { raw } };
+  return { name: first.name, type: RRType.RRSIG, class: klass, ttl, data: { raw } };
 }
 
 /** Fields of an RRSIG rdata (RFC 4034 §3.1). */

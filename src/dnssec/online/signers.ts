@@ -4,7 +4,8 @@ import { perConfig } from '../../config/per-config.js';
 import { nameKey } from '../../wire/name.js';
 import { RRType, type ResourceRecord } from '../../wire/types.js';
 import { dnskeyRecord, dsRdata, type DnssecKey } from '../keys.js';
-import { canonicalRdata, signRRset } from '../rrsig.js';
+import { canonicalRdata, signCanonical } from '../rrsig.js';
+import { canonicalNameWire } from '../canonical.js';
 import { dnssecSites, keysOf, type DnssecConfigSources } from './load.js';
 import type { DnssecConfig } from './schema.js';
 
@@ -74,8 +75,10 @@ export class SignedZone {
   sign(rrset: readonly ResourceRecord[]): ResourceRecord[] {
     const first = rrset[0]!;
     const ttl = first.ttl;
+    // The canonical forms are made once: for the cache key and for the data every key signs (RFC 4034 §6.2).
+    const rdatas = rrset.map(canonicalRdata);
     let key = `${nameKey(first.name)}|${first.type}|${ttl}`;
-    for (const rr of rrset) key += '|' + Buffer.from(canonicalRdata(rr)).toString('latin1');
+    for (const rd of rdatas) key += '|' + Buffer.from(rd.buffer, rd.byteOffset, rd.byteLength).toString('latin1');
     const now = this.clock.now();
     const hit = this.cache.get(key);
     if (hit && hit.renewAt > now) {
@@ -87,7 +90,8 @@ export class SignedZone {
     // Inception an hour back: a validator whose clock is slow still accepts the signature (RFC 6781 §4.4.2.2).
     const o = { inception: now - 3600, expiration: now + expiry, ttl };
     const isKeySet = first.type === RRType.DNSKEY || first.type === CDS || first.type === CDNSKEY;
-    const sigs = (isKeySet ? this.keySigners : this.zoneSigners).map((k) => signRRset(rrset, k, o));
+    const owner = canonicalNameWire(first.name);
+    const sigs = (isKeySet ? this.keySigners : this.zoneSigners).map((k) => signCanonical(first, owner, rdatas, k, o));
     this.signed += sigs.length;
     if (this.cache.size >= CACHE_LIMIT) {
       let drop = CACHE_LIMIT >> 1;
