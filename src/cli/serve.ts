@@ -1,6 +1,6 @@
 // fluxdns serve: the server, in one process or as N cluster workers sharing the same sockets.
 import cluster, { type Worker } from 'node:cluster';
-import { chownSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { DEMO_COMMANDS, demoCommands, demoConfig, PORT_OFFSET } from '../config/demo.js';
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { demoGatewayBackend } from '../config/demo.js';
@@ -16,7 +16,11 @@ import { clusterHandler, processHandler, type StatsData } from '../server/contro
 import { notifyReady } from '../server/notify.js';
 import { dropKeepingBind, dropPrivileges, lookupUser } from '../server/privileges.js';
 import { LoadError } from '../server/runtime-load.js';
-import { startServer, type RunningServer } from '../server/server.js';
+import { startServer, type CompiledZoneRef, type RunningServer } from '../server/server.js';
+import { writeCompiledZone } from '../control/compiled-file.js';
+import { zoneLoader } from '../zone/loader.js';
+import { isCatalogZone } from '../catalog/catalog.js';
+import type { ZoneConfig } from '../config/schema.js';
 import { loadOrReport, parseFlags, UsageError } from './args.js';
 import { applySecondaryMessage, forwardNotifies, isSecondaryMessage, startSecondaryInPrimary, startSecondaryInProcess, type SecondaryMessage } from '../secondary/run.js';
 
@@ -30,7 +34,7 @@ type WorkerMessage =
   | { type: 'failed'; error: string }
   | { type: 'ctl-reply'; id: number; reply: ControlReply }
   | Extract<SecondaryMessage, { type: 'secondary-notify' }>;
-type PrimaryMessage = 'reload' | 'stop' | 'reopen' | { type: 'ctl'; id: number; req: ControlRequest } | SecondaryMessage;
+type PrimaryMessage = 'reload' | 'stop' | 'reopen' | { type: 'ctl'; id: number; req: ControlRequest; compiled?: CompiledZoneRef } | SecondaryMessage;
 
 export async function runServe(args: string[]): Promise<number> {
   const { values } = parseFlags(args, SERVE_FLAGS);
@@ -196,7 +200,7 @@ export async function runServe(args: string[]): Promise<number> {
       else if (m === 'reopen') process.emit('SIGUSR1', 'SIGUSR1');
       else if (isSecondaryMessage(m)) applySecondaryMessage(running, m, logger);
       else if (typeof m === 'object' && m.type === 'ctl') {
-        void handler(m.req).then((reply) => process.send?.({ type: 'ctl-reply', id: m.id, reply } satisfies WorkerMessage));
+        void handler(m.req, m.compiled).then((reply) => process.send?.({ type: 'ctl-reply', id: m.id, reply } satisfies WorkerMessage));
       }
     });
     process.on('disconnect', () => stop('the primary went away'));
@@ -279,7 +283,7 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
       });
     };
     /** Sends a control request to every worker and collects the replies (10 s each at most). */
-    const ask = (req: ControlRequest): Promise<ControlReply[]> =>
+    const ask = (req: ControlRequest, compiled?: CompiledZoneRef): Promise<ControlReply[]> =>
       Promise.all(
         workers().map(
           (w) =>
@@ -294,14 +298,47 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
                 pending.delete(id);
                 done(r);
               });
-              w.send({ type: 'ctl', id, req } satisfies PrimaryMessage);
+              w.send({ type: 'ctl', id, req, ...(compiled ? { compiled } : {}) } satisfies PrimaryMessage);
             }),
         ),
       );
+    /**
+     * `ctl reload ZONE`: parsed, checked and compiled once, here in the zone-loader thread, and handed to
+     * every worker as a file of the compiled arrays (src/control/compiled-file.ts) instead of each worker
+     * reading and compiling the file. A zone that fails to compile goes to the workers as before, so the
+     * error, the log line and the failure count are theirs, worded as always.
+     */
+    const askCompiled = async (req: ControlRequest): Promise<ControlReply[]> => {
+      if (req.cmd !== 'reload' || req.zone === undefined) return ask(req);
+      const key = (req.zone.endsWith('.') ? req.zone : req.zone + '.').toLowerCase();
+      let zc: ZoneConfig | undefined;
+      try {
+        const config = source().config;
+        zc = config.zones.find((z) => z.name.toLowerCase() === key);
+        if (zc && (isCatalogZone(config, zc) || !existsSync(zc.file))) zc = undefined;
+      } catch {
+        zc = undefined;
+      }
+      if (zc === undefined) return ask(req);
+      let written: { path: string; remove: () => void } | undefined;
+      try {
+        const r = await zoneLoader.compile(zc.name, zc.file, { zonemd: zc.zonemd });
+        if (r.ok) written = writeCompiledZone(r);
+      } catch (e) {
+        logger.warn('compiling the zone for the workers failed; each worker loads it', { zone: zc.name, err: (e as Error).message });
+      }
+      if (written === undefined) return ask(req);
+      logger.info('zone compiled for the workers', { zone: zc.name, file: zc.file });
+      try {
+        return await ask(req, { file: zc.file, path: written.path });
+      } finally {
+        written.remove();
+      }
+    };
     const onReady = async () => {
       if (c.control) {
         try {
-          control = await startControl(c.control.socket, clusterHandler(ask, n, loaded.file, statsTable));
+          control = await startControl(c.control.socket, clusterHandler(askCompiled, n, loaded.file, statsTable));
         } catch (e) {
           process.stderr.write(`cannot open the control socket: ${(e as Error).message}\n`);
           stop('the control socket failed');

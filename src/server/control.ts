@@ -2,7 +2,7 @@
 // every worker and merges their answers (a zone reload must reach each process that serves it).
 import type { ControlHandler, ControlReply, ControlRequest } from '../control/protocol.js';
 import { VERSION } from '../version.js';
-import type { ReloadResult, RunningServer, ZoneStatus } from './server.js';
+import type { CompiledZoneRef, ReloadResult, RunningServer, ZoneStatus } from './server.js';
 
 export interface ProcessControl {
   server: RunningServer;
@@ -49,8 +49,9 @@ function reloadReply(r: ReloadResult, zone: string | undefined): ControlReply {
 }
 
 /** The handler of one serving process (the only one, or a worker asked by the primary). */
-export function processHandler(p: ProcessControl, configFile: string): ControlHandler {
-  return async (req: ControlRequest): Promise<ControlReply> => {
+export function processHandler(p: ProcessControl, configFile: string): (req: ControlRequest, compiled?: CompiledZoneRef) => Promise<ControlReply> {
+  // `compiled` comes only from the primary over the cluster channel, never from the control socket.
+  return async (req: ControlRequest, compiled?: CompiledZoneRef): Promise<ControlReply> => {
     const s = p.server;
     switch (req.cmd) {
       case 'status': {
@@ -68,7 +69,7 @@ export function processHandler(p: ProcessControl, configFile: string): ControlHa
         return { ok: true, data };
       }
       case 'reload':
-        return reloadReply(await (req.zone === undefined ? p.reload() : s.reloadZone(req.zone)), req.zone);
+        return reloadReply(await (req.zone === undefined ? p.reload() : s.reloadZone(req.zone, compiled)), req.zone);
       case 'zone-status': {
         const zones = s.zoneStatus();
         if (req.zone === undefined) return { ok: true, data: { zones } };

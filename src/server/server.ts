@@ -3,7 +3,7 @@ import { Engine } from '../answer/engine.js';
 import { ModuleSet } from '../answer/units.js';
 import { serverAnswerCache } from '../modules/cache/index.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import type { Config, ZoneConfig } from '../config/schema.js';
 import type { Capabilities } from '../capability/core.js';
 import { parseHostPort } from '../config/schema.js';
 import { attackCounters } from '../observe/attack-counters.js';
@@ -23,7 +23,8 @@ import { listenTls, type EncryptedListener } from '../transport/tls.js';
 import { listenUdpAuto } from '../transport/udp-batch.js';
 import { nameToWire, parseName } from '../wire/name.js';
 import { ZoneSet, type Zone } from '../zone/tree.js';
-import { buildRuntime, buildRuntimeOffThread, loadOneZoneOffThread, type ZoneLoadReport } from './runtime-load.js';
+import { readCompiledZone } from '../control/compiled-file.js';
+import { buildRuntime, buildRuntimeOffThread, loadOneZoneOffThread, zoneFromCompiled, type ZoneLoadReport } from './runtime-load.js';
 import cluster from 'node:cluster';
 import { lookupUser } from './privileges.js';
 import { Primary } from '../transfer/primary.js';
@@ -52,6 +53,12 @@ export type ReloadResult =
   | { ok: true; report: ZoneLoadReport[]; generation: number; restartNeeded: string[] }
   | { ok: false; error: Error };
 
+/** A zone compiled by the primary of workers: N: its file (as configured) and the compiled arrays' file. */
+export interface CompiledZoneRef {
+  file: string;
+  path: string;
+}
+
 export interface RunningServer {
   readonly engine: Engine;
   readonly listeners: readonly Listener[];
@@ -65,7 +72,8 @@ export interface RunningServer {
    * Re-reads one zone's master file (the file the configuration in force names) and swaps it in
    * alone; every other zone and the configuration stay. On any error the old zone keeps serving.
    */
-  reloadZone(name: string): Promise<ReloadResult>;
+  /** `compiled`: the zone as the primary of workers: N compiled it (used when it is of the same file). */
+  reloadZone(name: string, compiled?: CompiledZoneRef): Promise<ReloadResult>;
   /** Swaps a zone built elsewhere (a secondary's transfer) into the live set, replacing the zone of that origin. */
   installZone(zone: Zone, report: ZoneLoadReport): void;
   /** Stops serving a zone (a secondary zone past its SOA expire); false when it was not served. */
@@ -263,7 +271,16 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
   };
 
-  const reloadOne = async (name: string): Promise<ReloadResult> => {
+  /** The primary's compiled zone, or undefined (then this process loads the file itself) when it cannot be read. */
+  const readCompiled = (zc: ZoneConfig, path: string) => {
+    try {
+      return zoneFromCompiled(zc, readCompiledZone(path));
+    } catch (e) {
+      logger.warn('the primary\'s compiled zone is unreadable; loading the file here', { zone: zc.name, err: (e as Error).message });
+      return undefined;
+    }
+  };
+  const reloadOne = async (name: string, compiled?: CompiledZoneRef): Promise<ReloadResult> => {
     let key: string;
     try {
       key = parseName(name.endsWith('.') ? name : name + '.').toLowerCase();
@@ -274,8 +291,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const zc = config.zones.find((z) => z.name.toLowerCase() === key);
     if (!zc) return { ok: false, error: new Error(`${key}: no such zone in the configuration (zones: ${config.zones.map((z) => z.name).join(', ') || 'none'})`) };
     let r;
+    let compiledBy: 'primary' | 'here' = 'here';
     try {
-      r = await loadOneZoneOffThread(zc);
+      // Compiled once by the primary for every worker (src/control/compiled-file.ts), unless the
+      // configuration here names another file (a reload the primary has not seen yet).
+      r = compiled !== undefined && compiled.file === zc.file ? readCompiled(zc, compiled.path) : undefined;
+      if (r !== undefined) compiledBy = 'primary';
+      else r = await loadOneZoneOffThread(zc);
     } catch (e) {
       r = { problems: [(e as Error).message] };
     }
@@ -297,7 +319,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     stamp([r.report]);
     reports = [...reports.filter((z) => z.name.toLowerCase() !== key), r.report];
     logZoneReport(logger, [r.report]);
-    logger.info('zone reloaded', { zone: zc.name, generation });
+    logger.info('zone reloaded', { zone: zc.name, generation, compiledBy });
     reloads.inc('success');
     return { ok: true, report: [r.report], generation, restartNeeded: [] };
   };
@@ -308,8 +330,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     reload() {
       return serially(reloadAll);
     },
-    reloadZone(name) {
-      return serially(() => reloadOne(name));
+    reloadZone(name, compiled) {
+      return serially(() => reloadOne(name, compiled));
     },
     installZone(zone, report) {
       const current = engine.runtime;

@@ -29,7 +29,7 @@ export type LoadedZoneFile = Exclude<CompiledZoneFile, { ok: true }> | { ok: tru
 export class ZoneLoader {
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: LoadedZoneFile) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: LoadedZoneFile) => void; reject: (e: Error) => void; raw?: (r: CompiledZoneFile) => void }>();
 
   private start(): Worker {
     if (this.worker) return this.worker;
@@ -45,6 +45,7 @@ export class ZoneLoader {
       if (!p) return;
       this.pending.delete(m.id);
       const r = m.result;
+      if (p.raw) return p.raw(r);
       if (!r.ok) return p.resolve(r);
       try {
         const zone = Zone.fromBuffers(r.buffers);
@@ -71,6 +72,19 @@ export class ZoneLoader {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      w.postMessage({ id, name, file, opts } satisfies LoaderRequest);
+    });
+  }
+
+  /**
+   * Like load, but the compiled arrays themselves (CompiledZoneBuffers), not a Zone: for a process that
+   * hands them on (the primary of workers: N compiles a `ctl reload ZONE` once for every worker).
+   */
+  compile(name: string, file: string, opts: CompileOptions = {}): Promise<CompiledZoneFile> {
+    const w = this.start();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: () => {}, reject, raw: resolve });
       w.postMessage({ id, name, file, opts } satisfies LoaderRequest);
     });
   }

@@ -83,6 +83,11 @@ for (const workers of [1, 2]) {
       assert.deepEqual(await serials(s.port, 'a.lab', 8), new Set([2]));
       assert.equal((await dig(s.port, 'new.a.lab', 'A')).answer[0]?.data, '203.0.113.5');
       assert.deepEqual(await serials(s.port, 'b.lab', 4), new Set([7]));
+      // With workers the file was compiled once, by the primary: each worker installed those arrays.
+      const reloadedBy = (by: string) => new RegExp(`"msg":"zone reloaded","zone":"a\\.lab\\.","generation":\\d+,"compiledBy":"${by}"`, 'g');
+      await s.server.proc.waitFor((t) => (t.match(reloadedBy(workers > 1 ? 'primary' : 'here')) ?? []).length === workers, 30000, 'stderr');
+      assert.equal((s.server.proc.stderr.match(/"msg":"zone compiled for the workers","zone":"a\.lab\."/g) ?? []).length, workers > 1 ? 1 : 0);
+      assert.equal((s.server.proc.stderr.match(reloadedBy(workers > 1 ? 'here' : 'primary')) ?? []).length, 0);
 
       // The broken zone: the error goes to the caller with file and line, exit 1, the old zone serves.
       const rb = await s.ctl('reload', 'b.lab.');
