@@ -1,7 +1,7 @@
 // Runs one side of an attack test in its own process (started with `ip netns exec NS node --import tsx
 // test/helpers/attack-driver.ts JSON`), so attacker and legitimate client each have an event loop of
 // their own and can sit in a network namespace. Prints progress lines and one JSON result line.
-//   { "mode": "hold", host, port, sources, perSource, everyMs }   slot holders until SIGTERM; prints "opened N live M" each second
+//   { "mode": "hold", host, port, sources, perSource, everyMs, reconnectMs? }   slot holders until SIGTERM; prints "opened N live M" each second
 //   { "mode": "flood", host, port, sources, loops }                a reconnect flood until SIGTERM; prints "attempts N" each second
 //   { "mode": "legit", targets, seconds }                          the legitimate client for `seconds`; prints "result {scores}"
 //   { "mode": "count", host, port, groups: { NAME: [sources] } }   one connection per source, kept open; prints
@@ -10,7 +10,7 @@ import net from 'node:net';
 import { answered, framed, holdSlots, legitimate, query, reconnectFlood, sleep, type Ports } from './attack.js';
 
 type Spec =
-  | { mode: 'hold'; host: string; port: number; sources: string[]; perSource: number; everyMs: number }
+  | { mode: 'hold'; host: string; port: number; sources: string[]; perSource: number; everyMs: number; reconnectMs?: number }
   | { mode: 'flood'; host: string; port: number; sources: string[]; loops: number }
   | { mode: 'legit'; targets: Array<Ports & { label?: string; localAddress?: string }>; seconds: number }
   | { mode: 'count'; host: string; port: number; groups: Record<string, string[]> };
@@ -47,7 +47,7 @@ function held(host: string, port: number, src: string, keep: net.Socket[]): Prom
 }
 
 if (spec.mode === 'hold') {
-  const h = holdSlots(spec.host, spec.port, spec.sources, spec.perSource, spec.everyMs, stop);
+  const h = holdSlots(spec.host, spec.port, spec.sources, spec.perSource, spec.everyMs, stop, spec.reconnectMs);
   setInterval(() => console.log(`opened ${h.opened()} live ${h.live()}`), 1000);
 } else if (spec.mode === 'flood') {
   const tally = { attempts: 0 };
