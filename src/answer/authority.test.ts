@@ -12,6 +12,7 @@ import { Capabilities } from '../capability/core.js';
 import type { TransportInfo } from './context.js';
 import { Engine } from './engine.js';
 import { ModuleSet } from './units.js';
+import { AuthorityTable, type Authority } from './authority.js';
 
 const udp: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 };
 const zone = (origin: string, text: string) => Zone.build(origin, parseZone(text, { origin }).records);
@@ -113,4 +114,21 @@ test('a module that is not configured is not in the chain', () => {
   const full = unitNames('cookies: { mode: answer }\necho:\n  - { zone: e.lab }\npolicies:\n  - { match: { qname: x.t.lab }, action: { rcode: NXDOMAIN } }\n', [zone('t.lab.', soa(1, 30))]);
   for (const present of ['echo', 'zone', 'cookies', 'cookies-out', 'policies']) assert.ok(full.includes(present), `${present} is configured`);
   assert.ok(!full.includes('rrl') && !full.includes('capability'));
+});
+
+test('deepest: the suffix comparison of a small table agrees with the walk up a large one (root, nested apexes, escapes, case)', () => {
+  const apexes = ['.', 'lab.', 'b.lab.', 'a.b.lab.', 'ab.lab.', 'x\\.y.lab.', 'other.'];
+  const file = (name: string): Authority => ({ kind: 'policy', name, zone: undefined as unknown as Zone });
+  // Padding zones make the second table large enough to walk up through its Map instead.
+  const small = new AuthorityTable(apexes.map(file));
+  const large = new AuthorityTable([...apexes, ...Array.from({ length: 20 }, (_, i) => `pad${i}.invalid.`)].map(file));
+  const queries = ['.', 'lab.', 'x.lab.', 'b.lab.', 'xb.lab.', 'a.b.lab.', 'ca.b.lab.', 'b.a.b.lab.', 'ab.lab.', 'b.ab.lab.', 'y.lab.', 'x\\.y.lab.',
+    'q.x\\.y.lab.', 'y\\.lab.', 'other.', 'z.other.', 'com.', 'B.LAB.', 'labx.'];
+  for (const q of queries) {
+    const key = q.toLowerCase();
+    assert.equal(small.deepest(key)?.name, large.deepest(key)?.name, q);
+  }
+  assert.equal(small.deepest('ca.b.lab.')?.name, 'b.lab.');
+  assert.equal(small.deepest('xb.lab.')?.name, 'lab.');
+  assert.equal(small.deepest('com.')?.name, '.');
 });

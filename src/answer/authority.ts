@@ -30,6 +30,12 @@ export class AuthorityTable {
   private readonly zones = new Map<string, Authority>();
   /** Service names by lower-case name (exact match). */
   private readonly services = new Map<string, Authority>();
+  /**
+   * With few zones, their apexes longest first: the first that ends the name at a label boundary is
+   * the deepest. No substring per label and no string hashing for a name never seen before (each new
+   * name's lookup in a Map hashes it, then each parent again).
+   */
+  private few: { readonly key: string; readonly a: Authority }[] | undefined;
 
   constructor(
     entries: Iterable<Authority> = [],
@@ -37,6 +43,7 @@ export class AuthorityTable {
     private readonly source?: { readonly config: unknown; readonly zones: unknown },
   ) {
     for (const a of entries) this.add(a);
+    if (this.zones.size <= FEW_ZONES) this.few = [...this.zones].map(([key, a]) => ({ key, a })).sort((x, y) => y.key.length - x.key.length);
   }
 
   builtFrom(config: unknown, zones: unknown): boolean {
@@ -80,6 +87,15 @@ export class AuthorityTable {
   /** Longest-suffix match of a lower-case name against the zone apexes. */
   deepest(key: string): Authority | undefined {
     if (this.zones.size === 0) return undefined;
+    // Without escapes in the name, a dot before the suffix is a label boundary.
+    if (this.few !== undefined && key.indexOf('\\') < 0) {
+      for (const z of this.few) {
+        if (z.key === '.') return z.a;
+        const d = key.length - z.key.length;
+        if (d === 0 ? key === z.key : d > 0 && key.charCodeAt(d - 1) === 0x2e && key.endsWith(z.key)) return z.a;
+      }
+      return undefined;
+    }
     for (;;) {
       const a = this.zones.get(key);
       if (a) return a;
@@ -88,6 +104,9 @@ export class AuthorityTable {
     }
   }
 }
+
+/** Up to this many zones, `deepest` compares suffixes instead of walking up through the Map. */
+const FEW_ZONES = 8;
 
 export const EMPTY_AUTHORITIES = new AuthorityTable();
 

@@ -95,16 +95,30 @@ function optSize(e: Edns): number {
 }
 
 /**
- * The question name of the message being written, when it sits uncompressed at offset 12 (then a record
- * owned by the same name is written as the pointer 0xC00C: what the compression table would find, without
- * parsing the text again). The encoder is synchronous, so one variable serves every message.
+ * The question name of the message being written, when it sits uncompressed at offset 12: a record owned
+ * by that name is written as the pointer 0xC00C, and one owned by a suffix of it (the zone's apex on a
+ * negative answer's SOA) as a pointer into it — what the compression table would find, without parsing
+ * the text again. The encoder is synchronous, so one variable serves every message.
  */
 let questionName: string | undefined;
+/** The question's text has no escape: each character is one byte, and text offset = wire offset. */
+let questionPlain = false;
+
+/** An owner name: a pointer into the question when it is the question or a suffix of it, else compressed as usual. */
+function writeOwner(w: Writer, name: string): void {
+  const q = questionName;
+  if (q !== undefined) {
+    if (name === q) return w.u16(0xc000 | HEADER);
+    const d = q.length - name.length;
+    // A suffix at a label boundary (the character before it a dot, not an escaped one: the text has no escapes).
+    if (d > 0 && questionPlain && name.length > 1 && q.charCodeAt(d - 1) === 0x2e && q.endsWith(name)) return w.u16(0xc000 | (HEADER + d));
+  }
+  w.writeName(name, true);
+}
 
 function writeRecord(w: Writer, rr: ResourceRecord): void {
   if (rr.type === RRType.OPT) throw new WireError('OPT records belong in msg.edns', w.pos);
-  if (rr.name === questionName) w.u16(0xc00c);
-  else w.writeName(rr.name, true);
+  writeOwner(w, rr.name);
   w.u16(rr.type);
   w.u16(rr.class);
   w.u32(rr.ttl);
@@ -224,7 +238,10 @@ export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
     w.u16(q.class);
   }
   // A pointer to the root name would be longer than the name: only a name of one label or more.
-  if (msg.questions.length === 1 && msg.questions[0]!.name.length > 1) questionName = msg.questions[0]!.name;
+  if (msg.questions.length === 1 && msg.questions[0]!.name.length > 1) {
+    questionName = msg.questions[0]!.name;
+    questionPlain = questionName.indexOf('\\') < 0;
+  }
   const state = { truncated: msg.flags.tc };
   let an = 0;
   let ns = 0;
