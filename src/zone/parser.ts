@@ -432,18 +432,22 @@ function record(st: State, fc: FileCtx, e: Entry): void {
       ttl = v;
       continue;
     }
-    const up = s.toUpperCase();
-    if (up === 'IN' || up === 'CLASS1') {
-      if (haveClass) throw tokErr(fc.file, t, what);
-      haveClass = true;
-      continue;
+    // The type's cached code first (no class is spelt like a type mnemonic): a zone writes a few
+    // types a million times, and upper-casing and matching every token cost more than the lookup.
+    const code = s === 'IN' ? undefined : typeCodeCached(s);
+    if (code === undefined) {
+      const up = s.toUpperCase();
+      if (up === 'IN' || up === 'CLASS1') {
+        if (haveClass) throw tokErr(fc.file, t, what);
+        haveClass = true;
+        continue;
+      }
+      if (up === 'CH' || up === 'HS' || up === 'NONE' || /^CLASS\d+$/.test(up)) {
+        if (haveClass) throw tokErr(fc.file, t, what);
+        throw tokErr(fc.file, t, 'class IN (the only class served)');
+      }
+      throw unsupportedType(fc.file, t, what);
     }
-    if (up === 'CH' || up === 'HS' || up === 'NONE' || /^CLASS\d+$/.test(up)) {
-      if (haveClass) throw tokErr(fc.file, t, what);
-      throw tokErr(fc.file, t, 'class IN (the only class served)');
-    }
-    const code = typeCodeCached(s);
-    if (code === undefined) throw unsupportedType(fc.file, t, what);
     if (isMetaType(code)) throw tokErr(fc.file, t, `a data type (${typeName(code)} is a meta type, not zone data)`);
     type = code;
     typeTok = t;
