@@ -4,11 +4,12 @@ import { dirname, basename, join } from 'node:path';
 import { nameKey } from '../wire/name.js';
 import { RRType, typeName, type ResourceRecord } from '../wire/types.js';
 import { formatRecord, rdataKey } from '../zone/format.js';
+import { foldedRdataKey } from '../transfer/rdata-key.js';
 import type { IxfrDiff } from './xfr-client.js';
 
 /** A record's identity inside a zone: owner (case-folded), type and data (RFC 2181 §5: an RRset is a set). */
 export function recordKey(rr: ResourceRecord): string {
-  return `${nameKey(rr.name)} ${rr.type} ${rdataKey(rr)}`;
+  return `${nameKey(rr.name)} ${rr.type} ${foldedRdataKey(rr)}`;
 }
 
 export class DiffError extends Error {

@@ -1,7 +1,7 @@
 // The difference between two versions of a zone, and a version rebuilt from another plus a difference.
 import { nameKey } from '../wire/name.js';
 import { RRType, type ResourceRecord, type SOARdata } from '../wire/types.js';
-import { rdataKey } from '../zone/format.js';
+import { foldedRdataKey as rdataKey } from './rdata-key.js';
 import { Zone } from '../zone/tree.js';
 import { recordsButSoa } from './records.js';
 import type { ZoneDiff } from './unit.js';

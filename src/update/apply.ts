@@ -3,7 +3,7 @@
 import { isSubdomain, nameKey } from '../wire/name.js';
 import { META_TYPES, Rcode, RRClass, RRType, type ResourceRecord, type SOARdata } from '../wire/types.js';
 import { checkZoneReport } from '../zone/check.js';
-import { rdataKey } from '../zone/format.js';
+import { foldedRdataKey as rdataKey } from '../transfer/rdata-key.js';
 import { Zone } from '../zone/tree.js';
 import type { UpdateMessage, UpdateRecord } from '../client/update.js';
 import { recordsButSoa } from '../transfer/records.js';
