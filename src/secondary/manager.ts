@@ -10,7 +10,7 @@ import { verifyZonemd } from '../zone/zonemd.js';
 import { parsePrimaryAddress } from './schema.js';
 import { serialGt } from '../transfer/serial.js';
 import { applyDiffs, DiffError, writeFileAtomic, zoneFileText } from './zone-data.js';
-import { axfr, ixfr, querySoa, XfrError, type PrimaryEndpoint, type XfrResult } from './xfr-client.js';
+import { axfr, ixfr, querySoaVia, XfrError, type PrimaryEndpoint, type XfrResult } from './xfr-client.js';
 
 /** Where a transferred zone goes: the serving process(es). */
 export interface ZoneSink {
@@ -162,7 +162,8 @@ class SecondaryZone {
 
   private async refreshFrom(p: PrimaryEndpoint): Promise<void> {
     const primary = `${p.host}:${p.port}`;
-    const theirs = await querySoa(p, this.cfg.name, { fudge: this.fudge });
+    const { soa: theirs, via: asked } = await querySoaVia(p, this.cfg.name, { fudge: this.fudge });
+    this.log.info('primary SOA checked', { zone: this.cfg.name, primary, via: asked, serial: theirs.data.serial });
     if (this.soa && this.records && !serialGt(theirs.data.serial, this.soa.data.serial)) {
       if (theirs.data.serial !== this.soa.data.serial) this.log.warn('primary has an older serial than ours; keeping ours', { zone: this.cfg.name, primary, ours: this.soa.data.serial, theirs: theirs.data.serial });
       this.confirmed();

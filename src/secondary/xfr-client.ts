@@ -1,5 +1,6 @@
 // The zone-transfer client: SOA query, IXFR (RFC 1995) and AXFR (RFC 5936) over TCP or TLS (XoT, RFC 9103), TSIG on every message.
 import { randomInt } from 'node:crypto';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
@@ -29,6 +30,8 @@ export interface XfrOptions {
   idleTimeoutMs?: number;
   /** Largest number of records accepted in one transfer (a guard against a runaway primary). */
   maxRecords?: number;
+  /** A SOA query tries UDP before TCP (default true; never for an XoT primary). */
+  udp?: boolean;
 }
 
 export class XfrError extends Error {
@@ -53,7 +56,7 @@ export interface IxfrDiff {
   added: ResourceRecord[];
 }
 
-const DEFAULTS = { fudge: 300, idleTimeoutMs: 15000, maxRecords: 50_000_000 };
+const DEFAULTS = { fudge: 300, idleTimeoutMs: 15000, maxRecords: 50_000_000, udp: true };
 
 /** Opens a TCP or TLS connection to the primary; TLS verifies the certificate (RFC 9103 §9.3: strict). */
 function connect(p: PrimaryEndpoint, timeoutMs: number): Promise<net.Socket> {
@@ -288,16 +291,113 @@ async function exchange(p: PrimaryEndpoint, zone: string, type: number, current:
   }
 }
 
-/** The primary's SOA for `zone` (asked over TCP or TLS, signed when a key is given). */
+/** UDP tries of a refresh SOA query before it goes over TCP, and the wait for each. */
+const UDP_TRIES = 2;
+const UDP_WAIT_MS = 1500;
+
+/**
+ * One SOA query over UDP (signed with the primary's key, the answer's TSIG verified): the answer, or
+ * undefined when it was truncated or none came (the caller then asks over TCP).
+ */
+async function soaOverUdp(p: PrimaryEndpoint, zone: string, o: Required<XfrOptions>): Promise<ParsedResponse | undefined> {
+  const sock = dgram.createSocket(net.isIPv6(p.host) ? 'udp6' : 'udp4');
+  // Connected, so only the primary's address and port can answer, and a closed port (ICMP unreachable)
+  // fails at once instead of after the wait.
+  let failed = false;
+  const refused = new Promise<undefined>((resolve) =>
+    sock.on('error', () => {
+      failed = true;
+      resolve(undefined);
+    }),
+  );
+  const connected = await Promise.race([new Promise<boolean>((resolve) => sock.connect(p.port, p.host, () => resolve(true))), refused]);
+  try {
+    if (!connected) return undefined;
+    for (let attempt = 0; attempt < UDP_TRIES; attempt++) {
+      const req = request(zone, RRType.SOA);
+      let wire = req.wire;
+      let verifier: TsigResponseVerifier | undefined;
+      if (p.key) {
+        const signed = signRequest(wire, p.key, o.fudge);
+        wire = signed.wire;
+        verifier = new TsigResponseVerifier(p.key, signed.mac, o.fudge);
+      }
+      const answer = new Promise<Uint8Array | undefined>((resolve) => {
+        const timer = setTimeout(() => done(undefined), UDP_WAIT_MS);
+        const onMessage = (m: Buffer) => {
+          // Our ID only (RFC 5452 §9.1); anything else is ignored.
+          if (m.length < 12 || m.readUInt16BE(0) !== req.id) return;
+          done(new Uint8Array(m));
+        };
+        const done = (v: Uint8Array | undefined) => {
+          clearTimeout(timer);
+          sock.off('message', onMessage);
+          resolve(v);
+        };
+        sock.on('message', onMessage);
+        sock.send(wire, (err) => err && done(undefined));
+      });
+      const raw = await Promise.race([answer, refused]);
+      if (failed) return undefined;
+      if (!raw) continue;
+      const what = `${zone} SOA from ${p.host}:${p.port} over UDP`;
+      // RFC 1035 §4.2.1: a truncated answer is asked again over TCP.
+      if ((raw[2]! & 0x02) !== 0) return undefined;
+      let m: ParsedResponse;
+      try {
+        m = parseResponse(raw);
+      } catch (e) {
+        throw new XfrError(`${what}: malformed answer: ${(e as Error).message}`);
+      }
+      if (!m.qr || m.opcode !== Opcode.QUERY) throw new XfrError(`${what}: the answer does not answer our query (QR or opcode)`);
+      if (verifier) {
+        try {
+          verifier.add(raw);
+          verifier.finish();
+        } catch (e) {
+          throw new XfrError(`${what}: TSIG: ${(e as Error).message}`);
+        }
+      }
+      if (m.rcode !== 0) throw new XfrError(`${what}: ${rcodeName(m.rcode)}`, m.rcode);
+      return m;
+    }
+    return undefined;
+  } finally {
+    try {
+      sock.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/**
+ * The primary's SOA for `zone`, signed when a key is given. A refresh check asks over UDP first, as
+ * secondaries do (RFC 1035 §4.2, RFC 1996 §3.11), and over TCP when the answer is truncated or none
+ * comes; an XoT primary is asked over TLS only (a UDP query would bypass the protection asked for).
+ */
 export async function querySoa(p: PrimaryEndpoint, zone: string, opts: XfrOptions = {}): Promise<ResourceRecord<SOARdata>> {
+  return (await querySoaVia(p, zone, opts)).soa;
+}
+
+/** querySoa, and the transport that answered. */
+export async function querySoaVia(p: PrimaryEndpoint, zone: string, opts: XfrOptions = {}): Promise<{ soa: ResourceRecord<SOARdata>; via: 'udp' | 'tcp' | 'tls' }> {
   const o = { ...DEFAULTS, ...opts };
+  const pick = (m: ParsedResponse) => m.answers.find((a): a is ResourceRecord<SOARdata> => isSoa(a) && namesEqual(a.name, zone));
   let soa: ResourceRecord<SOARdata> | undefined;
-  await exchange(p, zone, RRType.SOA, undefined, o, (m) => {
-    soa = m.answers.find((a): a is ResourceRecord<SOARdata> => isSoa(a) && namesEqual(a.name, zone));
-    return true;
-  });
+  let via: 'udp' | 'tcp' | 'tls' = p.tls ? 'tls' : 'tcp';
+  const udp = p.tls || !o.udp ? undefined : await soaOverUdp(p, zone, o);
+  if (udp) {
+    soa = pick(udp);
+    via = 'udp';
+  } else {
+    await exchange(p, zone, RRType.SOA, undefined, o, (m) => {
+      soa = pick(m);
+      return true;
+    });
+  }
   if (!soa) throw new XfrError(`${zone} SOA from ${p.host}:${p.port}: no SOA in the answer (is it authoritative for the zone?)`);
-  return soa;
+  return { soa, via };
 }
 
 /** AXFR (RFC 5936 §2.2): the first and last records are the zone's SOA; every record in between is the zone. */

@@ -1,7 +1,7 @@
 // The primary role across reloads: per zone its journal, the serial checks of a reload (`serial:`),
 // NOTIFY after each new serial, replay of unflushed differences at start, and writing the zone file back.
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import type { Config, ZoneConfig } from '../config/schema.js';
 import type { Logger } from '../observe/log.js';
 import { nameKey } from '../wire/name.js';
@@ -42,6 +42,15 @@ function journalled(zc: ZoneConfig): boolean {
 
 export function journalPath(zc: ZoneConfig): string {
   return zc.journal.file ?? `${zc.file}.jnl`;
+}
+
+/** Modification time in ms, 0 when the file cannot be read. */
+function mtimeOf(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 function hashFile(file: string): string {
@@ -86,6 +95,11 @@ export class Primary implements DiffSource {
     if (journal && last !== undefined && last !== zone.serial) {
       const diffs = journal.diffs(zone.serial, last);
       if (diffs) {
+        // The file changed after the journal's last entry while the journal held updates it lacks: an edit
+        // made without `fluxdns zone flush` first. The replay puts the journal's additions back even where
+        // the edit deleted them; say so (README, "Dynamic updates").
+        const edited = mtimeOf(zc.file) > mtimeOf(file);
+        if (edited) log.warn('zone file edited after its journal\'s last entry: the journal is replayed over the edit, so records the journal added come back even if the edit deleted them; run "fluxdns zone flush" before editing a zone that takes updates', { zone: zone.origin, file: zc.file, journal: file, fileSerial: zone.serial, journalTo: last });
         for (const d of diffs) served = applyDiff(served, d);
         log.info('journal replayed over the zone file', { zone: zone.origin, from: zone.serial, to: served.serial, differences: diffs.length });
       } else if (this.opts.writer) {

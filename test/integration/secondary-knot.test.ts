@@ -178,6 +178,8 @@ describe('fluxdns as a secondary of knotd (TSIG)', { timeout: 240000 }, () => {
     assert.match(flux!.stderr, /NOTIFY received/);
     assert.match(flux!.stderr, /secondary zone transferred.*"serial":2.*"via":"IXFR"/);
     assert.match(knot!.stderr, /IXFR, outgoing/);
+    // The refresh check asked knotd for the SOA over UDP (RFC 1996 practice), signed, and the answer verified.
+    assert.match(flux!.stderr, /"msg":"primary SOA checked"[^\n]*"via":"udp"[^\n]*"serial":2/);
     // A SIGHUP re-reads the kept file: the same version, served on, no error.
     process.kill(flux!.pid, 'SIGHUP');
     await flux!.waitFor(/"msg":"reloaded"/, 30000, 'stderr');
