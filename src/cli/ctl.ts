@@ -70,7 +70,8 @@ function reloadText(d: ReloadData): string {
 }
 
 function zoneText(d: { zones: ZoneStatus[] }): string {
-  return table([['zone', 'serial', 'records', 'loaded at', 'source', 'file'], ...d.zones.map((z) => [z.name, String(z.serial), String(z.records), z.loadedAt, z.source, z.file])]);
+  const source = (z: ZoneStatus) => (z.secondary ? `secondary (${z.secondary.state}${z.secondary.lastRefresh ? `, confirmed ${z.secondary.lastRefresh}` : ''})` : z.source);
+  return table([['zone', 'serial', 'records', 'loaded at', 'source', 'file'], ...d.zones.map((z) => [z.name, String(z.serial), String(z.records), z.loadedAt || '-', source(z), z.file])]);
 }
 
 const flushText = (d: { zone: string; file: string; serial: number }): string => `wrote ${d.zone} serial ${d.serial} to ${d.file}\n`;

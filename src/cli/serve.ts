@@ -22,6 +22,7 @@ import { zoneLoader } from '../zone/loader.js';
 import { isCatalogZone } from '../catalog/catalog.js';
 import type { ZoneConfig } from '../config/schema.js';
 import { loadOrReport, parseFlags, UsageError } from './args.js';
+import { secondaryRows } from '../secondary/status.js';
 import { applySecondaryMessage, forwardNotifies, isSecondaryMessage, startSecondaryInPrimary, startSecondaryInProcess, type SecondaryMessage } from '../secondary/run.js';
 
 export const SERVE_FLAGS = {
@@ -159,7 +160,7 @@ export async function runServe(args: string[]): Promise<number> {
   let control: ControlServer | undefined;
   if (cluster.isPrimary && c.control) {
     try {
-      control = await startControl(c.control.socket, handler);
+      control = await startControl(c.control.socket, secondaryRows(handler, () => secondaries?.status() ?? [], () => running.engine.runtime.config));
     } catch (e) {
       await Promise.all([running.close(), gateway?.close(), caps.close(), metrics?.close()]);
       return fail(`cannot open the control socket: ${(e as Error).message}`);
@@ -338,7 +339,7 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
     const onReady = async () => {
       if (c.control) {
         try {
-          control = await startControl(c.control.socket, clusterHandler(askCompiled, n, loaded.file, statsTable));
+          control = await startControl(c.control.socket, secondaryRows(clusterHandler(askCompiled, n, loaded.file, statsTable), () => secondaries.status(), () => secondaryConfig));
         } catch (e) {
           process.stderr.write(`cannot open the control socket: ${(e as Error).message}\n`);
           stop('the control socket failed');
@@ -392,11 +393,13 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
     };
     // Zone transfers run here, once for all workers; each new version is announced to every worker.
     const secondaries = startSecondaryInPrimary(c, logger, broadcast);
+    let secondaryConfig = c;
     for (let i = 0; i < n; i++) fork();
     process.on('SIGHUP', () => {
       broadcast('reload');
       try {
-        secondaries.configure(source().config);
+        secondaryConfig = source().config;
+        secondaries.configure(secondaryConfig);
       } catch (e) {
         logger.error('secondary zones not reconfigured: the configuration does not load', { err: (e as Error).message });
       }

@@ -1,4 +1,5 @@
 // One serving process: loads the runtime, binds the listeners, reloads on SIGHUP, stops on SIGTERM.
+import type { SecondaryStatus } from '../secondary/manager.js';
 import { Engine } from '../answer/engine.js';
 import { ModuleSet } from '../answer/units.js';
 import { serverAnswerCache } from '../modules/cache/index.js';
@@ -43,8 +44,10 @@ export interface Listener {
 
 /** A zone being served, for `fluxdns ctl zone status`. */
 export interface ZoneStatus extends ZoneLoadReport {
-  /** Where its data comes from: "file" (a master file under zones:). */
-  source: 'file';
+  /** Where its data comes from: "file" (a master file under zones:) or "secondary" (transferred from its primaries). */
+  source: 'file' | 'secondary';
+  /** A secondary zone's state (src/secondary/status.ts adds it). */
+  secondary?: SecondaryStatus;
   /** When this process loaded it (ISO 8601). */
   loadedAt: string;
 }

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { dig } from '../helpers/dig.js';
 import { freePort } from '../helpers/ports.js';
 import { startProcess, stopAll, type Proc } from '../helpers/proc.js';
-import { fluxdnsMain, repoRoot, waitForSoa } from '../helpers/servers.js';
+import { fluxdnsMain, repoRoot, runFluxdns, waitForSoa } from '../helpers/servers.js';
+import { controlRequest } from '../../src/control/client.js';
 import { axfr } from '../../src/secondary/xfr-client.js';
 import { algorithmByName } from '../../src/tsig/algorithms.js';
 import type { TsigKey } from '../../src/tsig/keys.js';
@@ -81,6 +82,7 @@ function fluxConf(): string {
     `  - { proto: tcp, address: "127.0.0.1:${fluxPort}" }`,
     'rrl: off',
     'log: { level: debug }',
+    `control: { socket: ${JSON.stringify(join(dir, 'flux', 'ctl.sock'))} }`,
     'tsig:',
     `  keys: [ { name: xfr-key, secret: "${SECRET}" } ]`,
     'zones:',
@@ -178,6 +180,10 @@ describe('fluxdns as a secondary of knotd (TSIG)', { timeout: 240000 }, () => {
     assert.match(flux!.stderr, /NOTIFY received/);
     assert.match(flux!.stderr, /secondary zone transferred.*"serial":2.*"via":"IXFR"/);
     assert.match(knot!.stderr, /IXFR, outgoing/);
+    // ctl zone status lists it as a secondary, fresh.
+    const st = await runFluxdns(['ctl', '--socket', join(dir, 'flux', 'ctl.sock'), 'zone', 'status'], 60000);
+    assert.equal(st.code, 0, st.stderr);
+    assert.match(st.stdout, /sec\.test\.\s+2\s+\d+\s+\S+\s+secondary \(fresh, confirmed /);
     // The refresh check asked knotd for the SOA over UDP (RFC 1996 practice), signed, and the answer verified.
     assert.match(flux!.stderr, /"msg":"primary SOA checked"[^\n]*"via":"udp"[^\n]*"serial":2/);
     // A SIGHUP re-reads the kept file: the same version, served on, no error.
@@ -214,6 +220,12 @@ describe('fluxdns as a secondary of knotd (TSIG)', { timeout: 240000 }, () => {
     const r = await dig(fluxPort, `www.${ZONE}`, 'A');
     assert.equal(r.rcode, 'SERVFAIL');
     assert.match(flux!.stderr, /secondary zone expired/);
+    // Dropped from service, still listed, as expired.
+    const st = await controlRequest(join(dir, 'flux', 'ctl.sock'), { cmd: 'zone-status', zone: ZONE });
+    assert.equal(st.ok, true, JSON.stringify(st));
+    const row = (st.data as { zones: { name: string; source: string; records: number; secondary?: { state: string } }[] }).zones[0]!;
+    assert.equal(row.source, 'secondary');
+    assert.equal(row.secondary?.state, 'expired');
     writeFileSync(join(dir, 'knot', 'sec.zone'), zoneText(4, ['new A 198.51.100.2', 'later A 198.51.100.3', 'back A 198.51.100.4']).replace('198.51.100.80', '198.51.100.81'));
     await startKnotd();
     await eventually('fluxdns serves serial 4', async () => (await serial()) === 4, 60000);
