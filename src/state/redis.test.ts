@@ -79,7 +79,8 @@ test('grants and expiries are published to other nodes; a revocation collects th
   const seen: StateEvent[] = [];
   const cuts: { ref: string; cut: number; origin: string }[] = [];
   await b.subscribe((e) => seen.push(e));
-  await a.subscribe(() => {}, (r) => cuts.push(r));
+  const seenByA: StateEvent[] = [];
+  await a.subscribe((e) => seenByA.push(e), (r) => cuts.push(r));
   const waitFor = async (cond: () => boolean) => {
     for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(cond());
@@ -108,6 +109,7 @@ test('grants and expiries are published to other nodes; a revocation collects th
   await b.replyCut('A#x1', 3);
   await waitFor(() => cuts.length === 1);
   assert.deepEqual(cuts[0], { ref: 'A#x1', origin: 'B', cut: 3 });
+  assert.deepEqual(seenByA, [], 'a node does not receive its own grants, expiries and revocations');
 });
 
 test('Redis gone: calls fail within the deadline with StoreUnavailable; back: they work again', async () => {

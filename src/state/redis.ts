@@ -59,8 +59,12 @@ export class RedisStore implements StateStore {
   private closed = false;
   private failingOver?: Promise<void>;
 
+  /** How this node's grant events start (claimArgs): its own subscription skips them without parsing. */
+  private readonly ownGrant: string;
+
   private constructor(private readonly o: RedisStoreOptions) {
     this.node = o.node;
+    this.ownGrant = `{"type":"grant","origin":${JSON.stringify(o.node)},`;
     this.now = o.now ?? Date.now;
     this.P = o.prefix;
   }
@@ -204,7 +208,7 @@ export class RedisStore implements StateStore {
   /** The CLAIM script's arguments after P and now. */
   private claimArgs(lease: Lease, opts: ClaimOptions): (string | number)[] {
     const json = JSON.stringify(lease);
-    const event = `{"type":"grant","origin":${JSON.stringify(this.node)},"f":[[${JSON.stringify(json)},${lease.ttlUntil},${lease.liveUntil},${lease.graceUntil},${lease.quarantineUntil},null]]}`;
+    const event = `${this.ownGrant}"f":[[${JSON.stringify(json)},${lease.ttlUntil},${lease.liveUntil},${lease.graceUntil},${lease.quarantineUntil},null]]}`;
     return [
       lease.id,
       json,
@@ -346,6 +350,8 @@ export class RedisStore implements StateStore {
     sub.on('error', () => {});
     await this.deadline(sub.connect(), this.o.timeoutMs * 4, 'subscribe');
     await sub.subscribe(`${this.P}events`, (text) => {
+      // Every grant of this node comes back here: skipped before parsing the lease it carries.
+      if (text.startsWith(this.ownGrant)) return;
       let m: { type: StateEvent['type']; origin: string; ref?: string; f?: Fields[]; id?: string; ad?: string; src?: string; a?: number; s?: number; u?: number };
       try {
         m = JSON.parse(text) as typeof m;
