@@ -157,3 +157,24 @@ test('parseRrsig: RDATA off the wire that is short or whose signer name runs pas
   assert.equal(f.signatureAt, 21);
   assert.deepEqual([...f.signature], [0xaa, 0xbb]);
 });
+
+test('canonical RDATA held as bytes: names lower-cased for RP, NAPTR, KX … (RFC 4034 §6.2), not for NSEC (RFC 6840 §5.1)', () => {
+  const w = (s: string): Buffer => Buffer.from(s, 'latin1');
+  const raw = (type: number, bytes: Buffer): ResourceRecord => ({ name: 'x.example.', type, class: 1, ttl: 60, data: { raw: new Uint8Array(bytes) } });
+  const text = (rr: ResourceRecord): string => Buffer.from(canonicalRdata(rr)).toString('latin1');
+  // RP (17): two names.
+  assert.equal(text(raw(17, w('\x05Admin\x07Example\x00\x03TXT\x07example\x00'))), '\x05admin\x07example\x00\x03txt\x07example\x00');
+  // NAPTR (35): order, preference, three character-strings kept as written, then the replacement name.
+  const naptr = w('\x00\x0a\x00\x64\x01U\x07E2U+sip\x00\x03SIP\x07Example\x00');
+  assert.equal(text(raw(35, naptr)), '\x00\x0a\x00\x64\x01U\x07E2U+sip\x00\x03sip\x07example\x00');
+  // KX (36) and AFSDB (18): a 16-bit field, then a name.
+  assert.equal(text(raw(36, w('\x00\x01\x02KX\x07EXAMPLE\x00'))), '\x00\x01\x02kx\x07example\x00');
+  // NSEC (47): the next name keeps its case; a name that runs past the end is left as it is.
+  assert.equal(text(raw(47, w('\x04Next\x07Example\x00\x00\x01\x40'))), '\x04Next\x07Example\x00\x00\x01\x40');
+  assert.equal(text(raw(17, w('\x09Short'))), '\x09Short');
+  // A signature over the mixed-case RDATA verifies against the lower-cased RDATA (what a validator computes).
+  const key = generateKey('example.', 13, false);
+  const sig = signRRset([raw(17, w('\x05Admin\x07Example\x00\x03TXT\x07example\x00'))], key, { inception: 1, expiration: 2 });
+  assert.ok(verifyRRset([raw(17, w('\x05admin\x07example\x00\x03txt\x07example\x00'))], sig, key.dnskeyRdata));
+  assert.ok(!verifyRRset([raw(17, w('\x05other\x07example\x00\x03txt\x07example\x00'))], sig, key.dnskeyRdata));
+});

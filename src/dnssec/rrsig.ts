@@ -34,13 +34,59 @@ class CanonicalWriter extends Writer {
 }
 
 /**
+ * Where the names are in the RDATA of the types RFC 4034 §6.2 lists (as corrected by RFC 6840 §5.1: not NSEC;
+ * RRSIG's signer name is), for RDATA held as bytes: 'n' a name, 2 a 16-bit field, 18 RRSIG/SIG's fixed
+ * fields, 's' a character-string. What follows the last name (NXT's bitmap, the signature) is copied.
+ */
+const RAW_NAME_LAYOUTS: ReadonlyMap<number, readonly ('n' | 's' | 2 | 18)[]> = new Map<number, readonly ('n' | 's' | 2 | 18)[]>([
+  [RRType.NS, ['n']], [3, ['n']], [4, ['n']], [RRType.CNAME, ['n']], [RRType.SOA, ['n', 'n']], [7, ['n']], [8, ['n']], [9, ['n']],
+  [RRType.PTR, ['n']], [14, ['n', 'n']], [RRType.MX, [2, 'n']], [17, ['n', 'n']], [18, [2, 'n']], [21, [2, 'n']], [24, [18, 'n']],
+  [26, [2, 'n', 'n']], [30, ['n']], [RRType.SRV, [2, 2, 2, 'n']], [35, [2, 2, 's', 's', 's', 'n']], [36, [2, 'n']],
+  [RRType.DNAME, ['n']], [RRType.RRSIG, [18, 'n']],
+]);
+
+/** Lower-cases (A–Z only) the uncompressed names of RDATA held as bytes, per RAW_NAME_LAYOUTS; the input when nothing changes or the layout does not fit (a compressed or truncated name is left to the zone checks). */
+function lowerRawNames(type: number, raw: Uint8Array): Uint8Array {
+  let layout = RAW_NAME_LAYOUTS.get(type);
+  let p = 0;
+  if (type === 38) {
+    // A6 (RFC 2874 §3.1.1): prefix length, the address suffix, then a prefix name when the length is not 0.
+    const plen = raw[0] ?? 0;
+    p = 1 + ((128 - plen) >> 3);
+    layout = plen > 0 && plen <= 128 ? ['n'] : undefined;
+  }
+  if (!layout) return raw;
+  let out: Uint8Array | undefined;
+  for (const f of layout) {
+    if (f === 2 || f === 18) p += f;
+    else if (f === 's') p += 1 + (raw[p] ?? 0);
+    else {
+      for (;;) {
+        if (p >= raw.length) return raw;
+        const len = raw[p]!;
+        if (len === 0) break;
+        if (len > 63 || p + 1 + len > raw.length) return raw;
+        for (let i = p + 1; i <= p + len; i++) {
+          const c = raw[i]!;
+          if (c >= 0x41 && c <= 0x5a) (out ??= Uint8Array.from(raw))[i] = c + 0x20;
+        }
+        p += 1 + len;
+      }
+      p++;
+    }
+    if (p > raw.length) return raw;
+  }
+  return out ?? raw;
+}
+
+/**
  * The record's RDATA in canonical form (RFC 4034 §6.2): uncompressed, names lower-cased for the types
- * that say so. Opaque data (RFC 3597 form, or types without a structured codec) is used as it is: those
- * types' embedded names (RP, NAPTR, KX …) keep the zone's case, as ldns and Knot also sign them.
+ * that say so — also when the RDATA is held as bytes (RFC 3597 form, or types without a structured codec:
+ * RP, AFSDB, NAPTR, KX …), as validators (unbound, BIND) lower-case them before checking a signature.
  */
 export function canonicalRdata(rr: ResourceRecord): Uint8Array {
   const d = rr.data as Partial<OpaqueRdata>;
-  if (d.raw instanceof Uint8Array) return d.raw;
+  if (d.raw instanceof Uint8Array) return lowerRawNames(rr.type, d.raw);
   const w = new CanonicalWriter(LOWER_CASE_NAMES.has(rr.type));
   rdataCodec(rr.type).encode(w, rr.data);
   return w.buf.slice(0, w.pos);
