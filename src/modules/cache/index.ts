@@ -45,12 +45,19 @@ export interface AnswerCacheOptions {
  * other forever and are never cached (measured: 7 % of the repeating mix stayed misses).
  */
 const SEEN_SLOTS = 1 << 18;
+/**
+ * One bit per 20-bit slice of a key hash, set when an answer is stored (never cleared but with every
+ * entry): a name never stored — every name of a random-subdomain flood — misses on one bit of a 128 KiB
+ * array that stays in the CPU cache, instead of a probe into the Map of 100,000 entries.
+ */
+const STORED_BITS = 1 << 20;
 const SEEN_SET_MASK = (SEEN_SLOTS - 1) & ~3;
 
 export class AnswerCache {
   private readonly entries = new Map<number, Uint8Array>();
   private readonly seen: Uint32Array | undefined;
   private victim = 0;
+  private readonly stored = new Uint32Array(STORED_BITS >>> 5);
   private ring: Uint8Array[] = [];
   private next = 0;
   private generation = -1;
@@ -78,7 +85,9 @@ export class AnswerCache {
       this.next = 0;
       this.generation = generation;
       this.seen?.fill(0);
+      this.stored.fill(0);
     }
+    if ((this.stored[(h & (STORED_BITS - 1)) >>> 5]! & (1 << (h & 31))) === 0) return undefined;
     const e = this.entries.get(h);
     if (e === undefined || ((e[0]! << 8) | e[1]!) !== length) return undefined;
     for (let i = 0; i < length; i++) if (e[2 + i] !== key[i]) return undefined;
@@ -133,6 +142,7 @@ export class AnswerCache {
 
   /** Stores an admitted answer under `h` (the hash of `key`'s first `length` bytes). */
   store(h: number, key: Uint8Array, wire: Uint8Array, length = key.length): void {
+    this.stored[(h & (STORED_BITS - 1)) >>> 5]! |= 1 << (h & 31);
     const entry = new Uint8Array(2 + length + wire.length);
     entry[0] = length >> 8;
     entry[1] = length & 0xff;
