@@ -208,6 +208,8 @@ test('late replies: receive buffers are handed back to the addon once their repl
       c.sock.send(query(`late${i}.t.lab.`, RRType.A, 1000 + i), l.port, '127.0.0.1');
       await c.waitFor(i + 1);
     }
+    // Each reply went out before the next query came: its buffer was free for the next detach.
+    const sequentialBuffers = buffers.size;
     // Then a burst mixing late and immediate answers, several batches pending at once.
     for (let i = 0; i < 120; i++) c.sock.send(query(i % 2 ? `late${i}.t.lab.` : `h${i}.t.lab.`, RRType.A, 2000 + i), l.port, '127.0.0.1');
     await c.waitFor(180);
@@ -222,7 +224,9 @@ test('late replies: receive buffers are handed back to the addon once their repl
     assert.ok(kept.every(Boolean), 'no pending query\'s bytes were overwritten by a recycled buffer');
     assert.ok(detaches >= 60, `every batch with a late reply detached its buffer (${detaches})`);
     assert.ok(recycled >= 50, `most detaches handed back a buffer whose replies had gone out (${recycled} of ${detaches})`);
-    assert.ok(buffers.size <= 10, `batches arrived in a few recycled buffers, not one new buffer per late reply (${buffers.size})`);
+    assert.ok(sequentialBuffers <= 3, `60 late replies one at a time used ${sequentialBuffers} receive buffers, not one new buffer each`);
+    // In the burst, a buffer is held while any of its batch's replies is pending (a loaded machine runs the timers late).
+    assert.ok(buffers.size * 2 < detaches, `batches arrived in recycled buffers (${buffers.size} buffers for ${detaches} detaches)`);
   } finally {
     c.sock.close();
     await l.close();
