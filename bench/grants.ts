@@ -30,7 +30,8 @@ const { values: flags } = parseArgs({
 /** "+redis": the same with the Redis state store (redis-server beside it, appendonly yes, appendfsync --fsync). */
 type Backend = 'userspace' | 'nftables' | 'nftables-lib' | 'nftables-nft' | 'userspace+redis' | 'nftables+redis';
 const backends = (flags.backend ?? ['userspace', 'nftables', 'nftables-lib', 'nftables-nft', 'userspace+redis', 'nftables+redis']) as Backend[];
-const REDIS_PORT = 6390;
+/** A free port (two benches at once must not share one redis-server). */
+const REDIS_PORT = await freePort();
 const dir = mkdtempSync(join(tmpdir(), 'fluxdns-grants-'));
 const ns = `fxbench-${randomBytes(3).toString('hex')}`;
 
