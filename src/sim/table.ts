@@ -1,6 +1,7 @@
 // Replay of connections against a translation table (seed 000 §3.3): the table's size, second by second.
 import type { Connection } from './csv.js';
 import { scopeKey, type Scope } from './scope.js';
+import { Timeline } from '../state/timeline.js';
 
 export interface SimOptions {
   /** Seconds a translation lives after its last DNS lookup (the answer's TTL). */
@@ -41,8 +42,8 @@ interface Entry {
  */
 export class TableSim {
   private readonly map = new Map<string, Entry>();
-  private readonly heapAt: number[] = [];
-  private readonly heapKey: string[] = [];
+  /** When each pair's translation is gone (refreshed pairs leave stale items, skipped in expire). */
+  private readonly gone = new Timeline();
   private readonly servers = new Set<string>();
   private readonly sizes: number[] = [];
   private start = NaN;
@@ -88,7 +89,7 @@ export class TableSim {
     e.liveUntil = t + this.opts.ttl;
     e.goneAt = e.liveUntil + this.opts.grace;
     e.seen?.add(c.client);
-    this.push(e.goneAt, key);
+    this.gone.push(e.goneAt, key);
   }
 
   /** The series up to and including the second of the last connection (empty without connections). */
@@ -106,50 +107,11 @@ export class TableSim {
 
   /** Drops translations gone at or before t. Refreshed pairs leave stale heap items, skipped here. */
   private expire(t: number): void {
-    while (this.heapAt.length > 0 && this.heapAt[0]! <= t) {
-      const key = this.heapKey[0]!;
-      this.pop();
-      const e = this.map.get(key);
-      if (e && e.goneAt <= t) this.map.delete(key);
+    while (this.gone.peek() <= t) {
+      this.gone.pop((_, key) => {
+        const e = this.map.get(key);
+        if (e && e.goneAt <= t) this.map.delete(key);
+      });
     }
-  }
-
-  private push(at: number, key: string): void {
-    const a = this.heapAt;
-    const k = this.heapKey;
-    let i = a.length;
-    a.push(at);
-    k.push(key);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]! <= at) break;
-      a[i] = a[p]!;
-      k[i] = k[p]!;
-      i = p;
-    }
-    a[i] = at;
-    k[i] = key;
-  }
-
-  private pop(): void {
-    const a = this.heapAt;
-    const k = this.heapKey;
-    const lastAt = a.pop()!;
-    const lastKey = k.pop()!;
-    const n = a.length;
-    if (n === 0) return;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && a[r]! < a[l]! ? r : l;
-      if (a[c]! >= lastAt) break;
-      a[i] = a[c]!;
-      k[i] = k[c]!;
-      i = c;
-    }
-    a[i] = lastAt;
-    k[i] = lastKey;
   }
 }

@@ -1,5 +1,6 @@
 // A min-heap of (time, id): the in-memory store's lease timeline, so a sweep visits only the leases whose
-// next boundary has passed instead of every lease every second (issue 14: the grant-latency tail).
+// next boundary has passed instead of every lease every second (issue 14: the grant-latency tail); also the
+// pool-sizing simulator's expiry order (src/sim/table.ts).
 
 export class Timeline {
   private times: number[] = [];

@@ -5,7 +5,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,12 +12,13 @@ import { freePort } from '../helpers/ports.js';
 import { startProcess, stopAll, type Proc } from '../helpers/proc.js';
 import { dig } from '../helpers/dig.js';
 import { repoRoot } from '../helpers/servers.js';
-import { addRecordsUpdate } from '../../src/client/update.js';
+import { burstUpdate } from '../helpers/update-burst.js';
+import { rcodeOf, udpExchange } from '../helpers/udp.js';
 import { signRequest } from '../../src/secondary/tsig-stream.js';
 import { keyRingOf } from '../../src/tsig/keys.js';
 import { tsigSchema } from '../../src/tsig/schema.js';
-import { decodeMessage, encodeMessage } from '../../src/wire/message.js';
-import { Rcode, RRClass, RRType } from '../../src/wire/types.js';
+import { encodeMessage } from '../../src/wire/message.js';
+import { Rcode } from '../../src/wire/types.js';
 
 const APEX = '_chat_tcp.echo.lab.';
 const SECRET = Buffer.alloc(32, 11).toString('base64');
@@ -61,29 +61,7 @@ const nsupdate = (args: string[], body: string) => run('nsupdate', args, `check-
 /** One signed UPDATE adding an A and a TXT at u<i>; resolves with its rcode, or undefined when unanswered in 5 s. */
 function signedUpdate(i: number): Promise<number | undefined> {
   const key = keyRingOf(tsigSchema.parse({ keys: [{ name: 'dir-key', secret: SECRET }] })).get('dir-key.')!;
-  const msg = signRequest(
-    encodeMessage(
-      addRecordsUpdate(i, APEX, [
-        { name: `u${i}.${APEX}`, type: RRType.A, class: RRClass.IN, ttl: 60, data: { address: `198.51.100.${(i % 250) + 1}` } },
-        { name: `u${i}.${APEX}`, type: RRType.TXT, class: RRClass.IN, ttl: 60, data: { strings: [new TextEncoder().encode(`update ${i}`)] } },
-      ]),
-    ),
-    key,
-    300,
-  ).wire;
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      s.close();
-      resolve(undefined);
-    }, 5000);
-    s.on('message', (m) => {
-      clearTimeout(timer);
-      s.close();
-      resolve(decodeMessage(new Uint8Array(m)).flags.rcode);
-    });
-    s.send(msg, port, '127.0.0.1');
-  });
+  return udpExchange(signRequest(encodeMessage(burstUpdate(i, APEX)), key, 300).wire, port).then(rcodeOf);
 }
 
 describe('directory UPDATE with access control and a journal', () => {

@@ -4,7 +4,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +11,10 @@ import { freePort } from '../helpers/ports.js';
 import { stopAll, waitUntil } from '../helpers/proc.js';
 import { dig } from '../helpers/dig.js';
 import { runFluxdns, startFluxdns, type RunningServer } from '../helpers/servers.js';
-import { decodeMessage, encodeMessage } from '../../src/wire/message.js';
-import { addRecordsUpdate } from '../../src/client/update.js';
-import { Rcode, RRClass, RRType } from '../../src/wire/types.js';
+import { encodeMessage } from '../../src/wire/message.js';
+import { burstUpdate } from '../helpers/update-burst.js';
+import { rcodeOf, udpExchange } from '../helpers/udp.js';
+import { Rcode } from '../../src/wire/types.js';
 
 const ZONE = 'dur.lab.';
 const BURST = 40;
@@ -42,25 +42,7 @@ async function kill(signal: NodeJS.Signals): Promise<void> {
 
 /** Sends one UPDATE adding an A and a TXT at u<i>; resolves with its rcode, or undefined when unanswered in 5 s. */
 function update(i: number): Promise<number | undefined> {
-  const msg = encodeMessage(
-    addRecordsUpdate(i, ZONE, [
-      { name: `u${i}.${ZONE}`, type: RRType.A, class: RRClass.IN, ttl: 60, data: { address: `198.51.100.${(i % 250) + 1}` } },
-      { name: `u${i}.${ZONE}`, type: RRType.TXT, class: RRClass.IN, ttl: 60, data: { strings: [new TextEncoder().encode(`update ${i}`)] } },
-    ]),
-  );
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      s.close();
-      resolve(undefined);
-    }, 5000);
-    s.on('message', (m) => {
-      clearTimeout(timer);
-      s.close();
-      resolve(decodeMessage(new Uint8Array(m)).flags.rcode);
-    });
-    s.send(msg, port, '127.0.0.1');
-  });
+  return udpExchange(encodeMessage(burstUpdate(i, ZONE)), port).then(rcodeOf);
 }
 
 async function has(i: number): Promise<{ a: boolean; txt: boolean }> {

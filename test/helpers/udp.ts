@@ -1,0 +1,35 @@
+// One datagram to a server and the first reply: the UDP exchange many integration tests need.
+import dgram from 'node:dgram';
+
+export interface UdpExchangeOptions {
+  host?: string;
+  /** Local address to send from (a resolver or client address an ACL lists). */
+  from?: string;
+  timeoutMs?: number;
+  /** Only a reply for which this returns true ends the exchange (e.g. a matching message ID). */
+  accept?: (reply: Buffer) => boolean;
+}
+
+/** Sends `msg` to `port` and resolves with the reply, or undefined when none comes within the timeout. */
+export function udpExchange(msg: Uint8Array, port: number, opts: UdpExchangeOptions = {}): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket('udp4');
+    const finish = (reply: Buffer | undefined, err?: Error) => {
+      clearTimeout(timer);
+      s.close();
+      if (err) reject(err);
+      else resolve(reply);
+    };
+    const timer = setTimeout(() => finish(undefined), opts.timeoutMs ?? 5000);
+    s.on('error', (e) => finish(undefined, e));
+    s.on('message', (m) => {
+      if (!opts.accept || opts.accept(m)) finish(m);
+    });
+    const send = () => s.send(msg, port, opts.host ?? '127.0.0.1');
+    if (opts.from) s.bind(0, opts.from, send);
+    else send();
+  });
+}
+
+/** The rcode of a reply (header byte 3, low four bits), or undefined for no reply. */
+export const rcodeOf = (reply: Buffer | undefined): number | undefined => (reply ? reply[3]! & 15 : undefined);
