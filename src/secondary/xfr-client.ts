@@ -222,11 +222,15 @@ function isSoa(rr: ResourceRecord): rr is ResourceRecord<SOARdata> {
 }
 
 /** Builds the request: `zone` AXFR, or IXFR carrying our SOA in the authority section (RFC 1995 §3). */
-function request(zone: string, type: number, current?: ResourceRecord<SOARdata>): { id: number; wire: Uint8Array } {
+function request(p: PrimaryEndpoint, fudge: number, zone: string, type: number, current?: ResourceRecord<SOARdata>): { id: number; wire: Uint8Array; verifier?: TsigResponseVerifier } {
   const id = randomInt(0, 65536);
   const msg = queryMessage(zone, type, { id });
   if (type === RRType.IXFR && current) msg.authorities.push({ ...current, name: zone, class: RRClass.IN });
-  return { id, wire: encodeMessage(msg) };
+  const wire = encodeMessage(msg);
+  if (!p.key) return { id, wire };
+  // Signed with the primary's key; the verifier checks every response message against the request's MAC.
+  const signed = signRequest(wire, p.key, fudge);
+  return { id, wire: signed.wire, verifier: new TsigResponseVerifier(p.key, signed.mac, fudge) };
 }
 
 /**
@@ -237,14 +241,8 @@ function request(zone: string, type: number, current?: ResourceRecord<SOARdata>)
 async function exchange(p: PrimaryEndpoint, zone: string, type: number, current: ResourceRecord<SOARdata> | undefined, o: Required<XfrOptions>, onMessage: (m: ParsedResponse, n: number) => boolean, stats?: { signed: number }): Promise<number> {
   const sock = await connect(p, o.idleTimeoutMs);
   try {
-    const req = request(zone, type, current);
-    let wire = req.wire;
-    let verifier: TsigResponseVerifier | undefined;
-    if (p.key) {
-      const s = signRequest(wire, p.key, o.fudge);
-      wire = s.wire;
-      verifier = new TsigResponseVerifier(p.key, s.mac, o.fudge);
-    }
+    const req = request(p, o.fudge, zone, type, current);
+    const { wire, verifier } = req;
     const framed = Buffer.alloc(2 + wire.length);
     framed.writeUInt16BE(wire.length, 0);
     framed.set(wire, 2);
@@ -314,14 +312,8 @@ async function soaOverUdp(p: PrimaryEndpoint, zone: string, o: Required<XfrOptio
   try {
     if (!connected) return undefined;
     for (let attempt = 0; attempt < UDP_TRIES; attempt++) {
-      const req = request(zone, RRType.SOA);
-      let wire = req.wire;
-      let verifier: TsigResponseVerifier | undefined;
-      if (p.key) {
-        const signed = signRequest(wire, p.key, o.fudge);
-        wire = signed.wire;
-        verifier = new TsigResponseVerifier(p.key, signed.mac, o.fudge);
-      }
+      const req = request(p, o.fudge, zone, RRType.SOA);
+      const { wire, verifier } = req;
       const answer = new Promise<Uint8Array | undefined>((resolve) => {
         const timer = setTimeout(() => done(undefined), UDP_WAIT_MS);
         const onMessage = (m: Buffer) => {
