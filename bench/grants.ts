@@ -15,16 +15,29 @@ import { fluxdnsMain, repoRoot } from '../test/helpers/servers.js';
 
 const { values: flags } = parseArgs({
   options: {
-    sequential: { type: 'string', default: '1000' },
+    sequential: { type: 'string', default: '3000' },
     concurrent: { type: 'string', default: '10000' },
     inflight: { type: 'string', default: '64' },
     /** Grants made before the timed ones (not counted): JIT compilation and start-up GCs are not the grant path. */
     warmup: { type: 'string', default: '500' },
     backend: { type: 'string', multiple: true },
-    /** appendfsync of the +redis rows' redis-server: always (no acknowledged lease lost on a crash) or everysec. */
-    fsync: { type: 'string', default: 'always' },
+    /** appendfsync of the +redis rows' redis-server, one row per mode: always (no acknowledged lease lost on a crash), everysec. */
+    fsync: { type: 'string', multiple: true },
+    /** c (default): bench/grants-client.c, compiled here with cc — no GC or JIT of its own in the timed interval; node: bench/grants-client.ts. */
+    client: { type: 'string', default: 'c' },
+    /** CPU for the server (and redis-server) and CPU for the client, "S,C" for taskset; "none": not pinned. */
+    pin: { type: 'string', default: '0,1' },
+    /** Extra V8 flags for the server process, e.g. --node-flags=--max-semi-space-size=1 (compare young-generation sizes). */
+    'node-flags': { type: 'string', default: '' },
   },
 });
+const fsyncModes = flags.fsync ?? ['always', 'everysec'];
+for (const m of fsyncModes) if (m !== 'always' && m !== 'everysec' && m !== 'no') throw new Error(`--fsync ${m}: always, everysec or no`);
+const pins = flags.pin === 'none' ? undefined : flags.pin!.split(',');
+if (pins && (pins.length !== 2 || !pins.every((c) => /^\d+$/.test(c)))) throw new Error('--pin S,C (CPU numbers) or none');
+/** taskset prefix for the server side (server, redis-server) or the client. */
+const pinned = (side: 0 | 1): string[] => (pins ? ['taskset', '-c', pins[side]!] : []);
+const nodeFlags = flags['node-flags']!.split(/\s+/).filter(Boolean);
 /** nftables: set elements over raw netlink (driver auto); nftables-lib: everything through libnftables (driver libnftables). */
 /** nftables-nft: the same table driven through a long-lived `nft -i` (the fallback without the libnftables addon). */
 /** "+redis": the same with the Redis state store (redis-server beside it, appendonly yes, appendfsync --fsync). */
@@ -55,25 +68,37 @@ ${backend === 'nftables' ? `  nftables: { table: fxbench${b === 'nftables-nft' ?
 }
 
 /** redis-server for a +redis row, in the namespace with the server (nftables) or on the host's loopback. */
-async function startBenchRedis(inNs: string[]): Promise<Proc> {
+async function startBenchRedis(inNs: string[], fsync: string): Promise<Proc> {
   const rdir = mkdtempSync(join(dir, 'redis-'));
-  const args = ['redis-server', '--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--dir', rdir, '--save', '', '--appendonly', 'yes', '--appendfsync', flags.fsync!, '--protected-mode', 'no'];
-  const [cmd, ...rest] = [...inNs, ...args];
+  const args = ['redis-server', '--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--dir', rdir, '--save', '', '--appendonly', 'yes', '--appendfsync', fsync, '--protected-mode', 'no'];
+  const [cmd, ...rest] = [...inNs, ...pinned(0), ...args];
   const p = startProcess(cmd!, rest, { name: 'redis-server' });
   await p.waitFor(/Ready to accept connections/, 20000, 'stdout');
   return p;
 }
 
-interface Result {
-  backend: string;
-  grants: number;
+interface Percentiles {
   p50: number;
   p90: number;
   p99: number;
+  p999: number;
   max: number;
+}
+
+interface Result {
+  backend: string;
+  grants: number;
+  /** Sequential grants, each a new lease. */
+  grant: Percentiles;
+  /** A cached static name of the same zone, asked between the grants by the same client: the floor of any answer here. */
+  static: Percentiles;
   grantsPerSecond: number;
+  /** Latency of the concurrent phase's grants (`inflight` outstanding). */
+  concurrent: Percentiles;
   /** CPU the server used per grant (its process and live children, e.g. `nft -i`), ms: what the load cannot inflate much. */
   cpuPerGrant: number;
+  /** The server's GC pauses during the sequential phase (from --trace-gc): how many, their sum and the longest, ms. */
+  gc: { pauses: number; totalMs: number; maxMs: number };
 }
 
 /** utime + stime in ms of `pid` and every live descendant (the children files under /proc/PID/task). */
@@ -97,26 +122,80 @@ function treeCpuMs(pid: number): number {
 }
 
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const round = (x: number) => Math.round(x * 1000) / 1000;
+function percentiles(latencies: number[]): Percentiles {
+  const xs = [...latencies].sort((a, b) => a - b);
+  if (xs.length === 0) return { p50: NaN, p90: NaN, p99: NaN, p999: NaN, max: NaN };
+  return { p50: round(pct(xs, 50)), p90: round(pct(xs, 90)), p99: round(pct(xs, 99)), p999: round(pct(xs, 99.9)), max: round(xs.at(-1)!) };
+}
 
-async function measure(backend: Backend): Promise<Result> {
+/** Pauses in `--trace-gc` output: "... ms: Scavenge 4.1 (5.3) -> 3.6 (6.3) MB, 0.56 / 0.00 ms ..." (the first figure is the pause). */
+function gcPauses(trace: string): { pauses: number; totalMs: number; maxMs: number } {
+  const ms = [...trace.matchAll(/ ms: (?:Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact|Minor Mark-Sweep)\b[^\n]*? MB, ([\d.]+) \/ [\d.]+ ms/g)].map((m) => Number(m[1]));
+  return { pauses: ms.length, totalMs: round(ms.reduce((a, b) => a + b, 0)), maxMs: round(Math.max(0, ...ms)) };
+}
+
+const CLIENT_C = join(dir, 'grants-client');
+const GRANT_NAME = 'app.grants.lab';
+/** A static A record of the zone: its answer comes from the answer cache after the first query. */
+const STATIC_NAME = 'ns.grants.lab';
+
+interface ClientRun {
+  grant: number[];
+  static: number[];
+  concurrent: number;
+  seconds: number;
+  concurrentLatencies: number[];
+}
+
+/** One client run (in the namespace for nftables, pinned); `offset` numbers its ECS addresses after the previous run's. */
+async function runClient(backend: Backend, pre: string[], port: number, phase: { sequential: number; warmup: number; concurrent: number; offset: number }): Promise<ClientRun> {
+  const args =
+    flags.client === 'node'
+      ? [process.execPath, '--import', 'tsx', join(repoRoot, 'bench', 'grants-client.ts'), '--server', `127.0.0.1:${port}`, '--sequential', String(phase.sequential), '--concurrent', String(phase.concurrent), '--inflight', flags.inflight!, '--warmup', String(phase.warmup), '--offset', String(phase.offset), '--name', GRANT_NAME, '--static', STATIC_NAME]
+      : [CLIENT_C, '127.0.0.1', String(port), String(phase.sequential), String(phase.warmup), String(phase.concurrent), flags.inflight!, String(phase.offset), GRANT_NAME, STATIC_NAME];
+  const [cmd, ...rest] = [...pre, ...pinned(1), ...args];
+  const client = startProcess(cmd!, rest, { cwd: repoRoot, name: `grants client ${backend}` });
+  const exit = await client.exited;
+  if (exit.code !== 0) throw new Error(`grants client failed\n${client.describe()}`);
+  return JSON.parse(client.stdout.trim().split('\n').at(-1)!) as ClientRun;
+}
+
+async function measure(backend: Backend, fsync: string): Promise<Result> {
   const inNs = !backend.startsWith('userspace') ? ['ip', 'netns', 'exec', ns] : [];
   const port = !backend.startsWith('userspace') ? 5300 : await freePort();
   writeFileSync(join(dir, `${backend}.yaml`), config(backend, port));
-  const [cmd, ...pre] = [...inNs, process.execPath];
-  const redis = backend.endsWith('+redis') ? await startBenchRedis(inNs) : undefined;
-  const server = startProcess(cmd!, [...pre, '--import', 'tsx', fluxdnsMain, 'serve', '--config', join(dir, `${backend}.yaml`)], { cwd: repoRoot, name: `fluxdns ${backend}` });
-  await server.waitFor(/fluxdns ready/, 30000, 'both');
-  const cpu0 = treeCpuMs(server.pid);
-  const client = startProcess(cmd!, [...pre, '--import', 'tsx', join(repoRoot, 'bench', 'grants-client.ts'), '--server', `127.0.0.1:${port}`, '--sequential', flags.sequential!, '--concurrent', flags.concurrent!, '--inflight', flags.inflight!, '--warmup', flags.warmup!], { cwd: repoRoot, name: `grants client ${backend}` });
-  const exit = await client.exited;
-  if (exit.code !== 0) throw new Error(`grants client failed\n${client.describe()}\n${server.describe()}`);
-  const cpu = treeCpuMs(server.pid) - cpu0;
-  await server.stop();
-  await redis?.stop();
-  const r = JSON.parse(client.stdout.trim().split('\n').at(-1)!) as { latencies: number[]; concurrent: number; seconds: number };
-  const xs = [...r.latencies].sort((a, b) => a - b);
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  return { backend: backend.endsWith('+redis') ? `${backend} (appendfsync ${flags.fsync})` : backend, grants: xs.length + r.concurrent + Number(flags.warmup), p50: round(pct(xs, 50)), p90: round(pct(xs, 90)), p99: round(pct(xs, 99)), max: round(xs.at(-1)!), grantsPerSecond: Math.round(r.concurrent / r.seconds), cpuPerGrant: Math.round((cpu / (xs.length + r.concurrent + Number(flags.warmup))) * 1000) / 1000 };
+  const redis = backend.endsWith('+redis') ? await startBenchRedis(inNs, fsync) : undefined;
+  const [cmd, ...pre] = [...inNs, ...pinned(0), process.execPath];
+  const server = startProcess(cmd!, [...pre, ...nodeFlags, '--trace-gc', '--import', 'tsx', fluxdnsMain, 'serve', '--config', join(dir, `${backend}.yaml`)], { cwd: repoRoot, name: `fluxdns ${backend}` });
+  try {
+    await server.waitFor(/fluxdns ready/, 30000, 'both');
+    const cpu0 = treeCpuMs(server.pid);
+    const warmup = Number(flags.warmup);
+    const sequential = Number(flags.sequential);
+    const concurrent = Number(flags.concurrent);
+    // Three client runs, so the server's GC trace can be cut at the sequential phase's edges.
+    await runClient(backend, inNs, port, { sequential: 0, warmup, concurrent: 0, offset: 0 });
+    const traceFrom = server.stdout.length;
+    const seq = await runClient(backend, inNs, port, { sequential, warmup: 0, concurrent: 0, offset: warmup });
+    const gc = gcPauses(server.stdout.slice(traceFrom));
+    const conc = await runClient(backend, inNs, port, { sequential: 0, warmup: 0, concurrent, offset: warmup + sequential });
+    const grants = warmup + sequential + concurrent;
+    const cpu = treeCpuMs(server.pid) - cpu0;
+    return {
+      backend: backend.endsWith('+redis') ? `${backend} (appendfsync ${fsync})` : backend,
+      grants,
+      grant: percentiles(seq.grant),
+      static: percentiles(seq.static),
+      grantsPerSecond: Math.round(conc.concurrent / conc.seconds),
+      concurrent: percentiles(conc.concurrentLatencies),
+      cpuPerGrant: round(cpu / grants),
+      gc,
+    };
+  } finally {
+    await server.stop();
+    await redis?.stop();
+  }
 }
 
 try {
@@ -127,23 +206,30 @@ try {
     execFileSync('ip', ['netns', 'add', ns]);
     execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
   }
+  if (flags.client !== 'node') execFileSync('cc', ['-O2', '-Wall', '-o', CLIENT_C, join(repoRoot, 'bench', 'grants-client.c')], { stdio: 'inherit' });
+  const runs = backends.flatMap((b) => (b.endsWith('+redis') ? fsyncModes.map((f) => [b, f] as const) : [[b, ''] as const]));
   const results: Result[] = [];
-  for (const b of backends) {
-    const r = await measure(b);
+  const f = (p: Percentiles) => `p50 ${p.p50} p90 ${p.p90} p99 ${p.p99} p99.9 ${p.p999} max ${p.max} ms`;
+  for (const [b, fsync] of runs) {
+    const r = await measure(b, fsync);
     results.push(r);
-    process.stdout.write(`${b}: p50 ${r.p50} ms, p90 ${r.p90} ms, p99 ${r.p99} ms, max ${r.max} ms (${flags.sequential} sequential grants after ${flags.warmup} untimed); ${r.grantsPerSecond} grants/s (${flags.concurrent} grants, ${flags.inflight} in flight); server CPU ${r.cpuPerGrant} ms/grant\n`);
+    process.stdout.write(`${r.backend}: grant ${f(r.grant)} | static name ${f(r.static)} | ${r.grantsPerSecond} grants/s (${flags.inflight} in flight, p99 ${r.concurrent.p99} ms) | server CPU ${r.cpuPerGrant} ms/grant | GC in the sequential phase: ${r.gc.pauses} pauses, ${r.gc.totalMs} ms, longest ${r.gc.maxMs} ms\n`);
   }
-  const meta = { date: new Date().toISOString(), cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), sequential: Number(flags.sequential), warmup: Number(flags.warmup), concurrent: Number(flags.concurrent), inflight: Number(flags.inflight) };
+  const meta = { date: new Date().toISOString(), cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), client: flags.client === 'node' ? 'bench/grants-client.ts' : 'bench/grants-client.c', pin: flags.pin, serverNodeFlags: nodeFlags.join(' '), sequential: Number(flags.sequential), warmup: Number(flags.warmup), concurrent: Number(flags.concurrent), inflight: Number(flags.inflight) };
   mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
   writeFileSync(join(repoRoot, 'bench', 'results', 'grants.json'), JSON.stringify({ ...meta, results }, null, 2) + '\n');
   const md = [
     `# Grant latency (${meta.date}, ${meta.cpus} CPUs, load ${meta.loadavg.join(' ')})`,
     '',
-    `Query → answer with the translation installed (each query a new subnet-scoped lease); percentiles of ${meta.sequential} sequential grants after ${meta.warmup} untimed ones. Seed 000: 13 ms DNS update + 4 ms NAT rule.`,
+    `Query → answer with the translation installed (each query a new subnet-scoped lease); percentiles of ${meta.sequential} sequential grants after ${meta.warmup} untimed ones, client ${meta.client}, ` +
+      `${meta.pin === 'none' ? 'not pinned' : `server (and redis-server) on CPU ${pins![0]}, client on CPU ${pins![1]}`}${meta.serverNodeFlags ? `, server node flags \`${meta.serverNodeFlags}\`` : ''}. ` +
+      `"static" is a cached static name of the same zone asked by the same client between the grants: the floor of any answer on this machine. Seed 000: 13 ms DNS update + 4 ms NAT rule.`,
     '',
-    '| backend | p50 ms | p90 ms | p99 ms | max ms | grants/s | server CPU ms/grant |',
-    '|---|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.backend} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} | ${r.grantsPerSecond} | ${r.cpuPerGrant} |`),
+    '| backend | grant p50 | p90 | p99 | p99.9 | max | static p50 | static p99 | static p99.9 | grants/s | concurrent p99 | server CPU/grant | GC pauses (sequential): n, sum, longest |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.backend} | ${r.grant.p50} | ${r.grant.p90} | ${r.grant.p99} | ${r.grant.p999} | ${r.grant.max} | ${r.static.p50} | ${r.static.p99} | ${r.static.p999} | ${r.grantsPerSecond} | ${r.concurrent.p99} | ${r.cpuPerGrant} | ${r.gc.pauses}, ${r.gc.totalMs}, ${r.gc.maxMs} |`),
+    '',
+    'All times ms.',
     '',
   ].join('\n');
   writeFileSync(join(repoRoot, 'bench', 'results', 'grants.md'), md);
