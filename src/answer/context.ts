@@ -8,6 +8,7 @@ import type { ZoneSet } from '../zone/tree.js';
 import type { AuthorityTable } from './authority.js';
 import type { TransportInfo } from '../transport/info.js';
 import type { LookupResult } from '../zone/lookup.js';
+import { turnNow } from './clock.js';
 
 export type { TransportInfo, TransportProto } from '../transport/info.js';
 
@@ -110,8 +111,17 @@ export class QueryContext {
     readonly query: QueryView,
     readonly transport: TransportInfo,
     readonly runtime: Runtime,
-    readonly receivedAt: number,
+    /** Milliseconds since the epoch; -1 (the engine): read from the turn clock on first use. */
+    private at = -1,
   ) {}
+
+  /**
+   * When the query arrived (ms since the epoch): given (tests, `fluxdns explain`) or read on first use
+   * from answer/clock.ts, once per event-loop turn — most queries (a cache hit with RRL off) never ask.
+   */
+  get receivedAt(): number {
+    return this.at >= 0 ? this.at : (this.at = turnNow());
+  }
 
   /** undefined: not resolved yet; null: no authority holds the name. */
   private resolved: Authority | null | undefined;
@@ -121,6 +131,12 @@ export class QueryContext {
   zoneResult: LookupResult | undefined = undefined;
   /** Set by the answer cache on a miss: the hash of the query's cache key (-1: not a cacheable miss). */
   cacheMissHash = -1;
+  /**
+   * The zone that answered, as its index in `runtime.zones.zones` (ZoneSet.slotOf): set by the zone
+   * responder and carried in answer-cache entries, so the per-zone query counter needs no name match.
+   * -1: no file zone answered, or not known (the counter then finds the zone from the name).
+   */
+  zoneSlot = -1;
 
   /**
    * The authority that answers this query's name (answer/authority.ts), resolved once, on first use

@@ -73,7 +73,8 @@ export class Engine {
       if (this.tick === 0) started = performance.now();
       this.tick = (this.tick + 1) & (this.timeEvery - 1);
     }
-    const ctx = new QueryContext(raw, parseQuery(raw), transport, this.current, Date.now());
+    // No clock read here: ctx.receivedAt reads the turn clock when a unit first asks (answer/clock.ts).
+    const ctx = new QueryContext(raw, parseQuery(raw), transport, this.current);
     const verdict = (ctx.runtime.chain ?? this.pipeline).run(ctx);
     if (verdict instanceof Promise) return verdict.then((v) => this.finish(ctx, v, started, more));
     return this.finish(ctx, verdict, started, more);

@@ -208,6 +208,18 @@ export class ZoneSet {
     return this.byKey.size;
   }
 
+  /** Zone → its index in `zones`, made on first use (slotOf). */
+  private slots: Map<Zone, number> | undefined;
+
+  /** `zone`'s index in `zones` (the order the per-zone counters use), or -1 when it is not in this set. */
+  slotOf(zone: Zone): number {
+    if (this.slots === undefined) {
+      this.slots = new Map();
+      for (const z of this.byKey.values()) this.slots.set(z, this.slots.size);
+    }
+    return this.slots.get(zone) ?? -1;
+  }
+
   /**
    * A new set with `zone` in place of the zone of the same origin (or added): how one zone is swapped
    * into a running server after a reload, a transfer or an UPDATE (`engine.swap({ ...runtime, zones: zones.with(z) })`).

@@ -23,7 +23,7 @@ function hashKey(key: Uint8Array, length: number): number {
 
 /**
  * Bounded by entry count; the oldest entry goes first. An entry is one byte array — key length
- * (2 bytes), key, answer — stored under the key's hash: with tens of thousands of entries a lookup
+ * (2 bytes), zone slot (3 bytes, see HEAD), key, answer — stored under the key's hash: with tens of thousands of entries a lookup
  * is bound by cache misses, so one array instead of separate key and answer objects halves them,
  * and a hit builds no string and allocates nothing. Two keys with the same 30-bit hash take turns
  * (the later replaces the earlier); the bytes are always compared. The insertion order is kept in
@@ -52,6 +52,13 @@ const SEEN_SLOTS = 1 << 18;
  */
 const STORED_BITS = 1 << 20;
 const SEEN_SET_MASK = (SEEN_SLOTS - 1) & ~3;
+/**
+ * Bytes before an entry's key: its length (2), then the answering zone's slot + 1 (3; 0: none or not
+ * known), which a hit hands to the per-zone query counter (ctx.zoneSlot) instead of it matching the name.
+ */
+const HEAD = 5;
+/** Slots from 0 to this fit in an entry's 3 bytes (as slot + 1); a larger one is stored as not known. */
+const MAX_SLOT = 0xfffffe;
 
 export class AnswerCache {
   private readonly entries = new Map<number, Uint8Array>();
@@ -74,10 +81,10 @@ export class AnswerCache {
   /** The stored answer as a view of the entry (copy it before changing it), or undefined. */
   get(key: Uint8Array, generation: number, length = key.length): Uint8Array | undefined {
     const e = this.find(key, generation, length);
-    return e === undefined ? undefined : e.subarray(2 + length);
+    return e === undefined ? undefined : e.subarray(HEAD + length);
   }
 
-  /** The entry holding `key`, for callers that copy the answer out at offset 2 + length themselves. */
+  /** The entry holding `key`, for callers that copy the answer out at offset HEAD + length themselves (entrySlot for the zone). */
   find(key: Uint8Array, generation: number, length = key.length, h = hashKey(key, length)): Uint8Array | undefined {
     if (generation !== this.generation) {
       this.entries.clear();
@@ -90,7 +97,7 @@ export class AnswerCache {
     if ((this.stored[(h & (STORED_BITS - 1)) >>> 5]! & (1 << (h & 31))) === 0) return undefined;
     const e = this.entries.get(h);
     if (e === undefined || ((e[0]! << 8) | e[1]!) !== length) return undefined;
-    for (let i = 0; i < length; i++) if (e[2 + i] !== key[i]) return undefined;
+    for (let i = 0; i < length; i++) if (e[HEAD + i] !== key[i]) return undefined;
     return e;
   }
 
@@ -107,15 +114,15 @@ export class AnswerCache {
       return before;
     }
     const target = name.map((c) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c));
-    // A key is 3 bytes of kind and size after the 2-byte length, then the lower-cased question name.
-    for (const [h, e] of this.entries) if (nameAtOrBelow(e, 5, target)) this.entries.delete(h);
+    // A key is 3 bytes of kind and size after the head, then the lower-cased question name.
+    for (const [h, e] of this.entries) if (nameAtOrBelow(e, HEAD + 3, target)) this.entries.delete(h);
     return before - this.entries.size;
   }
 
-  set(key: Uint8Array, generation: number, wire: Uint8Array, length = key.length): void {
+  set(key: Uint8Array, generation: number, wire: Uint8Array, length = key.length, zoneSlot = -1): void {
     if (generation !== this.generation) return;
     const h = hashKey(key, length);
-    if (this.admit(h)) this.store(h, key, wire, length);
+    if (this.admit(h)) this.store(h, key, wire, length, zoneSlot);
   }
 
   /**
@@ -140,14 +147,18 @@ export class AnswerCache {
     return false;
   }
 
-  /** Stores an admitted answer under `h` (the hash of `key`'s first `length` bytes). */
-  store(h: number, key: Uint8Array, wire: Uint8Array, length = key.length): void {
+  /** Stores an admitted answer under `h` (the hash of `key`'s first `length` bytes), with the slot of the zone that answered (-1: none). */
+  store(h: number, key: Uint8Array, wire: Uint8Array, length = key.length, zoneSlot = -1): void {
     this.stored[(h & (STORED_BITS - 1)) >>> 5]! |= 1 << (h & 31);
-    const entry = new Uint8Array(2 + length + wire.length);
+    const entry = new Uint8Array(HEAD + length + wire.length);
     entry[0] = length >> 8;
     entry[1] = length & 0xff;
-    entry.set(key.subarray(0, length), 2);
-    entry.set(wire, 2 + length);
+    const z = zoneSlot >= 0 && zoneSlot <= MAX_SLOT ? zoneSlot + 1 : 0;
+    entry[2] = z >>> 16;
+    entry[3] = (z >>> 8) & 0xff;
+    entry[4] = z & 0xff;
+    entry.set(key.subarray(0, length), HEAD);
+    entry.set(wire, HEAD + length);
     // Whatever held this hash (the same key stored again, or a colliding one) is replaced; its ring slot goes stale.
     this.entries.set(h, entry);
     if (this.ring.length < this.maxEntries) {
@@ -155,7 +166,7 @@ export class AnswerCache {
       return;
     }
     const old = this.ring[this.next]!;
-    const oldHash = hashKey(old.subarray(2), (old[0]! << 8) | old[1]!);
+    const oldHash = hashKey(old.subarray(HEAD), (old[0]! << 8) | old[1]!);
     if (this.entries.get(oldHash) === old) {
       this.entries.delete(oldHash);
       evictionsTotal.value++;
@@ -177,6 +188,11 @@ export class AnswerCache {
 /** The cache a server runs with: answers are stored on their second ask (see AnswerCacheOptions). */
 export function serverAnswerCache(): AnswerCache {
   return new AnswerCache(100000, { admitOnSecondAsk: true });
+}
+
+/** The zone slot an entry carries (ctx.zoneSlot of the answer stored), -1 for none. */
+export function entrySlot(entry: Uint8Array): number {
+  return ((entry[2]! << 16) | (entry[3]! << 8) | entry[4]!) - 1;
 }
 
 /** Whether the wire name at `start` of `bytes` is `target` or ends with it at a label boundary. */
@@ -255,7 +271,8 @@ export function answerCache(cache: AnswerCache): Unit {
       if (entry) {
         cache.hits++;
         hitsTotal.value++;
-        ctx.response.prebuilt = personalize(entry, 2 + len, ctx);
+        ctx.response.prebuilt = personalize(entry, HEAD + len, ctx);
+        ctx.zoneSlot = entrySlot(entry);
         return ANSWERED;
       }
       cache.misses++;
@@ -278,7 +295,7 @@ export function answerCacheStore(cache: AnswerCache): Unit {
       // stored (a unit in between may have awaited, and other queries used the scratch).
       if (ctx.runtime.generation !== cache.generationNow || !cache.admit(ctx.cacheMissHash)) return CONTINUE;
       const len = cacheKey(ctx, ctx.query, scratch);
-      if (len >= 0) cache.store(ctx.cacheMissHash, scratch, r.prebuilt, len);
+      if (len >= 0) cache.store(ctx.cacheMissHash, scratch, r.prebuilt, len, ctx.zoneSlot);
       return CONTINUE;
     },
   };

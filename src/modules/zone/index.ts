@@ -25,6 +25,9 @@ export function zoneResponder(): Unit {
       // RRSIGs and NSEC/NSEC3 proofs of a pre-signed zone, when the query set DO (src/dnssec/serve/).
       serveDnssec(result, q.name, q.type, ctx.query.edns?.dnssecOk === true);
       ctx.zoneResult = result;
+      // The per-zone counter's slot (observe/metrics/zone-counts.ts). A DS query is answered by the
+      // parent side but counted, as every query, under the deepest zone holding the name: left to the name match.
+      if (q.type !== RRType.DS) ctx.zoneSlot = ctx.runtime.zones.slotOf(zone);
       const r = ctx.response;
       setSections(r, result);
       r.requiredAdditional = result.requiredAdditional;

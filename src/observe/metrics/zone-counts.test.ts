@@ -10,6 +10,9 @@ import { RRType } from '../../wire/types.js';
 import { parseZone } from '../../zone/parser.js';
 import { Zone, ZoneSet } from '../../zone/tree.js';
 import { ZoneCounts } from './zone-counts.js';
+import { Engine } from '../../answer/engine.js';
+import { createUnits } from '../../answer/units.js';
+import { serverAnswerCache } from '../../modules/cache/index.js';
 
 const config = parseConfigText('rrl: off\n', 'test.yaml').config;
 const udp: TransportInfo = { proto: 'udp', remoteAddress: '198.51.100.9', remotePort: 5300, localAddress: '127.0.0.1', localPort: 53 };
@@ -79,4 +82,30 @@ test('counts survive a reload (a new runtime): the earlier runtime\'s counts are
   ask(c, b, 'h.c.lab.');
   ask(c, a, 'h.b.lab.');
   assert.deepEqual(Object.fromEntries(c.entries()), { 'b.lab.': 3, 'c.lab.': 1, '': 1 });
+});
+
+test('through the engine: the answering zone\'s slot (zone responder, answer-cache hits) counts as the name match would', () => {
+  const rt = runtime(['b.lab.', 'x.b.lab.', 'other.example.']);
+  const engine = new Engine(rt, createUnits(serverAnswerCache()));
+  const c = new ZoneCounts();
+  let bySlot = 0;
+  engine.observer = (ctx) => {
+    if (ctx.zoneSlot >= 0) bySlot++;
+    c.record(ctx);
+  };
+  // Each name three times: a miss, a miss stored (second ask), then a hit from the stored entry.
+  const asked: [string, number][] = [
+    ['ns.b.lab.', RRType.A], ['NS.B.lab.', RRType.A], ['nx.b.lab.', RRType.A], ['deep.in.X.b.lab.', RRType.AAAA],
+    ['x.b.lab.', RRType.SOA], ['x.b.lab.', RRType.DS], ['b.lab.', RRType.DS], ['a.other.example.', RRType.A], ['lab.', RRType.A], ['www.example.', RRType.A],
+  ];
+  const names: string[] = [];
+  for (let round = 0; round < 3; round++) {
+    for (const [name, type] of asked) {
+      names.push(name);
+      engine.handle(encodeMessage(queryMessage(name, type, { id: 7 })), udp);
+    }
+  }
+  assert.deepEqual(Object.fromEntries(c.entries()), expected(rt, names));
+  // Every query in a file zone but the DS ones (answered by the parent side) went by slot, hits included.
+  assert.equal(bySlot, 3 * 6);
 });

@@ -1,4 +1,5 @@
-// Queries per zone, counted from the question's wire bytes: no name text, no string hashing per query.
+// Queries per zone: by the slot of the zone that answered (ctx.zoneSlot) or else from the question's
+// wire bytes — no name text, no string hashing per query.
 import type { QueryContext } from '../../answer/context.js';
 import type { Runtime } from '../../answer/runtime.js';
 import { nameToWire } from '../../wire/name.js';
@@ -168,7 +169,10 @@ export class ZoneCounts {
   record(ctx: QueryContext): void {
     let ix = this.index;
     if (ix === undefined || ix.runtime !== ctx.runtime) ix = this.switchTo(ctx.runtime);
-    if (!ix.count(ctx.raw, ctx.query.questionEnd - 5)) ix.countText(ctx, ctx.query.question!.name);
+    // The zone that answered (the zone responder, or an answer-cache entry carrying it): no name match.
+    const slot = ctx.zoneSlot;
+    if (slot >= 0) ix.counts[slot]!++;
+    else if (!ix.count(ctx.raw, ctx.query.questionEnd - 5)) ix.countText(ctx, ctx.query.question!.name);
   }
 
   /** Every zone with a count, by origin ('' = in no zone). */
