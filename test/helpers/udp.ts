@@ -1,5 +1,6 @@
 // One datagram to a server and the first reply: the UDP exchange many integration tests need.
 import dgram from 'node:dgram';
+import packet from 'dns-packet';
 
 export interface UdpExchangeOptions {
   host?: string;
@@ -33,3 +34,17 @@ export function udpExchange(msg: Uint8Array, port: number, opts: UdpExchangeOpti
 
 /** The rcode of a reply (header byte 3, low four bits), or undefined for no reply. */
 export const rcodeOf = (reply: Buffer | undefined): number | undefined => (reply ? reply[3]! & 15 : undefined);
+
+/**
+ * An A query for `name` sent from the resolver address `src` (a loopback address the test chose):
+ * the rcode name and the answered address, or rcode TIMEOUT when no reply with the query's ID comes.
+ */
+export async function askA(port: number, src: string, name: string, timeoutMs = 4000): Promise<{ rcode: string; address?: string }> {
+  const id = Math.floor(Math.random() * 65535);
+  const query = packet.encode({ type: 'query', id, flags: 0, questions: [{ type: 'A', name }] });
+  const reply = await udpExchange(query, port, { from: src, timeoutMs, accept: (m) => m.readUInt16BE(0) === id });
+  if (!reply) return { rcode: 'TIMEOUT' };
+  const p = packet.decode(reply);
+  const a = p.answers?.find((r) => r.type === 'A') as { data: string } | undefined;
+  return { rcode: (p as { rcode?: string }).rcode ?? 'NOERROR', address: a ? String(a.data) : undefined };
+}

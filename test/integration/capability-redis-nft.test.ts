@@ -6,17 +6,16 @@
 // kernels record in `seen` and the scanner blocks made anywhere, while they run.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import packet from 'dns-packet';
 import { freePort } from '../helpers/ports.js';
 import { startProcess } from '../helpers/proc.js';
 import { fluxdnsMain, repoRoot } from '../helpers/servers.js';
+import { askA } from '../helpers/udp.js';
 import { startRedis } from '../helpers/redis.js';
 
 const TOKEN = 'redis-nft-test-token-0123456789';
@@ -24,25 +23,7 @@ const tag = randomBytes(3).toString('hex');
 const ns = `fxrn-${tag}`;
 const table = `fxrn${tag}`;
 
-function ask(port: number, src: string, name = 'svc.nft.lab'): Promise<{ rcode: string; address?: string }> {
-  return new Promise((resolve) => {
-    const sock = dgram.createSocket('udp4');
-    const id = Math.floor(Math.random() * 65535);
-    const timer = setTimeout(() => {
-      sock.close();
-      resolve({ rcode: 'TIMEOUT' });
-    }, 4000);
-    sock.on('message', (m) => {
-      const p = packet.decode(m);
-      if (p.id !== id) return;
-      clearTimeout(timer);
-      sock.close();
-      const a = p.answers?.find((r) => r.type === 'A') as { data: string } | undefined;
-      resolve({ rcode: (p as { rcode?: string }).rcode ?? 'NOERROR', address: a?.data });
-    });
-    sock.bind(0, src, () => sock.send(packet.encode({ type: 'query', id, flags: 0, questions: [{ type: 'A', name }] }), port, '127.0.0.1'));
-  });
-}
+const ask = (port: number, src: string, name = 'svc.nft.lab') => askA(port, src, name);
 
 const nft = (...what: string[]) => spawnSync('ip', ['netns', 'exec', ns, 'nft', 'list', ...what], { encoding: 'utf8' }).stdout;
 

@@ -6,39 +6,20 @@
 // the kill and the first grant after it is printed (README: State store, "Sentinel failover").
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import packet from 'dns-packet';
 import { createClient } from 'redis';
 import { freePort } from '../helpers/ports.js';
 import { startProcess } from '../helpers/proc.js';
 import { fluxdnsMain, repoRoot } from '../helpers/servers.js';
+import { askA } from '../helpers/udp.js';
 import { startRedis, startSentinel } from '../helpers/redis.js';
 
 const TOKEN = 'sentinel-integration-token-0123456789';
 
-function ask(port: number, src: string): Promise<{ rcode: string; address?: string }> {
-  return new Promise((resolve) => {
-    const sock = dgram.createSocket('udp4');
-    const id = Math.floor(Math.random() * 65535);
-    const timer = setTimeout(() => {
-      sock.close();
-      resolve({ rcode: 'TIMEOUT' });
-    }, 3000);
-    sock.on('message', (m) => {
-      const p = packet.decode(m);
-      if (p.id !== id) return;
-      clearTimeout(timer);
-      sock.close();
-      const a = p.answers?.find((r) => r.type === 'A') as { data: string } | undefined;
-      resolve({ rcode: (p as { rcode?: string }).rcode ?? 'NOERROR', address: a?.data });
-    });
-    sock.bind(0, src, () => sock.send(packet.encode({ type: 'query', id, flags: 0, questions: [{ type: 'A', name: 'svc.sentinel.lab' }] }), port, '127.0.0.1'));
-  });
-}
+const ask = (port: number, src: string, name = 'svc.sentinel.lab') => askA(port, src, name, 3000);
 
 function admitted(host: string, port: number, src: string): Promise<boolean> {
   return new Promise((resolve) => {

@@ -2,7 +2,6 @@
 // and its HTTP API must report exactly the queries this test sent, per rcode, qtype and transport.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { dig } from '../helpers/dig.js';
 import { freePort } from '../helpers/ports.js';
 import { startProcess, stopAll } from '../helpers/proc.js';
 import { startFluxdns } from '../helpers/servers.js';
+import { udpExchange } from '../helpers/udp.js';
 
 after(() => stopAll());
 
@@ -21,22 +21,11 @@ const ZONE = `$ORIGIN mt.lab.\n$TTL 300\n@ SOA ns hm 2026120201 3600 600 86400 6
 /** Sends each query from its own socket (a distinct source port, so both workers' sockets get some) and waits for every reply. */
 async function sendUdp(port: number, queries: { name: string; type: string }[]): Promise<string[]> {
   return Promise.all(
-    queries.map(
-      (q, i) =>
-        new Promise<string>((resolve, reject) => {
-          const s = dgram.createSocket('udp4');
-          const timer = setTimeout(() => {
-            s.close();
-            reject(new Error(`no reply to ${q.name} ${q.type}`));
-          }, 10000);
-          s.on('message', (m) => {
-            clearTimeout(timer);
-            s.close();
-            resolve(rcodeName(m[3]! & 15));
-          });
-          s.send(packet.encode({ id: i + 1, type: 'query', questions: [{ name: q.name, type: q.type as 'A' }] }), port, '127.0.0.1');
-        }),
-    ),
+    queries.map(async (q, i) => {
+      const reply = await udpExchange(packet.encode({ id: i + 1, type: 'query', questions: [{ name: q.name, type: q.type as 'A' }] }), port, { timeoutMs: 10000 });
+      if (!reply) throw new Error(`no reply to ${q.name} ${q.type}`);
+      return rcodeName(reply[3]! & 15);
+    }),
   );
 }
 

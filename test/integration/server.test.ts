@@ -2,7 +2,6 @@
 // truncation, error rcodes on the wire, and the check commands' error messages.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { execFile, spawnSync } from 'node:child_process';
 import { DEMO_COMMANDS, demoCommands, DEMO_PORTS } from '../../src/config/demo.js';
@@ -14,6 +13,7 @@ import { dig } from '../helpers/dig.js';
 import { freePort, freePortRange } from '../helpers/ports.js';
 import { startProcess, stopAll, waitUntil } from '../helpers/proc.js';
 import { fluxdnsMain, repoRoot, startFluxdns } from '../helpers/servers.js';
+import { udpExchange as udpOnce } from '../helpers/udp.js';
 
 after(() => stopAll());
 
@@ -47,21 +47,8 @@ function query(name: string, type: string, opts: { id?: number; edns?: boolean }
   });
 }
 
-function udpExchange(port: number, msg: Uint8Array, timeoutMs = 2000): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    const t = setTimeout(() => {
-      s.close();
-      resolve(null);
-    }, timeoutMs);
-    s.on('message', (m) => {
-      clearTimeout(t);
-      s.close();
-      resolve(m);
-    });
-    s.send(msg, port, '127.0.0.1');
-  });
-}
+const udpExchange = async (port: number, msg: Uint8Array, timeoutMs = 2000): Promise<Buffer | null> =>
+  (await udpOnce(msg, port, { timeoutMs })) ?? null;
 
 /** Runs a printed demo command; dig gets a short timeout so a silent server fails fast. */
 function runShell(cmd: string): Promise<string> {

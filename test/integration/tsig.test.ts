@@ -4,7 +4,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { appendTsig } from '../../src/tsig/sign.js';
 import { findTsig, verifyResponse } from '../../src/tsig/verify.js';
 import { decodeMessage, encodeMessage, getRcode } from '../../src/wire/message.js';
 import { Rcode, RRType } from '../../src/wire/types.js';
+import { udpExchange } from '../helpers/udp.js';
 
 const SECRET = Buffer.from('integration-tsig-secret-0123456789abcdef').toString('base64');
 const FILE_SECRET = Buffer.from('a-secret-kept-in-a-bind-key-file-0123456').toString('base64');
@@ -141,20 +141,11 @@ describe('tsig with a crafted stale query', () => {
   const key: TsigKey = { name: 'k256.', algorithm: algorithmByName('hmac-sha256')!, secret: Buffer.from(SECRET, 'base64') };
 
   async function exchange(raw: Uint8Array): Promise<Uint8Array> {
-    const socket = dgram.createSocket('udp4');
-    try {
-      return await new Promise<Uint8Array>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no reply')), 5000);
-        socket.once('message', (m) => {
-          clearTimeout(timer);
-          resolve(new Uint8Array(m));
-        });
-        socket.send(raw, port, '127.0.0.1');
-      });
-    } finally {
-      socket.close();
-    }
+    const reply = await udpExchange(raw, port);
+    if (!reply) throw new Error('no reply');
+    return new Uint8Array(reply);
   }
+
 
   test('signed an hour ago: NOTAUTH, BADTIME, signed with the request time and the server clock in Other Data', async () => {
     const query = encodeMessage({

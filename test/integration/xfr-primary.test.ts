@@ -4,7 +4,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { startKnotSecondary, startNamedSecondary, startNsdSecondary, type Second
 import { makeTestCert } from '../helpers/tls.js';
 import { decodeMessage, encodeMessage, getRcode, queryMessage } from '../../src/wire/message.js';
 import { Rcode, RRType } from '../../src/wire/types.js';
+import { udpExchange } from '../helpers/udp.js';
 
 const KEY = { name: 'xfr-key', secret: Buffer.from('xfr-primary-test-secret-0123456789abcdef').toString('base64') };
 const OTHER = Buffer.from('not-the-right-secret-0123456789abcdefgh').toString('base64');
@@ -75,22 +75,11 @@ function ixfrQuery(serial: number): Uint8Array {
   return encodeMessage(q);
 }
 
-/** One datagram to the server and its reply. */
-function udpQuery(msg: Uint8Array): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket('udp4');
-    const timer = setTimeout(() => {
-      s.close();
-      reject(new Error('no UDP reply in 5 s'));
-    }, 5000);
-    s.on('message', (m) => {
-      clearTimeout(timer);
-      s.close();
-      resolve(new Uint8Array(m));
-    });
-    // From the address allowTransfer lists, so the answer is about the transport, not the access list.
-    s.bind(0, '127.0.0.250', () => s.send(msg, port, '127.0.0.1'));
-  });
+/** One datagram to the server and its reply, sent from the address allowTransfer lists, so the answer is about the transport, not the access list. */
+async function udpQuery(msg: Uint8Array): Promise<Uint8Array> {
+  const reply = await udpExchange(msg, port, { from: '127.0.0.250' });
+  if (!reply) throw new Error('no UDP reply in 5 s');
+  return new Uint8Array(reply);
 }
 
 before(async () => {
