@@ -1,25 +1,55 @@
 /* DNSSEC signing for fluxdns with a prepared OpenSSL context per key (src/dnssec/native-signer.ts).
  * node:crypto's sign() sets up a new EVP_PKEY_CTX (provider fetch, key export) for every signature; here
- * the context is made once per key: ECDSA P-256 signs a SHA-256 digest with EVP_PKEY_sign on the kept
- * context and returns r||s (RFC 6605 §4); Ed25519 copies a prepared EVP_MD_CTX and signs with
- * EVP_DigestSign (RFC 8080 §4). The OpenSSL symbols are Node's own (its binary exports them), so no
- * second libcrypto is loaded. N-API only; everything runs on the calling thread. */
+ * the key is prepared once. Ed25519 copies a prepared EVP_MD_CTX and signs with EVP_DigestSign (RFC 8080
+ * §4). ECDSA P-256 (RFC 6605 §4, r||s) takes the expensive, message-independent half of a signature off
+ * the answer's path: the nonce's k^-1 and r = x(k·G) are drawn ahead of need, in batches, on libuv's
+ * thread pool (ECDSA_sign_setup on a private copy of the key), and the answer only hashes and computes
+ * s = k^-1·(e + r·d) mod n (ECDSA_do_sign_ex). Each nonce is popped under the lock and freed after one
+ * use (a reused nonce would give the private key away). When the pool is empty the signature is made
+ * inline (ECDSA_do_sign: correct, slower) and counted. Ed25519's nonce depends on the message (RFC 8032
+ * §5.1.6), so it has no such split. The OpenSSL symbols are Node's own (its binary exports them), so no
+ * second libcrypto is loaded. N-API only. */
 #include <node_api.h>
+#include <pthread.h>
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/ecdsa.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Nonces kept per ECDSA key: refilled in batches of NONCE_BATCH when fewer than NONCE_LOW are left. A batch
+ * is about 1.5 ms of one thread-pool thread (shared with fs and nftables grants: kept short). */
+#define NONCE_CAP 1024
+#define NONCE_LOW 512
+#define NONCE_BATCH 64
+
+typedef struct {
+  BIGNUM *kinv;
+  BIGNUM *r;
+} nonce;
 
 typedef struct {
   int algorithm;       /* 13 ECDSAP256SHA256, 15 ED25519 */
   EVP_PKEY *pkey;
-  EVP_PKEY_CTX *pctx;  /* ECDSA: initialised for EVP_PKEY_sign */
   EVP_MD_CTX *tmpl;    /* Ed25519: initialised for EVP_DigestSign, copied per signature */
   EVP_MD_CTX *work;
   EVP_MD *sha256;
+  /* ECDSA */
+  EC_KEY *ec;          /* the answer's signing key (the main thread's) */
+  EC_KEY *ec_fill;     /* a private copy for the refill thread: nothing is shared while a batch runs */
+  pthread_mutex_t mu;  /* guards ring, head, count, stop, failed */
+  pthread_cond_t wake; /* the refill thread waits on it */
+  pthread_t thread;
+  int locks, started, stop, failed;
+  nonce ring[NONCE_CAP];
+  size_t head, count;
+  double pooled, inline_signs;
 } signer;
 
 static napi_value fail(napi_env env, const char *msg) {
@@ -31,7 +61,24 @@ static void signer_free(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   signer *s = data;
-  if (s->pctx) EVP_PKEY_CTX_free(s->pctx);
+  if (s->started) {
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL); /* at most one batch (about 1.5 ms) */
+  }
+  for (size_t i = 0; i < s->count; i++) {
+    nonce *n = &s->ring[(s->head + i) % NONCE_CAP];
+    BN_clear_free(n->kinv);
+    BN_clear_free(n->r);
+  }
+  if (s->ec) EC_KEY_free(s->ec);
+  if (s->ec_fill) EC_KEY_free(s->ec_fill);
+  if (s->locks) {
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->mu);
+  }
   if (s->tmpl) EVP_MD_CTX_free(s->tmpl);
   if (s->work) EVP_MD_CTX_free(s->work);
   if (s->sha256) EVP_MD_free(s->sha256);
@@ -39,11 +86,48 @@ static void signer_free(napi_env env, void *data, void *hint) {
   free(s);
 }
 
-/* createSigner(algorithm, pkcs8Der) -> external */
+/* The refill thread: sleeps until the pool is below NONCE_LOW, then draws batches of NONCE_BATCH with its
+ * private key copy until it is full again. It needs no event loop turn, so a long synchronous stretch of
+ * answers still gets fresh nonces. It runs at the lowest priority (nice 19, Linux sets it per thread): it
+ * uses idle time and does not take the core from answers; on a saturated core the pool runs dry and the
+ * answers sign inline, which is the same CPU in total. */
+static void *refill_main(void *arg) {
+  signer *s = arg;
+  setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+  BN_CTX *ctx = BN_CTX_new();
+  nonce batch[NONCE_BATCH];
+  pthread_mutex_lock(&s->mu);
+  for (;;) {
+    while (!s->stop && s->count >= NONCE_LOW) pthread_cond_wait(&s->wake, &s->mu);
+    if (s->stop || !ctx) break;
+    while (!s->stop && s->count + NONCE_BATCH <= NONCE_CAP) {
+      pthread_mutex_unlock(&s->mu);
+      size_t n = 0;
+      for (; n < NONCE_BATCH; n++) {
+        batch[n].kinv = batch[n].r = NULL;
+        if (ECDSA_sign_setup(s->ec_fill, ctx, &batch[n].kinv, &batch[n].r) != 1) break;
+      }
+      pthread_mutex_lock(&s->mu);
+      for (size_t i = 0; i < n; i++) s->ring[(s->head + s->count++) % NONCE_CAP] = batch[i];
+      if (n < NONCE_BATCH) {
+        s->failed = 1; /* OpenSSL refused: answers sign inline from now on */
+        break;
+      }
+    }
+    if (s->failed) break;
+  }
+  pthread_mutex_unlock(&s->mu);
+  BN_CTX_free(ctx);
+  return NULL;
+}
+
+/* createSigner(algorithm, pkcs8Der[, nonces = true]) -> external; nonces false: ECDSA always signs inline */
 static napi_value create_signer(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return fail(env, "createSigner(algorithm, pkcs8)");
+  bool nonces = true;
+  if (argc > 2) napi_get_value_bool(env, argv[2], &nonces);
   int32_t alg = 0;
   if (napi_get_value_int32(env, argv[0], &alg) != napi_ok || (alg != 13 && alg != 15)) return fail(env, "createSigner: algorithm must be 13 or 15");
   void *der = NULL;
@@ -68,7 +152,15 @@ static napi_value create_signer(napi_env env, napi_callback_info info) {
   int ok;
   if (alg == 13) {
     ok = EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC && (s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) != NULL &&
-         (s->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) != NULL && EVP_PKEY_sign_init(s->pctx) == 1;
+         (s->ec = EVP_PKEY_get1_EC_KEY(pkey)) != NULL && (s->ec_fill = EC_KEY_dup(s->ec)) != NULL;
+    if (ok && pthread_mutex_init(&s->mu, NULL) == 0) {
+      if (pthread_cond_init(&s->wake, NULL) == 0) s->locks = 1;
+      else pthread_mutex_destroy(&s->mu);
+    }
+    ok = ok && s->locks;
+    /* The first batch is drawn at once, before the first answer needs it. Without a thread: inline only. */
+    if (ok && nonces) s->started = pthread_create(&s->thread, NULL, refill_main, s) == 0;
+    if (ok && !s->started) s->failed = 1;
   } else {
     ok = EVP_PKEY_get_base_id(pkey) == EVP_PKEY_ED25519 && (s->tmpl = EVP_MD_CTX_new()) != NULL && (s->work = EVP_MD_CTX_new()) != NULL &&
          EVP_DigestSignInit_ex(s->tmpl, NULL, NULL, NULL, NULL, pkey, NULL) == 1;
@@ -105,12 +197,27 @@ static napi_value sign_data(napi_env env, napi_callback_info info) {
   if (s->algorithm == 13) {
     unsigned char digest[32];
     unsigned int dlen = 0;
-    unsigned char der[80];
-    size_t der_len = sizeof der;
-    if (EVP_Digest(data, len, digest, &dlen, s->sha256, NULL) != 1 || EVP_PKEY_sign(s->pctx, der, &der_len, digest, dlen) != 1) return fail(env, "sign: ECDSA signing failed");
-    const unsigned char *p = der;
-    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-    if (!sig) return fail(env, "sign: ECDSA signature did not decode");
+    if (EVP_Digest(data, len, digest, &dlen, s->sha256, NULL) != 1) return fail(env, "sign: SHA-256 failed");
+    nonce n = {NULL, NULL};
+    pthread_mutex_lock(&s->mu);
+    if (s->count > 0) {
+      n = s->ring[s->head];
+      s->ring[s->head].kinv = s->ring[s->head].r = NULL;
+      s->head = (s->head + 1) % NONCE_CAP;
+      s->count--;
+    }
+    if (s->count < NONCE_LOW && !s->failed) pthread_cond_signal(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    ECDSA_SIG *sig = NULL;
+    if (n.kinv) {
+      sig = ECDSA_do_sign_ex(digest, (int)dlen, n.kinv, n.r, s->ec);
+      BN_clear_free(n.kinv);
+      BN_clear_free(n.r);
+      if (sig) s->pooled++;
+    }
+    /* Pool empty (or s came out 0 for that nonce, which needs a fresh one): sign inline. */
+    if (!sig && (sig = ECDSA_do_sign(digest, (int)dlen, s->ec)) != NULL) s->inline_signs++;
+    if (!sig) return fail(env, "sign: ECDSA signing failed");
     const BIGNUM *r, *sv;
     ECDSA_SIG_get0(sig, &r, &sv);
     int ok = BN_bn2binpad(r, out, 32) == 32 && BN_bn2binpad(sv, out + 32, 32) == 32;
@@ -132,12 +239,38 @@ static napi_value sign_data(napi_env env, napi_callback_info info) {
   return buf;
 }
 
+/* stats(signer) -> [signatures with a pooled nonce, signatures made inline, nonces ready] (Ed25519: [0, 0, 0]) */
+static napi_value stats(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  signer *s = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_external(env, argv[0], (void **)&s) != napi_ok || !s)
+    return fail(env, "stats(signer)");
+  double ready = 0;
+  if (s->locks) {
+    pthread_mutex_lock(&s->mu);
+    ready = (double)s->count;
+    pthread_mutex_unlock(&s->mu);
+  }
+  napi_value out, a, b, c;
+  napi_create_array_with_length(env, 3, &out);
+  napi_create_double(env, s->pooled, &a);
+  napi_create_double(env, s->inline_signs, &b);
+  napi_create_double(env, ready, &c);
+  napi_set_element(env, out, 0, a);
+  napi_set_element(env, out, 1, b);
+  napi_set_element(env, out, 2, c);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_value f;
   napi_create_function(env, "createSigner", NAPI_AUTO_LENGTH, create_signer, NULL, &f);
   napi_set_named_property(env, exports, "createSigner", f);
   napi_create_function(env, "sign", NAPI_AUTO_LENGTH, sign_data, NULL, &f);
   napi_set_named_property(env, exports, "sign", f);
+  napi_create_function(env, "stats", NAPI_AUTO_LENGTH, stats, NULL, &f);
+  napi_set_named_property(env, exports, "stats", f);
   return exports;
 }
 

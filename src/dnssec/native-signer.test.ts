@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { sign, verify, createPublicKey } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { generateKey } from './keys.js';
-import { nativeSign, nativeSigning } from './native-signer.js';
+import { nativeSign, nativeSignStats, nativeSigning } from './native-signer.js';
 
 const built = existsSync(fileURLToPath(new URL('../../native/build/Release/fluxdns_dnssec.node', import.meta.url)));
 
@@ -37,4 +37,30 @@ test('native Ed25519 signatures equal node:crypto byte for byte (deterministic, 
 test('a key of another algorithm falls back to node:crypto instead of failing', () => {
   const ec = generateKey('native.lab', 13, false);
   assert.equal(nativeSign(15, ec.privateKey, Buffer.from('x')), undefined);
+});
+
+const settle = async (until: () => boolean): Promise<void> => {
+  for (let i = 0; i < 400 && !until(); i++) await new Promise((r) => setTimeout(r, 25));
+};
+
+test('ECDSA nonces drawn ahead of need: signatures verify and differ; an emptied pool signs inline (counted) and refills', { skip: !built || process.env.FLUXDNS_NATIVE_SIGN === '0' || process.env.FLUXDNS_DNSSEC_NONCES === '0' }, async () => {
+  const key = generateKey('native.lab', 13, false);
+  const pub = createPublicKey(key.privateKey);
+  const data = (i: number) => Buffer.from(`signed data ${i}`);
+  nativeSign(13, key.privateKey, data(0));
+  await settle(() => nativeSignStats(key.privateKey).ready >= 512);
+  const first = nativeSignStats(key.privateKey);
+  assert.ok(first.ready >= 512, `the pool fills in the background: ${JSON.stringify(first)}`);
+  // More signatures at once than the pool holds (1,024): the first ones take pooled nonces, then inline.
+  const sigs: Uint8Array[] = [];
+  for (let i = 0; i < 3000; i++) sigs.push(nativeSign(13, key.privateKey, data(i))!);
+  const after = nativeSignStats(key.privateKey);
+  assert.ok(after.pooled - first.pooled >= 500, JSON.stringify(after));
+  assert.equal(after.pooled + after.inline, 3001);
+  assert.ok(after.inline > first.inline, `signed inline once the pool ran dry: ${JSON.stringify(after)}`);
+  for (let i = 0; i < 3000; i++) assert.ok(verify('sha256', data(i), { key: pub, dsaEncoding: 'ieee-p1363' }, sigs[i]!), `signature ${i}`);
+  // No nonce used twice: r (the first half) is unique across every signature.
+  assert.equal(new Set(sigs.map((s) => Buffer.from(s.subarray(0, 32)).toString('hex'))).size, sigs.length);
+  await settle(() => nativeSignStats(key.privateKey).ready >= 512);
+  assert.ok(nativeSignStats(key.privateKey).ready >= 512, 'the pool refills');
 });

@@ -3,16 +3,20 @@ import { createRequire } from 'node:module';
 import type { KeyObject } from 'node:crypto';
 
 interface NativeDnssec {
-  createSigner(algorithm: number, pkcs8: Uint8Array): object;
+  createSigner(algorithm: number, pkcs8: Uint8Array, nonces: boolean): object;
   sign(signer: object, data: Uint8Array): Uint8Array;
+  /** [signatures made with a nonce drawn ahead of need, signatures made inline because none was ready, nonces ready] */
+  stats(signer: object): [number, number, number];
 }
 
 let addon: NativeDnssec | null | undefined;
 
 /**
  * The addon, or null when it is not built or turned off (`FLUXDNS_NATIVE_SIGN=0`, which the benchmark
- * uses to compare the two). node:crypto's sign() prepares a new context for every signature; with the
- * addon an ECDSA P-256 signature costs about two thirds of that CPU (bench:dnssec prints both).
+ * uses to compare the two). node:crypto's sign() prepares a new context for every signature. With the
+ * addon, ECDSA P-256 nonces (k⁻¹ and r = x(k·G), the scalar multiplication that is most of a signature)
+ * are drawn ahead of need on libuv's thread pool, so an answer's signature is a hash and two modular
+ * multiplications (native/dnssec_sign.c).
  */
 function nativeAddon(): NativeDnssec | null {
   if (addon !== undefined) return addon;
@@ -38,7 +42,8 @@ export function nativeSign(algorithm: number, key: KeyObject, data: Uint8Array):
   if (s === undefined || s.algorithm !== algorithm) {
     let signer: object | null;
     try {
-      signer = a.createSigner(algorithm, key.export({ format: 'der', type: 'pkcs8' }));
+      // FLUXDNS_DNSSEC_NONCES=0: no nonces drawn ahead (every ECDSA signature inline; tests of the empty pool use it).
+      signer = a.createSigner(algorithm, key.export({ format: 'der', type: 'pkcs8' }), process.env.FLUXDNS_DNSSEC_NONCES !== '0');
     } catch {
       signer = null;
     }
@@ -50,4 +55,12 @@ export function nativeSign(algorithm: number, key: KeyObject, data: Uint8Array):
 /** Which signer is in use, for the benchmark's output. */
 export function nativeSigning(): boolean {
   return nativeAddon() !== null;
+}
+
+/** Signatures of `key` made with a nonce drawn ahead of need and made inline (the pool was empty), and the nonces ready now; zeros without the addon or for Ed25519. */
+export function nativeSignStats(key: KeyObject): { pooled: number; inline: number; ready: number } {
+  const s = signers.get(key);
+  if (!addon || !s?.signer) return { pooled: 0, inline: 0, ready: 0 };
+  const [pooled, inline, ready] = addon.stats(s.signer);
+  return { pooled, inline, ready };
 }

@@ -1,6 +1,8 @@
 // Online signing validated by real resolvers: unbound, kresd and named (each with trust anchors for the test zones, sending
 // those zones to fluxdns) set AD on a static answer, a capability lease, a pool answer of a policy, echo-zone store answers
 // and a compact-denial NXDOMAIN; a zone signed with a key other than its anchor gives SERVFAIL; delv says "fully validated".
+// ECDSA pool answers signed with nonces drawn ahead of need, and with none ready (a burst that empties the pool, and
+// FLUXDNS_DNSSEC_NONCES=0), are signed correctly and validate.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -17,6 +19,10 @@ import { OboVerifier } from '../../src/capability/obo.js';
 import { parseTrustAnchor } from '../../src/dnssec/validate.js';
 import { Stub } from '../../src/client/stub.js';
 import { parseAddress, parseCidr } from '../../src/net/cidr.js';
+import { udpExchange } from '../helpers/udp.js';
+import { decodeMessage, encodeMessage, queryMessage } from '../../src/wire/message.js';
+import { RRType, type OpaqueRdata } from '../../src/wire/types.js';
+import { parseRrsig, verifyRRset } from '../../src/dnssec/rrsig.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -232,4 +238,65 @@ services:
   const bad = await delv(anchorFile, 'bad.lab', dns, 'www.bad.lab', 'A');
   assert.doesNotMatch(bad, /fully validated/);
   assert.match(bad, /resolution failed|no valid signature|insecurity proof failed|broken trust chain/, bad);
+});
+
+test('ECDSA pool answers validate whether their nonce was drawn ahead or the pool was empty (a burst, FLUXDNS_DNSSEC_NONCES=0)', { timeout: 300_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-dnssec-nonces-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const key = generateKey('pol.lab', 13, true);
+  const keyFile = writeKeyFiles(dir, key).privateFile;
+  for (const nonces of ['ahead', 'off'] as const) {
+    const dns = await freePort();
+    const yaml = `listen: [{ proto: udp, address: "127.0.0.1:${dns}" }, { proto: tcp, address: "127.0.0.1:${dns}" }]
+rrl: off
+pools:
+  - { name: cdn, prefixes: [198.18.0.0/20] }
+policies:
+  - { name: cdn, match: { qname: "*.pol.lab", qtype: [A] }, action: { pool: cdn, ttl: 30 }, zone: { name: pol.lab, dnssec: { sign: online, keys: [${JSON.stringify(keyFile)}] } } }
+`;
+    const saved = process.env.FLUXDNS_DNSSEC_NONCES;
+    if (nonces === 'off') process.env.FLUXDNS_DNSSEC_NONCES = '0';
+    let server;
+    try {
+      server = await startFluxdns(yaml, dns);
+    } finally {
+      if (saved === undefined) delete process.env.FLUXDNS_DNSSEC_NONCES;
+      else process.env.FLUXDNS_DNSSEC_NONCES = saved;
+    }
+    try {
+      // A burst of 1,500 distinct names, 150 at a time: more signatures than the pool holds (1,024), so the later
+      // ones are made inline. Every answer is a fresh address with an RRSIG that verifies over the TTL sent.
+      const signatures = new Set<string>();
+      for (let b = 0; b < 10; b++) {
+        const replies = await Promise.all(
+          Array.from({ length: 150 }, (_, i) => udpExchange(encodeMessage(queryMessage(`n${b}-${i}.${nonces}.pol.lab.`, RRType.A, { id: i, edns: 1232, dnssecOk: true })), dns, { timeoutMs: 20000 })),
+        );
+        for (const [i, reply] of replies.entries()) {
+          assert.ok(reply, `${nonces}: n${b}-${i} answered`);
+          const m = decodeMessage(reply);
+          const a = m.answers.filter((r) => r.type === RRType.A);
+          const sig = m.answers.find((r) => r.type === RRType.RRSIG);
+          assert.equal(a.length, 1, `${nonces}: n${b}-${i}: ${JSON.stringify(m.answers)}`);
+          assert.ok(sig && verifyRRset(a, sig, key.dnskeyRdata), `${nonces}: n${b}-${i}: the RRSIG verifies`);
+          assert.equal(parseRrsig((sig.data as OpaqueRdata).raw).originalTtl, a[0]!.ttl);
+          signatures.add(Buffer.from(parseRrsig((sig.data as OpaqueRdata).raw).signature.subarray(0, 32)).toString('hex'));
+        }
+      }
+      assert.equal(signatures.size, 1500, `${nonces}: every signature has its own nonce (r differs)`);
+      // Through a validating resolver: AD on pool answers asked after the burst.
+      const v = await startValidator('unbound', dir, dns, ['pol.lab'], [{ zone: 'pol.lab.', key }]);
+      try {
+        for (let i = 0; i < 5; i++) {
+          const r = await ask(v.port, `v${i}.${nonces}.pol.lab`, 'A');
+          assert.equal(r.rcode, 'NOERROR', r.raw);
+          assert.ok(r.flags.has('ad'), `${nonces}: v${i} has AD\n${r.raw}`);
+          assert.ok(r.answer.some((x) => x.type === 'A' && x.data.startsWith('198.18.')), r.raw);
+        }
+      } finally {
+        await v.proc.stop();
+      }
+    } finally {
+      await server.stop();
+    }
+  }
 });
