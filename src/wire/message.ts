@@ -8,6 +8,7 @@ import { pooledBytes } from './pool.js';
 import { rdataCodec } from './rdata/index.js';
 import { validateKnownOptions } from './edns.js';
 import { wireOf, writeWireRdata } from './pre-encoded.js';
+import { apexInQuestion, negativeTemplateOf, writeNegativeTemplate } from './negative.js';
 
 export interface EncodeOptions {
   /**
@@ -229,6 +230,22 @@ export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
   const countsAt = w.reserve(6);
   questionName = undefined;
   const query = opts?.query;
+  // A negative answer (the zone's SOA alone, wire/negative.ts): the question copied, the SOA from its template.
+  if (msg.answers.length === 0 && msg.additionals.length === 0 && msg.authorities.length === 1 && msg.questions.length === 1 && query !== undefined) {
+    const t = negativeTemplateOf(msg.authorities[0]!);
+    const apexAt = t === undefined || !uncompressedAt(query, HEADER) ? -1 : apexInQuestion(t, query);
+    if (apexAt >= 0) {
+      const q = msg.questions[0]!;
+      const nameEnd = apexAt + t!.apex.length;
+      if (nameEnd + 4 + t!.bytes.length <= limit) {
+        w.bytesFrom(query, HEADER, nameEnd);
+        w.u16(q.type);
+        w.u16(q.class);
+        writeNegativeTemplate(w, t!, apexAt);
+        return finishMessage(w, msg, e, opts, maxSize, flagsAt, countsAt, msg.flags.tc, 0, 1, 0);
+      }
+    }
+  }
   for (const q of msg.questions) {
     if (w.pos === HEADER && query !== undefined && uncompressedAt(query, HEADER)) {
       // The name as the query sent it (parseQuery validated it; the text `q.name` spells the same bytes).
@@ -260,11 +277,16 @@ export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
     }
   }
   if (an < msg.answers.length || ns < msg.authorities.length) state.truncated = true;
+  return finishMessage(w, msg, e, opts, maxSize, flagsAt, countsAt, state.truncated, an, ns, ar);
+}
+
+/** The OPT record, flags and counts, then the message copied out of the shared writer. */
+function finishMessage(w: Writer, msg: Message, e: Edns | undefined, opts: EncodeOptions | undefined, maxSize: number, flagsAt: number, countsAt: number, truncated: boolean, an: number, ns: number, ar: number): Uint8Array {
   if (e) {
     writeOpt(w, e, opts?.padBlock, maxSize);
     ar++;
   }
-  w.patchU16(flagsAt, (flagsToWord(msg.flags) & ~0x0200) | (state.truncated ? 0x0200 : 0));
+  w.patchU16(flagsAt, (flagsToWord(msg.flags) & ~0x0200) | (truncated ? 0x0200 : 0));
   w.patchU16(countsAt, an);
   w.patchU16(countsAt + 2, ns);
   w.patchU16(countsAt + 4, ar);

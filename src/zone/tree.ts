@@ -2,6 +2,7 @@
 // RDATA) behind the interface the responders, tools and tests use.
 import { isSubdomain, nameKey, parentName } from '../wire/name.js';
 import { RRType, type ResourceRecord, type SOARdata } from '../wire/types.js';
+import { withNegativeTemplate } from '../wire/negative.js';
 import { CompiledStore, F_CUT, F_DNAME, wireName, ZoneCompiler, type CompiledZoneBuffers } from './compiled.js';
 
 export interface RRset {
@@ -47,7 +48,8 @@ export class Zone {
     this.soa = this.store.answerRecords(set, this.store.nodeText(0))[0] as ResourceRecord<SOARdata>;
     // RFC 2308 §5: negative answers carry the SOA with TTL min(SOA TTL, SOA MINIMUM).
     const ttl = Math.min(this.soa.ttl, this.soa.data.minimum);
-    this.negative = ttl === this.soa.ttl ? this.soa : { ...this.soa, ttl };
+    // Its own object (the apex SOA answer is another): the encoder writes it from a byte template (wire/negative.ts).
+    this.negative = withNegativeTemplate({ ...this.soa, ttl }) as ResourceRecord<SOARdata>;
   }
 
   /** Builds a zone from records that passed `checkZone`; throws only when the apex SOA is missing. */
