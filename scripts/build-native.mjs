@@ -37,7 +37,14 @@ if (!gyp) done('native UDP batching not built (node-gyp not found beside npm); u
 const nodedir = findNodeDir();
 const args = [gyp, 'rebuild', '--loglevel=silent', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
 const r = spawnSync(process.execPath, args, { cwd: native, encoding: 'utf8', timeout: 180_000 });
-const built = join(native, 'build', 'Release', 'fluxdns_udp.node');
-if (r.status === 0 && existsSync(built)) done('native UDP batching built (recvmmsg/sendmmsg)');
+const addons = ['fluxdns_udp', 'fluxdns_nft', 'fluxdns_dnssec'];
+const builtAddon = (name) => existsSync(join(native, 'build', 'Release', `${name}.node`));
+// One failing target must not cost the others (node-gyp stops at the first error): build the rest with make -k.
+if (r.status !== 0 && existsSync(join(native, 'build', 'Makefile'))) {
+  spawnSync('make', ['-C', join(native, 'build'), '-k', 'BUILDTYPE=Release'], { encoding: 'utf8', timeout: 180_000 });
+}
+const missing = addons.filter((a) => !builtAddon(a));
 const why = (r.error?.message ?? `${r.stderr ?? ''}${r.stdout ?? ''}`).split('\n').map((l) => l.trim()).filter(Boolean).find((l) => /error/i.test(l)) ?? `node-gyp exited with ${r.status}`;
+if (missing.length > 0) process.stdout.write(`fluxdns: native addons not built: ${missing.join(', ')} (${why.slice(0, 160)})\n`);
+if (builtAddon('fluxdns_udp')) done('native UDP batching built (recvmmsg/sendmmsg)');
 done(`native UDP batching not built (${why.slice(0, 160)}); using node:dgram`);
