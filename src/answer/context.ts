@@ -76,7 +76,8 @@ export interface ResponseDraft {
   signed?: boolean;
   /**
    * The messages after the first of a multi-message response (AXFR/IXFR, RFC 5936 §2.2), made lazily
-   * and complete (signed); given the first message as sent. Only stream transports send them.
+   * and complete (signed), each already in stream framing (its 2-byte length first, RFC 1035 §4.2.2) so
+   * the socket takes it without a copy; given the first message as sent. Only stream transports send them.
    */
   following?: (first: Uint8Array) => Iterable<Uint8Array>;
 }

@@ -5,6 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { encodeMessage, queryMessage } from '../wire/message.js';
+import { streamFrame } from '../wire/frame.js';
 import { Reader } from '../wire/reader.js';
 import { hasKnownCodec, rdataCodec } from '../wire/rdata/index.js';
 import { expandRdata } from '../wire/rrtype/index.js';
@@ -243,11 +244,8 @@ async function exchange(p: PrimaryEndpoint, zone: string, type: number, current:
   try {
     const req = request(p, o.fudge, zone, type, current);
     const { wire, verifier } = req;
-    const framed = Buffer.alloc(2 + wire.length);
-    framed.writeUInt16BE(wire.length, 0);
-    framed.set(wire, 2);
     const reader = new MessageReader(sock, o.idleTimeoutMs);
-    sock.write(framed);
+    sock.write(streamFrame(wire));
     const what = `${zone} ${type === RRType.AXFR ? 'AXFR' : type === RRType.IXFR ? 'IXFR' : 'SOA'} from ${p.host}:${p.port}`;
     for (let n = 1; ; n++) {
       let raw: Uint8Array | null;

@@ -2,7 +2,7 @@
 // compressed against the apex, messages under the size limit, EDNS and TSIG on every message.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { axfrMessages } from './axfr-wire.js';
+import { axfrFrames } from './axfr-wire.js';
 import { recordKey } from './diff.js';
 import { TsigResponseVerifier, signRequest } from '../secondary/tsig-stream.js';
 import { TsigStreamSigner } from '../tsig/sign.js';
@@ -37,10 +37,18 @@ function zoneRecords(): ResourceRecord[] {
 const zone = Zone.build(ORIGIN, zoneRecords());
 const head = (edns: boolean) => ({ id: 0x1234, opcode: 0, rd: false, question: { name: 'Xfr.Lab.', type: RRType.AXFR, class: RRClass.IN }, ...(edns ? { edns: { udpSize: 1232, extendedRcode: 0, version: 0, dnssecOk: true, z: 0, options: [] } } : {}) });
 
-describe('axfrMessages', () => {
+/** The messages of a transfer, each checked to follow its own 2-byte length (RFC 1035 §4.2.2). */
+function axfrMessages(...args: Parameters<typeof axfrFrames>): Uint8Array[] {
+  return [...axfrFrames(...args)].map((f, i) => {
+    assert.equal((f[0]! << 8) | f[1]!, f.length - 2, `message ${i}: length prefix`);
+    return f.subarray(2);
+  });
+}
+
+describe('axfrFrames', () => {
   for (const [label, maxSize, edns] of [['64 KiB messages', 65535, false], ['2300-byte messages with EDNS', 2300, true]] as const) {
     test(`${label}: SOA, every record once with its owner's case, SOA; each message under the limit`, () => {
-      const msgs = [...axfrMessages(zone, head(edns), undefined, maxSize)];
+      const msgs = axfrMessages(zone, head(edns), undefined, maxSize);
       assert.ok(msgs.length > (maxSize === 2300 ? 20 : 1), `${msgs.length} messages`);
       const got: ResourceRecord[] = [];
       msgs.forEach((m, i) => {
@@ -72,7 +80,7 @@ describe('axfrMessages', () => {
     const key = keyRingOf(tsig).get('xfr-key.')!;
     const request = signRequest(encodeMessage({ id: 0x1234, flags: { qr: false, opcode: 0, aa: false, tc: false, rd: false, ra: false, z: false, ad: false, cd: false, rcode: 0 }, questions: [head(false).question], answers: [], authorities: [], additionals: [] }), key, 300);
     const signer = new TsigStreamSigner({ keyName: key.name, algorithm: key.algorithm.name, key, requestMac: request.mac, macSize: 32, fudge: 300, error: 0 }, () => Math.floor(Date.now() / 1000));
-    const msgs = [...axfrMessages(zone, head(false), signer, 4096)];
+    const msgs = axfrMessages(zone, head(false), signer, 4096);
     assert.ok(msgs.length > 5);
     const v = new TsigResponseVerifier(key, request.mac, 300);
     for (const m of msgs) {

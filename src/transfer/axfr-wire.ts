@@ -6,14 +6,21 @@
 // to the apex, or as one pointer when the previous record had the same owner. RDATA is copied
 // uncompressed — always valid (RFC 3597 §4 forbids compressing unknown types; compressing the known ones
 // is optional), and what lets the bytes be copied as they are.
+//
+// Each message is written once, into a buffer that starts with the stream's 2-byte length (RFC 1035
+// §4.2.2): the socket takes it as it is, no copy after writing (a million records are 35 MB of messages).
 import type { TsigStreamSigner } from '../tsig/sign.js';
 import { nameToWire } from '../wire/name.js';
 import { RRType } from '../wire/types.js';
 import type { Zone } from '../zone/tree.js';
+import type { CompiledZoneBuffers } from '../zone/compiled.js';
+import { streamFrame } from '../wire/frame.js';
 import { STREAM_MAX, type TransferHead } from './messages.js';
 
 const HEADER = 12;
 const OPT_SIZE = 11;
+/** The length prefix in front of each message. */
+const FRAME = 2;
 
 /** Length of the uncompressed wire name at b[off]. */
 function nameLength(b: Uint8Array, off: number): number {
@@ -29,133 +36,266 @@ function sameBytes(a: Uint8Array, b: Uint8Array, off: number, len: number): bool
 }
 
 /**
- * Yields the AXFR of `zone` as encoded messages, each under `maxSize` less the TSIG's room and signed
- * by `signer` when given: the apex SOA, every other record node by node (each RRset together), the apex
- * SOA again. Lazily: one message is built per step, so a million-record zone is never held encoded.
+ * Writes one message after another. The cursor (node, set, record) lives in fields between messages
+ * and in locals while a message is written: the loop over records touches no closure or object state.
  */
-export function* axfrMessages(zone: Zone, head: TransferHead, signer?: TsigStreamSigner, maxSize = STREAM_MAX): Generator<Uint8Array> {
-  const b = zone.store.b;
-  const names = b.names;
-  const rdata = b.rdata;
-  const budget = maxSize - (signer?.overhead ?? 0) - (head.edns ? OPT_SIZE : 0);
-  const buf = new Uint8Array(STREAM_MAX + 512);
-  const dv = new DataView(buf.buffer);
-  // The apex's wire name: every owner ends with it.
-  const apexOff = b.nodeName[0]!;
-  const apexLen = nameLength(names, apexOff);
-  const soaSet = zone.store.setOf(0, RRType.SOA);
-  if (soaSet < 0) throw new Error(`zone ${zone.origin} has no SOA`);
-  const qname = nameToWire(head.question.name);
-
-  let pos = 0;
-  let count = 0;
-  let first = true;
+class AxfrWriter {
+  private readonly b: CompiledZoneBuffers;
+  private readonly budget: number;
+  private readonly apexOff: number;
+  private readonly apexLen: number;
+  private readonly soaSet: number;
+  private readonly qname: Uint8Array;
+  /** 0: the opening SOA is next; 1: the zone's other records; 2: the closing SOA; 3: done. */
+  private phase = 0;
+  private n = 0;
+  /** -1: at the start of node n; otherwise the set being written. */
+  private s = -1;
+  /** -1: at the start of set s; otherwise the next record to write. */
+  private r = -1;
+  private first = true;
+  /** The message being written (after its length prefix) and its end. */
+  private m: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+  private count = 0;
   /** Offset of the apex name in this message (a compression target), -1 before it is written. */
-  let apexAt = -1;
-  /** The node whose owner was written last in this message, and where. */
-  let lastNode = -1;
-  let lastAt = -1;
+  private apexAt = -1;
 
-  const open = (): void => {
-    buf.fill(0, 0, HEADER);
-    dv.setUint16(0, head.id);
+  constructor(
+    private readonly zone: Zone,
+    private readonly head: TransferHead,
+    private readonly maxSize: number,
+    private readonly signer: TsigStreamSigner | undefined,
+  ) {
+    const b = zone.store.b;
+    this.b = b;
+    this.budget = maxSize - (signer?.overhead ?? 0) - (head.edns ? OPT_SIZE : 0);
+    this.apexOff = b.nodeName[0]!;
+    this.apexLen = nameLength(b.names, this.apexOff);
+    this.soaSet = zone.store.setOf(0, RRType.SOA);
+    if (this.soaSet < 0) throw new Error(`zone ${zone.origin} has no SOA`);
+    this.qname = nameToWire(head.question.name);
+  }
+
+  get done(): boolean {
+    return this.phase === 3;
+  }
+
+  /** The next message, with its length prefix. */
+  next(): Uint8Array {
+    const frame = this.open();
+    const soaRr = this.b.setFirstRr[this.soaSet]!;
+    if (this.phase === 0) {
+      this.putSoa(soaRr);
+      this.phase = 1;
+    }
+    if (this.phase === 1 && this.body()) this.phase = 2;
+    if (this.phase === 2 && this.putSoa(soaRr)) this.phase = 3;
+    if (this.count === 0) throw new Error(`a record of ${this.zone.store.nodeText(this.n)} does not fit in a ${this.maxSize}-byte message`);
+    return this.close(frame);
+  }
+
+  private open(): Uint8Array {
+    // Room for the largest message this budget allows, the OPT after it, and the prefix.
+    const frame = Buffer.allocUnsafe(FRAME + this.budget + OPT_SIZE);
+    const m = frame.subarray(FRAME);
+    const h = this.head;
+    m.fill(0, 0, HEADER);
+    m[0] = h.id >>> 8;
+    m[1] = h.id & 0xff;
     // QR, opcode, AA, RD (RFC 5936 §2.2.1).
-    buf[2] = 0x80 | ((head.opcode & 0xf) << 3) | 0x04 | (head.rd ? 1 : 0);
-    pos = HEADER;
-    apexAt = -1;
-    lastNode = -1;
-    if (first) {
-      dv.setUint16(4, 1);
-      buf.set(qname, pos);
+    m[2] = 0x80 | ((h.opcode & 0xf) << 3) | 0x04 | (h.rd ? 1 : 0);
+    let pos = HEADER;
+    this.apexAt = -1;
+    if (this.first) {
+      m[5] = 1;
+      const q = this.qname;
+      m.set(q, pos);
       // The question names the apex: spelt the same, it is the first compression target.
-      if (sameBytes(qname, names, apexOff, apexLen)) apexAt = pos;
-      pos += qname.length;
-      dv.setUint16(pos, head.question.type);
-      dv.setUint16(pos + 2, head.question.class);
+      if (sameBytes(q, this.b.names, this.apexOff, this.apexLen)) this.apexAt = pos;
+      pos += q.length;
+      m[pos] = h.question.type >>> 8;
+      m[pos + 1] = h.question.type & 0xff;
+      m[pos + 2] = h.question.class >>> 8;
+      m[pos + 3] = h.question.class & 0xff;
       pos += 4;
     }
-    count = 0;
-  };
+    this.m = m;
+    this.pos = pos;
+    this.count = 0;
+    return frame;
+  }
 
-  const close = (): Uint8Array => {
-    dv.setUint16(6, count);
-    if (head.edns) {
+  private close(frame: Uint8Array): Uint8Array {
+    const m = this.m;
+    let pos = this.pos;
+    m[6] = this.count >>> 8;
+    m[7] = this.count & 0xff;
+    const edns = this.head.edns;
+    if (edns) {
       // OPT (RFC 6891 §6.1.2): root owner, our UDP size, DO copied, no options.
-      buf[pos] = 0;
-      dv.setUint16(pos + 1, RRType.OPT);
-      dv.setUint16(pos + 3, head.edns.udpSize);
-      dv.setUint32(pos + 5, head.edns.dnssecOk ? 0x8000 : 0);
-      dv.setUint16(pos + 9, 0);
+      m[pos] = 0;
+      m[pos + 1] = RRType.OPT >>> 8;
+      m[pos + 2] = RRType.OPT & 0xff;
+      m[pos + 3] = edns.udpSize >>> 8;
+      m[pos + 4] = edns.udpSize & 0xff;
+      m.fill(0, pos + 5, pos + OPT_SIZE);
+      if (edns.dnssecOk) m[pos + 7] = 0x80;
       pos += OPT_SIZE;
-      dv.setUint16(10, 1);
+      m[11] = 1;
     }
-    first = false;
-    const wire = buf.slice(0, pos);
-    return signer ? signer.sign(wire) : wire;
-  };
+    this.first = false;
+    // TSIG appends a record: the signer returns a new message, framed again (signed transfers pay one copy).
+    if (this.signer) return streamFrame(this.signer.sign(m.subarray(0, pos)));
+    frame[0] = pos >>> 8;
+    frame[1] = pos & 0xff;
+    return frame.subarray(0, FRAME + pos);
+  }
 
-  /** Writes record `r` of set `s` at node `n`; false (nothing written) when it does not fit. */
-  const put = (n: number, s: number, r: number): boolean => {
-    const start = pos;
-    const len = b.rrLen[r]!;
-    if (n === lastNode) {
-      if (pos + 2 + 10 + len > budget) return false;
-      dv.setUint16(pos, 0xc000 | lastAt);
+  /** The apex SOA, if it fits; its owner is the apex, a pointer when the apex is already in the message. */
+  private putSoa(soaRr: number): boolean {
+    const b = this.b;
+    const m = this.m;
+    let pos = this.pos;
+    const len = b.rrLen[soaRr]!;
+    const nameBytes = this.apexAt >= 0 ? 2 : this.apexLen;
+    if (pos + nameBytes + 10 + len > this.budget) return false;
+    if (this.apexAt >= 0) {
+      m[pos] = 0xc0 | (this.apexAt >>> 8);
+      m[pos + 1] = this.apexAt & 0xff;
       pos += 2;
     } else {
-      const off = b.nodeName[n]!;
-      const full = nameLength(names, off);
-      const own = full - apexLen;
-      const nameBytes = apexAt >= 0 ? own + 2 : full;
-      if (pos + nameBytes + 10 + len > budget) return false;
-      if (apexAt >= 0) {
-        buf.set(names.subarray(off, off + own), pos);
-        pos += own;
-        dv.setUint16(pos, 0xc000 | apexAt);
-        pos += 2;
-      } else {
-        buf.set(names.subarray(off, off + full), pos);
-        // Pointers reach the first 16 KiB only; a message is at most 64 KiB, so check.
-        if (pos + own < 0x4000) apexAt = pos + own;
-        pos += full;
-      }
-      if (start < 0x4000) {
-        lastNode = n;
-        lastAt = start;
-      }
+      m.set(b.names.subarray(this.apexOff, this.apexOff + this.apexLen), pos);
+      if (pos < 0x4000) this.apexAt = pos;
+      pos += this.apexLen;
     }
-    dv.setUint16(pos, b.setType[s]!);
-    dv.setUint16(pos + 2, 1);
-    dv.setUint32(pos + 4, b.setTtl[s]!);
-    dv.setUint16(pos + 8, len);
-    pos += 10;
-    const ro = b.rrOff[r]!;
-    if (len < 32) for (let i = 0; i < len; i++) buf[pos + i] = rdata[ro + i]!;
-    else buf.set(rdata.subarray(ro, ro + len), pos);
-    pos += len;
-    count++;
+    pos = rrFixed(m, pos, RRType.SOA, b.setTtl[this.soaSet]!, len);
+    m.set(b.rdata.subarray(b.rrOff[soaRr]!, b.rrOff[soaRr]! + len), pos);
+    this.pos = pos + len;
+    this.count++;
     return true;
-  };
+  }
 
-  const soaRr = b.setFirstRr[soaSet]!;
-  open();
-  put(0, soaSet, soaRr);
-  for (let n = 0; n < b.nodeCount; n++) {
-    for (let s = b.nodeFirstSet[n]!, send = s + b.nodeSets[n]!; s < send; s++) {
-      if (s === soaSet) continue;
-      for (let r = b.setFirstRr[s]!, rend = r + b.setRrs[s]!; r < rend; r++) {
-        if (put(n, s, r)) continue;
-        if (count === 0) throw new Error(`record of ${zone.store.nodeText(n)} type ${b.setType[s]} does not fit in a ${maxSize}-byte message`);
-        yield close();
-        open();
-        if (!put(n, s, r)) throw new Error(`record of ${zone.store.nodeText(n)} type ${b.setType[s]} does not fit in a ${maxSize}-byte message`);
+  /** Writes records from the cursor until the message is full (false) or the zone's records end (true). */
+  private body(): boolean {
+    const b = this.b;
+    const m = this.m;
+    const names = b.names;
+    const rdata = b.rdata;
+    const nodeName = b.nodeName;
+    const nodeFirstSet = b.nodeFirstSet;
+    const nodeSets = b.nodeSets;
+    const setType = b.setType;
+    const setTtl = b.setTtl;
+    const setFirstRr = b.setFirstRr;
+    const setRrs = b.setRrs;
+    const rrOff = b.rrOff;
+    const rrLen = b.rrLen;
+    const nodeCount = b.nodeCount;
+    const soaSet = this.soaSet;
+    const apexLen = this.apexLen;
+    const budget = this.budget;
+    let pos = this.pos;
+    let count = this.count;
+    let apexAt = this.apexAt;
+    let n = this.n;
+    let s = this.s;
+    let r = this.r;
+    let full = false;
+    outer: for (; n < nodeCount; n++, s = -1) {
+      const firstSet = nodeFirstSet[n]!;
+      const setEnd = firstSet + nodeSets[n]!;
+      if (s < 0) s = firstSet;
+      /** Where this node's owner was written in this message (a pointer target), -1 not yet. */
+      let ownerAt = -1;
+      for (; s < setEnd; s++, r = -1) {
+        if (s === soaSet) continue;
+        const type = setType[s]!;
+        const ttl = setTtl[s]!;
+        const rEnd = setFirstRr[s]! + setRrs[s]!;
+        if (r < 0) r = setFirstRr[s]!;
+        for (; r < rEnd; r++) {
+          const len = rrLen[r]!;
+          const start = pos;
+          if (ownerAt >= 0) {
+            if (pos + 12 + len > budget) {
+              full = true;
+              break outer;
+            }
+            m[pos] = 0xc0 | (ownerAt >>> 8);
+            m[pos + 1] = ownerAt & 0xff;
+            pos += 2;
+          } else {
+            const off = nodeName[n]!;
+            const whole = nameLength(names, off);
+            const own = whole - apexLen;
+            const nameBytes = apexAt >= 0 ? own + 2 : whole;
+            if (pos + nameBytes + 10 + len > budget) {
+              full = true;
+              break outer;
+            }
+            // Labels are a few bytes: a loop beats a subarray and set() per owner.
+            const copy = apexAt >= 0 ? own : whole;
+            for (let i = 0; i < copy; i++) m[pos + i] = names[off + i]!;
+            if (apexAt >= 0) {
+              m[pos + own] = 0xc0 | (apexAt >>> 8);
+              m[pos + own + 1] = apexAt & 0xff;
+            } else if (pos + own < 0x4000) apexAt = pos + own;
+            pos += nameBytes;
+            // Pointers reach the first 16 KiB only; a message is up to 64 KiB.
+            if (start < 0x4000) ownerAt = start;
+          }
+          m[pos] = type >>> 8;
+          m[pos + 1] = type & 0xff;
+          m[pos + 2] = 0;
+          m[pos + 3] = 1;
+          m[pos + 4] = ttl >>> 24;
+          m[pos + 5] = (ttl >>> 16) & 0xff;
+          m[pos + 6] = (ttl >>> 8) & 0xff;
+          m[pos + 7] = ttl & 0xff;
+          m[pos + 8] = len >>> 8;
+          m[pos + 9] = len & 0xff;
+          pos += 10;
+          const ro = rrOff[r]!;
+          if (len < 48) for (let i = 0; i < len; i++) m[pos + i] = rdata[ro + i]!;
+          else m.set(rdata.subarray(ro, ro + len), pos);
+          pos += len;
+          count++;
+        }
       }
     }
+    this.pos = pos;
+    this.count = count;
+    this.apexAt = apexAt;
+    this.n = n;
+    this.s = s;
+    this.r = r;
+    return !full;
   }
-  if (!put(0, soaSet, soaRr)) {
-    yield close();
-    open();
-    put(0, soaSet, soaRr);
-  }
-  yield close();
+}
+
+/** TYPE, CLASS IN, TTL and RDLENGTH of a record at m[pos]; returns the position after them. */
+function rrFixed(m: Uint8Array, pos: number, type: number, ttl: number, len: number): number {
+  m[pos] = type >>> 8;
+  m[pos + 1] = type & 0xff;
+  m[pos + 2] = 0;
+  m[pos + 3] = 1;
+  m[pos + 4] = ttl >>> 24;
+  m[pos + 5] = (ttl >>> 16) & 0xff;
+  m[pos + 6] = (ttl >>> 8) & 0xff;
+  m[pos + 7] = ttl & 0xff;
+  m[pos + 8] = len >>> 8;
+  m[pos + 9] = len & 0xff;
+  return pos + 10;
+}
+
+/**
+ * Yields the AXFR of `zone` as messages in stream framing (each after its 2-byte length), each under
+ * `maxSize` less the TSIG's room and signed by `signer` when given: the apex SOA, every other record node
+ * by node (each RRset together), the apex SOA again. Lazily: one message is built per step, so a
+ * million-record zone is never held encoded.
+ */
+export function* axfrFrames(zone: Zone, head: TransferHead, signer?: TsigStreamSigner, maxSize = STREAM_MAX): Generator<Uint8Array> {
+  const w = new AxfrWriter(zone, head, maxSize, signer);
+  while (!w.done) yield w.next();
 }

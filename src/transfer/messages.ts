@@ -2,6 +2,7 @@
 import { encodeMessage } from '../wire/message.js';
 import type { Edns, Question, ResourceRecord } from '../wire/types.js';
 import type { TsigStreamSigner } from '../tsig/sign.js';
+import { streamFrame } from '../wire/frame.js';
 
 export interface TransferHead {
   readonly id: number;
@@ -14,6 +15,11 @@ export interface TransferHead {
 
 /** Largest message over TCP (RFC 1035 §4.2.2's 16-bit length). */
 export const STREAM_MAX = 65535;
+
+/** Each message of `messages` in stream framing (what a transfer's later messages are handed over in). */
+export function* framed(messages: Iterable<Uint8Array>): Generator<Uint8Array> {
+  for (const m of messages) yield streamFrame(m);
+}
 
 /**
  * Yields encoded messages holding `records` in order, pulled lazily (a million-record zone is never

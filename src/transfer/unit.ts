@@ -11,8 +11,8 @@ import { TSIG_PLAN } from '../modules/tsig/index.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../answer/unit.js';
 import type { Zone } from '../zone/tree.js';
 import { auditLine, checkAcl, compileAcl, requesterOf, type AclKind } from './acl.js';
-import { axfrMessages } from './axfr-wire.js';
-import { packMessages, type TransferHead } from './messages.js';
+import { axfrFrames } from './axfr-wire.js';
+import { framed, packMessages, type TransferHead } from './messages.js';
 import { serialGt } from './serial.js';
 
 /** One difference between two versions of a zone (RFC 1995 §4): what went and what came, SOAs apart. */
@@ -135,10 +135,11 @@ export function xfrUnit(opts: XfrOptions = {}): Unit {
       const plan = ctx.get(TSIG_PLAN);
       const signer = plan ? new TsigStreamSigner(plan, now) : undefined;
       const head: TransferHead = { id: q.id, opcode: q.opcode, rd: q.rd, question, edns: q.edns ? { udpSize: ctx.runtime.config.limits.udpPayload, extendedRcode: 0, version: 0, dnssecOk: q.edns.dnssecOk, z: 0, options: [] } : undefined };
-      const messages = diffs ? packMessages(head, ixfrRecords(zone, diffs), signer) : axfrMessages(zone, head, signer);
+      // In stream framing: the messages after the first go to the socket as they are (response.following).
+      const messages = diffs ? framed(packMessages(head, ixfrRecords(zone, diffs), signer)) : axfrFrames(zone, head, signer);
       const first = messages.next();
       if (first.done) return fail(Rcode.SERVFAIL, 'empty transfer');
-      r.prebuilt = first.value;
+      r.prebuilt = first.value.subarray(2);
       r.signed = true;
       r.following = () => ({ [Symbol.iterator]: () => messages });
       return ANSWERED;

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { TransportInfo } from '../answer/context.js';
 import type { Engine } from '../answer/engine.js';
 import type { Conn } from './conn.js';
+import { streamFrame } from '../wire/frame.js';
 
 export interface StreamSocket extends Duplex {
   readonly remoteAddress?: string | undefined;
@@ -23,6 +24,12 @@ export function transportInfo(proto: TransportInfo['proto'], socket: StreamSocke
   };
 }
 
+/**
+ * Bytes of a zone transfer queued in the socket before it waits for 'drain' (above the high-water mark,
+ * so a write has returned false and 'drain' will come): four 64-KiB messages.
+ */
+const TRANSFER_AHEAD = 256 * 1024;
+
 /** Serves DNS messages on an admitted connection until either side closes it or a limit cuts it. */
 export function serveStream(engine: Engine, socket: StreamSocket, info: TransportInfo, conn: Conn, onError: (err: Error) => void): void {
   const { maxInFlight, maxQuerySize } = conn.limits;
@@ -37,14 +44,7 @@ export function serveStream(engine: Engine, socket: StreamSocket, info: Transpor
     conn.release();
   });
 
-  const frameOf = (reply: Uint8Array): Buffer => {
-    const frame = Buffer.allocUnsafe(2 + reply.length);
-    frame.writeUInt16BE(reply.length, 0);
-    frame.set(reply, 2);
-    return frame;
-  };
-
-  /** Further messages of multi-message responses (zone transfers), each written after its first message. */
+  /** Further messages of multi-message responses (zone transfers), each written after its first message, already framed. */
   const streams: Iterator<Uint8Array>[] = [];
 
   /** Writes queued transfer messages until the socket pushes back; the query stays in flight until its last one. */
@@ -65,7 +65,10 @@ export function serveStream(engine: Engine, socket: StreamSocket, info: Transpor
         conn.replied();
         continue;
       }
-      if (!socket.write(frameOf(next.value))) waitingForDrain = true;
+      // Past the socket's high-water mark, but a few messages ahead: when the kernel takes more, libuv
+      // has the next message queued instead of waiting for this loop to write it.
+      socket.write(next.value);
+      if (socket.writableLength >= TRANSFER_AHEAD) waitingForDrain = true;
     }
   };
 
@@ -76,7 +79,7 @@ export function serveStream(engine: Engine, socket: StreamSocket, info: Transpor
     }
     if (reply !== null) {
       // A client that sends queries but never reads the answers stops being read from (below).
-      if (!socket.write(frameOf(reply))) waitingForDrain = true;
+      if (!socket.write(streamFrame(reply))) waitingForDrain = true;
     }
     if (reply !== null && following !== undefined) {
       streams.push(following[Symbol.iterator]());
