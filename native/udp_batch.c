@@ -4,6 +4,11 @@
 #include <uv.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <time.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stddef.h>
@@ -600,13 +605,106 @@ static napi_value js_become_keeping_bind(napi_env env, napi_callback_info info) 
   return out;
 }
 
-/* clearCapabilities(): empties the ambient, effective, permitted and inheritable sets of the calling thread. */
+/*
+ * Capabilities are per thread, and capset(2) changes only the calling thread's: a worker started with
+ * the ambient CAP_NET_BIND_SERVICE has it in every thread Node made before JavaScript ran (libuv's pool,
+ * V8's platform workers), and clearing the JS thread alone left them holding it. glibc's setuid()
+ * reaches every thread by a signal (setxid); capset has no such broadcast, so this does the same: a
+ * real-time signal no one else handles, sent to each other thread, whose handler clears that thread's
+ * sets (prctl and capset are plain system calls, safe in a handler). /proc/self/task/N/status is then read back.
+ */
+static atomic_int caps_handled;
+static int caps_signal;
+
+static int clear_own_caps(void) {
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  return set_caps(0);
+}
+
+static void on_caps_signal(int sig) {
+  (void)sig;
+  int saved = errno;
+  clear_own_caps();
+  atomic_fetch_add(&caps_handled, 1);
+  errno = saved;
+}
+
+/* The signal for the broadcast: the first real-time one (past glibc's own) with no handler. Kept installed. */
+static int caps_broadcast_signal(void) {
+  if (caps_signal > 0) return caps_signal;
+  for (int s = SIGRTMIN + 4; s <= SIGRTMAX - 2; s++) {
+    struct sigaction old;
+    if (sigaction(s, NULL, &old) != 0 || old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO)) continue;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_caps_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    if (sigaction(s, &sa, NULL) == 0) return caps_signal = s;
+  }
+  return -1;
+}
+
+/* 1 when thread `tid` of this process holds a capability (permitted, effective, inheritable or ambient), 0 when none, -1 when gone. */
+static int thread_holds_caps(const char *tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%s/status", tid);
+  FILE *f = fopen(path, "re");
+  if (f == NULL) return -1;
+  char line[256];
+  int holds = 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    unsigned long long v = 0;
+    if ((sscanf(line, "CapInh: %llx", &v) == 1 || sscanf(line, "CapPrm: %llx", &v) == 1 ||
+         sscanf(line, "CapEff: %llx", &v) == 1 || sscanf(line, "CapAmb: %llx", &v) == 1) && v != 0)
+      holds = 1;
+  }
+  fclose(f);
+  return holds;
+}
+
+/* Signals every other thread that holds a capability; returns how many were signalled, or -1 (errno) when the task list is unreadable. */
+static int signal_holders(int sig, int *holders) {
+  DIR *d = opendir("/proc/self/task");
+  if (d == NULL) return -1;
+  pid_t pid = getpid();
+  long self = (long)syscall(SYS_gettid);
+  int sent = 0;
+  *holders = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    long tid = strtol(e->d_name, NULL, 10);
+    if (thread_holds_caps(e->d_name) != 1) continue;
+    (*holders)++;
+    if (tid == self) continue;
+    if (sig > 0 && syscall(SYS_tgkill, pid, tid, sig) == 0) sent++;
+  }
+  closedir(d);
+  return sent;
+}
+
+/*
+ * clearCapabilities() -> number: empties the ambient, effective, permitted and inheritable sets of every
+ * thread of the process; returns how many threads still hold one afterwards (0: done). Throws with errno
+ * when the calling thread's own sets cannot be cleared.
+ */
 static napi_value js_clear_capabilities(napi_env env, napi_callback_info info) {
   (void)info;
-  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  if (set_caps(0) != 0) return throw_errno(env, "capset", errno);
+  if (clear_own_caps() != 0) return throw_errno(env, "capset", errno);
+  int sig = caps_broadcast_signal();
+  int holders = 0;
+  // A thread started while the signals went out, or one that had the signal blocked: a few rounds, ~1 s in all.
+  for (int round = 0; round < 4; round++) {
+    int before = atomic_load(&caps_handled);
+    int sent = signal_holders(sig, &holders);
+    if (sent <= 0) break;
+    struct timespec ms = {0, 1000000};
+    for (int waited = 0; waited < 250 && atomic_load(&caps_handled) - before < sent; waited++) nanosleep(&ms, NULL);
+  }
+  signal_holders(0, &holders);
   napi_value out;
-  CHECK(napi_get_boolean(env, true, &out));
+  CHECK(napi_create_int32(env, holders, &out));
   return out;
 }
 

@@ -171,7 +171,7 @@ export async function runServe(args: string[]): Promise<number> {
   if (c.user !== undefined) {
     try {
       const a = dropPrivileges(c.user);
-      logger.info('running as', { user: a.name, uid: a.uid, gid: a.gid });
+      logger.info('running as', { user: a.name, uid: a.uid, gid: a.gid, ...(a.threadsKeepingCaps !== undefined ? { threadsKeepingCaps: a.threadsKeepingCaps } : {}) });
     } catch (e) {
       await Promise.all([running.close(), gateway?.close(), caps.close(), control?.close(), metrics?.close()]);
       return fail((e as Error).message);

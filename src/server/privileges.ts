@@ -9,6 +9,16 @@ export interface Account {
   gid: number;
 }
 
+/** What dropPrivileges did: the account, and for a worker that gave up the bind capability, the threads still holding it. */
+export interface Dropped extends Account {
+  /**
+   * Threads left with a capability after clearCapabilities (0 normally): only one that blocks every
+   * signal can stay — Node 20's debug-signal thread, which only waits for SIGUSR1 (handled by fluxdns,
+   * so it never wakes) — see native/README.md. Undefined when nothing was cleared.
+   */
+  threadsKeepingCaps?: number;
+}
+
 /** Looks a user up by name or uid through getent (NSS), or /etc/passwd where getent is missing. */
 export function lookupUser(user: string | number): Account {
   const key = String(user);
@@ -35,14 +45,15 @@ export function lookupUser(user: string | number): Account {
  * Becomes `user` for good (setgroups, setgid, setuid: root can no longer be regained). A process
  * already running as that user is left alone; any other non-root process cannot switch and fails.
  */
-export function dropPrivileges(user: string | number): Account {
+export function dropPrivileges(user: string | number): Dropped {
   const a = lookupUser(user);
   const uid = process.getuid?.();
   if (uid === a.uid) {
     // A worker forked by a primary that kept the bind capability (dropKeepingBind): its sockets are
-    // bound, so it gives that up too (the calling thread's sets, where JavaScript and binding run).
-    if (uid !== 0) capabilityHelpers()?.clearCapabilities?.();
-    return a;
+    // bound, so it gives that up too, in every thread (it came as an ambient capability, which every
+    // thread Node started inherited).
+    const left = uid !== 0 ? capabilityHelpers()?.clearCapabilities?.() : undefined;
+    return typeof left === 'number' ? { ...a, threadsKeepingCaps: left } : a;
   }
   if (uid !== 0) throw new Error(`user: cannot become ${a.name} (uid ${a.uid}): fluxdns runs as uid ${uid}, and only root can switch users`);
   process.setgroups?.([a.gid]);
@@ -53,7 +64,8 @@ export function dropPrivileges(user: string | number): Account {
 
 interface CapabilityHelpers {
   becomeKeepingBind?: (uid: number, gid: number) => boolean;
-  clearCapabilities?: () => boolean;
+  /** Clears every thread's sets; returns how many threads still hold a capability (native/udp_batch.c). */
+  clearCapabilities?: () => number | boolean;
 }
 
 let helpers: CapabilityHelpers | null | undefined;
