@@ -26,3 +26,22 @@ test('RFC 4034 §6.2: the canonical wire form is lower case and uncompressed', (
   // Only A–Z fold (RFC 4343): a byte above 0x7f stays.
   assert.deepEqual([...canonicalNameWire('\\200A.')], [2, 200, 0x61, 0]);
 });
+
+test('canonicalKey: plain string order is the canonical order, with and without a skipped origin', async () => {
+  const { canonicalKey, canonicalKeyPrefix } = await import('./canonical.js');
+  const ordered = ['example.', 'a.example.', 'yljkjljk.a.example.', 'Z.a.example.', 'zABC.a.EXAMPLE.', 'z.example.', '\\001.z.example.', '*.z.example.', '\\200.z.example.', '\\000.\\200.z.example.', 'zz.example.'];
+  for (const skip of [0, 1]) {
+    const keys = ordered.map((n) => canonicalKey(n, skip));
+    for (let i = 0; i + 1 < ordered.length; i++) {
+      assert.ok(keys[i]! < keys[i + 1]!, `${ordered[i]} < ${ordered[i + 1]} (skip ${skip})`);
+      assert.ok(canonicalKeyPrefix(keys[i]!) <= canonicalKeyPrefix(keys[i + 1]!), `prefix of ${ordered[i]}`);
+      assert.equal(Math.sign(compareCanonical(ordered[i]!, ordered[i + 1]!)), -1);
+    }
+  }
+  // Escaped and plain spellings of the same name give the same key; case does not matter.
+  assert.equal(canonicalKey('\\097b.Example.', 1), canonicalKey('AB.example.', 1));
+  // A label that is a prefix of another sorts first, also when more labels follow below it.
+  assert.ok(canonicalKey('x.a.example.', 1) < canonicalKey('ab.example.', 1));
+  assert.ok(canonicalKey('a\\000.example.', 1) > canonicalKey('z.a.example.', 1));
+  assert.equal(canonicalKey('example.', 1), '');
+});

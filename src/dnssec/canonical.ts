@@ -49,3 +49,59 @@ export function canonicalNameWire(name: string): Uint8Array {
   }
   return w;
 }
+
+/** Scratch for canonicalKey: a name is at most 255 bytes, so its key at most 255 code units. */
+const keyScratch = new Uint16Array(512);
+
+/**
+ * A string whose plain `<` order is the canonical order of RFC 4034 §6.1, for names at or below a common
+ * ancestor `skipLabels` labels long (the zone's origin: leaving it out keeps keys short and their first
+ * code units telling). Labels go most significant first, each byte b as code unit b + 1 and a 0 after
+ * each label, so a label sorts before the labels it is a prefix of. Binary searches compare these (one
+ * string per chain entry) instead of label arrays.
+ */
+export function canonicalKey(name: string, skipLabels = 0): string {
+  let n = 0;
+  let plain = true;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f || c === 0x5c) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    // Printable ASCII without escapes (nearly every name): read the labels straight from the text.
+    let end = name.endsWith('.') ? name.length - 1 : name.length;
+    let skip = skipLabels;
+    while (end > 0) {
+      const dot = name.lastIndexOf('.', end - 1);
+      if (skip > 0) skip--;
+      else {
+        for (let i = dot + 1; i < end; i++) {
+          const c = name.charCodeAt(i);
+          keyScratch[n++] = (c >= 0x41 && c <= 0x5a ? c + 0x20 : c) + 1;
+        }
+        keyScratch[n++] = 0;
+      }
+      end = dot;
+    }
+  } else {
+    const labels = canonicalLabels(name);
+    for (let l = skipLabels; l < labels.length; l++) {
+      for (const b of labels[l]!) keyScratch[n++] = b + 1;
+      keyScratch[n++] = 0;
+    }
+  }
+  return String.fromCharCode.apply(null, keyScratch.subarray(0, n) as unknown as number[]);
+}
+
+/**
+ * The first six code units of a canonicalKey as a number (base 257, missing units 0): a smaller number
+ * means an earlier key; equal numbers say nothing (compare the strings).
+ */
+export function canonicalKeyPrefix(key: string): number {
+  let v = 0;
+  for (let i = 0; i < 6; i++) v = v * 257 + (i < key.length ? key.charCodeAt(i) : 0);
+  return v;
+}

@@ -1,15 +1,16 @@
 // Per-zone DNSSEC index, built once per loaded zone: RRSIGs by (owner, covered type), the NSEC chain in
 // canonical order (RFC 4034 §6.1), NSEC3 records by hashed owner (RFC 5155) and the zone's NSEC3PARAM.
-import { nameKey, parentName, splitLabels } from '../../wire/name.js';
+import { nameKey, parentName, parseLabels, splitLabels } from '../../wire/name.js';
 import { RRType, type ResourceRecord } from '../../wire/types.js';
 import type { Zone } from '../../zone/tree.js';
-import { canonicalLabels, compareLabels } from '../canonical.js';
+import { canonicalKey, canonicalKeyPrefix } from '../canonical.js';
 import { nsec3Label } from '../nsec3-hash.js';
 import { rawRdata, readNsec3, readNsec3Param, rrsigTypeCovered, type Nsec3ParamFields } from './rdata.js';
 import { viewOfZone, type DnssecZoneView } from './zone-view.js';
 
 interface NsecEntry {
-  labels: Uint8Array[];
+  /** canonicalKey of the owner below the origin: plain string order is the chain's order. */
+  key: string;
   record: ResourceRecord;
 }
 
@@ -49,12 +50,15 @@ export class DnssecIndex {
   private readonly nsec3ByHash = new Map<string, Nsec3Entry>();
   private readonly nsec3Chain: Nsec3Entry[] = [];
   private readonly nsec3Owners = new Set<string>();
+  /** The length of the hashed owner labels (base32hex of the hash; the chain uses one algorithm). */
+  private nsec3LabelLength = -1;
   /** The NSEC3PARAM at the apex (RFC 5155 §4), or the parameters of the first NSEC3 when it is missing. */
   readonly nsec3Param: Nsec3ParamFields | undefined;
   readonly origin: string;
 
   constructor(readonly view: DnssecZoneView) {
     this.origin = view.origin;
+    this.originLabels = parseLabels(view.origin).length;
     let param: Nsec3ParamFields | undefined;
     let firstNsec3: Nsec3ParamFields | undefined;
     for (const rr of view.records()) {
@@ -75,7 +79,7 @@ export class DnssecIndex {
           case RRType.NSEC:
             if (!this.nsecByOwner.has(key)) {
               this.nsecByOwner.set(key, rr);
-              this.nsecChain.push({ labels: canonicalLabels(rr.name), record: rr });
+              this.nsecChain.push({ key: canonicalKey(rr.name, this.originLabels), record: rr });
             }
             break;
           case RRType.NSEC3: {
@@ -86,6 +90,7 @@ export class DnssecIndex {
               this.nsec3ByHash.set(hash, e);
               this.nsec3Chain.push(e);
               this.nsec3Owners.add(key);
+              this.nsec3LabelLength = hash.length;
             }
             firstNsec3 ??= { algorithm: f.algorithm, flags: 0, iterations: f.iterations, salt: f.salt };
             break;
@@ -98,12 +103,17 @@ export class DnssecIndex {
         // Malformed DNSSEC RDATA is reported by the load audit; it is simply not used for proofs.
       }
     }
-    this.nsecChain.sort((a, b) => compareLabels(a.labels, b.labels));
+    this.nsecChain.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    this.nsecPrefixes = Float64Array.from(this.nsecChain, (e) => canonicalKeyPrefix(e.key));
     this.nsec3Chain.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
     this.nsec3Prefixes = Float64Array.from(this.nsec3Chain, (e) => e.prefix);
     this.nsec3Param = param ?? firstNsec3;
   }
 
+  /** Labels in the origin: the chain's keys leave them out. */
+  private readonly originLabels: number;
+  /** nsecChain's key prefixes (canonicalKeyPrefix), in the same order: the binary search reads these first. */
+  private readonly nsecPrefixes: Float64Array;
   /** nsec3Chain's prefixes, in the same order. */
   private readonly nsec3Prefixes: Float64Array;
   /** Proof records of names asked again and again (wildcards at closest enclosers); bounded. */
@@ -139,13 +149,16 @@ export class DnssecIndex {
       const hit = this.nsecCoverMemo.get(key);
       if (hit) return hit;
     }
-    const target = canonicalLabels(name);
+    const target = canonicalKey(name, this.originLabels);
+    const tp = canonicalKeyPrefix(target);
+    const prefixes = this.nsecPrefixes;
     let lo = 0;
     let hi = chain.length - 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if (compareLabels(chain[mid]!.labels, target) <= 0) {
+      const p = prefixes[mid]!;
+      if (p < tp || (p === tp && chain[mid]!.key <= target)) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
@@ -203,7 +216,8 @@ export class DnssecIndex {
 
   /** `name` is the owner of an NSEC3 record (RFC 5155 §7.2.8). */
   isNsec3Owner(name: string): boolean {
-    return this.nsec3Owners.size > 0 && this.nsec3Owners.has(nameKey(name));
+    // Hashed owner labels all have the one length (32 for SHA-1): most names are ruled out without a lookup.
+    return this.nsec3Owners.size > 0 && name.indexOf('.') === this.nsec3LabelLength && this.nsec3Owners.has(nameKey(name));
   }
 
   /** The deepest existing ancestor-or-self of `name` in the zone (RFC 4592 §3.3.1's closest encloser). */

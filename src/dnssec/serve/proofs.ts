@@ -19,30 +19,27 @@ export type Denial =
 /** The proof records, each once, in the order they go into the authority section. */
 export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
   const out: ResourceRecord[] = [];
-  const add = (r: ResourceRecord | undefined): void => {
-    if (r && !out.includes(r)) out.push(r);
-  };
   if (idx.denial === 'nsec') {
     switch (d.kind) {
       case 'nxdomain':
         // The NSEC covering the name, and the one covering the wildcard at its closest encloser.
-        add(idx.nsecCovering(d.sname));
-        add(idx.nsecCovering(wildcardOf(idx.closestEncloser(d.sname)), true));
+        addOnce(out, idx.nsecCovering(d.sname));
+        addOnce(out, idx.nsecCovering(wildcardOf(idx.closestEncloser(d.sname)), true));
         break;
       case 'nodata':
         // The name's own NSEC shows the type is absent; an empty non-terminal has none, so the NSEC
         // whose next name lies below it (the one covering it) proves it exists without data (§3.1.3.2 of RFC 4035 and RFC 4592 §4).
-        add(idx.nsecAt(d.sname) ?? idx.nsecCovering(d.sname));
+        addOnce(out, idx.nsecAt(d.sname) ?? idx.nsecCovering(d.sname));
         break;
       case 'wildcard-nodata':
-        add(idx.nsecCovering(d.sname));
-        add(idx.nsecAt(d.source));
+        addOnce(out, idx.nsecCovering(d.sname));
+        addOnce(out, idx.nsecAt(d.source));
         break;
       case 'wildcard-answer':
-        add(idx.nsecCovering(d.sname));
+        addOnce(out, idx.nsecCovering(d.sname));
         break;
       case 'no-ds':
-        add(idx.nsecAt(d.cut));
+        addOnce(out, idx.nsecAt(d.cut));
         break;
     }
     return out;
@@ -50,32 +47,32 @@ export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
   if (idx.denial === 'nsec3') {
     switch (d.kind) {
       case 'nxdomain': {
-        const ce = closestEncloserProof(idx, d.sname, idx.closestEncloser(d.sname), add);
-        add(idx.nsec3Covering(wildcardOf(ce))?.record);
+        const ce = closestEncloserProof(idx, d.sname, idx.closestEncloser(d.sname), out);
+        addOnce(out, idx.nsec3Covering(wildcardOf(ce))?.record);
         break;
       }
       case 'nodata': {
         const match = idx.nsec3Matching(d.sname);
         // §7.2.3; §7.2.4: a DS query at an opt-out delegation has no matching NSEC3, so the closest
         // provable encloser proof stands in (its next-closer NSEC3 carries the opt-out flag).
-        if (match) add(match);
-        else closestEncloserProof(idx, d.sname, parentName(d.sname), add);
+        if (match) addOnce(out, match);
+        else closestEncloserProof(idx, d.sname, parentName(d.sname), out);
         break;
       }
       case 'wildcard-nodata': {
         const ce = parentName(d.source);
-        closestEncloserProof(idx, d.sname, ce, add);
-        add(idx.nsec3Matching(d.source));
+        closestEncloserProof(idx, d.sname, ce, out);
+        addOnce(out, idx.nsec3Matching(d.source));
         break;
       }
       case 'wildcard-answer':
         // §7.2.6: only the NSEC3 covering the next closer name; the RRSIG's label count names the encloser.
-        add(idx.nsec3Covering(idx.nextCloser(d.sname, parentName(d.source)), false)?.record);
+        addOnce(out, idx.nsec3Covering(idx.nextCloser(d.sname, parentName(d.source)), false)?.record);
         break;
       case 'no-ds': {
         const match = idx.nsec3Matching(d.cut);
-        if (match) add(match);
-        else closestEncloserProof(idx, d.cut, parentName(d.cut), add);
+        if (match) addOnce(out, match);
+        else closestEncloserProof(idx, d.cut, parentName(d.cut), out);
         break;
       }
     }
@@ -83,19 +80,23 @@ export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
   return out;
 }
 
+function addOnce(out: ResourceRecord[], r: ResourceRecord | undefined): void {
+  if (r && !out.includes(r)) out.push(r);
+}
+
 /**
  * RFC 5155 §7.2.1: the NSEC3 matching the closest (provable) encloser and the one covering the next
  * closer name. Starts at `candidate` and walks up to the first ancestor with a matching NSEC3 (an
  * empty non-terminal leading only to opt-out delegations has none). Returns the encloser used.
  */
-function closestEncloserProof(idx: DnssecIndex, sname: string, candidate: string, add: (r: ResourceRecord | undefined) => void): string {
+function closestEncloserProof(idx: DnssecIndex, sname: string, candidate: string, out: ResourceRecord[]): string {
   let ce = candidate;
   let match = idx.nsec3Matching(ce);
   while (!match && nameKey(ce) !== nameKey(idx.origin) && ce !== '.') {
     ce = parentName(ce);
     match = idx.nsec3Matching(ce);
   }
-  add(match);
-  if (nameKey(ce) !== nameKey(sname)) add(idx.nsec3Covering(idx.nextCloser(sname, ce), false)?.record);
+  addOnce(out, match);
+  if (nameKey(ce) !== nameKey(sname)) addOnce(out, idx.nsec3Covering(idx.nextCloser(sname, ce), false)?.record);
   return ce;
 }

@@ -102,34 +102,35 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
   const hasOwnSigs = result.answer.some((r) => r.type === RRType.RRSIG);
   let sname = qname;
   let previous: Group | undefined;
-  for (const g of groups(result.answer)) {
-    const set = result.answer.slice(g.start, g.end);
-    answer.push(...set);
+  const src = result.answer;
+  for (const g of groups(src)) {
+    for (let k = g.start; k < g.end; k++) answer.push(src[k]!);
+    const ttl = src[g.start]!.ttl;
     const synthesizedCname = g.type === RRType.CNAME && previous?.type === RRType.DNAME;
     if (!hasOwnSigs && !synthesizedCname && g.type !== RRType.RRSIG) {
       // RFC 6672 §5.3.1: the CNAME made from a DNAME is not signed; the DNAME's RRSIG proves it.
       const own = idx.sigsFor(g.name, g.type);
-      if (own && idx.view.exists(g.name)) answer.push(...sigsAs(own, g.name, set[0]!.ttl));
+      if (own && idx.view.exists(g.name)) pushAll(answer, sigsAs(own, g.name, ttl));
       else if (!idx.view.exists(g.name)) {
         // Synthesized from the wildcard at the closest encloser (RFC 4592 §3.3.1): its RRSIGs go out
         // with the owner of the answer, and the proof that no closer name exists with them.
         const source = wildcardOf(idx.closestEncloser(g.name));
         const wsigs = idx.sigsFor(source, g.type);
-        if (wsigs) answer.push(...sigsAs(wsigs, g.name, set[0]!.ttl));
+        if (wsigs) pushAll(answer, sigsAs(wsigs, g.name, ttl));
         denials.push({ kind: 'wildcard-answer', sname: g.name, source });
       }
     }
-    if (g.type === RRType.CNAME && namesEqual(g.name, sname)) sname = (set[0]!.data as TargetRdata).target;
+    if (g.type === RRType.CNAME && namesEqual(g.name, sname)) sname = (src[g.start]!.data as TargetRdata).target;
     previous = g;
   }
 
   const authority: ResourceRecord[] = [];
-  for (const g of groups(result.authority)) {
-    const set = result.authority.slice(g.start, g.end);
-    authority.push(...set);
+  const auth = result.authority;
+  for (const g of groups(auth)) {
+    for (let k = g.start; k < g.end; k++) authority.push(auth[k]!);
     // A referral's NS RRset is not signed by the parent (RFC 4035 §2.2): no RRSIG exists for it.
     const own = idx.sigsFor(g.name, g.type);
-    if (own && !(result.kind === 'referral' && g.type === RRType.NS)) authority.push(...sigsAs(own, g.name, set[0]!.ttl));
+    if (own && !(result.kind === 'referral' && g.type === RRType.NS)) pushAll(authority, sigsAs(own, g.name, auth[g.start]!.ttl));
   }
 
   switch (result.kind) {
@@ -166,16 +167,20 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
   // Additional data keeps its RRSIGs where the zone signed it (never glue: it has none, RFC 4035 §2.2);
   // the encoder drops an RRSIG that does not fit there without setting TC (§3.1.1).
   const additional: ResourceRecord[] = [];
-  for (const g of groups(result.additional)) {
-    const set = result.additional.slice(g.start, g.end);
-    additional.push(...set);
+  const add = result.additional;
+  for (const g of groups(add)) {
+    for (let k = g.start; k < g.end; k++) additional.push(add[k]!);
     if (g.start < result.requiredAdditional) continue;
     const own = idx.sigsFor(g.name, g.type);
-    if (own && !underCut(idx, g.name)) additional.push(...sigsAs(own, g.name, set[0]!.ttl));
+    if (own && !underCut(idx, g.name)) pushAll(additional, sigsAs(own, g.name, add[g.start]!.ttl));
   }
   result.answer = answer;
   result.authority = authority;
   result.additional = additional;
+}
+
+function pushAll(out: ResourceRecord[], records: readonly ResourceRecord[]): void {
+  for (const r of records) out.push(r);
 }
 
 /** The name is at or below a zone cut of this zone (glue or delegation data). */
