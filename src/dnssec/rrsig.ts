@@ -8,6 +8,7 @@ import { RRClass, RRType, type OpaqueRdata, type ResourceRecord } from '../wire/
 import { canonicalNameWire } from './canonical.js';
 import { publicKeyFromField, type DnssecKey } from './keys.js';
 import { nativeSign } from './native-signer.js';
+import { wireOf } from '../wire/pre-encoded.js';
 
 /**
  * Types whose RDATA names are lower-cased in canonical form: RFC 4034 §6.2's list as corrected by
@@ -87,6 +88,9 @@ function lowerRawNames(type: number, raw: Uint8Array): Uint8Array {
 export function canonicalRdata(rr: ResourceRecord): Uint8Array {
   const d = rr.data as Partial<OpaqueRdata>;
   if (d.raw instanceof Uint8Array) return lowerRawNames(rr.type, d.raw);
+  // Pre-encoded RDATA (a compiled zone's, a pool address) is the codec's uncompressed output: only its names need lower-casing.
+  const wire = wireOf(rr.data);
+  if (wire) return lowerRawNames(rr.type, wire);
   const w = new CanonicalWriter(LOWER_CASE_NAMES.has(rr.type));
   rdataCodec(rr.type).encode(w, rr.data);
   return w.buf.slice(0, w.pos);

@@ -3,6 +3,7 @@ import { cidrContains, formatAddress, parseAddress, parseCidr, type Address, typ
 import type { AddressPool } from '../pool/pool.js';
 import type { RandomSource } from '../pool/random.js';
 import { Rcode, RRType, type ResourceRecord } from '../wire/types.js';
+import { withWire } from '../wire/pre-encoded.js';
 import { parseRecordText } from './record-text.js';
 import type { QueryFacts } from './facts.js';
 import type { ActionConfig } from './schema.js';
@@ -29,8 +30,9 @@ function familyOf(qtype: number): Family | undefined {
   return undefined;
 }
 
+/** The address's bytes are its RDATA: carried along, the encoder and the online signer copy them instead of parsing the text again. */
 function addressRecord(owner: string, a: Address, ttl: number): ResourceRecord {
-  return { name: owner, type: a.family === 4 ? RRType.A : RRType.AAAA, class: 1, ttl, data: { address: formatAddress(a) } };
+  return { name: owner, type: a.family === 4 ? RRType.A : RRType.AAAA, class: 1, ttl, data: withWire({ address: formatAddress(a) }, a.bytes) };
 }
 
 function poolAnswer(pool: AddressPool, f: QueryFacts, rng: RandomSource, ttl: number, count: number): ActionResult {
