@@ -25,9 +25,9 @@ export interface AllocateRequest {
 
 export async function allocate(r: AllocateRequest): Promise<Allocation> {
   for (let i = 0; i < RANDOM_TRIES; i++) {
-    const a = r.pool.pick(r.family, r.rng);
-    if (!a) return { ok: false, reason: 'exhausted' };
-    const lease = r.make(formatAddress(a));
+    const address = r.pool.pickText(r.family, r.rng);
+    if (!address) return { ok: false, reason: 'exhausted' };
+    const lease = r.make(address);
     if (await r.store.claim(lease)) return { ok: true, lease, shared: false };
   }
   // A small or nearly full pool: choose uniformly among the addresses that are really free.

@@ -92,6 +92,7 @@ export class Capabilities {
   private stubs = new Map<string, Stub>();
   /** Revocations of this node waiting for other nodes' cut counts (shared store). */
   private readonly cutWaits = new Map<string, (r: CutReply) => void>();
+  private readonly idBytes = Buffer.alloc(8);
 
   constructor(opts: CapabilitiesOptions = {}) {
     this.now = opts.now ?? Date.now;
@@ -152,8 +153,8 @@ export class Capabilities {
    * plane only (an nftables backend here enforces it; gateways elsewhere do not know it).
    */
   private async leaseUnrecorded(req: LeaseRequest, storeError: string): Promise<LeaseResult> {
-    const a = req.svc.pool.pick(req.family, this.rng);
-    if (!a) return { kind: 'exhausted' };
+    const address = req.svc.pool.pickText(req.family, this.rng);
+    if (!address) return { kind: 'exhausted' };
     const t = this.now();
     const ttl = req.svc.config.ttl;
     const caps = req.config.capabilities;
@@ -164,7 +165,7 @@ export class Capabilities {
       scope: req.svc.config.scope,
       scopeKey: req.resolver,
       resolver: req.resolver,
-      address: formatAddress(a),
+      address,
       targets: req.honeypot ? [req.svc.config.honeypot!] : req.svc.targets,
       ports: req.svc.ports,
       ttl,
@@ -225,9 +226,9 @@ export class Capabilities {
     let existing: Lease | undefined;
     let first: Lease | undefined;
     if (this.store.findOrClaim) {
-      const a = svc.pool.pick(req.family, this.rng);
-      if (a) {
-        const candidate = make(formatAddress(a));
+      const address = svc.pool.pickText(req.family, this.rng);
+      if (address) {
+        const candidate = make(address);
         const r = await this.store.findOrClaim(candidate, 1000);
         if ('existing' in r) existing = r.existing;
         else if (r.claimed) first = candidate;
@@ -436,10 +437,10 @@ export class Capabilities {
     return (c?.capabilities.quarantine ?? 300) * 1000;
   }
 
+  /** 8 random bytes as hex, drawn into one buffer kept for it (no array or Buffer per grant). */
   private newId(): string {
-    const b = new Uint8Array(8);
-    this.rng.fill(b);
-    return Buffer.from(b).toString('hex');
+    this.rng.fill(this.idBytes);
+    return this.idBytes.toString('hex');
   }
 
   private stubFor(resolvers: readonly string[] | undefined): Stub {

@@ -9,7 +9,7 @@ import { encodeMessage, queryMessage } from '../wire/message.js';
 import { ZoneSet } from '../zone/tree.js';
 import type { TransportInfo } from '../answer/context.js';
 import { AddressPool } from './pool.js';
-import { CryptoRandom, randomBelow, type RandomSource } from './random.js';
+import { CryptoRandom, randomBelow, randomBelowNumber, type RandomSource } from './random.js';
 
 const cidr = (s: string) => parseCidr(s)!;
 
@@ -78,6 +78,52 @@ test('randomBelow is exact at the edges', () => {
       assert.ok(v >= 0n && v < n);
     }
   }
+});
+
+/** A byte stream that can be replayed: two consumers given equal seeds see the same bytes. */
+class Replay implements RandomSource {
+  private x: number;
+  constructor(seed: number) {
+    this.x = seed >>> 0 || 1;
+  }
+  fill(out: Uint8Array): void {
+    for (let i = 0; i < out.length; i++) {
+      // xorshift32
+      this.x ^= this.x << 13;
+      this.x ^= this.x >>> 17;
+      this.x ^= this.x << 5;
+      out[i] = this.x & 0xff;
+    }
+  }
+}
+
+test('randomBelowNumber draws the same bytes and gives the same value as randomBelow', () => {
+  for (const n of [1, 2, 3, 255, 256, 257, 65535, 65536, 131070, 2 ** 31 + 5, 2 ** 32, 2 ** 48]) {
+    const a = new Replay(n);
+    const b = new Replay(n);
+    for (let i = 0; i < 300; i++) assert.equal(randomBelowNumber(n, a), Number(randomBelow(BigInt(n), b)), `n=${n} draw ${i}`);
+  }
+  assert.throws(() => randomBelowNumber(0, new Replay(1)), RangeError);
+  assert.throws(() => randomBelowNumber(2 ** 48 + 1, new Replay(1)), RangeError);
+});
+
+test('pickText is the text of the address pick() draws from the same bytes (IPv4 spans, exclusions, IPv6)', () => {
+  const pools = [
+    new AddressPool('one', [cidr('198.18.0.0/15')]),
+    new AddressPool('holes', [cidr('198.18.0.0/24'), cidr('203.0.113.0/28'), cidr('198.51.100.7/32')], [cidr('198.18.0.64/26')]),
+    new AddressPool('v6', [cidr('2001:db8::/64')]),
+  ];
+  for (const pool of pools) {
+    const family = pool.has(4) ? 4 : 6;
+    const a = new Replay(7);
+    const b = new Replay(7);
+    for (let i = 0; i < 2000; i++) {
+      const text = pool.pickText(family, a)!;
+      assert.equal(text, formatAddress(pool.pick(family, b)!));
+      if (family === 4) assert.ok(pool.contains(parseCidr(text)!), text);
+    }
+  }
+  assert.equal(new AddressPool('v4only', [cidr('198.18.0.0/24')]).pickText(6, new Replay(1)), undefined);
 });
 
 /** Upper critical value of chi-square with k degrees of freedom at z standard deviations (Wilson–Hilferty). */

@@ -1,6 +1,6 @@
 // An address pool: prefixes minus exclusions, sampled uniformly (seed 002 §3.2: prefix + random bits).
-import type { Address, Cidr, Family } from '../net/cidr.js';
-import { randomBelow, type RandomSource } from './random.js';
+import { formatAddress, type Address, type Cidr, type Family } from '../net/cidr.js';
+import { randomBelow, randomBelowNumber, type RandomSource } from './random.js';
 
 /** A closed interval of addresses as integers. */
 interface Span {
@@ -13,6 +13,8 @@ interface FamilySpans {
   /** cumulative[i] = number of addresses in spans[0..i]. */
   cumulative: bigint[];
   total: bigint;
+  /** IPv4: the same spans as numbers, so a draw needs no BigInt (the grant path). */
+  v4?: { starts: number[]; cumulative: number[]; total: number };
 }
 
 export class AddressPool {
@@ -42,7 +44,8 @@ export class AddressPool {
         total += s.end - s.start + 1n;
         cumulative.push(total);
       }
-      this.byFamily.set(family, { spans, cumulative, total });
+      const v4 = family === 4 ? { starts: spans.map((s) => Number(s.start)), cumulative: cumulative.map(Number), total: Number(total) } : undefined;
+      this.byFamily.set(family, { spans, cumulative, total, v4 });
     }
   }
 
@@ -66,6 +69,10 @@ export class AddressPool {
   pick(family: Family, rng: RandomSource): Address | undefined {
     const f = this.byFamily.get(family);
     if (!f) return undefined;
+    if (f.v4) {
+      const v = this.drawV4(f.v4, rng);
+      return { family, bytes: Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255) };
+    }
     const r = randomBelow(f.total, rng);
     // Binary search for the span holding the r-th address.
     let lo = 0;
@@ -77,6 +84,33 @@ export class AddressPool {
     }
     const before = lo === 0 ? 0n : f.cumulative[lo - 1]!;
     return { family, bytes: toBytes(f.spans[lo]!.start + (r - before), family === 4 ? 4 : 16) };
+  }
+
+  /**
+   * pick() as the address's text (what a lease holds): the same draw, and for IPv4 no Address object,
+   * byte array or BigInt on the way (the grant path); undefined if the pool has no address of the family.
+   */
+  pickText(family: Family, rng: RandomSource): string | undefined {
+    const f = this.byFamily.get(family);
+    if (!f) return undefined;
+    if (f.v4) {
+      const v = this.drawV4(f.v4, rng);
+      return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+    }
+    return formatAddress(this.pick(family, rng)!);
+  }
+
+  /** The IPv4 address (as a 32-bit number) of a uniform draw; the same draw as the BigInt path. */
+  private drawV4(f: { starts: number[]; cumulative: number[]; total: number }, rng: RandomSource): number {
+    const r = randomBelowNumber(f.total, rng);
+    let lo = 0;
+    let hi = f.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (r < f.cumulative[mid]!) hi = mid;
+      else lo = mid + 1;
+    }
+    return f.starts[lo]! + (r - (lo === 0 ? 0 : f.cumulative[lo - 1]!));
   }
 
   /** Up to `count` distinct addresses (fewer only when the pool is smaller). */
