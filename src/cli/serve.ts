@@ -5,7 +5,7 @@ import { DEMO_COMMANDS, demoCommands, demoConfig, PORT_OFFSET } from '../config/
 import { ConfigError, loadConfigFile, type LoadedConfig } from '../config/load.js';
 import { demoGatewayBackend } from '../config/demo.js';
 import { startControl, type ControlServer } from '../control/server.js';
-import type { ControlReply, ControlRequest } from '../control/protocol.js';
+import { CONTROL_IDLE_MS, WORKER_PROGRESS_MS, type ControlReply, type ControlRequest } from '../control/protocol.js';
 import { startHelloBackend } from '../gateway/hello.js';
 import { describeListeners, startGateway, type Gateway } from '../gateway/gateway.js';
 import { createLogger, openLogFile, type LogFile, type Logger } from '../observe/log.js';
@@ -34,6 +34,8 @@ type WorkerMessage =
   | { type: 'ready'; listeners: string[] }
   | { type: 'failed'; error: string }
   | { type: 'ctl-reply'; id: number; reply: ControlReply }
+  /** The command `id` is still running here (every WORKER_PROGRESS_MS): the primary's timeout is on silence. */
+  | { type: 'ctl-progress'; id: number }
   | Extract<SecondaryMessage, { type: 'secondary-notify' }>;
 type PrimaryMessage = 'reload' | 'stop' | 'reopen' | { type: 'ctl'; id: number; req: ControlRequest; compiled?: CompiledZoneRef } | SecondaryMessage;
 
@@ -201,7 +203,11 @@ export async function runServe(args: string[]): Promise<number> {
       else if (m === 'reopen') process.emit('SIGUSR1', 'SIGUSR1');
       else if (isSecondaryMessage(m)) applySecondaryMessage(running, m, logger);
       else if (typeof m === 'object' && m.type === 'ctl') {
-        void handler(m.req, m.compiled).then((reply) => process.send?.({ type: 'ctl-reply', id: m.id, reply } satisfies WorkerMessage));
+        const id = m.id;
+        const progress = setInterval(() => process.send?.({ type: 'ctl-progress', id } satisfies WorkerMessage), WORKER_PROGRESS_MS);
+        void handler(m.req, m.compiled)
+          .then((reply) => process.send?.({ type: 'ctl-reply', id, reply } satisfies WorkerMessage))
+          .finally(() => clearInterval(progress));
       }
     });
     process.on('disconnect', () => stop('the primary went away'));
@@ -275,6 +281,8 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
     let control: ControlServer | undefined;
     let nextId = 1;
     const pending = new Map<number, (r: ControlReply) => void>();
+    /** Restarts the silence timer of a pending command (a worker's ctl-progress). */
+    const stillRunning = new Map<number, () => void>();
     const workers = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     const finish = (code: number) => {
       void (control?.close() ?? Promise.resolve()).then(() => {
@@ -283,20 +291,30 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
         resolve(code);
       });
     };
-    /** Sends a control request to every worker and collects the replies (10 s each at most). */
+    /**
+     * Sends a control request to every worker and collects the replies. A worker reports progress while
+     * it works (ctl-progress), so a large zone's reload is waited for; one silent for CONTROL_IDLE_MS is given up on.
+     */
     const ask = (req: ControlRequest, compiled?: CompiledZoneRef): Promise<ControlReply[]> =>
       Promise.all(
         workers().map(
           (w) =>
             new Promise<ControlReply>((done) => {
               const id = nextId++;
-              const timer = setTimeout(() => {
+              const giveUp = () => {
                 pending.delete(id);
-                done({ ok: false, error: `worker ${w.process.pid} did not answer within 10 s` });
-              }, 10000);
+                stillRunning.delete(id);
+                done({ ok: false, error: `worker ${w.process.pid} went ${CONTROL_IDLE_MS / 1000} s without answering or reporting progress` });
+              };
+              let timer = setTimeout(giveUp, CONTROL_IDLE_MS);
+              stillRunning.set(id, () => {
+                clearTimeout(timer);
+                timer = setTimeout(giveUp, CONTROL_IDLE_MS);
+              });
               pending.set(id, (r) => {
                 clearTimeout(timer);
                 pending.delete(id);
+                stillRunning.delete(id);
                 done(r);
               });
               w.send({ type: 'ctl', id, req, ...(compiled ? { compiled } : {}) } satisfies PrimaryMessage);
@@ -371,6 +389,8 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
           if (++ready === n) void onReady();
         } else if (m.type === 'ctl-reply') {
           pending.get(m.id)?.(m.reply);
+        } else if (m.type === 'ctl-progress') {
+          stillRunning.get(m.id)?.();
         } else if (m.type === 'secondary-notify') {
           secondaries.notify(m.zone);
         } else if (m.type === 'failed' && ready < n) {

@@ -17,6 +17,16 @@ export type ControlReply = { ok: true; data: unknown } | { ok: false; error: str
 export type ControlHandler = (req: ControlRequest) => Promise<ControlReply>;
 
 /**
+ * Timeouts are on silence, not on the whole command: a reload of a large zone may take longer than
+ * any fixed bound. While a command runs the server writes a newline every CONTROL_KEEPALIVE_MS (JSON
+ * allows whitespace before the reply), and a worker reports progress to the primary every
+ * WORKER_PROGRESS_MS; a side silent for CONTROL_IDLE_MS is taken as gone.
+ */
+export const CONTROL_IDLE_MS = 10_000;
+export const CONTROL_KEEPALIVE_MS = 2_000;
+export const WORKER_PROGRESS_MS = 2_000;
+
+/**
  * Exit codes of `fluxdns ctl`, which scripts may rely on (README "Operating fluxdns"):
  * 0 done; 1 the server refused or failed the command (a zone that does not load, an unknown zone,
  * nothing to revoke); 2 a usage error; 3 no server answers on the control socket.

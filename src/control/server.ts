@@ -1,7 +1,7 @@
 // The control socket: a unix stream socket, mode 0600, that `fluxdns ctl` talks to. Never on the network.
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
-import { parseRequest, type ControlHandler, type ControlReply } from './protocol.js';
+import { CONTROL_IDLE_MS, CONTROL_KEEPALIVE_MS, parseRequest, type ControlHandler, type ControlReply } from './protocol.js';
 
 export interface ControlServer {
   readonly path: string;
@@ -23,7 +23,15 @@ function answers(path: string): Promise<boolean> {
   });
 }
 
-export async function startControl(path: string, handler: ControlHandler): Promise<ControlServer> {
+/** Timeouts (tests shorten them): silence while reading the request, and the keep-alive interval while a command runs. */
+export interface ControlTimings {
+  idleMs?: number;
+  keepAliveMs?: number;
+}
+
+export async function startControl(path: string, handler: ControlHandler, timings: ControlTimings = {}): Promise<ControlServer> {
+  const idleMs = timings.idleMs ?? CONTROL_IDLE_MS;
+  const keepAliveMs = timings.keepAliveMs ?? CONTROL_KEEPALIVE_MS;
   if (existsSync(path)) {
     if (await answers(path)) throw new Error(`control socket ${path}: another process is serving it`);
     // A socket file left by a process that was killed: nothing listens on it any more.
@@ -32,7 +40,7 @@ export async function startControl(path: string, handler: ControlHandler): Promi
   const server = net.createServer((sock) => {
     let buf = '';
     sock.setEncoding('utf8');
-    sock.setTimeout(10000, () => sock.destroy());
+    sock.setTimeout(idleMs, () => sock.destroy());
     sock.on('error', () => sock.destroy());
     sock.on('data', (d: string) => {
       buf += d;
@@ -49,10 +57,18 @@ export async function startControl(path: string, handler: ControlHandler): Promi
         req = 'expected one JSON object on one line';
       }
       if (typeof req === 'string') return reply(sock, { ok: false, error: `bad request: ${req}` });
-      handler(req).then(
-        (r) => reply(sock, r),
-        (e: unknown) => reply(sock, { ok: false, error: e instanceof Error ? e.message : String(e) }),
-      );
+      // The request is in: the command may run long (a large zone's reload); a newline now and then
+      // tells the client it is still running (its timeout is on silence), and the server waits for it.
+      sock.setTimeout(0);
+      const alive = setInterval(() => {
+        if (!sock.destroyed) sock.write('\n');
+      }, keepAliveMs);
+      handler(req)
+        .then(
+          (r) => reply(sock, r),
+          (e: unknown) => reply(sock, { ok: false, error: e instanceof Error ? e.message : String(e) }),
+        )
+        .finally(() => clearInterval(alive));
     });
   });
   // The socket is created with mode 0600 (umask), not chmod-ed after: no moment where others may connect.
