@@ -1,14 +1,18 @@
 // The typed query context every pipeline unit reads and writes.
-import type { QueryView } from '../wire/fastpath.js';
+import { QueryParser, type QueryView } from '../wire/fastpath.js';
 import type { EdnsOption, ResourceRecord } from '../wire/types.js';
 import { derivedAuthorities, type Authority } from './authority.js';
-import type { StateKey } from './state-key.js';
+import type { ContextField, StateKey } from './state-key.js';
 import type { Config } from '../config/schema.js';
 import type { ZoneSet } from '../zone/tree.js';
 import type { AuthorityTable } from './authority.js';
 import type { TransportInfo } from '../transport/info.js';
 import type { LookupResult } from '../zone/lookup.js';
 import { turnNow } from './clock.js';
+import type { TsigStatus } from '../tsig/status.js';
+import type { SignPlan } from '../tsig/sign.js';
+import type { TtlJitterConfig } from '../modules/ttl-jitter/schema.js';
+import type { CookieFacts, CookieStatus } from '../modules/cookies/facts.js';
 
 export type { TransportInfo, TransportProto } from '../transport/info.js';
 
@@ -102,19 +106,90 @@ export function setSections(r: ResponseDraft, s: Sections): void {
 
 export { StateKey, type StateReader } from './state-key.js';
 
+/** A fresh draft: every field present from the start, so all drafts share one hidden class. */
+function newDraft(): ResponseDraft {
+  return {
+    rcode: 0, aa: false, tc: false, answer: [], authority: [], additional: [], ednsOptions: [],
+    failed: undefined, requiredAdditional: undefined, prebuilt: undefined, cacheable: false, seal: undefined, signed: undefined, following: undefined,
+  };
+}
+
+const NO_BYTES = new Uint8Array(0);
+
 export class QueryContext {
-  readonly response: ResponseDraft = { rcode: 0, aa: false, tc: false, answer: [], authority: [], additional: [], ednsOptions: [], cacheable: false };
-  /** Made on the first set: most queries (an answer-cache hit) never store per-unit state. */
-  private slots: Map<StateKey<unknown>, unknown> | undefined;
+  readonly response: ResponseDraft = newDraft();
+  /** Made on the first set: most queries never store per-unit state outside the typed fields. */
+  private slots: Map<StateKey<unknown>, unknown> | undefined = undefined;
+  /** ms since the epoch; -1 until first read (see receivedAt). */
+  private at: number;
+  /** The engine's contexts parse into their own reused view (QueryContext.reusable). */
+  private parser: QueryParser | undefined = undefined;
 
   constructor(
-    readonly raw: Uint8Array,
-    readonly query: QueryView,
-    readonly transport: TransportInfo,
-    readonly runtime: Runtime,
+    public raw: Uint8Array,
+    public query: QueryView,
+    public transport: TransportInfo,
+    public runtime: Runtime,
     /** Milliseconds since the epoch; -1 (the engine): read from the turn clock on first use. */
-    private at = -1,
-  ) {}
+    receivedAt = -1,
+  ) {
+    this.at = receivedAt;
+  }
+
+  /**
+   * A context the engine reuses from query to query (renew): it owns its parsed view and draft, so a
+   * query answered synchronously — every answer-cache hit — allocates nothing for them.
+   */
+  static reusable(transport: TransportInfo, runtime: Runtime): QueryContext {
+    const parser = new QueryParser();
+    const ctx = new QueryContext(NO_BYTES, parser.view, transport, runtime);
+    ctx.parser = parser;
+    return ctx;
+  }
+
+  /** Makes a reusable context this query's: parses `raw` and clears every trace of the last query. */
+  renew(raw: Uint8Array, transport: TransportInfo, runtime: Runtime): this {
+    this.raw = raw;
+    this.query = this.parser!.parse(raw);
+    this.transport = transport;
+    this.runtime = runtime;
+    this.at = -1;
+    this.slots = undefined;
+    this.resolved = undefined;
+    this.zoneResult = undefined;
+    this.cacheMissHash = -1;
+    this.zoneSlot = -1;
+    this.tsigStatus = undefined;
+    this.tsigPlan = undefined;
+    this.ttlJitter = undefined;
+    this.cookieFacts = undefined;
+    this.cookieStatus = undefined;
+    const r = this.response;
+    r.rcode = 0;
+    r.aa = false;
+    r.tc = false;
+    // The draft's arrays are kept when nothing was put in them (a hit, most answers replace them whole).
+    if (r.answer.length > 0) r.answer = [];
+    if (r.authority.length > 0) r.authority = [];
+    if (r.additional.length > 0) r.additional = [];
+    if (r.ednsOptions.length > 0) r.ednsOptions = [];
+    r.failed = undefined;
+    r.requiredAdditional = undefined;
+    r.prebuilt = undefined;
+    r.cacheable = false;
+    r.seal = undefined;
+    r.signed = undefined;
+    r.following = undefined;
+    return this;
+  }
+
+  /**
+   * Called when the context outlives its query's synchronous part (a unit awaited, or a multi-message
+   * response): its question's text is made while the query's bytes are still the transport's.
+   */
+  settle(): void {
+    this.parser?.settle();
+  }
 
   /**
    * When the query arrived (ms since the epoch): given (tests, `fluxdns explain`) or read on first use
@@ -125,7 +200,7 @@ export class QueryContext {
   }
 
   /** undefined: not resolved yet; null: no authority holds the name. */
-  private resolved: Authority | null | undefined;
+  private resolved: Authority | null | undefined = undefined;
 
   // Typed fields for the state the hot path keeps (a Map of StateKeys costs an allocation per query).
   /** The zone responder's lookup (answer/lookup.ts), for later hooks: logs, policies that act on a miss. */
@@ -138,6 +213,16 @@ export class QueryContext {
    * -1: no file zone answered, or not known (the counter then finds the zone from the name).
    */
   zoneSlot = -1;
+  /** The tsig guard's verdict (TSIG_STATUS), set on every query it sees. */
+  tsigStatus: TsigStatus | undefined = undefined;
+  /** How the tsig finisher signs the response (TSIG_PLAN). */
+  tsigPlan: SignPlan | undefined = undefined;
+  /** The TTL jitter this answer gets (TTL_JITTER): set by a policy or the zone responder. */
+  ttlJitter: TtlJitterConfig | undefined = undefined;
+  /** The query's cookie verdict (cookies/state.ts), computed once. */
+  cookieFacts: CookieFacts | undefined = undefined;
+  /** cookieFacts.status (COOKIE_STATUS). */
+  cookieStatus: CookieStatus | undefined = undefined;
 
   /**
    * The authority that answers this query's name (answer/authority.ts), resolved once, on first use
@@ -152,10 +237,12 @@ export class QueryContext {
   }
 
   get<T>(key: StateKey<T>): T | undefined {
+    if (key.field !== undefined) return this[key.field] as T | undefined;
     return this.slots?.get(key) as T | undefined;
   }
 
   set<T>(key: StateKey<T>, value: T): void {
-    (this.slots ??= new Map()).set(key, value);
+    if (key.field !== undefined) (this as Record<ContextField, unknown>)[key.field] = value;
+    else (this.slots ??= new Map()).set(key, value);
   }
 }

@@ -1,5 +1,4 @@
 // The query engine: bytes in, bytes (or nothing) out. Transports call it; it owns the pipeline.
-import { parseQuery } from '../wire/fastpath.js';
 import { QueryContext, type TransportInfo } from './context.js';
 import { encodeResponse } from './encode.js';
 import { Pipeline, type Verdict } from './pipeline.js';
@@ -39,6 +38,12 @@ export class Engine {
   private tick = 0;
 
   private current: Runtime;
+  /**
+   * The context the next query is handled in: reused while queries finish synchronously (all but a
+   * few), so an answer-cache hit allocates nothing but its reply. Taken while a query runs (a unit
+   * that calls handle() again gets a context of its own), left to a query that outlives its call.
+   */
+  private spare: QueryContext | undefined;
 
   /**
    * `units` is the chain for a runtime that carries none (tests, `fluxdns explain`); a runtime built by
@@ -74,10 +79,20 @@ export class Engine {
       this.tick = (this.tick + 1) & (this.timeEvery - 1);
     }
     // No clock read here: ctx.receivedAt reads the turn clock when a unit first asks (answer/clock.ts).
-    const ctx = new QueryContext(raw, parseQuery(raw), transport, this.current);
+    const ctx = (this.spare ?? QueryContext.reusable(transport, this.current)).renew(raw, transport, this.current);
+    this.spare = undefined;
     const verdict = (ctx.runtime.chain ?? this.pipeline).run(ctx);
-    if (verdict instanceof Promise) return verdict.then((v) => this.finish(ctx, v, started, more));
-    return this.finish(ctx, verdict, started, more);
+    if (verdict instanceof Promise) {
+      // The query goes on after this call: the context stays its, with the question's text made from
+      // bytes the transport may reuse once this call returns.
+      ctx.settle();
+      return verdict.then((v) => this.finish(ctx, v, started, more));
+    }
+    const reply = this.finish(ctx, verdict, started, more);
+    // A multi-message response reads its query later (ctx.response.following): that context is kept.
+    if (ctx.response.following === undefined) this.spare = ctx;
+    else ctx.settle();
+    return reply;
   }
 
   private finish(ctx: QueryContext, verdict: Verdict, started: number, more: MoreMessages | undefined): EngineReply {

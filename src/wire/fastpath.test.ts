@@ -2,8 +2,8 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EdnsOptionCode, Opcode, RRType, type Message } from './types.js';
-import { parseQuery } from './fastpath.js';
+import { EdnsOptionCode, Opcode, RRType, type EdnsOption, type Message } from './types.js';
+import { parseQuery, QueryParser, type QueryView } from './fastpath.js';
 import { encodeMessage } from './message.js';
 import { clientSubnetOption, cookieOption, nsidOption, paddingOption } from './edns.js';
 
@@ -107,5 +107,73 @@ describe('parseQuery', () => {
     assert.equal(v.error, undefined);
     assert.equal(v.edns, undefined);
     assert.equal(v.question?.name, 'www.Example.com.');
+  });
+});
+
+describe('QueryParser (the engine reuses one view)', () => {
+  /** The view's content as plain data: fields left undefined dropped, the question's lazy name read. */
+  const plainView = (v: QueryView): unknown => {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = x;
+    if (v.question) out.question = { name: v.question.name, type: v.question.type, class: v.question.class };
+    if (v.edns) {
+      const e: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v.edns)) if (x !== undefined) e[k] = x;
+      e.options = v.edns.options.map((o) => ({ code: o.code, data: Array.from(o.data) }));
+      out.edns = e;
+    }
+    return out;
+  };
+  const query = (name: string, type: number, extra: Partial<Message> = {}): Uint8Array =>
+    encodeMessage({
+      id: 0x1234,
+      flags: { qr: false, opcode: 0, aa: false, tc: false, rd: true, ra: false, z: false, ad: false, cd: false, rcode: 0 },
+      questions: [{ name, type, class: 1 }],
+      answers: [],
+      authorities: [],
+      additionals: [],
+      ...extra,
+    });
+  const edns = (options: EdnsOption[], dnssecOk = false) => ({ udpSize: 1232, extendedRcode: 0, version: 0, dnssecOk, z: 0, options });
+  const cases: [string, Uint8Array][] = [
+    ['dig with cookie, ECS, NSID, padding', Uint8Array.from(DIG)],
+    ['plain A', query('www.Example.com.', RRType.A)],
+    ['EDNS with DO, no options', query('a.b.', RRType.AAAA, { edns: edns([], true) })],
+    ['a cookie with a server part', query('c.example.', RRType.TXT, { edns: edns([cookieOption({ client: new Uint8Array(8).fill(1), server: new Uint8Array(16).fill(2) })]) })],
+    ['ECS', query('d.example.', RRType.A, { edns: edns([clientSubnetOption({ family: 1, sourcePrefix: 24, scopePrefix: 0, address: '198.51.100.0' })]) })],
+    ['NSID and padding', query('e.example.', RRType.A, { edns: edns([nsidOption(new Uint8Array(0)), paddingOption(12)]) })],
+    ['root name', query('.', RRType.NS)],
+    ['an escaped label', query('a\\.b.Example.', RRType.TXT)],
+    ['NOTIFY with an answer', query('example.com.', RRType.SOA, { flags: { qr: false, opcode: Opcode.NOTIFY, aa: true, tc: false, rd: false, ra: false, z: false, ad: false, cd: false, rcode: 0 } })],
+    ['short', Uint8Array.from([1, 2, 3])],
+    ['QDCOUNT 0', Uint8Array.from([0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])],
+    ['trailing bytes', Uint8Array.from([...query('f.example.', RRType.A), 0])],
+    ['truncated question', query('g.example.', RRType.A).subarray(0, 20)],
+  ];
+
+  it('gives what parseQuery gives, whatever came before', () => {
+    const parser = new QueryParser();
+    // Every ordered pair: no field of one query survives into the next.
+    for (const [firstName, first] of cases) {
+      for (const [name, raw] of cases) {
+        parser.parse(first);
+        assert.deepEqual(plainView(parser.parse(raw)), plainView(parseQuery(raw)), `${name} after ${firstName}`);
+      }
+    }
+  });
+
+  it('makes the question text only when read, from the bytes of its own query', () => {
+    const parser = new QueryParser();
+    const raw = query('www.Example.com.', RRType.A);
+    const v = parser.parse(raw);
+    assert.equal(v.question!.name, 'www.Example.com.');
+    parser.parse(query('other.example.', RRType.A));
+    assert.equal(v.question!.name, 'other.example.');
+    // settle() fixes the text before the bytes change under it.
+    const buf = query('mixed.Case.', RRType.A);
+    parser.parse(buf);
+    parser.settle();
+    buf.fill(0x61, 13, 18);
+    assert.equal(parser.view.question!.name, 'mixed.Case.');
   });
 });

@@ -114,17 +114,103 @@ export function parseQuery(input: Uint8Array): QueryView {
     arcount: (buf[10]! << 8) | buf[11]!,
     questionEnd: 12,
   };
+  return parseBody(buf, v, undefined, undefined);
+}
+
+/**
+ * The question of a query parsed by QueryParser: its name's text is made on first read, from the
+ * query's bytes (an answer-cache hit never reads it). A class with an accessor stays one hidden class.
+ */
+class LazyQuestion {
+  type = 0;
+  class = 0;
+  private text: string | undefined = undefined;
+  private buf: Uint8Array = EMPTY;
+
+  reset(buf: Uint8Array, type: number, cls: number): this {
+    this.buf = buf;
+    this.type = type;
+    this.class = cls;
+    this.text = undefined;
+    return this;
+  }
+
+  get name(): string {
+    if (this.text === undefined) {
+      // parseQuery validated the name; scanning again fills the reader's scratch the text is made from.
+      scanName(this.buf, 12, true);
+      this.text = scannedNameText(this.buf, 12);
+    }
+    return this.text;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Parses queries into one QueryView, its question and its OPT, reused from query to query (the
+ * engine's, one per query context): what parseQuery returns, without allocating on a well-formed
+ * query. A view is valid until the next parse; `settle` makes its question's text while the query's
+ * bytes are still there, for a view kept longer.
+ */
+export class QueryParser {
+  private readonly question = new LazyQuestion();
+  private readonly edns: QueryEdns = { udpSize: 0, extendedRcode: 0, version: 0, dnssecOk: false, z: 0, options: [], nsidRequested: false, paddingPresent: false, cookie: undefined, clientSubnet: undefined };
+  readonly view: QueryView = {
+    id: 0, flags: 0, qr: false, opcode: 0, rd: false, cd: false, ad: false,
+    qdcount: 0, ancount: 0, nscount: 0, arcount: 0,
+    question: undefined, questionEnd: 12, tsigAt: undefined, edns: undefined, error: undefined,
+  };
+
+  parse(input: Uint8Array): QueryView {
+    const buf = plain(input);
+    const v = this.view;
+    v.question = undefined;
+    v.questionEnd = 12;
+    v.tsigAt = undefined;
+    v.edns = undefined;
+    v.error = undefined;
+    if (buf.length < 12) {
+      v.id = buf.length >= 2 ? (buf[0]! << 8) | buf[1]! : 0;
+      v.flags = 0;
+      v.qr = v.rd = v.cd = v.ad = false;
+      v.opcode = v.qdcount = v.ancount = v.nscount = v.arcount = 0;
+      v.error = { rcode: Rcode.FORMERR, reason: `message of ${buf.length} bytes is shorter than a header` };
+      return v;
+    }
+    const flags = (buf[2]! << 8) | buf[3]!;
+    v.id = (buf[0]! << 8) | buf[1]!;
+    v.flags = flags;
+    v.qr = (flags & 0x8000) !== 0;
+    v.opcode = (flags >>> 11) & 0xf;
+    v.rd = (flags & 0x0100) !== 0;
+    v.cd = (flags & 0x0010) !== 0;
+    v.ad = (flags & 0x0020) !== 0;
+    v.qdcount = (buf[4]! << 8) | buf[5]!;
+    v.ancount = (buf[6]! << 8) | buf[7]!;
+    v.nscount = (buf[8]! << 8) | buf[9]!;
+    v.arcount = (buf[10]! << 8) | buf[11]!;
+    return parseBody(buf, v, this.question, this.edns);
+  }
+
+  /** Makes the question's text now: for a view kept after its query's bytes may be reused. */
+  settle(): void {
+    void this.view.question?.name;
+  }
+}
+
+/** The question, OPT and the rest after the header; `question`/`edns` are reused objects, or new ones. */
+function parseBody(buf: Uint8Array, v: QueryView, question: LazyQuestion | undefined, edns: QueryEdns | undefined): QueryView {
+  const len = buf.length;
   let pos = 12;
   if (v.qdcount > 1) return fail(v, `QDCOUNT ${v.qdcount}`, 4);
   if (v.qdcount === 1) {
     const p = scanName(buf, 12, true);
     if (p < 0) return fail(v, nameErrorReason(p), lastScanErrorOffset());
     if (p + 4 > len) return fail(v, 'truncated question', p);
-    v.question = {
-      name: scannedNameText(buf, 12),
-      type: (buf[p]! << 8) | buf[p + 1]!,
-      class: (buf[p + 2]! << 8) | buf[p + 3]!,
-    };
+    const type = (buf[p]! << 8) | buf[p + 1]!;
+    const cls = (buf[p + 2]! << 8) | buf[p + 3]!;
+    v.question = question !== undefined ? question.reset(buf, type, cls) : { name: scannedNameText(buf, 12), type, class: cls };
     pos = v.questionEnd = p + 4;
   }
   const records = v.ancount + v.nscount;
@@ -149,7 +235,7 @@ export function parseQuery(input: Uint8Array): QueryView {
     }
     if (v.edns) return fail(v, 'more than one OPT record', start);
     if (buf[start] !== 0) return fail(v, 'OPT owner is not the root', start);
-    const reason = readOpt(buf, start + 1, p, v);
+    const reason = readOpt(buf, start + 1, p, v, edns);
     if (reason !== undefined) return fail(v, reason, start);
   }
   if (pos !== len) return fail(v, `${len - pos} bytes after the last record`, pos);
@@ -195,19 +281,35 @@ export function labelOffsets(name: Uint8Array, offsets: Uint8Array | Uint16Array
 }
 
 /** Decodes the OPT whose TYPE is at `at` and whose rdata ends at `end`; returns a reason on error. */
-function readOpt(buf: Uint8Array, at: number, end: number, v: QueryView): string | undefined {
+function readOpt(buf: Uint8Array, at: number, end: number, v: QueryView, reuse: QueryEdns | undefined): string | undefined {
   const ttl = ((buf[at + 4]! << 24) | (buf[at + 5]! << 16) | (buf[at + 6]! << 8) | buf[at + 7]!) >>> 0;
-  const options: EdnsOption[] = [];
-  const e: QueryEdns = {
-    udpSize: (buf[at + 2]! << 8) | buf[at + 3]!,
-    extendedRcode: ttl >>> 24,
-    version: (ttl >>> 16) & 0xff,
-    dnssecOk: (ttl & 0x8000) !== 0,
-    z: ttl & 0x7fff,
-    options,
-    nsidRequested: false,
-    paddingPresent: false,
-  };
+  let e: QueryEdns;
+  if (reuse !== undefined) {
+    e = reuse;
+    e.udpSize = (buf[at + 2]! << 8) | buf[at + 3]!;
+    e.extendedRcode = ttl >>> 24;
+    e.version = (ttl >>> 16) & 0xff;
+    e.dnssecOk = (ttl & 0x8000) !== 0;
+    e.z = ttl & 0x7fff;
+    e.nsidRequested = false;
+    e.paddingPresent = false;
+    e.cookie = undefined;
+    e.clientSubnet = undefined;
+    // A fresh array only when the last query had options: the view's reader may have kept them.
+    if (e.options.length > 0) e.options = [];
+  } else {
+    e = {
+      udpSize: (buf[at + 2]! << 8) | buf[at + 3]!,
+      extendedRcode: ttl >>> 24,
+      version: (ttl >>> 16) & 0xff,
+      dnssecOk: (ttl & 0x8000) !== 0,
+      z: ttl & 0x7fff,
+      options: [],
+      nsidRequested: false,
+      paddingPresent: false,
+    };
+  }
+  const options = e.options;
   v.edns = e;
   let p = at + 10;
   let bad: string | undefined;

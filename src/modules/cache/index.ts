@@ -7,7 +7,6 @@ import { pooledBytes } from '../../wire/pool.js';
 import { encodeResponse, responseLimit } from '../../answer/encode.js';
 import type { QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, type Outcome, type Unit } from '../../answer/unit.js';
-import { TTL_JITTER } from '../ttl-jitter/index.js';
 import { counter } from '../../observe/metrics/family.js';
 
 const hitsTotal = counter('fluxdns_answer_cache_hits_total', 'Queries answered from the answer cache');
@@ -263,7 +262,7 @@ export function answerCache(cache: AnswerCache): Unit {
     stage: 'responder',
     handle(ctx: QueryContext): Outcome {
       // A policy that asked for TTL jitter gets fresh draws, never a stored answer.
-      if (ctx.get(TTL_JITTER)) return CONTINUE;
+      if (ctx.ttlJitter) return CONTINUE;
       const len = cacheKey(ctx, ctx.query, scratch);
       if (len < 0) return CONTINUE;
       const h = hashKey(scratch, len);

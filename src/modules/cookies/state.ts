@@ -6,26 +6,12 @@ import { StateKey, type QueryContext } from '../../answer/context.js';
 import { sipKey, type SipKey } from './siphash.js';
 import { checkServerCookie, clientIpBytes, makeServerCookie } from './server-cookie.js';
 import { PROCESS_SECRET } from './secret.js';
+import type { CookieFacts, CookieStatus } from './facts.js';
 
-/**
- * valid: the query carried a server cookie we issued to this client address (RFC 7873 §5.2.5), so
- * its source address is not spoofed. invalid: a client cookie without a valid server cookie
- * (§5.2.3, §5.2.4 aside). absent: no COOKIE option (§5.2.1). Unset when `cookies.mode` is off.
- */
-export type CookieStatus = 'valid' | 'invalid' | 'absent';
+export type { CookieFacts, CookieStatus } from './facts.js';
 
-/** Read this from later units: `ctx.get(COOKIE_STATUS) === 'valid'`. */
-export const COOKIE_STATUS = new StateKey<CookieStatus>('cookies.status');
-
-export interface CookieFacts {
-  readonly status: CookieStatus;
-  /** The query's server cookie was present (valid or not). */
-  readonly serverSent: boolean;
-  /** The server cookie to return with the client cookie; unset without a client cookie. */
-  readonly reply?: Uint8Array;
-}
-
-const FACTS = new StateKey<CookieFacts>('cookies.facts');
+/** Read this from later units: `ctx.get(COOKIE_STATUS) === 'valid'` (a typed field of the context). */
+export const COOKIE_STATUS = new StateKey<CookieStatus>('cookies.status', 'cookieStatus');
 
 /** Secrets as SipHash keys, current first; derived once per loaded configuration. */
 export const cookieKeysOf = perConfig((config: Config): SipKey[] => {
@@ -35,11 +21,11 @@ export const cookieKeysOf = perConfig((config: Config): SipKey[] => {
 
 /** The query's cookie facts, at the time the query arrived (ctx.receivedAt is the injected clock). */
 export function cookieFacts(ctx: QueryContext): CookieFacts {
-  const known = ctx.get(FACTS);
+  const known = ctx.cookieFacts;
   if (known) return known;
   const facts = evaluate(ctx);
-  ctx.set(FACTS, facts);
-  ctx.set(COOKIE_STATUS, facts.status);
+  ctx.cookieFacts = facts;
+  ctx.cookieStatus = facts.status;
   return facts;
 }
 

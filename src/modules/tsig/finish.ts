@@ -2,7 +2,6 @@
 // the encoded bytes, as the last record; such a response is never cached or served from the cache.
 import { appendTsig, signedOverhead, type SignPlan } from '../../tsig/sign.js';
 import type { QueryContext } from '../../answer/context.js';
-import { TSIG_PLAN } from './index.js';
 import { CONTINUE, type Outcome, type Unit } from '../../answer/unit.js';
 
 /** Header, then the question: its end is found by walking its name (the response's first name is never compressed). */
@@ -29,7 +28,7 @@ export function tsigFinisher(): Unit {
     name: 'tsig-out',
     stage: 'finish',
     handle(ctx: QueryContext): Outcome {
-      const plan: SignPlan | undefined = ctx.get(TSIG_PLAN);
+      const plan: SignPlan | undefined = ctx.tsigPlan;
       const r = ctx.response;
       if (!plan || r.signed) return CONTINUE;
       r.cacheable = false;

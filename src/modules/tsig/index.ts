@@ -17,7 +17,7 @@ const results = counterBy('fluxdns_tsig_results_total', 'Signed queries by verif
 export { TSIG_STATUS, TsigError, type TsigStatus, type TsigVerdict, type TsigErrorName } from './state.js';
 
 /** How the response to this query is signed; set by the guard, applied by the tsig finisher. */
-export const TSIG_PLAN = new StateKey<SignPlan>('tsig.plan');
+export const TSIG_PLAN = new StateKey<SignPlan>('tsig.plan', 'tsigPlan');
 
 /** The abuse state (error buckets, replay cache) is per process; it outlives reloads. */
 export function tsigGuard(abuse = new TsigAbuse(attackCounters.tsig)): Unit {
@@ -28,12 +28,12 @@ export function tsigGuard(abuse = new TsigAbuse(attackCounters.tsig)): Unit {
       const q = ctx.query;
       const at = q.tsigAt;
       if (at === undefined) {
-        ctx.set(TSIG_STATUS, TSIG_ABSENT);
+        ctx.tsigStatus = TSIG_ABSENT;
         return CONTINUE;
       }
       // Responses are dropped by the header guard; a malformed message gets its FORMERR there, unsigned.
       if (q.qr || q.error) {
-        ctx.set(TSIG_STATUS, { status: 'bad', error: 'FORMERR' });
+        ctx.tsigStatus = { status: 'bad', error: 'FORMERR' };
         return CONTINUE;
       }
       const cfg = ctx.runtime.config.tsig;
@@ -43,7 +43,7 @@ export function tsigGuard(abuse = new TsigAbuse(attackCounters.tsig)): Unit {
       results.inc(v.kind);
       switch (v.kind) {
         case 'formerr':
-          ctx.set(TSIG_STATUS, { status: 'bad', error: 'FORMERR' });
+          ctx.tsigStatus = { status: 'bad', error: 'FORMERR' };
           return fail(Rcode.FORMERR, v.reason);
         case 'badkey':
         case 'badsig': {
@@ -51,18 +51,18 @@ export function tsigGuard(abuse = new TsigAbuse(attackCounters.tsig)): Unit {
           // A MAC-guessing flood learns nothing from silence; a client with a wrong key still sees some errors.
           if (!abuse.allowError(ctx.transport.remoteAddress, cfg.errorsPerSecond, ctx.receivedAt)) return drop(`TSIG errors over tsig.errorsPerSecond (key ${r.keyName.toLowerCase()})`);
           const keyName = r.keyName.toLowerCase();
-          ctx.set(TSIG_STATUS, { status: 'bad', keyName, error: v.kind === 'badkey' ? 'BADKEY' : 'BADSIG' });
+          ctx.tsigStatus = { status: 'bad', keyName, error: v.kind === 'badkey' ? 'BADKEY' : 'BADSIG' };
           // §5.3.2: errors about the key or the MAC go back unsigned (MAC size 0), never signed.
-          ctx.set(TSIG_PLAN, { keyName, algorithm: r.algorithm, macSize: 0, fudge: cfg.fudge, error: v.kind === 'badkey' ? TSIG_BADKEY : TSIG_BADSIG });
+          ctx.tsigPlan = { keyName, algorithm: r.algorithm, macSize: 0, fudge: cfg.fudge, error: v.kind === 'badkey' ? TSIG_BADKEY : TSIG_BADSIG };
           return fail(Rcode.NOTAUTH, `TSIG ${v.kind === 'badkey' ? 'BADKEY' : 'BADSIG'} (key ${keyName})`);
         }
         case 'badtime': {
           const r = v.record;
           if (!abuse.allowError(ctx.transport.remoteAddress, cfg.errorsPerSecond, ctx.receivedAt)) return drop(`TSIG errors over tsig.errorsPerSecond (key ${v.key.name})`);
-          ctx.set(TSIG_STATUS, { status: 'bad', keyName: v.key.name, error: 'BADTIME' });
+          ctx.tsigStatus = { status: 'bad', keyName: v.key.name, error: 'BADTIME' };
           // §5.2.3: signed, with the request's Time Signed and our clock in Other Data, so the client
           // can tell its offset.
-          ctx.set(TSIG_PLAN, { keyName: v.key.name, algorithm: r.algorithm, key: v.key, requestMac: r.mac, macSize: r.mac.length, fudge: cfg.fudge, error: TSIG_BADTIME, timeSigned: r.timeSigned, other: timeOther(now) });
+          ctx.tsigPlan = { keyName: v.key.name, algorithm: r.algorithm, key: v.key, requestMac: r.mac, macSize: r.mac.length, fudge: cfg.fudge, error: TSIG_BADTIME, timeSigned: r.timeSigned, other: timeOther(now) };
           return fail(Rcode.NOTAUTH, `TSIG BADTIME (key ${v.key.name}, ${now - r.timeSigned} s off)`);
         }
         case 'valid': {
@@ -72,13 +72,13 @@ export function tsigGuard(abuse = new TsigAbuse(attackCounters.tsig)): Unit {
             // the time check is the replay defence): NOTAUTH/BADTIME, signed, since the MAC verified.
             // The status is bad, so `require: tsig` services and `tsig: valid` policies grant nothing.
             if (!abuse.allowError(ctx.transport.remoteAddress, cfg.errorsPerSecond, ctx.receivedAt)) return drop(`TSIG replay (key ${v.key.name})`);
-            ctx.set(TSIG_STATUS, { status: 'bad', keyName: v.key.name, error: 'BADTIME' });
-            ctx.set(TSIG_PLAN, { keyName: v.key.name, algorithm: r.algorithm, key: v.key, requestMac: r.mac, macSize: r.mac.length, fudge: cfg.fudge, error: TSIG_BADTIME, timeSigned: r.timeSigned, other: timeOther(now) });
+            ctx.tsigStatus = { status: 'bad', keyName: v.key.name, error: 'BADTIME' };
+            ctx.tsigPlan = { keyName: v.key.name, algorithm: r.algorithm, key: v.key, requestMac: r.mac, macSize: r.mac.length, fudge: cfg.fudge, error: TSIG_BADTIME, timeSigned: r.timeSigned, other: timeOther(now) };
             return fail(Rcode.NOTAUTH, `TSIG replay (key ${v.key.name}: the same MAC came from another address within the fudge)`);
           }
-          ctx.set(TSIG_STATUS, { status: 'valid', keyName: v.key.name });
+          ctx.tsigStatus = { status: 'valid', keyName: v.key.name };
           // The response MAC is as long as the request's (a truncated request gets a truncated answer).
-          ctx.set(TSIG_PLAN, { keyName: v.key.name, algorithm: r.algorithm, key: v.key, requestMac: r.mac, macSize: r.mac.length, fudge: cfg.fudge, error: 0 });
+          ctx.tsigPlan = { keyName: v.key.name, algorithm: r.algorithm, key: v.key, requestMac: r.mac, macSize: r.mac.length, fudge: cfg.fudge, error: 0 };
           return CONTINUE;
         }
       }

@@ -6,4 +6,4 @@ import type { TsigStatus } from '../../tsig/status.js';
 export { TSIG_ABSENT, TsigError, type TsigErrorName, type TsigStatus, type TsigVerdict } from '../../tsig/status.js';
 
 /** Read this from later units: `ctx.get(TSIG_STATUS)?.status === 'valid'` (set on every query the guard sees). */
-export const TSIG_STATUS = new StateKey<TsigStatus>('tsig.status');
+export const TSIG_STATUS = new StateKey<TsigStatus>('tsig.status', 'tsigStatus');

@@ -15,7 +15,7 @@ import type { TtlJitterConfig } from './schema.js';
  * policy for per-policy jitter; absent means no jitter. Shape: `{ min }`, seconds, min ≥ 0. Whoever
  * sets it must also leave `ctx.response.cacheable` false: a jittered answer is never reused.
  */
-export const TTL_JITTER = new StateKey<TtlJitterConfig>('ttl-jitter');
+export const TTL_JITTER = new StateKey<TtlJitterConfig>('ttl-jitter', 'ttlJitter');
 
 /** A uniform integer in [lo, hi], both inclusive. */
 export type RandomInt = (lo: number, hi: number) => number;
@@ -72,7 +72,7 @@ export function ttlJitterFinisher(random: RandomInt = cryptoRandomInt): Unit {
     name: 'ttl-jitter',
     stage: 'finish',
     handle(ctx: QueryContext): Outcome {
-      const jitter = ctx.get(TTL_JITTER);
+      const jitter = ctx.ttlJitter;
       // A pre-encoded answer was never jittered content: whoever set the key kept it out of the cache.
       if (!jitter || ctx.response.prebuilt) return CONTINUE;
       // Randomness makes the answer depend on more than the data: never reuse it (answer-cache).
