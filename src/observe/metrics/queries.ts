@@ -66,8 +66,12 @@ export class QueryMetrics {
     // Interned strings: comparing them is comparing pointers (a keyed lookup by string was slower).
     const proto = ctx.transport.proto;
     const p = proto === 'udp' ? 0 : proto === 'tcp' ? 1 : proto === 'tls' ? 2 : 3;
-    const q = ctx.query.question;
-    const qt = q === undefined ? 259 : q.type <= 257 ? q.type : 258;
+    // QTYPE from the question's bytes (questionEnd is 12 when no question parsed): the question's
+    // text is never needed here, so a parse that makes it lazily does not have to make it for metrics.
+    const qe = ctx.query.questionEnd;
+    const raw = ctx.raw;
+    const type = qe > 12 ? (raw[qe - 4]! << 8) | raw[qe - 3]! : -1;
+    const qt = type < 0 ? 259 : type <= 257 ? type : 258;
     let rc = NO_REPLY;
     if (reply !== null) {
       // A pre-encoded (cached) reply carries its rcode in the header; otherwise the draft has the full one.
@@ -80,7 +84,7 @@ export class QueryMetrics {
     this.queries[(p * RCODES + rc) * QTYPES + qt]!++;
     if (seconds >= 0) this.latency.observe(seconds);
     if (this.topUntil !== 0) this.addTop(ctx);
-    if (q !== undefined) this.zones.record(ctx);
+    if (type >= 0) this.zones.record(ctx);
   }
 
   /** The response-size histogram of one transport, in the Buckets form (for histogramSamples). */
