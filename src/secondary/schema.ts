@@ -1,7 +1,7 @@
 // Configuration of the secondary role (zones[].primaries), ZONEMD computation (zones[].zonemd) and the catalog zone (catalog).
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { transferZoneKeys } from '../transfer/schema.js';
+import { notifyTargetParts, transferZoneKeys, type NotifyTargetConfig } from '../transfer/schema.js';
 import { domainName } from '../wire/domain-name.js';
 
 /** "IP:PORT" or "[IPv6]:PORT" (the port defaults to 53 when left out). */
@@ -62,15 +62,23 @@ export const catalogSchema = z
 export type CatalogConfig = NonNullable<z.output<typeof catalogSchema>>;
 
 interface RefsInput {
-  zones: readonly { name: string; primaries?: readonly PrimaryConfig[]; zonemd?: string }[];
+  zones: readonly { name: string; primaries?: readonly PrimaryConfig[]; zonemd?: string; notify?: readonly NotifyTargetConfig[] }[];
   tsig: { keys: readonly { name: string }[] };
-  catalog?: { zone: string };
+  catalog?: { zone: string; notify?: readonly NotifyTargetConfig[] };
 }
 
-/** Cross-checks: a primary's tsigKey names a key in tsig.keys; zonemd is for primary zones; the catalog is not a configured zone. */
+/** Cross-checks: a primary's or a notify target's tsigKey names a key in tsig.keys; zonemd is for primary zones; the catalog is not a configured zone. */
 export function checkSecondaryRefs(c: RefsInput, ctx: z.RefinementCtx): void {
   const keys = new Set(c.tsig.keys.map((k) => k.name));
+  const notifyKeys = (targets: readonly NotifyTargetConfig[] | undefined, path: (string | number)[]) =>
+    targets?.forEach((t, j) => {
+      const key = notifyTargetParts(t).tsigKey;
+      if (key === undefined || keys.has(key)) return;
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [...path, j, 'tsigKey'], message: `expected the name of a key in tsig.keys (${[...keys].join(', ') || 'none defined'}), found ${JSON.stringify(key)}` });
+    });
+  notifyKeys(c.catalog?.notify, ['catalog', 'notify']);
   c.zones.forEach((zc, i) => {
+    notifyKeys(zc.notify, ['zones', i, 'notify']);
     zc.primaries?.forEach((p, j) => {
       if (typeof p === 'string' || p.tsigKey === undefined || keys.has(p.tsigKey)) return;
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['zones', i, 'primaries', j, 'tsigKey'], message: `expected the name of a key in tsig.keys (${[...keys].join(', ') || 'none defined'}), found ${JSON.stringify(p.tsigKey)}` });

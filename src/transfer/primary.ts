@@ -9,7 +9,9 @@ import { printZone } from '../zone/print.js';
 import { ZoneSet, type Zone } from '../zone/tree.js';
 import { applyDiff, rebuildWithSoa, sameData, withSerial, zoneDiff } from './diff.js';
 import { Journal } from './journal.js';
-import { Notifier, type NotifierOptions } from './notify.js';
+import { Notifier, pendingKey, type NotifierOptions, type NotifyTarget } from './notify.js';
+import { notifyTargetParts, parseTarget } from './schema.js';
+import { keyRingOf } from '../tsig/keys.js';
 import { allRecords } from './records.js';
 import { nextSerial, serialGt } from './serial.js';
 import { zoneConfigOf, type DiffSource, type ZoneDiff } from './unit.js';
@@ -38,6 +40,17 @@ export interface PrimaryOptions {
 /** A zone whose differences someone may ask for (IXFR) or whose updates must be journaled. */
 function journalled(zc: ZoneConfig): boolean {
   return (zc.allowTransfer?.length ?? 0) > 0 || (zc.allowUpdate?.length ?? 0) > 0 || zc.notify.length > 0;
+}
+
+/** The zone's `notify` items with their addresses parsed and keys looked up (the schema checked both). */
+function notifyTargets(zc: ZoneConfig, config: Config): NotifyTarget[] {
+  const ring = keyRingOf(config.tsig);
+  return zc.notify.flatMap((item) => {
+    const { address, tsigKey } = notifyTargetParts(item);
+    const hp = parseTarget(address);
+    const key = tsigKey === undefined ? undefined : ring.get(tsigKey);
+    return hp ? [{ target: address, host: hp.host, port: hp.port, ...(key ? { key } : {}) }] : [];
+  });
 }
 
 export function journalPath(zc: ZoneConfig): string {
@@ -168,18 +181,20 @@ export class Primary implements DiffSource {
         next = rebuildWithSoa(z, withSerial(z.soa, nextSerial(old.serial, zc.serial, this.now())));
         this.opts.logger.info('serial raised by policy', { zone: z.origin, policy: zc.serial, from: old.serial, to: next.serial });
       }
-      this.record(st, zc, old, next);
+      this.record(st, zc, old, next, config);
       st.fileHash = hash;
       st.fileSerial = fileSerial;
       st.base = next.serial;
       out.push(next);
     }
     for (const e of errors) this.opts.logger.error('zone reload refused', { error: e });
+    // NOTIFYs still being resent to targets the new configuration dropped stop here.
+    this.notifier?.retain(new Set(config.zones.flatMap((zc) => notifyTargets(zc, config).map((t) => pendingKey(zc.name, t)))));
     return { zones: new ZoneSet(out), errors };
   }
 
   /** Journals the difference from `old` to `next` and notifies the secondaries. */
-  private record(st: ZoneState, zc: ZoneConfig, old: Zone, next: Zone): void {
+  private record(st: ZoneState, zc: ZoneConfig, old: Zone, next: Zone, config: Config): void {
     if (!this.opts.writer) return;
     // Nobody may transfer or update this zone: no IXFR will ask for the difference, and computing it
     // walks both versions on the serving thread (minutes for a million records). The next difference
@@ -191,11 +206,11 @@ export class Primary implements DiffSource {
     } catch (e) {
       this.opts.logger.error('journal append failed: IXFR to this serial falls back to AXFR', { zone: next.origin, err: (e as Error).message });
     }
-    this.notify(zc, next);
+    this.notify(zc, next, config);
   }
 
-  private notify(zc: ZoneConfig, zone: Zone): void {
-    if (zc.notify.length > 0) this.notifier?.notify(zone.origin, zone.soa, zc.notify);
+  private notify(zc: ZoneConfig, zone: Zone, config: Config): void {
+    if (zc.notify.length > 0) this.notifier?.notify(zone.origin, zone.soa, notifyTargets(zc, config));
   }
 
   /**
@@ -207,7 +222,7 @@ export class Primary implements DiffSource {
     const zc = zoneConfigOf(config, old.originKey);
     if (!st?.journal || !zc || !this.opts.writer) throw new Error(`zone ${old.origin} has no writable journal`);
     st.journal.append(diff, st.fileSerial);
-    this.notify(zc, next);
+    this.notify(zc, next, config);
   }
 
   diffsSince(zone: Zone, serial: number): readonly ZoneDiff[] | undefined {

@@ -10,9 +10,26 @@ export function parseTarget(text: string): { host: string; port: number } | unde
   return { host: m[1]!, port: Number(m[2]) };
 }
 
-const notifyTarget = z.string().refine((s) => parseTarget(s) !== undefined, {
+const notifyAddress = z.string().refine((s) => parseTarget(s) !== undefined, {
   message: 'expected "IP:PORT" (IPv6 as "[::1]:PORT") of a secondary to notify',
 });
+
+const notifyTarget = z.union([
+  notifyAddress,
+  z
+    .object({
+      address: notifyAddress,
+      /** A key from tsig.keys the NOTIFY is signed with (RFC 8945), for a secondary that accepts only signed ones; its answer must verify. */
+      tsigKey: z.string().min(1).transform((s) => (s.endsWith('.') ? s : s + '.').toLowerCase()).optional(),
+    })
+    .strict(),
+]);
+export type NotifyTargetConfig = z.output<typeof notifyTarget>;
+
+/** A notify item's "IP:PORT" and key name. */
+export function notifyTargetParts(t: NotifyTargetConfig): { address: string; tsigKey?: string } {
+  return typeof t === 'string' ? { address: t } : t;
+}
 
 /** Spread into the zone schema (src/config/schema.ts). */
 export const transferZoneKeys = {
@@ -22,7 +39,10 @@ export const transferZoneKeys = {
   allowNotify: aclSchema,
   /** Who may send dynamic updates (RFC 2136, RFC 3007); absent: nobody. */
   allowUpdate: aclSchema,
-  /** Secondaries told of every new serial by NOTIFY, retried with backoff until they answer. */
+  /**
+   * Secondaries told of every new serial by NOTIFY, retried with backoff (capped) until they answer or
+   * the next serial replaces it: "IP:PORT", or { address: "IP:PORT", tsigKey: NAME } to sign it.
+   */
   notify: z.array(notifyTarget).default([]),
   /**
    * What a reload does when the data changed but the serial did not: `manual` refuses the new

@@ -20,6 +20,8 @@ export interface SecondarySpec {
    * primary with the same key, and the catalog's SOA is checked every `refreshSeconds` (default 2).
    */
   catalog?: { refreshSeconds?: number };
+  /** Accept NOTIFY only signed with `key` (Knot: the acl's key; BIND: allow-notify { key }; NSD: allow-notify … KEY). */
+  notifySigned?: boolean;
 }
 
 export interface Secondary {
@@ -79,7 +81,7 @@ acl:
   - id: notify-in
     address: ${s.primary.host}
     action: notify
-${s.catalog ? catalogTemplate(dir, s.catalog.refreshSeconds ?? 2) : ''}zone:
+${s.notifySigned ? `    key: ${s.key.name}\n` : ''}${s.catalog ? catalogTemplate(dir, s.catalog.refreshSeconds ?? 2) : ''}zone:
   - domain: ${s.zone}
     storage: "${dir}"
     file: "secondary.zone"
@@ -143,7 +145,7 @@ zone:
   name: ${s.zone}
   zonefile: "secondary.zone"
   request-xfr: ${s.primary.host}@${s.primary.port} ${s.key.name}
-  allow-notify: ${s.primary.host} NOKEY
+  allow-notify: ${s.primary.host} ${s.notifySigned ? s.key.name : 'NOKEY'}
   outgoing-interface: ${s.address}
 `;
   writeFileSync(join(dir, 'nsd.conf'), conf);
@@ -173,7 +175,7 @@ zone "${s.zone}" {
   type secondary;
   file "secondary.zone";
   primaries port ${s.primary.port} { ${s.primary.host} key "${s.key.name}"${s.tls ? ' tls xot' : ''}; };
-  allow-notify { ${s.primary.host}; };
+  allow-notify { ${s.notifySigned ? `key "${s.key.name}"` : s.primary.host}; };
   check-names ignore;
 };
 `;

@@ -103,13 +103,14 @@ zones:
     file: ${JSON.stringify(join(dir, 'zone'))}
     allowTransfer: ["127.0.0.250", { key: ${KEY.name} }]
     allowUpdate: [{ key: ${KEY.name} }]
-    notify: ["127.0.0.1:${ports[0]}", "127.0.0.1:${ports[1]}", "127.0.0.1:${ports[2]}"]
+    notify: [{ address: "127.0.0.1:${ports[0]}", tsigKey: ${KEY.name} }, "127.0.0.1:${ports[1]}", { address: "127.0.0.1:${ports[2]}", tsigKey: ${KEY.name} }]
   - { name: auto.lab., file: ${JSON.stringify(join(dir, 'auto'))}, serial: increment, allowTransfer: ["127.0.0.0/8"] }
 `;
   writeFileSync(join(dir, 'fluxdns.yaml'), yaml);
   server = await startFluxdns(yaml, port, ZONE);
   const spec = (address: string, p: number) => ({ zone: ZONE, primary: { host: '127.0.0.1', port }, key: KEY, address, port: p });
-  secondaries.push(startKnotSecondary(spec('127.0.0.11', ports[0])), startNsdSecondary(spec('127.0.0.12', ports[1])), startNamedSecondary(spec('127.0.0.13', ports[2])));
+  // knotd and named accept only a NOTIFY signed with the key (RFC 8945); nsd any from the primary's address.
+  secondaries.push(startKnotSecondary({ ...spec('127.0.0.11', ports[0]), notifySigned: true }), startNsdSecondary(spec('127.0.0.12', ports[1])), startNamedSecondary({ ...spec('127.0.0.13', ports[2]), notifySigned: true }));
 });
 
 after(async () => {
@@ -178,6 +179,25 @@ describe('fluxdns as a primary', () => {
       assert.match(since(), new RegExp(`"transfer allowed".*"client":"${a.replace(/\./g, '\\.')}".*"type":"IXFR","serial":2,"clientSerial":1`), `${a}\n${since()}`);
     }
     assert.ok(await waitUntil(() => (since().match(/"NOTIFY acknowledged"/g) ?? []).length >= 3, 30000), since());
+    // knotd's and named's acknowledgements answered a signed NOTIFY and verified (nsd's did not need one).
+    for (const s of secondaries) {
+      const signed = new RegExp(`"NOTIFY acknowledged".*"target":"127\\.0\\.0\\.1:${s.port}".*"key":"xfr-key\\."`).test(since());
+      assert.equal(signed, s.kind !== 'nsd', `${s.kind}\n${since()}`);
+    }
+    assert.doesNotMatch(since(), /NOTIFY refused|failed TSIG verification/);
+  });
+
+  test('knotd refuses an unsigned NOTIFY from the primary address: the signature is what got it through', async () => {
+    // named is left out: BIND takes a NOTIFY from a zone's primaries whatever allow-notify says; its
+    // acknowledgement above still had to verify with the key.
+    for (const s of secondaries.filter((x) => x.kind === 'knot')) {
+      const q = queryMessage(ZONE, RRType.SOA, { id: 4242 });
+      const wire = encodeMessage({ ...q, flags: { ...q.flags, opcode: 4, aa: true, rd: false } });
+      // From 127.0.0.1, the primary's address their ACLs name.
+      const reply = await udpExchange(wire, s.port, { from: '127.0.0.1' });
+      assert.ok(reply, `${s.kind}: no answer`);
+      assert.notEqual(getRcode(decodeMessage(new Uint8Array(reply))), Rcode.NOERROR, s.kind);
+    }
   });
 
   test('IXFR from the journal: kdig sees the difference; a current client gets the SOA alone; over UDP the SOA with TC', async () => {
