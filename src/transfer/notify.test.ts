@@ -69,7 +69,7 @@ const notifiers: Notifier[] = [];
 after(() => notifiers.forEach((n) => n.close()));
 
 describe('Notifier', () => {
-  test('unanswered: resent past maxTries at the capped interval, said once; the answer that comes is acknowledged once', async () => {
+  test('unanswered: resent past maxTries at the capped interval, said once; the answer that comes is acknowledged once', { timeout: 30_000 }, async () => {
     let answer = false;
     const sec = await secondary((raw) => (answer ? answerOf(raw) : undefined));
     const lines: Line[] = [];
@@ -91,7 +91,7 @@ describe('Notifier', () => {
     sec.close();
   });
 
-  test('signed with the target key; an unsigned answer is no acknowledgement (said once), a signed one is', async () => {
+  test('signed with the target key; an unsigned answer is no acknowledgement (said once), a signed one is', { timeout: 30_000 }, async () => {
     let signAnswers = false;
     const sec = await secondary((raw) => {
       const at = findTsig(raw);
@@ -115,7 +115,7 @@ describe('Notifier', () => {
     sec.close();
   });
 
-  test('a refusal is an answer: logged once with its rcode, not resent', async () => {
+  test('a refusal is an answer: logged once with its rcode, not resent', { timeout: 30_000 }, async () => {
     const sec = await secondary((raw) => {
       const a = answerOf(raw);
       a[3] = (a[3]! & 0xf0) | 5; // REFUSED
@@ -130,7 +130,7 @@ describe('Notifier', () => {
     sec.close();
   });
 
-  test('retain: a target no longer configured stops being resent; a newer serial replaces the old one', async () => {
+  test('retain: a target no longer configured stops being resent; a newer serial replaces the old one', { timeout: 30_000 }, async () => {
     const a = await secondary(() => undefined);
     const b = await secondary(() => undefined);
     const n = new Notifier(logger([]), { firstRetryMs: 5, maxRetryMs: 10 });
