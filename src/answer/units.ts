@@ -22,7 +22,8 @@ import { rrlModule } from '../modules/rrl/module.js';
 import { tsigModule } from '../modules/tsig/module.js';
 import { ttlJitterModule } from '../modules/ttl-jitter/module.js';
 import { zoneModule } from '../modules/zone/module.js';
-import { dnssecKeysResponder, dnssecSignFinisher, exceptionsTxtResponder } from '../modules/dnssec-online/index.js';
+import { exceptionsTxtResponder } from '../modules/dnssec-online/index.js';
+import { dnssecOnlineModule as dnssecModule } from '../modules/dnssec-online/module.js';
 import { xfrUnit } from '../transfer/unit.js';
 import { notifyGuard, secondaryServfail } from '../secondary/unit.js';
 
@@ -41,8 +42,6 @@ const notifyModule = unitsModule('notify', ['zones'], () => ({ begin: notifyGuar
 const xfrModule = unitsModule('xfr', ['zones'], (env) => ({ begin: xfrUnit(env.xfr) }));
 /** A secondary zone never transferred or expired: SERVFAIL, not REFUSED (src/secondary). */
 const secondaryModule = unitsModule('secondary-servfail', ['zones'], () => ({ answer: secondaryServfail() }));
-/** Online DNSSEC (src/dnssec/online): apex key sets at answer, signatures at end. */
-const dnssecModule = unitsModule('dnssec-online', ['zones'], () => ({ answer: dnssecKeysResponder(), end: dnssecSignFinisher() }));
 /** _exceptions.<service> TXT: a capability's exceptions in a form DNSSEC signs. */
 const exceptionsTxtModule = unitsModule('exceptions-txt', ['services'], () => ({ answer: exceptionsTxtResponder() }));
 

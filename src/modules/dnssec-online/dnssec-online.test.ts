@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfigText } from '../../config/load.js';
+import { ConfigError, parseConfigText } from '../../config/load.js';
+import { buildRuntime } from '../../server/runtime-load.js';
 import { decodeMessage, encodeMessage, queryMessage } from '../../wire/message.js';
 import { Rcode, RRType, type Message, type OpaqueRdata } from '../../wire/types.js';
 import { parseZone } from '../../zone/parser.js';
@@ -12,7 +13,7 @@ import { Zone, ZoneSet } from '../../zone/tree.js';
 import type { TransportInfo } from '../../answer/context.js';
 import { Engine } from '../../answer/engine.js';
 import type { Runtime } from '../../answer/runtime.js';
-import { createUnits } from '../../answer/units.js';
+import { createUnits, ModuleSet } from '../../answer/units.js';
 import { ttlJitterFinisher } from '../ttl-jitter/index.js';
 import { generateKey, writeKeyFiles, type DnssecKey } from '../../dnssec/keys.js';
 import { parseRrsig, verifyRRset } from '../../dnssec/rrsig.js';
@@ -84,6 +85,35 @@ test('a reload (a new configuration) signs with a new signature cache; a signing
     assert.doesNotMatch(String(errors[0]), /PRIVATE KEY|PrivateKey:/);
     // Without DO nothing is signed, so the same configuration still answers.
     assert.equal(ask(e, 'www.t.lab.', RRType.A, false).flags.rcode, Rcode.NOERROR);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('load: a configuration whose keys cannot be read is refused at load (not SERVFAIL later); a signed zone file with sign: online is warned about; no signed zone keeps the units out of the chain', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-dnssec-load-'));
+  try {
+    const key = generateKey('t.lab', 13, true);
+    const { privateFile } = writeKeyFiles(dir, key);
+    const b64 = Buffer.from(key.publicKey).toString('base64');
+    writeFileSync(join(dir, 't.zone'), ZONE);
+    writeFileSync(join(dir, 'signed.zone'), `${ZONE}@ DNSKEY ${key.flags} 3 13 ${b64}\n`);
+    const yaml = (file: string) => `zones:\n  - { name: t.lab., file: ${file}, dnssec: { sign: online, keys: [${JSON.stringify(privateFile)}] } }\n`;
+    const warnings: string[] = [];
+    const modules = new ModuleSet({ warn: (m) => warnings.push(m) });
+    const ok = buildRuntime(parseConfigText(yaml('t.zone'), join(dir, 'f.yaml')), 1, modules).runtime;
+    assert.deepEqual(warnings, []);
+    assert.ok(ok.chain!.units.some((u) => u.name === 'dnssec-sign'));
+    buildRuntime(parseConfigText(yaml('signed.zone'), join(dir, 'f.yaml')), 2, modules);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /zones\[0\] t\.lab\.: the zone file is signed already/);
+    // A copy of the configuration (as a worker gets it) reads its keys again: with the key file gone, the load fails.
+    const loaded = parseConfigText(yaml('t.zone'), join(dir, 'f.yaml'));
+    rmSync(privateFile);
+    const copy = { ...loaded, config: structuredClone(loaded.config) };
+    assert.throws(() => buildRuntime(copy, 3, modules), (e: unknown) => e instanceof ConfigError && /online signing cannot start/.test(e.message) && !/PrivateKey:/.test(e.message));
+    const plain = buildRuntime(parseConfigText(`zones:\n  - { name: t.lab., file: t.zone }\n`, join(dir, 'f.yaml')), 4, modules).runtime;
+    assert.ok(!plain.chain!.units.some((u) => u.name === 'dnssec-sign' || u.name === 'dnssec-keys'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
