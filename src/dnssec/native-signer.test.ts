@@ -50,7 +50,7 @@ test('ECDSA nonces drawn ahead of need: signatures verify and differ; an emptied
   nativeSign(13, key.privateKey, data(0));
   await settle(() => nativeSignStats(key.privateKey).ready >= 512);
   const first = nativeSignStats(key.privateKey);
-  assert.ok(first.ready >= 512, `the pool fills in the background: ${JSON.stringify(first)}`);
+  assert.ok(first.ready >= 512, `the pool fills in the background (an addon built before the pool has none: node scripts/build-native.mjs): ${JSON.stringify(first)}`);
   // More signatures at once than the pool holds (1,024): the first ones take pooled nonces, then inline.
   const sigs: Uint8Array[] = [];
   for (let i = 0; i < 3000; i++) sigs.push(nativeSign(13, key.privateKey, data(i))!);

@@ -60,7 +60,8 @@ export function nativeSigning(): boolean {
 /** Signatures of `key` made with a nonce drawn ahead of need and made inline (the pool was empty), and the nonces ready now; zeros without the addon or for Ed25519. */
 export function nativeSignStats(key: KeyObject): { pooled: number; inline: number; ready: number } {
   const s = signers.get(key);
-  if (!addon || !s?.signer) return { pooled: 0, inline: 0, ready: 0 };
+  // An addon built before the nonce pool has no stats(): zeros (node scripts/build-native.mjs rebuilds it).
+  if (!addon || !s?.signer || typeof addon.stats !== 'function') return { pooled: 0, inline: 0, ready: 0 };
   const [pooled, inline, ready] = addon.stats(s.signer);
   return { pooled, inline, ready };
 }
