@@ -57,7 +57,11 @@ export function zoneFromCompiled(zc: ZoneConfig, r: CompiledZoneFile): ZoneOutco
 /** Parses, checks and compiles in this thread (the start, before anything is served). */
 function loadHere(zc: ZoneConfig): LoadedZoneFile {
   const r = compileZoneFile(zc.name, zc.file, { zonemd: zc.zonemd });
-  return r.ok ? { ok: true, zone: Zone.fromBuffers(r.buffers), records: r.records, serial: r.serial, warnings: r.warnings } : r;
+  if (!r.ok) return r;
+  const zone = Zone.fromBuffers(r.buffers);
+  // The hash of the bytes just read: the primary role's start takes it rather than reading the file again.
+  zone.fileHash = r.fileHash;
+  return { ok: true, zone, records: r.records, serial: r.serial, warnings: r.warnings };
 }
 
 /**

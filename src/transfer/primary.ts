@@ -120,7 +120,8 @@ export class Primary implements DiffSource {
         journal.reset();
       }
     }
-    this.states.set(zone.originKey, { journal, fileHash: hashFile(zc.file), fileSerial, base: zone.serial });
+    // The load hashed the bytes it read (Zone.fileHash): no second read and hash of the file here.
+    this.states.set(zone.originKey, { journal, fileHash: zone.fileHash ?? hashFile(zc.file), fileSerial, base: zone.serial });
     return served;
   }
 

@@ -194,21 +194,31 @@ export function transferList(b: CompiledZoneBuffers): ArrayBuffer[] {
 
 /** A growable byte arena. */
 class Arena {
-  buf = new Uint8Array(1 << 16);
+  buf: Uint8Array;
   pos = 0;
+  constructor(size = 1 << 16) {
+    this.buf = new Uint8Array(size);
+  }
+  private grow(need: number): void {
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const nb = new Uint8Array(size);
+    nb.set(this.buf.subarray(0, this.pos));
+    this.buf = nb;
+  }
   add(b: Uint8Array): number {
+    return this.addRange(b, 0, b.length);
+  }
+  /** Appends src[start, end) (no subarray: a million names would make a million views). */
+  addRange(src: Uint8Array, start: number, end: number): number {
     const at = this.pos;
-    if (at + b.length > this.buf.length) {
-      let size = this.buf.length * 2;
-      while (size < at + b.length) size *= 2;
-      const nb = new Uint8Array(size);
-      nb.set(this.buf.subarray(0, at));
-      this.buf = nb;
-    }
+    const n = end - start;
+    if (at + n > this.buf.length) this.grow(at + n);
+    const buf = this.buf;
     // A loop beats TypedArray.prototype.set for the few bytes of most records.
-    if (b.length < 48) for (let i = 0; i < b.length; i++) this.buf[at + i] = b[i]!;
-    else this.buf.set(b, at);
-    this.pos = at + b.length;
+    if (n < 48) for (let i = 0; i < n; i++) buf[at + i] = src[start + i]!;
+    else buf.set(src.subarray(start, end), at);
+    this.pos = at + n;
     return at;
   }
   finish(): Uint8Array {
@@ -216,10 +226,17 @@ class Arena {
   }
 }
 
-/** Growable typed columns. */
+/**
+ * Growable typed columns. A size hint sets the first capacity: a column sized from the file's length
+ * is never copied while growing, and the part a smaller zone leaves untouched costs no memory (the
+ * pages of a large ArrayBuffer are mapped on first write).
+ */
 class I32 {
-  a = new Int32Array(1024);
+  a: Int32Array;
   n = 0;
+  constructor(size = 1024) {
+    this.a = new Int32Array(size);
+  }
   push(v: number): number {
     if (this.n === this.a.length) {
       const nb = new Int32Array(this.a.length * 2);
@@ -239,26 +256,30 @@ class I32 {
  */
 export class ZoneCompiler {
   private readonly originWire: WireName;
-  private readonly names = new Arena();
-  private readonly rdata = new Arena();
-  private readonly nodeName = new I32();
-  private readonly nodeParent = new I32();
-  private readonly nodeHash = new I32();
-  private readonly nodeFlags = new I32();
+  private readonly names: Arena;
+  private readonly rdata: Arena;
+  private readonly nodeName: I32;
+  private readonly nodeParent: I32;
+  private readonly nodeHash: I32;
+  private readonly nodeFlags: I32;
   /** Build time: each node's first RRset (a linked list through setNext), -1 when none. */
-  private readonly nodeSetHead = new I32();
-  private readonly nodeSetTail = new I32();
-  private readonly setNode = new I32();
-  private readonly setType = new I32();
-  private readonly setTtl = new I32();
-  private readonly setNext = new I32();
-  private readonly setRrHead = new I32();
-  private readonly setRrTail = new I32();
-  private readonly setRrCount = new I32();
-  private readonly rrOff = new I32();
-  private readonly rrLen = new I32();
-  private readonly rrNext = new I32();
-  private table = new Int32Array(1 << 12);
+  private readonly nodeSetHead: I32;
+  private readonly nodeSetTail: I32;
+  private readonly setNode: I32;
+  private readonly setType: I32;
+  private readonly setTtl: I32;
+  private readonly setNext: I32;
+  private readonly setRrHead: I32;
+  private readonly setRrTail: I32;
+  private readonly setRrCount: I32;
+  private readonly rrOff: I32;
+  private readonly rrLen: I32;
+  private readonly rrNext: I32;
+  /**
+   * Build time: the open-addressing index as pairs (node + 1, name hash), so a probe reads one cache
+   * line instead of also reading the node's hash elsewhere; finish() keeps the entries (`index`).
+   */
+  private table: Int32Array;
   private used = 0;
   private apexSpelt = false;
   /** The last owner added and its node: a zone file writes an owner's records one after another. */
@@ -293,37 +314,57 @@ export class ZoneCompiler {
    * merges them, format.ts rdataKey) are kept once, the first one's TTL counting; the spelling
    * whose wire bytes sort first is kept (BIND's choice).
    */
-  constructor(readonly origin: string, opts: { dedupe?: boolean } = {}) {
+  /**
+   * `sizeHint`: about how many records are coming (the loader guesses from the file's length); the
+   * columns start at that size and never copy themselves while growing.
+   */
+  constructor(readonly origin: string, opts: { dedupe?: boolean; sizeHint?: number } = {}) {
     this.dedupe = opts.dedupe === true;
+    const hint = Math.min(Math.max(opts.sizeHint ?? 0, 1024), 1 << 26);
+    const col = (): I32 => new I32(hint);
+    this.names = new Arena(Math.max(1 << 16, hint * 16));
+    this.rdata = new Arena(Math.max(1 << 16, hint * 16));
+    this.nodeName = col(); this.nodeParent = col(); this.nodeHash = col(); this.nodeFlags = col();
+    this.nodeSetHead = col(); this.nodeSetTail = col();
+    this.setNode = col(); this.setType = col(); this.setTtl = col(); this.setNext = col();
+    this.setRrHead = col(); this.setRrTail = col(); this.setRrCount = col();
+    this.rrOff = col(); this.rrLen = col(); this.rrNext = col();
+    let slots = 1 << 12;
+    while (slots < hint) slots *= 2;
+    this.table = new Int32Array(slots * 2);
     this.originWire = wireName(origin);
     // The apex is node 0 (its wire name with the case of `origin`).
-    this.newNode(nameToWire(origin), this.originWire.hashes[0]!, -1);
+    const apex = nameToWire(origin);
+    this.newNode(apex, 0, apex.length, this.originWire.hashes[0]!, -1);
     this.nodeFlags.a[0] = F_APEX;
   }
 
-  private newNode(nameWire: Uint8Array, hash: number, parent: number): number {
-    const n = this.nodeName.push(this.names.add(nameWire));
+  /** A new node named src[start, end) (wire, case as written) with that lower-cased name's hash. */
+  private newNode(src: Uint8Array, start: number, end: number, hash: number, parent: number): number {
+    const n = this.nodeName.push(this.names.addRange(src, start, end));
     this.nodeParent.push(parent);
     this.nodeHash.push(hash | 0);
     this.nodeFlags.push(0);
     this.nodeSetHead.push(-1);
     this.nodeSetTail.push(-1);
-    if ((this.used + 1) * 2 > this.table.length) this.rehash();
-    this.insert(n, hash >>> 0);
+    if ((this.used + 1) * 4 > this.table.length) this.rehash();
+    this.insert(n, hash | 0);
     this.used++;
     return n;
   }
 
   private insert(n: number, hash: number): void {
-    const mask = this.table.length - 1;
+    const t = this.table;
+    const mask = (t.length >> 1) - 1;
     let i = hash & mask;
-    while (this.table[i] !== 0) i = (i + 1) & mask;
-    this.table[i] = n + 1;
+    while (t[i * 2] !== 0) i = (i + 1) & mask;
+    t[i * 2] = n + 1;
+    t[i * 2 + 1] = hash;
   }
 
   private rehash(): void {
     this.table = new Int32Array(this.table.length * 2);
-    for (let n = 0; n < this.nodeName.n; n++) this.insert(n, this.nodeHash.a[n]! >>> 0);
+    for (let n = 0; n < this.nodeName.n; n++) this.insert(n, this.nodeHash.a[n]!);
   }
 
   private findNode(w: WireName, label: number): number {
@@ -332,12 +373,13 @@ export class ZoneCompiler {
 
   /** The node whose lower-cased name is q[qoff…] (with that suffix hash), or -1. */
   private findNodeAt(hash: number, q: Uint8Array, qoff: number): number {
-    const mask = this.table.length - 1;
+    const t = this.table;
+    const mask = (t.length >> 1) - 1;
+    const h = hash | 0;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
-      const e = this.table[i]!;
+      const e = t[i * 2]!;
       if (e === 0) return -1;
-      const n = e - 1;
-      if (this.nodeHash.a[n]! >>> 0 === hash && sameName(this.names.buf, this.nodeName.a[n]!, q, qoff)) return n;
+      if (t[i * 2 + 1] === h && sameName(this.names.buf, this.nodeName.a[e - 1]!, q, qoff)) return e - 1;
     }
   }
 
@@ -398,7 +440,7 @@ export class ZoneCompiler {
       const off = soffs[i]!;
       let next = this.findNodeAt(shash[i]!, sl, off);
       if (next < 0) {
-        next = this.newNode(sw.subarray(off, end), shash[i]!, node);
+        next = this.newNode(sw, off, end, shash[i]!, node);
         if (sl[off] === 1 && sl[off + 1] === 0x2a) this.nodeFlags.a[node]! |= F_WILD_CHILD;
       }
       node = next;
@@ -615,14 +657,34 @@ export class ZoneCompiler {
       }
       nodeSets[n] = s - nodeFirstSet[n]!;
     }
-    // The index and the node columns that keep their layout are handed over as they are (views, no
-    // copy: a million-node zone's peak is lower by their size); the compiler is spent after finish().
+    // The index keeps the entries of the build table's pairs. Its size is the one the table would
+    // have grown to from 4,096 slots without a size hint (at most half full), so the arrays do not
+    // depend on the hint: when the hint made the table larger, the nodes are inserted again, in
+    // their order, which is where growing would have put them.
+    const t = this.table;
+    let slots = 1 << 12;
+    while (nodeCount > slots / 2) slots *= 2;
+    const index = new Int32Array(slots);
+    if (slots === t.length >> 1) {
+      for (let i = 0; i < slots; i++) index[i] = t[i * 2]!;
+    } else {
+      const mask = slots - 1;
+      const hashes = this.nodeHash.a;
+      for (let n = 0; n < nodeCount; n++) {
+        let i = hashes[n]! & mask;
+        while (index[i] !== 0) i = (i + 1) & mask;
+        index[i] = n + 1;
+      }
+    }
+    this.table = new Int32Array(0);
+    // The node columns that keep their layout are handed over as they are (views, no copy: a
+    // million-node zone's peak is lower by their size); the compiler is spent after finish().
     return {
       origin: this.origin, nodeCount, setCount, rrCount,
       names: this.names.finish(), rdata: this.rdata.finish(),
       nodeName: this.nodeName.a.subarray(0, nodeCount), nodeParent: this.nodeParent.a.subarray(0, nodeCount),
       nodeHash: new Uint32Array(this.nodeHash.a.buffer, 0, nodeCount), nodeFlags: Uint8Array.from(this.nodeFlags.a.subarray(0, nodeCount)),
-      nodeFirstSet, nodeSets, nodeWild, setType, setTtl, setFirstRr, setRrs, rrOff, rrLen, index: this.table,
+      nodeFirstSet, nodeSets, nodeWild, setType, setTtl, setFirstRr, setRrs, rrOff, rrLen, index,
     };
   }
 }

@@ -56,10 +56,18 @@ export function describeToken(t: Token): string {
   return t.quoted ? `quoted string ${JSON.stringify(t.text)}` : JSON.stringify(t.text);
 }
 
+/**
+ * The entry and token objects are the lexer's own, reused entry after entry: next()'s result is valid
+ * until the following call (a million-record zone would otherwise make some five million objects).
+ * Copy a token to keep it.
+ */
 export class Lexer {
   private pos = 0;
   private line = 1;
   private lineStart = 0;
+  /** Token objects, reused: entry.tokens holds the first `count` of them. */
+  private readonly pool: Token[] = [];
+  private readonly entry: Entry = { tokens: [], indented: false, line: 0, endLine: 0, endCol: 0, atEof: false };
 
   constructor(private readonly src: string, readonly file: string) {}
 
@@ -88,7 +96,8 @@ export class Lexer {
       const entryLine = this.line;
       const first = s.charCodeAt(this.pos);
       const indented = first === SP || first === TAB;
-      const tokens: Token[] = [];
+      const tokens = this.entry.tokens;
+      let count = 0;
       let parenLine = 0, parenCol = 0;
       let depth = 0;
       let endLine = this.line, endCol = 1, atEof = false;
@@ -133,16 +142,38 @@ export class Lexer {
           depth = 0;
           this.pos++;
         } else if (c === QUOTE) {
-          tokens.push(this.quoted());
+          tokens[count] = this.quoted(count);
+          count++;
         } else {
-          tokens.push(this.word());
+          tokens[count] = this.word(count);
+          count++;
         }
       }
-      if (tokens.length > 0) return { tokens, indented, line: entryLine, endLine, endCol, atEof };
+      if (count > 0) {
+        if (tokens.length !== count) tokens.length = count;
+        const e = this.entry;
+        e.indented = indented;
+        e.line = entryLine;
+        e.endLine = endLine;
+        e.endCol = endCol;
+        e.atEof = atEof;
+        return e;
+      }
     }
   }
 
-  private quoted(): Token {
+  /** Pool slot `i` set to one token. */
+  private token(i: number, text: string, quoted: boolean, line: number, col: number): Token {
+    const t = this.pool[i];
+    if (t === undefined) return (this.pool[i] = { text, quoted, line, col });
+    t.text = text;
+    t.quoted = quoted;
+    t.line = line;
+    t.col = col;
+    return t;
+  }
+
+  private quoted(slot: number): Token {
     const s = this.src;
     const line = this.line;
     const col = this.pos - this.lineStart + 1;
@@ -164,10 +195,10 @@ export class Lexer {
     }
     const text = s.slice(start, this.pos);
     this.pos++;
-    return { text, quoted: true, line, col };
+    return this.token(slot, text, true, line, col);
   }
 
-  private word(): Token {
+  private word(slot: number): Token {
     const s = this.src;
     const n = s.length;
     const col = this.pos - this.lineStart + 1;
@@ -185,6 +216,6 @@ export class Lexer {
         this.pos++;
       }
     }
-    return { text: s.slice(start, this.pos), quoted: false, line: this.line, col };
+    return this.token(slot, s.slice(start, this.pos), false, this.line, col);
   }
 }

@@ -1,9 +1,10 @@
 // Loads one zone file into a compiled zone: parse (RFC 1035 §5), check, compile. Runs in the serving
 // thread at start and in the zone-loader thread (load-worker.ts) on a reload.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { checkZoneReport, formatZoneIssue } from './check.js';
 import { ZoneCompiler, type CompiledZoneBuffers } from './compiled.js';
-import { loadZoneFile, parseZoneInto, ZoneError } from './parser.js';
+import { parseZone, parseZoneInto, ZoneError } from './parser.js';
 import { RRType, type SOARdata } from '../wire/types.js';
 import { verifyZonemd, withZonemd, zonemdHashCode } from './zonemd.js';
 
@@ -15,21 +16,33 @@ export interface CompileOptions {
 
 /** A compiled zone and what to report about it, or why it cannot be served. */
 export type CompiledZoneFile =
-  | { ok: true; buffers: CompiledZoneBuffers; records: number; serial: number; warnings: string[] }
+  | {
+      ok: true; buffers: CompiledZoneBuffers; records: number; serial: number; warnings: string[];
+      /** SHA-256 (hex) of the file's bytes as read for this load (the primary role's "file unchanged" test). */
+      fileHash?: string;
+    }
   | { ok: false; problems: string[] }
   /** The file itself could not be read: the caller words it (it knows the configuration line). */
   | { ok: false; unreadable: { message: string; code?: string } };
 
 /** Parses, checks and compiles the master file of zone `name`; never throws for a bad or missing file. */
 export function compileZoneFile(name: string, file: string, opts: CompileOptions = {}): CompiledZoneFile {
+  // The file is read once, hashed from the same bytes (no second read of a 30 MB file for the hash).
+  let text: string, fileHash: string;
+  try {
+    ({ text, fileHash } = readZoneText(file));
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return { ok: false, unreadable: { message: err.message, code: err.code } };
+  }
   // A computed ZONEMD needs every record; otherwise the streaming path first.
   if (!opts.zonemd) {
-    const streamed = streamZoneFile(name, file);
-    if (streamed) return streamed;
+    const streamed = streamZoneText(name, file, text);
+    if (streamed) return streamed.ok ? { ...streamed, fileHash } : streamed;
   }
   let parsed;
   try {
-    parsed = loadZoneFile(file, name);
+    parsed = parseZone(text, { origin: name, file, readInclude: (p) => readFileSync(p, 'utf8') });
   } catch (e) {
     if (e instanceof ZoneError) return { ok: false, problems: [e.message] };
     const err = e as NodeJS.ErrnoException;
@@ -52,7 +65,13 @@ export function compileZoneFile(name: string, file: string, opts: CompileOptions
     c.addRecord(rr);
     (records as unknown[])[i] = undefined;
   }
-  return { ok: true, buffers: c.finish(), records: count, serial, warnings: warnings.map(formatZoneIssue) };
+  return { ok: true, buffers: c.finish(), records: count, serial, warnings: warnings.map(formatZoneIssue), fileHash };
+}
+
+/** A zone file's text and the SHA-256 of its bytes, from one read. Throws what readFileSync throws. */
+function readZoneText(file: string): { text: string; fileHash: string } {
+  const bytes = readFileSync(file);
+  return { fileHash: createHash('sha256').update(bytes).digest('hex'), text: bytes.toString('utf8') };
 }
 
 /**
@@ -63,10 +82,24 @@ export function compileZoneFile(name: string, file: string, opts: CompileOptions
  * as before (so a zone with warnings is read twice).
  */
 export function streamZoneFile(name: string, file: string): CompiledZoneFile | undefined {
-  const c = new ZoneCompiler(name, { dedupe: true });
-  let warnings;
+  let text;
   try {
-    warnings = parseZoneInto(readFileSync(file, 'utf8'), { origin: name, file, readInclude: (p) => readFileSync(p, 'utf8') }, c);
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return { ok: false, unreadable: { message: err.message, code: err.code } };
+  }
+  return streamZoneText(name, file, text);
+}
+
+/** streamZoneFile on the text already read from `file`. */
+function streamZoneText(name: string, file: string, text: string): CompiledZoneFile | undefined {
+  let warnings;
+  let c: ZoneCompiler;
+  try {
+    // A record line is rarely shorter than 24 characters: the compiler's columns start that large.
+    c = new ZoneCompiler(name, { dedupe: true, sizeHint: Math.ceil(text.length / 24) });
+    warnings = parseZoneInto(text, { origin: name, file, readInclude: (p) => readFileSync(p, 'utf8') }, c);
   } catch (e) {
     if (e instanceof ZoneError) return { ok: false, problems: [e.message] };
     const err = e as NodeJS.ErrnoException;

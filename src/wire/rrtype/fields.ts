@@ -5,7 +5,7 @@ import { WireError } from '../types.js';
 import { formatIPv4, formatIPv6, parseIPv4Into, parseIPv6Into } from '../rdata/ip.js';
 import { typeFromMnemonic, typeMnemonic } from './mnemonic.js';
 import {
-  Out, RdataTextError, type Span, type TextIn, atEnd, bad, describe, fromBase32hex, fromHex, need, nameText,
+  Out, RdataTextError, type Span, type TextIn, type TextToken, atEnd, bad, describe, fromBase32hex, fromHex, need, nameText,
   quoteCharString, rdBytes, rdNameLabels, rdU16, rdU32, rdU8, take, takeBase64Rest, takeCharString, takeHexRest,
   takeStringBytes, takeUint, takeUintOrMnemonic, toBase32hex, toBase64, toHex, isDigits, writeNameToken,
 } from './text.js';
@@ -165,6 +165,19 @@ export function str(what: string): Field {
   };
 }
 
+/** The length of a token that is a character-string as written (printable ASCII, no "\\", ≤ 255), else -1. */
+function plainString(tok: TextToken | undefined): number {
+  if (tok === undefined) return -1;
+  const s = tok.text;
+  const n = s.length;
+  if (n > 255) return -1;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5c || c > 0x7e) return -1;
+  }
+  return n;
+}
+
 /**
  * One or more <character-string>s to the end (TXT, SPF, AVC, RESINFO). A string longer than 255
  * bytes is split into 255-byte pieces with a warning, as Knot does.
@@ -175,6 +188,18 @@ export function strs(what: string): Field {
       let total = 0;
       do {
         const start = t.pos;
+        // The common string (printable ASCII, no escape, at most 255 bytes) is written as it is:
+        // a zone's TXT records would otherwise make two byte arrays each.
+        const plain = plainString(t.tokens[start]);
+        if (plain >= 0) {
+          t.pos++;
+          const at = o.reserve(plain + 1);
+          const text = t.tokens[start]!.text;
+          o.buf[at] = plain;
+          for (let i = 0; i < plain; i++) o.buf[at + 1 + i] = text.charCodeAt(i);
+          total += plain + 1;
+          continue;
+        }
         const b = takeStringBytes(t, what);
         if (b.length > 255) {
           t.warnings?.push({ token: start, message: `${what} of ${b.length} bytes split into ${Math.ceil(b.length / 255)} strings of at most 255 bytes` });
