@@ -16,7 +16,7 @@ import { clusterHandler, processHandler, type StatsData } from '../server/contro
 import { notifyReady } from '../server/notify.js';
 import { dropKeepingBind, dropPrivileges, lookupUser } from '../server/privileges.js';
 import { LoadError } from '../server/runtime-load.js';
-import { startServer, type CompiledZoneRef, type RunningServer } from '../server/server.js';
+import { startServer, type CompiledZoneRef, type CompiledZoneRefs, type RunningServer } from '../server/server.js';
 import { writeCompiledZone } from '../control/compiled-file.js';
 import { zoneLoader } from '../zone/loader.js';
 import { isCatalogZone } from '../catalog/catalog.js';
@@ -37,7 +37,10 @@ type WorkerMessage =
   /** The command `id` is still running here (every WORKER_PROGRESS_MS): the primary's timeout is on silence. */
   | { type: 'ctl-progress'; id: number }
   | Extract<SecondaryMessage, { type: 'secondary-notify' }>;
-type PrimaryMessage = 'reload' | 'stop' | 'reopen' | { type: 'ctl'; id: number; req: ControlRequest; compiled?: CompiledZoneRef } | SecondaryMessage;
+type PrimaryMessage =
+  | 'reload' | 'stop' | 'reopen'
+  | { type: 'ctl'; id: number; req: ControlRequest; compiled?: CompiledZoneRef; compiledZones?: CompiledZoneRefs }
+  | SecondaryMessage;
 
 export async function runServe(args: string[]): Promise<number> {
   const { values } = parseFlags(args, SERVE_FLAGS);
@@ -138,8 +141,8 @@ export async function runServe(args: string[]): Promise<number> {
   // The secondary role (zones with primaries): transfers run here, or in the primary of workers: N.
   const secondaries = cluster.isWorker ? undefined : startSecondaryInProcess(running, c, logger);
   if (cluster.isWorker) forwardNotifies((m) => process.send?.(m));
-  const reload = async () => {
-    const r = await running.reload();
+  const reload = async (compiled?: CompiledZoneRefs) => {
+    const r = await running.reload(compiled);
     if (r.ok) secondaries?.configure(running.engine.runtime.config);
     const next = running.engine.runtime.config.gateway;
     if (r.ok && gateway && next) gateway.update(next);
@@ -205,7 +208,7 @@ export async function runServe(args: string[]): Promise<number> {
       else if (typeof m === 'object' && m.type === 'ctl') {
         const id = m.id;
         const progress = setInterval(() => process.send?.({ type: 'ctl-progress', id } satisfies WorkerMessage), WORKER_PROGRESS_MS);
-        void handler(m.req, m.compiled)
+        void handler(m.req, m.compiled, m.compiledZones)
           .then((reply) => process.send?.({ type: 'ctl-reply', id, reply } satisfies WorkerMessage))
           .finally(() => clearInterval(progress));
       }
@@ -295,7 +298,7 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
      * Sends a control request to every worker and collects the replies. A worker reports progress while
      * it works (ctl-progress), so a large zone's reload is waited for; one silent for CONTROL_IDLE_MS is given up on.
      */
-    const ask = (req: ControlRequest, compiled?: CompiledZoneRef): Promise<ControlReply[]> =>
+    const ask = (req: ControlRequest, compiled?: CompiledZoneRef, compiledZones?: CompiledZoneRefs): Promise<ControlReply[]> =>
       Promise.all(
         workers().map(
           (w) =>
@@ -317,7 +320,7 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
                 stillRunning.delete(id);
                 done(r);
               });
-              w.send({ type: 'ctl', id, req, ...(compiled ? { compiled } : {}) } satisfies PrimaryMessage);
+              w.send({ type: 'ctl', id, req, ...(compiled ? { compiled } : {}), ...(compiledZones ? { compiledZones } : {}) } satisfies PrimaryMessage);
             }),
         ),
       );
@@ -328,6 +331,7 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
      * error, the log line and the failure count are theirs, worded as always.
      */
     const askCompiled = async (req: ControlRequest): Promise<ControlReply[]> => {
+      if (req.cmd === 'reload' && req.zone === undefined) return askReloadAll(req);
       if (req.cmd !== 'reload' || req.zone === undefined) return ask(req);
       const key = (req.zone.endsWith('.') ? req.zone : req.zone + '.').toLowerCase();
       let zc: ZoneConfig | undefined;
@@ -352,6 +356,42 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
         return await ask(req, { file: zc.file, path: written.path });
       } finally {
         written.remove();
+      }
+    };
+    /**
+     * A whole reload (SIGHUP, `ctl reload`): every zone file of the new configuration compiled once, here
+     * in the zone-loader thread, and handed to every worker as files of compiled arrays, as askCompiled
+     * does for one zone. A zone that fails to compile here is left to the workers (their error, their log).
+     */
+    const askReloadAll = async (req: ControlRequest): Promise<ControlReply[]> => {
+      let config;
+      try {
+        config = source().config;
+      } catch {
+        // The workers read the configuration too and report why it does not load.
+        return ask(req);
+      }
+      const refs: CompiledZoneRefs = {};
+      const written: { remove: () => void }[] = [];
+      try {
+        await Promise.all(
+          config.zones.map(async (zc) => {
+            if (isCatalogZone(config, zc) || !existsSync(zc.file)) return;
+            try {
+              const r = await zoneLoader.compile(zc.name, zc.file, { zonemd: zc.zonemd });
+              if (!r.ok) return;
+              const w = writeCompiledZone(r);
+              written.push(w);
+              refs[zc.name.toLowerCase()] = { file: zc.file, path: w.path };
+            } catch (e) {
+              logger.warn('compiling the zone for the workers failed; each worker loads it', { zone: zc.name, err: (e as Error).message });
+            }
+          }),
+        );
+        if (written.length > 0) logger.info('zones compiled for the workers', { zones: written.length });
+        return await ask(req, undefined, written.length > 0 ? refs : undefined);
+      } finally {
+        for (const w of written) w.remove();
       }
     };
     const onReady = async () => {
@@ -416,7 +456,8 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
     let secondaryConfig = c;
     for (let i = 0; i < n; i++) fork();
     process.on('SIGHUP', () => {
-      broadcast('reload');
+      // Compiled once here for every worker; each worker logs its own outcome.
+      void askReloadAll({ cmd: 'reload' });
       try {
         secondaryConfig = source().config;
         secondaries.configure(secondaryConfig);

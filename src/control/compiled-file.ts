@@ -8,6 +8,15 @@ import type { CompiledZoneFile } from '../zone/load.js';
 
 type Compiled = Extract<CompiledZoneFile, { ok: true }>;
 
+/** A zone compiled by the primary of workers: N: its file (as configured) and the compiled arrays' file. */
+export interface CompiledZoneRef {
+  file: string;
+  path: string;
+}
+
+/** The zones the primary compiled for a whole reload (SIGHUP, `ctl reload`), by lower-cased zone name. */
+export type CompiledZoneRefs = Record<string, CompiledZoneRef>;
+
 const MAGIC = 'fluxdns-compiled-zone-1';
 const ARRAY_TYPES = { Uint8Array, Uint16Array, Uint32Array, Int32Array } as const;
 type ArrayType = keyof typeof ARRAY_TYPES;
@@ -21,6 +30,8 @@ interface Header {
   records: number;
   serial: number;
   warnings: string[];
+  /** SHA-256 of the zone file's bytes compiled (the primary role's "unchanged file" test). */
+  fileHash?: string;
   /** [field, array type, byte offset from the data start, element count] */
   arrays: [string, ArrayType, number, number][];
 }
@@ -42,7 +53,7 @@ export function writeCompiledZone(c: Compiled): { path: string; remove: () => vo
     // Every array starts on 8 bytes, so the reader's views need no copy.
     offset += (v.byteLength + 7) & ~7;
   }
-  const header: Header = { magic: MAGIC, origin: b.origin, nodeCount: b.nodeCount, setCount: b.setCount, rrCount: b.rrCount, records: c.records, serial: c.serial, warnings: c.warnings, arrays };
+  const header: Header = { magic: MAGIC, origin: b.origin, nodeCount: b.nodeCount, setCount: b.setCount, rrCount: b.rrCount, records: c.records, serial: c.serial, warnings: c.warnings, fileHash: c.fileHash, arrays };
   const json = Buffer.from(JSON.stringify(header));
   const lead = Buffer.alloc(8);
   lead.writeUInt32LE(json.length, 0);
@@ -79,5 +90,5 @@ export function readCompiledZone(path: string): Compiled {
     if (T === undefined || start + off + count * T.BYTES_PER_ELEMENT > all.length) throw new Error(`${path}: compiled zone field ${key} is cut short`);
     buffers[key] = new T(all.buffer, start + off, count);
   }
-  return { ok: true, buffers: buffers as unknown as CompiledZoneBuffers, records: header.records, serial: header.serial, warnings: header.warnings };
+  return { ok: true, buffers: buffers as unknown as CompiledZoneBuffers, records: header.records, serial: header.serial, warnings: header.warnings, fileHash: header.fileHash };
 }

@@ -2,12 +2,15 @@
 // every worker and merges their answers (a zone reload must reach each process that serves it).
 import type { ControlHandler, ControlReply, ControlRequest } from '../control/protocol.js';
 import { VERSION } from '../version.js';
-import type { CompiledZoneRef, ReloadResult, RunningServer, ZoneStatus } from './server.js';
+import type { CompiledZoneRef, CompiledZoneRefs, ReloadResult, RunningServer, ZoneStatus } from './server.js';
 
 export interface ProcessControl {
   server: RunningServer;
-  /** Reloads everything the way SIGHUP does (zones, configuration, the gateway's table). */
-  reload(): Promise<ReloadResult>;
+  /**
+   * Reloads everything the way SIGHUP does (zones, configuration, the gateway's table); `compiled`:
+   * zones the primary of workers: N compiled once for every worker.
+   */
+  reload(compiled?: CompiledZoneRefs): Promise<ReloadResult>;
   /** "udp 127.0.0.1:53", … as in the ready line. */
   listeners(): string[];
   /** The capability admin API's address and token, when the configuration has one. */
@@ -49,9 +52,10 @@ function reloadReply(r: ReloadResult, zone: string | undefined): ControlReply {
 }
 
 /** The handler of one serving process (the only one, or a worker asked by the primary). */
-export function processHandler(p: ProcessControl, configFile: string): (req: ControlRequest, compiled?: CompiledZoneRef) => Promise<ControlReply> {
-  // `compiled` comes only from the primary over the cluster channel, never from the control socket.
-  return async (req: ControlRequest, compiled?: CompiledZoneRef): Promise<ControlReply> => {
+export function processHandler(p: ProcessControl, configFile: string): (req: ControlRequest, compiled?: CompiledZoneRef, compiledZones?: CompiledZoneRefs) => Promise<ControlReply> {
+  // `compiled` (one zone) and `compiledZones` (a whole reload) come only from the primary over the
+  // cluster channel, never from the control socket.
+  return async (req: ControlRequest, compiled?: CompiledZoneRef, compiledZones?: CompiledZoneRefs): Promise<ControlReply> => {
     const s = p.server;
     switch (req.cmd) {
       case 'status': {
@@ -69,7 +73,7 @@ export function processHandler(p: ProcessControl, configFile: string): (req: Con
         return { ok: true, data };
       }
       case 'reload':
-        return reloadReply(await (req.zone === undefined ? p.reload() : s.reloadZone(req.zone, compiled)), req.zone);
+        return reloadReply(await (req.zone === undefined ? p.reload(compiledZones) : s.reloadZone(req.zone, compiled)), req.zone);
       case 'zone-status': {
         const zones = s.zoneStatus();
         if (req.zone === undefined) return { ok: true, data: { zones } };

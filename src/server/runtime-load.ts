@@ -8,6 +8,7 @@ import { compileZoneFile, type CompiledZoneFile } from '../zone/load.js';
 import { zoneLoader, type LoadedZoneFile } from '../zone/loader.js';
 import { Zone, ZoneSet } from '../zone/tree.js';
 import { existsSync } from 'node:fs';
+import { readCompiledZone, type CompiledZoneRefs } from '../control/compiled-file.js';
 import { catalogMembers, catalogRecords, catalogSerial, isCatalogZone } from '../catalog/catalog.js';
 
 export class LoadError extends Error {
@@ -47,21 +48,24 @@ const defaultUnreadable = (zc: ZoneConfig) => (e: { message: string }) => `${zc.
 export function zoneFromCompiled(zc: ZoneConfig, r: CompiledZoneFile): ZoneOutcome {
   let loaded: LoadedZoneFile;
   try {
-    loaded = r.ok ? { ok: true, zone: Zone.fromBuffers(r.buffers), records: r.records, serial: r.serial, warnings: r.warnings } : r;
+    loaded = r.ok ? withZone(r) : r;
   } catch (e) {
     loaded = { ok: false, problems: [`${zc.file}: ${(e as Error).message}`] };
   }
   return outcome(zc, loaded, defaultUnreadable(zc));
 }
 
+/** A compiled zone as a Zone (O(1)); it keeps the hash of the file's bytes compiled (the primary role's test). */
+function withZone(r: Extract<CompiledZoneFile, { ok: true }>): LoadedZoneFile {
+  const zone = Zone.fromBuffers(r.buffers);
+  zone.fileHash = r.fileHash;
+  return { ok: true, zone, records: r.records, serial: r.serial, warnings: r.warnings };
+}
+
 /** Parses, checks and compiles in this thread (the start, before anything is served). */
 function loadHere(zc: ZoneConfig): LoadedZoneFile {
   const r = compileZoneFile(zc.name, zc.file, { zonemd: zc.zonemd });
-  if (!r.ok) return r;
-  const zone = Zone.fromBuffers(r.buffers);
-  // The hash of the bytes just read: the primary role's start takes it rather than reading the file again.
-  zone.fileHash = r.fileHash;
-  return { ok: true, zone, records: r.records, serial: r.serial, warnings: r.warnings };
+  return r.ok ? withZone(r) : r;
 }
 
 /**
@@ -137,19 +141,49 @@ export function loadZones(loaded: LoadedConfig): { zones: ZoneSet; report: ZoneL
   return assemble(loaded, jobs, jobs.map((j) => j.built ?? loadHere(j.zc)), problems);
 }
 
-/** Every zone of the configuration, parsed and compiled in the zone-loader thread (a reload). */
-export async function loadZonesOffThread(loaded: LoadedConfig): Promise<{ zones: ZoneSet; report: ZoneLoadReport[] }> {
+/**
+ * Every zone of the configuration, parsed and compiled in the zone-loader thread (a reload). A zone in
+ * `compiled` (the primary of workers: N compiled it once for every worker) is read from the primary's
+ * file instead when it is of the file configured here; an unreadable one is loaded here (`unreadable`
+ * hears why). `compiledByPrimary` counts the zones taken from the primary.
+ */
+export async function loadZonesOffThread(
+  loaded: LoadedConfig,
+  compiled?: CompiledZoneRefs,
+  unreadable?: (zone: string, err: string) => void,
+): Promise<{ zones: ZoneSet; report: ZoneLoadReport[]; compiledByPrimary: number }> {
   const { jobs, problems } = zoneJobs(loaded);
-  const results = await Promise.all(jobs.map((j) => j.built ?? zoneLoader.load(j.zc.name, j.zc.file, { zonemd: j.zc.zonemd })));
-  return assemble(loaded, jobs, results, problems);
+  let compiledByPrimary = 0;
+  const fromPrimary = (zc: ZoneConfig): LoadedZoneFile | undefined => {
+    const ref = compiled?.[zc.name.toLowerCase()];
+    if (ref === undefined || ref.file !== zc.file) return undefined;
+    try {
+      const r = readCompiledZone(ref.path);
+      const z = r.ok ? withZone(r) : undefined;
+      if (z !== undefined) compiledByPrimary++;
+      return z;
+    } catch (e) {
+      unreadable?.(zc.name, (e as Error).message);
+      return undefined;
+    }
+  };
+  const results = await Promise.all(jobs.map((j) => j.built ?? fromPrimary(j.zc) ?? zoneLoader.load(j.zc.name, j.zc.file, { zonemd: j.zc.zonemd })));
+  return { ...assemble(loaded, jobs, results, problems), compiledByPrimary };
 }
 
-/** buildRuntime with the zones loaded off the serving thread. */
-export async function buildRuntimeOffThread(loaded: LoadedConfig, generation: number, modules?: ModuleSet, onUnitError?: (unit: Unit, err: unknown) => void): Promise<{ runtime: Runtime; report: ZoneLoadReport[] }> {
-  const { zones, report } = await loadZonesOffThread(loaded);
-  if (!modules) return { runtime: completeRuntime({ config: loaded.config, zones, generation }), report };
+/** buildRuntime with the zones loaded off the serving thread (see loadZonesOffThread for `compiled`). */
+export async function buildRuntimeOffThread(
+  loaded: LoadedConfig,
+  generation: number,
+  modules?: ModuleSet,
+  onUnitError?: (unit: Unit, err: unknown) => void,
+  compiled?: CompiledZoneRefs,
+  unreadable?: (zone: string, err: string) => void,
+): Promise<{ runtime: Runtime; report: ZoneLoadReport[]; compiledByPrimary: number }> {
+  const { zones, report, compiledByPrimary } = await loadZonesOffThread(loaded, compiled, unreadable);
+  if (!modules) return { runtime: completeRuntime({ config: loaded.config, zones, generation }), report, compiledByPrimary };
   const { authorities, chain } = modules.load(loaded, zones, onUnitError);
-  return { runtime: { config: loaded.config, zones, generation, authorities, chain }, report };
+  return { runtime: { config: loaded.config, zones, generation, authorities, chain }, report, compiledByPrimary };
 }
 
 /**

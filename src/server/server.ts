@@ -24,7 +24,7 @@ import { listenTls, type EncryptedListener } from '../transport/tls.js';
 import { listenUdpAuto } from '../transport/udp-batch.js';
 import { nameToWire, parseName } from '../wire/name.js';
 import { ZoneSet, type Zone } from '../zone/tree.js';
-import { readCompiledZone } from '../control/compiled-file.js';
+import { readCompiledZone, type CompiledZoneRef, type CompiledZoneRefs } from '../control/compiled-file.js';
 import { buildRuntime, buildRuntimeOffThread, loadOneZoneOffThread, zoneFromCompiled, type ZoneLoadReport } from './runtime-load.js';
 import cluster from 'node:cluster';
 import { lookupUser } from './privileges.js';
@@ -56,11 +56,7 @@ export type ReloadResult =
   | { ok: true; report: ZoneLoadReport[]; generation: number; restartNeeded: string[] }
   | { ok: false; error: Error };
 
-/** A zone compiled by the primary of workers: N: its file (as configured) and the compiled arrays' file. */
-export interface CompiledZoneRef {
-  file: string;
-  path: string;
-}
+export type { CompiledZoneRef, CompiledZoneRefs } from '../control/compiled-file.js';
 
 export interface RunningServer {
   readonly engine: Engine;
@@ -68,9 +64,10 @@ export interface RunningServer {
   /**
    * Re-reads the configuration file (if any) and its zones; keeps the old data when anything fails.
    * The zones are parsed and compiled in the zone-loader thread (src/zone/loader.ts): the serving
-   * thread only swaps the result in. Reloads run one after the other.
+   * thread only swaps the result in. Reloads run one after the other. `compiled`: zones the primary
+   * of workers: N compiled for every worker (used where the file is the one configured here).
    */
-  reload(): Promise<ReloadResult>;
+  reload(compiled?: CompiledZoneRefs): Promise<ReloadResult>;
   /**
    * Re-reads one zone's master file (the file the configuration in force names) and swaps it in
    * alone; every other zone and the configuration stay. On any error the old zone keeps serving.
@@ -241,11 +238,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return next;
   };
 
-  const reloadAll = async (): Promise<ReloadResult> => {
+  const reloadAll = async (compiled?: CompiledZoneRefs): Promise<ReloadResult> => {
     try {
       const loaded = opts.source();
-      // Parsed and compiled in the zone-loader thread: queries keep being answered meanwhile.
-      const next = await buildRuntimeOffThread(loaded, generation + 1, modules, onUnitError);
+      // Parsed and compiled in the zone-loader thread (or once for every worker, by the primary of
+      // workers: N: `compiled`): queries keep being answered meanwhile.
+      const next = await buildRuntimeOffThread(loaded, generation + 1, modules, onUnitError, compiled, (zone, err) =>
+        logger.warn('the primary\'s compiled zone is unreadable; loading the file here', { zone, err }),
+      );
       const restart = restartNeeded(engine.runtime.config, loaded.config);
       if (restart.length > 0) logger.warn('these changes take effect on restart; the rest is reloaded', { restartNeeded: restart });
       // A zone whose data changed without a raised serial keeps its served version (logged there).
@@ -264,7 +264,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       logZoneReport(logger, next.report);
       stamp(next.report);
       reports = next.report;
-      logger.info('reloaded', { generation });
+      logger.info('reloaded', { generation, compiledByPrimary: next.compiledByPrimary });
       reloads.inc('success');
       return { ok: true, report: next.report, generation, restartNeeded: restart };
     } catch (e) {
@@ -330,8 +330,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   return {
     engine,
     listeners,
-    reload() {
-      return serially(reloadAll);
+    reload(compiled) {
+      return serially(() => reloadAll(compiled));
     },
     reloadZone(name, compiled) {
       return serially(() => reloadOne(name, compiled));

@@ -1,5 +1,6 @@
 // fluxdns ctl against a real fluxdns: status and zone status (text and --json), the socket's mode,
-// reloading one zone while another zone's file is broken (one process and workers: 2), cache flush,
+// reloading one zone while another zone's file is broken (one process and workers: 2), a whole reload
+// and SIGHUP compiled once for every worker, cache flush,
 // the capability commands through the admin API, and the exit codes scripts rely on.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -118,6 +119,21 @@ for (const workers of [1, 2]) {
       assert.equal(fixed.code, 0, fixed.stderr);
       assert.match(fixed.stdout, new RegExp(`^reloaded configuration and zones in ${workers} process`));
       assert.deepEqual(await serials(s.port, 'b.lab', 4), new Set([9]));
+      // With workers, a whole reload compiles each zone file once, in the primary: every worker takes both zones from it.
+      const reloaded = (byPrimary: number) => new RegExp(`"msg":"reloaded","generation":\\d+,"compiledByPrimary":${byPrimary}[,}]`, 'g');
+      const count = (re: RegExp) => (s.server.proc.stderr.match(re) ?? []).length;
+      const compiledOnce = /"msg":"zones compiled for the workers","zones":2[,}]/g;
+      await s.server.proc.waitFor(() => count(reloaded(workers > 1 ? 2 : 0)) === workers, 30000, 'stderr');
+      assert.equal(count(compiledOnce), workers > 1 ? 1 : 0);
+
+      // SIGHUP goes the same way: a.lab's new serial is compiled once and served by every worker.
+      writeFileSync(s.a, zoneText('a.lab.', 3, 'new A 203.0.113.5\nhup A 203.0.113.6\n'));
+      process.kill(s.server.proc.pid!, 'SIGHUP');
+      await s.server.proc.waitFor(() => count(reloaded(workers > 1 ? 2 : 0)) === 2 * workers, 30000, 'stderr');
+      assert.equal(count(compiledOnce), workers > 1 ? 2 : 0);
+      assert.equal(count(reloaded(1)) + count(reloaded(workers > 1 ? 0 : 2)), 0, 'no worker compiled a zone itself');
+      assert.deepEqual(await serials(s.port, 'a.lab', 8), new Set([3]));
+      assert.equal((await dig(s.port, 'hup.a.lab', 'A')).answer[0]?.data, '203.0.113.6');
 
       // Answers are cached; a flush of www.a.lab removes the cached www.a.lab answers in every worker.
       for (let i = 0; i < 6; i++) await dig(s.port, 'www.a.lab', 'A');
