@@ -45,3 +45,14 @@ test('canonicalKey: plain string order is the canonical order, with and without 
   assert.ok(canonicalKey('a\\000.example.', 1) > canonicalKey('z.a.example.', 1));
   assert.equal(canonicalKey('example.', 1), '');
 });
+
+test('canonicalNameWire: the plain-text path gives the bytes nameToWire gives, lower-cased', async () => {
+  const { nameToWire } = await import('../wire/name.js');
+  for (const name of ['a.', 'WwW.Example.LAB.', `${'x'.repeat(63)}.example.`, 'a-b_c.*.example.', '0123456789abcdefghijklmnopqrstuv.bench.lab.']) {
+    const want = nameToWire(name.toLowerCase());
+    assert.deepEqual([...canonicalNameWire(name)], [...want], name);
+  }
+  // Not plain: escapes, a 64-byte label (an error from nameToWire, not a silent wrong answer).
+  assert.deepEqual([...canonicalNameWire('a\\.b.c.')], [3, 0x61, 0x2e, 0x62, 1, 0x63, 0]);
+  assert.throws(() => canonicalNameWire(`${'x'.repeat(64)}.example.`));
+});

@@ -39,8 +39,33 @@ export function compareCanonical(a: string, b: string): number {
   return compareLabels(canonicalLabels(a), canonicalLabels(b));
 }
 
+/**
+ * The canonical wire form of an absolute name in printable ASCII without escapes, written straight from the
+ * text (an NSEC3 hash of a question's name runs this per answer); undefined for anything else.
+ */
+function plainWire(name: string): Uint8Array | undefined {
+  const n = name.length;
+  if (n < 2 || n > 254 || name.charCodeAt(n - 1) !== 0x2e) return undefined;
+  const w = new Uint8Array(n + 1);
+  let lenAt = 0;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x2e) {
+      const len = i - lenAt;
+      if (len === 0 || len > 63) return undefined;
+      w[lenAt] = len;
+      lenAt = i + 1;
+    } else if (c <= 0x20 || c >= 0x7f || c === 0x5c) return undefined;
+    else w[i + 1] = c >= 0x41 && c <= 0x5a ? c + 0x20 : c;
+  }
+  // w[n] stays 0: the root label.
+  return w;
+}
+
 /** RFC 4034 §6.2 canonical wire form of a name: uncompressed, lower case (only A–Z are folded). */
 export function canonicalNameWire(name: string): Uint8Array {
+  const plain = plainWire(name);
+  if (plain) return plain;
   const w = nameToWire(name);
   for (let i = 0; i < w.length; i++) {
     const c = w[i]!;

@@ -4,7 +4,7 @@ import { nameKey, parentName, parseLabels, splitLabels } from '../../wire/name.j
 import { RRType, type ResourceRecord } from '../../wire/types.js';
 import type { Zone } from '../../zone/tree.js';
 import { canonicalKey, canonicalKeyPrefix } from '../canonical.js';
-import { nsec3Label } from '../nsec3-hash.js';
+import { base32hex, nsec3Hash, nsec3Label } from '../nsec3-hash.js';
 import { rawRdata, readNsec3, readNsec3Param, rrsigTypeCovered, type Nsec3ParamFields } from './rdata.js';
 import { viewOfZone, type DnssecZoneView } from './zone-view.js';
 
@@ -193,25 +193,36 @@ export class DnssecIndex {
   nsec3Covering(name: string, memo = true): { record: ResourceRecord; optOut: boolean } | undefined {
     const chain = this.nsec3Chain;
     if (chain.length === 0 || !this.nsec3Param) return undefined;
-    const h = this.nsec3HashOf(name, memo);
-    const hit = memo ? this.nsec3CoverMemo.get(h) : undefined;
-    if (hit) return hit;
+    // A name asked once (the next closer of a random question) is searched by the digest's first 30 bits,
+    // its base32hex text made only if a prefix ties; a remembered one by its (remembered) text.
+    let h: string | undefined;
+    let digest: Uint8Array | undefined;
+    let hp: number;
+    if (memo) {
+      h = this.nsec3HashOf(name);
+      const hit = this.nsec3CoverMemo.get(h);
+      if (hit) return hit;
+      hp = hashPrefix(h);
+    } else {
+      const p = this.nsec3Param;
+      digest = nsec3Hash(name, p.salt, p.iterations, p.algorithm);
+      hp = ((digest[0]! << 22) | (digest[1]! << 14) | (digest[2]! << 6) | (digest[3]! >> 2)) >>> 0;
+    }
     // Binary search on the 30-bit prefixes; equal prefixes fall back to the whole string.
     const prefixes = this.nsec3Prefixes;
-    const hp = hashPrefix(h);
     let lo = 0;
     let hi = chain.length - 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const p = prefixes[mid]!;
-      if (p < hp || (p === hp && chain[mid]!.hash < h)) {
+      if (p < hp || (p === hp && chain[mid]!.hash < (h ??= base32hex(digest!)))) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
     }
     const e = chain[found >= 0 ? found : chain.length - 1]!;
-    return memo ? remember(this.nsec3CoverMemo, h, e) : e;
+    return memo ? remember(this.nsec3CoverMemo, h!, e) : e;
   }
 
   /** `name` is the owner of an NSEC3 record (RFC 5155 §7.2.8). */

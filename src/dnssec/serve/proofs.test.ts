@@ -156,3 +156,43 @@ test('RFC 5155 §7.2 / Appendix B: NSEC3 proofs for each case', () => {
   assert.ok(idx.isNsec3Owner(`${H('ns1.example.')}.example.`));
   assert.ok(!idx.isNsec3Owner('ns1.example.'));
 });
+
+test('covering records: the key and prefix searches agree with the canonical order and the hash text, ties included', async () => {
+  const { compareCanonical } = await import('../canonical.js');
+  // NSEC: every name against a brute-force walk of the chain in canonical order (RFC 4034 §6.1).
+  const idx = indexOf('example.', NSEC_ZONE);
+  const chain = ['example.', 'a.example.', 'ai.example.', 'b.example.', 'ns1.example.', 'ns2.example.', '*.w.example.', 'x.w.example.', 'x.y.w.example.', 'xx.example.'];
+  const probes = ['A.example.', 'aa.example.', 'a\\000.example.', 'zz.a.example.', '\\200.example.', '-.example.', 'B.Example.', 'c.b.example.', 'ns10.example.', '*.example.', 'w.example.', 'z.w.example.', 'xy.example.', 'x.x.w.example.'];
+  for (const name of probes) {
+    let want = chain[chain.length - 1]!;
+    for (const owner of chain) if (compareCanonical(owner, name) <= 0) want = owner;
+    assert.equal(idx.nsecCovering(name)!.name.toLowerCase(), want, name);
+    assert.equal(idx.nsecCovering(name, true)!.name.toLowerCase(), want, `${name} (remembered)`);
+  }
+  // NSEC3: owners sharing the first six base32hex digits (30 bits) of H(target) on both sides of it.
+  const target = 'target.example.';
+  const h = H(target);
+  const below = `${h.slice(0, 6)}${'0'.repeat(26)}`;
+  const above = `${h.slice(0, 6)}${'v'.repeat(26)}`;
+  const others = [H('example.'), below, above].sort();
+  const text = [
+    '$TTL 3600',
+    '@ SOA ns1 bugs.x.w 1 3600 300 3600000 3600',
+    '@ NS ns1',
+    '@ NSEC3PARAM 1 0 12 aabbccdd',
+    'ns1 A 198.51.100.1',
+    ...others.map((o, i) => `${o} NSEC3 1 0 12 aabbccdd ${others[(i + 1) % others.length]} A`),
+  ].join('\n');
+  const idx3 = indexOf('example.', text);
+  for (const memo of [false, true]) assert.equal(idx3.nsec3Covering(target, memo)!.record.name.split('.')[0], below, `memo ${memo}`);
+  for (let i = 0; i < 200; i++) {
+    const name = `n${i}.example.`;
+    const a = idx3.nsec3Covering(name, false)!.record;
+    assert.equal(a, idx3.nsec3Covering(name, true)!.record, name);
+    const hn = H(name);
+    const owner = a.name.split('.')[0]!;
+    const sorted = [...others];
+    const want = [...sorted].reverse().find((o) => o < hn) ?? sorted[sorted.length - 1];
+    assert.equal(owner, want, name);
+  }
+});
