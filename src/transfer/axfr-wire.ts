@@ -245,17 +245,7 @@ class AxfrWriter {
             // Pointers reach the first 16 KiB only; a message is up to 64 KiB.
             if (start < 0x4000) ownerAt = start;
           }
-          m[pos] = type >>> 8;
-          m[pos + 1] = type & 0xff;
-          m[pos + 2] = 0;
-          m[pos + 3] = 1;
-          m[pos + 4] = ttl >>> 24;
-          m[pos + 5] = (ttl >>> 16) & 0xff;
-          m[pos + 6] = (ttl >>> 8) & 0xff;
-          m[pos + 7] = ttl & 0xff;
-          m[pos + 8] = len >>> 8;
-          m[pos + 9] = len & 0xff;
-          pos += 10;
+          pos = rrFixed(m, pos, type, ttl, len);
           const ro = rrOff[r]!;
           if (len < 48) for (let i = 0; i < len; i++) m[pos + i] = rdata[ro + i]!;
           else m.set(rdata.subarray(ro, ro + len), pos);
