@@ -221,8 +221,13 @@ class Arena {
     this.pos = at + n;
     return at;
   }
+  /**
+   * The bytes added: a view when they fill most of the buffer (a large zone's arena, sized from the
+   * file: no copy of megabytes, and the untouched tail was never mapped), else a copy (a small zone
+   * does not keep a 64 KiB buffer).
+   */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    return this.pos * 2 >= this.buf.length ? this.buf.subarray(0, this.pos) : this.buf.slice(0, this.pos);
   }
 }
 
@@ -285,6 +290,8 @@ export class ZoneCompiler {
   /** The last owner added and its node: a zone file writes an owner's records one after another. */
   private lastOwner: string | undefined;
   private lastNode = -1;
+  /** The node of the newest RRset (for `ordered`). */
+  private lastSetNode = 0;
   /** Records ignored because their owner is outside the origin. */
   private outside = 0;
   /** RRsets of type SOA anywhere (the checks want one, at the apex). */
@@ -298,7 +305,12 @@ export class ZoneCompiler {
   private tabHash = new Int32Array(0);
   private tabSet = new Int32Array(0);
   private tabUsed = 0;
-  private readonly tabled = new Set<number>();
+  /**
+   * Whether the records came grouped as finish() lays them out: each new RRset at the newest node
+   * or a later one, each record in the newest RRset (a zone file that writes an owner's records
+   * together). Then the build columns are already the final order and finish() hands them over.
+   */
+  private ordered = true;
 
   /** Scratch for one owner name (scan). */
   private readonly sw = new Uint8Array(256);
@@ -462,6 +474,8 @@ export class ZoneCompiler {
     while (set >= 0 && this.setType.a[set] !== type) set = this.setNext.a[set]!;
     if (set >= 0 && this.dedupe && this.isDuplicate(set, type, rdata)) return;
     if (set < 0) {
+      if (node < this.lastSetNode) this.ordered = false;
+      this.lastSetNode = node;
       set = this.setNode.push(node);
       this.setType.push(type);
       this.setTtl.push(ttl);
@@ -477,7 +491,10 @@ export class ZoneCompiler {
       else if (type === RRType.DNAME) this.nodeFlags.a[node]! |= F_DNAME;
       else if (type === RRType.CNAME) this.nodeFlags.a[node]! |= F_CNAME;
       else if (type === RRType.SOA) this.soaSets++;
-    } else if (ttl < this.setTtl.a[set]! >>> 0) this.setTtl.a[set] = ttl;
+    } else {
+      if (ttl < this.setTtl.a[set]! >>> 0) this.setTtl.a[set] = ttl;
+      if (set !== this.setNode.n - 1) this.ordered = false;
+    }
     const rr = this.rrOff.push(this.rdata.add(rdata));
     this.rrLen.push(rdata.length);
     this.rrNext.push(-1);
@@ -485,11 +502,11 @@ export class ZoneCompiler {
     if (tail < 0) this.setRrHead.a[set] = rr;
     else this.rrNext.a[tail] = rr;
     this.setRrTail.a[set] = rr;
-    this.setRrCount.a[set]!++;
-    if (this.dedupe) {
-      if (this.tabled.has(set)) this.tabInsert(rr, set, rdataHash(type, rdata, set));
-      else if (this.setRrCount.a[set]! > BIG_SET) {
-        this.tabled.add(set);
+    const count = ++this.setRrCount.a[set]!;
+    // An RRset is in the hash table once it has held more than BIG_SET records.
+    if (this.dedupe && count > BIG_SET) {
+      if (count > BIG_SET + 1) this.tabInsert(rr, set, rdataHash(type, rdata, set));
+      else {
         for (let r = this.setRrHead.a[set]!; r >= 0; r = this.rrNext.a[r]!) this.tabInsert(r, set, rdataHash(type, this.rdataAt(r), set));
       }
     }
@@ -525,7 +542,7 @@ export class ZoneCompiler {
   /** True when `set` already holds this data (then the spelling that sorts first is kept, in place). */
   private isDuplicate(set: number, type: number, rdata: Uint8Array): boolean {
     const len = rdata.length;
-    if (!this.tabled.has(set)) {
+    if (this.setRrCount.a[set]! <= BIG_SET) {
       for (let r = this.setRrHead.a[set]!; r >= 0; r = this.rrNext.a[r]!) {
         if (this.rrLen.a[r] === len && sameRdata(type, this.rdata.buf, this.rrOff.a[r]!, rdata)) return this.keepFirstSpelling(r, rdata);
       }
@@ -625,38 +642,12 @@ export class ZoneCompiler {
     const nodeCount = this.nodeName.n;
     const setCount = this.setNode.n;
     const rrCount = this.rrOff.n;
-    const nodeFirstSet = new Int32Array(nodeCount);
-    const nodeSets = new Uint16Array(nodeCount);
     const nodeWild = new Int32Array(nodeCount).fill(-1);
-    const setType = new Uint16Array(setCount);
-    const setTtl = new Uint32Array(setCount);
-    const setFirstRr = new Int32Array(setCount);
-    const setRrs = new Int32Array(setCount);
-    const rrOff = new Int32Array(rrCount);
-    const rrLen = new Uint16Array(rrCount);
-    let s = 0;
-    let r = 0;
-    for (let n = 0; n < nodeCount; n++) {
-      nodeFirstSet[n] = s;
-      const parent = this.nodeParent.a[n]!;
-      if (parent >= 0) {
-        const off = this.nodeName.a[n]!;
-        if (this.names.buf[off] === 1 && this.names.buf[off + 1] === 0x2a) nodeWild[parent] = n;
-      }
-      for (let set = this.nodeSetHead.a[n]!; set >= 0; set = this.setNext.a[set]!) {
-        setType[s] = this.setType.a[set]!;
-        setTtl[s] = this.setTtl.a[set]! >>> 0;
-        setFirstRr[s] = r;
-        setRrs[s] = this.setRrCount.a[set]!;
-        for (let rr = this.setRrHead.a[set]!; rr >= 0; rr = this.rrNext.a[rr]!) {
-          rrOff[r] = this.rrOff.a[rr]!;
-          rrLen[r] = this.rrLen.a[rr]!;
-          r++;
-        }
-        s++;
-      }
-      nodeSets[n] = s - nodeFirstSet[n]!;
+    for (let n = 1; n < nodeCount; n++) {
+      const off = this.nodeName.a[n]!;
+      if (this.names.buf[off] === 1 && this.names.buf[off + 1] === 0x2a) nodeWild[this.nodeParent.a[n]!] = n;
     }
+    const sets = this.ordered ? this.orderedSets(nodeCount, setCount, rrCount) : this.linkedSets(nodeCount, setCount, rrCount);
     // The index keeps the entries of the build table's pairs. Its size is the one the table would
     // have grown to from 4,096 slots without a size hint (at most half full), so the arrays do not
     // depend on the hint: when the hint made the table larger, the nodes are inserted again, in
@@ -684,10 +675,76 @@ export class ZoneCompiler {
       names: this.names.finish(), rdata: this.rdata.finish(),
       nodeName: this.nodeName.a.subarray(0, nodeCount), nodeParent: this.nodeParent.a.subarray(0, nodeCount),
       nodeHash: new Uint32Array(this.nodeHash.a.buffer, 0, nodeCount), nodeFlags: Uint8Array.from(this.nodeFlags.a.subarray(0, nodeCount)),
-      nodeFirstSet, nodeSets, nodeWild, setType, setTtl, setFirstRr, setRrs, rrOff, rrLen, index,
+      nodeWild, ...sets, index,
     };
   }
+
+  /**
+   * finish()'s RRset and record columns when the records came `ordered`: the build columns are in
+   * the final order already, so those whose type is the final one are handed over as views (no
+   * copy: lower peak RSS, no pass over a million RRsets); the 16-bit ones are converted in one call.
+   */
+  private orderedSets(nodeCount: number, setCount: number, rrCount: number): SetColumns {
+    // A node without RRsets starts where the next RRset will be (as linkedSets gives it).
+    const nodeFirstSet = this.nodeSetHead.a.subarray(0, nodeCount);
+    const tails = this.nodeSetTail.a;
+    const nodeSets = new Uint16Array(nodeCount);
+    let next = 0;
+    for (let n = 0; n < nodeCount; n++) {
+      if (nodeFirstSet[n]! < 0) nodeFirstSet[n] = next;
+      else {
+        nodeSets[n] = tails[n]! - nodeFirstSet[n]! + 1;
+        next = tails[n]! + 1;
+      }
+    }
+    const setType = new Uint16Array(setCount);
+    setType.set(this.setType.a.subarray(0, setCount));
+    const rrLen = new Uint16Array(rrCount);
+    rrLen.set(this.rrLen.a.subarray(0, rrCount));
+    return {
+      nodeFirstSet, nodeSets, setType,
+      setTtl: new Uint32Array(this.setTtl.a.buffer, 0, setCount),
+      setFirstRr: this.setRrHead.a.subarray(0, setCount),
+      setRrs: this.setRrCount.a.subarray(0, setCount),
+      rrOff: this.rrOff.a.subarray(0, rrCount),
+      rrLen,
+    };
+  }
+
+  /** finish()'s RRset and record columns in any order of arrival: the lists walked node by node, copied. */
+  private linkedSets(nodeCount: number, setCount: number, rrCount: number): SetColumns {
+    const nodeFirstSet = new Int32Array(nodeCount);
+    const nodeSets = new Uint16Array(nodeCount);
+    const setType = new Uint16Array(setCount);
+    const setTtl = new Uint32Array(setCount);
+    const setFirstRr = new Int32Array(setCount);
+    const setRrs = new Int32Array(setCount);
+    const rrOff = new Int32Array(rrCount);
+    const rrLen = new Uint16Array(rrCount);
+    let s = 0;
+    let r = 0;
+    for (let n = 0; n < nodeCount; n++) {
+      nodeFirstSet[n] = s;
+      for (let set = this.nodeSetHead.a[n]!; set >= 0; set = this.setNext.a[set]!) {
+        setType[s] = this.setType.a[set]!;
+        setTtl[s] = this.setTtl.a[set]! >>> 0;
+        setFirstRr[s] = r;
+        setRrs[s] = this.setRrCount.a[set]!;
+        for (let rr = this.setRrHead.a[set]!; rr >= 0; rr = this.rrNext.a[rr]!) {
+          rrOff[r] = this.rrOff.a[rr]!;
+          rrLen[r] = this.rrLen.a[rr]!;
+          r++;
+        }
+        s++;
+      }
+      nodeSets[n] = s - nodeFirstSet[n]!;
+    }
+    return { nodeFirstSet, nodeSets, setType, setTtl, setFirstRr, setRrs, rrOff, rrLen };
+  }
 }
+
+/** The columns finish() lays out node by node. */
+type SetColumns = Pick<CompiledZoneBuffers, 'nodeFirstSet' | 'nodeSets' | 'setType' | 'setTtl' | 'setFirstRr' | 'setRrs' | 'rrOff' | 'rrLen'>;
 
 /** Past this many records an RRset's duplicates are found by hash, not by comparing each record. */
 const BIG_SET = 8;
