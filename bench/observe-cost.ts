@@ -1,6 +1,6 @@
 // `npm run bench:observe`: the engine's cost per query with and without the metrics observer, in one
 // process, rounds interleaved (so a busy machine slows both alike). The dnsperf view is `npm run bench`'s
-// "fluxdns (workers: 1, metrics on)" row. A third engine, also without metrics, measures the noise: a cost
+// "fluxdns (workers: 1, metrics on)" row. Two slots without metrics measure the noise: a cost
 // inside the spread of off − off cannot be told from none.
 import { parseConfigText } from '../src/config/load.js';
 import type { TransportInfo } from '../src/answer/context.js';
@@ -34,42 +34,57 @@ function chunk(engine: Engine, n: number): number {
   return t.user + t.system;
 }
 
-const plain = new Engine({ config, zones, generation: 1 }, createUnits());
-// A second engine without metrics: the difference between the two plain ones is the run's noise.
-const control = new Engine({ config, zones, generation: 1 }, createUnits());
-const observed = new Engine({ config, zones, generation: 1 }, createUnits());
+// One engine answers every chunk; the observer is attached for the chunks of the "on" slot only. Two
+// "off" slots measure the noise. Three engines (one per slot) showed a steady 30–60 ns between two
+// identical plain ones — which engine object was made first, or ran after which — as large as the
+// cost being measured; with one engine, the slots differ only in the observer.
+const engine = new Engine({ config, zones, generation: 1 }, createUnits());
 const m = new QueryMetrics();
 m.register();
-observed.observer = (ctx, reply, s) => m.record(ctx, reply, s);
-// As the server sets it when `metrics:` is the only observer.
-observed.timeEvery = LATENCY_SAMPLE;
-const engines = [plain, control, observed];
+const observe: NonNullable<Engine['observer']> = (ctx, reply, s) => m.record(ctx, reply, s);
+const ON = 2;
+function run(slot: number, n: number): number {
+  // As the server sets it when `metrics:` is the only observer.
+  engine.observer = slot === ON ? observe : undefined;
+  engine.timeEvery = slot === ON ? LATENCY_SAMPLE : 1;
+  return chunk(engine, n);
+}
 
-// A round runs CHUNKS chunks of K queries on each engine, the engines taking turns chunk by chunk (the
-// order changing), so a burst of load on the machine falls on all three alike; a round's figure per
-// engine is its CPU time over all its chunks. Rounds of whole-engine runs (100,000 queries each) let
-// the load change between engines and gave noise quartiles of ±400 ns; chunks of 2,000 give ±50.
+// A round runs CHUNKS chunks of K queries in each slot, the slots taking turns chunk by chunk in an
+// order shuffled every time (seeded, so runs repeat), so a burst of load on the machine falls on all
+// three alike; a round's figure per slot is its CPU time over all its chunks. Rounds of whole runs
+// (100,000 queries each) let the load change between them and gave noise quartiles of ±400 ns.
 const K = Number(process.env.K ?? 2000);
 const CHUNKS = Number(process.env.CHUNKS ?? 25);
 const ROUNDS = Number(process.env.ROUNDS ?? 21);
 const N = K * CHUNKS;
-// All six orders in turn: each engine runs first, second and third, and after each of the others, equally
-// often (a fixed rotation always ran the plain engine right after the observed one, and that alone
-// showed as a −55 ns "noise" between the two plain engines).
-const ORDERS = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]] as const;
-for (const e of engines) for (let i = 0; i < 25; i++) chunk(e, K);
+let seed = 0x9e3779b9;
+function random(): number {
+  seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0;
+  return (seed >>> 0) / 2 ** 32;
+}
+const order = [0, 1, 2];
+function shuffled(): number[] {
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+for (let c = 0; c < 75; c++) run(c % 3, K);
 const off: number[] = [];
-const ctl: number[] = [];
 const on: number[] = [];
+const noise: number[] = [];
+const cost: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   const sum = [0, 0, 0];
-  for (let c = 0; c < CHUNKS; c++) {
-    for (const e of ORDERS[(c + r) % ORDERS.length]!) sum[e]! += chunk(engines[e]!, K);
-  }
+  for (let c = 0; c < CHUNKS; c++) for (const slot of shuffled()) sum[slot]! += run(slot, K);
   const ns = sum.map((us) => (us * 1000) / N);
-  off.push(ns[0]!);
-  ctl.push(ns[1]!);
-  on.push(ns[2]!);
+  const base = (ns[0]! + ns[1]!) / 2;
+  off.push(base);
+  on.push(ns[ON]!);
+  noise.push(ns[1]! - ns[0]!);
+  cost.push(ns[ON]! - base);
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const quartiles = (xs: number[]) => {
@@ -78,8 +93,6 @@ const quartiles = (xs: number[]) => {
 };
 const a = median(off);
 const b = median(on);
-const noise = off.map((x, i) => ctl[i]! - x);
-const cost = off.map((x, i) => on[i]! - x);
 const [n1, n3] = quartiles(noise);
 const [c1, c3] = quartiles(cost);
 const load = (await import('node:os')).loadavg()[0]!.toFixed(1);
