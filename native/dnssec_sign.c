@@ -177,27 +177,12 @@ static napi_value create_signer(napi_env env, napi_callback_info info) {
   return ext;
 }
 
-/* sign(signer, data) -> Buffer (ECDSA: 64 bytes r||s; Ed25519: 64 bytes) */
-static napi_value sign_data(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return fail(env, "sign(signer, data)");
-  signer *s = NULL;
-  if (napi_get_value_external(env, argv[0], (void **)&s) != napi_ok || !s) return fail(env, "sign: not a signer");
-  void *data = NULL;
-  size_t len = 0;
-  napi_typedarray_type tt;
-  napi_value ab;
-  size_t off;
-  bool is_typed = false;
-  napi_is_typedarray(env, argv[1], &is_typed);
-  if (!is_typed || napi_get_typedarray_info(env, argv[1], &tt, &len, &data, &ab, &off) != napi_ok) return fail(env, "sign: data must be a Uint8Array");
-  if (len > 0 && tt != napi_uint8_array) return fail(env, "sign: data must be a Uint8Array");
-  unsigned char out[64];
+/* The 64-byte signature of data[0..len) into out (ECDSA r||s, Ed25519); NULL, or the message of the failure. */
+static const char *sign_raw(signer *s, const void *data, size_t len, unsigned char out[64]) {
   if (s->algorithm == 13) {
     unsigned char digest[32];
     unsigned int dlen = 0;
-    if (EVP_Digest(data, len, digest, &dlen, s->sha256, NULL) != 1) return fail(env, "sign: SHA-256 failed");
+    if (EVP_Digest(data, len, digest, &dlen, s->sha256, NULL) != 1) return "sign: SHA-256 failed";
     nonce n = {NULL, NULL};
     pthread_mutex_lock(&s->mu);
     if (s->count > 0) {
@@ -217,26 +202,81 @@ static napi_value sign_data(napi_env env, napi_callback_info info) {
     }
     /* Pool empty (or s came out 0 for that nonce, which needs a fresh one): sign inline. */
     if (!sig && (sig = ECDSA_do_sign(digest, (int)dlen, s->ec)) != NULL) s->inline_signs++;
-    if (!sig) return fail(env, "sign: ECDSA signing failed");
+    if (!sig) return "sign: ECDSA signing failed";
     const BIGNUM *r, *sv;
     ECDSA_SIG_get0(sig, &r, &sv);
     int ok = BN_bn2binpad(r, out, 32) == 32 && BN_bn2binpad(sv, out + 32, 32) == 32;
     ECDSA_SIG_free(sig);
-    if (!ok) return fail(env, "sign: ECDSA signature out of range");
+    if (!ok) return "sign: ECDSA signature out of range";
   } else {
-    size_t sig_len = sizeof out;
+    size_t sig_len = 64;
     if (EVP_MD_CTX_copy_ex(s->work, s->tmpl) != 1 || EVP_DigestSign(s->work, out, &sig_len, data, len) != 1 || sig_len != 64) {
       /* A provider without context duplication: prepare the context again. */
-      sig_len = sizeof out;
+      sig_len = 64;
       EVP_MD_CTX_reset(s->work);
       if (EVP_DigestSignInit_ex(s->work, NULL, NULL, NULL, NULL, s->pkey, NULL) != 1 || EVP_DigestSign(s->work, out, &sig_len, data, len) != 1 || sig_len != 64)
-        return fail(env, "sign: Ed25519 signing failed");
+        return "sign: Ed25519 signing failed";
     }
   }
+  return NULL;
+}
+
+/* The signer and the data's bytes of a call's first two arguments; NULL after throwing. */
+static signer *signer_and_data(napi_env env, napi_value *argv, void **data, size_t *len) {
+  signer *s = NULL;
+  if (napi_get_value_external(env, argv[0], (void **)&s) != napi_ok || !s) return fail(env, "sign: not a signer"), NULL;
+  napi_typedarray_type tt;
+  napi_value ab;
+  size_t off;
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[1], &is_typed);
+  if (!is_typed || napi_get_typedarray_info(env, argv[1], &tt, len, data, &ab, &off) != napi_ok || (*len > 0 && tt != napi_uint8_array))
+    return fail(env, "sign: data must be a Uint8Array"), NULL;
+  return s;
+}
+
+/* sign(signer, data) -> Buffer (ECDSA: 64 bytes r||s; Ed25519: 64 bytes) */
+static napi_value sign_data(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) return fail(env, "sign(signer, data)");
+  void *data = NULL;
+  size_t len = 0;
+  signer *s = signer_and_data(env, argv, &data, &len);
+  if (!s) return NULL;
+  unsigned char out[64];
+  const char *err = sign_raw(s, data, len, out);
+  if (err) return fail(env, err);
   napi_value buf;
   void *dst;
   if (napi_create_buffer_copy(env, 64, out, &dst, &buf) != napi_ok) return fail(env, "sign: napi_create_buffer_copy failed");
   return buf;
+}
+
+/* signInto(signer, data, out, offset): the 64-byte signature written at out[offset]. No Buffer is made per
+ * signature (napi_create_buffer_copy's own backing store and its finalizer cost more than a copy). */
+static napi_value sign_into(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) return fail(env, "signInto(signer, data, out, offset)");
+  void *data = NULL;
+  size_t len = 0;
+  signer *s = signer_and_data(env, argv, &data, &len);
+  if (!s) return NULL;
+  void *dst = NULL;
+  size_t dst_len = 0;
+  napi_typedarray_type tt;
+  napi_value ab;
+  size_t off;
+  bool is_typed = false;
+  uint32_t at = 0;
+  napi_is_typedarray(env, argv[2], &is_typed);
+  if (!is_typed || napi_get_typedarray_info(env, argv[2], &tt, &dst_len, &dst, &ab, &off) != napi_ok || tt != napi_uint8_array)
+    return fail(env, "signInto: out must be a Uint8Array");
+  if (napi_get_value_uint32(env, argv[3], &at) != napi_ok || dst_len < 64 || at > dst_len - 64) return fail(env, "signInto: no room for 64 bytes at offset");
+  const char *err = sign_raw(s, data, len, (unsigned char *)dst + at);
+  if (err) return fail(env, err);
+  return NULL;
 }
 
 /* stats(signer) -> [signatures with a pooled nonce, signatures made inline, nonces ready] (Ed25519: [0, 0, 0]) */
@@ -269,6 +309,8 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "createSigner", f);
   napi_create_function(env, "sign", NAPI_AUTO_LENGTH, sign_data, NULL, &f);
   napi_set_named_property(env, exports, "sign", f);
+  napi_create_function(env, "signInto", NAPI_AUTO_LENGTH, sign_into, NULL, &f);
+  napi_set_named_property(env, exports, "signInto", f);
   napi_create_function(env, "stats", NAPI_AUTO_LENGTH, stats, NULL, &f);
   napi_set_named_property(env, exports, "stats", f);
   return exports;

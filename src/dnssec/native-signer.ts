@@ -5,6 +5,8 @@ import type { KeyObject } from 'node:crypto';
 interface NativeDnssec {
   createSigner(algorithm: number, pkcs8: Uint8Array, nonces: boolean): object;
   sign(signer: object, data: Uint8Array): Uint8Array;
+  /** The 64-byte signature written at out[offset] (no Buffer made for it); absent from an addon built before it. */
+  signInto?(signer: object, data: Uint8Array, out: Uint8Array, offset: number): void;
   /** [signatures made with a nonce drawn ahead of need, signatures made inline because none was ready, nonces ready] */
   stats(signer: object): [number, number, number];
 }
@@ -34,10 +36,8 @@ function nativeAddon(): NativeDnssec | null {
 /** One prepared signer per private key (and algorithm asked); null when the addon cannot take the key. */
 const signers = new WeakMap<KeyObject, { algorithm: number; signer: object | null }>();
 
-/** The 64-byte signature (ECDSA r‖s, Ed25519) made by the addon, or undefined when node:crypto must sign. */
-export function nativeSign(algorithm: number, key: KeyObject, data: Uint8Array): Uint8Array | undefined {
-  const a = nativeAddon();
-  if (!a) return undefined;
+/** The prepared signer of `key` for `algorithm`, or null when the addon is absent or cannot take the key. */
+function signerFor(a: NativeDnssec, algorithm: number, key: KeyObject): object | null {
   let s = signers.get(key);
   if (s === undefined || s.algorithm !== algorithm) {
     let signer: object | null;
@@ -49,7 +49,27 @@ export function nativeSign(algorithm: number, key: KeyObject, data: Uint8Array):
     }
     signers.set(key, (s = { algorithm, signer }));
   }
-  return s.signer === null ? undefined : a.sign(s.signer, data);
+  return s.signer;
+}
+
+/** The 64-byte signature (ECDSA r‖s, Ed25519) made by the addon, or undefined when node:crypto must sign. */
+export function nativeSign(algorithm: number, key: KeyObject, data: Uint8Array): Uint8Array | undefined {
+  const a = nativeAddon();
+  const signer = a && signerFor(a, algorithm, key);
+  return signer ? a!.sign(signer, data) : undefined;
+}
+
+/**
+ * Writes the 64-byte signature at out[offset] (out must have room for it) and returns true; false when the
+ * addon cannot (not built, the key refused, or an addon built before signInto: the caller signs another way).
+ */
+export function nativeSignInto(algorithm: number, key: KeyObject, data: Uint8Array, out: Uint8Array, offset: number): boolean {
+  const a = nativeAddon();
+  if (!a?.signInto) return false;
+  const signer = signerFor(a, algorithm, key);
+  if (!signer) return false;
+  a.signInto(signer, data, out, offset);
+  return true;
 }
 
 /** Which signer is in use, for the benchmark's output. */

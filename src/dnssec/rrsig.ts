@@ -7,8 +7,9 @@ import { splitLabels } from '../wire/name.js';
 import { RRClass, RRType, type OpaqueRdata, type ResourceRecord } from '../wire/types.js';
 import { canonicalNameWire } from './canonical.js';
 import { publicKeyFromField, type DnssecKey } from './keys.js';
-import { nativeSign } from './native-signer.js';
+import { nativeSign, nativeSignInto } from './native-signer.js';
 import { wireOf } from '../wire/pre-encoded.js';
+import { pooledBytes } from '../wire/pool.js';
 
 /**
  * Types whose RDATA names are lower-cased in canonical form: RFC 4034 §6.2's list as corrected by
@@ -114,24 +115,6 @@ function wireLabels(wire: Uint8Array): number {
   return n > 0 && wire[0] === 1 && wire[1] === 0x2a ? n - 1 : n;
 }
 
-/** The RRSIG RDATA fields before the signature (RFC 4034 §3.1), for an owner in canonical wire form. */
-function rrsigHeader(ownerWire: Uint8Array, type: number, key: DnssecKey, ttl: number, o: SignOptions): Uint8Array {
-  let signer = signerWire.get(key);
-  if (!signer) signerWire.set(key, (signer = canonicalNameWire(key.zone)));
-  const out = new Uint8Array(18 + signer.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint16(0, type);
-  out[2] = key.algorithm;
-  // Labels (§3.1.3): the owner's labels without the root and without a leading "*" (a wildcard owner).
-  out[3] = wireLabels(ownerWire);
-  dv.setUint32(4, ttl >>> 0);
-  dv.setUint32(8, o.expiration >>> 0);
-  dv.setUint32(12, o.inception >>> 0);
-  dv.setUint16(16, key.keyTag);
-  out.set(signer, 18);
-  return out;
-}
-
 /**
  * RFC 4034 §3.1.8.1: RRSIG_RDATA (no signature) ‖ RR(1) ‖ RR(2) … with each RR as owner | type | class |
  * original TTL | RDLENGTH | RDATA, all canonical, sorted by RDATA (§6.3) with duplicates removed.
@@ -143,25 +126,34 @@ export function signedData(rrset: readonly ResourceRecord[], header: Uint8Array,
 
 /** signedData from canonical parts; `rdatas` is sorted in place. Written into one buffer (no parts to concatenate). */
 function signedDataOf(owner: Uint8Array, type: number, klass: number, rdatas: Uint8Array[], header: Uint8Array, ttl: number): Uint8Array {
-  if (rdatas.length > 1) rdatas.sort(compareBytes);
-  let len = header.length;
-  for (let i = 0; i < rdatas.length; i++) if (i === 0 || compareBytes(rdatas[i - 1]!, rdatas[i]!) !== 0) len += owner.length + 10 + rdatas[i]!.length;
-  const out = Buffer.allocUnsafe(len);
+  const out = Buffer.allocUnsafe(header.length + rrsLength(owner, rdatas));
   out.set(header, 0);
-  let o = header.length;
+  writeRRs(out, header.length, owner, type, klass, ttl, rdatas);
+  return out;
+}
+
+/** Bytes of the RRs of the signed data (§3.1.8.1): sorts `rdatas` in place (§6.3), duplicates counted once. */
+function rrsLength(owner: Uint8Array, rdatas: Uint8Array[]): number {
+  if (rdatas.length > 1) rdatas.sort(compareBytes);
+  let len = 0;
+  for (let i = 0; i < rdatas.length; i++) if (i === 0 || compareBytes(rdatas[i - 1]!, rdatas[i]!) !== 0) len += owner.length + 10 + rdatas[i]!.length;
+  return len;
+}
+
+/** Writes each RR as owner | type | class | original TTL | RDLENGTH | RDATA at `b[at]`, `rdatas` sorted, duplicates once. */
+function writeRRs(b: Buffer, at: number, owner: Uint8Array, type: number, klass: number, ttl: number, rdatas: readonly Uint8Array[]): void {
   for (let i = 0; i < rdatas.length; i++) {
     const rd = rdatas[i]!;
     if (i > 0 && compareBytes(rdatas[i - 1]!, rd) === 0) continue;
-    out.set(owner, o);
-    o += owner.length;
-    o = out.writeUInt16BE(type, o);
-    o = out.writeUInt16BE(klass, o);
-    o = out.writeUInt32BE(ttl >>> 0, o);
-    o = out.writeUInt16BE(rd.length, o);
-    out.set(rd, o);
-    o += rd.length;
+    b.set(owner, at);
+    at += owner.length;
+    at = b.writeUInt16BE(type, at);
+    at = b.writeUInt16BE(klass, at);
+    at = b.writeUInt32BE(ttl >>> 0, at);
+    at = b.writeUInt16BE(rd.length, at);
+    b.set(rd, at);
+    at += rd.length;
   }
-  return out;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -186,17 +178,53 @@ export function signRRset(rrset: readonly ResourceRecord[], key: DnssecKey, o: S
 }
 
 /**
+ * The signed data of an online signature is built here, not in a new buffer per signature: the signer only
+ * reads it during the call (neither the native signer nor node:crypto keeps a reference to it), and signing
+ * is synchronous. Grown when an RRset needs more.
+ */
+let scratch = Buffer.allocUnsafeSlow(2048);
+
+/** Writes RRSIG_RDATA without the signature (RFC 4034 §3.1) at `b[0]`; returns its length. */
+function writeRrsigHeader(b: Buffer, ownerWire: Uint8Array, type: number, key: DnssecKey, ttl: number, o: SignOptions, signer: Uint8Array): number {
+  b.writeUInt16BE(type, 0);
+  b[2] = key.algorithm;
+  // Labels (§3.1.3): the owner's labels without the root and without a leading "*" (a wildcard owner).
+  b[3] = wireLabels(ownerWire);
+  b.writeUInt32BE(ttl >>> 0, 4);
+  b.writeUInt32BE(o.expiration >>> 0, 8);
+  b.writeUInt32BE(o.inception >>> 0, 12);
+  b.writeUInt16BE(key.keyTag, 16);
+  b.set(signer, 18);
+  return 18 + signer.length;
+}
+
+/**
  * signRRset with the owner's canonical wire form and the records' canonical RDATA already made (the online
  * signer makes them once for its cache key and for every key that signs). `rdatas` is sorted in place.
  */
 export function signCanonical(first: ResourceRecord, ownerWire: Uint8Array, rdatas: Uint8Array[], key: DnssecKey, o: SignOptions): ResourceRecord<OpaqueRdata> {
   const ttl = o.ttl ?? first.ttl;
   const klass = first.class ?? RRClass.IN;
-  const header = rrsigHeader(ownerWire, first.type, key, ttl, o);
-  const signature = signBytes(key, signedDataOf(ownerWire, first.type, klass, rdatas, header, ttl));
-  const raw = new Uint8Array(header.length + signature.length);
-  raw.set(header);
-  raw.set(signature, header.length);
+  const type = first.type;
+  let signer = signerWire.get(key);
+  if (!signer) signerWire.set(key, (signer = canonicalNameWire(key.zone)));
+  // RFC 4034 §3.1.8.1: RRSIG_RDATA ‖ RR(1) ‖ RR(2) …
+  const len = 18 + signer.length + rrsLength(ownerWire, rdatas);
+  if (len > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(len, scratch.length * 2));
+  const b = scratch;
+  const headerLen = writeRrsigHeader(b, ownerWire, type, key, ttl, o, signer);
+  writeRRs(b, headerLen, ownerWire, type, klass, ttl, rdatas);
+  const data = b.subarray(0, len);
+  // Both algorithms give 64 bytes (P-256 r‖s, Ed25519): the native signer writes them straight into the RDATA.
+  // A view of a shared slab (an RRSIG is over 64 bytes: its own memory would be an off-heap allocation);
+  // whoever keeps signatures long (the online signer's cache) copies them out of the slab.
+  let raw = pooledBytes(headerLen + 64);
+  if (!nativeSignInto(key.algorithm, key.privateKey, data, raw, headerLen)) {
+    const signature = signBytes(key, data);
+    if (signature.length !== 64) raw = new Uint8Array(headerLen + signature.length);
+    raw.set(signature, headerLen);
+  }
+  raw.set(b.subarray(0, headerLen));
   return { name: first.name, type: RRType.RRSIG, class: klass, ttl, data: { raw } };
 }
 

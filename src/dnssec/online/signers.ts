@@ -2,7 +2,7 @@
 import { randomInt } from 'node:crypto';
 import { perConfig } from '../../config/per-config.js';
 import { nameKey } from '../../wire/name.js';
-import { RRType, type ResourceRecord } from '../../wire/types.js';
+import { RRType, type OpaqueRdata, type ResourceRecord } from '../../wire/types.js';
 import { dnskeyRecord, dsRdata, type DnssecKey } from '../keys.js';
 import { canonicalRdata, signCanonical } from '../rrsig.js';
 import { canonicalNameWire } from '../canonical.js';
@@ -25,12 +25,34 @@ export const systemClock: SignClock = { now: () => Math.floor(Date.now() / 1000)
 
 /** Cached RRSIGs of one (RRset, TTL): reused until half their validity is gone, then made again. */
 interface CachedSigs {
+  readonly key: string;
   readonly sigs: ResourceRecord[];
   readonly renewAt: number;
 }
 
-/** Signatures kept per zone; beyond this many the oldest half is dropped (synthesized answers churn it). */
+/** Signatures kept per zone; beyond this many the oldest half is dropped. */
 const CACHE_LIMIT = 20000;
+
+/**
+ * Slots for signatures seen once (a power of two). A synthesized answer — a pool address or capability lease
+ * for a name asked once, an echo record, a compact-denial NSEC for a random name — is signed for one reply:
+ * holding 20,000 of those in the cache kept them alive through collections and evicted the static sets.
+ * A first signature goes to a slot chosen by its key's hash (overwriting what was there); asked again while it
+ * is there, it moves to the cache. Small, so a one-off is dropped young.
+ */
+const PROBATION_SLOTS = 512;
+
+/** An entry for the cache: its signatures' RDATA copied out of the shared slab they were made in (see signCanonical), so a kept signature does not pin a slab. */
+function kept(e: CachedSigs): CachedSigs {
+  return { ...e, sigs: e.sigs.map((s) => ({ ...s, data: { raw: (s.data as OpaqueRdata).raw.slice() } })) };
+}
+
+/** FNV-1a of a string's UTF-16 code units: the probation slot of a cache key. */
+function keyHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
 
 export class SignedZone {
   readonly apexKey: string;
@@ -42,6 +64,7 @@ export class SignedZone {
   readonly cdsSet: readonly ResourceRecord[];
   readonly cdnskeySet: readonly ResourceRecord[];
   private readonly cache = new Map<string, CachedSigs>();
+  private readonly probation: (CachedSigs | undefined)[] = new Array<CachedSigs | undefined>(PROBATION_SLOTS).fill(undefined);
   /** Counters for tests and metrics: signatures made, cache hits. */
   signed = 0;
   hits = 0;
@@ -69,8 +92,8 @@ export class SignedZone {
   }
 
   /**
-   * RRSIGs for an RRset as sent (its TTL is the one signed, RFC 4034 §3.1.4). A static set is signed once per
-   * (RRset, TTL) and the signatures reused until half their validity has passed.
+   * RRSIGs for an RRset as sent (its TTL is the one signed, RFC 4034 §3.1.4). A set asked for again (a static
+   * one) is signed once per (RRset, TTL) and the signatures reused until half their validity has passed.
    */
   sign(rrset: readonly ResourceRecord[]): ResourceRecord[] {
     const first = rrset[0]!;
@@ -80,9 +103,17 @@ export class SignedZone {
     let key = `${nameKey(first.name)}|${first.type}|${ttl}`;
     for (const rd of rdatas) key += '|' + Buffer.from(rd.buffer, rd.byteOffset, rd.byteLength).toString('latin1');
     const now = this.clock.now();
-    const hit = this.cache.get(key);
+    const cached = this.cache.get(key);
+    const slot = keyHash(key) & (PROBATION_SLOTS - 1);
+    const seen = this.probation[slot];
+    const hit = cached ?? (seen?.key === key ? seen : undefined);
     if (hit && hit.renewAt > now) {
       this.hits++;
+      if (hit !== cached) {
+        // Asked again: not a one-off, so it is kept (with its RDATA copied out of the slab it was made in).
+        this.probation[slot] = undefined;
+        this.admit(kept(hit));
+      }
       // The owner as asked (case may differ between queries); the signature covers the lower-cased form.
       return hit.sigs[0]!.name === first.name ? hit.sigs : hit.sigs.map((s) => ({ ...s, name: first.name }));
     }
@@ -93,6 +124,14 @@ export class SignedZone {
     const owner = canonicalNameWire(first.name);
     const sigs = (isKeySet ? this.keySigners : this.zoneSigners).map((k) => signCanonical(first, owner, rdatas, k, o));
     this.signed += sigs.length;
+    const entry: CachedSigs = { key, sigs, renewAt: now + (expiry >> 1) };
+    // A set renewed in the cache stays there; a new one waits in its slot until it is asked for again.
+    if (cached) this.cache.set(key, kept(entry));
+    else this.probation[slot] = entry;
+    return sigs;
+  }
+
+  private admit(entry: CachedSigs): void {
     if (this.cache.size >= CACHE_LIMIT) {
       let drop = CACHE_LIMIT >> 1;
       for (const k of this.cache.keys()) {
@@ -100,8 +139,7 @@ export class SignedZone {
         if (--drop === 0) break;
       }
     }
-    this.cache.set(key, { sigs, renewAt: now + (expiry >> 1) });
-    return sigs;
+    this.cache.set(entry.key, entry);
   }
 }
 
