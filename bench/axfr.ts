@@ -3,7 +3,7 @@
 // AXFR, reads every message to the closing SOA and counts the records. Rounds alternate the servers.
 // Reported per server: wall time of the transfer, server CPU seconds during it (from /proc, the figure
 // that survives a loaded machine), messages, and peak RSS (VmHWM) after load and after the transfers.
-// Run alone: `npm run build && npm run bench:axfr -- [--records N] [--rounds R]`; `npm run bench` runs it too
+// Run alone: `npm run build && npm run bench:axfr -- [--records N] [--rounds R] [--build LABEL=DIR]`; `npm run bench` runs it too
 // (`npm run bench -- --only axfr --skip-load --skip-tcp --mix repeat` for this phase alone).
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -14,19 +14,24 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../test/helpers/ports.js';
 import { knotConfig } from '../test/helpers/servers.js';
 import { startProcess, type Proc } from '../test/helpers/proc.js';
-import { cpuSecondsBetween, cpuTicks, peakRss } from './measure.js';
+import { cpuNs, peakRss } from './measure.js';
 import { fluxdnsDist, repoRoot, waitForSoa } from './servers.js';
 import { BENCH_ZONE, writeZone } from './zone.js';
 
 export interface AxfrRun {
   seconds: number;
+  /** Connect to the first whole message. */
+  firstSeconds: number;
+  /** This (client) process's CPU during the transfer: when it nears `seconds`, the client sets the pace. */
+  clientCpuSeconds: number;
   cpuSeconds: number;
   messages: number;
   records: number;
 }
 
 export interface AxfrResult {
-  id: 'fluxdns' | 'knotd';
+  /** 'fluxdns', 'knotd', or `fluxdns@LABEL` for another build (--build). */
+  id: string;
   /** Records in the zone file (the transfer carries one more: the closing SOA). */
   zoneRecords: number;
   loadSeconds: number;
@@ -55,8 +60,8 @@ function pinned(cpu: string | null, cmd: string, args: string[], cwd: string, na
   return startProcess(c, a, { name, cwd });
 }
 
-async function startFluxdns(zoneFile: string, cpu: string | null): Promise<Started> {
-  if (!existsSync(fluxdnsDist)) throw new Error(`${fluxdnsDist} missing: run npm run build`);
+async function startFluxdns(zoneFile: string, cpu: string | null, main = fluxdnsDist): Promise<Started> {
+  if (!existsSync(main)) throw new Error(`${main} missing: run npm run build`);
   const dir = mkdtempSync(join(tmpdir(), 'fluxdns-bench-axfr-'));
   const port = await freePort();
   const conf = join(dir, 'fluxdns.yaml');
@@ -75,7 +80,7 @@ async function startFluxdns(zoneFile: string, cpu: string | null): Promise<Start
     ].join('\n'),
   );
   const t0 = Date.now();
-  const proc = pinned(cpu, process.execPath, [fluxdnsDist, 'serve', '--config', conf], repoRoot, `fluxdns-axfr:${port}`);
+  const proc = pinned(cpu, process.execPath, [main, 'serve', '--config', conf], repoRoot, `fluxdns-axfr:${port}`);
   await waitForSoa(proc, port, BENCH_ZONE, 900_000);
   return { proc, port, dir, loadSeconds: (Date.now() - t0) / 1000 };
 }
@@ -118,14 +123,16 @@ function axfrQuery(id: number): Buffer {
  * One AXFR over TCP: reads messages until the second SOA (RFC 5936 §2.2), counting records; rejects on
  * an RCODE other than NOERROR, a closed connection or `timeoutMs`.
  */
-export function axfr(port: number, timeoutMs = 600_000): Promise<{ seconds: number; messages: number; records: number }> {
+export function axfr(port: number, timeoutMs = 600_000): Promise<Omit<AxfrRun, 'cpuSeconds'>> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
     const sock = net.connect({ host: '127.0.0.1', port });
     let buf: Buffer = Buffer.alloc(0);
     let messages = 0;
     let records = 0;
     let soas = 0;
+    let firstSeconds = 0;
     let done = false;
     const finish = (err?: Error): void => {
       if (done) return;
@@ -133,7 +140,10 @@ export function axfr(port: number, timeoutMs = 600_000): Promise<{ seconds: numb
       clearTimeout(timer);
       sock.destroy();
       if (err) reject(err);
-      else resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, messages, records });
+      else {
+        const cpu = process.cpuUsage(cpu0);
+        resolve({ seconds: Number(process.hrtime.bigint() - t0) / 1e9, firstSeconds, clientCpuSeconds: (cpu.user + cpu.system) / 1e6, messages, records });
+      }
     };
     const timer = setTimeout(() => finish(new Error(`AXFR from port ${port}: no end within ${timeoutMs} ms (${messages} messages)`)), timeoutMs);
     sock.on('connect', () => sock.write(axfrQuery(0x5a5a)));
@@ -144,7 +154,7 @@ export function axfr(port: number, timeoutMs = 600_000): Promise<{ seconds: numb
       while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
         const m = buf.subarray(2, 2 + buf.readUInt16BE(0));
         buf = buf.subarray(2 + m.length);
-        messages++;
+        if (messages++ === 0) firstSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
         const rcode = m[3]! & 0x0f;
         if (rcode !== 0) return finish(new Error(`AXFR from port ${port}: RCODE ${rcode}`));
         let p = 12;
@@ -169,42 +179,62 @@ export interface AxfrBenchOptions {
   /** Core for the servers (taskset -c), null unpinned. */
   cpu: string | null;
   log: (line: string) => void;
+  /** Other fluxdns builds (their dist/cli/main.js) run beside the repository's, for A/B: id `fluxdns@LABEL`. */
+  builds?: readonly { label: string; main: string }[];
 }
 
-/** Starts fluxdns and knotd on the zone one after the other (each alone with its RAM), `rounds` transfers each. */
+/**
+ * Starts fluxdns and knotd on the zone one after the other (each loads alone, VmHWM read once it answers),
+ * then runs `rounds` rounds of one transfer from each, the order rotating every round, so each server's
+ * transfers see the same machine (load, the client's warm-up) as the others'.
+ */
 export async function axfrBench(o: AxfrBenchOptions): Promise<AxfrResult[]> {
-  const out: AxfrResult[] = [];
-  for (const id of ['fluxdns', 'knotd'] as const) {
-    const s = id === 'fluxdns' ? await startFluxdns(o.zoneFile, o.cpu) : await startKnotd(o.zoneFile, o.cpu);
-    try {
+  interface Server extends Started {
+    id: string;
+    rssAfterLoadBytes: number;
+    runs: AxfrRun[];
+  }
+  const servers: Server[] = [];
+  try {
+    const starts: [string, () => Promise<Started>][] = [
+      ['fluxdns', () => startFluxdns(o.zoneFile, o.cpu)],
+      ...(o.builds ?? []).map((b): [string, () => Promise<Started>] => [`fluxdns@${b.label}`, () => startFluxdns(o.zoneFile, o.cpu, b.main)]),
+      ['knotd', () => startKnotd(o.zoneFile, o.cpu)],
+    ];
+    for (const [id, start] of starts) {
+      const s = await start();
       const rssAfterLoadBytes = peakRss(s.proc.pid).max;
+      servers.push({ ...s, id, rssAfterLoadBytes, runs: [] });
       o.log(`  ${id}: zone answered after ${s.loadSeconds.toFixed(1)} s, VmHWM ${(rssAfterLoadBytes / 2 ** 20).toFixed(0)} MiB`);
-      const runs: AxfrRun[] = [];
-      for (let r = 0; r < o.rounds; r++) {
-        const before = cpuTicks(s.proc.pid);
+    }
+    for (let r = 0; r < o.rounds; r++) {
+      for (let i = 0; i < servers.length; i++) {
+        const s = servers[(i + r) % servers.length]!;
+        const before = cpuNs(s.proc.pid);
         const x = await axfr(s.port);
-        const cpuSeconds = cpuSecondsBetween(before, cpuTicks(s.proc.pid));
+        const cpuSeconds = (cpuNs(s.proc.pid) - before) / 1e9;
         // The transfer carries every record once and the SOA twice.
-        if (x.records !== o.zoneRecords + 1) throw new Error(`${id}: AXFR carried ${x.records} records, the zone has ${o.zoneRecords} (+1 closing SOA expected)`);
-        runs.push({ ...x, cpuSeconds });
-        o.log(`  ${id} AXFR ${r + 1}/${o.rounds}: ${x.seconds.toFixed(2)} s, server CPU ${cpuSeconds.toFixed(2)} s, ${x.messages} messages, ${x.records} records`);
+        if (x.records !== o.zoneRecords + 1) throw new Error(`${s.id}: AXFR carried ${x.records} records, the zone has ${o.zoneRecords} (+1 closing SOA expected)`);
+        s.runs.push({ ...x, cpuSeconds });
+        o.log(`  ${s.id} AXFR ${r + 1}/${o.rounds}: ${x.seconds.toFixed(3)} s (first message ${(x.firstSeconds * 1000).toFixed(1)} ms), server CPU ${cpuSeconds.toFixed(3)} s, client CPU ${x.clientCpuSeconds.toFixed(3)} s, ${x.messages} messages, ${x.records} records`);
       }
-      out.push({
-        id,
-        zoneRecords: o.zoneRecords,
-        loadSeconds: s.loadSeconds,
-        runs,
-        medianSeconds: median(runs.map((r) => r.seconds)),
-        medianCpuSeconds: median(runs.map((r) => r.cpuSeconds)),
-        rssAfterLoadBytes,
-        peakRssBytes: peakRss(s.proc.pid).max,
-      });
-    } finally {
+    }
+    return servers.map((s) => ({
+      id: s.id,
+      zoneRecords: o.zoneRecords,
+      loadSeconds: s.loadSeconds,
+      runs: s.runs,
+      medianSeconds: median(s.runs.map((r) => r.seconds)),
+      medianCpuSeconds: median(s.runs.map((r) => r.cpuSeconds)),
+      rssAfterLoadBytes: s.rssAfterLoadBytes,
+      peakRssBytes: peakRss(s.proc.pid).max,
+    }));
+  } finally {
+    for (const s of servers) {
       await s.proc.stop(5000);
       rmSync(s.dir, { recursive: true, force: true });
     }
   }
-  return out;
 }
 
 /** The Markdown table of the AXFR phase, with the ratio to knotd's time (issue 13's target: ≤ 1.5). */
@@ -218,16 +248,25 @@ export function axfrTable(results: readonly AxfrResult[]): string {
   return ['| server | records | AXFR time (median) | server CPU (median) | messages | VmHWM after load | peak RSS after AXFR |', '|---|---|---|---|---|---|---|', ...rows].join('\n');
 }
 
+/** `--build LABEL=DIR` (DIR holds cli/main.js, e.g. a copy of an older dist/): another fluxdns build for A/B. */
+function builds(specs: readonly string[]): { label: string; main: string }[] {
+  return specs.map((spec) => {
+    const eq = spec.indexOf('=');
+    if (eq <= 0) throw new Error(`--build ${spec}: expected LABEL=DIR`);
+    return { label: spec.slice(0, eq), main: join(spec.slice(eq + 1), 'cli', 'main.js') };
+  });
+}
+
 // Standalone: writes the zone, runs the phase, prints the table.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '3' }, unpinned: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { records: { type: 'string', default: '1000000' }, rounds: { type: 'string', default: '3' }, unpinned: { type: 'boolean', default: false }, build: { type: 'string', multiple: true, default: [] } } });
   const dir = mkdtempSync(join(tmpdir(), 'fluxdns-bench-axfr-zone-'));
   try {
     const zoneFile = join(dir, 'big.zone');
     const shape = await writeZone(zoneFile, Number(values.records));
     const log = (l: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${l}\n`);
     log(`AXFR: zone of ${shape.records} records`);
-    const results = await axfrBench({ zoneFile, zoneRecords: shape.records, rounds: Number(values.rounds), cpu: values.unpinned ? null : '0', log });
+    const results = await axfrBench({ zoneFile, zoneRecords: shape.records, rounds: Number(values.rounds), cpu: values.unpinned ? null : '0', log, builds: builds(values.build) });
     process.stdout.write(axfrTable(results) + '\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
