@@ -18,6 +18,12 @@
       "sources": ["dnssec_sign.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
       "defines": ["NAPI_VERSION=8"]
+    },
+    {
+      "target_name": "fluxdns_xfr",
+      "sources": ["axfr_body.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "defines": ["NAPI_VERSION=8"]
     }
   ]
 }

@@ -37,7 +37,7 @@ if (!gyp) done('native UDP batching not built (node-gyp not found beside npm); u
 const nodedir = findNodeDir();
 const args = [gyp, 'rebuild', '--loglevel=silent', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
 const r = spawnSync(process.execPath, args, { cwd: native, encoding: 'utf8', timeout: 180_000 });
-const addons = ['fluxdns_udp', 'fluxdns_nft', 'fluxdns_dnssec'];
+const addons = ['fluxdns_udp', 'fluxdns_nft', 'fluxdns_dnssec', 'fluxdns_xfr'];
 const builtAddon = (name) => existsSync(join(native, 'build', 'Release', `${name}.node`));
 // One failing target must not cost the others (node-gyp stops at the first error): build the rest with make -k.
 if (r.status !== 0 && existsSync(join(native, 'build', 'Makefile'))) {

@@ -8,14 +8,19 @@
 // is optional), and what lets the bytes be copied as they are.
 //
 // Each message is written once, into a buffer that starts with the stream's 2-byte length (RFC 1035
-// §4.2.2): the socket takes it as it is, no copy after writing (a million records are 35 MB of messages).
+// §4.2.2): the socket takes it as it is, no copy after writing (a million records are 35 MB of messages);
+// a TSIG is appended in place. The transport hands written frames back (recycle, wire/frame.ts) and the
+// next messages are written into them: fresh 64-KiB buffers for every message made V8 run a full garbage
+// collection or two per million-record transfer ("external memory pressure"). The record loop runs in C
+// when the addon is built (native/axfr_body.c: one memcpy per owner and RDATA), else in JavaScript.
 import type { TsigStreamSigner } from '../tsig/sign.js';
 import { nameToWire } from '../wire/name.js';
 import { RRType } from '../wire/types.js';
 import type { Zone } from '../zone/tree.js';
 import type { CompiledZoneBuffers } from '../zone/compiled.js';
-import { streamFrame } from '../wire/frame.js';
+import type { RecyclingFrames } from '../wire/frame.js';
 import { STREAM_MAX, type TransferHead } from './messages.js';
+import { nativeAxfrBody, ST_APEX_AT, ST_APEX_LEN, ST_BUDGET, ST_COUNT, ST_FULL, ST_NODE, ST_NODE_COUNT, ST_POS, ST_RR, ST_SET, ST_SOA_SET, ST_WORDS, type AxfrBodyFn } from './axfr-native.js';
 
 const HEADER = 12;
 const OPT_SIZE = 11;
@@ -60,21 +65,39 @@ class AxfrWriter {
   private count = 0;
   /** Offset of the apex name in this message (a compression target), -1 before it is written. */
   private apexAt = -1;
+  /** The C record loop's state words (axfr-native.ts), when it writes the records. */
+  private readonly state: Int32Array | undefined;
+  /** Bytes of each frame: prefix, the largest message the budget allows, the OPT and the TSIG after it. */
+  private readonly frameBytes: number;
+  /** Frames handed back by the transport (recycle), written again before a new one is allocated. */
+  private readonly free: Buffer[] = [];
+  /** Each frame given out, by its memory: what recycle() takes back (weakly: a frame never handed back is collected). */
+  private readonly issued = new WeakMap<ArrayBufferLike, Buffer>();
 
   constructor(
     private readonly zone: Zone,
     private readonly head: TransferHead,
     private readonly maxSize: number,
     private readonly signer: TsigStreamSigner | undefined,
+    private readonly native: AxfrBodyFn | null,
   ) {
     const b = zone.store.b;
     this.b = b;
     this.budget = maxSize - (signer?.overhead ?? 0) - (head.edns ? OPT_SIZE : 0);
+    this.frameBytes = FRAME + this.budget + OPT_SIZE + (signer?.overhead ?? 0);
     this.apexOff = b.nodeName[0]!;
     this.apexLen = nameLength(b.names, this.apexOff);
     this.soaSet = zone.store.setOf(0, RRType.SOA);
     if (this.soaSet < 0) throw new Error(`zone ${zone.origin} has no SOA`);
     this.qname = nameToWire(head.question.name);
+    if (native) {
+      const st = new Int32Array(ST_WORDS);
+      st[ST_BUDGET] = this.budget;
+      st[ST_APEX_LEN] = this.apexLen;
+      st[ST_SOA_SET] = this.soaSet;
+      st[ST_NODE_COUNT] = b.nodeCount;
+      this.state = st;
+    }
   }
 
   get done(): boolean {
@@ -95,9 +118,17 @@ class AxfrWriter {
     return this.close(frame);
   }
 
-  private open(): Uint8Array {
-    // Room for the largest message this budget allows, the OPT after it, and the prefix.
-    const frame = Buffer.allocUnsafe(FRAME + this.budget + OPT_SIZE);
+  /** A frame the transport has written out (one next() returned): its buffer carries a later message. */
+  recycle(view: Uint8Array): void {
+    const frame = this.issued.get(view.buffer);
+    if (frame === undefined || view.byteOffset !== 0) return;
+    this.issued.delete(view.buffer);
+    this.free.push(frame);
+  }
+
+  private open(): Buffer {
+    // Its own ArrayBuffer (allocUnsafeSlow: never a slice of Node's pool), so recycle() knows it by its memory.
+    const frame = this.free.pop() ?? Buffer.allocUnsafeSlow(this.frameBytes);
     const m = frame.subarray(FRAME);
     const h = this.head;
     m.fill(0, 0, HEADER);
@@ -126,7 +157,7 @@ class AxfrWriter {
     return frame;
   }
 
-  private close(frame: Uint8Array): Uint8Array {
+  private close(frame: Buffer): Uint8Array {
     const m = this.m;
     let pos = this.pos;
     m[6] = this.count >>> 8;
@@ -145,10 +176,11 @@ class AxfrWriter {
       m[11] = 1;
     }
     this.first = false;
-    // TSIG appends a record: the signer returns a new message, framed again (signed transfers pay one copy).
-    if (this.signer) return streamFrame(this.signer.sign(m.subarray(0, pos)));
+    // TSIG is appended in place, in the room the budget left for it (RFC 8945 §5.3.1: each message signed).
+    if (this.signer) pos = this.signer.signInto(m, pos);
     frame[0] = pos >>> 8;
     frame[1] = pos & 0xff;
+    this.issued.set(frame.buffer, frame);
     return frame.subarray(0, FRAME + pos);
   }
 
@@ -178,6 +210,7 @@ class AxfrWriter {
 
   /** Writes records from the cursor until the message is full (false) or the zone's records end (true). */
   private body(): boolean {
+    if (this.native) return this.nativeBody(this.native, this.state!);
     const b = this.b;
     const m = this.m;
     const names = b.names;
@@ -262,6 +295,25 @@ class AxfrWriter {
     this.r = r;
     return !full;
   }
+
+  /** body() by the C loop (native/axfr_body.c): the same bytes, the cursor handed over in `st`. */
+  private nativeBody(fn: AxfrBodyFn, st: Int32Array): boolean {
+    const b = this.b;
+    st[ST_POS] = this.pos;
+    st[ST_COUNT] = this.count;
+    st[ST_APEX_AT] = this.apexAt;
+    st[ST_NODE] = this.n;
+    st[ST_SET] = this.s;
+    st[ST_RR] = this.r;
+    fn(this.m, st, b.names, b.rdata, b.nodeName, b.nodeFirstSet, b.nodeSets, b.setType, b.setTtl, b.setFirstRr, b.setRrs, b.rrOff, b.rrLen);
+    this.pos = st[ST_POS]!;
+    this.count = st[ST_COUNT]!;
+    this.apexAt = st[ST_APEX_AT]!;
+    this.n = st[ST_NODE]!;
+    this.s = st[ST_SET]!;
+    this.r = st[ST_RR]!;
+    return st[ST_FULL] === 0;
+  }
 }
 
 /** TYPE, CLASS IN, TTL and RDLENGTH of a record at m[pos]; returns the position after them. */
@@ -280,12 +332,19 @@ function rrFixed(m: Uint8Array, pos: number, type: number, ttl: number, len: num
 }
 
 /**
- * Yields the AXFR of `zone` as messages in stream framing (each after its 2-byte length), each under
- * `maxSize` less the TSIG's room and signed by `signer` when given: the apex SOA, every other record node
- * by node (each RRset together), the apex SOA again. Lazily: one message is built per step, so a
- * million-record zone is never held encoded.
+ * The AXFR of `zone` as messages in stream framing (each after its 2-byte length), each under `maxSize`
+ * less the TSIG's room and signed by `signer` when given: the apex SOA, every other record node by node
+ * (each RRset together), the apex SOA again. Lazily: one message is built per step, so a million-record
+ * zone is never held encoded; frames handed back with `recycle` carry later messages (wire/frame.ts).
+ * `loop: 'js'` writes the records with the JavaScript loop even when the C one is built (tests compare the two).
  */
-export function* axfrFrames(zone: Zone, head: TransferHead, signer?: TsigStreamSigner, maxSize = STREAM_MAX): Generator<Uint8Array> {
-  const w = new AxfrWriter(zone, head, maxSize, signer);
-  while (!w.done) yield w.next();
+export function axfrFrames(zone: Zone, head: TransferHead, signer?: TsigStreamSigner, maxSize = STREAM_MAX, loop: 'native' | 'js' = 'native'): RecyclingFrames & IterableIterator<Uint8Array> {
+  const w = new AxfrWriter(zone, head, maxSize, signer, loop === 'native' ? nativeAxfrBody() : null);
+  return {
+    next: (): IteratorResult<Uint8Array> => (w.done ? { done: true, value: undefined } : { done: false, value: w.next() }),
+    recycle: (frame: Uint8Array) => w.recycle(frame),
+    [Symbol.iterator]() {
+      return this;
+    },
+  };
 }

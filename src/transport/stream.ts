@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { TransportInfo } from '../answer/context.js';
 import type { Engine } from '../answer/engine.js';
 import type { Conn } from './conn.js';
-import { streamFrame } from '../wire/frame.js';
+import { recyclerOf, streamFrame } from '../wire/frame.js';
 
 export interface StreamSocket extends Duplex {
   readonly remoteAddress?: string | undefined;
@@ -45,12 +45,30 @@ export function serveStream(engine: Engine, socket: StreamSocket, info: Transpor
   });
 
   /** Further messages of multi-message responses (zone transfers), each written after its first message, already framed. */
-  const streams: Iterator<Uint8Array>[] = [];
+  const streams: { it: Iterator<Uint8Array>; recycle: ((frame: Uint8Array) => void) | undefined }[] = [];
+
+  /**
+   * Writes a frame whose buffer its writer reuses: handed back as soon as the socket is done with it —
+   * at once when the kernel took it whole (nothing left queued), else when its write completes.
+   */
+  const writeRecycled = (frame: Uint8Array, recycle: (frame: Uint8Array) => void) => {
+    let back = false;
+    socket.write(frame, (err?: Error | null) => {
+      if (!err && !back) {
+        back = true;
+        recycle(frame);
+      }
+    });
+    if (socket.writableLength === 0 && !back) {
+      back = true;
+      recycle(frame);
+    }
+  };
 
   /** Writes queued transfer messages until the socket pushes back; the query stays in flight until its last one. */
   const pump = () => {
     while (!closed && !waitingForDrain && streams.length > 0) {
-      const it = streams[0]!;
+      const { it, recycle } = streams[0]!;
       let next: IteratorResult<Uint8Array>;
       try {
         next = it.next();
@@ -67,7 +85,8 @@ export function serveStream(engine: Engine, socket: StreamSocket, info: Transpor
       }
       // Past the socket's high-water mark, but a few messages ahead: when the kernel takes more, libuv
       // has the next message queued instead of waiting for this loop to write it.
-      socket.write(next.value);
+      if (recycle) writeRecycled(next.value, recycle);
+      else socket.write(next.value);
       if (socket.writableLength >= TRANSFER_AHEAD) waitingForDrain = true;
     }
   };
@@ -82,7 +101,8 @@ export function serveStream(engine: Engine, socket: StreamSocket, info: Transpor
       if (!socket.write(streamFrame(reply))) waitingForDrain = true;
     }
     if (reply !== null && following !== undefined) {
-      streams.push(following[Symbol.iterator]());
+      const it = following[Symbol.iterator]();
+      streams.push({ it, recycle: recyclerOf(it) });
       pump();
     } else conn.replied();
     resumeIfPossible();

@@ -42,6 +42,16 @@ export function appendTsig(wire: Uint8Array, plan: SignPlan, now: number): Uint8
  * and the TSIG timers alone (Time Signed, Fudge); otherwise §4.3 (request MAC, message, all variables).
  */
 function signOne(wire: Uint8Array, plan: SignPlan, now: number, prior: Uint8Array | undefined): { wire: Uint8Array; mac: Uint8Array } {
+  const { rr, mac } = tsigFor(wire, plan, now, prior);
+  const out = new Uint8Array(wire.length + rr.length);
+  out.set(wire, 0);
+  out.set(rr, wire.length);
+  countTsig(out);
+  return { wire: out, mac };
+}
+
+/** The TSIG record that signs `wire` (§4.3, or §5.3.1 after `prior`), and its MAC. */
+function tsigFor(wire: Uint8Array, plan: SignPlan, now: number, prior: Uint8Array | undefined): { rr: Uint8Array; mac: Uint8Array } {
   const originalId = (wire[0]! << 8) | wire[1]!;
   const vars = {
     keyName: plan.keyName,
@@ -58,14 +68,14 @@ function signOne(wire: Uint8Array, plan: SignPlan, now: number, prior: Uint8Arra
     else parts = plan.requestMac ? [requestMacPrefix(plan.requestMac), wire, encodeVariables(vars)] : [wire, encodeVariables(vars)];
     mac = hmac(plan.key.algorithm, plan.key.secret, parts).subarray(0, plan.macSize);
   }
-  const rr = encodeTsigRecord({ ...vars, mac, originalId });
-  const out = new Uint8Array(wire.length + rr.length);
-  out.set(wire, 0);
-  out.set(rr, wire.length);
-  const ar = ((out[10]! << 8) | out[11]!) + 1;
-  out[10] = (ar >>> 8) & 0xff;
-  out[11] = ar & 0xff;
-  return { wire: out, mac };
+  return { rr: encodeTsigRecord({ ...vars, mac, originalId }), mac };
+}
+
+/** ARCOUNT + 1: the message now ends with its TSIG (the MAC covered the count without it). */
+function countTsig(m: Uint8Array): void {
+  const ar = ((m[10]! << 8) | m[11]!) + 1;
+  m[10] = (ar >>> 8) & 0xff;
+  m[11] = ar & 0xff;
 }
 
 /** §4.3.3 "TSIG Timers": Time Signed (48 bits) and Fudge, what a subsequent message of a response digests. */
@@ -98,5 +108,19 @@ export class TsigStreamSigner {
     const r = signOne(wire, this.plan, this.now(), this.prior);
     this.prior = r.mac;
     return r.wire;
+  }
+
+  /**
+   * sign() without the copy: the message is buf[0, length) and its TSIG is written after it, in the
+   * `overhead` bytes the caller left free. Returns the signed message's length. The same bytes as sign().
+   */
+  signInto(buf: Uint8Array, length: number): number {
+    const wire = buf.subarray(0, length);
+    const { rr, mac } = tsigFor(wire, this.plan, this.now(), this.prior);
+    if (length + rr.length > buf.length) throw new RangeError(`no room for a ${rr.length}-byte TSIG after a ${length}-byte message`);
+    this.prior = mac;
+    buf.set(rr, length);
+    countTsig(buf);
+    return length + rr.length;
   }
 }

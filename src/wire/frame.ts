@@ -8,3 +8,20 @@ export function streamFrame(wire: Uint8Array): Buffer {
   frame.set(wire, 2);
   return frame;
 }
+
+/**
+ * The later messages of a multi-message response (a zone transfer), already framed, from a writer that
+ * reuses its buffers: the transport hands each frame back with `recycle` once the socket no longer needs
+ * its bytes. A transfer of a million records is 35 MB of 64-KiB buffers otherwise, and V8 answers that
+ * much external memory with a full garbage collection or two per transfer.
+ */
+export interface RecyclingFrames extends Iterator<Uint8Array> {
+  /** `frame`, one this iterator returned, has been written out: its memory may carry a later message. */
+  recycle(frame: Uint8Array): void;
+}
+
+/** The iterator's `recycle`, bound, when it has one. */
+export function recyclerOf(it: Iterator<Uint8Array>): ((frame: Uint8Array) => void) | undefined {
+  const r = (it as Partial<RecyclingFrames>).recycle;
+  return typeof r === 'function' ? r.bind(it) : undefined;
+}
