@@ -4,6 +4,7 @@
 import { nameKey, parentName } from '../wire/name.js';
 import { RRType } from '../wire/types.js';
 import type { Zone } from '../zone/tree.js';
+import { wireName, type WireName } from '../zone/compiled.js';
 import type { EchoZoneConfig } from '../modules/echo/schema.js';
 
 export type Authority =
@@ -36,6 +37,15 @@ export class AuthorityTable {
    * name's lookup in a Map hashes it, then each parent again).
    */
   private few: { readonly key: string; readonly a: Authority }[] | undefined;
+  /**
+   * The same zones and services by the hash of their lower-cased wire name (compiled.ts hashLabel, the
+   * suffix hashes a WireName carries), for resolveWire: a query's name is matched from its bytes, with
+   * no text made. Several names may share a hash: the bytes decide.
+   */
+  private readonly zonesByHash = new Map<number, WireEntry[]>();
+  private readonly servicesByHash = new Map<number, WireEntry[]>();
+  /** With few zones, their wire names most labels first: the first whose suffix hash and bytes match is the deepest. */
+  private fewWire: WireEntry[] | undefined;
 
   constructor(
     entries: Iterable<Authority> = [],
@@ -43,6 +53,9 @@ export class AuthorityTable {
     private readonly source?: { readonly config: unknown; readonly zones: unknown },
   ) {
     for (const a of entries) this.add(a);
+    for (const a of this.zones.values()) addWire(this.zonesByHash, a);
+    for (const a of this.services.values()) addWire(this.servicesByHash, a);
+    if (this.zones.size <= FEW_ZONES) this.fewWire = [...this.zonesByHash.values()].flat().sort((x, y) => y.labels - x.labels);
     if (this.zones.size <= FEW_ZONES) this.few = [...this.zones].map(([key, a]) => ({ key, a })).sort((x, y) => y.key.length - x.key.length);
   }
 
@@ -84,6 +97,42 @@ export class AuthorityTable {
     return this.deepest(key);
   }
 
+  /**
+   * resolve() for a name in lower-cased wire form with its suffix hashes (the query's question,
+   * compiled.ts questionWireName): the same answer, found without the name's text.
+   */
+  resolveWire(w: WireName, qtype: number): Authority | undefined {
+    const labels = w.offs.length;
+    if (this.services.size > 0) {
+      const s = findWire(this.servicesByHash, w, 0);
+      if (s) return s;
+    }
+    if (this.zones.size === 0) return undefined;
+    if (qtype === RRType.DS && labels > 0) {
+      const parent = this.deepestWire(w, 1);
+      if (parent) return parent;
+    }
+    return this.deepestWire(w, 0);
+  }
+
+  /** The deepest zone holding the suffix of `w` from label `from` on. */
+  private deepestWire(w: WireName, from: number): Authority | undefined {
+    const labels = w.offs.length;
+    const few = this.fewWire;
+    if (few !== undefined) {
+      for (const e of few) {
+        const i = labels - e.labels;
+        if (i >= from && w.hashes[i] === e.hash && sameSuffix(e, w, i)) return e.a;
+      }
+      return undefined;
+    }
+    for (let i = from; i <= labels; i++) {
+      const a = findWire(this.zonesByHash, w, i);
+      if (a) return a;
+    }
+    return undefined;
+  }
+
   /** Longest-suffix match of a lower-case name against the zone apexes. */
   deepest(key: string): Authority | undefined {
     if (this.zones.size === 0) return undefined;
@@ -103,6 +152,44 @@ export class AuthorityTable {
       key = parentName(key);
     }
   }
+}
+
+interface WireEntry {
+  /** The name in lower-cased wire form, its label count and its hash (WireName.hashes[0]). */
+  readonly wire: Uint8Array;
+  readonly labels: number;
+  readonly hash: number;
+  readonly a: Authority;
+}
+
+/** A Map key of a suffix hash: 30 bits stay a small integer (no boxed number per probe). */
+const smi = (h: number): number => h & 0x3fffffff;
+
+function addWire(map: Map<number, WireEntry[]>, a: Authority): void {
+  const w = wireName(nameKey(a.name));
+  const e = { wire: w.wire, labels: w.offs.length, hash: w.hashes[0]!, a };
+  const list = map.get(smi(e.hash));
+  if (list) list.push(e);
+  else map.set(smi(e.hash), [e]);
+}
+
+/** Whether `e` names the suffix of `w` from label `label` on (bytes compared). */
+function sameSuffix(e: WireEntry, w: WireName, label: number): boolean {
+  const at = label < w.offs.length ? w.offs[label]! : w.root;
+  const b = e.wire;
+  const len = b.length;
+  if (w.root + 1 - at !== len) return false;
+  const q = w.wire;
+  for (let i = 0; i < len; i++) if (b[i] !== q[at + i]) return false;
+  return true;
+}
+
+/** The entry named by the suffix of `w` from label `label` on, or undefined. */
+function findWire(map: Map<number, WireEntry[]>, w: WireName, label: number): Authority | undefined {
+  const list = map.get(smi(w.hashes[label]!));
+  if (list === undefined) return undefined;
+  for (const e of list) if (sameSuffix(e, w, label)) return e.a;
+  return undefined;
 }
 
 /** Up to this many zones, `deepest` compares suffixes instead of walking up through the Map. */

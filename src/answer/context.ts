@@ -9,6 +9,7 @@ import type { AuthorityTable } from './authority.js';
 import type { TransportInfo } from '../transport/info.js';
 import type { LookupResult } from '../zone/lookup.js';
 import { turnNow } from './clock.js';
+import { questionWireCount, questionWireName, type WireName } from '../zone/compiled.js';
 import type { TsigStatus } from '../tsig/status.js';
 import type { SignPlan } from '../tsig/sign.js';
 import type { TtlJitterConfig } from '../modules/ttl-jitter/schema.js';
@@ -156,6 +157,8 @@ export class QueryContext {
     this.at = -1;
     this.slots = undefined;
     this.resolved = undefined;
+    this.qwire = undefined;
+    this.settled = false;
     this.zoneResult = undefined;
     this.cacheMissHash = -1;
     this.zoneSlot = -1;
@@ -188,8 +191,31 @@ export class QueryContext {
    * response): its question's text is made while the query's bytes are still the transport's.
    */
   settle(): void {
+    // The authority is resolved from the query's bytes (questionWire): now, while they are the query's.
+    void this.authority;
+    this.qwire = undefined;
+    this.settled = true;
     this.parser?.settle();
   }
+
+  /**
+   * The question's name in lower-cased wire form with its suffix hashes (compiled.ts questionWireName),
+   * made once per query from its bytes — undefined without a question, for a compressed name, or for a
+   * context that does not own its parsed view (its `raw` may not be what `query` was parsed from).
+   * Valid during the query's synchronous part: a later call scans again if another query's scan came between.
+   */
+  questionWire(): WireName | undefined {
+    if (this.parser === undefined || this.query.question === undefined || this.settled) return undefined;
+    if (this.qwire !== undefined && this.qwireCount === questionWireCount()) return this.qwire;
+    this.qwire = questionWireName(this.raw, 12);
+    this.qwireCount = questionWireCount();
+    return this.qwire;
+  }
+
+  private qwire: WireName | undefined = undefined;
+  private qwireCount = -1;
+  /** Set by settle(): the query's bytes may since have been reused by the transport. */
+  private settled = false;
 
   /**
    * When the query arrived (ms since the epoch): given (tests, `fluxdns explain`) or read on first use
@@ -231,7 +257,13 @@ export class QueryContext {
   get authority(): Authority | undefined {
     if (this.resolved === undefined) {
       const q = this.query.question;
-      this.resolved = (q && (this.runtime.authorities ?? derivedAuthorities(this.runtime)).resolve(q.name, q.type)) ?? null;
+      if (q === undefined) this.resolved = null;
+      else {
+        const table = this.runtime.authorities ?? derivedAuthorities(this.runtime);
+        // From the query's bytes when this context owns them (the engine's): no text of the name is made.
+        const w = this.questionWire();
+        this.resolved = (w !== undefined ? table.resolveWire(w, q.type) : table.resolve(q.name, q.type)) ?? null;
+      }
     }
     return this.resolved ?? undefined;
   }

@@ -111,11 +111,22 @@ function qscratch(labels: number): WireName {
   return s;
 }
 
+let questionWireCalls = 0;
+
+/**
+ * Counts questionWireName calls: a WireName it gave is still valid while this count is the same (a
+ * caller keeping one for the query checks this instead of scanning the name again).
+ */
+export function questionWireCount(): number {
+  return questionWireCalls;
+}
+
 /**
  * The name at `src[at]` (a query's question, offset 12), lower-cased into a reused scratch WireName —
  * valid until the next call; undefined when the name is compressed or malformed. No allocation.
  */
 export function questionWireName(src: Uint8Array, at: number): WireName | undefined {
+  questionWireCalls++;
   const wire = qwire;
   let n = 0;
   let o = 0;

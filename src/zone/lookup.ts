@@ -38,6 +38,17 @@ export interface LookupOptions {
   minimalAny: boolean;
 }
 
+/**
+ * The query name: its text, or something that makes the text when read (the query's question, whose
+ * name text is built from its bytes on first read) — a lookup whose answer does not spell the name
+ * (NXDOMAIN, NODATA, a referral) never reads it, given `qwire`.
+ */
+export type QName = string | { readonly name: string };
+
+function text(q: QName): string {
+  return typeof q === 'string' ? q : q.name;
+}
+
 /** Bound on CNAME/DNAME steps, as resolvers bound chains (BIND follows 16). */
 const MAX_CHAIN = 16;
 
@@ -65,7 +76,7 @@ export function lookup(zones: ZoneSet, qname: string, qtype: number, opts: Looku
  * the query's authority (answer/authority.ts), so the zone is not searched for a second time. `qwire`:
  * qname in lower-cased wire form (compiled.ts questionWireName), when the caller has it from the query.
  */
-export function lookupInZone(zone: Zone, qname: string, qtype: number, opts: LookupOptions, qwire?: WireName): LookupResult {
+export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: LookupOptions, qwire?: WireName): LookupResult {
   const st = zone.store;
 
   const answer: ResourceRecord[] = [];
@@ -74,7 +85,7 @@ export function lookupInZone(zone: Zone, qname: string, qtype: number, opts: Loo
   // Made by the first CNAME or DNAME: most lookups follow no chain.
   let seen: Set<string> | undefined;
   let dnamesSeen: Set<number> | undefined;
-  let name = qname;
+  let name: QName = qname;
   let wildcard = false;
   let requiredAdditional = 0;
   let lastWildcard = NO_WILDCARD;
@@ -129,7 +140,7 @@ export function lookupInZone(zone: Zone, qname: string, qtype: number, opts: Loo
         }
         // The synthesized CNAME answers a CNAME query itself (RFC 6672 §3.1): nothing to follow.
         if (qtype === RRType.CNAME) return done('answer', Rcode.NOERROR, true, wildcard);
-        (seen ??= new Set()).add(nameKey(name));
+        (seen ??= new Set()).add(nameKey(text(name)));
         const target = step.target;
         // Chains are followed only inside the zone that answered, as NSD and Knot do: data from another
         // zone may have a different authority, and a loop or long chain ends the answer where it is.
@@ -197,16 +208,17 @@ function suffixText(qname: string, labels: string[], n: number): string {
 }
 
 /** One name's lookup inside one zone, without following CNAME or DNAME targets. */
-function zoneStep(zone: Zone, qname: string, qtype: number, opts: LookupOptions, qwire: WireName | undefined): Step {
+function zoneStep(zone: Zone, qname: QName, qtype: number, opts: LookupOptions, qwire: WireName | undefined): Step {
   const st = zone.store;
   const flags = st.b.nodeFlags;
-  const w = qwire ?? wireName(qname);
+  const w = qwire ?? wireName(text(qname));
   const labels = w.offs.length;
   const zoneDepth = zone.apexLabels;
   // Walk down from the apex: a cut or a DNAME on the way decides before the name itself does.
   let closest = 0;
   if (labels > zoneDepth && (flags[0]! & F_DNAME) !== 0) {
-    return dnameStep(st, 0, qname, suffixText(qname, splitLabels(qname), zoneDepth));
+    const t = text(qname);
+    return dnameStep(st, 0, t, suffixText(t, splitLabels(t), zoneDepth));
   }
   for (let depth = zoneDepth + 1; depth <= labels; depth++) {
     const node = st.probe(w, labels - depth);
@@ -218,21 +230,25 @@ function zoneStep(zone: Zone, qname: string, qtype: number, opts: LookupOptions,
       // authority, the DS RRset or NODATA, never a referral.
       if (atQname && qtype === RRType.DS) {
         const ds = st.setOf(node, RRType.DS);
-        return ds >= 0 ? { kind: 'answer', sets: [ds], owner: qname, wildcard: NO_WILDCARD } : { kind: 'nodata', wildcard: NO_WILDCARD };
+        return ds >= 0 ? { kind: 'answer', sets: [ds], owner: text(qname), wildcard: NO_WILDCARD } : { kind: 'nodata', wildcard: NO_WILDCARD };
       }
       return { kind: 'referral', ns: st.setOf(node, RRType.NS), node };
     }
-    if (!atQname && (f & F_DNAME) !== 0) return dnameStep(st, node, qname, suffixText(qname, splitLabels(qname), depth));
+    if (!atQname && (f & F_DNAME) !== 0) {
+      const t = text(qname);
+      return dnameStep(st, node, t, suffixText(t, splitLabels(t), depth));
+    }
     closest = node;
   }
   return existingName(st, closest, qname, qtype, NO_WILDCARD, opts);
 }
 
-function existingName(st: CompiledStore, node: number, owner: string, qtype: number, wildcard: number, opts: LookupOptions): Step {
+/** The name exists (or `wildcard` stands for it): its answer, CNAME or NODATA; `owner`'s text is read only for an answer or a CNAME. */
+function existingName(st: CompiledStore, node: number, owner: QName, qtype: number, wildcard: number, opts: LookupOptions): Step {
   const b = st.b;
   if ((b.nodeFlags[node]! & F_CNAME) !== 0 && qtype !== RRType.CNAME && qtype !== RRType.ANY) {
     const cname = st.setOf(node, RRType.CNAME);
-    return { kind: 'cname', set: cname, owner, target: st.targetText(b.setFirstRr[cname]!), wildcard };
+    return { kind: 'cname', set: cname, owner: text(owner), target: st.targetText(b.setFirstRr[cname]!), wildcard };
   }
   if (qtype === RRType.ANY) {
     const first = b.nodeFirstSet[node]!;
@@ -242,19 +258,19 @@ function existingName(st: CompiledStore, node: number, owner: string, qtype: num
       // RFC 8482 §4.1: any one RRset will do; the smallest, so the answer is least likely to truncate.
       let best = first;
       for (let s = first + 1; s < first + count; s++) if (b.setRrs[s]! < b.setRrs[best]!) best = s;
-      return { kind: 'answer', sets: [best], owner, wildcard };
+      return { kind: 'answer', sets: [best], owner: text(owner), wildcard };
     }
     const sets: number[] = [];
     for (let s = first; s < first + count; s++) sets.push(s);
-    return { kind: 'answer', sets, owner, wildcard };
+    return { kind: 'answer', sets, owner: text(owner), wildcard };
   }
   const set = st.setOf(node, qtype);
-  if (set >= 0) return { kind: 'answer', sets: [set], owner, wildcard };
+  if (set >= 0) return { kind: 'answer', sets: [set], owner: text(owner), wildcard };
   return { kind: 'nodata', wildcard };
 }
 
 /** The name does not exist: RFC 4592 §4.1, the source of synthesis is "*." + the closest encloser. */
-function missingName(st: CompiledStore, qtype: number, closest: number, qname: string, opts: LookupOptions): Step {
+function missingName(st: CompiledStore, qtype: number, closest: number, qname: QName, opts: LookupOptions): Step {
   const star = st.b.nodeWild[closest]!;
   if (star < 0) return { kind: 'nxdomain', closest };
   return existingName(st, star, qname, qtype, star, opts);

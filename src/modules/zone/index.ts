@@ -1,11 +1,11 @@
 // zone responder: answers from the master-file zones (RFC 1034 §4.3.2) and refuses names outside them.
 import { Rcode, RRType } from '../../wire/types.js';
 import { lookupInZone } from '../../zone/lookup.js';
-import { questionWireName } from '../../zone/compiled.js';
 import { setSections, type QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../answer/unit.js';
 import { TTL_JITTER, zoneTtlJitter } from '../ttl-jitter/index.js';
 import { serveDnssec } from '../../dnssec/serve/step.js';
+import { dnssecIndexOf } from '../../dnssec/serve/index.js';
 
 export function zoneResponder(): Unit {
   return {
@@ -20,10 +20,11 @@ export function zoneResponder(): Unit {
       const q = ctx.query.question!;
       // Zone transfers are not offered here; a secondary asking gets a clear no (as NSD does).
       if (q.type === RRType.AXFR || q.type === RRType.IXFR) return fail(Rcode.REFUSED, 'zone transfer not allowed');
-      // The name from the query's bytes (no text parsed again); q.name spells the same name.
-      const result = lookupInZone(zone, q.name, q.type, { minimalAny: ctx.transport.proto === 'udp' }, questionWireName(ctx.raw, 12));
+      // The name from the query's bytes (no text parsed again); its text (q.name) is made only for an
+      // answer that spells it — a NXDOMAIN or NODATA never reads it.
+      const result = lookupInZone(zone, q, q.type, { minimalAny: ctx.transport.proto === 'udp' }, ctx.questionWire());
       // RRSIGs and NSEC/NSEC3 proofs of a pre-signed zone, when the query set DO (src/dnssec/serve/).
-      serveDnssec(result, q.name, q.type, ctx.query.edns?.dnssecOk === true);
+      if (dnssecIndexOf(zone) !== undefined) serveDnssec(result, q.name, q.type, ctx.query.edns?.dnssecOk === true);
       ctx.zoneResult = result;
       // The per-zone counter's slot (observe/metrics/zone-counts.ts). A DS query is answered by the
       // parent side but counted, as every query, under the deepest zone holding the name: left to the name match.
