@@ -6,6 +6,8 @@ import { perConfig } from '../config/per-config.js';
 import type { StateReader } from '../answer/state-key.js';
 import type { TransportInfo } from '../transport/info.js';
 import { TSIG_STATUS, type TsigStatus } from '../modules/tsig/state.js';
+import { TokenBuckets } from '../policy/ratelimit.js';
+import { prefixKey } from '../transport/conn.js';
 
 const prefixItem = z.string().superRefine((s, ctx) => {
   const r = parseCidrResult(s);
@@ -84,4 +86,36 @@ export function auditLine(kind: AclKind, zone: string, who: Requester, d: AclDec
   const fields: Record<string, unknown> = { zone, client: who.address, key: who.tsig?.status === 'valid' ? who.tsig.keyName : undefined, ...extra };
   if (d.ok) return { level: 'info', msg: `${kind} allowed`, fields: { ...fields, by: d.by } };
   return { level: 'warn', msg: `${kind} refused`, fields: { ...fields, reason: d.reason } };
+}
+
+/** Refusal lines per second per client prefix (IPv4 /24, IPv6 /56), and the burst after a quiet spell. */
+const REFUSALS_PER_PREFIX = 1;
+const REFUSAL_BURST_PER_PREFIX = 5;
+/** Refusal lines per second from every client together: spoofed UDP sources spread over many prefixes. */
+const REFUSALS_IN_ALL = 10;
+const REFUSAL_BURST_IN_ALL = 20;
+/** Prefixes tracked at most (bounded memory under spoofing); a forgotten one starts with a full burst. */
+const REFUSAL_PREFIXES = 10_000;
+
+/**
+ * Rate limit of the audit's refusal lines (`transfer refused`, `update refused`, `notify refused`): a
+ * client refused again and again — by TCP, or by UDP from forged addresses — must not be able to fill the
+ * log. Past the limit a line is dropped and counted; the next line written says how many went
+ * (`suppressed`). Allowed lines are never dropped: they are the record of what left the server.
+ */
+export class RefusalLogLimit {
+  private readonly perPrefix = new TokenBuckets(REFUSALS_PER_PREFIX, REFUSAL_BURST_PER_PREFIX, REFUSAL_PREFIXES);
+  private readonly inAll = new TokenBuckets(REFUSALS_IN_ALL, REFUSAL_BURST_IN_ALL, 1);
+  private suppressed = 0;
+
+  /** Whether the refusal of `address` at `nowMs` is logged: the count of lines dropped before it, or undefined to drop it. */
+  admit(address: string, nowMs: number): number | undefined {
+    if (!this.perPrefix.take(prefixKey(address), nowMs) || !this.inAll.take('', nowMs)) {
+      this.suppressed++;
+      return undefined;
+    }
+    const dropped = this.suppressed;
+    this.suppressed = 0;
+    return dropped;
+  }
 }

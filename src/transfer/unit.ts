@@ -10,7 +10,7 @@ import type { QueryContext } from '../answer/context.js';
 import { TSIG_PLAN } from '../modules/tsig/index.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../answer/unit.js';
 import type { Zone } from '../zone/tree.js';
-import { auditLine, checkAcl, compileAcl, requesterOf, type AclKind } from './acl.js';
+import { auditLine, checkAcl, compileAcl, RefusalLogLimit, requesterOf, type AclKind } from './acl.js';
 import { axfrFrames } from './axfr-wire.js';
 import { framed, packMessages, type TransferHead } from './messages.js';
 import { serialGt } from './serial.js';
@@ -41,6 +41,8 @@ export interface XfrOptions {
   notify?: (ctx: QueryContext) => Outcome | Promise<Outcome>;
   /** Clock in seconds for TSIG Time Signed of later messages. */
   now?: () => number;
+  /** Clock in ms of the refusal lines' rate limit (acl.ts RefusalLogLimit); Date.now by default. */
+  nowMs?: () => number;
 }
 
 const zoneConfigs = perConfig((config: Config) => new Map(config.zones.map((z) => [nameKey(z.name), z])));
@@ -77,13 +79,19 @@ function apexZone(ctx: QueryContext, name: string): { zone: Zone; zc: ZoneConfig
 
 export function xfrUnit(opts: XfrOptions = {}): Unit {
   const now = opts.now ?? (() => Math.floor(Date.now() / 1000));
+  const nowMs = opts.nowMs ?? Date.now;
+  const refusals = new RefusalLogLimit();
   const allowed = (ctx: QueryContext, kind: AclKind, zone: Zone, zc: ZoneConfig, extra?: Record<string, unknown>): boolean => {
     const who = requesterOf(ctx);
     const list = kind === 'transfer' ? zc.allowTransfer : kind === 'update' ? zc.allowUpdate : zc.allowNotify;
     const d = checkAcl(compileAcl(list), who);
     if (opts.audit) {
-      const line = auditLine(kind, zone.origin, who, d, { proto: ctx.transport.proto, ...extra });
-      opts.audit(line.level, line.msg, line.fields);
+      // Refusals are rate-limited (a flood of refused queries would flood the log); the next line logged counts the dropped ones.
+      const dropped = d.ok ? 0 : refusals.admit(who.address, nowMs());
+      if (dropped !== undefined) {
+        const line = auditLine(kind, zone.origin, who, d, { proto: ctx.transport.proto, ...extra, ...(dropped > 0 ? { suppressed: dropped } : {}) });
+        opts.audit(line.level, line.msg, line.fields);
+      }
     }
     return d.ok;
   };

@@ -166,6 +166,23 @@ describe('fluxdns as a primary', () => {
     assert.equal(getRcode(decodeMessage(udp)), Rcode.FORMERR);
   });
 
+  test('a flood of refused transfers does not flood the log: 5 lines per client /24, then 1 a second, the next line counts the dropped', async () => {
+    // Past the refusals above, the loopback /24's bucket has refilled by now (1 a second, 5 at most).
+    await new Promise((r) => setTimeout(r, 5000));
+    const mark = logText().length;
+    const q = encodeMessage(queryMessage(ZONE, RRType.AXFR));
+    // Over UDP, as a forged-source flood would come: the access list answers before the transport rule.
+    const replies = await Promise.all(Array.from({ length: 60 }, () => udpExchange(q, port, { from: '127.0.0.77' })));
+    assert.ok(replies.every((r) => r !== undefined && getRcode(decodeMessage(new Uint8Array(r))) === Rcode.REFUSED));
+    const refused = () => logText().slice(mark).match(/"transfer refused"[^\n]*/g) ?? [];
+    assert.ok(refused().length >= 1 && refused().length <= 7, `${refused().length} lines\n${refused().join('\n')}`);
+    await new Promise((r) => setTimeout(r, 1500));
+    await udpExchange(q, port, { from: '127.0.0.77' });
+    assert.ok(await waitUntil(() => refused().some((l) => /"suppressed":\d+/.test(l)), 5000), refused().join('\n'));
+    const dropped = refused().map((l) => Number(/"suppressed":(\d+)/.exec(l)?.[1] ?? 0)).reduce((a, b) => a + b, 0);
+    assert.equal(dropped + refused().length, 61, refused().join('\n'));
+  });
+
   test('a SIGHUP with a new serial: NOTIFY reaches knotd, nsd and named, each fetches the difference by IXFR', async () => {
     const mark = logText().length;
     writeFileSync(join(dir, 'zone'), zoneText(2, 'added A 198.51.100.200\n'));
