@@ -1,7 +1,8 @@
 // Which responses count as "identical" for rate limiting, as BIND's rate-limit defines them: positive
 // answers by (name, type), referrals by delegation point, NODATA and NXDOMAIN by zone, errors per client.
+import { scanName, scannedNameText } from '../../wire/reader.js';
 import { decodeMessage, getRcode } from '../../wire/message.js';
-import { Rcode, RRType, type ResourceRecord } from '../../wire/types.js';
+import { Rcode, RRType } from '../../wire/types.js';
 import type { QueryContext } from '../../answer/context.js';
 
 export type ResponseKind = 'answer' | 'referral' | 'nodata' | 'nxdomain' | 'error';
@@ -15,12 +16,16 @@ export interface Classified {
 
 export function classify(ctx: QueryContext): Classified {
   const r = ctx.response;
-  let rcode = r.rcode;
-  let aa = r.aa;
-  let answer: readonly ResourceRecord[] = r.answer;
-  let authority: readonly ResourceRecord[] = r.authority;
+  const q = ctx.query.question;
+  const qname = q ? q.name.toLowerCase() : '';
+  // A pre-encoded (cached) answer: its sections are only in the bytes.
   if (r.prebuilt) {
-    // A pre-encoded (cached) answer: its sections are only in the bytes.
+    const c = classifyWire(r.prebuilt, qname, q?.type ?? 0);
+    if (c !== undefined) return c;
+  }
+  let { rcode, aa, answer, authority } = r;
+  if (r.prebuilt) {
+    // Another rcode (its upper bits may be in the OPT record): decoded, as it is rare.
     try {
       const m = decodeMessage(r.prebuilt);
       rcode = getRcode(m);
@@ -28,11 +33,9 @@ export function classify(ctx: QueryContext): Classified {
       answer = m.answers;
       authority = m.authorities;
     } catch {
-      return { kind: 'error', name: '', rcode: Rcode.SERVFAIL };
+      return MALFORMED;
     }
   }
-  const q = ctx.query.question;
-  const qname = q ? q.name.toLowerCase() : '';
   const zoneOf = () => authority.find((rr) => rr.type === RRType.SOA)?.name.toLowerCase() ?? qname;
   if (rcode === Rcode.NOERROR) {
     if (answer.length > 0) return { kind: 'answer', name: `${qname}/${q?.type ?? 0}`, rcode };
@@ -42,4 +45,55 @@ export function classify(ctx: QueryContext): Classified {
   }
   if (rcode === Rcode.NXDOMAIN) return { kind: 'nxdomain', name: zoneOf(), rcode };
   return { kind: 'error', name: '', rcode };
+}
+
+const MALFORMED: Classified = { kind: 'error', name: '', rcode: Rcode.SERVFAIL };
+
+/**
+ * classify() of an encoded response, read in place: the header's rcode and AA, the section counts, and
+ * the owners of the authority section's first SOA and NS — no message decoded (a cache hit under the
+ * default rrl decoded its whole reply here, more than answering it cost). NOERROR and NXDOMAIN only
+ * (undefined for the others, whose upper bits may be in the OPT record).
+ */
+function classifyWire(m: Uint8Array, qname: string, qtype: number): Classified | undefined {
+  if (m.length < 12) return MALFORMED;
+  const rcode = m[3]! & 15;
+  if (rcode !== Rcode.NOERROR && rcode !== Rcode.NXDOMAIN) return undefined;
+  const aa = (m[2]! & 4) !== 0;
+  const an = (m[6]! << 8) | m[7]!;
+  if (rcode === Rcode.NOERROR && an > 0) return { kind: 'answer', name: `${qname}/${qtype}`, rcode };
+  const qd = (m[4]! << 8) | m[5]!;
+  const ns = (m[8]! << 8) | m[9]!;
+  let pos = 12;
+  for (let i = 0; i < qd; i++) {
+    pos = scanName(m, pos, false);
+    if (pos < 0) return MALFORMED;
+    pos += 4;
+  }
+  for (let i = 0; i < an; i++) {
+    pos = scanName(m, pos, false);
+    if (pos < 0 || pos + 10 > m.length) return MALFORMED;
+    pos += 10 + ((m[pos + 8]! << 8) | m[pos + 9]!);
+  }
+  let soa: string | undefined;
+  let delegation: string | undefined;
+  for (let i = 0; i < ns && (soa === undefined || delegation === undefined); i++) {
+    const owner = pos;
+    pos = scanName(m, pos, false);
+    if (pos < 0 || pos + 10 > m.length) return MALFORMED;
+    const type = (m[pos]! << 8) | m[pos + 1]!;
+    if ((type === RRType.SOA && soa === undefined) || (type === RRType.NS && delegation === undefined)) {
+      scanName(m, owner, true);
+      const name = scannedNameText(m, owner).toLowerCase();
+      if (type === RRType.SOA) soa = name;
+      else delegation = name;
+    }
+    pos += 10 + ((m[pos + 8]! << 8) | m[pos + 9]!);
+  }
+  if (pos > m.length) return MALFORMED;
+  if (rcode === Rcode.NOERROR) {
+    if (delegation !== undefined && !aa) return { kind: 'referral', name: delegation, rcode };
+    return { kind: 'nodata', name: soa ?? qname, rcode };
+  }
+  return { kind: 'nxdomain', name: soa ?? qname, rcode };
 }

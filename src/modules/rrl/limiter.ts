@@ -25,6 +25,15 @@ export interface RrlCounters {
 
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
+  /**
+   * The keys in the order their buckets were made, as a ring: the oldest is evicted first. Not the
+   * Map's own order: V8 leaves a deleted entry as a hole that `keys().next()` steps over until the
+   * table is rebuilt, so taking the first key of a Map that keeps losing its first entry costs the
+   * number of holes — under a flood of random names (RRL's very case) a full table made each new
+   * bucket cost ~60 µs at 100,000 buckets, 4× the whole query.
+   */
+  private readonly order: string[] = [];
+  private oldest = 0;
   readonly counters: RrlCounters = { ok: 0, slipped: 0, dropped: 0, evicted: 0 };
 
   /** `maxBuckets` bounds memory against floods of random names or sources. */
@@ -40,9 +49,11 @@ export class RateLimiter {
   check(key: string, rate: number, window: number, slip: number, t: number): RrlVerdict {
     let b = this.buckets.get(key);
     if (b === undefined) {
-      if (this.buckets.size >= this.maxBuckets) {
-        // Map order is insertion order: the oldest bucket goes first.
-        this.buckets.delete(this.buckets.keys().next().value!);
+      if (this.order.length < this.maxBuckets) this.order.push(key);
+      else {
+        this.buckets.delete(this.order[this.oldest]!);
+        this.order[this.oldest] = key;
+        this.oldest = (this.oldest + 1) % this.maxBuckets;
         this.counters.evicted++;
       }
       b = { balance: rate * 1000, at: t, limited: 0 };

@@ -14,6 +14,7 @@ import { Pipeline } from '../../answer/pipeline.js';
 import type { Runtime } from '../../answer/runtime.js';
 import { createUnits } from '../../answer/units.js';
 import { RateLimiter } from './limiter.js';
+import { classify } from './classify.js';
 
 describe('RateLimiter', () => {
   test('a burst: `rate` responses pass, then every slip-th limited one slips and the rest drop', () => {
@@ -60,7 +61,12 @@ describe('RateLimiter', () => {
     assert.equal(l.check('c', 1, 15, 0, 0), 'ok'); // evicts a
     assert.equal(l.size, 2);
     assert.equal(l.counters.evicted, 1);
-    assert.equal(l.check('a', 1, 15, 0, 0), 'ok');
+    assert.equal(l.check('a', 1, 15, 0, 0), 'ok'); // evicts b, the oldest
+    assert.equal(l.check('c', 1, 15, 0, 0), 'drop'); // c is still there, spent
+    assert.equal(l.check('d', 1, 15, 0, 0), 'ok'); // evicts c
+    assert.equal(l.check('a', 1, 15, 0, 0), 'drop');
+    assert.equal(l.check('c', 1, 15, 0, 0), 'ok'); // a fresh bucket
+    assert.equal(l.counters.evicted, 4);
   });
 });
 
@@ -206,5 +212,57 @@ describe('rrl logOnly', () => {
       pipeline.run(new QueryContext(raw, parseQuery(raw), { proto: 'udp', remoteAddress: '198.51.100.7', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 }, rt, 0));
     }
     assert.equal(lines.length, 0);
+  });
+});
+
+describe('rrl classify', () => {
+  test('a pre-encoded response (cached, negative template) is classified as its decoded sections are', () => {
+    const zone = `${ZONE}alias CNAME nowhere\nchain CNAME www\n*.wild TXT "w"\nempty.sub2 A 198.51.100.9\n`;
+    const rt: Runtime = { config: parseConfigText('rrl: off\n', 'test.yaml').config, zones: new ZoneSet([Zone.build('t.lab.', parseZone(zone, { origin: 't.lab.' }).records)]), generation: 1 };
+    const pipeline = new Pipeline(createUnits());
+    const cases: [string, number, string][] = [
+      ['www.t.lab.', RRType.A, 'answer'],
+      ['WWW.T.lab.', RRType.A, 'answer'],
+      ['chain.t.lab.', RRType.A, 'answer'],
+      ['alias.t.lab.', RRType.A, 'nxdomain'],
+      ['www.t.lab.', RRType.MX, 'nodata'],
+      ['sub2.t.lab.', RRType.A, 'nodata'],
+      ['nx.t.lab.', RRType.A, 'nxdomain'],
+      ['a.b.nx.t.lab.', RRType.AAAA, 'nxdomain'],
+      ['x.wild.t.lab.', RRType.TXT, 'answer'],
+      ['x.wild.t.lab.', RRType.A, 'nodata'],
+      ['h1.sub.t.lab.', RRType.A, 'referral'],
+      ['sub.t.lab.', RRType.NS, 'referral'],
+      ['elsewhere.example.', RRType.A, 'error'],
+    ];
+    for (const [name, type, kind] of cases) {
+      // Twice: the second query is answered from the answer cache where the first was stored.
+      for (let round = 0; round < 2; round++) {
+        const raw = encodeMessage(queryMessage(name, type, { id: 9 }));
+        const ctx = new QueryContext(raw, parseQuery(raw), { proto: 'udp', remoteAddress: '198.51.100.7', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 }, rt, 0);
+        pipeline.run(ctx);
+        const wire = ctx.response.prebuilt ?? encodeResponse(ctx);
+        const r = ctx.response;
+        r.prebuilt = wire;
+        const fromWire = classify(ctx);
+        const m = decodeMessage(wire);
+        r.prebuilt = undefined;
+        r.rcode = getRcode(m);
+        r.aa = m.flags.aa;
+        r.answer = m.answers;
+        r.authority = m.authorities;
+        const fromSections = classify(ctx);
+        assert.deepEqual(fromWire, fromSections, `${name} ${type} round ${round}`);
+        assert.equal(fromWire.kind, kind, `${name} ${type}`);
+      }
+    }
+  });
+
+  test('a malformed pre-encoded response is an error, not a throw', () => {
+    const raw = queryBytes('www.t.lab.', RRType.A);
+    const ctx = new QueryContext(raw, parseQuery(raw), { proto: 'udp', remoteAddress: '198.51.100.7', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 }, runtimeWith('off'), 0);
+    // NOERROR, no answers, one authority record whose name runs past the end.
+    ctx.response.prebuilt = Uint8Array.from([0, 9, 0x84, 0, 0, 0, 0, 0, 0, 1, 0, 0, 5, 0x61]);
+    assert.equal(classify(ctx).kind, 'error');
   });
 });
