@@ -281,7 +281,6 @@ export class ZoneCompiler {
   /** Build time: each node's first RRset (a linked list through setNext), -1 when none. */
   private readonly nodeSetHead: I32;
   private readonly nodeSetTail: I32;
-  private readonly setNode: I32;
   private readonly setType: I32;
   private readonly setTtl: I32;
   private readonly setNext: I32;
@@ -349,7 +348,7 @@ export class ZoneCompiler {
     this.rdata = new Arena(Math.max(1 << 16, hint * 16));
     this.nodeName = col(); this.nodeParent = col(); this.nodeHash = col(); this.nodeFlags = col();
     this.nodeSetHead = col(); this.nodeSetTail = col();
-    this.setNode = col(); this.setType = col(); this.setTtl = col(); this.setNext = col();
+    this.setType = col(); this.setTtl = col(); this.setNext = col();
     this.setRrHead = col(); this.setRrTail = col(); this.setRrCount = col();
     this.rrOff = col(); this.rrLen = col(); this.rrNext = col();
     let slots = 1 << 12;
@@ -487,8 +486,7 @@ export class ZoneCompiler {
     if (set < 0) {
       if (node < this.lastSetNode) this.ordered = false;
       this.lastSetNode = node;
-      set = this.setNode.push(node);
-      this.setType.push(type);
+      set = this.setType.push(type);
       this.setTtl.push(ttl);
       this.setNext.push(-1);
       this.setRrHead.push(-1);
@@ -504,7 +502,7 @@ export class ZoneCompiler {
       else if (type === RRType.SOA) this.soaSets++;
     } else {
       if (ttl < this.setTtl.a[set]! >>> 0) this.setTtl.a[set] = ttl;
-      if (set !== this.setNode.n - 1) this.ordered = false;
+      if (set !== this.setType.n - 1) this.ordered = false;
     }
     const rr = this.rrOff.push(this.rdata.add(rdata));
     this.rrLen.push(rdata.length);
@@ -651,7 +649,7 @@ export class ZoneCompiler {
   /** The flat arrays: RRsets of a node contiguous, records of an RRset contiguous. Call once, last. */
   finish(): CompiledZoneBuffers {
     const nodeCount = this.nodeName.n;
-    const setCount = this.setNode.n;
+    const setCount = this.setType.n;
     const rrCount = this.rrOff.n;
     const nodeWild = new Int32Array(nodeCount).fill(-1);
     for (let n = 1; n < nodeCount; n++) {
@@ -686,7 +684,8 @@ export class ZoneCompiler {
       names: this.names.finish(), rdata: this.rdata.finish(),
       nodeName: this.nodeName.a.subarray(0, nodeCount), nodeParent: this.nodeParent.a.subarray(0, nodeCount),
       nodeHash: new Uint32Array(this.nodeHash.a.buffer, 0, nodeCount), nodeFlags: Uint8Array.from(this.nodeFlags.a.subarray(0, nodeCount)),
-      nodeWild, ...sets, index,
+      nodeFirstSet: sets.nodeFirstSet, nodeSets: sets.nodeSets, nodeWild, setType: sets.setType, setTtl: sets.setTtl,
+      setFirstRr: sets.setFirstRr, setRrs: sets.setRrs, rrOff: sets.rrOff, rrLen: sets.rrLen, index,
     };
   }
 

@@ -69,7 +69,26 @@ export class Lexer {
   private readonly pool: Token[] = [];
   private readonly entry: Entry = { tokens: [], indented: false, line: 0, endLine: 0, endCol: 0, atEof: false };
 
-  constructor(private readonly src: string, readonly file: string) {}
+  /**
+   * `more`, when given, hands out the text after `src` piece by piece (undefined at the end), so a
+   * large file is never one string: each piece should end at a line end (a token is never split;
+   * an entry in parentheses may span pieces). Lines and columns count on across pieces.
+   */
+  constructor(
+    private src: string,
+    readonly file: string,
+    private readonly more?: () => string | undefined,
+  ) {}
+
+  /** At the end of `src`: the next piece of the text, if any (positions carry on). */
+  private refill(): boolean {
+    const next = this.more?.();
+    if (next === undefined) return false;
+    this.lineStart -= this.src.length;
+    this.pos = 0;
+    this.src = next;
+    return true;
+  }
 
   private err(line: number, col: number, expected: string, found: string): ZoneError {
     return new ZoneError(this.file, line, col, expected, found);
@@ -89,10 +108,15 @@ export class Lexer {
 
   /** The next entry with at least one token, or null at the end of the text. */
   next(): Entry | null {
-    const s = this.src;
-    const n = s.length;
+    let s = this.src;
+    let n = s.length;
     for (;;) {
-      if (this.pos >= n) return null;
+      if (this.pos >= n) {
+        if (!this.refill()) return null;
+        s = this.src;
+        n = s.length;
+        continue;
+      }
       const entryLine = this.line;
       const first = s.charCodeAt(this.pos);
       const indented = first === SP || first === TAB;
@@ -103,6 +127,11 @@ export class Lexer {
       let endLine = this.line, endCol = 1, atEof = false;
       for (;;) {
         if (this.pos >= n) {
+          if (this.refill()) {
+            s = this.src;
+            n = s.length;
+            continue;
+          }
           if (depth > 0) {
             throw this.err(this.line, this.pos - this.lineStart + 1, `")" to close the "(" at line ${parenLine} column ${parenCol}`, 'end of file');
           }

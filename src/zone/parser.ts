@@ -164,11 +164,17 @@ export function parseZone(text: string, opts: ParseZoneOptions): ParsedZone {
 }
 
 /**
+ * A master file's text handed out piece by piece, each ending at a line end (undefined after the
+ * last): a large file is read without holding it whole as bytes and as a string (load.ts).
+ */
+export type ZoneTextPieces = () => string | undefined;
+
+/**
  * parseZone's reading, with every record handed to `sink` as it is read (nothing is collected):
  * returns the warnings; throws ZoneErrors as parseZone does. Merging identical records is the
  * sink's job (ListSink here; the zone compiler's dedupe in load.ts).
  */
-export function parseZoneInto(text: string, opts: ParseZoneOptions, sink: RecordSink): ZoneIssue[] {
+export function parseZoneInto(text: string | ZoneTextPieces, opts: ParseZoneOptions, sink: RecordSink): ZoneIssue[] {
   const file = opts.file ?? '<input>';
   const originLabels = originFromOption(opts.origin, file);
   if (!opts.origin.endsWith('.')) throw new ZoneError(file, 0, 0, 'an absolute origin name', JSON.stringify(opts.origin));
@@ -229,8 +235,8 @@ export function loadZoneFile(path: string, origin: string): ParsedZone {
   return parseZone(readFileSync(path, 'utf8'), { origin, file: path, readInclude: (p) => readFileSync(p, 'utf8') });
 }
 
-function parseText(st: State, text: string, fc: FileCtx): void {
-  const lx = new Lexer(text, fc.file);
+function parseText(st: State, text: string | ZoneTextPieces, fc: FileCtx): void {
+  const lx = typeof text === 'string' ? new Lexer(text, fc.file) : new Lexer('', fc.file, text);
   while (!st.stopped) {
     let e: Entry | null;
     try {
@@ -380,11 +386,13 @@ function isMetaType(code: number): boolean {
 }
 
 // typeCode walks the RRType table; a zone uses a handful of spellings millions of times.
-const typeCodes = new Map<string, number | undefined>();
+// One lookup a token (null: known not to be a type).
+const typeCodes = new Map<string, number | null>();
 function typeCodeCached(s: string): number | undefined {
-  if (typeCodes.has(s)) return typeCodes.get(s);
+  const v = typeCodes.get(s);
+  if (v !== undefined) return v ?? undefined;
   const code = typeCode(s);
-  if (typeCodes.size < 1024) typeCodes.set(s, code);
+  if (typeCodes.size < 1024) typeCodes.set(s, code ?? null);
   return code;
 }
 

@@ -104,7 +104,8 @@ export function parseRdataWire(type: number, c: RdataCursor): WireRdata {
   t.tokens = c.tokens;
   t.pos = c.pos;
   t.origin = c.originLabels;
-  t.warnings.length = 0;
+  // Setting an array's length is a runtime call, even to the length it has: once per record.
+  if (t.warnings.length > 0) t.warnings.length = 0;
   let generic: Uint8Array | null;
   try {
     generic = parseRdataInto(type, t, scratch);
