@@ -67,6 +67,8 @@ export class Lexer {
   private lineStart = 0;
   /** Token objects, reused: entry.tokens holds the first `count` of them. */
   private readonly pool: Token[] = [];
+  /** byCount[n]: the pool's first n tokens (entry.tokens of an entry of n tokens). */
+  private readonly byCount: Token[][] = [];
   private readonly entry: Entry = { tokens: [], indented: false, line: 0, endLine: 0, endCol: 0, atEof: false };
 
   /**
@@ -120,7 +122,6 @@ export class Lexer {
       const entryLine = this.line;
       const first = s.charCodeAt(this.pos);
       const indented = first === SP || first === TAB;
-      const tokens = this.entry.tokens;
       let count = 0;
       let parenLine = 0, parenCol = 0;
       let depth = 0;
@@ -171,16 +172,20 @@ export class Lexer {
           depth = 0;
           this.pos++;
         } else if (c === QUOTE) {
-          tokens[count] = this.quoted(count);
+          this.quoted(count);
           count++;
         } else {
-          tokens[count] = this.word(count);
+          this.word(count);
           count++;
         }
       }
       if (count > 0) {
-        if (tokens.length !== count) tokens.length = count;
         const e = this.entry;
+        // The pool's first `count` tokens, as one array per count made once (the pool's objects
+        // never change): setting an array's length per entry was a runtime call a record.
+        let tokens = this.byCount[count];
+        if (tokens === undefined) tokens = this.byCount[count] = this.pool.slice(0, count);
+        e.tokens = tokens;
         e.indented = indented;
         e.line = entryLine;
         e.endLine = endLine;
