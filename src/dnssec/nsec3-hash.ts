@@ -1,7 +1,7 @@
 // NSEC3 hashed owner names (RFC 5155 §5) with any salt and iteration count, base32hex (RFC 4648 §7),
 // and RFC 9276's advice on the parameters.
-import { hash } from 'node:crypto';
 import { canonicalNameWire } from './canonical.js';
+import { sha1Into } from './sha1.js';
 
 /** RFC 5155 §11: the only hash algorithm defined, SHA-1. */
 export const NSEC3_SHA1 = 1;
@@ -51,17 +51,21 @@ export function fromBase32hex(text: string): Uint8Array | undefined {
 
 /** RFC 5155 §5: IH(salt, x, 0) = H(x || salt); IH(salt, x, k) = H(IH(salt, x, k-1) || salt), x the canonical owner. */
 export function nsec3Hash(name: string, salt: Uint8Array, iterations: number, algorithm = NSEC3_SHA1): Uint8Array {
-  if (algorithm !== NSEC3_SHA1) throw new Error(`NSEC3 hash algorithm ${algorithm} is not defined (RFC 5155 §11 defines 1, SHA-1)`);
-  // One-shot crypto.hash (Node ≥ 20.12) costs about a third of a createHash object per digest: a DO query
-  // for a name that does not exist hashes at least one name (RFC 5155 §7.2.1's next closer).
   const owner = canonicalNameWire(name);
-  let input = salt.length === 0 ? owner : Buffer.concat([owner, salt]);
-  let digest = hash('sha1', input, 'buffer');
-  for (let k = 0; k < iterations; k++) {
-    input = salt.length === 0 ? digest : Buffer.concat([digest, salt]);
-    digest = hash('sha1', input, 'buffer');
-  }
-  return digest;
+  const out = new Uint8Array(20);
+  nsec3HashWire(owner, 0, owner.length, salt, iterations, out, algorithm);
+  return out;
+}
+
+/**
+ * nsec3Hash of a name already in canonical wire form (lower case, uncompressed) at wire[start, end), the
+ * digest written into out[0, 20): what a query's lower-cased question bytes are hashed with, nothing allocated.
+ * SHA-1 in JS (sha1.ts): a third of a crypto.hash call for inputs this short.
+ */
+export function nsec3HashWire(wire: Uint8Array, start: number, end: number, salt: Uint8Array, iterations: number, out: Uint8Array, algorithm = NSEC3_SHA1): void {
+  if (algorithm !== NSEC3_SHA1) throw new Error(`NSEC3 hash algorithm ${algorithm} is not defined (RFC 5155 §11 defines 1, SHA-1)`);
+  sha1Into(wire, start, end, salt, out);
+  for (let k = 0; k < iterations; k++) sha1Into(out, 0, 20, salt, out);
 }
 
 /** The hashed owner label of `name` (lower-case base32hex), the first label of its NSEC3 owner name. */
