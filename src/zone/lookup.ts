@@ -31,6 +31,12 @@ export interface LookupResult {
   closestEncloser?: string;
   /** The wildcard that answered ("*." + closest encloser, as written in the zone), on wildcard answers and NODATA. */
   wildcardSource?: string;
+  /**
+   * The zone's node numbers (zone.store) behind closestEncloser and wildcardSource (-1: none): the DNSSEC
+   * step finds its proofs from them without making or looking up name text. Absent on results built by hand.
+   */
+  readonly closestNode?: number;
+  readonly wildcardNode?: number;
 }
 
 export interface LookupOptions {
@@ -197,6 +203,14 @@ class Outcome implements LookupResult {
 
   get wildcardSource(): string | undefined {
     return this.#wildcardNode >= 0 ? this.#st.nodeText(this.#wildcardNode) : undefined;
+  }
+
+  get closestNode(): number {
+    return this.#wildcardNode >= 0 ? this.#st.b.nodeParent[this.#wildcardNode]! : this.#closestNode;
+  }
+
+  get wildcardNode(): number {
+    return this.#wildcardNode;
   }
 }
 

@@ -3,8 +3,8 @@
 import { nameKey, parentName, parseLabels, splitLabels } from '../../wire/name.js';
 import { RRType, type ResourceRecord } from '../../wire/types.js';
 import type { Zone } from '../../zone/tree.js';
-import { canonicalKey, canonicalKeyPrefix } from '../canonical.js';
-import { base32hex, nsec3Hash, nsec3Label } from '../nsec3-hash.js';
+import { canonicalKey, canonicalKeyPrefix, canonicalNameWire } from '../canonical.js';
+import { base32hex, nsec3Hash, nsec3HashWire, nsec3Label } from '../nsec3-hash.js';
 import { rawRdata, readNsec3, readNsec3Param, rrsigTypeCovered, type Nsec3ParamFields } from './rdata.js';
 import { viewOfZone, type DnssecZoneView } from './zone-view.js';
 
@@ -21,6 +21,8 @@ interface Nsec3Entry {
   prefix: number;
   record: ResourceRecord;
   optOut: boolean;
+  /** Its place in nsec3Chain (set once the chain is sorted). */
+  at: number;
 }
 
 /** Bound on remembered NSEC3 hashes and proofs per zone (each entry ~100 bytes). */
@@ -34,6 +36,11 @@ function hashPrefix(hash: string): number {
   let v = 0;
   for (let i = 0; i < 6; i++) v = v * 32 + Math.max(0, B32HEX_DIGIT[hash.charCodeAt(i) & 127] ?? 0);
   return v;
+}
+
+/** The first 30 bits of a digest at d[at...]: hashPrefix of its base32hex text. */
+function digestPrefix(d: Uint8Array, at: number): number {
+  return ((d[at]! << 22) | (d[at + 1]! << 14) | (d[at + 2]! << 6) | (d[at + 3]! >> 2)) >>> 0;
 }
 
 /** A bounded memo: a full one starts over (random names asked once would only churn it). */
@@ -86,7 +93,7 @@ export class DnssecIndex {
             const f = readNsec3(raw);
             const hash = splitLabels(key)[0] ?? '';
             if (!this.nsec3ByHash.has(hash)) {
-              const e = { hash, prefix: hashPrefix(hash), record: rr, optOut: (f.flags & 1) === 1 };
+              const e = { hash, prefix: hashPrefix(hash), record: rr, optOut: (f.flags & 1) === 1, at: -1 };
               this.nsec3ByHash.set(hash, e);
               this.nsec3Chain.push(e);
               this.nsec3Owners.add(key);
@@ -107,6 +114,7 @@ export class DnssecIndex {
     this.nsecPrefixes = Float64Array.from(this.nsecChain, (e) => canonicalKeyPrefix(e.key));
     this.nsec3Chain.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
     this.nsec3Prefixes = Float64Array.from(this.nsec3Chain, (e) => e.prefix);
+    this.nsec3Chain.forEach((e, i) => (e.at = i));
     this.nsec3Param = param ?? firstNsec3;
   }
 
@@ -149,6 +157,14 @@ export class DnssecIndex {
       const hit = this.nsecCoverMemo.get(key);
       if (hit) return hit;
     }
+    const record = chain[this.nsecCoverIndex(name)]!.record;
+    return memo ? remember(this.nsecCoverMemo, key, record) : record;
+  }
+
+  /** nsecCovering's place in nsecChain (-1 when the chain is empty). */
+  private nsecCoverIndex(name: string): number {
+    const chain = this.nsecChain;
+    if (chain.length === 0) return -1;
     const target = canonicalKey(name, this.originLabels);
     const tp = canonicalKeyPrefix(target);
     const prefixes = this.nsecPrefixes;
@@ -163,8 +179,7 @@ export class DnssecIndex {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    const record = chain[found >= 0 ? found : chain.length - 1]!.record;
-    return memo ? remember(this.nsecCoverMemo, key, record) : record;
+    return found >= 0 ? found : chain.length - 1;
   }
 
   /** Hashes of names asked again and again (closest enclosers, wildcards, the apex); bounded. */
@@ -195,20 +210,24 @@ export class DnssecIndex {
     if (chain.length === 0 || !this.nsec3Param) return undefined;
     // A name asked once (the next closer of a random question) is searched by the digest's first 30 bits,
     // its base32hex text made only if a prefix ties; a remembered one by its (remembered) text.
-    let h: string | undefined;
-    let digest: Uint8Array | undefined;
-    let hp: number;
     if (memo) {
-      h = this.nsec3HashOf(name);
+      const h = this.nsec3HashOf(name);
       const hit = this.nsec3CoverMemo.get(h);
       if (hit) return hit;
-      hp = hashPrefix(h);
-    } else {
-      const p = this.nsec3Param;
-      digest = nsec3Hash(name, p.salt, p.iterations, p.algorithm);
-      hp = ((digest[0]! << 22) | (digest[1]! << 14) | (digest[2]! << 6) | (digest[3]! >> 2)) >>> 0;
+      return remember(this.nsec3CoverMemo, h, chain[this.coverIndex(hashPrefix(h), h, undefined)]!);
     }
-    // Binary search on the 30-bit prefixes; equal prefixes fall back to the whole string.
+    const p = this.nsec3Param;
+    const digest = nsec3Hash(name, p.salt, p.iterations, p.algorithm);
+    return chain[this.coverIndex(digestPrefix(digest, 0), undefined, digest)]!;
+  }
+
+  /**
+   * The index in nsec3Chain of the NSEC3 covering a hash: the last hashed owner at or before it, wrapping
+   * around. Binary search on the 30-bit prefixes; equal prefixes compare the base32hex text (`h`, made
+   * from `digest` when not given).
+   */
+  private coverIndex(hp: number, h: string | undefined, digest: Uint8Array | undefined): number {
+    const chain = this.nsec3Chain;
     const prefixes = this.nsec3Prefixes;
     let lo = 0;
     let hi = chain.length - 1;
@@ -221,8 +240,92 @@ export class DnssecIndex {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    const e = chain[found >= 0 ? found : chain.length - 1]!;
-    return memo ? remember(this.nsec3CoverMemo, h!, e) : e;
+    return found >= 0 ? found : chain.length - 1;
+  }
+
+  /**
+   * Per node of the zone (LookupResult.closestNode), filled on first use: the nsec3Chain index of the NSEC3
+   * matching the node's name (-1: none, -2: not known yet) and of the one covering "*." + the name. Each
+   * closest encloser is hashed once per loaded zone, not per answer (a bounded memo by name churned with
+   * many enclosers).
+   */
+  private nodeMatch: Int32Array | undefined;
+  private nodeWildCover: Int32Array | undefined;
+  /** Scratch: a canonical wire name with room for "*." before it, and a digest. */
+  private readonly wireScratch = new Uint8Array(260);
+  private readonly digestScratch = new Uint8Array(20);
+
+  private nodeTables(): Int32Array {
+    if (this.nodeMatch === undefined) {
+      this.nodeMatch = new Int32Array(this.view.nodeCount).fill(-2);
+      this.nodeWildCover = new Int32Array(this.view.nodeCount).fill(-2);
+    }
+    return this.nodeMatch;
+  }
+
+  /** The NSEC3 matching the name of node `n` (RFC 5155 §7.2: "matches"), from the per-node table. */
+  nsec3MatchingNode(n: number): ResourceRecord | undefined {
+    const t = this.nodeTables();
+    let i = t[n]!;
+    if (i === -2) {
+      const p = this.nsec3Param!;
+      const end = this.view.nodeWire(n, this.wireScratch, 0);
+      nsec3HashWire(this.wireScratch, 0, end, p.salt, p.iterations, this.digestScratch, p.algorithm);
+      const e = this.nsec3ByHash.get(base32hex(this.digestScratch));
+      t[n] = i = e === undefined ? -1 : e.at;
+    }
+    return i >= 0 ? this.nsec3Chain[i]!.record : undefined;
+  }
+
+  /** The NSEC covering the wildcard "*." + the name of node `n` (RFC 4035 §3.1.3.2), from the per-node table. */
+  nsecWildcardCoveringNode(n: number): ResourceRecord | undefined {
+    this.nodeTables();
+    const t = this.nodeWildCover!;
+    if (t[n] === -2) t[n] = this.nsecCoverIndex(wildcardOf(this.view.nodeText(n)));
+    const i = t[n]!;
+    return i >= 0 ? this.nsecChain[i]!.record : undefined;
+  }
+
+  /** The NSEC3 covering the wildcard "*." + the name of node `n`, from the per-node table. */
+  nsec3WildcardCoveringNode(n: number): ResourceRecord {
+    this.nodeTables();
+    const t = this.nodeWildCover!;
+    let i = t[n]!;
+    if (i === -2) {
+      const p = this.nsec3Param!;
+      const w = this.wireScratch;
+      w[0] = 1;
+      w[1] = 0x2a;
+      const end = this.view.nodeWire(n, w, 2);
+      nsec3HashWire(w, 0, end, p.salt, p.iterations, this.digestScratch, p.algorithm);
+      t[n] = i = this.coverIndex(digestPrefix(this.digestScratch, 0), undefined, this.digestScratch);
+    }
+    return this.nsec3Chain[i]!.record;
+  }
+
+  /**
+   * The NSEC3 covering the next closer name of `sname` below the node `encloser` (RFC 5155 §7.2.1): the
+   * name's last (labels of the encloser + 1) labels, hashed from its canonical wire form. Undefined when
+   * `sname` is not below the encloser's name (the caller then takes the general path).
+   */
+  nsec3CoveringNextCloser(sname: string, encloser: number): ResourceRecord | undefined {
+    const p = this.nsec3Param!;
+    const q = canonicalNameWire(sname);
+    const w = this.wireScratch;
+    const ceEnd = this.view.nodeWire(encloser, w, 0);
+    const ceLen = ceEnd;
+    if (q.length <= ceLen) return undefined;
+    // The label that starts the next closer name: the one whose suffix after it is the encloser's name.
+    let at = 0;
+    for (;;) {
+      const next = at + 1 + q[at]!;
+      if (q.length - next === ceLen) break;
+      if (q[at] === 0 || q.length - next < ceLen) return undefined;
+      at = next;
+    }
+    for (let k = 0; k < ceLen; k++) if (q[q.length - ceLen + k] !== w[k]) return undefined;
+    nsec3HashWire(q, at, q.length, p.salt, p.iterations, this.digestScratch, p.algorithm);
+    return this.nsec3Chain[this.coverIndex(digestPrefix(this.digestScratch, 0), undefined, this.digestScratch)]!.record;
   }
 
   /** `name` is the owner of an NSEC3 record (RFC 5155 §7.2.8). */

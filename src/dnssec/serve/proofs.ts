@@ -5,14 +5,17 @@ import { wildcardOf, type DnssecIndex } from './index.js';
 
 /** What has to be proven, after the lookup decided the answer. */
 export type Denial =
-  /** NXDOMAIN for `sname` (RFC 4035 §3.1.3.2, RFC 5155 §7.2.2). */
-  | { kind: 'nxdomain'; sname: string }
+  /**
+   * NXDOMAIN for `sname` (RFC 4035 §3.1.3.2, RFC 5155 §7.2.2). `encloser`: the node of its closest
+   * encloser as the lookup found it (LookupResult.closestNode), so the proof needs no walk by name.
+   */
+  | { kind: 'nxdomain'; sname: string; encloser?: number }
   /** NODATA at an existing `sname` (§3.1.3.1; §7.2.3, and §7.2.4 for DS). */
   | { kind: 'nodata'; sname: string; qtype: number }
   /** NODATA from a wildcard `source` that has no `qtype` (§3.1.3.4; §7.2.5). */
   | { kind: 'wildcard-nodata'; sname: string; source: string }
-  /** An answer synthesized from a wildcard: no closer name exists (§3.1.3.3; §7.2.6). */
-  | { kind: 'wildcard-answer'; sname: string; source: string }
+  /** An answer synthesized from a wildcard: no closer name exists (§3.1.3.3; §7.2.6). `encloser`: the source's parent node, when known. */
+  | { kind: 'wildcard-answer'; sname: string; source: string; encloser?: number }
   /** A referral to a child without DS: the cut has no DS (RFC 4035 §3.1.4; RFC 5155 §7.2.7, opt-out). */
   | { kind: 'no-ds'; cut: string };
 
@@ -24,7 +27,7 @@ export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
       case 'nxdomain':
         // The NSEC covering the name, and the one covering the wildcard at its closest encloser.
         addOnce(out, idx.nsecCovering(d.sname));
-        addOnce(out, idx.nsecCovering(wildcardOf(idx.closestEncloser(d.sname)), true));
+        addOnce(out, d.encloser !== undefined && d.encloser >= 0 ? idx.nsecWildcardCoveringNode(d.encloser) : idx.nsecCovering(wildcardOf(idx.closestEncloser(d.sname)), true));
         break;
       case 'nodata':
         // The name's own NSEC shows the type is absent; an empty non-terminal has none, so the NSEC
@@ -47,6 +50,19 @@ export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
   if (idx.denial === 'nsec3') {
     switch (d.kind) {
       case 'nxdomain': {
+        if (d.encloser !== undefined && d.encloser >= 0) {
+          // The encloser's own NSEC3 and the one covering its wildcard come from the per-node tables;
+          // only the next closer name is hashed. Without a matching NSEC3 (an empty non-terminal above
+          // opt-out delegations only) the closest provable encloser is searched by name below.
+          const match = idx.nsec3MatchingNode(d.encloser);
+          const next = match ? idx.nsec3CoveringNextCloser(d.sname, d.encloser) : undefined;
+          if (match && next) {
+            addOnce(out, match);
+            addOnce(out, next);
+            addOnce(out, idx.nsec3WildcardCoveringNode(d.encloser));
+            break;
+          }
+        }
         const ce = closestEncloserProof(idx, d.sname, idx.closestEncloser(d.sname), out);
         addOnce(out, idx.nsec3Covering(wildcardOf(ce))?.record);
         break;
@@ -67,7 +83,7 @@ export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
       }
       case 'wildcard-answer':
         // §7.2.6: only the NSEC3 covering the next closer name; the RRSIG's label count names the encloser.
-        addOnce(out, idx.nsec3Covering(idx.nextCloser(d.sname, parentName(d.source)), false)?.record);
+        addOnce(out, (d.encloser !== undefined && d.encloser >= 0 ? idx.nsec3CoveringNextCloser(d.sname, d.encloser) : undefined) ?? idx.nsec3Covering(idx.nextCloser(d.sname, parentName(d.source)), false)?.record);
         break;
       case 'no-ds': {
         const match = idx.nsec3Matching(d.cut);

@@ -103,11 +103,20 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
   let sname = qname;
   let previous: Group | undefined;
   const src = result.answer;
+  // The wildcard the lookup answered the last name from (its node; -1: none): RRsets owned by that name
+  // were synthesized from it, so neither the name's existence nor its closest encloser is searched by text.
+  const wildcardNode = result.wildcardNode ?? -1;
+  const lastOwner = src.length > 0 ? src[src.length - 1]!.name : '';
   for (const g of groups(src)) {
     for (let k = g.start; k < g.end; k++) answer.push(src[k]!);
     const ttl = src[g.start]!.ttl;
     const synthesizedCname = g.type === RRType.CNAME && previous?.type === RRType.DNAME;
-    if (!hasOwnSigs && !synthesizedCname && g.type !== RRType.RRSIG) {
+    if (!hasOwnSigs && !synthesizedCname && g.type !== RRType.RRSIG && wildcardNode >= 0 && g.name === lastOwner) {
+      const source = idx.view.nodeText(wildcardNode);
+      const wsigs = idx.sigsFor(source, g.type);
+      if (wsigs) pushAll(answer, sigsAs(wsigs, g.name, ttl));
+      denials.push({ kind: 'wildcard-answer', sname: g.name, source, encloser: idx.view.nodeParent(wildcardNode) });
+    } else if (!hasOwnSigs && !synthesizedCname && g.type !== RRType.RRSIG) {
       // RFC 6672 §5.3.1: the CNAME made from a DNAME is not signed; the DNAME's RRSIG proves it.
       const own = idx.sigsFor(g.name, g.type);
       if (own && idx.view.exists(g.name)) pushAll(answer, sigsAs(own, g.name, ttl));
@@ -135,7 +144,8 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
 
   switch (result.kind) {
     case 'nxdomain':
-      denials.push({ kind: 'nxdomain', sname });
+      // The lookup's closest encloser is that of the last name it looked up: sname, after any chain.
+      denials.push({ kind: 'nxdomain', sname, encloser: result.closestNode ?? -1 });
       break;
     case 'nodata':
       if (idx.view.exists(sname)) denials.push({ kind: 'nodata', sname, qtype });
