@@ -9,6 +9,7 @@ import { rdataCodec } from './rdata/index.js';
 import { validateKnownOptions } from './edns.js';
 import { wireOf, writeWireRdata } from './pre-encoded.js';
 import { apexInQuestion, negativeTemplateOf, writeNegativeTemplate } from './negative.js';
+import { apexInMessage, recordBlockOf, writeRecordBlock, type RecordBlock } from './record-block.js';
 
 export interface EncodeOptions {
   /**
@@ -145,6 +146,17 @@ function coversSet(sig: ResourceRecord, rr: ResourceRecord): boolean {
   return raw !== undefined && raw.length >= 2 && ((raw[0]! << 8) | raw[1]!) === rr.type && (sig.name === rr.name || sig.name.toLowerCase() === rr.name.toLowerCase());
 }
 
+/** Pointers have 14 bits: a block's owner must start below this offset. */
+const MAX_POINTER = 0x3fff;
+
+/** records[i, j) are exactly the block's records (the very objects it was made for). */
+function blockIs(block: RecordBlock, records: readonly ResourceRecord[], i: number, j: number): boolean {
+  const b = block.records;
+  if (j - i !== b.length) return false;
+  for (let k = 0; k < b.length; k++) if (records[i + k] !== b[k]) return false;
+  return true;
+}
+
 /**
  * Writes the records of one section RRset by RRset within `limit`. Returns how many records were
  * written; in `strict` mode it stops at the first RRset that does not fit, otherwise skips it.
@@ -159,7 +171,10 @@ function writeSection(w: Writer, records: readonly ResourceRecord[], limit: numb
     // RFC 4035 §3.1.1: the RRSIGs right after an RRset that cover it go (or are dropped) with it.
     while (j < n && coversSet(records[j]!, records[i]!)) j++;
     const mark = w.mark();
-    for (let k = i; k < j; k++) writeRecord(w, records[k]!);
+    const block = recordBlockOf(records[i]!);
+    const apexAt = block !== undefined && w.pos <= MAX_POINTER && blockIs(block, records, i, j) ? apexInMessage(w.buf, block.apex) : -1;
+    if (apexAt >= 0) writeRecordBlock(w, block!, apexAt);
+    else for (let k = i; k < j; k++) writeRecord(w, records[k]!);
     if (w.pos > limit) {
       w.rollback(mark);
       if (strict) {

@@ -6,6 +6,7 @@ import type { LookupResult } from '../../zone/lookup.js';
 import { dnssecIndexOf, wildcardOf, type DnssecIndex } from './index.js';
 import { denialProof, type Denial } from './proofs.js';
 import { rawRdata, rrsigTypeCovered } from './rdata.js';
+import { attachRecordBlock } from '../../wire/record-block.js';
 
 /**
  * Applies DNSSEC to a lookup's result in place (its section arrays are replaced, its records never
@@ -91,6 +92,8 @@ function proofWithSigs(idx: DnssecIndex, r: ResourceRecord): readonly ResourceRe
   if (!set) {
     const owner = r.type === RRType.NSEC3 ? nameKey(r.name) : r.name;
     set = [owner === r.name ? r : { ...r, name: owner }, ...sigsAs(idx.sigsFor(r.name, r.type) ?? [], owner, r.ttl)];
+    // An NSEC3 proof goes out as bytes made once, its pointers moved into each question (wire/record-block.ts).
+    attachRecordBlock(set, rawRdata);
     proofSets.set(r, set);
   }
   return set;

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeMessage, encodeMessage, queryMessage } from './message.js';
+import { RRType, type Message, type ResourceRecord } from './types.js';
+import { attachRecordBlock, recordBlockOf } from './record-block.js';
+
+const raw = (rr: ResourceRecord) => (rr.data as { raw?: Uint8Array }).raw;
+
+function rrsig(name: string, type: number, sigLen: number, ttl: number): ResourceRecord {
+  const r = new Uint8Array(18 + 9 + sigLen).fill(7);
+  r[0] = type >> 8;
+  r[1] = type & 0xff;
+  // Signer "example." in full (RRSIG names are never compressed).
+  r.set([7, ...Buffer.from('example'), 0], 18);
+  return { name, type: RRType.RRSIG, class: 1, ttl, data: { raw: r } };
+}
+
+function proof(label: string): ResourceRecord[] {
+  const name = `${label}.example.`;
+  const nsec3 = { name, type: RRType.NSEC3, class: 1, ttl: 300, data: { raw: Uint8Array.from([1, 0, 0, 0, 0, 20, ...new Uint8Array(20).fill(label.charCodeAt(0)), 0, 1, 0x40]) } };
+  return [nsec3, rrsig(name, RRType.NSEC3, 64, 300), rrsig(name, RRType.NSEC3, 64, 300)];
+}
+
+/** Names lower-cased: a pointer into the question gives the owner the question's case (either way of writing). */
+const lower = (rs: ResourceRecord[]) => rs.map((r) => ({ ...r, name: r.name.toLowerCase() }));
+
+function response(qname: string, authority: ResourceRecord[]): Message {
+  const q = queryMessage(qname, RRType.A, { edns: 1232, dnssecOk: true });
+  return { ...q, flags: { ...q.flags, qr: true, aa: true, rcode: 3 }, authorities: authority };
+}
+
+test('an NSEC3 proof block encodes as the records would, in any question case, and truncates with its RRSIGs', () => {
+  const a = proof('0p9mhaveqvm6t7vbl5lop2u3t2rp3tom');
+  const b = proof('35mthgpgcu1qg68fab165klnsnk3dpvl');
+  const plain = [...a, ...b].map((r) => ({ ...r }));
+  attachRecordBlock(a, raw);
+  attachRecordBlock(b, raw);
+  assert.ok(recordBlockOf(a[0]!) && recordBlockOf(b[0]!));
+  for (const qname of ['x.example.', 'X.Y.EXAMPLE.', 'example.']) {
+    const withBlocks = encodeMessage(response(qname, [...a, ...b]));
+    const without = encodeMessage(response(qname, plain));
+    // Same bytes as the compression table gives: the owner's parent points into the question, each RRSIG at its owner.
+    assert.deepEqual(withBlocks, without, qname);
+    assert.deepEqual(lower(decodeMessage(withBlocks).authorities), plain, qname);
+    // Room for the first proof only: the second goes whole (RRSIGs with it) and TC is set.
+    const cut = decodeMessage(encodeMessage(response(qname, [...a, ...b]), { maxSize: without.length - 10 }));
+    assert.equal(cut.flags.tc, true);
+    assert.deepEqual(lower(cut.authorities), plain.slice(0, 3));
+  }
+  // A question outside the owner's parent, or records that are not the block's own: written one by one.
+  const other = decodeMessage(encodeMessage(response('x.example.org.', [...a])));
+  assert.deepEqual(other.authorities, plain.slice(0, 3));
+  const partial = decodeMessage(encodeMessage(response('x.example.', [a[0]!, a[1]!])));
+  assert.deepEqual(partial.authorities, plain.slice(0, 2));
+});
