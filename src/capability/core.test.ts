@@ -57,3 +57,99 @@ test('store down, failOpen true: an address of the pool, installed here, audited
   const grant = audit.events.find((e) => e.event === 'grant') as { unrecorded?: string } | undefined;
   assert.match(grant?.unrecorded ?? '', /no reply/);
 });
+
+/**
+ * A memory store answering findOrClaim (as the Redis store does, in one call) and recording when each
+ * call starts and ends; `refuse` makes the next claims lose as if another server took the address.
+ */
+class RoundTripStore extends MemoryStore {
+  readonly log: string[] = [];
+  refuse = 0;
+  async findOrClaim(lease: Lease, minRemainingMs: number): Promise<{ existing: Lease } | { claimed: boolean }> {
+    this.log.push(`claim ${lease.id}`);
+    await new Promise((r) => setTimeout(r, 5));
+    const existing = await this.findLease(lease.service, lease.scopeKey, 4);
+    if (existing && existing.ttlUntil - Date.now() >= minRemainingMs) return { existing };
+    if (this.refuse > 0) {
+      this.refuse--;
+      return { claimed: false };
+    }
+    return { claimed: await this.claim(lease) };
+  }
+}
+
+/** A data plane whose install is a round trip (as nftables' is): it may install ahead of the claim. */
+function aheadSetup() {
+  const { config } = parseConfigText(
+    `pools: [{ name: p, prefixes: [198.18.0.0/24] }]
+services: [{ name: svc.lab, target: 10.0.0.1, ports: [tcp/80], pool: p }]
+`,
+    'core.test.yaml',
+  );
+  const store = new RoundTripStore();
+  const kernel = new Set<string>();
+  const log = store.log;
+  const dataPlane = {
+    ...STORE_ONLY,
+    canInstallAhead: (l: Lease) => !kernel.has(l.id),
+    install: async (l: Lease) => {
+      log.push(`install ${l.id}`);
+      await new Promise((r) => setTimeout(r, 1));
+      kernel.add(l.id);
+    },
+    expire: async (l: Lease) => {
+      log.push(`expire ${l.id}`);
+      kernel.delete(l.id);
+    },
+  };
+  const caps = new Capabilities({ store, dataPlane });
+  caps.bind(() => config);
+  const svc = serviceTableOf(config).byKey.get('svc.lab.')!;
+  const req = (resolver: string) => ({ svc, family: 4 as const, resolver, exceptions: [], honeypot: false, config });
+  return { caps, req, store, kernel, log };
+}
+
+test('install ahead: a new lease is installed while its claim is in flight, once', async () => {
+  const { caps, req, kernel, log } = aheadSetup();
+  const r = await caps.lease(req('127.0.0.1'));
+  assert.equal(r.kind, 'granted');
+  const id = (r as { lease: Lease }).lease.id;
+  assert.deepEqual(log, [`install ${id}`, `claim ${id}`], 'the install started before the claim answered, and is not repeated');
+  assert.deepEqual([...kernel], [id]);
+});
+
+test('install ahead: a refused claim takes its install back before the grant goes on', async () => {
+  const { caps, req, store, kernel, log } = aheadSetup();
+  store.refuse = 1;
+  const r = await caps.lease(req('127.0.0.1'));
+  assert.equal(r.kind, 'granted');
+  const granted = (r as { lease: Lease }).lease.id;
+  const refused = log[0]!.slice('install '.length);
+  assert.notEqual(refused, granted);
+  assert.ok(log.indexOf(`expire ${refused}`) < log.indexOf(`install ${granted}`), 'withdrawn before the granted lease is installed');
+  assert.deepEqual([...kernel], [granted], 'only the lease the store granted is in the data plane');
+});
+
+test('install ahead: not for a scope with a live lease here (the store hands that one back)', async () => {
+  const { caps, req, kernel, log } = aheadSetup();
+  const first = await caps.lease(req('127.0.0.1'));
+  log.length = 0;
+  const again = await caps.lease(req('127.0.0.1'));
+  assert.equal(again.kind, 'granted');
+  assert.equal((again as { reused: boolean }).reused, true);
+  assert.equal((again as { lease: Lease }).lease.id, (first as { lease: Lease }).lease.id);
+  assert.deepEqual(log.filter((l) => !l.startsWith('claim')), [], 'nothing installed or withdrawn');
+  assert.equal(kernel.size, 1);
+});
+
+test('install ahead: a scope another node granted is handed back and the install taken back', async () => {
+  const { caps, req, store, kernel } = aheadSetup();
+  // Another server's grant, not announced to this node: the store finds it, the install ahead goes.
+  const other = new Capabilities({ store });
+  other.bind(() => caps.config());
+  const theirs = await other.lease(req('127.0.0.1'));
+  const r = await caps.lease(req('127.0.0.1'));
+  assert.equal((r as { reused: boolean }).reused, true);
+  assert.equal((r as { lease: Lease }).lease.id, (theirs as { lease: Lease }).lease.id);
+  assert.equal(kernel.size, 0, 'the install made ahead is withdrawn');
+});

@@ -7,7 +7,7 @@ import { formatAddress, parseAddress, parseCidr, type Family } from '../net/cidr
 import type { Logger } from '../observe/log.js';
 import { CryptoRandom, type RandomSource } from '../pool/random.js';
 import { MemoryStore } from '../state/memory.js';
-import type { CutReply, Lease, LeaseScope, ScannerEntry, StateEvent, StateStore } from '../state/store.js';
+import { familyOf, scopeIndex, type CutReply, type Lease, type LeaseScope, type ScannerEntry, type StateEvent, type StateStore } from '../state/store.js';
 import { allocate } from './allocate.js';
 import { MemoryAudit, type AuditLog } from './audit.js';
 import type { DataPlane } from './dataplane.js';
@@ -93,6 +93,8 @@ export class Capabilities {
   /** Revocations of this node waiting for other nodes' cut counts (shared store). */
   private readonly cutWaits = new Map<string, (r: CutReply) => void>();
   private readonly idBytes = Buffer.alloc(8);
+  /** (service, scope, family) → ttlUntil of the live lease this node granted, reused or was told of (installAhead). */
+  private readonly liveScopes = new Map<string, number>();
 
   constructor(opts: CapabilitiesOptions = {}) {
     this.now = opts.now ?? Date.now;
@@ -225,18 +227,34 @@ export class Capabilities {
     // (the first random draw goes with the question); the in-memory store is asked twice.
     let existing: Lease | undefined;
     let first: Lease | undefined;
+    /** The install of `first` made while its claim was in flight (see installAhead). */
+    let ahead = false;
     if (this.store.findOrClaim) {
       const address = svc.pool.pickText(req.family, this.rng);
       if (address) {
         const candidate = make(address);
-        const r = await this.store.findOrClaim(candidate, 1000);
+        const early = this.installAhead(candidate, req.family, t);
+        let r: Awaited<ReturnType<NonNullable<StateStore['findOrClaim']>>>;
+        try {
+          r = await this.store.findOrClaim(candidate, 1000);
+        } catch (e) {
+          if (early) await this.withdraw(candidate, early);
+          throw e;
+        }
         if ('existing' in r) existing = r.existing;
         else if (r.claimed) first = candidate;
+        if (early) {
+          // Claimed: the install made ahead is the lease's (if it failed, it is tried again below).
+          // Not claimed: nothing of it stays in the kernel before this grant goes on.
+          if (first) ahead = await early;
+          else await this.withdraw(candidate, early);
+        }
       } else existing = await this.store.findLease(svc.key, scopeKey, req.family);
     } else existing = await this.store.findLease(svc.key, scopeKey, req.family);
     if (existing) {
       const remaining = Math.floor((existing.ttlUntil - t) / 1000);
       if (remaining >= 1) {
+        this.noteScope(existing);
         this.counters.reused++;
         this.audit.write({ event: 'grant', resolver: req.resolver, ecs: req.ecs, service: svc.key, address: existing.address, ttl: remaining, scope, lease: existing.id, reused: true, honeypot: req.honeypot || undefined });
         return { kind: 'granted', lease: existing, ttl: remaining, reused: true, shared: false };
@@ -251,7 +269,7 @@ export class Capabilities {
     }
     const lease = got.lease;
     try {
-      await this.dataPlane.install(lease);
+      if (!ahead) await this.dataPlane.install(lease);
     } catch (e) {
       this.counters.installFailures++;
       const error = (e as Error).message;
@@ -261,6 +279,7 @@ export class Capabilities {
         return { kind: 'install-failed', error };
       }
     }
+    this.noteScope(lease);
     this.counters.grants++;
     if (got.shared) this.counters.shared++;
     this.audit.write({
@@ -278,6 +297,43 @@ export class Capabilities {
       shared: got.shared || undefined,
     });
     return { kind: 'granted', lease, ttl, reused: false, shared: got.shared };
+  }
+
+  /**
+   * With a shared store whose claim is a round trip and a data plane whose install is one too
+   * (nftables): the candidate's install starts now, beside its claim, so a new grant waits for the
+   * slower of the two instead of their sum (issue 14: nftables + Redis p99). Not when this node knows
+   * a live lease of the scope (the store would hand that one back: an install and its withdrawal for
+   * nothing), nor when the data plane has any of the candidate's elements for another lease. The
+   * kernel then holds a translation the store has not granted yet for one Redis round trip: only for
+   * an address and ports no lease installed here uses, only towards this service's targets for the
+   * scope asking; it is taken back (withdraw) before the grant goes on when the claim is refused.
+   * Resolves true once installed, false when the install failed (the grant then installs as usual).
+   */
+  private installAhead(candidate: Lease, family: Family, now: number): Promise<boolean> | undefined {
+    if (!this.dataPlane.canInstallAhead) return undefined;
+    const known = this.liveScopes.get(scopeIndex(candidate.service, candidate.scopeKey, family));
+    if (known !== undefined && known - now >= 1000) return undefined;
+    if (!this.dataPlane.canInstallAhead(candidate)) return undefined;
+    return this.dataPlane.install(candidate).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Takes back an install made ahead of a claim the store refused (expire() never rejects). */
+  private async withdraw(candidate: Lease, early: Promise<boolean>): Promise<void> {
+    if (await early) await this.dataPlane.expire(candidate);
+  }
+
+  /** Remembers the lease of its scope until its TTL ends (installAhead skips scopes with one). */
+  private noteScope(l: Lease): void {
+    if (!this.dataPlane.canInstallAhead || l.revoked) return;
+    const k = scopeIndex(l.service, l.scopeKey, familyOf(l.address));
+    const known = this.liveScopes.get(k);
+    if (known !== undefined && known >= l.ttlUntil) return;
+    this.liveScopes.delete(k);
+    this.liveScopes.set(k, l.ttlUntil);
   }
 
   /**
@@ -332,7 +388,10 @@ export class Capabilities {
   /** Applies another node's change to this process's data plane (shared store). */
   private async apply(e: StateEvent): Promise<void> {
     if (e.type === 'grant') {
-      for (const l of e.leases) await this.dataPlane.install(l);
+      for (const l of e.leases) {
+        this.noteScope(l);
+        await this.dataPlane.install(l);
+      }
     } else if (e.type === 'expire') {
       for (const l of e.leases) await this.dataPlane.expire(l);
     } else if (e.type === 'source') {
@@ -387,6 +446,13 @@ export class Capabilities {
 
   /** Ends grace periods and purges quarantined leases (every second from start()). */
   async sweep(): Promise<void> {
+    // liveScopes is in order of noting (noteScope moves a key to the end): the ended ones are in
+    // front, up to the first lease of a longer TTL. No walk over the whole map every second.
+    const t = this.now();
+    for (const k of this.liveScopes.keys()) {
+      if (this.liveScopes.get(k)! > t) break;
+      this.liveScopes.delete(k);
+    }
     const r = await this.store.sweep();
     for (const l of r.expired) {
       const hosts = (await this.store.sources(l.id)).length;

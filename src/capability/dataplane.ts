@@ -29,6 +29,15 @@ export interface DataPlane {
   install(lease: Lease): Promise<void>;
 
   /**
+   * Optional: true when `lease` may be installed while the store is still deciding whether to grant
+   * it (a shared store's claim is a network round trip, so is this backend's install: waiting on
+   * both at once instead of one after the other). Only when every piece of its translation would be
+   * new, so that expire() of a lease the store refused takes back exactly what the install added and
+   * no other lease's admission changes. Backends whose install costs no round trip leave it out.
+   */
+  canInstallAhead?(lease: Lease): boolean;
+
+  /**
    * The lease's grace ended (called by the sweeper, at most once per lease, possibly late): remove
    * what is left of its translation. Established flows survive, as Linux NAT keeps conntrack
    * entries when the mapping goes (seed 000 §3.1). Never rejects for a lease it does not know.

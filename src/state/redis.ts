@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createClient } from 'redis';
 import * as S from './redis-scripts.js';
-import type { ClaimOptions, CutReply, Lease, ScannerEntry, SourceResult, StateEvent, StateStore, SweepResult } from './store.js';
+import { familyOf, scopeIndex, type ClaimOptions, type CutReply, type Lease, type ScannerEntry, type SourceResult, type StateEvent, type StateStore, type SweepResult } from './store.js';
 
 type Client = ReturnType<typeof createClient>;
 
@@ -34,8 +34,6 @@ export class StoreUnavailable extends Error {}
 type Fields = [string | null, string | null, string | null, string | null, string | null, string | null];
 
 const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
-const familyOf = (address: string) => (address.includes(':') ? 6 : 4);
-const scopeIndex = (service: string, scopeKey: string, family: number) => `${service}|${scopeKey}|${family}`;
 const portsText = (l: Lease) => l.ports.map((p) => `${p.proto},${p.from},${p.to}`).join(';');
 const byGrant = (a: Lease, b: Lease) => a.grantedAt - b.grantedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 

@@ -69,6 +69,12 @@ export interface Lease {
 
 export type LeasePhase = 'live' | 'grace' | 'quarantine' | 'gone';
 
+/** The address family of a canonical address text. */
+export const familyOf = (address: string): 4 | 6 => (address.includes(':') ? 6 : 4);
+
+/** The key of a scope, which holds at most one live lease: (service, scope key, address family). */
+export const scopeIndex = (service: string, scopeKey: string, family: 4 | 6) => `${service}|${scopeKey}|${family}`;
+
 /** Where a lease is in its life at `now`. A revoked lease is in quarantine until it is gone. */
 export function leasePhase(l: Lease, now: number): LeasePhase {
   if (now >= l.quarantineUntil) return 'gone';

@@ -170,3 +170,74 @@ ${common}`,
     await until(`the scanner in ${t}'s scanners set`, () => /127\.0\.0\.66/.test(nftIn(n, 'list', 'set', 'inet', t, 'scanners').stdout));
   }
 });
+
+test('two servers with nftables sharing Redis, half the pool in quarantine: each kernel holds only what the store granted', { timeout: 180_000 }, async () => {
+  // Each server installs a new lease while its claim is in flight (core.ts installAhead). The first
+  // address drawn is often in quarantine (revoked below) or taken by the other server at the same
+  // moment; the store refuses it and the install is taken back. Afterwards both tables' live
+  // elements are exactly the store's live leases: nothing the store did not grant.
+  const nsA = `${ns}ra`;
+  const nsB = `${ns}rb`;
+  for (const n of [nsA, nsB]) {
+    execFileSync('ip', ['netns', 'add', n]);
+    after(() => {
+      try {
+        execFileSync('ip', ['netns', 'del', n]);
+      } catch {
+        // already gone
+      }
+    });
+  }
+  const redis = await startRedis({ aof: false });
+  after(() => redis.stop());
+  const dir = mkdtempSync(join(tmpdir(), 'caps-redis-nft3-'));
+  const admin = await freePort();
+  const servers: Array<{ dns: number; ns: string; table: string }> = [];
+  for (const [n, t] of [[nsA, `${table}ra`], [nsB, `${table}rb`]] as const) {
+    const dns = await freePort();
+    servers.push({ dns, ns: n, table: t });
+    writeFileSync(
+      join(dir, `${t}.yaml`),
+      `listen: [{ proto: udp, address: "127.0.0.1:${dns}" }]
+pools: [{ name: n, prefixes: [198.18.44.0/27] }]
+services: [{ name: svc.nft.lab, target: 198.18.45.1, ports: [tcp/8080], pool: n, ttl: 60, grace: 60 }]
+capabilities:
+  backend: nftables
+  exhaustion: refuse
+  nftables: { table: ${t}, netns: ${n} }
+${servers.length === 1 ? `  admin: { listen: "127.0.0.1:${admin}", token: ${TOKEN} }\n` : ''}state: { backend: redis, url: "${redis.url}", prefix: "race:" }
+rrl: off
+log: { level: warn }
+`,
+    );
+    const srv = startProcess(process.execPath, ['--import', 'tsx', fluxdnsMain, 'serve', '--config', join(dir, `${t}.yaml`)], { cwd: repoRoot, name: `serve ${t}` });
+    after(() => srv.stop());
+    await srv.waitFor(/fluxdns ready/, 90_000);
+  }
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  /** Resolvers 127.0.10.FROM… asking at once, alternately through each server: the addresses answered. */
+  const burst = async (from: number, n: number) => {
+    const answers = await Promise.all(Array.from({ length: n }, (_, i) => ask(servers[i % 2]!.dns, `127.0.10.${from + i}`)));
+    const got = answers.filter((a) => a.rcode === 'NOERROR' && a.address).map((a) => a.address!);
+    assert.equal(got.length, n, `every resolver got a lease: ${answers.map((a) => a.rcode).join(',')}`);
+    assert.equal(new Set(got).size, n, `no address answered twice: ${got.join(' ')}`);
+    return got;
+  };
+  // Half the pool leased, then revoked: in quarantine (no new lease may take it) and not installed anywhere.
+  for (const a of await burst(1, 16)) {
+    const r = await fetch(`http://127.0.0.1:${admin}/caps/revoke`, { method: 'POST', headers: auth, body: JSON.stringify({ target: a }) });
+    assert.equal(((await r.json()) as { revoked: unknown[] }).revoked.length, 1);
+  }
+  const granted = (await burst(101, 14)).sort();
+  const listed = (await (await fetch(`http://127.0.0.1:${admin}/caps`, { headers: auth })).json()) as { leases: Array<{ address: string; phase: string }> };
+  const stored = listed.leases.filter((l) => l.phase === 'live').map((l) => l.address).sort();
+  assert.deepEqual(granted, stored, 'the live leases in the store are the ones answered');
+  const live = (s: { ns: string; table: string }) =>
+    [...(/elements = \{([^}]*)\}/.exec(spawnSync('ip', ['netns', 'exec', s.ns, 'nft', 'list', 'set', 'inet', s.table, 'caps_live_x'], { encoding: 'utf8' }).stdout)?.[1] ?? '').matchAll(/198\.18\.44\.\d+/g)].map((m) => m[0]).sort();
+  for (const s of servers) {
+    // The other server's grants arrive through the announcements: wait for them, then compare.
+    await until(`${s.table}'s live addresses equal to the store's`, () => JSON.stringify(live(s)) === JSON.stringify(stored), 10_000).catch(() => {
+      assert.deepEqual(live(s), stored, `${s.table}: nothing the store did not grant`);
+    });
+  }
+});

@@ -337,13 +337,37 @@ export class NftablesDataPlane implements DataPlane {
   install(lease: Lease): Promise<void> {
     return this.enqueue((tx) => {
       if (this.leases.has(lease.id)) return;
-      const els = leaseElements(lease, this.o.family).filter((e) => e.until > tx.now);
+      const ahead = this.aheadElements?.id === lease.id ? this.aheadElements.els : undefined;
+      this.aheadElements = undefined;
+      const els = (ahead ?? leaseElements(lease, this.o.family)).filter((e) => e.until > tx.now);
       if (lease.maxHosts !== undefined && els.length > 0) this.addHostChain(tx, lease);
       for (const e of els) this.hold(tx, lease.id, e);
       this.leases.set(lease.id, els);
       tx.onRollback(() => this.leases.delete(lease.id));
     });
   }
+
+  /**
+   * No element of the lease is in the kernel for another lease (the address and ports are not in
+   * use here, nor its limits): an install made ahead of the store's claim and taken back by expire()
+   * adds and removes only its own elements.
+   */
+  canInstallAhead(lease: Lease): boolean {
+    // maxHosts: a host chain per lease, and on an address that turns out shared the first lease's
+    // hostlim element stays in force (hold()): taking back a refused one could leave the winner without.
+    if (this.leases.has(lease.id) || lease.maxHosts !== undefined) return false;
+    let els: LeaseElement[];
+    try {
+      els = leaseElements(lease, this.o.family);
+    } catch {
+      return false;
+    }
+    for (const e of els) if (this.elements.has(`${e.set}\u0000${e.key}`)) return false;
+    this.aheadElements = { id: lease.id, els };
+    return true;
+  }
+  /** The elements canInstallAhead computed, for the install that follows it (not computed twice). */
+  private aheadElements?: { id: string; els: LeaseElement[] };
 
   expire(lease: Lease): Promise<void> {
     return this.enqueue((tx) => this.drop(tx, lease.id)).catch((e: Error) => this.o.onError?.(`nft: removing lease ${lease.id} failed: ${e.message}`));
@@ -648,15 +672,15 @@ export class NftablesDataPlane implements DataPlane {
       }
     }
     if (ok.length === 0) return true;
-    const commands = tx.commands();
-    if (commands.length === 0) {
+    // The grant's transaction goes as netlink: its text form is only written when it goes as text.
+    const nlOps = this.nl ? tx.netlinkOps() : undefined;
+    if (nlOps ? nlOps.length === 0 : tx.commands().length === 0) {
       for (const op of ok) op.resolve();
       return true;
     }
     try {
-      const nlOps = this.nl ? tx.netlinkOps() : undefined;
-      if (nlOps) await this.sendNetlink(nlOps, commands);
-      else await this.shell.run(commands);
+      if (nlOps) await this.sendNetlink(nlOps, () => tx.commands());
+      else await this.shell.run(tx.commands());
       for (const op of ok) op.resolve();
       return true;
     } catch (e) {
@@ -671,14 +695,14 @@ export class NftablesDataPlane implements DataPlane {
    * Element-only transactions go over netlink; one netlink cannot encode (which the ruleset never
    * produces) is logged once and sent as text instead.
    */
-  private async sendNetlink(ops: NlOp[], commands: string[]): Promise<void> {
+  private async sendNetlink(ops: NlOp[], commands: () => string[]): Promise<void> {
     try {
       await this.nl!.run(ops);
     } catch (e) {
       if (!(e instanceof NlEncodeError)) throw e;
       if (!this.encodeWarned) this.o.onError?.(`nft: netlink cannot encode (${e.message}); sending as text`);
       this.encodeWarned = true;
-      await this.shell.run(commands);
+      await this.shell.run(commands());
     }
   }
   private encodeWarned = false;
