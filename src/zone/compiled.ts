@@ -196,13 +196,6 @@ export interface CompiledZoneBuffers {
   index: Int32Array;
 }
 
-/** The buffers to list in postMessage's transfer list. */
-export function transferList(b: CompiledZoneBuffers): ArrayBuffer[] {
-  const out = new Set<ArrayBuffer>();
-  for (const v of Object.values(b)) if (ArrayBuffer.isView(v)) out.add(v.buffer as ArrayBuffer);
-  return [...out];
-}
-
 /** A growable byte arena. */
 class Arena {
   buf: Uint8Array;

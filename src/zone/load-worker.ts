@@ -1,36 +1,23 @@
-// The zone-loader thread: parses, checks and compiles zone files off the serving thread and sends the
-// compiled arrays back as transferred ArrayBuffers (no copy).
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
+// The zone loader's relay thread: the serving thread talks to it, and it hands each request to the
+// compiling thread (load-compile.ts, nice 19) and each reply back, transferring the arrays (no copy).
+//
+// Why a relay: a postMessage holds the receiving port's mutex while it wakes the receiver. When the
+// nice-19 compiler posted its result straight to the serving thread, the serving thread woke at once
+// (it has the higher priority), preempted the poster inside that mutex, and blocked on the same mutex
+// in its message handler until the nice-19 thread got the CPU back: that is as long as any ordinary
+// thread keeps the core busy (5 s at load 17 with the serving thread real-time; on a quiet machine, as
+// long as the GC helper threads run). The relay runs at the process's priority, so the serving thread
+// only ever waits for a thread of its own priority, for the few microseconds of a post.
 import { parentPort } from 'node:worker_threads';
 import type { LoaderReply, LoaderRequest } from './loader.js';
+import { startModuleThread } from './thread.js';
+import { transferList } from './transfer-list.js';
 
-// This thread yields to the serving thread when both want the CPU (a server pinned to one core runs
-// both there): Linux applies a nice value to one thread when given its thread id.
-try {
-  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
-} catch {
-  // Not Linux, or no /proc: the thread runs at the process's priority.
-}
-
-// Read the parser's modules only now, at the lower priority: compiling them at the thread's start
-// took the serving thread's core for ~0.2 s on a loaded machine (the first reload's answer gap).
-const { transferList } = await import('./compiled.js');
-const { compileZoneFile } = await import('./load.js');
-
-parentPort!.on('message', (req: LoaderRequest) => {
-  let reply: LoaderReply;
-  try {
-    reply = { id: req.id, result: compileZoneFile(req.name, req.file, req.opts) };
-    // The file's hash for the primary role's "unchanged file" test (transfer/primary.ts), taken here
-    // from the bytes the load read rather than on the serving thread: hashing a 30 MB file there
-    // stalled answers for ~0.4 s.
-    if (reply.result.ok) reply.fileHash = reply.result.fileHash;
-  } catch (e) {
-    // A bug, not a bad file: the caller reports it and keeps the old zone.
-    reply = { id: req.id, result: { ok: false, problems: [`${req.file}: cannot load zone ${req.name}: ${(e as Error).stack ?? e}`] } };
-  }
-  parentPort!.postMessage(reply, reply.result.ok ? transferList(reply.result.buffers) : []);
+const compiler = startModuleThread(import.meta.url, 'load-compile');
+parentPort!.on('message', (req: LoaderRequest) => compiler.postMessage(req));
+compiler.on('message', (reply: LoaderReply) => parentPort!.postMessage(reply, reply.result.ok ? transferList(reply.result.buffers) : []));
+// The compiler's failure is this thread's: the serving thread's loader sees the error or the exit.
+compiler.on('error', (e) => {
+  throw e;
 });
-
+compiler.on('exit', (code) => process.exit(code));

@@ -1,8 +1,10 @@
-// Loads zone files in a worker thread (load-worker.ts), so a reload never stops the serving thread:
-// the compiled arrays come back as transferred ArrayBuffers and become a Zone in O(1).
-import { Worker } from 'node:worker_threads';
+// Loads zone files in a worker thread (load-compile.ts, through the relay load-worker.ts), so a reload
+// never stops the serving thread: the compiled arrays come back as transferred ArrayBuffers and become
+// a Zone in O(1).
+import type { Worker } from 'node:worker_threads';
 import { Zone } from './tree.js';
 import type { CompiledZoneFile, CompileOptions } from './load.js';
+import { startModuleThread } from './thread.js';
 
 export interface LoaderRequest {
   id: number;
@@ -22,8 +24,9 @@ export interface LoaderReply {
 export type LoadedZoneFile = Exclude<CompiledZoneFile, { ok: true }> | { ok: true; zone: Zone; records: number; serial: number; warnings: string[] };
 
 /**
- * One loader thread per process, started at the first load and kept (unref'd) for the next: a
- * thread start reads the parser's modules again, which costs more than a small zone's load.
+ * One loader per process (a relay thread and the compiling thread it starts), started at the first
+ * load and kept (unref'd) for the next: a thread start reads the parser's modules again, which costs
+ * more than a small zone's load.
  * Requests run one at a time in the thread, in order.
  */
 export class ZoneLoader {
@@ -33,12 +36,8 @@ export class ZoneLoader {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    // From the sources (tsx, tests) the thread runs the .ts file; from dist the .js one.
-    const self = import.meta.url;
-    const w = self.endsWith('.ts')
-      ? // A thread does not inherit the main thread's module hooks: register tsx's there first.
-        new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(new URL('./load-worker.ts', self).href)}); });`, { eval: true })
-      : new Worker(new URL('./load-worker.js', self));
+    // The relay thread (load-worker.ts), which starts the compiling thread.
+    const w = startModuleThread(import.meta.url, 'load-worker');
     w.unref();
     w.on('message', (m: LoaderReply) => {
       const p = this.pending.get(m.id);

@@ -64,7 +64,7 @@ export class Zone {
     return new Zone(b);
   }
 
-  /** The compiled arrays (transferable: see compiled.ts transferList). */
+  /** The compiled arrays (transferable: see transfer-list.ts). */
   get buffers(): CompiledZoneBuffers {
     return this.store.b;
   }
