@@ -29,6 +29,10 @@ export interface StartOptions {
   extraYaml?: string;
   /** pdns only: serve LUA records (the dynamic-answer phase). */
   lua?: boolean;
+  /** fluxdns only: node options before the script (e.g. --trace-gc). */
+  nodeFlags?: string[];
+  /** fluxdns only: the CLI's main.js to run instead of this tree's dist (A/B of two builds). */
+  main?: string;
 }
 
 export interface BenchServer {
@@ -146,7 +150,8 @@ function wrap(kind: ServerKind, port: number, proc: Proc, dir: string): BenchSer
 
 /** fluxdns from dist/ (node dist/cli/main.js serve --config FILE). Waits for "fluxdns ready". */
 export function spawnFluxdns(o: StartOptions): BenchServer {
-  if (!existsSync(fluxdnsDist)) throw new Error(`${fluxdnsDist} missing: run npm run build`);
+  const main = o.main ?? fluxdnsDist;
+  if (!existsSync(main)) throw new Error(`${main} missing: run npm run build`);
   const dir = tempDir('fluxdns');
   const conf = join(dir, 'fluxdns.yaml');
   writeFileSync(
@@ -165,7 +170,7 @@ export function spawnFluxdns(o: StartOptions): BenchServer {
       '',
     ].join('\n'),
   );
-  const proc = spawnPinned('fluxdns', o.cpu, process.execPath, [fluxdnsDist, 'serve', '--config', conf], repoRoot, o.port);
+  const proc = spawnPinned('fluxdns', o.cpu, process.execPath, [...(o.nodeFlags ?? []), main, 'serve', '--config', conf], repoRoot, o.port);
   return wrap('fluxdns', o.port, proc, dir);
 }
 
