@@ -13,6 +13,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { streamFrame } from '../wire/frame.js';
 import { decodeMessage, encodeMessage, wordToFlags } from '../wire/message.js';
 import { isSubdomain, namesEqual, nameKey, splitLabels } from '../wire/name.js';
 import { Opcode, RRClass, RRType, Rcode, type Message, type ResourceRecord, type SOARdata } from '../wire/types.js';
@@ -257,11 +258,7 @@ export class Directory {
         const n = buf.readUInt16BE(0);
         const out = this.handle(Uint8Array.from(buf.subarray(2, 2 + n)), local, c.remoteAddress ?? '');
         buf = buf.subarray(2 + n);
-        if (out) {
-          const len = Buffer.alloc(2);
-          len.writeUInt16BE(out.length);
-          c.write(Buffer.concat([len, out]));
-        }
+        if (out) c.write(streamFrame(out));
       }
     });
   }

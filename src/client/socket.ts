@@ -2,6 +2,7 @@
 // RFC 5452 §9.2), replies filtered by the caller's `accept`, TCP framed with the RFC 1035 §4.2.2 length.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { MAX_STREAM_MESSAGE, streamFrame } from '../wire/frame.js';
 import type { Exchange, ServerAddress } from './exchange.js';
 
 export const udpTransport: Exchange = (server: ServerAddress, packet: Uint8Array, timeoutMs: number, accept: (reply: Uint8Array) => boolean) =>
@@ -30,6 +31,8 @@ export const udpTransport: Exchange = (server: ServerAddress, packet: Uint8Array
 
 export const tcpTransport: Exchange = (server: ServerAddress, packet: Uint8Array, timeoutMs: number, accept: (reply: Uint8Array) => boolean) =>
   new Promise((resolve) => {
+    // A query no stream can frame gets no answer, as one that timed out.
+    if (packet.length > MAX_STREAM_MESSAGE) return resolve(null);
     const sock = net.connect({ host: server.host, port: server.port });
     let done = false;
     let buf = Buffer.alloc(0);
@@ -44,9 +47,7 @@ export const tcpTransport: Exchange = (server: ServerAddress, packet: Uint8Array
     sock.on('error', () => finish(null));
     sock.on('close', () => finish(null));
     sock.on('connect', () => {
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(packet.length);
-      sock.write(Buffer.concat([len, packet]));
+      sock.write(streamFrame(packet));
     });
     sock.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);

@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { TransportInfo } from '../answer/context.js';
 import type { Engine } from '../answer/engine.js';
 import type { Conn } from './conn.js';
-import { recyclerOf, streamFrame } from '../wire/frame.js';
+import { MAX_STREAM_MESSAGE, recyclerOf, streamFrame } from '../wire/frame.js';
 
 export interface StreamSocket extends Duplex {
   readonly remoteAddress?: string | undefined;
@@ -97,6 +97,13 @@ export function serveStream(engine: Engine, socket: StreamSocket, info: Transpor
       return;
     }
     if (reply !== null) {
+      if (reply.length > MAX_STREAM_MESSAGE) {
+        // The encoder keeps stream replies within 65,535 bytes; should one be longer, the connection ends
+        // rather than the stream losing its framing.
+        socket.destroy();
+        conn.replied();
+        return;
+      }
       // A client that sends queries but never reads the answers stops being read from (below).
       if (!socket.write(streamFrame(reply))) waitingForDrain = true;
     }

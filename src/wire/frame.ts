@@ -1,7 +1,12 @@
 // Stream framing (RFC 1035 §4.2.2, RFC 7858 §3.3): a message over TCP or TLS follows its 2-byte length.
 
-/** `wire` after its 2-byte length, in one new buffer. */
+/** The largest message a 2-byte length can frame. */
+export const MAX_STREAM_MESSAGE = 0xffff;
+
+/** `wire` after its 2-byte length, in one new buffer; a RangeError for a message longer than that can say. */
 export function streamFrame(wire: Uint8Array): Buffer {
+  // Written as two bytes, 65,536 bytes and more would wrap into a short length and desynchronize the stream.
+  if (wire.length > MAX_STREAM_MESSAGE) throw new RangeError(`a ${wire.length}-byte message does not fit a 2-byte stream frame`);
   const frame = Buffer.allocUnsafe(2 + wire.length);
   frame[0] = wire.length >>> 8;
   frame[1] = wire.length & 0xff;
