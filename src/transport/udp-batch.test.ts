@@ -233,6 +233,34 @@ test('late replies: receive buffers are handed back to the addon once their repl
   }
 });
 
+test('peers on one address and several ports: each query sees its own port, interleaved and repeated', async () => {
+  needNative();
+  const seen: TransportInfo[] = [];
+  const l = listenUdpBatch(native!, engine(seen), '127.0.0.1', 0, { udp: { batchSize: 64 }, reusePort: false, onError: (e) => assert.fail(e) });
+  const cs = [await client('udp4'), await client('udp4'), await client('udp4')];
+  try {
+    // Three rounds over three source ports: the listener keeps one TransportInfo per (address, port).
+    for (let round = 0; round < 3; round++) cs.forEach((c, k) => c.sock.send(query(`h${k}.t.lab.`, RRType.A, 100 * round + k + 1), l.port, '127.0.0.1'));
+    for (const c of cs) await c.waitFor(3);
+    const ports = cs.map((c) => c.sock.address().port);
+    for (const [k, c] of cs.entries()) {
+      assert.equal(c.replies.length, 3, `client ${k}`);
+      for (const m of c.replies) assert.equal((m.id - 1) % 100, k, `client ${k} got the reply to its own query`);
+    }
+    assert.equal(seen.length, 9);
+    for (const info of seen) {
+      assert.equal(info.remoteAddress, '127.0.0.1');
+      assert.equal(info.proto, 'udp');
+      assert.equal(info.localPort, l.port);
+      assert.ok(ports.includes(info.remotePort), `port ${info.remotePort}`);
+    }
+    for (const port of ports) assert.equal(seen.filter((i) => i.remotePort === port).length, 3, `port ${port}`);
+  } finally {
+    for (const c of cs) c.sock.close();
+    await l.close();
+  }
+});
+
 test('a peer that disappears costs nothing: the next client is answered', async () => {
   needNative();
   const errors: Error[] = [];

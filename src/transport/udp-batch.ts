@@ -49,6 +49,22 @@ const MAX_SPARE_BUFFERS = 8;
 /** IPv4 peers repeat (resolvers): their text form is kept instead of being rebuilt per datagram. */
 const V4_CACHE_MAX = 4096;
 
+/**
+ * TransportInfo objects for recent IPv4 peers (address, port), direct-mapped: a resolver's few source
+ * ports repeat, and one object per query was a third of what a cache hit allocated. The objects are
+ * read-only, so a query that outlives its batch may keep the one it got.
+ */
+const INFO_SLOTS = 1024;
+
+/**
+ * Query views kept per (slot, length) of the current receive buffer: lengths repeat, and a view made
+ * per datagram was another allocation per hit. Dropped with the buffer (detach) and when this many
+ * lengths were seen (odd sizes from a fuzzer or a flood).
+ */
+const MAX_VIEWS = 16384;
+/** Above any slot size (4096): i * SLOT_KEY + length names one (slot, length) pair. */
+const SLOT_KEY = 1 << 16;
+
 export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, port: number, opts: Omit<UdpListenOptions, 'udp'> & { udp: Pick<UdpConfig, 'batchSize'> }): BatchUdpListener {
   const v4names = new Map<number, string>();
   let sock: NativeUdpSocket | undefined;
@@ -61,6 +77,37 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
   let sendMeta = new Int32Array(0);
   let sendBytes = new Uint8Array(0);
   let slot = 0;
+
+  const infoKeys = new Int32Array(INFO_SLOTS);
+  const infoPorts = new Int32Array(INFO_SLOTS).fill(-1);
+  const infos: (TransportInfo | undefined)[] = new Array<TransportInfo | undefined>(INFO_SLOTS).fill(undefined);
+  /** The TransportInfo of datagram `i`: a kept one for an IPv4 peer seen recently, else a new one. */
+  const infoOf = (i: number): TransportInfo => {
+    const m = i * 8;
+    const port = meta[m + 1]!;
+    if (meta[m + 2] !== 4) return { proto: 'udp', remoteAddress: formatV6(metaBytes, m * 4 + 16), remotePort: port, localAddress: local.address, localPort: local.port };
+    const key = meta[m + 4]!;
+    const at = (Math.imul(key ^ Math.imul(port, 0x9e3779b1), 0x85ebca6b) >>> 22) & (INFO_SLOTS - 1);
+    if (infoKeys[at] === key && infoPorts[at] === port) return infos[at]!;
+    const info: TransportInfo = { proto: 'udp', remoteAddress: peerAddress(i), remotePort: port, localAddress: local.address, localPort: local.port };
+    infoKeys[at] = key;
+    infoPorts[at] = port;
+    infos[at] = info;
+    return info;
+  };
+  let views = new Map<number, Uint8Array>();
+  /** Bytes of datagram `i` (`length` long) as a view of the receive buffer, kept for the next datagram of that slot and length. */
+  const viewOf = (i: number, length: number): Uint8Array => {
+    const key = i * SLOT_KEY + length;
+    let v = views.get(key);
+    if (v === undefined) {
+      if (views.size >= MAX_VIEWS) views.clear();
+      const start = i * slot;
+      v = recvBytes.subarray(start, start + length);
+      views.set(key, v);
+    }
+    return v;
+  };
 
   const peerAddress = (i: number): string => {
     const m = i * 8;
@@ -112,15 +159,15 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
     if (recv !== recvBuf) {
       recvBuf = recv;
       recvBytes = new Uint8Array(recv);
+      // Views of the old buffer stay with the queries still pending on it.
+      if (views.size > 0) views = new Map();
     }
     let replies = 0;
     let off = 0;
     let pending = false;
     for (let i = 0; i < count; i++) {
-      const m = i * 8;
-      const start = i * slot;
-      const raw = recvBytes.subarray(start, start + meta[m]!);
-      const info: TransportInfo = { proto: 'udp', remoteAddress: peerAddress(i), remotePort: meta[m + 1]!, localAddress: local.address, localPort: local.port };
+      const raw = viewOf(i, meta[i * 8]!);
+      const info = infoOf(i);
       let reply;
       try {
         reply = engine.handle(raw, info);

@@ -244,8 +244,10 @@ export function cacheKey(ctx: QueryContext, q: QueryView, out: Uint8Array): numb
  * is carved from a shared slab (wire/pool.ts): the output buffer is the only allocation of a hit.
  */
 function personalize(entry: Uint8Array, at: number, ctx: QueryContext): Uint8Array {
-  const out = pooledBytes(entry.length - at);
-  out.set(entry.subarray(at));
+  const n = entry.length - at;
+  const out = pooledBytes(n);
+  // A loop, not out.set(entry.subarray(at)): that view was half of what a hit allocated.
+  for (let i = 0; i < n; i++) out[i] = entry[at + i]!;
   const raw = ctx.raw;
   out[0] = raw[0]!;
   out[1] = raw[1]!;
