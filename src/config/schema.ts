@@ -17,7 +17,7 @@ import { stateSchema } from '../state/schema.js';
 import { echoSchema } from '../modules/echo/schema.js';
 import { metricsSchema } from '../observe/metrics/config.js';
 import { dnstapSchema } from '../observe/dnstap/config.js';
-import { transferZoneKeys } from '../transfer/schema.js';
+import { notifySettingsSchema, transferZoneKeys } from '../transfer/schema.js';
 import { catalogSchema, checkSecondaryRefs, primariesSchema, zonemdSchema } from '../secondary/schema.js';
 
 /** "IP:PORT" or "[IPv6]:PORT". */
@@ -92,6 +92,7 @@ export const configSchema = z
     nsid: z.string().max(512).optional(),
     cookies: cookiesSchema.default({}),
     tsig: tsigSchema.default({}), // TSIG keys (RFC 8945, src/tsig)
+    notify: notifySettingsSchema, // how NOTIFY to zones[].notify is resent (src/transfer/notify.ts)
     rrl: rrlKeySchema, // on by default (src/modules/rrl); `rrl: off` disables it
     gateway: gatewaySchema.optional(),
     echo: echoSchema, // Stateless DNS zones (src/modules/echo)

@@ -9,6 +9,13 @@ import { keyRingOf } from '../tsig/keys.js';
 import { tsigSchema } from '../tsig/schema.js';
 import { appendTsig } from '../tsig/sign.js';
 import { findTsig, verifyRequest } from '../tsig/verify.js';
+import { parseTsigAt } from '../tsig/record.js';
+import { configSchema } from '../config/schema.js';
+import { Primary } from './primary.js';
+import { Zone, ZoneSet } from '../zone/tree.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeMessage } from '../wire/message.js';
 import { Opcode, RRClass, RRType, type ResourceRecord, type SOARdata } from '../wire/types.js';
 
@@ -148,5 +155,30 @@ describe('Notifier', () => {
     assert.ok(serials.every((s) => s === 2), `after the newer serial only it is resent: ${serials.join(',')}`);
     a.close();
     b.close();
+  });
+
+  test('the primary role takes the resend settings from notify: and the TSIG fudge from tsig.fudge', { timeout: 30_000 }, async () => {
+    const sec = await secondary(() => undefined);
+    const dir = mkdtempSync(join(tmpdir(), 'fluxdns-notify-conf-'));
+    const config = configSchema.parse({
+      tsig: { fudge: 120, keys: [{ name: 'notify-key', secret: Buffer.alloc(32, 7).toString('base64') }] },
+      notify: { tries: 2, firstRetry: 0.01, maxRetry: 0.03 },
+      zones: [{ name: ZONE, file: join(dir, 'zone'), notify: [{ address: sec.target.target, tsigKey: 'notify-key' }] }],
+    });
+    const lines: Line[] = [];
+    const zone = (serial: number) => Zone.build(ZONE, [soa(serial), { name: ZONE, type: RRType.NS, class: RRClass.IN, ttl: 60, data: { target: `ns.${ZONE}` } }]);
+    const p = new Primary({ logger: { ...logger(lines), error: (msg: string, fields: Record<string, unknown>) => lines.push({ level: 'error', msg, fields }) }, writer: true });
+    try {
+      const before = p.start(new ZoneSet([zone(1)]), config);
+      p.reconcile(before, new ZoneSet([zone(2)]), config);
+      // 2 tries at 10 then 20 ms, then every 30 ms: the defaults (1 s, 2 s, 4 s …) would send 1 in this time.
+      await until(() => sec.got.length >= 6);
+      assert.equal(lines.filter((l) => l.msg.startsWith('NOTIFY unanswered')).length, 1);
+      for (const raw of sec.got) assert.equal(parseTsigAt(raw, findTsig(raw)!).fudge, 120);
+    } finally {
+      p.close(new ZoneSet([]), config);
+      sec.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

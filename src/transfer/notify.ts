@@ -60,16 +60,21 @@ export class Notifier {
   private readonly byId = new Map<number, Pending>();
   private v4: dgram.Socket | undefined;
   private v6: dgram.Socket | undefined;
-  private readonly maxTries: number;
-  private readonly firstRetryMs: number;
-  private readonly maxRetryMs: number;
-  private readonly fudge: number;
+  private maxTries = 8;
+  private firstRetryMs = 1000;
+  private maxRetryMs = 60_000;
+  private fudge = 300;
   private closed = false;
 
   constructor(
     private readonly log: NotifyLog,
     opts: NotifierOptions = {},
   ) {
+    this.configure(opts);
+  }
+
+  /** New settings (a reload's `notify:` and `tsig.fudge`): the next send and wait use them; an option left out keeps its default. */
+  configure(opts: NotifierOptions): void {
     this.maxTries = opts.maxTries ?? 8;
     this.firstRetryMs = opts.firstRetryMs ?? 1000;
     this.maxRetryMs = Math.max(this.firstRetryMs, opts.maxRetryMs ?? 60_000);

@@ -33,8 +33,15 @@ export interface PrimaryOptions {
    * read the journals for IXFR and replay them at start, but never write.
    */
   writer: boolean;
+  /** NOTIFY resend settings and fudge; absent, they come from the configuration (`notify:`, `tsig.fudge`). */
   notify?: NotifierOptions;
   now?: () => number;
+}
+
+/** The configuration's NOTIFY settings in the Notifier's terms. */
+function notifierOptions(config: Config): NotifierOptions {
+  const n = config.notify;
+  return { maxTries: n.tries, firstRetryMs: n.firstRetry * 1000, maxRetryMs: n.maxRetry * 1000, fudge: config.tsig.fudge };
 }
 
 /** A zone whose differences someone may ask for (IXFR) or whose updates must be journaled. */
@@ -86,6 +93,7 @@ export class Primary implements DiffSource {
 
   /** At start: opens each zone's journal and replays the differences the zone file does not hold yet. */
   start(zones: ZoneSet, config: Config): ZoneSet {
+    this.configureNotifier(config);
     return new ZoneSet(zones.zones.map((z) => this.adopt(z, config)));
   }
 
@@ -131,6 +139,7 @@ export class Primary implements DiffSource {
    * Each new serial is journaled and notified. `only` limits the work to one zone (ctl reload ZONE).
    */
   reconcile(before: ZoneSet, after: ZoneSet, config: Config, only?: string): { zones: ZoneSet; errors: string[] } {
+    this.configureNotifier(config);
     const errors: string[] = [];
     const out: Zone[] = [];
     for (const z of after.zones) {
@@ -192,6 +201,11 @@ export class Primary implements DiffSource {
     // NOTIFYs still being resent to targets the new configuration dropped stop here.
     this.notifier?.retain(new Set(config.zones.flatMap((zc) => notifyTargets(zc, config).map((t) => pendingKey(zc.name, t)))));
     return { zones: new ZoneSet(out), errors };
+  }
+
+  /** The configuration's NOTIFY settings, unless the options fixed them. */
+  private configureNotifier(config: Config): void {
+    if (!this.opts.notify) this.notifier?.configure(notifierOptions(config));
   }
 
   /** Journals the difference from `old` to `next` and notifies the secondaries. */

@@ -61,3 +61,18 @@ export const transferZoneKeys = {
     .strict()
     .default({}),
 };
+
+/**
+ * How NOTIFY is resent until a secondary answers (top-level `notify:`, for every zone): `tries` sends at
+ * a doubling interval from `firstRetry` seconds, then every `maxRetry` seconds until answered or
+ * replaced by a newer serial (the slow secondary is logged once, after `tries`). The TSIG fudge of
+ * signed NOTIFYs is `tsig.fudge`.
+ */
+export const notifySettingsSchema = z
+  .object({
+    tries: z.number().int().min(1).max(1000).default(8),
+    firstRetry: z.number().positive().max(3600).default(1),
+    maxRetry: z.number().positive().max(86400).default(60),
+  })
+  .strict()
+  .default({});
