@@ -101,6 +101,13 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
     const step = zoneStep(zone, name, qtype, opts, i === 0 ? qwire : undefined);
     switch (step.kind) {
       case 'answer': {
+        // One RRset of a type without additional-section processing (A, AAAA, TXT …): straight into
+        // the answer, no per-set arrays (what addAdditional would return at once for it).
+        if (step.sets.length === 1 && !ADDITIONAL_TYPES.has(st.b.setType[step.sets[0]!]!)) {
+          st.answerRecords(step.sets[0]!, step.owner, answer);
+          lastWildcard = step.wildcard;
+          return done('answer', Rcode.NOERROR, true, step.wildcard >= 0);
+        }
         const sets: { type: number; records: ResourceRecord[] }[] = [];
         for (const set of step.sets) {
           const records = st.answerRecords(set, step.owner);
@@ -328,9 +335,12 @@ function addGlue(zone: Zone, ns: ResourceRecord[], out: ResourceRecord[]): numbe
  * out, even zones served here, as NSD and Knot do. Each name is added once; the section is optional,
  * so the encoder drops what does not fit.
  */
+/** The types whose records name hosts whose addresses go in the additional section (addAdditional). */
+const ADDITIONAL_TYPES: ReadonlySet<number> = new Set([RRType.NS, RRType.MX, RRType.SRV, RRType.SVCB, RRType.HTTPS]);
+
 function addAdditional(zone: Zone, sets: readonly { type: number; records: readonly ResourceRecord[] }[], out: ResourceRecord[], owner?: string): void {
   const type0 = sets[0]?.type;
-  if (type0 !== RRType.NS && type0 !== RRType.MX && type0 !== RRType.SRV && type0 !== RRType.SVCB && type0 !== RRType.HTTPS && sets.length === 1) return;
+  if ((type0 === undefined || !ADDITIONAL_TYPES.has(type0)) && sets.length === 1) return;
   const st = zone.store;
   const added = new Set<string>();
   for (const set of sets) {
