@@ -77,6 +77,8 @@ interface Contender {
   tcp: boolean;
   /** fluxdns only: YAML added to its configuration. */
   extraYaml?: string;
+  /** fluxdns only: node options before the script. */
+  nodeFlags?: string[];
 }
 
 const CONTENDERS: Contender[] = [
@@ -89,6 +91,9 @@ const CONTENDERS: Contender[] = [
   { id: 'fluxdns-w2', label: 'fluxdns (workers: 2, unpinned)', kind: 'fluxdns', cpu: null, workers: 2, tcp: false },
   // The cost of observing every query: the same server with the metrics listener on (counters, latency histogram, top-k).
   { id: 'fluxdns-metrics', label: 'fluxdns (workers: 1, metrics on)', kind: 'fluxdns', cpu: SERVER_CPU, workers: 1, tcp: false, extraYaml: 'metrics: { listen: "127.0.0.1:0" }' },
+  // V8's garbage collector helper threads share the one pinned core with the serving thread: with a
+  // single-threaded collector their work is done inline, without the threads' wake-ups.
+  { id: 'fluxdns-1gc', label: 'fluxdns (workers: 1, --single-threaded-gc)', kind: 'fluxdns', cpu: SERVER_CPU, workers: 1, tcp: false, nodeFlags: ['--single-threaded-gc'] },
 ];
 
 const running = new Set<BenchServer>();
@@ -250,7 +255,7 @@ async function main(): Promise<void> {
   const servers = new Map<string, BenchServer>();
   for (const c of contenders) {
     const port = await freePort();
-    const s = await startServer(c.kind, { zoneFile, port, cpu: c.cpu, workers: c.workers ?? 1, extraYaml: c.extraYaml });
+    const s = await startServer(c.kind, { zoneFile, port, cpu: c.cpu, workers: c.workers ?? 1, extraYaml: c.extraYaml, nodeFlags: c.nodeFlags });
     running.add(s);
     servers.set(c.id, s);
     await verify(s, c);
