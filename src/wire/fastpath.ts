@@ -61,7 +61,12 @@ let skipErrorAt = 0;
 /** Where the owner name of the record skipped last ends (its TYPE field). */
 let skipTypeAt = 0;
 
-function skipRecord(buf: Uint8Array, off: number): number {
+/** The TYPE of the record skipRecord skipped last. */
+export function skippedType(buf: Uint8Array): number {
+  return (buf[skipTypeAt]! << 8) | buf[skipTypeAt + 1]!;
+}
+
+export function skipRecord(buf: Uint8Array, off: number): number {
   const p = scanName(buf, off, false);
   if (p < 0) {
     skipError = nameErrorReason(p);
@@ -224,7 +229,7 @@ function parseBody(buf: Uint8Array, v: QueryView, question: LazyQuestion | undef
     const p = skipRecord(buf, pos);
     if (p < 0) return fail(v, skipError, skipErrorAt);
     pos = p;
-    const type = (buf[skipTypeAt]! << 8) | buf[skipTypeAt + 1]!;
+    const type = skippedType(buf);
     if (type !== RRType.OPT) {
       // RFC 8945 §5.1: one TSIG at most, and it must be the last record (a second one is not last either).
       if (type === RRType.TSIG) {

@@ -1,5 +1,6 @@
 // Which responses count as "identical" for rate limiting, as BIND's rate-limit defines them: positive
 // answers by (name, type), referrals by delegation point, NODATA and NXDOMAIN by zone, errors per client.
+import { skippedType, skipRecord } from '../../wire/fastpath.js';
 import { scanName, scannedNameText } from '../../wire/reader.js';
 import { decodeMessage, getRcode } from '../../wire/message.js';
 import { Rcode, RRType } from '../../wire/types.js';
@@ -71,26 +72,23 @@ function classifyWire(m: Uint8Array, qname: string, qtype: number): Classified |
     pos += 4;
   }
   for (let i = 0; i < an; i++) {
-    pos = scanName(m, pos, false);
-    if (pos < 0 || pos + 10 > m.length) return MALFORMED;
-    pos += 10 + ((m[pos + 8]! << 8) | m[pos + 9]!);
+    pos = skipRecord(m, pos);
+    if (pos < 0) return MALFORMED;
   }
   let soa: string | undefined;
   let delegation: string | undefined;
   for (let i = 0; i < ns && (soa === undefined || delegation === undefined); i++) {
     const owner = pos;
-    pos = scanName(m, pos, false);
-    if (pos < 0 || pos + 10 > m.length) return MALFORMED;
-    const type = (m[pos]! << 8) | m[pos + 1]!;
+    pos = skipRecord(m, pos);
+    if (pos < 0) return MALFORMED;
+    const type = skippedType(m);
     if ((type === RRType.SOA && soa === undefined) || (type === RRType.NS && delegation === undefined)) {
       scanName(m, owner, true);
       const name = scannedNameText(m, owner).toLowerCase();
       if (type === RRType.SOA) soa = name;
       else delegation = name;
     }
-    pos += 10 + ((m[pos + 8]! << 8) | m[pos + 9]!);
   }
-  if (pos > m.length) return MALFORMED;
   if (rcode === Rcode.NOERROR) {
     if (delegation !== undefined && !aa) return { kind: 'referral', name: delegation, rcode };
     return { kind: 'nodata', name: soa ?? qname, rcode };
