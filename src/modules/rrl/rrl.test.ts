@@ -8,7 +8,7 @@ import { decodeMessage, encodeMessage, getRcode, queryMessage } from '../../wire
 import { EdnsOptionCode, Rcode, RRType } from '../../wire/types.js';
 import { Zone, ZoneSet } from '../../zone/tree.js';
 import { parseZone } from '../../zone/parser.js';
-import { QueryContext, type TransportProto } from '../../answer/context.js';
+import { QueryContext, type TransportInfo, type TransportProto } from '../../answer/context.js';
 import { encodeResponse } from '../../answer/encode.js';
 import { Pipeline } from '../../answer/pipeline.js';
 import type { Runtime } from '../../answer/runtime.js';
@@ -71,6 +71,8 @@ describe('RateLimiter', () => {
 });
 
 // --- the finisher in the pipeline, with a real zone ---
+
+const UDP_CLIENT: TransportInfo = { proto: 'udp', remoteAddress: '198.51.100.7', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 };
 
 const ZONE = `$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\nwww A 198.51.100.80\nsub NS ns.sub\nns.sub A 198.51.100.53\n`;
 
@@ -186,7 +188,7 @@ describe('rrl logOnly', () => {
     const pipeline = new Pipeline(createUnits(undefined, { warn: (msg, f) => lines.push({ msg, ...f }) }));
     const ask = (ms: number) => {
       const raw = queryBytes('www.t.lab.', RRType.A);
-      const ctx = new QueryContext(raw, parseQuery(raw), { proto: 'udp', remoteAddress: '198.51.100.7', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 }, rt, ms);
+      const ctx = new QueryContext(raw, parseQuery(raw), UDP_CLIENT, rt, ms);
       const v = pipeline.run(ctx);
       assert.ok(!(v instanceof Promise));
       return v.kind === 'drop' ? 'drop' : decodeMessage(ctx.response.prebuilt ?? encodeResponse(ctx)).flags.tc ? 'tc' : 'answer';
@@ -209,7 +211,7 @@ describe('rrl logOnly', () => {
     const pipeline = new Pipeline(createUnits(undefined, { warn: (m) => lines.push(m) }));
     for (let i = 0; i < 5; i++) {
       const raw = queryBytes('www.t.lab.', RRType.A);
-      pipeline.run(new QueryContext(raw, parseQuery(raw), { proto: 'udp', remoteAddress: '198.51.100.7', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 }, rt, 0));
+      pipeline.run(new QueryContext(raw, parseQuery(raw), UDP_CLIENT, rt, 0));
     }
     assert.equal(lines.length, 0);
   });
@@ -239,7 +241,7 @@ describe('rrl classify', () => {
       // Twice: the second query is answered from the answer cache where the first was stored.
       for (let round = 0; round < 2; round++) {
         const raw = encodeMessage(queryMessage(name, type, { id: 9 }));
-        const ctx = new QueryContext(raw, parseQuery(raw), { proto: 'udp', remoteAddress: '198.51.100.7', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 }, rt, 0);
+        const ctx = new QueryContext(raw, parseQuery(raw), UDP_CLIENT, rt, 0);
         pipeline.run(ctx);
         const wire = ctx.response.prebuilt ?? encodeResponse(ctx);
         const r = ctx.response;
@@ -260,7 +262,7 @@ describe('rrl classify', () => {
 
   test('a malformed pre-encoded response is an error, not a throw', () => {
     const raw = queryBytes('www.t.lab.', RRType.A);
-    const ctx = new QueryContext(raw, parseQuery(raw), { proto: 'udp', remoteAddress: '198.51.100.7', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 }, runtimeWith('off'), 0);
+    const ctx = new QueryContext(raw, parseQuery(raw), UDP_CLIENT, runtimeWith('off'), 0);
     // NOERROR, no answers, one authority record whose name runs past the end.
     ctx.response.prebuilt = Uint8Array.from([0, 9, 0x84, 0, 0, 0, 0, 0, 0, 1, 0, 0, 5, 0x61]);
     assert.equal(classify(ctx).kind, 'error');
