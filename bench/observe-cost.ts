@@ -10,6 +10,7 @@ import { LATENCY_SAMPLE, QueryMetrics } from '../src/observe/metrics/queries.js'
 import { encodeMessage, queryMessage } from '../src/wire/message.js';
 import { RRType } from '../src/wire/types.js';
 import { parseZone } from '../src/zone/parser.js';
+import { mulberry32 } from '../src/sim/prng.js';
 import { Zone, ZoneSet } from '../src/zone/tree.js';
 
 const HOSTS = 2000;
@@ -58,11 +59,7 @@ const K = Number(process.env.K ?? 2000);
 const CHUNKS = Number(process.env.CHUNKS ?? 25);
 const ROUNDS = Number(process.env.ROUNDS ?? 21);
 const N = K * CHUNKS;
-let seed = 0x9e3779b9;
-function random(): number {
-  seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0;
-  return (seed >>> 0) / 2 ** 32;
-}
+const random = mulberry32(0x9e3779b9);
 const order = [0, 1, 2];
 function shuffled(): number[] {
   for (let i = order.length - 1; i > 0; i--) {
