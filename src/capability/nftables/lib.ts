@@ -6,7 +6,7 @@
 // once the kernel committed it and rejects with nft's error text otherwise. Calls made while one is
 // in flight wait in order (the backend merges them into its next transaction before they get here).
 import { createRequire } from 'node:module';
-import { encodeBatch, type NlOp } from './netlink.js';
+import { batchMessage, encodeBatch, type NlOp } from './netlink.js';
 import type { NftFamily } from './ruleset.js';
 import { NftError } from './shell.js';
 
@@ -123,22 +123,27 @@ export class NftNetlink {
     this.handle = addon.nlOpen(netns ? `/var/run/netns/${netns}` : undefined);
   }
 
-  /** Sends `ops` as one transaction. Encoding errors (NlEncodeError) are thrown before anything is sent. */
+  /**
+   * Sends `ops` as one transaction. The batch is encoded when its turn comes, into the encoder's
+   * reused buffer, and copied by nlRun before the next one is encoded; what netlink cannot express
+   * rejects with NlEncodeError before anything of the batch is sent.
+   */
   run(ops: readonly NlOp[]): Promise<void> {
     if (this.closed) return Promise.reject(new NftError('netlink closed'));
-    const batch = encodeBatch(this.family, this.table, ops, this.seq);
-    this.seq = (this.seq + batch.count) % 0x40000000 || 1;
-    const p = this.tail.then(() => this.send(batch.bytes, batch.seq0, batch.count, batch.acks, batch.what));
+    const p = this.tail.then(() => this.send(ops));
     this.tail = p.catch(() => {});
     return p;
   }
 
-  private send(bytes: Uint8Array, seq0: number, count: number, acks: number, what: Map<number, string>): Promise<void> {
-    if (TRACE) process.stderr.write(`nl< ${[...what.values()].join('; ')} (${bytes.length} bytes)\n`);
+  private send(ops: readonly NlOp[]): Promise<void> {
+    const batch = encodeBatch(this.family, this.table, ops, this.seq);
+    this.seq = (this.seq + batch.count) % 0x40000000 || 1;
+    const { seq0, acks } = batch;
+    if (TRACE) process.stderr.write(`nl< ${ops.map((o) => `${o.kind} element ${o.set}`).join('; ')} (${batch.bytes.length} bytes)\n`);
     return new Promise((resolve, reject) => {
-      this.nlRun(this.handle, bytes, seq0, count, acks, (sys, errors, got) => {
+      this.nlRun(this.handle, batch.bytes, seq0, batch.count, acks, (sys, errors, got) => {
         if (errors.length) {
-          const text = errors.map(([seq, , msg]) => `${what.get(seq) ?? (seq === seq0 ? 'batch' : `message ${seq - seq0}`)}: ${msg}`).join('; ');
+          const text = errors.map(([seq, , msg]) => `${batchMessage(batch, this.family, this.table, seq) ?? (seq === seq0 ? 'batch' : `message ${seq - seq0}`)}: ${msg}`).join('; ');
           if (TRACE) process.stderr.write(`nl> ${text}\n`);
           reject(new NftError(text));
         } else if (sys) reject(new NftError(`netlink: ${sys}`));

@@ -3,7 +3,7 @@
 // attribute's payload is compared), plus the batch framing and what cannot be encoded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeBatch, NlEncodeError, netlinkSet, type NlOp } from './netlink.js';
+import { batchMessage, encodeBatch, NlEncodeError, netlinkSet, type NlOp } from './netlink.js';
 
 interface Msg {
   type: number;
@@ -81,7 +81,7 @@ test('a batch: begin and end framing, one acknowledged message per set, NEWSETEL
   assert.equal(m[0]!.attrs.size, 0);
   assert.equal(m[1]!.attrs.get(1)!.toString('latin1'), 'fluxdns\0');
   assert.equal(m[1]!.attrs.get(2)!.toString('latin1'), 'caps_live\0');
-  assert.equal(b.what.get(102), 'delete element ip fluxdns caps_grace');
+  assert.equal(batchMessage(b, 'ip', 'fluxdns', 102), 'delete element ip fluxdns caps_grace');
 });
 
 test('many elements are split over messages whose element list fits a 16-bit attribute length', () => {
@@ -116,4 +116,22 @@ test('what the encoder cannot express is refused before anything is sent', () =>
   assert.equal(netlinkSet('mc6_3'), true);
   assert.equal(netlinkSet('pool'), false);
   assert.equal(netlinkSet('h_abc'), false);
+});
+
+test('the encoder reuses its buffer: a batch after a larger one (or one that failed half way) has the same bytes as alone', () => {
+  const small: NlOp[] = [
+    { kind: 'add', set: 'caps_src_x_24', elements: [{ key: '10.1.2.0 . 198.18.0.5 . tcp . 443', data: '198.51.100.10', timeoutMs: 80000, expiresMs: 80000 }] },
+    { kind: 'add', set: 'caps_live_x', elements: [{ key: '198.18.0.5 . tcp . 443', timeoutMs: 20000, expiresMs: 20000 }] },
+    { kind: 'add', set: 'hostlim', elements: [{ key: '198.18.0.5 . tcp . 443', data: 'jump hl_ab', timeoutMs: 5000 }] },
+  ];
+  const alone = Buffer.from(encodeBatch('inet', 'fx', small, 3).bytes);
+  // Larger than the initial buffer, with other content at every offset the small batch uses.
+  const big = Array.from({ length: 3000 }, (_, i) => ({ key: `2001:db8::${i.toString(16)} . udp . ${1 + i}-${2 + i}`, timeoutMs: 0xffffffff * 3, expiresMs: 7 }));
+  encodeBatch('inet', 'fx', [{ kind: 'add', set: 'caps6_live', elements: big }], 3);
+  assert.deepEqual(encodeBatch('inet', 'fx', small, 3).bytes, alone);
+  assert.throws(() => encodeBatch('inet', 'fx', [...small, { kind: 'add', set: 'caps_live', elements: [{ key: '198.18.0.5 . tcp . 70000' }] }], 3), NlEncodeError);
+  assert.deepEqual(encodeBatch('inet', 'fx', small, 3).bytes, alone);
+  // A timeout over 32 bits is written as the whole 64-bit big-endian number.
+  const m = parse(encodeBatch('inet', 'fx', [{ kind: 'add', set: 'seen', elements: [{ key: '100.64.0.1 . 198.18.0.5', timeoutMs: 0x123456789 }] }], 1).bytes);
+  assert.equal(m[1]!.attrs.get(3)!.subarray(8, 16).toString('hex'), '0000000123456789');
 });
