@@ -171,6 +171,11 @@ export class Journal {
     return this.entries[0]?.from;
   }
 
+  /** True when an entry starts at `serial` or the last one ends there: a version in the journal's chain. */
+  covers(serial: number): boolean {
+    return this.lastSerial === serial || this.entries.some((e) => e.from === serial);
+  }
+
   get bytes(): number {
     return this.size;
   }

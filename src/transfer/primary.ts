@@ -9,6 +9,8 @@ import { printZone } from '../zone/print.js';
 import { ZoneSet, type Zone } from '../zone/tree.js';
 import { applyDiff, rebuildWithSoa, sameData, withSerial, zoneDiff } from './diff.js';
 import { Journal } from './journal.js';
+import { basePath, loadBase, readBaseInfo, writeBase, type BaseInfo } from './journal-base.js';
+import { isCatalogZone } from '../catalog/catalog.js';
 import { Notifier, pendingKey, type NotifierOptions, type NotifyTarget } from './notify.js';
 import { notifyTargetParts, parseTarget } from './schema.js';
 import { keyRingOf } from '../tsig/keys.js';
@@ -20,10 +22,10 @@ interface ZoneState {
   journal: Journal | undefined;
   /** SHA-256 of the zone file as last read or written: an unchanged file is not compared again. */
   fileHash: string;
-  /** The serial written in the zone file: replay at start begins there. */
-  fileSerial: number;
   /** The served serial whose data the file holds; a served serial past it has updates not yet in the file. */
   base: number;
+  /** What the journal's base on disk holds (journal-base.ts), undefined when there is none. */
+  baseInfo: BaseInfo | undefined;
 }
 
 export interface PrimaryOptions {
@@ -81,6 +83,11 @@ function hashFile(file: string): string {
   }
 }
 
+/** The zone as a master file: one record a line, canonical order, absolute names (flush, the catalog's base). */
+function zoneText(zone: Zone): string {
+  return `; ${zone.origin} serial ${zone.serial}, written by fluxdns from memory (comments and layout of the original are not kept)\n$ORIGIN ${zone.origin}\n${printZone([...allRecords(zone)]).join('\n')}\n`;
+}
+
 export class Primary implements DiffSource {
   private readonly states = new Map<string, ZoneState>();
   private readonly notifier: Notifier | undefined;
@@ -110,27 +117,151 @@ export class Primary implements DiffSource {
     } catch (e) {
       log.error('journal cannot be opened: IXFR answers with full transfers and UPDATE is refused', { zone: zone.origin, journal: file, err: (e as Error).message });
     }
-    const fileSerial = zone.serial;
-    let served = zone;
-    const last = journal?.lastSerial;
-    if (journal && last !== undefined && last !== zone.serial) {
-      const diffs = journal.diffs(zone.serial, last);
-      if (diffs) {
-        // The file changed after the journal's last entry while the journal held updates it lacks: an edit
-        // made without `fluxdns zone flush` first. The replay puts the journal's additions back even where
-        // the edit deleted them; say so (README, "Dynamic updates").
-        const edited = mtimeOf(zc.file) > mtimeOf(file);
-        if (edited) log.warn('zone file edited after its journal\'s last entry: the journal is replayed over the edit, so records the journal added come back even if the edit deleted them; run "fluxdns zone flush" before editing a zone that takes updates', { zone: zone.origin, file: zc.file, journal: file, fileSerial: zone.serial, journalTo: last });
-        for (const d of diffs) served = applyDiff(served, d);
-        log.info('journal replayed over the zone file', { zone: zone.origin, from: zone.serial, to: served.serial, differences: diffs.length });
-      } else if (this.opts.writer) {
-        log.warn('journal does not continue from the zone file: started afresh (IXFR from older serials falls back to AXFR)', { zone: zone.origin, fileSerial: zone.serial, journalFrom: journal.firstSerial, journalTo: last });
-        journal.reset();
-      }
-    }
     // The load hashed the bytes it read (Zone.fileHash): no second read and hash of the file here.
-    this.states.set(zone.originKey, { journal, fileHash: zone.fileHash ?? hashFile(zc.file), fileSerial, base: zone.serial });
+    const fileHash = zone.fileHash ?? hashFile(zc.file);
+    const st: ZoneState = { journal, fileHash, base: zone.serial, baseInfo: readBaseInfo(basePath(file)) };
+    this.states.set(zone.originKey, st);
+    const last = journal?.lastSerial;
+    if (!journal || last === undefined) return zone;
+    const served = st.baseInfo ? this.resume(zone, zc, st, st.baseInfo, last, config) : this.resumeWithoutBase(zone, zc, journal, last);
+    // The file now holds the version st.base of the chain (the start decided so): the base says so from now on.
+    if (this.opts.writer && journalled(zc) && journal.lastSerial !== undefined) this.ensureBase(st, zc, zone, config);
     return served;
+  }
+
+  /**
+   * Start with a journal and its base: the file unchanged since the server last knew it continues from the
+   * base's serial; a file edited while the server was stopped is told apart by its hash and, with a serial
+   * past the journal's end, wins: its difference from the journal's last version is journaled (IXFR).
+   */
+  private resume(zone: Zone, zc: ZoneConfig, st: ZoneState, base: BaseInfo, last: number, config: Config): Zone {
+    const log = this.opts.logger;
+    const journal = st.journal!;
+    const file = journalPath(zc);
+    if (base.hash === st.fileHash) {
+      // The file the server last wrote or read: its data is the base's version (its own serial may be
+      // lower when `serial:` raised it); the entries after it were not in the file.
+      st.base = base.serial;
+      const known = base.serial === zone.serial ? zone : rebuildWithSoa(zone, withSerial(zone.soa, base.serial));
+      return this.replay(known, zc, journal, base.serial, last);
+    }
+    // Edited while the server was stopped.
+    const F = zone.serial;
+    if (serialGt(F, last)) {
+      // BIND removes such a journal ("journal file is out of date"); with the base the server rebuilds the
+      // journal's last version instead and journals the edit as one more difference.
+      const lastVersion = this.reconstruct(zone.origin, zc, journal, last);
+      if (lastVersion && this.opts.writer) {
+        const d = zoneDiff(lastVersion, zone);
+        try {
+          journal.append(d, F);
+          log.info('zone file edited while the server was stopped: its difference from the journal\'s last serial is journaled (IXFR)', { zone: zone.origin, file: zc.file, from: last, to: F, removed: d.removed.length, added: d.added.length });
+          if (base.serial !== last) log.warn('zone file edited while the journal held updates it lacks: the edited file wins, updates it does not hold are gone', { zone: zone.origin, file: zc.file, fileSerial: F, updatesFrom: base.serial, updatesTo: last });
+          this.notify(zc, zone, config);
+          return zone;
+        } catch (e) {
+          log.error('journal append failed: IXFR to this serial falls back to AXFR', { zone: zone.origin, err: (e as Error).message });
+        }
+      }
+      if (lastVersion || !this.opts.writer) return zone;
+      this.startAfresh(zone, zc, journal, `the zone file's serial ${F} is past the journal's ${last} and the journal's last version cannot be rebuilt`);
+      return zone;
+    }
+    if (F === last || journal.covers(F)) {
+      // The same serial as a journal point, other bytes. Only the layout changed when the data equals the base's.
+      const same = base.serial === F ? this.sameAsBase(zone, zc) : false;
+      if (!same) log.warn('zone file edited without raising its serial: secondaries at that serial keep the old data (raise the serial after an edit)', { zone: zone.origin, file: zc.file, serial: F, journal: file, journalTo: last });
+      if (F === last) {
+        // BIND: the journal ends at the file's serial, nothing to roll forward: the file is served as it is.
+        // Its entries lead to other data than the file's now: IXFR from them would be wrong.
+        if (!same && this.opts.writer) this.startAfresh(zone, zc, journal, `the zone file was edited at the journal's last serial ${F}`);
+        return zone;
+      }
+      // BIND rolls the journal forward from the file's serial, over the edit.
+      return this.replay(zone, zc, journal, F, last);
+    }
+    if (this.opts.writer) this.startAfresh(zone, zc, journal, `the zone file's serial ${F} is not in the journal (${journal.firstSerial} … ${last})`);
+    return zone;
+  }
+
+  /** A journal from before bases were kept: the serials alone decide (the edit cannot be told apart). */
+  private resumeWithoutBase(zone: Zone, zc: ZoneConfig, journal: Journal, last: number): Zone {
+    if (last === zone.serial) return zone;
+    if (journal.covers(zone.serial)) {
+      // The replay puts the journal's additions back even where an edit deleted them; say so when the file is newer.
+      if (mtimeOf(zc.file) > mtimeOf(journalPath(zc))) this.opts.logger.warn('zone file edited after its journal\'s last entry: the journal is replayed over the edit, so records the journal added come back even if the edit deleted them; run "fluxdns zone flush" before editing a zone that takes updates', { zone: zone.origin, file: zc.file, journal: journalPath(zc), fileSerial: zone.serial, journalTo: last });
+      return this.replay(zone, zc, journal, zone.serial, last);
+    }
+    if (this.opts.writer) this.startAfresh(zone, zc, journal, `the zone file's serial ${zone.serial} is not in the journal (${journal.firstSerial} … ${last})`);
+    return zone;
+  }
+
+  /** `zone` (at serial `from`) with the journal's entries from `from` to `last` applied. */
+  private replay(zone: Zone, zc: ZoneConfig, journal: Journal, from: number, last: number): Zone {
+    if (from === last) return zone;
+    const diffs = journal.diffs(from, last);
+    if (!diffs) {
+      if (this.opts.writer) this.startAfresh(zone, zc, journal, `the journal does not continue from serial ${from}`);
+      return zone;
+    }
+    let served = zone;
+    for (const d of diffs) served = applyDiff(served, d);
+    this.opts.logger.info('journal replayed over the zone file', { zone: zone.origin, from, to: served.serial, differences: diffs.length });
+    return served;
+  }
+
+  private startAfresh(zone: Zone, zc: ZoneConfig, journal: Journal, why: string): void {
+    this.opts.logger.warn('journal out of date: started afresh (IXFR from older serials falls back to AXFR)', { zone: zone.origin, file: zc.file, journal: journal.file, reason: why, fileSerial: zone.serial, journalFrom: journal.firstSerial, journalTo: journal.lastSerial });
+    journal.reset();
+  }
+
+  /** The journal's last version: the base plus the entries after it; undefined (logged) when it cannot be rebuilt. */
+  private reconstruct(origin: string, zc: ZoneConfig, journal: Journal, last: number): Zone | undefined {
+    try {
+      const { zone: base, info } = loadBase(basePath(journalPath(zc)), origin);
+      if (info.serial === last) return base;
+      const diffs = journal.diffs(info.serial, last);
+      if (!diffs) throw new Error(`the journal does not continue from the base's serial ${info.serial}`);
+      let z = base;
+      for (const d of diffs) z = applyDiff(z, d);
+      return z;
+    } catch (e) {
+      this.opts.logger.warn('the journal\'s last version cannot be rebuilt from its base', { zone: origin, base: basePath(journalPath(zc)), err: (e as Error).message });
+      return undefined;
+    }
+  }
+
+  /** True when the base holds the same records as `zone` (an edit of comments or layout only). */
+  private sameAsBase(zone: Zone, zc: ZoneConfig): boolean {
+    try {
+      return sameData(loadBase(basePath(journalPath(zc)), zone.origin).zone, zone);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Makes the base the copy of the zone file at version st.base (with hash st.fileHash) before the journal
+   * relies on it. A built zone (the catalog) has no file: its printed records are the copy. A file whose
+   * bytes no longer hash to st.fileHash (edited since it was read) is not copied: the old base stays, and
+   * the next start rebuilds from it.
+   */
+  private ensureBase(st: ZoneState, zc: ZoneConfig, zone: Zone, config: Config): void {
+    const want = { serial: st.base, hash: st.fileHash };
+    if (st.baseInfo && st.baseInfo.serial === want.serial && st.baseInfo.hash === want.hash) return;
+    const path = basePath(journalPath(zc));
+    try {
+      let text: Buffer | string;
+      if (isCatalogZone(config, zc)) text = zoneText(zone);
+      else {
+        text = readFileSync(zc.file);
+        if (createHash('sha256').update(text).digest('hex') !== want.hash) return;
+      }
+      writeBase(path, want, text);
+      st.baseInfo = want;
+    } catch (e) {
+      this.opts.logger.warn('journal base not written: an edit made while the server is stopped will start the journal afresh', { zone: zone.origin, base: path, err: (e as Error).message });
+    }
   }
 
   /**
@@ -169,7 +300,6 @@ export class Primary implements DiffSource {
         out.push(old);
         continue;
       }
-      const fileSerial = z.serial;
       let next = z;
       if (!serialGt(z.serial, old.serial)) {
         // Comparing every record costs as much as the load itself for a large zone: done only when the
@@ -191,10 +321,10 @@ export class Primary implements DiffSource {
         next = rebuildWithSoa(z, withSerial(z.soa, nextSerial(old.serial, zc.serial, this.now())));
         this.opts.logger.info('serial raised by policy', { zone: z.origin, policy: zc.serial, from: old.serial, to: next.serial });
       }
-      this.record(st, zc, old, next, config);
+      // The file holds `next` now (the base written after the journal entry copies it).
       st.fileHash = hash;
-      st.fileSerial = fileSerial;
       st.base = next.serial;
+      this.record(st, zc, old, next, config);
       out.push(next);
     }
     for (const e of errors) this.opts.logger.error('zone reload refused', { error: e });
@@ -217,7 +347,8 @@ export class Primary implements DiffSource {
     if (!journalled(zc)) return;
     const d: ZoneDiff = zoneDiff(old, next);
     try {
-      st.journal?.append(d, st.fileSerial);
+      st.journal?.append(d, st.base);
+      if (st.journal) this.ensureBase(st, zc, next, config);
     } catch (e) {
       this.opts.logger.error('journal append failed: IXFR to this serial falls back to AXFR', { zone: next.origin, err: (e as Error).message });
     }
@@ -236,7 +367,9 @@ export class Primary implements DiffSource {
     const st = this.states.get(old.originKey);
     const zc = zoneConfigOf(config, old.originKey);
     if (!st?.journal || !zc || !this.opts.writer) throw new Error(`zone ${old.origin} has no writable journal`);
-    st.journal.append(diff, st.fileSerial);
+    // The first update after a start without a base: the file (version st.base) is copied before the journal leaves it behind.
+    this.ensureBase(st, zc, old, config);
+    st.journal.append(diff, st.base);
     this.notify(zc, next, config);
   }
 
@@ -267,7 +400,7 @@ export class Primary implements DiffSource {
     const zc = zoneConfigOf(config, zone.originKey);
     const st = this.states.get(zone.originKey);
     if (!zc || !st) throw new Error(`${zone.origin}: not a primary zone`);
-    const text = `; ${zone.origin} serial ${zone.serial}, written by fluxdns from memory (comments and layout of the original are not kept)\n$ORIGIN ${zone.origin}\n${printZone([...allRecords(zone)]).join('\n')}\n`;
+    const text = zoneText(zone);
     const tmp = `${zc.file}.fluxdns-tmp`;
     const fd = openSync(tmp, 'w', 0o644);
     try {
@@ -278,8 +411,8 @@ export class Primary implements DiffSource {
     }
     renameSync(tmp, zc.file);
     st.fileHash = createHash('sha256').update(text).digest('hex');
-    st.fileSerial = zone.serial;
     st.base = zone.serial;
+    if (st.journal && journalled(zc)) this.ensureBase(st, zc, zone, config);
     this.opts.logger.info('zone file written', { zone: zone.origin, file: zc.file, serial: zone.serial });
     return zc.file;
   }
