@@ -119,3 +119,46 @@ test('flush empties the cache, or drops one name and the names below it', () => 
   assert.equal(cache.flush(), names.length);
   assert.equal(cache.flush(), 0);
 });
+
+test('a byte-bounded arena wraps: every answer found is the last one stored for its key, and the newest ones are all found', () => {
+  // 64 KiB of arena (the least), up to 100 entries, answers of 1..2,000 bytes over 300 keys: the log
+  // wraps hundreds of times and evicts by count and by bytes; the table's probe runs see removals.
+  const cache = new AnswerCache(100, { maxBytes: 64 << 10 });
+  cache.get(k(''), 1);
+  let seed = 7;
+  const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  const last = new Map<string, Uint8Array>();
+  const recent: { key: string; bytes: number }[] = [];
+  for (let op = 0; op < 20000; op++) {
+    const key = `key-${rand(300)}`;
+    const answer = Uint8Array.from({ length: 1 + rand(2000) }, () => rand(256));
+    cache.set(k(key), 1, answer);
+    last.set(key, answer);
+    recent.push({ key, bytes: 12 + key.length + answer.length + 8 });
+    assert.deepEqual(cache.get(k(key), 1), answer, `op ${op}: the answer just stored`);
+    if (op % 500 !== 499) continue;
+    let found = 0;
+    for (const [key, answer] of last) {
+      const got = cache.get(k(key), 1);
+      if (got === undefined) continue;
+      found++;
+      assert.deepEqual(got, answer, `op ${op}: ${key} holds its last answer`);
+    }
+    assert.equal(cache.size, found, 'size counts the entries found');
+    assert.ok(found <= 100);
+    // The newest stores within 48 KiB (at most 100 of them) were not evicted.
+    let bytes = 0;
+    for (let i = recent.length - 1, n = 0; i >= 0 && n < 100 && (bytes += recent[i]!.bytes) <= 48 << 10; i--, n++) {
+      assert.ok(cache.get(k(recent[i]!.key), 1), `op ${op}: ${recent[i]!.key}, ${recent.length - i} stores ago`);
+    }
+  }
+});
+
+test('an answer larger than an eighth of the arena is not stored', () => {
+  const cache = new AnswerCache(100, { maxBytes: 64 << 10 });
+  cache.get(k(''), 1);
+  cache.set(k('big'), 1, new Uint8Array(9000));
+  cache.set(k('small'), 1, new Uint8Array(10));
+  assert.equal(cache.get(k('big'), 1), undefined);
+  assert.equal(cache.get(k('small'), 1)?.length, 10);
+});

@@ -13,7 +13,7 @@ const hitsTotal = counter('fluxdns_answer_cache_hits_total', 'Queries answered f
 const missesTotal = counter('fluxdns_answer_cache_misses_total', 'Cacheable-looking queries the answer cache did not hold');
 const evictionsTotal = counter('fluxdns_answer_cache_evictions_total', 'Answers dropped from the answer cache to make room');
 
-/** FNV-1a over the key bytes, kept to 30 bits so the map's keys stay small integers. */
+/** FNV-1a over the key bytes, kept to 30 bits so hash + 1 is a positive int32 table tag. */
 function hashKey(key: Uint8Array, length: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < length; i++) h = Math.imul(h ^ key[i]!, 0x01000193);
@@ -21,13 +21,14 @@ function hashKey(key: Uint8Array, length: number): number {
 }
 
 /**
- * Bounded by entry count; the oldest entry goes first. An entry is one byte array — key length
- * (2 bytes), zone slot (3 bytes, see HEAD), key, answer — stored under the key's hash: with tens of thousands of entries a lookup
- * is bound by cache misses, so one array instead of separate key and answer objects halves them,
- * and a hit builds no string and allocates nothing. Two keys with the same 30-bit hash take turns
- * (the later replaces the earlier); the bytes are always compared. The insertion order is kept in
- * a ring: asking a Map for its first key after many deletions walks over their holes, and under a
- * stream of distinct names (NXDOMAIN) that walk took a third of the server's CPU in a profile.
+ * Bounded by entry count and by bytes; the oldest entry goes first. Entries live in one byte arena
+ * written as a log (a ring: new entries at the head, the oldest evicted at the tail), found through an
+ * open-addressed table of (30-bit key hash + 1, arena offset) pairs in one Int32Array. A hit reads one
+ * slot of the table and one run of the arena, both flat memory: the Map of one Uint8Array per entry it
+ * replaces cost a hash-table bucket, its entry, the typed array and its off-heap store — four cache
+ * misses per hit, and 17-20 % of the server's CPU on the repeating mix in a profile (issue 11) — and
+ * gave the collector tens of thousands of array buffers to trace. Two keys with the same 30-bit hash
+ * take turns (the later replaces the earlier); the key bytes are always compared.
  */
 export interface AnswerCacheOptions {
   /**
@@ -36,6 +37,8 @@ export interface AnswerCacheOptions {
    * no entry, no copy and no eviction; a name asked twice is cached from its second answer on.
    */
   admitOnSecondAsk?: boolean;
+  /** Most bytes the entries may take (default 32 MiB); the arena starts small and doubles up to it. */
+  maxBytes?: number;
 }
 
 /**
@@ -44,28 +47,35 @@ export interface AnswerCacheOptions {
  * other forever and are never cached (measured: 7 % of the repeating mix stayed misses).
  */
 const SEEN_SLOTS = 1 << 18;
-/**
- * One bit per 20-bit slice of a key hash, set when an answer is stored (never cleared but with every
- * entry): a name never stored — every name of a random-subdomain flood — misses on one bit of a 128 KiB
- * array that stays in the CPU cache, instead of a probe into the Map of 100,000 entries.
- */
-const STORED_BITS = 1 << 20;
 const SEEN_SET_MASK = (SEEN_SLOTS - 1) & ~3;
 /**
- * Bytes before an entry's key: its length (2), then the answering zone's slot + 1 (3; 0: none or not
- * known), which a hit hands to the per-zone query counter (ctx.zoneSlot) instead of it matching the name.
+ * Bytes before an entry's key in the arena: key length (2), answer length (2), the answering zone's
+ * slot + 1 (3; 0: none or not known, handed to the per-zone query counter as ctx.zoneSlot instead of it
+ * matching the name), one spare, and the key's hash (4) so an evicted entry finds its table slot.
  */
-const HEAD = 5;
+const HEAD = 12;
 /** Slots from 0 to this fit in an entry's 3 bytes (as slot + 1); a larger one is stored as not known. */
 const MAX_SLOT = 0xfffffe;
+const DEFAULT_MAX_BYTES = 32 << 20;
+const FIRST_ARENA = 64 << 10;
 
 export class AnswerCache {
-  private readonly entries = new Map<number, Uint8Array>();
   private readonly seen: Uint32Array | undefined;
   private victim = 0;
-  private readonly stored = new Uint32Array(STORED_BITS >>> 5);
-  private ring: Uint8Array[] = [];
-  private next = 0;
+  /** Pairs (hash + 1, arena offset); 0 is an empty slot. Linear probing, at most half full. */
+  private readonly table: Int32Array;
+  private readonly mask: number;
+  private arena: Uint8Array;
+  private readonly maxBytes: number;
+  /** The log: entries in [tail, head), or when wrapped in [tail, wrapEnd) then [0, head). */
+  private head = 0;
+  private tail = 0;
+  private wrapEnd = 0;
+  private wrapped = false;
+  /** Entries in the log, replaced ones included (they leave at the tail like the others). */
+  private count = 0;
+  /** Entries the table finds. */
+  private live = 0;
   private generation = -1;
   hits = 0;
   misses = 0;
@@ -75,29 +85,61 @@ export class AnswerCache {
     options: AnswerCacheOptions = {},
   ) {
     if (options.admitOnSecondAsk) this.seen = new Uint32Array(SEEN_SLOTS);
+    let slots = 8;
+    while (slots < maxEntries * 2) slots *= 2;
+    this.table = new Int32Array(slots * 2);
+    this.mask = slots - 1;
+    this.maxBytes = Math.max(FIRST_ARENA, options.maxBytes ?? DEFAULT_MAX_BYTES);
+    this.arena = new Uint8Array(FIRST_ARENA);
   }
 
-  /** The stored answer as a view of the entry (copy it before changing it), or undefined. */
+  /** The arena the offsets from find() point into (replaced when it grows: read it after find()). */
+  get bytes(): Uint8Array {
+    return this.arena;
+  }
+
+  /** The stored answer as a view of the arena (copy it before changing it; a later store may overwrite it), or undefined. */
   get(key: Uint8Array, generation: number, length = key.length): Uint8Array | undefined {
-    const e = this.find(key, generation, length);
-    return e === undefined ? undefined : e.subarray(HEAD + length);
+    const at = this.find(key, generation, length);
+    return at < 0 ? undefined : this.arena.subarray(this.answerAt(at), this.answerAt(at) + this.answerLength(at));
   }
 
-  /** The entry holding `key`, for callers that copy the answer out at offset HEAD + length themselves (entrySlot for the zone). */
-  find(key: Uint8Array, generation: number, length = key.length, h = hashKey(key, length)): Uint8Array | undefined {
+  /** The arena offset of the entry holding `key` (its answer at answerAt()), or -1. */
+  find(key: Uint8Array, generation: number, length = key.length, h = hashKey(key, length)): number {
     if (generation !== this.generation) {
-      this.entries.clear();
-      this.ring = [];
-      this.next = 0;
+      this.clear();
       this.generation = generation;
       this.seen?.fill(0);
-      this.stored.fill(0);
     }
-    if ((this.stored[(h & (STORED_BITS - 1)) >>> 5]! & (1 << (h & 31))) === 0) return undefined;
-    const e = this.entries.get(h);
-    if (e === undefined || ((e[0]! << 8) | e[1]!) !== length) return undefined;
-    for (let i = 0; i < length; i++) if (e[HEAD + i] !== key[i]) return undefined;
-    return e;
+    const t = this.table;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const tag = t[2 * i]!;
+      if (tag === 0) return -1;
+      if (tag !== h + 1) continue;
+      const at = t[2 * i + 1]!;
+      const a = this.arena;
+      if (((a[at]! << 8) | a[at + 1]!) !== length) return -1;
+      for (let j = 0, p = at + HEAD; j < length; j++, p++) if (a[p] !== key[j]) return -1;
+      return at;
+    }
+  }
+
+  /** Where the answer of the entry at `at` starts in bytes. */
+  answerAt(at: number): number {
+    const a = this.arena;
+    return at + HEAD + ((a[at]! << 8) | a[at + 1]!);
+  }
+
+  answerLength(at: number): number {
+    const a = this.arena;
+    return (a[at + 2]! << 8) | a[at + 3]!;
+  }
+
+  /** The zone slot stored with the entry at `at` (ctx.zoneSlot of the answer stored), -1 for none. */
+  zoneSlotAt(at: number): number {
+    const a = this.arena;
+    return ((a[at + 4]! << 16) | (a[at + 5]! << 8) | a[at + 6]!) - 1;
   }
 
   /**
@@ -105,17 +147,26 @@ export class AnswerCache {
    * it — `fluxdns ctl cache flush [NAME]`. Returns how many went. Not on the query path.
    */
   flush(name?: Uint8Array): number {
-    const before = this.entries.size;
+    const before = this.live;
     if (name === undefined) {
-      this.entries.clear();
-      this.ring = [];
-      this.next = 0;
+      this.clear();
       return before;
     }
     const target = name.map((c) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c));
-    // A key is 3 bytes of kind and size after the head, then the lower-cased question name.
-    for (const [h, e] of this.entries) if (nameAtOrBelow(e, HEAD + 3, target)) this.entries.delete(h);
-    return before - this.entries.size;
+    const visit = (from: number, to: number) => {
+      for (let at = from; at < to; at += this.sizeAt(at)) {
+        // A key is 3 bytes of kind and size after the head, then the lower-cased question name.
+        const slot = this.slotOf(this.hashAt(at), at);
+        if (slot >= 0 && nameAtOrBelow(this.arena, at + HEAD + 3, at + HEAD + ((this.arena[at]! << 8) | this.arena[at + 1]!), target)) this.remove(slot);
+      }
+    };
+    if (this.count > 0) {
+      if (this.wrapped) {
+        visit(this.tail, this.wrapEnd);
+        visit(0, this.head);
+      } else visit(this.tail, this.head);
+    }
+    return before - this.live;
   }
 
   set(key: Uint8Array, generation: number, wire: Uint8Array, length = key.length, zoneSlot = -1): void {
@@ -148,39 +199,142 @@ export class AnswerCache {
 
   /** Stores an admitted answer under `h` (the hash of `key`'s first `length` bytes), with the slot of the zone that answered (-1: none). */
   store(h: number, key: Uint8Array, wire: Uint8Array, length = key.length, zoneSlot = -1): void {
-    this.stored[(h & (STORED_BITS - 1)) >>> 5]! |= 1 << (h & 31);
-    const entry = new Uint8Array(HEAD + length + wire.length);
-    entry[0] = length >> 8;
-    entry[1] = length & 0xff;
+    const size = (HEAD + length + wire.length + 7) & ~7;
+    // One answer may not push out an eighth of the cache (a 64 KiB TCP answer in a small arena).
+    if (size > this.maxBytes >>> 3 || wire.length > 0xffff) return;
+    while (this.count >= this.maxEntries) this.evictTail();
+    this.reserve(size);
+    const at = this.head;
+    const a = this.arena;
+    a[at] = length >> 8;
+    a[at + 1] = length & 0xff;
+    a[at + 2] = wire.length >> 8;
+    a[at + 3] = wire.length & 0xff;
     const z = zoneSlot >= 0 && zoneSlot <= MAX_SLOT ? zoneSlot + 1 : 0;
-    entry[2] = z >>> 16;
-    entry[3] = (z >>> 8) & 0xff;
-    entry[4] = z & 0xff;
-    entry.set(key.subarray(0, length), HEAD);
-    entry.set(wire, HEAD + length);
-    // Whatever held this hash (the same key stored again, or a colliding one) is replaced; its ring slot goes stale.
-    this.entries.set(h, entry);
-    if (this.ring.length < this.maxEntries) {
-      this.ring.push(entry);
-      return;
+    a[at + 4] = z >>> 16;
+    a[at + 5] = (z >>> 8) & 0xff;
+    a[at + 6] = z & 0xff;
+    a[at + 7] = 0;
+    a[at + 8] = h >>> 24;
+    a[at + 9] = (h >>> 16) & 0xff;
+    a[at + 10] = (h >>> 8) & 0xff;
+    a[at + 11] = h & 0xff;
+    a.set(key.subarray(0, length), at + HEAD);
+    a.set(wire, at + HEAD + length);
+    this.head = at + size;
+    this.count++;
+    // Whatever held this hash (the same key stored again, or a colliding one) is replaced; its bytes stay in the log until the tail passes.
+    const t = this.table;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const tag = t[2 * i]!;
+      if (tag === h + 1) {
+        t[2 * i + 1] = at;
+        return;
+      }
+      if (tag === 0) {
+        t[2 * i] = h + 1;
+        t[2 * i + 1] = at;
+        this.live++;
+        return;
+      }
     }
-    const old = this.ring[this.next]!;
-    const oldHash = hashKey(old.subarray(HEAD), (old[0]! << 8) | old[1]!);
-    if (this.entries.get(oldHash) === old) {
-      this.entries.delete(oldHash);
-      evictionsTotal.value++;
-    }
-    this.ring[this.next] = entry;
-    this.next = (this.next + 1) % this.maxEntries;
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.live;
   }
 
   /** The runtime generation the stored answers belong to. */
   get generationNow(): number {
     return this.generation;
+  }
+
+  private clear(): void {
+    this.table.fill(0);
+    this.head = this.tail = this.wrapEnd = 0;
+    this.wrapped = false;
+    this.count = this.live = 0;
+  }
+
+  private sizeAt(at: number): number {
+    const a = this.arena;
+    return (HEAD + ((a[at]! << 8) | a[at + 1]!) + ((a[at + 2]! << 8) | a[at + 3]!) + 7) & ~7;
+  }
+
+  private hashAt(at: number): number {
+    const a = this.arena;
+    return ((a[at + 8]! << 24) | (a[at + 9]! << 16) | (a[at + 10]! << 8) | a[at + 11]!) >>> 0;
+  }
+
+  /** The table slot pointing at the entry at `at` (hash `h`), or -1 when it was replaced or removed. */
+  private slotOf(h: number, at: number): number {
+    const t = this.table;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const tag = t[2 * i]!;
+      if (tag === 0) return -1;
+      if (tag === h + 1) return t[2 * i + 1] === at ? i : -1;
+    }
+  }
+
+  /** Empties table slot `i`, moving later entries of its probe run back so lookups still reach them. */
+  private remove(i: number): void {
+    const t = this.table;
+    const mask = this.mask;
+    this.live--;
+    for (let j = (i + 1) & mask; t[2 * j] !== 0; j = (j + 1) & mask) {
+      const home = (t[2 * j]! - 1) & mask;
+      // The entry at j may move to i unless its home lies cyclically in (i, j].
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      t[2 * i] = t[2 * j]!;
+      t[2 * i + 1] = t[2 * j + 1]!;
+      i = j;
+    }
+    t[2 * i] = 0;
+    t[2 * i + 1] = 0;
+  }
+
+  private evictTail(): void {
+    const at = this.tail;
+    const slot = this.slotOf(this.hashAt(at), at);
+    if (slot >= 0) {
+      this.remove(slot);
+      evictionsTotal.value++;
+    }
+    this.tail = at + this.sizeAt(at);
+    this.count--;
+    if (this.count === 0) {
+      this.head = this.tail = this.wrapEnd = 0;
+      this.wrapped = false;
+    } else if (this.wrapped && this.tail >= this.wrapEnd) {
+      this.tail = 0;
+      this.wrapped = false;
+    }
+  }
+
+  /** Makes `size` free bytes at the head: grows the arena up to maxBytes, then wraps and evicts from the tail. */
+  private reserve(size: number): void {
+    for (;;) {
+      if (!this.wrapped) {
+        if (this.head + size <= this.arena.length) return;
+        if (this.arena.length < this.maxBytes) {
+          let n = this.arena.length * 2;
+          while (n < this.head + size) n *= 2;
+          const grown = new Uint8Array(Math.min(n, this.maxBytes));
+          // Offsets stay valid: the live entries keep their places.
+          grown.set(this.arena.subarray(0, this.head));
+          this.arena = grown;
+          continue;
+        }
+        this.wrapEnd = this.head;
+        this.head = 0;
+        this.wrapped = true;
+        continue;
+      }
+      if (this.head + size <= this.tail) return;
+      this.evictTail();
+    }
   }
 }
 
@@ -189,14 +343,9 @@ export function serverAnswerCache(): AnswerCache {
   return new AnswerCache(100000, { admitOnSecondAsk: true });
 }
 
-/** The zone slot an entry carries (ctx.zoneSlot of the answer stored), -1 for none. */
-export function entrySlot(entry: Uint8Array): number {
-  return ((entry[2]! << 16) | (entry[3]! << 8) | entry[4]!) - 1;
-}
-
-/** Whether the wire name at `start` of `bytes` is `target` or ends with it at a label boundary. */
-function nameAtOrBelow(bytes: Uint8Array, start: number, target: Uint8Array): boolean {
-  for (let p = start; p + target.length <= bytes.length; ) {
+/** Whether the wire name at `start` of `bytes` (before `end`) is `target` or ends with it at a label boundary. */
+function nameAtOrBelow(bytes: Uint8Array, start: number, end: number, target: Uint8Array): boolean {
+  for (let p = start; p + target.length <= end; ) {
     let same = true;
     for (let i = 0; i < target.length && same; i++) same = bytes[p + i] === target[i];
     if (same) return true;
@@ -240,14 +389,14 @@ export function cacheKey(ctx: QueryContext, q: QueryView, out: Uint8Array): numb
 }
 
 /**
- * Copies a stored answer and makes it this query's: ID, question bytes (its case), RD and CD. The copy
- * is carved from a shared slab (wire/pool.ts): the output buffer is the only allocation of a hit.
+ * Copies a stored answer (`n` bytes at `at` of the cache's arena) and makes it this query's: ID,
+ * question bytes (its case), RD and CD. The copy is carved from a shared slab (wire/pool.ts): the
+ * output buffer is the only allocation of a hit.
  */
-function personalize(entry: Uint8Array, at: number, ctx: QueryContext): Uint8Array {
-  const n = entry.length - at;
+function personalize(a: Uint8Array, at: number, n: number, ctx: QueryContext): Uint8Array {
   const out = pooledBytes(n);
-  // A loop, not out.set(entry.subarray(at)): that view was half of what a hit allocated.
-  for (let i = 0; i < n; i++) out[i] = entry[at + i]!;
+  // A loop, not out.set(a.subarray(at, at + n)): that view was half of what a hit allocated.
+  for (let i = 0; i < n; i++) out[i] = a[at + i]!;
   const raw = ctx.raw;
   out[0] = raw[0]!;
   out[1] = raw[1]!;
@@ -268,12 +417,12 @@ export function answerCache(cache: AnswerCache): Unit {
       const len = cacheKey(ctx, ctx.query, scratch);
       if (len < 0) return CONTINUE;
       const h = hashKey(scratch, len);
-      const entry = cache.find(scratch, ctx.runtime.generation, len, h);
-      if (entry) {
+      const at = cache.find(scratch, ctx.runtime.generation, len, h);
+      if (at >= 0) {
         cache.hits++;
         hitsTotal.value++;
-        ctx.response.prebuilt = personalize(entry, HEAD + len, ctx);
-        ctx.zoneSlot = entrySlot(entry);
+        ctx.response.prebuilt = personalize(cache.bytes, cache.answerAt(at), cache.answerLength(at), ctx);
+        ctx.zoneSlot = cache.zoneSlotAt(at);
         return ANSWERED;
       }
       cache.misses++;
