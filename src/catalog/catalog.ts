@@ -1,11 +1,13 @@
 // The catalog zone (RFC 9432, producer side): every primary zone of the configuration as a member, built at each load.
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { zoneSchema, type Config, type ZoneConfig } from '../config/schema.js';
 import { nameKey, nameToWire, namesEqual } from '../wire/name.js';
 import { RRClass, RRType, type ResourceRecord } from '../wire/types.js';
 import type { CatalogConfig } from '../secondary/schema.js';
+import { printZone } from '../zone/print.js';
+import { serialAdd } from '../transfer/serial.js';
 
 /** RFC 9432 §4.3.1: the catalog schema version this producer writes. */
 export const CATALOG_VERSION = '2';
@@ -45,9 +47,9 @@ export function catalogRecords(catalog: string, members: readonly string[], seri
 }
 
 /**
- * The catalog's serial: the configuration file's modification time in seconds (members change only
- * when the file does, so a reload after an edit raises it; every worker of `workers: N` computes the
- * same one). 1 when the configuration has no file (the demo, tests parsing text).
+ * The serial of a catalog whose state is unknown (no state file yet): the configuration file's
+ * modification time in seconds, what earlier versions used as the serial, so consumers are not set back;
+ * 1 when the configuration has no file (the demo, tests parsing text).
  */
 export function catalogSerial(configFile: string): number {
   try {
@@ -57,9 +59,48 @@ export function catalogSerial(configFile: string): number {
   }
 }
 
+/** The identity of the catalog's data: SHA-256 of its records in canonical order, the serial left out. */
+export function catalogDigest(catalog: string, members: readonly string[]): string {
+  return createHash('sha256').update(printZone(catalogRecords(catalog, members, 0)).join('\n')).digest('hex');
+}
+
+/** Where the catalog's serial and the digest of the data it stands for are kept: beside its journal. */
+export function catalogStatePath(zc: ZoneConfig): string {
+  return `${zc.file}.serial`;
+}
+
+/**
+ * The catalog's serial follows its content (RFC 9432 §5: consumers see a change by the serial): the
+ * kept serial while the data's digest is the kept one, one more when the data changed (the member list,
+ * anything in the catalog); never down, a touch of the configuration changes nothing. Every worker of
+ * `workers: N` reads the same state and computes the same serial; each writes the same state (temporary
+ * file and rename). `unknown` is the serial when there is no state yet. A state that cannot be written
+ * is a warning: the serial then comes from `unknown` again at the next start.
+ */
+export function catalogSerialFor(statePath: string, digest: string, unknown: number): { serial: number; warning?: string } {
+  let state: { serial: number; digest: string } | undefined;
+  try {
+    const j = JSON.parse(readFileSync(statePath, 'utf8')) as { serial?: unknown; digest?: unknown };
+    if (typeof j.serial === 'number' && Number.isInteger(j.serial) && j.serial >= 0 && j.serial <= 0xffffffff && typeof j.digest === 'string') state = { serial: j.serial, digest: j.digest };
+  } catch {
+    state = undefined;
+  }
+  if (state?.digest === digest) return { serial: state.serial };
+  const serial = state ? serialAdd(state.serial, 1) : unknown >>> 0;
+  try {
+    const tmp = `${statePath}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ serial, digest }) + '\n', { mode: 0o640 });
+    renameSync(tmp, statePath);
+    return { serial };
+  } catch (e) {
+    return { serial, warning: `catalog serial state ${statePath} not written (${(e as Error).message}): the serial is not kept across restarts` };
+  }
+}
+
 /**
  * The catalog as an entry of `zones:`, so the primary role serves it like any zone (allowTransfer,
- * notify, journal). Its `file` is never read: the records are built (catalogRecords); the journal goes beside it.
+ * notify, journal). Its `file` is never read: the records are built (catalogRecords); the journal, its
+ * base and the serial state (catalogStatePath) go beside it.
  */
 export function catalogZoneEntry(c: CatalogConfig, baseDir: string): ZoneConfig {
   return zoneSchema.parse({
@@ -67,6 +108,8 @@ export function catalogZoneEntry(c: CatalogConfig, baseDir: string): ZoneConfig 
     file: resolve(baseDir, `${c.zone}catalog`),
     ...(c.allowTransfer ? { allowTransfer: c.allowTransfer } : {}),
     notify: c.notify,
+    // A serial not above the served one (a lost state file) is raised by the primary role, never refused.
+    serial: 'increment',
   });
 }
 

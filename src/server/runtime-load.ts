@@ -3,13 +3,13 @@ import type { Runtime } from '../answer/runtime.js';
 import type { Unit } from '../answer/unit.js';
 import { completeRuntime, type ModuleSet } from '../answer/units.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { ZoneConfig } from '../config/schema.js';
+import type { Config, ZoneConfig } from '../config/schema.js';
 import { compileZoneFile, type CompiledZoneFile } from '../zone/load.js';
 import { zoneLoader, type LoadedZoneFile } from '../zone/loader.js';
 import { Zone, ZoneSet } from '../zone/tree.js';
 import { existsSync } from 'node:fs';
 import { readCompiledZone, type CompiledZoneRefs } from '../control/compiled-file.js';
-import { catalogMembers, catalogRecords, catalogSerial, isCatalogZone } from '../catalog/catalog.js';
+import { catalogDigest, catalogMembers, catalogRecords, catalogSerial, catalogSerialFor, catalogStatePath, isCatalogZone } from '../catalog/catalog.js';
 
 export class LoadError extends Error {
   constructor(readonly problems: string[]) {
@@ -88,10 +88,19 @@ interface ZoneJob {
   built?: LoadedZoneFile;
 }
 
-function catalogZone(loaded: LoadedConfig, zc: ZoneConfig): LoadedZoneFile {
-  const records = catalogRecords(zc.name, catalogMembers(loaded.config), catalogSerial(loaded.file));
+/**
+ * The catalog zone (RFC 9432) of `config`, built: its serial follows its content (src/catalog); the digest
+ * of its data stands in for a file's hash, so the primary role sees an unchanged catalog as unchanged.
+ * `unknownSerial` is the serial when none is kept yet.
+ */
+export function catalogZone(config: Config, zc: ZoneConfig, unknownSerial: number): LoadedZoneFile {
+  const members = catalogMembers(config);
+  const digest = catalogDigest(zc.name, members);
+  const { serial, warning } = catalogSerialFor(catalogStatePath(zc), digest, unknownSerial);
+  const records = catalogRecords(zc.name, members, serial);
   const zone = Zone.build(zc.name, records);
-  return { ok: true, zone, records: records.length, serial: zone.serial, warnings: [] };
+  zone.fileHash = digest;
+  return { ok: true, zone, records: records.length, serial: zone.serial, warnings: warning ? [warning] : [] };
 }
 
 /** The zones to load (each listed once), and the problem of each one listed twice. */
@@ -105,7 +114,7 @@ function zoneJobs(loaded: LoadedConfig): { jobs: ZoneJob[]; problems: string[] }
     else {
       seen.add(key);
       // The catalog zone (RFC 9432) is made from the configuration, here: it is small.
-      if (isCatalogZone(loaded.config, zc)) return void jobs.push({ i, zc, built: catalogZone(loaded, zc) });
+      if (isCatalogZone(loaded.config, zc)) return void jobs.push({ i, zc, built: catalogZone(loaded.config, zc, catalogSerial(loaded.file)) });
       // A secondary zone before its first transfer has no file yet: it is served once transferred (src/secondary).
       if (zc.primaries && !existsSync(zc.file)) return;
       jobs.push({ i, zc });

@@ -25,7 +25,8 @@ import { listenUdpAuto } from '../transport/udp-batch.js';
 import { nameToWire, parseName } from '../wire/name.js';
 import { ZoneSet, type Zone } from '../zone/tree.js';
 import { readCompiledZone, type CompiledZoneRef, type CompiledZoneRefs } from '../control/compiled-file.js';
-import { buildRuntime, buildRuntimeOffThread, loadOneZoneOffThread, zoneFromCompiled, type ZoneLoadReport } from './runtime-load.js';
+import { buildRuntime, buildRuntimeOffThread, catalogZone, loadOneZoneOffThread, zoneFromCompiled, type ZoneLoadReport } from './runtime-load.js';
+import { isCatalogZone } from '../catalog/catalog.js';
 import cluster from 'node:cluster';
 import { lookupUser } from './privileges.js';
 import { Primary } from '../transfer/primary.js';
@@ -294,13 +295,22 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const zc = config.zones.find((z) => z.name.toLowerCase() === key);
     if (!zc) return { ok: false, error: new Error(`${key}: no such zone in the configuration (zones: ${config.zones.map((z) => z.name).join(', ') || 'none'})`) };
     let r;
-    let compiledBy: 'primary' | 'here' = 'here';
+    let compiledBy: 'primary' | 'here' | 'catalog' = 'here';
     try {
-      // Compiled once by the primary for every worker (src/control/compiled-file.ts), unless the
-      // configuration here names another file (a reload the primary has not seen yet).
-      r = compiled !== undefined && compiled.file === zc.file ? readCompiled(zc, compiled.path) : undefined;
-      if (r !== undefined) compiledBy = 'primary';
-      else r = await loadOneZoneOffThread(zc);
+      if (isCatalogZone(config, zc)) {
+        // The catalog has no file: it is built again from the configuration in service (members change
+        // with a configuration reload, SIGHUP or `ctl reload`); its serial moves only if its data did.
+        compiledBy = 'catalog';
+        const served = engine.runtime.zones.find(zc.name);
+        const built = catalogZone(config, zc, served?.originKey === key ? served.serial : 1);
+        r = built.ok ? { zone: built.zone, report: { name: zc.name, file: '(catalog)', records: built.records, serial: built.serial, warnings: built.warnings } } : { problems: [`${zc.name}: the catalog cannot be built`] };
+      } else {
+        // Compiled once by the primary for every worker (src/control/compiled-file.ts), unless the
+        // configuration here names another file (a reload the primary has not seen yet).
+        r = compiled !== undefined && compiled.file === zc.file ? readCompiled(zc, compiled.path) : undefined;
+        if (r !== undefined) compiledBy = 'primary';
+        else r = await loadOneZoneOffThread(zc);
+      }
     } catch (e) {
       r = { problems: [(e as Error).message] };
     }

@@ -1,14 +1,16 @@
 // The catalog zone (RFC 9432, producer side): fluxdns lists its primary zones; a knotd consuming the catalog
-// (catalog-role: interpret) serves every member, and a zone added to fluxdns's configuration later, untold.
+// (catalog-role: interpret) serves every member, a zone added to fluxdns's configuration later, untold, and
+// drops a zone removed from it; the catalog's serial follows its content (a touched configuration keeps it),
+// each change journaled (knotd asks by IXFR) and `ctl reload CATALOG` rebuilds it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dig } from '../helpers/dig.js';
 import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/proc.js';
-import { startFluxdns, type RunningServer } from '../helpers/servers.js';
+import { runFluxdns, startFluxdns, type RunningServer } from '../helpers/servers.js';
 import { startKnotSecondary, type Secondary } from '../helpers/secondaries.js';
 import { memberId } from '../../src/catalog/catalog.js';
 
@@ -28,6 +30,7 @@ function yaml(zones: string[]): string {
     `  - { proto: udp, address: "127.0.0.1:${port}" }`,
     `  - { proto: tcp, address: "127.0.0.1:${port}" }`,
     'rrl: off',
+    `control: { socket: ${JSON.stringify(join(dir, 'ctl.sock'))} }`,
     'tsig:',
     `  keys: [ { name: ${KEY.name}, secret: "${KEY.secret}" } ]`,
     `catalog: { zone: ${CATALOG}, allowTransfer: [ { key: ${KEY.name} } ] }`,
@@ -44,6 +47,15 @@ async function answers(p: number, name: string, type: string): Promise<string[]>
   } catch (e) {
     return [(e as Error).message];
   }
+}
+
+function logText(): string {
+  return flux ? flux.proc.stdout + flux.proc.stderr : '';
+}
+
+async function catalogSerial(): Promise<number> {
+  const r = await dig(port, CATALOG, 'SOA');
+  return Number(r.answer[0]!.data.split(' ')[2]);
 }
 
 async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60000): Promise<void> {
@@ -85,13 +97,42 @@ describe('catalog zone', { timeout: 180000 }, () => {
     // A new zone in fluxdns's configuration only: knotd is not told about it.
     writeFileSync(join(dir, 'b.cat.test.zone'), zoneText('b.cat.test.', '198.51.100.20'));
     const conf = join(flux!.dir, 'fluxdns.yaml');
+    const before = await catalogSerial();
     writeFileSync(conf, yaml(['a.cat.test.', 'b.cat.test.']));
-    // The catalog's serial is the configuration file's time: make sure it moved on.
-    const later = new Date(Date.now() + 5000);
-    utimesSync(conf, later, later);
     process.kill(flux!.proc.pid, 'SIGHUP');
     await eventually('fluxdns lists b.cat.test.', async () => (await answers(port, `${memberId('b.cat.test.')}.zones.${CATALOG}`, 'PTR'))[0] === 'b.cat.test.');
     await eventually('knotd serves b.cat.test. from the catalog', async () => (await answers(knotPort, 'www.b.cat.test.', 'A'))[0] === '198.51.100.20');
     assert.match(knot.log(), /b\.cat\.test\..*(AXFR|IXFR), incoming.*finished/);
+    // One more, not a time: the serial follows the content. knotd fetched the catalog's difference by IXFR.
+    assert.equal(await catalogSerial(), before + 1);
+    await eventually('knotd asks for the catalog by IXFR', async () => /"transfer allowed".*"zone":"catalog\.example\.".*"type":"IXFR","serial":\d+,"clientSerial":\d+/.test(flux!.proc.stderr + flux!.proc.stdout));
+    assert.match(knot.log(), /\[catalog\.example\.\] IXFR, incoming.*finished/);
+  });
+
+  test('a touched configuration without a change keeps the serial; ctl reload of the catalog works and keeps it too', async () => {
+    const conf = join(flux!.dir, 'fluxdns.yaml');
+    const serial = await catalogSerial();
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(conf, later, later);
+    const mark = logText().length;
+    process.kill(flux!.proc.pid, 'SIGHUP');
+    await eventually('fluxdns reloads', async () => /"msg":"reloaded"/.test(logText().slice(mark)));
+    assert.equal(await catalogSerial(), serial);
+    const r = await runFluxdns(['ctl', 'reload', CATALOG, '--socket', join(dir, 'ctl.sock')], 30000);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`catalog\\.example\\. serial ${serial}, 5 records`));
+    assert.equal(await catalogSerial(), serial);
+    assert.equal(JSON.parse(readFileSync(join(flux!.dir, `${CATALOG}catalog.serial`), 'utf8')).serial, serial);
+  });
+
+  test('a zone removed from the configuration leaves the catalog; knotd drops it', async () => {
+    const conf = join(flux!.dir, 'fluxdns.yaml');
+    const serial = await catalogSerial();
+    writeFileSync(conf, yaml(['b.cat.test.']));
+    process.kill(flux!.proc.pid, 'SIGHUP');
+    await eventually('fluxdns no longer lists a.cat.test.', async () => (await answers(port, `${memberId('a.cat.test.')}.zones.${CATALOG}`, 'PTR'))[0] === 'NXDOMAIN');
+    assert.equal(await catalogSerial(), serial + 1);
+    await eventually('knotd drops a.cat.test.', async () => (await answers(knotPort, 'www.a.cat.test.', 'A'))[0] === 'REFUSED');
+    assert.deepEqual(await answers(knotPort, 'www.b.cat.test.', 'A'), ['198.51.100.20']);
   });
 });
