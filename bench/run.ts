@@ -46,6 +46,12 @@ const { values: flags } = parseArgs({
     mix: { type: 'string', default: 'repeat,distinct' },
     'distinct-queries': { type: 'string', default: '1500000' },
     only: { type: 'string' },
+    /**
+     * LABEL=PATH: another fluxdns build (PATH is its dist/cli/main.js) run as contender `LABEL` beside
+     * this tree's, same config, pinned like it, in the same interleaved rounds (A/B of two builds).
+     * Repeatable; LABEL is added to --only when that is given.
+     */
+    build: { type: 'string', multiple: true, default: [] },
     /** Seconds of unmeasured dnsperf per server before each phase's first round (0: none). */
     warmup: { type: 'string', default: '3' },
     out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
@@ -82,6 +88,8 @@ interface Contender {
   extraYaml?: string;
   /** fluxdns only: node options before the script. */
   nodeFlags?: string[];
+  /** fluxdns only: the CLI's main.js of another build (--build). */
+  main?: string;
 }
 
 const CONTENDERS: Contender[] = [
@@ -98,6 +106,15 @@ const CONTENDERS: Contender[] = [
   // single-threaded collector their work is done inline, without the threads' wake-ups.
   { id: 'fluxdns-1gc', label: 'fluxdns (workers: 1, --single-threaded-gc)', kind: 'fluxdns', cpu: SERVER_CPU, workers: 1, tcp: false, nodeFlags: ['--single-threaded-gc'] },
 ];
+
+for (const b of flags.build!) {
+  const eq = b.indexOf('=');
+  const id = b.slice(0, eq);
+  const main = b.slice(eq + 1);
+  if (eq <= 0 || !main.endsWith('.js')) throw new Error(`--build: expected LABEL=PATH/dist/cli/main.js, found ${JSON.stringify(b)}`);
+  if (CONTENDERS.some((c) => c.id === id)) throw new Error(`--build: ${id} is already a contender`);
+  CONTENDERS.push({ id, label: `fluxdns ${id}`, kind: 'fluxdns', cpu: SERVER_CPU, workers: 1, tcp: true, main });
+}
 
 const running = new Set<BenchServer>();
 let workDir = '';
@@ -244,7 +261,7 @@ async function main(): Promise<void> {
     log('npm run build …');
     execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
   }
-  const only = flags.only?.split(',');
+  const only = flags.only === undefined ? undefined : [...flags.only.split(','), ...flags.build!.map((b) => b.slice(0, b.indexOf('=')))];
   const contenders = only ? CONTENDERS.filter((c) => only.includes(c.id)) : CONTENDERS;
   workDir = mkdtempSync(join(tmpdir(), 'fluxdns-bench-'));
   const zoneFile = join(workDir, 'bench.lab.zone');
@@ -268,11 +285,11 @@ async function main(): Promise<void> {
   const servers = new Map<string, BenchServer>();
   for (const c of contenders) {
     const port = await freePort();
-    const s = await startServer(c.kind, { zoneFile, port, cpu: c.cpu, workers: c.workers ?? 1, extraYaml: c.extraYaml, nodeFlags: c.nodeFlags });
+    const s = await startServer(c.kind, { zoneFile, port, cpu: c.cpu, workers: c.workers ?? 1, extraYaml: c.extraYaml, nodeFlags: c.nodeFlags, main: c.main });
     running.add(s);
     servers.set(c.id, s);
     await verify(s, c);
-    log(`started ${c.label} pid ${s.proc.pid} on 127.0.0.1:${port}${c.cpu === null ? ' (unpinned)' : ` (core ${c.cpu})`}`);
+    log(`started ${c.label}${c.main ? ` from ${c.main}` : ''} pid ${s.proc.pid} on 127.0.0.1:${port}${c.cpu === null ? ' (unpinned)' : ` (core ${c.cpu})`}`);
   }
 
   log(`UDP: ${ROUNDS} rounds × ${SECONDS} s, dnsperf -c ${CLIENTS} -q ${OUTSTANDING} -t ${TIMEOUT} on core ${DNSPERF_CPU}`);
@@ -323,7 +340,7 @@ async function main(): Promise<void> {
       dynServers.set(c.id, s);
       const a = await kdig(port, 'check.dyn.bench.lab.', 'A');
       if (a.status !== 'NOERROR' || !a.answer.some((l) => /\sA\s+198\.18\.0\.\d+$/.test(l))) throw new Error(`${c.label} answered check.dyn.bench.lab. A wrongly:\n${a.raw}`);
-      log(`started ${c.label} pid ${s.proc.pid} on 127.0.0.1:${port}`);
+      log(`started ${c.label}${c.main ? ` from ${c.main}` : ''} pid ${s.proc.pid} on 127.0.0.1:${port}`);
     }
     log('dynamic answers (UDP):');
     dynamic = await throughput(dynContenders, dynServers, (c) => (c.id === 'fluxdns-static' ? staticQueries : dynQueries), false, 'dynamic');

@@ -1,0 +1,130 @@
+// `npm run bench:cpu-split`: server CPU per answered query split by thread into user and system time,
+// with context switches, for fluxdns and knotd under the same pinned dnsperf load (issue 11).
+import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CLK_TCK, dnsperf, processTree } from './measure.js';
+import { startServer, type BenchServer, type ServerKind } from './servers.js';
+import { freePort } from '../test/helpers/ports.js';
+import { writeQueries, writeZone } from './zone.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    only: { type: 'string', default: 'fluxdns,knotd' },
+    seconds: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '3' },
+    /** LABEL=PATH of a dist/cli/main.js to run as another fluxdns (A/B of two builds); repeatable. */
+    build: { type: 'string', multiple: true, default: [] },
+    /** fluxdns node options, space-separated (e.g. "--single-threaded-gc"). */
+    'node-flags': { type: 'string', default: '' },
+  },
+});
+
+interface ThreadSample {
+  name: string;
+  utime: number;
+  stime: number;
+  /** Run time in ns (schedstat), finer than the ticks. */
+  runNs: number;
+  vol: number;
+  invol: number;
+}
+
+function threads(root: number): Map<string, ThreadSample> {
+  const out = new Map<string, ThreadSample>();
+  for (const pid of processTree(root)) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const base = `/proc/${pid}/task/${tid}`;
+        const stat = readFileSync(`${base}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const status = readFileSync(`${base}/status`, 'utf8');
+        const vol = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        const invol = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        const runNs = Number(readFileSync(`${base}/schedstat`, 'utf8').split(' ')[0]);
+        out.set(`${pid}/${tid}`, { name, utime: Number(rest[11]), stime: Number(rest[12]), runNs, vol, invol });
+      } catch {
+        // the thread exited
+      }
+    }
+  }
+  return out;
+}
+
+function report(label: string, before: Map<string, ThreadSample>, after: Map<string, ThreadSample>, completed: number, qps: number): void {
+  const per = (x: number) => ((x * 1e6) / CLK_TCK / completed).toFixed(2);
+  const rows: string[] = [];
+  let u = 0;
+  let s = 0;
+  let run = 0;
+  let vol = 0;
+  let invol = 0;
+  for (const [id, a] of after) {
+    const b = before.get(id) ?? { name: a.name, utime: 0, stime: 0, runNs: 0, vol: 0, invol: 0 };
+    const du = a.utime - b.utime;
+    const ds = a.stime - b.stime;
+    const dr = a.runNs - b.runNs;
+    const dv = a.vol - b.vol;
+    const di = a.invol - b.invol;
+    u += du;
+    s += ds;
+    run += dr;
+    vol += dv;
+    invol += di;
+    if (dr > 1e6 || dv > 0 || di > 0)
+      rows.push(`    ${(a.name + ' ' + id).padEnd(34)} user ${per(du).padStart(5)} sys ${per(ds).padStart(5)} run ${(dr / 1e3 / completed).toFixed(3).padStart(6)} µs/q  vol ${dv} invol ${di}`);
+  }
+  process.stdout.write(
+    `${label.padEnd(12)} ${Math.round(qps)} q/s  user ${per(u)} sys ${per(s)} µs/q  run ${(run / 1e3 / completed).toFixed(2)} µs/q  ` +
+      `ctxsw/1000q vol ${((vol * 1000) / completed).toFixed(2)} invol ${((invol * 1000) / completed).toFixed(2)}\n${rows.join('\n')}\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-cpusplit-'));
+  const servers: { label: string; s: BenchServer }[] = [];
+  try {
+    const zoneFile = join(dir, 'bench.lab.zone');
+    const queryFile = join(dir, 'queries.txt');
+    const shape = await writeZone(zoneFile, 12800);
+    writeQueries(queryFile, shape, 100000);
+    const nodeFlags = flags['node-flags']!.split(' ').filter((x) => x !== '');
+    const wanted: { label: string; kind: ServerKind; main?: string }[] = flags.only!.split(',').map((k) => ({ label: k, kind: k as ServerKind }));
+    for (const b of flags.build!) {
+      const [label, main] = b.split('=');
+      if (!label || !main) throw new Error(`--build: expected LABEL=PATH/dist/cli/main.js, found ${b}`);
+      wanted.push({ label, kind: 'fluxdns', main });
+    }
+    for (const w of wanted) {
+      const port = await freePort();
+      const s = await startServer(w.kind, { zoneFile, port, cpu: '0', workers: 1, nodeFlags, main: w.main });
+      servers.push({ label: w.label, s });
+    }
+    const opts = { queryFile, clients: 8, outstanding: 200, tcp: false, cpu: '1', timeout: 2 };
+    for (const { s } of servers) await dnsperf({ ...opts, port: s.port, seconds: Number(flags.warmup) });
+    for (let r = 0; r < Number(flags.rounds); r++) {
+      const order = r % 2 === 0 ? servers : [...servers].reverse();
+      for (const { label, s } of order) {
+        const before = threads(s.proc.pid);
+        const res = await dnsperf({ ...opts, port: s.port, seconds: Number(flags.seconds) });
+        const after = threads(s.proc.pid);
+        process.stdout.write(`round ${r + 1} load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}  `);
+        report(label, before, after, res.completed, res.qps);
+      }
+    }
+  } finally {
+    for (const { s } of servers) await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
