@@ -27,8 +27,15 @@ const { values: flags } = parseArgs({
     fsync: { type: 'string', multiple: true },
     /** c (default): bench/grants-client.c, compiled here with cc — no GC or JIT of its own in the timed interval; node: bench/grants-client.ts. */
     client: { type: 'string', default: 'c' },
-    /** CPU for the server (and redis-server) and CPU for the client, "S,C" for taskset; "none": not pinned. */
+    /** CPU for the server and CPU for the client, "S,C" for taskset; "none": not pinned (redis-server: --redis-cpu). */
     pin: { type: 'string', default: '0,1' },
+    /**
+     * Where the +redis rows' redis-server runs: server (default, the placement of every earlier figure) —
+     * on the server's CPU, so the claim, the AOF write and fsync, the netlink commit and the answer share
+     * one core; client — on the client's CPU, which waits in recv while the server works, closer to a
+     * deployment's Redis on another host; none — not pinned.
+     */
+    'redis-cpu': { type: 'string', default: 'server' },
     /** Extra V8 flags for the server process, e.g. --node-flags=--max-semi-space-size=1 (compare young-generation sizes). */
     'node-flags': { type: 'string', default: '' },
   },
@@ -37,8 +44,10 @@ const fsyncModes = flags.fsync ?? ['always', 'everysec'];
 for (const m of fsyncModes) if (m !== 'always' && m !== 'everysec' && m !== 'no') throw new Error(`--fsync ${m}: always, everysec or no`);
 const pins = flags.pin === 'none' ? undefined : flags.pin!.split(',');
 if (pins && (pins.length !== 2 || !pins.every((c) => /^\d+$/.test(c)))) throw new Error('--pin S,C (CPU numbers) or none');
-/** taskset prefix for the server side (server, redis-server) or the client. */
+/** taskset prefix for the server side or the client. */
 const pinned = (side: 0 | 1): string[] => (pins ? ['taskset', '-c', pins[side]!] : []);
+const redisCpu = flags['redis-cpu']!;
+if (!['client', 'server', 'none'].includes(redisCpu)) throw new Error('--redis-cpu client, server or none');
 const nodeFlags = flags['node-flags']!.split(/\s+/).filter(Boolean);
 /** nftables: set elements over raw netlink (driver auto); nftables-lib: everything through libnftables (driver libnftables). */
 /** nftables-nft: the same table driven through a long-lived `nft -i` (the fallback without the libnftables addon). */
@@ -73,7 +82,7 @@ ${backend === 'nftables' ? `  nftables: { table: fxbench${b === 'nftables-nft' ?
 async function startBenchRedis(inNs: string[], fsync: string): Promise<Proc> {
   const rdir = mkdtempSync(join(dir, 'redis-'));
   const args = ['redis-server', '--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--dir', rdir, '--save', '', '--appendonly', 'yes', '--appendfsync', fsync, '--protected-mode', 'no'];
-  const [cmd, ...rest] = [...inNs, ...pinned(0), ...args];
+  const [cmd, ...rest] = [...inNs, ...(redisCpu === 'none' ? [] : pinned(redisCpu === 'server' ? 0 : 1)), ...args];
   const p = startProcess(cmd!, rest, { name: 'redis-server' });
   await p.waitFor(/Ready to accept connections/, 20000, 'stdout');
   return p;
@@ -215,16 +224,16 @@ try {
   for (const [b, fsync] of runs) {
     const r = await measure(b, fsync);
     results.push(r);
-    process.stdout.write(`${r.backend}: grant ${f(r.grant)} | static name ${f(r.static)} | ${r.grantsPerSecond} grants/s (${flags.inflight} in flight, p99 ${r.concurrent.p99} ms) | server CPU ${r.cpuPerGrant} ms/grant | GC in the sequential phase: ${r.gc.pauses} pauses, ${r.gc.totalMs} ms, longest ${r.gc.maxMs} ms\n`);
+    process.stdout.write(`${r.backend}${b.endsWith('+redis') ? ` [redis-server on the ${redisCpu}'s CPU]` : ''}: grant ${f(r.grant)} | static name ${f(r.static)} | ${r.grantsPerSecond} grants/s (${flags.inflight} in flight, p99 ${r.concurrent.p99} ms) | server CPU ${r.cpuPerGrant} ms/grant | GC in the sequential phase: ${r.gc.pauses} pauses, ${r.gc.totalMs} ms, longest ${r.gc.maxMs} ms\n`);
   }
-  const meta = { date: new Date().toISOString(), cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), client: flags.client === 'node' ? 'bench/grants-client.ts' : 'bench/grants-client.c', pin: flags.pin, serverNodeFlags: nodeFlags.join(' '), sequential: Number(flags.sequential), warmup: Number(flags.warmup), concurrent: Number(flags.concurrent), inflight: Number(flags.inflight) };
+  const meta = { date: new Date().toISOString(), cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), client: flags.client === 'node' ? 'bench/grants-client.ts' : 'bench/grants-client.c', pin: flags.pin, redisCpu, serverNodeFlags: nodeFlags.join(' '), sequential: Number(flags.sequential), warmup: Number(flags.warmup), concurrent: Number(flags.concurrent), inflight: Number(flags.inflight) };
   mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
   writeFileSync(join(repoRoot, 'bench', 'results', 'grants.json'), JSON.stringify({ ...meta, results }, null, 2) + '\n');
   const md = [
     `# Grant latency (${meta.date}, ${meta.cpus} CPUs, load ${meta.loadavg.join(' ')})`,
     '',
     `Query → answer with the translation installed (each query a new subnet-scoped lease); percentiles of ${meta.sequential} sequential grants after ${meta.warmup} untimed ones, client ${meta.client}, ` +
-      `${meta.pin === 'none' ? 'not pinned' : `server (and redis-server) on CPU ${pins![0]}, client on CPU ${pins![1]}`}${meta.serverNodeFlags ? `, server node flags \`${meta.serverNodeFlags}\`` : ''}. ` +
+      `${meta.pin === 'none' ? 'not pinned' : `server on CPU ${pins![0]}, client on CPU ${pins![1]}, redis-server ${redisCpu === 'none' ? 'not pinned' : `on the ${redisCpu}'s CPU (--redis-cpu ${redisCpu})`}`}${meta.serverNodeFlags ? `, server node flags \`${meta.serverNodeFlags}\`` : ''}. ` +
       `"static" is a cached static name of the same zone asked by the same client between the grants: the floor of any answer on this machine. Seed 000: 13 ms DNS update + 4 ms NAT rule.`,
     '',
     '| backend | grant p50 | p90 | p99 | p99.9 | max | static p50 | static p99 | static p99.9 | grants/s | concurrent p99 | server CPU/grant | GC pauses (sequential): n, sum, longest |',
