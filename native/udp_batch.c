@@ -31,6 +31,10 @@
 #define RECV_STRIDE 8 /* int32 per received datagram: len, port, family, 0, addr[16 bytes] */
 #define SEND_STRIDE 3 /* int32 per reply: index of the datagram it answers, offset in the send buffer, length */
 #define SLOT 4096     /* bytes per received datagram; a longer one is dropped (MSG_TRUNC) */
+/* Distance between two datagrams in the receive buffer: one cache line more than SLOT, so the starts of
+ * a batch's datagrams (where the kernel writes and JS reads) fall in different L1 cache sets; at exactly
+ * 4096 apart all 64 map to one set of the 12 ways (8-way on older cores), and evict one another. */
+#define STRIDE (SLOT + 64)
 #define SEND_SLOT 4096 /* UDP replies are at most limits.udpPayload (<= 4096) */
 #define MAX_BATCH 1024
 #define MAX_ROUNDS 8  /* batches per readiness event before yielding to the loop (fairness with TCP) */
@@ -46,7 +50,7 @@ typedef struct {
   napi_ref self;       /* the JS handle object, kept alive while the socket is open */
   napi_ref recv_ab;    /* current receive ArrayBuffer (replaced by detach()) */
   napi_async_context async;
-  uint8_t *recv;       /* batch * SLOT */
+  uint8_t *recv;       /* batch * STRIDE */
   int detach_pending;
   napi_ref next_ab;    /* a receive buffer JS handed back with detach(), used instead of a new one */
   int32_t *recv_meta;  /* batch * RECV_STRIDE, owned by an ArrayBuffer held by JS */
@@ -176,11 +180,11 @@ static void call_js(batch_sock *s, int count) {
     if (s->next_ab) {
       /* A recycled buffer (no reply pending on it any more): no allocation, no GC pressure per grant. */
       ok = napi_get_reference_value(env, s->next_ab, &ab) == napi_ok && ab != NULL &&
-           napi_get_arraybuffer_info(env, ab, &data, &len) == napi_ok && len >= (size_t)s->batch * SLOT;
+           napi_get_arraybuffer_info(env, ab, &data, &len) == napi_ok && len >= (size_t)s->batch * STRIDE;
       napi_delete_reference(env, s->next_ab);
       s->next_ab = NULL;
     }
-    if (!ok) ok = napi_create_arraybuffer(env, (size_t)s->batch * SLOT, &data, &ab) == napi_ok;
+    if (!ok) ok = napi_create_arraybuffer(env, (size_t)s->batch * STRIDE, &data, &ab) == napi_ok;
     if (ok) {
       napi_delete_reference(env, s->recv_ab);
       napi_create_reference(env, ab, 1, &s->recv_ab);
@@ -196,7 +200,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   if (s->closing || status < 0) return;
   for (int round = 0; round < MAX_ROUNDS && !s->closing; round++) {
     for (int i = 0; i < s->batch; i++) {
-      s->riov[i].iov_base = s->recv + (size_t)i * SLOT;
+      s->riov[i].iov_base = s->recv + (size_t)i * STRIDE;
       s->riov[i].iov_len = SLOT;
       struct msghdr *h = &s->rmsgs[i].msg_hdr;
       h->msg_name = &s->raddr[i];
@@ -225,7 +229,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       }
       /* Compact so JS sees only datagrams it may answer; the slot index moves with it. */
       if (kept != i) {
-        memcpy(s->recv + (size_t)kept * SLOT, s->recv + (size_t)i * SLOT, s->rmsgs[i].msg_len);
+        memcpy(s->recv + (size_t)kept * STRIDE, s->recv + (size_t)i * STRIDE, s->rmsgs[i].msg_len);
         s->raddr[kept] = s->raddr[i];
         s->rmsgs[kept].msg_hdr.msg_namelen = h->msg_namelen;
       }
@@ -372,7 +376,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->siov = calloc((size_t)batch, sizeof *s->siov);
   napi_value recv_ab, recv_meta, send_meta, send_ab, obj, v;
   void *data;
-  if (!s->rmsgs || !s->riov || !s->raddr || !s->smsgs || !s->siov || !(recv_ab = ab_of(env, &data, (size_t)batch * SLOT))) goto fail;
+  if (!s->rmsgs || !s->riov || !s->raddr || !s->smsgs || !s->siov || !(recv_ab = ab_of(env, &data, (size_t)batch * STRIDE))) goto fail;
   s->recv = data;
   if (!(recv_meta = ab_of(env, &data, (size_t)batch * RECV_STRIDE * 4))) goto fail;
   s->recv_meta = data;
@@ -399,7 +403,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, obj, "send", send_ab);
   napi_create_int32(env, bound_port, &v);
   napi_set_named_property(env, obj, "port", v);
-  napi_create_int32(env, SLOT, &v);
+  napi_create_int32(env, STRIDE, &v);
   napi_set_named_property(env, obj, "slot", v);
   napi_create_int32(env, SEND_SLOT, &v);
   napi_set_named_property(env, obj, "sendSlot", v);
@@ -445,7 +449,7 @@ static napi_value js_send_to(napi_env env, napi_callback_info info) {
 }
 
 /* detach(handle[, next]): the current receive buffer stays with JS; the next batch is read into `next`
- * (an ArrayBuffer of at least batch * SLOT bytes JS no longer uses) or, without one, into a new buffer. */
+ * (an ArrayBuffer of at least batch * STRIDE bytes JS no longer uses) or, without one, into a new buffer. */
 static napi_value js_detach(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];

@@ -10,7 +10,7 @@ export interface NativeUdpSocket {
   readonly sendMeta: ArrayBuffer;
   readonly send: ArrayBuffer;
   readonly port: number;
-  /** Bytes per received datagram in `recv`. */
+  /** Bytes from one received datagram to the next in `recv` (each at most 4096 long; native/udp_batch.c STRIDE). */
   readonly slot: number;
   readonly sendSlot: number;
 }
