@@ -1,10 +1,14 @@
 // Which responses count as "identical" for rate limiting, as BIND's rate-limit defines them: positive
 // answers by (name, type), referrals by delegation point, NODATA and NXDOMAIN by zone, errors per client.
+// The bucket's name is found once (classifyShape) and then either hashed — per query, no text — or,
+// for logs and tests, written out as text; both read the same name, so they always agree.
 import { skippedType, skipRecord } from '../../wire/fastpath.js';
 import { scanName, scannedNameText } from '../../wire/reader.js';
 import { decodeMessage, getRcode } from '../../wire/message.js';
 import { Rcode, RRType } from '../../wire/types.js';
 import type { QueryContext } from '../../answer/context.js';
+import type { ResourceRecord } from '../../wire/types.js';
+import { hashNameText, hashNameWire, type NameHash } from './name-hash.js';
 
 export type ResponseKind = 'answer' | 'referral' | 'nodata' | 'nxdomain' | 'error';
 
@@ -15,14 +19,44 @@ export interface Classified {
   rcode: number;
 }
 
-export function classify(ctx: QueryContext): Classified {
+/** Where the bucket's name is: nowhere (errors), the question, an owner in the reply's bytes, an owner's text. */
+const enum From {
+  None,
+  Question,
+  Wire,
+  Text,
+}
+
+/** classifyShape's result; one per process, overwritten by each query (nothing allocated). */
+export interface Shape {
+  kind: ResponseKind;
+  rcode: number;
+  from: From;
+  /** From.Wire: the reply and the offset of the owner name in it. */
+  wire: Uint8Array;
+  at: number;
+  /** From.Text: the owner as presentation text. */
+  text: string;
+}
+
+const shape: Shape = { kind: 'error', rcode: 0, from: From.None, wire: new Uint8Array(0), at: 0, text: '' };
+
+function found(kind: ResponseKind, rcode: number, from: From): Shape {
+  shape.kind = kind;
+  shape.rcode = rcode;
+  shape.from = from;
+  return shape;
+}
+
+const MALFORMED_KIND = (): Shape => found('error', Rcode.SERVFAIL, From.None);
+
+/** The response's kind and where its bucket name is. Valid until the next call. */
+export function classifyShape(ctx: QueryContext): Shape {
   const r = ctx.response;
-  const q = ctx.query.question;
-  const qname = q ? q.name.toLowerCase() : '';
   // A pre-encoded (cached) answer: its sections are only in the bytes.
   if (r.prebuilt) {
-    const c = classifyWire(r.prebuilt, qname, q?.type ?? 0);
-    if (c !== undefined) return c;
+    const s = classifyWire(r.prebuilt);
+    if (s !== undefined) return s;
   }
   let { rcode, aa, answer, authority } = r;
   if (r.prebuilt) {
@@ -34,64 +68,122 @@ export function classify(ctx: QueryContext): Classified {
       answer = m.answers;
       authority = m.authorities;
     } catch {
-      return MALFORMED;
+      return MALFORMED_KIND();
     }
   }
-  const zoneOf = () => authority.find((rr) => rr.type === RRType.SOA)?.name.toLowerCase() ?? qname;
+  const zoneOf = (kind: ResponseKind): Shape => {
+    const soa = ownerOf(authority, RRType.SOA);
+    if (soa === undefined) return found(kind, rcode, From.Question);
+    shape.text = soa;
+    return found(kind, rcode, From.Text);
+  };
   if (rcode === Rcode.NOERROR) {
-    if (answer.length > 0) return { kind: 'answer', name: `${qname}/${q?.type ?? 0}`, rcode };
-    const ns = authority.find((rr) => rr.type === RRType.NS);
-    if (ns && !aa) return { kind: 'referral', name: ns.name.toLowerCase(), rcode };
-    return { kind: 'nodata', name: zoneOf(), rcode };
+    if (answer.length > 0) return found('answer', rcode, From.Question);
+    const ns = ownerOf(authority, RRType.NS);
+    if (ns !== undefined && !aa) {
+      shape.text = ns;
+      return found('referral', rcode, From.Text);
+    }
+    return zoneOf('nodata');
   }
-  if (rcode === Rcode.NXDOMAIN) return { kind: 'nxdomain', name: zoneOf(), rcode };
-  return { kind: 'error', name: '', rcode };
+  if (rcode === Rcode.NXDOMAIN) return zoneOf('nxdomain');
+  return found('error', rcode, From.None);
 }
 
-const MALFORMED: Classified = { kind: 'error', name: '', rcode: Rcode.SERVFAIL };
+function ownerOf(rrs: readonly ResourceRecord[], type: number): string | undefined {
+  for (const rr of rrs) if (rr.type === type) return rr.name;
+  return undefined;
+}
 
 /**
- * classify() of an encoded response, read in place: the header's rcode and AA, the section counts, and
- * the owners of the authority section's first SOA and NS — no message decoded (a cache hit under the
- * default rrl decoded its whole reply here, more than answering it cost). NOERROR and NXDOMAIN only
- * (undefined for the others, whose upper bits may be in the OPT record).
+ * classifyShape() of an encoded response, read in place: the header's rcode and AA, the section
+ * counts, and where the authority section's first SOA and NS owners are — no message decoded (a cache
+ * hit under the default rrl decoded its whole reply here, more than answering it cost). NOERROR and
+ * NXDOMAIN only (undefined for the others, whose upper bits may be in the OPT record).
  */
-function classifyWire(m: Uint8Array, qname: string, qtype: number): Classified | undefined {
-  if (m.length < 12) return MALFORMED;
+function classifyWire(m: Uint8Array): Shape | undefined {
+  if (m.length < 12) return MALFORMED_KIND();
   const rcode = m[3]! & 15;
   if (rcode !== Rcode.NOERROR && rcode !== Rcode.NXDOMAIN) return undefined;
   const aa = (m[2]! & 4) !== 0;
   const an = (m[6]! << 8) | m[7]!;
-  if (rcode === Rcode.NOERROR && an > 0) return { kind: 'answer', name: `${qname}/${qtype}`, rcode };
+  if (rcode === Rcode.NOERROR && an > 0) return found('answer', rcode, From.Question);
   const qd = (m[4]! << 8) | m[5]!;
   const ns = (m[8]! << 8) | m[9]!;
   let pos = 12;
   for (let i = 0; i < qd; i++) {
     pos = scanName(m, pos, false);
-    if (pos < 0) return MALFORMED;
+    if (pos < 0) return MALFORMED_KIND();
     pos += 4;
   }
   for (let i = 0; i < an; i++) {
     pos = skipRecord(m, pos);
-    if (pos < 0) return MALFORMED;
+    if (pos < 0) return MALFORMED_KIND();
   }
-  let soa: string | undefined;
-  let delegation: string | undefined;
-  for (let i = 0; i < ns && (soa === undefined || delegation === undefined); i++) {
+  let soa = -1;
+  let delegation = -1;
+  for (let i = 0; i < ns && (soa < 0 || delegation < 0); i++) {
     const owner = pos;
     pos = skipRecord(m, pos);
-    if (pos < 0) return MALFORMED;
+    if (pos < 0) return MALFORMED_KIND();
     const type = skippedType(m);
-    if ((type === RRType.SOA && soa === undefined) || (type === RRType.NS && delegation === undefined)) {
-      scanName(m, owner, true);
-      const name = scannedNameText(m, owner).toLowerCase();
-      if (type === RRType.SOA) soa = name;
-      else delegation = name;
+    if (type === RRType.SOA && soa < 0) soa = owner;
+    else if (type === RRType.NS && delegation < 0) delegation = owner;
+  }
+  if (rcode === Rcode.NOERROR && delegation >= 0 && !aa) return ownerIn(m, delegation, 'referral', rcode);
+  return ownerIn(m, soa, rcode === Rcode.NXDOMAIN ? 'nxdomain' : 'nodata', rcode);
+}
+
+/** The name at `at` in `m` (no SOA in the reply, at < 0: the question's). */
+function ownerIn(m: Uint8Array, at: number, kind: ResponseKind, rcode: number): Shape {
+  if (at < 0) return found(kind, rcode, From.Question);
+  shape.wire = m;
+  shape.at = at;
+  return found(kind, rcode, From.Wire);
+}
+
+const KIND_CODE: Record<ResponseKind, number> = { answer: 1, referral: 2, nodata: 3, nxdomain: 4, error: 5 };
+
+/**
+ * The hash of the bucket's kind and name for `s` (from classifyShape, for the same ctx), into `out`. An
+ * answer's name is the question's name and type; the others' a zone or delegation owner; errors have none.
+ */
+export function shapeNameHash(ctx: QueryContext, s: Shape, out: NameHash): NameHash {
+  const kind = KIND_CODE[s.kind] << 16;
+  switch (s.from) {
+    case From.Wire:
+      return hashNameWire(s.wire, s.at, kind, out);
+    case From.Text:
+      return hashNameText(s.text, kind, out);
+    case From.Question: {
+      const extra = kind | (s.kind === 'answer' ? ctx.query.question?.type ?? 0 : 0);
+      const w = ctx.questionWire();
+      if (w !== undefined) return hashNameWire(w.wire, 0, extra, out);
+      return hashNameText(ctx.query.question?.name ?? '', extra, out);
     }
+    default:
+      return hashNameText('', kind, out);
   }
-  if (rcode === Rcode.NOERROR) {
-    if (delegation !== undefined && !aa) return { kind: 'referral', name: delegation, rcode };
-    return { kind: 'nodata', name: soa ?? qname, rcode };
+}
+
+/** The bucket name as text (logs, drop reasons, tests): what shapeNameHash hashes. */
+export function shapeNameText(ctx: QueryContext, s: Shape): string {
+  const q = ctx.query.question;
+  const qname = q ? q.name.toLowerCase() : '';
+  switch (s.from) {
+    case From.Wire:
+      scanName(s.wire, s.at, true);
+      return scannedNameText(s.wire, s.at).toLowerCase();
+    case From.Text:
+      return s.text.toLowerCase();
+    case From.Question:
+      return s.kind === 'answer' ? `${qname}/${q?.type ?? 0}` : qname;
+    default:
+      return '';
   }
-  return { kind: 'nxdomain', name: soa ?? qname, rcode };
+}
+
+export function classify(ctx: QueryContext): Classified {
+  const s = classifyShape(ctx);
+  return { kind: s.kind, name: shapeNameText(ctx, s), rcode: s.rcode };
 }

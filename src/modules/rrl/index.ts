@@ -13,7 +13,8 @@ import { counterBy } from '../../observe/metrics/family.js';
 
 /** Responses RRL limited: action drop or slip; enforced false under logOnly (nothing was changed). */
 const limited = counterBy('fluxdns_rrl_limited_total', 'Responses rate-limited by RRL, by action (drop, slip) and whether it was enforced (false: logOnly)', ['action', 'enforced']);
-import { classify } from './classify.js';
+import { classifyShape, shapeNameHash, shapeNameText } from './classify.js';
+import { hashNameText, type NameHash } from './name-hash.js';
 import type { RrlConfig } from './config.js';
 import { RateLimiter } from './limiter.js';
 
@@ -57,22 +58,30 @@ export function logOnlyReporter(log: (msg: string, fields: Record<string, unknow
   };
 }
 
+/** A client prefix: its text (logs) and its hash (bucket keys). */
+interface Prefix {
+  text: string;
+  hash: NameHash;
+}
+
 /**
- * The client's prefix as the bucket key's text, undefined when the client is exempt (or not an
- * address). Queries come in runs from one client (a resolver, a flood), so the last client's answer
- * is kept: parsing and formatting the address was a third of what rrl cost per query.
+ * The client's prefix, undefined when the client is exempt (or not an address). Queries come in runs
+ * from one client (a resolver, a flood), so the last client's answer is kept: parsing and formatting
+ * the address was a third of what rrl cost per query.
  */
 let lastCfg: RrlConfig | undefined;
 let lastAddress = '';
-let lastPrefix: string | undefined;
-function prefixText(cfg: RrlConfig, address: string): string | undefined {
+let lastPrefix: Prefix | undefined;
+function clientPrefix(cfg: RrlConfig, address: string): Prefix | undefined {
   if (cfg === lastCfg && address === lastAddress) return lastPrefix;
   const addr = parseAddress(address);
-  const prefix = !addr || exemptOf(cfg).some((c) => cidrContains(c, addr)) ? undefined : formatCidr(prefixOf(addr, addr.family === 4 ? cfg.ipv4Prefix : cfg.ipv6Prefix));
+  const text = !addr || exemptOf(cfg).some((c) => cidrContains(c, addr)) ? undefined : formatCidr(prefixOf(addr, addr.family === 4 ? cfg.ipv4Prefix : cfg.ipv6Prefix));
   lastCfg = cfg;
   lastAddress = address;
-  return (lastPrefix = prefix);
+  return (lastPrefix = text === undefined ? undefined : { text, hash: hashNameText(text, 0, { a: 0, b: 0 }) });
 }
+
+const nameHash: NameHash = { a: 0, b: 0 };
 
 /** The limiter is per process (per worker), as in BIND and Knot; it outlives reloads. */
 export function rrlFinisher(limiter = new RateLimiter(), report?: (w: RrlWouldLimit, now: number) => void): Unit {
@@ -84,18 +93,21 @@ export function rrlFinisher(limiter = new RateLimiter(), report?: (w: RrlWouldLi
       const cfg = ctx.runtime.config.rrl;
       if (cfg === undefined || ctx.transport.proto !== 'udp') return CONTINUE;
       if (ctx.get(COOKIE_STATUS) === 'valid') return CONTINUE;
-      const prefix = prefixText(cfg, ctx.transport.remoteAddress);
+      const prefix = clientPrefix(cfg, ctx.transport.remoteAddress);
       if (prefix === undefined) return CONTINUE;
-      const c = classify(ctx);
+      const c = classifyShape(ctx);
       const rate = c.kind === 'nxdomain' ? cfg.nxdomainsPerSecond ?? cfg.responsesPerSecond : c.kind === 'error' ? cfg.errorsPerSecond ?? cfg.responsesPerSecond : cfg.responsesPerSecond;
-      const verdict = limiter.check(`${prefix} ${c.kind} ${c.name}`, rate, cfg.window, cfg.slip, ctx.receivedAt);
+      // The bucket: (prefix, kind, name) as two 32-bit hashes, no text (see name-hash.ts).
+      const h = shapeNameHash(ctx, c, nameHash);
+      const verdict = limiter.checkHash(h.a ^ prefix.hash.a, h.b ^ prefix.hash.b, rate, cfg.window, cfg.slip, ctx.receivedAt);
       if (verdict === 'ok') return CONTINUE;
       limited.inc(verdict === 'drop' ? 'drop' : 'slip', cfg.logOnly ? 'false' : 'true');
+      const name = shapeNameText(ctx, c);
       if (cfg.logOnly) {
-        report?.({ action: verdict === 'drop' ? 'drop' : 'slip', prefix, kind: c.kind, name: c.name }, ctx.receivedAt);
+        report?.({ action: verdict === 'drop' ? 'drop' : 'slip', prefix: prefix.text, kind: c.kind, name }, ctx.receivedAt);
         return CONTINUE;
       }
-      if (verdict === 'drop') return drop(`rate limited (${c.kind} ${c.name} from ${prefix})`);
+      if (verdict === 'drop') return drop(`rate limited (${c.kind} ${name} from ${prefix.text})`);
       // Slip: the same rcode with TC=1 and no records; the EDNS options (a cookie) stay.
       const r = ctx.response;
       r.prebuilt = undefined;

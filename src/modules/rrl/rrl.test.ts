@@ -14,7 +14,9 @@ import { Pipeline } from '../../answer/pipeline.js';
 import type { Runtime } from '../../answer/runtime.js';
 import { createUnits } from '../../answer/units.js';
 import { RateLimiter } from './limiter.js';
-import { classify } from './classify.js';
+import { classify, classifyShape, shapeNameHash } from './classify.js';
+import { hashNameText, hashNameWire } from './name-hash.js';
+import { mulberry32 } from '../../sim/prng.js';
 
 describe('RateLimiter', () => {
   test('a burst: `rate` responses pass, then every slip-th limited one slips and the rest drop', () => {
@@ -67,6 +69,92 @@ describe('RateLimiter', () => {
     assert.equal(l.check('a', 1, 15, 0, 0), 'drop');
     assert.equal(l.check('c', 1, 15, 0, 0), 'ok'); // a fresh bucket
     assert.equal(l.counters.evicted, 4);
+  });
+});
+
+describe('RateLimiter table', () => {
+  /** The limiter as it was (a Map of buckets and a ring of keys): the model the table must equal. */
+  function model(max: number) {
+    const buckets = new Map<string, { balance: number; at: number; limited: number }>();
+    const order: string[] = [];
+    let oldest = 0;
+    return (key: string, rate: number, window: number, slip: number, t: number): string => {
+      let b = buckets.get(key);
+      if (b === undefined) {
+        if (order.length < max) order.push(key);
+        else {
+          buckets.delete(order[oldest]!);
+          order[oldest] = key;
+          oldest = (oldest + 1) % max;
+        }
+        b = { balance: rate * 1000, at: t, limited: 0 };
+        buckets.set(key, b);
+      } else {
+        b.balance = Math.min(rate * 1000, b.balance + Math.max(0, t - b.at) * rate);
+        b.at = t;
+      }
+      if (b.balance >= 1000) {
+        b.balance -= 1000;
+        b.limited = 0;
+        return 'ok';
+      }
+      b.balance = Math.max(-window * rate * 1000, b.balance - 1000);
+      b.limited++;
+      return slip > 0 && b.limited % slip === 0 ? 'slip' : 'drop';
+    };
+  }
+
+  test('growth, eviction of the oldest and deletion inside probe runs give the same verdicts as the map', () => {
+    for (const max of [1, 7, 64, 300]) {
+      const rand = mulberry32(max);
+      const table = new RateLimiter(max);
+      const ref = model(max);
+      let t = 0;
+      for (let i = 0; i < 20_000; i++) {
+        t += Math.floor(rand() * 40);
+        // Keys from a pool 3× the table: buckets are made, hit, evicted and made again.
+        const key = `k${Math.floor(rand() * max * 3)}`;
+        assert.equal(table.check(key, 3, 2, 2, t), ref(key, 3, 2, 2, t), `max ${max}, step ${i}, ${key}`);
+        assert.ok(table.size <= max);
+      }
+      assert.equal(table.size, max);
+    }
+  });
+});
+
+describe('rrl name hash', () => {
+  const wire = (text: string): Uint8Array => encodeMessage(queryMessage(text, RRType.A, { id: 1 })).subarray(12);
+  const same = (x: { a: number; b: number }, y: { a: number; b: number }) => x.a === y.a && x.b === y.b;
+
+  test('a name hashes the same from wire bytes as from text, in any case, with escapes', () => {
+    for (const name of ['.', 'a.', 'www.example.com.', 'WwW.ExAmPlE.CoM.', 'a\\.b.example.', 'x\\032y.example.', '_srv._tcp.example.', 'a\\065.example.']) {
+      assert.ok(same(hashNameWire(wire(name), 0, 7, { a: 0, b: 0 }), hashNameText(name, 7, { a: 0, b: 0 })), name);
+    }
+    assert.ok(same(hashNameText('WWW.example.', 0, { a: 0, b: 0 }), hashNameText('www.EXAMPLE.', 0, { a: 0, b: 0 })));
+    assert.ok(same(hashNameText('aA.example.', 0, { a: 0, b: 0 }), hashNameText('a\\065.example.', 0, { a: 0, b: 0 })));
+  });
+
+  test('compression pointers are followed; loops and bad labels end the name without a throw', () => {
+    // "www" + pointer to "example.com." at offset 6 (m2 points at a root label instead).
+    const m = Uint8Array.from([3, 119, 119, 119, 0xc0, 6, 7, 101, 120, 97, 109, 112, 108, 101, 3, 99, 111, 109, 0]);
+    const m2 = Uint8Array.from([3, 119, 119, 119, 0xc0, 6, 0, 7, 101, 120, 97, 109, 112, 108, 101, 3, 99, 111, 109, 0]);
+    assert.ok(same(hashNameWire(m, 0, 0, { a: 0, b: 0 }), hashNameText('www.example.com.', 0, { a: 0, b: 0 })));
+    assert.ok(!same(hashNameWire(m2, 0, 0, { a: 0, b: 0 }), hashNameText('www.example.com.', 0, { a: 0, b: 0 })));
+    hashNameWire(Uint8Array.from([3, 97, 0xc0, 0]), 0, 0, { a: 0, b: 0 });
+    hashNameWire(Uint8Array.from([0xc0, 0]), 0, 0, { a: 0, b: 0 });
+    hashNameWire(Uint8Array.from([0x80, 1]), 0, 0, { a: 0, b: 0 });
+    hashNameWire(Uint8Array.from([9, 1]), 0, 0, { a: 0, b: 0 });
+  });
+
+  test('different names, label splits, types and kinds part', () => {
+    const seen = new Set<string>();
+    const add = (h: { a: number; b: number }) => seen.add(`${h.a}:${h.b}`);
+    for (let i = 0; i < 5000; i++) add(hashNameText(`h${i}.example.`, 0, { a: 0, b: 0 }));
+    add(hashNameText('ab.c.', 0, { a: 0, b: 0 }));
+    add(hashNameText('a.bc.', 0, { a: 0, b: 0 }));
+    add(hashNameText('a.bc.', 1, { a: 0, b: 0 }));
+    add(hashNameText('a.bc.', 1 << 16, { a: 0, b: 0 }));
+    assert.equal(seen.size, 5004);
   });
 });
 
@@ -237,6 +325,8 @@ describe('rrl classify', () => {
       ['sub.t.lab.', RRType.NS, 'referral'],
       ['elsewhere.example.', RRType.A, 'error'],
     ];
+    const buckets = new Set<string>();
+    const texts = new Set<string>();
     for (const [name, type, kind] of cases) {
       // Twice: the second query is answered from the answer cache where the first was stored.
       for (let round = 0; round < 2; round++) {
@@ -247,6 +337,7 @@ describe('rrl classify', () => {
         const r = ctx.response;
         r.prebuilt = wire;
         const fromWire = classify(ctx);
+        const wireHash = { ...shapeNameHash(ctx, classifyShape(ctx), { a: 0, b: 0 }) };
         const m = decodeMessage(wire);
         r.prebuilt = undefined;
         r.rcode = getRcode(m);
@@ -255,9 +346,15 @@ describe('rrl classify', () => {
         r.authority = m.authorities;
         const fromSections = classify(ctx);
         assert.deepEqual(fromWire, fromSections, `${name} ${type} round ${round}`);
+        // The bucket key (a hash, no text) is the same from the bytes as from the sections, too.
+        assert.deepEqual(shapeNameHash(ctx, classifyShape(ctx), { a: 0, b: 0 }), wireHash, `${name} ${type} round ${round} hash`);
+        buckets.add(`${wireHash.a}:${wireHash.b}`);
+        texts.add(`${fromWire.kind} ${fromWire.name}`);
         assert.equal(fromWire.kind, kind, `${name} ${type}`);
       }
     }
+    // As many buckets as distinct (kind, name) texts: hashes part what the text keys parted.
+    assert.equal(buckets.size, texts.size);
   });
 
   test('a malformed pre-encoded response is an error, not a throw', () => {
