@@ -74,6 +74,8 @@ const BIG = intFlag('big-records', flags['big-records']);
 const MIXES = new Set(flags.mix!.split(','));
 for (const m of MIXES) if (m !== 'repeat' && m !== 'distinct') throw new Error(`--mix: expected repeat and/or distinct, found ${JSON.stringify(m)}`);
 const DISTINCT = intFlag('distinct-queries', flags['distinct-queries']);
+/** Round r of the distinct mix asks the names of seed DISTINCT_SEED + r (bench/zone.ts writeDistinctQueries). */
+const DISTINCT_SEED = 11;
 const SERVER_CPU = '0';
 const DNSPERF_CPU = '1';
 
@@ -199,7 +201,8 @@ function orderFor<T>(list: readonly T[], round: number): T[] {
 async function throughput(
   contenders: Contender[],
   servers: Map<string, BenchServer>,
-  queryFile: string | ((c: Contender) => string),
+  /** One file, or one per contender and round (the distinct mix: a fresh file per round, see main). */
+  queryFile: string | ((c: Contender, round: number) => string),
   tcp: boolean,
   tag = tcp ? 'tcp' : 'udp',
   warmFile?: string,
@@ -211,13 +214,13 @@ async function throughput(
   if (WARMUP > 0) {
     for (const c of contenders) {
       const s = servers.get(c.id)!;
-      await dnsperf({ port: s.port, queryFile: warmFile ?? (typeof queryFile === 'string' ? queryFile : queryFile(c)), seconds: WARMUP, clients: CLIENTS, outstanding: OUTSTANDING, tcp, cpu: DNSPERF_CPU, timeout: TIMEOUT });
+      await dnsperf({ port: s.port, queryFile: warmFile ?? (typeof queryFile === 'string' ? queryFile : queryFile(c, 0)), seconds: WARMUP, clients: CLIENTS, outstanding: OUTSTANDING, tcp, cpu: DNSPERF_CPU, timeout: TIMEOUT });
     }
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of orderFor(contenders, round)) {
       const s = servers.get(c.id)!;
-      const sample = await measure(s, c, typeof queryFile === 'string' ? queryFile : queryFile(c), tcp, round);
+      const sample = await measure(s, c, typeof queryFile === 'string' ? queryFile : queryFile(c, round), tcp, round);
       samples.get(c.id)!.push(sample);
       log(
         `  ${tag} round ${round + 1}/${ROUNDS} ${c.label.padEnd(32)} ${Math.round(sample.qps).toString().padStart(7)} q/s  ` +
@@ -297,13 +300,18 @@ async function main(): Promise<void> {
   let distinct: ServerResult[] = [];
   let distinctMix: BenchResults['distinctMix'];
   if (MIXES.has('distinct')) {
-    const distinctFile = join(workDir, 'distinct-queries.txt');
-    distinctMix = writeDistinctQueries(distinctFile, shape, DISTINCT);
+    // A fresh file per round (seeds 11, 12, …): dnsperf starts its file again each run, so one file would
+    // send rounds 2 and later names already asked in round 1 — a second sighting, which fluxdns's answer
+    // cache admits (it stores on the second ask), and no longer a mix of names never seen.
+    const distinctFiles = Array.from({ length: ROUNDS }, (_, round) => join(workDir, `distinct-queries-${round + 1}.txt`));
+    distinctFiles.forEach((file, round) => {
+      distinctMix = writeDistinctQueries(file, shape, DISTINCT, DISTINCT_SEED + round);
+    });
     log(
-      `UDP, every name distinct: ${distinctMix.total} queries (${distinctMix.wildcard} under a wildcard, ${distinctMix.nxdomain} NXDOMAIN at the apex, ` +
-        `${distinctMix.belowHost} NXDOMAIN below a host), seed 11`,
+      `UDP, every name distinct: ${distinctMix!.total} queries per round (${distinctMix!.wildcard} under a wildcard, ${distinctMix!.nxdomain} NXDOMAIN at the apex, ` +
+        `${distinctMix!.belowHost} NXDOMAIN below a host), seeds ${DISTINCT_SEED}–${DISTINCT_SEED + ROUNDS - 1}, one file per round`,
     );
-    distinct = await throughput(contenders, servers, distinctFile, false, 'distinct', queryFile);
+    distinct = await throughput(contenders, servers, (_c, round) => distinctFiles[round]!, false, 'distinct', queryFile);
   }
   let tcp: ServerResult[] = [];
   if (!flags['skip-tcp']) {
@@ -443,7 +451,7 @@ async function main(): Promise<void> {
     `UDP (median of ${ROUNDS} rounds × ${SECONDS} s; servers on core ${SERVER_CPU} except where unpinned, dnsperf on core ${DNSPERF_CPU})`,
     '',
     ...(udp.length > 0 ? [markdownTable(udp, ratio.udp), ''] : []),
-    ...(distinct.length > 0 ? [`UDP, every name distinct (${DISTINCT.toLocaleString('en-US')} names, seed 11: random labels under a wildcard, NXDOMAIN at the apex, NXDOMAIN below a host)`, '', markdownTable(distinct, ratio.distinct), ''] : []),
+    ...(distinct.length > 0 ? [`UDP, every name distinct (${DISTINCT.toLocaleString('en-US')} names per round, seeds ${DISTINCT_SEED}–${DISTINCT_SEED + ROUNDS - 1}, a new file each round: random labels under a wildcard, NXDOMAIN at the apex, NXDOMAIN below a host)`, '', markdownTable(distinct, ratio.distinct), ''] : []),
     ...(udp.length > 0 || distinct.length > 0 ? ['Server CPU µs per answered query (median; ratio to knotd; load average at the end of each run in the JSON)', '', cpuTable(udp, distinct), ''] : []),
     ...(tcp.length > 0 ? ['TCP (dnsperf -m tcp)', '', markdownTable(tcp, ratio.tcp), ''] : []),
     ...(dynamic.length > 0 ? ['Dynamic answers: a random address of a /24 for every name (UDP)', '', markdownTable(dynamic, ratio.dynamic), ''] : []),
