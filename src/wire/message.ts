@@ -264,8 +264,9 @@ export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
   }
   for (const q of msg.questions) {
     if (w.pos === HEADER && query !== undefined && uncompressedAt(query, HEADER)) {
-      // The name as the query sent it (parseQuery validated it; the text `q.name` spells the same bytes).
-      w.writeNameWire(query, HEADER, true);
+      // The name as the query sent it (parseQuery validated it; the text `q.name` spells the same bytes),
+      // its suffixes hashed into the compression table only if a later name is compressed.
+      w.writeNameWireLater(query, HEADER);
     } else w.writeName(q.name, true);
     w.u16(q.type);
     w.u16(q.class);

@@ -106,3 +106,40 @@ test('the question is copied from the query bytes, compressed or escaped names f
   const bad = Uint8Array.of(0, 9, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 0x02, 0, 1, 0, 1);
   assert.deepEqual(encodeMessage(plain, { query: bad }), encodeMessage(plain));
 });
+
+test('names compressed after answers that never compress still point into the question copied from the query', () => {
+  // An A answer owned by the question (a pointer, no compression), then names that compress against the
+  // question's suffixes: the question's suffixes are registered late (writeNameWireLater) but the bytes
+  // are those of the long way. The MX that does not fit is rolled back; the names after it still compress.
+  const qname = 'Host.Zone.lab.';
+  const records = (pre: boolean): ResourceRecord[] =>
+    ([
+      [qname, RRType.A, { address: '198.51.100.7' }],
+      [qname, RRType.TXT, { strings: [new TextEncoder().encode('x'.repeat(40))] }],
+      ['zone.lab.', RRType.MX, { preference: 10, exchange: 'mail.ZONE.lab.' }],
+      ['host.zone.lab.', RRType.NS, { target: 'ns.host.zone.lab.' }],
+    ] as [string, number, Rdata][]).map(([name, type, data]) => ({ name, type, class: 1, ttl: 60, data: pre ? withWire({ ...data } as Rdata, plainWire(type, data)) : data }));
+  for (const pre of [false, true]) {
+    const msg: Message = {
+      id: 9,
+      flags: { qr: true, opcode: 0, aa: true, tc: false, rd: false, ra: false, z: false, ad: false, cd: false, rcode: 0 },
+      questions: [{ name: qname, type: RRType.A, class: 1 }],
+      answers: records(pre).slice(0, 2),
+      authorities: records(pre).slice(3),
+      additionals: records(pre).slice(2, 3),
+    };
+    const query = encodeMessage({ ...msg, answers: [], authorities: [], additionals: [] });
+    const fast = encodeMessage(msg, { query });
+    assert.deepEqual(fast, encodeMessage(msg));
+    const d = decodeMessage(fast);
+    // Pointers into the question read back in its case (RFC 4343: the same names).
+    assert.deepEqual([d.answers.length, d.authorities[0]!.name, (d.authorities[0]!.data as { target: string }).target], [2, 'Host.Zone.lab.', 'ns.Host.Zone.lab.']);
+    // The NS target is written as its first label and a pointer to the question (offset 12).
+    const hex = Buffer.from(fast).toString('hex');
+    assert.ok(hex.includes('026e73c00c'), hex);
+    // Too small for the additional MX: it is dropped (rolled back) and the message is still the long way's.
+    const small = encodeMessage(msg, { query, maxSize: fast.length - 5 });
+    assert.deepEqual(small, encodeMessage(msg, { maxSize: fast.length - 5 }));
+    assert.equal(decodeMessage(small).additionals.length, 0);
+  }
+});

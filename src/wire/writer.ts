@@ -38,6 +38,12 @@ export class Writer {
   /** Label starts and suffix hashes of the name being written. */
   private labelAt = new Int32Array(0);
   private suffixHash = new Int32Array(0);
+  /**
+   * Where a name written by writeNameWireLater starts (-1: none): its suffixes go into the table just
+   * before the next name is compressed. A message whose later names never compress (an A or TXT answer
+   * whose owner is a pointer to the question, a negative answer from its template) never hashes it.
+   */
+  private later = -1;
 
   constructor(initialSize = 512) {
     this.buf = new Uint8Array(Math.max(16, initialSize));
@@ -133,6 +139,7 @@ export class Writer {
     }
     // Worst case without escapes is n + 1 bytes; escapes only shrink it.
     if (this.pos + n + 1 > this.buf.length) this.grow(n + 1);
+    if (compress && this.later >= 0) this.registerLater();
     const start = this.pos;
     const b = this.buf;
     const labelAt = compress ? this.tables().labelAt : this.labelAt;
@@ -195,6 +202,7 @@ export class Writer {
     for (let i = 0; i < n; i++) dst[start + i] = src[at + i]!;
     this.pos = start + n;
     if (!compress || n === 1) return;
+    if (this.later >= 0) this.registerLater();
     const labelAt = this.tables().labelAt;
     let labels = 0;
     let upper = false;
@@ -207,11 +215,35 @@ export class Writer {
   }
 
   /**
-   * The name just written uncompressed at `start` (labels at labelAt): replaces its longest suffix
-   * already in the message by a pointer and registers the suffixes before it. `exact`: the name keeps
-   * its case (see entryExact).
+   * Writes the uncompressed wire name at `src[at]` as the first name of a message (the question, copied
+   * from the query): as writeNameWire with compression, but its suffixes are registered only when a
+   * later name is compressed (`later`) — until then nothing could point at them.
    */
-  private compressWritten(start: number, labels: number, exact: boolean): void {
+  writeNameWireLater(src: Uint8Array, at: number): void {
+    if (this.entries > 0 || this.later >= 0) return this.writeNameWire(src, at, true);
+    const start = this.pos;
+    this.writeNameWire(src, at, false);
+    if (this.pos - start > 1 && start <= MAX_POINTER) this.later = start;
+  }
+
+  /** Registers the suffixes of the name writeNameWireLater wrote (the table is empty before it). */
+  private registerLater(): void {
+    const start = this.later;
+    this.later = -1;
+    const labelAt = this.tables().labelAt;
+    const b = this.buf;
+    let labels = 0;
+    for (let p = start; b[p] !== 0; p += b[p]! + 1) labelAt[labels++] = p;
+    this.hashSuffixes(labels, false);
+    for (let k = 0; k < labels; k++) {
+      const p = labelAt[k]!;
+      if (p > MAX_POINTER) break;
+      this.add(p, this.suffixHash[k]!, 0);
+    }
+  }
+
+  /** The hash of each suffix of the name whose labels are at labelAt, into suffixHash. */
+  private hashSuffixes(labels: number, exact: boolean): void {
     const b = this.buf;
     const labelAt = this.labelAt;
     const hashes = this.suffixHash;
@@ -228,6 +260,18 @@ export class Writer {
       }
       hashes[l] = h;
     }
+  }
+
+  /**
+   * The name just written uncompressed at `start` (labels at labelAt): replaces its longest suffix
+   * already in the message by a pointer and registers the suffixes before it. `exact`: the name keeps
+   * its case (see entryExact).
+   */
+  private compressWritten(start: number, labels: number, exact: boolean): void {
+    const b = this.buf;
+    const labelAt = this.labelAt;
+    const hashes = this.suffixHash;
+    this.hashSuffixes(labels, exact);
     const flag = exact ? 1 : 0;
     let l = 0;
     for (; l < labels; l++) {
@@ -334,6 +378,7 @@ export class Writer {
 
   /** Drops bytes and compression targets written at or after `mark`. */
   rollback(mark: number): void {
+    if (this.later >= mark) this.later = -1;
     // Entries were added in the order of their offsets, so the ones at or after mark are the newest.
     let e = this.entries;
     const head = this.head;
