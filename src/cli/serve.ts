@@ -23,6 +23,8 @@ import { isCatalogZone } from '../catalog/catalog.js';
 import type { ZoneConfig } from '../config/schema.js';
 import { loadOrReport, parseFlags, UsageError } from './args.js';
 import { secondaryRows } from '../secondary/status.js';
+import { Rcode } from '../wire/types.js';
+import { fromBase64, isUpdateIpc, OWNER_ENV, ownsUpdates, UpdateCoordinator, WorkerUpdateLink, type UpdateIpc, type UpdatePeer } from '../update/cluster.js';
 import { applySecondaryMessage, forwardNotifies, isSecondaryMessage, startSecondaryInPrimary, startSecondaryInProcess, type SecondaryMessage } from '../secondary/run.js';
 
 export const SERVE_FLAGS = {
@@ -36,11 +38,13 @@ type WorkerMessage =
   | { type: 'ctl-reply'; id: number; reply: ControlReply }
   /** The command `id` is still running here (every WORKER_PROGRESS_MS): the primary's timeout is on silence. */
   | { type: 'ctl-progress'; id: number }
-  | Extract<SecondaryMessage, { type: 'secondary-notify' }>;
+  | Extract<SecondaryMessage, { type: 'secondary-notify' }>
+  | UpdateIpc;
 type PrimaryMessage =
   | 'reload' | 'stop' | 'reopen'
   | { type: 'ctl'; id: number; req: ControlRequest; compiled?: CompiledZoneRef; compiledZones?: CompiledZoneRefs }
-  | SecondaryMessage;
+  | SecondaryMessage
+  | UpdateIpc;
 
 export async function runServe(args: string[]): Promise<number> {
   const { values } = parseFlags(args, SERVE_FLAGS);
@@ -87,6 +91,15 @@ export async function runServe(args: string[]): Promise<number> {
   };
 
   let server: RunningServer | undefined;
+  // UPDATE with workers: N (src/update/cluster.ts): listening from the start, as a forwarded UPDATE's
+  // verdict may come back before the rest of the start is done.
+  const updateLink = cluster.isWorker ? new WorkerUpdateLink(ownsUpdates(true), (m) => process.send?.(m)) : undefined;
+  if (updateLink) {
+    process.on('message', (m: unknown) => {
+      if (isUpdateIpc(m)) onUpdateMessage(m, updateLink, () => server, logger);
+    });
+    process.on('disconnect', () => updateLink.close());
+  }
   // Capabilities (seed 000): leases granted by the DNS answers, enforced by the gateway below.
   let caps: CapabilitySetup;
   try {
@@ -95,7 +108,7 @@ export async function runServe(args: string[]): Promise<number> {
     return fail(`cannot start capabilities: ${(e as Error).message}`);
   }
   try {
-    server = await startServer({ loaded, source, logger, capabilities: caps.caps });
+    server = await startServer({ loaded, source, logger, capabilities: caps.caps, updates: updateLink });
   } catch (e) {
     await caps.close();
     return fail(e instanceof LoadError || e instanceof ConfigError ? e.message : `cannot start: ${(e as Error).message}`);
@@ -218,6 +231,32 @@ export async function runServe(args: string[]): Promise<number> {
   }
   announce(where, configFile === undefined, loaded, logger);
   return -1;
+}
+
+/** In a worker: an UPDATE message from the cluster primary (the owner applies; every worker catches up). */
+function onUpdateMessage(m: UpdateIpc, link: WorkerUpdateLink, server: () => RunningServer | undefined, logger: Logger): void {
+  const send = (r: UpdateIpc) => process.send?.(r);
+  const s = server();
+  if (m.type === 'update-done') link.settle(m.id, m.verdict);
+  else if (m.type === 'update-apply') {
+    let verdict;
+    try {
+      verdict = s ? s.applyForwardedUpdate(m.zone, fromBase64(m.raw), m.client) : { rcode: Rcode.SERVFAIL, reason: 'the owner of updates is still starting' };
+    } catch (e) {
+      logger.error('forwarded update failed', { zone: m.zone, err: (e as Error).message });
+      verdict = { rcode: Rcode.SERVFAIL, reason: (e as Error).message };
+    }
+    send({ type: 'update-applied', id: m.id, zone: m.zone, verdict });
+  } else if (m.type === 'update-sync') {
+    let error: string | undefined;
+    try {
+      s?.catchUpWithJournal(m.zone);
+    } catch (e) {
+      error = (e as Error).message;
+      logger.error('cannot catch up with the journal: this worker serves an older version', { zone: m.zone, err: error });
+    }
+    send({ type: 'update-synced', id: m.id, ...(error !== undefined ? { error } : {}) });
+  }
 }
 
 /** `ctl stats`: the whole server's metrics (merged over workers by collectMetrics) as a table. */
@@ -419,11 +458,39 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
       }
       announce(where, configFile === undefined, loaded, logger);
     };
-    const fork = () => {
-      const w = cluster.fork();
+    // One worker owns UPDATEs and the journals (src/update/cluster.ts); the worker started after it dies takes over.
+    let ownerId: number | undefined;
+    const readyIds = new Set<number>();
+    const peers = new Map<number, UpdatePeer>();
+    /**
+     * A worker as the coordinator sees it. Sent with a callback: a message to a worker that just died
+     * is dropped (its exit settles what waited for it) instead of an 'error' event that would end the primary.
+     */
+    const peerOf = (w: Worker): UpdatePeer => {
+      let p = peers.get(w.id);
+      if (!p) {
+        p = { id: w.id, send: (m: UpdateIpc) => w.isConnected() && w.send(m, undefined, undefined, () => {}) };
+        peers.set(w.id, p);
+      }
+      return p;
+    };
+    const updates = new UpdateCoordinator({
+      peers: () => workers().filter((w) => readyIds.has(w.id)).map(peerOf),
+      owner: () => {
+        const w = ownerId !== undefined && readyIds.has(ownerId) ? cluster.workers?.[ownerId] : undefined;
+        return w ? peerOf(w) : undefined;
+      },
+      log: (level, msg, fields) => logger[level](msg, fields),
+    });
+    const fork = (owner: boolean) => {
+      const w = cluster.fork(owner ? { [OWNER_ENV]: '1' } : {});
+      if (owner) ownerId = w.id;
       w.on('message', (m: WorkerMessage) => {
-        if (m.type === 'ready') {
+        if (isUpdateIpc(m)) updates.onMessage(peerOf(w), m);
+        else if (m.type === 'ready') {
           where = m.listeners;
+          readyIds.add(w.id);
+          updates.onReady(peerOf(w));
           // A worker that started while a transfer was being written may have missed its message.
           for (const msg of secondaries.catchUp()) w.send(msg);
           if (++ready === n) void onReady();
@@ -445,8 +512,11 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
         if (workers().length === 0) finish(ready >= n ? 0 : 1);
         return;
       }
-      logger.error('worker died; starting another', { pid: w.process.pid, code, signal });
-      fork();
+      readyIds.delete(w.id);
+      peers.delete(w.id);
+      updates.onExit(w.id);
+      logger.error('worker died; starting another', { pid: w.process.pid, code, signal, ownedUpdates: w.id === ownerId });
+      fork(w.id === ownerId);
     });
     const broadcast = (msg: PrimaryMessage) => {
       for (const w of workers()) w.send(msg);
@@ -454,7 +524,7 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
     // Zone transfers run here, once for all workers; each new version is announced to every worker.
     const secondaries = startSecondaryInPrimary(c, logger, broadcast);
     let secondaryConfig = c;
-    for (let i = 0; i < n; i++) fork();
+    for (let i = 0; i < n; i++) fork(i === 0);
     process.on('SIGHUP', () => {
       // Compiled once here for every worker; each worker logs its own outcome.
       void askReloadAll({ cmd: 'reload' });

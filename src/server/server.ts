@@ -22,7 +22,7 @@ import { streamLimitsOf } from '../transport/limits.js';
 import { listenTcp } from '../transport/tcp.js';
 import { listenTls, type EncryptedListener } from '../transport/tls.js';
 import { listenUdpAuto } from '../transport/udp-batch.js';
-import { nameToWire, parseName } from '../wire/name.js';
+import { nameKey, nameToWire, parseName } from '../wire/name.js';
 import { ZoneSet, type Zone } from '../zone/tree.js';
 import { readCompiledZone, type CompiledZoneRef, type CompiledZoneRefs } from '../control/compiled-file.js';
 import { buildRuntime, buildRuntimeOffThread, catalogZone, loadOneZoneOffThread, zoneFromCompiled, type ZoneLoadReport } from './runtime-load.js';
@@ -30,7 +30,8 @@ import { isCatalogZone } from '../catalog/catalog.js';
 import cluster from 'node:cluster';
 import { lookupUser } from './privileges.js';
 import { Primary } from '../transfer/primary.js';
-import { updateHandler } from '../update/handler.js';
+import { updateService, type UpdateLink } from '../update/handler.js';
+import { ownsUpdates, type UpdateVerdict } from '../update/cluster.js';
 
 const reloads = counterBy('fluxdns_reloads_total', 'Configuration and zone reloads, by result', ['result']);
 reloads.add(0, 'success');
@@ -84,6 +85,13 @@ export interface RunningServer {
   flushZone(name: string): { file: string; serial: number };
   /** Puts one new version of a zone into service (an UPDATE), leaving every other zone as it is. */
   swapZone(zone: Zone): void;
+  /** In the owner of updates (workers: N): applies an UPDATE another worker received and forwarded. */
+  applyForwardedUpdate(zone: string, raw: Uint8Array, client: string): UpdateVerdict;
+  /**
+   * In a worker that does not own updates: brings zone NAME (every zone when absent) up to the last
+   * version its journal holds, as the owner wrote it. Throws when the journal does not continue from the served serial.
+   */
+  catchUpWithJournal(name?: string): void;
   /** Empties the answer cache, or drops NAME and the names below it; returns how many entries went. */
   flushCache(name?: string): number;
   close(): Promise<void>;
@@ -120,6 +128,8 @@ export interface ServeOptions {
   logger: Logger;
   /** The capability core the DNS answers grant leases from (shared with the gateway and the admin API). */
   capabilities?: Capabilities;
+  /** With workers: N: this worker's way to the owner of updates (src/update/cluster.ts). */
+  updates?: UpdateLink;
 }
 
 /** One line per zone, then each warning it loaded despite (occluded data, missing glue …) with its file and line. */
@@ -136,8 +146,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const cache = serverAnswerCache();
   const onUnitError = (unit: { name: string }, err: unknown) => logger.error('pipeline unit failed', { unit: unit.name, err });
   // The primary role (src/transfer): journals replayed over the zone files, NOTIFY, serial checks on reload.
-  // With workers: N, worker 1 alone writes journals and sends NOTIFY; the others read the journals.
-  const primary = new Primary({ logger, writer: !cluster.isWorker || cluster.worker?.id === 1 });
+  // With workers: N, one worker (the owner of updates, forked with OWNER_ENV; its replacement after a crash
+  // too) writes journals, applies UPDATEs and sends NOTIFY; the others read the journals.
+  const primary = new Primary({ logger, writer: opts.updates?.owner ?? ownsUpdates(cluster.isWorker) });
   // The modules of this process: their state outlives reloads; each configuration is loaded into them.
   /** One new version of one zone into service (an UPDATE); every other zone stays as it is. */
   const swapZone = (zone: Zone) => {
@@ -146,8 +157,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     engine.swap({ ...rt, zones: new ZoneSet([...rt.zones.zones.filter((z) => z.originKey !== zone.originKey), zone]), generation });
   };
   // Called only once queries flow, after the engine below exists.
-  const updates = updateHandler({ primary, current: () => engine.runtime, swap: swapZone, log: (level, m, f) => logger[level](m, f) });
-  const modules = new ModuleSet({ capabilities: opts.capabilities, warn: (m, f) => logger.warn(m, f), answerCache: cache, xfr: { audit: (level, m, f) => logger[level](m, f), diffs: primary, update: updates } });
+  const updates = updateService({ primary, current: () => engine.runtime, swap: swapZone, log: (level, m, f) => logger[level](m, f), cluster: opts.updates });
+  const modules = new ModuleSet({ capabilities: opts.capabilities, warn: (m, f) => logger.warn(m, f), answerCache: cache, xfr: { audit: (level, m, f) => logger[level](m, f), diffs: primary, update: updates.handle } });
   const built = buildRuntime(opts.loaded, generation, modules, onUnitError);
   const report = built.report;
   const runtime = { ...built.runtime, zones: primary.start(built.runtime.zones, built.runtime.config) };
@@ -386,6 +397,24 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       return { file: primary.flush(z, engine.runtime.config), serial: z.serial };
     },
     swapZone,
+    applyForwardedUpdate: updates.applyForwarded,
+    catchUpWithJournal(name) {
+      const key = name === undefined ? undefined : nameKey(name);
+      const problems: string[] = [];
+      for (const z of engine.runtime.zones.zones) {
+        if (key !== undefined && z.originKey !== key) continue;
+        try {
+          const next = primary.catchUp(z);
+          if (next !== z) {
+            swapZone(next);
+            logger.info('caught up with the journal', { zone: z.origin, from: z.serial, to: next.serial });
+          }
+        } catch (e) {
+          problems.push(`${z.origin}: ${(e as Error).message}`);
+        }
+      }
+      if (problems.length > 0) throw new Error(problems.join('; '));
+    },
     async close() {
       await Promise.all(listeners.map((l) => l.close()));
       // Clean shutdown: zones changed by UPDATE are written back to their files (src/transfer/primary.ts).

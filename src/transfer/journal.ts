@@ -6,7 +6,7 @@
 // sections together hold the IXFR sequence of one difference: old SOA, removed…, new SOA, added….
 // A torn or corrupt tail (a crash mid-append, a truncated copy) is cut off when the journal is opened;
 // IXFR from a serial it no longer covers falls back to a full transfer.
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, writeSync, existsSync, readFileSync, ftruncateSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, statSync, writeSync, existsSync, readFileSync, ftruncateSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { dirname } from 'node:path';
 import { decodeMessage, encodeMessage } from '../wire/message.js';
@@ -184,9 +184,12 @@ export class Journal {
     return this.entries.length;
   }
 
-  /** Another process (a worker) may have appended: re-read the index when the file grew or shrank. */
+  /**
+   * Another process (a worker) may have appended: re-read the index when the file grew or shrank, or was
+   * replaced (compaction renames a new file over it: the open descriptor still reads the old one).
+   */
   refresh(): void {
-    if (this.fd >= 0 && fstatSync(this.fd).size === this.size) return;
+    if (this.fd >= 0 && fstatSync(this.fd).size === this.size && sameFile(this.fd, this.file)) return;
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
     this.load();
@@ -284,6 +287,17 @@ export class Journal {
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
+  }
+}
+
+/** True while `path` still names the file open on `fd`. */
+function sameFile(fd: number, path: string): boolean {
+  try {
+    const a = fstatSync(fd);
+    const b = statSync(path);
+    return a.ino === b.ino && a.dev === b.dev;
+  } catch {
+    return false;
   }
 }
 

@@ -31,8 +31,9 @@ interface ZoneState {
 export interface PrimaryOptions {
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /**
-   * This process writes journals and sends NOTIFY (workers: 1, or worker 1 of N). The other workers
-   * read the journals for IXFR and replay them at start, but never write.
+   * This process writes journals, applies UPDATEs and sends NOTIFY (workers: 1, or the owner of updates
+   * of workers: N, src/update/cluster.ts). The other workers read the journals for IXFR, replay them at
+   * start and catch up with them after each UPDATE (catchUp), but never write.
    */
   writer: boolean;
   /** NOTIFY resend settings and fudge; absent, they come from the configuration (`notify:`, `tsig.fudge`). */
@@ -373,6 +374,24 @@ export class Primary implements DiffSource {
     this.notify(zc, next, config);
   }
 
+  /**
+   * In a process that reads the journals (a worker that does not own updates): `zone` brought up to the
+   * journal's last entry, as the owner wrote it (the same replay as at start); `zone` itself when current.
+   * Throws when the journal does not continue from the served serial.
+   */
+  catchUp(zone: Zone): Zone {
+    const j = this.states.get(zone.originKey)?.journal;
+    if (!j || this.opts.writer) return zone;
+    j.refresh();
+    const last = j.lastSerial;
+    if (last === undefined || last === zone.serial) return zone;
+    const diffs = j.diffs(zone.serial, last);
+    if (!diffs) throw new Error(`the journal (serials ${j.firstSerial}..${last}) does not continue from the served serial ${zone.serial}`);
+    let served = zone;
+    for (const d of diffs) served = applyDiff(served, d);
+    return served;
+  }
+
   diffsSince(zone: Zone, serial: number): readonly ZoneDiff[] | undefined {
     const j = this.states.get(zone.originKey)?.journal;
     if (!j) return undefined;
@@ -394,26 +413,33 @@ export class Primary implements DiffSource {
 
   /**
    * Writes the served version of `zone` to its file (temporary file, fsync, rename): every record in
-   * canonical order, absolute names. Comments, $INCLUDE and the file's layout are lost.
+   * canonical order, absolute names. Comments, $INCLUDE and the file's layout are lost. A process that
+   * does not write journals (a worker of workers: N that does not own updates) writes nothing: the owner
+   * writes the same text; this one only notes that the file now holds its version.
    */
   flush(zone: Zone, config: Config): string {
     const zc = zoneConfigOf(config, zone.originKey);
     const st = this.states.get(zone.originKey);
     if (!zc || !st) throw new Error(`${zone.origin}: not a primary zone`);
     const text = zoneText(zone);
-    const tmp = `${zc.file}.fluxdns-tmp`;
-    const fd = openSync(tmp, 'w', 0o644);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+    if (this.opts.writer) {
+      const tmp = `${zc.file}.fluxdns-tmp`;
+      const fd = openSync(tmp, 'w', 0o644);
+      try {
+        writeSync(fd, text);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, zc.file);
     }
-    renameSync(tmp, zc.file);
     st.fileHash = createHash('sha256').update(text).digest('hex');
     st.base = zone.serial;
-    if (st.journal && journalled(zc)) this.ensureBase(st, zc, zone, config);
-    this.opts.logger.info('zone file written', { zone: zone.origin, file: zc.file, serial: zone.serial });
+    // The owner writes the file and its base; another worker only notes that the file holds its version.
+    if (this.opts.writer) {
+      if (st.journal && journalled(zc)) this.ensureBase(st, zc, zone, config);
+      this.opts.logger.info('zone file written', { zone: zone.origin, file: zc.file, serial: zone.serial });
+    }
     return zc.file;
   }
 
