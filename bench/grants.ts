@@ -38,6 +38,13 @@ const { values: flags } = parseArgs({
     'redis-cpu': { type: 'string', default: 'server' },
     /** Extra V8 flags for the server process, e.g. --node-flags=--max-semi-space-size=1 (compare young-generation sizes). */
     'node-flags': { type: 'string', default: '' },
+    /**
+     * The server runs the built CLI (dist/cli/main.js, as `npm start` and the systemd unit do; built
+     * first unless --no-build). --tsx runs src/ through tsx as every figure before 2026-12-02 did: tsx
+     * wraps each closure it creates (__name), a cost a deployment does not pay.
+     */
+    tsx: { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
   },
 });
 const fsyncModes = flags.fsync ?? ['always', 'everysec'];
@@ -47,6 +54,11 @@ if (pins && (pins.length !== 2 || !pins.every((c) => /^\d+$/.test(c)))) throw ne
 /** taskset prefix for the server side or the client. */
 const pinned = (side: 0 | 1): string[] => (pins ? ['taskset', '-c', pins[side]!] : []);
 const redisCpu = flags['redis-cpu']!;
+const builtMain = join(repoRoot, 'dist', 'cli', 'main.js');
+if (!flags.tsx && !flags['no-build']) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+if (!flags.tsx && !existsSync(builtMain)) throw new Error(`${builtMain} missing: run npm run build (or use --tsx)`);
+/** The server's entry: the built CLI, or src/ through tsx (--tsx). */
+const serverMain = flags.tsx ? ['--import', 'tsx', fluxdnsMain] : [builtMain];
 if (!['client', 'server', 'none'].includes(redisCpu)) throw new Error('--redis-cpu client, server or none');
 const nodeFlags = flags['node-flags']!.split(/\s+/).filter(Boolean);
 /** nftables: set elements over raw netlink (driver auto); nftables-lib: everything through libnftables (driver libnftables). */
@@ -178,7 +190,7 @@ async function measure(backend: Backend, fsync: string): Promise<Result> {
   writeFileSync(join(dir, `${backend}.yaml`), config(backend, port));
   const redis = backend.endsWith('+redis') ? await startBenchRedis(inNs, fsync) : undefined;
   const [cmd, ...pre] = [...inNs, ...pinned(0), process.execPath];
-  const server = startProcess(cmd!, [...pre, ...nodeFlags, '--trace-gc', '--import', 'tsx', fluxdnsMain, 'serve', '--config', join(dir, `${backend}.yaml`)], { cwd: repoRoot, name: `fluxdns ${backend}` });
+  const server = startProcess(cmd!, [...pre, ...nodeFlags, '--trace-gc', ...serverMain, 'serve', '--config', join(dir, `${backend}.yaml`)], { cwd: repoRoot, name: `fluxdns ${backend}` });
   try {
     await server.waitFor(/fluxdns ready/, 30000, 'both');
     const cpu0 = treeCpuMs(server.pid);
@@ -226,7 +238,7 @@ try {
     results.push(r);
     process.stdout.write(`${r.backend}${b.endsWith('+redis') ? ` [redis-server on the ${redisCpu}'s CPU]` : ''}: grant ${f(r.grant)} | static name ${f(r.static)} | ${r.grantsPerSecond} grants/s (${flags.inflight} in flight, p99 ${r.concurrent.p99} ms) | server CPU ${r.cpuPerGrant} ms/grant | GC in the sequential phase: ${r.gc.pauses} pauses, ${r.gc.totalMs} ms, longest ${r.gc.maxMs} ms\n`);
   }
-  const meta = { date: new Date().toISOString(), cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), client: flags.client === 'node' ? 'bench/grants-client.ts' : 'bench/grants-client.c', pin: flags.pin, redisCpu, serverNodeFlags: nodeFlags.join(' '), sequential: Number(flags.sequential), warmup: Number(flags.warmup), concurrent: Number(flags.concurrent), inflight: Number(flags.inflight) };
+  const meta = { date: new Date().toISOString(), cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), client: flags.client === 'node' ? 'bench/grants-client.ts' : 'bench/grants-client.c', pin: flags.pin, redisCpu, serverNodeFlags: nodeFlags.join(' '), server: flags.tsx ? 'src via tsx' : 'dist/cli/main.js', sequential: Number(flags.sequential), warmup: Number(flags.warmup), concurrent: Number(flags.concurrent), inflight: Number(flags.inflight) };
   mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
   writeFileSync(join(repoRoot, 'bench', 'results', 'grants.json'), JSON.stringify({ ...meta, results }, null, 2) + '\n');
   const md = [
