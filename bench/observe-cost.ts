@@ -97,5 +97,5 @@ process.stdout.write(
   `engine CPU ns/query, ${ROUNDS} rounds of ${CHUNKS} interleaved chunks of ${K} queries per engine (load ${load}): metrics off ${a.toFixed(0)}, metrics on ${b.toFixed(0)}\n` +
     `  on − off per round:  median ${median(cost).toFixed(0)} ns (${((100 * median(cost)) / a).toFixed(1)} %), quartiles ${c1.toFixed(0)} … ${c3.toFixed(0)}\n` +
     `  off − off (noise):   median ${median(noise).toFixed(0)} ns, quartiles ${n1.toFixed(0)} … ${n3.toFixed(0)}\n` +
-    `  latency histogram: ${m.latency.count} of ${m.queries.reduce((x, y) => x + y, 0)} queries timed (1 in ${LATENCY_SAMPLE})\n`,
+    `  latency histogram: ${m.latency.count} of ${(m.fold(), m.queries).reduce((x, y) => x + y, 0)} queries timed (1 in ${LATENCY_SAMPLE})\n`,
 );

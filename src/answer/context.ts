@@ -162,6 +162,8 @@ export class QueryContext {
     this.zoneResult = undefined;
     this.cacheMissHash = -1;
     this.zoneSlot = -1;
+    this.cacheReply = undefined;
+    this.cacheCell = -1;
     this.tsigStatus = undefined;
     this.tsigPlan = undefined;
     this.ttlJitter = undefined;
@@ -239,6 +241,13 @@ export class QueryContext {
    * -1: no file zone answered, or not known (the counter then finds the zone from the name).
    */
   zoneSlot = -1;
+  /**
+   * Set by the answer cache on a hit: the reply it made (a finisher that changes it makes another array)
+   * and the stored answer's cell (observe/metrics/cells.ts, -1: none), so the query metrics count a reply
+   * still equal to it with one increment.
+   */
+  cacheReply: Uint8Array | undefined = undefined;
+  cacheCell = -1;
   /** The tsig guard's verdict (TSIG_STATUS), set on every query it sees. */
   tsigStatus: TsigStatus | undefined = undefined;
   /** How the tsig finisher signs the response (TSIG_PLAN). */

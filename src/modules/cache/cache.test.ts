@@ -134,7 +134,7 @@ test('a byte-bounded arena wraps: every answer found is the last one stored for 
     const answer = Uint8Array.from({ length: 1 + rand(2000) }, () => rand(256));
     cache.set(k(key), 1, answer);
     last.set(key, answer);
-    recent.push({ key, bytes: 12 + key.length + answer.length + 8 });
+    recent.push({ key, bytes: 16 + key.length + answer.length + 8 });
     assert.deepEqual(cache.get(k(key), 1), answer, `op ${op}: the answer just stored`);
     if (op % 500 !== 499) continue;
     let found = 0;

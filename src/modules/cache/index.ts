@@ -7,6 +7,7 @@ import { pooledBytes } from '../../wire/pool.js';
 import { encodeResponse, responseLimit } from '../../answer/encode.js';
 import type { QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, type Outcome, type Unit } from '../../answer/unit.js';
+import { cellOf } from '../../observe/metrics/cells.js';
 import { counter } from '../../observe/metrics/family.js';
 
 const hitsTotal = counter('fluxdns_answer_cache_hits_total', 'Queries answered from the answer cache');
@@ -51,9 +52,11 @@ const SEEN_SET_MASK = (SEEN_SLOTS - 1) & ~3;
 /**
  * Bytes before an entry's key in the arena: key length (2), answer length (2), the answering zone's
  * slot + 1 (3; 0: none or not known, handed to the per-zone query counter as ctx.zoneSlot instead of it
- * matching the name), one spare, and the key's hash (4) so an evicted entry finds its table slot.
+ * matching the name), one spare, the key's hash (4) so an evicted entry finds its table slot, then the
+ * answer's metrics cell + 1 (3; observe/metrics/cells.ts, 0: none; a hit hands it to the query metrics as
+ * ctx.cacheCell, which count the hit with one increment) and one spare.
  */
-const HEAD = 12;
+const HEAD = 16;
 /** Slots from 0 to this fit in an entry's 3 bytes (as slot + 1); a larger one is stored as not known. */
 const MAX_SLOT = 0xfffffe;
 const DEFAULT_MAX_BYTES = 32 << 20;
@@ -142,6 +145,12 @@ export class AnswerCache {
     return ((a[at + 4]! << 16) | (a[at + 5]! << 8) | a[at + 6]!) - 1;
   }
 
+  /** The metrics cell stored with the entry at `at` (ctx.cacheCell), -1 for none. */
+  cellAt(at: number): number {
+    const a = this.arena;
+    return ((a[at + 12]! << 16) | (a[at + 13]! << 8) | a[at + 14]!) - 1;
+  }
+
   /**
    * Drops every entry, or (with `name`, wire form) the entries for that name and the names below
    * it — `fluxdns ctl cache flush [NAME]`. Returns how many went. Not on the query path.
@@ -169,10 +178,10 @@ export class AnswerCache {
     return before - this.live;
   }
 
-  set(key: Uint8Array, generation: number, wire: Uint8Array, length = key.length, zoneSlot = -1): void {
+  set(key: Uint8Array, generation: number, wire: Uint8Array, length = key.length, zoneSlot = -1, cell = -1): void {
     if (generation !== this.generation) return;
     const h = hashKey(key, length);
-    if (this.admit(h)) this.store(h, key, wire, length, zoneSlot);
+    if (this.admit(h)) this.store(h, key, wire, length, zoneSlot, cell);
   }
 
   /**
@@ -197,8 +206,11 @@ export class AnswerCache {
     return false;
   }
 
-  /** Stores an admitted answer under `h` (the hash of `key`'s first `length` bytes), with the slot of the zone that answered (-1: none). */
-  store(h: number, key: Uint8Array, wire: Uint8Array, length = key.length, zoneSlot = -1): void {
+  /**
+   * Stores an admitted answer under `h` (the hash of `key`'s first `length` bytes), with the slot of the
+   * zone that answered and the answer's metrics cell (-1: none).
+   */
+  store(h: number, key: Uint8Array, wire: Uint8Array, length = key.length, zoneSlot = -1, cell = -1): void {
     const size = (HEAD + length + wire.length + 7) & ~7;
     // One answer may not push out an eighth of the cache (a 64 KiB TCP answer in a small arena).
     if (size > this.maxBytes >>> 3 || wire.length > 0xffff) return;
@@ -219,6 +231,11 @@ export class AnswerCache {
     a[at + 9] = (h >>> 16) & 0xff;
     a[at + 10] = (h >>> 8) & 0xff;
     a[at + 11] = h & 0xff;
+    const c = cell >= 0 && cell <= MAX_SLOT ? cell + 1 : 0;
+    a[at + 12] = c >>> 16;
+    a[at + 13] = (c >>> 8) & 0xff;
+    a[at + 14] = c & 0xff;
+    a[at + 15] = 0;
     a.set(key.subarray(0, length), at + HEAD);
     a.set(wire, at + HEAD + length);
     this.head = at + size;
@@ -389,6 +406,19 @@ export function cacheKey(ctx: QueryContext, q: QueryView, out: Uint8Array): numb
 }
 
 /**
+ * The metrics cell of an answer about to be stored (observe/metrics/cells.ts): what each of its hits
+ * counts. -1 (its hits counted field by field) when no file zone answered: the metrics then find the
+ * zone from the name, per query.
+ */
+function answerCell(ctx: QueryContext, wire: Uint8Array): number {
+  const zone = ctx.zoneSlot >= 0 ? ctx.runtime.zones.zones[ctx.zoneSlot] : undefined;
+  const qe = ctx.query.questionEnd;
+  if (zone === undefined || qe <= 12 || wire.length < 12) return -1;
+  const raw = ctx.raw;
+  return cellOf((raw[qe - 4]! << 8) | raw[qe - 3]!, wire[3]! & 15, wire.length, zone.origin);
+}
+
+/**
  * Copies a stored answer (`n` bytes at `at` of the cache's arena) and makes it this query's: ID,
  * question bytes (its case), RD and CD. The copy is carved from a shared slab (wire/pool.ts): the
  * output buffer is the only allocation of a hit.
@@ -421,8 +451,11 @@ export function answerCache(cache: AnswerCache): Unit {
       if (at >= 0) {
         cache.hits++;
         hitsTotal.value++;
-        ctx.response.prebuilt = personalize(cache.bytes, cache.answerAt(at), cache.answerLength(at), ctx);
+        const reply = personalize(cache.bytes, cache.answerAt(at), cache.answerLength(at), ctx);
+        ctx.response.prebuilt = reply;
+        ctx.cacheReply = reply;
         ctx.zoneSlot = cache.zoneSlotAt(at);
+        ctx.cacheCell = cache.cellAt(at);
         return ANSWERED;
       }
       cache.misses++;
@@ -445,7 +478,7 @@ export function answerCacheStore(cache: AnswerCache): Unit {
       // stored (a unit in between may have awaited, and other queries used the scratch).
       if (ctx.runtime.generation !== cache.generationNow || !cache.admit(ctx.cacheMissHash)) return CONTINUE;
       const len = cacheKey(ctx, ctx.query, scratch);
-      if (len >= 0) cache.store(ctx.cacheMissHash, scratch, r.prebuilt, len, ctx.zoneSlot);
+      if (len >= 0) cache.store(ctx.cacheMissHash, scratch, r.prebuilt, len, ctx.zoneSlot, answerCell(ctx, r.prebuilt));
       return CONTINUE;
     },
   };

@@ -1,6 +1,7 @@
 // Per-query accounting: what every answered (or dropped) query adds to the counters, in typed arrays.
 import type { QueryContext, TransportProto } from '../../answer/context.js';
 import { rcodeName, typeName } from '../../wire/types.js';
+import { cells } from './cells.js';
 import { Buckets, histogramSamples, observed, observedSamples } from './family.js';
 import { TopK } from './topk.js';
 import { ZoneCounts } from './zone-counts.js';
@@ -13,9 +14,9 @@ const RCODES = 26;
 const NO_REPLY = 25;
 
 /**
- * One query in LATENCY_SAMPLE is timed (the engine's `timeEvery`): performance.now() costs about 80 ns
- * (process.hrtime underneath), so timing every query cost more than all the counting; at 1 in 64 the two
- * reads average under 3 ns a query. The histogram's count is of the queries timed, ≈ 1/LATENCY_SAMPLE.
+ * One query in LATENCY_SAMPLE is timed (the engine's `timeEvery`): performance.now() costs 80 ns on one
+ * machine and 360–480 ns of wall time on a kvm-clock VM (process.hrtime underneath), so timing every query
+ * cost more than all the counting. The histogram's count is of the queries timed, ≈ 1/LATENCY_SAMPLE.
  */
 export const LATENCY_SAMPLE = 64;
 /** Latency from the engine receiving the query to its reply being ready for the socket, in seconds. */
@@ -56,6 +57,12 @@ export class QueryMetrics {
    * a string hash and a lower-cased copy per query are the most expensive part of the accounting.
    */
   private topUntil = 0;
+  /**
+   * [cell][proto] → answer-cache hits of the stored answers of each cell (observe/metrics/cells.ts), folded
+   * into the counters above when they are read (fold): a hit is one increment here instead of four
+   * (query, size bucket, byte sum, zone) at indices computed per query. Grown as cells are numbered.
+   */
+  private cellHits = new Float64Array(1024 * PROTOS.length);
 
   /**
    * The engine's observer: `seconds` from receiving the query to the reply being ready, -1 when not timed.
@@ -66,6 +73,22 @@ export class QueryMetrics {
     // Interned strings: comparing them is comparing pointers (a keyed lookup by string was slower).
     const proto = ctx.transport.proto;
     const p = proto === 'udp' ? 0 : proto === 'tcp' ? 1 : proto === 'tls' ? 2 : 3;
+    if (seconds >= 0) this.latency.observe(seconds);
+    if (this.topUntil !== 0) this.addTop(ctx);
+    // An answer-cache hit sent as the cache made it: one increment in its stored answer's cell. Counting it
+    // field by field cost ≈ 60 ns a query in bench:observe, most of the metrics' cost (README, Observability).
+    const cell = ctx.cacheCell;
+    if (cell >= 0 && reply === ctx.cacheReply) {
+      const i = cell * PROTOS.length + p;
+      const hits = this.cellHits;
+      if (i < hits.length) {
+        hits[i]!++;
+        return;
+      }
+      this.growCells(i);
+      this.cellHits[i]!++;
+      return;
+    }
     // QTYPE from the question's bytes (questionEnd is 12 when no question parsed): the question's
     // text is never needed here, so a parse that makes it lazily does not have to make it for metrics.
     const qe = ctx.query.questionEnd;
@@ -82,13 +105,41 @@ export class QueryMetrics {
       this.sizeSums[p]! += len;
     }
     this.queries[(p * RCODES + rc) * QTYPES + qt]!++;
-    if (seconds >= 0) this.latency.observe(seconds);
-    if (this.topUntil !== 0) this.addTop(ctx);
     if (type >= 0) this.zones.record(ctx);
+  }
+
+  /** Out of line: a larger table for the cell ids numbered since (rare: once per doubling). */
+  private growCells(i: number): void {
+    let n = this.cellHits.length;
+    while (n <= i) n *= 2;
+    const next = new Float64Array(n);
+    next.set(this.cellHits);
+    this.cellHits = next;
+  }
+
+  /** Moves the cells' hits into the per-field counters; every reader of them calls it first. */
+  fold(): void {
+    const hits = this.cellHits;
+    const n = PROTOS.length;
+    const S = SIZE_BOUNDS.length;
+    for (let i = 0; i < hits.length; i++) {
+      const k = hits[i]!;
+      if (k === 0) continue;
+      hits[i] = 0;
+      const c = cells[(i / n) | 0]!;
+      const p = i % n;
+      const qt = c.qtype <= 257 ? c.qtype : 258;
+      const rc = c.rcode > 23 ? 24 : c.rcode;
+      this.queries[(p * RCODES + rc) * QTYPES + qt]! += k;
+      this.sizeCounts[p * S + SIZE_SLOT[c.length]!]! += k;
+      this.sizeSums[p]! += k * c.length;
+      this.zones.add(c.zone, k);
+    }
   }
 
   /** The response-size histogram of one transport, in the Buckets form (for histogramSamples). */
   sizeHistogram(p: number): Buckets {
+    this.fold();
     const h = new Buckets(SIZE_BOUNDS);
     const n = SIZE_BOUNDS.length;
     for (let i = 0; i < n; i++) h.counts[i] = this.sizeCounts[p * n + i]!;
@@ -123,12 +174,13 @@ export class QueryMetrics {
       return [PROTOS[p]!, qt === 259 ? 'none' : qt === 258 ? 'OTHER' : typeName(qt), rc === NO_REPLY ? 'none' : rc === 24 ? 'OTHER' : rcodeName(rc)] as const;
     };
     observed('fluxdns_queries_total', 'Queries received, by transport, question type and the response code sent (rcode "none": no reply was sent, e.g. dropped by RRL)', 'counter', ['transport', 'qtype', 'rcode'], () => {
+      this.fold();
       const out: [string[], number][] = [];
       const a = this.queries;
       for (let i = 0; i < a.length; i++) if (a[i] !== 0) out.push([[...labelsOfSlot(i)], a[i]!]);
       return out;
     });
-    observed('fluxdns_zone_queries_total', 'Queries for names in each zone (zone "" : in none of them)', 'counter', ['zone'], () => this.zones.entries().map(([z, n]) => [[z], n]));
+    observed('fluxdns_zone_queries_total', 'Queries for names in each zone (zone "" : in none of them)', 'counter', ['zone'], () => (this.fold(), this.zones.entries()).map(([z, n]) => [[z], n]));
     observedSamples('fluxdns_query_duration_seconds', `Time from the engine receiving a query to its reply being ready to send, measured for one query in ${LATENCY_SAMPLE} per process (the count is of the queries timed)`, 'histogram', () => histogramSamples('fluxdns_query_duration_seconds', this.latency));
     observedSamples('fluxdns_response_size_bytes', 'Size of the responses sent, by transport', 'histogram', () =>
       PROTOS.flatMap((proto, i) => {

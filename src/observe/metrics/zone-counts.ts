@@ -175,6 +175,11 @@ export class ZoneCounts {
     else if (!ix.count(ctx.raw, ctx.query.questionEnd - 5)) ix.countText(ctx, ctx.query.question!.name);
   }
 
+  /** Adds `n` queries for the zone `origin` (answer-cache hits counted by cell, QueryMetrics.fold). */
+  add(origin: string, n: number): void {
+    this.earlier.set(origin, (this.earlier.get(origin) ?? 0) + n);
+  }
+
   /** Every zone with a count, by origin ('' = in no zone). */
   entries(): [string, number][] {
     const out = new Map(this.earlier);
