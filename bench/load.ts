@@ -2,7 +2,9 @@
 // pinned to one core, in rotating order over several rounds. Prints, per server, the seconds to the
 // first SOA answer, the CPU seconds of its process tree until then (usable on a loaded machine, where
 // wall time is not) and the peak RSS (VmHWM, largest process of the tree), with medians and the ratio
-// to knotd. `npm run bench:load -- [--records N] [--rounds R] [--only fluxdns,knotd] [--no-build]`.
+// to knotd. `npm run bench:load -- [--records N] [--rounds R] [--only fluxdns,knotd] [--no-build]
+// [--main A/dist/cli/main.js,B/…]`: --main adds other fluxdns builds (rows fluxdns@1, fluxdns@2 …, in the
+// same rotation) for an interleaved A/B of builds.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,11 +22,16 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     cpu: { type: 'string', default: '0' },
     'no-build': { type: 'boolean', default: false },
+    main: { type: 'string' },
   },
 });
 
-const KINDS = (['fluxdns', 'knotd', 'nsd'] as const).filter((k) => !flags.only || flags.only.split(',').includes(k));
-type Kind = (typeof KINDS)[number];
+const SERVERS = (['fluxdns', 'knotd', 'nsd'] as const).filter((k) => !flags.only || flags.only.split(',').includes(k));
+type Server = (typeof SERVERS)[number];
+/** A row: a server, and for another fluxdns build its main.js. */
+type Kind = string;
+const MAINS = new Map<Kind, string>((flags.main ?? '').split(',').filter((m) => m !== '').map((m, i) => [`fluxdns@${i + 1}`, m]));
+const KINDS: Kind[] = [...SERVERS, ...MAINS.keys()];
 
 interface Sample {
   seconds: number;
@@ -38,7 +45,8 @@ const running = new Set<BenchServer>();
 async function once(kind: Kind, zoneFile: string): Promise<Sample> {
   const port = await freePort();
   const t0 = performance.now();
-  const s = spawnServer(kind, { zoneFile, port, cpu: flags.cpu!, workers: 1 });
+  const main = MAINS.get(kind);
+  const s = spawnServer(main ? 'fluxdns' : (kind as Server), { zoneFile, port, cpu: flags.cpu!, workers: 1, main });
   running.add(s);
   try {
     const pid = s.proc.pid;
@@ -70,7 +78,7 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  if (!flags['no-build'] && KINDS.includes('fluxdns')) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!flags['no-build'] && SERVERS.includes('fluxdns')) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
   const dir = mkdtempSync(join(tmpdir(), 'fluxdns-bench-load-'));
   const stopAll = async (): Promise<void> => {
     for (const s of running) await s.stop();
@@ -81,6 +89,7 @@ async function main(): Promise<void> {
     const shape = await writeZone(zoneFile, Number(flags.records));
     const rounds = Number(flags.rounds);
     process.stdout.write(`zone ${BENCH_ZONE}: ${shape.records} records; ${rounds} rounds, server pinned to core ${flags.cpu}\n`);
+    for (const [k, m] of MAINS) process.stdout.write(`  ${k}: ${m}\n`);
     const samples = new Map<Kind, Sample[]>(KINDS.map((k) => [k, []]));
     for (let r = 0; r < rounds; r++) {
       // Rotate the order so no server always runs first (page cache, machine load).
@@ -88,10 +97,10 @@ async function main(): Promise<void> {
       for (const kind of order) {
         const x = await once(kind, zoneFile);
         samples.get(kind)!.push(x);
-        process.stdout.write(`  round ${r + 1}/${rounds} ${kind.padEnd(8)} ${x.seconds.toFixed(2)} s to first SOA  cpu ${x.cpuSeconds.toFixed(2)} s  peak RSS ${x.peakMiB.toFixed(0)} MiB  load ${x.loadavg1}\n`);
+        process.stdout.write(`  round ${r + 1}/${rounds} ${kind.padEnd(10)} ${x.seconds.toFixed(2)} s to first SOA  cpu ${x.cpuSeconds.toFixed(2)} s  peak RSS ${x.peakMiB.toFixed(0)} MiB  load ${x.loadavg1}\n`);
       }
     }
-    const knot = samples.get('knotd' as Kind);
+    const knot = samples.get('knotd');
     const kCpu = knot && knot.length ? median(knot.map((x) => x.cpuSeconds)) : undefined;
     const kRss = knot && knot.length ? median(knot.map((x) => x.peakMiB)) : undefined;
     const summary: Record<string, unknown> = { records: shape.records };
@@ -104,7 +113,7 @@ async function main(): Promise<void> {
       summary[kind] = { seconds: +sec.toFixed(2), cpuSeconds: +cpu.toFixed(2), peakRssMiB: Math.round(rss) };
       const rc = kCpu ? ` (${(cpu / kCpu).toFixed(2)}×)` : '';
       const rr = kRss ? ` (${(rss / kRss).toFixed(2)}×)` : '';
-      process.stdout.write(`  ${kind.padEnd(8)} ${sec.toFixed(2)} s  cpu ${cpu.toFixed(2)} s${rc}  peak RSS ${rss.toFixed(0)} MiB${rr}\n`);
+      process.stdout.write(`  ${kind.padEnd(10)} ${sec.toFixed(2)} s  cpu ${cpu.toFixed(2)} s${rc}  peak RSS ${rss.toFixed(0)} MiB${rr}\n`);
     }
     process.stdout.write(JSON.stringify(summary) + '\n');
   } finally {
