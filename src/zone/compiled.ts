@@ -831,12 +831,27 @@ function sameName(names: Uint8Array, off: number, q: Uint8Array, qoff: number): 
 }
 
 /** A compiled zone's arrays with the read side: probing, names and records. */
+/**
+ * `b`'s fields in an object made here, so every store's arrays object has one hidden class whatever
+ * built it (finish()'s literals, the loader joining transferred parts, a compiled file): the lookup's
+ * optimised code, specialised to the first zone's, took "wrong map" deoptimisations on the first
+ * queries after a reload swapped in a zone from the loader thread.
+ */
+function sameShape(b: CompiledZoneBuffers): CompiledZoneBuffers {
+  return {
+    origin: b.origin, nodeCount: b.nodeCount, setCount: b.setCount, rrCount: b.rrCount, names: b.names, rdata: b.rdata,
+    nodeName: b.nodeName, nodeParent: b.nodeParent, nodeHash: b.nodeHash, nodeFlags: b.nodeFlags, nodeFirstSet: b.nodeFirstSet,
+    nodeSets: b.nodeSets, nodeWild: b.nodeWild, setType: b.setType, setTtl: b.setTtl, setFirstRr: b.setFirstRr, setRrs: b.setRrs,
+    rrOff: b.rrOff, rrLen: b.rrLen, index: b.index,
+  };
+}
+
 export class CompiledStore {
   readonly b: CompiledZoneBuffers;
   private readonly mask: number;
 
   constructor(b: CompiledZoneBuffers) {
-    this.b = b;
+    this.b = sameShape(b);
     this.mask = b.index.length - 1;
   }
 
