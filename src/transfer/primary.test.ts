@@ -183,7 +183,8 @@ describe('journal after an offline edit', () => {
     const p1 = primary();
     let zones = p1.start(load(file), config);
     zones = update(p1, zones, config, [a('x', '198.51.100.7')]);
-    writeFileSync(basePath(`${file}.jnl`), readFileSync(basePath(`${file}.jnl`), 'utf8') + 'tampered\n');
+    // The base's copy damaged (its trailer intact): it fails its check.
+    writeFileSync(basePath(`${file}.jnl`), readFileSync(basePath(`${file}.jnl`), 'utf8').replace('198.51.100.1', '198.51.100.2'));
     writeFileSync(file, zoneFile(9, ''));
     const p2 = primary();
     const served = p2.start(load(file), config);

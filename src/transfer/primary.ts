@@ -243,22 +243,15 @@ export class Primary implements DiffSource {
 
   /**
    * Makes the base the copy of the zone file at version st.base (with hash st.fileHash) before the journal
-   * relies on it. A built zone (the catalog) has no file: its printed records are the copy. A file whose
-   * bytes no longer hash to st.fileHash (edited since it was read) is not copied: the old base stays, and
-   * the next start rebuilds from it.
+   * relies on it. A built zone (the catalog) has no file: its printed records are the copy. A file edited
+   * since it was read gives a base that fails its check when needed (then the journal starts afresh).
    */
   private ensureBase(st: ZoneState, zc: ZoneConfig, zone: Zone, config: Config): void {
     const want = { serial: st.base, hash: st.fileHash };
     if (st.baseInfo && st.baseInfo.serial === want.serial && st.baseInfo.hash === want.hash) return;
     const path = basePath(journalPath(zc));
     try {
-      let text: Buffer | string;
-      if (isCatalogZone(config, zc)) text = zoneText(zone);
-      else {
-        text = readFileSync(zc.file);
-        if (createHash('sha256').update(text).digest('hex') !== want.hash) return;
-      }
-      writeBase(path, want, text);
+      writeBase(path, want, isCatalogZone(config, zc) ? { text: zoneText(zone) } : { file: zc.file });
       st.baseInfo = want;
     } catch (e) {
       this.opts.logger.warn('journal base not written: an edit made while the server is stopped will start the journal afresh', { zone: zone.origin, base: path, err: (e as Error).message });
