@@ -140,3 +140,26 @@ test('a missing file is unreadable, not a crash', () => {
   assert.ok(!r.ok && 'unreadable' in r);
   assert.equal(r.unreadable.code, 'ENOENT');
 });
+
+test('the hash of a zone covers its $INCLUDEd files: an edit of an included file alone is a changed zone', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-inchash-'));
+  try {
+    const main = join(dir, 'z');
+    const inc = join(dir, 'inc.txt');
+    writeFileSync(main, `$ORIGIN inc.lab.\n$TTL 60\n@ SOA ns h 1 60 60 600 60\n NS ns\nns A 198.51.100.1\n$INCLUDE ${inc}\n`);
+    writeFileSync(inc, 'a A 198.51.100.2\n');
+    const hashes = () => [compileZoneFile('inc.lab.', main), compileZoneFile('inc.lab.', main, { zonemd: 'sha384' })].map((r) => (r.ok ? r.fileHash : 'failed'));
+    const [stream1, full1] = hashes();
+    writeFileSync(inc, 'a A 198.51.100.3\n');
+    const [stream2, full2] = hashes();
+    assert.equal(stream1, full1, 'the streaming and the full path hash alike');
+    assert.notEqual(stream2, stream1);
+    assert.notEqual(full2, full1);
+    // Without includes the hash is the file's bytes' SHA-256 (the journal's base checks a copy against it).
+    writeFileSync(main, `$ORIGIN inc.lab.\n$TTL 60\n@ SOA ns h 1 60 60 600 60\n NS ns\nns A 198.51.100.1\n`);
+    const r = compileZoneFile('inc.lab.', main);
+    assert.equal(r.ok && r.fileHash, createHash('sha256').update(readFileSync(main)).digest('hex'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

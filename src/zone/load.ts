@@ -36,6 +36,7 @@ export function compileZoneFile(name: string, file: string, opts: CompileOptions
   }
   // The file is read once here, hashed from the same bytes (no second read of a 30 MB file for the hash).
   let text: string, fileHash: string;
+  const includes = new IncludeHashes();
   try {
     ({ text, fileHash } = readZoneText(file));
   } catch (e) {
@@ -44,7 +45,7 @@ export function compileZoneFile(name: string, file: string, opts: CompileOptions
   }
   let parsed;
   try {
-    parsed = parseZone(text, { origin: name, file, readInclude: (p) => readFileSync(p, 'utf8') });
+    parsed = parseZone(text, { origin: name, file, readInclude: includes.read });
   } catch (e) {
     if (e instanceof ZoneError) return { ok: false, problems: [e.message] };
     const err = e as NodeJS.ErrnoException;
@@ -67,7 +68,25 @@ export function compileZoneFile(name: string, file: string, opts: CompileOptions
     c.addRecord(rr);
     (records as unknown[])[i] = undefined;
   }
-  return { ok: true, buffers: c.finish(), records: count, serial, warnings: warnings.map(formatZoneIssue), fileHash };
+  return { ok: true, buffers: c.finish(), records: count, serial, warnings: warnings.map(formatZoneIssue), fileHash: includes.fold(fileHash) };
+}
+
+/**
+ * The $INCLUDEd files' part of a zone's hash: a reload that finds only an included file edited must see
+ * a changed zone (the primary role skips a zone whose hash is unchanged). A zone without includes keeps
+ * the SHA-256 of its file's bytes (the journal's base checks a copy of the file against it).
+ */
+class IncludeHashes {
+  private readonly parts: string[] = [];
+  readonly read = (path: string): string => {
+    const text = readFileSync(path, 'utf8');
+    this.parts.push(`${path}\u0000${createHash('sha256').update(text).digest('hex')}`);
+    return text;
+  };
+
+  fold(fileHash: string): string {
+    return this.parts.length === 0 ? fileHash : createHash('sha256').update([fileHash, ...this.parts].join('\n')).digest('hex');
+  }
 }
 
 /** A zone file's text and the SHA-256 of its bytes, from one read. Throws what readFileSync throws. */
@@ -104,12 +123,13 @@ function streamZone(name: string, file: string): CompiledZoneFile | undefined {
   try {
     size = fstatSync(fd).size;
     const hash = createHash('sha256');
+    const includes = new IncludeHashes();
     let warnings;
     let c: ZoneCompiler;
     try {
       // A record line is rarely shorter than 24 bytes: the compiler's columns start that large.
       c = new ZoneCompiler(name, { dedupe: true, sizeHint: Math.ceil(size / 24) });
-      warnings = parseZoneInto(lineChunks(fd, hash), { origin: name, file, readInclude: (p) => readFileSync(p, 'utf8') }, c);
+      warnings = parseZoneInto(lineChunks(fd, hash), { origin: name, file, readInclude: includes.read }, c);
     } catch (e) {
       if (e instanceof ZoneError) return { ok: false, problems: [e.message] };
       const err = e as NodeJS.ErrnoException;
@@ -117,7 +137,7 @@ function streamZone(name: string, file: string): CompiledZoneFile | undefined {
     }
     if (c.quickCheck() !== undefined) return undefined;
     const buffers = c.finish();
-    return { ok: true, buffers, records: buffers.rrCount, serial: soaSerial(buffers), warnings: warnings.map(formatZoneIssue), fileHash: hash.digest('hex') };
+    return { ok: true, buffers, records: buffers.rrCount, serial: soaSerial(buffers), warnings: warnings.map(formatZoneIssue), fileHash: includes.fold(hash.digest('hex')) };
   } finally {
     closeSync(fd);
   }
