@@ -307,7 +307,7 @@ export class Primary implements DiffSource {
         if (zc.serial === 'manual' || same) {
           const msg = same
             ? `zone ${z.origin}: serial ${z.serial} is not above the served ${old.serial} (RFC 1982); keeping serial ${old.serial}`
-            : `zone ${z.origin}: the data changed but serial ${z.serial} was not raised above ${old.serial}; the new version is refused (raise the serial, or set serial: increment | unixtime); still serving serial ${old.serial}`;
+            : `zone ${z.origin}: the data changed but serial ${z.serial} was not raised above ${old.serial}; the new version is refused (raise the serial, or set serial: increment | unixtime | auto); still serving serial ${old.serial}`;
           errors.push(msg);
           out.push(old);
           continue;

@@ -47,9 +47,11 @@ export const transferZoneKeys = {
   /**
    * What a reload does when the data changed but the serial did not: `manual` refuses the new
    * version of the zone (the old one keeps serving); `increment` adds one (RFC 1982); `unixtime`
-   * uses the time in seconds, or one more than the old serial when that is not larger.
+   * uses the time in seconds, or one more than the old serial when that is not larger; `auto` goes on
+   * as the serial looks (a unix time stays one, a YYYYMMDDnn date serial takes today's date, any
+   * other number is incremented).
    */
-  serial: z.enum(['manual', 'increment', 'unixtime']).default('manual'),
+  serial: z.enum(['manual', 'increment', 'unixtime', 'auto']).default('manual'),
   /** The journal of differences IXFR answers from and UPDATEs are written to before they are acknowledged. */
   journal: z
     .object({

@@ -7,7 +7,7 @@ import { foldedRdataKey as rdataKey } from '../transfer/rdata-key.js';
 import { Zone } from '../zone/tree.js';
 import type { UpdateMessage, UpdateRecord } from '../client/update.js';
 import { recordsButSoa } from '../transfer/records.js';
-import { nextSerial, serialGt } from '../transfer/serial.js';
+import { nextSerial, serialGt, type SerialPolicy } from '../transfer/serial.js';
 import type { ZoneDiff } from '../transfer/unit.js';
 
 export type UpdateResult =
@@ -186,7 +186,7 @@ function prescan(zone: Zone, updates: readonly UpdateRecord[]): UpdateResult | u
  * serial raised (`increment`, or `unixtime`), unless the update names a higher SOA serial itself.
  * Data that would break the zone (CNAME beside other data, a record below a DNAME …) is REFUSED.
  */
-export function applyUpdate(zone: Zone, u: UpdateMessage, policy: 'increment' | 'unixtime', nowSeconds: number): UpdateResult {
+export function applyUpdate(zone: Zone, u: UpdateMessage, policy: SerialPolicy, nowSeconds: number): UpdateResult {
   const w = new Working(zone);
   const bad = checkPrerequisites(w, zone, u.prerequisites) ?? prescan(zone, u.updates);
   if (bad) return bad;

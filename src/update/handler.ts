@@ -65,7 +65,7 @@ export function updateService(deps: UpdateDeps): UpdateService {
     const base = { zone: cur.origin, client };
     // The TSIG (if any) is the additional section's last record; anything else there is ignored (§3.8).
     const zc = zoneConfigOf(rt.config, key);
-    const result = applyUpdate(cur, u, zc?.serial === 'unixtime' ? 'unixtime' : 'increment', now());
+    const result = applyUpdate(cur, u, zc === undefined || zc.serial === 'manual' ? 'increment' : zc.serial, now());
     if (result.rcode !== Rcode.NOERROR) {
       const reason = 'reason' in result ? result.reason : '';
       deps.log('warn', 'update rejected', { ...base, rcode: result.rcode, reason });

@@ -22,6 +22,8 @@ const OTHER = Buffer.from('not-the-right-secret-0123456789abcdefgh').toString('b
 const ZONE = 'xp.lab.';
 const HOSTS = 400;
 const AUTO = (extra: string) => `$ORIGIN auto.lab.\n$TTL 300\n@ SOA ns hostmaster 7 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\n${extra}`;
+/** A zone with a date serial (YYYYMMDDnn) under `serial: auto`. */
+const DATED = (extra: string) => `$ORIGIN dated.lab.\n$TTL 300\n@ SOA ns hostmaster 2020010105 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\n${extra}`;
 
 function zoneText(serial: number, extra = ''): string {
   const hosts = Array.from({ length: HOSTS }, (_, i) => `h${i} A 198.51.100.${(i % 250) + 1}\nh${i} TXT "host ${i} of the transfer test zone"`).join('\n');
@@ -86,6 +88,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fluxdns-xfrp-'));
   writeFileSync(join(dir, 'zone'), zoneText(1));
   writeFileSync(join(dir, 'auto'), AUTO(''));
+  writeFileSync(join(dir, 'dated'), DATED(''));
   const cert = makeTestCert(dir);
   port = await freePort();
   tlsPort = await freePort();
@@ -105,6 +108,7 @@ zones:
     allowUpdate: [{ key: ${KEY.name} }]
     notify: [{ address: "127.0.0.1:${ports[0]}", tsigKey: ${KEY.name} }, "127.0.0.1:${ports[1]}", { address: "127.0.0.1:${ports[2]}", tsigKey: ${KEY.name} }]
   - { name: auto.lab., file: ${JSON.stringify(join(dir, 'auto'))}, serial: increment, allowTransfer: ["127.0.0.0/8"] }
+  - { name: dated.lab., file: ${JSON.stringify(join(dir, 'dated'))}, serial: auto, allowTransfer: ["127.0.0.0/8"] }
 `;
   writeFileSync(join(dir, 'fluxdns.yaml'), yaml);
   server = await startFluxdns(yaml, port, ZONE);
@@ -238,6 +242,8 @@ describe('fluxdns as a primary', () => {
     const mark = logText().length;
     writeFileSync(join(dir, 'zone'), zoneText(2, 'added A 198.51.100.200\nsneaky A 198.51.100.201\n'));
     writeFileSync(join(dir, 'auto'), AUTO('fresh A 198.51.100.7\n'));
+    writeFileSync(join(dir, 'dated'), DATED('fresh A 198.51.100.8\n'));
+    const before = new Date();
     process.kill(server!.proc.pid, 'SIGHUP');
     assert.ok(await waitUntil(() => /"reloaded"/.test(logText().slice(mark)), 30000), logText().slice(mark));
     assert.match(logText().slice(mark), /"zone reload refused".*the data changed but serial 2 was not raised above 2/);
@@ -245,6 +251,11 @@ describe('fluxdns as a primary', () => {
     const auto = await dig(port, 'auto.lab.', 'SOA');
     assert.equal(auto.answer[0]?.data.split(' ')[2], '8');
     assert.equal((await dig(port, 'fresh.auto.lab.', 'A')).answer[0]?.data, '198.51.100.7');
+    // serial: auto keeps the zone's convention: a date serial becomes today's first (UTC; the day may turn meanwhile).
+    const dated = Number((await dig(port, 'dated.lab.', 'SOA')).answer[0]?.data.split(' ')[2]);
+    const day = (t: Date) => (t.getUTCFullYear() * 10000 + (t.getUTCMonth() + 1) * 100 + t.getUTCDate()) * 100;
+    assert.ok(dated === day(before) || dated === day(new Date()), String(dated));
+    assert.equal((await dig(port, 'fresh.dated.lab.', 'A')).answer[0]?.data, '198.51.100.8');
     // Put the file back as it is served, so later tests start from a clean state.
     writeFileSync(join(dir, 'zone'), zoneText(2, 'added A 198.51.100.200\n'));
   });
