@@ -1,10 +1,10 @@
 // `npm run bench:cpu-split`: server CPU per answered query split by thread into user and system time,
 // with context switches, for fluxdns and knotd under the same pinned dnsperf load (issue 11).
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLK_TCK, dnsperf, processTree } from './measure.js';
+import { CLK_TCK, dnsperf, threadDirs } from './measure.js';
 import { startServer, type BenchServer, type ServerKind } from './servers.js';
 import { freePort } from '../test/helpers/ports.js';
 import { writeQueries, writeZone } from './zone.js';
@@ -34,27 +34,19 @@ interface ThreadSample {
 
 function threads(root: number): Map<string, ThreadSample> {
   const out = new Map<string, ThreadSample>();
-  for (const pid of processTree(root)) {
-    let tids: string[];
+  for (const base of threadDirs(root)) {
     try {
-      tids = readdirSync(`/proc/${pid}/task`);
+      const stat = readFileSync(`${base}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const status = readFileSync(`${base}/status`, 'utf8');
+      const vol = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      const invol = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      const runNs = Number(readFileSync(`${base}/schedstat`, 'utf8').split(' ')[0]);
+      // "/proc/PID/task/TID" → "PID/TID"
+      out.set(base.slice(6).replace('/task/', '/'), { name, utime: Number(rest[11]), stime: Number(rest[12]), runNs, vol, invol });
     } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      try {
-        const base = `/proc/${pid}/task/${tid}`;
-        const stat = readFileSync(`${base}/stat`, 'utf8');
-        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        const status = readFileSync(`${base}/status`, 'utf8');
-        const vol = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        const invol = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        const runNs = Number(readFileSync(`${base}/schedstat`, 'utf8').split(' ')[0]);
-        out.set(`${pid}/${tid}`, { name, utime: Number(rest[11]), stime: Number(rest[12]), runNs, vol, invol });
-      } catch {
-        // the thread exited
-      }
+      // the thread exited
     }
   }
   return out;

@@ -69,22 +69,27 @@ export function cpuSecondsBetween(before: Map<number, number>, after: Map<number
  */
 export function cpuNs(root: number): number {
   let ns = 0;
-  for (const pid of processTree(root)) {
-    let tids: string[];
+  for (const base of threadDirs(root)) {
     try {
-      tids = readdirSync(`/proc/${pid}/task`);
+      ns += Number(readFileSync(`${base}/schedstat`, 'utf8').split(' ')[0]);
     } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      try {
-        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      } catch {
-        // the thread exited
-      }
+      // the thread exited
     }
   }
   return ns;
+}
+
+/** /proc/PID/task/TID of every thread of the process tree at `root` (threads may exit while read). */
+export function threadDirs(root: number): string[] {
+  const out: string[] = [];
+  for (const pid of processTree(root)) {
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) out.push(`/proc/${pid}/task/${tid}`);
+    } catch {
+      // the process exited
+    }
+  }
+  return out;
 }
 
 /** VmHWM (peak resident set) in bytes of each process in the tree. */

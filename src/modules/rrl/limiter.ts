@@ -25,17 +25,17 @@ export interface RrlCounters {
  * bucket an object for the collector: a flood of random names spent 18 % of its CPU collecting them.
  */
 export class RateLimiter {
-  private mask: number;
-  private keyA: Int32Array;
-  private keyB: Int32Array;
+  private mask = 0;
+  private keyA = EMPTY_I32;
+  private keyB = EMPTY_I32;
   /** Responses still allowed, in thousandths (integers keep the arithmetic exact); negative is debt. */
-  private balance: Float64Array;
+  private balance = EMPTY_F64;
   /** Milliseconds (the caller's clock) of the last update. */
-  private at: Float64Array;
+  private at = EMPTY_F64;
   /** Limited responses so far, for the slip count. */
-  private limited: Int32Array;
+  private limited = EMPTY_I32;
   /** Each slot's place in `ring` plus one; 0: the slot is empty. */
-  private place: Int32Array;
+  private place = EMPTY_I32;
   /** Slots in the order their buckets were made, as a ring: `oldest` is evicted first. */
   private readonly ring: Int32Array;
   private count = 0;
@@ -47,7 +47,11 @@ export class RateLimiter {
   constructor(readonly maxBuckets = 100_000) {
     this.maxSlots = pow2AtLeast(2 * maxBuckets);
     this.ring = new Int32Array(maxBuckets);
-    const slots = Math.min(this.maxSlots, 1024);
+    this.allocate(Math.min(this.maxSlots, 1024));
+  }
+
+  /** Empty columns of `slots` slots (a power of two). */
+  private allocate(slots: number): void {
     this.mask = slots - 1;
     this.keyA = new Int32Array(slots);
     this.keyB = new Int32Array(slots);
@@ -164,14 +168,7 @@ export class RateLimiter {
 
   private grow(): void {
     const old = { keyA: this.keyA, keyB: this.keyB, balance: this.balance, at: this.at, limited: this.limited, place: this.place };
-    const slots = (this.mask + 1) * 2;
-    this.mask = slots - 1;
-    this.keyA = new Int32Array(slots);
-    this.keyB = new Int32Array(slots);
-    this.balance = new Float64Array(slots);
-    this.at = new Float64Array(slots);
-    this.limited = new Int32Array(slots);
-    this.place = new Int32Array(slots);
+    this.allocate((this.mask + 1) * 2);
     for (let o = 0; o < old.place.length; o++) {
       const place = old.place[o]!;
       if (place === 0) continue;
@@ -189,6 +186,8 @@ export class RateLimiter {
 }
 
 const scratch: NameHash = { a: 0, b: 0 };
+const EMPTY_I32 = new Int32Array(0);
+const EMPTY_F64 = new Float64Array(0);
 
 function pow2AtLeast(n: number): number {
   let p = 1;
