@@ -136,8 +136,18 @@ export function rawPrivateKey(algorithm: AlgorithmNumber, key: KeyObject): Uint8
 }
 
 export function generateKey(zone: string, algorithm: AlgorithmNumber, ksk: boolean): DnssecKey {
-  const pair = algorithm === 15 ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return makeKey(parseName(zone.endsWith('.') ? zone : zone + '.').toLowerCase(), ksk ? KSK_FLAGS : ZSK_FLAGS, algorithm, pair.privateKey);
+  // The key leaves the generator as PKCS #8 bytes and is imported afresh. Node 20's key-generation job,
+  // when the collector frees it, locks the mutex of the key it made; a JWK export of that same key
+  // (publicKeyField) holds that mutex and may allocate, run the collector, and wait on itself for ever —
+  // CI hung 17 minutes in rrsig.test that way (gdb: ExportJWKEcKey → GC → ~KeyGenJob → mutex_lock).
+  const pub = { type: 'spki', format: 'der' } as const;
+  const priv = { type: 'pkcs8', format: 'der' } as const;
+  const der: Buffer =
+    algorithm === 15
+      ? generateKeyPairSync('ed25519', { publicKeyEncoding: pub, privateKeyEncoding: priv }).privateKey
+      : generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: pub, privateKeyEncoding: priv }).privateKey;
+  const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  return makeKey(parseName(zone.endsWith('.') ? zone : zone + '.').toLowerCase(), ksk ? KSK_FLAGS : ZSK_FLAGS, algorithm, privateKey);
 }
 
 function makeKey(zone: string, flags: number, algorithm: AlgorithmNumber, privateKey: KeyObject, file?: string): DnssecKey {
