@@ -326,8 +326,13 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
     /** Restarts the silence timer of a pending command (a worker's ctl-progress). */
     const stillRunning = new Map<number, () => void>();
     const workers = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+    let finished = false;
     const finish = (code: number) => {
-      void (control?.close() ?? Promise.resolve()).then(() => {
+      if (finished) return;
+      finished = true;
+      // The zone loader's threads (a SIGHUP compiled the zones here once for every worker) would keep
+      // the primary alive after its workers are gone.
+      void Promise.all([control?.close(), zoneLoader.close()]).then(() => {
         if (c.pidFile) removePidFile(c.pidFile);
         if (code === 0) logger.info('stopped', { pid: process.pid });
         resolve(code);
@@ -509,7 +514,9 @@ function forkWorkers(n: number, configFile: string | undefined, loaded: LoadedCo
     };
     cluster.on('exit', (w, code, signal) => {
       if (stopping) {
-        if (workers().length === 0) finish(ready >= n ? 0 : 1);
+        // cluster.workers keeps a worker until its channel is closed too, and 'disconnect' may come after
+        // 'exit': counting the listed workers left the primary running for ever, its workers gone.
+        if (workers().every((x) => x === w || x.isDead())) finish(ready >= n ? 0 : 1);
         return;
       }
       readyIds.delete(w.id);
