@@ -188,3 +188,16 @@ export function dig(port: number, qname: string, qtype: string, opts: DigOptions
     });
   });
 }
+
+/**
+ * The serial of the SOA `zone` is served with at `port`; undefined when the answer has no SOA or dig
+ * fails (a secondary that does not serve the zone yet). `extra`: dig options, e.g. `+time=1` to poll.
+ */
+export async function soaSerial(port: number, zone: string, extra: string[] = []): Promise<number | undefined> {
+  try {
+    const soa = (await dig(port, zone, 'SOA', { extra })).answer.find((a) => a.type === 'SOA');
+    return soa ? Number(soa.data.split(' ')[2]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dig } from '../helpers/dig.js';
+import { dig, soaSerial } from '../helpers/dig.js';
 import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/proc.js';
 import { startFluxdns, type RunningServer } from '../helpers/servers.js';
@@ -39,20 +39,11 @@ function logText(): string {
   return server ? server.proc.stdout + server.proc.stderr : '';
 }
 
-async function serialAt(p: number): Promise<number | undefined> {
-  try {
-    const r = await dig(p, ZONE, 'SOA', { extra: ['+time=1', '+tries=1'] });
-    return r.rcode === 'NOERROR' && r.answer[0] ? Number(r.answer[0].data.split(' ')[2]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function allAt(serial: number, timeoutMs = 30000): Promise<Record<string, number | undefined>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const seen: Record<string, number | undefined> = {};
-    for (const s of secondaries) seen[s.kind] = await serialAt(s.port);
+    for (const s of secondaries) seen[s.kind] = await soaSerial(s.port, ZONE, ['+time=1', '+tries=1']);
     if (Object.values(seen).every((v) => v === serial) || Date.now() > end) return seen;
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { stopAll, waitUntil } from '../helpers/proc.js';
-import { dig } from '../helpers/dig.js';
+import { dig, soaSerial } from '../helpers/dig.js';
 import { startFluxdns, type RunningServer } from '../helpers/servers.js';
 import { startKnotSecondary, type Secondary } from '../helpers/secondaries.js';
 import { burstUpdate } from '../helpers/update-burst.js';
@@ -90,17 +90,8 @@ function run(bin: string, args: string[], input?: string): Promise<{ code: numbe
   });
 }
 
-/** The SOA serial `p` serves; `quick` (polling a secondary that may not serve yet): one-second tries, undefined on failure. */
-async function serial(p: number, zone = ZONE, quick = false): Promise<number | undefined> {
-  if (!quick) return Number((await dig(p, zone, 'SOA')).answer.find((a) => a.type === 'SOA')?.data.split(' ')[2]);
-  try {
-    const r = await dig(p, zone, 'SOA', { extra: ['+time=1'] });
-    const soa = r.answer.find((a) => a.type === 'SOA');
-    return soa ? Number(soa.data.split(' ')[2]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** The SOA serial `p` serves; `quick` (polling a secondary that may not serve yet): one-second tries. Undefined on failure. */
+const serial = (p: number, zone = ZONE, quick = false): Promise<number | undefined> => soaSerial(p, zone, quick ? ['+time=1'] : []);
 
 /**
  * Asks `check` (one query per call, each from a new socket) until both workers have answered at least

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { stopAll, waitUntil } from '../helpers/proc.js';
-import { dig } from '../helpers/dig.js';
+import { dig, soaSerial } from '../helpers/dig.js';
 import { startFluxdns, type RunningServer } from '../helpers/servers.js';
 import { startKnotSecondary, startNamedSecondary, startNsdSecondary, type Secondary } from '../helpers/secondaries.js';
 import { makeTestCert } from '../helpers/tls.js';
@@ -45,15 +45,8 @@ let tlsPort = 0;
 let server: RunningServer | undefined;
 const secondaries: Secondary[] = [];
 
-async function serial(port: number): Promise<number | undefined> {
-  try {
-    const r = await dig(port, ZONE, 'SOA', { extra: ['+time=1'] });
-    const soa = r.answer.find((a) => a.type === 'SOA');
-    return soa ? Number(soa.data.split(' ')[2]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** The SOA serial `port` serves for the test zone, polled with one-second tries. */
+const serial = (port: number): Promise<number | undefined> => soaSerial(port, ZONE, ['+time=1']);
 
 /** Polls each secondary until it serves `want` (a loaded machine: generous). */
 async function allServe(want: number, timeoutMs = 60000): Promise<Map<string, number | undefined>> {
