@@ -1,16 +1,18 @@
 // answer-cache: a cached answer must be byte-for-byte what a fresh lookup would have sent.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeMessage, queryMessage } from '../../wire/message.js';
+import { decodeMessage, encodeMessage, queryMessage } from '../../wire/message.js';
 import { RRType } from '../../wire/types.js';
 import { parseConfigText } from '../../config/load.js';
 import { parseZone } from '../../zone/parser.js';
 import { Zone, ZoneSet } from '../../zone/tree.js';
-import type { TransportInfo } from '../../answer/context.js';
+import { QueryContext, type TransportInfo } from '../../answer/context.js';
+import { Pipeline } from '../../answer/pipeline.js';
+import { parseQuery } from '../../wire/fastpath.js';
 import { Engine } from '../../answer/engine.js';
 import { createUnits } from '../../answer/units.js';
 import type { Unit } from '../../answer/unit.js';
-import { AnswerCache } from './index.js';
+import { AnswerCache, serverAnswerCache } from './index.js';
 
 const ZONE = '$TTL 60\n@ SOA ns hm 1 1 1 1 1\n NS ns\nns A 198.51.100.1\nwww A 198.51.100.2\nalias CNAME www\n*.w TXT "wild"\n';
 const config = parseConfigText('{}', 't.yaml').config;
@@ -161,4 +163,57 @@ test('an answer larger than an eighth of the arena is not stored', () => {
   cache.set(k('small'), 1, new Uint8Array(10));
   assert.equal(cache.get(k('big'), 1), undefined);
   assert.equal(cache.get(k('small'), 1)?.length, 10);
+});
+
+test('an answer stored from a context made by hand is found by the engine, and one the engine stored by such a context', () => {
+  // The lookup hashes and compares the query's bytes (queryKeyHash, AnswerCache.lookup); the store writes
+  // the key cacheKey builds: an entry either context stored must be found by the other.
+  const cache = new AnswerCache();
+  const runtime = { config, zones: zones(ZONE), generation: 1 };
+  const units = createUnits(cache);
+  const engine = new Engine(runtime, units);
+  const pipeline = new Pipeline(units);
+  const byHand = (raw: Uint8Array): void => {
+    const ctx = new QueryContext(raw, parseQuery(raw), udp, runtime, 0);
+    assert.deepEqual(pipeline.run(ctx), { kind: 'send' });
+  };
+  byHand(q('www.t.lab.', RRType.A, 1, false, false, true));
+  assert.equal(cache.size, 1);
+  const first = engine.handle(q('WWW.t.lab.', RRType.A, 2, false, false, true), udp) as Uint8Array;
+  assert.equal(cache.hits, 1, 'the engine found the entry stored by hand');
+  engine.handle(q('x.w.t.lab.', RRType.TXT, 3, false, false, true), udp);
+  assert.equal(cache.size, 2);
+  byHand(q('X.W.t.lab.', RRType.TXT, 4, false, false, true));
+  assert.equal(cache.hits, 2, 'a context made by hand found the entry the engine stored');
+  // Another type, transport or EDNS of the same name is another key on either path.
+  byHand(q('www.t.lab.', RRType.AAAA, 5, false, false, true));
+  engine.handle(q('www.t.lab.', RRType.A, 6, false, false, false), udp);
+  assert.equal(cache.hits, 2);
+  assert.equal(cache.size, 4);
+  const a = decodeMessage(first);
+  assert.deepEqual([a.id, a.questions[0]!.name, a.answers.map((r) => r.data)], [2, 'WWW.t.lab.', [{ address: '198.51.100.2' }]]);
+});
+
+test('the server cache stores an answer on its second ask, case-blind, and a reload forgets the first asks', () => {
+  // The ask is counted by the lookup (AnswerCache.lookup) and the store follows the answer.
+  const cache = serverAnswerCache();
+  const runtime = { config, zones: zones(ZONE), generation: 1 };
+  const engine = new Engine(runtime, createUnits(cache));
+  const fresh = new Engine(runtime, createUnits().filter(withoutCache));
+  const ask = (name: string, type: number, id: number) => engine.handle(q(name, type, id, true, false, true), udp) as Uint8Array;
+  ask('www.t.lab.', RRType.A, 1);
+  ask('r1.w.t.lab.', RRType.TXT, 2);
+  assert.deepEqual([cache.size, cache.hits, cache.misses], [0, 0, 2], 'first asks store nothing');
+  ask('WWW.t.LAB.', RRType.A, 3);
+  ask('www.t.lab.', RRType.AAAA, 4);
+  assert.deepEqual([cache.size, cache.hits], [1, 0], 'the second ask of www A (another case) is stored; AAAA is another key');
+  const hit = ask('wWw.T.lab.', RRType.A, 5);
+  assert.equal(cache.hits, 1);
+  assert.deepEqual(hit, fresh.handle(q('wWw.T.lab.', RRType.A, 5, true, false, true), udp), 'the hit is the fresh answer, ID and case its own');
+  engine.swap({ ...runtime, generation: 2 });
+  ask('r1.w.t.lab.', RRType.TXT, 6);
+  ask('www.t.lab.', RRType.A, 7);
+  assert.deepEqual([cache.size, cache.hits], [0, 1], 'after a reload, asks before it do not count');
+  ask('R1.W.t.lab.', RRType.TXT, 8);
+  assert.equal(cache.size, 1);
 });

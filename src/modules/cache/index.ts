@@ -14,11 +14,44 @@ const hitsTotal = counter('fluxdns_answer_cache_hits_total', 'Queries answered f
 const missesTotal = counter('fluxdns_answer_cache_misses_total', 'Cacheable-looking queries the answer cache did not hold');
 const evictionsTotal = counter('fluxdns_answer_cache_evictions_total', 'Answers dropped from the answer cache to make room');
 
-/** FNV-1a over the key bytes, kept to 30 bits so hash + 1 is a positive int32 table tag. */
+/** FNV-1a over the key bytes, kept to 30 bits so hash + 1 is a positive int32 table tag: get/set of keys given as bytes. */
 function hashKey(key: Uint8Array, length: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < length; i++) h = Math.imul(h ^ key[i]!, 0x01000193);
   return h & 0x3fffffff;
+}
+
+/**
+ * The hash a query's key (cacheKey) is stored under, straight from the datagram: FNV-1a over the
+ * question's name bytes ASCII-lower-cased as they are read (RFC 4343; a length byte is below 0x40 and
+ * passes unchanged), mixed with the key's head (keyHead) and QTYPE·QCLASS by murmur3's finalizer, so
+ * every bit of each part reaches the low bits the table and the seen filter index by. Neither a hit nor
+ * a miss makes the key's bytes or the name's WireName for it (issue 11: the name was lower-cased and
+ * hashed into a key, then again for the authority and the zone, then again to store). 30 bits, as
+ * hashKey; -1 for a compressed name (never cached).
+ */
+function queryKeyHash(raw: Uint8Array, questionEnd: number, head: number): number {
+  let h = 0x811c9dc5;
+  // parseQuery validated the name (lengths, pointers, at most 255 bytes): a pointer ends the walk.
+  for (let p = 12, end = questionEnd - 4; p < end; ) {
+    const len = raw[p]!;
+    if (len >= 0x40) return -1;
+    h = Math.imul(h ^ len, 0x01000193);
+    const lEnd = p + 1 + len;
+    for (p++; p < lEnd; p++) {
+      const c = raw[p]!;
+      h = Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c | 0x20 : c), 0x01000193);
+    }
+  }
+  h ^= Math.imul(head, 0x9e3779b1) ^ Math.imul(typeClassOf(raw, questionEnd), 0x85ebca77);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) & 0x3fffffff;
+}
+
+/** QTYPE and QCLASS of the query's question as one number (the 4 bytes before questionEnd). */
+function typeClassOf(raw: Uint8Array, questionEnd: number): number {
+  return ((raw[questionEnd - 4]! << 24) | (raw[questionEnd - 3]! << 16) | (raw[questionEnd - 2]! << 8) | raw[questionEnd - 1]!) >>> 0;
 }
 
 /**
@@ -61,6 +94,9 @@ const HEAD = 16;
 const MAX_SLOT = 0xfffffe;
 const DEFAULT_MAX_BYTES = 32 << 20;
 const FIRST_ARENA = 64 << 10;
+/** AnswerCache.lookup on a miss: the key's first ask (its answer is not stored), or a later one (it is). */
+export const MISS = -1;
+export const MISS_STORE = -2;
 
 export class AnswerCache {
   private readonly seen: Uint32Array | undefined;
@@ -109,11 +145,7 @@ export class AnswerCache {
 
   /** The arena offset of the entry holding `key` (its answer at answerAt()), or -1. */
   find(key: Uint8Array, generation: number, length = key.length, h = hashKey(key, length)): number {
-    if (generation !== this.generation) {
-      this.clear();
-      this.generation = generation;
-      this.seen?.fill(0);
-    }
+    if (generation !== this.generation) this.renew(generation);
     const t = this.table;
     const mask = this.mask;
     for (let i = h & mask; ; i = (i + 1) & mask) {
@@ -126,6 +158,53 @@ export class AnswerCache {
       for (let j = 0, p = at + HEAD; j < length; j++, p++) if (a[p] !== key[j]) return -1;
       return at;
     }
+  }
+
+  /**
+   * find() for a query's key (cacheKey) without making it: `head` (keyHead), then the question's name
+   * (raw from offset 12, lower-cased as compared) with its QTYPE and QCLASS, are compared with the
+   * entry's key; `h` is queryKeyHash's. On a miss the query counts as an ask (admit): MISS_STORE when
+   * its answer is to be stored, else MISS. An entry's arena offset on a hit.
+   */
+  lookup(raw: Uint8Array, questionEnd: number, head: number, generation: number, h: number): number {
+    if (generation !== this.generation) this.renew(generation);
+    // The seen filter's set is read before the table's slot is compared, not after the miss is known: on
+    // a name not asked lately both are cache misses (1 MiB and 2 MiB of random slots), and read together
+    // they overlap — one after the other each was 6-7 % of a distinct-name query's CPU profile (issue 11).
+    const seen = this.seen;
+    const set = h & SEEN_SET_MASK;
+    const first = seen === undefined ? 0 : seen[set]!;
+    // The key: 3 bytes of head, then the question as sent (name, QTYPE, QCLASS) with the name lower-cased.
+    const length = questionEnd - 12 + 3;
+    const t = this.table;
+    const mask = this.mask;
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const tag = t[2 * i]!;
+      if (tag === 0) break;
+      if (tag !== h + 1) continue;
+      const at = t[2 * i + 1]!;
+      const a = this.arena;
+      const k = at + HEAD + 3;
+      if (((a[at]! << 8) | a[at + 1]!) !== length || a[k - 3] !== head >>> 16 || a[k - 2] !== ((head >>> 8) & 0xff) || a[k - 1] !== (head & 0xff)) break;
+      const nameEnd = questionEnd - 4;
+      let j = k;
+      let same = true;
+      for (let p = 12; p < nameEnd && same; p++, j++) {
+        const c = raw[p]!;
+        same = a[j] === (c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+      }
+      for (let p = nameEnd; p < questionEnd && same; p++, j++) same = a[j] === raw[p];
+      if (same) return at;
+      break;
+    }
+    return seen === undefined || this.ask(seen, h, set, first) ? MISS_STORE : MISS;
+  }
+
+  /** A new runtime generation: the stored answers and the seen filter belong to the old one. */
+  private renew(generation: number): void {
+    this.clear();
+    this.generation = generation;
+    this.seen?.fill(0);
   }
 
   /** Where the answer of the entry at `at` starts in bytes. */
@@ -190,15 +269,22 @@ export class AnswerCache {
    */
   admit(h: number): boolean {
     const seen = this.seen;
-    if (seen === undefined) return true;
-    // First ask: remember the hash only, in an empty slot of its set or else in the next one in turn.
-    const set = h & SEEN_SET_MASK;
-    for (let k = set; k < set + 4; k++) {
+    return seen === undefined || this.ask(seen, h, h & SEEN_SET_MASK, seen[h & SEEN_SET_MASK]!);
+  }
+
+  /** admit() with the first slot of h's set already read (`first`, see lookup). */
+  private ask(seen: Uint32Array, h: number, set: number, first: number): boolean {
+    if (first === h + 1) {
+      seen[set] = 0;
+      return true;
+    }
+    for (let k = set + 1; k < set + 4; k++) {
       if (seen[k] === h + 1) {
         seen[k] = 0;
         return true;
       }
     }
+    // First ask: remember the hash only, in an empty slot of its set or else in the next one in turn.
     let free = -1;
     for (let k = set; k < set + 4 && free < 0; k++) if (seen[k] === 0) free = k;
     if (free < 0) free = set + (this.victim = (this.victim + 1) & 3);
@@ -386,15 +472,11 @@ const scratch = new Uint8Array(MAX_KEY);
  * answered per query. Returns the key's length, or -1.
  */
 export function cacheKey(ctx: QueryContext, q: QueryView, out: Uint8Array): number {
-  if (!q.question || q.error || q.opcode !== 0 || q.qr) return -1;
-  const edns = q.edns;
-  if (edns && (edns.options.length > 0 || edns.version !== 0)) return -1;
-  // A record beside the OPT (a TSIG, RFC 8945) makes the response per query: it is signed for this request.
-  if (q.arcount > (edns ? 1 : 0)) return -1;
-  const limit = responseLimit(ctx);
-  out[0] = (ctx.transport.proto === 'udp' ? 0 : 1) | (edns ? (edns.dnssecOk ? 4 : 2) : 0);
-  out[1] = limit >> 8;
-  out[2] = limit & 0xff;
+  const head = keyHead(ctx, q);
+  if (head < 0) return -1;
+  out[0] = head >>> 16;
+  out[1] = (head >>> 8) & 0xff;
+  out[2] = head & 0xff;
   const raw = ctx.raw;
   // parseQuery validated the name (lengths, at most 255 bytes); a compressed one is not cached.
   const n = qnameLower(raw, q, out, 3);
@@ -416,6 +498,20 @@ function answerCell(ctx: QueryContext, wire: Uint8Array): number {
   if (zone === undefined || qe <= 12 || wire.length < 12) return -1;
   const raw = ctx.raw;
   return cellOf((raw[qe - 4]! << 8) | raw[qe - 3]!, wire[3]! & 15, wire.length, zone.origin);
+}
+
+/**
+ * The key's first 3 bytes as one number (transport kind and EDNS, then the size limit), or -1 when the
+ * query is answered per query (see cacheKey).
+ */
+function keyHead(ctx: QueryContext, q: QueryView): number {
+  if (!q.question || q.error || q.opcode !== 0 || q.qr) return -1;
+  const edns = q.edns;
+  if (edns && (edns.options.length > 0 || edns.version !== 0)) return -1;
+  // A record beside the OPT (a TSIG, RFC 8945) makes the response per query: it is signed for this request.
+  if (q.arcount > (edns ? 1 : 0)) return -1;
+  const kind = (ctx.transport.proto === 'udp' ? 0 : 1) | (edns ? (edns.dnssecOk ? 4 : 2) : 0);
+  return (kind << 16) | responseLimit(ctx);
 }
 
 /**
@@ -444,10 +540,13 @@ export function answerCache(cache: AnswerCache): Unit {
     handle(ctx: QueryContext): Outcome {
       // A policy that asked for TTL jitter gets fresh draws, never a stored answer.
       if (ctx.ttlJitter) return CONTINUE;
-      const len = cacheKey(ctx, ctx.query, scratch);
-      if (len < 0) return CONTINUE;
-      const h = hashKey(scratch, len);
-      const at = cache.find(scratch, ctx.runtime.generation, len, h);
+      const q = ctx.query;
+      const head = keyHead(ctx, q);
+      if (head < 0) return CONTINUE;
+      const raw = ctx.raw;
+      const h = queryKeyHash(raw, q.questionEnd, head);
+      if (h < 0) return CONTINUE;
+      const at = cache.lookup(raw, q.questionEnd, head, ctx.runtime.generation, h);
       if (at >= 0) {
         cache.hits++;
         hitsTotal.value++;
@@ -461,6 +560,7 @@ export function answerCache(cache: AnswerCache): Unit {
       cache.misses++;
       missesTotal.value++;
       ctx.cacheMissHash = h;
+      ctx.cacheStore = at === MISS_STORE;
       return CONTINUE;
     },
   };
@@ -474,9 +574,9 @@ export function answerCacheStore(cache: AnswerCache): Unit {
       const r = ctx.response;
       if (ctx.cacheMissHash < 0 || !r.cacheable || r.prebuilt) return CONTINUE;
       r.prebuilt = encodeResponse(ctx);
-      // The "seen once" filter needs only the hash; the key bytes are made again only for an answer
-      // stored (a unit in between may have awaited, and other queries used the scratch).
-      if (ctx.runtime.generation !== cache.generationNow || !cache.admit(ctx.cacheMissHash)) return CONTINUE;
+      // The ask was counted by the lookup (cache.lookup); the key bytes are made again only for an
+      // answer stored (a unit in between may have awaited, and other queries used the scratch).
+      if (!ctx.cacheStore || ctx.runtime.generation !== cache.generationNow) return CONTINUE;
       const len = cacheKey(ctx, ctx.query, scratch);
       if (len >= 0) cache.store(ctx.cacheMissHash, scratch, r.prebuilt, len, ctx.zoneSlot, answerCell(ctx, r.prebuilt));
       return CONTINUE;
