@@ -2,7 +2,8 @@
 // chain (modules loaded as the server loads them) and its answer cache: the every-name-distinct mix
 // (seed 11, what the cache has not seen) and the repeating mix. CPU time, not wall time, so a loaded
 // machine still gives a usable figure; compare builds A/B by alternating runs (--rounds).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +26,8 @@ const { values: flags } = parseArgs({
     'no-edns': { type: 'boolean', default: false },
     // RRL as operators run it (on by default), at a rate no query reaches: what checking costs.
     rrl: { type: 'boolean', default: false },
+    // A CPU profile of the measured rounds only (not zone generation, parsing or warm-up), written to this file.
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(flags.queries);
@@ -72,9 +75,20 @@ try {
   run(repeat, 0, 200000);
   run(distinct, N * ROUNDS, N);
   const results: { distinct: number[]; repeat: number[] } = { distinct: [], repeat: [] };
+  const profiler = flags['cpu-prof'] !== undefined ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   for (let r = 0; r < ROUNDS; r++) {
     if (flags.only !== 'repeat') results.distinct.push(run(distinct, r * N, N));
     if (flags.only !== 'distinct') results.repeat.push(run(repeat, r * N, N));
+  }
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(flags['cpu-prof']!, JSON.stringify(profile));
+    profiler.disconnect();
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   const fmt = (xs: number[]) => `${median(xs).toFixed(2)} µs/query CPU (rounds ${xs.map((x) => x.toFixed(2)).join(' ')})`;
