@@ -9,6 +9,7 @@ import { Writer } from '../wire/writer.js';
 import { RRClass, RRType, type Rdata, type ResourceRecord } from '../wire/types.js';
 import { rdataFromWire, TYPED_RDATA } from './rdata-text.js';
 import { withWire } from '../wire/pre-encoded.js';
+import { i32, u16, u32, u8 } from './huge-pages.js';
 
 /** Slots of a zone's cache of decoded answer RDATA (CompiledStore.answerData). */
 const HOT_DATA = 4096;
@@ -201,12 +202,12 @@ class Arena {
   buf: Uint8Array;
   pos = 0;
   constructor(size = 1 << 16) {
-    this.buf = new Uint8Array(size);
+    this.buf = u8(size);
   }
   private grow(need: number): void {
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
-    const nb = new Uint8Array(size);
+    const nb = u8(size);
     nb.set(this.buf.subarray(0, this.pos));
     this.buf = nb;
   }
@@ -244,11 +245,11 @@ class I32 {
   a: Int32Array;
   n = 0;
   constructor(size = 1024) {
-    this.a = new Int32Array(size);
+    this.a = i32(size);
   }
   push(v: number): number {
     if (this.n === this.a.length) {
-      const nb = new Int32Array(this.a.length * 2);
+      const nb = i32(this.a.length * 2);
       nb.set(this.a);
       this.a = nb;
     }
@@ -346,7 +347,7 @@ export class ZoneCompiler {
     this.rrOff = col(); this.rrLen = col(); this.rrNext = col();
     let slots = 1 << 12;
     while (slots < hint) slots *= 2;
-    this.table = new Int32Array(slots * 2);
+    this.table = i32(slots * 2);
     this.originWire = wireName(origin);
     // The apex is node 0 (its wire name with the case of `origin`).
     const apex = nameToWire(origin);
@@ -390,7 +391,7 @@ export class ZoneCompiler {
   }
 
   private rehash(): void {
-    this.table = new Int32Array(this.table.length * 2);
+    this.table = i32(this.table.length * 2);
     for (let n = 0; n < this.nodeName.n; n++) this.insert(n, this.nodeHash.a[n]!);
   }
 
@@ -662,7 +663,7 @@ export class ZoneCompiler {
     const nodeCount = this.nodeName.n;
     const setCount = this.setType.n;
     const rrCount = this.rrOff.n;
-    const nodeWild = new Int32Array(nodeCount).fill(-1);
+    const nodeWild = i32(nodeCount).fill(-1);
     for (let n = 1; n < nodeCount; n++) {
       const off = this.nodeName.a[n]!;
       if (this.names.buf[off] === 1 && this.names.buf[off + 1] === 0x2a) nodeWild[this.nodeParent.a[n]!] = n;
@@ -675,7 +676,7 @@ export class ZoneCompiler {
     const t = this.table;
     let slots = 1 << 12;
     while (nodeCount > slots / 2) slots *= 2;
-    const index = new Int32Array(slots);
+    const index = i32(slots);
     if (slots === t.length >> 1) {
       for (let i = 0; i < slots; i++) index[i] = t[i * 2]!;
     } else {
@@ -694,7 +695,7 @@ export class ZoneCompiler {
       origin: this.origin, nodeCount, setCount, rrCount,
       names: this.names.finish(), rdata: this.rdata.finish(),
       nodeName: this.nodeName.a.subarray(0, nodeCount), nodeParent: this.nodeParent.a.subarray(0, nodeCount),
-      nodeHash: new Uint32Array(this.nodeHash.a.buffer, 0, nodeCount), nodeFlags: Uint8Array.from(this.nodeFlags.a.subarray(0, nodeCount)),
+      nodeHash: new Uint32Array(this.nodeHash.a.buffer, 0, nodeCount), nodeFlags: bytesOf(this.nodeFlags.a, nodeCount),
       nodeFirstSet: sets.nodeFirstSet, nodeSets: sets.nodeSets, nodeWild, setType: sets.setType, setTtl: sets.setTtl,
       setFirstRr: sets.setFirstRr, setRrs: sets.setRrs, rrOff: sets.rrOff, rrLen: sets.rrLen, index,
     };
@@ -709,7 +710,7 @@ export class ZoneCompiler {
     // A node without RRsets starts where the next RRset will be (as linkedSets gives it).
     const nodeFirstSet = this.nodeSetHead.a.subarray(0, nodeCount);
     const tails = this.nodeSetTail.a;
-    const nodeSets = new Uint16Array(nodeCount);
+    const nodeSets = u16(nodeCount);
     let next = 0;
     for (let n = 0; n < nodeCount; n++) {
       if (nodeFirstSet[n]! < 0) nodeFirstSet[n] = next;
@@ -718,9 +719,9 @@ export class ZoneCompiler {
         next = tails[n]! + 1;
       }
     }
-    const setType = new Uint16Array(setCount);
+    const setType = u16(setCount);
     setType.set(this.setType.a.subarray(0, setCount));
-    const rrLen = new Uint16Array(rrCount);
+    const rrLen = u16(rrCount);
     rrLen.set(this.rrLen.a.subarray(0, rrCount));
     return {
       nodeFirstSet, nodeSets, setType,
@@ -734,14 +735,14 @@ export class ZoneCompiler {
 
   /** finish()'s RRset and record columns in any order of arrival: the lists walked node by node, copied. */
   private linkedSets(nodeCount: number, setCount: number, rrCount: number): SetColumns {
-    const nodeFirstSet = new Int32Array(nodeCount);
-    const nodeSets = new Uint16Array(nodeCount);
-    const setType = new Uint16Array(setCount);
-    const setTtl = new Uint32Array(setCount);
-    const setFirstRr = new Int32Array(setCount);
-    const setRrs = new Int32Array(setCount);
-    const rrOff = new Int32Array(rrCount);
-    const rrLen = new Uint16Array(rrCount);
+    const nodeFirstSet = i32(nodeCount);
+    const nodeSets = u16(nodeCount);
+    const setType = u16(setCount);
+    const setTtl = u32(setCount);
+    const setFirstRr = i32(setCount);
+    const setRrs = i32(setCount);
+    const rrOff = i32(rrCount);
+    const rrLen = u16(rrCount);
     let s = 0;
     let r = 0;
     for (let n = 0; n < nodeCount; n++) {
@@ -810,6 +811,13 @@ function sameRdata(type: number, arena: Uint8Array, off: number, b: Uint8Array):
     if (x !== y && !(i >= fs && i < fe && lc(x) === lc(y))) return false;
   }
   return true;
+}
+
+/** The first `n` values of a column as bytes (node flags fit in 8 bits). */
+function bytesOf(a: Int32Array, n: number): Uint8Array {
+  const out = u8(n);
+  for (let i = 0; i < n; i++) out[i] = a[i]!;
+  return out;
 }
 
 function lowerCopy(b: Uint8Array): Uint8Array {
