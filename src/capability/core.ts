@@ -233,10 +233,12 @@ export class Capabilities {
       const address = svc.pool.pickText(req.family, this.rng);
       if (address) {
         const candidate = make(address);
-        const early = this.installAhead(candidate, req.family, t);
         let r: Awaited<ReturnType<NonNullable<StateStore['findOrClaim']>>>;
+        // The claim is asked first and the install made ahead starts after it (installAhead).
+        const claim = this.store.findOrClaim(candidate, 1000);
+        const early = this.installAhead(candidate, req.family, t);
         try {
-          r = await this.store.findOrClaim(candidate, 1000);
+          r = await claim;
         } catch (e) {
           if (early) await this.withdraw(candidate, early);
           throw e;
@@ -309,15 +311,25 @@ export class Capabilities {
    * an address and ports no lease installed here uses, only towards this service's targets for the
    * scope asking; it is taken back (withdraw) before the grant goes on when the claim is refused.
    * Resolves true once installed, false when the install failed (the grant then installs as usual).
+   *
+   * The install starts at setImmediate, after the claim went out: node-redis writes a command when
+   * it uncorks its socket there, while the install's netlink batch would be handed to the thread
+   * pool at once. With Redis on the server's CPU (bench:grants --redis-cpu server) that order put the
+   * kernel commit in front of the claim's script and AOF fsync on the one core; now the claim is in
+   * Redis first and the commit runs while Redis waits for the disk.
    */
   private installAhead(candidate: Lease, family: Family, now: number): Promise<boolean> | undefined {
     if (!this.dataPlane.canInstallAhead) return undefined;
     const known = this.liveScopes.get(scopeIndex(candidate.service, candidate.scopeKey, family));
     if (known !== undefined && known - now >= 1000) return undefined;
     if (!this.dataPlane.canInstallAhead(candidate)) return undefined;
-    return this.dataPlane.install(candidate).then(
-      () => true,
-      () => false,
+    return new Promise<boolean>((resolve) =>
+      setImmediate(() =>
+        this.dataPlane.install(candidate).then(
+          () => resolve(true),
+          () => resolve(false),
+        ),
+      ),
     );
   }
 

@@ -41,7 +41,9 @@ end
 
 /**
  * The claim (ARGV[3..15]: id json address scopeKey ttlUntil liveUntil graceUntil quarantineUntil share
- * service targets ports event) as a Lua function: 1 when claimed, 0 on conflict (nothing written).
+ * service targets ports origin) as a Lua function: 1 when claimed, 0 on conflict (nothing written).
+ * The grant event is written here around the lease's JSON (origin: the node's name as a JSON string),
+ * in the form RedisStore's subscription reads: {"type":"grant","origin":…,"f":[[json, t, v, g, q, null]]}.
  */
 const CLAIM_FN = `
 local function claim()
@@ -80,14 +82,14 @@ local function claim()
   if ttl > 0 then redis.call('SET', P .. 's:' .. ARGV[6], id, 'PX', ttl) end
   redis.call('ZADD', P .. 'L', q, id)
   redis.call('ZADD', P .. 'E', ARGV[9], id)
-  redis.call('PUBLISH', P .. 'events', ARGV[15])
+  redis.call('PUBLISH', P .. 'events', '{"type":"grant","origin":' .. ARGV[15] .. ',"f":[[' .. cjson.encode(ARGV[4]) .. ',' .. ARGV[7] .. ',' .. ARGV[8] .. ',' .. ARGV[9] .. ',' .. ARGV[10] .. ',null]]}')
   return 1
 end
 `;
 
 /**
  * ARGV: P now id json address scopeKey ttlUntil liveUntil graceUntil quarantineUntil share service
- * targets ports event. Returns 1 when claimed, 0 on conflict (nothing written).
+ * targets ports origin. Returns 1 when claimed, 0 on conflict (nothing written).
  */
 export const CLAIM = `${COMMON}${CLAIM_FN}
 return claim()
