@@ -210,7 +210,9 @@ function parseBody(buf: Uint8Array, v: QueryView, question: LazyQuestion | undef
   let pos = 12;
   if (v.qdcount > 1) return fail(v, `QDCOUNT ${v.qdcount}`, 4);
   if (v.qdcount === 1) {
-    const p = scanName(buf, 12, true);
+    // The name's bytes are collected for its text only when the text is made now: a LazyQuestion scans
+    // again when its name is read (most queries never read it), and collecting cost 4 % of a miss's profile.
+    const p = scanName(buf, 12, question === undefined);
     if (p < 0) return fail(v, nameErrorReason(p), lastScanErrorOffset());
     if (p + 4 > len) return fail(v, 'truncated question', p);
     const type = (buf[p]! << 8) | buf[p + 1]!;
