@@ -261,16 +261,10 @@ export function leaseElements(lease: Lease, family: NftFamily = 'inet'): LeaseEl
   const n = (b: string) => setName(b, f);
   const addr = formatAddress(a);
   // A service with IPv4 and IPv6 targets: each lease translates to those of its own family (no NAT64).
-  const parsed = lease.targets.map((text) => {
-    const t = parseTarget(text);
-    const ta = t ? parseAddress(t.host) : undefined;
-    if (!t || !ta) throw new LeaseRejected(`lease ${lease.id}: target ${JSON.stringify(text)} is not "IP" or "IP:PORT"`);
-    return { host: formatAddress(ta), family: ta.family, port: t.port };
-  });
-  const targets = parsed.filter((t) => t.family === f);
+  const targets = parsedTargets(lease)[f === 4 ? 0 : 1];
   if (targets.length === 0) throw new LeaseRejected(`lease ${lease.id}: no IPv${f} target for an IPv${f} address (no NAT64 in the kernel backend)`);
-  const src = lease.sourceSubnet === undefined ? undefined : prefix(lease.sourceSubnet, f, 'sourceSubnet');
-  const srcCidr = src === undefined ? undefined : parseCidr(src, false)!;
+  const srcCidr = lease.sourceSubnet === undefined ? undefined : prefixCidr(lease.sourceSubnet, f, 'sourceSubnet');
+  const src = srcCidr === undefined ? undefined : cidrText(srcCidr);
   // The common lease goes to the exact (hash) twins; see the header.
   const exact = lease.maxHosts === undefined && !lease.honeypot && targets.length === 1 && lease.ports.every((p) => p.from === p.to) && (srcCidr === undefined || srcCidr.length > 0);
   const out: LeaseElement[] = [];
@@ -324,11 +318,37 @@ export function elementText(e: LeaseElement, now: number): string {
   return `${e.key} timeout ${ms}ms expires ${ms}ms${e.data === undefined ? '' : ' : ' + e.data}`;
 }
 
-function prefix(text: string, f: 4 | 6, what: string): string {
+function prefixCidr(text: string, f: 4 | 6, what: string): Cidr {
   const c = parseCidr(text, false);
   if (!c) throw new LeaseRejected(`${what} ${JSON.stringify(text)} is not a CIDR prefix`);
   if (c.family !== f) throw new LeaseRejected(`${what} ${text}: not of the lease's address family`);
-  return cidrText(c);
+  return c;
+}
+
+interface ParsedTarget {
+  host: string;
+  family: 4 | 6;
+  port?: number;
+}
+
+/**
+ * The lease's targets parsed, IPv4 ones then IPv6 ones. Every lease this process grants for a service
+ * shares the service's targets array, so it is parsed once per array, not per grant (issue 14: the
+ * grant path's allocation).
+ */
+const targetsParsed = new WeakMap<readonly string[], [ParsedTarget[], ParsedTarget[]]>();
+function parsedTargets(lease: Lease): [ParsedTarget[], ParsedTarget[]] {
+  const hit = targetsParsed.get(lease.targets);
+  if (hit) return hit;
+  const parsed = lease.targets.map((text): ParsedTarget => {
+    const t = parseTarget(text);
+    const ta = t ? parseAddress(t.host) : undefined;
+    if (!t || !ta) throw new LeaseRejected(`lease ${lease.id}: target ${JSON.stringify(text)} is not "IP" or "IP:PORT"`);
+    return { host: formatAddress(ta), family: ta.family, port: t.port };
+  });
+  const out: [ParsedTarget[], ParsedTarget[]] = [parsed.filter((t) => t.family === 4), parsed.filter((t) => t.family === 6)];
+  targetsParsed.set(lease.targets, out);
+  return out;
 }
 
 function cidrOfAddress(text: string): Cidr | undefined {
