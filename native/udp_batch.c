@@ -30,7 +30,9 @@
 
 /* Layout shared with src/transport/udp-batch.ts: keep in sync. */
 #define RECV_STRIDE 8 /* int32 per received datagram: len, port, family, 0, addr[16 bytes] */
-#define SEND_STRIDE 3 /* int32 per reply: index of the datagram it answers, offset in the send buffer, length */
+/* int32 per reply: index of the datagram it answers, offset in the send buffer, length, and "replay": 0, or
+ * the answer's metrics cell + 2 (1: no cell) when the reply is a plain answer-cache hit the mirror may keep. */
+#define SEND_STRIDE 4
 #define SLOT 4096     /* bytes per received datagram; a longer one is dropped (MSG_TRUNC) */
 /* Distance between two datagrams in the receive buffer: one cache line more than SLOT, so the starts of
  * a batch's datagrams (where the kernel writes and JS reads) fall in different L1 cache sets; at exactly
@@ -39,6 +41,27 @@
 #define SEND_SLOT 4096 /* UDP replies are at most limits.udpPayload (<= 4096) */
 #define MAX_BATCH 1024
 #define MAX_ROUNDS 8  /* batches per readiness event before yielding to the loop (fairness with TCP) */
+
+/*
+ * The replay mirror: replies JS produced as plain answer-cache hits, kept by the query's bytes, so the
+ * same query (another ID, another case of the name, RD/CD set otherwise) is answered here without
+ * calling JS. The key is the whole datagram after the ID with RD and CD cleared and the question name
+ * lower-cased: equal keys mean the same question, the same EDNS (payload size, DO, no options) and the
+ * same additional records, so the JS engine would have found the same cache entry and sent the same
+ * bytes. JS says which replies are plain (the configuration runs nothing per query: no RRL, policies,
+ * cookies, TSIG, query log) and empties the mirror whenever its answer cache is invalidated (a reload, a
+ * zone change, an UPDATE, `ctl cache flush`, a change of that configuration).
+ */
+#define MIRROR_SLOTS (1 << 17) /* open addressing, at most half full */
+#define MIRROR_MAX (MIRROR_SLOTS / 2)
+#define MIRROR_MAX_KEY 512
+
+typedef struct {
+  uint32_t hash;
+  uint16_t klen, rlen, qend;
+  int32_t cell; /* the answer's metrics cell, -1 for none */
+  uint8_t data[]; /* klen key bytes, then rlen reply bytes */
+} mirror_entry;
 
 typedef struct {
   napi_env env;
@@ -53,6 +76,8 @@ typedef struct {
   napi_async_context async;
   uint8_t *recv;       /* batch * STRIDE */
   int detach_pending;
+  uint8_t *hdr_recv;   /* the receive buffer rmsgs/riov point into */
+  int hdr_used;        /* headers the last recvmmsg wrote */
   napi_ref next_ab;    /* a receive buffer JS handed back with detach(), used instead of a new one */
   int32_t *recv_meta;  /* batch * RECV_STRIDE, owned by an ArrayBuffer held by JS */
   int32_t *send_meta;  /* batch * SEND_STRIDE */
@@ -62,9 +87,143 @@ typedef struct {
   struct sockaddr_storage *raddr;
   struct mmsghdr *smsgs;
   struct iovec *siov;
+  /* the replay mirror (see mirror_entry) */
+  int mirror_on;
+  int mirror_count;
+  mirror_entry **mirror;    /* MIRROR_SLOTS, or NULL until the first entry */
+  uint32_t *mirror_hashes;  /* the hash of each slot's entry (0: empty): a probe reads no entry it does not match */
+  uint8_t *nsend;           /* batch * SEND_SLOT: replies made here, before the ones JS makes */
+  struct sockaddr_storage *naddr; /* their peers */
+  socklen_t *nalen;
+  double *cell_hits;        /* replayed hits per metrics cell, taken (and reset) by takeReplays() */
+  int cell_cap;
+  double replayed_uncelled;
   /* counters, read by stats() */
-  double received, sent, send_errors, truncated, recv_calls, send_calls;
+  double received, sent, send_errors, truncated, recv_calls, send_calls, replayed;
 } batch_sock;
+
+/* FNV-1a, then murmur3's finalizer: FNV's low bits (the table index) mix poorly on their own. */
+static uint32_t mirror_hash(const uint8_t *k, int n) {
+  uint32_t h = 0x811c9dc5u;
+  for (int i = 0; i < n; i++) h = (h ^ k[i]) * 0x01000193u;
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h | 1; /* 0 marks an empty slot in mirror_hashes */
+}
+
+/*
+ * The mirror key of the query q (len bytes) into key: bytes 2.. with RD and CD cleared and the name
+ * lower-cased (RFC 4343). Returns its length, or -1 for a datagram the mirror does not serve (not a
+ * standard query of one question, a compressed or malformed name, too long). *qend: end of the question.
+ */
+static int mirror_key(const uint8_t *q, int len, uint8_t *key, int *qend) {
+  if (len < 17 || len - 2 > MIRROR_MAX_KEY) return -1;
+  if ((q[2] & 0xf8) != 0 || q[4] != 0 || q[5] != 1) return -1; /* QR, opcode QUERY, QDCOUNT 1 */
+  key[0] = q[2] & 0xfe;
+  key[1] = q[3] & 0xef;
+  memcpy(key + 2, q + 4, 8);
+  int p = 12;
+  for (;;) {
+    int l = q[p];
+    if (l == 0) break;
+    if (l > 63 || p + 1 + l >= len || p + 1 + l - 12 > 254) return -1;
+    key[p - 2] = (uint8_t)l;
+    for (int i = p + 1; i <= p + l; i++) {
+      uint8_t c = q[i];
+      key[i - 2] = c >= 'A' && c <= 'Z' ? c | 0x20 : c;
+    }
+    p += 1 + l;
+  }
+  key[p - 2] = 0;
+  p++;
+  if (p + 4 > len) return -1;
+  *qend = p + 4;
+  memcpy(key + p - 2, q + p, (size_t)(len - p));
+  return len - 2;
+}
+
+static void mirror_clear(batch_sock *s) {
+  if (s->mirror == NULL || s->mirror_count == 0) return;
+  for (int i = 0; i < MIRROR_SLOTS; i++) {
+    if (s->mirror_hashes[i] == 0) continue;
+    free(s->mirror[i]);
+    s->mirror[i] = NULL;
+    s->mirror_hashes[i] = 0;
+  }
+  s->mirror_count = 0;
+}
+
+static mirror_entry *mirror_find(batch_sock *s, const uint8_t *key, int klen, uint32_t h) {
+  const uint32_t *hs = s->mirror_hashes;
+  for (uint32_t i = h & (MIRROR_SLOTS - 1);; i = (i + 1) & (MIRROR_SLOTS - 1)) {
+    uint32_t t = hs[i];
+    if (t == 0) return NULL;
+    if (t != h) continue;
+    mirror_entry *e = s->mirror[i];
+    if (e->klen == klen && memcmp(e->data, key, (size_t)klen) == 0) return e;
+  }
+}
+
+static void mirror_add(batch_sock *s, const uint8_t *q, int qlen, const uint8_t *reply, int rlen, int cell) {
+  uint8_t key[MIRROR_MAX_KEY];
+  int qend;
+  int klen = mirror_key(q, qlen, key, &qend);
+  if (klen < 0 || rlen < qend || rlen > SEND_SLOT) return;
+  if (s->mirror == NULL) {
+    s->mirror = calloc(MIRROR_SLOTS, sizeof *s->mirror);
+    s->mirror_hashes = calloc(MIRROR_SLOTS, sizeof *s->mirror_hashes);
+    if (s->mirror == NULL || s->mirror_hashes == NULL) {
+      free(s->mirror);
+      free(s->mirror_hashes);
+      s->mirror = NULL;
+      s->mirror_hashes = NULL;
+      return;
+    }
+  }
+  /* Full: start over (the entries JS keeps answering come back on their next hit). */
+  if (s->mirror_count >= MIRROR_MAX) mirror_clear(s);
+  uint32_t h = mirror_hash(key, klen);
+  uint32_t i = h & (MIRROR_SLOTS - 1);
+  for (; s->mirror_hashes[i] != 0; i = (i + 1) & (MIRROR_SLOTS - 1)) {
+    mirror_entry *e = s->mirror[i];
+    if (s->mirror_hashes[i] == h && e->klen == klen && memcmp(e->data, key, (size_t)klen) == 0) return;
+  }
+  mirror_entry *e = malloc(sizeof *e + (size_t)klen + (size_t)rlen);
+  if (e == NULL) return;
+  e->hash = h;
+  e->klen = (uint16_t)klen;
+  e->rlen = (uint16_t)rlen;
+  e->qend = (uint16_t)qend;
+  e->cell = cell;
+  memcpy(e->data, key, (size_t)klen);
+  memcpy(e->data + klen, reply, (size_t)rlen);
+  s->mirror[i] = e;
+  s->mirror_hashes[i] = h;
+  s->mirror_count++;
+}
+
+static void count_cell(batch_sock *s, int cell) {
+  if (cell < 0) {
+    s->replayed_uncelled++;
+    return;
+  }
+  if (cell >= s->cell_cap) {
+    int n = s->cell_cap ? s->cell_cap : 1024;
+    while (n <= cell) n *= 2;
+    double *g = realloc(s->cell_hits, (size_t)n * sizeof *g);
+    if (g == NULL) {
+      s->replayed_uncelled++;
+      return;
+    }
+    memset(g + s->cell_cap, 0, (size_t)(n - s->cell_cap) * sizeof *g);
+    s->cell_hits = g;
+    s->cell_cap = n;
+  }
+  s->cell_hits[cell]++;
+}
 
 #define CHECK(call)                                                                            \
   do {                                                                                         \
@@ -129,7 +288,22 @@ static void send_batch(batch_sock *s, int n) {
   }
 }
 
-static void call_js(batch_sock *s, int count) {
+/* Message headers for the nh replies made from the mirror: the first nh of the send batch. */
+static void native_msgs(batch_sock *s, int nh) {
+  for (int i = 0; i < nh; i++) {
+    s->siov[i].iov_base = s->nsend + (size_t)i * SEND_SLOT;
+    struct msghdr *h = &s->smsgs[i].msg_hdr;
+    h->msg_name = &s->naddr[i];
+    h->msg_namelen = s->nalen[i];
+    h->msg_iov = &s->siov[i];
+    h->msg_iovlen = 1;
+    h->msg_control = NULL;
+    h->msg_controllen = 0;
+    h->msg_flags = 0;
+  }
+}
+
+static void call_js(batch_sock *s, int count, int nh) {
   napi_env env = s->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
@@ -154,11 +328,15 @@ static void call_js(batch_sock *s, int count) {
     }
   }
   if (replies > count) replies = count;
-  int n = 0;
+  native_msgs(s, nh);
+  int n = nh;
   for (int i = 0; i < replies; i++) {
     int32_t *m = s->send_meta + i * SEND_STRIDE;
     int idx = m[0], off = m[1], len = m[2];
     if (idx < 0 || idx >= count || off < 0 || len <= 0 || off + len > s->batch * SEND_SLOT) continue;
+    /* A plain answer-cache hit: kept for the next datagram with these bytes (the query is still at idx). */
+    if (m[3] > 0 && s->mirror_on)
+      mirror_add(s, s->recv + (size_t)idx * STRIDE, s->recv_meta[idx * RECV_STRIDE], s->send + off, len, m[3] - 2);
     s->siov[n].iov_base = s->send + off;
     s->siov[n].iov_len = (size_t)len;
     struct msghdr *h = &s->smsgs[n].msg_hdr;
@@ -200,7 +378,14 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   batch_sock *s = handle->data;
   if (s->closing || status < 0) return;
   for (int round = 0; round < MAX_ROUNDS && !s->closing; round++) {
-    for (int i = 0; i < s->batch; i++) {
+    /* The headers of the last read are rebuilt only where recvmmsg wrote (name length, flags); all of
+     * them when the receive buffer changed (detach). */
+    if (s->hdr_recv == s->recv) {
+      for (int i = 0; i < s->hdr_used; i++) {
+        s->rmsgs[i].msg_hdr.msg_namelen = sizeof s->raddr[i];
+        s->rmsgs[i].msg_hdr.msg_flags = 0;
+      }
+    } else for (int i = 0; i < s->batch; i++) {
       s->riov[i].iov_base = s->recv + (size_t)i * STRIDE;
       s->riov[i].iov_len = SLOT;
       struct msghdr *h = &s->rmsgs[i].msg_hdr;
@@ -212,21 +397,49 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       h->msg_controllen = 0;
       h->msg_flags = 0;
     }
+    s->hdr_recv = s->recv;
     int r = recvmmsg(s->fd, s->rmsgs, (unsigned)s->batch, MSG_DONTWAIT, NULL);
     s->recv_calls++;
+    s->hdr_used = r > 0 ? r : 0;
     if (r < 0) {
       /* EAGAIN: drained. Anything else (an ICMP error queued on the socket, ENOMEM) is not about a
        * query we could answer: ignore it and wait for the next readiness event. */
       return;
     }
     if (r == 0) return;
-    int kept = 0;
+    int kept = 0, nh = 0;
+    int mirror = s->mirror_on && s->mirror_count > 0;
     for (int i = 0; i < r; i++) {
       struct msghdr *h = &s->rmsgs[i].msg_hdr;
       int32_t *m = s->recv_meta + kept * RECV_STRIDE;
       if (h->msg_flags & MSG_TRUNC) {
         s->truncated++;
         continue;
+      }
+      if (mirror) {
+        uint8_t key[MIRROR_MAX_KEY];
+        int qend;
+        const uint8_t *q = s->recv + (size_t)i * STRIDE;
+        int qlen = (int)s->rmsgs[i].msg_len;
+        int klen = mirror_key(q, qlen, key, &qend);
+        mirror_entry *e = klen < 0 ? NULL : mirror_find(s, key, klen, mirror_hash(key, klen));
+        if (e != NULL) {
+          /* The stored reply made this query's: ID, RD, CD and the question as sent (its case). */
+          uint8_t *out = s->nsend + (size_t)nh * SEND_SLOT;
+          memcpy(out, e->data + e->klen, e->rlen);
+          out[0] = q[0];
+          out[1] = q[1];
+          out[2] = (uint8_t)((out[2] & 0xfe) | (q[2] & 0x01));
+          out[3] = (uint8_t)((out[3] & 0xef) | (q[3] & 0x10));
+          memcpy(out + 12, q + 12, (size_t)(e->qend - 12));
+          s->siov[nh].iov_len = e->rlen;
+          s->naddr[nh] = s->raddr[i];
+          s->nalen[nh] = h->msg_namelen;
+          nh++;
+          s->replayed++;
+          count_cell(s, e->cell);
+          continue;
+        }
       }
       /* Compact so JS sees only datagrams it may answer; the slot index moves with it. */
       if (kept != i) {
@@ -251,13 +464,24 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       m[3] = 0;
       kept++;
     }
-    s->received += kept;
-    if (kept > 0) call_js(s, kept);
+    s->received += kept + nh;
+    if (kept > 0) call_js(s, kept, nh);
+    else if (nh > 0) {
+      native_msgs(s, nh);
+      send_batch(s, nh);
+    }
     if (r < s->batch) return; /* the queue is empty: wait for the next readiness event */
   }
 }
 
 static void free_sock(batch_sock *s) {
+  mirror_clear(s);
+  free(s->mirror);
+  free(s->mirror_hashes);
+  free(s->nsend);
+  free(s->naddr);
+  free(s->nalen);
+  free(s->cell_hits);
   free(s->rmsgs);
   free(s->riov);
   free(s->raddr);
@@ -377,7 +601,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->siov = calloc((size_t)batch, sizeof *s->siov);
   napi_value recv_ab, recv_meta, send_meta, send_ab, obj, v;
   void *data;
-  if (!s->rmsgs || !s->riov || !s->raddr || !s->smsgs || !s->siov || !(recv_ab = ab_of(env, &data, (size_t)batch * STRIDE))) goto fail;
+  s->nsend = malloc((size_t)batch * SEND_SLOT);
+  s->naddr = calloc((size_t)batch, sizeof *s->naddr);
+  s->nalen = calloc((size_t)batch, sizeof *s->nalen);
+  if (!s->nsend || !s->naddr || !s->nalen || !s->rmsgs || !s->riov || !s->raddr || !s->smsgs || !s->siov || !(recv_ab = ab_of(env, &data, (size_t)batch * STRIDE))) goto fail;
   s->recv = data;
   if (!(recv_meta = ab_of(env, &data, (size_t)batch * RECV_STRIDE * 4))) goto fail;
   s->recv_meta = data;
@@ -467,6 +694,48 @@ static napi_value js_detach(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* mirror(handle, on): empties the replay mirror; `on` says whether it keeps and serves replies from now on. */
+static napi_value js_mirror(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  batch_sock *s = unwrap(env, argv[0]);
+  if (!s) return NULL;
+  bool on = false;
+  if (argc >= 2) napi_get_value_bool(env, argv[1], &on);
+  mirror_clear(s);
+  s->mirror_on = on;
+  return NULL;
+}
+
+/*
+ * takeReplays(handle) -> Float64Array [uncelled, cell, hits, cell, hits, ...]: the replies the mirror sent
+ * since the last call, per metrics cell (those without one first); the counts start again from zero.
+ */
+static napi_value js_take_replays(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], ab, out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  batch_sock *s = unwrap(env, argv[0]);
+  if (!s) return NULL;
+  int n = 0;
+  for (int i = 0; i < s->cell_cap; i++) n += s->cell_hits[i] != 0;
+  void *data;
+  CHECK(napi_create_arraybuffer(env, (size_t)(1 + 2 * n) * sizeof(double), &data, &ab));
+  double *d = data;
+  d[0] = s->replayed_uncelled;
+  s->replayed_uncelled = 0;
+  int k = 1;
+  for (int i = 0; i < s->cell_cap; i++) {
+    if (s->cell_hits[i] == 0) continue;
+    d[k++] = i;
+    d[k++] = s->cell_hits[i];
+    s->cell_hits[i] = 0;
+  }
+  CHECK(napi_create_typedarray(env, napi_float64_array, (size_t)(1 + 2 * n), ab, 0, &out));
+  return out;
+}
+
 static napi_value js_stats(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], obj, v;
@@ -477,7 +746,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
 #define STAT(name)                                \
   napi_create_double(env, s->name, &v);           \
   napi_set_named_property(env, obj, #name, v);
-  STAT(received) STAT(sent) STAT(send_errors) STAT(truncated) STAT(recv_calls) STAT(send_calls)
+  STAT(received) STAT(sent) STAT(send_errors) STAT(truncated) STAT(recv_calls) STAT(send_calls) STAT(replayed)
 #undef STAT
   return obj;
 }
@@ -746,6 +1015,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sendTo", NULL, js_send_to, NULL, NULL, NULL, napi_default, NULL},
       {"detach", NULL, js_detach, NULL, NULL, NULL, napi_default, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
+      {"mirror", NULL, js_mirror, NULL, NULL, NULL, napi_default, NULL},
+      {"takeReplays", NULL, js_take_replays, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"raiseNofile", NULL, js_raise_nofile, NULL, NULL, NULL, napi_default, NULL},
       {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_default, NULL},

@@ -2,6 +2,7 @@
 import { QueryContext, type TransportInfo } from './context.js';
 import { encodeResponse } from './encode.js';
 import { Pipeline, type Verdict } from './pipeline.js';
+import { ReplayControl } from './replay.js';
 import type { Runtime } from './runtime.js';
 import type { Unit } from './unit.js';
 import { completeRuntime } from './units.js';
@@ -28,7 +29,17 @@ export interface EngineHooks {
 export class Engine {
   private readonly pipeline: Pipeline;
   /** Unset (the default), observing costs nothing; set, it adds two clock reads per timed query. */
-  observer: QueryObserver | undefined;
+  private observe: QueryObserver | undefined;
+
+  get observer(): QueryObserver | undefined {
+    return this.observe;
+  }
+
+  /** An observer sees every query the engine handles: transports stop replaying hits (see replay.setObserver for one that folds them in). */
+  set observer(o: QueryObserver | undefined) {
+    this.observe = o;
+    this.replay.setObserver(o !== undefined, false);
+  }
   /**
    * With an observer, one query in `timeEvery` (a power of two) is timed; the others are reported with
    * -1 seconds. Metrics alone sample (a clock read costs about as much as counting a query); dnstap and
@@ -38,6 +49,13 @@ export class Engine {
   private tick = 0;
 
   private current: Runtime;
+  /** Whether transports may replay plain answer-cache hits themselves (answer/replay.ts). */
+  readonly replay = new ReplayControl();
+  /**
+   * After handle() returned a reply synchronously: 0, or — when it is a plain answer-cache hit a transport
+   * may send again for a query with the same bytes — the answer's metrics cell + 2 (1: none).
+   */
+  lastReplay = 0;
   /**
    * The context the next query is handled in: reused while queries finish synchronously (all but a
    * few), so an answer-cache hit allocates nothing but its reply. Taken while a query runs (a unit
@@ -56,6 +74,7 @@ export class Engine {
   ) {
     this.current = completeRuntime(runtime);
     this.pipeline = new Pipeline(units, hooks.onUnitError);
+    this.replay.setChain(this.current.chain ?? this.pipeline);
   }
 
   get runtime(): Runtime {
@@ -67,6 +86,7 @@ export class Engine {
     // A runtime with new zones but the same configuration (a zone reload, a transfer) keeps the chain
     // and gets its table of authorities rebuilt for the new zones.
     this.current = completeRuntime(next, this.current);
+    this.replay.setChain(this.current.chain ?? this.pipeline);
   }
 
   /** `more` receives the messages after the reply when the response has several (stream transports only). */
@@ -74,7 +94,7 @@ export class Engine {
     // Too short for a header: there is no ID to answer to (RFC 1035 §4.1.1).
     if (raw.length < 12) return null;
     let started = -1;
-    if (this.observer !== undefined) {
+    if (this.observe !== undefined) {
       if (this.tick === 0) started = performance.now();
       this.tick = (this.tick + 1) & (this.timeEvery - 1);
     }
@@ -83,12 +103,15 @@ export class Engine {
     this.spare = undefined;
     const verdict = (ctx.runtime.chain ?? this.pipeline).run(ctx);
     if (verdict instanceof Promise) {
+      this.lastReplay = 0;
       // The query goes on after this call: the context stays its, with the question's text made from
       // bytes the transport may reuse once this call returns.
       ctx.settle();
       return verdict.then((v) => this.finish(ctx, v, started, more));
     }
     const reply = this.finish(ctx, verdict, started, more);
+    const mode = this.replay.mode;
+    this.lastReplay = mode !== 0 && reply !== null && reply === ctx.cacheReply && (ctx.cacheCell >= 0 || mode === 1) ? ctx.cacheCell + 2 : 0;
     // A multi-message response reads its query later (ctx.response.following): that context is kept.
     if (ctx.response.following === undefined) this.spare = ctx;
     else ctx.settle();
@@ -99,7 +122,7 @@ export class Engine {
     const reply = this.reply(ctx, verdict);
     const following = ctx.response.following;
     if (reply !== null && following !== undefined && more !== undefined) more(following(reply));
-    if (this.observer !== undefined) this.observer(ctx, reply, started < 0 ? -1 : (performance.now() - started) / 1000);
+    if (this.observe !== undefined) this.observe(ctx, reply, started < 0 ? -1 : (performance.now() - started) / 1000);
     return reply;
   }
 

@@ -11,7 +11,7 @@ import { attackCounters } from '../observe/attack-counters.js';
 import type { Logger } from '../observe/log.js';
 import { counterBy, observed, provideExtra } from '../observe/metrics/index.js';
 import { gcExposed, startMemoryRelief } from './memory-relief.js';
-import { LATENCY_SAMPLE, QueryMetrics } from '../observe/metrics/queries.js';
+import { LATENCY_SAMPLE, QueryMetrics, TOP_WATCH_MS } from '../observe/metrics/queries.js';
 import { DnstapOutput } from '../observe/dnstap/output.js';
 import { queryLog } from '../observe/querylog.js';
 import type { QueryObserver } from '../answer/engine.js';
@@ -182,6 +182,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const sample = runtime.config.log.queries?.sample;
   if (sample !== undefined) observers.push(queryLog(sample, logger));
   engine.observer = combine(observers);
+  // Metrics alone fold the UDP addon's replays in by answer cell; dnstap and the query log need every query.
+  engine.replay.setObserver(observers.length > 0, dnstap === undefined && sample === undefined);
   // Metrics alone time one query in LATENCY_SAMPLE; dnstap and the query log print every query's times.
   engine.timeEvery = dnstap || sample !== undefined ? 1 : LATENCY_SAMPLE;
   const netError = (err: Error) => logger.warn('socket error', { err: err.message });
@@ -388,6 +390,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         .map((z) => ({ ...z, source: 'file' as const, loadedAt: loadedAt.get(z.name.toLowerCase()) ?? '' }));
     },
     flushCache(name) {
+      // The addon's mirror of cache hits forgets with the cache (all of it: it is not kept by name).
+      engine.replay.reset();
       if (name === undefined) return cache.flush();
       return cache.flush(nameToWire(parseName(name.endsWith('.') ? name : name + '.')));
     },
@@ -429,7 +433,12 @@ function observeQueries(engine: Engine): QueryObserver {
   const m = new QueryMetrics();
   m.register();
   observed('fluxdns_zone_serial', 'SOA serial of each loaded zone', 'gauge', ['zone'], () => engine.runtime.zones.zones.map((z) => [[z.origin], z.serial]), 'max');
-  provideExtra('top', () => m.watchTop());
+  provideExtra('top', () => {
+    // The top lists need each query's name and client: replays by the UDP addon stop while they fill.
+    engine.replay.hold();
+    setTimeout(() => engine.replay.release(), TOP_WATCH_MS).unref();
+    return m.watchTop();
+  });
   return (ctx, reply, seconds) => m.record(ctx, reply, seconds);
 }
 

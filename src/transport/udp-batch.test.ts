@@ -188,6 +188,8 @@ test('late replies: receive buffers are handed back to the addon once their repl
     sendTo: (s, bytes, host, port) => n.sendTo(s, bytes, host, port),
     stats: (s) => n.stats(s),
     close: (s) => n.close(s),
+    mirror: (s, on) => n.mirror(s, on),
+    takeReplays: (s) => n.takeReplays(s),
     open: (h, p, b, r, cb) =>
       n.open(h, p, b, r, (count, recv) => {
         buffers.add(recv);

@@ -2,6 +2,7 @@
 // Falls back to node:dgram (udp.ts) when batching is off or the addon is missing.
 import type { TransportInfo } from '../answer/context.js';
 import type { Engine } from '../answer/engine.js';
+import { addReplaySource, removeReplaySource, type ReplaySource } from '../answer/replay.js';
 import { listenUdp, type UdpListener } from './udp.js';
 import type { UdpConfig } from './udp-config.js';
 import { loadNativeUdp, type NativeUdp, type NativeUdpSocket, type NativeUdpStats } from './udp-native.js';
@@ -187,10 +188,12 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
         continue;
       }
       sendBytes.set(reply, off);
-      const s = replies * 3;
+      const s = replies * 4;
       sendMeta[s] = i;
       sendMeta[s + 1] = off;
       sendMeta[s + 2] = reply.length;
+      // A plain answer-cache hit: the addon keeps it and answers the same query bytes itself from now on.
+      sendMeta[s + 3] = engine.lastReplay;
       off += reply.length;
       replies++;
     }
@@ -202,6 +205,11 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
   };
 
   sock = addon.open(host, port, opts.udp.batchSize, opts.reusePort, onBatch, opts.socketOwner);
+  const replaying = sock;
+  const replays: ReplaySource = () => addon.takeReplays(replaying);
+  addReplaySource(replays);
+  // Every reset empties the addon's mirror: it holds answers of the runtime the engine just left.
+  const unlisten = engine.replay.listen((on) => addon.mirror(replaying, on));
   meta = new Int32Array(sock.recvMeta);
   metaBytes = new Uint8Array(sock.recvMeta);
   sendMeta = new Int32Array(sock.sendMeta);
@@ -217,6 +225,8 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
     close: () => {
       if (!closed) {
         closed = true;
+        unlisten();
+        removeReplaySource(replays);
         addon.close(opened);
       }
       return Promise.resolve();

@@ -6,7 +6,7 @@ export interface NativeUdpSocket {
   readonly recv: ArrayBuffer;
   /** Int32 per datagram × 8: length, port, family (4|6), 0, then 16 address bytes. */
   readonly recvMeta: ArrayBuffer;
-  /** Int32 per reply × 3: index of the datagram answered, offset in `send`, length. */
+  /** Int32 per reply × 4: index of the datagram answered, offset in `send`, length, replay (Engine.lastReplay). */
   readonly sendMeta: ArrayBuffer;
   readonly send: ArrayBuffer;
   readonly port: number;
@@ -22,6 +22,8 @@ export interface NativeUdpStats {
   truncated: number;
   recv_calls: number;
   send_calls: number;
+  /** Datagrams answered from the addon's mirror of plain answer-cache hits, without JS. */
+  replayed: number;
 }
 
 export interface NativeUdp {
@@ -35,6 +37,10 @@ export interface NativeUdp {
    */
   detach(sock: NativeUdpSocket, next?: ArrayBuffer): void;
   stats(sock: NativeUdpSocket): NativeUdpStats;
+  /** Empties the mirror of replayable replies; `on`: keep and serve them from now on. */
+  mirror(sock: NativeUdpSocket, on: boolean): void;
+  /** [without a cell, cell, hits, …]: replies the mirror sent since the last call (answer/replay.ts). */
+  takeReplays(sock: NativeUdpSocket): Float64Array;
   close(sock: NativeUdpSocket): void;
 }
 

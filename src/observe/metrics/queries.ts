@@ -1,5 +1,6 @@
 // Per-query accounting: what every answered (or dropped) query adds to the counters, in typed arrays.
 import type { QueryContext, TransportProto } from '../../answer/context.js';
+import { takeReplayCells } from '../../answer/replay.js';
 import { rcodeName, typeName } from '../../wire/types.js';
 import { cells } from './cells.js';
 import { Buckets, histogramSamples, observed, observedSamples } from './family.js';
@@ -25,7 +26,7 @@ export const LATENCY_BOUNDS = [0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001
 export const SIZE_BOUNDS = [64, 128, 256, 512, 768, 1024, 1232, 1500, 2048, 4096, 8192, 16384, 65535];
 
 /** How long the top lists keep filling after the dashboard last read them. */
-const TOP_WATCH_MS = 120_000;
+export const TOP_WATCH_MS = 120_000;
 
 /** Response-size slot of every length 0..65535: the index of the first bound at or above it. */
 const SIZE_SLOT = (() => {
@@ -119,6 +120,12 @@ export class QueryMetrics {
 
   /** Moves the cells' hits into the per-field counters; every reader of them calls it first. */
   fold(): void {
+    // Hits the UDP addon replayed without the engine (answer/replay.ts): UDP is proto slot 0.
+    takeReplayCells((cell, k) => {
+      const i = cell * PROTOS.length;
+      if (i >= this.cellHits.length) this.growCells(i);
+      this.cellHits[i]! += k;
+    });
     const hits = this.cellHits;
     const n = PROTOS.length;
     const S = SIZE_BOUNDS.length;

@@ -1,0 +1,155 @@
+// Replays: answer-cache hits a transport sends again by itself for the same query bytes (the UDP addon's
+// mirror, native/udp_batch.c), without the engine running — and what the metrics count for them.
+//
+// A replay must be what the engine would have sent: the engine flags a reply as replayable only when it
+// is a plain answer-cache hit (the reply is the stored answer, personalized) under a chain whose every
+// unit decides from the query's bytes and the loaded data alone — never from the client, the clock or a
+// per-query count (RRL, policies, cookies, capabilities, TTL jitter, online signing with its validity
+// window are not in REPLAY_SAFE; TSIG is, as a signed query is never cached). A
+// transport empties what it keeps whenever the engine says so (a swap, a cache flush, an observer that
+// needs every query), which is when the answer cache itself forgets.
+import type { Chain } from './context.js';
+
+/**
+ * Units (by name) that, on an answer-cache hit, act the same for the same query bytes and count
+ * nothing per query. A chain with any other unit is not replayed.
+ */
+const REPLAY_SAFE: ReadonlySet<string> = new Set([
+  'tsig', // acts on a signed query only, and a query with a TSIG is never cached (its bytes say so)
+  'header', // from the header bytes alone
+  'notify', // NOTIFY only (never a cacheable query)
+  'xfr', // AXFR/IXFR/UPDATE/NOTIFY; a query it lets through, it lets through for any client (apex test)
+  'dnssec-keys', // name and type
+  'exceptions-txt', // name and type
+  'answer-cache',
+  'echo', // responders after the cache: a hit never reaches them
+  'secondary-servfail',
+  'zone',
+  'policy-zone',
+  'edns', // options only for queries with options, which are never cached
+  'tsig-out', // signs replies to signed queries only
+  'answer-cache-store', // skips prebuilt replies
+]);
+
+/** Whether every unit of `chain` is replay-safe. */
+export function chainReplayable(chain: Chain | undefined): boolean {
+  if (chain === undefined) return false;
+  for (const u of chain.units) if (!REPLAY_SAFE.has(u.name)) return false;
+  return true;
+}
+
+/** A transport's counts of replies it replayed: [without a cell, cell, hits, cell, hits, …], reset on each call. */
+export type ReplaySource = () => Float64Array;
+
+const sources = new Set<ReplaySource>();
+let total = 0;
+let withoutCell = 0;
+/** Hits per metrics cell not yet handed to the query metrics (takeReplayCells). */
+let pending = new Float64Array(0);
+
+export function addReplaySource(source: ReplaySource): void {
+  sources.add(source);
+}
+
+/** Counts what the source replayed so far, then forgets it (a closed socket). */
+export function removeReplaySource(source: ReplaySource): void {
+  drainSource(source);
+  sources.delete(source);
+}
+
+function drainSource(source: ReplaySource): void {
+  const d = source();
+  withoutCell += d[0] ?? 0;
+  total += d[0] ?? 0;
+  for (let i = 1; i + 1 < d.length; i += 2) {
+    const cell = d[i]!;
+    const k = d[i + 1]!;
+    total += k;
+    if (cell >= pending.length) {
+      let n = Math.max(1024, pending.length);
+      while (n <= cell) n *= 2;
+      const g = new Float64Array(n);
+      g.set(pending);
+      pending = g;
+    }
+    pending[cell]! += k;
+  }
+}
+
+function drain(): void {
+  for (const s of sources) drainSource(s);
+}
+
+/** Replies replayed by every transport of this process since it started. */
+export function replayedTotal(): number {
+  drain();
+  return total;
+}
+
+/** Hands each metrics cell's replayed UDP hits since the last call to `visit`. */
+export function takeReplayCells(visit: (cell: number, hits: number) => void): void {
+  drain();
+  const p = pending;
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === 0) continue;
+    visit(i, p[i]!);
+    p[i] = 0;
+  }
+}
+
+/** Replays without a cell (only while no observer counts queries). */
+export function replayedWithoutCell(): number {
+  drain();
+  return withoutCell;
+}
+
+/**
+ * One engine's switch for replays. `mode`: 0 off, 1 any plain hit, 2 only hits whose answer has a
+ * metrics cell (an observer counts queries, and folds replays by cell). Listeners (transports) are told
+ * on every change and whenever what they keep must go.
+ */
+export class ReplayControl {
+  private chainOk = false;
+  /** Set by the owner of the engine's observer: the observer folds replays in by cell (metrics alone). */
+  private accounted = false;
+  private observed = false;
+  private holds = 0;
+  mode = 0;
+  private readonly listeners = new Set<(on: boolean) => void>();
+
+  /** `observed`: an observer sees queries; `accounted`: it folds replays in by cell (takeReplayCells). */
+  setObserver(observed: boolean, accounted: boolean): void {
+    this.observed = observed;
+    this.accounted = accounted;
+    this.reset();
+  }
+
+  /** A new runtime: what transports keep belongs to the old one. */
+  setChain(chain: Chain | undefined): void {
+    this.chainOk = chainReplayable(chain);
+    this.reset();
+  }
+
+  /** Replays stop until release() (an observer that needs each query for a while: the top lists). */
+  hold(): void {
+    this.holds++;
+    this.reset();
+  }
+
+  release(): void {
+    if (this.holds > 0) this.holds--;
+    this.reset();
+  }
+
+  /** Tells every transport to forget what it keeps (and whether to keep anything from now on). */
+  reset(): void {
+    this.mode = !this.chainOk || this.holds > 0 || (this.observed && !this.accounted) ? 0 : this.observed ? 2 : 1;
+    for (const l of this.listeners) l(this.mode !== 0);
+  }
+
+  listen(l: (on: boolean) => void): () => void {
+    this.listeners.add(l);
+    l(this.mode !== 0);
+    return () => this.listeners.delete(l);
+  }
+}

@@ -1,0 +1,177 @@
+// The UDP addon's mirror of answer-cache hits (native/udp_batch.c, answer/replay.ts) through real
+// loopback sockets: a replayed reply is byte for byte what the engine answers (ID, RD/CD, the question's
+// case, EDNS, TTLs), a swap (reload, zone change, UPDATE) empties it, and a chain with a per-query unit
+// (RRL) or an observer that needs each query is never replayed.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { parseConfigText } from '../config/load.js';
+import { parseZone } from '../zone/parser.js';
+import { Zone, ZoneSet } from '../zone/tree.js';
+import { encodeMessage, queryMessage } from '../wire/message.js';
+import { RRType } from '../wire/types.js';
+import { Engine } from '../answer/engine.js';
+import { ModuleSet } from '../answer/units.js';
+import type { Runtime } from '../answer/runtime.js';
+import type { TransportInfo } from '../answer/context.js';
+import { replayedTotal } from '../answer/replay.js';
+import { listenUdpBatch, type BatchUdpListener } from './udp-batch.js';
+import { loadNativeUdp } from './udp-native.js';
+
+const native = loadNativeUdp().addon;
+const needNative = () => assert.ok(native, `the UDP batching addon did not load (${loadNativeUdp().error}); build it with node scripts/build-native.mjs`);
+
+const zoneText = (address: string) => `$TTL 3600\n@ SOA ns hm 7 1 1 1 300\n NS ns\nns A 198.51.100.1\nwww 120 A ${address}\nmail MX 10 www\n`;
+
+/** A runtime as the server builds it: the chain of the configured modules (ModuleSet.load). */
+function runtime(yaml: string, address: string, generation: number, modules = new ModuleSet()): Runtime {
+  const loaded = parseConfigText(yaml, 't.yaml');
+  const zones = new ZoneSet([Zone.build('t.lab.', parseZone(zoneText(address), { origin: 't.lab.' }).records)]);
+  const { authorities, chain } = modules.load(loaded, zones);
+  return { config: loaded.config, zones, generation, authorities, chain };
+}
+
+const PLAIN = 'rrl: off\nlimits: { udpPayload: 1232 }';
+
+/** A query's bytes: `name` as given (its case), ID, RD, CD, and EDNS (payload size, DO) when asked. */
+function query(name: string, id: number, o: { rd?: boolean; cd?: boolean; edns?: { payload: number; do: boolean } } = {}): Uint8Array {
+  const m = queryMessage(`${name}.`, RRType.A, { id, rd: o.rd ?? true, cd: o.cd ?? false, ...(o.edns ? { edns: o.edns.payload, dnssecOk: o.edns.do } : {}) });
+  return new Uint8Array(encodeMessage(m));
+}
+
+async function client(): Promise<{ sock: Socket; ask(port: number, q: Uint8Array): Promise<Uint8Array> }> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  return {
+    sock,
+    ask: (port, q) =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no reply')), 3000);
+        sock.once('message', (m) => {
+          clearTimeout(t);
+          resolve(new Uint8Array(m));
+        });
+        sock.send(q, port, '127.0.0.1');
+      }),
+  };
+}
+
+const info: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 5353, localAddress: '127.0.0.1', localPort: 53 };
+
+/** What a fresh engine (its own cache, nothing replayed) answers to these bytes. */
+function reference(rt: Runtime, q: Uint8Array): Uint8Array {
+  const r = new Engine(rt).handle(q, info);
+  assert.ok(r instanceof Uint8Array);
+  return r;
+}
+
+async function withListener(engine: Engine, body: (l: BatchUdpListener, c: Awaited<ReturnType<typeof client>>) => Promise<void>): Promise<void> {
+  needNative();
+  const l = listenUdpBatch(native!, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
+  const c = await client();
+  try {
+    await body(l, c);
+  } finally {
+    c.sock.close();
+    await l.close();
+  }
+}
+
+test('a replayed hit is byte for byte the engine answer: ID, RD/CD, the question case, EDNS and TTLs', async () => {
+  const rt = runtime(PLAIN, '203.0.113.5', 1);
+  const engine = new Engine(rt);
+  await withListener(engine, async (l, c) => {
+    // Asked twice (the cache stores on the second ask), hit once in JS (the mirror keeps it), then replayed.
+    for (let i = 0; i < 3; i++) await c.ask(l.port, query('www.t.lab', 100 + i));
+    const before = l.stats!().replayed;
+    const variants = [
+      query('www.t.lab', 7),
+      query('WwW.T.lAb', 0xbeef, { rd: false }),
+      query('WWW.t.LAB', 0x1234, { cd: true }),
+    ];
+    for (const q of variants) assert.deepEqual(await c.ask(l.port, q), reference(rt, q), `query ${q[0]! * 256 + q[1]!}`);
+    assert.equal(l.stats!().replayed - before, 3, 'all three came from the mirror');
+    // EDNS with DO: another key; the reply carries its OPT record, TTLs as stored.
+    const edns = (id: number, name: string) => query(name, id, { edns: { payload: 1232, do: true } });
+    for (let i = 0; i < 3; i++) await c.ask(l.port, edns(200 + i, 'www.t.lab'));
+    const q = edns(0x4242, 'wWW.t.lab');
+    const beforeEdns = l.stats!().replayed;
+    const r = await c.ask(l.port, q);
+    assert.deepEqual(r, reference(rt, q));
+    assert.equal(l.stats!().replayed - beforeEdns, 1, 'from the mirror');
+    // The case as sent is in the reply's question; the answer's owner is a pointer to it.
+    assert.deepEqual(r.subarray(12, 12 + 11), q.subarray(12, 12 + 11));
+  });
+});
+
+test('a swap (reload, zone change, UPDATE) empties the mirror: the next answer has the new data', async () => {
+  const modules = new ModuleSet();
+  const engine = new Engine(runtime(PLAIN, '203.0.113.5', 1, modules));
+  await withListener(engine, async (l, c) => {
+    for (let i = 0; i < 4; i++) await c.ask(l.port, query('www.t.lab', i + 1));
+    assert.ok(l.stats!().replayed >= 1, 'replayed before the swap');
+    const rt2 = runtime(PLAIN, '203.0.113.77', 2, modules);
+    engine.swap(rt2);
+    const replayed = l.stats!().replayed;
+    const q = query('www.t.lab', 99);
+    const r = await c.ask(l.port, q);
+    assert.deepEqual(r, reference(rt2, q), 'answered from the new zone');
+    assert.deepEqual([...r.subarray(r.length - 4)], [203, 0, 113, 77]);
+    assert.equal(l.stats!().replayed, replayed, 'not replayed');
+    // And the new answers are replayed in turn.
+    for (let i = 0; i < 3; i++) await c.ask(l.port, query('www.t.lab', 200 + i));
+    assert.ok(l.stats!().replayed > replayed);
+  });
+});
+
+test('ctl cache flush (ReplayControl.reset) empties the mirror', async () => {
+  const engine = new Engine(runtime(PLAIN, '203.0.113.5', 1));
+  await withListener(engine, async (l, c) => {
+    for (let i = 0; i < 4; i++) await c.ask(l.port, query('www.t.lab', i + 1));
+    const replayed = l.stats!().replayed;
+    assert.ok(replayed >= 1);
+    engine.replay.reset();
+    await c.ask(l.port, query('www.t.lab', 50));
+    assert.equal(l.stats!().replayed, replayed, 'answered by the engine after the reset');
+  });
+});
+
+test('never replayed: a chain with RRL, an observer that needs each query, a hold', async () => {
+  // RRL judges each response by its client and the time: its chain is not replay-safe.
+  const rrl = new Engine(runtime('limits: { udpPayload: 1232 }\nrrl: { responsesPerSecond: 1000 }', '203.0.113.5', 1));
+  assert.equal(rrl.replay.mode, 0);
+  await withListener(rrl, async (l, c) => {
+    for (let i = 0; i < 6; i++) await c.ask(l.port, query('www.t.lab', i + 1));
+    assert.equal(l.stats!().replayed, 0);
+  });
+  const observed = new Engine(runtime(PLAIN, '203.0.113.5', 1));
+  let seen = 0;
+  observed.observer = () => seen++;
+  await withListener(observed, async (l, c) => {
+    for (let i = 0; i < 6; i++) await c.ask(l.port, query('www.t.lab', i + 1));
+    assert.equal(l.stats!().replayed, 0);
+    assert.equal(seen, 6, 'the observer saw every query');
+  });
+  const held = new Engine(runtime(PLAIN, '203.0.113.5', 1));
+  await withListener(held, async (l, c) => {
+    for (let i = 0; i < 4; i++) await c.ask(l.port, query('www.t.lab', i + 1));
+    const replayed = l.stats!().replayed;
+    assert.ok(replayed >= 1);
+    held.replay.hold();
+    for (let i = 0; i < 4; i++) await c.ask(l.port, query('www.t.lab', 10 + i));
+    assert.equal(l.stats!().replayed, replayed, 'none while held');
+    held.replay.release();
+    for (let i = 0; i < 4; i++) await c.ask(l.port, query('www.t.lab', 20 + i));
+    assert.ok(l.stats!().replayed > replayed, 'replayed again after release');
+  });
+});
+
+test('replays are counted: the process total and per metrics cell', async () => {
+  const engine = new Engine(runtime(PLAIN, '203.0.113.5', 1));
+  const total = replayedTotal();
+  await withListener(engine, async (l, c) => {
+    for (let i = 0; i < 8; i++) await c.ask(l.port, query('www.t.lab', i + 1));
+    assert.equal(replayedTotal() - total, l.stats!().replayed);
+    assert.ok(l.stats!().replayed >= 4);
+  });
+});
