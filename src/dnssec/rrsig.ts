@@ -180,21 +180,36 @@ export function signRRset(rrset: readonly ResourceRecord[], key: DnssecKey, o: S
 /**
  * The signed data of an online signature is built here, not in a new buffer per signature: the signer only
  * reads it during the call (neither the native signer nor node:crypto keeps a reference to it), and signing
- * is synchronous. Grown when an RRset needs more.
+ * is synchronous. The RRs start at HEADER_ROOM, so each key's RRSIG_RDATA header is written just before them
+ * (18 bytes and the signer's name, at most 255). Grown when an RRset needs more.
  */
-let scratch = Buffer.allocUnsafeSlow(2048);
+const HEADER_ROOM = 18 + 255;
+let scratch = Buffer.allocUnsafeSlow(4096);
 
-/** Writes RRSIG_RDATA without the signature (RFC 4034 §3.1) at `b[0]`; returns its length. */
-function writeRrsigHeader(b: Buffer, ownerWire: Uint8Array, type: number, key: DnssecKey, ttl: number, o: SignOptions, signer: Uint8Array): number {
-  b.writeUInt16BE(type, 0);
-  b[2] = key.algorithm;
+/**
+ * The RR part of the signed data (RFC 4034 §3.1.8.1: owner | type | class | TTL | RDLENGTH | RDATA per record,
+ * canonical, sorted by RDATA, duplicates once) of an RRset sent with `ttl`. It says everything a signature
+ * covers besides the RRSIG header, so the online signer's cache keys on it. A view of the shared scratch:
+ * valid until the next call here (copy it to keep it); `rdatas` is sorted in place.
+ */
+export function signedRRs(first: ResourceRecord, ownerWire: Uint8Array, rdatas: Uint8Array[], ttl: number): Uint8Array {
+  const len = rrsLength(ownerWire, rdatas);
+  if (HEADER_ROOM + len > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(HEADER_ROOM + len, scratch.length * 2));
+  writeRRs(scratch, HEADER_ROOM, ownerWire, first.type, first.class ?? RRClass.IN, ttl, rdatas);
+  return scratch.subarray(HEADER_ROOM, HEADER_ROOM + len);
+}
+
+/** Writes RRSIG_RDATA without the signature (RFC 4034 §3.1) at `b[at]`; returns its length. */
+function writeRrsigHeader(b: Buffer, at: number, ownerWire: Uint8Array, type: number, key: DnssecKey, ttl: number, o: SignOptions, signer: Uint8Array): number {
+  b.writeUInt16BE(type, at);
+  b[at + 2] = key.algorithm;
   // Labels (§3.1.3): the owner's labels without the root and without a leading "*" (a wildcard owner).
-  b[3] = wireLabels(ownerWire);
-  b.writeUInt32BE(ttl >>> 0, 4);
-  b.writeUInt32BE(o.expiration >>> 0, 8);
-  b.writeUInt32BE(o.inception >>> 0, 12);
-  b.writeUInt16BE(key.keyTag, 16);
-  b.set(signer, 18);
+  b[at + 3] = wireLabels(ownerWire);
+  b.writeUInt32BE(ttl >>> 0, at + 4);
+  b.writeUInt32BE(o.expiration >>> 0, at + 8);
+  b.writeUInt32BE(o.inception >>> 0, at + 12);
+  b.writeUInt16BE(key.keyTag, at + 16);
+  b.set(signer, at + 18);
   return 18 + signer.length;
 }
 
@@ -204,17 +219,24 @@ function writeRrsigHeader(b: Buffer, ownerWire: Uint8Array, type: number, key: D
  */
 export function signCanonical(first: ResourceRecord, ownerWire: Uint8Array, rdatas: Uint8Array[], key: DnssecKey, o: SignOptions): ResourceRecord<OpaqueRdata> {
   const ttl = o.ttl ?? first.ttl;
+  return signRRs(first, ownerWire, signedRRs(first, ownerWire, rdatas, ttl), key, o);
+}
+
+/**
+ * The RRSIG of `key` over the RRs `signedRRs` just wrote (the last call's view; several keys may sign it in
+ * turn). Its TTL and Original TTL are o.ttl, which must be the TTL those RRs were written with.
+ */
+export function signRRs(first: ResourceRecord, ownerWire: Uint8Array, rrs: Uint8Array, key: DnssecKey, o: SignOptions): ResourceRecord<OpaqueRdata> {
+  if (rrs.buffer !== scratch.buffer || rrs.byteOffset - scratch.byteOffset !== HEADER_ROOM) throw new Error('signRRs: the RRs must be the last signedRRs view');
+  const ttl = o.ttl ?? first.ttl;
   const klass = first.class ?? RRClass.IN;
-  const type = first.type;
   let signer = signerWire.get(key);
   if (!signer) signerWire.set(key, (signer = canonicalNameWire(key.zone)));
-  // RFC 4034 §3.1.8.1: RRSIG_RDATA ‖ RR(1) ‖ RR(2) …
-  const len = 18 + signer.length + rrsLength(ownerWire, rdatas);
-  if (len > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(len, scratch.length * 2));
+  // RFC 4034 §3.1.8.1: RRSIG_RDATA ‖ RR(1) ‖ RR(2) …, the header written just before the RRs.
   const b = scratch;
-  const headerLen = writeRrsigHeader(b, ownerWire, type, key, ttl, o, signer);
-  writeRRs(b, headerLen, ownerWire, type, klass, ttl, rdatas);
-  const data = b.subarray(0, len);
+  const at = HEADER_ROOM - 18 - signer.length;
+  const headerLen = writeRrsigHeader(b, at, ownerWire, first.type, key, ttl, o, signer);
+  const data = b.subarray(at, HEADER_ROOM + rrs.length);
   // Both algorithms give 64 bytes (P-256 r‖s, Ed25519): the native signer writes them straight into the RDATA.
   // A view of a shared slab (an RRSIG is over 64 bytes: its own memory would be an off-heap allocation);
   // whoever keeps signatures long (the online signer's cache) copies them out of the slab.
@@ -224,7 +246,7 @@ export function signCanonical(first: ResourceRecord, ownerWire: Uint8Array, rdat
     if (signature.length !== 64) raw = new Uint8Array(headerLen + signature.length);
     raw.set(signature, headerLen);
   }
-  raw.set(b.subarray(0, headerLen));
+  raw.set(b.subarray(at, HEADER_ROOM));
   return { name: first.name, type: RRType.RRSIG, class: klass, ttl, data: { raw } };
 }
 

@@ -1,5 +1,5 @@
 // Online signing of a response as it will be sent: an RRSIG after every authoritative RRset of a signed zone, and negative answers by compact denial of existence (RFC 9824).
-import { nameKey, parentName } from '../../wire/name.js';
+import { nameKey, namesEqual, parentName } from '../../wire/name.js';
 import { Rcode, RRType, type ResourceRecord, type SOARdata } from '../../wire/types.js';
 import type { ZoneSet } from '../../zone/tree.js';
 import { immediateSuccessor, nsecRecord, NXNAME } from '../nsec.js';
@@ -14,17 +14,24 @@ export interface SignableResponse {
   additional: ResourceRecord[];
 }
 
-/** Records grouped into RRsets (owner, type), in the order the sets first appear. */
+/**
+ * Records grouped into RRsets (owner, type), in the order the sets first appear. A linear search of the sets
+ * found so far: a response holds a few sets, and this spares a key string per record (a signed pool answer is
+ * one record).
+ */
 function rrsets(records: readonly ResourceRecord[]): ResourceRecord[][] {
   const sets: ResourceRecord[][] = [];
-  const at = new Map<string, number>();
   for (const rr of records) {
-    const k = `${nameKey(rr.name)}/${rr.type}`;
-    const i = at.get(k);
-    if (i === undefined) {
-      at.set(k, sets.length);
-      sets.push([rr]);
-    } else sets[i]!.push(rr);
+    let set: ResourceRecord[] | undefined;
+    for (let i = sets.length - 1; i >= 0; i--) {
+      const head = sets[i]![0]!;
+      if (head.type === rr.type && (head.name === rr.name || namesEqual(head.name, rr.name))) {
+        set = sets[i];
+        break;
+      }
+    }
+    if (set) set.push(rr);
+    else sets.push([rr]);
   }
   return sets;
 }

@@ -4,7 +4,7 @@ import { perConfig } from '../../config/per-config.js';
 import { nameKey } from '../../wire/name.js';
 import { RRType, type OpaqueRdata, type ResourceRecord } from '../../wire/types.js';
 import { dnskeyRecord, dsRdata, type DnssecKey } from '../keys.js';
-import { canonicalRdata, signCanonical } from '../rrsig.js';
+import { canonicalRdata, signedRRs, signRRs } from '../rrsig.js';
 import { canonicalNameWire } from '../canonical.js';
 import { dnssecSites, keysOf, type DnssecConfigSources } from './load.js';
 import type { DnssecConfig } from './schema.js';
@@ -25,7 +25,9 @@ export const systemClock: SignClock = { now: () => Math.floor(Date.now() / 1000)
 
 /** Cached RRSIGs of one (RRset, TTL): reused until half their validity is gone, then made again. */
 interface CachedSigs {
-  readonly key: string;
+  /** The RRs of the signed data (rrsig.ts signedRRs: canonical owner, type, class, TTL, sorted RDATA), copied. */
+  readonly key: Uint8Array;
+  readonly hash: number;
   readonly sigs: ResourceRecord[];
   readonly renewAt: number;
 }
@@ -42,16 +44,29 @@ const CACHE_LIMIT = 20000;
  */
 const PROBATION_SLOTS = 512;
 
-/** An entry for the cache: its signatures' RDATA copied out of the shared slab they were made in (see signCanonical), so a kept signature does not pin a slab. */
+/** An entry for the cache: its signatures' RDATA copied out of the shared slab they were made in (see signRRs), so a kept signature does not pin a slab. */
 function kept(e: CachedSigs): CachedSigs {
   return { ...e, sigs: e.sigs.map((s) => ({ ...s, data: { raw: (s.data as OpaqueRdata).raw.slice() } })) };
 }
 
-/** FNV-1a of a string's UTF-16 code units: the probation slot of a cache key. */
-function keyHash(s: string): number {
+/**
+ * FNV-1a of the bytes, four at a time (a cache key's hash, not a defence: an entry is used only when its key's
+ * bytes are equal). Hashing the signed data's RRs, which are built for signing anyway, replaced a string key
+ * made of the lower-cased owner and every RDATA's latin1 string, and its hash.
+ */
+function bytesHash(b: Uint8Array): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  const n = b.length & ~3;
+  let i = 0;
+  for (; i < n; i += 4) h = Math.imul(h ^ (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)), 0x01000193);
+  for (; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
   return h >>> 0;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export class SignedZone {
@@ -63,7 +78,8 @@ export class SignedZone {
   readonly dnskeySet: readonly ResourceRecord[];
   readonly cdsSet: readonly ResourceRecord[];
   readonly cdnskeySet: readonly ResourceRecord[];
-  private readonly cache = new Map<string, CachedSigs>();
+  /** By the hash of the key; a different key with the same hash is a miss and replaces the entry. */
+  private readonly cache = new Map<number, CachedSigs>();
   private readonly probation: (CachedSigs | undefined)[] = new Array<CachedSigs | undefined>(PROBATION_SLOTS).fill(undefined);
   /** Counters for tests and metrics: signatures made, cache hits. */
   signed = 0;
@@ -98,15 +114,17 @@ export class SignedZone {
   sign(rrset: readonly ResourceRecord[]): ResourceRecord[] {
     const first = rrset[0]!;
     const ttl = first.ttl;
-    // The canonical forms are made once: for the cache key and for the data every key signs (RFC 4034 §6.2).
-    const rdatas = rrset.map(canonicalRdata);
-    let key = `${nameKey(first.name)}|${first.type}|${ttl}`;
-    for (const rd of rdatas) key += '|' + Buffer.from(rd.buffer, rd.byteOffset, rd.byteLength).toString('latin1');
+    // The canonical forms are made once, and the signed data's RRs from them once: they are the cache key and
+    // what every key signs (RFC 4034 §6.2, §3.1.8.1).
+    const owner = canonicalNameWire(first.name);
+    const rrs = signedRRs(first, owner, rrset.map(canonicalRdata), ttl);
+    const hash = bytesHash(rrs);
     const now = this.clock.now();
-    const cached = this.cache.get(key);
-    const slot = keyHash(key) & (PROBATION_SLOTS - 1);
+    const cached = this.cache.get(hash);
+    const inCache = cached !== undefined && sameBytes(cached.key, rrs);
+    const slot = hash & (PROBATION_SLOTS - 1);
     const seen = this.probation[slot];
-    const hit = cached ?? (seen?.key === key ? seen : undefined);
+    const hit = inCache ? cached : seen?.hash === hash && sameBytes(seen.key, rrs) ? seen : undefined;
     if (hit && hit.renewAt > now) {
       this.hits++;
       if (hit !== cached) {
@@ -121,12 +139,11 @@ export class SignedZone {
     // Inception an hour back: a validator whose clock is slow still accepts the signature (RFC 6781 §4.4.2.2).
     const o = { inception: now - 3600, expiration: now + expiry, ttl };
     const isKeySet = first.type === RRType.DNSKEY || first.type === CDS || first.type === CDNSKEY;
-    const owner = canonicalNameWire(first.name);
-    const sigs = (isKeySet ? this.keySigners : this.zoneSigners).map((k) => signCanonical(first, owner, rdatas, k, o));
+    const sigs = (isKeySet ? this.keySigners : this.zoneSigners).map((k) => signRRs(first, owner, rrs, k, o));
     this.signed += sigs.length;
-    const entry: CachedSigs = { key, sigs, renewAt: now + (expiry >> 1) };
+    const entry: CachedSigs = { key: new Uint8Array(rrs), hash, sigs, renewAt: now + (expiry >> 1) };
     // A set renewed in the cache stays there; a new one waits in its slot until it is asked for again.
-    if (cached) this.cache.set(key, kept(entry));
+    if (inCache) this.cache.set(hash, kept(entry));
     else this.probation[slot] = entry;
     return sigs;
   }
@@ -139,7 +156,7 @@ export class SignedZone {
         if (--drop === 0) break;
       }
     }
-    this.cache.set(entry.key, entry);
+    this.cache.set(entry.hash, entry);
   }
 }
 
@@ -154,17 +171,25 @@ export class SignerTable {
     return this.byApex.size;
   }
 
+  /** find's last question and answer: one response asks for the same name several times (the question, its answer's owner). */
+  private lastName: string | undefined;
+  private lastZone: SignedZone | undefined;
+
   /** The deepest signed zone holding `name`. */
   find(name: string): SignedZone | undefined {
     if (this.byApex.size === 0) return undefined;
+    if (name === this.lastName) return this.lastZone;
     let key = nameKey(name);
+    let z: SignedZone | undefined;
     for (;;) {
-      const z = this.byApex.get(key);
-      if (z) return z;
-      if (key === '.') return undefined;
+      z = this.byApex.get(key);
+      if (z || key === '.') break;
       const dot = key.indexOf('.');
       key = dot === key.length - 1 ? '.' : key.slice(dot + 1);
     }
+    this.lastName = name;
+    this.lastZone = z;
+    return z;
   }
 
   /** The signed zone whose apex is exactly `name`. */
