@@ -120,6 +120,8 @@ interface Result {
   concurrent: Percentiles;
   /** CPU the server used per grant (its process and live children, e.g. `nft -i`), ms: what the load cannot inflate much. */
   cpuPerGrant: number;
+  /** CPU redis-server used per grant (+redis rows), ms: with --redis-cpu server it shares the server's core. */
+  redisCpuPerGrant?: number;
   /** The server's GC pauses during the sequential phase (from --trace-gc): how many, their sum and the longest, ms. */
   gc: { pauses: number; totalMs: number; maxMs: number };
 }
@@ -194,6 +196,7 @@ async function measure(backend: Backend, fsync: string): Promise<Result> {
   try {
     await server.waitFor(/fluxdns ready/, 30000, 'both');
     const cpu0 = treeCpuMs(server.pid);
+    const redisCpu0 = redis ? treeCpuMs(redis.pid) : 0;
     const warmup = Number(flags.warmup);
     const sequential = Number(flags.sequential);
     const concurrent = Number(flags.concurrent);
@@ -205,6 +208,7 @@ async function measure(backend: Backend, fsync: string): Promise<Result> {
     const conc = await runClient(backend, inNs, port, { sequential: 0, warmup: 0, concurrent, offset: warmup + sequential });
     const grants = warmup + sequential + concurrent;
     const cpu = treeCpuMs(server.pid) - cpu0;
+    const redisCpuUsed = redis ? treeCpuMs(redis.pid) - redisCpu0 : undefined;
     return {
       backend: backend.endsWith('+redis') ? `${backend} (appendfsync ${fsync})` : backend,
       grants,
@@ -213,6 +217,7 @@ async function measure(backend: Backend, fsync: string): Promise<Result> {
       grantsPerSecond: Math.round(conc.concurrent / conc.seconds),
       concurrent: percentiles(conc.concurrentLatencies),
       cpuPerGrant: round(cpu / grants),
+      redisCpuPerGrant: redisCpuUsed === undefined ? undefined : round(redisCpuUsed / grants),
       gc,
     };
   } finally {
@@ -236,7 +241,7 @@ try {
   for (const [b, fsync] of runs) {
     const r = await measure(b, fsync);
     results.push(r);
-    process.stdout.write(`${r.backend}${b.endsWith('+redis') ? ` [redis-server on the ${redisCpu}'s CPU]` : ''}: grant ${f(r.grant)} | static name ${f(r.static)} | ${r.grantsPerSecond} grants/s (${flags.inflight} in flight, p99 ${r.concurrent.p99} ms) | server CPU ${r.cpuPerGrant} ms/grant | GC in the sequential phase: ${r.gc.pauses} pauses, ${r.gc.totalMs} ms, longest ${r.gc.maxMs} ms\n`);
+    process.stdout.write(`${r.backend}${b.endsWith('+redis') ? ` [redis-server on the ${redisCpu}'s CPU]` : ''}: grant ${f(r.grant)} | static name ${f(r.static)} | ${r.grantsPerSecond} grants/s (${flags.inflight} in flight, p99 ${r.concurrent.p99} ms) | server CPU ${r.cpuPerGrant} ms/grant${r.redisCpuPerGrant === undefined ? '' : `, redis-server ${r.redisCpuPerGrant}`} | GC in the sequential phase: ${r.gc.pauses} pauses, ${r.gc.totalMs} ms, longest ${r.gc.maxMs} ms\n`);
   }
   const meta = { date: new Date().toISOString(), cpus: cpus().length, cpu: cpus()[0]?.model, loadavg: loadavg().map((x) => Math.round(x * 100) / 100), client: flags.client === 'node' ? 'bench/grants-client.ts' : 'bench/grants-client.c', pin: flags.pin, redisCpu, serverNodeFlags: nodeFlags.join(' '), server: flags.tsx ? 'src via tsx' : 'dist/cli/main.js', sequential: Number(flags.sequential), warmup: Number(flags.warmup), concurrent: Number(flags.concurrent), inflight: Number(flags.inflight) };
   mkdirSync(join(repoRoot, 'bench', 'results'), { recursive: true });
@@ -248,9 +253,9 @@ try {
       `${meta.pin === 'none' ? 'not pinned' : `server on CPU ${pins![0]}, client on CPU ${pins![1]}, redis-server ${redisCpu === 'none' ? 'not pinned' : `on the ${redisCpu}'s CPU (--redis-cpu ${redisCpu})`}`}${meta.serverNodeFlags ? `, server node flags \`${meta.serverNodeFlags}\`` : ''}. ` +
       `"static" is a cached static name of the same zone asked by the same client between the grants: the floor of any answer on this machine. Seed 000: 13 ms DNS update + 4 ms NAT rule.`,
     '',
-    '| backend | grant p50 | p90 | p99 | p99.9 | max | static p50 | static p99 | static p99.9 | grants/s | concurrent p99 | server CPU/grant | GC pauses (sequential): n, sum, longest |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.backend} | ${r.grant.p50} | ${r.grant.p90} | ${r.grant.p99} | ${r.grant.p999} | ${r.grant.max} | ${r.static.p50} | ${r.static.p99} | ${r.static.p999} | ${r.grantsPerSecond} | ${r.concurrent.p99} | ${r.cpuPerGrant} | ${r.gc.pauses}, ${r.gc.totalMs}, ${r.gc.maxMs} |`),
+    '| backend | grant p50 | p90 | p99 | p99.9 | max | static p50 | static p99 | static p99.9 | grants/s | concurrent p99 | server CPU/grant | redis-server CPU/grant | GC pauses (sequential): n, sum, longest |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.backend} | ${r.grant.p50} | ${r.grant.p90} | ${r.grant.p99} | ${r.grant.p999} | ${r.grant.max} | ${r.static.p50} | ${r.static.p99} | ${r.static.p999} | ${r.grantsPerSecond} | ${r.concurrent.p99} | ${r.cpuPerGrant} | ${r.redisCpuPerGrant ?? '-'} | ${r.gc.pauses}, ${r.gc.totalMs}, ${r.gc.maxMs} |`),
     '',
     'All times ms.',
     '',
