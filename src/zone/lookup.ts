@@ -93,9 +93,8 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
   let dnamesSeen: Set<number> | undefined;
   let name: QName = qname;
   let wildcard = false;
-  let requiredAdditional = 0;
   let lastWildcard = NO_WILDCARD;
-  let lastClosest = NO_WILDCARD;
+  const lastClosest = NO_WILDCARD;
 
   for (let i = 0; ; i++) {
     const step = zoneStep(zone, name, qtype, opts, i === 0 ? qwire : undefined);
@@ -105,8 +104,7 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
         // the answer, no per-set arrays (what addAdditional would return at once for it).
         if (step.sets.length === 1 && !ADDITIONAL_TYPES.has(st.b.setType[step.sets[0]!]!)) {
           st.answerRecords(step.sets[0]!, step.owner, answer);
-          lastWildcard = step.wildcard;
-          return done('answer', Rcode.NOERROR, true, step.wildcard >= 0);
+          return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest);
         }
         const sets: { type: number; records: ResourceRecord[] }[] = [];
         for (const set of step.sets) {
@@ -115,28 +113,25 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
           sets.push({ type: st.b.setType[set]!, records });
         }
         addAdditional(zone, sets, additional, step.owner);
-        lastWildcard = step.wildcard;
-        return done('answer', Rcode.NOERROR, true, step.wildcard >= 0);
+        return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest);
       }
+      // A negative answer's authority is the SOA alone: an array of that one record (a push into [] would
+      // give it room for 17), and no chain before it has put anything there.
       case 'nodata':
-        authority.push(zone.negativeSoa());
-        lastWildcard = step.wildcard;
-        return done('nodata', Rcode.NOERROR, true, step.wildcard >= 0);
+        return outcome(zone, 'nodata', Rcode.NOERROR, true, answer, [zone.negativeSoa()], additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest);
       case 'nxdomain':
-        authority.push(zone.negativeSoa());
-        lastClosest = step.closest;
         // RFC 6604 §3: after a chain, the rcode describes the last name looked up.
-        return done('nxdomain', Rcode.NXDOMAIN, true, false);
+        return outcome(zone, 'nxdomain', Rcode.NXDOMAIN, true, answer, [zone.negativeSoa()], additional, wildcard, 0, lastWildcard, step.closest);
       case 'referral': {
         const ns = st.answerRecords(step.ns, st.nodeText(step.node));
         for (const r of ns) authority.push(r);
-        requiredAdditional = addGlue(zone, ns, additional);
+        const required = addGlue(zone, ns, additional);
         // A referral reached through a CNAME keeps AA: the CNAME itself is authoritative data.
-        return done('referral', Rcode.NOERROR, answer.length > 0, false);
+        return outcome(zone, 'referral', Rcode.NOERROR, answer.length > 0, answer, authority, additional, wildcard, required, lastWildcard, lastClosest);
       }
       case 'yxdomain':
         st.answerRecords(step.set, st.nodeText(step.node), answer);
-        return done('yxdomain', Rcode.YXDOMAIN, true, false);
+        return outcome(zone, 'yxdomain', Rcode.YXDOMAIN, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest);
       case 'cname':
       case 'dname': {
         if (step.kind === 'cname') {
@@ -146,19 +141,19 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
         } else {
           // A DNAME that points below itself meets itself again: the same record never goes twice
           // into one section, so the chain ends here with what it has (NSD stops the same way).
-          if (dnamesSeen?.has(step.set)) return done('answer', Rcode.NOERROR, true, wildcard);
+          if (dnamesSeen?.has(step.set)) return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest);
           (dnamesSeen ??= new Set()).add(step.set);
           st.answerRecords(step.set, st.nodeText(step.node), answer);
           answer.push(step.cname);
         }
         // The synthesized CNAME answers a CNAME query itself (RFC 6672 §3.1): nothing to follow.
-        if (qtype === RRType.CNAME) return done('answer', Rcode.NOERROR, true, wildcard);
+        if (qtype === RRType.CNAME) return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest);
         (seen ??= new Set()).add(nameKey(text(name)));
         const target = step.target;
         // Chains are followed only inside the zone that answered, as NSD and Knot do: data from another
         // zone may have a different authority, and a loop or long chain ends the answer where it is.
         if (!zone.contains(target) || seen.has(nameKey(target)) || i >= MAX_CHAIN) {
-          return done('answer', Rcode.NOERROR, true, wildcard);
+          return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest);
         }
         name = target;
         lastWildcard = NO_WILDCARD;
@@ -166,11 +161,14 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
       }
     }
   }
+}
 
-  function done(kind: LookupKind, rcode: number, aa: boolean, wc: boolean): LookupResult {
-    return new Outcome(kind, rcode, aa, answer, authority, additional, zone, wildcard || wc, requiredAdditional, st, lastWildcard, lastClosest);
-  }
-
+/**
+ * The result of a lookup. A function of the module, not a closure in lookupInZone: a closure made the
+ * lookup's variables live in a context object allocated per query, and every access to them go through it.
+ */
+function outcome(zone: Zone, kind: LookupKind, rcode: number, aa: boolean, answer: ResourceRecord[], authority: ResourceRecord[], additional: ResourceRecord[], wildcard: boolean, requiredAdditional: number, wildcardNode: number, closestNode: number): LookupResult {
+  return new Outcome(kind, rcode, aa, answer, authority, additional, zone, wildcard, requiredAdditional, zone.store, wildcardNode, closestNode);
 }
 
 /**

@@ -1,11 +1,15 @@
 // zone responder: answers from the master-file zones (RFC 1034 §4.3.2) and refuses names outside them.
 import { Rcode, RRType } from '../../wire/types.js';
-import { lookupInZone } from '../../zone/lookup.js';
+import { lookupInZone, type LookupOptions } from '../../zone/lookup.js';
 import { setSections, type QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../answer/unit.js';
 import { TTL_JITTER, zoneTtlJitter } from '../ttl-jitter/index.js';
 import { serveDnssec } from '../../dnssec/serve/step.js';
 import { dnssecIndexOf } from '../../dnssec/serve/index.js';
+
+/** The lookup's options: ANY is answered minimally over UDP only (RFC 8482 §4.1). Made once, not per query. */
+const MINIMAL_ANY: LookupOptions = { minimalAny: true };
+const FULL_ANY: LookupOptions = { minimalAny: false };
 
 export function zoneResponder(): Unit {
   return {
@@ -22,7 +26,7 @@ export function zoneResponder(): Unit {
       if (q.type === RRType.AXFR || q.type === RRType.IXFR) return fail(Rcode.REFUSED, 'zone transfer not allowed');
       // The name from the query's bytes (no text parsed again); its text (q.name) is made only for an
       // answer that spells it — a NXDOMAIN or NODATA never reads it.
-      const result = lookupInZone(zone, q, q.type, { minimalAny: ctx.transport.proto === 'udp' }, ctx.questionWire());
+      const result = lookupInZone(zone, q, q.type, ctx.transport.proto === 'udp' ? MINIMAL_ANY : FULL_ANY, ctx.questionWire());
       // RRSIGs and NSEC/NSEC3 proofs of a pre-signed zone, when the query set DO (src/dnssec/serve/).
       if (dnssecIndexOf(zone) !== undefined) serveDnssec(result, q.name, q.type, ctx.query.edns?.dnssecOk === true);
       ctx.zoneResult = result;
