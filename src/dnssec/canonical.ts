@@ -122,6 +122,31 @@ export function canonicalKey(name: string, skipLabels = 0): string {
 }
 
 /**
+ * canonicalKey's code units for a lower-cased wire name (its labels start at wire[offs[i]]), written into
+ * `out`; returns how many. For names already in wire form (a query's question): no text, no string.
+ */
+export function canonicalKeyUnits(wire: Uint8Array, offs: ArrayLike<number>, skipLabels: number, out: Uint16Array): number {
+  let n = 0;
+  for (let l = offs.length - 1 - skipLabels; l >= 0; l--) {
+    const p = offs[l]!;
+    const len = wire[p]!;
+    for (let k = 1; k <= len; k++) out[n++] = wire[p + k]! + 1;
+    out[n++] = 0;
+  }
+  return n;
+}
+
+/** Compares a canonicalKey string with key units (canonicalKeyUnits): negative, 0 or positive as `<`, `=`, `>`. */
+export function compareKeyUnits(key: string, units: Uint16Array, n: number): number {
+  const m = Math.min(key.length, n);
+  for (let i = 0; i < m; i++) {
+    const d = key.charCodeAt(i) - units[i]!;
+    if (d !== 0) return d;
+  }
+  return key.length - n;
+}
+
+/**
  * The first six code units of a canonicalKey as a number (base 257, missing units 0): a smaller number
  * means an earlier key; equal numbers say nothing (compare the strings).
  */

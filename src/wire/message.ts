@@ -9,7 +9,7 @@ import { rdataCodec } from './rdata/index.js';
 import { validateKnownOptions } from './edns.js';
 import { wireOf, writeWireRdata } from './pre-encoded.js';
 import { apexInQuestion, negativeTemplateOf, writeNegativeTemplate } from './negative.js';
-import { apexInMessage, recordBlockOf, writeRecordBlock, type RecordBlock } from './record-block.js';
+import { recordBlockOf, writeRecordBlock, type RecordBlock } from './record-block.js';
 
 export interface EncodeOptions {
   /**
@@ -149,12 +149,17 @@ function coversSet(sig: ResourceRecord, rr: ResourceRecord): boolean {
 /** Pointers have 14 bits: a block's owner must start below this offset. */
 const MAX_POINTER = 0x3fff;
 
-/** records[i, j) are exactly the block's records (the very objects it was made for). */
-function blockIs(block: RecordBlock, records: readonly ResourceRecord[], i: number, j: number): boolean {
+/**
+ * Where the RRset group starting at records[i] ends when it is exactly the block's records (the very
+ * objects it was made for, nothing after them that would join the group), else -1.
+ */
+function blockEnd(block: RecordBlock, records: readonly ResourceRecord[], i: number): number {
   const b = block.records;
-  if (j - i !== b.length) return false;
-  for (let k = 0; k < b.length; k++) if (records[i + k] !== b[k]) return false;
-  return true;
+  const j = i + b.length;
+  if (j > records.length) return -1;
+  for (let k = 0; k < b.length; k++) if (records[i + k] !== b[k]) return -1;
+  if (j < records.length && (sameRRset(records[i]!, records[j]!) || coversSet(records[j]!, records[i]!))) return -1;
+  return j;
 }
 
 /**
@@ -166,15 +171,18 @@ function writeSection(w: Writer, records: readonly ResourceRecord[], limit: numb
   let i = 0;
   const n = records.length;
   while (i < n) {
-    let j = i + 1;
-    while (j < n && sameRRset(records[i]!, records[j]!)) j++;
-    // RFC 4035 §3.1.1: the RRSIGs right after an RRset that cover it go (or are dropped) with it.
-    while (j < n && coversSet(records[j]!, records[i]!)) j++;
     const mark = w.mark();
+    // A block (wire/record-block.ts) is an RRset and its RRSIGs written from bytes made once.
     const block = recordBlockOf(records[i]!);
-    const apexAt = block !== undefined && w.pos <= MAX_POINTER && blockIs(block, records, i, j) ? apexInMessage(w.buf, block.apex) : -1;
-    if (apexAt >= 0) writeRecordBlock(w, block!, apexAt);
-    else for (let k = i; k < j; k++) writeRecord(w, records[k]!);
+    let j = block !== undefined && w.pos <= MAX_POINTER ? blockEnd(block, records, i) : -1;
+    if (j >= 0) writeRecordBlock(w, block!);
+    else {
+      j = i + 1;
+      while (j < n && sameRRset(records[i]!, records[j]!)) j++;
+      // RFC 4035 §3.1.1: the RRSIGs right after an RRset that cover it go (or are dropped) with it.
+      while (j < n && coversSet(records[j]!, records[i]!)) j++;
+      for (let k = i; k < j; k++) writeRecord(w, records[k]!);
+    }
     if (w.pos > limit) {
       w.rollback(mark);
       if (strict) {

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { decodeMessage, encodeMessage, queryMessage } from './message.js';
 import { RRType, type Message, type ResourceRecord } from './types.js';
 import { attachRecordBlock, recordBlockOf } from './record-block.js';
+import { withWire, wireOf } from './pre-encoded.js';
+import { nameToWire } from './name.js';
 
 const raw = (rr: ResourceRecord) => (rr.data as { raw?: Uint8Array }).raw;
 
@@ -52,4 +54,42 @@ test('an NSEC3 proof block encodes as the records would, in any question case, a
   assert.deepEqual(other.authorities, plain.slice(0, 3));
   const partial = decodeMessage(encodeMessage(response('x.example.', [a[0]!, a[1]!])));
   assert.deepEqual(partial.authorities, plain.slice(0, 2));
+});
+
+/** An SOA whose RDATA is its wire form (as a compiled zone holds it), MNAME ns1.example., RNAME hostmaster.example. */
+function soaRecord(): ResourceRecord {
+  const rdata = Uint8Array.from([3, ...Buffer.from('ns1'), 7, ...Buffer.from('example'), 0, 10, ...Buffer.from('hostmaster'), 7, ...Buffer.from('example'), 0, ...new Uint8Array(20).fill(1)]);
+  return { name: 'example.', type: RRType.SOA, class: 1, ttl: 300, data: withWire({ mname: 'ns1.example.', rname: 'hostmaster.example.', serial: 0x01010101, refresh: 0x01010101, retry: 0x01010101, expire: 0x01010101, minimum: 0x01010101 }, rdata) };
+}
+
+function nsec(owner: string, next: string): ResourceRecord[] {
+  const r: ResourceRecord = { name: owner, type: RRType.NSEC, class: 1, ttl: 300, data: { raw: Uint8Array.from([...nameToWire(next), 0, 1, 0x40]) } };
+  return [r, rrsig(owner, RRType.NSEC, 64, 300)];
+}
+
+test('SOA and NSEC blocks give the bytes of the compression table: owners pointing into the question, into MNAME, at earlier owners', () => {
+  const soaSet = [soaRecord(), rrsig('example.', RRType.SOA, 64, 300)];
+  // ns1.example. is MNAME's name; b.a.example. compresses against the earlier a.example.
+  const proofs = [nsec('a.example.', 'b.a.example.'), nsec('ns1.example.', 'z.example.'), nsec('b.a.example.', 'c.example.')];
+  const copy = (rs: ResourceRecord[]) => rs.map((r) => ({ ...r }));
+  const plain = [...copy(soaSet), ...proofs.flatMap(copy)];
+  attachRecordBlock(soaSet, (rr) => raw(rr) ?? wireOf(rr.data));
+  for (const p of proofs) attachRecordBlock(p, raw);
+  assert.ok(recordBlockOf(soaSet[0]!) && proofs.every((p) => recordBlockOf(p[0]!)));
+  const blocks = [...soaSet, ...proofs.flat()];
+  for (const qname of ['x.example.', 'q.a.example.', 'X.NS1.Example.', 'example.', 'b.a.example.', 'deep.x.y.z.example.']) {
+    const withBlocks = encodeMessage(response(qname, blocks), { maxSize: 1232, query: encodeMessage(queryMessage(qname, RRType.A)) });
+    const without = encodeMessage(response(qname, plain), { maxSize: 1232, query: encodeMessage(queryMessage(qname, RRType.A)) });
+    assert.deepEqual(withBlocks, without, qname);
+    assert.deepEqual(decodeMessage(withBlocks).authorities.length, plain.length, qname);
+  }
+  // The blocks as the answer section's tail: after other names, still the same bytes.
+  const msg = response('h.example.', blocks);
+  msg.answers = [{ name: 'h.example.', type: RRType.CNAME, class: 1, ttl: 60, data: { target: 'ns1.example.' } }];
+  const plainMsg = { ...msg, authorities: plain };
+  assert.deepEqual(encodeMessage(msg), encodeMessage(plainMsg));
+  // Records that only look like the block's (copies) are written one by one, and a block never joins another group.
+  assert.deepEqual(encodeMessage(response('x.example.', [...copy(soaSet), ...proofs[0]!])), encodeMessage(response('x.example.', plain.slice(0, 4))));
+  const extraSig = [...soaSet, rrsig('example.', RRType.SOA, 64, 300)];
+  assert.equal(decodeMessage(encodeMessage(response('x.example.', extraSig))).authorities.length, 3);
 });

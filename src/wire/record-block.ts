@@ -1,23 +1,30 @@
-// Records written from bytes made once: an NSEC3 record and its RRSIGs (a DNSSEC denial proof, RFC 5155 §7.2)
-// go out unchanged in answer after answer but for where their owner's parent (the zone apex) sits in the
-// question. The block holds them as the encoder would write them after a question ending in the apex:
-// the owner's first label, a pointer to the apex, the RRSIGs' owners as pointers to that owner, RDATA copied
-// (NSEC3 and RRSIG RDATA has no compressible names, RFC 3597 §4). The encoder copies the bytes and moves
-// the pointers (message.ts writeSection) instead of compressing two names and copying per record.
+// Records written from bytes made once: a DNSSEC proof record (NSEC or NSEC3, RFC 4035 §3.1.3, RFC 5155
+// §7.2) or a negative answer's SOA, each with its RRSIGs, go out unchanged in answer after answer but for
+// how their names are compressed. The block holds the owner (and the SOA's MNAME and RNAME) as names
+// prepared for the compression table, and every other byte as the encoder writes it: type, class, TTL,
+// RDATA copied (NSEC, NSEC3 and RRSIG RDATA has no compressible names, RFC 3597 §4), the RRSIGs' owners as
+// pointers to the first owner. The encoder compresses those names through its table as for any record,
+// copies the rest and sets the pointers (message.ts writeSection): the same bytes as writing the records
+// one by one, without hashing the names byte by byte and copying field by field per answer.
 import { RRType, type ResourceRecord } from './types.js';
 import { nameToWire } from './name.js';
-import { Writer } from './writer.js';
+import { prepareName, type PreparedName, type Writer } from './writer.js';
 
 export interface RecordBlock {
   /** The records the bytes stand for, in order: the encoder uses the block only for these very objects. */
   readonly records: readonly ResourceRecord[];
-  readonly bytes: Uint8Array;
-  /** The owner's parent in lower-cased wire form: it must end the question for the block to be written. */
-  readonly apex: Uint8Array;
-  /** Offsets in `bytes` of the pointer to the apex (after the owner's first label). */
-  readonly apexPtr: number;
-  /** Offsets in `bytes` of pointers to the owner (the block's first byte). */
-  readonly ownerPtr: readonly number[];
+  /** The owner in uncompressed wire form, spelt as the record's name, with its compression hashes. */
+  readonly owner: PreparedName;
+  /** The first record's type, class and TTL. */
+  readonly head: Uint8Array;
+  /** Names at the start of its RDATA that are compressed (an SOA's MNAME and RNAME, RFC 1035 §3.3.13); none for NSEC/NSEC3. */
+  readonly rdataNames: readonly PreparedName[];
+  /** The rest of its RDATA. */
+  readonly rdataRest: Uint8Array;
+  /** The RRSIGs that follow it, each with a 2-byte owner slot. */
+  readonly tail: Uint8Array;
+  /** Offsets in `tail` of the RRSIGs' owner slots. */
+  readonly ownerSlots: readonly number[];
 }
 
 const BLOCK: unique symbol = Symbol('record.block');
@@ -28,78 +35,114 @@ export function recordBlockOf(rr: ResourceRecord): RecordBlock | undefined {
   return (rr as WithBlock)[BLOCK];
 }
 
+function put16(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 8;
+  b[at + 1] = v & 0xff;
+}
+
+function put32(b: Uint8Array, at: number, v: number): void {
+  put16(b, at, v >>> 16);
+  put16(b, at + 2, v & 0xffff);
+}
+
+function endOfName(b: Uint8Array, at: number): number {
+  while (b[at] !== 0) at += b[at]! + 1;
+  return at + 1;
+}
+
+/** An RDATA name in lower case (keepCase changes nothing for it, writer.ts entryExact) and not the root. */
+function plainRdataName(b: Uint8Array, at: number, end: number): boolean {
+  if (end - at <= 1) return false;
+  for (let i = at; i < end; i++) if (b[i]! >= 0x41 && b[i]! <= 0x5a) return false;
+  return true;
+}
+
 /**
- * Attaches a block for `records` (an NSEC3 RRset of one record owned by `label.apex.`, then RRSIGs at the
- * same owner, each with RFC 3597 RDATA bytes) to the first of them; nothing when they are not of that shape.
+ * Attaches a block for `records` (one NSEC, NSEC3 or SOA record, then RRSIGs covering it with the very
+ * same owner string, each with wire RDATA from `rdataOf`) to the first of them; nothing when they are not of that
+ * shape (an SOA whose MNAME or RNAME has upper-case letters or is the root keeps the general path).
  * Not enumerable: the record compares and prints as before.
  */
 export function attachRecordBlock(records: readonly ResourceRecord[], rdataOf: (rr: ResourceRecord) => Uint8Array | undefined): void {
   const first = records[0];
-  if (first === undefined || first.type !== RRType.NSEC3) return;
+  if (first === undefined || (first.type !== RRType.NSEC3 && first.type !== RRType.NSEC && first.type !== RRType.SOA) || first.name.length <= 1) return;
+  if (recordBlockOf(first) !== undefined) return;
   let owner: Uint8Array;
   try {
-    owner = nameToWire(first.name.toLowerCase());
+    owner = nameToWire(first.name);
   } catch {
     return;
   }
-  const labelEnd = 1 + owner[0]!;
-  if (owner[0] === 0 || labelEnd >= owner.length - 1) return;
-  const w = new Writer(256);
-  const ownerPtr: number[] = [];
-  let apexPtr = -1;
-  for (let i = 0; i < records.length; i++) {
+  const raw0 = rdataOf(first);
+  if (raw0 === undefined) return;
+  const rdataNames: PreparedName[] = [];
+  let restAt = 0;
+  if (first.type === RRType.SOA) {
+    for (let k = 0; k < 2; k++) {
+      const end = endOfName(raw0, restAt);
+      if (!plainRdataName(raw0, restAt, end)) return;
+      rdataNames.push(prepareName(raw0.slice(restAt, end)));
+      restAt = end;
+    }
+  }
+  const head = new Uint8Array(8);
+  put16(head, 0, first.type);
+  put16(head, 2, first.class);
+  put32(head, 4, first.ttl);
+  // The RRSIGs after it: a 2-byte owner slot, type, class, TTL, RDLENGTH and RDATA each.
+  const sigRdata: Uint8Array[] = [];
+  let size = 0;
+  for (let i = 1; i < records.length; i++) {
     const rr = records[i]!;
     const raw = rdataOf(rr);
-    if (raw === undefined || rr.name !== first.name || (i > 0 && rr.type !== RRType.RRSIG)) return;
-    if (i === 0) {
-      w.bytesFrom(owner, 0, labelEnd);
-      apexPtr = w.pos;
-    } else ownerPtr.push(w.pos);
-    w.u16(0xc000);
-    w.u16(rr.type);
-    w.u16(rr.class);
-    w.u32(rr.ttl);
-    w.u16(raw.length);
-    w.bytes(raw);
+    // Each an RRSIG covering the record's type (RFC 4034 §3.1): the group the encoder would make of them.
+    if (raw === undefined || rr.name !== first.name || rr.type !== RRType.RRSIG || raw.length < 2 || ((raw[0]! << 8) | raw[1]!) !== first.type) return;
+    sigRdata.push(raw);
+    size += 12 + raw.length;
   }
-  const block: RecordBlock = { records: [...records], bytes: w.buf.slice(0, w.pos), apex: owner.slice(labelEnd), apexPtr, ownerPtr };
+  const tail = new Uint8Array(size);
+  const ownerSlots: number[] = [];
+  let o = 0;
+  for (let i = 1; i < records.length; i++) {
+    const rr = records[i]!;
+    const raw = sigRdata[i - 1]!;
+    ownerSlots.push(o);
+    put16(tail, o, 0xc000);
+    put16(tail, o + 2, rr.type);
+    put16(tail, o + 4, rr.class);
+    put32(tail, o + 6, rr.ttl);
+    put16(tail, o + 10, raw.length);
+    tail.set(raw, o + 12);
+    o += 12 + raw.length;
+  }
+  const block: RecordBlock = { records: [...records], owner: prepareName(owner), head, rdataNames, rdataRest: restAt === 0 ? raw0 : raw0.subarray(restAt), tail, ownerSlots };
   Object.defineProperty(first, BLOCK, { value: block, enumerable: false, writable: false, configurable: false });
 }
 
 /**
- * Where `apex` (lower-cased wire) starts in the uncompressed question name at buf[12...], matched without
- * regard to case, or -1 when the question does not end in it.
+ * Writes the block: the owner (and RDATA names) compressed through the writer's table as writeRecord
+ * would, the rest copied. Each RRSIG's owner is what the table gives for the same name again: the
+ * owner's own pointer when it was written as one pointer, else a pointer to where it starts. The caller
+ * checks that the owner starts where a pointer can reach (below 0x4000).
  */
-export function apexInMessage(buf: Uint8Array, apex: Uint8Array): number {
-  let end = 12;
-  while (buf[end] !== 0) {
-    if (buf[end]! >= 0x40) return -1;
-    end += buf[end]! + 1;
-  }
-  end++;
-  const at = end - apex.length;
-  if (at < 12) return -1;
-  // At a label boundary of the question.
-  let p = 12;
-  while (p < at) p += buf[p]! + 1;
-  if (p !== at) return -1;
-  for (let i = 0; i < apex.length; i++) {
-    let c = buf[at + i]!;
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-    if (c !== apex[i]) return -1;
-  }
-  return at;
-}
-
-/** Copies the block to the writer with its pointers moved: the apex at `apexAt` in the message. */
-export function writeRecordBlock(w: Writer, b: RecordBlock, apexAt: number): void {
+export function writeRecordBlock(w: Writer, b: RecordBlock): void {
   const start = w.pos;
-  w.bytes(b.bytes);
+  w.writePreparedName(b.owner);
+  const buf0 = w.buf;
+  // A pointer alone (0xC0..): the name already was in the message, at the pointer's target.
+  const alone = w.pos - start === 2;
+  const hi = alone ? buf0[start]! : 0xc0 | (start >>> 8);
+  const lo = alone ? buf0[start + 1]! : start & 0xff;
+  w.bytes(b.head);
+  const lenAt = w.reserve(2);
+  for (const n of b.rdataNames) w.writePreparedName(n);
+  w.bytes(b.rdataRest);
+  w.patchU16(lenAt, w.pos - lenAt - 2);
+  const at = w.pos;
+  w.bytes(b.tail);
   const buf = w.buf;
-  buf[start + b.apexPtr] = 0xc0 | (apexAt >>> 8);
-  buf[start + b.apexPtr + 1] = apexAt & 0xff;
-  for (const p of b.ownerPtr) {
-    buf[start + p] = 0xc0 | (start >>> 8);
-    buf[start + p + 1] = start & 0xff;
+  for (const p of b.ownerSlots) {
+    buf[at + p] = hi;
+    buf[at + p + 1] = lo;
   }
 }

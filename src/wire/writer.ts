@@ -13,6 +13,40 @@ const BUCKET_MASK = BUCKETS - 1;
 /** A name has at most 127 labels (255 bytes). */
 const MAX_LABELS = 128;
 
+/** An uncompressed wire name with its label offsets and the compression table's suffix hashes (lower-cased). */
+export interface PreparedName {
+  readonly wire: Uint8Array;
+  readonly labelAt: Int32Array;
+  readonly hashes: Int32Array;
+}
+
+/** Prepares the uncompressed wire name `wire` (not the root) for Writer.writePreparedName. */
+export function prepareName(wire: Uint8Array): PreparedName {
+  const starts: number[] = [];
+  for (let p = 0; wire[p] !== 0; p += wire[p]! + 1) starts.push(p);
+  const labelAt = Int32Array.from(starts);
+  const hashes = new Int32Array(starts.length);
+  suffixHashes(wire, labelAt, starts.length, false, hashes);
+  return { wire, labelAt, hashes };
+}
+
+/** The hash of each suffix of the name whose labels start at b[labelAt[i]], into `out` (see Writer's table). */
+function suffixHashes(b: Uint8Array, labelAt: Int32Array, labels: number, exact: boolean, out: Int32Array): void {
+  // Suffix hashes from the root label up, over lower-cased bytes (exact names hash their case too).
+  let h = exact ? 0x2545f491 : 0x811c9dc5;
+  for (let l = labels - 1; l >= 0; l--) {
+    const p = labelAt[l]!;
+    const end = p + 1 + b[p]!;
+    h = Math.imul(h ^ b[p]!, 0x01000193);
+    for (let k = p + 1; k < end; k++) {
+      let c = b[k]!;
+      if (!exact && c >= 0x41 && c <= 0x5a) c |= 0x20;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    out[l] = h;
+  }
+}
+
 export class Writer {
   buf: Uint8Array;
   pos = 0;
@@ -215,6 +249,42 @@ export class Writer {
   }
 
   /**
+   * Writes a name prepared once (prepareName) for names written again and again (a DNSSEC proof's owner):
+   * as writeNameWire with compression and without keepCase, but the bytes are copied at once and the
+   * suffix hashes are the prepared ones, so only a hash hit reads the message's bytes.
+   */
+  writePreparedName(n: PreparedName): void {
+    const wire = n.wire;
+    const len = wire.length;
+    if (this.pos + len > this.buf.length) this.grow(len);
+    const start = this.pos;
+    this.buf.set(wire, start);
+    this.pos = start + len;
+    if (this.later >= 0) this.registerLater();
+    this.tables();
+    const b = this.buf;
+    const rel = n.labelAt;
+    const hashes = n.hashes;
+    const labels = rel.length;
+    let l = 0;
+    for (; l < labels; l++) {
+      const at = this.find(start + rel[l]!, hashes[l]!, 0);
+      if (at >= 0) {
+        const p = start + rel[l]!;
+        b[p] = 0xc0 | (at >>> 8);
+        b[p + 1] = at & 0xff;
+        this.pos = p + 2;
+        break;
+      }
+    }
+    for (let k = 0; k < l; k++) {
+      const p = start + rel[k]!;
+      if (p > MAX_POINTER) break;
+      this.add(p, hashes[k]!, 0);
+    }
+  }
+
+  /**
    * Writes the uncompressed wire name at `src[at]` as the first name of a message (the question, copied
    * from the query): as writeNameWire with compression, but its suffixes are registered only when a
    * later name is compressed (`later`) — until then nothing could point at them.
@@ -244,22 +314,7 @@ export class Writer {
 
   /** The hash of each suffix of the name whose labels are at labelAt, into suffixHash. */
   private hashSuffixes(labels: number, exact: boolean): void {
-    const b = this.buf;
-    const labelAt = this.labelAt;
-    const hashes = this.suffixHash;
-    // Suffix hashes from the root label up, over lower-cased bytes (exact names hash their case too).
-    let h = exact ? 0x2545f491 : 0x811c9dc5;
-    for (let l = labels - 1; l >= 0; l--) {
-      const p = labelAt[l]!;
-      const end = p + 1 + b[p]!;
-      h = Math.imul(h ^ b[p]!, 0x01000193);
-      for (let k = p + 1; k < end; k++) {
-        let c = b[k]!;
-        if (!exact && c >= 0x41 && c <= 0x5a) c |= 0x20;
-        h = Math.imul(h ^ c, 0x01000193);
-      }
-      hashes[l] = h;
-    }
+    suffixHashes(this.buf, this.labelAt, labels, exact, this.suffixHash);
   }
 
   /**

@@ -3,10 +3,17 @@
 import { nameKey, parentName, parseLabels, splitLabels } from '../../wire/name.js';
 import { RRType, type ResourceRecord } from '../../wire/types.js';
 import type { Zone } from '../../zone/tree.js';
-import { canonicalKey, canonicalKeyPrefix, canonicalNameWire } from '../canonical.js';
+import { canonicalKey, canonicalKeyPrefix, canonicalKeyUnits, canonicalNameWire, compareKeyUnits } from '../canonical.js';
 import { base32hex, nsec3Hash, nsec3HashWire, nsec3Label } from '../nsec3-hash.js';
 import { rawRdata, readNsec3, readNsec3Param, rrsigTypeCovered, type Nsec3ParamFields } from './rdata.js';
 import { viewOfZone, type DnssecZoneView } from './zone-view.js';
+
+/** A name in lower-cased wire form: its bytes, where each label starts, and where its root label is (a query's question, zone/compiled.ts WireName). */
+export interface LowerWireName {
+  readonly wire: Uint8Array;
+  readonly offs: ArrayLike<number>;
+  readonly root: number;
+}
 
 interface NsecEntry {
   /** canonicalKey of the owner below the origin: plain string order is the chain's order. */
@@ -161,6 +168,32 @@ export class DnssecIndex {
     return memo ? remember(this.nsecCoverMemo, key, record) : record;
   }
 
+  /** Scratch for a name's canonicalKey code units (at most 255 bytes). */
+  private readonly keyUnits = new Uint16Array(512);
+
+  /** nsecCovering for a name in lower-cased wire form (a query's question): its key compared as code units, never made a string. */
+  nsecCoveringWire(name: LowerWireName): ResourceRecord | undefined {
+    const chain = this.nsecChain;
+    if (chain.length === 0) return undefined;
+    const u = this.keyUnits;
+    const n = canonicalKeyUnits(name.wire, name.offs, this.originLabels, u);
+    let tp = 0;
+    for (let i = 0; i < 6; i++) tp = tp * 257 + (i < n ? u[i]! : 0);
+    const prefixes = this.nsecPrefixes;
+    let lo = 0;
+    let hi = chain.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const p = prefixes[mid]!;
+      if (p < tp || (p === tp && compareKeyUnits(chain[mid]!.key, u, n) <= 0)) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return chain[found >= 0 ? found : chain.length - 1]!.record;
+  }
+
   /** nsecCovering's place in nsecChain (-1 when the chain is empty). */
   private nsecCoverIndex(name: string): number {
     const chain = this.nsecChain;
@@ -308,23 +341,25 @@ export class DnssecIndex {
    * name's last (labels of the encloser + 1) labels, hashed from its canonical wire form. Undefined when
    * `sname` is not below the encloser's name (the caller then takes the general path).
    */
-  nsec3CoveringNextCloser(sname: string, encloser: number): ResourceRecord | undefined {
+  nsec3CoveringNextCloser(sname: string, encloser: number, wire?: LowerWireName): ResourceRecord | undefined {
     const p = this.nsec3Param!;
-    const q = canonicalNameWire(sname);
+    // The canonical wire form (RFC 4034 §6.2): the question's lower-cased bytes when given, else made from the text.
+    const q = wire?.wire ?? canonicalNameWire(sname);
+    const qLen = wire ? wire.root + 1 : q.length;
     const w = this.wireScratch;
     const ceEnd = this.view.nodeWire(encloser, w, 0);
     const ceLen = ceEnd;
-    if (q.length <= ceLen) return undefined;
+    if (qLen <= ceLen) return undefined;
     // The label that starts the next closer name: the one whose suffix after it is the encloser's name.
     let at = 0;
     for (;;) {
       const next = at + 1 + q[at]!;
-      if (q.length - next === ceLen) break;
-      if (q[at] === 0 || q.length - next < ceLen) return undefined;
+      if (qLen - next === ceLen) break;
+      if (q[at] === 0 || qLen - next < ceLen) return undefined;
       at = next;
     }
-    for (let k = 0; k < ceLen; k++) if (q[q.length - ceLen + k] !== w[k]) return undefined;
-    nsec3HashWire(q, at, q.length, p.salt, p.iterations, this.digestScratch, p.algorithm);
+    for (let k = 0; k < ceLen; k++) if (q[qLen - ceLen + k] !== w[k]) return undefined;
+    nsec3HashWire(q, at, qLen, p.salt, p.iterations, this.digestScratch, p.algorithm);
     return this.nsec3Chain[this.coverIndex(digestPrefix(this.digestScratch, 0), undefined, this.digestScratch)]!.record;
   }
 

@@ -1,7 +1,7 @@
 // Which NSEC or NSEC3 records prove a denial: the cases of RFC 4035 §3.1.3 (NSEC) and RFC 5155 §7.2 (NSEC3).
 import { nameKey, parentName } from '../../wire/name.js';
 import type { ResourceRecord } from '../../wire/types.js';
-import { wildcardOf, type DnssecIndex } from './index.js';
+import { wildcardOf, type DnssecIndex, type LowerWireName } from './index.js';
 
 /** What has to be proven, after the lookup decided the answer. */
 export type Denial =
@@ -9,13 +9,17 @@ export type Denial =
    * NXDOMAIN for `sname` (RFC 4035 §3.1.3.2, RFC 5155 §7.2.2). `encloser`: the node of its closest
    * encloser as the lookup found it (LookupResult.closestNode), so the proof needs no walk by name.
    */
-  | { kind: 'nxdomain'; sname: string; encloser?: number }
+  | { kind: 'nxdomain'; sname: string; encloser?: number; wire?: LowerWireName }
   /** NODATA at an existing `sname` (§3.1.3.1; §7.2.3, and §7.2.4 for DS). */
   | { kind: 'nodata'; sname: string; qtype: number }
   /** NODATA from a wildcard `source` that has no `qtype` (§3.1.3.4; §7.2.5). */
   | { kind: 'wildcard-nodata'; sname: string; source: string }
-  /** An answer synthesized from a wildcard: no closer name exists (§3.1.3.3; §7.2.6). `encloser`: the source's parent node, when known. */
-  | { kind: 'wildcard-answer'; sname: string; source: string; encloser?: number }
+  /**
+   * An answer synthesized from a wildcard: no closer name exists (§3.1.3.3; §7.2.6). `encloser`: the source's
+   * parent node, when known. `wire` (here and for NXDOMAIN): `sname` in lower-cased wire form when it is
+   * the question's name, so the covering record is searched without making text into wire again.
+   */
+  | { kind: 'wildcard-answer'; sname: string; source: string; encloser?: number; wire?: LowerWireName }
   /** A referral to a child without DS: the cut has no DS (RFC 4035 §3.1.4; RFC 5155 §7.2.7, opt-out). */
   | { kind: 'no-ds'; cut: string };
 
@@ -26,7 +30,7 @@ export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
     switch (d.kind) {
       case 'nxdomain':
         // The NSEC covering the name, and the one covering the wildcard at its closest encloser.
-        addOnce(out, idx.nsecCovering(d.sname));
+        addOnce(out, d.wire ? idx.nsecCoveringWire(d.wire) : idx.nsecCovering(d.sname));
         addOnce(out, d.encloser !== undefined && d.encloser >= 0 ? idx.nsecWildcardCoveringNode(d.encloser) : idx.nsecCovering(wildcardOf(idx.closestEncloser(d.sname)), true));
         break;
       case 'nodata':
@@ -39,7 +43,7 @@ export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
         addOnce(out, idx.nsecAt(d.source));
         break;
       case 'wildcard-answer':
-        addOnce(out, idx.nsecCovering(d.sname));
+        addOnce(out, d.wire ? idx.nsecCoveringWire(d.wire) : idx.nsecCovering(d.sname));
         break;
       case 'no-ds':
         addOnce(out, idx.nsecAt(d.cut));
@@ -55,7 +59,7 @@ export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
           // only the next closer name is hashed. Without a matching NSEC3 (an empty non-terminal above
           // opt-out delegations only) the closest provable encloser is searched by name below.
           const match = idx.nsec3MatchingNode(d.encloser);
-          const next = match ? idx.nsec3CoveringNextCloser(d.sname, d.encloser) : undefined;
+          const next = match ? idx.nsec3CoveringNextCloser(d.sname, d.encloser, d.wire) : undefined;
           if (match && next) {
             addOnce(out, match);
             addOnce(out, next);
@@ -83,7 +87,7 @@ export function denialProof(idx: DnssecIndex, d: Denial): ResourceRecord[] {
       }
       case 'wildcard-answer':
         // §7.2.6: only the NSEC3 covering the next closer name; the RRSIG's label count names the encloser.
-        addOnce(out, (d.encloser !== undefined && d.encloser >= 0 ? idx.nsec3CoveringNextCloser(d.sname, d.encloser) : undefined) ?? idx.nsec3Covering(idx.nextCloser(d.sname, parentName(d.source)), false)?.record);
+        addOnce(out, (d.encloser !== undefined && d.encloser >= 0 ? idx.nsec3CoveringNextCloser(d.sname, d.encloser, d.wire) : undefined) ?? idx.nsec3Covering(idx.nextCloser(d.sname, parentName(d.source)), false)?.record);
         break;
       case 'no-ds': {
         const match = idx.nsec3Matching(d.cut);

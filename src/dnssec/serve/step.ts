@@ -3,17 +3,18 @@
 import { nameKey, namesEqual, parentName } from '../../wire/name.js';
 import { Rcode, RRType, type ResourceRecord, type TargetRdata } from '../../wire/types.js';
 import type { LookupResult } from '../../zone/lookup.js';
-import { dnssecIndexOf, wildcardOf, type DnssecIndex } from './index.js';
+import { dnssecIndexOf, wildcardOf, type DnssecIndex, type LowerWireName } from './index.js';
 import { denialProof, type Denial } from './proofs.js';
 import { rawRdata, rrsigTypeCovered } from './rdata.js';
 import { attachRecordBlock } from '../../wire/record-block.js';
+import { wireOf } from '../../wire/pre-encoded.js';
 
 /**
  * Applies DNSSEC to a lookup's result in place (its section arrays are replaced, its records never
  * changed). Without DO nothing DNSSEC is added (RFC 3225 §3, RFC 4035 §3.2.1); the one change made
  * either way is that the owner names of NSEC3 records are not names of the zone (RFC 5155 §7.2.8).
  */
-export function serveDnssec(result: LookupResult, qname: string, qtype: number, dnssecOk: boolean): void {
+export function serveDnssec(result: LookupResult, qname: string, qtype: number, dnssecOk: boolean, qwire?: LowerWireName): void {
   if (!result.zone) return;
   const idx = dnssecIndexOf(result.zone);
   if (!idx) return;
@@ -29,7 +30,26 @@ export function serveDnssec(result: LookupResult, qname: string, qtype: number, 
   }
   if (result.answer.some((r) => r.type === RRType.RRSIG)) result.answer = rrsigTtls(idx, result.answer);
   if (!dnssecOk) return;
-  signResult(idx, result, qname, qtype);
+  if (!signNegative(idx, result, qname, qtype, qwire)) signResult(idx, result, qname, qtype, qwire);
+}
+
+/**
+ * The common negative answer (NXDOMAIN or NODATA of the question's own name: nothing but the zone's SOA)
+ * without grouping its sections: the SOA with its RRSIGs and the proof, each from sets built once. What
+ * signResult gives for it. False for any other result.
+ */
+function signNegative(idx: DnssecIndex, result: LookupResult, qname: string, qtype: number, qwire: LowerWireName | undefined): boolean {
+  const auth = result.authority;
+  if (result.answer.length !== 0 || result.additional.length !== 0 || auth.length !== 1 || auth[0] !== result.zone!.negativeSoa()) return false;
+  let d: Denial;
+  if (result.kind === 'nxdomain') d = { kind: 'nxdomain', sname: qname, encloser: result.closestNode ?? -1, wire: qwire };
+  else if (result.kind !== 'nodata') return false;
+  else if (idx.view.exists(qname)) d = { kind: 'nodata', sname: qname, qtype };
+  else d = { kind: 'wildcard-nodata', sname: qname, source: wildcardOf(idx.closestEncloser(qname)) };
+  const authority = negativeSoaWithSigs(idx, auth[0]!).slice();
+  for (const r of denialProof(idx, d)) pushAll(authority, proofWithSigs(idx, r));
+  result.authority = authority;
+  return true;
 }
 
 /**
@@ -92,14 +112,31 @@ function proofWithSigs(idx: DnssecIndex, r: ResourceRecord): readonly ResourceRe
   if (!set) {
     const owner = r.type === RRType.NSEC3 ? nameKey(r.name) : r.name;
     set = [owner === r.name ? r : { ...r, name: owner }, ...sigsAs(idx.sigsFor(r.name, r.type) ?? [], owner, r.ttl)];
-    // An NSEC3 proof goes out as bytes made once, its pointers moved into each question (wire/record-block.ts).
+    // A proof goes out as bytes made once: only its owner is compressed per answer (wire/record-block.ts).
     attachRecordBlock(set, rawRdata);
     proofSets.set(r, set);
   }
   return set;
 }
 
-function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype: number): void {
+/** The RDATA bytes a record block copies: RFC 3597 bytes, or the wire form a compiled zone's record carries. */
+const blockRdata = (rr: ResourceRecord): Uint8Array | undefined => rawRdata(rr) ?? wireOf(rr.data);
+
+/** A zone's negative-answer SOA followed by its RRSIGs at the SOA's TTL (RFC 4035 §3.1.3), built once per SOA record. */
+const negativeSets = new WeakMap<ResourceRecord, readonly ResourceRecord[]>();
+
+function negativeSoaWithSigs(idx: DnssecIndex, soa: ResourceRecord): readonly ResourceRecord[] {
+  let set = negativeSets.get(soa);
+  if (!set) {
+    set = [soa, ...(idx.sigsFor(soa.name, RRType.SOA) ?? []).map((s) => (s.name === soa.name && s.ttl === soa.ttl ? s : { ...s, name: soa.name, ttl: soa.ttl }))];
+    // Written from bytes made once, its MNAME and RNAME compressed as any record's (wire/record-block.ts).
+    attachRecordBlock(set, blockRdata);
+    negativeSets.set(soa, set);
+  }
+  return set;
+}
+
+function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype: number, qwire: LowerWireName | undefined): void {
   const denials: Denial[] = [];
   const answer: ResourceRecord[] = [];
   const hasOwnSigs = result.answer.some((r) => r.type === RRType.RRSIG);
@@ -118,7 +155,8 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
       const source = idx.view.nodeText(wildcardNode);
       const wsigs = idx.sigsFor(source, g.type);
       if (wsigs) pushAll(answer, sigsAs(wsigs, g.name, ttl));
-      denials.push({ kind: 'wildcard-answer', sname: g.name, source, encloser: idx.view.nodeParent(wildcardNode) });
+      const wire = qwire !== undefined && namesEqual(g.name, qname) ? qwire : undefined;
+      denials.push({ kind: 'wildcard-answer', sname: g.name, source, encloser: idx.view.nodeParent(wildcardNode), wire });
     } else if (!hasOwnSigs && !synthesizedCname && g.type !== RRType.RRSIG) {
       // RFC 6672 §5.3.1: the CNAME made from a DNAME is not signed; the DNAME's RRSIG proves it.
       const own = idx.sigsFor(g.name, g.type);
@@ -139,6 +177,10 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
   const authority: ResourceRecord[] = [];
   const auth = result.authority;
   for (const g of groups(auth)) {
+    if (g.type === RRType.SOA && g.end - g.start === 1 && auth[g.start] === result.zone!.negativeSoa()) {
+      pushAll(authority, negativeSoaWithSigs(idx, auth[g.start]!));
+      continue;
+    }
     for (let k = g.start; k < g.end; k++) authority.push(auth[k]!);
     // A referral's NS RRset is not signed by the parent (RFC 4035 §2.2): no RRSIG exists for it.
     const own = idx.sigsFor(g.name, g.type);
@@ -148,7 +190,7 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
   switch (result.kind) {
     case 'nxdomain':
       // The lookup's closest encloser is that of the last name it looked up: sname, after any chain.
-      denials.push({ kind: 'nxdomain', sname, encloser: result.closestNode ?? -1 });
+      denials.push({ kind: 'nxdomain', sname, encloser: result.closestNode ?? -1, wire: sname === qname ? qwire : undefined });
       break;
     case 'nodata':
       if (idx.view.exists(sname)) denials.push({ kind: 'nodata', sname, qtype });

@@ -28,7 +28,8 @@ export function zoneResponder(): Unit {
       // answer that spells it — a NXDOMAIN or NODATA never reads it.
       const result = lookupInZone(zone, q, q.type, ctx.transport.proto === 'udp' ? MINIMAL_ANY : FULL_ANY, ctx.questionWire());
       // RRSIGs and NSEC/NSEC3 proofs of a pre-signed zone, when the query set DO (src/dnssec/serve/).
-      if (dnssecIndexOf(zone) !== undefined) serveDnssec(result, q.name, q.type, ctx.query.edns?.dnssecOk === true);
+      // The question's lower-cased wire form (asked again: valid only until another scan) spares the proofs text-to-wire work.
+      if (dnssecIndexOf(zone) !== undefined) serveDnssec(result, q.name, q.type, ctx.query.edns?.dnssecOk === true, ctx.questionWire());
       ctx.zoneResult = result;
       // The per-zone counter's slot (observe/metrics/zone-counts.ts). A DS query is answered by the
       // parent side but counted, as every query, under the deepest zone holding the name: left to the name match.
