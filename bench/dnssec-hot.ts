@@ -13,7 +13,7 @@ import { serverAnswerCache } from '../src/modules/cache/index.js';
 import { parseConfigText } from '../src/config/load.js';
 import { buildRuntime } from '../src/server/runtime-load.js';
 import { generateKey, writeKeyFiles } from '../src/dnssec/keys.js';
-import { nativeSignStats } from '../src/dnssec/native-signer.js';
+import { ed25519Signer, nativeSignStats } from '../src/dnssec/native-signer.js';
 import { signersOf } from '../src/dnssec/online/signers.js';
 import { encodeMessage, queryMessage } from '../src/wire/message.js';
 import { RRType } from '../src/wire/types.js';
@@ -75,7 +75,7 @@ try {
     const nonces = nativeSignStats(signer.privateKey);
     const [pt, pp] = [median(plain.map((x) => x[0])), median(plain.map((x) => x[1]))];
     const [st, sp] = [median(signed.map((x) => x[0])), median(signed.map((x) => x[1]))];
-    process.stdout.write(`alg ${alg}: answering thread: unsigned ${pt.toFixed(2)} µs, signed ${st.toFixed(2)} µs per pool answer, ${(st / pt).toFixed(2)} ×; whole process: unsigned ${pp.toFixed(2)}, signed ${sp.toFixed(2)} µs, ${(sp / pp).toFixed(2)} ×; ECDSA nonces drawn ahead ${nonces.pooled}, signed inline ${nonces.inline}; ${sink > 0 ? 'replies sent' : 'NO REPLIES'}\n`);
+    process.stdout.write(`alg ${alg}: answering thread: unsigned ${pt.toFixed(2)} µs, signed ${st.toFixed(2)} µs per pool answer, ${(st / pt).toFixed(2)} ×; whole process: unsigned ${pp.toFixed(2)}, signed ${sp.toFixed(2)} µs, ${(sp / pp).toFixed(2)} ×; ECDSA nonces drawn ahead ${nonces.pooled}, signed inline ${nonces.inline}; Ed25519 by ${ed25519Signer()}; ${sink > 0 ? 'replies sent' : 'NO REPLIES'}\n`);
   }
   process.stdout.write(`${N} queries per round; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
 } finally {

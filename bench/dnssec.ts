@@ -14,7 +14,7 @@ import { signZone } from '../test/helpers/dnssec-chain.js';
 import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { sign } from 'node:crypto';
-import { nativeSigning } from '../src/dnssec/native-signer.js';
+import { ed25519Signer, nativeSigning } from '../src/dnssec/native-signer.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   for (const [alg, name] of [[13, 'ECDSAP256SHA256'], [15, 'ED25519']] as const) {
     const r = signingRate(alg);
     const c = signingCpu(alg);
-    console.log(`${name}: ${Math.round(r.signPerSec)} signatures/s, ${Math.round(r.verifyPerSec)} verifications/s; CPU per RRSIG ${c.rrsigUs.toFixed(1)} µs (${nativeSigning() ? 'native signer' : 'node:crypto'}), a bare node:crypto sign() ${c.nodeCryptoUs.toFixed(1)} µs`);
+    console.log(`${name}: ${Math.round(r.signPerSec)} signatures/s, ${Math.round(r.verifyPerSec)} verifications/s; CPU per RRSIG ${c.rrsigUs.toFixed(1)} µs (${nativeSigning() ? (alg === 15 ? `native signer, ${ed25519Signer()}` : 'native signer') : 'node:crypto'}), a bare node:crypto sign() ${c.nodeCryptoUs.toFixed(1)} µs`);
   }
   if (flags['skip-dnsperf']) return;
   const dir = mkdtempSync(join(tmpdir(), 'fluxdns-bench-dnssec-'));

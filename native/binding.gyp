@@ -17,7 +17,17 @@
       "target_name": "fluxdns_dnssec",
       "sources": ["dnssec_sign.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
-      "defines": ["NAPI_VERSION=8"]
+      "defines": ["NAPI_VERSION=8"],
+      "variables": {
+        "have_sodium": "<!(pkg-config --exists libsodium 2>/dev/null && echo 1 || echo 0)"
+      },
+      "conditions": [
+        ["have_sodium==1", {
+          "defines": ["FLUXDNS_SODIUM"],
+          "cflags": ["<!@(pkg-config --cflags libsodium)"],
+          "libraries": ["<!@(pkg-config --libs libsodium)"]
+        }]
+      ]
     },
     {
       "target_name": "fluxdns_xfr",

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { sign, verify, createPublicKey } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { generateKey } from './keys.js';
-import { nativeSign, nativeSignStats, nativeSigning } from './native-signer.js';
+import { ed25519Signer, nativeSign, nativeSignStats, nativeSigning } from './native-signer.js';
 
 const built = existsSync(fileURLToPath(new URL('../../native/build/Release/fluxdns_dnssec.node', import.meta.url)));
 
@@ -26,11 +27,16 @@ test('native ECDSA P-256 signatures are r‖s and verify with node:crypto; each 
   assert.ok(!verify('sha256', Buffer.from('other data'), { key: pub, dsaEncoding: 'ieee-p1363' }, a));
 });
 
-test('native Ed25519 signatures equal node:crypto byte for byte (deterministic, RFC 8032)', () => {
-  const key = generateKey('native.lab', 15, false);
-  for (const data of [Buffer.alloc(0), Buffer.from('x'), Buffer.alloc(5000, 0xab)]) {
-    const s = nativeSign(15, key.privateKey, data)!;
-    assert.deepEqual(Buffer.from(s), sign(null, data, key.privateKey));
+test('native Ed25519 signatures equal node:crypto byte for byte (deterministic, RFC 8032), with libsodium when it was built in', () => {
+  // scripts/debian-packages.txt installs libsodium-dev, so the addon is built with it; without it OpenSSL signs.
+  const sodium = spawnSync('pkg-config', ['--exists', 'libsodium']).status === 0;
+  if (nativeSigning()) assert.equal(ed25519Signer(), sodium ? 'libsodium' : 'openssl', 'node scripts/build-native.mjs after installing libsodium-dev');
+  for (let k = 0; k < 5; k++) {
+    const key = generateKey('native.lab', 15, false);
+    for (const data of [Buffer.alloc(0), Buffer.from('x'), Buffer.alloc(5000, 0xab), Buffer.from(`an RRSIG's signed data ${k}`)]) {
+      const s = nativeSign(15, key.privateKey, data)!;
+      assert.deepEqual(Buffer.from(s), sign(null, data, key.privateKey));
+    }
   }
 });
 

@@ -9,6 +9,8 @@ interface NativeDnssec {
   signInto?(signer: object, data: Uint8Array, out: Uint8Array, offset: number): void;
   /** [signatures made with a nonce drawn ahead of need, signatures made inline because none was ready, nonces ready] */
   stats(signer: object): [number, number, number];
+  /** The library that makes Ed25519 signatures: libsodium when the addon was built with it, else Node's OpenSSL; absent from an addon built before it. */
+  ed25519?: 'libsodium' | 'openssl';
 }
 
 let addon: NativeDnssec | null | undefined;
@@ -75,6 +77,12 @@ export function nativeSignInto(algorithm: number, key: KeyObject, data: Uint8Arr
 /** Which signer is in use, for the benchmark's output. */
 export function nativeSigning(): boolean {
   return nativeAddon() !== null;
+}
+
+/** Who makes Ed25519 signatures: 'libsodium' or 'openssl' (the addon's), or 'node:crypto' without the addon. */
+export function ed25519Signer(): 'libsodium' | 'openssl' | 'node:crypto' {
+  const a = nativeAddon();
+  return a ? (a.ed25519 ?? 'openssl') : 'node:crypto';
 }
 
 /** Signatures of `key` made with a nonce drawn ahead of need and made inline (the pool was empty), and the nonces ready now; zeros without the addon or for Ed25519. */
