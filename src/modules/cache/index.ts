@@ -300,10 +300,10 @@ export class AnswerCache {
    * Stores an admitted answer under `h` (the hash of `key`'s first `length` bytes), with the slot of the
    * zone that answered and the answer's metrics cell (-1: none).
    */
-  store(h: number, key: Uint8Array, wire: Uint8Array, length = key.length, zoneSlot = -1, cell = -1): void {
+  store(h: number, key: Uint8Array, wire: Uint8Array, length = key.length, zoneSlot = -1, cell = -1): boolean {
     const size = (HEAD + length + wire.length + 7) & ~7;
     // One answer may not push out an eighth of the cache (a 64 KiB TCP answer in a small arena).
-    if (size > this.maxBytes >>> 3 || wire.length > 0xffff) return;
+    if (size > this.maxBytes >>> 3 || wire.length > 0xffff) return false;
     while (this.count >= this.maxEntries) this.evictTail();
     this.reserve(size);
     const at = this.head;
@@ -337,13 +337,13 @@ export class AnswerCache {
       const tag = t[2 * i]!;
       if (tag === h + 1) {
         t[2 * i + 1] = at;
-        return;
+        return true;
       }
       if (tag === 0) {
         t[2 * i] = h + 1;
         t[2 * i + 1] = at;
         this.live++;
-        return;
+        return true;
       }
     }
   }
@@ -582,7 +582,14 @@ export function answerCacheStore(cache: AnswerCache): Unit {
       // answer stored (a unit in between may have awaited, and other queries used the scratch).
       if (!ctx.cacheStore || ctx.runtime.generation !== cache.generationNow) return CONTINUE;
       const len = cacheKey(ctx, ctx.query, scratch);
-      if (len >= 0) cache.store(ctx.cacheMissHash, scratch, r.prebuilt, len, ctx.zoneSlot, answerCell(ctx, r.prebuilt));
+      if (len < 0) return CONTINUE;
+      const cell = answerCell(ctx, r.prebuilt);
+      if (cache.store(ctx.cacheMissHash, scratch, r.prebuilt, len, ctx.zoneSlot, cell)) {
+        // The stored answer as it goes out, as a hit's would: the metrics count it by its cell, and the
+        // UDP addon may replay it from the next ask on (Engine.lastReplay) rather than from the first hit.
+        ctx.cacheReply = r.prebuilt;
+        ctx.cacheCell = cell;
+      }
       return CONTINUE;
     },
   };
