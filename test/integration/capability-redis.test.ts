@@ -10,6 +10,7 @@ import net from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { freePort } from '../helpers/ports.js';
 import { startProcess, type Proc } from '../helpers/proc.js';
 import { fluxdnsMain, repoRoot } from '../helpers/servers.js';
@@ -171,9 +172,16 @@ ${common(node)}`;
     const a = await connect(address, portA, '127.0.0.1');
     const b = await connect(address, portB, '127.0.0.1');
     assert.ok(a && b);
-    const fromB = await list(adminB);
+    // A gateway reports a flow's open and close to the store as they happen; the previous test's probes
+    // may still be closing, so wait (bounded) until the counts are this test's two flows.
+    const want = { 'gw-a': 1, 'gw-b': 1 };
+    let fromB = await list(adminB);
+    for (const until = Date.now() + 10_000; !isDeepStrictEqual(fromB[0]?.nodes, want) && Date.now() < until; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      fromB = await list(adminB);
+    }
     assert.deepEqual(fromB.map((l) => l.address), [address]);
-    assert.deepEqual(fromB[0]!.nodes, { 'gw-a': 1, 'gw-b': 1 });
+    assert.deepEqual(fromB[0]!.nodes, want);
     assert.deepEqual(await list(adminA), fromB);
     const text = await runCaps(['list', '--admin', `127.0.0.1:${adminA}`, '--token', TOKEN]);
     assert.equal(text.code, 0, text.stderr);
