@@ -161,7 +161,7 @@ export interface DnssecChain {
   tldZones: Map<string, SignedZone>;
   fluxdns: Proc;
   /** A validating resolver iterating from the fake root with its trust anchor. */
-  resolver(kind: ValidatorKind): Promise<ValidatingResolver>;
+  resolver(kind: ValidatorKind, o?: ValidatorOptions): Promise<ValidatingResolver>;
   /** delv through `resolverPort` with the fake root's trust anchor: its output and whether it says "fully validated". */
   delv(resolverPort: number, name: string, type: string): Promise<{ fullyValidated: boolean; text: string }>;
   stop(): Promise<void>;
@@ -258,8 +258,8 @@ export async function startDnssecChain(o: DnssecChainOptions): Promise<DnssecCha
       zones,
       tldZones,
       fluxdns,
-      async resolver(kind) {
-        const r = await startValidator(kind, dir, hints, trustAnchor, anchorKey, tld);
+      async resolver(kind, vo = {}) {
+        const r = await startValidator(kind, dir, hints, trustAnchor, anchorKey, tld, vo);
         stops.push(r.stop);
         return r;
       },
@@ -281,7 +281,12 @@ export async function startDnssecChain(o: DnssecChainOptions): Promise<DnssecCha
 }
 
 /** unbound, kresd or named as a validating resolver on 127.0.0.1:PORT, iterating from the fake root (NOTES.md). */
-async function startValidator(kind: ValidatorKind, parent: string, hints: string, anchor: string, key: string[], tld: string): Promise<ValidatingResolver> {
+export interface ValidatorOptions {
+  /** false: unbound sends full query names (`qname-minimisation: no`); only unbound is changed. Default: the resolver's own default (on). */
+  qnameMinimisation?: boolean;
+}
+
+async function startValidator(kind: ValidatorKind, parent: string, hints: string, anchor: string, key: string[], tld: string, vo: ValidatorOptions): Promise<ValidatingResolver> {
   const dir = mkdtempSync(join(parent, `${kind}-`));
   const port = await freePort();
   let cmd: string;
@@ -312,6 +317,7 @@ async function startValidator(kind: ValidatorKind, parent: string, hints: string
           // DNSSEC_CHAIN_VERBOSE=1: unbound logs each validation step (for debugging a failing proof).
           `  verbosity: ${process.env.DNSSEC_CHAIN_VERBOSE ? 4 : 1}`,
           '  do-not-query-localhost: no',
+          vo.qnameMinimisation === false ? '  qname-minimisation: no' : '',
           '  access-control: 127.0.0.0/8 allow',
           'remote-control:',
           '  control-enable: no',

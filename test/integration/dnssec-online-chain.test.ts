@@ -5,8 +5,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { generateKey, writeKeyFiles } from '../../src/dnssec/keys.js';
-import { startDnssecChain, type ValidatorKind } from '../helpers/dnssec-chain.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDnssecChain, startNsdAt, type ValidatingResolver, type ValidatorKind } from '../helpers/dnssec-chain.js';
 import { freePort } from '../helpers/ports.js';
+import { freeLoopback } from '../helpers/resolvers.js';
 import type { DigResult } from '../helpers/dig.js';
 
 const soaNs = (name: string): string => ['$TTL 300', `@ SOA ns1.${name} hostmaster.${name} 1 3600 600 86400 60`, `@ NS ns1.${name}`, `ns1.${name} A 198.51.100.1`].join('\n');
@@ -53,6 +57,17 @@ services:
   after(() => chain.stop());
   assert.ok(wrongKey !== '');
 
+  // NR (seed 003 §2.8.3) stores a delegation: DATA.nr.ALIAS.@ is answered by a referral of ALIAS.@ to a name
+  // server at DATA. The child is unsigned, so the signed echo zone must prove that it has no DS (an NSEC at the cut
+  // with only NS, RRSIG, NSEC); without that proof a validator refuses the referral as bogus (SERVFAIL).
+  const nrAddress = await freeLoopback();
+  const nrDir = mkdtempSync(join(tmpdir(), 'fluxdns-nr-child-'));
+  after(() => rmSync(nrDir, { recursive: true, force: true }));
+  const nrZone = 'nrbox.echoes.lab.';
+  writeFileSync(join(nrDir, 'nrbox.zone'), [`$ORIGIN ${nrZone}`, '$TTL 300', `@ SOA nr hostmaster 1 3600 600 86400 60`, '@ NS nr', `nr A ${nrAddress}`, `*.nr A ${nrAddress}`, 'stored TXT "nr-data"', ''].join('\n'));
+  const nrChild = await startNsdAt(nrAddress, [{ name: nrZone, file: join(nrDir, 'nrbox.zone') }]);
+  after(() => nrChild.stop());
+
   const cases: { name: string; type: string; what: string; check: (r: DigResult) => boolean }[] = [
     { name: 'www.online.lab', type: 'A', what: 'static (TTL jittered, then signed)', check: (r) => r.answer.some((a) => a.type === 'A' && a.data === '198.51.100.7') },
     { name: 'alias.online.lab', type: 'A', what: 'CNAME chain', check: (r) => r.answer.some((a) => a.type === 'CNAME') && r.answer.some((a) => a.type === 'A') },
@@ -76,6 +91,16 @@ services:
     const du = await v.query('some-data.du.boz.echoes.lab', 'A');
     assert.ok(du.answer.some((a) => a.type === 'DNAME' && a.data === '00.some-data.xy.'), `${kind}: DU\n${du.raw}`);
     assert.ok(du.flags.has('ad'), `${kind}: DU has AD\n${du.raw}`);
+    // Before NR programs it, the alias is a name the echo zone denies (signed, AD); after, the resolver follows the
+    // stored delegation to the unsigned child: its data, provably insecure, so without AD — and not SERVFAIL.
+    // unbound minimises query names by default: it first asks the alias itself, gets the signed proof that no cut
+    // is there (a stateless zone cannot know an NR delegation exists), and then rejects the referral as bogus.
+    // kresd and named (also minimising by default) follow it; unbound does with qname-minimisation off.
+    if (kind === 'unbound') {
+      const full = await chain.resolver('unbound', { qnameMinimisation: false });
+      await checkNr(full, nrAddress, nrZone);
+      await full.stop();
+    } else await checkNr(v, nrAddress, nrZone);
     const bad = await v.query('www.wrong.lab', 'A');
     assert.equal(bad.rcode, 'SERVFAIL', `${kind}: a key its DS does not name\n${bad.raw}`);
     if (kind === 'unbound') {
@@ -88,3 +113,15 @@ services:
     await v.stop();
   }
 });
+
+/** NR through validator `v`: the programming query follows the signed referral, data comes from the unsigned child (no AD, not SERVFAIL). */
+async function checkNr(v: ValidatingResolver, nrAddress: string, nrZone: string): Promise<void> {
+  const kind = v.kind;
+  const programmed = await v.query(`${nrAddress}.nr.${nrZone}`, 'A');
+  assert.equal(programmed.rcode, 'NOERROR', `${kind}: NR programming query follows the signed referral\n${programmed.raw}`);
+  assert.ok(programmed.answer.some((a) => a.type === 'A' && a.data === nrAddress), `${kind}: NR\n${programmed.raw}`);
+  assert.ok(!programmed.flags.has('ad'), `${kind}: the child is unsigned\n${programmed.raw}`);
+  const stored = await v.query(`stored.${nrZone}`, 'TXT');
+  assert.equal(stored.rcode, 'NOERROR', `${kind}: NR retrieval\n${stored.raw}`);
+  assert.ok(stored.answer.some((a) => a.type === 'TXT' && a.data === '"nr-data"') && !stored.flags.has('ad'), `${kind}: NR retrieval from the insecure child\n${stored.raw}`);
+}

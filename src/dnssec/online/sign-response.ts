@@ -12,6 +12,8 @@ export interface SignableResponse {
   answer: ResourceRecord[];
   authority: ResourceRecord[];
   additional: ResourceRecord[];
+  /** Types a NODATA proof shows at the name besides the file zones' (ResponseDraft.nodataTypes). */
+  nodataTypes?: readonly number[];
 }
 
 /**
@@ -95,6 +97,7 @@ export function signResponse(r: SignableResponse, qname: string, qtype: number, 
         r.rcode = Rcode.NOERROR;
       } else {
         const here = new Set(typesAt(zones, last));
+        if (r.nodataTypes) for (const t of r.nodataTypes) here.add(t);
         if (nameKey(last) === z.apexKey) {
           here.add(RRType.DNSKEY);
           if (z.cdsSet.length > 0) (here.add(CDS), here.add(CDNSKEY));
