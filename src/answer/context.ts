@@ -62,12 +62,6 @@ export interface ResponseDraft {
   /** Leading additional records that must fit, or TC is set (a referral's in-domain glue, RFC 9471). */
   requiredAdditional?: number;
   /**
-   * Types a signed NODATA's proof must show at the name besides those of the file zones: synthesized data
-   * that may be a zone cut (the echo zone's alias, delegated by NR) shows NS, so a validator's DS query there
-   * proves an insecure delegation instead of "no cut here".
-   */
-  nodataTypes?: readonly number[];
-  /**
    * Wire bytes already made for this query (a cached answer); when set, the pipeline sends them as
    * they are. A finisher that changes records must leave prebuilt responses alone or clear it.
    */
@@ -117,7 +111,7 @@ export { StateKey, type StateReader } from './state-key.js';
 function newDraft(): ResponseDraft {
   return {
     rcode: 0, aa: false, tc: false, answer: [], authority: [], additional: [], ednsOptions: [],
-    failed: undefined, requiredAdditional: undefined, nodataTypes: undefined, prebuilt: undefined, cacheable: false, seal: undefined, signed: undefined, following: undefined,
+    failed: undefined, requiredAdditional: undefined, prebuilt: undefined, cacheable: false, seal: undefined, signed: undefined, following: undefined,
   };
 }
 
@@ -187,7 +181,6 @@ export class QueryContext {
     if (r.ednsOptions.length > 0) r.ednsOptions = [];
     r.failed = undefined;
     r.requiredAdditional = undefined;
-    r.nodataTypes = undefined;
     r.prebuilt = undefined;
     r.cacheable = false;
     r.seal = undefined;

@@ -12,8 +12,6 @@ export interface SignableResponse {
   answer: ResourceRecord[];
   authority: ResourceRecord[];
   additional: ResourceRecord[];
-  /** Types a NODATA proof shows at the name besides the file zones' (ResponseDraft.nodataTypes). */
-  nodataTypes?: readonly number[];
 }
 
 /**
@@ -97,7 +95,6 @@ export function signResponse(r: SignableResponse, qname: string, qtype: number, 
         r.rcode = Rcode.NOERROR;
       } else {
         const here = new Set(typesAt(zones, last));
-        if (r.nodataTypes) for (const t of r.nodataTypes) here.add(t);
         if (nameKey(last) === z.apexKey) {
           here.add(RRType.DNSKEY);
           if (z.cdsSet.length > 0) (here.add(CDS), here.add(CDNSKEY));

@@ -25,8 +25,6 @@ function negative(z: EchoZoneConfig, rcode: number): EchoAnswer {
   return { rcode, aa: true, answer: [], authority: [{ ...soa, ttl: Math.min(soa.ttl, soa.data.minimum) }], additional: [] };
 }
 
-const NR_CUT: readonly number[] = [RRType.NS];
-
 export const nodata = (z: EchoZoneConfig) => negative(z, Rcode.NOERROR);
 export const nxdomain = (z: EchoZoneConfig) => negative(z, Rcode.NXDOMAIN);
 
@@ -94,9 +92,6 @@ export function answerEcho(z: EchoZoneConfig, qname: string, qtype: number, cach
           return ans;
         }
       }
-      // alias.@ is where NR delegates (seed §2.8.3): a validator that followed such a referral asks DS
-      // here, and the proof of "no DS" must show the cut (NS), as the referral's own proof does.
-      if (name.below.length === 0 && qtype === RRType.DS) return { ...nodata(z), nodataTypes: NR_CUT };
       // alias.@ and method.alias.@ have names below them (RFC 8020: not NXDOMAIN); nr.alias.@ is
       // one of them, answered empty as seed §2.8.3 footnote 9 asks.
       return name.ent ? nodata(z) : nxdomain(z);

@@ -43,7 +43,6 @@ export function echoResponder(opts: EchoResponderOptions = {}): Unit {
       const ans = answerEcho(z, q.name, q.type, cache, now());
       const r = ctx.response;
       setSections(r, ans);
-      r.nodataTypes = ans.nodataTypes;
       // Without short-time caching the answer depends on the name and type alone; with it, on what
       // was asked before, so it must never be replayed by the answer cache.
       r.cacheable = cache === undefined;

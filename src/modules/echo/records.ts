@@ -10,8 +10,6 @@ export interface EchoAnswer {
   answer: ResourceRecord[];
   authority: ResourceRecord[];
   additional: ResourceRecord[];
-  /** Types a signed NODATA shows at the name (ResponseDraft.nodataTypes). */
-  nodataTypes?: readonly number[];
 }
 
 export const positive = (answer: ResourceRecord[], additional: ResourceRecord[] = []): EchoAnswer => ({ rcode: Rcode.NOERROR, aa: true, answer, authority: [], additional });
