@@ -6,7 +6,6 @@ import { ReplayControl } from './replay.js';
 import type { Runtime } from './runtime.js';
 import type { Unit } from './unit.js';
 import { completeRuntime } from './units.js';
-import { collectReplacedZones } from '../zone/shared-zone.js';
 
 export type EngineReply = Uint8Array | null;
 
@@ -86,13 +85,8 @@ export class Engine {
   swap(next: Runtime): void {
     // A runtime with new zones but the same configuration (a zone reload, a transfer) keeps the chain
     // and gets its table of authorities rebuilt for the new zones.
-    const before = this.current;
-    this.current = completeRuntime(next, before);
+    this.current = completeRuntime(next, this.current);
     this.replay.setChain(this.current.chain ?? this.pipeline);
-    // The spare context holds the runtime of the last query: not the replaced one's zones for long.
-    this.spare = undefined;
-    // A replaced zone in shared memory (one from the loader thread) is garbage V8 does not count.
-    collectReplacedZones(before.zones.zones, this.current.zones.zones);
   }
 
   /** `more` receives the messages after the reply when the response has several (stream transports only). */

@@ -1,6 +1,7 @@
-// The zone loader's threads (relay and compiler) hand a compiled zone over in shared memory: the zone
-// that arrives is the one compiled in this thread, loads in flight at once each get their own zone, a
-// failure between them does not shift the next one, and a replaced shared zone is collected.
+// The zone loader's threads (relay and compiler) hand a compiled zone over in parts, one per
+// ArrayBuffer, as the serving thread asks for them: the zone put back together is the one compiled in
+// this thread, loads in flight at once each get their own zone, and a failure between them does not
+// shift the parts of the next one.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileZoneFile } from './load.js';
 import { ZoneLoader } from './loader.js';
-import { collectReplacedZones, isSharedZone, shareZone } from './shared-zone.js';
+import { splitZone } from './zone-parts.js';
 import type { CompiledZoneBuffers } from './compiled.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fluxdns-loader-test-'));
@@ -46,22 +47,15 @@ function assertSameBuffers(got: CompiledZoneBuffers, want: CompiledZoneBuffers):
   }
 }
 
-test('shareZone copies every array into one SharedArrayBuffer, aligned, and frees the sources', async () => {
-  const file = zoneFile('share.test.', 3000, 1);
-  const r = compileZoneFile('share.test.', file);
-  const want = compileZoneFile('share.test.', file);
-  assert.ok(r.ok && want.ok);
-  const sources = new Set(Object.values(r.buffers).filter((v) => ArrayBuffer.isView(v)).map((v) => (v as ArrayBufferView).buffer));
-  const shared = await shareZone(r.buffers);
-  assertSameBuffers(shared, want.buffers);
-  assert.ok(isSharedZone(shared));
-  assert.ok(!isSharedZone(want.buffers));
-  const views = Object.values(shared).filter((v) => ArrayBuffer.isView(v)) as ArrayBufferView[];
-  assert.equal(views.length, 16);
-  assert.equal(new Set(views.map((v) => v.buffer)).size, 1, 'one buffer');
-  for (const v of views) assert.equal(v.byteOffset % 8, 0);
-  // Detached (their memory on its way out), every one of them.
-  for (const b of sources) assert.equal(b.byteLength, 0);
+test('splitZone puts views of one ArrayBuffer in one part, and every array in some part', () => {
+  const r = compileZoneFile('split.test.', zoneFile('split.test.', 3000, 1));
+  assert.ok(r.ok);
+  const { head, parts } = splitZone(r.buffers);
+  assert.deepEqual(head, { origin: 'split.test.', nodeCount: r.buffers.nodeCount, setCount: r.buffers.setCount, rrCount: r.buffers.rrCount });
+  const buffers = parts.map((p) => new Set(Object.values(p).map((v) => (v as ArrayBufferView).buffer)));
+  for (const b of buffers) assert.equal(b.size, 1, 'one buffer per part');
+  assert.equal(new Set(buffers.map((b) => [...b][0])).size, parts.length, 'no buffer in two parts');
+  assert.equal(parts.reduce((n, p) => n + Object.keys(p).length, 0), 16);
 });
 
 test('a zone loaded by the loader threads has the arrays compiled here, its serial, records and file hash', async () => {
@@ -74,7 +68,6 @@ test('a zone loaded by the loader threads has the arrays compiled here, its seri
   assert.equal(r.records, here.records);
   assert.equal(r.zone.fileHash, createHash('sha256').update(readFileSync(file)).digest('hex'));
   assertSameBuffers(r.zone.buffers, here.buffers);
-  assert.ok(isSharedZone(r.zone.buffers), 'in shared memory');
   // Answers from the arrays that crossed the threads (h19998 owns an AAAA too, h19997 none).
   assert.deepEqual(r.zone.rrset('h19997.big.test.', 1)?.records.map((x) => x.data), [{ address: '10.0.78.29' }]);
   assert.equal(r.zone.rrset('h19997.big.test.', 28), undefined);
@@ -117,22 +110,4 @@ test('loads in flight together each get their own zone, with a failed one betwee
   assert.match(rbad.problems.join('\n'), /bad\.zone:4/);
   assert.ok(!rmissing.ok && 'unreadable' in rmissing);
   assert.equal(rmissing.unreadable.code, 'ENOENT');
-});
-
-test('a replaced zone in shared memory is collected soon after the swap', async () => {
-  const file = zoneFile('gone.test.', 2000, 3);
-  let r = await loader.load('gone.test.', file);
-  assert.ok(r.ok);
-  let collected = false;
-  const registry = new FinalizationRegistry(() => {
-    collected = true;
-  });
-  registry.register(r.zone.buffers.names, 'names');
-  const replaced = [r.zone];
-  collectReplacedZones(replaced, []);
-  replaced.length = 0;
-  r = { ok: false, problems: [] };
-  // An idle process with no reason of V8's own to collect: the request is what frees the zone.
-  for (let i = 0; i < 100 && !collected; i++) await new Promise((done) => setTimeout(done, 50));
-  assert.ok(collected, 'the replaced zone was collected within 5 s');
 });

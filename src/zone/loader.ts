@@ -1,12 +1,11 @@
 // Loads zone files in a worker thread (load-compile.ts, through the relay load-worker.ts), so a reload
-// never stops the serving thread: the compiled arrays come back in shared memory (shared-zone.ts says
-// why), waiting in a port that arrives with the reply, and become a Zone in O(1).
-import { receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+// never stops the serving thread: the compiled arrays come back as transferred ArrayBuffers, one
+// buffer per event-loop turn (zone-parts.ts says why), and become a Zone in O(1).
+import type { Worker } from 'node:worker_threads';
 import { Zone } from './tree.js';
-import type { CompiledZoneBuffers } from './compiled.js';
 import type { CompiledZoneFile, CompileOptions } from './load.js';
-import { checkZoneArrays } from './shared-zone.js';
 import { startModuleThread } from './thread.js';
+import { joinZone, type ZoneHead, type ZonePart } from './zone-parts.js';
 
 export interface LoaderRequest {
   id: number;
@@ -15,14 +14,28 @@ export interface LoaderRequest {
   opts: CompileOptions;
 }
 
+/** The serving thread asks the relay for the next part of the zone being handed over. */
+export interface LoaderPull {
+  pull: true;
+}
+
+/** What the relay thread takes from the serving thread. */
+export type ToLoader = LoaderRequest | LoaderPull;
+
 type CompiledOk = Extract<CompiledZoneFile, { ok: true }>;
 
 export interface LoaderReply {
   id: number;
-  /** A failure as compileZoneFile gives it, or a compiled zone: its arrays are the one message waiting in `zone`. */
-  result: Exclude<CompiledZoneFile, { ok: true }> | (Omit<CompiledOk, 'buffers' | 'fileHash'> & { zone: MessagePort });
+  /** A failure as compileZoneFile gives it, or a compiled zone's head: its `parts` parts follow, one per LoaderPull. */
+  result: Exclude<CompiledZoneFile, { ok: true }> | (Omit<CompiledOk, 'buffers' | 'fileHash'> & { head: ZoneHead; parts: number });
   /** SHA-256 (hex) of the file read, for Zone.fileHash. */
   fileHash?: string;
+}
+
+/** Some arrays of zone request `id`; id -1 without a part when the relay had none (a part was lost). */
+export interface LoaderPart {
+  id: number;
+  part?: ZonePart;
 }
 
 /** What `load` resolves to: the zone ready to swap in, or the same failures compileZoneFile gives. */
@@ -44,15 +57,18 @@ export class ZoneLoader {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Compiled zones whose parts are being handed over, in the order of their replies (the first one is). */
+  private readonly handover: { reply: LoaderReply; parts: number; got: ZonePart[] }[] = [];
 
   private start(): Worker {
     if (this.worker) return this.worker;
     // The relay thread (load-worker.ts), which starts the compiling thread.
     const w = startModuleThread(import.meta.url, 'load-worker');
     w.unref();
-    w.on('message', (m: LoaderReply) => this.onReply(m));
+    w.on('message', (m: LoaderReply | LoaderPart) => ('result' in m ? this.onReply(m) : this.onPart(m)));
     const fail = (e: Error) => {
       this.worker = undefined;
+      this.handover.length = 0;
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
     };
@@ -65,13 +81,41 @@ export class ZoneLoader {
   private onReply(m: LoaderReply): void {
     const r = m.result;
     if (!r.ok) return this.settle(m.id, r);
-    const { zone: port, ...rest } = r;
-    // The zone's arrays: one message, already in the port's queue (no wait, no wake-up of the compiler).
-    const buffers = receiveMessageOnPort(port)?.message as CompiledZoneBuffers | undefined;
-    port.close();
+    this.handover.push({ reply: m, parts: r.parts, got: [] });
+    if (this.handover.length === 1) this.pull();
+  }
+
+  /**
+   * One part of the zone being handed over. The next is asked for from setImmediate: it then arrives
+   * in a later turn of the event loop, after the queries that came meanwhile (each arrival may do a
+   * step of garbage collection, zone-parts.ts).
+   */
+  private onPart(m: LoaderPart): void {
+    const h = this.handover[0];
+    if (h === undefined) return;
+    if (m.part === undefined || m.id !== h.reply.id) {
+      this.handover.shift();
+      this.settle(h.reply.id, { ok: false, problems: ['the zone loader thread lost part of the compiled zone'] });
+    } else {
+      h.got.push(m.part);
+      if (h.got.length < h.parts) return void setImmediate(() => this.pull());
+      this.handover.shift();
+      this.complete(h.reply, h.got);
+    }
+    if (this.handover.length > 0) setImmediate(() => this.pull());
+  }
+
+  private pull(): void {
+    this.worker?.postMessage({ pull: true } satisfies LoaderPull);
+  }
+
+  private complete(m: LoaderReply, parts: readonly ZonePart[]): void {
+    const r = m.result;
+    if (!r.ok) return;
+    const { head, parts: _, ...rest } = r;
+    let buffers;
     try {
-      if (buffers === undefined) throw new Error('the zone loader thread lost the compiled zone');
-      checkZoneArrays(buffers);
+      buffers = joinZone(head, parts);
     } catch (e) {
       return this.settle(m.id, { ok: false, problems: [(e as Error).message] });
     }
@@ -120,6 +164,7 @@ export class ZoneLoader {
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
+    this.handover.length = 0;
     if (w) await w.terminate();
   }
 }

@@ -64,7 +64,7 @@ export class Zone {
     return new Zone(b);
   }
 
-  /** The compiled arrays (in shared memory when the zone came from the loader thread: shared-zone.ts). */
+  /** The compiled arrays (transferable: see transfer-list.ts). */
   get buffers(): CompiledZoneBuffers {
     return this.store.b;
   }
