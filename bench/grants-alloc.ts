@@ -3,50 +3,21 @@
 // blocks of `block` grants counted between two scavenges (node --max-semi-space-size=64 so most blocks fit),
 // median of the blocks, plus redis-server's CPU per grant. Root.
 //   node --max-semi-space-size=64 --import tsx bench/grants-alloc.ts [blocks 40] [block 200] [warmup 3000]
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { Capabilities } from '../src/capability/core.js';
-import { NftablesDataPlane } from '../src/capability/nftables/backend.js';
-import { serviceTableOf } from '../src/capability/services.js';
-import { parseConfigText } from '../src/config/load.js';
-import { RedisStore } from '../src/state/redis.js';
-import { stopAll } from '../test/helpers/proc.js';
-import { startRedis } from '../test/helpers/redis.js';
+import { startGrantRig } from './grant-rig.js';
 
 const [blocks, block, warmup] = [process.argv[2] ?? '40', process.argv[3] ?? '200', process.argv[4] ?? '3000'].map(Number) as [number, number, number];
-const ns = `fxalloc-${process.pid}`;
-execFileSync('ip', ['netns', 'add', ns]);
-const redis = await startRedis({ aof: false });
 /** utime + stime of a process, ms. */
 const cpuMs = (pid: number) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(x[11]) + Number(x[12])) * 10;
 };
+const rig = await startGrantRig('fxalloc', false);
+const grant = rig.grant;
 try {
-  const { config } = parseConfigText(
-    `pools: [{ name: p, prefixes: [198.18.0.0/15] }]
-services: [{ name: app.lab, target: 198.51.100.10, ports: [tcp/443], pool: p, ttl: 20, grace: 60, scope: subnet }]
-capabilities: { backend: nftables, trustedResolvers: [127.0.0.0/8] }
-`,
-    'grants-alloc.yaml',
-  );
-  const store = await RedisStore.connect({ url: redis.url, prefix: 'alloc:', node: 'bench', timeoutMs: 2000 });
-  const dp = new NftablesDataPlane({ table: 'fxalloc', family: 'inet', netns: ns, pools: ['198.18.0.0/15'], seenTimeout: 100, onSeen: () => {} });
-  await dp.start();
-  const caps = new Capabilities({ store, dataPlane: dp });
-  caps.bind(() => config);
-  await caps.start();
-  const svc = serviceTableOf(config).byKey.get('app.lab.')!;
-  let n = 0;
-  const grant = async (): Promise<void> => {
-    n++;
-    const sourceSubnet = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}/32`;
-    const r = await caps.lease({ svc, family: 4, resolver: '127.0.0.1', sourceSubnet, exceptions: [], honeypot: false, config });
-    if (r.kind !== 'granted' || r.reused) throw new Error(`expected a new lease: ${JSON.stringify(r)}`);
-  };
   for (let i = 0; i < warmup; i++) await grant();
   // GRANTS_ALLOC_PROFILE=FILE: a sampling heap profile of the timed grants, garbage included (inclusive bytes per function).
   const profileFile = process.env['GRANTS_ALLOC_PROFILE'];
@@ -61,7 +32,7 @@ capabilities: { backend: nftables, trustedResolvers: [127.0.0.0/8] }
   obs.observe({ entryTypes: ['gc'] });
   const young = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_used_size;
   const per: number[] = [];
-  const redisPid = redis.proc.pid;
+  const redisPid = rig.redis.proc.pid;
   const r0 = cpuMs(redisPid);
   const p0 = process.cpuUsage();
   let total = 0;
@@ -83,10 +54,6 @@ capabilities: { backend: nftables, trustedResolvers: [127.0.0.0/8] }
   per.sort((a, b) => a - b);
   const med = per[Math.floor(per.length / 2)];
   process.stdout.write(`${per.length}/${blocks} blocks without a scavenge: median ${med === undefined ? '-' : (med / 1024).toFixed(2)} KB per grant (min ${((per[0] ?? NaN) / 1024).toFixed(2)}, max ${((per.at(-1) ?? NaN) / 1024).toFixed(2)}); process CPU ${((p.user + p.system) / 1000 / total).toFixed(3)} ms/grant, redis-server CPU ${((r1 - r0) / total).toFixed(3)} ms/grant\n`);
-  await caps.close();
-  await store.close().catch(() => {});
 } finally {
-  await redis.stop();
-  await stopAll();
-  execFileSync('ip', ['netns', 'del', ns]);
+  await rig.close();
 }
