@@ -30,12 +30,13 @@ const { values: flags } = parseArgs({
     /** CPU for the server and CPU for the client, "S,C" for taskset; "none": not pinned (redis-server: --redis-cpu). */
     pin: { type: 'string', default: '0,1' },
     /**
-     * Where the +redis rows' redis-server runs: server (default, the placement of every earlier figure) —
-     * on the server's CPU, so the claim, the AOF write and fsync, the netlink commit and the answer share
-     * one core; client — on the client's CPU, which waits in recv while the server works, closer to a
-     * deployment's Redis on another host; none — not pinned.
+     * Where the +redis rows' redis-server runs: client (default since 2026-12-03) — on the client's CPU,
+     * which waits in recv while the server works: the stand-in for a deployment's Redis, which is one
+     * service shared by every DNS server and gateway (seed 000 §3, issue 14 item 2) and so never on one
+     * server's core; server (the placement of every figure before 2026-12-03) — on the server's CPU, so
+     * the claim, the AOF write and fsync, the netlink commit and the answer share one core; none — not pinned.
      */
-    'redis-cpu': { type: 'string', default: 'server' },
+    'redis-cpu': { type: 'string', default: 'client' },
     /** Extra V8 flags for the server process, e.g. --node-flags=--max-semi-space-size=1 (compare young-generation sizes). */
     'node-flags': { type: 'string', default: '' },
     /**
