@@ -51,6 +51,15 @@ export interface Entry {
 
 const SP = 0x20, TAB = 0x09, CR = 0x0d, LF = 0x0a, SEMI = 0x3b, QUOTE = 0x22, BSL = 0x5c, LPAR = 0x28, RPAR = 0x29;
 
+/**
+ * For word(): 1 for the ASCII characters that end a word (blank space, line end, ";", "(", ")", '"'),
+ * 2 for "\\", 0 for the rest. One load a character instead of eight comparisons: the word loop runs
+ * for every character of a zone (~30 M for a million records).
+ */
+const WORD_STOP = new Uint8Array(128);
+for (const c of [SP, TAB, CR, LF, SEMI, LPAR, RPAR, QUOTE]) WORD_STOP[c] = 1;
+WORD_STOP[BSL] = 2;
+
 /** Renders a token for the "found ..." part of an error. */
 export function describeToken(t: Token): string {
   return t.quoted ? `quoted string ${JSON.stringify(t.text)}` : JSON.stringify(t.text);
@@ -237,19 +246,24 @@ export class Lexer {
     const n = s.length;
     const col = this.pos - this.lineStart + 1;
     const start = this.pos;
-    while (this.pos < n) {
-      const c = s.charCodeAt(this.pos);
-      if (c === SP || c === TAB || c === CR || c === LF || c === SEMI || c === LPAR || c === RPAR || c === QUOTE) break;
-      if (c === BSL) {
-        const d = s.charCodeAt(this.pos + 1);
-        if (this.pos + 1 >= n || d === LF || d === CR) {
-          throw this.err(this.line, this.pos - this.lineStart + 1, 'a character after "\\"', this.pos + 1 >= n ? 'end of file' : 'end of line');
-        }
-        this.pos += 2;
-      } else {
-        this.pos++;
+    // The position in a local, stored once at the end (and before an error, which reads it).
+    let p = start;
+    while (p < n) {
+      const c = s.charCodeAt(p);
+      const k = c < 128 ? WORD_STOP[c]! : 0;
+      if (k === 0) {
+        p++;
+        continue;
       }
+      if (k === 1) break;
+      const d = s.charCodeAt(p + 1);
+      if (p + 1 >= n || d === LF || d === CR) {
+        this.pos = p;
+        throw this.err(this.line, p - this.lineStart + 1, 'a character after "\\"', p + 1 >= n ? 'end of file' : 'end of line');
+      }
+      p += 2;
     }
-    return this.token(slot, s.slice(start, this.pos), false, this.line, col);
+    this.pos = p;
+    return this.token(slot, s.slice(start, p), false, this.line, col);
   }
 }
