@@ -291,9 +291,24 @@ export class ZoneCompiler {
   private table: Int32Array;
   private used = 0;
   private apexSpelt = false;
-  /** The last owner added and its node: a zone file writes an owner's records one after another. */
+  /**
+   * The last owner added and its node: a zone file writes an owner's records one after another. The
+   * owner is `lastOwner` from add, or `lastRel` under `lastRelOrigin` from addUnder (the other undefined).
+   */
   private lastOwner: string | undefined;
+  private lastRel: string | undefined;
+  private lastRelOrigin: string | undefined;
   private lastNode = -1;
+  /**
+   * addUnder's origin, scanned once (scan): as written, lower-cased, label offsets (the root's last)
+   * and suffix hashes; `uLabels` -1 when it cannot be used (then addUnder reads the whole owner).
+   */
+  private uOrigin: string | undefined;
+  private uSw = new Uint8Array(0);
+  private uSl = new Uint8Array(0);
+  private uOffs = new Int32Array(0);
+  private uHash = new Uint32Array(0);
+  private uLabels = -1;
   /** The node of the newest RRset (for `ordered`). */
   private lastSetNode = 0;
   /** Records ignored because their owner is outside the origin. */
@@ -457,7 +472,91 @@ export class ZoneCompiler {
   /** The node of an owner name (created with the names between it and the apex), or -1 outside the origin. */
   private nodeFor(owner: string): number {
     if (owner === this.lastOwner) return this.lastNode;
-    const labels = this.scan(owner);
+    const node = this.descend(this.scan(owner));
+    if (node >= 0) {
+      this.lastOwner = owner;
+      this.lastRel = undefined;
+      this.lastNode = node;
+    }
+    return node;
+  }
+
+  /** nodeFor(owner), where owner is `rel` + "." + `origin` (RecordSink.addUnder). */
+  private nodeUnder(rel: string, origin: string, owner: string): number {
+    if (rel === this.lastRel && origin === this.lastRelOrigin) return this.lastNode;
+    const labels = this.scanUnder(rel, origin);
+    if (labels < 0) return this.nodeFor(owner);
+    const node = this.descend(labels);
+    if (node >= 0) {
+      this.lastRel = rel;
+      this.lastRelOrigin = origin;
+      this.lastOwner = undefined;
+      this.lastNode = node;
+    }
+    return node;
+  }
+
+  /**
+   * scan(rel + "." + origin) without reading the origin's text: `rel` is plain (no escape, no empty
+   * label, labels of at most 63: the parser's plainName), the origin's bytes and hashes are copied from
+   * its scan, kept while the origin stays the same. -1 when the name would be too long (or the origin
+   * cannot be scanned alone): then the caller scans the whole owner.
+   */
+  private scanUnder(rel: string, origin: string): number {
+    if (origin !== this.uOrigin) {
+      this.uOrigin = origin;
+      this.uLabels = -1;
+      if (origin.length < 2) return -1;
+      const labels = this.scan(origin);
+      const len = this.soffs[labels]! + 1;
+      this.uSw = this.sw.slice(0, len);
+      this.uSl = this.sl.slice(0, len);
+      this.uOffs = this.soffs.slice(0, labels + 1);
+      this.uHash = this.shash.slice(0, labels + 1);
+      this.uLabels = labels;
+    }
+    const ol = this.uLabels;
+    const m = rel.length;
+    const olen = this.uSw.length;
+    if (ol < 0 || m + 1 + olen > 255) return -1;
+    const { sw, sl, soffs, shash } = this;
+    // rel as wire: each dot becomes the length of the label before it; the first length at 0.
+    let labels = 0;
+    let lenAt = 0;
+    soffs[labels++] = 0;
+    for (let i = 0; i < m; i++) {
+      const c = rel.charCodeAt(i);
+      if (c === 0x2e) {
+        sw[lenAt] = sl[lenAt] = i - lenAt;
+        lenAt = i + 1;
+        soffs[labels++] = lenAt;
+      } else {
+        sw[i + 1] = c;
+        sl[i + 1] = lc(c);
+      }
+    }
+    sw[lenAt] = sl[lenAt] = m - lenAt;
+    // Then the origin's wire bytes, offsets and suffix hashes (a suffix hash is the suffix's own).
+    const at = m + 1;
+    const uSw = this.uSw, uSl = this.uSl;
+    for (let i = 0; i < olen; i++) {
+      sw[at + i] = uSw[i]!;
+      sl[at + i] = uSl[i]!;
+    }
+    for (let j = 0; j <= ol; j++) {
+      soffs[labels + j] = this.uOffs[j]! + at;
+      shash[labels + j] = this.uHash[j]!;
+    }
+    let h = shash[labels]!;
+    for (let i = labels - 1; i >= 0; i--) shash[i] = h = hashLabel(h, sl, soffs[i]!);
+    return labels + ol;
+  }
+
+  /**
+   * The node of the name in the scan scratch (`labels` labels), created with the names between it and
+   * the apex, or -1 outside the origin.
+   */
+  private descend(labels: number): number {
     const { sw, sl, soffs, shash } = this;
     const depth0 = this.originWire.offs.length;
     const top = labels - depth0;
@@ -479,14 +578,20 @@ export class ZoneCompiler {
       }
       node = next;
     }
-    this.lastOwner = owner;
-    this.lastNode = node;
     return node;
   }
 
   /** Adds one record; `rdata` is its uncompressed wire RDATA (copied). */
   add(owner: string, type: number, ttl: number, rdata: Uint8Array): void {
-    const node = this.nodeFor(owner);
+    this.addAt(this.nodeFor(owner), type, ttl, rdata);
+  }
+
+  /** add, for an owner `rel` + "." + `origin` written that way (the parser's RecordSink.addUnder). */
+  addUnder(rel: string, origin: string, owner: string, type: number, ttl: number, rdata: Uint8Array): void {
+    this.addAt(this.nodeUnder(rel, origin, owner), type, ttl, rdata);
+  }
+
+  private addAt(node: number, type: number, ttl: number, rdata: Uint8Array): void {
     if (node < 0) {
       this.outside++;
       return;

@@ -72,6 +72,12 @@ const CLEAN: Record<string, string> = {
   'many records in one RRset (the dedupe table grows)': HEAD + Array.from({ length: 3000 }, (_, i) => `big A 198.51.${(i >> 8) & 255}.${i & 255}\nbig A 198.51.${(i >> 8) & 255}.${i & 255}\n`).join(''),
   '$GENERATE and out-of-zone data (a parser warning)': HEAD + '$GENERATE 1-50 h$ A 198.51.100.$\n$GENERATE 1-3 p$ PTR h$\nother.example.org. A 198.51.100.1\n',
   'a character-string over 255 bytes (split, with a warning)': HEAD + `long TXT "${'x'.repeat(300)}"\n`,
+  // Relative owners reach the compiler as text and origin (RecordSink.addUnder): the same text under
+  // two origins, an indented line after $ORIGIN (the owner read before it), absolute owners between.
+  '$ORIGIN changes: relative owners under each origin, indented lines keep the owner read before': HEAD +
+    'x A 198.51.100.20\n$ORIGIN Sub.Example.COM.\nx A 198.51.100.21\n  TXT "still x.sub"\ny.z A 198.51.100.22\n' +
+    'www.example.com. A 198.51.100.23\nx TXT "x.sub again"\n$ORIGIN example.com.\n  AAAA 2001:db8::21\nx TXT "x again"\n' +
+    '$ORIGIN example.org.\nout A 198.51.100.24\n$ORIGIN example.com.\n*.wild.deep A 198.51.100.25\nX.Y.z.sub MX 10 x\n',
 };
 
 for (const [what, text] of Object.entries(CLEAN)) {

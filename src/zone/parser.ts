@@ -63,6 +63,13 @@ export interface RecordSink {
    * `data` is the typed form when `typed` is set (else undefined). `line` is where it was written.
    */
   add(owner: string, type: number, ttl: number, wire: Uint8Array, data: Rdata | undefined, file: string, line: number): void;
+  /**
+   * Optional; called instead of `add` for an owner written relative and plain (no escape, "@" or empty
+   * label): `owner` is `rel` + "." + `origin` (origin absolute, not the root). A sink that reads names
+   * byte by byte can take the parts and leave `owner` unread: reading a concatenated string first
+   * copies it into one piece, and the origin's bytes are the same record after record.
+   */
+  addUnder?(rel: string, origin: string, owner: string, type: number, ttl: number, wire: Uint8Array, data: Rdata | undefined, file: string, line: number): void;
 }
 
 interface State {
@@ -88,6 +95,9 @@ interface FileCtx {
   origin: string;
   owner: string | undefined;
   ownerText: string | undefined;
+  /** When `owner` was written relative and plain: the text written and the origin it was read under (for RecordSink.addUnder). */
+  ownerRel: string | undefined;
+  ownerRelOrigin: string;
   /** Whether `owner` is at or below the apex (computed when the owner changes). */
   ownerInZone: boolean;
   depth: number;
@@ -183,7 +193,7 @@ export function parseZoneInto(text: string | ZoneTextPieces, opts: ParseZoneOpti
     opts, sink, warnings: [], apex: origin, errors: [], stopped: false, warningsDropped: 0,
     dollarTtl: undefined, lastTtl: undefined, soaMinimum: undefined,
   };
-  parseText(st, text, { file, originLabels, origin, owner: undefined, ownerText: undefined, ownerInZone: true, depth: 0 });
+  parseText(st, text, { file, originLabels, origin, owner: undefined, ownerText: undefined, ownerRel: undefined, ownerRelOrigin: origin, ownerInZone: true, depth: 0 });
   if (st.warningsDropped > 0) st.warnings.push({ file, line: 0, message: `and ${st.warningsDropped} more warnings` });
   if (st.errors.length > 0) throw new ZoneErrors(st.errors, st.stopped);
   return st.warnings;
@@ -295,7 +305,7 @@ function directive(st: State, fc: FileCtx, e: Entry): void {
     }
     // RFC 1035 §5.1: an included file never changes the origin of the including one; the owner
     // carried to the next indented line is also the including file's own.
-    parseText(st, text, { file: path, originLabels: parseLabels(childOrigin), origin: childOrigin, owner: undefined, ownerText: undefined, ownerInZone: true, depth: fc.depth + 1 });
+    parseText(st, text, { file: path, originLabels: parseLabels(childOrigin), origin: childOrigin, owner: undefined, ownerText: undefined, ownerRel: undefined, ownerRelOrigin: childOrigin, ownerInZone: true, depth: fc.depth + 1 });
   } else if (name === '$GENERATE') {
     generate(st, fc, e);
   } else {
@@ -371,7 +381,7 @@ function generate(st: State, fc: FileCtx, e: Entry): void {
     }
     const sub: Entry = { tokens: rtoks, indented: true, line: e.line, endLine: rhsTok.line, endCol: rhsTok.col + rhsTok.text.length, atEof: false };
     try {
-      addRecord(st, fc, sub, 0, owner, true, ttl, type, typeTok);
+      addRecord(st, fc, sub, 0, owner, undefined, true, ttl, type, typeTok);
     } catch (err) {
       if (!(err instanceof ZoneError)) throw err;
       throw new ZoneError(err.file, err.line, err.column, err.expected, `${err.found} (in $GENERATE value ${it}: ${JSON.stringify(rdataText)})`);
@@ -414,9 +424,16 @@ function record(st: State, fc: FileCtx, e: Entry): void {
       // Forget the previous owner first: after an error here, indented lines have none to take.
       fc.ownerText = undefined;
       fc.owner = undefined;
+      fc.ownerRel = undefined;
       const plain = t.quoted ? undefined : plainName(st, fc, t.text);
-      if (plain !== undefined) owner = plain;
-      else {
+      if (plain !== undefined) {
+        owner = plain;
+        // plainName gives the text itself for an absolute name, and the text under the origin otherwise.
+        if (plain !== t.text && fc.origin !== '.') {
+          fc.ownerRel = t.text;
+          fc.ownerRelOrigin = fc.origin;
+        }
+      } else {
         owner = nameFromToken(fc.file, t, fc.originLabels, 'an owner name');
         fc.ownerInZone = isSubdomain(owner, st.apex);
       }
@@ -440,9 +457,15 @@ function record(st: State, fc: FileCtx, e: Entry): void {
       ttl = v;
       continue;
     }
-    // The type's cached code first (no class is spelt like a type mnemonic): a zone writes a few
-    // types a million times, and upper-casing and matching every token cost more than the lookup.
-    const code = s === 'IN' ? undefined : typeCodeCached(s);
+    // The class as most zones spell it, then the type's cached code (no class is spelt like a type
+    // mnemonic): a zone writes IN and a few types a million times, and upper-casing and matching
+    // every token cost more than the lookup (upper-casing IN alone was ~1.5 % of a 1M-record load).
+    if (s === 'IN') {
+      if (haveClass) throw tokErr(fc.file, t, what);
+      haveClass = true;
+      continue;
+    }
+    const code = typeCodeCached(s);
     if (code === undefined) {
       const up = s.toUpperCase();
       if (up === 'IN' || up === 'CLASS1') {
@@ -465,11 +488,14 @@ function record(st: State, fc: FileCtx, e: Entry): void {
     const what = ttl === undefined ? (haveClass ? 'a TTL or a type' : 'a TTL, a class or a type') : haveClass ? 'a type' : 'a class or a type';
     throw endErr(fc.file, e, what);
   }
-  addRecord(st, fc, e, i, owner, fc.ownerInZone, ttl, type, typeTok);
+  addRecord(st, fc, e, i, owner, fc.ownerRel, fc.ownerInZone, ttl, type, typeTok);
 }
 
-/** Reads the rdata at `toks[i]`, settles the TTL and adds the record (unless a duplicate or out of zone). */
-function addRecord(st: State, fc: FileCtx, e: Entry, i: number, owner: string, inZone: boolean, ttlGiven: number | undefined, type: number, typeTok: Token): void {
+/**
+ * Reads the rdata at `toks[i]`, settles the TTL and adds the record (unless a duplicate or out of zone).
+ * `rel`: the owner as written relative to fc.ownerRelOrigin (RecordSink.addUnder), if it was.
+ */
+function addRecord(st: State, fc: FileCtx, e: Entry, i: number, owner: string, rel: string | undefined, inZone: boolean, ttlGiven: number | undefined, type: number, typeTok: Token): void {
   let ttl = ttlGiven;
   let cur = fc.cursor;
   if (!cur) cur = fc.cursor = { tokens: e.tokens, pos: i, entry: e, file: fc.file, originLabels: fc.originLabels, warn: (t, message) => warn(st, fc.file, t.line, message) };
@@ -499,7 +525,8 @@ function addRecord(st: State, fc: FileCtx, e: Entry, i: number, owner: string, i
     return;
   }
   if (type === RRType.SOA && st.soaMinimum === undefined) st.soaMinimum = Math.min(soaMinimum(bytes), MAX_TTL);
-  st.sink.add(owner, type, ttl, bytes, data, fc.file, e.line);
+  if (rel !== undefined && st.sink.addUnder) st.sink.addUnder(rel, fc.ownerRelOrigin, owner, type, ttl, bytes, data, fc.file, e.line);
+  else st.sink.add(owner, type, ttl, bytes, data, fc.file, e.line);
 }
 
 /** The MINIMUM field of SOA wire RDATA: its last 32 bits (RFC 1035 §3.3.13). */
