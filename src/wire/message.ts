@@ -3,6 +3,7 @@
 
 import { EdnsOptionCode, RRType, WireError, type Edns, type EdnsOption, type Flags, type Message, type Question, type ResourceRecord } from './types.js';
 import { Reader } from './reader.js';
+import { namesEqual } from './name.js';
 import { Writer } from './writer.js';
 import { pooledBytes } from './pool.js';
 import { rdataCodec } from './rdata/index.js';
@@ -135,7 +136,7 @@ function writeRecord(w: Writer, rr: ResourceRecord): void {
 }
 
 function sameRRset(a: ResourceRecord, b: ResourceRecord): boolean {
-  return a.type === b.type && a.class === b.class && (a.name === b.name || (a.name.length === b.name.length && a.name.toLowerCase() === b.name.toLowerCase()));
+  return a.type === b.type && a.class === b.class && namesEqual(a.name, b.name);
 }
 
 /** `sig` is an RRSIG at the owner of `rr` covering its type (RDATA starts with the type covered, RFC 4034 §3.1). */
@@ -143,7 +144,7 @@ function coversSet(sig: ResourceRecord, rr: ResourceRecord): boolean {
   if (sig.type !== RRType.RRSIG || rr.type === RRType.RRSIG) return false;
   const raw = (sig.data as { raw?: Uint8Array }).raw;
   // The DNSSEC step gives an RRset's RRSIGs the very owner string of the RRset: compare the text only otherwise.
-  return raw !== undefined && raw.length >= 2 && ((raw[0]! << 8) | raw[1]!) === rr.type && (sig.name === rr.name || sig.name.toLowerCase() === rr.name.toLowerCase());
+  return raw !== undefined && raw.length >= 2 && ((raw[0]! << 8) | raw[1]!) === rr.type && namesEqual(sig.name, rr.name);
 }
 
 /** Pointers have 14 bits: a block's owner must start below this offset. */

@@ -38,7 +38,8 @@ test('an NSEC3 proof block encodes as the records would, in any question case, a
   attachRecordBlock(a, raw);
   attachRecordBlock(b, raw);
   assert.ok(recordBlockOf(a[0]!) && recordBlockOf(b[0]!));
-  for (const qname of ['x.example.', 'X.Y.EXAMPLE.', 'example.']) {
+  // Under a proof's owner: that owner is one pointer into the question, and the bytes after it move up.
+  for (const qname of ['x.example.', 'X.Y.EXAMPLE.', 'example.', 'q.0P9mhaveqvm6t7vbl5lop2u3t2rp3tom.example.', 'q.35mthgpgcu1qg68fab165klnsnk3dpvl.example.']) {
     const withBlocks = encodeMessage(response(qname, [...a, ...b]));
     const without = encodeMessage(response(qname, plain));
     // Same bytes as the compression table gives: the owner's parent points into the question, each RRSIG at its owner.

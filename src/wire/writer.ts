@@ -285,6 +285,43 @@ export class Writer {
   }
 
   /**
+   * Writes `packed`: an uncompressed wire name of `nameLen` bytes followed by bytes copied as they are,
+   * all in one copy; the name is compressed as writePreparedName does (label offsets in meta[0, labels),
+   * their suffix hashes in meta[labels, 2 * labels)) and the bytes after it moved up to where it ends.
+   * Returns where the name ends (the copied bytes start); pos is after them.
+   */
+  writePackedName(packed: Uint8Array, nameLen: number, meta: Int32Array, labels: number): number {
+    const total = packed.length;
+    if (this.pos + total > this.buf.length) this.grow(total);
+    const start = this.pos;
+    this.buf.set(packed, start);
+    this.pos = start + nameLen;
+    if (this.later >= 0) this.registerLater();
+    this.tables();
+    const b = this.buf;
+    let l = 0;
+    for (; l < labels; l++) {
+      const at = this.find(start + meta[l]!, meta[labels + l]!, 0);
+      if (at >= 0) {
+        const p = start + meta[l]!;
+        b[p] = 0xc0 | (at >>> 8);
+        b[p + 1] = at & 0xff;
+        this.pos = p + 2;
+        break;
+      }
+    }
+    for (let k = 0; k < l; k++) {
+      const p = start + meta[k]!;
+      if (p > MAX_POINTER) break;
+      this.add(p, meta[labels + k]!, 0);
+    }
+    const end = this.pos;
+    if (end !== start + nameLen) b.copyWithin(end, start + nameLen, start + total);
+    this.pos = end + total - nameLen;
+    return end;
+  }
+
+  /**
    * Writes the uncompressed wire name at `src[at]` as the first name of a message (the question, copied
    * from the query): as writeNameWire with compression, but its suffixes are registered only when a
    * later name is compressed (`later`) — until then nothing could point at them.

@@ -122,6 +122,8 @@ export class DnssecIndex {
     this.nsec3Chain.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
     this.nsec3Prefixes = Float64Array.from(this.nsec3Chain, (e) => e.prefix);
     this.nsec3Chain.forEach((e, i) => (e.at = i));
+    // Every place present from the start: an array filled at random places would turn into a dictionary.
+    this.nsec3Sets = new Array<readonly ResourceRecord[] | undefined>(this.nsec3Chain.length).fill(undefined);
     this.nsec3Param = param ?? firstNsec3;
   }
 
@@ -298,6 +300,25 @@ export class DnssecIndex {
 
   /** The NSEC3 matching the name of node `n` (RFC 5155 §7.2: "matches"), from the per-node table. */
   nsec3MatchingNode(n: number): ResourceRecord | undefined {
+    const i = this.nsec3MatchingNodeAt(n);
+    return i >= 0 ? this.nsec3Chain[i]!.record : undefined;
+  }
+
+  /**
+   * Proofs by their place in the NSEC3 chain (the *At methods), for the common NXDOMAIN: the proof as it
+   * goes out (its record and RRSIGs, step.ts) kept in an array by place, so a random covering NSEC3 costs
+   * one array read instead of the chain entry, its record and a WeakMap lookup (each cold in the CPU
+   * cache in a zone of thousands of names). Filled by the serving step on first use.
+   */
+  readonly nsec3Sets: (readonly ResourceRecord[] | undefined)[];
+
+  /** The NSEC3 record at place `i` of the chain. */
+  nsec3RecordAt(i: number): ResourceRecord {
+    return this.nsec3Chain[i]!.record;
+  }
+
+  /** nsec3MatchingNode's place in the chain, -1 when no NSEC3 matches. */
+  nsec3MatchingNodeAt(n: number): number {
     const t = this.nodeTables();
     let i = t[n]!;
     if (i === -2) {
@@ -307,7 +328,7 @@ export class DnssecIndex {
       const e = this.nsec3ByHash.get(base32hex(this.digestScratch));
       t[n] = i = e === undefined ? -1 : e.at;
     }
-    return i >= 0 ? this.nsec3Chain[i]!.record : undefined;
+    return i;
   }
 
   /** The NSEC covering the wildcard "*." + the name of node `n` (RFC 4035 §3.1.3.2), from the per-node table. */
@@ -321,6 +342,11 @@ export class DnssecIndex {
 
   /** The NSEC3 covering the wildcard "*." + the name of node `n`, from the per-node table. */
   nsec3WildcardCoveringNode(n: number): ResourceRecord {
+    return this.nsec3Chain[this.nsec3WildcardCoveringNodeAt(n)]!.record;
+  }
+
+  /** nsec3WildcardCoveringNode's place in the chain. */
+  nsec3WildcardCoveringNodeAt(n: number): number {
     this.nodeTables();
     const t = this.nodeWildCover!;
     let i = t[n]!;
@@ -333,7 +359,7 @@ export class DnssecIndex {
       nsec3HashWire(w, 0, end, p.salt, p.iterations, this.digestScratch, p.algorithm);
       t[n] = i = this.coverIndex(digestPrefix(this.digestScratch, 0), undefined, this.digestScratch);
     }
-    return this.nsec3Chain[i]!.record;
+    return i;
   }
 
   /**
@@ -342,6 +368,12 @@ export class DnssecIndex {
    * `sname` is not below the encloser's name (the caller then takes the general path).
    */
   nsec3CoveringNextCloser(sname: string, encloser: number, wire?: LowerWireName): ResourceRecord | undefined {
+    const i = this.nsec3CoveringNextCloserAt(sname, encloser, wire);
+    return i >= 0 ? this.nsec3Chain[i]!.record : undefined;
+  }
+
+  /** nsec3CoveringNextCloser's place in the chain, -1 when `sname` is not below the encloser's name. */
+  nsec3CoveringNextCloserAt(sname: string, encloser: number, wire?: LowerWireName): number {
     const p = this.nsec3Param!;
     // The canonical wire form (RFC 4034 §6.2): the question's lower-cased bytes when given, else made from the text.
     const q = wire?.wire ?? canonicalNameWire(sname);
@@ -349,18 +381,18 @@ export class DnssecIndex {
     const w = this.wireScratch;
     const ceEnd = this.view.nodeWire(encloser, w, 0);
     const ceLen = ceEnd;
-    if (qLen <= ceLen) return undefined;
+    if (qLen <= ceLen) return -1;
     // The label that starts the next closer name: the one whose suffix after it is the encloser's name.
     let at = 0;
     for (;;) {
       const next = at + 1 + q[at]!;
       if (qLen - next === ceLen) break;
-      if (q[at] === 0 || qLen - next < ceLen) return undefined;
+      if (q[at] === 0 || qLen - next < ceLen) return -1;
       at = next;
     }
-    for (let k = 0; k < ceLen; k++) if (q[qLen - ceLen + k] !== w[k]) return undefined;
+    for (let k = 0; k < ceLen; k++) if (q[qLen - ceLen + k] !== w[k]) return -1;
     nsec3HashWire(q, at, qLen, p.salt, p.iterations, this.digestScratch, p.algorithm);
-    return this.nsec3Chain[this.coverIndex(digestPrefix(this.digestScratch, 0), undefined, this.digestScratch)]!.record;
+    return this.coverIndex(digestPrefix(this.digestScratch, 0), undefined, this.digestScratch);
   }
 
   /** `name` is the owner of an NSEC3 record (RFC 5155 §7.2.8). */

@@ -41,8 +41,24 @@ export function serveDnssec(result: LookupResult, qname: string, qtype: number, 
 function signNegative(idx: DnssecIndex, result: LookupResult, qname: string, qtype: number, qwire: LowerWireName | undefined): boolean {
   const auth = result.authority;
   if (result.answer.length !== 0 || result.additional.length !== 0 || auth.length !== 1 || auth[0] !== result.zone!.negativeSoa()) return false;
+  const enc = result.closestNode ?? -1;
+  if (result.kind === 'nxdomain' && enc >= 0 && idx.denial === 'nsec3') {
+    // RFC 5155 §7.2.2 by places in the chain: what denialProof gives (the encloser's NSEC3, the one
+    // covering the next closer name, the one covering the wildcard, each once), without its records.
+    const m = idx.nsec3MatchingNodeAt(enc);
+    const c = m >= 0 ? idx.nsec3CoveringNextCloserAt(qname, enc, qwire) : -1;
+    if (c >= 0) {
+      const w = idx.nsec3WildcardCoveringNodeAt(enc);
+      const authority = negativeSoaWithSigs(idx, auth[0]!).slice();
+      pushAll(authority, nsec3ProofAt(idx, m));
+      if (c !== m) pushAll(authority, nsec3ProofAt(idx, c));
+      if (w !== m && w !== c) pushAll(authority, nsec3ProofAt(idx, w));
+      result.authority = authority;
+      return true;
+    }
+  }
   let d: Denial;
-  if (result.kind === 'nxdomain') d = { kind: 'nxdomain', sname: qname, encloser: result.closestNode ?? -1, wire: qwire };
+  if (result.kind === 'nxdomain') d = { kind: 'nxdomain', sname: qname, encloser: enc, wire: qwire };
   else if (result.kind !== 'nodata') return false;
   else if (idx.view.exists(qname)) d = { kind: 'nodata', sname: qname, qtype };
   else d = { kind: 'wildcard-nodata', sname: qname, source: wildcardOf(idx.closestEncloser(qname)) };
@@ -117,6 +133,11 @@ function proofWithSigs(idx: DnssecIndex, r: ResourceRecord): readonly ResourceRe
     proofSets.set(r, set);
   }
   return set;
+}
+
+/** proofWithSigs of the NSEC3 at place `i` of the chain, kept by place (DnssecIndex.nsec3Sets). */
+function nsec3ProofAt(idx: DnssecIndex, i: number): readonly ResourceRecord[] {
+  return idx.nsec3Sets[i] ?? (idx.nsec3Sets[i] = proofWithSigs(idx, idx.nsec3RecordAt(i)));
 }
 
 /** The RDATA bytes a record block copies: RFC 3597 bytes, or the wire form a compiled zone's record carries. */
