@@ -175,3 +175,41 @@ test('replays are counted: the process total and per metrics cell', async () => 
     assert.ok(l.stats!().replayed >= 4);
   });
 });
+
+test('a burst: batches of replayed hits, engine answers and misses, each reply the engine answer to its own query', async () => {
+  const rt = runtime(PLAIN, '203.0.113.5', 1);
+  const engine = new Engine(rt);
+  // Answers, NODATA (mail has no A, nor the apex) and NXDOMAIN: replies of several sizes in one batch.
+  const names = ['www.t.lab', 'ns.t.lab', 'mail.t.lab', 't.lab', ...Array.from({ length: 10 }, (_, k) => `nx${k}.t.lab`)];
+  const mixCase = (name: string, j: number) => [...name].map((ch, k) => ((j >> k % 5) & 1 ? ch.toUpperCase() : ch)).join('');
+  await withListener(engine, async (l, c) => {
+    for (const name of names) for (let i = 0; i < 3; i++) await c.ask(l.port, query(name, 1 + i));
+    const before = l.stats!();
+    // Sent in one tick, so the listener (this process) reads them 16 to a batch: hits the mirror answers,
+    // with names never asked (the engine's) in between.
+    const sent = new Map<number, Uint8Array>();
+    for (let j = 0; j < 160; j++) {
+      const id = 1000 + j;
+      const q = j % 7 === 3 ? query(`fresh${j}.t.lab`, id) : query(mixCase(names[j % names.length]!, j), id, { rd: j % 2 === 0, cd: j % 3 === 0 });
+      sent.set(id, q);
+    }
+    const replies = new Map<number, Uint8Array>();
+    const done = new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${replies.size} of ${sent.size} replies`)), 5000);
+      c.sock.on('message', (m) => {
+        replies.set(m[0]! * 256 + m[1]!, new Uint8Array(m));
+        if (replies.size === sent.size) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    for (const q of sent.values()) c.sock.send(q, l.port, '127.0.0.1');
+    await done;
+    for (const [id, q] of sent) assert.deepEqual(replies.get(id), reference(rt, q), `query ${id}`);
+    const after = l.stats!();
+    const hits = [...sent.keys()].filter((id) => (id - 1000) % 7 !== 3).length;
+    assert.equal(after.replayed - before.replayed, hits, 'every query for a name asked before came from the mirror');
+    assert.ok(after.received - before.received > 2 * (after.recv_calls - before.recv_calls), 'several datagrams per batch');
+  });
+});
