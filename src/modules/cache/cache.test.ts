@@ -217,3 +217,17 @@ test('the server cache stores an answer on its second ask, case-blind, and a rel
   ask('R1.W.t.lab.', RRType.TXT, 8);
   assert.equal(cache.size, 1);
 });
+
+test('a reload forgets first asks when nothing was stored yet (only the seen filter was written)', () => {
+  const cache = serverAnswerCache();
+  const runtime = { config, zones: zones(ZONE), generation: 1 };
+  const engine = new Engine(runtime, createUnits(cache));
+  const ask = (id: number) => engine.handle(q('www.t.lab.', RRType.A, id, true, false, true), udp);
+  ask(1);
+  assert.equal(cache.size, 0, 'a first ask stores nothing');
+  engine.swap({ ...runtime, generation: 2 });
+  ask(2);
+  assert.equal(cache.size, 0, 'the ask before the reload does not count');
+  ask(3);
+  assert.equal(cache.size, 1, 'the second ask after it stores');
+});
