@@ -55,6 +55,22 @@
 #define MIRROR_SLOTS (1 << 17) /* open addressing, at most half full */
 #define MIRROR_MAX (MIRROR_SLOTS / 2)
 #define MIRROR_MAX_KEY 512
+/*
+ * Where the mirror lives: its slots (hash and entry offset, one 8-byte load a probe) in one 2 MiB-aligned
+ * mapping, and its entries one after the other in an arena (entries go only all at once, in mirror_clear),
+ * both with transparent huge pages asked for. A lookup's misses were page walks as much as cache misses
+ * (perf: the samples stood on the prefetches, which wait for the walk): with 4 KiB pages the table alone
+ * took 384 TLB entries and the malloc'd entries one each. The arena is reserved, not committed: memory is
+ * used as entries fill it (MAP_NORESERVE), and returned when the mirror is emptied.
+ */
+#define HUGE_PAGE ((size_t)2 << 20)
+#define MIRROR_ARENA ((size_t)32 << 20)
+#define ENTRY_ALIGN 64 /* an entry starts a cache line: its first lines are the ones prefetched */
+
+typedef struct {
+  uint32_t hash; /* 0: empty */
+  uint32_t off;  /* the entry's offset in the arena */
+} mirror_slot;
 
 typedef struct {
   uint32_t hash;
@@ -90,12 +106,14 @@ typedef struct {
   /* the replay mirror (see mirror_entry) */
   int mirror_on;
   int mirror_count;
-  mirror_entry **mirror;    /* MIRROR_SLOTS, or NULL until the first entry */
-  uint32_t *mirror_hashes;  /* the hash of each slot's entry (0: empty): a probe reads no entry it does not match */
+  mirror_slot *slots;       /* MIRROR_SLOTS (huge_map), or NULL until the first entry */
+  uint8_t *arena;           /* MIRROR_ARENA (huge_map) */
+  size_t arena_used;
   /* batch * SEND_SLOT: replies made here, before the ones JS makes, one after the other (16-byte aligned):
    * a batch of replies in a few KiB stays in L1 for the kernel's copy, where one per 4 KiB slot put every
    * reply in the same cache set, as the receive buffer's STRIDE explains, and on its own page. */
   uint8_t *nsend;
+  struct mirror_probe *probes; /* batch: the lookups of the datagrams read last (mirror_probe_batch) */
   struct sockaddr_storage *naddr; /* their peers */
   socklen_t *nalen;
   double *cell_hits;        /* replayed hits per metrics cell, taken (and reset) by takeReplays() */
@@ -114,7 +132,7 @@ static uint32_t mirror_hash(const uint8_t *k, int n) {
   h ^= h >> 13;
   h *= 0xc2b2ae35u;
   h ^= h >> 16;
-  return h | 1; /* 0 marks an empty slot in mirror_hashes */
+  return h | 1; /* 0 marks an empty slot */
 }
 
 /*
@@ -148,27 +166,44 @@ static int mirror_key(const uint8_t *q, int len, uint8_t *key, int *qend) {
   return len - 2;
 }
 
+/* A mapping of size bytes (a multiple of HUGE_PAGE) aligned to HUGE_PAGE, huge pages asked for; NULL on failure. */
+static uint8_t *huge_map(size_t size) {
+  size_t span = size + HUGE_PAGE;
+  uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  uintptr_t start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+  if (start > (uintptr_t)p) munmap(p, start - (uintptr_t)p);
+  uint8_t *end = (uint8_t *)start + size;
+  if (end < p + span) munmap(end, (size_t)(p + span - end));
+#ifdef MADV_HUGEPAGE
+  madvise((void *)start, size, MADV_HUGEPAGE);
+#endif
+  return (uint8_t *)start;
+}
+
 static void mirror_clear(batch_sock *s) {
-  if (s->mirror == NULL || s->mirror_count == 0) return;
-  for (int i = 0; i < MIRROR_SLOTS; i++) {
-    if (s->mirror_hashes[i] == 0) continue;
-    free(s->mirror[i]);
-    s->mirror[i] = NULL;
-    s->mirror_hashes[i] = 0;
-  }
+  if (s->slots == NULL || s->mirror_count == 0) return;
+  memset(s->slots, 0, MIRROR_SLOTS * sizeof *s->slots);
+  /* The entries' memory goes back (a full mirror refills it; a reload may leave it idle for long). */
+  madvise(s->arena, s->arena_used, MADV_DONTNEED);
+  s->arena_used = 0;
   s->mirror_count = 0;
 }
 
-/*
- * A batch's lookups in groups: a lookup is two dependent cache misses (the slot's hash, then the
- * entry it points to), each a page walk too on a table of this size, and one after the other they were
- * most of the addon's own CPU (perf: 85 % of on_readable's samples on those two loads). So the keys and
- * hashes of PROBE_GROUP datagrams are made first and their slots prefetched, then each slot's entry is
- * prefetched, and only then are the entries compared, while the misses of the group are in flight together.
- */
-#define PROBE_GROUP 16
+static inline mirror_entry *entry_at(batch_sock *s, uint32_t off) {
+  return (mirror_entry *)(s->arena + off);
+}
 
-typedef struct {
+/*
+ * A batch's lookups overlapped: a lookup is two dependent cache misses (the slot's hash, then the entry
+ * it points to), each a page walk too on a table of this size, and one after the other they were most of
+ * the addon's own CPU (perf: 85 % of on_readable's samples on those two loads). So the keys and hashes of
+ * the whole batch are made first and their slots prefetched, then each slot's entry is prefetched, and
+ * only then are the entries compared: the misses of a batch are in flight together, and the first
+ * slot's line has arrived by the time the last key is hashed.
+ */
+
+typedef struct mirror_probe {
   int klen;         /* -1: not a datagram the mirror serves */
   int qend;
   uint32_t hash;
@@ -187,9 +222,9 @@ static inline void prefetch_entry(const mirror_entry *e) {
 
 /* Advances pr from pr->slot to the first slot with its hash (sets pr->e) or to an empty one (NULL). */
 static inline void mirror_probe_step(batch_sock *s, mirror_probe *pr) {
-  const uint32_t *hs = s->mirror_hashes;
+  const mirror_slot *slots = s->slots;
   for (uint32_t i = pr->slot;; i = (i + 1) & (MIRROR_SLOTS - 1)) {
-    uint32_t t = hs[i];
+    uint32_t t = slots[i].hash;
     if (t == 0) {
       pr->slot = i;
       pr->e = NULL;
@@ -197,16 +232,16 @@ static inline void mirror_probe_step(batch_sock *s, mirror_probe *pr) {
     }
     if (t == pr->hash) {
       pr->slot = i;
-      pr->e = s->mirror[i];
+      pr->e = entry_at(s, slots[i].off);
       return;
     }
   }
 }
 
-static void mirror_probe_group(batch_sock *s, int first, int n, mirror_probe *probes) {
-  for (int j = 0; j < n; j++) {
-    mirror_probe *pr = &probes[j];
-    int i = first + j;
+static void mirror_probe_batch(batch_sock *s, int n) {
+  mirror_probe *probes = s->probes;
+  for (int i = 0; i < n; i++) {
+    mirror_probe *pr = &probes[i];
     if (s->rmsgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
       pr->klen = -1;
       continue;
@@ -215,11 +250,10 @@ static void mirror_probe_group(batch_sock *s, int first, int n, mirror_probe *pr
     if (pr->klen < 0) continue;
     pr->hash = mirror_hash(pr->key, pr->klen);
     pr->slot = pr->hash & (MIRROR_SLOTS - 1);
-    __builtin_prefetch(&s->mirror_hashes[pr->slot]);
-    __builtin_prefetch(&s->mirror[pr->slot]);
+    __builtin_prefetch(&s->slots[pr->slot]);
   }
-  for (int j = 0; j < n; j++) {
-    mirror_probe *pr = &probes[j];
+  for (int i = 0; i < n; i++) {
+    mirror_probe *pr = &probes[i];
     if (pr->klen < 0) continue;
     mirror_probe_step(s, pr);
     if (pr->e != NULL) prefetch_entry(pr->e);
@@ -242,27 +276,30 @@ static void mirror_add(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   int qend;
   int klen = mirror_key(q, qlen, key, &qend);
   if (klen < 0 || rlen < qend || rlen > SEND_SLOT) return;
-  if (s->mirror == NULL) {
-    s->mirror = calloc(MIRROR_SLOTS, sizeof *s->mirror);
-    s->mirror_hashes = calloc(MIRROR_SLOTS, sizeof *s->mirror_hashes);
-    if (s->mirror == NULL || s->mirror_hashes == NULL) {
-      free(s->mirror);
-      free(s->mirror_hashes);
-      s->mirror = NULL;
-      s->mirror_hashes = NULL;
+  if (s->slots == NULL) {
+    /* The slots need no zeroing: a fresh anonymous mapping reads as zeros. */
+    s->slots = (mirror_slot *)huge_map(HUGE_PAGE);
+    s->arena = huge_map(MIRROR_ARENA);
+    if (s->slots == NULL || s->arena == NULL) {
+      if (s->slots != NULL) munmap(s->slots, HUGE_PAGE);
+      if (s->arena != NULL) munmap(s->arena, MIRROR_ARENA);
+      s->slots = NULL;
+      s->arena = NULL;
       return;
     }
   }
+  size_t need = (sizeof(mirror_entry) + (size_t)klen + (size_t)rlen + ENTRY_ALIGN - 1) & ~(size_t)(ENTRY_ALIGN - 1);
   /* Full: start over (the entries JS keeps answering come back on their next hit). */
-  if (s->mirror_count >= MIRROR_MAX) mirror_clear(s);
+  if (s->mirror_count >= MIRROR_MAX || s->arena_used + need > MIRROR_ARENA) mirror_clear(s);
   uint32_t h = mirror_hash(key, klen);
   uint32_t i = h & (MIRROR_SLOTS - 1);
-  for (; s->mirror_hashes[i] != 0; i = (i + 1) & (MIRROR_SLOTS - 1)) {
-    mirror_entry *e = s->mirror[i];
-    if (s->mirror_hashes[i] == h && e->klen == klen && memcmp(e->data, key, (size_t)klen) == 0) return;
+  for (; s->slots[i].hash != 0; i = (i + 1) & (MIRROR_SLOTS - 1)) {
+    mirror_entry *e = entry_at(s, s->slots[i].off);
+    if (s->slots[i].hash == h && e->klen == klen && memcmp(e->data, key, (size_t)klen) == 0) return;
   }
-  mirror_entry *e = malloc(sizeof *e + (size_t)klen + (size_t)rlen);
-  if (e == NULL) return;
+  uint32_t off = (uint32_t)s->arena_used;
+  mirror_entry *e = entry_at(s, off);
+  s->arena_used += need;
   e->hash = h;
   e->klen = (uint16_t)klen;
   e->rlen = (uint16_t)rlen;
@@ -270,8 +307,8 @@ static void mirror_add(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   e->cell = cell;
   memcpy(e->data, key, (size_t)klen);
   memcpy(e->data + klen, reply, (size_t)rlen);
-  s->mirror[i] = e;
-  s->mirror_hashes[i] = h;
+  s->slots[i].off = off;
+  s->slots[i].hash = h;
   s->mirror_count++;
 }
 
@@ -480,18 +517,16 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     int kept = 0, nh = 0;
     size_t nsend_used = 0;
     int mirror = s->mirror_on && s->mirror_count > 0;
-    mirror_probe probes[PROBE_GROUP];
+    if (mirror) mirror_probe_batch(s, r);
     for (int i = 0; i < r; i++) {
       struct msghdr *h = &s->rmsgs[i].msg_hdr;
       int32_t *m = s->recv_meta + kept * RECV_STRIDE;
-      /* The mirror's lookups of the next PROBE_GROUP datagrams, their memory loads overlapped. */
-      if (mirror && i % PROBE_GROUP == 0) mirror_probe_group(s, i, r < i + PROBE_GROUP ? r - i : PROBE_GROUP, probes);
       if (h->msg_flags & MSG_TRUNC) {
         s->truncated++;
         continue;
       }
       if (mirror) {
-        mirror_probe *pr = &probes[i % PROBE_GROUP];
+        mirror_probe *pr = &s->probes[i];
         const uint8_t *q = s->recv + (size_t)i * STRIDE;
         mirror_entry *e = pr->klen < 0 ? NULL : mirror_probe_finish(s, pr);
         if (e != NULL) {
@@ -549,9 +584,10 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
 
 static void free_sock(batch_sock *s) {
   mirror_clear(s);
-  free(s->mirror);
-  free(s->mirror_hashes);
+  if (s->slots != NULL) munmap(s->slots, HUGE_PAGE);
+  if (s->arena != NULL) munmap(s->arena, MIRROR_ARENA);
   free(s->nsend);
+  free(s->probes);
   free(s->naddr);
   free(s->nalen);
   free(s->cell_hits);
@@ -675,9 +711,10 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value recv_ab, recv_meta, send_meta, send_ab, obj, v;
   void *data;
   s->nsend = malloc((size_t)batch * SEND_SLOT);
+  s->probes = malloc((size_t)batch * sizeof *s->probes);
   s->naddr = calloc((size_t)batch, sizeof *s->naddr);
   s->nalen = calloc((size_t)batch, sizeof *s->nalen);
-  if (!s->nsend || !s->naddr || !s->nalen || !s->rmsgs || !s->riov || !s->raddr || !s->smsgs || !s->siov || !(recv_ab = ab_of(env, &data, (size_t)batch * STRIDE))) goto fail;
+  if (!s->nsend || !s->probes || !s->naddr || !s->nalen || !s->rmsgs || !s->riov || !s->raddr || !s->smsgs || !s->siov || !(recv_ab = ab_of(env, &data, (size_t)batch * STRIDE))) goto fail;
   s->recv = data;
   if (!(recv_meta = ab_of(env, &data, (size_t)batch * RECV_STRIDE * 4))) goto fail;
   s->recv_meta = data;
