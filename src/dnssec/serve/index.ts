@@ -282,20 +282,15 @@ export class DnssecIndex {
    * Per node of the zone (LookupResult.closestNode), filled on first use: the nsec3Chain index of the NSEC3
    * matching the node's name (-1: none, -2: not known yet) and of the one covering "*." + the name. Each
    * closest encloser is hashed once per loaded zone, not per answer (a bounded memo by name churned with
-   * many enclosers).
+   * many enclosers). Both in one array, node n's at [2n] and [2n + 1]: an NXDOMAIN reads both, one cache line.
    */
-  private nodeMatch: Int32Array | undefined;
-  private nodeWildCover: Int32Array | undefined;
+  private nodeTab: Int32Array | undefined;
   /** Scratch: a canonical wire name with room for "*." before it, and a digest. */
   private readonly wireScratch = new Uint8Array(260);
   private readonly digestScratch = new Uint8Array(20);
 
   private nodeTables(): Int32Array {
-    if (this.nodeMatch === undefined) {
-      this.nodeMatch = new Int32Array(this.view.nodeCount).fill(-2);
-      this.nodeWildCover = new Int32Array(this.view.nodeCount).fill(-2);
-    }
-    return this.nodeMatch;
+    return (this.nodeTab ??= new Int32Array(2 * this.view.nodeCount).fill(-2));
   }
 
   /** The NSEC3 matching the name of node `n` (RFC 5155 §7.2: "matches"), from the per-node table. */
@@ -320,23 +315,22 @@ export class DnssecIndex {
   /** nsec3MatchingNode's place in the chain, -1 when no NSEC3 matches. */
   nsec3MatchingNodeAt(n: number): number {
     const t = this.nodeTables();
-    let i = t[n]!;
+    let i = t[2 * n]!;
     if (i === -2) {
       const p = this.nsec3Param!;
       const end = this.view.nodeWire(n, this.wireScratch, 0);
       nsec3HashWire(this.wireScratch, 0, end, p.salt, p.iterations, this.digestScratch, p.algorithm);
       const e = this.nsec3ByHash.get(base32hex(this.digestScratch));
-      t[n] = i = e === undefined ? -1 : e.at;
+      t[2 * n] = i = e === undefined ? -1 : e.at;
     }
     return i;
   }
 
   /** The NSEC covering the wildcard "*." + the name of node `n` (RFC 4035 §3.1.3.2), from the per-node table. */
   nsecWildcardCoveringNode(n: number): ResourceRecord | undefined {
-    this.nodeTables();
-    const t = this.nodeWildCover!;
-    if (t[n] === -2) t[n] = this.nsecCoverIndex(wildcardOf(this.view.nodeText(n)));
-    const i = t[n]!;
+    const t = this.nodeTables();
+    if (t[2 * n + 1] === -2) t[2 * n + 1] = this.nsecCoverIndex(wildcardOf(this.view.nodeText(n)));
+    const i = t[2 * n + 1]!;
     return i >= 0 ? this.nsecChain[i]!.record : undefined;
   }
 
@@ -347,9 +341,8 @@ export class DnssecIndex {
 
   /** nsec3WildcardCoveringNode's place in the chain. */
   nsec3WildcardCoveringNodeAt(n: number): number {
-    this.nodeTables();
-    const t = this.nodeWildCover!;
-    let i = t[n]!;
+    const t = this.nodeTables();
+    let i = t[2 * n + 1]!;
     if (i === -2) {
       const p = this.nsec3Param!;
       const w = this.wireScratch;
@@ -357,7 +350,7 @@ export class DnssecIndex {
       w[1] = 0x2a;
       const end = this.view.nodeWire(n, w, 2);
       nsec3HashWire(w, 0, end, p.salt, p.iterations, this.digestScratch, p.algorithm);
-      t[n] = i = this.coverIndex(digestPrefix(this.digestScratch, 0), undefined, this.digestScratch);
+      t[2 * n + 1] = i = this.coverIndex(digestPrefix(this.digestScratch, 0), undefined, this.digestScratch);
     }
     return i;
   }

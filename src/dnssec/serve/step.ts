@@ -232,6 +232,16 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
       break;
   }
   const proofs: ResourceRecord[] = [];
+  const only = denials.length === 1 ? denials[0]! : undefined;
+  if (only?.kind === 'wildcard-answer' && only.encloser !== undefined && only.encloser >= 0 && idx.denial === 'nsec3') {
+    // RFC 5155 §7.2.6 by place in the chain (as signNegative's NXDOMAIN): the NSEC3 covering the next
+    // closer name, what denialProof gives, its outgoing set read from DnssecIndex.nsec3Sets.
+    const i = idx.nsec3CoveringNextCloserAt(only.sname, only.encloser, only.wire);
+    if (i >= 0) {
+      pushAll(authority, nsec3ProofAt(idx, i));
+      denials.length = 0;
+    }
+  }
   for (const d of denials) {
     for (const r of denialProof(idx, d)) {
       if (proofs.includes(r)) continue;
