@@ -107,13 +107,23 @@ test('DS at a cut with both sides served: the parent answers DS, the child every
 test('a module that is not configured is not in the chain', () => {
   const unitNames = (yaml: string, zones: Zone[] = []) => serve(yaml, zones).chain.units.map((u) => u.name);
   const bare = unitNames('');
-  for (const absent of ['echo', 'policies', 'policy-zone', 'capability', 'cookies', 'cookies-out', 'ttl-jitter', 'rrl']) {
+  for (const absent of ['echo', 'policies', 'policy-zone', 'capability', 'cookies', 'cookies-out', 'ttl-jitter', 'rrl', 'secondary-servfail', 'exceptions-txt']) {
     assert.ok(!bare.includes(absent), `${absent} is not configured`);
   }
   for (const always of ['tsig', 'header', 'answer-cache', 'zone', 'edns', 'tsig-out', 'answer-cache-store']) assert.ok(bare.includes(always), `${always} is always in the chain`);
   const full = unitNames('cookies: { mode: answer }\necho:\n  - { zone: e.lab }\npolicies:\n  - { match: { qname: x.t.lab }, action: { rcode: NXDOMAIN } }\n', [zone('t.lab.', soa(1, 30))]);
   for (const present of ['echo', 'zone', 'cookies', 'cookies-out', 'policies']) assert.ok(full.includes(present), `${present} is configured`);
   assert.ok(!full.includes('rrl') && !full.includes('capability'));
+  // With a secondary zone (not transferred yet: no data), its SERVFAIL responder is in the chain and answers.
+  const secondary = serve('zones:\n  - { name: s.lab., file: s.lab.zone, primaries: ["127.0.0.1:53"] }\n', [zone('t.lab.', soa(1, 30))]);
+  assert.ok(secondary.chain.units.some((u) => u.name === 'secondary-servfail'));
+});
+
+test('a secondary zone not transferred yet is SERVFAIL, not REFUSED (its module is configured)', async () => {
+  const s = serve('zones:\n  - { name: s.lab., file: s.lab.zone, primaries: ["127.0.0.1:53"] }\n', [zone('t.lab.', soa(1, 30))]);
+  assert.equal((await s.ask('www.s.lab.', RRType.A)).flags.rcode, Rcode.SERVFAIL);
+  assert.equal((await s.ask('www.t.lab.', RRType.A)).flags.rcode, Rcode.NXDOMAIN);
+  assert.equal((await s.ask('www.other.lab.', RRType.A)).flags.rcode, Rcode.REFUSED);
 });
 
 test('deepest: the suffix comparison of a small table agrees with the walk up a large one (root, nested apexes, escapes, case)', () => {

@@ -28,12 +28,13 @@ import { xfrUnit } from '../transfer/unit.js';
 import { notifyGuard, secondaryServfail } from '../secondary/unit.js';
 
 /**
- * A module around units that test their own configuration on every query (always in the chain). For
- * units written before the module API; their owners may replace it with a module.ts whose load builds
- * the derived state and says when the module is configured.
+ * A module around units that test their own configuration on every query. For units written before
+ * the module API; their owners may replace it with a module.ts whose load builds the derived state.
+ * In the chain when `configured` says so (default: always) — a hook that only finds out per query
+ * that it has nothing to do costs every query the answer cache does not serve (issue 11).
  */
-function unitsModule(name: string, keys: readonly string[], hooks: (env: ModuleEnv) => Hooks): Module {
-  return { name, keys, setup: (env) => ({ hooks: hooks(env), load: () => true }) };
+function unitsModule(name: string, keys: readonly string[], hooks: (env: ModuleEnv) => Hooks, configured: (config: Config) => boolean = () => true): Module {
+  return { name, keys, setup: (env) => ({ hooks: hooks(env), load: (ctx) => configured(ctx.config) }) };
 }
 
 /** NOTIFY in for secondary zones (RFC 1996; src/secondary). */
@@ -41,9 +42,9 @@ const notifyModule = unitsModule('notify', ['zones'], () => ({ begin: notifyGuar
 /** AXFR/IXFR out, UPDATE in, NOTIFY handed over (src/transfer): not queries, so before policies and caches. */
 const xfrModule = unitsModule('xfr', ['zones'], (env) => ({ begin: xfrUnit(env.xfr) }));
 /** A secondary zone never transferred or expired: SERVFAIL, not REFUSED (src/secondary). */
-const secondaryModule = unitsModule('secondary-servfail', ['zones'], () => ({ answer: secondaryServfail() }));
+const secondaryModule = unitsModule('secondary-servfail', ['zones'], () => ({ answer: secondaryServfail() }), (config) => config.zones.some((z) => z.primaries !== undefined));
 /** _exceptions.<service> TXT: a capability's exceptions in a form DNSSEC signs. */
-const exceptionsTxtModule = unitsModule('exceptions-txt', ['services'], () => ({ answer: exceptionsTxtResponder() }));
+const exceptionsTxtModule = unitsModule('exceptions-txt', ['services'], () => ({ answer: exceptionsTxtResponder() }), (config) => config.services.length > 0);
 
 /** Every module, once. A new module is added here and in CHAIN. */
 export const MODULES: readonly Module[] = [

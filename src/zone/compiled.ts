@@ -1043,6 +1043,21 @@ export class CompiledStore {
     return out;
   }
 
+  /**
+   * answerRecords into a new array; a set of one record (most answers) in an array of one: a push into
+   * an empty array reserves room for 17, and the array is made per query the answer cache does not serve (issue 11).
+   */
+  answerRecordsExact(set: number, owner: string): ResourceRecord[] {
+    const b = this.b;
+    const type = b.setType[set]!;
+    const ttl = b.setTtl[set]!;
+    const first = b.setFirstRr[set]!;
+    const n = b.setRrs[set]!;
+    if (n === 1) return [{ name: owner, type, class: RRClass.IN, ttl, data: this.answerData(type, first) }];
+    // Several records: pushed, so the array stays packed (new Array(n) is holey, and the encoder's loops would see two kinds).
+    return this.answerRecords(set, owner, []);
+  }
+
   /** The records of an RRset as ResourceRecords with `owner`, all at the RRset's TTL. */
   records(set: number, owner: string, out: ResourceRecord[] = []): ResourceRecord[] {
     const b = this.b;

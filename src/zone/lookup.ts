@@ -103,8 +103,9 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
         // One RRset of a type without additional-section processing (A, AAAA, TXT …): straight into
         // the answer, no per-set arrays (what addAdditional would return at once for it).
         if (step.sets.length === 1 && !ADDITIONAL_TYPES.has(st.b.setType[step.sets[0]!]!)) {
-          st.answerRecords(step.sets[0]!, step.owner, answer);
-          return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest);
+          // With no chain before it, an array of exactly the set's records (a push into [] gave room for 17).
+          const records = answer.length === 0 ? st.answerRecordsExact(step.sets[0]!, step.owner) : st.answerRecords(step.sets[0]!, step.owner, answer);
+          return outcome(zone, 'answer', Rcode.NOERROR, true, records, authority, additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest);
         }
         const sets: { type: number; records: ResourceRecord[] }[] = [];
         for (const set of step.sets) {
