@@ -11,6 +11,7 @@ import { validateKnownOptions } from './edns.js';
 import { wireOf, writeWireRdata } from './pre-encoded.js';
 import { apexInQuestion, negativeTemplateOf, writeNegativeTemplate } from './negative.js';
 import { recordBlockOf, writeRecordBlock, type RecordBlock } from './record-block.js';
+import { capture, memoFits, nameEndAt, writeMemo, type BlockSection } from './section-bytes.js';
 
 export interface EncodeOptions {
   /**
@@ -163,6 +164,30 @@ function blockEnd(block: RecordBlock, records: readonly ResourceRecord[], i: num
   return j;
 }
 
+/** The blocks a section made once is written from, one per RRset group in order (see blockSection). */
+const SECTION_BLOCKS: unique symbol = Symbol('section.blocks');
+type WithSectionBlocks = { [SECTION_BLOCKS]?: BlockSection };
+
+/**
+ * Marks a section array that is made once and sent again and again unchanged (a DNSSEC negative answer's
+ * SOA and proofs, each with its RRSIGs): when every RRset group of it is exactly a record block (as
+ * writeSection would find them one by one), the encoder takes the blocks in order without checking each
+ * record of each group per answer. The array must not be changed afterwards. Nothing when it is not of
+ * that shape (it is then written as any section).
+ */
+export function blockSection(records: readonly ResourceRecord[]): void {
+  const blocks: RecordBlock[] = [];
+  for (let i = 0; i < records.length; ) {
+    const block = recordBlockOf(records[i]!);
+    const j = block === undefined ? -1 : blockEnd(block, records, i);
+    if (j < 0) return;
+    blocks.push(block!);
+    i = j;
+  }
+  const section: BlockSection = { blocks, uses: 0, memo: undefined };
+  Object.defineProperty(records, SECTION_BLOCKS, { value: section, enumerable: false, writable: false, configurable: false });
+}
+
 /**
  * Writes the records of one section RRset by RRset within `limit`. Returns how many records were
  * written; in `strict` mode it stops at the first RRset that does not fit, otherwise skips it.
@@ -171,11 +196,14 @@ function writeSection(w: Writer, records: readonly ResourceRecord[], limit: numb
   let count = 0;
   let i = 0;
   const n = records.length;
+  // A section of blocks only (blockSection): its groups are known, one block each, in order.
+  const sectionBlocks = (records as WithSectionBlocks)[SECTION_BLOCKS]?.blocks;
+  let b = 0;
   while (i < n) {
     const mark = w.mark();
     // A block (wire/record-block.ts) is an RRset and its RRSIGs written from bytes made once.
-    const block = recordBlockOf(records[i]!);
-    let j = block !== undefined && w.pos <= MAX_POINTER ? blockEnd(block, records, i) : -1;
+    const block = sectionBlocks !== undefined ? sectionBlocks[b++] : recordBlockOf(records[i]!);
+    let j = block === undefined || w.pos > MAX_POINTER ? -1 : sectionBlocks !== undefined ? i + block.records.length : blockEnd(block, records, i);
     if (j >= 0) writeRecordBlock(w, block!);
     else {
       j = i + 1;
@@ -271,6 +299,27 @@ export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
       }
     }
   }
+  // A signed negative answer (the question, then a section of blocks alone): copied from the bytes it was
+  // last written as when the question leaves its compression the same (wire/section-bytes.ts).
+  let learn: BlockSection | undefined;
+  let nameEnd = -1;
+  if (msg.answers.length === 0 && msg.additionals.length === 0 && msg.questions.length === 1 && query !== undefined) {
+    const section = (msg.authorities as WithSectionBlocks)[SECTION_BLOCKS];
+    if (section !== undefined && uncompressedAt(query, HEADER)) {
+      nameEnd = nameEndAt(query, HEADER);
+      const m = section.memo;
+      if (m !== undefined && memoFits(m, query, nameEnd) && nameEnd + 4 + m.bytes.length <= limit) {
+        const q = msg.questions[0]!;
+        w.bytesFrom(query, HEADER, nameEnd);
+        w.u16(q.type);
+        w.u16(q.class);
+        const at = w.reserve(m.bytes.length);
+        writeMemo(w.buf, at, m, nameEnd - m.nameEnd);
+        return finishMessage(w, msg, e, opts, maxSize, flagsAt, countsAt, msg.flags.tc, 0, msg.authorities.length, 0);
+      }
+      if (section.uses++ > 0) learn = section;
+    }
+  }
   for (const q of msg.questions) {
     if (w.pos === HEADER && query !== undefined && uncompressedAt(query, HEADER)) {
       // The name as the query sent it (parseQuery validated it; the text `q.name` spells the same bytes),
@@ -291,7 +340,9 @@ export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
   let ar = 0;
   an = writeSection(w, msg.answers, limit, true, state);
   if (an === msg.answers.length) {
+    const sectionAt = w.pos;
     ns = writeSection(w, msg.authorities, limit, true, state);
+    if (learn !== undefined && ns === msg.authorities.length && sectionAt === nameEnd + 4) learn.memo = capture(learn, w.buf, nameEnd, sectionAt, w.pos, ns) ?? learn.memo;
     if (ns === msg.authorities.length) {
       const req = Math.min(opts?.requiredAdditional ?? 0, msg.additionals.length);
       if (req === 0) {

@@ -175,8 +175,24 @@ export class DnssecIndex {
 
   /** nsecCovering for a name in lower-cased wire form (a query's question): its key compared as code units, never made a string. */
   nsecCoveringWire(name: LowerWireName): ResourceRecord | undefined {
+    const i = this.nsecCoverIndexWire(name);
+    return i < 0 ? undefined : this.nsecChain[i]!.record;
+  }
+
+  /** The NSEC chain's length: its places run from 0 to this, exclusive. */
+  get nsecCount(): number {
+    return this.nsecChain.length;
+  }
+
+  /** The NSEC at place `i` of the chain (nsecCoverIndexWire, nsecWildcardCoverIndexNode). */
+  nsecRecordAt(i: number): ResourceRecord {
+    return this.nsecChain[i]!.record;
+  }
+
+  /** nsecCoveringWire's place in the chain (-1 when the chain is empty): a number to key what is made once per proof. */
+  nsecCoverIndexWire(name: LowerWireName): number {
     const chain = this.nsecChain;
-    if (chain.length === 0) return undefined;
+    if (chain.length === 0) return -1;
     const u = this.keyUnits;
     const n = canonicalKeyUnits(name.wire, name.offs, this.originLabels, u);
     let tp = 0;
@@ -193,7 +209,7 @@ export class DnssecIndex {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return chain[found >= 0 ? found : chain.length - 1]!.record;
+    return found >= 0 ? found : chain.length - 1;
   }
 
   /** nsecCovering's place in nsecChain (-1 when the chain is empty). */
@@ -328,10 +344,15 @@ export class DnssecIndex {
 
   /** The NSEC covering the wildcard "*." + the name of node `n` (RFC 4035 §3.1.3.2), from the per-node table. */
   nsecWildcardCoveringNode(n: number): ResourceRecord | undefined {
+    const i = this.nsecWildcardCoverIndexNode(n);
+    return i >= 0 ? this.nsecChain[i]!.record : undefined;
+  }
+
+  /** nsecWildcardCoveringNode's place in the chain (-1 when the chain is empty). */
+  nsecWildcardCoverIndexNode(n: number): number {
     const t = this.nodeTables();
     if (t[2 * n + 1] === -2) t[2 * n + 1] = this.nsecCoverIndex(wildcardOf(this.view.nodeText(n)));
-    const i = t[2 * n + 1]!;
-    return i >= 0 ? this.nsecChain[i]!.record : undefined;
+    return t[2 * n + 1]!;
   }
 
   /** The NSEC3 covering the wildcard "*." + the name of node `n`, from the per-node table. */

@@ -8,6 +8,7 @@ import { denialProof, type Denial } from './proofs.js';
 import { rawRdata, rrsigTypeCovered } from './rdata.js';
 import { attachRecordBlock } from '../../wire/record-block.js';
 import { wireOf } from '../../wire/pre-encoded.js';
+import { blockSection } from '../../wire/message.js';
 
 /**
  * Applies DNSSEC to a lookup's result in place (its section arrays are replaced, its records never
@@ -58,14 +59,102 @@ function signNegative(idx: DnssecIndex, result: LookupResult, qname: string, qty
     }
   }
   let d: Denial;
+  if (result.kind === 'nxdomain' && qwire !== undefined && enc >= 0 && idx.denial === 'nsec') {
+    // The common NXDOMAIN of an NSEC zone: the NSEC covering the name and the one covering the wildcard
+    // (denialProof's case), found by their places in the chain, and the section made once per such pair.
+    result.authority = nsecNxdomainSection(idx, auth[0]!, idx.nsecCoverIndexWire(qwire), idx.nsecWildcardCoverIndexNode(enc));
+    return true;
+  }
   if (result.kind === 'nxdomain') d = { kind: 'nxdomain', sname: qname, encloser: enc, wire: qwire };
   else if (result.kind !== 'nodata') return false;
   else if (idx.view.exists(qname)) d = { kind: 'nodata', sname: qname, qtype };
   else d = { kind: 'wildcard-nodata', sname: qname, source: wildcardOf(idx.closestEncloser(qname)) };
-  const authority = negativeSoaWithSigs(idx, auth[0]!).slice();
-  for (const r of denialProof(idx, d)) pushAll(authority, proofWithSigs(idx, r));
-  result.authority = authority;
+  result.authority = negativeSection(idx, auth[0]!, denialProof(idx, d));
   return true;
+}
+
+/**
+ * Negative authority sections made once per index: the SOA with its RRSIGs, then each proof record with
+ * its RRSIGs, found by the proof records in order (a trie over their identities). Random names asked once
+ * each share few proofs (the NSEC covering the name, the one covering the wildcard), so the sections are
+ * few against the names; the encoder writes them block after block (wire/message.ts blockSection).
+ */
+interface SectionNode {
+  /** Shared by every answer it goes out with: units replace a section, never change one in place. */
+  section?: ResourceRecord[];
+  next?: Map<ResourceRecord, SectionNode>;
+}
+
+/** Bound on the sections remembered per index (each some 100 bytes): a full memo starts over. */
+const SECTIONS_MAX = 1 << 16;
+
+interface SectionMemo {
+  root: SectionNode;
+  size: number;
+  /** NSEC NXDOMAIN sections by the place of the covering NSEC in the chain, with the wildcard's in `wildOf` (one pair per place). */
+  byCover?: (ResourceRecord[] | undefined)[];
+  wildOf?: Int32Array;
+}
+
+const sectionMemos = new WeakMap<DnssecIndex, SectionMemo>();
+/** The last index asked for: a server answers from a few zones, and the WeakMap is skipped for the same one again. */
+let lastIdx: DnssecIndex | undefined;
+let lastMemo: SectionMemo | undefined;
+
+function sectionMemo(idx: DnssecIndex): SectionMemo {
+  let memo = lastIdx === idx ? lastMemo : sectionMemos.get(idx);
+  if (memo === undefined) sectionMemos.set(idx, (memo = { root: {}, size: 0 }));
+  lastIdx = idx;
+  lastMemo = memo;
+  return memo;
+}
+
+/**
+ * The NXDOMAIN section of an NSEC zone for the NSEC at place `cover` of the chain and the one at `wild`
+ * (the same record once when they are one): remembered per covering place, for one wildcard place at a
+ * time. Random names under one encloser fall between few NSECs, so most are answered from here.
+ */
+function nsecNxdomainSection(idx: DnssecIndex, soa: ResourceRecord, cover: number, wild: number): ResourceRecord[] {
+  const memo = sectionMemo(idx);
+  const byCover = (memo.byCover ??= new Array<ResourceRecord[] | undefined>(idx.nsecCount));
+  const wildOf = (memo.wildOf ??= new Int32Array(idx.nsecCount));
+  const hit = byCover[cover];
+  if (hit !== undefined && wildOf[cover] === wild && hit[0] === soa) return hit;
+  const a = idx.nsecRecordAt(cover);
+  const b = idx.nsecRecordAt(wild);
+  const section = buildNegativeSection(idx, soa, a === b ? [a] : [a, b]);
+  byCover[cover] = section;
+  wildOf[cover] = wild;
+  return section;
+}
+
+function buildNegativeSection(idx: DnssecIndex, soa: ResourceRecord, proof: readonly ResourceRecord[]): ResourceRecord[] {
+  const authority = negativeSoaWithSigs(idx, soa).slice();
+  for (const r of proof) pushAll(authority, proofWithSigs(idx, r));
+  blockSection(authority);
+  return authority;
+}
+
+function negativeSection(idx: DnssecIndex, soa: ResourceRecord, proof: readonly ResourceRecord[]): ResourceRecord[] {
+  const memo = sectionMemo(idx);
+  // The index's negative SOA is one record (its zone's), so the proofs alone key the section.
+  let node = memo.root;
+  for (const r of proof) {
+    node.next ??= new Map();
+    let child = node.next.get(r);
+    if (child === undefined) node.next.set(r, (child = {}));
+    node = child;
+  }
+  if (node.section !== undefined && node.section[0] === soa) return node.section;
+  const authority = buildNegativeSection(idx, soa, proof);
+  if (memo.size >= SECTIONS_MAX) {
+    memo.root = {};
+    memo.size = 0;
+    return authority;
+  }
+  memo.size++;
+  node.section = authority;
+  return authority;
 }
 
 /**
