@@ -94,6 +94,20 @@ interface SectionMemo {
   /** NSEC NXDOMAIN sections by the place of the covering NSEC in the chain, with the wildcard's in `wildOf` (one pair per place). */
   byCover?: (ResourceRecord[] | undefined)[];
   wildOf?: Int32Array;
+  /** Sections of one NSEC and its RRSIGs (a wildcard answer's authority), by the NSEC's place in the chain. */
+  byPlace?: (ResourceRecord[] | undefined)[];
+}
+
+/** The NSEC at place `i` of the chain with its RRSIGs as a section of its own, made once. */
+function nsecProofSection(idx: DnssecIndex, i: number): ResourceRecord[] {
+  const memo = sectionMemo(idx);
+  const byPlace = (memo.byPlace ??= new Array<ResourceRecord[] | undefined>(idx.nsecCount));
+  let section = byPlace[i];
+  if (section === undefined) {
+    byPlace[i] = section = proofWithSigs(idx, idx.nsecRecordAt(i)).slice();
+    blockSection(section);
+  }
+  return section;
 }
 
 const sectionMemos = new WeakMap<DnssecIndex, SectionMemo>();
@@ -284,7 +298,7 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
     previous = g;
   }
 
-  const authority: ResourceRecord[] = [];
+  let authority: ResourceRecord[] = [];
   const auth = result.authority;
   for (const g of groups(auth)) {
     if (g.type === RRType.SOA && g.end - g.start === 1 && auth[g.start] === result.zone!.negativeSoa()) {
@@ -322,6 +336,12 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
   }
   const proofs: ResourceRecord[] = [];
   const only = denials.length === 1 ? denials[0]! : undefined;
+  if (only?.kind === 'wildcard-answer' && only.wire !== undefined && authority.length === 0 && idx.denial === 'nsec') {
+    // A wildcard answer of an NSEC zone: its authority is the NSEC covering the name (denialProof's case)
+    // and that NSEC's RRSIGs alone, one section per place in the chain.
+    authority = nsecProofSection(idx, idx.nsecCoverIndexWire(only.wire));
+    denials.length = 0;
+  }
   if (only?.kind === 'wildcard-answer' && only.encloser !== undefined && only.encloser >= 0 && idx.denial === 'nsec3') {
     // RFC 5155 §7.2.6 by place in the chain (as signNegative's NXDOMAIN): the NSEC3 covering the next
     // closer name, what denialProof gives, its outgoing set read from DnssecIndex.nsec3Sets.
