@@ -262,15 +262,21 @@ export class Writer {
     this.pos = start + len;
     if (this.later >= 0) this.registerLater();
     this.tables();
+    this.compressPrepared(start, n.labelAt, n.hashes, 0, n.labelAt.length);
+  }
+
+  /**
+   * Compresses the name just copied to `start` whose label offsets (relative to start) are offs[0, labels)
+   * and suffix hashes hashes[hashAt, hashAt + labels): the first suffix the table holds becomes a pointer
+   * (pos moves to after it), and the suffixes before it are added to the table.
+   */
+  private compressPrepared(start: number, offs: Int32Array, hashes: Int32Array, hashAt: number, labels: number): void {
     const b = this.buf;
-    const rel = n.labelAt;
-    const hashes = n.hashes;
-    const labels = rel.length;
     let l = 0;
     for (; l < labels; l++) {
-      const at = this.find(start + rel[l]!, hashes[l]!, 0);
+      const at = this.find(start + offs[l]!, hashes[hashAt + l]!, 0);
       if (at >= 0) {
-        const p = start + rel[l]!;
+        const p = start + offs[l]!;
         b[p] = 0xc0 | (at >>> 8);
         b[p + 1] = at & 0xff;
         this.pos = p + 2;
@@ -278,9 +284,9 @@ export class Writer {
       }
     }
     for (let k = 0; k < l; k++) {
-      const p = start + rel[k]!;
+      const p = start + offs[k]!;
       if (p > MAX_POINTER) break;
-      this.add(p, hashes[k]!, 0);
+      this.add(p, hashes[hashAt + k]!, 0);
     }
   }
 
@@ -298,25 +304,9 @@ export class Writer {
     this.pos = start + nameLen;
     if (this.later >= 0) this.registerLater();
     this.tables();
-    const b = this.buf;
-    let l = 0;
-    for (; l < labels; l++) {
-      const at = this.find(start + meta[l]!, meta[labels + l]!, 0);
-      if (at >= 0) {
-        const p = start + meta[l]!;
-        b[p] = 0xc0 | (at >>> 8);
-        b[p + 1] = at & 0xff;
-        this.pos = p + 2;
-        break;
-      }
-    }
-    for (let k = 0; k < l; k++) {
-      const p = start + meta[k]!;
-      if (p > MAX_POINTER) break;
-      this.add(p, meta[labels + k]!, 0);
-    }
+    this.compressPrepared(start, meta, meta, labels, labels);
     const end = this.pos;
-    if (end !== start + nameLen) b.copyWithin(end, start + nameLen, start + total);
+    if (end !== start + nameLen) this.buf.copyWithin(end, start + nameLen, start + total);
     this.pos = end + total - nameLen;
     return end;
   }
