@@ -8,7 +8,7 @@ import { signRRset, verifyRRset } from '../src/dnssec/rrsig.js';
 import { RRType, type ResourceRecord } from '../src/wire/types.js';
 import { freePort } from '../test/helpers/ports.js';
 import { cpuSecondsBetween, cpuTicks } from './measure.js';
-import { startServer, type BenchServer } from './servers.js';
+import { startServer, type BenchServer, type ServerKind } from './servers.js';
 import { writeDistinctQueries, writeDynamicQueries, writeQueries, writeZone } from './zone.js';
 import { signZone } from '../test/helpers/dnssec-chain.js';
 import { readFileSync } from 'node:fs';
@@ -27,12 +27,15 @@ const { values: flags } = parseArgs({
     records: { type: 'string', default: '20000' },
     /** Names per distinct-mix file (each sent once per round). */
     'distinct-queries': { type: 'string', default: '200000' },
+    /** Servers that answer the same zones in the same rounds, to show what signing costs elsewhere ('' for none). */
+    reference: { type: 'string', default: 'knotd' },
   },
 });
 const SECONDS = Number(flags.seconds);
 const ROUNDS = Number(flags.rounds);
 const DISTINCT = Number(flags['distinct-queries']);
 const SECTIONS = new Set(flags.sections.split(','));
+const REFERENCES = flags.reference.split(',').filter((k) => k !== '') as ServerKind[];
 const med = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
 
 /** CPU µs per call of `f` (process.cpuUsage over about a second, after a warm-up): wall-clock rates mean little on a loaded machine. */
@@ -164,34 +167,53 @@ async function presigned(dir: string, zoneFile: string): Promise<void> {
       writeDistinctQueries(file, shape, DISTINCT, seed + i);
       return file;
     });
-  console.log(`\n# pre-signed zone (${records} records, dnssec-signzone) with DO vs the unsigned zone without DO; CPU µs per query of the server (pinned to CPU 0), median of ${ROUNDS} interleaved rounds`);
-  const unsigned = await startServer('fluxdns', { zoneFile, port: await freePort(), cpu: '0' });
+  console.log(`\n# pre-signed zone (${records} records, dnssec-signzone) with DO vs the unsigned zone without DO; CPU µs per query of the server (pinned to CPU 0), median of ${ROUNDS} interleaved rounds${REFERENCES.length > 0 ? `; ${REFERENCES.join(', ')} answer the same zones in the same rounds (reference: what signing costs there)` : ''}`);
+  const started: BenchServer[] = [];
+  const start = async (kind: ServerKind, file: string): Promise<BenchServer> => {
+    const s = await startServer(kind, { zoneFile: file, port: await freePort(), cpu: '0' });
+    started.push(s);
+    return s;
+  };
   try {
+    const unsigned = new Map<ServerKind, BenchServer>();
+    for (const kind of ['fluxdns', ...REFERENCES] as ServerKind[]) unsigned.set(kind, await start(kind, zoneFile));
     for (const mode of ['nsec', 'nsec3'] as const) {
       const signDir = join(dir, mode);
       mkdirSync(signDir);
-      const signed = signZone(signDir, 'bench.lab.', text, mode);
-      const s = await startServer('fluxdns', { zoneFile: signed.file, port: await freePort(), cpu: '0' });
+      const signedFile = signZone(signDir, 'bench.lab.', text, mode).file;
+      const signed = new Map<ServerKind, BenchServer>();
+      for (const kind of unsigned.keys()) signed.set(kind, await start(kind, signedFile));
       const mixes = { repeat: Array.from({ length: ROUNDS + 1 }, () => repeat), distinct: distinctFiles(mode, mode === 'nsec' ? 11 : 111) };
-      try {
-        for (const [mix, files] of Object.entries(mixes)) {
-          const once = mix === 'distinct';
-          await run(unsigned, files[0]!, false, once);
-          await run(s, files[0]!, true, once); // warm up both
-          const plain: number[] = [];
-          const withDo: number[] = [];
-          for (let i = 1; i <= ROUNDS; i++) {
-            plain.push((await run(unsigned, files[i]!, false, once)).usPerQuery);
-            withDo.push((await run(s, files[i]!, true, once)).usPerQuery);
+      for (const [mix, files] of Object.entries(mixes)) {
+        const once = mix === 'distinct';
+        const plain = new Map<ServerKind, number[]>();
+        const withDo = new Map<ServerKind, number[]>();
+        for (let i = 0; i <= ROUNDS; i++) {
+          // Round 0 warms every server up; the servers take turns within a round, so each round sees one machine state.
+          for (const kind of unsigned.keys()) {
+            const a = (await run(unsigned.get(kind)!, files[i]!, false, once)).usPerQuery;
+            const b = (await run(signed.get(kind)!, files[i]!, true, once)).usPerQuery;
+            if (i === 0) continue;
+            plain.set(kind, [...(plain.get(kind) ?? []), a]);
+            withDo.set(kind, [...(withDo.get(kind) ?? []), b]);
           }
-          console.log(`${mode} ${mix}: unsigned ${med(plain).toFixed(2)} µs/query, signed+DO ${med(withDo).toFixed(2)} µs/query; ratio ${(med(withDo) / med(plain)).toFixed(2)} × (target ≤ 1.3 ×)`);
         }
-      } finally {
+        const line = (kind: ServerKind): string => {
+          const p = plain.get(kind)!;
+          const d = withDo.get(kind)!;
+          const rounds = d.map((x, i) => (x / p[i]!).toFixed(2)).join(' / ');
+          return `unsigned ${med(p).toFixed(2)} µs/query, signed+DO ${med(d).toFixed(2)} µs/query; ratio ${(med(d) / med(p)).toFixed(2)} × (rounds ${rounds})`;
+        };
+        console.log(`${mode} ${mix}: ${line('fluxdns')} (target ≤ 1.3 ×)`);
+        for (const kind of REFERENCES) console.log(`  ${kind} ${mode} ${mix}: ${line(kind)}; fluxdns signed+DO / ${kind} signed+DO ${(med(withDo.get('fluxdns')!) / med(withDo.get(kind)!)).toFixed(2)} ×`);
+      }
+      for (const s of signed.values()) {
         await s.stop();
+        started.splice(started.indexOf(s), 1);
       }
     }
   } finally {
-    await unsigned.stop();
+    for (const s of started) await s.stop().catch(() => undefined);
   }
 }
 
