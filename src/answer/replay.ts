@@ -147,9 +147,10 @@ export class ReplayControl {
     for (const l of this.listeners) l(this.mode !== 0);
   }
 
+  /** Calls `l` with the current mode first: a listener that throws there is not kept. */
   listen(l: (on: boolean) => void): () => void {
-    this.listeners.add(l);
     l(this.mode !== 0);
+    this.listeners.add(l);
     return () => this.listeners.delete(l);
   }
 }

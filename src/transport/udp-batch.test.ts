@@ -359,3 +359,35 @@ test('formatV6 writes the RFC 5952 form', () => {
   for (const s of ['::1', '::', '2001:db8::1', '2001:db8:0:1:1:1:1:1', '2001:db8::1:0:0:1', 'fe80::1:2', '2001:db8:1:2:3:4:5:6']) assert.equal(formatV6(v6(s), 0), s);
   assert.equal(formatV6(v6('2001:0:0:1:0:0:0:1'), 0), '2001:0:0:1::1', 'the longest run of zeros');
 });
+
+test('an addon that fails after binding (a stale native build) leaves no socket open behind the error', async () => {
+  needNative();
+  const n = native!;
+  let opened: ReturnType<typeof n.open> | undefined;
+  let closed = false;
+  // The addon's functions are not enumerable: each is forwarded by name; `mirror` is what an old build lacks.
+  const stale: typeof n = {
+    sendTo: (s, bytes, host, port) => n.sendTo(s, bytes, host, port),
+    stats: (s) => n.stats(s),
+    close: (s) => {
+      closed = true;
+      n.close(s);
+    },
+    detach: (s, next) => n.detach(s, next),
+    takeReplays: (s) => n.takeReplays(s),
+    open: (h, p, b, r, cb) => (opened = n.open(h, p, b, r, cb)),
+    mirror: () => {
+      throw new TypeError('addon.mirror is not a function');
+    },
+  };
+  try {
+    assert.throws(() => listenUdpBatch(stale, engine(), '127.0.0.1', 0, { udp: { batchSize: 8 }, reusePort: false, onError: (e) => assert.fail(e) }), /mirror is not a function/);
+    assert.ok(opened, 'the socket was bound before the failure');
+    // The port is free again: the same listener binds it at once (EADDRINUSE if the failed one kept it).
+    const again = listenUdpBatch(n, engine(), '127.0.0.1', opened.port, { udp: { batchSize: 8 }, reusePort: false, onError: (e) => assert.fail(e) });
+    await again.close();
+  } finally {
+    // Without the fix this is what lets the test process exit.
+    if (opened && !closed) n.close(opened);
+  }
+});

@@ -207,9 +207,17 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
   sock = addon.open(host, port, opts.udp.batchSize, opts.reusePort, onBatch, opts.socketOwner);
   const replaying = sock;
   const replays: ReplaySource = () => addon.takeReplays(replaying);
+  let unlisten: () => void;
+  try {
+    // Every reset empties the addon's mirror: it holds answers of the runtime the engine just left.
+    unlisten = engine.replay.listen((on) => addon.mirror(replaying, on));
+  } catch (e) {
+    // An addon older than this code (a stale native build) fails here: the bound socket must not stay
+    // open behind the error, or `serve` reports "cannot start" and keeps running.
+    addon.close(replaying);
+    throw e;
+  }
   addReplaySource(replays);
-  // Every reset empties the addon's mirror: it holds answers of the runtime the engine just left.
-  const unlisten = engine.replay.listen((on) => addon.mirror(replaying, on));
   meta = new Int32Array(sock.recvMeta);
   metaBytes = new Uint8Array(sock.recvMeta);
   sendMeta = new Int32Array(sock.sendMeta);
