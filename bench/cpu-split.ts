@@ -1,13 +1,14 @@
 // `npm run bench:cpu-split`: server CPU per answered query split by thread into user and system time,
 // with context switches, for fluxdns and knotd under the same pinned dnsperf load (issue 11).
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLK_TCK, dnsperf, threadDirs } from './measure.js';
 import { startServer, type BenchServer, type ServerKind } from './servers.js';
 import { freePort } from '../test/helpers/ports.js';
-import { writeQueries, writeZone } from './zone.js';
+import { writeDistinctQueries, writeQueries, writeZone } from './zone.js';
+import { signZone } from '../test/helpers/dnssec-chain.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -19,6 +20,13 @@ const { values: flags } = parseArgs({
     build: { type: 'string', multiple: true, default: [] },
     /** fluxdns node options, space-separated (e.g. "--single-threaded-gc"). */
     'node-flags': { type: 'string', default: '' },
+    /**
+     * nsec or nsec3: instead, fluxdns on the bench zone (20,000 records) unsigned without DO against the same zone
+     * signed by dnssec-signzone with DO (issue 12), every name asked once (bench:dnssec's distinct mix, a fresh
+     * file of --distinct names per round): how much of the signed answer's extra CPU is the kernel's.
+     */
+    presigned: { type: 'string' },
+    distinct: { type: 'string', default: '200000' },
   },
 });
 
@@ -81,6 +89,39 @@ function report(label: string, before: Map<string, ThreadSample>, after: Map<str
   );
 }
 
+async function presigned(mode: 'nsec' | 'nsec3'): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-cpusplit-'));
+  const servers: { label: string; s: BenchServer; dnssec: boolean }[] = [];
+  try {
+    const zoneFile = join(dir, 'bench.lab.zone');
+    const shape = await writeZone(zoneFile, 20000);
+    mkdirSync(join(dir, mode));
+    const signed = signZone(join(dir, mode), 'bench.lab.', readFileSync(zoneFile, 'utf8'), mode);
+    for (const [label, file, dnssec] of [['unsigned', zoneFile, false], [`${mode}+DO`, signed.file, true]] as const) {
+      servers.push({ label, s: await startServer('fluxdns', { zoneFile: file, port: await freePort(), cpu: '0', workers: 1 }), dnssec });
+    }
+    const rounds = Number(flags.rounds);
+    const opts = { clients: 8, outstanding: 200, tcp: false, cpu: '1', timeout: 2, seconds: 600, once: true };
+    // Round 0 warms up; each server gets a fresh file of distinct names per round.
+    for (let r = 0; r <= rounds; r++) {
+      const order = r % 2 === 0 ? servers : [...servers].reverse();
+      for (const { label, s, dnssec } of order) {
+        const queryFile = join(dir, `distinct-${label}-${r}.txt`);
+        writeDistinctQueries(queryFile, shape, Number(flags.distinct), 11 + r + (dnssec ? 100 : 0));
+        const before = threads(s.proc.pid);
+        const res = await dnsperf({ ...opts, queryFile, port: s.port, dnssec });
+        const after = threads(s.proc.pid);
+        if (r === 0) continue;
+        process.stdout.write(`round ${r} load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}  `);
+        report(label, before, after, res.completed, res.qps);
+      }
+    }
+  } finally {
+    for (const { s } of servers) await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'fluxdns-cpusplit-'));
   const servers: { label: string; s: BenchServer }[] = [];
@@ -119,4 +160,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (flags.presigned !== undefined && flags.presigned !== 'nsec' && flags.presigned !== 'nsec3') throw new Error('--presigned: nsec or nsec3');
+await (flags.presigned !== undefined ? presigned(flags.presigned) : main());

@@ -27,6 +27,10 @@ const { values: flags } = parseArgs({
     modes: { type: 'string', default: 'nsec,nsec3' },
     /** Write a CPU profile of the signed rounds only (not the zone signing and loading) to this file. */
     profile: { type: 'string' },
+    /** The profile's sampling interval in µs (V8's default is 1000: too few samples for one round). */
+    'profile-interval': { type: 'string', default: '100' },
+    /** Only one kind of the distinct mix's names: wildcard (answers), nxdomain (at the apex), below (NXDOMAIN below a host). */
+    kind: { type: 'string' },
   },
 });
 const N = Number(flags.queries);
@@ -39,13 +43,19 @@ try {
   const shape = await writeZone(zoneFile, Number(flags.records));
   const text = readFileSync(zoneFile, 'utf8');
   const distinctFile = join(dir, 'distinct.txt');
-  writeDistinctQueries(distinctFile, shape, N * (ROUNDS + 1));
+  // A third of the mix is of each kind: with --kind, enough names that the chosen third fills every round.
+  writeDistinctQueries(distinctFile, shape, Math.ceil(N * (ROUNDS + 1) * (flags.kind === undefined ? 1 : 3.3)));
   const udp: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 5300, localAddress: '127.0.0.1', localPort: 53 };
   const engineFor = (file: string): Engine => {
     const loaded = parseConfigText(`rrl: off\nzones:\n  - { name: bench.lab., file: ${JSON.stringify(file)} }\n`, join(dir, 'fluxdns.yaml'));
     return new Engine(buildRuntime(loaded, 1, new ModuleSet({ answerCache: serverAnswerCache() })).runtime, []);
   };
-  const lines = readFileSync(distinctFile, 'utf8').trim().split('\n');
+  const KIND_OF: Record<string, RegExp> = { wildcard: /^r[^.]*\.w/, nxdomain: /^x/, below: /^r[^.]*\.h/ };
+  const kindRe = flags.kind === undefined ? undefined : KIND_OF[flags.kind];
+  if (flags.kind !== undefined && kindRe === undefined) throw new Error(`--kind: one of ${Object.keys(KIND_OF).join(', ')}`);
+  const all = readFileSync(distinctFile, 'utf8').trim().split('\n');
+  const lines = kindRe === undefined ? all : all.filter((l) => kindRe.test(l));
+  if (lines.length < N * (ROUNDS + 1)) throw new Error(`only ${lines.length} names of kind ${flags.kind}`);
   const encode = (dnssecOk: boolean): Uint8Array[] =>
     lines.map((l, i) => {
       const [name, type] = l.split(' ');
@@ -78,6 +88,7 @@ try {
     if (session) {
       session.connect();
       await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: Number(flags['profile-interval']) });
     }
     for (let r = 0; r < ROUNDS; r++) {
       a.push(run(plain, plainQs, r * N));

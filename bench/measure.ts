@@ -136,6 +136,10 @@ export interface DnsperfOptions {
   cpu: string;
   /** Per-query timeout in seconds. */
   timeout: number;
+  /** Queries with the DO bit (dnsperf -D). */
+  dnssec?: boolean;
+  /** Send the query file once (dnsperf -n 1, `seconds` then only bounds the run) instead of for `seconds`. */
+  once?: boolean;
 }
 
 /** Parses dnsperf 2.x's summary. */
@@ -169,6 +173,8 @@ export async function dnsperf(o: DnsperfOptions): Promise<DnsperfResult> {
   const args = ['-c', o.cpu, 'dnsperf', '-s', '127.0.0.1', '-p', String(o.port), '-d', o.queryFile, '-l', String(o.seconds),
     '-c', String(o.clients), '-q', String(o.outstanding), '-t', String(o.timeout)];
   if (o.tcp) args.push('-m', 'tcp');
+  if (o.dnssec) args.push('-D');
+  if (o.once) args.push('-n', '1');
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = execFile('taskset', args, { timeout: (o.seconds + o.timeout + 30) * 1000, maxBuffer: 16 << 20 }, (err, out, errOut) => {
       if (child.pid !== undefined) runningDnsperf.delete(child.pid);
