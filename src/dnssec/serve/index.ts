@@ -348,6 +348,53 @@ export class DnssecIndex {
     return i >= 0 ? this.nsecChain[i]!.record : undefined;
   }
 
+  /** Per node: how many children it has, and how many labels its name has (-1: not known), made on first use. */
+  private nodeKids: Uint32Array | undefined;
+  private nodeDepth: Int16Array | undefined;
+
+  private nodeShape(): Uint32Array {
+    if (this.nodeKids !== undefined) return this.nodeKids;
+    const view = this.view;
+    const kids = new Uint32Array(view.nodeCount);
+    const depth = new Int16Array(view.nodeCount).fill(-1);
+    for (let k = 0; k < view.nodeCount; k++) {
+      const p = view.nodeParent(k);
+      if (p < 0) depth[k] = k === 0 ? this.originLabels : -1;
+      else {
+        kids[p]!++;
+        // A parent is made before its children (zone/compiled.ts); if not, the depth stays unknown.
+        depth[k] = p < k && depth[p]! >= 0 ? depth[p]! + 1 : -1;
+      }
+    }
+    this.nodeDepth = depth;
+    return (this.nodeKids = kids);
+  }
+
+  /**
+   * nsecCoverIndexWire for `name`, which does not exist and lies below node `enc` (its closest encloser: an
+   * NXDOMAIN's name, or a wildcard answer's, `wild` then the wildcard node "*." + enc that answered, else -1).
+   * A name's descendants follow it directly in canonical order (RFC 4034 §6.1), so where the zone has nothing
+   * between the wildcard "*." + enc and the name, the NSEC covering that wildcard (nsecWildcardCoverIndexNode,
+   * one per node) covers the name too and no search by the name is needed: when nothing lies below `enc`
+   * (a name under a host), or when the wildcard is its one child, has nothing below it, and the name's label
+   * under `enc` sorts after "*".
+   */
+  nsecCoverIndexBelow(name: LowerWireName, enc: number, wild: number): number {
+    const kids = this.nodeShape();
+    const k = kids[enc]!;
+    if (k === 0) return this.nsecWildcardCoverIndexNode(enc);
+    if (k === 1 && wild >= 0 && kids[wild] === 0 && this.view.nodeParent(wild) === enc) {
+      const d = this.nodeDepth![enc]!;
+      const i = name.offs.length - d - 1;
+      if (d >= 0 && i >= 0) {
+        const p = name.offs[i]!;
+        const c = name.wire[p + 1]!;
+        if (c > 0x2a || (c === 0x2a && name.wire[p]! > 1)) return this.nsecWildcardCoverIndexNode(enc);
+      }
+    }
+    return this.nsecCoverIndexWire(name);
+  }
+
   /** nsecWildcardCoveringNode's place in the chain (-1 when the chain is empty). */
   nsecWildcardCoverIndexNode(n: number): number {
     const t = this.nodeTables();

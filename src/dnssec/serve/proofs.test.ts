@@ -8,6 +8,7 @@ import { DnssecIndex } from './index.js';
 import { denialProof, type Denial } from './proofs.js';
 import { rawRdata, readNsec3 } from './rdata.js';
 import { viewOfZone } from './zone-view.js';
+import { wireName } from '../../zone/compiled.js';
 
 function indexOf(origin: string, text: string): DnssecIndex {
   return new DnssecIndex(viewOfZone(Zone.build(origin, parseZone(text, { origin, file: 'test.zone' }).records)));
@@ -194,5 +195,57 @@ test('covering records: the key and prefix searches agree with the canonical ord
     const sorted = [...others];
     const want = [...sorted].reverse().find((o) => o < hn) ?? sorted[sorted.length - 1];
     assert.equal(owner, want, name);
+  }
+});
+
+test('nsecCoverIndexBelow: the covering NSEC from the per-node tables is the one the search by name finds', () => {
+  // h is a leaf; *.w is w's one child; v has a wildcard and another child. Labels before "*" in canonical
+  // order ("!a", "#") are covered by the encloser's own NSEC, labels after it by the wildcard's.
+  const zone = Zone.build(
+    'example.',
+    parseZone(
+      `$TTL 3600
+@ SOA ns1 bugs.x.w 1 3600 300 3600000 3600
+@ NS ns1
+@ NSEC h.example. NS SOA RRSIG NSEC
+h A 198.51.100.1
+h NSEC ns1.example. A RRSIG NSEC
+ns1 A 198.51.100.2
+ns1 NSEC v.example. A RRSIG NSEC
+v A 198.51.100.3
+v NSEC *.v.example. A RRSIG NSEC
+*.v A 198.51.100.4
+*.v NSEC m.v.example. A RRSIG NSEC
+m.v A 198.51.100.5
+m.v NSEC w.example. A RRSIG NSEC
+w A 198.51.100.6
+w NSEC *.w.example. A RRSIG NSEC
+*.w TXT "w"
+*.w NSEC example. TXT RRSIG NSEC
+`,
+      { origin: 'example.', file: 'test.zone' },
+    ).records,
+  );
+  const idx = new DnssecIndex(viewOfZone(zone));
+  const node = (n: string): number => zone.store.findNode(n);
+  const owner = (i: number): string => idx.nsecRecordAt(i).name;
+  const cases: [string, string, string, string][] = [
+    // name, encloser, wildcard ('' for none), the owner of the covering NSEC
+    ['x.h.example.', 'h.example.', '', 'h.example.'],
+    ['a.b.h.example.', 'h.example.', '', 'h.example.'],
+    ['a.w.example.', 'w.example.', '*.w.example.', '*.w.example.'],
+    ['zz.y.w.example.', 'w.example.', '*.w.example.', '*.w.example.'],
+    ['*a.w.example.', 'w.example.', '*.w.example.', '*.w.example.'],
+    ['!a.w.example.', 'w.example.', '*.w.example.', 'w.example.'],
+    ['#.w.example.', 'w.example.', '*.w.example.', 'w.example.'],
+    ['a.v.example.', 'v.example.', '*.v.example.', '*.v.example.'],
+    ['z.v.example.', 'v.example.', '*.v.example.', 'm.v.example.'],
+    ['zz.example.', 'example.', '', '*.w.example.'],
+  ];
+  for (const [name, enc, wild, expected] of cases) {
+    const w = wireName(name);
+    const got = idx.nsecCoverIndexBelow(w, node(enc), wild === '' ? -1 : node(wild));
+    assert.equal(got, idx.nsecCoverIndexWire(w), `${name}: as the search by name`);
+    assert.equal(owner(got), expected, name);
   }
 });

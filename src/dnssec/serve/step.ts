@@ -31,7 +31,49 @@ export function serveDnssec(result: LookupResult, qname: string, qtype: number, 
   }
   if (result.answer.some((r) => r.type === RRType.RRSIG)) result.answer = rrsigTtls(idx, result.answer);
   if (!dnssecOk) return;
-  if (!signNegative(idx, result, qname, qtype, qwire)) signResult(idx, result, qname, qtype, qwire);
+  if (!signNegative(idx, result, qname, qtype, qwire) && !signWildcardAnswer(idx, result, qname, qwire)) signResult(idx, result, qname, qtype, qwire);
+}
+
+/**
+ * The common wildcard answer of an NSEC zone (RFC 4035 §3.1.3.3): one RRset synthesized for the question's
+ * own name, nothing in the other sections. What signResult gives for it — the RRset, the wildcard's RRSIGs
+ * with the name as owner and the TTL sent, the NSEC covering the name with its RRSIGs — with the wildcard's
+ * RRSIGs found by node and type (no name made as text) and the covering NSEC from the per-node tables where
+ * the zone allows (DnssecIndex.nsecCoverIndexBelow). False for any other result.
+ */
+function signWildcardAnswer(idx: DnssecIndex, result: LookupResult, qname: string, qwire: LowerWireName | undefined): boolean {
+  const wnode = result.wildcardNode ?? -1;
+  const src = result.answer;
+  if (wnode < 0 || qwire === undefined || result.kind !== 'answer' || src.length === 0 || result.authority.length !== 0 || result.additional.length !== 0 || idx.denial !== 'nsec') return false;
+  const first = src[0]!;
+  if (first.type === RRType.RRSIG || !namesEqual(first.name, qname)) return false;
+  for (let k = 1; k < src.length; k++) if (src[k]!.type !== first.type || src[k]!.name !== first.name) return false;
+  const wsigs = wildcardSigs(idx, wnode, first.type);
+  if (wsigs !== undefined) {
+    const answer = src.slice();
+    // The owner is the name asked, never the wildcard's (RFC 4035 §3.1.3.3): new copies per answer.
+    for (const s of wsigs) answer.push(s.name === first.name && s.ttl === first.ttl ? s : { ...s, name: first.name, ttl: first.ttl });
+    result.answer = answer;
+  }
+  result.authority = nsecProofSection(idx, idx.nsecCoverIndexBelow(qwire, idx.view.nodeParent(wnode), wnode));
+  return true;
+}
+
+/** The RRSIGs of a wildcard node's RRset of one type, by node and then type (few per wildcard). */
+interface WildSigs {
+  readonly type: number;
+  readonly sigs: readonly ResourceRecord[] | undefined;
+  readonly next: WildSigs | undefined;
+}
+
+function wildcardSigs(idx: DnssecIndex, node: number, type: number): readonly ResourceRecord[] | undefined {
+  const memo = sectionMemo(idx);
+  const byNode = (memo.wildSigs ??= new Map());
+  const head = byNode.get(node);
+  for (let e = head; e !== undefined; e = e.next) if (e.type === type) return e.sigs;
+  const sigs = idx.sigsFor(idx.view.nodeText(node), type);
+  byNode.set(node, { type, sigs, next: head });
+  return sigs;
 }
 
 /**
@@ -62,7 +104,7 @@ function signNegative(idx: DnssecIndex, result: LookupResult, qname: string, qty
   if (result.kind === 'nxdomain' && qwire !== undefined && enc >= 0 && idx.denial === 'nsec') {
     // The common NXDOMAIN of an NSEC zone: the NSEC covering the name and the one covering the wildcard
     // (denialProof's case), found by their places in the chain, and the section made once per such pair.
-    result.authority = nsecNxdomainSection(idx, auth[0]!, idx.nsecCoverIndexWire(qwire), idx.nsecWildcardCoverIndexNode(enc));
+    result.authority = nsecNxdomainSection(idx, auth[0]!, idx.nsecCoverIndexBelow(qwire, enc, -1), idx.nsecWildcardCoverIndexNode(enc));
     return true;
   }
   if (result.kind === 'nxdomain') d = { kind: 'nxdomain', sname: qname, encloser: enc, wire: qwire };
@@ -96,6 +138,8 @@ interface SectionMemo {
   wildOf?: Int32Array;
   /** Sections of one NSEC and its RRSIGs (a wildcard answer's authority), by the NSEC's place in the chain. */
   byPlace?: (ResourceRecord[] | undefined)[];
+  /** The RRSIGs of wildcard RRsets by the wildcard's node (signWildcardAnswer). */
+  wildSigs?: Map<number, WildSigs>;
 }
 
 /** The NSEC at place `i` of the chain with its RRSIGs as a section of its own, made once. */
