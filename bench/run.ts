@@ -52,6 +52,8 @@ const { values: flags } = parseArgs({
      * Repeatable; LABEL is added to --only when that is given.
      */
     build: { type: 'string', multiple: true, default: [] },
+    /** N: fluxdns contenders run with rrl on as by default, at N responses per second (a rate dnsperf never reaches), not `rrl: off`. */
+    rrl: { type: 'string' },
     /** Seconds of unmeasured dnsperf per server before each phase's first round (0: none). */
     warmup: { type: 'string', default: '3' },
     out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
@@ -290,7 +292,7 @@ async function main(): Promise<void> {
   const servers = new Map<string, BenchServer>();
   for (const c of contenders) {
     const port = await freePort();
-    const s = await startServer(c.kind, { zoneFile, port, cpu: c.cpu, workers: c.workers ?? 1, extraYaml: c.extraYaml, nodeFlags: c.nodeFlags, main: c.main });
+    const s = await startServer(c.kind, { zoneFile, port, cpu: c.cpu, workers: c.workers ?? 1, extraYaml: c.extraYaml, nodeFlags: c.nodeFlags, main: c.main, rrlRate: flags.rrl === undefined ? undefined : Number(flags.rrl) });
     running.add(s);
     servers.set(c.id, s);
     await verify(s, c);

@@ -33,6 +33,8 @@ export interface StartOptions {
   nodeFlags?: string[];
   /** fluxdns only: the CLI's main.js to run instead of this tree's dist (A/B of two builds). */
   main?: string;
+  /** fluxdns only: rrl on as by default, at this many responses per second, instead of `rrl: off`. */
+  rrlRate?: number;
 }
 
 export interface BenchServer {
@@ -180,7 +182,9 @@ export function spawnFluxdns(o: StartOptions): BenchServer {
       `workers: ${o.workers ?? 1}`,
       'log: { level: warn }',
       // dnsperf floods a few names from one address; NSD here runs with rrl-ratelimit: 0, Knot and named without RRL.
-      'rrl: off',
+      // rrlRate: the default configuration's rrl, at a rate dnsperf's one source never reaches (at the
+      // default 200/s the mix's NXDOMAINs, which share the zone's bucket, would be limited).
+      o.rrlRate === undefined ? 'rrl: off' : `rrl: { responsesPerSecond: ${o.rrlRate} }`,
       'zones:',
       `  - { name: bench.lab., file: ${JSON.stringify(o.zoneFile)} }`,
       o.extraYaml ?? '',

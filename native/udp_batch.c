@@ -31,8 +31,10 @@
 /* Layout shared with src/transport/udp-batch.ts: keep in sync. */
 #define RECV_STRIDE 8 /* int32 per received datagram: len, port, family, 0, addr[16 bytes] */
 /* int32 per reply: index of the datagram it answers, offset in the send buffer, length, and "replay": 0, or
- * the answer's metrics cell + 2 (1: no cell) when the reply is a plain answer-cache hit the mirror may keep. */
-#define SEND_STRIDE 4
+ * the answer's metrics cell + 2 (1: no cell) when the reply is a plain answer-cache hit the mirror may keep;
+ * then, for a replay under rrl, the rrl bucket it was let through on: kind-and-name hashes a, b and rate
+ * (0: none); one unused. */
+#define SEND_STRIDE 8
 #define SLOT 4096     /* bytes per received datagram; a longer one is dropped (MSG_TRUNC) */
 /* Distance between two datagrams in the receive buffer: one cache line more than SLOT, so the starts of
  * a batch's datagrams (where the kernel writes and JS reads) fall in different L1 cache sets; at exactly
@@ -48,8 +50,8 @@
  * calling JS. The key is the whole datagram after the ID with RD and CD cleared and the question name
  * lower-cased: equal keys mean the same question, the same EDNS (payload size, DO, no options) and the
  * same additional records, so the JS engine would have found the same cache entry and sent the same
- * bytes. JS says which replies are plain (the configuration runs nothing per query: no RRL, policies,
- * cookies, TSIG, query log) and empties the mirror whenever its answer cache is invalidated (a reload, a
+ * bytes. JS says which replies are plain (the configuration runs nothing per query but rrl, which is
+ * checked here (rrl_pass): no policies, cookies, TSIG, query log) and empties the mirror whenever its answer cache is invalidated (a reload, a
  * zone change, an UPDATE, `ctl cache flush`, a change of that configuration).
  */
 #define MIRROR_SLOTS (1 << 17) /* open addressing, at most half full */
@@ -76,8 +78,31 @@ typedef struct {
   uint32_t hash;
   uint16_t klen, rlen, qend;
   int32_t cell; /* the answer's metrics cell, -1 for none */
+  uint32_t rrl_a, rrl_b, rrl_rate; /* the rrl bucket's kind-and-name hash and rate (rrl_rate 0: none) */
   uint8_t data[]; /* klen key bytes, then rlen reply bytes */
 } mirror_entry;
+
+/*
+ * rrl for replays (src/modules/rrl/replay.ts): the rrl unit's bucket table, shared with JS (the columns of
+ * src/modules/rrl/limiter.ts, held by references while set), and how a client's bucket key is made. A
+ * replay goes out only when its bucket exists and has credit, spent here exactly as RateLimiter.checkHash
+ * spends it; any other query goes to JS, whose rrl unit makes the bucket or limits, slips, counts and logs.
+ */
+#define RRL_COLUMNS 7
+#define RRL_EXEMPT_BYTES 18 /* family, length, 16 address bytes */
+typedef struct {
+  int on;
+  int32_t *key_a, *key_b, *limited, *place;
+  double *balance, *at, *ok;
+  uint32_t mask;
+  uint32_t seed_a, seed_b;
+  int v4len, v6len;
+  uint8_t *exempt;
+  int nexempt;
+  napi_ref refs[RRL_COLUMNS];
+} rrl_share;
+
+static void rrl_release(napi_env env, rrl_share *r);
 
 typedef struct {
   napi_env env;
@@ -119,6 +144,7 @@ typedef struct {
   double *cell_hits;        /* replayed hits per metrics cell, taken (and reset) by takeReplays() */
   int cell_cap;
   double replayed_uncelled;
+  rrl_share rrl;
   /* counters, read by stats() */
   double received, sent, send_errors, truncated, recv_calls, send_calls, replayed;
 } batch_sock;
@@ -271,7 +297,8 @@ static mirror_entry *mirror_probe_finish(batch_sock *s, mirror_probe *pr) {
   return NULL;
 }
 
-static void mirror_add(batch_sock *s, const uint8_t *q, int qlen, const uint8_t *reply, int rlen, int cell) {
+static void mirror_add(batch_sock *s, const uint8_t *q, int qlen, const uint8_t *reply, int rlen, const int32_t *m) {
+  int cell = m[3] - 2;
   uint8_t key[MIRROR_MAX_KEY];
   int qend;
   int klen = mirror_key(q, qlen, key, &qend);
@@ -305,11 +332,97 @@ static void mirror_add(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   e->rlen = (uint16_t)rlen;
   e->qend = (uint16_t)qend;
   e->cell = cell;
+  e->rrl_a = (uint32_t)m[4];
+  e->rrl_b = (uint32_t)m[5];
+  e->rrl_rate = m[6] > 0 ? (uint32_t)m[6] : 0;
   memcpy(e->data, key, (size_t)klen);
   memcpy(e->data + klen, reply, (size_t)rlen);
   s->slots[i].off = off;
   s->slots[i].hash = h;
   s->mirror_count++;
+}
+
+static inline uint32_t fmix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  return h ^ (h >> 16);
+}
+
+#define RRL_PRIME_A 0x01000193u
+#define RRL_PRIME_B 0x5bd1e995u
+#define RRL_EXTRA 0x1000000u
+
+/* Whether the first len bits of a and b are equal. */
+static int prefix_equal(const uint8_t *a, const uint8_t *b, int len) {
+  int n = len >> 3;
+  if (memcmp(a, b, (size_t)n) != 0) return 0;
+  int rest = len & 7;
+  if (rest == 0) return 1;
+  uint8_t mask = (uint8_t)(0xff << (8 - rest));
+  return (a[n] & mask) == (b[n] & mask);
+}
+
+/*
+ * Whether the replay e to peer may go out under rrl, spending its bucket's credit if so. The same as the
+ * rrl unit (src/modules/rrl/index.ts): exempt prefixes pass uncounted; the key is the entry's kind-and-name
+ * hash xor the client prefix's hash (name-hash.ts hashPrefix: seeds, the prefix's bytes, family and length);
+ * the credit as RateLimiter.checkHash computes it, in doubles as JS does. No bucket, or no credit: 0, and
+ * nothing written (JS then runs the check itself, on the same state).
+ */
+static int rrl_pass(rrl_share *r, const mirror_entry *e, const struct sockaddr_storage *peer, double now) {
+  if (e->rrl_rate == 0) return 0;
+  uint8_t addr[16];
+  int family;
+  if (peer->ss_family == AF_INET) {
+    family = 4;
+    memcpy(addr, &((const struct sockaddr_in *)peer)->sin_addr, 4);
+  } else {
+    const uint8_t *a6 = (const uint8_t *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    /* An IPv4-mapped peer is its IPv4 address, as net/cidr.ts parseAddress reads it. */
+    if (memcmp(a6, mapped, 12) == 0) {
+      family = 4;
+      memcpy(addr, a6 + 12, 4);
+    } else {
+      family = 6;
+      memcpy(addr, a6, 16);
+    }
+  }
+  for (int i = 0; i < r->nexempt; i++) {
+    const uint8_t *x = r->exempt + (size_t)i * RRL_EXEMPT_BYTES;
+    if (x[0] == family && prefix_equal(x + 2, addr, x[1])) return 1;
+  }
+  int len = family == 4 ? r->v4len : r->v6len;
+  uint32_t a = r->seed_a, b = r->seed_b;
+  int n = (len + 7) >> 3;
+  for (int i = 0; i < n; i++) {
+    uint32_t c = addr[i];
+    if (i == n - 1 && (len & 7)) c &= (0xffu << (8 - (len & 7))) & 0xffu;
+    a = (a ^ c) * RRL_PRIME_A;
+    b = (b ^ c) * RRL_PRIME_B;
+  }
+  uint32_t extra = ((uint32_t)family << 8) | (uint32_t)len | RRL_EXTRA;
+  a = fmix32((a ^ extra) * RRL_PRIME_A);
+  b = fmix32((b ^ extra) * RRL_PRIME_B);
+  int32_t ka = (int32_t)(e->rrl_a ^ a), kb = (int32_t)(e->rrl_b ^ b);
+  uint32_t mask = r->mask, sl = (uint32_t)ka & mask;
+  for (;; sl = (sl + 1) & mask) {
+    if (r->place[sl] == 0) return 0;
+    if (r->key_a[sl] == ka && r->key_b[sl] == kb) break;
+  }
+  double rate = (double)e->rrl_rate;
+  double since = now - r->at[sl];
+  double earned = (since > 0 ? since : 0) * rate;
+  double full = rate * 1000, bal = r->balance[sl] + earned;
+  if (bal > full) bal = full;
+  if (bal < 1000) return 0;
+  r->balance[sl] = bal - 1000;
+  r->at[sl] = now;
+  r->limited[sl] = 0;
+  r->ok[0] += 1;
+  return 1;
 }
 
 static void count_cell(batch_sock *s, int cell) {
@@ -443,7 +556,7 @@ static void call_js(batch_sock *s, int count, int nh) {
     if (idx < 0 || idx >= count || off < 0 || len <= 0 || off + len > s->batch * SEND_SLOT) continue;
     /* A plain answer-cache hit: kept for the next datagram with these bytes (the query is still at idx). */
     if (m[3] > 0 && s->mirror_on)
-      mirror_add(s, s->recv + (size_t)idx * STRIDE, s->recv_meta[idx * RECV_STRIDE], s->send + off, len, m[3] - 2);
+      mirror_add(s, s->recv + (size_t)idx * STRIDE, s->recv_meta[idx * RECV_STRIDE], s->send + off, len, m);
     s->siov[n].iov_base = s->send + off;
     s->siov[n].iov_len = (size_t)len;
     struct msghdr *h = &s->smsgs[n].msg_hdr;
@@ -518,6 +631,13 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     size_t nsend_used = 0;
     int mirror = s->mirror_on && s->mirror_count > 0;
     if (mirror) mirror_probe_batch(s, r);
+    /* The batch's arrival in ms since the epoch, as JS's Date.now() (answer/clock.ts) reads it. */
+    double now = 0;
+    if (mirror && s->rrl.on) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      now = (double)((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    }
     for (int i = 0; i < r; i++) {
       struct msghdr *h = &s->rmsgs[i].msg_hdr;
       int32_t *m = s->recv_meta + kept * RECV_STRIDE;
@@ -529,6 +649,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         mirror_probe *pr = &s->probes[i];
         const uint8_t *q = s->recv + (size_t)i * STRIDE;
         mirror_entry *e = pr->klen < 0 ? NULL : mirror_probe_finish(s, pr);
+        /* Under rrl, a replay without credit in its bucket is JS's to limit (or to make the bucket for). */
+        if (e != NULL && s->rrl.on && !rrl_pass(&s->rrl, e, &s->raddr[i], now)) e = NULL;
         if (e != NULL) {
           /* The stored reply made this query's: ID, RD, CD and the question as sent (its case). */
           uint8_t *out = s->nsend + nsend_used;
@@ -605,6 +727,7 @@ static void on_closed(uv_handle_t *handle) {
   napi_delete_reference(env, s->callback);
   napi_delete_reference(env, s->recv_ab);
   if (s->next_ab) napi_delete_reference(env, s->next_ab);
+  rrl_release(env, &s->rrl);
   napi_delete_reference(env, s->self);
   napi_async_destroy(env, s->async);
   free_sock(s);
@@ -745,6 +868,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, obj, "slot", v);
   napi_create_int32(env, SEND_SLOT, &v);
   napi_set_named_property(env, obj, "sendSlot", v);
+  napi_create_int32(env, SEND_STRIDE, &v);
+  napi_set_named_property(env, obj, "sendStride", v);
   return obj;
 fail:
   close(fd);
@@ -815,6 +940,100 @@ static napi_value js_mirror(napi_env env, napi_callback_info info) {
   if (argc >= 2) napi_get_value_bool(env, argv[1], &on);
   mirror_clear(s);
   s->mirror_on = on;
+  return NULL;
+}
+
+/* Lets go of the shared rrl table: replays are no longer checked (nor served while mirror_on: see rrl). */
+static void rrl_release(napi_env env, rrl_share *r) {
+  for (int i = 0; i < RRL_COLUMNS; i++) {
+    if (r->refs[i]) napi_delete_reference(env, r->refs[i]);
+    r->refs[i] = NULL;
+  }
+  free(r->exempt);
+  memset(r, 0, sizeof *r);
+}
+
+/* The data of typed array `name` of obj, of `type` and at least `min` elements; a reference is kept in *ref. */
+static void *rrl_column(napi_env env, napi_value obj, const char *name, napi_typedarray_type type, size_t *length, napi_ref *ref) {
+  napi_value v, ab;
+  napi_typedarray_type t;
+  size_t off;
+  void *data;
+  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return NULL;
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return NULL;
+  if (napi_get_typedarray_info(env, v, &t, length, &data, &ab, &off) != napi_ok || t != type) return NULL;
+  if (napi_create_reference(env, v, 1, ref) != napi_ok) return NULL;
+  return data;
+}
+
+static int rrl_int(napi_env env, napi_value obj, const char *name, int64_t lo, int64_t hi, int64_t *out) {
+  napi_value v;
+  if (napi_get_named_property(env, obj, name, &v) != napi_ok || napi_get_value_int64(env, v, out) != napi_ok) return 0;
+  return *out >= lo && *out <= hi;
+}
+
+/*
+ * rrl(handle, limit | undefined): replays are checked against rrl's shared bucket table from now on
+ * (limit: { keyA, keyB, balance, at, limited, place, ok, seedA, seedB, ipv4Prefix, ipv6Prefix, exempt },
+ * src/transport/udp-native.ts NativeRrl), or not at all. Called again with new columns when the table grows.
+ * A malformed limit throws and leaves replays off, as the mirror's entries cannot be checked without it.
+ */
+static napi_value js_rrl(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  batch_sock *s = unwrap(env, argv[0]);
+  if (!s) return NULL;
+  rrl_release(env, &s->rrl);
+  napi_valuetype t = napi_undefined;
+  if (argc >= 2) napi_typeof(env, argv[1], &t);
+  if (t != napi_object) return NULL;
+  napi_value o = argv[1];
+  rrl_share r;
+  memset(&r, 0, sizeof r);
+  size_t na, nb, nbal, nat, nlim, nplace, nok, nex = 0;
+  int64_t sa, sb, v4, v6;
+  r.key_a = rrl_column(env, o, "keyA", napi_int32_array, &na, &r.refs[0]);
+  r.key_b = rrl_column(env, o, "keyB", napi_int32_array, &nb, &r.refs[1]);
+  r.balance = rrl_column(env, o, "balance", napi_float64_array, &nbal, &r.refs[2]);
+  r.at = rrl_column(env, o, "at", napi_float64_array, &nat, &r.refs[3]);
+  r.limited = rrl_column(env, o, "limited", napi_int32_array, &nlim, &r.refs[4]);
+  r.place = rrl_column(env, o, "place", napi_int32_array, &nplace, &r.refs[5]);
+  r.ok = rrl_column(env, o, "ok", napi_float64_array, &nok, &r.refs[6]);
+  napi_value ex;
+  void *exd = NULL;
+  napi_typedarray_type ext;
+  napi_value exab;
+  size_t exoff;
+  int ok = r.key_a && r.key_b && r.balance && r.at && r.limited && r.place && r.ok && nok >= 1 && na > 0 && (na & (na - 1)) == 0 &&
+           nb == na && nbal == na && nat == na && nlim == na && nplace == na &&
+           rrl_int(env, o, "seedA", 0, UINT32_MAX, &sa) && rrl_int(env, o, "seedB", 0, UINT32_MAX, &sb) &&
+           rrl_int(env, o, "ipv4Prefix", 0, 32, &v4) && rrl_int(env, o, "ipv6Prefix", 0, 128, &v6) &&
+           napi_get_named_property(env, o, "exempt", &ex) == napi_ok &&
+           napi_get_typedarray_info(env, ex, &ext, &nex, &exd, &exab, &exoff) == napi_ok && ext == napi_uint8_array &&
+           nex % RRL_EXEMPT_BYTES == 0;
+  if (ok && nex > 0) {
+    r.exempt = malloc(nex);
+    if (r.exempt == NULL) ok = 0;
+    else memcpy(r.exempt, exd, nex);
+  }
+  if (!ok) {
+    rrl_release(env, &r);
+    /* Entries of a chain with rrl must not go out unchecked: the mirror stops until JS sets it again. */
+    mirror_clear(s);
+    s->mirror_on = 0;
+    napi_throw_type_error(env, NULL, "fluxdns_udp: rrl(handle, limit): malformed limit");
+    return NULL;
+  }
+  r.on = 1;
+  r.mask = (uint32_t)(na - 1);
+  r.seed_a = (uint32_t)sa;
+  r.seed_b = (uint32_t)sb;
+  r.v4len = (int)v4;
+  r.v6len = (int)v6;
+  r.nexempt = (int)(nex / RRL_EXEMPT_BYTES);
+  s->rrl = r;
   return NULL;
 }
 
@@ -1127,6 +1346,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"mirror", NULL, js_mirror, NULL, NULL, NULL, napi_default, NULL},
       {"takeReplays", NULL, js_take_replays, NULL, NULL, NULL, napi_default, NULL},
+      {"rrl", NULL, js_rrl, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"raiseNofile", NULL, js_raise_nofile, NULL, NULL, NULL, napi_default, NULL},
       {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_default, NULL},

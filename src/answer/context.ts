@@ -170,6 +170,7 @@ export class QueryContext {
     this.ttlJitter = undefined;
     this.cookieFacts = undefined;
     this.cookieStatus = undefined;
+    this.rrlRate = 0;
     const r = this.response;
     r.rcode = 0;
     r.aa = false;
@@ -261,6 +262,14 @@ export class QueryContext {
   cookieFacts: CookieFacts | undefined = undefined;
   /** cookieFacts.status (COOKIE_STATUS). */
   cookieStatus: CookieStatus | undefined = undefined;
+  /**
+   * The rrl bucket this response was let through on — its kind-and-name hash (without the client's
+   * prefix) and rate — so a transport replaying the answer checks the same bucket (answer/replay.ts);
+   * rate 0: none (rrl did not count this response).
+   */
+  rrlA = 0;
+  rrlB = 0;
+  rrlRate = 0;
 
   /**
    * The authority that answers this query's name (answer/authority.ts), resolved once, on first use

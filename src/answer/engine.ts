@@ -56,6 +56,10 @@ export class Engine {
    * may send again for a query with the same bytes — the answer's metrics cell + 2 (1: none).
    */
   lastReplay = 0;
+  /** With lastReplay: the rrl bucket the reply was let through on (QueryContext.rrlA/rrlB/rrlRate). */
+  lastRrlA = 0;
+  lastRrlB = 0;
+  lastRrlRate = 0;
   /**
    * The context the next query is handled in: reused while queries finish synchronously (all but a
    * few), so an answer-cache hit allocates nothing but its reply. Taken while a query runs (a unit
@@ -74,7 +78,7 @@ export class Engine {
   ) {
     this.current = completeRuntime(runtime);
     this.pipeline = new Pipeline(units, hooks.onUnitError);
-    this.replay.setChain(this.current.chain ?? this.pipeline);
+    this.replay.setChain(this.current.chain ?? this.pipeline, this.current);
   }
 
   get runtime(): Runtime {
@@ -86,7 +90,7 @@ export class Engine {
     // A runtime with new zones but the same configuration (a zone reload, a transfer) keeps the chain
     // and gets its table of authorities rebuilt for the new zones.
     this.current = completeRuntime(next, this.current);
-    this.replay.setChain(this.current.chain ?? this.pipeline);
+    this.replay.setChain(this.current.chain ?? this.pipeline, this.current);
   }
 
   /** `more` receives the messages after the reply when the response has several (stream transports only). */
@@ -111,7 +115,11 @@ export class Engine {
     }
     const reply = this.finish(ctx, verdict, started, more);
     const mode = this.replay.mode;
-    this.lastReplay = mode !== 0 && reply !== null && reply === ctx.cacheReply && (ctx.cacheCell >= 0 || mode === 1) ? ctx.cacheCell + 2 : 0;
+    // Under a replay limit (rrl) only an answer rrl counted may be replayed: the transport checks its bucket.
+    this.lastReplay = mode !== 0 && reply !== null && reply === ctx.cacheReply && (ctx.cacheCell >= 0 || mode === 1) && (this.replay.limit === undefined || ctx.rrlRate > 0) ? ctx.cacheCell + 2 : 0;
+    this.lastRrlA = ctx.rrlA;
+    this.lastRrlB = ctx.rrlB;
+    this.lastRrlRate = ctx.rrlRate;
     // A multi-message response reads its query later (ctx.response.following): that context is kept.
     if (ctx.response.following === undefined) this.spare = ctx;
     else ctx.settle();

@@ -4,11 +4,12 @@
 // A replay must be what the engine would have sent: the engine flags a reply as replayable only when it
 // is a plain answer-cache hit (the reply is the stored answer, personalized) under a chain whose every
 // unit decides from the query's bytes and the loaded data alone — never from the client, the clock or a
-// per-query count (RRL, policies, cookies, capabilities, TTL jitter, online signing with its validity
-// window are not in REPLAY_SAFE; TSIG is, as a signed query is never cached). A
+// per-query count (policies, cookies, capabilities, TTL jitter, online signing with its validity window
+// are not in REPLAY_SAFE; TSIG is, as a signed query is never cached). The one exception is a unit that
+// hands the transport its count (ReplayLimiting: rrl), which the transport then keeps for replays. A
 // transport empties what it keeps whenever the engine says so (a swap, a cache flush, an observer that
 // needs every query), which is when the answer cache itself forgets.
-import type { Chain } from './context.js';
+import type { Chain, Runtime } from './context.js';
 
 /**
  * Units (by name) that, on an answer-cache hit, act the same for the same query bytes and count
@@ -31,11 +32,43 @@ const REPLAY_SAFE: ReadonlySet<string> = new Set([
   'answer-cache-store', // skips prebuilt replies
 ]);
 
-/** Whether every unit of `chain` is replay-safe. */
-export function chainReplayable(chain: Chain | undefined): boolean {
-  if (chain === undefined) return false;
-  for (const u of chain.units) if (!REPLAY_SAFE.has(u.name)) return false;
-  return true;
+/**
+ * What a transport needs to apply a per-query rate limit to its replays exactly as the unit does
+ * (modules/rrl/replay.ts; native/udp_batch.c): the unit's bucket table, shared, and how a client's
+ * bucket key is made. The transport lets a replay through only on a bucket with credit, spending it as
+ * the unit would; anything else (no bucket yet, no credit) it hands to the engine, whose unit then
+ * limits, slips, counts and logs as always.
+ */
+export interface ReplayLimit {
+  /** The bucket table's columns now (modules/rrl/limiter.ts LimiterColumns). */
+  columns(): { keyA: Int32Array; keyB: Int32Array; balance: Float64Array; at: Float64Array; limited: Int32Array; place: Int32Array; ok: Float64Array };
+  /** Calls `l` whenever the columns are replaced; returns the unsubscribe. */
+  onResize(l: () => void): () => void;
+  /** Hash seeds of client prefixes (modules/rrl/name-hash.ts hashPrefix). */
+  readonly seedA: number;
+  readonly seedB: number;
+  readonly ipv4Prefix: number;
+  readonly ipv6Prefix: number;
+  /** Prefixes never limited, 18 bytes each: family (4|6), length, 16 bytes of network address. */
+  readonly exempt: Uint8Array;
+}
+
+/** A unit that counts per query but whose count a transport can keep for its replays (rrl). */
+export interface ReplayLimiting {
+  replayLimit(runtime: Runtime): ReplayLimit | undefined;
+}
+
+/** Whether replies of `chain` may be replayed: false, or true with the limit replays must pass (rrl), if any. */
+export function chainReplayable(chain: Chain | undefined, runtime?: Runtime): { ok: boolean; limit?: ReplayLimit } {
+  if (chain === undefined) return { ok: false };
+  let limit: ReplayLimit | undefined;
+  for (const u of chain.units) {
+    if (REPLAY_SAFE.has(u.name)) continue;
+    const l = runtime !== undefined && limit === undefined && 'replayLimit' in u ? (u as unknown as ReplayLimiting).replayLimit(runtime) : undefined;
+    if (l === undefined) return { ok: false };
+    limit = l;
+  }
+  return { ok: true, limit };
 }
 
 /** A transport's counts of replies it replayed: [without a cell, cell, hits, cell, hits, …], reset on each call. */
@@ -115,7 +148,10 @@ export class ReplayControl {
   private observed = false;
   private holds = 0;
   mode = 0;
-  private readonly listeners = new Set<(on: boolean) => void>();
+  /** The rate limit replays must pass (rrl), while mode is not 0. */
+  limit: ReplayLimit | undefined;
+  private chainLimit: ReplayLimit | undefined;
+  private readonly listeners = new Set<(on: boolean, limit: ReplayLimit | undefined) => void>();
 
   /** `observed`: an observer sees queries; `accounted`: it folds replays in by cell (takeReplayCells). */
   setObserver(observed: boolean, accounted: boolean): void {
@@ -125,8 +161,10 @@ export class ReplayControl {
   }
 
   /** A new runtime: what transports keep belongs to the old one. */
-  setChain(chain: Chain | undefined): void {
-    this.chainOk = chainReplayable(chain);
+  setChain(chain: Chain | undefined, runtime?: Runtime): void {
+    const r = chainReplayable(chain, runtime);
+    this.chainOk = r.ok;
+    this.chainLimit = r.limit;
     this.reset();
   }
 
@@ -144,12 +182,16 @@ export class ReplayControl {
   /** Tells every transport to forget what it keeps (and whether to keep anything from now on). */
   reset(): void {
     this.mode = !this.chainOk || this.holds > 0 || (this.observed && !this.accounted) ? 0 : this.observed ? 2 : 1;
-    for (const l of this.listeners) l(this.mode !== 0);
+    this.limit = this.mode === 0 ? undefined : this.chainLimit;
+    for (const l of this.listeners) l(this.mode !== 0, this.limit);
   }
 
-  /** Calls `l` with the current mode first: a listener that throws there is not kept. */
-  listen(l: (on: boolean) => void): () => void {
-    l(this.mode !== 0);
+  /**
+   * `l(on, limit)`: replays on or off (what was kept goes either way), and the limit they must pass.
+   * Called with the current state first: a listener that throws there is not kept.
+   */
+  listen(l: (on: boolean, limit: ReplayLimit | undefined) => void): () => void {
+    l(this.mode !== 0, this.limit);
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }

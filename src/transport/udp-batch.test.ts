@@ -189,6 +189,7 @@ test('late replies: receive buffers are handed back to the addon once their repl
     stats: (s) => n.stats(s),
     close: (s) => n.close(s),
     mirror: (s, on) => n.mirror(s, on),
+    rrl: (s, limit) => n.rrl(s, limit),
     takeReplays: (s) => n.takeReplays(s),
     open: (h, p, b, r, cb) =>
       n.open(h, p, b, r, (count, recv) => {
@@ -375,6 +376,7 @@ test('an addon that fails after binding (a stale native build) leaves no socket 
     },
     detach: (s, next) => n.detach(s, next),
     takeReplays: (s) => n.takeReplays(s),
+    rrl: (s, limit) => n.rrl(s, limit),
     open: (h, p, b, r, cb) => (opened = n.open(h, p, b, r, cb)),
     mirror: () => {
       throw new TypeError('addon.mirror is not a function');

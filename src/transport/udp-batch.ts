@@ -2,7 +2,7 @@
 // Falls back to node:dgram (udp.ts) when batching is off or the addon is missing.
 import type { TransportInfo } from '../answer/context.js';
 import type { Engine } from '../answer/engine.js';
-import { addReplaySource, removeReplaySource, type ReplaySource } from '../answer/replay.js';
+import { addReplaySource, removeReplaySource, type ReplayLimit, type ReplaySource } from '../answer/replay.js';
 import { listenUdp, type UdpListener } from './udp.js';
 import type { UdpConfig } from './udp-config.js';
 import { loadNativeUdp, type NativeUdp, type NativeUdpSocket, type NativeUdpStats } from './udp-native.js';
@@ -43,6 +43,9 @@ export async function listenUdpAuto(engine: Engine, host: string, port: number, 
   tell('dgram', `node:dgram (${native.error})`);
   return { ...l, mode: 'dgram' };
 }
+
+/** Int32 per reply in the send meta (native/udp_batch.c SEND_STRIDE). */
+const SEND_STRIDE = 8;
 
 /** Receive buffers (batchSize × 4 KiB each) kept for reuse after their pending replies went out. */
 const MAX_SPARE_BUFFERS = 8;
@@ -188,12 +191,16 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
         continue;
       }
       sendBytes.set(reply, off);
-      const s = replies * 4;
+      const s = replies * SEND_STRIDE;
       sendMeta[s] = i;
       sendMeta[s + 1] = off;
       sendMeta[s + 2] = reply.length;
-      // A plain answer-cache hit: the addon keeps it and answers the same query bytes itself from now on.
+      // A plain answer-cache hit: the addon keeps it and answers the same query bytes itself from now on,
+      // under rrl after checking the bucket it was let through on.
       sendMeta[s + 3] = engine.lastReplay;
+      sendMeta[s + 4] = engine.lastRrlA;
+      sendMeta[s + 5] = engine.lastRrlB;
+      sendMeta[s + 6] = engine.lastRrlRate;
       off += reply.length;
       replies++;
     }
@@ -207,13 +214,31 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
   sock = addon.open(host, port, opts.udp.batchSize, opts.reusePort, onBatch, opts.socketOwner);
   const replaying = sock;
   const replays: ReplaySource = () => addon.takeReplays(replaying);
+  // rrl's table, shared with the addon, is handed over again whenever it grows (new columns).
+  let limitNow: ReplayLimit | undefined;
+  let unwatch: (() => void) | undefined;
+  const shareLimit = () => {
+    const l = limitNow;
+    if (!closed) addon.rrl(replaying, l === undefined ? undefined : { ...l.columns(), seedA: l.seedA, seedB: l.seedB, ipv4Prefix: l.ipv4Prefix, ipv6Prefix: l.ipv6Prefix, exempt: l.exempt });
+  };
   let unlisten: () => void;
   try {
+    // The send meta's layout is the addon's: a build older than this code reads replies at other offsets.
+    if (sock.sendStride !== SEND_STRIDE) throw new Error(`the UDP addon (native/build) is older than this code (send meta of ${sock.sendStride ?? 4} words a reply, not ${SEND_STRIDE}): run node scripts/build-native.mjs`);
     // Every reset empties the addon's mirror: it holds answers of the runtime the engine just left.
-    unlisten = engine.replay.listen((on) => addon.mirror(replaying, on));
+    unlisten = engine.replay.listen((on, limit) => {
+      if (limit !== limitNow) {
+        unwatch?.();
+        limitNow = limit;
+        unwatch = limit?.onResize(shareLimit);
+        shareLimit();
+      }
+      addon.mirror(replaying, on);
+    });
   } catch (e) {
     // An addon older than this code (a stale native build) fails here: the bound socket must not stay
     // open behind the error, or `serve` reports "cannot start" and keeps running.
+    unwatch?.();
     addon.close(replaying);
     throw e;
   }
@@ -234,6 +259,7 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
       if (!closed) {
         closed = true;
         unlisten();
+        unwatch?.();
         removeReplaySource(replays);
         addon.close(opened);
       }

@@ -6,13 +6,18 @@ export interface NativeUdpSocket {
   readonly recv: ArrayBuffer;
   /** Int32 per datagram × 8: length, port, family (4|6), 0, then 16 address bytes. */
   readonly recvMeta: ArrayBuffer;
-  /** Int32 per reply × 4: index of the datagram answered, offset in `send`, length, replay (Engine.lastReplay). */
+  /**
+   * Int32 per reply × 8: index of the datagram answered, offset in `send`, length, replay (Engine.lastReplay),
+   * then for a replay under rrl its bucket: kind-and-name hash a, b and rate (Engine.lastRrlA/B/Rate), 0.
+   */
   readonly sendMeta: ArrayBuffer;
   readonly send: ArrayBuffer;
   readonly port: number;
   /** Bytes from one received datagram to the next in `recv` (each at most 4096 long; native/udp_batch.c STRIDE). */
   readonly slot: number;
   readonly sendSlot: number;
+  /** Int32 words per reply in `sendMeta` (8; undefined from a build older than that layout). */
+  readonly sendStride?: number;
 }
 
 export interface NativeUdpStats {
@@ -39,9 +44,30 @@ export interface NativeUdp {
   stats(sock: NativeUdpSocket): NativeUdpStats;
   /** Empties the mirror of replayable replies; `on`: keep and serve them from now on. */
   mirror(sock: NativeUdpSocket, on: boolean): void;
+  /**
+   * Replays are checked against rrl's bucket table from now on (`limit`: the table's columns, shared,
+   * and how a client's key is made: answer/replay.ts ReplayLimit), or not at all (undefined).
+   */
+  rrl(sock: NativeUdpSocket, limit: NativeRrl | undefined): void;
   /** [without a cell, cell, hits, …]: replies the mirror sent since the last call (answer/replay.ts). */
   takeReplays(sock: NativeUdpSocket): Float64Array;
   close(sock: NativeUdpSocket): void;
+}
+
+/** ReplayLimit as the addon takes it: the columns now, and the rest. */
+export interface NativeRrl {
+  keyA: Int32Array;
+  keyB: Int32Array;
+  balance: Float64Array;
+  at: Float64Array;
+  limited: Int32Array;
+  place: Int32Array;
+  ok: Float64Array;
+  seedA: number;
+  seedB: number;
+  ipv4Prefix: number;
+  ipv6Prefix: number;
+  exempt: Uint8Array;
 }
 
 let loaded: { addon?: NativeUdp; error?: string } | undefined;

@@ -1,7 +1,7 @@
 // The UDP addon's mirror of answer-cache hits (native/udp_batch.c, answer/replay.ts) through real
 // loopback sockets: a replayed reply is byte for byte what the engine answers (ID, RD/CD, the question's
-// case, EDNS, TTLs), a swap (reload, zone change, UPDATE) empties it, and a chain with a per-query unit
-// (RRL) or an observer that needs each query is never replayed.
+// case, EDNS, TTLs), a swap (reload, zone change, UPDATE) empties it, under rrl each replay spends its
+// client's bucket as the rrl unit would, and an observer that needs each query stops replays.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
@@ -15,6 +15,7 @@ import { ModuleSet } from '../answer/units.js';
 import type { Runtime } from '../answer/runtime.js';
 import type { TransportInfo } from '../answer/context.js';
 import { replayedTotal } from '../answer/replay.js';
+import { attackCounters } from '../observe/attack-counters.js';
 import { listenUdpBatch, type BatchUdpListener } from './udp-batch.js';
 import { loadNativeUdp } from './udp-native.js';
 
@@ -136,14 +137,77 @@ test('ctl cache flush (ReplayControl.reset) empties the mirror', async () => {
   });
 });
 
-test('never replayed: a chain with RRL, an observer that needs each query, a hold', async () => {
-  // RRL judges each response by its client and the time: its chain is not replay-safe.
-  const rrl = new Engine(runtime('limits: { udpPayload: 1232 }\nrrl: { responsesPerSecond: 1000 }', '203.0.113.5', 1));
-  assert.equal(rrl.replay.mode, 0);
-  await withListener(rrl, async (l, c) => {
-    for (let i = 0; i < 6; i++) await c.ask(l.port, query('www.t.lab', i + 1));
-    assert.equal(l.stats!().replayed, 0);
+/** Sends `qs` at once from `c` and sorts what comes back within `ms`: answered, truncated (TC, no records), or not at all. */
+async function burst(c: Awaited<ReturnType<typeof client>>, port: number, qs: Uint8Array[], ms = 400): Promise<{ answered: number; truncated: number; dropped: number }> {
+  const got: Uint8Array[] = [];
+  const on = (m: Buffer) => got.push(new Uint8Array(m));
+  c.sock.on('message', on);
+  for (const q of qs) c.sock.send(q, port, '127.0.0.1');
+  await new Promise((r) => setTimeout(r, ms));
+  c.sock.off('message', on);
+  const truncated = got.filter((m) => (m[2]! & 2) !== 0);
+  for (const t of truncated) assert.equal(t[7], 0, 'a slipped response carries no answer');
+  return { answered: got.length - truncated.length, truncated: truncated.length, dropped: qs.length - got.length };
+}
+
+test('rrl on (the default configuration): hits are replayed, each spending its bucket as the rrl unit would', async () => {
+  const modules = new ModuleSet();
+  const rt = runtime('limits: { udpPayload: 1232 }\nrrl: { responsesPerSecond: 2, slip: 2 }', '203.0.113.5', 41, modules);
+  const engine = new Engine(rt);
+  assert.notEqual(engine.replay.mode, 0, 'a chain with rrl is replayed');
+  const counters = attackCounters.rrl!;
+  await withListener(engine, async (l, c) => {
+    // Three answers half a second apart (each within the bucket's credit): the answer is cached and the
+    // addon keeps it; a second more fills the bucket (two credits) again.
+    for (let i = 0; i < 3; i++) {
+      await c.ask(l.port, query('www.t.lab', 1 + i));
+      await new Promise((r) => setTimeout(r, 550));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const before = { ...counters };
+    const replayed = l.stats!().replayed;
+    // 20 at once: the two credits go to replays made in C; the 18 without credit go to the engine,
+    // whose rrl unit limits them (slip 2: every second one truncated) on the bucket C spent.
+    assert.deepEqual(await burst(c, l.port, Array.from({ length: 20 }, (_, i) => query('WWW.t.lab', 100 + i))), { answered: 2, truncated: 9, dropped: 9 });
+    assert.equal(l.stats!().replayed - replayed, 2, 'the two answers were replays');
+    assert.deepEqual({ ok: counters.ok - before.ok, slipped: counters.slipped - before.slipped, dropped: counters.dropped - before.dropped }, { ok: 2, slipped: 9, dropped: 9 }, 'counted as the rrl unit counts');
   });
+});
+
+test('rrl on: a client prefix without a bucket is the engine\'s (it makes the bucket), then replayed; exempt prefixes are replayed uncounted', async () => {
+  const engine = new Engine(runtime('limits: { udpPayload: 1232 }\nrrl: { responsesPerSecond: 100 }', '203.0.113.5', 42));
+  const counters = attackCounters.rrl!;
+  await withListener(engine, async (l, c) => {
+    for (let i = 0; i < 3; i++) await c.ask(l.port, query('www.t.lab', i + 1));
+    const replayed = l.stats!().replayed;
+    await c.ask(l.port, query('www.t.lab', 4));
+    assert.equal(l.stats!().replayed - replayed, 1, 'replayed to 127.0.0.0/24');
+    // Another /24 (the whole of 127/8 is loopback): no bucket yet, so the engine answers and makes one.
+    const other = createSocket('udp4');
+    await new Promise<void>((r) => other.bind(0, '127.0.9.9', r));
+    const okBefore = counters.ok;
+    try {
+      for (let i = 0; i < 3; i++) {
+        other.send(query('www.t.lab', 50 + i), l.port, '127.0.0.1');
+        await new Promise<void>((r) => other.once('message', () => r()));
+      }
+    } finally {
+      other.close();
+    }
+    assert.equal(l.stats!().replayed - replayed, 3, 'the first from 127.0.9.0/24 by the engine, the next two replayed');
+    assert.equal(counters.ok - okBefore, 3, 'each counted once');
+  });
+  const exempt = new Engine(runtime('limits: { udpPayload: 1232 }\nrrl: { responsesPerSecond: 1, slip: 0, exempt: ["127.0.0.0/8"] }', '203.0.113.5', 43));
+  const exemptCounters = attackCounters.rrl!;
+  await withListener(exempt, async (l, c) => {
+    assert.deepEqual(await burst(c, l.port, Array.from({ length: 3 }, (_, i) => query('www.t.lab', 1 + i))), { answered: 3, truncated: 0, dropped: 0 });
+    assert.deepEqual(await burst(c, l.port, Array.from({ length: 10 }, (_, i) => query('www.t.lab', 10 + i))), { answered: 10, truncated: 0, dropped: 0 });
+    assert.ok(l.stats!().replayed >= 9, `replayed ${l.stats!().replayed}`);
+    assert.equal(exemptCounters.ok, 0, 'exempt: never counted');
+  });
+});
+
+test('never replayed: an observer that needs each query, a hold', async () => {
   const observed = new Engine(runtime(PLAIN, '203.0.113.5', 1));
   let seen = 0;
   observed.observer = () => seen++;

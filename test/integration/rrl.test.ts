@@ -18,6 +18,14 @@ after(() => stopAll());
 
 const ZONE = `$ORIGIN rl.lab.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\n*.w A 198.51.100.80\n`;
 
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 async function serve(rrl: string, extra = ''): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'fluxdns-rrl-'));
   const zoneFile = join(dir, 'rl.lab.zone');
@@ -70,6 +78,30 @@ function burst(port: number, name: string, n: number, cookie?: Buffer): Promise<
     });
   });
 }
+
+describe('rrl with replays (the UDP addon answers cache hits itself and checks rrl there)', () => {
+  test('rrl on: dig gets replayed answers, and a burst is limited exactly as without replays', async () => {
+    const metricsPort = await freePort();
+    const port = await serve('{ responsesPerSecond: 2, slip: 2 }', `metrics: { listen: "127.0.0.1:${metricsPort}" }\n`);
+    const replayed = () => metric(metricsPort, 'fluxdns_answer_cache_replayed_total');
+    // dig (EDNS, no cookie): asked half a second apart, within the rate; the answer is cached, then kept
+    // by the addon, then replayed.
+    for (let i = 0; i < 4; i++) {
+      const r = await dig(port, 'd.w.rl.lab', 'A');
+      assert.deepEqual(r.answer.map((a) => a.data), ['198.51.100.80'], `dig ${i}`);
+      await sleep(550);
+    }
+    assert.ok((await replayed()) >= 1, 'dig was answered by a replay');
+    // Queries without EDNS (another key): three, half a second apart, then a second for the bucket to fill.
+    for (let i = 0; i < 3; i++) await burst(port, 'e.w.rl.lab', 1);
+    await sleep(600);
+    const before = await replayed();
+    // The bucket's two credits go to two replays; the 18 other queries are limited by the engine's rrl on
+    // the bucket the addon spent: alternately dropped and truncated, as in the bursts above.
+    assert.deepEqual(await burst(port, 'e.w.rl.lab', 20), { answered: 2, truncated: 9, dropped: 9 });
+    assert.equal((await replayed()) - before, 2, 'the two answers were replays');
+  });
+});
 
 describe('rrl', () => {
   let port = 0;

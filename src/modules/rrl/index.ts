@@ -14,7 +14,9 @@ import { counterBy } from '../../observe/metrics/family.js';
 /** Responses RRL limited: action drop or slip; enforced false under logOnly (nothing was changed). */
 const limited = counterBy('fluxdns_rrl_limited_total', 'Responses rate-limited by RRL, by action (drop, slip) and whether it was enforced (false: logOnly)', ['action', 'enforced']);
 import { classifyShape, shapeNameHash, shapeNameText } from './classify.js';
-import { hashNameText, type NameHash } from './name-hash.js';
+import { hashPrefix, type NameHash } from './name-hash.js';
+import type { ReplayLimiting } from '../../answer/replay.js';
+import { replayLimitOf } from './replay.js';
 import type { RrlConfig } from './config.js';
 import { RateLimiter } from './limiter.js';
 
@@ -75,30 +77,38 @@ let lastPrefix: Prefix | undefined;
 function clientPrefix(cfg: RrlConfig, address: string): Prefix | undefined {
   if (cfg === lastCfg && address === lastAddress) return lastPrefix;
   const addr = parseAddress(address);
-  const text = !addr || exemptOf(cfg).some((c) => cidrContains(c, addr)) ? undefined : formatCidr(prefixOf(addr, addr.family === 4 ? cfg.ipv4Prefix : cfg.ipv6Prefix));
+  const p = !addr || exemptOf(cfg).some((c) => cidrContains(c, addr)) ? undefined : prefixOf(addr, addr.family === 4 ? cfg.ipv4Prefix : cfg.ipv6Prefix);
   lastCfg = cfg;
   lastAddress = address;
-  return (lastPrefix = text === undefined ? undefined : { text, hash: hashNameText(text, 0, { a: 0, b: 0 }) });
+  // Hashed from its bytes, as the UDP addon hashes a replayed query's peer (name-hash.ts hashPrefix).
+  return (lastPrefix = p === undefined ? undefined : { text: formatCidr(p), hash: hashPrefix(p.family, p.bytes, p.length, { a: 0, b: 0 }) });
 }
 
 const nameHash: NameHash = { a: 0, b: 0 };
 
 /** The limiter is per process (per worker), as in BIND and Knot; it outlives reloads. */
-export function rrlFinisher(limiter = new RateLimiter(), report?: (w: RrlWouldLimit, now: number) => void): Unit {
+export function rrlFinisher(limiter = new RateLimiter(), report?: (w: RrlWouldLimit, now: number) => void): Unit & ReplayLimiting {
   attackCounters.rrl = limiter.counters;
   return {
     name: 'rrl',
     stage: 'finish',
+    replayLimit: (runtime) => (runtime.config.rrl === undefined ? undefined : replayLimitOf(limiter, runtime.config.rrl, exemptOf(runtime.config.rrl))),
     handle(ctx: QueryContext): Outcome {
       const cfg = ctx.runtime.config.rrl;
       if (cfg === undefined || ctx.transport.proto !== 'udp') return CONTINUE;
       if (ctx.get(COOKIE_STATUS) === 'valid') return CONTINUE;
       const prefix = clientPrefix(cfg, ctx.transport.remoteAddress);
-      if (prefix === undefined) return CONTINUE;
       const c = classifyShape(ctx);
       const rate = c.kind === 'nxdomain' ? cfg.nxdomainsPerSecond ?? cfg.responsesPerSecond : c.kind === 'error' ? cfg.errorsPerSecond ?? cfg.responsesPerSecond : cfg.responsesPerSecond;
       // The bucket: (prefix, kind, name) as two 32-bit hashes, no text (see name-hash.ts).
       const h = shapeNameHash(ctx, c, nameHash);
+      // Its kind-and-name part and rate go with an answer a transport may replay: it checks the bucket of
+      // each client it replays to (answer/replay.ts). An exempt client's answer carries them too, so
+      // answers first asked by an exempt client are replayed to the others as well.
+      ctx.rrlA = h.a;
+      ctx.rrlB = h.b;
+      ctx.rrlRate = rate;
+      if (prefix === undefined) return CONTINUE;
       const verdict = limiter.checkHash(h.a ^ prefix.hash.a, h.b ^ prefix.hash.b, rate, cfg.window, cfg.slip, ctx.receivedAt);
       if (verdict === 'ok') return CONTINUE;
       limited.inc(verdict === 'drop' ? 'drop' : 'slip', cfg.logOnly ? 'false' : 'true');

@@ -41,7 +41,14 @@ export class RateLimiter {
   private count = 0;
   private oldest = 0;
   private readonly maxSlots: number;
-  readonly counters: RrlCounters = { ok: 0, slipped: 0, dropped: 0, evicted: 0 };
+  /**
+   * `ok` lives in shared memory: the UDP addon counts there the replayed answers it let through
+   * (it checks replays against this table itself: modules/rrl/replay.ts).
+   */
+  private readonly okCell = new Float64Array(1);
+  readonly counters: RrlCounters = countersOver(this.okCell);
+  /** Told when the columns are replaced (the table grew): whoever shares them must take the new ones. */
+  private readonly resized = new Set<() => void>();
 
   /** `maxBuckets` bounds memory against floods of random names or sources. */
   constructor(readonly maxBuckets = 100_000) {
@@ -59,6 +66,17 @@ export class RateLimiter {
     this.at = new Float64Array(slots);
     this.limited = new Int32Array(slots);
     this.place = new Int32Array(slots);
+  }
+
+  /** The table's columns as they are now (shared with the UDP addon; replaced when the table grows). */
+  columns(): LimiterColumns {
+    return { keyA: this.keyA, keyB: this.keyB, balance: this.balance, at: this.at, limited: this.limited, place: this.place, ok: this.okCell };
+  }
+
+  /** Calls `l` after every resize (synchronously, inside the check that grew the table); returns the unsubscribe. */
+  onResize(l: () => void): () => void {
+    this.resized.add(l);
+    return () => this.resized.delete(l);
   }
 
   /** checkHash() with a text key (tests, tools): the key hashed as a name is. */
@@ -182,7 +200,37 @@ export class RateLimiter {
       this.place[s] = place;
       this.ring[place - 1] = s;
     }
+    for (const l of this.resized) l();
   }
+}
+
+/**
+ * The table's columns (see RateLimiter): slot s holds the bucket (keyA[s], keyB[s]) when place[s] > 0;
+ * `ok` is the counter of responses let through, one cell. native/udp_batch.c reads and writes them.
+ */
+export interface LimiterColumns {
+  keyA: Int32Array;
+  keyB: Int32Array;
+  balance: Float64Array;
+  at: Float64Array;
+  limited: Int32Array;
+  place: Int32Array;
+  ok: Float64Array;
+}
+
+/** The counters with `ok` read from (and written to) a cell another writer (the addon) adds to as well. */
+function countersOver(okCell: Float64Array): RrlCounters {
+  return {
+    get ok() {
+      return okCell[0]!;
+    },
+    set ok(v: number) {
+      okCell[0] = v;
+    },
+    slipped: 0,
+    dropped: 0,
+    evicted: 0,
+  };
 }
 
 const scratch: NameHash = { a: 0, b: 0 };

@@ -105,3 +105,23 @@ export function hashNameText(text: string, extra: number, out: NameHash): NameHa
   }
   return finish(a, b, extra, out);
 }
+
+/** The per-process seeds, for the UDP addon, which hashes client prefixes as hashPrefix does. */
+export const HASH_SEEDS: { readonly a: number; readonly b: number } = { a: SEED_A, b: SEED_B };
+
+/**
+ * The hash of a client prefix: its network bytes (the first ⌈length/8⌉, host bits already zero), with
+ * family and length mixed in. native/udp_batch.c (rrl_prefix_hash) computes the same from a peer's
+ * address, so a replayed answer finds the bucket the rrl unit made; keep the two in step.
+ */
+export function hashPrefix(family: 4 | 6, bytes: Uint8Array, length: number, out: NameHash): NameHash {
+  let a = SEED_A;
+  let b = SEED_B;
+  const n = (length + 7) >> 3;
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i]!;
+    a = Math.imul(a ^ c, PRIME_A);
+    b = Math.imul(b ^ c, PRIME_B);
+  }
+  return finish(a, b, (family << 8) | length, out);
+}
