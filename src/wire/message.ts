@@ -286,7 +286,7 @@ export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
   // A negative answer (the zone's SOA alone, wire/negative.ts): the question copied, the SOA from its template.
   if (msg.answers.length === 0 && msg.additionals.length === 0 && msg.authorities.length === 1 && msg.questions.length === 1 && query !== undefined) {
     const t = negativeTemplateOf(msg.authorities[0]!);
-    const apexAt = t === undefined || !uncompressedAt(query, HEADER) ? -1 : apexInQuestion(t, query);
+    const apexAt = t === undefined ? -1 : apexInQuestion(t, query);
     if (apexAt >= 0) {
       const q = msg.questions[0]!;
       const nameEnd = apexAt + t!.apex.length;

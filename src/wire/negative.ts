@@ -130,13 +130,22 @@ function sameTail(q: Uint8Array, at: number, name: Uint8Array): boolean {
 const starts = new Int32Array(128);
 
 /**
- * Where the template's apex starts in the query's question name (uncompressed at offset 12), or -1
- * when the template does not apply to this question: the apex is not a suffix of it, or MNAME or
- * RNAME would be compressed against a part of it below the apex.
+ * Where the template's apex starts in the query's question name (at offset 12), or -1 when the
+ * template does not apply to this question: the name is compressed (or runs past the message), the
+ * apex is not a suffix of it, or MNAME or RNAME would be compressed against a part of it below the apex.
+ * The one walk over the name also tells it is uncompressed (the encoder asked a second one before).
  */
 export function apexInQuestion(t: NegativeTemplate, query: Uint8Array): number {
   let labels = 0;
-  for (let p = HEADER; query[p] !== 0; p += query[p]! + 1) starts[labels++] = p;
+  for (let p = HEADER; ; ) {
+    if (p >= query.length) return -1;
+    const len = query[p]!;
+    if (len === 0) break;
+    // A pointer (or a reserved label type): the encoder writes that question from its text.
+    if (len >= 0x40 || labels === starts.length) return -1;
+    starts[labels++] = p;
+    p += len + 1;
+  }
   if (labels < t.apexLabels) return -1;
   const at = starts[labels - t.apexLabels]!;
   if (!sameTail(query, at, t.apex)) return -1;
