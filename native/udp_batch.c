@@ -147,6 +147,7 @@ typedef struct {
   rrl_share rrl;
   /* counters, read by stats() */
   double received, sent, send_errors, truncated, recv_calls, send_calls, replayed;
+  double truncated_replies; /* replies sent again with TC after EMSGSIZE (send_batch) */
 } batch_sock;
 
 /* FNV-1a, then murmur3's finalizer: FNV's low bits (the table index) mix poorly on their own. */
@@ -487,6 +488,26 @@ static int fill_addr(const char *host, int port, struct sockaddr_storage *ss, so
 /* Sends replies [from, n) with as few sendmmsg calls as the kernel allows. A message the kernel
  * refuses (unreachable peer, EPERM from a firewall) is skipped; EAGAIN (send buffer full) drops the
  * rest of the batch: UDP gives no delivery promise and DNS clients retry (RFC 1035 §4.2.1). */
+/*
+ * A reply the kernel refused as larger than the interface MTU (EMSGSIZE: IPv4 sockets set DF, see open)
+ * cut down in place to its header and question with TC set, so the client retries over TCP (RFC 9715
+ * §3.1: a responder that cannot send a response unfragmented MAY send it with TC). Returns the new
+ * length, or 0 when the message is no DNS reply with one question that fits.
+ */
+static size_t truncate_to_tc(uint8_t *m, size_t len) {
+  if (len < 12 || m[4] != 0 || m[5] != 1) return 0;
+  size_t at = 12;
+  while (at < len && m[at] != 0) {
+    if (m[at] >= 0x40) return 0; /* a question name is written out, never compressed */
+    at += (size_t)m[at] + 1;
+  }
+  at += 1 + 4;
+  if (at > len) return 0;
+  m[2] |= 0x02;
+  memset(m + 6, 0, 6); /* no answer, authority or additional records */
+  return at;
+}
+
 static void send_batch(batch_sock *s, int n) {
   int from = 0;
   while (from < n) {
@@ -501,6 +522,16 @@ static void send_batch(batch_sock *s, int n) {
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       s->send_errors += n - from;
       return;
+    }
+    /* Too long for the interface with DF set: sent again as a truncated reply (TC) once. */
+    if (r < 0 && errno == EMSGSIZE) {
+      struct iovec *iov = s->smsgs[from].msg_hdr.msg_iov;
+      size_t cut = truncate_to_tc(iov->iov_base, iov->iov_len);
+      if (cut > 0 && cut < iov->iov_len) {
+        iov->iov_len = cut;
+        s->truncated_replies++;
+        continue;
+      }
     }
     /* The first remaining message failed on its own: skip it and send the others. */
     s->send_errors++;
@@ -804,6 +835,18 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   }
   int rcv = 1 << 20; /* clamped to net.core.rmem_max; absorbs bursts between two loop turns */
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+  /*
+   * IPv4 replies go out with DF set (RFC 9715 §3.1 recommends it) and the path MTU the kernel may learn
+   * from ICMP "fragmentation needed" ignored (PROBE: the interface MTU is the limit), so a forged ICMP
+   * cannot make replies fragment — Knot, NSD and named use IP_PMTUDISC_OMIT for that, which sends DF=0.
+   * DF also spares the kernel the per-destination IP ID (a DF packet's is 0; __ip_select_ident was in
+   * every reply's send path). A reply larger than the interface MTU fails with EMSGSIZE and goes out
+   * truncated instead (send_batch).
+   */
+  if (family == AF_INET) {
+    int probe = IP_PMTUDISC_PROBE;
+    setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe);
+  }
   if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
     int e = errno;
     close(fd);
@@ -903,6 +946,18 @@ static napi_value js_send_to(napi_env env, napi_callback_info info) {
     ssize_t r;
     do r = sendto(s->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
     while (r < 0 && errno == EINTR);
+    if (r < 0 && errno == EMSGSIZE) {
+      /* As in send_batch: a header-and-question copy with TC (JS's bytes are left as they are). */
+      uint8_t cut[12 + 256 + 4];
+      size_t n = len < sizeof cut ? len : sizeof cut;
+      memcpy(cut, data, n);
+      size_t c = truncate_to_tc(cut, n);
+      if (c > 0) {
+        do r = sendto(s->fd, cut, c, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+        while (r < 0 && errno == EINTR);
+        if (r >= 0) s->truncated_replies++;
+      }
+    }
     ok = r >= 0;
     if (ok) s->sent++;
     else s->send_errors++;
@@ -1076,7 +1131,14 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_create_double(env, s->name, &v);           \
   napi_set_named_property(env, obj, #name, v);
   STAT(received) STAT(sent) STAT(send_errors) STAT(truncated) STAT(recv_calls) STAT(send_calls) STAT(replayed)
+  STAT(truncated_replies)
 #undef STAT
+  /* The socket's IP_MTU_DISCOVER (IPv4; -1 for IPv6), read back so tests see what open set. */
+  int pmtu = -1;
+  socklen_t pl = sizeof pmtu;
+  if (s->family != AF_INET || getsockopt(s->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, &pl) != 0) pmtu = -1;
+  napi_create_int32(env, pmtu, &v);
+  napi_set_named_property(env, obj, "mtu_discover", v);
   return obj;
 }
 
