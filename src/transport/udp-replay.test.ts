@@ -207,6 +207,36 @@ test('rrl on: a client prefix without a bucket is the engine\'s (it makes the bu
   });
 });
 
+test('rrl on over IPv6: the addon finds the bucket the rrl unit made for the client /56', async () => {
+  needNative();
+  const engine = new Engine(runtime('limits: { udpPayload: 1232 }\nrrl: { responsesPerSecond: 100 }', '203.0.113.5', 44));
+  const counters = attackCounters.rrl!;
+  const l = listenUdpBatch(native!, engine, '::1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
+  const sock = createSocket('udp6');
+  await new Promise<void>((r) => sock.bind(0, '::1', r));
+  const ask = (q: Uint8Array) =>
+    new Promise<Uint8Array>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('no reply')), 3000);
+      sock.once('message', (m) => {
+        clearTimeout(t);
+        resolve(new Uint8Array(m));
+      });
+      sock.send(q, l.port, '::1');
+    });
+  try {
+    const okBefore = counters.ok;
+    for (let i = 0; i < 3; i++) await ask(query('www.t.lab', 1 + i));
+    const replayed = l.stats!().replayed;
+    for (let i = 0; i < 3; i++) await ask(query('www.t.lab', 10 + i));
+    // The prefix hash made in C from the peer's 16 bytes (rrl_pass) is the one JS made from "::1".
+    assert.equal(l.stats!().replayed - replayed, 3, 'replayed to ::/56');
+    assert.equal(counters.ok - okBefore, 6, 'each counted once');
+  } finally {
+    sock.close();
+    await l.close();
+  }
+});
+
 test('never replayed: an observer that needs each query, a hold', async () => {
   const observed = new Engine(runtime(PLAIN, '203.0.113.5', 1));
   let seen = 0;
