@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blockSection, decodeMessage, encodeMessage, queryMessage } from './message.js';
+import { blockSection, blockSectionOf, decodeMessage, encodeMessage, queryMessage } from './message.js';
 import { RRType, type Message, type ResourceRecord } from './types.js';
-import { attachRecordBlock } from './record-block.js';
+import { attachRecordBlock, recordBlockOf } from './record-block.js';
 import { withWire, wireOf } from './pre-encoded.js';
 import { nameToWire } from './name.js';
 import { sectionBytesStats } from './section-bytes.js';
@@ -64,4 +64,22 @@ test('a block section copied from its last bytes gives what the compression tabl
   }
   // The copies were taken (from the third write of a section on), not only the general path.
   assert.ok(sectionBytesStats.hits - before > questions.length * sections.length, `${sectionBytesStats.hits - before} copies`);
+});
+
+test('a section given its blocks (blockSectionOf) writes as its records one by one', () => {
+  // An NSEC3 NXDOMAIN's shape: the SOA set, then proof sets of distinct owners, the blocks known per set.
+  const sets = [soaSet(), nsec('h5.example.', 'h6.example.'), nsec('a.example.', 'b.example.'), nsec('example.', 'a.example.')];
+  const blocks = sets.map((s) => recordBlockOf(s[0]!)!);
+  assert.ok(blocks.every((b, i) => b.records === sets[i]));
+  const questions = ['x1.example.', 'ZZ.Example.', 'r1.h5.example.', 'q.a.example.', 'example.', 'x.example.org.'];
+  for (const qname of questions) {
+    const section = sets.flat();
+    blockSectionOf(section, blocks);
+    const plain = response(qname, section.map((r) => ({ ...r })));
+    const before = sectionBytesStats.hits;
+    for (let k = 0; k < 3; k++) assert.deepEqual(response(qname, section), plain, `${qname} write ${k}`);
+    assert.deepEqual(response(qname, section, plain.length - 20), response(qname, section.map((r) => ({ ...r })), plain.length - 20), qname);
+    // Taken as a section of blocks: its third write is a copy of its bytes.
+    if (qname !== 'x.example.org.') assert.equal(sectionBytesStats.hits - before, 1, qname);
+  }
 });

@@ -323,6 +323,11 @@ export class DnssecIndex {
    */
   readonly nsec3Sets: (readonly ResourceRecord[] | undefined)[];
 
+  /** The NSEC3 chain's length: its places run from 0 to this, exclusive. */
+  get nsec3Count(): number {
+    return this.nsec3Chain.length;
+  }
+
   /** The NSEC3 record at place `i` of the chain. */
   nsec3RecordAt(i: number): ResourceRecord {
     return this.nsec3Chain[i]!.record;

@@ -6,9 +6,9 @@ import type { LookupResult } from '../../zone/lookup.js';
 import { dnssecIndexOf, wildcardOf, type DnssecIndex, type LowerWireName } from './index.js';
 import { denialProof, type Denial } from './proofs.js';
 import { rawRdata, rrsigTypeCovered } from './rdata.js';
-import { attachRecordBlock } from '../../wire/record-block.js';
+import { attachRecordBlock, recordBlockOf } from '../../wire/record-block.js';
 import { wireOf } from '../../wire/pre-encoded.js';
-import { blockSection } from '../../wire/message.js';
+import { blockSection, blockSectionOf } from '../../wire/message.js';
 
 /**
  * Applies DNSSEC to a lookup's result in place (its section arrays are replaced, its records never
@@ -91,12 +91,7 @@ function signNegative(idx: DnssecIndex, result: LookupResult, qname: string, qty
     const m = idx.nsec3MatchingNodeAt(enc);
     const c = m >= 0 ? idx.nsec3CoveringNextCloserAt(qname, enc, qwire) : -1;
     if (c >= 0) {
-      const w = idx.nsec3WildcardCoveringNodeAt(enc);
-      const authority = negativeSoaWithSigs(idx, auth[0]!).slice();
-      pushAll(authority, nsec3ProofAt(idx, m));
-      if (c !== m) pushAll(authority, nsec3ProofAt(idx, c));
-      if (w !== m && w !== c) pushAll(authority, nsec3ProofAt(idx, w));
-      result.authority = authority;
+      result.authority = nsec3NxdomainSection(idx, auth[0]!, m, c, idx.nsec3WildcardCoveringNodeAt(enc));
       return true;
     }
   }
@@ -140,6 +135,8 @@ interface SectionMemo {
   byPlace?: (ResourceRecord[] | undefined)[];
   /** The RRSIGs of wildcard RRsets by the wildcard's node (signWildcardAnswer). */
   wildSigs?: Map<number, WildSigs>;
+  /** The same for an NSEC3 zone, by the NSEC3's place in the chain. */
+  n3ByPlace?: (ResourceRecord[] | undefined)[];
 }
 
 /** The NSEC at place `i` of the chain with its RRSIGs as a section of its own, made once. */
@@ -183,6 +180,46 @@ function nsecNxdomainSection(idx: DnssecIndex, soa: ResourceRecord, cover: numbe
   const section = buildNegativeSection(idx, soa, a === b ? [a] : [a, b]);
   byCover[cover] = section;
   wildOf[cover] = wild;
+  return section;
+}
+
+/**
+ * The NXDOMAIN section of an NSEC3 zone (RFC 5155 §7.2.2): the SOA and its RRSIGs, then the NSEC3 matching
+ * the closest encloser (chain place `m`), the one covering the next closer name (`c`) and the one covering
+ * the wildcard (`w`), each once and each with its RRSIGs: what denialProof gives. Made per answer (the
+ * covering NSEC3 is another for nearly every random name; sections kept per pair were cold in the CPU cache
+ * by the time they were asked again), with its blocks handed to the encoder as they are known
+ * (wire/message.ts blockSectionOf) instead of found and checked record by record. Distinct places have
+ * distinct owners, and the SOA another type, so no set joins the next.
+ */
+function nsec3NxdomainSection(idx: DnssecIndex, soa: ResourceRecord, m: number, c: number, w: number): ResourceRecord[] {
+  const soaSet = negativeSoaWithSigs(idx, soa);
+  const mSet = nsec3ProofAt(idx, m);
+  const cSet = c !== m ? nsec3ProofAt(idx, c) : undefined;
+  const wSet = w !== m && w !== c ? nsec3ProofAt(idx, w) : undefined;
+  const authority = soaSet.slice();
+  pushAll(authority, mSet);
+  if (cSet !== undefined) pushAll(authority, cSet);
+  if (wSet !== undefined) pushAll(authority, wSet);
+  const sb = recordBlockOf(soaSet[0]!);
+  const mb = recordBlockOf(mSet[0]!);
+  const cb = cSet !== undefined ? recordBlockOf(cSet[0]!) : undefined;
+  const wb = wSet !== undefined ? recordBlockOf(wSet[0]!) : undefined;
+  // Each set must be its block's very records (an SOA with upper-case names gets none, record-block.ts).
+  if (sb?.records !== soaSet || mb?.records !== mSet || (cSet !== undefined && cb?.records !== cSet) || (wSet !== undefined && wb?.records !== wSet)) return authority;
+  blockSectionOf(authority, cb === undefined ? (wb === undefined ? [sb, mb] : [sb, mb, wb]) : wb === undefined ? [sb, mb, cb] : [sb, mb, cb, wb]);
+  return authority;
+}
+
+/** The NSEC3 at place `i` of the chain with its RRSIGs as a section of its own (a wildcard answer's authority), made once. */
+function nsec3ProofSection(idx: DnssecIndex, i: number): ResourceRecord[] {
+  const memo = sectionMemo(idx);
+  const byPlace = (memo.n3ByPlace ??= new Array<ResourceRecord[] | undefined>(idx.nsec3Count).fill(undefined));
+  let section = byPlace[i];
+  if (section === undefined) {
+    byPlace[i] = section = nsec3ProofAt(idx, i).slice();
+    blockSection(section);
+  }
   return section;
 }
 
@@ -391,7 +428,9 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
     // closer name, what denialProof gives, its outgoing set read from DnssecIndex.nsec3Sets.
     const i = idx.nsec3CoveringNextCloserAt(only.sname, only.encloser, only.wire);
     if (i >= 0) {
-      pushAll(authority, nsec3ProofAt(idx, i));
+      // Alone in the authority section (nothing else goes there with a wildcard answer): one section per place.
+      if (authority.length === 0) authority = nsec3ProofSection(idx, i);
+      else pushAll(authority, nsec3ProofAt(idx, i));
       denials.length = 0;
     }
   }
