@@ -37,6 +37,8 @@ export class Zone {
    */
   fileHash: string | undefined;
   private readonly negative: ResourceRecord<SOARdata>;
+  /** [negative], made once: every NXDOMAIN and NODATA of the zone shares it (frozen: nothing may add to it). */
+  private readonly negativeSection: ResourceRecord[];
 
   private constructor(b: CompiledZoneBuffers) {
     this.store = new CompiledStore(b);
@@ -50,6 +52,7 @@ export class Zone {
     const ttl = Math.min(this.soa.ttl, this.soa.data.minimum);
     // Its own object (the apex SOA answer is another): the encoder writes it from a byte template (wire/negative.ts).
     this.negative = withNegativeTemplate({ ...this.soa, ttl }) as ResourceRecord<SOARdata>;
+    this.negativeSection = Object.freeze([this.negative]) as unknown as ResourceRecord[];
   }
 
   /** Builds a zone from records that passed `checkZone`; throws only when the apex SOA is missing. */
@@ -151,6 +154,15 @@ export class Zone {
   /** The SOA for negative answers, with TTL min(SOA TTL, SOA MINIMUM) (RFC 2308 §5). */
   negativeSoa(): ResourceRecord<SOARdata> {
     return this.negative;
+  }
+
+  /**
+   * A negative answer's authority section, the negative SOA alone (RFC 2308 §3): one frozen array for every
+   * such answer (an array per answer was 40 of its ~600 heap bytes, issue 11). A unit that adds to the
+   * section (the DNSSEC step) makes an array of its own.
+   */
+  negativeAuthority(): ResourceRecord[] {
+    return this.negativeSection;
   }
 
   contains(name: string): boolean {
