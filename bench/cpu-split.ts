@@ -97,8 +97,10 @@ async function presigned(mode: 'nsec' | 'nsec3'): Promise<void> {
     const shape = await writeZone(zoneFile, 20000);
     mkdirSync(join(dir, mode));
     const signed = signZone(join(dir, mode), 'bench.lab.', readFileSync(zoneFile, 'utf8'), mode);
-    for (const [label, file, dnssec] of [['unsigned', zoneFile, false], [`${mode}+DO`, signed.file, true]] as const) {
-      servers.push({ label, s: await startServer('fluxdns', { zoneFile: file, port: await freePort(), cpu: '0', workers: 1 }), dnssec });
+    // --build LABEL=PATH adds that build serving the signed zone with DO (A/B of two builds, same names per round).
+    const builds = flags.build!.map((b) => b.split('=') as [string, string]);
+    for (const [label, file, dnssec, main] of [['unsigned', zoneFile, false, undefined], [`${mode}+DO`, signed.file, true, undefined], ...builds.map(([l, m]) => [`${mode}+DO ${l}`, signed.file, true, m] as const)] as const) {
+      servers.push({ label, s: await startServer('fluxdns', { zoneFile: file, port: await freePort(), cpu: '0', workers: 1, main }), dnssec });
     }
     const rounds = Number(flags.rounds);
     const opts = { clients: 8, outstanding: 200, tcp: false, cpu: '1', timeout: 2, seconds: 600, once: true };
@@ -106,7 +108,8 @@ async function presigned(mode: 'nsec' | 'nsec3'): Promise<void> {
     for (let r = 0; r <= rounds; r++) {
       const order = r % 2 === 0 ? servers : [...servers].reverse();
       for (const { label, s, dnssec } of order) {
-        const queryFile = join(dir, `distinct-${label}-${r}.txt`);
+        // Signed servers of a round get the same names (the A/B), the unsigned one others of the same mix.
+        const queryFile = join(dir, `distinct-${dnssec ? 'signed' : 'unsigned'}-${r}.txt`);
         writeDistinctQueries(queryFile, shape, Number(flags.distinct), 11 + r + (dnssec ? 100 : 0));
         const before = threads(s.proc.pid);
         const res = await dnsperf({ ...opts, queryFile, port: s.port, dnssec });

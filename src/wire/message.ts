@@ -11,7 +11,7 @@ import { validateKnownOptions } from './edns.js';
 import { wireOf, writeWireRdata } from './pre-encoded.js';
 import { apexInQuestion, negativeTemplateOf, writeNegativeTemplate } from './negative.js';
 import { recordBlockOf, writeRecordBlock, type RecordBlock } from './record-block.js';
-import { capture, memoFits, nameEndAt, writeMemo, type BlockSection } from './section-bytes.js';
+import { capture, memoFits, nameEndAt, newBlockSection, writeMemo, type BlockSection } from './section-bytes.js';
 
 export interface EncodeOptions {
   /**
@@ -184,7 +184,7 @@ export function blockSection(records: readonly ResourceRecord[]): void {
     blocks.push(block!);
     i = j;
   }
-  const section: BlockSection = { blocks, uses: 0, memo: undefined };
+  const section = newBlockSection(blocks);
   Object.defineProperty(records, SECTION_BLOCKS, { value: section, enumerable: false, writable: false, configurable: false });
 }
 
@@ -196,7 +196,7 @@ export function blockSection(records: readonly ResourceRecord[]): void {
  * symbol (for-in, Object.keys, JSON and slice leave it out).
  */
 export function blockSectionOf(records: ResourceRecord[], blocks: readonly RecordBlock[]): void {
-  (records as WithSectionBlocks)[SECTION_BLOCKS] = { blocks, uses: 0, memo: undefined };
+  (records as WithSectionBlocks)[SECTION_BLOCKS] = newBlockSection(blocks);
 }
 
 /**
@@ -318,14 +318,13 @@ export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
     const section = (msg.authorities as WithSectionBlocks)[SECTION_BLOCKS];
     if (section !== undefined && uncompressedAt(query, HEADER)) {
       nameEnd = nameEndAt(query, HEADER);
-      const m = section.memo;
-      if (m !== undefined && memoFits(m, query, nameEnd) && nameEnd + 4 + m.bytes.length <= limit) {
+      if (memoFits(section, query, nameEnd) && nameEnd + 4 + section.len <= limit) {
         const q = msg.questions[0]!;
         w.bytesFrom(query, HEADER, nameEnd);
         w.u16(q.type);
         w.u16(q.class);
-        const at = w.reserve(m.bytes.length);
-        writeMemo(w.buf, at, m, nameEnd - m.nameEnd);
+        const at = w.reserve(section.len);
+        writeMemo(w.buf, at, section, nameEnd - section.nameEnd);
         return finishMessage(w, msg, e, opts, maxSize, flagsAt, countsAt, msg.flags.tc, 0, msg.authorities.length, 0);
       }
       if (section.uses++ > 0) learn = section;
@@ -353,7 +352,7 @@ export function encodeMessage(msg: Message, opts?: EncodeOptions): Uint8Array {
   if (an === msg.answers.length) {
     const sectionAt = w.pos;
     ns = writeSection(w, msg.authorities, limit, true, state);
-    if (learn !== undefined && ns === msg.authorities.length && sectionAt === nameEnd + 4) learn.memo = capture(learn, w.buf, nameEnd, sectionAt, w.pos, ns) ?? learn.memo;
+    if (learn !== undefined && ns === msg.authorities.length && sectionAt === nameEnd + 4) capture(learn, w.buf, nameEnd, sectionAt, w.pos, ns);
     if (ns === msg.authorities.length) {
       const req = Math.min(opts?.requiredAdditional ?? 0, msg.additionals.length);
       if (req === 0) {

@@ -9,27 +9,40 @@
 // and looked up again per answer. A question that does not fit that test is written as before.
 import type { RecordBlock } from './record-block.js';
 
-/** What a block section remembers of the last time it was written (see capture). */
+/**
+ * What a block section remembers of the last time it was written (see capture), in one buffer and in the
+ * section's own object: sections are many (one per proof pair) and each is cold in the CPU cache when a
+ * random name needs it, so its parts lie in one run of bytes rather than behind a memo object, four arrays
+ * and an array of guards (a cache miss each).
+ */
 export interface SectionBytes {
-  /** The section's bytes, as written after a question name ending at `nameEnd`. */
-  readonly bytes: Uint8Array;
-  /** Offsets in `bytes` of every compression pointer (2 bytes each). */
-  readonly ptrs: Int32Array;
-  readonly nameEnd: number;
-  /** The question's suffix the section's names point into, lower-cased, root label included. */
-  readonly suffix: Uint8Array;
+  /**
+   * Undefined until a write was learnt. data[0, len): the section's bytes, as written after a question name
+   * ending at `nameEnd`; then the question's suffix the section's names point into (lower-cased, root label
+   * included, `suffixLen` bytes); then the guards, `guardsLen` bytes: each the lower-cased label (length
+   * byte first) before the suffix in a section name ending in it; then the offsets in the section's bytes
+   * of every compression pointer, `ptrCount` of them, 2 bytes each, big-endian.
+   */
+  data: Uint8Array | undefined;
+  len: number;
+  nameEnd: number;
+  suffixLen: number;
+  guardsLen: number;
+  ptrCount: number;
   /** The suffix was the whole question name. */
-  readonly whole: boolean;
-  /** The lower-cased label (length byte first) before `suffix` in each section name ending in it. */
-  readonly guards: readonly Uint8Array[];
+  whole: boolean;
 }
 
 /** A section array's blocks, one per RRset group in order, and what its writes taught. */
-export interface BlockSection {
+export interface BlockSection extends SectionBytes {
   readonly blocks: readonly RecordBlock[];
   /** Times it was written the general way: bytes are kept from the second time on (one use is a waste to copy). */
   uses: number;
-  memo: SectionBytes | undefined;
+}
+
+/** A block section that has learnt nothing yet. */
+export function newBlockSection(blocks: readonly RecordBlock[]): BlockSection {
+  return { blocks, uses: 0, data: undefined, len: 0, nameEnd: 0, suffixLen: 0, guardsLen: 0, ptrCount: 0, whole: false };
 }
 
 /** Pointers have 14 bits: everything stays where one can reach. */
@@ -48,9 +61,11 @@ export function nameEndAt(b: Uint8Array, at: number): number {
  * start, a label before it that is no guard, and the copied section within a pointer's reach.
  */
 export function memoFits(m: SectionBytes, query: Uint8Array, nameEnd: number): boolean {
-  const s = m.suffix;
-  const sAt = nameEnd - s.length;
-  if (sAt < 12 || (m.whole && sAt !== 12) || nameEnd + 4 + m.bytes.length > MAX_POINTER) return false;
+  const d = m.data;
+  if (d === undefined) return false;
+  const sLen = m.suffixLen;
+  const sAt = nameEnd - sLen;
+  if (sAt < 12 || (m.whole && sAt !== 12) || nameEnd + 4 + m.len > MAX_POINTER) return false;
   // The suffix must start at a label of the question: walk its labels up to there.
   let prev = -1;
   let p = 12;
@@ -59,14 +74,15 @@ export function memoFits(m: SectionBytes, query: Uint8Array, nameEnd: number): b
     p += query[p]! + 1;
   }
   if (p !== sAt) return false;
-  for (let i = 0; i < s.length; i++) if (lower(query[sAt + i]!) !== s[i]) return false;
+  const s0 = m.len;
+  for (let i = 0; i < sLen; i++) if (lower(query[sAt + i]!) !== d[s0 + i]) return false;
   if (prev < 0) return true;
   // The label before the suffix must not lengthen any name's match with the question.
   const len = query[prev]! + 1;
-  for (const g of m.guards) {
-    if (g.length !== len) continue;
+  for (let g = s0 + sLen, gEnd = g + m.guardsLen; g < gEnd; g += d[g]! + 1) {
+    if (d[g]! + 1 !== len) continue;
     let same = true;
-    for (let i = 1; i < len && same; i++) same = lower(query[prev + i]!) === g[i];
+    for (let i = 1; i < len && same; i++) same = lower(query[prev + i]!) === d[g + i];
     if (same) return false;
   }
   return true;
@@ -78,11 +94,13 @@ export const sectionBytesStats = { hits: 0 };
 /** Copies the memo's bytes to out[at...], each pointer moved by `delta`. */
 export function writeMemo(out: Uint8Array, at: number, m: SectionBytes, delta: number): void {
   sectionBytesStats.hits++;
-  out.set(m.bytes, at);
-  for (const p of m.ptrs) {
-    const v = (((out[at + p]! & 0x3f) << 8) | out[at + p + 1]!) + delta;
-    out[at + p] = 0xc0 | (v >>> 8);
-    out[at + p + 1] = v & 0xff;
+  const d = m.data!;
+  out.set(d.subarray(0, m.len), at);
+  for (let k = m.len + m.suffixLen + m.guardsLen, end = k + 2 * m.ptrCount; k < end; k += 2) {
+    const p = at + ((d[k]! << 8) | d[k + 1]!);
+    const v = (((out[p]! & 0x3f) << 8) | out[p + 1]!) + delta;
+    out[p] = 0xc0 | (v >>> 8);
+    out[p + 1] = v & 0xff;
   }
 }
 
@@ -100,17 +118,17 @@ function scanName(b: Uint8Array, at: number, ptrs: number[], base: number): numb
 }
 
 /**
- * What the section's bytes at buf[start, end) teach, written after the question name at buf[12, nameEnd)
+ * Learns what the section's bytes at buf[start, end) teach, written after the question name at buf[12, nameEnd)
  * with `count` records (each an owner, then type, class, TTL, RDLENGTH and RDATA; an SOA's MNAME and RNAME
- * may be compressed, no other RDATA name of a block is). Undefined when the section does not point into
- * the question or does not read as expected.
+ * may be compressed, no other RDATA name of a block is), into `s`. False, `s` unchanged, when the section
+ * does not point into the question or does not read as expected.
  */
-export function capture(s: BlockSection, buf: Uint8Array, nameEnd: number, start: number, end: number, count: number): SectionBytes | undefined {
-  if (end > MAX_POINTER) return undefined;
+export function capture(s: BlockSection, buf: Uint8Array, nameEnd: number, start: number, end: number, count: number): boolean {
+  if (end > MAX_POINTER) return false;
   const ptrs: number[] = [];
   let p = start;
   for (let r = 0; r < count; r++) {
-    if (p >= end) return undefined;
+    if (p >= end) return false;
     p = scanName(buf, p, ptrs, start);
     const type = (buf[p]! << 8) | buf[p + 1]!;
     const rdlen = (buf[p + 8]! << 8) | buf[p + 9]!;
@@ -118,14 +136,14 @@ export function capture(s: BlockSection, buf: Uint8Array, nameEnd: number, start
     if (type === 6) scanName(buf, scanName(buf, rdata, ptrs, start), ptrs, start);
     p = rdata + rdlen;
   }
-  if (p !== end) return undefined;
+  if (p !== end) return false;
   // The deepest place in the question any pointer reaches: the suffix the section depends on.
   let sAt = nameEnd;
   for (const o of ptrs) {
     const t = ((buf[start + o]! & 0x3f) << 8) | buf[start + o + 1]!;
     if (t >= 12 && t < nameEnd && t < sAt) sAt = t;
   }
-  if (sAt === nameEnd) return undefined;
+  if (sAt === nameEnd) return false;
   const suffix = Uint8Array.from(buf.subarray(sAt, nameEnd), lower);
   const guards: Uint8Array[] = [];
   const names: Uint8Array[] = [];
@@ -147,5 +165,26 @@ export function capture(s: BlockSection, buf: Uint8Array, nameEnd: number, start
     for (let i = 0; i < suffix.length && same; i++) same = lower(n[q + i]!) === suffix[i];
     if (same) guards.push(Uint8Array.from(n.subarray(prev, q), lower));
   }
-  return { bytes: buf.slice(start, end), ptrs: Int32Array.from(ptrs), nameEnd, suffix, whole: sAt === 12, guards };
+  const len = end - start;
+  const guardsLen = guards.reduce((n, g) => n + g.length, 0);
+  const data = new Uint8Array(len + suffix.length + guardsLen + 2 * ptrs.length);
+  data.set(buf.subarray(start, end), 0);
+  data.set(suffix, len);
+  let o = len + suffix.length;
+  for (const g of guards) {
+    data.set(g, o);
+    o += g.length;
+  }
+  for (const q of ptrs) {
+    data[o++] = q >>> 8;
+    data[o++] = q & 0xff;
+  }
+  s.data = data;
+  s.len = len;
+  s.nameEnd = nameEnd;
+  s.suffixLen = suffix.length;
+  s.guardsLen = guardsLen;
+  s.ptrCount = ptrs.length;
+  s.whole = sAt === 12;
+  return true;
 }
