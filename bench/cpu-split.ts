@@ -100,7 +100,7 @@ async function presigned(mode: 'nsec' | 'nsec3'): Promise<void> {
     // --build LABEL=PATH adds that build serving the signed zone with DO (A/B of two builds, same names per round).
     const builds = flags.build!.map((b) => b.split('=') as [string, string]);
     for (const [label, file, dnssec, main] of [['unsigned', zoneFile, false, undefined], [`${mode}+DO`, signed.file, true, undefined], ...builds.map(([l, m]) => [`${mode}+DO ${l}`, signed.file, true, m] as const)] as const) {
-      servers.push({ label, s: await startServer('fluxdns', { zoneFile: file, port: await freePort(), cpu: '0', workers: 1, main }), dnssec });
+      servers.push({ label, s: await startServer('fluxdns', { zoneFile: file, port: await freePort(), cpu: '0', workers: 1, main }, 240000), dnssec });
     }
     const rounds = Number(flags.rounds);
     const opts = { clients: 8, outstanding: 200, tcp: false, cpu: '1', timeout: 2, seconds: 600, once: true };
