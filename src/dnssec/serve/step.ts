@@ -35,19 +35,24 @@ export function serveDnssec(result: LookupResult, qname: string, qtype: number, 
 }
 
 /**
- * The common wildcard answer of an NSEC zone (RFC 4035 §3.1.3.3): one RRset synthesized for the question's
- * own name, nothing in the other sections. What signResult gives for it — the RRset, the wildcard's RRSIGs
- * with the name as owner and the TTL sent, the NSEC covering the name with its RRSIGs — with the wildcard's
- * RRSIGs found by node and type (no name made as text) and the covering NSEC from the per-node tables where
- * the zone allows (DnssecIndex.nsecCoverIndexBelow). False for any other result.
+ * The common wildcard answer of a signed zone (RFC 4035 §3.1.3.3, RFC 5155 §7.2.6): one RRset synthesized for
+ * the question's own name, nothing in the other sections. What signResult gives for it — the RRset, the
+ * wildcard's RRSIGs with the name as owner and the TTL sent, the NSEC covering the name (or the NSEC3 covering
+ * the next closer name) with its RRSIGs — with the wildcard's RRSIGs found by node and type (no name made as
+ * text), the covering NSEC from the per-node tables where the zone allows (DnssecIndex.nsecCoverIndexBelow)
+ * and the covering NSEC3 by its place in the chain. False for any other result.
  */
 function signWildcardAnswer(idx: DnssecIndex, result: LookupResult, qname: string, qwire: LowerWireName | undefined): boolean {
   const wnode = result.wildcardNode ?? -1;
   const src = result.answer;
-  if (wnode < 0 || qwire === undefined || result.kind !== 'answer' || src.length === 0 || result.authority.length !== 0 || result.additional.length !== 0 || idx.denial !== 'nsec') return false;
+  const denial = idx.denial;
+  if (wnode < 0 || qwire === undefined || result.kind !== 'answer' || src.length === 0 || result.authority.length !== 0 || result.additional.length !== 0 || denial === 'none') return false;
   const first = src[0]!;
   if (first.type === RRType.RRSIG || !namesEqual(first.name, qname)) return false;
   for (let k = 1; k < src.length; k++) if (src[k]!.type !== first.type || src[k]!.name !== first.name) return false;
+  // NSEC3 (RFC 5155 §7.2.6): the NSEC3 covering the next closer name below the wildcard's parent, as signResult finds it.
+  const n3 = denial === 'nsec3' ? idx.nsec3CoveringNextCloserAt(qname, idx.view.nodeParent(wnode), qwire) : -1;
+  if (denial === 'nsec3' && n3 < 0) return false;
   const wsigs = wildcardSigs(idx, wnode, first.type);
   if (wsigs !== undefined) {
     const answer = src.slice();
@@ -55,7 +60,7 @@ function signWildcardAnswer(idx: DnssecIndex, result: LookupResult, qname: strin
     for (const s of wsigs) answer.push(s.name === first.name && s.ttl === first.ttl ? s : { ...s, name: first.name, ttl: first.ttl });
     result.answer = answer;
   }
-  result.authority = nsecProofSection(idx, idx.nsecCoverIndexBelow(qwire, idx.view.nodeParent(wnode), wnode));
+  result.authority = n3 >= 0 ? nsec3ProofSection(idx, n3) : nsecProofSection(idx, idx.nsecCoverIndexBelow(qwire, idx.view.nodeParent(wnode), wnode));
   return true;
 }
 
