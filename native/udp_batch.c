@@ -488,13 +488,27 @@ static int fill_addr(const char *host, int port, struct sockaddr_storage *ss, so
 /* Sends replies [from, n) with as few sendmmsg calls as the kernel allows. A message the kernel
  * refuses (unreachable peer, EPERM from a firewall) is skipped; EAGAIN (send buffer full) drops the
  * rest of the batch: UDP gives no delivery promise and DNS clients retry (RFC 1035 §4.2.1). */
+/* The offset after the (possibly compressed) name at m[at], or 0 when it runs past len or is malformed. */
+static size_t skip_name(const uint8_t *m, size_t len, size_t at) {
+  while (at < len) {
+    uint8_t c = m[at];
+    if (c == 0) return at + 1;
+    if ((c & 0xc0) == 0xc0) return at + 2 <= len ? at + 2 : 0;
+    if (c & 0xc0) return 0;
+    at += (size_t)c + 1;
+  }
+  return 0;
+}
+
 /*
  * A reply the kernel refused as larger than the interface MTU (EMSGSIZE: IPv4 sockets set DF, see open)
- * cut down in place to its header and question with TC set, so the client retries over TCP (RFC 9715
- * §3.1: a responder that cannot send a response unfragmented MAY send it with TC). Returns the new
- * length, or 0 when the message is no DNS reply with one question that fits.
+ * cut down to its header, question and OPT record with TC set, so the client retries over TCP (RFC 9715
+ * §3.1: a responder that cannot send a response unfragmented MAY send it with TC). The OPT record stays
+ * because a response to an EDNS query carries one (RFC 6891 §7): its payload size, extended rcode bits
+ * and cookie still hold. Written to out (which may be m: everything kept moves towards the start), at most
+ * cap bytes; returns the new length, or 0 when the message is no DNS reply with one question that fits.
  */
-static size_t truncate_to_tc(uint8_t *m, size_t len) {
+static size_t truncate_to_tc(const uint8_t *m, size_t len, uint8_t *out, size_t cap) {
   if (len < 12 || m[4] != 0 || m[5] != 1) return 0;
   size_t at = 12;
   while (at < len && m[at] != 0) {
@@ -502,10 +516,29 @@ static size_t truncate_to_tc(uint8_t *m, size_t len) {
     at += (size_t)m[at] + 1;
   }
   at += 1 + 4;
-  if (at > len) return 0;
-  m[2] |= 0x02;
-  memset(m + 6, 0, 6); /* no answer, authority or additional records */
-  return at;
+  if (at > len || at > cap) return 0;
+  /* The OPT record: owner the root, type 41, anywhere in the three sections (it is in the additional one). */
+  size_t opt = 0, opt_len = 0, rr = at;
+  unsigned records = ((unsigned)m[6] << 8 | m[7]) + ((unsigned)m[8] << 8 | m[9]) + ((unsigned)m[10] << 8 | m[11]);
+  for (unsigned i = 0; i < records; i++) {
+    size_t n = skip_name(m, len, rr);
+    if (n == 0 || n + 10 > len) break;
+    size_t end = n + 10 + ((size_t)m[n + 8] << 8 | m[n + 9]);
+    if (end > len) break;
+    if (m[rr] == 0 && m[n] == 0 && m[n + 1] == 41) {
+      opt = rr;
+      opt_len = end - rr;
+      break;
+    }
+    rr = end;
+  }
+  if (at + opt_len > cap) opt_len = 0;
+  if (out != m) memcpy(out, m, at);
+  if (opt_len > 0) memmove(out + at, m + opt, opt_len);
+  out[2] |= 0x02;
+  memset(out + 6, 0, 6); /* no answer, authority or additional records … */
+  if (opt_len > 0) out[11] = 1; /* … but the OPT record */
+  return at + opt_len;
 }
 
 static void send_batch(batch_sock *s, int n) {
@@ -526,7 +559,7 @@ static void send_batch(batch_sock *s, int n) {
     /* Too long for the interface with DF set: sent again as a truncated reply (TC) once. */
     if (r < 0 && errno == EMSGSIZE) {
       struct iovec *iov = s->smsgs[from].msg_hdr.msg_iov;
-      size_t cut = truncate_to_tc(iov->iov_base, iov->iov_len);
+      size_t cut = truncate_to_tc(iov->iov_base, iov->iov_len, iov->iov_base, iov->iov_len);
       if (cut > 0 && cut < iov->iov_len) {
         iov->iov_len = cut;
         s->truncated_replies++;
@@ -947,11 +980,9 @@ static napi_value js_send_to(napi_env env, napi_callback_info info) {
     do r = sendto(s->fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
     while (r < 0 && errno == EINTR);
     if (r < 0 && errno == EMSGSIZE) {
-      /* As in send_batch: a header-and-question copy with TC (JS's bytes are left as they are). */
-      uint8_t cut[12 + 256 + 4];
-      size_t n = len < sizeof cut ? len : sizeof cut;
-      memcpy(cut, data, n);
-      size_t c = truncate_to_tc(cut, n);
+      /* As in send_batch: a copy of header, question and OPT with TC (JS's bytes are left as they are). */
+      uint8_t cut[1232];
+      size_t c = truncate_to_tc(data, len, cut, sizeof cut);
       if (c > 0) {
         do r = sendto(s->fd, cut, c, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
         while (r < 0 && errno == EINTR);

@@ -1,6 +1,6 @@
 // IPv4 replies of the UDP addon go out with DF set (IP_MTU_DISCOVER = IP_PMTUDISC_PROBE, RFC 9715 §3.1):
 // the option is read back with getsockopt, and a reply larger than the interface MTU — which the kernel
-// would otherwise fragment — goes out truncated (TC, header and question only) so the client retries
+// would otherwise fragment — goes out truncated (TC: header, question and the OPT record) so the client retries
 // over TCP. The oversized reply is sent in a network namespace of its own whose loopback MTU is 1280.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,34 +13,59 @@ import { repoRoot } from '../helpers/servers.js';
 
 const addonPath = join(repoRoot, 'native', 'build', 'Release', 'fluxdns_udp.node');
 
-/** Runs in the namespace: the addon answers one query with 1,500 bytes more than it asked; prints what the client got. */
+/** An OPT record: root owner, type 41, payload 1232, a DNS cookie option (10) of 8 bytes. */
+const OPT = '0000290' + '4d0' + '00000000' + '000c' + '000a0008' + '0102030405060708';
+
+/**
+ * Runs in the namespace: the addon answers each query with 1,500 bytes more than it asked — query 0x1234
+ * with one answer of zeros, query 0x5678 with a TXT answer whose owner points to the question and the
+ * OPT record after it — and prints what the client got for each.
+ */
 const child = `
 import { createRequire } from 'node:module';
 import dgram from 'node:dgram';
 const addon = createRequire(import.meta.url)(${JSON.stringify(addonPath)});
+const opt = Buffer.from(${JSON.stringify(OPT)}, 'hex');
 let sock;
 const onBatch = (count) => {
   const meta = new Int32Array(sock.recvMeta), recv = new Uint8Array(sock.recv), send = new Uint8Array(sock.send), sm = new Int32Array(sock.sendMeta);
-  const len = meta[0];
-  send.fill(0, 0, len + 1500);
-  send.set(recv.subarray(0, len), 0);
-  send[2] |= 0x80;
-  send[7] = 1; // one answer: the 1,500 bytes after the question (never parsed)
-  sm[0] = 0; sm[1] = 0; sm[2] = len + 1500; sm[3] = 0;
-  return 1;
+  let off = 0;
+  for (let i = 0; i < count; i++) {
+    const q = recv.subarray(i * sock.slot, i * sock.slot + meta[i * 8]);
+    const len = q.length + 1500;
+    send.fill(0, off, off + len);
+    send.set(q, off);
+    send[off + 2] |= 0x80;
+    send[off + 7] = 1; // one answer: the bytes after the question
+    if (q[0] === 0x56) {
+      const rr = off + q.length;
+      send.set([0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 60], rr);
+      const rdlen = 1500 - 12 - opt.length;
+      send[rr + 10] = rdlen >> 8;
+      send[rr + 11] = rdlen & 255;
+      send.set(opt, rr + 12 + rdlen);
+      send[off + 11] = 1; // and the OPT record
+    }
+    sm[i * 8] = i; sm[i * 8 + 1] = off; sm[i * 8 + 2] = len; sm[i * 8 + 3] = 0;
+    off += len;
+  }
+  return count;
 };
 sock = addon.open('127.0.0.1', 0, 8, false, onBatch);
 const c = dgram.createSocket('udp4');
-const q = Buffer.from([0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 98, 105, 103, 3, 108, 97, 98, 0, 0, 1, 0, 1]);
+const query = (id) => Buffer.from([id >> 8, id & 255, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 98, 105, 103, 3, 108, 97, 98, 0, 0, 16, 0, 1]);
 const t = setTimeout(() => { console.log(JSON.stringify({ timeout: true })); process.exit(1); }, 3000);
+const got = [];
 c.on('message', (m) => {
+  got.push({ length: m.length, id: m.readUInt16BE(0), tc: (m[2] & 2) !== 0, counts: [m.readUInt16BE(4), m.readUInt16BE(6), m.readUInt16BE(8), m.readUInt16BE(10)], rest: m.subarray(12).toString('hex') });
+  if (got.length < 2) return c.send(query(0x5678), sock.port, '127.0.0.1');
   clearTimeout(t);
   const st = addon.stats(sock);
-  console.log(JSON.stringify({ length: m.length, id: m.readUInt16BE(0), tc: (m[2] & 2) !== 0, counts: [m.readUInt16BE(4), m.readUInt16BE(6), m.readUInt16BE(8), m.readUInt16BE(10)], question: m.subarray(12).toString('hex'), mtuDiscover: st.mtu_discover, truncatedReplies: st.truncated_replies }));
+  console.log(JSON.stringify({ got, mtuDiscover: st.mtu_discover, truncatedReplies: st.truncated_replies }));
   c.close();
   addon.close(sock);
 });
-c.send(q, sock.port, '127.0.0.1');
+c.send(query(0x1234), sock.port, '127.0.0.1');
 `;
 
 test('IPv4 replies set DF; one larger than the interface MTU goes out truncated (TC), not fragmented', (t) => {
@@ -53,13 +78,17 @@ test('IPv4 replies set DF; one larger than the interface MTU goes out truncated 
   try {
     execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'mtu', '1280', 'up']);
     const out = execFileSync('ip', ['netns', 'exec', ns, process.execPath, script], { encoding: 'utf8', timeout: 10000 });
-    const got = JSON.parse(out.trim()) as { length: number; id: number; tc: boolean; counts: number[]; question: string; mtuDiscover: number; truncatedReplies: number };
+    const r = JSON.parse(out.trim()) as { got: { length: number; id: number; tc: boolean; counts: number[]; rest: string }[]; mtuDiscover: number; truncatedReplies: number };
     // IP_PMTUDISC_PROBE (3): DF set, path MTU from ICMP ignored.
-    assert.equal(got.mtuDiscover, 3);
-    assert.deepEqual(
-      { length: got.length, id: got.id, tc: got.tc, counts: got.counts, question: got.question, truncatedReplies: got.truncatedReplies },
-      { length: 25, id: 0x1234, tc: true, counts: [1, 0, 0, 0], question: '03626967036c61620000010001', truncatedReplies: 1 },
-    );
+    assert.equal(r.mtuDiscover, 3);
+    const question = '03626967036c61620000100001';
+    assert.deepEqual(r.got, [
+      // No OPT in the reply: header and question only.
+      { length: 25, id: 0x1234, tc: true, counts: [1, 0, 0, 0], rest: question },
+      // The OPT record stays (RFC 6891 §7), found after an answer whose owner is a pointer.
+      { length: 25 + OPT.length / 2, id: 0x5678, tc: true, counts: [1, 0, 0, 1], rest: question + OPT },
+    ]);
+    assert.equal(r.truncatedReplies, 2);
   } finally {
     execFileSync('ip', ['netns', 'del', ns]);
     rmSync(dir, { recursive: true, force: true });
