@@ -39,9 +39,24 @@ const REPLAY_SAFE: ReadonlySet<string> = new Set([
  * the unit would; anything else (no bucket yet, no credit) it hands to the engine, whose unit then
  * limits, slips, counts and logs as always.
  */
+/**
+ * A bucket table's columns (modules/rrl/limiter.ts RateLimiter): slot s holds the bucket (keyA[s], keyB[s])
+ * when place[s] > 0; `ok` is the counter of responses let through, one cell. native/udp_batch.c reads and
+ * writes them.
+ */
+export interface ReplayColumns {
+  keyA: Int32Array;
+  keyB: Int32Array;
+  balance: Float64Array;
+  at: Float64Array;
+  limited: Int32Array;
+  place: Int32Array;
+  ok: Float64Array;
+}
+
 export interface ReplayLimit {
-  /** The bucket table's columns now (modules/rrl/limiter.ts LimiterColumns). */
-  columns(): { keyA: Int32Array; keyB: Int32Array; balance: Float64Array; at: Float64Array; limited: Int32Array; place: Int32Array; ok: Float64Array };
+  /** The bucket table's columns now. */
+  columns(): ReplayColumns;
   /** Calls `l` whenever the columns are replaced; returns the unsubscribe. */
   onResize(l: () => void): () => void;
   /** Hash seeds of client prefixes (modules/rrl/name-hash.ts hashPrefix). */

@@ -1,5 +1,6 @@
 // Loads the optional UDP batching addon (native/, built by scripts/build-native.mjs at install).
 import { createRequire } from 'node:module';
+import type { ReplayColumns } from '../answer/replay.js';
 
 /** One batch socket as the addon returns it; the buffers are shared with C (layout in native/udp_batch.c). */
 export interface NativeUdpSocket {
@@ -55,14 +56,7 @@ export interface NativeUdp {
 }
 
 /** ReplayLimit as the addon takes it: the columns now, and the rest. */
-export interface NativeRrl {
-  keyA: Int32Array;
-  keyB: Int32Array;
-  balance: Float64Array;
-  at: Float64Array;
-  limited: Int32Array;
-  place: Int32Array;
-  ok: Float64Array;
+export interface NativeRrl extends ReplayColumns {
   seedA: number;
   seedB: number;
   ipv4Prefix: number;

@@ -1,6 +1,7 @@
 // The rate limiter behind rrl: one token bucket per (client prefix, response kind, name), with
 // BIND's arithmetic and a slip counter; the time is an argument so tests are exact.
 
+import type { ReplayColumns } from '../../answer/replay.js';
 import { hashNameText, type NameHash } from './name-hash.js';
 
 export type RrlVerdict = 'ok' | 'slip' | 'drop';
@@ -204,19 +205,8 @@ export class RateLimiter {
   }
 }
 
-/**
- * The table's columns (see RateLimiter): slot s holds the bucket (keyA[s], keyB[s]) when place[s] > 0;
- * `ok` is the counter of responses let through, one cell. native/udp_batch.c reads and writes them.
- */
-export interface LimiterColumns {
-  keyA: Int32Array;
-  keyB: Int32Array;
-  balance: Float64Array;
-  at: Float64Array;
-  limited: Int32Array;
-  place: Int32Array;
-  ok: Float64Array;
-}
+/** The table's columns, shared with the UDP addon (answer/replay.ts ReplayColumns). */
+export type LimiterColumns = ReplayColumns;
 
 /** The counters with `ok` read from (and written to) a cell another writer (the addon) adds to as well. */
 function countersOver(okCell: Float64Array): RrlCounters {
