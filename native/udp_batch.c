@@ -131,6 +131,9 @@ typedef struct {
   /* the replay mirror (see mirror_entry) */
   int mirror_on;
   int mirror_count;
+  /* counts mirror() and rrl removal calls: a JS batch during which it moved made its replies for a
+   * runtime that is gone (call_js) */
+  unsigned mirror_gen;
   mirror_slot *slots;       /* MIRROR_SLOTS (huge_map), or NULL until the first entry */
   uint8_t *arena;           /* MIRROR_ARENA (huge_map) */
   size_t arena_used;
@@ -517,7 +520,8 @@ static size_t truncate_to_tc(const uint8_t *m, size_t len, uint8_t *out, size_t 
   }
   at += 1 + 4;
   if (at > len || at > cap) return 0;
-  /* The OPT record: owner the root, type 41, anywhere in the three sections (it is in the additional one). */
+  /* The OPT record: owner the root, type 41, anywhere in the three sections (it is in the additional one).
+   * A TSIG-signed reply is not cut: its truncated form must be signed too (RFC 8945 §5.3), which only JS can. */
   size_t opt = 0, opt_len = 0, rr = at;
   unsigned records = ((unsigned)m[6] << 8 | m[7]) + ((unsigned)m[8] << 8 | m[9]) + ((unsigned)m[10] << 8 | m[11]);
   for (unsigned i = 0; i < records; i++) {
@@ -525,10 +529,10 @@ static size_t truncate_to_tc(const uint8_t *m, size_t len, uint8_t *out, size_t 
     if (n == 0 || n + 10 > len) break;
     size_t end = n + 10 + ((size_t)m[n + 8] << 8 | m[n + 9]);
     if (end > len) break;
-    if (m[rr] == 0 && m[n] == 0 && m[n + 1] == 41) {
+    if (m[n] == 0 && m[n + 1] == 250) return 0;
+    if (m[rr] == 0 && m[n] == 0 && m[n + 1] == 41 && opt_len == 0) {
       opt = rr;
       opt_len = end - rr;
-      break;
     }
     rr = end;
   }
@@ -598,8 +602,12 @@ static void call_js(batch_sock *s, int count, int nh) {
   napi_create_int32(env, count, &argv[0]);
   argv[1] = recv_ab;
   int32_t replies = 0;
+  unsigned gen = s->mirror_gen;
   /* make_callback runs the microtask queue afterwards, as libuv-driven callbacks in Node core do. */
   napi_status st = napi_make_callback(env, s->async, global, cb, 2, argv, &result);
+  /* A swap inside the batch (an UPDATE applied synchronously, a reload's turn) emptied the mirror while
+   * replies made before it, from the old data, sit in the send buffer: none of this batch is kept. */
+  int keep = s->mirror_gen == gen;
   if (st == napi_ok) {
     napi_get_value_int32(env, result, &replies);
   } else {
@@ -619,7 +627,7 @@ static void call_js(batch_sock *s, int count, int nh) {
     int idx = m[0], off = m[1], len = m[2];
     if (idx < 0 || idx >= count || off < 0 || len <= 0 || off + len > s->batch * SEND_SLOT) continue;
     /* A plain answer-cache hit: kept for the next datagram with these bytes (the query is still at idx). */
-    if (m[3] > 0 && s->mirror_on)
+    if (m[3] > 0 && s->mirror_on && keep)
       mirror_add(s, s->recv + (size_t)idx * STRIDE, s->recv_meta[idx * RECV_STRIDE], s->send + off, len, m);
     s->siov[n].iov_base = s->send + off;
     s->siov[n].iov_len = (size_t)len;
@@ -879,6 +887,11 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (family == AF_INET) {
     int probe = IP_PMTUDISC_PROBE;
     setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe);
+  } else {
+    /* IPv6 has no DF, but the same mode keeps the kernel from fragmenting at the source to a path MTU a
+     * forged ICMPv6 Packet Too Big taught it (RFC 9715 §3.1: no Fragment header on replies). */
+    int probe = IPV6_PMTUDISC_PROBE;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &probe, sizeof probe);
   }
   if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
     int e = errno;
@@ -1026,6 +1039,7 @@ static napi_value js_mirror(napi_env env, napi_callback_info info) {
   if (argc >= 2) napi_get_value_bool(env, argv[1], &on);
   mirror_clear(s);
   s->mirror_on = on;
+  s->mirror_gen++;
   return NULL;
 }
 
@@ -1074,7 +1088,12 @@ static napi_value js_rrl(napi_env env, napi_callback_info info) {
   rrl_release(env, &s->rrl);
   napi_valuetype t = napi_undefined;
   if (argc >= 2) napi_typeof(env, argv[1], &t);
-  if (t != napi_object) return NULL;
+  if (t != napi_object) {
+    /* Entries kept under rrl must not go out unchecked once it is gone. */
+    mirror_clear(s);
+    s->mirror_gen++;
+    return NULL;
+  }
   napi_value o = argv[1];
   rrl_share r;
   memset(&r, 0, sizeof r);
@@ -1164,10 +1183,12 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   STAT(received) STAT(sent) STAT(send_errors) STAT(truncated) STAT(recv_calls) STAT(send_calls) STAT(replayed)
   STAT(truncated_replies)
 #undef STAT
-  /* The socket's IP_MTU_DISCOVER (IPv4; -1 for IPv6), read back so tests see what open set. */
+  /* The socket's IP_MTU_DISCOVER (IPV6_MTU_DISCOVER for IPv6), read back so tests see what open set. */
   int pmtu = -1;
   socklen_t pl = sizeof pmtu;
-  if (s->family != AF_INET || getsockopt(s->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, &pl) != 0) pmtu = -1;
+  if (s->family == AF_INET ? getsockopt(s->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, &pl) != 0
+                           : getsockopt(s->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, &pl) != 0)
+    pmtu = -1;
   napi_create_int32(env, pmtu, &v);
   napi_set_named_property(env, obj, "mtu_discover", v);
   return obj;

@@ -125,6 +125,66 @@ test('a swap (reload, zone change, UPDATE) empties the mirror: the next answer h
   });
 });
 
+test('a swap inside a batch (a UDP UPDATE is applied while its batch is handled): replies the batch made before it are not kept', async () => {
+  needNative();
+  const modules = new ModuleSet();
+  const engine = new Engine(runtime(PLAIN, '203.0.113.5', 1, modules));
+  const rt2 = runtime(PLAIN, '203.0.113.77', 2, modules);
+  // A query for swap.t.lab swaps the runtime while the engine handles it, as update/handler.ts does.
+  const handle = engine.handle.bind(engine);
+  engine.handle = (raw, t, more) => {
+    const r = handle(raw, t, more);
+    if (raw[13] === 0x73) engine.swap(rt2);
+    return r;
+  };
+  // The addon as the listener sees it, recording each batch's size; its functions are forwarded by name.
+  const n = native!;
+  const batches: number[] = [];
+  const spy: typeof n = {
+    sendTo: (s, bytes, host, port) => n.sendTo(s, bytes, host, port),
+    stats: (s) => n.stats(s),
+    close: (s) => n.close(s),
+    mirror: (s, on) => n.mirror(s, on),
+    rrl: (s, limit) => n.rrl(s, limit),
+    takeReplays: (s) => n.takeReplays(s),
+    detach: (s, next) => n.detach(s, next),
+    open: (h, p, b, r, cb, owner) =>
+      n.open(h, p, b, r, (count, recv) => {
+        batches.push(count);
+        return cb(count, recv);
+      }, owner),
+  };
+  const l = listenUdpBatch(spy, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
+  const c = await client();
+  try {
+    const two = new Promise<void>((resolve) => {
+      let got = 0;
+      const on = () => {
+        if (++got === 2) {
+          c.sock.off('message', on);
+          resolve();
+        }
+      };
+      c.sock.on('message', on);
+    });
+    // Never asked before: the engine's answer is one the mirror keeps (the cache admits it as it answers).
+    c.sock.send(query('www.t.lab', 10), l.port, '127.0.0.1');
+    c.sock.send(query('swap.t.lab', 11), l.port, '127.0.0.1', () => {
+      // Both datagrams wait in the server's socket before the loop polls it again: one batch reads them.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    });
+    await two;
+    assert.deepEqual(batches, [2], 'the hit and the swapping query came in one batch');
+    const q = query('www.t.lab', 99);
+    const r = await c.ask(l.port, q);
+    assert.deepEqual([...r.subarray(r.length - 4)], [203, 0, 113, 77], 'the new address, not a replay of the old');
+    assert.deepEqual(r, reference(rt2, q));
+  } finally {
+    c.sock.close();
+    await l.close();
+  }
+});
+
 test('ctl cache flush (ReplayControl.reset) empties the mirror', async () => {
   const engine = new Engine(runtime(PLAIN, '203.0.113.5', 1));
   await withListener(engine, async (l, c) => {

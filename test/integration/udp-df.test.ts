@@ -16,18 +16,22 @@ const addonPath = join(repoRoot, 'native', 'build', 'Release', 'fluxdns_udp.node
 /** An OPT record: root owner, type 41, payload 1232, a DNS cookie option (10) of 8 bytes. */
 const OPT = '0000290' + '4d0' + '00000000' + '000c' + '000a0008' + '0102030405060708';
 
+/** A TSIG record's start: owner k., type 250, class ANY, TTL 0 (its RDATA does not matter here). */
+const TSIG = '016b0000fa00ff00000000';
+
 /**
  * Runs in the namespace: the addon answers each query with 1,500 bytes more than it asked — query 0x1234
  * with one answer of zeros, query 0x5678 with a TXT answer whose owner points to the question and the
- * OPT record after it — and prints what the client got for each.
+ * OPT record after it, query 0x9abc with the TXT answer and a TSIG record, which cannot be cut (its
+ * truncated form must be signed too) — and prints what the client got for each; then the same over ::1.
  */
 const child = `
 import { createRequire } from 'node:module';
 import dgram from 'node:dgram';
 const addon = createRequire(import.meta.url)(${JSON.stringify(addonPath)});
 const opt = Buffer.from(${JSON.stringify(OPT)}, 'hex');
-let sock;
-const onBatch = (count) => {
+const tsig = Buffer.from(${JSON.stringify(TSIG)}, 'hex');
+const answer = (sock) => (count) => {
   const meta = new Int32Array(sock.recvMeta), recv = new Uint8Array(sock.recv), send = new Uint8Array(sock.send), sm = new Int32Array(sock.sendMeta);
   let off = 0;
   for (let i = 0; i < count; i++) {
@@ -37,35 +41,42 @@ const onBatch = (count) => {
     send.set(q, off);
     send[off + 2] |= 0x80;
     send[off + 7] = 1; // one answer: the bytes after the question
-    if (q[0] === 0x56) {
+    if (q[0] === 0x56 || q[0] === 0x9a) {
+      const last = q[0] === 0x56 ? opt : Buffer.concat([tsig, Buffer.from([0, 2, 0xab, 0xcd])]);
       const rr = off + q.length;
       send.set([0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 60], rr);
-      const rdlen = 1500 - 12 - opt.length;
+      const rdlen = 1500 - 12 - last.length;
       send[rr + 10] = rdlen >> 8;
       send[rr + 11] = rdlen & 255;
-      send.set(opt, rr + 12 + rdlen);
-      send[off + 11] = 1; // and the OPT record
+      send.set(last, rr + 12 + rdlen);
+      send[off + 11] = 1; // and the OPT or TSIG record
     }
     sm[i * 8] = i; sm[i * 8 + 1] = off; sm[i * 8 + 2] = len; sm[i * 8 + 3] = 0;
     off += len;
   }
   return count;
 };
-sock = addon.open('127.0.0.1', 0, 8, false, onBatch);
-const c = dgram.createSocket('udp4');
 const query = (id) => Buffer.from([id >> 8, id & 255, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 98, 105, 103, 3, 108, 97, 98, 0, 0, 16, 0, 1]);
-const t = setTimeout(() => { console.log(JSON.stringify({ timeout: true })); process.exit(1); }, 3000);
-const got = [];
-c.on('message', (m) => {
-  got.push({ length: m.length, id: m.readUInt16BE(0), tc: (m[2] & 2) !== 0, counts: [m.readUInt16BE(4), m.readUInt16BE(6), m.readUInt16BE(8), m.readUInt16BE(10)], rest: m.subarray(12).toString('hex') });
-  if (got.length < 2) return c.send(query(0x5678), sock.port, '127.0.0.1');
-  clearTimeout(t);
-  const st = addon.stats(sock);
-  console.log(JSON.stringify({ got, mtuDiscover: st.mtu_discover, truncatedReplies: st.truncated_replies }));
+const seen = (m) => ({ length: m.length, id: m.readUInt16BE(0), tc: (m[2] & 2) !== 0, counts: [m.readUInt16BE(4), m.readUInt16BE(6), m.readUInt16BE(8), m.readUInt16BE(10)], rest: m.subarray(12).toString('hex') });
+/** Sends each query in turn on a fresh socket of the family; a query without a reply in 300 ms gets null. */
+async function ask(host, ids) {
+  const s = addon.open(host, 0, 8, false, (count) => answer(s)(count));
+  const c = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+  const got = [];
+  for (const id of ids) {
+    got.push(await new Promise((resolve) => {
+      const t = setTimeout(() => { c.off('message', on); resolve(null); }, 300);
+      const on = (m) => { clearTimeout(t); c.off('message', on); resolve(seen(m)); };
+      c.on('message', on);
+      c.send(query(id), s.port, host);
+    }));
+  }
+  const st = addon.stats(s);
   c.close();
-  addon.close(sock);
-});
-c.send(query(0x1234), sock.port, '127.0.0.1');
+  addon.close(s);
+  return { got, mtuDiscover: st.mtu_discover, truncatedReplies: st.truncated_replies, sendErrors: st.send_errors };
+}
+console.log(JSON.stringify({ v4: await ask('127.0.0.1', [0x1234, 0x5678, 0x9abc]), v6: await ask('::1', [0x1234]) }));
 `;
 
 test('IPv4 replies set DF; one larger than the interface MTU goes out truncated (TC), not fragmented', (t) => {
@@ -78,17 +89,26 @@ test('IPv4 replies set DF; one larger than the interface MTU goes out truncated 
   try {
     execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'mtu', '1280', 'up']);
     const out = execFileSync('ip', ['netns', 'exec', ns, process.execPath, script], { encoding: 'utf8', timeout: 10000 });
-    const r = JSON.parse(out.trim()) as { got: { length: number; id: number; tc: boolean; counts: number[]; rest: string }[]; mtuDiscover: number; truncatedReplies: number };
-    // IP_PMTUDISC_PROBE (3): DF set, path MTU from ICMP ignored.
-    assert.equal(r.mtuDiscover, 3);
+    type Seen = { length: number; id: number; tc: boolean; counts: number[]; rest: string } | null;
+    type Run = { got: Seen[]; mtuDiscover: number; truncatedReplies: number; sendErrors: number };
+    const r = JSON.parse(out.trim()) as { v4: Run; v6: Run };
+    // IP_PMTUDISC_PROBE (3): DF set, path MTU from ICMP ignored; IPV6_PMTUDISC_PROBE (3) likewise.
+    assert.equal(r.v4.mtuDiscover, 3);
+    assert.equal(r.v6.mtuDiscover, 3);
     const question = '03626967036c61620000100001';
-    assert.deepEqual(r.got, [
+    assert.deepEqual(r.v4.got, [
       // No OPT in the reply: header and question only.
       { length: 25, id: 0x1234, tc: true, counts: [1, 0, 0, 0], rest: question },
       // The OPT record stays (RFC 6891 §7), found after an answer whose owner is a pointer.
       { length: 25 + OPT.length / 2, id: 0x5678, tc: true, counts: [1, 0, 0, 1], rest: question + OPT },
+      // A TSIG-signed reply is not sent unsigned: nothing goes out, counted as a send error.
+      null,
     ]);
-    assert.equal(r.truncatedReplies, 2);
+    assert.equal(r.v4.truncatedReplies, 2);
+    assert.equal(r.v4.sendErrors, 1);
+    // IPv6: not fragmented at the source either; cut the same way.
+    assert.deepEqual(r.v6.got, [{ length: 25, id: 0x1234, tc: true, counts: [1, 0, 0, 0], rest: question }]);
+    assert.equal(r.v6.truncatedReplies, 1);
   } finally {
     execFileSync('ip', ['netns', 'del', ns]);
     rmSync(dir, { recursive: true, force: true });
