@@ -83,3 +83,31 @@ test('a section given its blocks (blockSectionOf) writes as its records one by o
     if (qname !== 'x.example.org.') assert.equal(sectionBytesStats.hits - before, 1, qname);
   }
 });
+
+test('sections beginning with one SOA set share its bytes, and write what the compression table gives', () => {
+  // One SOA set as a zone has it, in many NXDOMAIN sections (one per covering NSEC). The first question
+  // below ns1 lengthens MNAME's compression: that section's head is not the shared one, and must not be taken as it.
+  const soa = soaSet();
+  const owners = ['h1', 'h2', 'ns1', 'h3', 'a.h4'];
+  const sections = owners.map((o) => {
+    const s = [...soa, ...nsec(`${o}.example.`, `z${o}.example.`)];
+    blockSection(s);
+    return s;
+  });
+  const questions = (o: string) => [`x.${o}.example.`, `Y.${o.toUpperCase()}.EXAMPLE.`, `${'q'.repeat(40)}.${o}.example.`, `r.${o}.example.`];
+  const before = { ...sectionBytesStats };
+  for (let round = 0; round < 3; round++) {
+    for (const [k, s] of sections.entries()) {
+      for (const qname of round === 1 ? questions(owners[k]!).reverse() : questions(owners[k]!)) {
+        const plain = response(qname, s.map((r) => ({ ...r })));
+        assert.deepEqual(response(qname, s), plain, `${qname} round ${round}`);
+        assert.deepEqual(response(qname, s, plain.length - 30), response(qname, s.map((r) => ({ ...r })), plain.length - 30), qname);
+      }
+    }
+  }
+  const copies = sectionBytesStats.hits - before.hits;
+  const shared = sectionBytesStats.sharedHeads - before.sharedHeads;
+  assert.ok(copies > owners.length * 4, `${copies} copies`);
+  // Every section but ns1's (whose head is its own) copies the shared head.
+  assert.ok(shared > 0 && shared < copies, `${shared} of ${copies} with the shared head`);
+});

@@ -24,7 +24,16 @@ export interface SectionBytes {
    * of every compression pointer, `ptrCount` of them, 2 bytes each, big-endian.
    */
   data: Uint8Array | undefined;
+  /** The section's length as written (the head's bytes included). */
   len: number;
+  /** Bytes of the section held in `data` (after the head's, when there is one). */
+  own: number;
+  /**
+   * The first block's bytes when they are those of every section that begins with that block and is
+   * written the same way (a negative answer's SOA and its RRSIGs, shared by thousands of NXDOMAIN
+   * sections): kept once and warm in the CPU cache, not copied into each section's own bytes.
+   */
+  head: SharedHead | undefined;
   nameEnd: number;
   suffixLen: number;
   guardsLen: number;
@@ -32,6 +41,17 @@ export interface SectionBytes {
   /** The suffix was the whole question name. */
   whole: boolean;
 }
+
+/** A first block's bytes as written after a question name ending at `nameEnd`, then its pointers' offsets (2 bytes each). */
+export interface SharedHead {
+  readonly data: Uint8Array;
+  readonly len: number;
+  readonly nameEnd: number;
+  readonly ptrCount: number;
+}
+
+/** The shared head of each first block, learnt from the first section written with it (see capture). */
+const sharedHeads = new WeakMap<RecordBlock, SharedHead>();
 
 /** A section array's blocks, one per RRset group in order, and what its writes taught. */
 export interface BlockSection extends SectionBytes {
@@ -42,7 +62,7 @@ export interface BlockSection extends SectionBytes {
 
 /** A block section that has learnt nothing yet. */
 export function newBlockSection(blocks: readonly RecordBlock[]): BlockSection {
-  return { blocks, uses: 0, data: undefined, len: 0, nameEnd: 0, suffixLen: 0, guardsLen: 0, ptrCount: 0, whole: false };
+  return { blocks, uses: 0, data: undefined, len: 0, own: 0, head: undefined, nameEnd: 0, suffixLen: 0, guardsLen: 0, ptrCount: 0, whole: false };
 }
 
 /** Pointers have 14 bits: everything stays where one can reach. */
@@ -74,7 +94,7 @@ export function memoFits(m: SectionBytes, query: Uint8Array, nameEnd: number): b
     p += query[p]! + 1;
   }
   if (p !== sAt) return false;
-  const s0 = m.len;
+  const s0 = m.own;
   for (let i = 0; i < sLen; i++) if (lower(query[sAt + i]!) !== d[s0 + i]) return false;
   if (prev < 0) return true;
   // The label before the suffix must not lengthen any name's match with the question.
@@ -88,20 +108,69 @@ export function memoFits(m: SectionBytes, query: Uint8Array, nameEnd: number): b
   return true;
 }
 
-/** Sections written from a memo in this process (tests read it to know the copy was taken). */
-export const sectionBytesStats = { hits: 0 };
+/** Sections written from a memo in this process, and of them those with a shared head (tests read it to know the copy was taken). */
+export const sectionBytesStats = { hits: 0, sharedHeads: 0 };
 
-/** Copies the memo's bytes to out[at...], each pointer moved by `delta`. */
+/** Copies the memo's bytes to out[at...] (its shared head first), each pointer moved by `delta`. */
 export function writeMemo(out: Uint8Array, at: number, m: SectionBytes, delta: number): void {
   sectionBytesStats.hits++;
+  const h = m.head;
+  if (h !== undefined) {
+    sectionBytesStats.sharedHeads++;
+    // Captured after a question of another length than the section's bytes were: its own move.
+    out.set(h.data.subarray(0, h.len), at);
+    movePointers(out, at, h.data, h.len, h.ptrCount, delta + m.nameEnd - h.nameEnd);
+  }
   const d = m.data!;
-  out.set(d.subarray(0, m.len), at);
-  for (let k = m.len + m.suffixLen + m.guardsLen, end = k + 2 * m.ptrCount; k < end; k += 2) {
+  out.set(d.subarray(0, m.own), at + m.len - m.own);
+  movePointers(out, at, d, m.own + m.suffixLen + m.guardsLen, m.ptrCount, delta);
+}
+
+/** Moves by `delta` the pointers at out[at + offset] for the `count` 2-byte offsets at d[k...]. */
+function movePointers(out: Uint8Array, at: number, d: Uint8Array, k: number, count: number, delta: number): void {
+  for (const end = k + 2 * count; k < end; k += 2) {
     const p = at + ((d[k]! << 8) | d[k + 1]!);
     const v = (((out[p]! & 0x3f) << 8) | out[p + 1]!) + delta;
     out[p] = 0xc0 | (v >>> 8);
     out[p + 1] = v & 0xff;
   }
+}
+
+/**
+ * The shared head of `block` if the section's first `headLen` bytes at buf[start...] (pointers at `ptrs`,
+ * offsets from start, ascending) are its bytes with every pointer moved by the same difference of question
+ * lengths; the first such bytes learnt become it. Undefined when they differ (a question whose suffix
+ * lengthened one of the block's names): the section then keeps every byte itself.
+ */
+function sharedHead(block: RecordBlock, buf: Uint8Array, start: number, headLen: number, ptrs: readonly number[], nameEnd: number): SharedHead | undefined {
+  let n = 0;
+  while (n < ptrs.length && ptrs[n]! < headLen) n++;
+  const known = sharedHeads.get(block);
+  if (known === undefined) {
+    const data = new Uint8Array(headLen + 2 * n);
+    data.set(buf.subarray(start, start + headLen), 0);
+    for (let i = 0; i < n; i++) {
+      data[headLen + 2 * i] = ptrs[i]! >>> 8;
+      data[headLen + 2 * i + 1] = ptrs[i]! & 0xff;
+    }
+    const h: SharedHead = { data, len: headLen, nameEnd, ptrCount: n };
+    sharedHeads.set(block, h);
+    return h;
+  }
+  if (known.len !== headLen || known.ptrCount !== n) return undefined;
+  const d = known.data;
+  const delta = nameEnd - known.nameEnd;
+  let i = 0;
+  for (let k = 0; k < headLen; k++) {
+    if (i < n && k === ptrs[i]) {
+      if (((d[headLen + 2 * i]! << 8) | d[headLen + 2 * i + 1]!) !== k) return undefined;
+      const want = (((d[k]! & 0x3f) << 8) | d[k + 1]!) + delta;
+      if (buf[start + k] !== (0xc0 | (want >>> 8)) || buf[start + k + 1] !== (want & 0xff)) return undefined;
+      k++;
+      i++;
+    } else if (buf[start + k] !== d[k]) return undefined;
+  }
+  return known;
 }
 
 /** The pointer ending the name at b[at] (its offset, or -1) and where the name ends; labels are skipped. */
@@ -127,7 +196,11 @@ export function capture(s: BlockSection, buf: Uint8Array, nameEnd: number, start
   if (end > MAX_POINTER) return false;
   const ptrs: number[] = [];
   let p = start;
+  // The first block's records end where its bytes do (blocks are whole sets, message.ts blockSection).
+  const headCount = s.blocks.length > 1 ? s.blocks[0]!.records.length : 0;
+  let headEnd = start;
   for (let r = 0; r < count; r++) {
+    if (r === headCount) headEnd = p;
     if (p >= end) return false;
     p = scanName(buf, p, ptrs, start);
     const type = (buf[p]! << 8) | buf[p + 1]!;
@@ -166,25 +239,31 @@ export function capture(s: BlockSection, buf: Uint8Array, nameEnd: number, start
     if (same) guards.push(Uint8Array.from(n.subarray(prev, q), lower));
   }
   const len = end - start;
+  const head = headEnd > start ? sharedHead(s.blocks[0]!, buf, start, headEnd - start, ptrs, nameEnd) : undefined;
+  const headLen = head !== undefined ? head.len : 0;
+  const own = len - headLen;
+  const ownPtrs = head !== undefined ? ptrs.filter((q) => q >= headLen) : ptrs;
   const guardsLen = guards.reduce((n, g) => n + g.length, 0);
-  const data = new Uint8Array(len + suffix.length + guardsLen + 2 * ptrs.length);
-  data.set(buf.subarray(start, end), 0);
-  data.set(suffix, len);
-  let o = len + suffix.length;
+  const data = new Uint8Array(own + suffix.length + guardsLen + 2 * ownPtrs.length);
+  data.set(buf.subarray(start + headLen, end), 0);
+  data.set(suffix, own);
+  let o = own + suffix.length;
   for (const g of guards) {
     data.set(g, o);
     o += g.length;
   }
-  for (const q of ptrs) {
+  for (const q of ownPtrs) {
     data[o++] = q >>> 8;
     data[o++] = q & 0xff;
   }
   s.data = data;
   s.len = len;
+  s.own = own;
+  s.head = head;
   s.nameEnd = nameEnd;
   s.suffixLen = suffix.length;
   s.guardsLen = guardsLen;
-  s.ptrCount = ptrs.length;
+  s.ptrCount = ownPtrs.length;
   s.whole = sAt === 12;
   return true;
 }

@@ -136,6 +136,8 @@ interface SectionMemo {
   /** NSEC NXDOMAIN sections by the place of the covering NSEC in the chain, with the wildcard's in `wildOf` (one pair per place). */
   byCover?: (ResourceRecord[] | undefined)[];
   wildOf?: Int32Array;
+  /** The SOA every section of byCover begins with. */
+  coverSoa?: ResourceRecord;
   /** Sections of one NSEC and its RRSIGs (a wildcard answer's authority), by the NSEC's place in the chain. */
   byPlace?: (ResourceRecord[] | undefined)[];
   /** The RRSIGs of wildcard RRsets by the wildcard's node (signWildcardAnswer). */
@@ -181,10 +183,17 @@ function sectionMemo(idx: DnssecIndex): SectionMemo {
  */
 function nsecNxdomainSection(idx: DnssecIndex, soa: ResourceRecord, cover: number, wild: number): ResourceRecord[] {
   const memo = sectionMemo(idx);
+  if (memo.coverSoa !== soa) {
+    // The zone's one negative SOA heads every section kept: checked here once, not on each (whose
+    // records are cold in the CPU cache when a random name needs it).
+    memo.byCover = undefined;
+    memo.wildOf = undefined;
+    memo.coverSoa = soa;
+  }
   const byCover = (memo.byCover ??= new Array<ResourceRecord[] | undefined>(idx.nsecCount));
   const wildOf = (memo.wildOf ??= new Int32Array(idx.nsecCount));
   const hit = byCover[cover];
-  if (hit !== undefined && wildOf[cover] === wild && hit[0] === soa) return hit;
+  if (hit !== undefined && wildOf[cover] === wild) return hit;
   const a = idx.nsecRecordAt(cover);
   const b = idx.nsecRecordAt(wild);
   const section = buildNegativeSection(idx, soa, a === b ? [a] : [a, b]);
