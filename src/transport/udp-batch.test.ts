@@ -14,6 +14,7 @@ import { CONTINUE, type Unit } from '../answer/unit.js';
 import type { TransportInfo } from '../answer/context.js';
 import { formatV6, listenUdpAuto, listenUdpBatch, type BatchUdpListener } from './udp-batch.js';
 import { loadNativeUdp } from './udp-native.js';
+import { addonWith } from '../../test/helpers/addon-spy.js';
 
 const big = Array.from({ length: 12 }, (_, i) => `big TXT "${String(i).padStart(2, '0')}${'x'.repeat(240)}"`).join('\n');
 const ZONE = `$TTL 60\n@ SOA ns hm 1 1 1 1 1\n NS ns\nns A 198.51.100.1\n${Array.from({ length: 300 }, (_, i) => `h${i} A 198.51.100.${i % 250}\nlate${i} A 203.0.113.${i % 250}`).join('\n')}\n${big}\nslow A 203.0.113.9\n`;
@@ -183,14 +184,7 @@ test('late replies: receive buffers are handed back to the addon once their repl
   let detaches = 0;
   const buffers = new Set<ArrayBuffer>();
   const n = native!;
-  // The addon's functions are not enumerable: each is forwarded by name.
-  const spy: typeof n = {
-    sendTo: (s, bytes, host, port) => n.sendTo(s, bytes, host, port),
-    stats: (s) => n.stats(s),
-    close: (s) => n.close(s),
-    mirror: (s, on) => n.mirror(s, on),
-    rrl: (s, limit) => n.rrl(s, limit),
-    takeReplays: (s) => n.takeReplays(s),
+  const spy = addonWith(n, {
     open: (h, p, b, r, cb) =>
       n.open(h, p, b, r, (count, recv) => {
         buffers.add(recv);
@@ -201,7 +195,7 @@ test('late replies: receive buffers are handed back to the addon once their repl
       if (next) recycled++;
       n.detach(s, next);
     },
-  };
+  });
   const l = listenUdpBatch(spy, engine(), '127.0.0.1', 0, { udp: { batchSize: 8 }, reusePort: false, onError: (e) => assert.fail(e) });
   const c = await client('udp4');
   kept.length = 0;
@@ -366,22 +360,17 @@ test('an addon that fails after binding (a stale native build) leaves no socket 
   const n = native!;
   let opened: ReturnType<typeof n.open> | undefined;
   let closed = false;
-  // The addon's functions are not enumerable: each is forwarded by name; `mirror` is what an old build lacks.
-  const stale: typeof n = {
-    sendTo: (s, bytes, host, port) => n.sendTo(s, bytes, host, port),
-    stats: (s) => n.stats(s),
+  // `mirror` is what an old build lacks.
+  const stale = addonWith(n, {
     close: (s) => {
       closed = true;
       n.close(s);
     },
-    detach: (s, next) => n.detach(s, next),
-    takeReplays: (s) => n.takeReplays(s),
-    rrl: (s, limit) => n.rrl(s, limit),
     open: (h, p, b, r, cb) => (opened = n.open(h, p, b, r, cb)),
     mirror: () => {
       throw new TypeError('addon.mirror is not a function');
     },
-  };
+  });
   try {
     assert.throws(() => listenUdpBatch(stale, engine(), '127.0.0.1', 0, { udp: { batchSize: 8 }, reusePort: false, onError: (e) => assert.fail(e) }), /mirror is not a function/);
     assert.ok(opened, 'the socket was bound before the failure');

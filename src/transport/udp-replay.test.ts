@@ -18,6 +18,7 @@ import { replayedTotal } from '../answer/replay.js';
 import { attackCounters } from '../observe/attack-counters.js';
 import { listenUdpBatch, type BatchUdpListener } from './udp-batch.js';
 import { loadNativeUdp } from './udp-native.js';
+import { addonWith } from '../../test/helpers/addon-spy.js';
 
 const native = loadNativeUdp().addon;
 const needNative = () => assert.ok(native, `the UDP batching addon did not load (${loadNativeUdp().error}); build it with node scripts/build-native.mjs`);
@@ -137,23 +138,16 @@ test('a swap inside a batch (a UDP UPDATE is applied while its batch is handled)
     if (raw[13] === 0x73) engine.swap(rt2);
     return r;
   };
-  // The addon as the listener sees it, recording each batch's size; its functions are forwarded by name.
+  // The addon as the listener sees it, recording each batch's size.
   const n = native!;
   const batches: number[] = [];
-  const spy: typeof n = {
-    sendTo: (s, bytes, host, port) => n.sendTo(s, bytes, host, port),
-    stats: (s) => n.stats(s),
-    close: (s) => n.close(s),
-    mirror: (s, on) => n.mirror(s, on),
-    rrl: (s, limit) => n.rrl(s, limit),
-    takeReplays: (s) => n.takeReplays(s),
-    detach: (s, next) => n.detach(s, next),
+  const spy = addonWith(n, {
     open: (h, p, b, r, cb, owner) =>
       n.open(h, p, b, r, (count, recv) => {
         batches.push(count);
         return cb(count, recv);
       }, owner),
-  };
+  });
   const l = listenUdpBatch(spy, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
   const c = await client();
   try {
