@@ -131,8 +131,8 @@ typedef struct {
   /* the replay mirror (see mirror_entry) */
   int mirror_on;
   int mirror_count;
-  /* counts mirror() and rrl removal calls: a JS batch during which it moved made its replies for a
-   * runtime that is gone (call_js) */
+  /* counts the mirror's emptyings (mirror_clear): a JS batch during which it moved made its replies for
+   * a runtime that is gone (call_js) */
   unsigned mirror_gen;
   mirror_slot *slots;       /* MIRROR_SLOTS (huge_map), or NULL until the first entry */
   uint8_t *arena;           /* MIRROR_ARENA (huge_map) */
@@ -212,6 +212,8 @@ static uint8_t *huge_map(size_t size) {
 }
 
 static void mirror_clear(batch_sock *s) {
+  /* Counted even when there is nothing to drop: replies JS made before it may not be kept after it. */
+  s->mirror_gen++;
   if (s->slots == NULL || s->mirror_count == 0) return;
   memset(s->slots, 0, MIRROR_SLOTS * sizeof *s->slots);
   /* The entries' memory goes back (a full mirror refills it; a reload may leave it idle for long). */
@@ -369,6 +371,25 @@ static int prefix_equal(const uint8_t *a, const uint8_t *b, int len) {
 }
 
 /*
+ * The hash of the client prefix of addr (family 4 or 6, the configured prefix length): its first bytes, host
+ * bits zeroed, with family and length mixed in — src/modules/rrl/name-hash.ts hashPrefix; keep the two in step.
+ */
+static void rrl_prefix_hash(const rrl_share *r, int family, const uint8_t *addr, uint32_t *out_a, uint32_t *out_b) {
+  int len = family == 4 ? r->v4len : r->v6len;
+  uint32_t a = r->seed_a, b = r->seed_b;
+  int n = (len + 7) >> 3;
+  for (int i = 0; i < n; i++) {
+    uint32_t c = addr[i];
+    if (i == n - 1 && (len & 7)) c &= (0xffu << (8 - (len & 7))) & 0xffu;
+    a = (a ^ c) * RRL_PRIME_A;
+    b = (b ^ c) * RRL_PRIME_B;
+  }
+  uint32_t extra = ((uint32_t)family << 8) | (uint32_t)len | RRL_EXTRA;
+  *out_a = fmix32((a ^ extra) * RRL_PRIME_A);
+  *out_b = fmix32((b ^ extra) * RRL_PRIME_B);
+}
+
+/*
  * Whether the replay e to peer may go out under rrl, spending its bucket's credit if so. The same as the
  * rrl unit (src/modules/rrl/index.ts): exempt prefixes pass uncounted; the key is the entry's kind-and-name
  * hash xor the client prefix's hash (name-hash.ts hashPrefix: seeds, the prefix's bytes, family and length);
@@ -398,18 +419,8 @@ static int rrl_pass(rrl_share *r, const mirror_entry *e, const struct sockaddr_s
     const uint8_t *x = r->exempt + (size_t)i * RRL_EXEMPT_BYTES;
     if (x[0] == family && prefix_equal(x + 2, addr, x[1])) return 1;
   }
-  int len = family == 4 ? r->v4len : r->v6len;
-  uint32_t a = r->seed_a, b = r->seed_b;
-  int n = (len + 7) >> 3;
-  for (int i = 0; i < n; i++) {
-    uint32_t c = addr[i];
-    if (i == n - 1 && (len & 7)) c &= (0xffu << (8 - (len & 7))) & 0xffu;
-    a = (a ^ c) * RRL_PRIME_A;
-    b = (b ^ c) * RRL_PRIME_B;
-  }
-  uint32_t extra = ((uint32_t)family << 8) | (uint32_t)len | RRL_EXTRA;
-  a = fmix32((a ^ extra) * RRL_PRIME_A);
-  b = fmix32((b ^ extra) * RRL_PRIME_B);
+  uint32_t a, b;
+  rrl_prefix_hash(r, family, addr, &a, &b);
   int32_t ka = (int32_t)(e->rrl_a ^ a), kb = (int32_t)(e->rrl_b ^ b);
   uint32_t mask = r->mask, sl = (uint32_t)ka & mask;
   for (;; sl = (sl + 1) & mask) {
@@ -488,9 +499,6 @@ static int fill_addr(const char *host, int port, struct sockaddr_storage *ss, so
   return -1;
 }
 
-/* Sends replies [from, n) with as few sendmmsg calls as the kernel allows. A message the kernel
- * refuses (unreachable peer, EPERM from a firewall) is skipped; EAGAIN (send buffer full) drops the
- * rest of the batch: UDP gives no delivery promise and DNS clients retry (RFC 1035 §4.2.1). */
 /* The offset after the (possibly compressed) name at m[at], or 0 when it runs past len or is malformed. */
 static size_t skip_name(const uint8_t *m, size_t len, size_t at) {
   while (at < len) {
@@ -545,6 +553,9 @@ static size_t truncate_to_tc(const uint8_t *m, size_t len, uint8_t *out, size_t 
   return at + opt_len;
 }
 
+/* Sends replies [from, n) with as few sendmmsg calls as the kernel allows. A message the kernel
+ * refuses (unreachable peer, EPERM from a firewall) is skipped; EAGAIN (send buffer full) drops the
+ * rest of the batch: UDP gives no delivery promise and DNS clients retry (RFC 1035 §4.2.1). */
 static void send_batch(batch_sock *s, int n) {
   int from = 0;
   while (from < n) {
@@ -1039,7 +1050,6 @@ static napi_value js_mirror(napi_env env, napi_callback_info info) {
   if (argc >= 2) napi_get_value_bool(env, argv[1], &on);
   mirror_clear(s);
   s->mirror_on = on;
-  s->mirror_gen++;
   return NULL;
 }
 
@@ -1091,7 +1101,6 @@ static napi_value js_rrl(napi_env env, napi_callback_info info) {
   if (t != napi_object) {
     /* Entries kept under rrl must not go out unchecked once it is gone. */
     mirror_clear(s);
-    s->mirror_gen++;
     return NULL;
   }
   napi_value o = argv[1];
