@@ -33,13 +33,6 @@ const REPLAY_SAFE: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * What a transport needs to apply a per-query rate limit to its replays exactly as the unit does
- * (modules/rrl/replay.ts; native/udp_batch.c): the unit's bucket table, shared, and how a client's
- * bucket key is made. The transport lets a replay through only on a bucket with credit, spending it as
- * the unit would; anything else (no bucket yet, no credit) it hands to the engine, whose unit then
- * limits, slips, counts and logs as always.
- */
-/**
  * A bucket table's columns (modules/rrl/limiter.ts RateLimiter): slot s holds the bucket (keyA[s], keyB[s])
  * when place[s] > 0; `ok` is the counter of responses let through, one cell. native/udp_batch.c reads and
  * writes them.
@@ -54,11 +47,8 @@ export interface ReplayColumns {
   ok: Float64Array;
 }
 
-export interface ReplayLimit {
-  /** The bucket table's columns now. */
-  columns(): ReplayColumns;
-  /** Calls `l` whenever the columns are replaced; returns the unsubscribe. */
-  onResize(l: () => void): () => void;
+/** How a client's bucket key is made, and who is never limited: fixed for one configuration. */
+export interface ReplayKey {
   /** Hash seeds of client prefixes (modules/rrl/name-hash.ts hashPrefix). */
   readonly seedA: number;
   readonly seedB: number;
@@ -66,6 +56,21 @@ export interface ReplayLimit {
   readonly ipv6Prefix: number;
   /** Prefixes never limited, 18 bytes each: family (4|6), length, 16 bytes of network address. */
   readonly exempt: Uint8Array;
+}
+
+/**
+ * What a transport needs to apply a per-query rate limit to its replays exactly as the unit does
+ * (modules/rrl/replay.ts; native/udp_batch.c): the unit's bucket table, shared, and how a client's
+ * bucket key is made. The transport lets a replay through only on a bucket with credit, spending it as
+ * the unit would; anything else (no bucket yet, no credit) it hands to the engine, whose unit then
+ * limits, slips, counts and logs as always.
+ */
+export interface ReplayLimit {
+  /** The bucket table's columns now. */
+  columns(): ReplayColumns;
+  /** Calls `l` whenever the columns are replaced; returns the unsubscribe. */
+  onResize(l: () => void): () => void;
+  readonly key: ReplayKey;
 }
 
 /** A unit that counts per query but whose count a transport can keep for its replays (rrl). */

@@ -219,7 +219,7 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
   let unwatch: (() => void) | undefined;
   const shareLimit = () => {
     const l = limitNow;
-    if (!closed) addon.rrl(replaying, l === undefined ? undefined : { ...l.columns(), seedA: l.seedA, seedB: l.seedB, ipv4Prefix: l.ipv4Prefix, ipv6Prefix: l.ipv6Prefix, exempt: l.exempt });
+    if (!closed) addon.rrl(replaying, l === undefined ? undefined : { ...l.columns(), ...l.key });
   };
   let unlisten: () => void;
   try {

@@ -1,6 +1,6 @@
 // Loads the optional UDP batching addon (native/, built by scripts/build-native.mjs at install).
 import { createRequire } from 'node:module';
-import type { ReplayColumns } from '../answer/replay.js';
+import type { ReplayColumns, ReplayKey } from '../answer/replay.js';
 
 /** One batch socket as the addon returns it; the buffers are shared with C (layout in native/udp_batch.c). */
 export interface NativeUdpSocket {
@@ -55,14 +55,8 @@ export interface NativeUdp {
   close(sock: NativeUdpSocket): void;
 }
 
-/** ReplayLimit as the addon takes it: the columns now, and the rest. */
-export interface NativeRrl extends ReplayColumns {
-  seedA: number;
-  seedB: number;
-  ipv4Prefix: number;
-  ipv6Prefix: number;
-  exempt: Uint8Array;
-}
+/** ReplayLimit as the addon takes it: the columns now, and the key. */
+export interface NativeRrl extends ReplayColumns, ReplayKey {}
 
 let loaded: { addon?: NativeUdp; error?: string } | undefined;
 

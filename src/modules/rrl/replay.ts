@@ -9,7 +9,7 @@ import type { Cidr } from '../../net/cidr.js';
 import type { RateLimiter } from './limiter.js';
 import { HASH_SEEDS } from './name-hash.js';
 
-/** Bytes per exempt prefix in ReplayLimit.exempt: family, length, 16 address bytes. */
+/** Bytes per exempt prefix in ReplayKey.exempt: family, length, 16 address bytes. */
 const EXEMPT_BYTES = 18;
 
 /** `cidrs`: cfg's exempt prefixes, parsed (index.ts exemptOf). */
@@ -23,10 +23,6 @@ export function replayLimitOf(limiter: RateLimiter, cfg: RrlConfig, cidrs: reado
   return {
     columns: () => limiter.columns(),
     onResize: (l) => limiter.onResize(l),
-    seedA: HASH_SEEDS.a,
-    seedB: HASH_SEEDS.b,
-    ipv4Prefix: cfg.ipv4Prefix,
-    ipv6Prefix: cfg.ipv6Prefix,
-    exempt,
+    key: { seedA: HASH_SEEDS.a, seedB: HASH_SEEDS.b, ipv4Prefix: cfg.ipv4Prefix, ipv6Prefix: cfg.ipv6Prefix, exempt },
   };
 }
