@@ -154,10 +154,18 @@ interface SectionMemo {
 /** The NSEC at place `i` of the chain with its RRSIGs as a section of its own, made once. */
 function nsecProofSection(idx: DnssecIndex, i: number): ResourceRecord[] {
   const memo = sectionMemo(idx);
-  const byPlace = (memo.byPlace ??= new Array<ResourceRecord[] | undefined>(idx.nsecCount));
+  return placeSection((memo.byPlace ??= new Array<ResourceRecord[] | undefined>(idx.nsecCount)), idx, i, nsecProofAt);
+}
+
+function nsecProofAt(idx: DnssecIndex, i: number): readonly ResourceRecord[] {
+  return proofWithSigs(idx, idx.nsecRecordAt(i));
+}
+
+/** The proof set at chain place `i` (`proofAt`: a record with its RRSIGs) as a section of its own, made once and kept in `byPlace`. */
+function placeSection(byPlace: (ResourceRecord[] | undefined)[], idx: DnssecIndex, i: number, proofAt: (idx: DnssecIndex, i: number) => readonly ResourceRecord[]): ResourceRecord[] {
   let section = byPlace[i];
   if (section === undefined) {
-    byPlace[i] = section = proofWithSigs(idx, idx.nsecRecordAt(i)).slice();
+    byPlace[i] = section = proofAt(idx, i).slice();
     blockSection(section);
   }
   return section;
@@ -215,9 +223,8 @@ function nsec3NxdomainSection(idx: DnssecIndex, soa: ResourceRecord, m: number, 
   const memo = sectionMemo(idx);
   const soaSet = negativeSoaWithSigs(idx, soa);
   if (memo.soaSet !== soaSet) {
-    const b = recordBlockOf(soaSet[0]!);
     memo.soaSet = soaSet;
-    memo.soaBlock = b?.records === soaSet ? b : null;
+    memo.soaBlock = blockOfSet(soaSet);
   }
   const mSet = nsec3ProofAt(idx, m);
   const cSet = c !== m ? nsec3ProofAt(idx, c) : undefined;
@@ -243,24 +250,20 @@ function nsec3NxdomainSection(idx: DnssecIndex, soa: ResourceRecord, m: number, 
 function nsec3BlockAt(idx: DnssecIndex, memo: SectionMemo, i: number): RecordBlock | null {
   const blocks = (memo.n3Blocks ??= new Array<RecordBlock | null | undefined>(idx.nsec3Count).fill(undefined));
   let b = blocks[i];
-  if (b === undefined) {
-    const set = nsec3ProofAt(idx, i);
-    const found = recordBlockOf(set[0]!);
-    blocks[i] = b = found?.records === set ? found : null;
-  }
+  if (b === undefined) blocks[i] = b = blockOfSet(nsec3ProofAt(idx, i));
   return b;
+}
+
+/** The record block that is exactly `set` (null when its records have none, or one that holds others too). */
+function blockOfSet(set: readonly ResourceRecord[]): RecordBlock | null {
+  const b = recordBlockOf(set[0]!);
+  return b?.records === set ? b : null;
 }
 
 /** The NSEC3 at place `i` of the chain with its RRSIGs as a section of its own (a wildcard answer's authority), made once. */
 function nsec3ProofSection(idx: DnssecIndex, i: number): ResourceRecord[] {
   const memo = sectionMemo(idx);
-  const byPlace = (memo.n3ByPlace ??= new Array<ResourceRecord[] | undefined>(idx.nsec3Count).fill(undefined));
-  let section = byPlace[i];
-  if (section === undefined) {
-    byPlace[i] = section = nsec3ProofAt(idx, i).slice();
-    blockSection(section);
-  }
-  return section;
+  return placeSection((memo.n3ByPlace ??= new Array<ResourceRecord[] | undefined>(idx.nsec3Count).fill(undefined)), idx, i, nsec3ProofAt);
 }
 
 function buildNegativeSection(idx: DnssecIndex, soa: ResourceRecord, proof: readonly ResourceRecord[]): ResourceRecord[] {
