@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "fluxdns_udp",
-      "sources": ["udp_batch.c"],
+      "sources": ["udp_batch.c", "nsec3.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]
     },

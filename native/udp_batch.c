@@ -28,6 +28,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "nsec3.h"
+
 /* Layout shared with src/transport/udp-batch.ts: keep in sync. */
 #define RECV_STRIDE 8 /* int32 per received datagram: len, port, family, 0, addr[16 bytes] */
 /* int32 per reply: index of the datagram it answers, offset in the send buffer, length, and "replay": 0, or
@@ -1477,6 +1479,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sdNotify", NULL, js_sd_notify, NULL, NULL, NULL, napi_default, NULL},
       {"becomeKeepingBind", NULL, js_become_keeping_bind, NULL, NULL, NULL, napi_default, NULL},
       {"clearCapabilities", NULL, js_clear_capabilities, NULL, NULL, NULL, napi_default, NULL},
+      {"nsec3Hash", NULL, nsec3_js_hash, NULL, NULL, NULL, napi_default, NULL},
+      {"nsec3Cover", NULL, nsec3_js_cover, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

@@ -53,6 +53,10 @@ export interface NativeUdp {
   /** [without a cell, cell, hits, …]: replies the mirror sent since the last call (answer/replay.ts). */
   takeReplays(sock: NativeUdpSocket): Float64Array;
   close(sock: NativeUdpSocket): void;
+  /** RFC 5155 §5's IH(salt, name, iterations) in C (native/nsec3.c), `name` canonical wire: what the encloser replay hashes with. */
+  nsec3Hash?(name: Uint8Array, salt: Uint8Array, iterations: number): Uint8Array;
+  /** The place covering `hash` in sorted 20-byte `digests` (the last strictly before it, wrapping; -1 when empty). */
+  nsec3Cover?(digests: Uint8Array, hash: Uint8Array): number;
 }
 
 /** ReplayLimit as the addon takes it: the columns now, and the key. */
