@@ -79,9 +79,14 @@ typedef struct {
 typedef struct {
   uint32_t hash;
   uint16_t klen, rlen, qend;
+  /* An encloser template's (see tmpl_learn; 0 in a mirror entry): its suffix S, guards and moved pointers. */
+  uint16_t slen, glen, pcount;
+  uint8_t tflags;
   int32_t cell; /* the answer's metrics cell, -1 for none */
   uint32_t rrl_a, rrl_b, rrl_rate; /* the rrl bucket's kind-and-name hash and rate (rrl_rate 0: none) */
-  uint8_t data[]; /* klen key bytes, then rlen reply bytes */
+  /* klen key bytes, then rlen reply bytes; a template's then S (slen), guards (glen) and the offsets of the
+   * pointers to move (pcount, 2 bytes each, native order) */
+  uint8_t data[];
 } mirror_entry;
 
 /*
@@ -105,6 +110,57 @@ typedef struct {
 } rrl_share;
 
 static void rrl_release(napi_env env, rrl_share *r);
+
+/*
+ * Encloser replay (native/README.md, /work contract "encloser replay"): the compiled zones JS answers from
+ * (src/zone/compiled.ts, held by references while registered), so a name that does not exist is placed here
+ * under its closest encloser E, and a reply template learnt for (zone, E, the rest of the query) answers it.
+ */
+#define ENC_MAX_ZONES 255
+#define ENC_APEX_SLOTS 512 /* apex table: open addressing, at most half full */
+#define ENC_ARRAYS 5
+#define F_CUT 2   /* src/zone/compiled.ts node flags */
+#define F_DNAME 4
+#define FNV_SEED 0x811c9dc5u
+#define FNV_PRIME 0x01000193u
+/* Send meta word 7: the reply holds only for a next-closer label sorting after "*" (contract CHANGE 10:40). */
+#define W7_AFTER_STAR 0x40000000u
+/* Word 7's bit 29: helper n3c's (an NSEC3 hole); not learnt here. */
+#define W7_NSEC3 0x20000000u
+#define W7_CELL 0x1fffffffu
+#define TMPL_MARK 0xff /* a template key's first byte; a mirror key's is at most 7 (mirror_key) */
+#define TMPL_KEY_HEAD 17 /* mark, zone slot, E node (4), after-"*", header bytes 2..11 */
+#define TMPL_MAX_GUARDS 1024
+
+typedef struct {
+  uint8_t apex[256]; /* lower-cased wire */
+  int apex_len;
+  uint32_t apex_hash;
+  const int32_t *index; /* node + 1, 0 empty; power-of-two length */
+  uint32_t mask;
+  const uint32_t *node_hash;
+  const int32_t *node_name;
+  const uint8_t *node_flags;
+  uint32_t nodes;
+  const uint8_t *names;
+  size_t names_len;
+  napi_ref refs[ENC_ARRAYS];
+} enc_zone;
+
+typedef struct {
+  enc_zone *zones;
+  int n;
+  uint8_t apex_slot[ENC_APEX_SLOTS]; /* zone + 1, 0 empty */
+} enc_set;
+
+/* Where the descent placed a name: the zone (slot), its closest encloser node and the next-closer label's offset in the name. */
+typedef struct {
+  int zone;
+  int32_t node;
+  int n_off;
+} enc_place;
+
+static void enc_release(napi_env env, enc_set *e);
 
 typedef struct {
   napi_env env;
@@ -153,6 +209,9 @@ typedef struct {
   /* counters, read by stats() */
   double received, sent, send_errors, truncated, recv_calls, send_calls, replayed;
   double truncated_replies; /* replies sent again with TC after EMSGSIZE (send_batch) */
+  double shaped;            /* replies made here from an encloser template (also counted in replayed) */
+  enc_set enc;              /* the zones registered for encloser replay (js_enclosers) */
+  int tmpl_count;           /* templates among the mirror's entries */
 } batch_sock;
 
 /* FNV-1a, then murmur3's finalizer: FNV's low bits (the table index) mix poorly on their own. */
@@ -222,6 +281,7 @@ static void mirror_clear(batch_sock *s) {
   madvise(s->arena, s->arena_used, MADV_DONTNEED);
   s->arena_used = 0;
   s->mirror_count = 0;
+  s->tmpl_count = 0;
 }
 
 static inline mirror_entry *entry_at(batch_sock *s, uint32_t off) {
@@ -305,12 +365,11 @@ static mirror_entry *mirror_probe_finish(batch_sock *s, mirror_probe *pr) {
   return NULL;
 }
 
-static void mirror_add(batch_sock *s, const uint8_t *q, int qlen, const uint8_t *reply, int rlen, const int32_t *m) {
-  int cell = m[3] - 2;
-  uint8_t key[MIRROR_MAX_KEY];
-  int qend;
-  int klen = mirror_key(q, qlen, key, &qend);
-  if (klen < 0 || rlen < qend || rlen > SEND_SLOT) return;
+/*
+ * A new entry of `need` bytes for key (klen bytes, hash h) in the mirror, its slot taken and its header's
+ * hash and klen set and the key copied; NULL when the key is there already or no memory could be mapped.
+ */
+static mirror_entry *mirror_insert(batch_sock *s, const uint8_t *key, int klen, uint32_t h, size_t need) {
   if (s->slots == NULL) {
     /* The slots need no zeroing: a fresh anonymous mapping reads as zeros. */
     s->slots = (mirror_slot *)huge_map(HUGE_PAGE);
@@ -320,34 +379,389 @@ static void mirror_add(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
       if (s->arena != NULL) munmap(s->arena, MIRROR_ARENA);
       s->slots = NULL;
       s->arena = NULL;
-      return;
+      return NULL;
     }
   }
-  size_t need = (sizeof(mirror_entry) + (size_t)klen + (size_t)rlen + ENTRY_ALIGN - 1) & ~(size_t)(ENTRY_ALIGN - 1);
+  need = (need + ENTRY_ALIGN - 1) & ~(size_t)(ENTRY_ALIGN - 1);
   /* Full: start over (the entries JS keeps answering come back on their next hit). */
   if (s->mirror_count >= MIRROR_MAX || s->arena_used + need > MIRROR_ARENA) mirror_clear(s);
-  uint32_t h = mirror_hash(key, klen);
   uint32_t i = h & (MIRROR_SLOTS - 1);
   for (; s->slots[i].hash != 0; i = (i + 1) & (MIRROR_SLOTS - 1)) {
     mirror_entry *e = entry_at(s, s->slots[i].off);
-    if (s->slots[i].hash == h && e->klen == klen && memcmp(e->data, key, (size_t)klen) == 0) return;
+    if (s->slots[i].hash == h && e->klen == klen && memcmp(e->data, key, (size_t)klen) == 0) return NULL;
   }
   uint32_t off = (uint32_t)s->arena_used;
   mirror_entry *e = entry_at(s, off);
   s->arena_used += need;
+  memset(e, 0, sizeof *e);
   e->hash = h;
   e->klen = (uint16_t)klen;
-  e->rlen = (uint16_t)rlen;
-  e->qend = (uint16_t)qend;
+  memcpy(e->data, key, (size_t)klen);
+  s->slots[i].off = off;
+  s->slots[i].hash = h;
+  s->mirror_count++;
+  return e;
+}
+
+/* The entry of key (klen bytes, hash h), or NULL: one probe, not overlapped (mirror_probe_batch's way is for the hit path). */
+static mirror_entry *mirror_lookup(batch_sock *s, const uint8_t *key, int klen, uint32_t h) {
+  if (s->slots == NULL) return NULL;
+  for (uint32_t i = h & (MIRROR_SLOTS - 1); s->slots[i].hash != 0; i = (i + 1) & (MIRROR_SLOTS - 1)) {
+    mirror_entry *e = entry_at(s, s->slots[i].off);
+    if (s->slots[i].hash == h && e->klen == klen && memcmp(e->data, key, (size_t)klen) == 0) return e;
+  }
+  return NULL;
+}
+
+/* The rrl bucket and metrics cell of a reply's send meta m (words 3 or 7 give the cell). */
+static void entry_meta(mirror_entry *e, int cell, const int32_t *m) {
   e->cell = cell;
   e->rrl_a = (uint32_t)m[4];
   e->rrl_b = (uint32_t)m[5];
   e->rrl_rate = m[6] > 0 ? (uint32_t)m[6] : 0;
-  memcpy(e->data, key, (size_t)klen);
+}
+
+static void mirror_add(batch_sock *s, const uint8_t *q, int qlen, const uint8_t *reply, int rlen, const int32_t *m) {
+  uint8_t key[MIRROR_MAX_KEY];
+  int qend;
+  int klen = mirror_key(q, qlen, key, &qend);
+  if (klen < 0 || rlen < qend || rlen > SEND_SLOT) return;
+  mirror_entry *e = mirror_insert(s, key, klen, mirror_hash(key, klen), sizeof(mirror_entry) + (size_t)klen + (size_t)rlen);
+  if (e == NULL) return;
+  e->rlen = (uint16_t)rlen;
+  e->qend = (uint16_t)qend;
+  entry_meta(e, m[3] - 2, m);
   memcpy(e->data + klen, reply, (size_t)rlen);
-  s->slots[i].off = off;
-  s->slots[i].hash = h;
-  s->mirror_count++;
+}
+
+static inline uint8_t lower8(uint8_t c) {
+  return c >= 'A' && c <= 'Z' ? c | 0x20 : c;
+}
+
+/* FNV-1a of one label (length byte, lower-cased bytes) on the hash of its parent: src/zone/compiled.ts hashLabel. */
+static uint32_t hash_label(uint32_t h, const uint8_t *label) {
+  int len = label[0];
+  h = (h ^ (uint32_t)len) * FNV_PRIME;
+  for (int i = 1; i <= len; i++) h = (h ^ lower8(label[i])) * FNV_PRIME;
+  return h;
+}
+
+/* Whether the zone's name at names[off] is (case-insensitively) the lower-cased wire name q; bounds checked. */
+static int enc_same_name(const enc_zone *z, int32_t off, const uint8_t *q) {
+  if (off < 0) return 0;
+  size_t o = (size_t)off;
+  for (;;) {
+    if (o >= z->names_len || z->names[o] != q[0]) return 0;
+    int len = q[0];
+    if (len == 0) return 1;
+    if (o + (size_t)len >= z->names_len) return 0;
+    for (int i = 1; i <= len; i++)
+      if (lower8(z->names[o + (size_t)i]) != q[i]) return 0;
+    o += (size_t)len + 1;
+    q += len + 1;
+  }
+}
+
+/* The node named q (lower-cased wire, suffix hash h) in z's index, as CompiledStore.probe finds it; -1 if none. */
+static int32_t enc_probe(const enc_zone *z, uint32_t h, const uint8_t *q) {
+  uint32_t mask = z->mask;
+  for (uint32_t i = h & mask, k = 0; k <= mask; i = (i + 1) & mask, k++) {
+    int32_t e = z->index[i];
+    if (e == 0) return -1;
+    uint32_t n = (uint32_t)e - 1;
+    if (n >= z->nodes) return -1; /* not an index of these nodes */
+    if (z->node_hash[n] == h && enc_same_name(z, z->node_name[n], q)) return (int32_t)n;
+  }
+  return -1;
+}
+
+/*
+ * The descent of contract point 4: name (lower-cased wire, well formed as mirror_key leaves it) in the
+ * registered zone with the deepest apex that is a proper suffix of it, probed from the label below the apex
+ * down. 1 and *out when a label is missing below E = the deepest node found; 0 when no zone holds it, a node
+ * on the way (the apex included) has a cut or a DNAME, or the whole name exists.
+ */
+static int enc_descend(const enc_set *set, const uint8_t *name, enc_place *out) {
+  if (set->n == 0) return 0;
+  uint8_t offs[128];
+  uint32_t hashes[129];
+  int labels = 0, p = 0;
+  while (name[p] != 0 && labels < 127) {
+    offs[labels++] = (uint8_t)p;
+    p += name[p] + 1;
+  }
+  if (name[p] != 0) return 0;
+  hashes[labels] = FNV_SEED;
+  for (int i = labels - 1; i >= 0; i--) hashes[i] = hash_label(hashes[i + 1], name + offs[i]);
+  const enc_zone *z = NULL;
+  int a = 1;
+  for (; a <= labels && z == NULL; a++) {
+    int at = a < labels ? offs[a] : p, slen = p + 1 - at;
+    uint32_t h = hashes[a];
+    for (uint32_t k = h & (ENC_APEX_SLOTS - 1); set->apex_slot[k] != 0; k = (k + 1) & (ENC_APEX_SLOTS - 1)) {
+      const enc_zone *c = &set->zones[set->apex_slot[k] - 1];
+      if (c->apex_hash == h && c->apex_len == slen && memcmp(c->apex, name + at, (size_t)slen) == 0) {
+        z = c;
+        break;
+      }
+    }
+  }
+  if (z == NULL) return 0;
+  a--; /* the apex's label index */
+  int32_t node = enc_probe(z, hashes[a], name + (a < labels ? offs[a] : p));
+  if (node < 0 || (z->node_flags[node] & (F_CUT | F_DNAME))) return 0;
+  for (int i = a - 1; i >= 0; i--) {
+    int32_t n = enc_probe(z, hashes[i], name + offs[i]);
+    if (n < 0) {
+      out->zone = (int)(z - set->zones);
+      out->node = node;
+      out->n_off = offs[i];
+      return 1;
+    }
+    if (z->node_flags[n] & (F_CUT | F_DNAME)) return 0;
+    node = n;
+  }
+  return 0;
+}
+
+/* Whether the label at l sorts after "*" in canonical order (RFC 4034 §6.1; l lower-cased). */
+static inline int after_star(const uint8_t *l) {
+  return l[1] > 0x2a || (l[1] == 0x2a && l[0] > 1);
+}
+
+/*
+ * The template key of a query whose mirror key is mkey (klen bytes, question ending at qend in the
+ * datagram) placed at pl: marker, zone slot, E's node, whether n sorts after "*", the header bytes of the
+ * mirror key, then the mirror key after the name (qtype, qclass, the rest of the datagram).
+ */
+static int tmpl_key(const uint8_t *mkey, int klen, int qend, const enc_place *pl, uint8_t *out) {
+  int rest = qend - 4 - 2; /* the name's end in mirror-key coordinates */
+  out[0] = TMPL_MARK;
+  out[1] = (uint8_t)pl->zone;
+  memcpy(out + 2, &pl->node, 4);
+  out[6] = (uint8_t)after_star(mkey + 10 + pl->n_off);
+  memcpy(out + 7, mkey, 10);
+  memcpy(out + TMPL_KEY_HEAD, mkey + rest, (size_t)(klen - rest));
+  return TMPL_KEY_HEAD + klen - rest;
+}
+
+/* What reading a reply's names for a template collects (tmpl_learn). */
+typedef struct {
+  int name_end; /* the question name's end (its root label + 1) */
+  int qend;
+  int s_at;     /* the deepest question offset a pointer reaches (the suffix S), the root by default */
+  int np, nn;
+  uint16_t ptrs[SEND_SLOT / 2]; /* offsets of the pointers that move with the question's length */
+  uint16_t names[SEND_SLOT / 2]; /* where each name of the reply starts (synthesized owners aside) */
+} tmpl_scan;
+
+/*
+ * The end of the reply name at r[p] (labels, then a root label or a pointer), its pointer recorded to move
+ * and its start kept for the guards; -1 when malformed or when the pointer may not be moved: a target not
+ * before it, in the header, in qtype/qclass, or the question's start (only a synthesized owner may be that).
+ */
+static int tmpl_name(const uint8_t *r, int rlen, int p, tmpl_scan *t) {
+  t->names[t->nn++] = (uint16_t)p;
+  int len = 0;
+  while (p < rlen) {
+    uint8_t c = r[p];
+    if (c == 0) return p + 1;
+    if ((c & 0xc0) == 0xc0) {
+      if (p + 2 > rlen) return -1;
+      int to = ((c & 0x3f) << 8) | r[p + 1];
+      if (to >= p || to <= 12 || (to >= t->name_end && to < t->qend)) return -1;
+      if (to < t->name_end && to < t->s_at) t->s_at = to;
+      t->ptrs[t->np++] = (uint16_t)p;
+      return p + 2;
+    }
+    if (c > 63) return -1;
+    len += c + 1;
+    if (len > 255) return -1;
+    p += c + 1;
+  }
+  return -1;
+}
+
+/* The lower-cased name at r[p], pointers followed (each points back), into out; its length, or -1. */
+static int expand_name(const uint8_t *r, int rlen, int p, uint8_t *out) {
+  int n = 0;
+  while (p < rlen) {
+    uint8_t c = r[p];
+    if ((c & 0xc0) == 0xc0) {
+      if (p + 1 >= rlen) return -1;
+      int to = ((c & 0x3f) << 8) | r[p + 1];
+      if (to >= p) return -1;
+      p = to;
+      continue;
+    }
+    if (c > 63 || n + c + 1 > 255 || p + c >= rlen) return -1;
+    out[n] = c;
+    for (int i = 1; i <= c; i++) out[n + i] = lower8(r[p + i]);
+    n += c + 1;
+    if (c == 0) return n;
+    p += c + 1;
+  }
+  return -1;
+}
+
+/*
+ * Learns a template from a reply JS marked encloser-determined (send meta word 7, contract point 4): the
+ * query q (qlen bytes) placed under its closest encloser E; the reply r read record by record (owner, the
+ * RDATA names of the types our encoders compress, RFC 3597 §4; other RDATA opaque), its pointers into the
+ * question giving the suffix S the reply depends on, and the label before S of every reply name ending in S
+ * kept as a guard (a question with that label there would have been compressed otherwise). Kept with the
+ * mirror's entries (emptied with them). Nothing learnt from a reply with TC, a TSIG or SIG(0), a pointer
+ * to the question's start other than a synthesized answer owner's, or anything it cannot read.
+ */
+static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t *r, int rlen, const int32_t *m) {
+  uint32_t w = (uint32_t)m[7];
+  if (w & W7_NSEC3) return;
+  uint8_t key[MIRROR_MAX_KEY];
+  int qend;
+  int klen = mirror_key(q, qlen, key, &qend);
+  if (klen < 0 || rlen < qend || rlen > SEND_SLOT || (r[2] & 0x02) || memcmp(r + 12, q + 12, (size_t)(qend - 12)) != 0) return;
+  enc_place pl;
+  if (!enc_descend(&s->enc, key + 10, &pl)) return;
+  if ((w & W7_AFTER_STAR) && !after_star(key + 10 + pl.n_off)) return;
+  tmpl_scan t; /* 8 KiB: a reply of 4096 bytes has at most 2048 names and pointers */
+  t.name_end = qend - 4;
+  t.qend = qend;
+  t.s_at = qend - 5; /* the root label */
+  t.np = t.nn = 0;
+  int p = qend;
+  for (int sec = 0; sec < 3; sec++) {
+    int count = (r[6 + 2 * sec] << 8) | r[7 + 2 * sec];
+    for (int k = 0; k < count; k++) {
+      if (p >= rlen || t.nn >= SEND_SLOT / 2 - 3) return;
+      /* A synthesized owner (a wildcard answer's): the whole question, a pointer to 12 kept as it is. */
+      if (sec == 0 && p + 1 < rlen && r[p] == 0xc0 && r[p + 1] == 12) p += 2;
+      else if ((p = tmpl_name(r, rlen, p, &t)) < 0) return;
+      if (p + 10 > rlen) return;
+      int type = (r[p] << 8) | r[p + 1];
+      int rd = p + 10, end = rd + ((r[p + 8] << 8) | r[p + 9]);
+      if (end > rlen || type == 250 || type == 24) return;
+      int x = rd;
+      switch (type) {
+        case 2: case 3: case 4: case 5: case 7: case 8: case 9: case 12: /* NS MD MF CNAME MB MG MR PTR */
+          x = tmpl_name(r, end, rd, &t);
+          break;
+        case 6: /* SOA: MNAME, RNAME, five numbers */
+          x = tmpl_name(r, end, rd, &t);
+          if (x >= 0) x = tmpl_name(r, end, x, &t);
+          if (x >= 0) x += 20;
+          break;
+        case 14: /* MINFO */
+          x = tmpl_name(r, end, rd, &t);
+          if (x >= 0) x = tmpl_name(r, end, x, &t);
+          break;
+        case 15: /* MX: preference, exchange */
+          x = rd + 2 <= end ? tmpl_name(r, end, rd + 2, &t) : -1;
+          break;
+        default:
+          x = end;
+      }
+      if (x != end) return;
+      p = end;
+    }
+  }
+  if (p != rlen) return;
+  /* S must start a label of the question. */
+  int l = 12;
+  while (l < t.s_at) l += r[l] + 1;
+  if (l != t.s_at) return;
+  const uint8_t *suffix = key + 10 + (t.s_at - 12);
+  int slen = t.name_end - t.s_at;
+  uint8_t guards[TMPL_MAX_GUARDS];
+  int glen = 0;
+  for (int i = 0; i < t.nn; i++) {
+    uint8_t full[256];
+    int n = expand_name(r, rlen, t.names[i], full);
+    if (n < 0) return;
+    if (n <= slen || memcmp(full + n - slen, suffix, (size_t)slen) != 0) continue;
+    int prev = -1, at = 0;
+    while (at < n - slen) {
+      prev = at;
+      at += full[at] + 1;
+    }
+    if (at != n - slen || prev < 0) continue;
+    int gl = full[prev] + 1, dup = 0;
+    for (int g = 0; g < glen && !dup; g += guards[g] + 1) dup = guards[g] + 1 == gl && memcmp(guards + g, full + prev, (size_t)gl) == 0;
+    if (dup) continue;
+    if (glen + gl > TMPL_MAX_GUARDS) return;
+    memcpy(guards + glen, full + prev, (size_t)gl);
+    glen += gl;
+  }
+  uint8_t tkey[MIRROR_MAX_KEY];
+  int tk = tmpl_key(key, klen, qend, &pl, tkey);
+  size_t need = sizeof(mirror_entry) + (size_t)tk + (size_t)rlen + (size_t)slen + (size_t)glen + 2 * (size_t)t.np;
+  mirror_entry *e = mirror_insert(s, tkey, tk, mirror_hash(tkey, tk), need);
+  if (e == NULL) return;
+  e->rlen = (uint16_t)rlen;
+  e->qend = (uint16_t)qend;
+  e->slen = (uint16_t)slen;
+  e->glen = (uint16_t)glen;
+  e->pcount = (uint16_t)t.np;
+  e->tflags = (w & W7_AFTER_STAR) ? 1 : 0;
+  entry_meta(e, (int)(w & W7_CELL) - 2, m);
+  uint8_t *d = e->data + tk;
+  memcpy(d, r, (size_t)rlen);
+  memcpy(d + rlen, suffix, (size_t)slen);
+  memcpy(d + rlen + slen, guards, (size_t)glen);
+  memcpy(d + rlen + slen + glen, t.ptrs, 2 * (size_t)t.np);
+  s->tmpl_count++;
+}
+
+/*
+ * The template for the query whose mirror probe is pr (its name lower-cased in pr->key), if one fits
+ * (contract point 5): placed under the same E of the same zone, S at a label start of the name, the label
+ * before S not a guard, and the reply not longer than the learnt one unless it stays within 512 bytes.
+ */
+static mirror_entry *tmpl_find(batch_sock *s, const mirror_probe *pr) {
+  enc_place pl;
+  const uint8_t *name = pr->key + 10;
+  if (!enc_descend(&s->enc, name, &pl)) return NULL;
+  uint8_t tkey[MIRROR_MAX_KEY];
+  int tk = tmpl_key(pr->key, pr->klen, pr->qend, &pl, tkey);
+  mirror_entry *e = mirror_lookup(s, tkey, tk, mirror_hash(tkey, tk));
+  if (e == NULL) return NULL;
+  if ((e->tflags & 1) && !after_star(name + pl.n_off)) return NULL;
+  int delta = pr->qend - e->qend;
+  int len = e->rlen + delta;
+  if ((delta > 0 && len > 512) || len > SEND_SLOT) return NULL;
+  const uint8_t *d = e->data + e->klen + e->rlen;
+  int nlen = pr->qend - 4 - 12, s_at = nlen - e->slen;
+  if (s_at < 0 || memcmp(name + s_at, d, e->slen) != 0) return NULL;
+  int prev = -1, p = 0;
+  while (p < s_at) {
+    prev = p;
+    p += name[p] + 1;
+  }
+  if (p != s_at) return NULL;
+  if (prev >= 0) {
+    int gl = name[prev] + 1;
+    for (const uint8_t *g = d + e->slen, *gend = g + e->glen; g < gend; g += g[0] + 1)
+      if (g[0] + 1 == gl && memcmp(g, name + prev, (size_t)gl) == 0) return NULL;
+  }
+  return e;
+}
+
+/* Template e made the reply to query q (question ending at qend) into out: its length. */
+static int tmpl_write(const mirror_entry *e, const uint8_t *q, int qend, uint8_t *out) {
+  const uint8_t *r = e->data + e->klen;
+  int delta = qend - e->qend;
+  memcpy(out, r, 12);
+  memcpy(out + 12, q + 12, (size_t)(qend - 12));
+  memcpy(out + qend, r + e->qend, (size_t)(e->rlen - e->qend));
+  const uint8_t *pp = r + e->rlen + e->slen + e->glen;
+  for (int k = 0; k < e->pcount; k++) {
+    uint16_t off;
+    memcpy(&off, pp + 2 * k, 2);
+    uint8_t *at = out + off + delta;
+    int v = (((at[0] & 0x3f) << 8) | at[1]) + delta;
+    at[0] = (uint8_t)(0xc0 | (v >> 8));
+    at[1] = (uint8_t)v;
+  }
+  return e->rlen + delta;
 }
 
 static inline uint32_t fmix32(uint32_t h) {
@@ -642,6 +1056,9 @@ static void call_js(batch_sock *s, int count, int nh) {
     /* A plain answer-cache hit: kept for the next datagram with these bytes (the query is still at idx). */
     if (m[3] > 0 && s->mirror_on && keep)
       mirror_add(s, s->recv + (size_t)idx * STRIDE, s->recv_meta[idx * RECV_STRIDE], s->send + off, len, m);
+    /* An encloser-determined reply: a template for the names under the same closest encloser. */
+    if (m[7] > 0 && s->mirror_on && keep && s->enc.n > 0)
+      tmpl_learn(s, s->recv + (size_t)idx * STRIDE, s->recv_meta[idx * RECV_STRIDE], s->send + off, len, m);
     s->siov[n].iov_base = s->send + off;
     s->siov[n].iov_len = (size_t)len;
     struct msghdr *h = &s->smsgs[n].msg_hdr;
@@ -734,20 +1151,28 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         mirror_probe *pr = &s->probes[i];
         const uint8_t *q = s->recv + (size_t)i * STRIDE;
         mirror_entry *e = pr->klen < 0 ? NULL : mirror_probe_finish(s, pr);
+        /* No reply for these bytes: one for the names under the same closest encloser, if learnt. */
+        int shaped = e == NULL && pr->klen >= 0 && s->tmpl_count > 0 && (e = tmpl_find(s, pr)) != NULL;
         /* Under rrl, a replay without credit in its bucket is JS's to limit (or to make the bucket for). */
         if (e != NULL && s->rrl.on && !rrl_pass(&s->rrl, e, &s->raddr[i], now)) e = NULL;
         if (e != NULL) {
           /* The stored reply made this query's: ID, RD, CD and the question as sent (its case). */
           uint8_t *out = s->nsend + nsend_used;
-          nsend_used += ((size_t)e->rlen + 15) & ~(size_t)15;
-          memcpy(out, e->data + e->klen, e->rlen);
+          int len = e->rlen;
+          if (shaped) {
+            len = tmpl_write(e, q, pr->qend, out);
+            s->shaped++;
+          } else {
+            memcpy(out, e->data + e->klen, e->rlen);
+            memcpy(out + 12, q + 12, (size_t)(e->qend - 12));
+          }
+          nsend_used += ((size_t)len + 15) & ~(size_t)15;
           out[0] = q[0];
           out[1] = q[1];
           out[2] = (uint8_t)((out[2] & 0xfe) | (q[2] & 0x01));
           out[3] = (uint8_t)((out[3] & 0xef) | (q[3] & 0x10));
-          memcpy(out + 12, q + 12, (size_t)(e->qend - 12));
           s->siov[nh].iov_base = out;
-          s->siov[nh].iov_len = e->rlen;
+          s->siov[nh].iov_len = (size_t)len;
           s->naddr[nh] = s->raddr[i];
           s->nalen[nh] = h->msg_namelen;
           nh++;
@@ -813,6 +1238,7 @@ static void on_closed(uv_handle_t *handle) {
   napi_delete_reference(env, s->recv_ab);
   if (s->next_ab) napi_delete_reference(env, s->next_ab);
   rrl_release(env, &s->rrl);
+  enc_release(env, &s->enc);
   napi_delete_reference(env, s->self);
   napi_async_destroy(env, s->async);
   free_sock(s);
@@ -1153,6 +1579,145 @@ static napi_value js_rrl(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Lets go of the registered zones' arrays: no encloser replay until JS registers zones again. */
+static void enc_release(napi_env env, enc_set *e) {
+  for (int z = 0; z < e->n; z++)
+    for (int i = 0; i < ENC_ARRAYS; i++)
+      if (e->zones[z].refs[i]) napi_delete_reference(env, e->zones[z].refs[i]);
+  free(e->zones);
+  memset(e, 0, sizeof *e);
+}
+
+/* Zone z of the array `zones` into *out (apex lower-cased and hashed, the arrays referenced); 0 when malformed. */
+static int enc_zone_of(napi_env env, napi_value zones, uint32_t z, enc_zone *out) {
+  napi_value o, v, ab;
+  napi_typedarray_type t;
+  size_t nidx, nhash, nname, nflags, off, alen;
+  void *apex;
+  if (napi_get_element(env, zones, z, &o) != napi_ok) return 0;
+  out->index = rrl_column(env, o, "index", napi_int32_array, &nidx, &out->refs[0]);
+  out->node_hash = rrl_column(env, o, "nodeHash", napi_uint32_array, &nhash, &out->refs[1]);
+  out->node_name = rrl_column(env, o, "nodeName", napi_int32_array, &nname, &out->refs[2]);
+  out->names = rrl_column(env, o, "names", napi_uint8_array, &out->names_len, &out->refs[3]);
+  out->node_flags = rrl_column(env, o, "nodeFlags", napi_uint8_array, &nflags, &out->refs[4]);
+  bool is = false;
+  if (!out->index || !out->node_hash || !out->node_name || !out->names || !out->node_flags || nidx == 0 || (nidx & (nidx - 1)) != 0 ||
+      nhash > UINT32_MAX || nname < nhash || nflags < nhash || napi_get_named_property(env, o, "apex", &v) != napi_ok ||
+      napi_is_typedarray(env, v, &is) != napi_ok || !is || napi_get_typedarray_info(env, v, &t, &alen, &apex, &ab, &off) != napi_ok ||
+      t != napi_uint8_array || alen < 1 || alen > 255)
+    return 0;
+  out->mask = (uint32_t)nidx - 1;
+  out->nodes = (uint32_t)nhash;
+  const uint8_t *a = apex;
+  size_t p = 0;
+  while (p < alen && a[p] != 0 && a[p] <= 63) p += (size_t)a[p] + 1;
+  if (p + 1 != alen || a[p] != 0) return 0; /* a wire name, its root label last */
+  for (size_t i = 0; i < alen; i++) out->apex[i] = lower8(a[i]);
+  out->apex_len = (int)alen;
+  uint32_t offs[128], h = FNV_SEED;
+  int labels = 0;
+  for (p = 0; out->apex[p] != 0; p += out->apex[p] + 1u) offs[labels++] = (uint32_t)p;
+  while (labels > 0) h = hash_label(h, out->apex + offs[--labels]);
+  out->apex_hash = h;
+  return 1;
+}
+
+/*
+ * enclosers(handle, zones | undefined): the compiled zones JS answers names below their apex from (at most
+ * 255: { apex, index, nodeHash, nodeName, names, nodeFlags }, src/transport/udp-native.ts EncloserZone), held
+ * by references; undefined turns encloser replay off. Each call replaces the set and empties the mirror,
+ * templates included. A malformed set throws and leaves encloser replay off.
+ */
+static napi_value js_enclosers(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  batch_sock *s = unwrap(env, argv[0]);
+  if (!s) return NULL;
+  enc_release(env, &s->enc);
+  /* Templates placed under the old zones' nodes mean nothing under the new ones. */
+  mirror_clear(s);
+  napi_valuetype t = napi_undefined;
+  if (argc >= 2) napi_typeof(env, argv[1], &t);
+  if (t == napi_undefined || t == napi_null) return NULL;
+  bool is = false;
+  uint32_t n = 0;
+  if (napi_is_array(env, argv[1], &is) != napi_ok || !is || napi_get_array_length(env, argv[1], &n) != napi_ok || n > ENC_MAX_ZONES) {
+    napi_throw_type_error(env, NULL, "fluxdns_udp: enclosers(handle, zones): an array of at most 255 zones");
+    return NULL;
+  }
+  enc_set set;
+  memset(&set, 0, sizeof set);
+  set.zones = calloc(n ? n : 1, sizeof *set.zones);
+  if (set.zones == NULL) {
+    napi_throw_error(env, NULL, "fluxdns_udp: out of memory");
+    return NULL;
+  }
+  for (uint32_t z = 0; z < n; z++) {
+    int ok = enc_zone_of(env, argv[1], z, &set.zones[z]);
+    set.n = (int)z + 1; /* its references are released with the set */
+    if (!ok) {
+      enc_release(env, &set);
+      char msg[160];
+      snprintf(msg, sizeof msg, "fluxdns_udp: enclosers(handle, zones): zone %u is malformed (apex a wire name; index, nodeHash, nodeName, names, nodeFlags typed arrays of a compiled zone)", z);
+      napi_throw_type_error(env, NULL, msg);
+      return NULL;
+    }
+    const enc_zone *c = &set.zones[z];
+    uint32_t k = c->apex_hash & (ENC_APEX_SLOTS - 1);
+    int dup = 0;
+    for (; set.apex_slot[k] != 0; k = (k + 1) & (ENC_APEX_SLOTS - 1)) {
+      const enc_zone *o = &set.zones[set.apex_slot[k] - 1];
+      dup |= o->apex_len == c->apex_len && memcmp(o->apex, c->apex, (size_t)c->apex_len) == 0;
+    }
+    if (!dup) set.apex_slot[k] = (uint8_t)(z + 1); /* the first zone of an apex answers for it */
+  }
+  s->enc = set;
+  return NULL;
+}
+
+/*
+ * encloserProbe(handle, nameWire) -> [zone slot, E node, next-closer label offset] | null: the descent
+ * encloser replay makes for a name (a test hook: src/transport/udp-encloser.test.ts).
+ */
+static napi_value js_encloser_probe(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], out, v;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  batch_sock *s = unwrap(env, argv[0]);
+  if (!s) return NULL;
+  napi_typedarray_type t;
+  size_t len = 0, off;
+  void *data;
+  napi_value ab;
+  uint8_t name[256];
+  if (argc < 2 || napi_get_typedarray_info(env, argv[1], &t, &len, &data, &ab, &off) != napi_ok || t != napi_uint8_array || len < 1 || len > 255) {
+    napi_throw_type_error(env, NULL, "fluxdns_udp: encloserProbe(handle, nameWire)");
+    return NULL;
+  }
+  const uint8_t *w = data;
+  size_t p = 0;
+  while (p < len && w[p] != 0 && w[p] <= 63) p += (size_t)w[p] + 1;
+  if (p + 1 != len || w[p] != 0) {
+    napi_throw_type_error(env, NULL, "fluxdns_udp: encloserProbe: not a wire name");
+    return NULL;
+  }
+  for (size_t i = 0; i < len; i++) name[i] = lower8(w[i]);
+  enc_place pl;
+  if (!enc_descend(&s->enc, name, &pl)) {
+    napi_get_null(env, &out);
+    return out;
+  }
+  CHECK(napi_create_array_with_length(env, 3, &out));
+  napi_create_int32(env, pl.zone, &v);
+  napi_set_element(env, out, 0, v);
+  napi_create_int32(env, pl.node, &v);
+  napi_set_element(env, out, 1, v);
+  napi_create_int32(env, pl.n_off, &v);
+  napi_set_element(env, out, 2, v);
+  return out;
+}
+
 /*
  * takeReplays(handle) -> Float64Array [uncelled, cell, hits, cell, hits, ...]: the replies the mirror sent
  * since the last call, per metrics cell (those without one first); the counts start again from zero.
@@ -1192,7 +1757,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_create_double(env, s->name, &v);           \
   napi_set_named_property(env, obj, #name, v);
   STAT(received) STAT(sent) STAT(send_errors) STAT(truncated) STAT(recv_calls) STAT(send_calls) STAT(replayed)
-  STAT(truncated_replies)
+  STAT(truncated_replies) STAT(shaped)
 #undef STAT
   /* The socket's IP_MTU_DISCOVER (IPV6_MTU_DISCOVER for IPv6), read back so tests see what open set. */
   int pmtu = -1;
@@ -1472,6 +2037,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"mirror", NULL, js_mirror, NULL, NULL, NULL, napi_default, NULL},
       {"takeReplays", NULL, js_take_replays, NULL, NULL, NULL, napi_default, NULL},
       {"rrl", NULL, js_rrl, NULL, NULL, NULL, napi_default, NULL},
+      {"enclosers", NULL, js_enclosers, NULL, NULL, NULL, napi_default, NULL},
+      {"encloserProbe", NULL, js_encloser_probe, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"raiseNofile", NULL, js_raise_nofile, NULL, NULL, NULL, napi_default, NULL},
       {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_default, NULL},

@@ -28,8 +28,26 @@ export interface NativeUdpStats {
   truncated: number;
   recv_calls: number;
   send_calls: number;
-  /** Datagrams answered from the addon's mirror of plain answer-cache hits, without JS. */
+  /** Datagrams answered from the addon's mirror of plain answer-cache hits, without JS (templates included). */
   replayed: number;
+  /** Of those, replies made from an encloser template (a name under a closest encloser the addon had a reply for). */
+  shaped: number;
+}
+
+/**
+ * A compiled zone as encloser replay reads it (src/zone/compiled.ts CompiledZoneBuffers, the arrays the engine
+ * answers from, not copies): the addon places a name under its closest encloser by probing `index` as
+ * CompiledStore.probe does. JS promises every name at or below `apex` is answered from these arrays alone
+ * (native/README.md, encloser replay).
+ */
+export interface EncloserZone {
+  /** The zone's name, lower-cased wire. */
+  readonly apex: Uint8Array;
+  readonly index: Int32Array;
+  readonly nodeHash: Uint32Array;
+  readonly nodeName: Int32Array;
+  readonly names: Uint8Array;
+  readonly nodeFlags: Uint8Array;
 }
 
 export interface NativeUdp {
@@ -50,6 +68,13 @@ export interface NativeUdp {
    * and how a client's key is made: answer/replay.ts ReplayLimit), or not at all (undefined).
    */
   rrl(sock: NativeUdpSocket, limit: NativeRrl | undefined): void;
+  /**
+   * The zones whose names below a closest encloser the addon answers from templates learnt from replies
+   * JS marked (send meta word 7), at most 255; undefined: none. Each call empties the mirror and templates.
+   */
+  enclosers(sock: NativeUdpSocket, zones: readonly EncloserZone[] | undefined): void;
+  /** Test hook: where encloser replay places `nameWire` — [zone slot, closest encloser node, next-closer label offset], or null. */
+  encloserProbe(sock: NativeUdpSocket, nameWire: Uint8Array): [number, number, number] | null;
   /** [without a cell, cell, hits, …]: replies the mirror sent since the last call (answer/replay.ts). */
   takeReplays(sock: NativeUdpSocket): Float64Array;
   close(sock: NativeUdpSocket): void;

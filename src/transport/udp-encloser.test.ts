@@ -1,0 +1,290 @@
+// Encloser replay in the UDP addon (native/udp_batch.c: enclosers, tmpl_learn, tmpl_find): the descent that
+// places a name under its closest encloser in a registered compiled zone, and replies the addon makes from a
+// template learnt for that encloser — byte for byte what the engine answers to each query, through real
+// loopback sockets. Until the engine marks replies itself (Engine.lastShape, send meta word 7), the tests
+// mark every reply of an unsigned zone: the addon must then refuse by itself what is not encloser-determined
+// (names that exist, names under a cut or a DNAME, questions a guard or the size rule excludes).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { parseConfigText } from '../config/load.js';
+import { parseZone } from '../zone/parser.js';
+import { Zone, ZoneSet } from '../zone/tree.js';
+import { wireName } from '../zone/compiled.js';
+import { encodeMessage, queryMessage } from '../wire/message.js';
+import { RRType } from '../wire/types.js';
+import { Engine } from '../answer/engine.js';
+import { ModuleSet } from '../answer/units.js';
+import type { Runtime } from '../answer/runtime.js';
+import type { TransportInfo } from '../answer/context.js';
+import { listenUdpBatch } from './udp-batch.js';
+import { loadNativeUdp, type EncloserZone, type NativeUdpSocket } from './udp-native.js';
+import { addonWith } from '../../test/helpers/addon-spy.js';
+
+const native = loadNativeUdp().addon;
+const needNative = () => assert.ok(native, `the UDP batching addon did not load (${loadNativeUdp().error}); build it with node scripts/build-native.mjs`);
+
+const ZONE = `$ORIGIN e.lab.
+$TTL 300
+@ SOA ns hostmaster 7 3600 600 86400 60
+  NS ns
+ns A 198.51.100.1
+www A 198.51.100.2
+  AAAA 2001:db8::2
+a.b.c A 198.51.100.3
+*.w A 198.51.100.4
+  TXT "wild"
+  MX 10 mail.other.lab.
+x.w TXT "sibling"
+y.z.w A 198.51.100.5
+sub NS ns.other.lab.
+dn DNAME target.lab.
+cn CNAME www
+*.wc CNAME www
+mx MX 10 www
+*.big TXT "${'x'.repeat(200)}" "${'y'.repeat(200)}"
+`;
+
+const CHILD = `$ORIGIN child.e.lab.
+$TTL 300
+@ SOA ns.e.lab. hostmaster.e.lab. 1 3600 600 86400 60
+  NS ns.e.lab.
+h A 198.51.100.9
+`;
+
+function zoneOf(origin: string, text: string): Zone {
+  return Zone.build(origin, parseZone(text, { origin }).records);
+}
+
+function runtime(zones: Zone[], generation = 1, modules = new ModuleSet()): Runtime {
+  const loaded = parseConfigText('rrl: off\nlimits: { udpPayload: 1232 }', 't.yaml');
+  const set = new ZoneSet(zones);
+  const { authorities, chain } = modules.load(loaded, set);
+  return { config: loaded.config, zones: set, generation, authorities, chain };
+}
+
+/** A zone's arrays as the addon registers them. */
+function encloserZone(z: Zone): EncloserZone {
+  const b = z.store.b;
+  return { apex: wireName(z.origin).wire, index: b.index, nodeHash: b.nodeHash, nodeName: b.nodeName, names: b.names, nodeFlags: b.nodeFlags };
+}
+
+const info: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 5353, localAddress: '127.0.0.1', localPort: 53 };
+
+test('the descent: closest encloser and next-closer label by the zone index, none for names that exist or lie under a cut or DNAME', () => {
+  needNative();
+  const n = native!;
+  const sock = n.open('127.0.0.1', 0, 4, false, () => 0);
+  try {
+    const e = zoneOf('e.lab.', ZONE);
+    const child = zoneOf('child.e.lab.', CHILD);
+    const dnameApex = zoneOf('d.lab.', '$ORIGIN d.lab.\n$TTL 300\n@ SOA ns hm 1 1 1 1 1\n NS ns\n DNAME e.lab.\nns A 198.51.100.1\n');
+    n.enclosers(sock, [e, child, dnameApex].map(encloserZone));
+    const probe = (name: string) => n.encloserProbe(sock, wireName(name).wire);
+    const at = (name: string, z: Zone, encloser: string, nOff: number) =>
+      assert.deepEqual(probe(name), [[e, child, dnameApex].indexOf(z), z.store.findNode(encloser), nOff], name);
+    at('nx.e.lab.', e, 'e.lab.', 0);
+    at('a.b.nx.e.lab.', e, 'e.lab.', 4); // deeper: n is the label just below E
+    at('q.c.e.lab.', e, 'c.e.lab.', 0); // an empty non-terminal is a node
+    at('Q.B.c.E.lab.', e, 'b.c.e.lab.', 0);
+    at('foo.w.e.lab.', e, 'w.e.lab.', 0);
+    at('q.z.w.e.lab.', e, 'z.w.e.lab.', 0); // the wildcard's ENT sibling
+    at('a.cn.e.lab.', e, 'cn.e.lab.', 0);
+    at('er.www.e.lab.', e, 'www.e.lab.', 0);
+    at('zz.child.e.lab.', child, 'child.e.lab.', 0); // the deepest apex wins
+    for (const name of ['e.lab.', 'www.e.lab.', 'a.b.c.e.lab.', 'b.c.e.lab.', 'sub.e.lab.', 'x.sub.e.lab.', 'a.b.sub.e.lab.', 'x.dn.e.lab.', 'h.child.e.lab.', 'other.lab.', 'lab.', 'x.d.lab.', 'ns.d.lab.'])
+      assert.equal(probe(name), null, name);
+    // Off, and malformed sets refused with an error (replay stays off).
+    n.enclosers(sock, undefined);
+    assert.equal(probe('nx.e.lab.'), null);
+    assert.throws(() => n.enclosers(sock, [{ ...encloserZone(e), index: new Int32Array(3) }]), /zone 0 is malformed/);
+    assert.throws(() => n.enclosers(sock, [{ ...encloserZone(e), apex: new Uint8Array([3, 0x61]) }]), /zone 0 is malformed/);
+    assert.throws(() => n.enclosers(sock, [encloserZone(e), { apex: new Uint8Array(1) } as unknown as EncloserZone]), /zone 1 is malformed/);
+    assert.equal(probe('nx.e.lab.'), null);
+  } finally {
+    n.close(sock);
+  }
+});
+
+async function client(): Promise<{ sock: Socket; ask(port: number, q: Uint8Array): Promise<Uint8Array> }> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  return {
+    sock,
+    ask: (port, q) =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no reply')), 3000);
+        sock.once('message', (m) => {
+          clearTimeout(t);
+          resolve(new Uint8Array(m));
+        });
+        sock.send(q, port, '127.0.0.1');
+      }),
+  };
+}
+
+/**
+ * A batch listener whose every reply is marked encloser-determined (word 7 = 1: no metrics cell), with the
+ * engine's current zones registered whenever the mirror is reset (as the listener does on each swap).
+ */
+async function withShapingListener(engine: Engine, body: (port: number, stats: () => { replayed: number; shaped: number }, ask: (q: Uint8Array) => Promise<Uint8Array>) => Promise<void>): Promise<void> {
+  needNative();
+  const n = native!;
+  let meta = new Int32Array(0);
+  let sock: NativeUdpSocket | undefined;
+  const spy = addonWith(n, {
+    open: (h, p, b, r, cb, owner) => {
+      const s = n.open(h, p, b, r, (count, recv) => {
+        const k = cb(count, recv);
+        for (let i = 0; i < k; i++) meta[i * 8 + 7] = 1;
+        return k;
+      }, owner);
+      meta = new Int32Array(s.sendMeta);
+      sock = s;
+      return s;
+    },
+    mirror: (s, on) => {
+      n.mirror(s, on);
+      n.enclosers(s, on ? engine.runtime.zones.zones.map(encloserZone) : undefined);
+    },
+  });
+  const l = listenUdpBatch(spy, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
+  // The listener resets the mirror as it starts only when replays change: register now too.
+  n.enclosers(sock!, engine.runtime.zones.zones.map(encloserZone));
+  const c = await client();
+  try {
+    await body(l.port, () => n.stats(sock!), (q) => c.ask(l.port, q));
+  } finally {
+    c.sock.close();
+    await l.close();
+  }
+}
+
+type Edns = { payload: number; do: boolean } | undefined;
+function query(name: string, type: number, id: number, edns: Edns, rd = true): Uint8Array {
+  return new Uint8Array(encodeMessage(queryMessage(name, type, { id, rd, ...(edns ? { edns: edns.payload, dnssecOk: edns.do } : {}) })));
+}
+
+const long = (c: string, n: number) => c.repeat(n);
+
+test('replies made from encloser templates are byte for byte the engine answers (NXDOMAIN, ENTs, wildcards, guards, case, EDNS, long names)', async () => {
+  const rt = runtime([zoneOf('e.lab.', ZONE), zoneOf('child.e.lab.', CHILD)]);
+  const engine = new Engine(rt);
+  const ref = new Engine(rt);
+  const names = [
+    'nx1.e.lab', 'NX2.E.lab', 'zzz.e.lab', 'a.b.c.d.e.lab', 'hostmaster.e.lab', 'HostMaster.e.lab', 'ns2.e.lab', '-.e.lab', '0.e.lab', '*x.e.lab',
+    'q.c.e.lab', 'Q.b.c.e.lab', 'zz.b.c.e.lab', 'a.b.c.e.lab', // ENTs (the last one exists)
+    'foo.w.e.lab', 'BAR.w.e.lab', 'a.b.w.e.lab', 'x.w.e.lab', 'mail.w.e.lab', 'q.z.w.e.lab', 'r.z.w.e.lab', // wildcard, its sibling and ENT sibling
+    'a.sub.e.lab', 'b.sub.e.lab', 'a.dn.e.lab', 'b.dn.e.lab', 'a.cn.e.lab', 'b.cn.e.lab', 'www.wc.e.lab', 'foo.wc.e.lab', 'bar.wc.e.lab', 'er.www.e.lab',
+    'zz.child.e.lab', 'yy.child.e.lab', 'h.child.e.lab', 'x.y.z.other.lab',
+    `${long('a', 63)}.${long('b', 63)}.${long('c', 63)}.${long('d', 50)}.e.lab`, `${long('q', 63)}.e.lab`, `${long('z', 63)}.${long('y', 63)}.w.e.lab`,
+  ];
+  const types = [RRType.A, RRType.AAAA, RRType.TXT, RRType.MX, RRType.ANY];
+  const ednses: Edns[] = [undefined, { payload: 512, do: false }, { payload: 1232, do: true }];
+  await withShapingListener(engine, async (_port, stats, ask) => {
+    let id = 1;
+    for (const edns of ednses)
+      for (const type of types)
+        for (const name of names) {
+          const q = query(`${name}.`, type, id++ & 0xffff, edns, id % 3 !== 0);
+          assert.deepEqual(await ask(q), ref.handle(q, info), `${name} type ${type} edns ${edns?.payload ?? '-'}`);
+        }
+    const st = stats();
+    assert.ok(st.shaped > 100, `shaped ${st.shaped} of ${id - 1}`);
+    assert.ok(st.replayed >= st.shaped);
+  });
+});
+
+test('a guard: the SOA RNAME label as next-closer label is the engine\'s (its compression differs), the size rule holds', async () => {
+  const rt = runtime([zoneOf('e.lab.', ZONE)]);
+  const engine = new Engine(rt);
+  const ref = new Engine(rt);
+  await withShapingListener(engine, async (_port, stats, ask) => {
+    const q1 = query('nx.e.lab.', RRType.A, 1, undefined);
+    assert.deepEqual(await ask(q1), ref.handle(q1, info));
+    const before = stats().shaped;
+    const q2 = query('other.e.lab.', RRType.A, 2, undefined);
+    assert.deepEqual(await ask(q2), ref.handle(q2, info));
+    assert.equal(stats().shaped - before, 1, 'from the template');
+    const q3 = query('HOSTMASTER.e.lab.', RRType.A, 3, undefined);
+    const r3 = await ask(q3);
+    assert.deepEqual(r3, ref.handle(q3, info));
+    assert.equal(stats().shaped - before, 1, 'a guard: answered by the engine');
+    // The size rule: a reply longer than the one learnt and than 512 bytes is the engine's to make (without
+    // EDNS it does not fit: TC; with EDNS it does), one not longer than learnt is the template's.
+    const longName = `${long('a', 63)}.${long('b', 63)}.${long('c', 63)}.big.e.lab.`;
+    for (const edns of [undefined, { payload: 1232, do: false }]) {
+      const learn = query('w.big.e.lab.', RRType.TXT, 5, edns);
+      const learnt = await ask(learn);
+      assert.deepEqual(learnt, ref.handle(learn, info));
+      const shaped = stats().shaped;
+      const big = query(longName, RRType.TXT, 6, edns);
+      const r = await ask(big);
+      assert.deepEqual(r, ref.handle(big, info));
+      assert.ok(r.length > 512 || (r[2]! & 2) !== 0, `${r.length} bytes, TC ${r[2]! & 2}`);
+      assert.equal(stats().shaped, shaped, 'longer than learnt and than 512: the engine\'s');
+      const same = query('v.big.e.lab.', RRType.TXT, 7, edns);
+      assert.deepEqual(await ask(same), ref.handle(same, info));
+      assert.equal(stats().shaped, shaped + 1, 'as long as learnt: the template\'s');
+    }
+  });
+});
+
+test('a swap that adds a name under a learnt encloser: the new name is answered from the new zone at once', async () => {
+  const modules = new ModuleSet();
+  const rt = runtime([zoneOf('e.lab.', ZONE)], 1, modules);
+  const engine = new Engine(rt);
+  await withShapingListener(engine, async (_port, stats, ask) => {
+    for (const name of ['nx1.e.lab.', 'nx2.e.lab.', 'nx3.e.lab.']) {
+      const q = query(name, RRType.A, 10, undefined);
+      assert.deepEqual(await ask(q), new Engine(rt).handle(q, info));
+    }
+    assert.ok(stats().shaped >= 2, 'templates in use before the swap');
+    const rt2 = runtime([zoneOf('e.lab.', `${ZONE}new A 203.0.113.8\n`)], 2, modules);
+    engine.swap(rt2);
+    const q = query('new.e.lab.', RRType.A, 11, undefined);
+    const r = await ask(q);
+    assert.deepEqual(r, new Engine(rt2).handle(q, info));
+    assert.deepEqual([...r.subarray(r.length - 4)], [203, 0, 113, 8], 'the new address');
+    for (const name of ['nx4.e.lab.', 'nx5.e.lab.']) {
+      const q2 = query(name, RRType.A, 12, undefined);
+      assert.deepEqual(await ask(q2), new Engine(rt2).handle(q2, info));
+    }
+  });
+});
+
+test('a burst: template replies, mirror hits and engine answers in the same batches, each the engine answer to its own query', async () => {
+  const rt = runtime([zoneOf('e.lab.', ZONE)]);
+  const engine = new Engine(rt);
+  const ref = new Engine(rt);
+  await withShapingListener(engine, async (port, stats, ask) => {
+    // Learn: one name per encloser and type.
+    for (const name of ['seed.e.lab.', 'seed.w.e.lab.', 'seed.c.e.lab.', 'www.e.lab.']) for (let i = 0; i < 3; i++) await ask(query(name, RRType.A, 1 + i, undefined));
+    const before = stats();
+    const c = await client();
+    try {
+      const sent = new Map<number, Uint8Array>();
+      const pick = ['r%.e.lab.', 'r%.w.e.lab.', 'r%.c.e.lab.', 'www.e.lab.', 'Www.E.lab.'];
+      for (let j = 0; j < 200; j++) sent.set(1000 + j, query(pick[j % pick.length]!.replace('%', String(j)), RRType.A, 1000 + j, undefined, j % 2 === 0));
+      const replies = new Map<number, Uint8Array>();
+      const done = new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`${replies.size} of ${sent.size} replies`)), 5000);
+        c.sock.on('message', (m) => {
+          replies.set(m[0]! * 256 + m[1]!, new Uint8Array(m));
+          if (replies.size === sent.size) {
+            clearTimeout(t);
+            resolve();
+          }
+        });
+      });
+      for (const q of sent.values()) c.sock.send(q, port, '127.0.0.1');
+      await done;
+      for (const [id, q] of sent) assert.deepEqual(replies.get(id), ref.handle(q, info), `query ${id}`);
+      const after = stats();
+      assert.ok(after.shaped - before.shaped >= 100, `shaped ${after.shaped - before.shaped}`);
+      assert.equal(after.replayed - before.replayed, 200, 'every query answered in C');
+    } finally {
+      c.sock.close();
+    }
+  });
+});
