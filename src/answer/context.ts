@@ -171,6 +171,7 @@ export class QueryContext {
     this.cookieFacts = undefined;
     this.cookieStatus = undefined;
     this.rrlRate = 0;
+    this.wildcardLabels = 0;
     const r = this.response;
     r.rcode = 0;
     r.aa = false;
@@ -270,6 +271,14 @@ export class QueryContext {
   rrlA = 0;
   rrlB = 0;
   rrlRate = 0;
+  /**
+   * How many leading labels of the question name a wildcard stood for in this answer (LookupResult.
+   * wildcardLabels): set by the zone responder, kept with a cached answer and set again on its hit, so
+   * rrl counts a wildcard answer by its closest encloser on a hit as on the miss (rrl/classify.ts). 0:
+   * the question name was not synthesized. On a positive answer, > 0 means rrl's bucket is the same for
+   * every name below that encloser.
+   */
+  wildcardLabels = 0;
 
   /**
    * The authority that answers this query's name (answer/authority.ts), resolved once, on first use

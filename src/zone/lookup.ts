@@ -37,6 +37,13 @@ export interface LookupResult {
    */
   readonly closestNode?: number;
   readonly wildcardNode?: number;
+  /**
+   * How many leading labels of the query name a wildcard stood for (RFC 4592: the labels below the
+   * closest encloser), when the query name itself was answered by synthesis from a wildcard — an answer,
+   * a CNAME whose chain goes on, or NODATA; 0 otherwise (also when only a later name of a chain was).
+   * rrl counts such an answer by the closest encloser (modules/rrl/classify.ts). Absent: 0.
+   */
+  readonly wildcardLabels?: number;
 }
 
 export interface LookupOptions {
@@ -103,9 +110,11 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
   let wildcard = false;
   let lastWildcard = NO_WILDCARD;
   const lastClosest = NO_WILDCARD;
+  let below = 0;
 
   for (let i = 0; ; i++) {
     const step = zoneStep(zone, name, qtype, opts, i === 0 ? qwire : undefined);
+    if (i === 0 && (step.kind === 'answer' || step.kind === 'cname' || step.kind === 'nodata') && step.wildcard >= 0) below = labelsBelow(st, step.wildcard, qname, qwire);
     switch (step.kind) {
       case 'answer': {
         // One RRset of a type without additional-section processing (A, AAAA, TXT …): straight into
@@ -113,7 +122,7 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
         if (step.sets.length === 1 && !ADDITIONAL_TYPES.has(st.b.setType[step.sets[0]!]!)) {
           // With no chain before it, an array of exactly the set's records (a push into [] gave room for 17).
           const records = answer.length === 0 ? st.answerRecordsExact(step.sets[0]!, step.owner) : st.answerRecords(step.sets[0]!, step.owner, answer);
-          return outcome(zone, 'answer', Rcode.NOERROR, true, records, authority, additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest);
+          return outcome(zone, 'answer', Rcode.NOERROR, true, records, authority, additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest, below);
         }
         const sets: { type: number; records: ResourceRecord[] }[] = [];
         if (answer === NONE) answer = [];
@@ -124,15 +133,15 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
           sets.push({ type: st.b.setType[set]!, records });
         }
         addAdditional(zone, sets, additional, step.owner);
-        return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest);
+        return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest, below);
       }
       // A negative answer's authority is the SOA alone (the zone's one shared array of it, Zone.negativeAuthority):
       // no chain before it has put anything there.
       case 'nodata':
-        return outcome(zone, 'nodata', Rcode.NOERROR, true, answer, zone.negativeAuthority(), additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest);
+        return outcome(zone, 'nodata', Rcode.NOERROR, true, answer, zone.negativeAuthority(), additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest, below);
       case 'nxdomain':
         // RFC 6604 §3: after a chain, the rcode describes the last name looked up.
-        return outcome(zone, 'nxdomain', Rcode.NXDOMAIN, true, answer, zone.negativeAuthority(), additional, wildcard, 0, lastWildcard, step.closest);
+        return outcome(zone, 'nxdomain', Rcode.NXDOMAIN, true, answer, zone.negativeAuthority(), additional, wildcard, 0, lastWildcard, step.closest, below);
       case 'referral': {
         const ns = st.answerRecords(step.ns, st.nodeText(step.node));
         authority = [];
@@ -140,12 +149,12 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
         for (const r of ns) authority.push(r);
         const required = addGlue(zone, ns, additional);
         // A referral reached through a CNAME keeps AA: the CNAME itself is authoritative data.
-        return outcome(zone, 'referral', Rcode.NOERROR, answer.length > 0, answer, authority, additional, wildcard, required, lastWildcard, lastClosest);
+        return outcome(zone, 'referral', Rcode.NOERROR, answer.length > 0, answer, authority, additional, wildcard, required, lastWildcard, lastClosest, below);
       }
       case 'yxdomain':
         if (answer === NONE) answer = [];
         st.answerRecords(step.set, st.nodeText(step.node), answer);
-        return outcome(zone, 'yxdomain', Rcode.YXDOMAIN, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest);
+        return outcome(zone, 'yxdomain', Rcode.YXDOMAIN, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest, below);
       case 'cname':
       case 'dname': {
         if (answer === NONE) answer = [];
@@ -156,19 +165,19 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
         } else {
           // A DNAME that points below itself meets itself again: the same record never goes twice
           // into one section, so the chain ends here with what it has (NSD stops the same way).
-          if (dnamesSeen?.has(step.set)) return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest);
+          if (dnamesSeen?.has(step.set)) return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest, below);
           (dnamesSeen ??= new Set()).add(step.set);
           st.answerRecords(step.set, st.nodeText(step.node), answer);
           answer.push(step.cname);
         }
         // The synthesized CNAME answers a CNAME query itself (RFC 6672 §3.1): nothing to follow.
-        if (qtype === RRType.CNAME) return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest);
+        if (qtype === RRType.CNAME) return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest, below);
         (seen ??= new Set()).add(nameKey(text(name)));
         const target = step.target;
         // Chains are followed only inside the zone that answered, as NSD and Knot do: data from another
         // zone may have a different authority, and a loop or long chain ends the answer where it is.
         if (!zone.contains(target) || seen.has(nameKey(target)) || i >= MAX_CHAIN) {
-          return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest);
+          return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest, below);
         }
         name = target;
         lastWildcard = NO_WILDCARD;
@@ -182,8 +191,8 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
  * The result of a lookup. A function of the module, not a closure in lookupInZone: a closure made the
  * lookup's variables live in a context object allocated per query, and every access to them go through it.
  */
-function outcome(zone: Zone, kind: LookupKind, rcode: number, aa: boolean, answer: ResourceRecord[], authority: ResourceRecord[], additional: ResourceRecord[], wildcard: boolean, requiredAdditional: number, wildcardNode: number, closestNode: number): LookupResult {
-  return new Outcome(kind, rcode, aa, answer, authority, additional, zone, wildcard, requiredAdditional, zone.store, wildcardNode, closestNode);
+function outcome(zone: Zone, kind: LookupKind, rcode: number, aa: boolean, answer: ResourceRecord[], authority: ResourceRecord[], additional: ResourceRecord[], wildcard: boolean, requiredAdditional: number, wildcardNode: number, closestNode: number, wildcardLabels: number): LookupResult {
+  return new Outcome(kind, rcode, aa, answer, authority, additional, zone, wildcard, requiredAdditional, zone.store, wildcardNode, closestNode, wildcardLabels);
 }
 
 /**
@@ -195,6 +204,7 @@ class Outcome implements LookupResult {
   readonly #st: CompiledStore;
   readonly #wildcardNode: number;
   readonly #closestNode: number;
+  readonly #wildcardLabels: number;
 
   constructor(
     public kind: LookupKind,
@@ -209,8 +219,10 @@ class Outcome implements LookupResult {
     st: CompiledStore,
     wildcardNode: number,
     closestNode: number,
+    wildcardLabels: number,
   ) {
     this.#st = st;
+    this.#wildcardLabels = wildcardLabels;
     this.#wildcardNode = wildcardNode;
     this.#closestNode = closestNode;
   }
@@ -232,6 +244,21 @@ class Outcome implements LookupResult {
   get wildcardNode(): number {
     return this.#wildcardNode;
   }
+
+  get wildcardLabels(): number {
+    return this.#wildcardLabels;
+  }
+}
+
+/**
+ * How many labels of `qname` lie below the closest encloser, the parent of the wildcard node `star`
+ * that answered it: the query name's labels less the encloser's (counted in its wire name).
+ */
+function labelsBelow(st: CompiledStore, star: number, qname: QName, qwire: WireName | undefined): number {
+  const names = st.b.names;
+  let enc = 0;
+  for (let p = st.b.nodeName[st.b.nodeParent[star]!]!; names[p]! !== 0; p += names[p]! + 1) enc++;
+  return (qwire ?? wireName(text(qname))).offs.length - enc;
 }
 
 /** The qname's last `n` labels as text ("." for none), spelt as asked. */

@@ -1,6 +1,7 @@
 // Response rate limiting over loopback: a burst of identical queries from one client is answered,
-// truncated (slip) and dropped in the counts BIND's semantics give; TCP, valid cookies and exempt
-// prefixes are not limited.
+// truncated (slip) and dropped in the counts BIND's semantics give; so is a burst of distinct names
+// under one wildcard (counted by the wildcard's parent), in JS and in the UDP addon's replays; TCP,
+// valid cookies and exempt prefixes are not limited.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
@@ -16,7 +17,11 @@ import { startFluxdns } from '../helpers/servers.js';
 
 after(() => stopAll());
 
-const ZONE = `$ORIGIN rl.lab.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\n*.w A 198.51.100.80\n`;
+// Names of their own (a..e) for the tests of one name's bucket; wildcards *.w and *.v for the tests of
+// names a wildcard answers, which all count as its parent's (w.rl.lab, v.rl.lab).
+const ZONE =
+  `$ORIGIN rl.lab.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\n*.w A 198.51.100.80\n*.v A 198.51.100.80\n` +
+  ['a', 'b', 'c', 'd', 'e'].map((n) => `${n} A 198.51.100.80\n`).join('');
 
 async function metric(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -44,10 +49,10 @@ interface Counts {
 }
 
 /**
- * Sends `n` queries for `name` back to back from one socket, then waits for stragglers; a response
- * with TC=1 and no records counts as truncated, one with the answer as answered.
+ * Sends `n` queries for `name` (or for name(i), the i-th) back to back from one socket, then waits for
+ * stragglers; a response with TC=1 and no records counts as truncated, one with the answer as answered.
  */
-function burst(port: number, name: string, n: number, cookie?: Buffer): Promise<Counts> {
+function burst(port: number, name: string | ((i: number) => string), n: number, cookie?: Buffer): Promise<Counts> {
   const s = dgram.createSocket('udp4');
   const got = new Map<number, packet.Packet>();
   s.on('message', (m) => {
@@ -61,7 +66,7 @@ function burst(port: number, name: string, n: number, cookie?: Buffer): Promise<
           type: 'query',
           id: i + 1,
           flags: 0,
-          questions: [{ name, type: 'A', class: 'IN' }],
+          questions: [{ name: typeof name === 'string' ? name : name(i), type: 'A', class: 'IN' }],
           additionals: cookie ? [{ type: 'OPT', name: '.', udpPayloadSize: 1232, options: [{ code: 10, data: cookie }] } as unknown as packet.Answer] : [],
         });
         s.send(q, port, '127.0.0.1');
@@ -87,19 +92,38 @@ describe('rrl with replays (the UDP addon answers cache hits itself and checks r
     // dig (EDNS, no cookie): asked half a second apart, within the rate; the answer is cached, then kept
     // by the addon, then replayed.
     for (let i = 0; i < 4; i++) {
-      const r = await dig(port, 'd.w.rl.lab', 'A');
+      const r = await dig(port, 'd.rl.lab', 'A');
       assert.deepEqual(r.answer.map((a) => a.data), ['198.51.100.80'], `dig ${i}`);
       await sleep(550);
     }
     assert.ok((await replayed()) >= 1, 'dig was answered by a replay');
     // Queries without EDNS (another key): three, half a second apart, then a second for the bucket to fill.
-    for (let i = 0; i < 3; i++) await burst(port, 'e.w.rl.lab', 1);
+    for (let i = 0; i < 3; i++) await burst(port, 'e.rl.lab', 1);
     await sleep(600);
     const before = await replayed();
     // The bucket's two credits go to two replays; the 18 other queries are limited by the engine's rrl on
     // the bucket the addon spent: alternately dropped and truncated, as in the bursts above.
-    assert.deepEqual(await burst(port, 'e.w.rl.lab', 20), { answered: 2, truncated: 9, dropped: 9 });
+    assert.deepEqual(await burst(port, 'e.rl.lab', 20), { answered: 2, truncated: 9, dropped: 9 });
     assert.equal((await replayed()) - before, 2, 'the two answers were replays');
+  });
+
+  test("names under one wildcard: the addon's replays spend the wildcard parent's bucket, as the engine does", async () => {
+    const metricsPort = await freePort();
+    const port = await serve('{ responsesPerSecond: 4, slip: 2 }', `metrics: { listen: "127.0.0.1:${metricsPort}" }\n`);
+    const replayed = () => metric(metricsPort, 'fluxdns_answer_cache_replayed_total');
+    // Two names, three asks each, interleaved within the rate: stored on the second ask, kept by the addon.
+    for (let i = 0; i < 3; i++) {
+      for (const n of ['r1.w.rl.lab', 'r2.w.rl.lab']) {
+        assert.deepEqual(await burst(port, n, 1), { answered: 1, truncated: 0, dropped: 0 });
+        await sleep(300);
+      }
+    }
+    await sleep(1100);
+    const before = await replayed();
+    // One bucket, w.rl.lab A, with 4 credits: 4 replays, then the engine limits the other 16 on it (with a
+    // bucket per name, each name's 4 credits made 8 answers).
+    assert.deepEqual(await burst(port, (i) => `r${(i % 2) + 1}.w.rl.lab`, 20), { answered: 4, truncated: 8, dropped: 8 });
+    assert.equal((await replayed()) - before, 4, 'the four answers were replays');
   });
 });
 
@@ -112,34 +136,40 @@ describe('rrl', () => {
   });
 
   test('a burst of identical queries: 2 answered, 14 truncated, 14 dropped', async () => {
-    assert.deepEqual(await burst(port, 'a.w.rl.lab', 30), { answered: 2, truncated: 14, dropped: 14 });
+    assert.deepEqual(await burst(port, 'a.rl.lab', 30), { answered: 2, truncated: 14, dropped: 14 });
+  });
+
+  test("distinct names under one wildcard share its parent's bucket (BIND: random.wild.example); another wildcard has its own", async () => {
+    // 30 names, one to three labels below w.rl.lab, asked once each: as limited as 30 asks of one name.
+    assert.deepEqual(await burst(port, (i) => (i % 3 === 0 ? `x${i}.y${i}.w.rl.lab` : `n${i}.w.rl.lab`), 30), { answered: 2, truncated: 14, dropped: 14 });
+    assert.deepEqual(await burst(port, (i) => `n${i}.v.rl.lab`, 6), { answered: 2, truncated: 2, dropped: 2 });
   });
 
   test('dig sees a truncated answer and falls back to TCP, which is never limited', async () => {
-    await burst(port, 'b.w.rl.lab', 10);
+    await burst(port, 'b.rl.lab', 10);
     const out = await new Promise<string>((res) =>
-      execFile('dig', ['@127.0.0.1', '-p', String(port), '+norec', '+nocookie', '+time=1', '+tries=1', 'b.w.rl.lab', 'A'], (_e, o) => res(o)),
+      execFile('dig', ['@127.0.0.1', '-p', String(port), '+norec', '+nocookie', '+time=1', '+tries=1', 'b.rl.lab', 'A'], (_e, o) => res(o)),
     );
     // The limited response is either dropped (dig times out) or truncated (dig retries over TCP).
     if (!/timed out/.test(out)) assert.match(out, /Truncated, retrying in TCP mode[\s\S]*198\.51\.100\.80/, out);
-    for (let i = 0; i < 5; i++) assert.equal((await dig(port, 'b.w.rl.lab', 'A', { tcp: true })).answer.length, 1);
+    for (let i = 0; i < 5; i++) assert.equal((await dig(port, 'b.rl.lab', 'A', { tcp: true })).answer.length, 1);
   });
 
   test('a valid server cookie exempts the client: a burst of 30 is answered in full', async () => {
-    const first = await dig(port, 'c.w.rl.lab', 'A', { extra: ['+cookie=0102030405060708'] });
+    const first = await dig(port, 'c.rl.lab', 'A', { extra: ['+cookie=0102030405060708'] });
     const m = /COOKIE: ([0-9a-f]{48})/.exec(first.raw);
     assert.ok(m, first.raw);
-    assert.deepEqual(await burst(port, 'c.w.rl.lab', 30, Buffer.from(m[1]!, 'hex')), { answered: 30, truncated: 0, dropped: 0 });
+    assert.deepEqual(await burst(port, 'c.rl.lab', 30, Buffer.from(m[1]!, 'hex')), { answered: 30, truncated: 0, dropped: 0 });
     // A client cookie alone proves nothing.
-    assert.notEqual((await burst(port, 'c.w.rl.lab', 10, Buffer.from('0102030405060708', 'hex'))).answered, 10);
+    assert.notEqual((await burst(port, 'c.rl.lab', 10, Buffer.from('0102030405060708', 'hex'))).answered, 10);
   });
 
   test('slip 0 drops every limited response; exempt prefixes and logOnly answer everything', async () => {
     const zero = await serve('{ responsesPerSecond: 2, slip: 0 }');
-    assert.deepEqual(await burst(zero, 'a.w.rl.lab', 20), { answered: 2, truncated: 0, dropped: 18 });
+    assert.deepEqual(await burst(zero, 'a.rl.lab', 20), { answered: 2, truncated: 0, dropped: 18 });
     const exempt = await serve('{ responsesPerSecond: 2, exempt: ["127.0.0.0/8"] }');
-    assert.deepEqual(await burst(exempt, 'a.w.rl.lab', 20), { answered: 20, truncated: 0, dropped: 0 });
+    assert.deepEqual(await burst(exempt, 'a.rl.lab', 20), { answered: 20, truncated: 0, dropped: 0 });
     const logOnly = await serve('{ responsesPerSecond: 2, logOnly: true }');
-    assert.deepEqual(await burst(logOnly, 'a.w.rl.lab', 20), { answered: 20, truncated: 0, dropped: 0 });
+    assert.deepEqual(await burst(logOnly, 'a.rl.lab', 20), { answered: 20, truncated: 0, dropped: 0 });
   });
 });

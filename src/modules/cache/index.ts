@@ -89,7 +89,8 @@ const SEEN_SET_MASK = (SEEN_SLOTS - 1) & ~3;
 /**
  * Bytes before an entry's key in the arena: key length (2), answer length (2), the answering zone's
  * slot + 1 (3; 0: none or not known, handed to the per-zone query counter as ctx.zoneSlot instead of it
- * matching the name), one spare, the key's hash (4) so an evicted entry finds its table slot, then the
+ * matching the name), the labels of the question name a wildcard stood for (1; ctx.wildcardLabels, so
+ * rrl buckets a hit as it did the miss), the key's hash (4) so an evicted entry finds its table slot, then the
  * answer's metrics cell + 1 (3; observe/metrics/cells.ts, 0: none; a hit hands it to the query metrics as
  * ctx.cacheCell, which count the hit with one increment) and one spare.
  */
@@ -237,6 +238,11 @@ export class AnswerCache {
     return ((a[at + 4]! << 16) | (a[at + 5]! << 8) | a[at + 6]!) - 1;
   }
 
+  /** The wildcard labels stored with the entry at `at` (ctx.wildcardLabels), 0 for none. */
+  wildcardLabelsAt(at: number): number {
+    return this.arena[at + 7]!;
+  }
+
   /** The metrics cell stored with the entry at `at` (ctx.cacheCell), -1 for none. */
   cellAt(at: number): number {
     const a = this.arena;
@@ -270,10 +276,10 @@ export class AnswerCache {
     return before - this.live;
   }
 
-  set(key: Uint8Array, generation: number, wire: Uint8Array, length = key.length, zoneSlot = -1, cell = -1): void {
+  set(key: Uint8Array, generation: number, wire: Uint8Array, length = key.length, zoneSlot = -1, cell = -1, wildcardLabels = 0): void {
     if (generation !== this.generation) return;
     const h = hashKey(key, length);
-    if (this.admit(h)) this.store(h, key, wire, length, zoneSlot, cell);
+    if (this.admit(h)) this.store(h, key, wire, length, zoneSlot, cell, wildcardLabels);
   }
 
   /**
@@ -308,9 +314,10 @@ export class AnswerCache {
 
   /**
    * Stores an admitted answer under `h` (the hash of `key`'s first `length` bytes), with the slot of the
-   * zone that answered and the answer's metrics cell (-1: none).
+   * zone that answered, the answer's metrics cell (-1: none) and the labels a wildcard stood for (0: none;
+   * at most 127, a name's label count).
    */
-  store(h: number, key: Uint8Array, wire: Uint8Array, length = key.length, zoneSlot = -1, cell = -1): boolean {
+  store(h: number, key: Uint8Array, wire: Uint8Array, length = key.length, zoneSlot = -1, cell = -1, wildcardLabels = 0): boolean {
     const size = (HEAD + length + wire.length + 7) & ~7;
     // One answer may not push out an eighth of the cache (a 64 KiB TCP answer in a small arena).
     if (size > this.maxBytes >>> 3 || wire.length > 0xffff) return false;
@@ -327,7 +334,7 @@ export class AnswerCache {
     a[at + 4] = z >>> 16;
     a[at + 5] = (z >>> 8) & 0xff;
     a[at + 6] = z & 0xff;
-    a[at + 7] = 0;
+    a[at + 7] = wildcardLabels;
     a[at + 8] = h >>> 24;
     a[at + 9] = (h >>> 16) & 0xff;
     a[at + 10] = (h >>> 8) & 0xff;
@@ -570,6 +577,7 @@ export function answerCache(cache: AnswerCache): Unit {
         ctx.cacheReply = reply;
         ctx.zoneSlot = cache.zoneSlotAt(at);
         ctx.cacheCell = cache.cellAt(at);
+        ctx.wildcardLabels = cache.wildcardLabelsAt(at);
         return ANSWERED;
       }
       cache.misses++;
@@ -595,7 +603,7 @@ export function answerCacheStore(cache: AnswerCache): Unit {
       const len = cacheKey(ctx, ctx.query, scratch);
       if (len < 0) return CONTINUE;
       const cell = answerCell(ctx, r.prebuilt);
-      if (cache.store(ctx.cacheMissHash, scratch, r.prebuilt, len, ctx.zoneSlot, cell)) {
+      if (cache.store(ctx.cacheMissHash, scratch, r.prebuilt, len, ctx.zoneSlot, cell, ctx.wildcardLabels)) {
         // The stored answer as it goes out, as a hit's would: the metrics count it by its cell, and the
         // UDP addon may replay it from the next ask on (Engine.lastReplay) rather than from the first hit.
         ctx.cacheReply = r.prebuilt;

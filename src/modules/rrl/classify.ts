@@ -1,9 +1,16 @@
 // Which responses count as "identical" for rate limiting, as BIND's rate-limit defines them: positive
 // answers by (name, type), referrals by delegation point, NODATA and NXDOMAIN by zone, errors per client.
+// A positive answer synthesized from a wildcard counts by the wildcard's parent, the closest encloser E
+// of RFC 4592 (`*.E` → E), and type: BIND's ARM, "responses generated from local wildcards are counted
+// and limited as if they were for the parent domain name" — so random names below a wildcard share one
+// bucket instead of each getting a fresh one. E is a suffix of the question name: the answer knows how
+// many of the question's labels the wildcard stood for (QueryContext.wildcardLabels, kept in the answer
+// cache with the reply), and the bucket's name is the question name without them.
 // The bucket's name is found once (classifyShape) and then either hashed — per query, no text — or,
 // for logs and tests, written out as text; both read the same name, so they always agree.
 import { skippedType, skipRecord } from '../../wire/fastpath.js';
 import { scanName, scannedNameText } from '../../wire/reader.js';
+import { parentName } from '../../wire/name.js';
 import { decodeMessage, getRcode } from '../../wire/message.js';
 import { Rcode, RRType } from '../../wire/types.js';
 import type { QueryContext } from '../../answer/context.js';
@@ -156,10 +163,14 @@ export function shapeNameHash(ctx: QueryContext, s: Shape, out: NameHash): NameH
     case From.Text:
       return hashNameText(s.text, kind, out);
     case From.Question: {
-      const extra = kind | (s.kind === 'answer' ? ctx.query.question?.type ?? 0 : 0);
+      const answer = s.kind === 'answer';
+      const extra = kind | (answer ? ctx.query.question?.type ?? 0 : 0);
+      // A wildcard answer: the question name from the closest encloser's label on (offs has one per
+      // label; past the last one, the root's zero byte).
+      const skip = answer ? ctx.wildcardLabels : 0;
       const w = ctx.questionWire();
-      if (w !== undefined) return hashNameWire(w.wire, 0, extra, out);
-      return hashNameText(ctx.query.question?.name ?? '', extra, out);
+      if (w !== undefined) return hashNameWire(w.wire, skip === 0 ? 0 : w.offs[skip] ?? w.root, extra, out);
+      return hashNameText(encloserText(ctx.query.question?.name ?? '', skip), extra, out);
     }
     default:
       return hashNameText('', kind, out);
@@ -177,10 +188,16 @@ export function shapeNameText(ctx: QueryContext, s: Shape): string {
     case From.Text:
       return s.text.toLowerCase();
     case From.Question:
-      return s.kind === 'answer' ? `${qname}/${q?.type ?? 0}` : qname;
+      return s.kind === 'answer' ? `${encloserText(qname, ctx.wildcardLabels)}/${q?.type ?? 0}` : qname;
     default:
       return '';
   }
+}
+
+/** `name` without its first `skip` labels: a wildcard answer's closest encloser. */
+function encloserText(name: string, skip: number): string {
+  for (let i = 0; i < skip; i++) name = parentName(name);
+  return name;
 }
 
 export function classify(ctx: QueryContext): Classified {

@@ -357,6 +357,49 @@ describe('rrl classify', () => {
     assert.equal(buckets.size, texts.size);
   });
 
+  test("a wildcard answer's bucket is its closest encloser and type (BIND: the wildcard's parent), on a miss and on a cache hit; an exact name's is its own", () => {
+    // A wildcard with a sibling that exists, a deeper wildcard below empty non-terminals, a wildcard CNAME
+    // (its chain goes on to www) and an exact CNAME into the wildcard (counted by its own name, the
+    // question's: only a question name the wildcard stood for counts by the encloser, as BIND checks the first lookup).
+    const zone = `${ZONE}*.wild TXT "w"\n*.wild A 198.51.100.9\nexact.wild TXT "e"\n*.deep.ent TXT "d"\n*.cn CNAME www\nchain CNAME q.wild\n`;
+    const rt: Runtime = { config: parseConfigText('rrl: off\n', 'test.yaml').config, zones: new ZoneSet([Zone.build('t.lab.', parseZone(zone, { origin: 't.lab.' }).records)]), generation: 1 };
+    const cases: [string, number, string][] = [
+      ['x.wild.t.lab.', RRType.TXT, 'wild.t.lab./16'],
+      ['Y.Wild.T.lab.', RRType.TXT, 'wild.t.lab./16'],
+      ['a.b.c.wild.t.lab.', RRType.TXT, 'wild.t.lab./16'],
+      ['x.wild.t.lab.', RRType.A, 'wild.t.lab./1'],
+      ['exact.wild.t.lab.', RRType.TXT, 'exact.wild.t.lab./16'],
+      ['*.wild.t.lab.', RRType.TXT, '*.wild.t.lab./16'],
+      ['q.r.deep.ent.t.lab.', RRType.TXT, 'deep.ent.t.lab./16'],
+      ['q.cn.t.lab.', RRType.A, 'cn.t.lab./1'],
+      ['chain.t.lab.', RRType.TXT, 'chain.t.lab./16'],
+      ['www.t.lab.', RRType.A, 'www.t.lab./1'],
+    ];
+    // Text keys (a context built by hand reads the question's text) and hash keys from the question's
+    // bytes (the engine's reusable context) agree, on the miss that stores the answer and on its hit.
+    for (const reusable of [false, true]) {
+      const pipeline = new Pipeline(createUnits());
+      const byName = new Map<string, string>();
+      for (const [name, type, bucket] of cases) {
+        for (let round = 0; round < 2; round++) {
+          const raw = encodeMessage(queryMessage(name, type, { id: 9 }));
+          const ctx = reusable ? QueryContext.reusable(UDP_CLIENT, rt).renew(raw, UDP_CLIENT, rt) : new QueryContext(raw, parseQuery(raw), UDP_CLIENT, rt, 0);
+          pipeline.run(ctx);
+          assert.equal(ctx.cacheMissHash >= 0, round === 0, `${name} round ${round}: a miss, then a hit`);
+          const c = classify(ctx);
+          assert.deepEqual([c.kind, c.name], ['answer', bucket], `${name} ${type} round ${round}`);
+          const h = shapeNameHash(ctx, classifyShape(ctx), { a: 0, b: 0 });
+          const key = `${h.a}:${h.b}`;
+          if (!byName.has(bucket)) byName.set(bucket, key);
+          assert.equal(key, byName.get(bucket), `${name} ${type} round ${round}: the bucket's hash`);
+          assert.equal(key, `${hashNameText(bucket.slice(0, bucket.indexOf('/')), (1 << 16) | type, h).a}:${h.b}`, `${name}: the hash of the bucket's name`);
+        }
+      }
+      // One hash per bucket name: names under one wildcard share it, the others part.
+      assert.equal(new Set(byName.values()).size, byName.size);
+    }
+  });
+
   test('a malformed pre-encoded response is an error, not a throw', () => {
     const raw = queryBytes('www.t.lab.', RRType.A);
     const ctx = new QueryContext(raw, parseQuery(raw), UDP_CLIENT, runtimeWith('off'), 0);

@@ -31,6 +31,7 @@ export function zoneResponder(): Unit {
       // The question's lower-cased wire form (asked again: valid only until another scan) spares the proofs text-to-wire work.
       if (dnssecIndexOf(zone) !== undefined) serveDnssec(result, q.name, q.type, ctx.query.edns?.dnssecOk === true, ctx.questionWire());
       ctx.zoneResult = result;
+      ctx.wildcardLabels = result.wildcardLabels ?? 0;
       // The per-zone counter's slot (observe/metrics/zone-counts.ts). A DS query is answered by the
       // parent side but counted, as every query, under the deepest zone holding the name: left to the name match.
       if (q.type !== RRType.DS) ctx.zoneSlot = ctx.runtime.zones.slotOf(zone);
