@@ -127,6 +127,7 @@ static void rrl_release(napi_env env, rrl_share *r);
 #define W7_AFTER_STAR 0x40000000u
 /* Word 7's bit 29: helper n3c's (an NSEC3 hole); not learnt here. */
 #define W7_NSEC3 0x20000000u
+#define TMPL_NSEC3 2 /* tflags: the template has an NSEC3 hole (nsec3.h) */
 #define W7_CELL 0x1fffffffu
 #define TMPL_MARK 0xff /* a template key's first byte; a mirror key's is at most 7 (mirror_key) */
 #define TMPL_KEY_HEAD 17 /* mark, zone slot, E node (4), after-"*", header bytes 2..11 */
@@ -145,12 +146,14 @@ typedef struct {
   const uint8_t *names;
   size_t names_len;
   napi_ref refs[ENC_ARRAYS];
+  n3_zone n3; /* a signed NSEC3 zone's chain (nsec3.h): the NSEC3 hole of its templates */
 } enc_zone;
 
 typedef struct {
   enc_zone *zones;
   int n;
   uint8_t apex_slot[ENC_APEX_SLOTS]; /* zone + 1, 0 empty */
+  int udp_payload; /* the server's limits.udpPayload (enclosers' third argument), 0: not given */
 } enc_set;
 
 /* Where the descent placed a name: the zone (slot), its closest encloser node and the next-closer label's offset in the name. */
@@ -303,6 +306,7 @@ typedef struct mirror_probe {
   uint32_t hash;
   uint32_t slot;    /* where the probe stands */
   mirror_entry *e;  /* the entry at slot whose hash matches, NULL if the probe reached an empty slot */
+  int n3_place;     /* the NSEC3 chain place tmpl_find chose for a template's hole */
   uint8_t key[MIRROR_MAX_KEY];
 } mirror_probe;
 
@@ -615,7 +619,6 @@ static int expand_name(const uint8_t *r, int rlen, int p, uint8_t *out) {
  */
 static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t *r, int rlen, const int32_t *m) {
   uint32_t w = (uint32_t)m[7];
-  if (w & W7_NSEC3) return;
   uint8_t key[MIRROR_MAX_KEY];
   int qend;
   int klen = mirror_key(q, qlen, key, &qend);
@@ -671,6 +674,17 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   if (l != t.s_at) return;
   const uint8_t *suffix = key + 10 + (t.s_at - 12);
   int slen = t.name_end - t.s_at;
+  /* A signed NSEC3 reply (word 7 bit 29): the NSEC3 covering the next closer name is cut out, a hole each
+   * replay fills with its own (nsec3.h n3_cut); the guards below are those of the reply without it. */
+  uint8_t cut[SEND_SLOT], ext[N3_EXT_MAX];
+  int ext_len = 0;
+  if (w & W7_NSEC3) {
+    const enc_zone *z = &s->enc.zones[pl.zone];
+    int name_len = qend - 4 - 12;
+    rlen = n3_cut(&z->n3, key + 10 + pl.n_off, name_len - pl.n_off, t.name_end, z->apex_len, r, rlen, t.ptrs, &t.np, t.names, &t.nn, cut, ext, &ext_len);
+    if (rlen < 0) return;
+    r = cut;
+  }
   uint8_t guards[TMPL_MAX_GUARDS];
   int glen = 0;
   for (int i = 0; i < t.nn; i++) {
@@ -693,7 +707,7 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   }
   uint8_t tkey[MIRROR_MAX_KEY];
   int tk = tmpl_key(key, klen, qend, &pl, tkey);
-  size_t need = sizeof(mirror_entry) + (size_t)tk + (size_t)rlen + (size_t)slen + (size_t)glen + 2 * (size_t)t.np;
+  size_t need = sizeof(mirror_entry) + (size_t)tk + (size_t)rlen + (size_t)slen + (size_t)glen + 2 * (size_t)t.np + (size_t)ext_len;
   mirror_entry *e = mirror_insert(s, tkey, tk, mirror_hash(tkey, tk), need);
   if (e == NULL) return;
   e->rlen = (uint16_t)rlen;
@@ -701,13 +715,14 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   e->slen = (uint16_t)slen;
   e->glen = (uint16_t)glen;
   e->pcount = (uint16_t)t.np;
-  e->tflags = (w & W7_AFTER_STAR) ? 1 : 0;
+  e->tflags = ((w & W7_AFTER_STAR) ? 1 : 0) | ((w & W7_NSEC3) ? TMPL_NSEC3 : 0);
   entry_meta(e, (int)(w & W7_CELL) - 2, m);
   uint8_t *d = e->data + tk;
   memcpy(d, r, (size_t)rlen);
   memcpy(d + rlen, suffix, (size_t)slen);
   memcpy(d + rlen + slen, guards, (size_t)glen);
   memcpy(d + rlen + slen + glen, t.ptrs, 2 * (size_t)t.np);
+  memcpy(d + rlen + slen + glen + 2 * t.np, ext, (size_t)ext_len);
   s->tmpl_count++;
 }
 
@@ -716,7 +731,7 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
  * (contract point 5): placed under the same E of the same zone, S at a label start of the name, the label
  * before S not a guard, and the reply not longer than the learnt one unless it stays within 512 bytes.
  */
-static mirror_entry *tmpl_find(batch_sock *s, const mirror_probe *pr) {
+static mirror_entry *tmpl_find(batch_sock *s, mirror_probe *pr) {
   enc_place pl;
   const uint8_t *name = pr->key + 10;
   if (!enc_descend(&s->enc, name, &pl)) return NULL;
@@ -726,9 +741,29 @@ static mirror_entry *tmpl_find(batch_sock *s, const mirror_probe *pr) {
   if (e == NULL) return NULL;
   if ((e->tflags & 1) && !after_star(name + pl.n_off)) return NULL;
   int delta = pr->qend - e->qend;
-  int len = e->rlen + delta;
-  if ((delta > 0 && len > 512) || len > SEND_SLOT) return NULL;
+  int len = e->rlen + delta, grow = delta;
   const uint8_t *d = e->data + e->klen + e->rlen;
+  if (e->tflags & TMPL_NSEC3) {
+    /* The hole's block for this name (nsec3.h n3_place): the size rule on the reply with it. */
+    const uint8_t *ext = d + e->slen + e->glen + 2 * e->pcount;
+    int more = 0;
+    pr->n3_place = n3_place(&s->enc.zones[pl.zone].n3, name, pr->qend - 4 - 12, pl.n_off, s->enc.zones[pl.zone].apex_len, ext, &more);
+    if (pr->n3_place < 0) return NULL;
+    len += (ext[2] << 8 | ext[3]) + more;
+    grow += more;
+    /* Another name's block may be longer than the learnt one: the reply may still be what the engine sends
+     * whole, up to the payload it allows (answer/encode.ts: the query's EDNS size within 512 and
+     * limits.udpPayload; the query's only additional record its OPT, RFC 6891 §6.1.2). */
+    const uint8_t *k = pr->key + pr->qend - 2; /* the mirror key is the datagram from byte 2 */
+    int limit = 512;
+    if (s->enc.udp_payload > 0 && pr->key[8] == 0 && pr->key[9] == 1 && pr->klen >= pr->qend - 2 + 11 && k[0] == 0 && k[1] == 0 && k[2] == 41) {
+      int size = k[3] << 8 | k[4];
+      limit = size < s->enc.udp_payload ? size : s->enc.udp_payload;
+      if (limit < 512) limit = 512;
+    }
+    if (len <= limit) grow = 0;
+  }
+  if ((grow > 0 && len > 512) || len > SEND_SLOT) return NULL;
   int nlen = pr->qend - 4 - 12, s_at = nlen - e->slen;
   if (s_at < 0 || memcmp(name + s_at, d, e->slen) != 0) return NULL;
   int prev = -1, p = 0;
@@ -745,8 +780,8 @@ static mirror_entry *tmpl_find(batch_sock *s, const mirror_probe *pr) {
   return e;
 }
 
-/* Template e made the reply to query q (question ending at qend) into out: its length. */
-static int tmpl_write(const mirror_entry *e, const uint8_t *q, int qend, uint8_t *out) {
+/* Template e made the reply to query q (question ending at qend; pr its probe) into out: its length. */
+static int tmpl_write(const batch_sock *s, const mirror_entry *e, const mirror_probe *pr, const uint8_t *q, int qend, uint8_t *out) {
   const uint8_t *r = e->data + e->klen;
   int delta = qend - e->qend;
   memcpy(out, r, 12);
@@ -760,6 +795,10 @@ static int tmpl_write(const mirror_entry *e, const uint8_t *q, int qend, uint8_t
     int v = (((at[0] & 0x3f) << 8) | at[1]) + delta;
     at[0] = (uint8_t)(0xc0 | (v >> 8));
     at[1] = (uint8_t)v;
+  }
+  if (e->tflags & TMPL_NSEC3) {
+    const enc_zone *z = &s->enc.zones[e->data[1]];
+    return n3_fill(&z->n3, pr->n3_place, pp + 2 * e->pcount, pp, e->pcount, delta, qend, z->apex_len, out, e->rlen + delta);
   }
   return e->rlen + delta;
 }
@@ -1160,7 +1199,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
           uint8_t *out = s->nsend + nsend_used;
           int len = e->rlen;
           if (shaped) {
-            len = tmpl_write(e, q, pr->qend, out);
+            len = tmpl_write(s, e, pr, q, pr->qend, out);
             s->shaped++;
           } else {
             memcpy(out, e->data + e->klen, e->rlen);
@@ -1581,9 +1620,11 @@ static napi_value js_rrl(napi_env env, napi_callback_info info) {
 
 /* Lets go of the registered zones' arrays: no encloser replay until JS registers zones again. */
 static void enc_release(napi_env env, enc_set *e) {
-  for (int z = 0; z < e->n; z++)
+  for (int z = 0; z < e->n; z++) {
     for (int i = 0; i < ENC_ARRAYS; i++)
       if (e->zones[z].refs[i]) napi_delete_reference(env, e->zones[z].refs[i]);
+    n3_release(env, &e->zones[z].n3);
+  }
   free(e->zones);
   memset(e, 0, sizeof *e);
 }
@@ -1619,6 +1660,8 @@ static int enc_zone_of(napi_env env, napi_value zones, uint32_t z, enc_zone *out
   for (p = 0; out->apex[p] != 0; p += out->apex[p] + 1u) offs[labels++] = (uint32_t)p;
   while (labels > 0) h = hash_label(h, out->apex + offs[--labels]);
   out->apex_hash = h;
+  /* A signed NSEC3 zone's chain (optional `nsec3`, src/dnssec/serve/nsec3-replay.ts); malformed: the zone is. */
+  if (!n3_zone_of(env, o, &out->n3)) return 0;
   return 1;
 }
 
@@ -1629,8 +1672,8 @@ static int enc_zone_of(napi_env env, napi_value zones, uint32_t z, enc_zone *out
  * templates included. A malformed set throws and leaves encloser replay off.
  */
 static napi_value js_enclosers(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   batch_sock *s = unwrap(env, argv[0]);
   if (!s) return NULL;
@@ -1672,6 +1715,9 @@ static napi_value js_enclosers(napi_env env, napi_callback_info info) {
     }
     if (!dup) set.apex_slot[k] = (uint8_t)(z + 1); /* the first zone of an apex answers for it */
   }
+  /* The server's UDP payload limit: a template with an NSEC3 hole may grow up to what the engine would send in full. */
+  uint32_t payload = 0;
+  if (argc >= 3 && napi_get_value_uint32(env, argv[2], &payload) == napi_ok && payload >= 512 && payload <= SEND_SLOT) set.udp_payload = (int)payload;
   s->enc = set;
   return NULL;
 }

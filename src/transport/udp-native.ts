@@ -1,6 +1,7 @@
 // Loads the optional UDP batching addon (native/, built by scripts/build-native.mjs at install).
 import { createRequire } from 'node:module';
 import type { ReplayColumns, ReplayKey } from '../answer/replay.js';
+import type { Nsec3ReplayArena } from '../dnssec/serve/nsec3-replay.js';
 
 /** One batch socket as the addon returns it; the buffers are shared with C (layout in native/udp_batch.c). */
 export interface NativeUdpSocket {
@@ -48,6 +49,11 @@ export interface EncloserZone {
   readonly nodeName: Int32Array;
   readonly names: Uint8Array;
   readonly nodeFlags: Uint8Array;
+  /**
+   * A signed NSEC3 zone's chain (dnssec/serve/nsec3-replay.ts nsec3ReplayArena): replies marked with send meta
+   * word 7's bit 29 are learnt with a hole for the NSEC3 covering the next closer name, filled per replay.
+   */
+  readonly nsec3?: Nsec3ReplayArena;
 }
 
 export interface NativeUdp {
@@ -72,7 +78,7 @@ export interface NativeUdp {
    * The zones whose names below a closest encloser the addon answers from templates learnt from replies
    * JS marked (send meta word 7), at most 255; undefined: none. Each call empties the mirror and templates.
    */
-  enclosers(sock: NativeUdpSocket, zones: readonly EncloserZone[] | undefined): void;
+  enclosers(sock: NativeUdpSocket, zones: readonly EncloserZone[] | undefined, udpPayload?: number): void;
   /** Test hook: where encloser replay places `nameWire` — [zone slot, closest encloser node, next-closer label offset], or null. */
   encloserProbe(sock: NativeUdpSocket, nameWire: Uint8Array): [number, number, number] | null;
   /** [without a cell, cell, hits, …]: replies the mirror sent since the last call (answer/replay.ts). */
