@@ -160,6 +160,7 @@ export class QueryContext {
     this.qwire = undefined;
     this.settled = false;
     this.zoneResult = undefined;
+    this.encloserShape = 0;
     this.cacheMissHash = -1;
     this.cacheStore = false;
     this.zoneSlot = -1;
@@ -236,6 +237,12 @@ export class QueryContext {
   // Typed fields for the state the hot path keeps (a Map of StateKeys costs an allocation per query).
   /** The zone responder's lookup (answer/lookup.ts), for later hooks: logs, policies that act on a miss. */
   zoneResult: LookupResult | undefined = undefined;
+  /**
+   * Set by the zone responder: 0, or how its answer depends on the query name when it depends on it only
+   * through the closest encloser (answer/replay.ts SHAPE_*): the UDP addon may then answer other names
+   * below that encloser from the reply (Engine.lastShape).
+   */
+  encloserShape = 0;
   /** Set by the answer cache on a miss: the hash of the query's cache key (-1: not a cacheable miss). */
   cacheMissHash = -1;
   /** Set by the answer cache on a miss asked before (its "seen once" filter): the answer is to be stored. */

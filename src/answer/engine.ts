@@ -2,7 +2,7 @@
 import { QueryContext, type TransportInfo } from './context.js';
 import { encodeResponse } from './encode.js';
 import { Pipeline, type Verdict } from './pipeline.js';
-import { ReplayControl } from './replay.js';
+import { ReplayControl, shapeWord } from './replay.js';
 import type { Runtime } from './runtime.js';
 import type { Unit } from './unit.js';
 import { completeRuntime } from './units.js';
@@ -56,6 +56,12 @@ export class Engine {
    * may send again for a query with the same bytes — the answer's metrics cell + 2 (1: none).
    */
   lastReplay = 0;
+  /**
+   * After handle() returned a reply synchronously: 0, or — when the reply holds for any other name below
+   * the same closest encloser, asked with the same bytes otherwise (answer/replay.ts, encloser replay) —
+   * the answer's metrics cell + 2 (1: none), with SHAPE_AFTER_STAR when it holds only for names sorting after "*".
+   */
+  lastShape = 0;
   /** With lastReplay: the rrl bucket the reply was let through on (QueryContext.rrlA/rrlB/rrlRate). */
   lastRrlA = 0;
   lastRrlB = 0;
@@ -108,6 +114,7 @@ export class Engine {
     const verdict = (ctx.runtime.chain ?? this.pipeline).run(ctx);
     if (verdict instanceof Promise) {
       this.lastReplay = 0;
+      this.lastShape = 0;
       // The query goes on after this call: the context stays its, with the question's text made from
       // bytes the transport may reuse once this call returns.
       ctx.settle();
@@ -117,6 +124,7 @@ export class Engine {
     const mode = this.replay.mode;
     // Under a replay limit (rrl) only an answer rrl counted may be replayed: the transport checks its bucket.
     this.lastReplay = mode !== 0 && reply !== null && reply === ctx.cacheReply && (ctx.cacheCell >= 0 || mode === 1) && (this.replay.limit === undefined || ctx.rrlRate > 0) ? ctx.cacheCell + 2 : 0;
+    this.lastShape = mode === 1 && reply !== null ? shapeWord(ctx, reply, this.replay.limit !== undefined) : 0;
     this.lastRrlA = ctx.rrlA;
     this.lastRrlB = ctx.rrlB;
     this.lastRrlRate = ctx.rrlRate;

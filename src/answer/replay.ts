@@ -9,7 +9,7 @@
 // hands the transport its count (ReplayLimiting: rrl), which the transport then keeps for replays. A
 // transport empties what it keeps whenever the engine says so (a swap, a cache flush, an observer that
 // needs every query), which is when the answer cache itself forgets.
-import type { Chain, Runtime } from './context.js';
+import type { Chain, QueryContext, Runtime } from './context.js';
 
 /**
  * Units (by name) that, on an answer-cache hit, act the same for the same query bytes and count
@@ -89,6 +89,42 @@ export function chainReplayable(chain: Chain | undefined, runtime?: Runtime): { 
     limit = l;
   }
   return { ok: true, limit };
+}
+
+// Encloser replay: a reply for a name that does not exist depends on the name only through its closest
+// encloser E (RFC 4592) — an NXDOMAIN, a wildcard answer or NODATA — so the UDP addon answers the next
+// query for another name below E, with the same bytes otherwise, from it: the reply with the question's
+// name put in (docs: native/README.md). The zone responder says which of its answers are so
+// (QueryContext.encloserShape); the engine flags a reply (Engine.lastShape) only under the conditions of a
+// replay; the transport registers the zones whose arrays the addon may search for E (encloser-zones.ts).
+
+/** encloserShape: the answer depends on the name only through its closest encloser (and the query's other bytes). */
+export const SHAPE_ENCLOSER = 1;
+/** encloserShape: rrl counts it by the question name (a positive answer): under rrl, other names are other buckets. */
+export const SHAPE_NAMED_BUCKET = 2;
+/**
+ * encloserShape, and bit 30 of the send meta's word 7: the reply holds only for names whose label below
+ * the encloser sorts after "*" (RFC 4034 §6.1) — a signed wildcard answer whose NSEC is the wildcard's own.
+ */
+export const SHAPE_AFTER_STAR = 0x40000000;
+
+/**
+ * Engine.lastShape for `reply`, made from `ctx` by the chain just now (replays on, mode 1: no observer
+ * counts queries by cell — a reply for a longer name is longer than the one its cell would count): 0, or
+ * its cell + 2 (1: none) with SHAPE_AFTER_STAR. `limited`: replays must pass rrl.
+ */
+export function shapeWord(ctx: QueryContext, reply: Uint8Array, limited: boolean): number {
+  const s = ctx.encloserShape;
+  // A query answered per query (EDNS options, TSIG, another opcode) or an answer with random TTLs: never.
+  if (s === 0 || ctx.cacheMissHash < 0 || !ctx.response.cacheable) return 0;
+  if (limited && (ctx.rrlRate <= 0 || (s & SHAPE_NAMED_BUCKET) !== 0)) return 0;
+  // Written whole: not cut to TC, and no optional record left out for want of room (a shorter name's
+  // reply would hold it; the addon's size rule covers longer names).
+  const r = ctx.response;
+  if (reply.length < 12 || (reply[2]! & 2) !== 0) return 0;
+  if (((reply[6]! << 8) | reply[7]!) !== r.answer.length || ((reply[8]! << 8) | reply[9]!) !== r.authority.length) return 0;
+  if (((reply[10]! << 8) | reply[11]!) !== r.additional.length + (ctx.query.edns !== undefined ? 1 : 0)) return 0;
+  return (reply === ctx.cacheReply && ctx.cacheCell >= 0 ? ctx.cacheCell + 2 : 1) | (s & SHAPE_AFTER_STAR);
 }
 
 /** A transport's counts of replies it replayed: [without a cell, cell, hits, cell, hits, …], reset on each call. */

@@ -3,6 +3,7 @@
 import type { TransportInfo } from '../answer/context.js';
 import type { Engine } from '../answer/engine.js';
 import { addReplaySource, removeReplaySource, type ReplayLimit, type ReplaySource } from '../answer/replay.js';
+import { encloserZones } from './encloser-zones.js';
 import { listenUdp, type UdpListener } from './udp.js';
 import type { UdpConfig } from './udp-config.js';
 import { loadNativeUdp, type NativeUdp, type NativeUdpSocket, type NativeUdpStats } from './udp-native.js';
@@ -201,6 +202,8 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
       sendMeta[s + 4] = engine.lastRrlA;
       sendMeta[s + 5] = engine.lastRrlB;
       sendMeta[s + 6] = engine.lastRrlRate;
+      // A reply that holds for any name below the same closest encloser: the addon learns it as a template.
+      sendMeta[s + 7] = engine.lastShape;
       off += reply.length;
       replies++;
     }
@@ -234,6 +237,8 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
         shareLimit();
       }
       addon.mirror(replaying, on);
+      // The zones the addon may search for a name's closest encloser: the new runtime's (a swap resets).
+      addon.enclosers(replaying, on ? encloserZones(engine.runtime) : undefined);
     });
   } catch (e) {
     // An addon older than this code (a stale native build) fails here: the bound socket must not stay

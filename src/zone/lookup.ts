@@ -44,6 +44,15 @@ export interface LookupResult {
    * rrl counts such an answer by the closest encloser (modules/rrl/classify.ts). Absent: 0.
    */
   readonly wildcardLabels?: number;
+  /**
+   * The node of the query name's closest encloser E when the result depends on the name only through E
+   * (and the type): the name itself does not exist — NXDOMAIN, a wildcard answer or NODATA — and a wildcard
+   * CNAME's chain goes on through names that exist only (a target that does not exist could be another name
+   * below E, whose answer would differ). -1 otherwise: the name exists, lies below a cut or a DNAME, or the
+   * chain met a missing name or a loop. The UDP addon answers other names below E from such a reply
+   * (answer/replay.ts, encloser replay). Absent on results built by hand.
+   */
+  readonly encloserNode?: number;
 }
 
 export interface LookupOptions {
@@ -111,9 +120,11 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
   let lastWildcard = NO_WILDCARD;
   const lastClosest = NO_WILDCARD;
   let below = 0;
+  let encloser = NO_WILDCARD;
 
   for (let i = 0; ; i++) {
     const step = zoneStep(zone, name, qtype, opts, i === 0 ? qwire : undefined);
+    encloser = encloserAfter(st, step, i, encloser);
     if (i === 0 && (step.kind === 'answer' || step.kind === 'cname' || step.kind === 'nodata') && step.wildcard >= 0) below = labelsBelow(st, step.wildcard, qname, qwire);
     switch (step.kind) {
       case 'answer': {
@@ -122,7 +133,7 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
         if (step.sets.length === 1 && !ADDITIONAL_TYPES.has(st.b.setType[step.sets[0]!]!)) {
           // With no chain before it, an array of exactly the set's records (a push into [] gave room for 17).
           const records = answer.length === 0 ? st.answerRecordsExact(step.sets[0]!, step.owner) : st.answerRecords(step.sets[0]!, step.owner, answer);
-          return outcome(zone, 'answer', Rcode.NOERROR, true, records, authority, additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest, below);
+          return outcome(zone, 'answer', Rcode.NOERROR, true, records, authority, additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest, below, encloser);
         }
         const sets: { type: number; records: ResourceRecord[] }[] = [];
         if (answer === NONE) answer = [];
@@ -133,15 +144,15 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
           sets.push({ type: st.b.setType[set]!, records });
         }
         addAdditional(zone, sets, additional, step.owner);
-        return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest, below);
+        return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest, below, encloser);
       }
       // A negative answer's authority is the SOA alone (the zone's one shared array of it, Zone.negativeAuthority):
       // no chain before it has put anything there.
       case 'nodata':
-        return outcome(zone, 'nodata', Rcode.NOERROR, true, answer, zone.negativeAuthority(), additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest, below);
+        return outcome(zone, 'nodata', Rcode.NOERROR, true, answer, zone.negativeAuthority(), additional, wildcard || step.wildcard >= 0, 0, step.wildcard, lastClosest, below, encloser);
       case 'nxdomain':
         // RFC 6604 §3: after a chain, the rcode describes the last name looked up.
-        return outcome(zone, 'nxdomain', Rcode.NXDOMAIN, true, answer, zone.negativeAuthority(), additional, wildcard, 0, lastWildcard, step.closest, below);
+        return outcome(zone, 'nxdomain', Rcode.NXDOMAIN, true, answer, zone.negativeAuthority(), additional, wildcard, 0, lastWildcard, step.closest, below, encloser);
       case 'referral': {
         const ns = st.answerRecords(step.ns, st.nodeText(step.node));
         authority = [];
@@ -149,12 +160,12 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
         for (const r of ns) authority.push(r);
         const required = addGlue(zone, ns, additional);
         // A referral reached through a CNAME keeps AA: the CNAME itself is authoritative data.
-        return outcome(zone, 'referral', Rcode.NOERROR, answer.length > 0, answer, authority, additional, wildcard, required, lastWildcard, lastClosest, below);
+        return outcome(zone, 'referral', Rcode.NOERROR, answer.length > 0, answer, authority, additional, wildcard, required, lastWildcard, lastClosest, below, encloser);
       }
       case 'yxdomain':
         if (answer === NONE) answer = [];
         st.answerRecords(step.set, st.nodeText(step.node), answer);
-        return outcome(zone, 'yxdomain', Rcode.YXDOMAIN, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest, below);
+        return outcome(zone, 'yxdomain', Rcode.YXDOMAIN, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest, below, encloser);
       case 'cname':
       case 'dname': {
         if (answer === NONE) answer = [];
@@ -165,19 +176,21 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
         } else {
           // A DNAME that points below itself meets itself again: the same record never goes twice
           // into one section, so the chain ends here with what it has (NSD stops the same way).
-          if (dnamesSeen?.has(step.set)) return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest, below);
+          if (dnamesSeen?.has(step.set)) return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest, below, encloser);
           (dnamesSeen ??= new Set()).add(step.set);
           st.answerRecords(step.set, st.nodeText(step.node), answer);
           answer.push(step.cname);
         }
         // The synthesized CNAME answers a CNAME query itself (RFC 6672 §3.1): nothing to follow.
-        if (qtype === RRType.CNAME) return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest, below);
+        if (qtype === RRType.CNAME) return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest, below, encloser);
         (seen ??= new Set()).add(nameKey(text(name)));
         const target = step.target;
         // Chains are followed only inside the zone that answered, as NSD and Knot do: data from another
         // zone may have a different authority, and a loop or long chain ends the answer where it is.
         if (!zone.contains(target) || seen.has(nameKey(target)) || i >= MAX_CHAIN) {
-          return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest, below);
+          // A loop may close on the query name itself: a reply that spells it twice.
+          if (seen.has(nameKey(target))) encloser = NO_WILDCARD;
+          return outcome(zone, 'answer', Rcode.NOERROR, true, answer, authority, additional, wildcard, 0, lastWildcard, lastClosest, below, encloser);
         }
         name = target;
         lastWildcard = NO_WILDCARD;
@@ -191,8 +204,21 @@ export function lookupInZone(zone: Zone, qname: QName, qtype: number, opts: Look
  * The result of a lookup. A function of the module, not a closure in lookupInZone: a closure made the
  * lookup's variables live in a context object allocated per query, and every access to them go through it.
  */
-function outcome(zone: Zone, kind: LookupKind, rcode: number, aa: boolean, answer: ResourceRecord[], authority: ResourceRecord[], additional: ResourceRecord[], wildcard: boolean, requiredAdditional: number, wildcardNode: number, closestNode: number, wildcardLabels: number): LookupResult {
-  return new Outcome(kind, rcode, aa, answer, authority, additional, zone, wildcard, requiredAdditional, zone.store, wildcardNode, closestNode, wildcardLabels);
+function outcome(zone: Zone, kind: LookupKind, rcode: number, aa: boolean, answer: ResourceRecord[], authority: ResourceRecord[], additional: ResourceRecord[], wildcard: boolean, requiredAdditional: number, wildcardNode: number, closestNode: number, wildcardLabels: number, encloserNode: number): LookupResult {
+  return new Outcome(kind, rcode, aa, answer, authority, additional, zone, wildcard, requiredAdditional, zone.store, wildcardNode, closestNode, wildcardLabels, encloserNode);
+}
+
+/**
+ * LookupResult.encloserNode after step `i` of a lookup (`was`: after the steps before): the first step
+ * decides whether the query name is missing (its closest encloser, else -1); any later step on a missing
+ * name undoes it.
+ */
+function encloserAfter(st: CompiledStore, step: Step, i: number, was: number): number {
+  let enc = NO_WILDCARD;
+  if (step.kind === 'nxdomain') enc = step.closest;
+  else if ((step.kind === 'answer' || step.kind === 'nodata' || step.kind === 'cname') && step.wildcard >= 0) enc = st.b.nodeParent[step.wildcard]!;
+  if (i > 0) return enc >= 0 ? NO_WILDCARD : was;
+  return enc;
 }
 
 /**
@@ -205,6 +231,7 @@ class Outcome implements LookupResult {
   readonly #wildcardNode: number;
   readonly #closestNode: number;
   readonly #wildcardLabels: number;
+  readonly #encloserNode: number;
 
   constructor(
     public kind: LookupKind,
@@ -220,9 +247,11 @@ class Outcome implements LookupResult {
     wildcardNode: number,
     closestNode: number,
     wildcardLabels: number,
+    encloserNode: number,
   ) {
     this.#st = st;
     this.#wildcardLabels = wildcardLabels;
+    this.#encloserNode = encloserNode;
     this.#wildcardNode = wildcardNode;
     this.#closestNode = closestNode;
   }
@@ -247,6 +276,10 @@ class Outcome implements LookupResult {
 
   get wildcardLabels(): number {
     return this.#wildcardLabels;
+  }
+
+  get encloserNode(): number {
+    return this.#encloserNode;
   }
 }
 

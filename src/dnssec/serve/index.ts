@@ -32,6 +32,11 @@ interface Nsec3Entry {
   at: number;
 }
 
+/** DnssecIndex.nsecCoverBelow's answers. */
+export const COVER_BY_NAME = 0;
+export const COVER_BELOW_ANY = 1;
+export const COVER_AFTER_STAR = 2;
+
 /** Bound on remembered NSEC3 hashes and proofs per zone (each entry ~100 bytes). */
 const HASH_MEMO_MAX = 10000;
 
@@ -385,19 +390,30 @@ export class DnssecIndex {
    * under `enc` sorts after "*".
    */
   nsecCoverIndexBelow(name: LowerWireName, enc: number, wild: number): number {
+    return this.nsecCoverBelow(name, enc, wild) !== COVER_BY_NAME ? this.nsecWildcardCoverIndexNode(enc) : this.nsecCoverIndexWire(name);
+  }
+
+  /**
+   * How nsecCoverIndexBelow finds the NSEC covering `name` (same arguments): COVER_BELOW_ANY — the one
+   * covering "*." + enc, and so for every name below `enc` (nothing lies below it); COVER_AFTER_STAR — that
+   * one too, for every name whose label under `enc` sorts after "*" (the wildcard is enc's one child and
+   * has nothing below it); COVER_BY_NAME — searched by the name. The encloser replay (answer/replay.ts)
+   * reads it to tell whether a signed reply is the same for other names below `enc`.
+   */
+  nsecCoverBelow(name: LowerWireName, enc: number, wild: number): number {
     const kids = this.nodeShape();
     const k = kids[enc]!;
-    if (k === 0) return this.nsecWildcardCoverIndexNode(enc);
+    if (k === 0) return COVER_BELOW_ANY;
     if (k === 1 && wild >= 0 && kids[wild] === 0 && this.view.nodeParent(wild) === enc) {
       const d = this.nodeDepth![enc]!;
       const i = name.offs.length - d - 1;
       if (d >= 0 && i >= 0) {
         const p = name.offs[i]!;
         const c = name.wire[p + 1]!;
-        if (c > 0x2a || (c === 0x2a && name.wire[p]! > 1)) return this.nsecWildcardCoverIndexNode(enc);
+        if (c > 0x2a || (c === 0x2a && name.wire[p]! > 1)) return COVER_AFTER_STAR;
       }
     }
-    return this.nsecCoverIndexWire(name);
+    return COVER_BY_NAME;
   }
 
   /** nsecWildcardCoveringNode's place in the chain (-1 when the chain is empty). */

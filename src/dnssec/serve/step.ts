@@ -3,7 +3,7 @@
 import { nameKey, namesEqual, parentName } from '../../wire/name.js';
 import { Rcode, RRType, type ResourceRecord, type TargetRdata } from '../../wire/types.js';
 import type { LookupResult } from '../../zone/lookup.js';
-import { dnssecIndexOf, wildcardOf, type DnssecIndex, type LowerWireName } from './index.js';
+import { COVER_BELOW_ANY, COVER_BY_NAME, dnssecIndexOf, wildcardOf, type DnssecIndex, type LowerWireName } from './index.js';
 import { denialProof, type Denial } from './proofs.js';
 import { rawRdata, rrsigTypeCovered } from './rdata.js';
 import { attachRecordBlock, recordBlockOf, type RecordBlock } from '../../wire/record-block.js';
@@ -14,12 +14,17 @@ import { blockSection, blockSectionOf } from '../../wire/message.js';
  * Applies DNSSEC to a lookup's result in place (its section arrays are replaced, its records never
  * changed). Without DO nothing DNSSEC is added (RFC 3225 §3, RFC 4035 §3.2.1); the one change made
  * either way is that the owner names of NSEC3 records are not names of the zone (RFC 5155 §7.2.8).
+ * Returns how what it added depends on the query name below its closest encloser (DnssecIndex.nsecCoverBelow's
+ * values: COVER_BELOW_ANY when nothing added does — no DO, or an NSEC NXDOMAIN below a name without descendants —
+ * COVER_AFTER_STAR, COVER_BY_NAME for any proof found by the name and any case not told apart).
  */
-export function serveDnssec(result: LookupResult, qname: string, qtype: number, dnssecOk: boolean, qwire?: LowerWireName): void {
-  if (!result.zone) return;
+export function serveDnssec(result: LookupResult, qname: string, qtype: number, dnssecOk: boolean, qwire?: LowerWireName): number {
+  if (!result.zone) return COVER_BELOW_ANY;
   const idx = dnssecIndexOf(result.zone);
-  if (!idx) return;
+  if (!idx) return COVER_BELOW_ANY;
+  let below = COVER_BELOW_ANY;
   if ((result.kind === 'answer' || result.kind === 'nodata') && idx.isNsec3Owner(qname) && result.answer.every((r) => r.type === RRType.NSEC3 || r.type === RRType.RRSIG)) {
+    below = COVER_BY_NAME;
     // The hashed owner holds nothing but the NSEC3 and its RRSIG: it answers as a name that does not exist.
     result.kind = 'nxdomain';
     result.rcode = Rcode.NXDOMAIN;
@@ -30,8 +35,13 @@ export function serveDnssec(result: LookupResult, qname: string, qtype: number, 
     result.requiredAdditional = 0;
   }
   if (result.answer.some((r) => r.type === RRType.RRSIG)) result.answer = rrsigTtls(idx, result.answer);
-  if (!dnssecOk) return;
-  if (!signNegative(idx, result, qname, qtype, qwire) && !signWildcardAnswer(idx, result, qname, qwire)) signResult(idx, result, qname, qtype, qwire);
+  if (!dnssecOk) return below;
+  const negative = signNegative(idx, result, qname, qtype, qwire);
+  if (negative >= 0) return negative;
+  const wild = signWildcardAnswer(idx, result, qname, qwire);
+  if (wild >= 0) return wild;
+  signResult(idx, result, qname, qtype, qwire);
+  return COVER_BY_NAME;
 }
 
 /**
@@ -40,19 +50,20 @@ export function serveDnssec(result: LookupResult, qname: string, qtype: number, 
  * wildcard's RRSIGs with the name as owner and the TTL sent, the NSEC covering the name (or the NSEC3 covering
  * the next closer name) with its RRSIGs — with the wildcard's RRSIGs found by node and type (no name made as
  * text), the covering NSEC from the per-node tables where the zone allows (DnssecIndex.nsecCoverIndexBelow)
- * and the covering NSEC3 by its place in the chain. False for any other result.
+ * and the covering NSEC3 by its place in the chain. Returns how the proof depends on the name below the
+ * wildcard's parent (DnssecIndex.nsecCoverBelow), or -1 for any other result (nothing done).
  */
-function signWildcardAnswer(idx: DnssecIndex, result: LookupResult, qname: string, qwire: LowerWireName | undefined): boolean {
+function signWildcardAnswer(idx: DnssecIndex, result: LookupResult, qname: string, qwire: LowerWireName | undefined): number {
   const wnode = result.wildcardNode ?? -1;
   const src = result.answer;
   const denial = idx.denial;
-  if (wnode < 0 || qwire === undefined || result.kind !== 'answer' || src.length === 0 || result.authority.length !== 0 || result.additional.length !== 0 || denial === 'none') return false;
+  if (wnode < 0 || qwire === undefined || result.kind !== 'answer' || src.length === 0 || result.authority.length !== 0 || result.additional.length !== 0 || denial === 'none') return -1;
   const first = src[0]!;
-  if (first.type === RRType.RRSIG || !namesEqual(first.name, qname)) return false;
-  for (let k = 1; k < src.length; k++) if (src[k]!.type !== first.type || src[k]!.name !== first.name) return false;
+  if (first.type === RRType.RRSIG || !namesEqual(first.name, qname)) return -1;
+  for (let k = 1; k < src.length; k++) if (src[k]!.type !== first.type || src[k]!.name !== first.name) return -1;
   // NSEC3 (RFC 5155 §7.2.6): the NSEC3 covering the next closer name below the wildcard's parent, as signResult finds it.
   const n3 = denial === 'nsec3' ? idx.nsec3CoveringNextCloserAt(qname, idx.view.nodeParent(wnode), qwire) : -1;
-  if (denial === 'nsec3' && n3 < 0) return false;
+  if (denial === 'nsec3' && n3 < 0) return -1;
   const wsigs = wildcardSigs(idx, wnode, first.type);
   if (wsigs !== undefined) {
     const answer = src.slice();
@@ -60,8 +71,14 @@ function signWildcardAnswer(idx: DnssecIndex, result: LookupResult, qname: strin
     for (const s of wsigs) answer.push(s.name === first.name && s.ttl === first.ttl ? s : { ...s, name: first.name, ttl: first.ttl });
     result.answer = answer;
   }
-  result.authority = n3 >= 0 ? nsec3ProofSection(idx, n3) : nsecProofSection(idx, idx.nsecCoverIndexBelow(qwire, idx.view.nodeParent(wnode), wnode));
-  return true;
+  if (n3 >= 0) {
+    result.authority = nsec3ProofSection(idx, n3);
+    return COVER_BY_NAME;
+  }
+  const enc = idx.view.nodeParent(wnode);
+  const below = idx.nsecCoverBelow(qwire, enc, wnode);
+  result.authority = nsecProofSection(idx, below !== COVER_BY_NAME ? idx.nsecWildcardCoverIndexNode(enc) : idx.nsecCoverIndexWire(qwire));
+  return below;
 }
 
 /** The RRSIGs of a wildcard node's RRset of one type, by node and then type (few per wildcard). */
@@ -84,11 +101,12 @@ function wildcardSigs(idx: DnssecIndex, node: number, type: number): readonly Re
 /**
  * The common negative answer (NXDOMAIN or NODATA of the question's own name: nothing but the zone's SOA)
  * without grouping its sections: the SOA with its RRSIGs and the proof, each from sets built once. What
- * signResult gives for it. False for any other result.
+ * signResult gives for it. Returns how its proof depends on the name below its closest encloser
+ * (DnssecIndex.nsecCoverBelow), or -1 for any other result (nothing done).
  */
-function signNegative(idx: DnssecIndex, result: LookupResult, qname: string, qtype: number, qwire: LowerWireName | undefined): boolean {
+function signNegative(idx: DnssecIndex, result: LookupResult, qname: string, qtype: number, qwire: LowerWireName | undefined): number {
   const auth = result.authority;
-  if (result.answer.length !== 0 || result.additional.length !== 0 || auth.length !== 1 || auth[0] !== result.zone!.negativeSoa()) return false;
+  if (result.answer.length !== 0 || result.additional.length !== 0 || auth.length !== 1 || auth[0] !== result.zone!.negativeSoa()) return -1;
   const enc = result.closestNode ?? -1;
   if (result.kind === 'nxdomain' && enc >= 0 && idx.denial === 'nsec3') {
     // RFC 5155 §7.2.2 by places in the chain: what denialProof gives (the encloser's NSEC3, the one
@@ -97,22 +115,24 @@ function signNegative(idx: DnssecIndex, result: LookupResult, qname: string, qty
     const c = m >= 0 ? idx.nsec3CoveringNextCloserAt(qname, enc, qwire) : -1;
     if (c >= 0) {
       result.authority = nsec3NxdomainSection(idx, auth[0]!, m, c, idx.nsec3WildcardCoveringNodeAt(enc));
-      return true;
+      return COVER_BY_NAME;
     }
   }
   let d: Denial;
   if (result.kind === 'nxdomain' && qwire !== undefined && enc >= 0 && idx.denial === 'nsec') {
     // The common NXDOMAIN of an NSEC zone: the NSEC covering the name and the one covering the wildcard
     // (denialProof's case), found by their places in the chain, and the section made once per such pair.
-    result.authority = nsecNxdomainSection(idx, auth[0]!, idx.nsecCoverIndexBelow(qwire, enc, -1), idx.nsecWildcardCoverIndexNode(enc));
-    return true;
+    const below = idx.nsecCoverBelow(qwire, enc, -1);
+    const wild = idx.nsecWildcardCoverIndexNode(enc);
+    result.authority = nsecNxdomainSection(idx, auth[0]!, below !== COVER_BY_NAME ? wild : idx.nsecCoverIndexWire(qwire), wild);
+    return below;
   }
   if (result.kind === 'nxdomain') d = { kind: 'nxdomain', sname: qname, encloser: enc, wire: qwire };
-  else if (result.kind !== 'nodata') return false;
+  else if (result.kind !== 'nodata') return -1;
   else if (idx.view.exists(qname)) d = { kind: 'nodata', sname: qname, qtype };
   else d = { kind: 'wildcard-nodata', sname: qname, source: wildcardOf(idx.closestEncloser(qname)) };
   result.authority = negativeSection(idx, auth[0]!, denialProof(idx, d));
-  return true;
+  return COVER_BY_NAME;
 }
 
 /**

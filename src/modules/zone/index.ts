@@ -5,7 +5,9 @@ import { setSections, type QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../answer/unit.js';
 import { TTL_JITTER, zoneTtlJitter } from '../ttl-jitter/index.js';
 import { serveDnssec } from '../../dnssec/serve/step.js';
-import { dnssecIndexOf } from '../../dnssec/serve/index.js';
+import { COVER_AFTER_STAR, COVER_BELOW_ANY, COVER_BY_NAME, dnssecIndexOf } from '../../dnssec/serve/index.js';
+import { SHAPE_AFTER_STAR, SHAPE_ENCLOSER, SHAPE_NAMED_BUCKET } from '../../answer/replay.js';
+import type { LookupResult } from '../../zone/lookup.js';
 
 /** The lookup's options: ANY is answered minimally over UDP only (RFC 8482 §4.1). Made once, not per query. */
 const MINIMAL_ANY: LookupOptions = { minimalAny: true };
@@ -29,9 +31,10 @@ export function zoneResponder(): Unit {
       const result = lookupInZone(zone, q, q.type, ctx.transport.proto === 'udp' ? MINIMAL_ANY : FULL_ANY, ctx.questionWire());
       // RRSIGs and NSEC/NSEC3 proofs of a pre-signed zone, when the query set DO (src/dnssec/serve/).
       // The question's lower-cased wire form (asked again: valid only until another scan) spares the proofs text-to-wire work.
-      if (dnssecIndexOf(zone) !== undefined) serveDnssec(result, q.name, q.type, ctx.query.edns?.dnssecOk === true, ctx.questionWire());
+      const below = dnssecIndexOf(zone) !== undefined ? serveDnssec(result, q.name, q.type, ctx.query.edns?.dnssecOk === true, ctx.questionWire()) : COVER_BELOW_ANY;
       ctx.zoneResult = result;
       ctx.wildcardLabels = result.wildcardLabels ?? 0;
+      ctx.encloserShape = encloserShape(result, below);
       // The per-zone counter's slot (observe/metrics/zone-counts.ts). A DS query is answered by the
       // parent side but counted, as every query, under the deepest zone holding the name: left to the name match.
       if (q.type !== RRType.DS) ctx.zoneSlot = ctx.runtime.zones.slotOf(zone);
@@ -46,4 +49,19 @@ export function zoneResponder(): Unit {
       return ANSWERED;
     },
   };
+}
+
+/**
+ * QueryContext.encloserShape of a lookup's result (`below`: how its DNSSEC records depend on the name below
+ * the closest encloser, serveDnssec): 0 unless the name does not exist and nothing in the answer depends on
+ * it but the question and the owners spelt as it (answer/replay.ts).
+ */
+function encloserShape(result: LookupResult, below: number): number {
+  if ((result.encloserNode ?? -1) < 0 || below === COVER_BY_NAME) return 0;
+  let s = SHAPE_ENCLOSER;
+  // rrl buckets a positive answer by the question's name (modules/rrl/classify.ts), unless a wildcard
+  // stood for the name: then by the wildcard's parent, the closest encloser — the same for every name below it.
+  if (result.rcode === Rcode.NOERROR && result.answer.length > 0 && (result.wildcardLabels ?? 0) === 0) s |= SHAPE_NAMED_BUCKET;
+  if (below === COVER_AFTER_STAR) s |= SHAPE_AFTER_STAR;
+  return s;
 }
