@@ -138,12 +138,18 @@ test('the flag holds: a flagged reply is the reply for another name below the sa
   }
 });
 
-test('under rrl (the default): negative answers are flagged, a positive wildcard answer is not (its bucket is the name)', () => {
+test('under rrl (the default): flagged when let through — negative answers are counted by zone, wildcard answers by the wildcard\'s parent', () => {
   const engine = new Engine(runtime(''));
   assert.ok(engine.replay.limit !== undefined, 'rrl is on');
   assert.equal(kind(ask(engine, 'nx.t.lab.', RRType.A).shape), 'any name');
   assert.equal(kind(ask(engine, 'foo.wild.t.lab.', RRType.TXT).shape), 'any name', 'wildcard NODATA: by zone');
-  assert.equal(ask(engine, 'foo.wild.t.lab.', RRType.A).shape, 0, 'wildcard answer: by name');
+  assert.equal(kind(ask(engine, 'foo.wild.t.lab.', RRType.A).shape), 'any name', 'wildcard answer: by (E, type)');
+  assert.ok(engine.lastRrlRate > 0);
+  // Over the limit: slipped (TC) or dropped, never flagged.
+  const tight = new Engine(runtime('rrl: { responsesPerSecond: 1, nxdomainsPerSecond: 1, slip: 1 }\n'));
+  const shapes = Array.from({ length: 6 }, (_, i) => ask(tight, `n${i}.t.lab.`, RRType.A));
+  assert.ok(shapes.some((r) => (r.reply[2]! & 2) !== 0), 'slipped');
+  for (const r of shapes) if ((r.reply[2]! & 2) !== 0) assert.equal(r.shape, 0, 'a slip is not flagged');
 });
 
 test('an observer that counts queries by cell (metrics), or replays off: nothing flagged', () => {
