@@ -130,20 +130,32 @@ export function shapeWord(ctx: QueryContext, reply: Uint8Array, limited: boolean
 /** A transport's counts of replies it replayed: [without a cell, cell, hits, cell, hits, …], reset on each call. */
 export type ReplaySource = () => Float64Array;
 
-const sources = new Set<ReplaySource>();
+/** Each source with how many of its replies it made from encloser templates since it opened (cumulative), if it tells. */
+const sources = new Map<ReplaySource, (() => number) | undefined>();
 let total = 0;
+/** Replies made from encloser templates by sources since removed. */
+let shapedGone = 0;
 let withoutCell = 0;
 /** Hits per metrics cell not yet handed to the query metrics (takeReplayCells). */
 let pending = new Float64Array(0);
 
-export function addReplaySource(source: ReplaySource): void {
-  sources.add(source);
+/** `shaped`: how many of the source's replays it made from encloser templates so far (cumulative; part of what `source` counts). */
+export function addReplaySource(source: ReplaySource, shaped?: () => number): void {
+  sources.set(source, shaped);
 }
 
 /** Counts what the source replayed so far, then forgets it (a closed socket). */
 export function removeReplaySource(source: ReplaySource): void {
   drainSource(source);
+  shapedGone += sources.get(source)?.() ?? 0;
   sources.delete(source);
+}
+
+/** Of replayedTotal(): the replies made from a reply for another name below the same closest encloser (encloser replay). */
+export function shapedTotal(): number {
+  let n = shapedGone;
+  for (const shaped of sources.values()) n += shaped?.() ?? 0;
+  return n;
 }
 
 function drainSource(source: ReplaySource): void {
@@ -166,7 +178,7 @@ function drainSource(source: ReplaySource): void {
 }
 
 function drain(): void {
-  for (const s of sources) drainSource(s);
+  for (const s of sources.keys()) drainSource(s);
 }
 
 /** Replies replayed by every transport of this process since it started. */

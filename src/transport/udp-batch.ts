@@ -247,7 +247,7 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
     addon.close(replaying);
     throw e;
   }
-  addReplaySource(replays);
+  addReplaySource(replays, () => addon.stats(replaying).shaped);
   meta = new Int32Array(sock.recvMeta);
   metaBytes = new Uint8Array(sock.recvMeta);
   sendMeta = new Int32Array(sock.sendMeta);
