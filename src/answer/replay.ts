@@ -107,11 +107,16 @@ export const SHAPE_NAMED_BUCKET = 2;
  * the encloser sorts after "*" (RFC 4034 §6.1) — a signed wildcard answer whose NSEC is the wildcard's own.
  */
 export const SHAPE_AFTER_STAR = 0x40000000;
+/**
+ * encloserShape, and bit 29 of word 7: a signed NSEC3 reply whose one name-dependent part is the NSEC3 covering
+ * the next closer name (dnssec/serve COVER_NSEC3_HOLE): the addon learns it with a hole it fills per name.
+ */
+export const SHAPE_NSEC3_HOLE = 0x20000000;
 
 /**
  * Engine.lastShape for `reply`, made from `ctx` by the chain just now (replays on, mode 1: no observer
  * counts queries by cell — a reply for a longer name is longer than the one its cell would count): 0, or
- * its cell + 2 (1: none) with SHAPE_AFTER_STAR. `limited`: replays must pass rrl.
+ * its cell + 2 (1: none) with SHAPE_AFTER_STAR and SHAPE_NSEC3_HOLE. `limited`: replays must pass rrl.
  */
 export function shapeWord(ctx: QueryContext, reply: Uint8Array, limited: boolean): number {
   const s = ctx.encloserShape;
@@ -124,7 +129,7 @@ export function shapeWord(ctx: QueryContext, reply: Uint8Array, limited: boolean
   if (reply.length < 12 || (reply[2]! & 2) !== 0) return 0;
   if (((reply[6]! << 8) | reply[7]!) !== r.answer.length || ((reply[8]! << 8) | reply[9]!) !== r.authority.length) return 0;
   if (((reply[10]! << 8) | reply[11]!) !== r.additional.length + (ctx.query.edns !== undefined ? 1 : 0)) return 0;
-  return (reply === ctx.cacheReply && ctx.cacheCell >= 0 ? ctx.cacheCell + 2 : 1) | (s & SHAPE_AFTER_STAR);
+  return (reply === ctx.cacheReply && ctx.cacheCell >= 0 ? ctx.cacheCell + 2 : 1) | (s & (SHAPE_AFTER_STAR | SHAPE_NSEC3_HOLE));
 }
 
 /** A transport's counts of replies it replayed: [without a cell, cell, hits, cell, hits, …], reset on each call. */

@@ -5,6 +5,8 @@ import { derivedAuthorities } from '../answer/authority.js';
 import type { Runtime } from '../answer/context.js';
 import { isSubdomain, nameKey } from '../wire/name.js';
 import { wireName } from '../zone/compiled.js';
+import { dnssecIndexOf } from '../dnssec/serve/index.js';
+import { nsec3ReplayArena } from '../dnssec/serve/nsec3-replay.js';
 import type { EncloserZone } from './udp-native.js';
 
 /** The addon's limit: a zone's slot is one byte of a template's key (native/udp_batch.c). */
@@ -32,7 +34,10 @@ export function encloserZones(runtime: Runtime): readonly EncloserZone[] {
     if (other || names.some((k) => k !== apex && isSubdomain(k, apex))) continue;
     const b = a.zone.buffers;
     const w = wireName(apex);
-    out.push({ apex: w.wire.subarray(0, w.root + 1), index: b.index, nodeHash: b.nodeHash, nodeName: b.nodeName, names: b.names, nodeFlags: b.nodeFlags });
+    // A signed NSEC3 zone's chain, for the NSEC3 hole of its DO replies (made once per loaded zone).
+    const idx = dnssecIndexOf(a.zone);
+    const nsec3 = idx !== undefined ? nsec3ReplayArena(idx) : undefined;
+    out.push({ apex: w.wire.subarray(0, w.root + 1), index: b.index, nodeHash: b.nodeHash, nodeName: b.nodeName, names: b.names, nodeFlags: b.nodeFlags, ...(nsec3 !== undefined ? { nsec3 } : {}) });
   }
   zones = out;
   made.set(runtime, zones);

@@ -238,7 +238,7 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
       }
       addon.mirror(replaying, on);
       // The zones the addon may search for a name's closest encloser: the new runtime's (a swap resets).
-      addon.enclosers(replaying, on ? encloserZones(engine.runtime) : undefined);
+      addon.enclosers(replaying, on ? encloserZones(engine.runtime) : undefined, engine.runtime.config.limits.udpPayload);
     });
   } catch (e) {
     // An addon older than this code (a stale native build) fails here: the bound socket must not stay

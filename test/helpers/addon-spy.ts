@@ -13,7 +13,7 @@ export function addonWith(n: NativeUdp, over: Partial<NativeUdp>): NativeUdp {
     stats: (s) => n.stats(s),
     mirror: (s, on) => n.mirror(s, on),
     rrl: (s, limit) => n.rrl(s, limit),
-    enclosers: (s, zones) => n.enclosers(s, zones),
+    enclosers: (s, zones, udpPayload) => n.enclosers(s, zones, udpPayload),
     encloserProbe: (s, name) => n.encloserProbe(s, name),
     takeReplays: (s) => n.takeReplays(s),
     close: (s) => n.close(s),

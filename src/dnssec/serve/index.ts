@@ -36,6 +36,12 @@ interface Nsec3Entry {
 export const COVER_BY_NAME = 0;
 export const COVER_BELOW_ANY = 1;
 export const COVER_AFTER_STAR = 2;
+/**
+ * Not nsecCoverBelow's but serveDnssec's: a signed NSEC3 reply whose one part that depends on the name below
+ * the closest encloser is the NSEC3 covering the next closer name (with its RRSIGs), at another place of the
+ * chain than every other NSEC3 of the reply — the UDP addon fills that place in per name (native/nsec3.h).
+ */
+export const COVER_NSEC3_HOLE = 3;
 
 /** Bound on remembered NSEC3 hashes and proofs per zone (each entry ~100 bytes). */
 const HASH_MEMO_MAX = 10000;

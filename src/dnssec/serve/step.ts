@@ -3,7 +3,7 @@
 import { nameKey, namesEqual, parentName } from '../../wire/name.js';
 import { Rcode, RRType, type ResourceRecord, type TargetRdata } from '../../wire/types.js';
 import type { LookupResult } from '../../zone/lookup.js';
-import { COVER_BELOW_ANY, COVER_BY_NAME, dnssecIndexOf, wildcardOf, type DnssecIndex, type LowerWireName } from './index.js';
+import { COVER_BELOW_ANY, COVER_BY_NAME, COVER_NSEC3_HOLE, dnssecIndexOf, wildcardOf, type DnssecIndex, type LowerWireName } from './index.js';
 import { denialProof, type Denial } from './proofs.js';
 import { rawRdata, rrsigTypeCovered } from './rdata.js';
 import { attachRecordBlock, recordBlockOf, type RecordBlock } from '../../wire/record-block.js';
@@ -16,7 +16,9 @@ import { blockSection, blockSectionOf } from '../../wire/message.js';
  * either way is that the owner names of NSEC3 records are not names of the zone (RFC 5155 §7.2.8).
  * Returns how what it added depends on the query name below its closest encloser (DnssecIndex.nsecCoverBelow's
  * values: COVER_BELOW_ANY when nothing added does — no DO, or an NSEC NXDOMAIN below a name without descendants —
- * COVER_AFTER_STAR, COVER_BY_NAME for any proof found by the name and any case not told apart).
+ * COVER_AFTER_STAR, COVER_NSEC3_HOLE for an NSEC3 NXDOMAIN or wildcard answer whose one name-dependent record
+ * is the NSEC3 covering the next closer name, COVER_BY_NAME for any other proof found by the name and any case
+ * not told apart).
  */
 export function serveDnssec(result: LookupResult, qname: string, qtype: number, dnssecOk: boolean, qwire?: LowerWireName): number {
   if (!result.zone) return COVER_BELOW_ANY;
@@ -73,7 +75,8 @@ function signWildcardAnswer(idx: DnssecIndex, result: LookupResult, qname: strin
   }
   if (n3 >= 0) {
     result.authority = nsec3ProofSection(idx, n3);
-    return COVER_BY_NAME;
+    // The authority section is that one NSEC3 and its RRSIGs (RFC 5155 §7.2.6).
+    return COVER_NSEC3_HOLE;
   }
   const enc = idx.view.nodeParent(wnode);
   const below = idx.nsecCoverBelow(qwire, enc, wnode);
@@ -114,8 +117,11 @@ function signNegative(idx: DnssecIndex, result: LookupResult, qname: string, qty
     const m = idx.nsec3MatchingNodeAt(enc);
     const c = m >= 0 ? idx.nsec3CoveringNextCloserAt(qname, enc, qwire) : -1;
     if (c >= 0) {
-      result.authority = nsec3NxdomainSection(idx, auth[0]!, m, c, idx.nsec3WildcardCoveringNodeAt(enc));
-      return COVER_BY_NAME;
+      const w = idx.nsec3WildcardCoveringNodeAt(enc);
+      result.authority = nsec3NxdomainSection(idx, auth[0]!, m, c, w);
+      // The encloser's NSEC3 and the wildcard's are the same for every name below it; the next closer
+      // name's is the name's, unless it is one of those two (then it goes out once and stands for two).
+      return c !== m && c !== w ? COVER_NSEC3_HOLE : COVER_BY_NAME;
     }
   }
   let d: Denial;

@@ -5,8 +5,8 @@ import { setSections, type QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../answer/unit.js';
 import { TTL_JITTER, zoneTtlJitter } from '../ttl-jitter/index.js';
 import { serveDnssec } from '../../dnssec/serve/step.js';
-import { COVER_AFTER_STAR, COVER_BELOW_ANY, COVER_BY_NAME, dnssecIndexOf } from '../../dnssec/serve/index.js';
-import { SHAPE_AFTER_STAR, SHAPE_ENCLOSER, SHAPE_NAMED_BUCKET } from '../../answer/replay.js';
+import { COVER_AFTER_STAR, COVER_BELOW_ANY, COVER_BY_NAME, COVER_NSEC3_HOLE, dnssecIndexOf } from '../../dnssec/serve/index.js';
+import { SHAPE_AFTER_STAR, SHAPE_ENCLOSER, SHAPE_NAMED_BUCKET, SHAPE_NSEC3_HOLE } from '../../answer/replay.js';
 import type { LookupResult } from '../../zone/lookup.js';
 
 /** The lookup's options: ANY is answered minimally over UDP only (RFC 8482 §4.1). Made once, not per query. */
@@ -63,5 +63,6 @@ function encloserShape(result: LookupResult, below: number): number {
   // stood for the name: then by the wildcard's parent, the closest encloser — the same for every name below it.
   if (result.rcode === Rcode.NOERROR && result.answer.length > 0 && (result.wildcardLabels ?? 0) === 0) s |= SHAPE_NAMED_BUCKET;
   if (below === COVER_AFTER_STAR) s |= SHAPE_AFTER_STAR;
+  if (below === COVER_NSEC3_HOLE) s |= SHAPE_NSEC3_HOLE;
   return s;
 }
