@@ -218,15 +218,22 @@ typedef struct {
 } batch_sock;
 
 /* FNV-1a, then murmur3's finalizer: FNV's low bits (the table index) mix poorly on their own. */
-static uint32_t mirror_hash(const uint8_t *k, int n) {
-  uint32_t h = 0x811c9dc5u;
+static inline uint32_t fnv_more(uint32_t h, const uint8_t *k, int n) {
   for (int i = 0; i < n; i++) h = (h ^ k[i]) * 0x01000193u;
+  return h;
+}
+
+static inline uint32_t hash_final(uint32_t h) {
   h ^= h >> 16;
   h *= 0x85ebca6bu;
   h ^= h >> 13;
   h *= 0xc2b2ae35u;
   h ^= h >> 16;
   return h | 1; /* 0 marks an empty slot */
+}
+
+static uint32_t mirror_hash(const uint8_t *k, int n) {
+  return hash_final(fnv_more(0x811c9dc5u, k, n));
 }
 
 /*
@@ -306,7 +313,13 @@ typedef struct mirror_probe {
   uint32_t hash;
   uint32_t slot;    /* where the probe stands */
   mirror_entry *e;  /* the entry at slot whose hash matches, NULL if the probe reached an empty slot */
-  int n3_place;     /* the NSEC3 chain place tmpl_find chose for a template's hole */
+  /* The encloser template's probe after a mirror miss (tmpl_probe_batch), the same way: tk 0 when none. */
+  int tk;
+  enc_place pl;
+  uint32_t thash, tslot;
+  mirror_entry *te;
+  int n3_place;     /* the NSEC3 chain place tmpl_fits chose for a template's hole */
+  uint8_t thead[TMPL_KEY_HEAD]; /* the template key's head (tmpl_head); the rest is key's after the name */
   uint8_t key[MIRROR_MAX_KEY];
 } mirror_probe;
 
@@ -534,17 +547,22 @@ static inline int after_star(const uint8_t *l) {
 }
 
 /*
- * The template key of a query whose mirror key is mkey (klen bytes, question ending at qend in the
- * datagram) placed at pl: marker, zone slot, E's node, whether n sorts after "*", the header bytes of the
- * mirror key, then the mirror key after the name (qtype, qclass, the rest of the datagram).
+ * The head of the template key of a query whose mirror key is mkey, placed at pl: marker, zone slot, E's
+ * node, whether n sorts after "*", the header bytes of the mirror key. The key goes on with the mirror key
+ * after the name (qtype, qclass, the rest of the datagram: tmpl_key).
  */
-static int tmpl_key(const uint8_t *mkey, int klen, int qend, const enc_place *pl, uint8_t *out) {
-  int rest = qend - 4 - 2; /* the name's end in mirror-key coordinates */
+static void tmpl_head(const uint8_t *mkey, const enc_place *pl, uint8_t *out) {
   out[0] = TMPL_MARK;
   out[1] = (uint8_t)pl->zone;
   memcpy(out + 2, &pl->node, 4);
   out[6] = (uint8_t)after_star(mkey + 10 + pl->n_off);
   memcpy(out + 7, mkey, 10);
+}
+
+/* The whole template key into out (qend: the question's end in the datagram); its length. */
+static int tmpl_key(const uint8_t *mkey, int klen, int qend, const enc_place *pl, uint8_t *out) {
+  int rest = qend - 4 - 2; /* the name's end in mirror-key coordinates */
+  tmpl_head(mkey, pl, out);
   memcpy(out + TMPL_KEY_HEAD, mkey + rest, (size_t)(klen - rest));
   return TMPL_KEY_HEAD + klen - rest;
 }
@@ -727,19 +745,46 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
 }
 
 /*
- * The template for the query whose mirror probe is pr (its name lower-cased in pr->key), if one fits
- * (contract point 5): placed under the same E of the same zone, S at a label start of the name, the label
- * before S not a guard, and the reply not longer than the learnt one unless it stays within 512 bytes.
+ * A batch's template lookups, made like the mirror's (mirror_probe_batch) and after them: each datagram
+ * the mirror has no reply for is placed under its closest encloser, its template key hashed and its slot
+ * prefetched; then each slot's entry is prefetched; tmpl_finish compares. The misses overlap.
  */
-static mirror_entry *tmpl_find(batch_sock *s, mirror_probe *pr) {
-  enc_place pl;
+static void tmpl_probe_batch(batch_sock *s, int n) {
+  mirror_probe *probes = s->probes;
+  for (int i = 0; i < n; i++) {
+    mirror_probe *pr = &probes[i];
+    pr->tk = 0;
+    if (pr->klen < 0 || mirror_probe_finish(s, pr) != NULL || !enc_descend(&s->enc, pr->key + 10, &pr->pl)) continue;
+    tmpl_head(pr->key, &pr->pl, pr->thead);
+    int rest = pr->qend - 6;
+    pr->thash = hash_final(fnv_more(fnv_more(0x811c9dc5u, pr->thead, TMPL_KEY_HEAD), pr->key + rest, pr->klen - rest));
+    pr->tslot = pr->thash & (MIRROR_SLOTS - 1);
+    __builtin_prefetch(&s->slots[pr->tslot]);
+    pr->tk = 1;
+  }
+  for (int i = 0; i < n; i++) {
+    mirror_probe *pr = &probes[i];
+    if (!pr->tk) continue;
+    pr->te = NULL;
+    for (uint32_t k = pr->tslot; s->slots[k].hash != 0; k = (k + 1) & (MIRROR_SLOTS - 1)) {
+      if (s->slots[k].hash == pr->thash) {
+        pr->tslot = k;
+        pr->te = entry_at(s, s->slots[k].off);
+        prefetch_entry(pr->te);
+        break;
+      }
+    }
+  }
+}
+
+/*
+ * Whether template e fits the query of pr (contract point 5): S at a label start of its name, the label
+ * before S not a guard, n after "*" if the template says so, and the reply not longer than the learnt one
+ * unless it stays within 512 bytes.
+ */
+static int tmpl_fits(const batch_sock *s, const mirror_entry *e, mirror_probe *pr) {
   const uint8_t *name = pr->key + 10;
-  if (!enc_descend(&s->enc, name, &pl)) return NULL;
-  uint8_t tkey[MIRROR_MAX_KEY];
-  int tk = tmpl_key(pr->key, pr->klen, pr->qend, &pl, tkey);
-  mirror_entry *e = mirror_lookup(s, tkey, tk, mirror_hash(tkey, tk));
-  if (e == NULL) return NULL;
-  if ((e->tflags & 1) && !after_star(name + pl.n_off)) return NULL;
+  if ((e->tflags & 1) && !after_star(name + pr->pl.n_off)) return 0;
   int delta = pr->qend - e->qend;
   int len = e->rlen + delta, grow = delta;
   const uint8_t *d = e->data + e->klen + e->rlen;
@@ -747,8 +792,8 @@ static mirror_entry *tmpl_find(batch_sock *s, mirror_probe *pr) {
     /* The hole's block for this name (nsec3.h n3_place): the size rule on the reply with it. */
     const uint8_t *ext = d + e->slen + e->glen + 2 * e->pcount;
     int more = 0;
-    pr->n3_place = n3_place(&s->enc.zones[pl.zone].n3, name, pr->qend - 4 - 12, pl.n_off, s->enc.zones[pl.zone].apex_len, ext, &more);
-    if (pr->n3_place < 0) return NULL;
+    pr->n3_place = n3_place(&s->enc.zones[pr->pl.zone].n3, name, pr->qend - 4 - 12, pr->pl.n_off, s->enc.zones[pr->pl.zone].apex_len, ext, &more);
+    if (pr->n3_place < 0) return 0;
     len += (ext[2] << 8 | ext[3]) + more;
     grow += more;
     /* Another name's block may be longer than the learnt one: the reply may still be what the engine sends
@@ -763,21 +808,42 @@ static mirror_entry *tmpl_find(batch_sock *s, mirror_probe *pr) {
     }
     if (len <= limit) grow = 0;
   }
-  if ((grow > 0 && len > 512) || len > SEND_SLOT) return NULL;
+  if ((grow > 0 && len > 512) || len > SEND_SLOT) return 0;
   int nlen = pr->qend - 4 - 12, s_at = nlen - e->slen;
-  if (s_at < 0 || memcmp(name + s_at, d, e->slen) != 0) return NULL;
+  if (s_at < 0 || memcmp(name + s_at, d, e->slen) != 0) return 0;
   int prev = -1, p = 0;
   while (p < s_at) {
     prev = p;
     p += name[p] + 1;
   }
-  if (p != s_at) return NULL;
+  if (p != s_at) return 0;
   if (prev >= 0) {
     int gl = name[prev] + 1;
     for (const uint8_t *g = d + e->slen, *gend = g + e->glen; g < gend; g += g[0] + 1)
-      if (g[0] + 1 == gl && memcmp(g, name + prev, (size_t)gl) == 0) return NULL;
+      if (g[0] + 1 == gl && memcmp(g, name + prev, (size_t)gl) == 0) return 0;
   }
-  return e;
+  return 1;
+}
+
+/* The template for pr's query (its probe made by tmpl_probe_batch) if there is one and it fits, or NULL. */
+static mirror_entry *tmpl_finish(batch_sock *s, mirror_probe *pr) {
+  if (!pr->tk) return NULL;
+  int rest = pr->qend - 6, rlen = pr->klen - rest;
+  while (pr->te != NULL) {
+    mirror_entry *e = pr->te;
+    if (e->klen == TMPL_KEY_HEAD + rlen && memcmp(e->data, pr->thead, TMPL_KEY_HEAD) == 0 &&
+        memcmp(e->data + TMPL_KEY_HEAD, pr->key + rest, (size_t)rlen) == 0)
+      return tmpl_fits(s, e, pr) ? e : NULL;
+    pr->te = NULL;
+    for (uint32_t k = (pr->tslot + 1) & (MIRROR_SLOTS - 1); s->slots[k].hash != 0; k = (k + 1) & (MIRROR_SLOTS - 1)) {
+      if (s->slots[k].hash == pr->thash) {
+        pr->tslot = k;
+        pr->te = entry_at(s, s->slots[k].off);
+        break;
+      }
+    }
+  }
+  return NULL;
 }
 
 /* Template e made the reply to query q (question ending at qend; pr its probe) into out: its length. */
@@ -1172,6 +1238,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     size_t nsend_used = 0;
     int mirror = s->mirror_on && s->mirror_count > 0;
     if (mirror) mirror_probe_batch(s, r);
+    /* Templates are looked for only after the mirror missed (the hit path does nothing more). */
+    int templates = mirror && s->tmpl_count > 0 && s->enc.n > 0;
+    if (templates) tmpl_probe_batch(s, r);
     /* The batch's arrival in ms since the epoch, as JS's Date.now() (answer/clock.ts) reads it. */
     double now = 0;
     if (mirror && s->rrl.on) {
@@ -1191,7 +1260,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         const uint8_t *q = s->recv + (size_t)i * STRIDE;
         mirror_entry *e = pr->klen < 0 ? NULL : mirror_probe_finish(s, pr);
         /* No reply for these bytes: one for the names under the same closest encloser, if learnt. */
-        int shaped = e == NULL && pr->klen >= 0 && s->tmpl_count > 0 && (e = tmpl_find(s, pr)) != NULL;
+        int shaped = e == NULL && templates && (e = tmpl_finish(s, pr)) != NULL;
         /* Under rrl, a replay without credit in its bucket is JS's to limit (or to make the bucket for). */
         if (e != NULL && s->rrl.on && !rrl_pass(&s->rrl, e, &s->raddr[i], now)) e = NULL;
         if (e != NULL) {
