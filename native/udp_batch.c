@@ -420,16 +420,6 @@ static mirror_entry *mirror_insert(batch_sock *s, const uint8_t *key, int klen, 
   return e;
 }
 
-/* The entry of key (klen bytes, hash h), or NULL: one probe, not overlapped (mirror_probe_batch's way is for the hit path). */
-static mirror_entry *mirror_lookup(batch_sock *s, const uint8_t *key, int klen, uint32_t h) {
-  if (s->slots == NULL) return NULL;
-  for (uint32_t i = h & (MIRROR_SLOTS - 1); s->slots[i].hash != 0; i = (i + 1) & (MIRROR_SLOTS - 1)) {
-    mirror_entry *e = entry_at(s, s->slots[i].off);
-    if (s->slots[i].hash == h && e->klen == klen && memcmp(e->data, key, (size_t)klen) == 0) return e;
-  }
-  return NULL;
-}
-
 /* The rrl bucket and metrics cell of a reply's send meta m (words 3 or 7 give the cell). */
 static void entry_meta(mirror_entry *e, int cell, const int32_t *m) {
   e->cell = cell;
@@ -1770,7 +1760,7 @@ static napi_value js_enclosers(napi_env env, napi_callback_info info) {
     set.n = (int)z + 1; /* its references are released with the set */
     if (!ok) {
       enc_release(env, &set);
-      char msg[160];
+      char msg[256];
       snprintf(msg, sizeof msg, "fluxdns_udp: enclosers(handle, zones): zone %u is malformed (apex a wire name; index, nodeHash, nodeName, names, nodeFlags typed arrays of a compiled zone)", z);
       napi_throw_type_error(env, NULL, msg);
       return NULL;
