@@ -160,17 +160,19 @@ describe('encloser replay: signed NSEC3 replies with the covering NSEC3 filled i
     await withListener(engine, async (stats, ask) => {
       let id = 1;
       const kinds = new Map<string, number>();
-      for (const type of [RRType.A, RRType.TXT])
+      for (const type of [RRType.A, RRType.TXT, RRType.MX])
         for (let k = 0; k < 120; k++) {
-          const base = ['', 'wild.', 'h3.', 'ent.', 'deep.ent.'][k % 5]!;
+          // MX below wild.: a wildcard NODATA (the wildcard has TXT and A).
+          const base = type === RRType.MX ? (k % 2 === 0 ? 'wild.' : '') : ['', 'wild.', 'h3.', 'ent.', 'deep.ent.'][k % 5]!;
           const name = `${k % 2 === 0 ? 'Q' : 'q'}${k}z${(k * 31) % 97}.${base}${Z}`;
           const q = new Uint8Array(encodeMessage(queryMessage(name, type, { id: id++, edns: 1232, dnssecOk: true })));
           const before = stats().shaped;
           assert.deepEqual(await ask(q), ref.handle(q, info), `${name} type ${type}`);
-          if (stats().shaped > before) kinds.set(base, (kinds.get(base) ?? 0) + 1);
+          const kind = type === RRType.MX ? `${base}MX` : base;
+          if (stats().shaped > before) kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
         }
-      // NXDOMAIN below the apex, below a host, below an empty non-terminal, and wildcard answers: each from C.
-      for (const base of ["", "wild.", "h3.", "ent.", "deep.ent."]) assert.ok((kinds.get(base) ?? 0) > 20, `${base || 'apex'}: shaped ${kinds.get(base) ?? 0} of 48`);
+      // NXDOMAIN below the apex, below a host, below an empty non-terminal, wildcard answers and NODATA: each from C.
+      for (const kind of ['', 'wild.', 'h3.', 'ent.', 'deep.ent.', 'wild.MX', 'MX']) assert.ok((kinds.get(kind) ?? 0) > 20, `${kind || 'apex'}: shaped ${kinds.get(kind) ?? 0} of 48 or 60`);
     });
   });
 

@@ -32,6 +32,11 @@ const LABEL = 32;
  * a name). Built once per loaded zone, on the first registration with the addon.
  */
 export const NSEC3_ARENA_MAX = 64 << 20;
+/**
+ * Above this many iterations no arena (RFC 9276 §3.2: validators may treat the zone as bogus): the addon
+ * refuses more than 2500 (native/nsec3.c n3_zone_of), and a zone it refused would turn encloser replay off.
+ */
+const ITERATIONS_MAX = 500;
 
 const arenas = new WeakMap<DnssecIndex, Nsec3ReplayArena | null>();
 
@@ -56,7 +61,7 @@ function buildArena(idx: DnssecIndex, max: number): Nsec3ReplayArena | undefined
   const p = idx.nsec3Param;
   const places = idx.nsec3Count;
   // The root zone's owners end in the root label, not a pointer: not worth a second block format.
-  if (idx.denial !== 'nsec3' || p === undefined || p.algorithm !== NSEC3_SHA1 || places === 0 || idx.origin === '.') return undefined;
+  if (idx.denial !== 'nsec3' || p === undefined || p.algorithm !== NSEC3_SHA1 || p.iterations > ITERATIONS_MAX || places === 0 || idx.origin === '.') return undefined;
   const originKey = nameKey(idx.origin);
   // First pass: sizes and checks (every owner a hashed label right below the apex, all RDATA in wire form).
   let size = 0;

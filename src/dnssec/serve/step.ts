@@ -16,7 +16,7 @@ import { blockSection, blockSectionOf } from '../../wire/message.js';
  * either way is that the owner names of NSEC3 records are not names of the zone (RFC 5155 §7.2.8).
  * Returns how what it added depends on the query name below its closest encloser (DnssecIndex.nsecCoverBelow's
  * values: COVER_BELOW_ANY when nothing added does — no DO, or an NSEC NXDOMAIN below a name without descendants —
- * COVER_AFTER_STAR, COVER_NSEC3_HOLE for an NSEC3 NXDOMAIN or wildcard answer whose one name-dependent record
+ * COVER_AFTER_STAR, COVER_NSEC3_HOLE for an NSEC3 NXDOMAIN, wildcard answer or NODATA whose one name-dependent record
  * is the NSEC3 covering the next closer name, COVER_BY_NAME for any other proof found by the name and any case
  * not told apart).
  */
@@ -137,8 +137,11 @@ function signNegative(idx: DnssecIndex, result: LookupResult, qname: string, qty
   else if (result.kind !== 'nodata') return -1;
   else if (idx.view.exists(qname)) d = { kind: 'nodata', sname: qname, qtype };
   else d = { kind: 'wildcard-nodata', sname: qname, source: wildcardOf(idx.closestEncloser(qname)) };
-  result.authority = negativeSection(idx, auth[0]!, denialProof(idx, d));
-  return COVER_BY_NAME;
+  const proof = denialProof(idx, d);
+  result.authority = negativeSection(idx, auth[0]!, proof);
+  // An NSEC3 wildcard NODATA (RFC 5155 §7.2.5): the encloser's NSEC3, the one covering the next closer name
+  // and the wildcard's own, three distinct records — only the second depends on the name below the encloser.
+  return d.kind === 'wildcard-nodata' && idx.denial === 'nsec3' && proof.length === 3 ? COVER_NSEC3_HOLE : COVER_BY_NAME;
 }
 
 /**
