@@ -18,6 +18,7 @@ import { ModuleSet } from '../answer/units.js';
 import type { Runtime } from '../answer/runtime.js';
 import type { TransportInfo } from '../answer/context.js';
 import { listenUdpBatch } from './udp-batch.js';
+import { attackCounters } from '../observe/attack-counters.js';
 import { loadNativeUdp, type EncloserZone, type NativeUdpSocket } from './udp-native.js';
 import { addonWith } from '../../test/helpers/addon-spy.js';
 
@@ -287,4 +288,44 @@ test('a burst: template replies, mirror hits and engine answers in the same batc
       c.sock.close();
     }
   });
+});
+
+test('rrl on: a template reply spends its bucket (the zone\'s NXDOMAIN bucket) as the rrl unit would; without credit the engine limits', async () => {
+  needNative();
+  // The listener as the server runs it: the engine marks encloser-determined replies itself (Engine.lastShape).
+  const loaded = parseConfigText('limits: { udpPayload: 1232 }\nrrl: { responsesPerSecond: 2, slip: 2 }', 't.yaml');
+  const set = new ZoneSet([zoneOf('e.lab.', ZONE)]);
+  const { authorities, chain } = new ModuleSet().load(loaded, set);
+  const rt: Runtime = { config: loaded.config, zones: set, generation: 51, authorities, chain };
+  const engine = new Engine(rt);
+  const counters = attackCounters.rrl!;
+  const l = listenUdpBatch(native!, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
+  const c = await client();
+  try {
+    // Three NXDOMAINs half a second apart (within the bucket's credit): the first is learnt as a template,
+    // the next two come from it; a second more fills the bucket (two credits) again.
+    for (let i = 0; i < 3; i++) {
+      const q = query(`learn${i}.e.lab.`, RRType.A, 1 + i, undefined);
+      assert.equal((await c.ask(l.port, q))[3]! & 0xf, 3, 'NXDOMAIN');
+      await new Promise((r) => setTimeout(r, 550));
+    }
+    assert.ok(l.stats!().shaped >= 1, 'templates in use');
+    await new Promise((r) => setTimeout(r, 500));
+    const before = { ...counters };
+    const shaped = l.stats!().shaped;
+    const got: Uint8Array[] = [];
+    const on = (m: Buffer) => got.push(new Uint8Array(m));
+    c.sock.on('message', on);
+    for (let i = 0; i < 20; i++) c.sock.send(query(`burst${i}.E.lab.`, RRType.A, 100 + i, undefined), l.port, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 400));
+    c.sock.off('message', on);
+    const truncated = got.filter((m) => (m[2]! & 2) !== 0).length;
+    // Two credits: two template replies; the 18 others go to the engine, whose rrl unit limits them (slip 2).
+    assert.deepEqual({ answered: got.length - truncated, truncated, dropped: 20 - got.length }, { answered: 2, truncated: 9, dropped: 9 });
+    assert.equal(l.stats!().shaped - shaped, 2, 'the two answers were made from the template');
+    assert.deepEqual({ ok: counters.ok - before.ok, slipped: counters.slipped - before.slipped, dropped: counters.dropped - before.dropped }, { ok: 2, slipped: 9, dropped: 9 });
+  } finally {
+    c.sock.close();
+    await l.close();
+  }
 });
