@@ -27,9 +27,10 @@ export interface Nsec3ReplayArena {
 /** An NSEC3 owner's hashed label: base32hex of a SHA-1 digest (RFC 5155 §3.3). */
 const LABEL = 32;
 /**
- * The largest arena built (a zone whose blocks need more keeps its NSEC3 answers in JS): some 250 bytes a
- * place with ECDSA signatures, so 64 MiB is a chain of about 250,000 names (a 1M-record zone of four records
- * a name). Built once per loaded zone, on the first registration with the addon.
+ * The largest arena built (a zone whose blocks need more keeps its NSEC3 answers in JS): 184 bytes a place
+ * for the bench's 20,000-record zone signed by dnssec-signzone with ECDSA P-256 (16,239 places, 2.99 MB,
+ * built in 147 ms), so 64 MiB is a chain of some 360,000 names. Built once per loaded zone, on the first
+ * registration with the addon.
  */
 export const NSEC3_ARENA_MAX = 64 << 20;
 /**
