@@ -1,0 +1,95 @@
+// Encloser replay of signed NSEC3 replies in real fluxdns processes (native/nsec3.c, the NSEC3 hole): a server
+// with the UDP addon answers DO queries for names that do not exist — NXDOMAIN, wildcard answers, wildcard
+// NODATA — from templates whose covering NSEC3 the addon hashes, finds and fills in, and every reply must be
+// byte for byte what fluxdns answers without the addon (udp.batching: off). Zones signed by dnssec-signzone
+// (salt, iterations) and ldns-signzone (opt-out, with an unsigned delegation and an ENT above it only).
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { controlRequest } from '../../src/control/client.js';
+import type { FamilyJson } from '../../src/observe/metrics/family.js';
+import { encodeMessage, queryMessage } from '../../src/wire/message.js';
+import { RRType } from '../../src/wire/types.js';
+import { freePort } from '../helpers/ports.js';
+import { stopAll } from '../helpers/proc.js';
+import { startFluxdns } from '../helpers/servers.js';
+import { udpExchange } from '../helpers/udp.js';
+import { signZone } from '../helpers/dnssec-chain.js';
+
+after(() => stopAll());
+
+const TEXT = `$TTL 300
+@ SOA ns hostmaster 1 3600 600 86400 60
+  NS ns
+ns A 198.51.100.1
+www A 203.0.113.5
+*.wild A 203.0.113.9
+*.wild TXT "wild text"
+*.wc CNAME www
+a.b.ent A 203.0.113.2
+ins NS ns.elsewhere.example.
+x.optent NS ns.elsewhere.example.
+dn DNAME www.n3r.lab.
+${Array.from({ length: 40 }, (_, i) => `h${i} A 203.0.113.${100 + i}`).join('\n')}
+`;
+
+async function shaped(socket: string): Promise<number> {
+  const r = await controlRequest(socket, { cmd: 'stats' });
+  assert.ok(r.ok, 'ctl stats');
+  const families = (r.data as { families: FamilyJson[] }).families;
+  return families.find((f) => f.name === 'fluxdns_answer_cache_shaped_total')?.values[0]?.value ?? 0;
+}
+
+async function serve(dir: string, name: string, zone: { name: string; file: string }, batching: boolean): Promise<{ port: number; socket: string }> {
+  const port = await freePort();
+  const socket = join(dir, `${name}.sock`);
+  const yaml = [
+    'listen:',
+    `  - { proto: udp, address: "127.0.0.1:${port}" }`,
+    `  - { proto: tcp, address: "127.0.0.1:${port}" }`,
+    'rrl: off',
+    batching ? '' : 'udp: { batching: off }',
+    `control: { socket: ${JSON.stringify(socket)} }`,
+    'zones:',
+    `  - { name: ${zone.name}, file: ${JSON.stringify(zone.file)} }`,
+    '',
+  ].join('\n');
+  await startFluxdns(yaml, port, zone.name);
+  return { port, socket };
+}
+
+const ENCLOSERS = ['', 'wild.', 'wc.', 'ent.', 'b.ent.', 'www.', 'h7.', 'ins.', 'optent.', 'dn.'];
+const LABELS = ['a', 'zz', 'hostmaster', 'ns', 'Mixed-Case', '!', '*x', 'h1', 'q'.repeat(60), 'deep.er'];
+
+for (const [mode, o] of [
+  ['nsec3', { salt: 'c0ffee', iterations: 3 }],
+  ['ldns-nsec3-optout', {}],
+] as const) {
+  test(`NSEC3 hole, ${mode}: every DO reply byte-identical to fluxdns without the addon, most made in C`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fluxdns-encloser-n3-'));
+    const signed = signZone(dir, 'n3r.lab.', TEXT, mode, o);
+    const zone = { name: 'n3r.lab.', file: signed.file };
+    const [withAddon, reference] = await Promise.all([serve(dir, 'addon', zone, true), serve(dir, 'reference', zone, false)]);
+    let id = 1;
+    let compared = 0;
+    const mismatches: string[] = [];
+    for (let round = 0; round < 3; round++)
+      for (const type of [RRType.A, RRType.TXT, RRType.MX])
+        for (const e of ENCLOSERS)
+          for (const l of LABELS) {
+            const name = `${l}${round > 0 ? round : ''}.${e}n3r.lab.`;
+            const q = new Uint8Array(encodeMessage(queryMessage(name, type, { id: id++ & 0xffff, edns: round === 2 ? 4096 : 1232, dnssecOk: true })));
+            const [a, b] = await Promise.all([udpExchange(q, withAddon.port), udpExchange(q, reference.port)]);
+            assert.ok(a && b, `${name} ${type}: replies from both`);
+            compared++;
+            if (!a.equals(b)) mismatches.push(`${name} type ${type}: ${a.toString('hex')} != ${b.toString('hex')}`);
+          }
+    assert.deepEqual(mismatches.slice(0, 3), [], `${mismatches.length} of ${compared} replies differ`);
+    const made = await shaped(withAddon.socket);
+    assert.ok(made > compared / 3, `replies made from templates: ${made} of ${compared}`);
+    console.log(`NSEC3 hole ${mode}: ${made} of ${compared} replies from templates`);
+    assert.equal(await shaped(reference.socket), 0, 'the reference has no addon');
+  });
+}
