@@ -215,6 +215,11 @@ typedef struct {
   double shaped;            /* replies made here from an encloser template (also counted in replayed) */
   enc_set enc;              /* the zones registered for encloser replay (js_enclosers) */
   int tmpl_count;           /* templates among the mirror's entries */
+  /* The exact mirror keys asked before (seen_mark): SEEN_SLOTS 16-bit tags, direct-mapped by the key's hash,
+   * NULL until first used, emptied with the mirror. A template reply to a key seen before goes into the
+   * mirror as well (promote), so a repeated name becomes a plain mirror hit. */
+  uint16_t *seen;
+  int seen_used;
 } batch_sock;
 
 /* FNV-1a, then murmur3's finalizer: FNV's low bits (the table index) mix poorly on their own. */
@@ -282,9 +287,15 @@ static uint8_t *huge_map(size_t size) {
   return (uint8_t *)start;
 }
 
+#define SEEN_SLOTS (1 << 16)
+
 static void mirror_clear(batch_sock *s) {
   /* Counted even when there is nothing to drop: replies JS made before it may not be kept after it. */
   s->mirror_gen++;
+  if (s->seen_used) {
+    memset(s->seen, 0, SEEN_SLOTS * sizeof *s->seen);
+    s->seen_used = 0;
+  }
   if (s->slots == NULL || s->mirror_count == 0) return;
   memset(s->slots, 0, MIRROR_SLOTS * sizeof *s->slots);
   /* The entries' memory goes back (a full mirror refills it; a reload may leave it idle for long). */
@@ -292,6 +303,20 @@ static void mirror_clear(batch_sock *s) {
   s->arena_used = 0;
   s->mirror_count = 0;
   s->tmpl_count = 0;
+}
+
+/*
+ * Whether the mirror key with hash h (hash_final: bit 0 set) was seen before, marking it seen. The slot is
+ * the hash's high 16 bits and the tag its low 16, so two keys are confused only when their whole hashes
+ * are equal; a slot holds the last key that took it (a forgotten key is only promoted on its next ask).
+ */
+static int seen_mark(batch_sock *s, uint32_t h) {
+  if (s->seen == NULL && (s->seen = calloc(SEEN_SLOTS, sizeof *s->seen)) == NULL) return 0;
+  uint16_t *t = &s->seen[h >> 16], tag = (uint16_t)h;
+  if (*t == tag) return 1;
+  *t = tag;
+  s->seen_used = 1;
+  return 0;
 }
 
 static inline mirror_entry *entry_at(batch_sock *s, uint32_t off) {
@@ -319,6 +344,13 @@ typedef struct mirror_probe {
   uint32_t thash, tslot;
   mirror_entry *te;
   int n3_place;     /* the NSEC3 chain place tmpl_fits chose for a template's hole */
+  /* A template reply to a key seen before, to be kept as a mirror entry after the batch's lookups
+   * (on_readable: an insert may empty the mirror, which later probes of the batch still point into). */
+  int promote;
+  uint32_t pout;    /* the reply's offset in nsend, its length, the template's cell and rrl bucket */
+  int plen;
+  int32_t pcell;
+  uint32_t prrl_a, prrl_b, prrl_rate;
   uint8_t thead[TMPL_KEY_HEAD]; /* the template key's head (tmpl_head); the rest is key's after the name */
   uint8_t key[MIRROR_MAX_KEY];
 } mirror_probe;
@@ -353,6 +385,7 @@ static void mirror_probe_batch(batch_sock *s, int n) {
   mirror_probe *probes = s->probes;
   for (int i = 0; i < n; i++) {
     mirror_probe *pr = &probes[i];
+    pr->promote = 0;
     if (s->rmsgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
       pr->klen = -1;
       continue;
@@ -630,7 +663,10 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   uint8_t key[MIRROR_MAX_KEY];
   int qend;
   int klen = mirror_key(q, qlen, key, &qend);
-  if (klen < 0 || rlen < qend || rlen > SEND_SLOT || (r[2] & 0x02) || memcmp(r + 12, q + 12, (size_t)(qend - 12)) != 0) return;
+  if (klen < 0) return;
+  /* Asked once: its next ask, answered from a template, also goes into the mirror (on_readable). */
+  seen_mark(s, mirror_hash(key, klen));
+  if (rlen < qend || rlen > SEND_SLOT || (r[2] & 0x02) || memcmp(r + 12, q + 12, (size_t)(qend - 12)) != 0) return;
   enc_place pl;
   if (!enc_descend(&s->enc, key + 10, &pl)) return;
   if ((w & W7_AFTER_STAR) && !after_star(key + 10 + pl.n_off)) return;
@@ -1224,7 +1260,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       return;
     }
     if (r == 0) return;
-    int kept = 0, nh = 0;
+    int kept = 0, nh = 0, promote = 0;
     size_t nsend_used = 0;
     int mirror = s->mirror_on && s->mirror_count > 0;
     if (mirror) mirror_probe_batch(s, r);
@@ -1260,6 +1296,18 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
           if (shaped) {
             len = tmpl_write(s, e, pr, q, pr->qend, out);
             s->shaped++;
+            /* A name asked before (a repeated NXDOMAIN or wildcard name): its exact reply joins the
+             * mirror, so the next ask is a plain hit (no descent, no template fit, no copy with moves). */
+            if (seen_mark(s, pr->hash)) {
+              pr->promote = 1;
+              pr->pout = (uint32_t)nsend_used;
+              pr->plen = len;
+              pr->pcell = e->cell;
+              pr->prrl_a = e->rrl_a;
+              pr->prrl_b = e->rrl_b;
+              pr->prrl_rate = e->rrl_rate;
+              promote++;
+            }
           } else {
             memcpy(out, e->data + e->klen, e->rlen);
             memcpy(out + 12, q + 12, (size_t)(e->qend - 12));
@@ -1302,6 +1350,20 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       m[3] = 0;
       kept++;
     }
+    for (int i = 0; promote > 0 && i < r; i++) {
+      const mirror_probe *pr = &s->probes[i];
+      if (!pr->promote) continue;
+      promote--;
+      mirror_entry *e = mirror_insert(s, pr->key, pr->klen, pr->hash, sizeof(mirror_entry) + (size_t)pr->klen + (size_t)pr->plen);
+      if (e == NULL) continue;
+      e->rlen = (uint16_t)pr->plen;
+      e->qend = (uint16_t)pr->qend;
+      e->cell = pr->pcell;
+      e->rrl_a = pr->prrl_a;
+      e->rrl_b = pr->prrl_b;
+      e->rrl_rate = pr->prrl_rate;
+      memcpy(e->data + pr->klen, s->nsend + pr->pout, (size_t)pr->plen);
+    }
     s->received += kept + nh;
     if (kept > 0) call_js(s, kept, nh);
     else if (nh > 0) {
@@ -1314,6 +1376,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
 
 static void free_sock(batch_sock *s) {
   mirror_clear(s);
+  free(s->seen);
   if (s->slots != NULL) munmap(s->slots, HUGE_PAGE);
   if (s->arena != NULL) munmap(s->arena, MIRROR_ARENA);
   free(s->nsend);

@@ -231,6 +231,35 @@ test('a guard: the SOA RNAME label as next-closer label is the engine\'s (its co
   });
 });
 
+test('a repeated name leaves the template path: its second template reply joins the mirror, the third ask is a plain mirror hit', async () => {
+  const rt = runtime([zoneOf('e.lab.', ZONE)]);
+  const engine = new Engine(rt);
+  const ref = new Engine(rt);
+  await withShapingListener(engine, async (_port, stats, ask) => {
+    // Templates for the apex (NXDOMAIN) and the wildcard, learnt from other names.
+    for (const name of ['seed.e.lab.', 'seed.w.e.lab.']) await ask(query(name, RRType.A, 1, undefined));
+    for (const [k, name] of ['never.e.lab.', 'Never.W.e.lab.'].entries()) {
+      const got: { shaped: number; replayed: number }[] = [];
+      for (let i = 0; i < 4; i++) {
+        const before = stats();
+        const q = query(i % 2 ? name.toUpperCase() : name, RRType.A, 100 + 10 * k + i, undefined, i !== 2);
+        assert.deepEqual(await ask(q), ref.handle(q, info), `${name} ask ${i + 1}`);
+        const after = stats();
+        got.push({ shaped: after.shaped - before.shaped, replayed: after.replayed - before.replayed });
+      }
+      // Asks 1 and 2 from the template (the second seen before: kept), 3 and 4 exact mirror hits.
+      assert.deepEqual(got, [{ shaped: 1, replayed: 1 }, { shaped: 1, replayed: 1 }, { shaped: 0, replayed: 1 }, { shaped: 0, replayed: 1 }], name);
+    }
+    // A name the engine answered first (the template learnt from it): a mirror hit by its third ask at the latest.
+    for (let i = 0; i < 3; i++) {
+      const q = query('first.c.e.lab.', RRType.TXT, 200 + i, { payload: 1232, do: false });
+      const before = stats();
+      assert.deepEqual(await ask(q), ref.handle(q, info));
+      if (i === 2) assert.deepEqual([stats().shaped - before.shaped, stats().replayed - before.replayed], [0, 1], 'first.c ask 3');
+    }
+  });
+});
+
 test('a swap that adds a name under a learnt encloser: the new name is answered from the new zone at once', async () => {
   const modules = new ModuleSet();
   const rt = runtime([zoneOf('e.lab.', ZONE)], 1, modules);
