@@ -59,6 +59,10 @@
 #define MIRROR_SLOTS (1 << 17) /* open addressing, at most half full */
 #define MIRROR_MAX (MIRROR_SLOTS / 2)
 #define MIRROR_MAX_KEY 512
+/* Encloser templates share the mirror's table and arena but may fill only half of each: a flood over many
+ * enclosers would otherwise fill the mirror again and again, and every emptying drops the hot exact
+ * entries with it. At the cap no template is learnt until the mirror is next emptied. */
+#define TMPL_MAX (MIRROR_MAX / 2)
 /*
  * Where the mirror lives: its slots (hash and entry offset, one 8-byte load a probe) in one 2 MiB-aligned
  * mapping, and its entries one after the other in an arena (entries go only all at once, in mirror_clear),
@@ -70,6 +74,7 @@
 #define HUGE_PAGE ((size_t)2 << 20)
 #define MIRROR_ARENA ((size_t)32 << 20)
 #define ENTRY_ALIGN 64 /* an entry starts a cache line: its first lines are the ones prefetched */
+#define TMPL_ARENA (MIRROR_ARENA / 2) /* see TMPL_MAX */
 
 typedef struct {
   uint32_t hash; /* 0: empty */
@@ -215,6 +220,7 @@ typedef struct {
   double shaped;            /* replies made here from an encloser template (also counted in replayed) */
   enc_set enc;              /* the zones registered for encloser replay (js_enclosers) */
   int tmpl_count;           /* templates among the mirror's entries */
+  size_t tmpl_bytes;        /* their share of the arena */
   /* The exact mirror keys asked before (seen_mark): SEEN_SLOTS 16-bit tags, direct-mapped by the key's hash,
    * NULL until first used, emptied with the mirror. A template reply to a key seen before goes into the
    * mirror as well (promote), so a repeated name becomes a plain mirror hit. */
@@ -303,6 +309,7 @@ static void mirror_clear(batch_sock *s) {
   s->arena_used = 0;
   s->mirror_count = 0;
   s->tmpl_count = 0;
+  s->tmpl_bytes = 0;
 }
 
 /*
@@ -666,6 +673,7 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   if (klen < 0) return;
   /* Asked once: its next ask, answered from a template, also goes into the mirror (on_readable). */
   seen_mark(s, mirror_hash(key, klen));
+  if (s->tmpl_count >= TMPL_MAX || s->tmpl_bytes >= TMPL_ARENA) return;
   if (rlen < qend || rlen > SEND_SLOT || (r[2] & 0x02) || memcmp(r + 12, q + 12, (size_t)(qend - 12)) != 0) return;
   enc_place pl;
   if (!enc_descend(&s->enc, key + 10, &pl)) return;
@@ -768,6 +776,7 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   memcpy(d + rlen + slen + glen, t.ptrs, 2 * (size_t)t.np);
   memcpy(d + rlen + slen + glen + 2 * t.np, ext, (size_t)ext_len);
   s->tmpl_count++;
+  s->tmpl_bytes += (need + ENTRY_ALIGN - 1) & ~(size_t)(ENTRY_ALIGN - 1);
 }
 
 /*

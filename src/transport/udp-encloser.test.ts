@@ -15,6 +15,7 @@ import { encodeMessage, queryMessage } from '../wire/message.js';
 import { RRType } from '../wire/types.js';
 import { Engine } from '../answer/engine.js';
 import { ModuleSet } from '../answer/units.js';
+import { serverAnswerCache } from '../modules/cache/index.js';
 import type { Runtime } from '../answer/runtime.js';
 import type { TransportInfo } from '../answer/context.js';
 import { listenUdpBatch } from './udp-batch.js';
@@ -257,6 +258,58 @@ test('a repeated name leaves the template path: its second template reply joins 
       assert.deepEqual(await ask(q), ref.handle(q, info));
       if (i === 2) assert.deepEqual([stats().shaped - before.shaped, stats().replayed - before.replayed], [0, 1], 'first.c ask 3');
     }
+  });
+});
+
+test('templates fill at most half the mirror: 70,000 learnt (more than the mirror holds) leave the hot exact entries replayed', async () => {
+  // The server's answer cache (admits a name on its second ask): the flood's names, asked once, make no
+  // exact entries, only templates.
+  const rt = runtime([zoneOf('e.lab.', ZONE)], 1, new ModuleSet({ answerCache: serverAnswerCache() }));
+  const engine = new Engine(rt);
+  const ref = new Engine(rt);
+  await withShapingListener(engine, async (port, stats, ask) => {
+    // Hot exact entries: names that exist, asked until the mirror answers them.
+    const hot = ['www.e.lab.', 'ns.e.lab.', 'mx.e.lab.'].map((name, i) => query(name, RRType.A, 10 + i, undefined));
+    for (let round = 0; round < 3; round++) for (const q of hot) await ask(q);
+    const hits = async (): Promise<number> => {
+      const before = stats();
+      for (const q of hot) assert.deepEqual(await ask(q), ref.handle(q, info));
+      const after = stats();
+      assert.equal(after.shaped, before.shaped);
+      return after.replayed - before.replayed;
+    };
+    assert.equal(await hits(), hot.length, 'the hot names are mirror hits');
+    // 70,000 template keys (60,000 qtypes without EDNS, 10,000 with; a new NXDOMAIN name each, so no answer
+    // cache hit makes it an exact entry): each a template, more than the mirror's 65,536 entries.
+    const c = await client();
+    try {
+      const total = 70000, burst = 250;
+      for (let at = 0; at < total; at += burst) {
+        let got = 0;
+        const done = new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => reject(new Error(`${got} of ${burst} replies at ${at}`)), 5000);
+          const on = () => {
+            if (++got === burst) {
+              clearTimeout(t);
+              c.sock.off('message', on);
+              resolve();
+            }
+          };
+          c.sock.on('message', on);
+        });
+        for (let i = at; i < at + burst; i++)
+          c.sock.send(query(`f${i}.e.lab.`, 1024 + (i % 60000), i & 0xffff, i < 60000 ? undefined : { payload: 1232, do: false }), port, '127.0.0.1');
+        await done;
+      }
+    } finally {
+      c.sock.close();
+    }
+    assert.equal(await hits(), hot.length, 'still mirror hits after the flood');
+    // The templates learnt before the cap still answer.
+    const before = stats().shaped;
+    const q = query('other.e.lab.', 1024, 7, undefined);
+    assert.deepEqual(await ask(q), ref.handle(q, info));
+    assert.equal(stats().shaped - before, 1, 'from a template');
   });
 });
 
