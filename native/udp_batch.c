@@ -133,7 +133,11 @@ static void rrl_release(napi_env env, rrl_share *r);
 /* Word 7's bit 29: helper n3c's (an NSEC3 hole); not learnt here. */
 #define W7_NSEC3 0x20000000u
 #define TMPL_NSEC3 2 /* tflags: the template has an NSEC3 hole (nsec3.h) */
-#define W7_CELL 0x1fffffffu
+/* Word 7's bit 28 (replay mode 2: an observer counts replays by cell, whose length is the learnt reply's):
+ * replay only for a name as long as the learnt one. */
+#define W7_SAME_LEN 0x10000000u
+#define TMPL_SAME_LEN 4 /* tflags */
+#define W7_CELL 0x0fffffffu
 #define TMPL_MARK 0xff /* a template key's first byte; a mirror key's is at most 7 (mirror_key) */
 #define TMPL_KEY_HEAD 17 /* mark, zone slot, E node (4), after-"*", header bytes 2..11 */
 #define TMPL_MAX_GUARDS 1024
@@ -678,6 +682,8 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   enc_place pl;
   if (!enc_descend(&s->enc, key + 10, &pl)) return;
   if ((w & W7_AFTER_STAR) && !after_star(key + 10 + pl.n_off)) return;
+  /* An NSEC3 hole's block varies in length by name: no length to keep the cell exact (JS never marks both). */
+  if ((w & W7_SAME_LEN) && (w & W7_NSEC3)) return;
   tmpl_scan t; /* 8 KiB: a reply of 4096 bytes has at most 2048 names and pointers */
   t.name_end = qend - 4;
   t.qend = qend;
@@ -767,7 +773,7 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   e->slen = (uint16_t)slen;
   e->glen = (uint16_t)glen;
   e->pcount = (uint16_t)t.np;
-  e->tflags = ((w & W7_AFTER_STAR) ? 1 : 0) | ((w & W7_NSEC3) ? TMPL_NSEC3 : 0);
+  e->tflags = ((w & W7_AFTER_STAR) ? 1 : 0) | ((w & W7_NSEC3) ? TMPL_NSEC3 : 0) | ((w & W7_SAME_LEN) ? TMPL_SAME_LEN : 0);
   entry_meta(e, (int)(w & W7_CELL) - 2, m);
   uint8_t *d = e->data + tk;
   memcpy(d, r, (size_t)rlen);
@@ -821,6 +827,8 @@ static int tmpl_fits(const batch_sock *s, const mirror_entry *e, mirror_probe *p
   const uint8_t *name = pr->key + 10;
   if ((e->tflags & 1) && !after_star(name + pr->pl.n_off)) return 0;
   int delta = pr->qend - e->qend;
+  /* The metrics cell counts the learnt length (W7_SAME_LEN). */
+  if ((e->tflags & TMPL_SAME_LEN) && delta != 0) return 0;
   int len = e->rlen + delta, grow = delta;
   const uint8_t *d = e->data + e->klen + e->rlen;
   if (e->tflags & TMPL_NSEC3) {

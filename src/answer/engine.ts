@@ -59,7 +59,8 @@ export class Engine {
   /**
    * After handle() returned a reply synchronously: 0, or — when the reply holds for any other name below
    * the same closest encloser, asked with the same bytes otherwise (answer/replay.ts, encloser replay) —
-   * the answer's metrics cell + 2 (1: none), with SHAPE_AFTER_STAR when it holds only for names sorting after "*".
+   * the answer's metrics cell + 2 (1: none), with SHAPE_AFTER_STAR when it holds only for names sorting after "*"
+   * (and, in replay mode 2, SHAPE_SAME_LENGTH: only for names as long, so the reply has its cell's length).
    */
   lastShape = 0;
   /** With lastReplay: the rrl bucket the reply was let through on (QueryContext.rrlA/rrlB/rrlRate). */
@@ -124,7 +125,7 @@ export class Engine {
     const mode = this.replay.mode;
     // Under a replay limit (rrl) only an answer rrl counted may be replayed: the transport checks its bucket.
     this.lastReplay = mode !== 0 && reply !== null && reply === ctx.cacheReply && (ctx.cacheCell >= 0 || mode === 1) && (this.replay.limit === undefined || ctx.rrlRate > 0) ? ctx.cacheCell + 2 : 0;
-    this.lastShape = mode === 1 && reply !== null ? shapeWord(ctx, reply, this.replay.limit !== undefined) : 0;
+    this.lastShape = mode !== 0 && reply !== null ? shapeWord(ctx, reply, this.replay.limit !== undefined, mode === 2) : 0;
     this.lastRrlA = ctx.rrlA;
     this.lastRrlB = ctx.rrlB;
     this.lastRrlRate = ctx.rrlRate;

@@ -10,6 +10,7 @@
 // transport empties what it keeps whenever the engine says so (a swap, a cache flush, an observer that
 // needs every query), which is when the answer cache itself forgets.
 import type { Chain, QueryContext, Runtime } from './context.js';
+import { cellOf } from '../observe/metrics/cells.js';
 
 /**
  * Units (by name) that, on an answer-cache hit, act the same for the same query bytes and count
@@ -112,23 +113,48 @@ export const SHAPE_AFTER_STAR = 0x40000000;
  * the next closer name (dnssec/serve COVER_NSEC3_HOLE): the addon learns it with a hole it fills per name.
  */
 export const SHAPE_NSEC3_HOLE = 0x20000000;
+/**
+ * Bit 28 of word 7 (replay mode 2, an observer counts replays by cell): the addon replays the template only
+ * for names as long as the learnt one, so the reply has the length its cell counts (qtype, rcode and zone
+ * are the template's for every name below E).
+ */
+export const SHAPE_SAME_LENGTH = 0x10000000;
 
 /**
- * Engine.lastShape for `reply`, made from `ctx` by the chain just now (replays on, mode 1: no observer
- * counts queries by cell — a reply for a longer name is longer than the one its cell would count): 0, or
- * its cell + 2 (1: none) with SHAPE_AFTER_STAR and SHAPE_NSEC3_HOLE. `limited`: replays must pass rrl.
+ * The metrics cell of a reply (observe/metrics/cells.ts): what a replay of it counts. -1 (counted field by
+ * field) when no file zone answered: the metrics then find the zone from the name, per query.
  */
-export function shapeWord(ctx: QueryContext, reply: Uint8Array, limited: boolean): number {
+export function replyCell(ctx: QueryContext, wire: Uint8Array): number {
+  const zone = ctx.zoneSlot >= 0 ? ctx.runtime.zones.zones[ctx.zoneSlot] : undefined;
+  const qe = ctx.query.questionEnd;
+  if (zone === undefined || qe <= 12 || wire.length < 12) return -1;
+  const raw = ctx.raw;
+  return cellOf((raw[qe - 4]! << 8) | raw[qe - 3]!, wire[3]! & 15, wire.length, zone.origin);
+}
+
+/**
+ * Engine.lastShape for `reply`, made from `ctx` by the chain just now (replays on): 0, or its cell + 2
+ * (1: none) with SHAPE_AFTER_STAR and SHAPE_NSEC3_HOLE. `limited`: replays must pass rrl. `counted` (mode 2:
+ * an observer counts replays by cell): the reply's own cell, which a reply for a name of another length
+ * would not have, so SHAPE_SAME_LENGTH; none without a cell or with an NSEC3 hole (its block's length
+ * varies by name).
+ */
+export function shapeWord(ctx: QueryContext, reply: Uint8Array, limited: boolean, counted = false): number {
   const s = ctx.encloserShape;
   // A query answered per query (EDNS options, TSIG, another opcode) or an answer with random TTLs: never.
   if (s === 0 || ctx.cacheMissHash < 0 || !ctx.response.cacheable) return 0;
   if (limited && (ctx.rrlRate <= 0 || (s & SHAPE_NAMED_BUCKET) !== 0)) return 0;
+  if (counted && (s & SHAPE_NSEC3_HOLE) !== 0) return 0;
   // Written whole: not cut to TC, and no optional record left out for want of room (a shorter name's
   // reply would hold it; the addon's size rule covers longer names).
   const r = ctx.response;
   if (reply.length < 12 || (reply[2]! & 2) !== 0) return 0;
   if (((reply[6]! << 8) | reply[7]!) !== r.answer.length || ((reply[8]! << 8) | reply[9]!) !== r.authority.length) return 0;
   if (((reply[10]! << 8) | reply[11]!) !== r.additional.length + (ctx.query.edns !== undefined ? 1 : 0)) return 0;
+  if (counted) {
+    const cell = reply === ctx.cacheReply && ctx.cacheCell >= 0 ? ctx.cacheCell : replyCell(ctx, reply);
+    return cell < 0 ? 0 : (cell + 2) | SHAPE_SAME_LENGTH | (s & SHAPE_AFTER_STAR);
+  }
   return (reply === ctx.cacheReply && ctx.cacheCell >= 0 ? ctx.cacheCell + 2 : 1) | (s & (SHAPE_AFTER_STAR | SHAPE_NSEC3_HOLE));
 }
 

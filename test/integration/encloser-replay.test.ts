@@ -178,3 +178,43 @@ test('encloser replay under rrl (on, as by default, at a rate the test stays und
   assert.ok(made > compared / 2, `replies made from templates under rrl: ${made} of ${compared}`);
   console.log(`encloser replay under rrl: ${made} of ${compared} replies from templates`);
 });
+
+test('encloser replay with metrics on: templates answer names as long as the learnt one, and the query and response-size metrics equal a server without the addon', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-encloser-metrics-'));
+  const zoneFile = join(dir, 'er.lab.zone');
+  writeFileSync(zoneFile, ZONE);
+  const zones = [{ name: 'er.lab.', file: zoneFile }];
+  const [mAddon, mReference] = [await freePort(), await freePort()];
+  const metrics = (p: number) => `metrics: { listen: "127.0.0.1:${p}", path: /metrics }`;
+  const [withAddon, reference] = await Promise.all([serve(dir, 'addon', zones, true, `rrl: off\n${metrics(mAddon)}`), serve(dir, 'reference', zones, false, `rrl: off\n${metrics(mReference)}`)]);
+  // Names of one length below each encloser (the first teaches the template, the others may come from it),
+  // names of other lengths (the engine's: their replies' lengths differ), and repeats.
+  const labels = ['a1', 'b2', 'C3', 'd4', 'e5', 'f6', 'g', 'hhh', `${'q'.repeat(60)}`, 'a1', 'b2', 'a1'];
+  const names = ['er.lab.', 'host.er.lab.', 'wild.er.lab.', 'wc.er.lab.', 'mix.er.lab.', 'b.ent.er.lab.', 'sub.er.lab.'].flatMap((e) => labels.map((l) => `${l}.${e}`));
+  let id = 1;
+  let compared = 0;
+  const mismatches: string[] = [];
+  for (const edns of [undefined, 1232, 'do'] as Edns[]) {
+    for (const type of [RRType.A, RRType.TXT, RRType.MX]) {
+      for (const name of names) {
+        const q = query(name, type, edns, id++);
+        const [a, b] = await Promise.all([udpExchange(q, withAddon.port), udpExchange(q, reference.port)]);
+        assert.ok(a && b, `${name}: replies from both`);
+        compared++;
+        if (!a.equals(b)) mismatches.push(`${name} type ${type} edns ${edns}`);
+      }
+    }
+  }
+  assert.deepEqual(mismatches.slice(0, 5), [], `${mismatches.length} of ${compared} replies differ`);
+  const made = await shaped(withAddon.socket);
+  assert.ok(made > compared / 4, `replies made from templates with metrics on: ${made} of ${compared}`);
+  console.log(`encloser replay with metrics: ${made} of ${compared} replies from templates`);
+  const counted = async (p: number) =>
+    (await (await fetch(`http://127.0.0.1:${p}/metrics`)).text())
+      .split('\n')
+      .filter((l) => /^fluxdns_(queries_total|zone_queries_total|response_size_bytes)/.test(l))
+      .sort();
+  const [got, want] = [await counted(mAddon), await counted(mReference)];
+  assert.ok(want.some((l) => l.startsWith('fluxdns_response_size_bytes_sum')), 'response sizes exported');
+  assert.deepEqual(got, want);
+});

@@ -7,9 +7,8 @@ import { pooledBytes } from '../../wire/pool.js';
 import { encodeResponse, responseLimit } from '../../answer/encode.js';
 import type { QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, type Outcome, type Unit } from '../../answer/unit.js';
-import { cellOf } from '../../observe/metrics/cells.js';
 import { Count, counter, observed } from '../../observe/metrics/family.js';
-import { replayedTotal, shapedTotal } from '../../answer/replay.js';
+import { replayedTotal, replyCell, shapedTotal } from '../../answer/replay.js';
 
 const hitsTotal = new Count();
 // With the hits the UDP addon replayed from its mirror of this cache (answer/replay.ts).
@@ -510,18 +509,6 @@ export function cacheKey(ctx: QueryContext, q: QueryView, out: Uint8Array): numb
   return o;
 }
 
-/**
- * The metrics cell of an answer about to be stored (observe/metrics/cells.ts): what each of its hits
- * counts. -1 (its hits counted field by field) when no file zone answered: the metrics then find the
- * zone from the name, per query.
- */
-function answerCell(ctx: QueryContext, wire: Uint8Array): number {
-  const zone = ctx.zoneSlot >= 0 ? ctx.runtime.zones.zones[ctx.zoneSlot] : undefined;
-  const qe = ctx.query.questionEnd;
-  if (zone === undefined || qe <= 12 || wire.length < 12) return -1;
-  const raw = ctx.raw;
-  return cellOf((raw[qe - 4]! << 8) | raw[qe - 3]!, wire[3]! & 15, wire.length, zone.origin);
-}
 
 /**
  * The key's first 3 bytes as one number (transport kind and EDNS, then the size limit), or -1 when the
@@ -603,7 +590,7 @@ export function answerCacheStore(cache: AnswerCache): Unit {
       if (!ctx.cacheStore || ctx.runtime.generation !== cache.generationNow) return CONTINUE;
       const len = cacheKey(ctx, ctx.query, scratch);
       if (len < 0) return CONTINUE;
-      const cell = answerCell(ctx, r.prebuilt);
+      const cell = replyCell(ctx, r.prebuilt);
       if (cache.store(ctx.cacheMissHash, scratch, r.prebuilt, len, ctx.zoneSlot, cell, ctx.wildcardLabels)) {
         // The stored answer as it goes out, as a hit's would: the metrics count it by its cell, and the
         // UDP addon may replay it from the next ask on (Engine.lastReplay) rather than from the first hit.
