@@ -7,7 +7,6 @@
 // exist, cuts, a covering NSEC3 that is also E's or the wildcard's, E without an NSEC3, guards).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +27,7 @@ import { listenUdpBatch } from './udp-batch.js';
 import { loadNativeUdp, type EncloserZone, type NativeUdpSocket } from './udp-native.js';
 import { addonWith } from '../../test/helpers/addon-spy.js';
 import { signZone, type SignMode } from '../../test/helpers/dnssec-chain.js';
+import { udpAsker } from '../../test/helpers/udp.js';
 
 const native = loadNativeUdp().addon;
 const skip = native?.nsec3Hash === undefined ? 'native UDP addon not built' : false;
@@ -73,22 +73,6 @@ function encloserZone(z: Zone): EncloserZone {
 
 const info: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 5353, localAddress: '127.0.0.1', localPort: 53 };
 
-async function client(): Promise<{ sock: Socket; ask(port: number, q: Uint8Array): Promise<Uint8Array> }> {
-  const sock = createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-  return {
-    sock,
-    ask: (port, q) =>
-      new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('no reply')), 3000);
-        sock.once('message', (m) => {
-          clearTimeout(t);
-          resolve(new Uint8Array(m));
-        });
-        sock.send(q, port, '127.0.0.1');
-      }),
-  };
-}
 
 /** A batch listener marking every reply with `mark` in word 7, the engine's zones registered on each mirror reset. */
 async function withMarkingListener(engine: Engine, mark: number, body: (stats: () => { replayed: number; shaped: number }, ask: (q: Uint8Array) => Promise<Uint8Array>) => Promise<void>): Promise<void> {
@@ -113,7 +97,7 @@ async function withMarkingListener(engine: Engine, mark: number, body: (stats: (
   });
   const l = listenUdpBatch(spy, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
   n.enclosers(sock!, engine.runtime.zones.zones.map(encloserZone), engine.runtime.config.limits.udpPayload);
-  const c = await client();
+  const c = await udpAsker();
   try {
     await body(() => n.stats(sock!), (q) => c.ask(l.port, q));
   } finally {
@@ -130,7 +114,7 @@ async function withListener(engine: Engine, body: (stats: () => { replayed: numb
     open: (h, p, b, r, cb, owner) => (sock = n.open(h, p, b, r, cb, owner)),
   });
   const l = listenUdpBatch(spy, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
-  const c = await client();
+  const c = await udpAsker();
   try {
     await body(() => n.stats(sock!), (q) => c.ask(l.port, q));
   } finally {

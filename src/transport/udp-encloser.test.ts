@@ -6,7 +6,6 @@
 // (names that exist, names under a cut or a DNAME, questions a guard or the size rule excludes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
 import { parseConfigText } from '../config/load.js';
 import { parseZone } from '../zone/parser.js';
 import { Zone, ZoneSet } from '../zone/tree.js';
@@ -22,6 +21,7 @@ import { listenUdpBatch } from './udp-batch.js';
 import { attackCounters } from '../observe/attack-counters.js';
 import { loadNativeUdp, type EncloserZone, type NativeUdpSocket } from './udp-native.js';
 import { addonWith } from '../../test/helpers/addon-spy.js';
+import { udpAsker } from '../../test/helpers/udp.js';
 
 const native = loadNativeUdp().addon;
 const needNative = () => assert.ok(native, `the UDP batching addon did not load (${loadNativeUdp().error}); build it with node scripts/build-native.mjs`);
@@ -108,22 +108,6 @@ test('the descent: closest encloser and next-closer label by the zone index, non
   }
 });
 
-async function client(): Promise<{ sock: Socket; ask(port: number, q: Uint8Array): Promise<Uint8Array> }> {
-  const sock = createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-  return {
-    sock,
-    ask: (port, q) =>
-      new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('no reply')), 3000);
-        sock.once('message', (m) => {
-          clearTimeout(t);
-          resolve(new Uint8Array(m));
-        });
-        sock.send(q, port, '127.0.0.1');
-      }),
-  };
-}
 
 /**
  * A batch listener whose every reply is marked encloser-determined (word 7 = 1: no metrics cell), with the
@@ -153,7 +137,7 @@ async function withShapingListener(engine: Engine, body: (port: number, stats: (
   const l = listenUdpBatch(spy, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
   // The listener resets the mirror as it starts only when replays change: register now too.
   n.enclosers(sock!, engine.runtime.zones.zones.map(encloserZone));
-  const c = await client();
+  const c = await udpAsker();
   try {
     await body(l.port, () => n.stats(sock!), (q) => c.ask(l.port, q));
   } finally {
@@ -281,7 +265,7 @@ test('templates fill at most half the mirror: 70,000 learnt (more than the mirro
     assert.equal(await hits(), hot.length, 'the hot names are mirror hits');
     // 70,000 template keys (60,000 qtypes without EDNS, 10,000 with; a new NXDOMAIN name each, so no answer
     // cache hit makes it an exact entry): each a template, more than the mirror's 65,536 entries.
-    const c = await client();
+    const c = await udpAsker();
     try {
       const total = 70000, burst = 250;
       for (let at = 0; at < total; at += burst) {
@@ -344,7 +328,7 @@ test('a burst: template replies, mirror hits and engine answers in the same batc
     // Learn: one name per encloser and type.
     for (const name of ['seed.e.lab.', 'seed.w.e.lab.', 'seed.c.e.lab.', 'www.e.lab.']) for (let i = 0; i < 3; i++) await ask(query(name, RRType.A, 1 + i, undefined));
     const before = stats();
-    const c = await client();
+    const c = await udpAsker();
     try {
       const sent = new Map<number, Uint8Array>();
       const pick = ['r%.e.lab.', 'r%.w.e.lab.', 'r%.c.e.lab.', 'www.e.lab.', 'Www.E.lab.'];
@@ -382,7 +366,7 @@ test('rrl on: a template reply spends its bucket (the zone\'s NXDOMAIN bucket) a
   const engine = new Engine(rt);
   const counters = attackCounters.rrl!;
   const l = listenUdpBatch(native!, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
-  const c = await client();
+  const c = await udpAsker();
   try {
     // Three NXDOMAINs half a second apart (within the bucket's credit): the first is learnt as a template,
     // the next two come from it; a second more fills the bucket (two credits) again.

@@ -4,7 +4,7 @@
 // client's bucket as the rrl unit would, and an observer that needs each query stops replays.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket } from 'node:dgram';
 import { parseConfigText } from '../config/load.js';
 import { parseZone } from '../zone/parser.js';
 import { Zone, ZoneSet } from '../zone/tree.js';
@@ -19,6 +19,7 @@ import { attackCounters } from '../observe/attack-counters.js';
 import { listenUdpBatch, type BatchUdpListener } from './udp-batch.js';
 import { loadNativeUdp } from './udp-native.js';
 import { addonWith } from '../../test/helpers/addon-spy.js';
+import { udpAsker, type UdpAsker } from '../../test/helpers/udp.js';
 
 const native = loadNativeUdp().addon;
 const needNative = () => assert.ok(native, `the UDP batching addon did not load (${loadNativeUdp().error}); build it with node scripts/build-native.mjs`);
@@ -41,22 +42,6 @@ function query(name: string, id: number, o: { rd?: boolean; cd?: boolean; edns?:
   return new Uint8Array(encodeMessage(m));
 }
 
-async function client(): Promise<{ sock: Socket; ask(port: number, q: Uint8Array): Promise<Uint8Array> }> {
-  const sock = createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
-  return {
-    sock,
-    ask: (port, q) =>
-      new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('no reply')), 3000);
-        sock.once('message', (m) => {
-          clearTimeout(t);
-          resolve(new Uint8Array(m));
-        });
-        sock.send(q, port, '127.0.0.1');
-      }),
-  };
-}
 
 const info: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 5353, localAddress: '127.0.0.1', localPort: 53 };
 
@@ -67,10 +52,10 @@ function reference(rt: Runtime, q: Uint8Array): Uint8Array {
   return r;
 }
 
-async function withListener(engine: Engine, body: (l: BatchUdpListener, c: Awaited<ReturnType<typeof client>>) => Promise<void>): Promise<void> {
+async function withListener(engine: Engine, body: (l: BatchUdpListener, c: UdpAsker) => Promise<void>): Promise<void> {
   needNative();
   const l = listenUdpBatch(native!, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
-  const c = await client();
+  const c = await udpAsker();
   try {
     await body(l, c);
   } finally {
@@ -149,7 +134,7 @@ test('a swap inside a batch (a UDP UPDATE is applied while its batch is handled)
       }, owner),
   });
   const l = listenUdpBatch(spy, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
-  const c = await client();
+  const c = await udpAsker();
   try {
     const two = new Promise<void>((resolve) => {
       let got = 0;
@@ -192,7 +177,7 @@ test('ctl cache flush (ReplayControl.reset) empties the mirror', async () => {
 });
 
 /** Sends `qs` at once from `c` and sorts what comes back within `ms`: answered, truncated (TC, no records), or not at all. */
-async function burst(c: Awaited<ReturnType<typeof client>>, port: number, qs: Uint8Array[], ms = 400): Promise<{ answered: number; truncated: number; dropped: number }> {
+async function burst(c: UdpAsker, port: number, qs: Uint8Array[], ms = 400): Promise<{ answered: number; truncated: number; dropped: number }> {
   const got: Uint8Array[] = [];
   const on = (m: Buffer) => got.push(new Uint8Array(m));
   c.sock.on('message', on);

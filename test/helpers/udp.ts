@@ -48,3 +48,27 @@ export async function askA(port: number, src: string, name: string, timeoutMs = 
   const a = p.answers?.find((r) => r.type === 'A') as { data: string } | undefined;
   return { rcode: (p as { rcode?: string }).rcode ?? 'NOERROR', address: a ? String(a.data) : undefined };
 }
+
+/** A bound UDP socket that asks one query at a time and resolves with the next datagram (3 s, else an error). */
+export interface UdpAsker {
+  sock: dgram.Socket;
+  ask(port: number, q: Uint8Array): Promise<Uint8Array>;
+}
+
+/** A UdpAsker on 127.0.0.1 (an ephemeral port): the tests of the UDP listener ask several queries from one source. */
+export async function udpAsker(): Promise<UdpAsker> {
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  return {
+    sock,
+    ask: (port, q) =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('no reply')), 3000);
+        sock.once('message', (m) => {
+          clearTimeout(t);
+          resolve(new Uint8Array(m));
+        });
+        sock.send(q, port, '127.0.0.1');
+      }),
+  };
+}
