@@ -24,7 +24,7 @@ import { dnssecIndexOf } from '../dnssec/serve/index.js';
 import { nsec3ReplayArena } from '../dnssec/serve/nsec3-replay.js';
 import { nsec3Label } from '../dnssec/nsec3-hash.js';
 import { listenUdpBatch } from './udp-batch.js';
-import { loadNativeUdp, type EncloserZone, type NativeUdpSocket } from './udp-native.js';
+import { loadNativeUdp, type EncloserZone, type NativeUdp, type NativeUdpSocket } from './udp-native.js';
 import { addonWith } from '../../test/helpers/addon-spy.js';
 import { signZone, type SignMode } from '../../test/helpers/dnssec-chain.js';
 import { udpAsker } from '../../test/helpers/udp.js';
@@ -95,15 +95,8 @@ async function withMarkingListener(engine: Engine, mark: number, body: (stats: (
       n.enclosers(s, on ? engine.runtime.zones.zones.map(encloserZone) : undefined, engine.runtime.config.limits.udpPayload);
     },
   });
-  const l = listenUdpBatch(spy, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
-  n.enclosers(sock!, engine.runtime.zones.zones.map(encloserZone), engine.runtime.config.limits.udpPayload);
-  const c = await udpAsker();
-  try {
-    await body(() => n.stats(sock!), (q) => c.ask(l.port, q));
-  } finally {
-    c.sock.close();
-    await l.close();
-  }
+  // The listener resets the mirror as it starts only when replays change: register now too.
+  await listenAndAsk(spy, engine, () => n.stats(sock!), body, () => n.enclosers(sock!, engine.runtime.zones.zones.map(encloserZone), engine.runtime.config.limits.udpPayload));
 }
 
 /** The listener as the server runs it: the engine marks replies itself (Engine.lastShape) and registers its zones. */
@@ -113,10 +106,16 @@ async function withListener(engine: Engine, body: (stats: () => { replayed: numb
   const spy = addonWith(n, {
     open: (h, p, b, r, cb, owner) => (sock = n.open(h, p, b, r, cb, owner)),
   });
-  const l = listenUdpBatch(spy, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
+  await listenAndAsk(spy, engine, () => n.stats(sock!), body);
+}
+
+/** A batch listener on `addon` and one client asking it; `started` runs once the listener has opened its socket. */
+async function listenAndAsk(addon: NativeUdp, engine: Engine, stats: () => { replayed: number; shaped: number }, body: (stats: () => { replayed: number; shaped: number }, ask: (q: Uint8Array) => Promise<Uint8Array>) => Promise<void>, started?: () => void): Promise<void> {
+  const l = listenUdpBatch(addon, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
+  started?.();
   const c = await udpAsker();
   try {
-    await body(() => n.stats(sock!), (q) => c.ask(l.port, q));
+    await body(stats, (q) => c.ask(l.port, q));
   } finally {
     c.sock.close();
     await l.close();
