@@ -83,6 +83,29 @@ function query(name: string, type: number, edns: Edns, id: number): Uint8Array {
   return new Uint8Array(encodeMessage(queryMessage(name, type, { id, rd: (id & 1) === 0, ...o })));
 }
 
+/**
+ * Asks every name, type and EDNS of both servers in turn (IDs from 1) and asserts the replies byte-identical;
+ * returns how many were compared.
+ */
+async function compareReplies(addonPort: number, referencePort: number, ednses: Edns[], types: number[], names: string[]): Promise<number> {
+  let id = 1;
+  let compared = 0;
+  const mismatches: string[] = [];
+  for (const edns of ednses) {
+    for (const type of types) {
+      for (const name of names) {
+        const q = query(name, type, edns, id++);
+        const [a, b] = await Promise.all([udpExchange(q, addonPort), udpExchange(q, referencePort)]);
+        assert.ok(a && b, `${name}: replies from both`);
+        compared++;
+        if (!a.equals(b)) mismatches.push(`${name} type ${type} edns ${edns}`);
+      }
+    }
+  }
+  assert.deepEqual(mismatches.slice(0, 5), [], `${mismatches.length} of ${compared} replies differ`);
+  return compared;
+}
+
 async function shaped(socket: string): Promise<number> {
   const r = await controlRequest(socket, { cmd: 'stats' });
   assert.ok(r.ok, 'ctl stats');
@@ -159,21 +182,7 @@ test('encloser replay under rrl (on, as by default, at a rate the test stays und
   const rrl = 'rrl: { responsesPerSecond: 1000000 }';
   const [withAddon, reference] = await Promise.all([serve(dir, 'addon', zones, true, rrl), serve(dir, 'reference', zones, false, rrl)]);
   const names = ['er.lab.', 'host.er.lab.', 'wild.er.lab.', 'wc.er.lab.', 'mix.er.lab.'].flatMap(namesBelow);
-  let id = 1;
-  const mismatches: string[] = [];
-  let compared = 0;
-  for (const edns of [undefined, 'do'] as Edns[]) {
-    for (const type of [RRType.A, RRType.TXT]) {
-      for (const name of names) {
-        const q = query(name, type, edns, id++);
-        const [a, b] = await Promise.all([udpExchange(q, withAddon.port), udpExchange(q, reference.port)]);
-        assert.ok(a && b, `${name}: replies from both`);
-        compared++;
-        if (!a.equals(b)) mismatches.push(`${name} type ${type} edns ${edns}`);
-      }
-    }
-  }
-  assert.deepEqual(mismatches.slice(0, 5), [], `${mismatches.length} of ${compared} replies differ`);
+  const compared = await compareReplies(withAddon.port, reference.port, [undefined, 'do'], [RRType.A, RRType.TXT], names);
   const made = await shaped(withAddon.socket);
   assert.ok(made > compared / 2, `replies made from templates under rrl: ${made} of ${compared}`);
   console.log(`encloser replay under rrl: ${made} of ${compared} replies from templates`);
@@ -191,21 +200,7 @@ test('encloser replay with metrics on: templates answer names as long as the lea
   // names of other lengths (the engine's: their replies' lengths differ), and repeats.
   const labels = ['a1', 'b2', 'C3', 'd4', 'e5', 'f6', 'g', 'hhh', `${'q'.repeat(60)}`, 'a1', 'b2', 'a1'];
   const names = ['er.lab.', 'host.er.lab.', 'wild.er.lab.', 'wc.er.lab.', 'mix.er.lab.', 'b.ent.er.lab.', 'sub.er.lab.'].flatMap((e) => labels.map((l) => `${l}.${e}`));
-  let id = 1;
-  let compared = 0;
-  const mismatches: string[] = [];
-  for (const edns of [undefined, 1232, 'do'] as Edns[]) {
-    for (const type of [RRType.A, RRType.TXT, RRType.MX]) {
-      for (const name of names) {
-        const q = query(name, type, edns, id++);
-        const [a, b] = await Promise.all([udpExchange(q, withAddon.port), udpExchange(q, reference.port)]);
-        assert.ok(a && b, `${name}: replies from both`);
-        compared++;
-        if (!a.equals(b)) mismatches.push(`${name} type ${type} edns ${edns}`);
-      }
-    }
-  }
-  assert.deepEqual(mismatches.slice(0, 5), [], `${mismatches.length} of ${compared} replies differ`);
+  const compared = await compareReplies(withAddon.port, reference.port, [undefined, 1232, 'do'], [RRType.A, RRType.TXT, RRType.MX], names);
   const made = await shaped(withAddon.socket);
   assert.ok(made > compared / 4, `replies made from templates with metrics on: ${made} of ${compared}`);
   console.log(`encloser replay with metrics: ${made} of ${compared} replies from templates`);
