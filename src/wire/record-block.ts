@@ -86,12 +86,14 @@ export function recordBlockOf(rr: ResourceRecord): RecordBlock | undefined {
   return t === RRType.NSEC3 || t === RRType.NSEC || t === RRType.SOA ? (rr as WithBlock)[BLOCK] : undefined;
 }
 
-function put16(b: Uint8Array, at: number, v: number): void {
+/** Writes `v` big-endian (network order) at `at`; also used by dnssec/serve/nsec3-replay.ts's arena. */
+export function put16(b: Uint8Array, at: number, v: number): void {
   b[at] = v >>> 8;
   b[at + 1] = v & 0xff;
 }
 
-function put32(b: Uint8Array, at: number, v: number): void {
+/** Writes `v` big-endian (network order) at `at`. */
+export function put32(b: Uint8Array, at: number, v: number): void {
   put16(b, at, v >>> 16);
   put16(b, at + 2, v & 0xffff);
 }

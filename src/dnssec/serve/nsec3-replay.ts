@@ -9,6 +9,7 @@
 // as 0xC000 here; C sets them (it knows where the apex and the block land in each reply).
 import { fromBase32hex, NSEC3_SHA1 } from '../nsec3-hash.js';
 import { nameKey } from '../../wire/name.js';
+import { put16, put32 } from '../../wire/record-block.js';
 import { RRType } from '../../wire/types.js';
 import type { DnssecIndex } from './index.js';
 import { rawRdata } from './rdata.js';
@@ -46,16 +47,6 @@ export function nsec3ReplayArena(idx: DnssecIndex, max = NSEC3_ARENA_MAX): Nsec3
   let a = arenas.get(idx);
   if (a === undefined) arenas.set(idx, (a = buildArena(idx, max) ?? null));
   return a ?? undefined;
-}
-
-function put16(b: Uint8Array, at: number, v: number): void {
-  b[at] = v >>> 8;
-  b[at + 1] = v & 0xff;
-}
-
-function put32(b: Uint8Array, at: number, v: number): void {
-  put16(b, at, v >>> 16);
-  put16(b, at + 2, v & 0xffff);
 }
 
 function buildArena(idx: DnssecIndex, max: number): Nsec3ReplayArena | undefined {
