@@ -333,19 +333,7 @@ test('a burst: template replies, mirror hits and engine answers in the same batc
       const sent = new Map<number, Uint8Array>();
       const pick = ['r%.e.lab.', 'r%.w.e.lab.', 'r%.c.e.lab.', 'www.e.lab.', 'Www.E.lab.'];
       for (let j = 0; j < 200; j++) sent.set(1000 + j, query(pick[j % pick.length]!.replace('%', String(j)), RRType.A, 1000 + j, undefined, j % 2 === 0));
-      const replies = new Map<number, Uint8Array>();
-      const done = new Promise<void>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`${replies.size} of ${sent.size} replies`)), 5000);
-        c.sock.on('message', (m) => {
-          replies.set(m[0]! * 256 + m[1]!, new Uint8Array(m));
-          if (replies.size === sent.size) {
-            clearTimeout(t);
-            resolve();
-          }
-        });
-      });
-      for (const q of sent.values()) c.sock.send(q, port, '127.0.0.1');
-      await done;
+      const replies = await c.askAll(port, sent);
       for (const [id, q] of sent) assert.deepEqual(replies.get(id), ref.handle(q, info), `query ${id}`);
       const after = stats();
       assert.ok(after.shaped - before.shaped >= 100, `shaped ${after.shaped - before.shaped}`);

@@ -326,19 +326,7 @@ test('a burst: batches of replayed hits, engine answers and misses, each reply t
       const q = j % 7 === 3 ? query(`fresh${j}.t.lab`, id) : query(mixCase(names[j % names.length]!, j), id, { rd: j % 2 === 0, cd: j % 3 === 0 });
       sent.set(id, q);
     }
-    const replies = new Map<number, Uint8Array>();
-    const done = new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${replies.size} of ${sent.size} replies`)), 5000);
-      c.sock.on('message', (m) => {
-        replies.set(m[0]! * 256 + m[1]!, new Uint8Array(m));
-        if (replies.size === sent.size) {
-          clearTimeout(t);
-          resolve();
-        }
-      });
-    });
-    for (const q of sent.values()) c.sock.send(q, l.port, '127.0.0.1');
-    await done;
+    const replies = await c.askAll(l.port, sent);
     for (const [id, q] of sent) assert.deepEqual(replies.get(id), reference(rt, q), `query ${id}`);
     const after = l.stats!();
     const hits = [...sent.keys()].filter((id) => (id - 1000) % 7 !== 3).length;

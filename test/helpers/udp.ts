@@ -53,6 +53,8 @@ export async function askA(port: number, src: string, name: string, timeoutMs = 
 export interface UdpAsker {
   sock: dgram.Socket;
   ask(port: number, q: Uint8Array): Promise<Uint8Array>;
+  /** Sends every query at once and resolves with the replies by message ID once each ID has one (5 s, else an error). */
+  askAll(port: number, queries: Map<number, Uint8Array>): Promise<Map<number, Uint8Array>>;
 }
 
 /** A UdpAsker on 127.0.0.1 (an ephemeral port): the tests of the UDP listener ask several queries from one source. */
@@ -70,5 +72,26 @@ export async function udpAsker(): Promise<UdpAsker> {
         });
         sock.send(q, port, '127.0.0.1');
       }),
+    askAll: async (port, queries) => {
+      const replies = new Map<number, Uint8Array>();
+      let onMessage: ((m: Buffer) => void) | undefined;
+      let t: NodeJS.Timeout | undefined;
+      const done = new Promise<void>((resolve, reject) => {
+        t = setTimeout(() => reject(new Error(`${replies.size} of ${queries.size} replies`)), 5000);
+        onMessage = (m) => {
+          replies.set(m[0]! * 256 + m[1]!, new Uint8Array(m));
+          if (replies.size === queries.size) resolve();
+        };
+        sock.on('message', onMessage);
+      });
+      try {
+        for (const q of queries.values()) sock.send(q, port, '127.0.0.1');
+        await done;
+        return replies;
+      } finally {
+        clearTimeout(t);
+        sock.off('message', onMessage!);
+      }
+    },
   };
 }
