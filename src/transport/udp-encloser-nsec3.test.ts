@@ -25,7 +25,7 @@ import { nsec3ReplayArena } from '../dnssec/serve/nsec3-replay.js';
 import { nsec3Label } from '../dnssec/nsec3-hash.js';
 import { listenUdpBatch } from './udp-batch.js';
 import { loadNativeUdp, type EncloserZone, type NativeUdp, type NativeUdpSocket } from './udp-native.js';
-import { addonWith } from '../../test/helpers/addon-spy.js';
+import { addonWith, markingAddon } from '../../test/helpers/addon-spy.js';
 import { signZone, type SignMode } from '../../test/helpers/dnssec-chain.js';
 import { udpAsker } from '../../test/helpers/udp.js';
 
@@ -77,26 +77,8 @@ const info: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePo
 /** A batch listener marking every reply with `mark` in word 7, the engine's zones registered on each mirror reset. */
 async function withMarkingListener(engine: Engine, mark: number, body: (stats: () => { replayed: number; shaped: number }, ask: (q: Uint8Array) => Promise<Uint8Array>) => Promise<void>): Promise<void> {
   const n = native!;
-  let meta = new Int32Array(0);
-  let sock: NativeUdpSocket | undefined;
-  const spy = addonWith(n, {
-    open: (h, p, b, r, cb, owner) => {
-      const s = n.open(h, p, b, r, (count, recv) => {
-        const k = cb(count, recv);
-        for (let i = 0; i < k; i++) meta[i * 8 + 7] = mark;
-        return k;
-      }, owner);
-      meta = new Int32Array(s.sendMeta);
-      sock = s;
-      return s;
-    },
-    mirror: (s, on) => {
-      n.mirror(s, on);
-      n.enclosers(s, on ? engine.runtime.zones.zones.map(encloserZone) : undefined, engine.runtime.config.limits.udpPayload);
-    },
-  });
-  // The listener resets the mirror as it starts only when replays change: register now too.
-  await listenAndAsk(spy, engine, () => n.stats(sock!), body, () => n.enclosers(sock!, engine.runtime.zones.zones.map(encloserZone), engine.runtime.config.limits.udpPayload));
+  const m = markingAddon(n, mark, () => engine.runtime.zones.zones.map(encloserZone), engine.runtime.config.limits.udpPayload);
+  await listenAndAsk(m.addon, engine, () => n.stats(m.socket()), body, m.register);
 }
 
 /** The listener as the server runs it: the engine marks replies itself (Engine.lastShape) and registers its zones. */

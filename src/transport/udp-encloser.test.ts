@@ -19,8 +19,8 @@ import type { Runtime } from '../answer/runtime.js';
 import type { TransportInfo } from '../answer/context.js';
 import { listenUdpBatch } from './udp-batch.js';
 import { attackCounters } from '../observe/attack-counters.js';
-import { loadNativeUdp, type EncloserZone, type NativeUdpSocket } from './udp-native.js';
-import { addonWith } from '../../test/helpers/addon-spy.js';
+import { loadNativeUdp, type EncloserZone } from './udp-native.js';
+import { markingAddon } from '../../test/helpers/addon-spy.js';
 import { udpAsker } from '../../test/helpers/udp.js';
 
 const native = loadNativeUdp().addon;
@@ -116,30 +116,12 @@ test('the descent: closest encloser and next-closer label by the zone index, non
 async function withShapingListener(engine: Engine, body: (port: number, stats: () => { replayed: number; shaped: number }, ask: (q: Uint8Array) => Promise<Uint8Array>) => Promise<void>): Promise<void> {
   needNative();
   const n = native!;
-  let meta = new Int32Array(0);
-  let sock: NativeUdpSocket | undefined;
-  const spy = addonWith(n, {
-    open: (h, p, b, r, cb, owner) => {
-      const s = n.open(h, p, b, r, (count, recv) => {
-        const k = cb(count, recv);
-        for (let i = 0; i < k; i++) meta[i * 8 + 7] = 1;
-        return k;
-      }, owner);
-      meta = new Int32Array(s.sendMeta);
-      sock = s;
-      return s;
-    },
-    mirror: (s, on) => {
-      n.mirror(s, on);
-      n.enclosers(s, on ? engine.runtime.zones.zones.map(encloserZone) : undefined);
-    },
-  });
-  const l = listenUdpBatch(spy, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
-  // The listener resets the mirror as it starts only when replays change: register now too.
-  n.enclosers(sock!, engine.runtime.zones.zones.map(encloserZone));
+  const m = markingAddon(n, 1, () => engine.runtime.zones.zones.map(encloserZone));
+  const l = listenUdpBatch(m.addon, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
+  m.register();
   const c = await udpAsker();
   try {
-    await body(l.port, () => n.stats(sock!), (q) => c.ask(l.port, q));
+    await body(l.port, () => n.stats(m.socket()), (q) => c.ask(l.port, q));
   } finally {
     c.sock.close();
     await l.close();
