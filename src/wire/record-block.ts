@@ -93,9 +93,19 @@ export function put16(b: Uint8Array, at: number, v: number): void {
 }
 
 /** Writes `v` big-endian (network order) at `at`. */
-export function put32(b: Uint8Array, at: number, v: number): void {
+function put32(b: Uint8Array, at: number, v: number): void {
   put16(b, at, v >>> 16);
   put16(b, at + 2, v & 0xffff);
+}
+
+/** Writes a record's fields after its owner at b[at] — type, class, TTL, RDLENGTH, then `rdata` — and returns where they end. */
+export function putRecordAfterOwner(b: Uint8Array, at: number, type: number, klass: number, ttl: number, rdata: Uint8Array): number {
+  put16(b, at, type);
+  put16(b, at + 2, klass);
+  put32(b, at + 4, ttl);
+  put16(b, at + 8, rdata.length);
+  b.set(rdata, at + 10);
+  return at + 10 + rdata.length;
 }
 
 function endOfName(b: Uint8Array, at: number): number {
@@ -161,12 +171,7 @@ export function attachRecordBlock(records: readonly ResourceRecord[], rdataOf: (
     const raw = sigRdata[i - 1]!;
     ownerSlots.push(o);
     put16(tail, o, 0xc000);
-    put16(tail, o + 2, rr.type);
-    put16(tail, o + 4, rr.class);
-    put32(tail, o + 6, rr.ttl);
-    put16(tail, o + 10, raw.length);
-    tail.set(raw, o + 12);
-    o += 12 + raw.length;
+    o = putRecordAfterOwner(tail, o + 2, rr.type, rr.class, rr.ttl, raw);
   }
   const rdataRest = restAt === 0 ? raw0 : raw0.subarray(restAt);
   let block: RecordBlock;

@@ -9,7 +9,7 @@
 // as 0xC000 here; C sets them (it knows where the apex and the block land in each reply).
 import { fromBase32hex, NSEC3_SHA1 } from '../nsec3-hash.js';
 import { nameKey } from '../../wire/name.js';
-import { put16, put32 } from '../../wire/record-block.js';
+import { put16, putRecordAfterOwner } from '../../wire/record-block.js';
 import { RRType } from '../../wire/types.js';
 import type { DnssecIndex } from './index.js';
 import { rawRdata } from './rdata.js';
@@ -84,24 +84,11 @@ function buildArena(idx: DnssecIndex, max: number): Nsec3ReplayArena | undefined
     blocks[o++] = LABEL;
     for (let k = 0; k < LABEL; k++) blocks[o++] = label.charCodeAt(k);
     put16(blocks, o, 0xc000);
-    o += 2;
-    const raw = rawRdata(r)!;
-    put16(blocks, o, RRType.NSEC3);
-    put16(blocks, o + 2, r.class);
-    put32(blocks, o + 4, r.ttl);
-    put16(blocks, o + 8, raw.length);
-    blocks.set(raw, o + 10);
-    o += 10 + raw.length;
+    o = putRecordAfterOwner(blocks, o + 2, RRType.NSEC3, r.class, r.ttl, rawRdata(r)!);
     // As step.ts proofWithSigs sends them: the zone's order, each at the NSEC3's TTL (sigsAs).
     for (const s of idx.sigsFor(r.name, RRType.NSEC3) ?? []) {
-      const sr = rawRdata(s)!;
       put16(blocks, o, 0xc000);
-      put16(blocks, o + 2, RRType.RRSIG);
-      put16(blocks, o + 4, s.class);
-      put32(blocks, o + 6, r.ttl);
-      put16(blocks, o + 10, sr.length);
-      blocks.set(sr, o + 12);
-      o += 12 + sr.length;
+      o = putRecordAfterOwner(blocks, o + 2, RRType.RRSIG, s.class, r.ttl, rawRdata(s)!);
     }
   }
   blockAt[places] = o;
