@@ -8,13 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { controlRequest } from '../../src/control/client.js';
-import type { FamilyJson } from '../../src/observe/metrics/family.js';
 import { encodeMessage, queryMessage } from '../../src/wire/message.js';
 import { RRType } from '../../src/wire/types.js';
-import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/proc.js';
-import { startFluxdns } from '../helpers/servers.js';
+import { serveZones, shapedCount } from '../helpers/encloser-replay.js';
 import { udpExchange } from '../helpers/udp.js';
 import { signZone } from '../helpers/dnssec-chain.js';
 
@@ -35,31 +32,6 @@ dn DNAME www.n3r.lab.
 ${Array.from({ length: 40 }, (_, i) => `h${i} A 203.0.113.${100 + i}`).join('\n')}
 `;
 
-async function shaped(socket: string): Promise<number> {
-  const r = await controlRequest(socket, { cmd: 'stats' });
-  assert.ok(r.ok, 'ctl stats');
-  const families = (r.data as { families: FamilyJson[] }).families;
-  return families.find((f) => f.name === 'fluxdns_answer_cache_shaped_total')?.values[0]?.value ?? 0;
-}
-
-async function serve(dir: string, name: string, zone: { name: string; file: string }, batching: boolean): Promise<{ port: number; socket: string }> {
-  const port = await freePort();
-  const socket = join(dir, `${name}.sock`);
-  const yaml = [
-    'listen:',
-    `  - { proto: udp, address: "127.0.0.1:${port}" }`,
-    `  - { proto: tcp, address: "127.0.0.1:${port}" }`,
-    'rrl: off',
-    batching ? '' : 'udp: { batching: off }',
-    `control: { socket: ${JSON.stringify(socket)} }`,
-    'zones:',
-    `  - { name: ${zone.name}, file: ${JSON.stringify(zone.file)} }`,
-    '',
-  ].join('\n');
-  await startFluxdns(yaml, port, zone.name);
-  return { port, socket };
-}
-
 const ENCLOSERS = ['', 'wild.', 'wc.', 'ent.', 'b.ent.', 'www.', 'h7.', 'ins.', 'optent.', 'dn.'];
 const LABELS = ['a', 'zz', 'hostmaster', 'ns', 'Mixed-Case', '!', '*x', 'h1', 'q'.repeat(60), 'deep.er'];
 
@@ -71,7 +43,7 @@ for (const [mode, o] of [
     const dir = mkdtempSync(join(tmpdir(), 'fluxdns-encloser-n3-'));
     const signed = signZone(dir, 'n3r.lab.', TEXT, mode, o);
     const zone = { name: 'n3r.lab.', file: signed.file };
-    const [withAddon, reference] = await Promise.all([serve(dir, 'addon', zone, true), serve(dir, 'reference', zone, false)]);
+    const [withAddon, reference] = await Promise.all([serveZones(dir, 'addon', [zone], true), serveZones(dir, 'reference', [zone], false)]);
     let id = 1;
     let compared = 0;
     const mismatches: string[] = [];
@@ -87,9 +59,9 @@ for (const [mode, o] of [
             if (!a.equals(b)) mismatches.push(`${name} type ${type}: ${a.toString('hex')} != ${b.toString('hex')}`);
           }
     assert.deepEqual(mismatches.slice(0, 3), [], `${mismatches.length} of ${compared} replies differ`);
-    const made = await shaped(withAddon.socket);
+    const made = await shapedCount(withAddon.socket);
     assert.ok(made > compared / 3, `replies made from templates: ${made} of ${compared}`);
     console.log(`NSEC3 hole ${mode}: ${made} of ${compared} replies from templates`);
-    assert.equal(await shaped(reference.socket), 0, 'the reference has no addon');
+    assert.equal(await shapedCount(reference.socket), 0, 'the reference has no addon');
   });
 }

@@ -12,13 +12,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addRecordsUpdate } from '../../src/client/update.js';
-import { controlRequest } from '../../src/control/client.js';
-import type { FamilyJson } from '../../src/observe/metrics/family.js';
 import { encodeMessage, queryMessage } from '../../src/wire/message.js';
 import { RRClass, RRType } from '../../src/wire/types.js';
-import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/proc.js';
-import { startFluxdns } from '../helpers/servers.js';
+import { serveZones, shapedCount } from '../helpers/encloser-replay.js';
+import { freePort } from '../helpers/ports.js';
 import { rcodeOf, udpExchange } from '../helpers/udp.js';
 import { signZone } from '../helpers/dnssec-chain.js';
 
@@ -106,30 +104,9 @@ async function compareReplies(addonPort: number, referencePort: number, ednses: 
   return compared;
 }
 
-async function shaped(socket: string): Promise<number> {
-  const r = await controlRequest(socket, { cmd: 'stats' });
-  assert.ok(r.ok, 'ctl stats');
-  const families = (r.data as { families: FamilyJson[] }).families;
-  return families.find((f) => f.name === 'fluxdns_answer_cache_shaped_total')?.values[0]?.value ?? 0;
-}
-
-async function serve(dir: string, name: string, zones: { name: string; file: string }[], batching: boolean, rrl = 'rrl: off'): Promise<{ port: number; socket: string }> {
-  const port = await freePort();
-  const socket = join(dir, `${name}.sock`);
-  const yaml = [
-    'listen:',
-    `  - { proto: udp, address: "127.0.0.1:${port}" }`,
-    `  - { proto: tcp, address: "127.0.0.1:${port}" }`,
-    rrl,
-    batching ? '' : 'udp: { batching: off }',
-    `control: { socket: ${JSON.stringify(socket)} }`,
-    'zones:',
-    ...zones.map((z) => `  - { name: ${z.name}, file: ${JSON.stringify(z.file)}, allowUpdate: ["127.0.0.0/8"] }`),
-    '',
-  ].join('\n');
-  await startFluxdns(yaml, port, zones[0]!.name);
-  return { port, socket };
-}
+/** The zones accept UPDATE from loopback (the test adds a name below an encloser). */
+const serve = (dir: string, name: string, zones: { name: string; file: string }[], batching: boolean, top = 'rrl: off') =>
+  serveZones(dir, name, zones, batching, top, ', allowUpdate: ["127.0.0.0/8"]');
 
 test('encloser replay: every reply byte-identical to fluxdns without the addon, templates used, an UPDATE below an encloser seen at once', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fluxdns-encloser-'));
@@ -155,10 +132,10 @@ test('encloser replay: every reply byte-identical to fluxdns without the addon, 
     for (const edns of EDNS) for (const type of TYPES) for (const name of names) await compare(name, type, edns);
   }
   assert.deepEqual(mismatches.slice(0, 5), [], `${mismatches.length} of ${compared} replies differ`);
-  const made = await shaped(withAddon.socket);
+  const made = await shapedCount(withAddon.socket);
   assert.ok(made > compared / 8, `replies made from templates: ${made} of ${compared}`);
   console.log(`encloser replay: ${made} of ${compared} replies from templates`);
-  assert.equal(await shaped(reference.socket), 0, 'the reference has no addon');
+  assert.equal(await shapedCount(reference.socket), 0, 'the reference has no addon');
 
   // An UPDATE adds a name below host.er.lab (an encloser whose NXDOMAIN template is learnt): answered at once.
   for (const s of [withAddon, reference]) {
@@ -183,7 +160,7 @@ test('encloser replay under rrl (on, as by default, at a rate the test stays und
   const [withAddon, reference] = await Promise.all([serve(dir, 'addon', zones, true, rrl), serve(dir, 'reference', zones, false, rrl)]);
   const names = ['er.lab.', 'host.er.lab.', 'wild.er.lab.', 'wc.er.lab.', 'mix.er.lab.'].flatMap(namesBelow);
   const compared = await compareReplies(withAddon.port, reference.port, [undefined, 'do'], [RRType.A, RRType.TXT], names);
-  const made = await shaped(withAddon.socket);
+  const made = await shapedCount(withAddon.socket);
   assert.ok(made > compared / 2, `replies made from templates under rrl: ${made} of ${compared}`);
   console.log(`encloser replay under rrl: ${made} of ${compared} replies from templates`);
 });
@@ -201,7 +178,7 @@ test('encloser replay with metrics on: templates answer names as long as the lea
   const labels = ['a1', 'b2', 'C3', 'd4', 'e5', 'f6', 'g', 'hhh', `${'q'.repeat(60)}`, 'a1', 'b2', 'a1'];
   const names = ['er.lab.', 'host.er.lab.', 'wild.er.lab.', 'wc.er.lab.', 'mix.er.lab.', 'b.ent.er.lab.', 'sub.er.lab.'].flatMap((e) => labels.map((l) => `${l}.${e}`));
   const compared = await compareReplies(withAddon.port, reference.port, [undefined, 1232, 'do'], [RRType.A, RRType.TXT, RRType.MX], names);
-  const made = await shaped(withAddon.socket);
+  const made = await shapedCount(withAddon.socket);
   assert.ok(made > compared / 4, `replies made from templates with metrics on: ${made} of ${compared}`);
   console.log(`encloser replay with metrics: ${made} of ${compared} replies from templates`);
   const counted = async (p: number) =>
