@@ -1122,10 +1122,15 @@ static size_t truncate_to_tc(const uint8_t *m, size_t len, uint8_t *out, size_t 
  * rest of the batch: UDP gives no delivery promise and DNS clients retry (RFC 1035 §4.2.1). */
 static void send_batch(batch_sock *s, int n) {
   int from = 0;
+  /* The message cut to TC and not sent yet (-1: none): counted in truncated_replies only once it went
+   * out, so a cut reply that fails again is a send error alone. */
+  int cut_at = -1;
   while (from < n) {
     int r = sendmmsg(s->fd, s->smsgs + from, (unsigned)(n - from), MSG_DONTWAIT);
     s->send_calls++;
     if (r > 0) {
+      if (cut_at >= from && cut_at < from + r) s->truncated_replies++;
+      cut_at = -1;
       s->sent += r;
       from += r;
       continue;
@@ -1141,7 +1146,7 @@ static void send_batch(batch_sock *s, int n) {
       size_t cut = truncate_to_tc(iov->iov_base, iov->iov_len, iov->iov_base, iov->iov_len);
       if (cut > 0 && cut < iov->iov_len) {
         iov->iov_len = cut;
-        s->truncated_replies++;
+        cut_at = from;
         continue;
       }
     }

@@ -16,6 +16,9 @@ const addonPath = join(repoRoot, 'native', 'build', 'Release', 'fluxdns_udp.node
 /** An OPT record: root owner, type 41, payload 1232, a DNS cookie option (10) of 8 bytes. */
 const OPT = '0000290' + '4d0' + '00000000' + '000c' + '000a0008' + '0102030405060708';
 
+/** An OPT record carrying 1,400 bytes of padding (option 12): too long for the interface even alone. */
+const BIG_OPT = '0000290' + '4d0' + '00000000' + '057c' + '000c0578' + '00'.repeat(1400);
+
 /** A TSIG record's start: owner k., type 250, class ANY, TTL 0 (its RDATA does not matter here). */
 const TSIG = '016b0000fa00ff00000000';
 
@@ -23,7 +26,8 @@ const TSIG = '016b0000fa00ff00000000';
  * Runs in the namespace: the addon answers each query with 1,500 bytes more than it asked — query 0x1234
  * with one answer of zeros, query 0x5678 with a TXT answer whose owner points to the question and the
  * OPT record after it, query 0x9abc with the TXT answer and a TSIG record, which cannot be cut (its
- * truncated form must be signed too) — and prints what the client got for each; then the same over ::1.
+ * truncated form must be signed too), query 0xdef0 with the TXT answer and an OPT record so large that the
+ * truncated reply, which keeps it, is refused too — and prints what the client got for each; then the same over ::1.
  */
 const child = `
 import { createRequire } from 'node:module';
@@ -31,6 +35,7 @@ import dgram from 'node:dgram';
 const addon = createRequire(import.meta.url)(${JSON.stringify(addonPath)});
 const opt = Buffer.from(${JSON.stringify(OPT)}, 'hex');
 const tsig = Buffer.from(${JSON.stringify(TSIG)}, 'hex');
+const bigOpt = Buffer.from(${JSON.stringify(BIG_OPT)}, 'hex');
 const answer = (sock) => (count) => {
   const meta = new Int32Array(sock.recvMeta), recv = new Uint8Array(sock.recv), send = new Uint8Array(sock.send), sm = new Int32Array(sock.sendMeta);
   let off = 0;
@@ -41,8 +46,8 @@ const answer = (sock) => (count) => {
     send.set(q, off);
     send[off + 2] |= 0x80;
     send[off + 7] = 1; // one answer: the bytes after the question
-    if (q[0] === 0x56 || q[0] === 0x9a) {
-      const last = q[0] === 0x56 ? opt : Buffer.concat([tsig, Buffer.from([0, 2, 0xab, 0xcd])]);
+    if (q[0] === 0x56 || q[0] === 0x9a || q[0] === 0xde) {
+      const last = q[0] === 0x56 ? opt : q[0] === 0xde ? bigOpt : Buffer.concat([tsig, Buffer.from([0, 2, 0xab, 0xcd])]);
       const rr = off + q.length;
       send.set([0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 60], rr);
       const rdlen = 1500 - 12 - last.length;
@@ -76,7 +81,7 @@ async function ask(host, ids) {
   addon.close(s);
   return { got, mtuDiscover: st.mtu_discover, truncatedReplies: st.truncated_replies, sendErrors: st.send_errors };
 }
-console.log(JSON.stringify({ v4: await ask('127.0.0.1', [0x1234, 0x5678, 0x9abc]), v6: await ask('::1', [0x1234]) }));
+console.log(JSON.stringify({ v4: await ask('127.0.0.1', [0x1234, 0x5678, 0x9abc, 0xdef0]), v6: await ask('::1', [0x1234]) }));
 `;
 
 test('IPv4 replies set DF; one larger than the interface MTU goes out truncated (TC), not fragmented', (t) => {
@@ -103,9 +108,11 @@ test('IPv4 replies set DF; one larger than the interface MTU goes out truncated 
       { length: 25 + OPT.length / 2, id: 0x5678, tc: true, counts: [1, 0, 0, 1], rest: question + OPT },
       // A TSIG-signed reply is not sent unsigned: nothing goes out, counted as a send error.
       null,
+      // Its truncated form (the OPT kept) is still too long: a send error, not a truncated reply too.
+      null,
     ]);
     assert.equal(r.v4.truncatedReplies, 2);
-    assert.equal(r.v4.sendErrors, 1);
+    assert.equal(r.v4.sendErrors, 2);
     // IPv6: not fragmented at the source either; cut the same way.
     assert.deepEqual(r.v6.got, [{ length: 25, id: 0x1234, tc: true, counts: [1, 0, 0, 0], rest: question }]);
     assert.equal(r.v6.truncatedReplies, 1);
