@@ -16,6 +16,12 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '3' },
+    /**
+     * Offered load in queries/s (dnsperf -Q) instead of dnsperf's fastest: every server then sees the
+     * same arrival rate, so two builds compare under the machine's noise (dnsperf's own speed varies
+     * with the other load, and the batch size, hence the cost per query, with it).
+     */
+    rate: { type: 'string' },
     /** LABEL=PATH of a dist/cli/main.js to run as another fluxdns (A/B of two builds); repeatable. */
     build: { type: 'string', multiple: true, default: [] },
     /** fluxdns node options, space-separated (e.g. "--single-threaded-gc"). */
@@ -134,7 +140,7 @@ async function main(): Promise<void> {
     const shape = await writeZone(zoneFile, 12800);
     writeQueries(queryFile, shape, 100000);
     const nodeFlags = flags['node-flags']!.split(' ').filter((x) => x !== '');
-    const wanted: { label: string; kind: ServerKind; main?: string }[] = flags.only!.split(',').map((k) => ({ label: k, kind: k as ServerKind }));
+    const wanted: { label: string; kind: ServerKind; main?: string }[] = flags.only!.split(',').filter((k) => k !== '').map((k) => ({ label: k, kind: k as ServerKind }));
     for (const b of flags.build!) {
       const [label, main] = b.split('=');
       if (!label || !main) throw new Error(`--build: expected LABEL=PATH/dist/cli/main.js, found ${b}`);
@@ -145,7 +151,7 @@ async function main(): Promise<void> {
       const s = await startServer(w.kind, { zoneFile, port, cpu: '0', workers: 1, nodeFlags, main: w.main });
       servers.push({ label: w.label, s });
     }
-    const opts = { queryFile, clients: 8, outstanding: 200, tcp: false, cpu: '1', timeout: 2 };
+    const opts = { queryFile, clients: 8, outstanding: 200, tcp: false, cpu: '1', timeout: 2, rate: flags.rate === undefined ? undefined : Number(flags.rate) };
     for (const { s } of servers) await dnsperf({ ...opts, port: s.port, seconds: Number(flags.warmup) });
     for (let r = 0; r < Number(flags.rounds); r++) {
       const order = r % 2 === 0 ? servers : [...servers].reverse();

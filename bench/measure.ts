@@ -140,6 +140,8 @@ export interface DnsperfOptions {
   dnssec?: boolean;
   /** Send the query file once (dnsperf -n 1, `seconds` then only bounds the run) instead of for `seconds`. */
   once?: boolean;
+  /** Offered load in queries per second (dnsperf -Q); unset: as fast as dnsperf can. */
+  rate?: number;
 }
 
 /** Parses dnsperf 2.x's summary. */
@@ -175,6 +177,7 @@ export async function dnsperf(o: DnsperfOptions): Promise<DnsperfResult> {
   if (o.tcp) args.push('-m', 'tcp');
   if (o.dnssec) args.push('-D');
   if (o.once) args.push('-n', '1');
+  if (o.rate !== undefined) args.push('-Q', String(o.rate));
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = execFile('taskset', args, { timeout: (o.seconds + o.timeout + 30) * 1000, maxBuffer: 16 << 20 }, (err, out, errOut) => {
       if (child.pid !== undefined) runningDnsperf.delete(child.pid);
