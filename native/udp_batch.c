@@ -61,8 +61,12 @@
 #define MIRROR_MAX_KEY 512
 /* Encloser templates share the mirror's table and arena but may fill only half of each: a flood over many
  * enclosers would otherwise fill the mirror again and again, and every emptying drops the hot exact
- * entries with it. At the cap no template is learnt until the mirror is next emptied. */
+ * entries with it. At the cap no template is learnt until the templates are next emptied: with the mirror,
+ * or on their own (tmpl_reopen, the exact entries kept) once TMPL_REOPEN_MS have passed since the last of
+ * those emptyings, so junk shapes cannot close learning for as long as the server runs, and the table is
+ * rebuilt at most once a TMPL_REOPEN_MS. */
 #define TMPL_MAX (MIRROR_MAX / 2)
+#define TMPL_REOPEN_MS 1000
 /*
  * Where the mirror lives: its slots (hash and entry offset, one 8-byte load a probe) in one 2 MiB-aligned
  * mapping, and its entries one after the other in an arena (entries go only all at once, in mirror_clear),
@@ -87,6 +91,7 @@ typedef struct {
   /* An encloser template's (see tmpl_learn; 0 in a mirror entry): its suffix S, guards and moved pointers. */
   uint16_t slen, glen, pcount;
   uint8_t tflags;
+  uint16_t lines; /* the entry's size in ENTRY_ALIGN units (the arena is walked by it: tmpl_reopen) */
   int32_t cell; /* the answer's metrics cell, -1 for none */
   uint32_t rrl_a, rrl_b, rrl_rate; /* the rrl bucket's kind-and-name hash and rate (rrl_rate 0: none) */
   /* klen key bytes, then rlen reply bytes; a template's then S (slen), guards (glen) and the offsets of the
@@ -225,6 +230,9 @@ typedef struct {
   enc_set enc;              /* the zones registered for encloser replay (js_enclosers) */
   int tmpl_count;           /* templates among the mirror's entries */
   size_t tmpl_bytes;        /* their share of the arena */
+  int64_t tmpl_since;       /* when the templates were last emptied (mirror_clear, tmpl_reopen; clock_ms) */
+  int64_t clock_fixed;      /* clock_ms's value when >= 0 (templateClock, a test hook); -1: CLOCK_MONOTONIC */
+  double tmpl_reopens;      /* the templates emptied at the cap, the exact entries kept (tmpl_reopen) */
   /* The exact mirror keys asked before (seen_mark): SEEN_SLOTS 16-bit tags, direct-mapped by the key's hash,
    * NULL until first used, emptied with the mirror. A template reply to a key seen before goes into the
    * mirror as well (promote), so a repeated name becomes a plain mirror hit. */
@@ -299,9 +307,18 @@ static uint8_t *huge_map(size_t size) {
 
 #define SEEN_SLOTS (1 << 16)
 
+/* Milliseconds on CLOCK_MONOTONIC (a test may fix it: templateClock). */
+static int64_t clock_ms(const batch_sock *s) {
+  if (s->clock_fixed >= 0) return s->clock_fixed;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void mirror_clear(batch_sock *s) {
   /* Counted even when there is nothing to drop: replies JS made before it may not be kept after it. */
   s->mirror_gen++;
+  s->tmpl_since = clock_ms(s);
   if (s->seen_used) {
     memset(s->seen, 0, SEEN_SLOTS * sizeof *s->seen);
     s->seen_used = 0;
@@ -456,12 +473,50 @@ static mirror_entry *mirror_insert(batch_sock *s, const uint8_t *key, int klen, 
   s->arena_used += need;
   memset(e, 0, sizeof *e);
   e->hash = h;
+  e->lines = (uint16_t)(need / ENTRY_ALIGN);
   e->klen = (uint16_t)klen;
   memcpy(e->data, key, (size_t)klen);
   s->slots[i].off = off;
   s->slots[i].hash = h;
   s->mirror_count++;
   return e;
+}
+
+/*
+ * The templates dropped, the exact entries kept (a template flood at the cap, TMPL_MAX): the arena is walked
+ * entry by entry, the exact ones slid down over the gaps (in order, so a move never overwrites one not yet
+ * moved), the slots rebuilt from the kept entries' hashes and the freed tail of the arena given back. At
+ * most a walk of 65,536 headers, a copy of the exact entries (< 32 MiB) and a rebuild of the 1 MiB table,
+ * once a TMPL_REOPEN_MS; emptying the whole mirror instead would make JS answer every hot key again each
+ * time. The seen filter stays (it marks exact keys). Not a change of runtime: mirror_gen stays.
+ */
+static void tmpl_reopen(batch_sock *s) {
+  size_t to = 0;
+  for (size_t at = 0; at < s->arena_used;) {
+    mirror_entry *e = entry_at(s, (uint32_t)at);
+    size_t size = (size_t)e->lines * ENTRY_ALIGN;
+    if (e->data[0] != TMPL_MARK) {
+      if (to != at) memmove(s->arena + to, e, size);
+      to += size;
+    }
+    at += size;
+  }
+  memset(s->slots, 0, MIRROR_SLOTS * sizeof *s->slots);
+  int count = 0;
+  for (size_t at = 0; at < to; at += (size_t)entry_at(s, (uint32_t)at)->lines * ENTRY_ALIGN) {
+    uint32_t i = entry_at(s, (uint32_t)at)->hash & (MIRROR_SLOTS - 1);
+    while (s->slots[i].hash != 0) i = (i + 1) & (MIRROR_SLOTS - 1);
+    s->slots[i].hash = entry_at(s, (uint32_t)at)->hash;
+    s->slots[i].off = (uint32_t)at;
+    count++;
+  }
+  size_t keep = (to + 4095) & ~(size_t)4095;
+  if (keep < s->arena_used) madvise(s->arena + keep, s->arena_used - keep, MADV_DONTNEED);
+  s->arena_used = to;
+  s->mirror_count = count;
+  s->tmpl_count = 0;
+  s->tmpl_bytes = 0;
+  s->tmpl_reopens++;
 }
 
 /* The rrl bucket and metrics cell of a reply's send meta m (words 3 or 7 give the cell). */
@@ -677,7 +732,12 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   if (klen < 0) return;
   /* Asked once: its next ask, answered from a template, also goes into the mirror (on_readable). */
   seen_mark(s, mirror_hash(key, klen));
-  if (s->tmpl_count >= TMPL_MAX || s->tmpl_bytes >= TMPL_ARENA) return;
+  if (s->tmpl_count >= TMPL_MAX || s->tmpl_bytes >= TMPL_ARENA) {
+    int64_t now = clock_ms(s);
+    if (now - s->tmpl_since < TMPL_REOPEN_MS) return;
+    tmpl_reopen(s);
+    s->tmpl_since = now;
+  }
   if (rlen < qend || rlen > SEND_SLOT || (r[2] & 0x02) || memcmp(r + 12, q + 12, (size_t)(qend - 12)) != 0) return;
   enc_place pl;
   if (!enc_descend(&s->enc, key + 10, &pl)) return;
@@ -1536,6 +1596,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   s->env = env;
   s->fd = fd;
   s->family = family;
+  s->clock_fixed = -1;
   s->batch = batch;
   s->rmsgs = calloc((size_t)batch, sizeof *s->rmsgs);
   s->riov = calloc((size_t)batch, sizeof *s->riov);
@@ -1909,6 +1970,26 @@ static napi_value js_encloser_probe(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * templateClock(handle, ms): the clock template reopening reads (TMPL_REOPEN_MS) fixed at ms, or back to
+ * CLOCK_MONOTONIC for ms < 0 (a test hook: src/transport/udp-encloser.test.ts fills the cap and reopens it
+ * without racing the real clock).
+ */
+static napi_value js_template_clock(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  batch_sock *s = unwrap(env, argv[0]);
+  if (!s) return NULL;
+  int64_t ms;
+  if (argc < 2 || napi_get_value_int64(env, argv[1], &ms) != napi_ok) {
+    napi_throw_type_error(env, NULL, "fluxdns_udp: templateClock(handle, ms)");
+    return NULL;
+  }
+  s->clock_fixed = ms < 0 ? -1 : ms;
+  return NULL;
+}
+
+/*
  * takeReplays(handle) -> Float64Array [uncelled, cell, hits, cell, hits, ...]: the replies the mirror sent
  * since the last call, per metrics cell (those without one first); the counts start again from zero.
  */
@@ -1947,7 +2028,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_create_double(env, s->name, &v);           \
   napi_set_named_property(env, obj, #name, v);
   STAT(received) STAT(sent) STAT(send_errors) STAT(truncated) STAT(recv_calls) STAT(send_calls) STAT(replayed)
-  STAT(truncated_replies) STAT(shaped)
+  STAT(truncated_replies) STAT(shaped) STAT(tmpl_reopens)
 #undef STAT
   /* The socket's IP_MTU_DISCOVER (IPV6_MTU_DISCOVER for IPv6), read back so tests see what open set. */
   int pmtu = -1;
@@ -2229,6 +2310,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"rrl", NULL, js_rrl, NULL, NULL, NULL, napi_default, NULL},
       {"enclosers", NULL, js_enclosers, NULL, NULL, NULL, napi_default, NULL},
       {"encloserProbe", NULL, js_encloser_probe, NULL, NULL, NULL, napi_default, NULL},
+      {"templateClock", NULL, js_template_clock, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"raiseNofile", NULL, js_raise_nofile, NULL, NULL, NULL, napi_default, NULL},
       {"mallocTrim", NULL, js_malloc_trim, NULL, NULL, NULL, napi_default, NULL},

@@ -161,31 +161,47 @@ export function shapeWord(ctx: QueryContext, reply: Uint8Array, limited: boolean
 /** A transport's counts of replies it replayed: [without a cell, cell, hits, cell, hits, …], reset on each call. */
 export type ReplaySource = () => Float64Array;
 
-/** Each source with how many of its replies it made from encloser templates since it opened (cumulative), if it tells. */
-const sources = new Map<ReplaySource, (() => number) | undefined>();
+/** A source's cumulative counts since it opened: replies made from encloser templates, and times its templates were emptied at their cap (the exact entries kept). */
+export interface TemplateCounts {
+  shaped: number;
+  reopens: number;
+}
+
+/** Each source with its template counts, if it tells. */
+const sources = new Map<ReplaySource, (() => TemplateCounts) | undefined>();
 let total = 0;
-/** Replies made from encloser templates by sources since removed. */
+/** Template counts of sources since removed. */
 let shapedGone = 0;
+let reopensGone = 0;
 let withoutCell = 0;
 /** Hits per metrics cell not yet handed to the query metrics (takeReplayCells). */
 let pending = new Float64Array(0);
 
-/** `shaped`: how many of the source's replays it made from encloser templates so far (cumulative; part of what `source` counts). */
-export function addReplaySource(source: ReplaySource, shaped?: () => number): void {
-  sources.set(source, shaped);
+/** `templates`: the source's template counts so far (cumulative; `shaped` is part of what `source` counts). */
+export function addReplaySource(source: ReplaySource, templates?: () => TemplateCounts): void {
+  sources.set(source, templates);
 }
 
 /** Counts what the source replayed so far, then forgets it (a closed socket). */
 export function removeReplaySource(source: ReplaySource): void {
   drainSource(source);
-  shapedGone += sources.get(source)?.() ?? 0;
+  const t = sources.get(source)?.();
+  shapedGone += t?.shaped ?? 0;
+  reopensGone += t?.reopens ?? 0;
   sources.delete(source);
 }
 
 /** Of replayedTotal(): the replies made from a reply for another name below the same closest encloser (encloser replay). */
 export function shapedTotal(): number {
   let n = shapedGone;
-  for (const shaped of sources.values()) n += shaped?.() ?? 0;
+  for (const templates of sources.values()) n += templates?.().shaped ?? 0;
+  return n;
+}
+
+/** Times the UDP addon emptied its encloser templates at their cap, keeping the exact mirror entries (native/udp_batch.c tmpl_reopen). */
+export function templateReopensTotal(): number {
+  let n = reopensGone;
+  for (const templates of sources.values()) n += templates?.().reopens ?? 0;
   return n;
 }
 

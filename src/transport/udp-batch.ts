@@ -247,7 +247,10 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
     addon.close(replaying);
     throw e;
   }
-  addReplaySource(replays, () => addon.stats(replaying).shaped);
+  addReplaySource(replays, () => {
+    const st = addon.stats(replaying);
+    return { shaped: st.shaped, reopens: st.tmpl_reopens ?? 0 };
+  });
   meta = new Int32Array(sock.recvMeta);
   metaBytes = new Uint8Array(sock.recvMeta);
   sendMeta = new Int32Array(sock.sendMeta);

@@ -113,15 +113,23 @@ test('the descent: closest encloser and next-closer label by the zone index, non
  * A batch listener whose every reply is marked encloser-determined (word 7 = 1: no metrics cell), with the
  * engine's current zones registered whenever the mirror is reset (as the listener does on each swap).
  */
-async function withShapingListener(engine: Engine, body: (port: number, stats: () => { replayed: number; shaped: number }, ask: (q: Uint8Array) => Promise<Uint8Array>) => Promise<void>): Promise<void> {
+type ShapingStats = { replayed: number; shaped: number; tmpl_reopens: number };
+
+/**
+ * `clockMs`: the addon's template clock (templateClock) fixed at that value from before the mirror's first
+ * emptying (the registration), so template reopening (TMPL_REOPEN_MS) goes by `setClock`, not by real time.
+ */
+async function withShapingListener(engine: Engine, body: (port: number, stats: () => ShapingStats, ask: (q: Uint8Array) => Promise<Uint8Array>, setClock: (ms: number) => void) => Promise<void>, clockMs?: number): Promise<void> {
   needNative();
   const n = native!;
   const m = markingAddon(n, 1, () => engine.runtime.zones.zones.map(encloserZone));
   const l = listenUdpBatch(m.addon, engine, '127.0.0.1', 0, { udp: { batchSize: 16 }, reusePort: false, onError: (e) => assert.fail(e) });
+  const setClock = (ms: number) => (n.templateClock ?? assert.fail('the addon has no templateClock: rebuild it'))(m.socket(), ms);
+  if (clockMs !== undefined) setClock(clockMs);
   m.register();
   const c = await udpAsker();
   try {
-    await body(l.port, () => n.stats(m.socket()), (q) => c.ask(l.port, q));
+    await body(l.port, () => n.stats(m.socket()) as ShapingStats, (q) => c.ask(l.port, q), setClock);
   } finally {
     c.sock.close();
     await l.close();
@@ -227,13 +235,14 @@ test('a repeated name leaves the template path: its second template reply joins 
   });
 });
 
-test('templates fill at most half the mirror: 70,000 learnt (more than the mirror holds) leave the hot exact entries replayed', async () => {
+test('templates fill at most half the mirror: 70,000 learnt (more than the mirror holds) leave the hot exact entries replayed; a second after the cap closed the templates start over and the hot entries stay', async () => {
   // The server's answer cache (admits a name on its second ask): the flood's names, asked once, make no
   // exact entries, only templates.
   const rt = runtime([zoneOf('e.lab.', ZONE)], 1, new ModuleSet({ answerCache: serverAnswerCache() }));
   const engine = new Engine(rt);
   const ref = new Engine(rt);
-  await withShapingListener(engine, async (port, stats, ask) => {
+  // The template clock stands still at 0 (the registration's emptying) through the flood: the cap stays closed.
+  await withShapingListener(engine, async (port, stats, ask, setClock) => {
     // Hot exact entries: names that exist, asked until the mirror answers them.
     const hot = ['www.e.lab.', 'ns.e.lab.', 'mx.e.lab.'].map((name, i) => query(name, RRType.A, 10 + i, undefined));
     for (let round = 0; round < 3; round++) for (const q of hot) await ask(q);
@@ -276,7 +285,34 @@ test('templates fill at most half the mirror: 70,000 learnt (more than the mirro
     const q = query('other.e.lab.', 1024, 7, undefined);
     assert.deepEqual(await ask(q), ref.handle(q, info));
     assert.equal(stats().shaped - before, 1, 'from a template');
-  });
+    // A shape not in the flood (qtype 62000) is not learnt at the cap: its second name goes to JS too.
+    const shape = (name: string, id: number) => query(name, 62000, id, undefined);
+    const fresh = async (names: string[]): Promise<number> => {
+      const at = stats().shaped;
+      for (const [i, name] of names.entries()) {
+        const q2 = shape(name, 100 + i);
+        assert.deepEqual(await ask(q2), ref.handle(q2, info), name);
+      }
+      return stats().shaped - at;
+    };
+    assert.equal(await fresh(['n1.e.lab.', 'n2.e.lab.', 'n3.e.lab.']), 0, 'the cap is closed: nothing learnt');
+    assert.equal(stats().tmpl_reopens, 0);
+    // Just short of the interval (TMPL_REOPEN_MS, 1 s since the registration emptied the templates): still closed.
+    setClock(999);
+    assert.equal(await fresh(['n4.e.lab.', 'n5.e.lab.']), 0, 'still closed at 999 ms');
+    // Past it: the next learn empties the templates (the exact entries stay) and learns; the names after it are templates' replies.
+    setClock(1001);
+    assert.equal(await fresh(['n6.e.lab.', 'n7.e.lab.', 'N8.E.lab.', `${'q'.repeat(40)}.e.lab.`]), 3, 'learnt again: three names from the template');
+    assert.equal(stats().tmpl_reopens, 1);
+    assert.equal(await hits(), hot.length, 'the hot names are still mirror hits (kept through the reopening)');
+    // The flood's templates went with it: a name of the first one's shape is JS's again, then learnt anew.
+    const b2 = stats().shaped;
+    for (const [i, name] of ['other2.e.lab.', 'other3.e.lab.'].entries()) {
+      const q3 = query(name, 1024, 200 + i, undefined);
+      assert.deepEqual(await ask(q3), ref.handle(q3, info));
+    }
+    assert.equal(stats().shaped - b2, 1, 'the old template gone, the new one answers the second name');
+  }, 0);
 });
 
 test('a swap that adds a name under a learnt encloser: the new name is answered from the new zone at once', async () => {

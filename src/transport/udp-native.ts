@@ -33,6 +33,8 @@ export interface NativeUdpStats {
   replayed: number;
   /** Of those, replies made from an encloser template (a name under a closest encloser the addon had a reply for). */
   shaped: number;
+  /** Times the templates were emptied at their cap, the exact entries kept (a build older than that: undefined). */
+  tmpl_reopens?: number;
 }
 
 /**
@@ -81,6 +83,8 @@ export interface NativeUdp {
   enclosers(sock: NativeUdpSocket, zones: readonly EncloserZone[] | undefined, udpPayload?: number): void;
   /** Test hook: where encloser replay places `nameWire` — [zone slot, closest encloser node, next-closer label offset], or null. */
   encloserProbe(sock: NativeUdpSocket, nameWire: Uint8Array): [number, number, number] | null;
+  /** Test hook: the clock template reopening reads fixed at `ms` (its 1 s interval counted on it), or CLOCK_MONOTONIC again for ms < 0. */
+  templateClock?(sock: NativeUdpSocket, ms: number): void;
   /** [without a cell, cell, hits, …]: replies the mirror sent since the last call (answer/replay.ts). */
   takeReplays(sock: NativeUdpSocket): Float64Array;
   close(sock: NativeUdpSocket): void;

@@ -8,12 +8,18 @@ import type { FamilyJson } from '../../src/observe/metrics/family.js';
 import { freePort } from './ports.js';
 import { startFluxdns } from './servers.js';
 
-/** Replies the server's addon made from encloser templates so far. */
-export async function shapedCount(socket: string): Promise<number> {
+/** The value of the server's unlabelled metric `name` (ctl stats), undefined when it exports no such family. */
+export async function metricValue(socket: string, name: string): Promise<number | undefined> {
   const r = await controlRequest(socket, { cmd: 'stats' });
   assert.ok(r.ok, 'ctl stats');
   const families = (r.data as { families: FamilyJson[] }).families;
-  return families.find((f) => f.name === 'fluxdns_answer_cache_shaped_total')?.values[0]?.value ?? 0;
+  const f = families.find((x) => x.name === name);
+  return f === undefined ? undefined : (f.values[0]?.value ?? 0);
+}
+
+/** Replies the server's addon made from encloser templates so far. */
+export async function shapedCount(socket: string): Promise<number> {
+  return (await metricValue(socket, 'fluxdns_answer_cache_shaped_total')) ?? 0;
 }
 
 /**

@@ -15,7 +15,7 @@ import { addRecordsUpdate } from '../../src/client/update.js';
 import { encodeMessage, queryMessage } from '../../src/wire/message.js';
 import { RRClass, RRType } from '../../src/wire/types.js';
 import { stopAll } from '../helpers/proc.js';
-import { serveZones, shapedCount } from '../helpers/encloser-replay.js';
+import { metricValue, serveZones, shapedCount } from '../helpers/encloser-replay.js';
 import { freePort } from '../helpers/ports.js';
 import { rcodeOf, udpExchange } from '../helpers/udp.js';
 import { signZone } from '../helpers/dnssec-chain.js';
@@ -136,6 +136,8 @@ test('encloser replay: every reply byte-identical to fluxdns without the addon, 
   assert.ok(made > compared / 8, `replies made from templates: ${made} of ${compared}`);
   console.log(`encloser replay: ${made} of ${compared} replies from templates`);
   assert.equal(await shapedCount(reference.socket), 0, 'the reference has no addon');
+  // Exported beside it; far below the template cap, the templates were never emptied on their own.
+  assert.equal(await metricValue(withAddon.socket, 'fluxdns_answer_cache_template_reopens_total'), 0);
 
   // An UPDATE adds a name below host.er.lab (an encloser whose NXDOMAIN template is learnt): answered at once.
   for (const s of [withAddon, reference]) {
