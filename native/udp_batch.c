@@ -69,7 +69,7 @@
 #define TMPL_REOPEN_MS 1000
 /*
  * Where the mirror lives: its slots (hash and entry offset, one 8-byte load a probe) in one 2 MiB-aligned
- * mapping, and its entries one after the other in an arena (entries go only all at once, in mirror_clear),
+ * mapping, and its entries one after the other in an arena (entries go all at once, in mirror_clear, or the templates among them at once, in tmpl_reopen),
  * both with transparent huge pages asked for. A lookup's misses were page walks as much as cache misses
  * (perf: the samples stood on the prefetches, which wait for the walk): with 4 KiB pages the table alone
  * took 384 TLB entries and the malloc'd entries one each. The arena is reserved, not committed: memory is
