@@ -18,6 +18,12 @@ export interface CompiledPolicy {
   readonly action: CompiledAction;
   readonly rateLimit?: { readonly key: 'client' | 'subnet' | 'qname'; readonly buckets: TokenBuckets; readonly over: CompiledAction; readonly describe: string };
   readonly ttlJitter?: { readonly min: number };
+  /**
+   * For a name this policy matched, with `labels` labels: how many leading ones its qname pattern left
+   * free (match.ts Test.freeLabels; rrl's bucket for its answers). Undefined when no pattern fixes a
+   * suffix: a regular expression, or no qname test at all.
+   */
+  readonly freeLabels: (f: QueryFacts, labels: number) => number | undefined;
 }
 
 export interface TraceLine {
@@ -37,10 +43,12 @@ export class PolicySet {
     for (const p of pools) this.pools.set(p.name, new AddressPool(p.name, p.prefixes.map((c) => parseCidr(c)!), p.exclude.map((c) => parseCidr(c)!)));
     policies.forEach((p, i) => {
       const rl = p.rateLimit;
+      const tests = compileMatch(p.match);
+      const qname = tests.find((t) => t.freeLabels !== undefined);
       this.policies.push({
         index: i + 1,
         name: p.name ?? `#${i + 1}`,
-        tests: compileMatch(p.match),
+        tests,
         action: compileAction(p.action, this.pools),
         rateLimit: rl && {
           key: rl.key,
@@ -49,6 +57,7 @@ export class PolicySet {
           describe: `${rl.qps} qps (burst ${rl.burst ?? rl.qps}) per ${rl.key}`,
         },
         ttlJitter: p.ttlJitter,
+        freeLabels: (f, labels) => qname?.freeLabels?.(f, labels),
       });
       if (p.zone && !this.zones.has(nameKey(p.zone.name))) this.zones.set(nameKey(p.zone.name), policyZone(p.zone.name, p.zone.nameservers));
     });

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { timeWindowSchema } from './schema.js';
-import { inWindow } from './match.js';
+import { compileMatch, inWindow } from './match.js';
+import type { QueryFacts } from './facts.js';
 import { TokenBuckets } from './ratelimit.js';
 
 const w = (x: object) => timeWindowSchema.parse(x);
@@ -59,4 +60,15 @@ test('token buckets forget the oldest keys beyond their bound', () => {
   b.take('b', 0);
   b.take('c', 0);
   assert.equal(b.take('a', 0), true, '"a" was forgotten and starts full');
+});
+
+test("the qname test's free labels: 0 for an exact name, all but the longest matching *.S's, none known for a regex", () => {
+  const [t] = compileMatch({ qname: ['*.dyn.lab', '*.in.dyn.lab', 'fixed.dyn.lab', '/^re-/'] });
+  const f = (name: string) => ({ qname: `${name}.`, qnameMatch: name.toLowerCase() }) as QueryFacts;
+  assert.equal(t!.freeLabels!(f('a.b.dyn.lab'), 4), 2);
+  assert.equal(t!.freeLabels!(f('x.In.dyn.lab'), 4), 1);
+  assert.equal(t!.freeLabels!(f('fixed.dyn.lab'), 3), 0);
+  assert.equal(t!.freeLabels!(f('re-1.other.lab'), 3), undefined);
+  // Only the qname test has them.
+  assert.equal(compileMatch({ qtype: ['A'] })[0]!.freeLabels, undefined);
 });

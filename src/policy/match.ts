@@ -1,6 +1,6 @@
 // Compiled match attributes: each test says whether it holds and, for `explain`, why.
 import { cidrContains, formatCidr, parseCidr, type Cidr } from '../net/cidr.js';
-import { parseName } from '../wire/name.js';
+import { labelCount, parseName } from '../wire/name.js';
 import { typeCode, typeName } from '../wire/types.js';
 import type { QueryFacts } from './facts.js';
 import type { MatchConfig, TimeWindow } from './schema.js';
@@ -11,6 +11,13 @@ export interface Test {
   holds(f: QueryFacts): boolean;
   /** Why it failed, for explain. */
   why(f: QueryFacts): string;
+  /**
+   * The qname test only, for a name it holds for (with `labels` labels): how many of its leading labels
+   * the pattern left free — 0 for an exact name; for `*.S`, all but S's (the longest S that matched);
+   * undefined for a regular expression, which fixes no suffix. rrl counts a policy's answers by the rest
+   * (QueryContext.wildcardLabels, set by the policies unit), as it counts a zone wildcard's by its parent.
+   */
+  freeLabels?(f: QueryFacts, labels: number): number | undefined;
 }
 
 export function compileMatch(m: MatchConfig): Test[] {
@@ -62,17 +69,26 @@ export function compileMatch(m: MatchConfig): Test[] {
 
 function qnameTest(patterns: string[]): Test {
   const exact = new Set<string>();
-  const suffixes: string[] = [];
+  /** `*.S` patterns as ".s" (the match form) and S's label count, longest first: the first that matches fixes the most. */
+  const suffixes: { readonly text: string; readonly labels: number }[] = [];
   const regexes: RegExp[] = [];
   for (const p of patterns) {
     if (p.length > 1 && p.startsWith('/') && p.endsWith('/')) regexes.push(new RegExp(p.slice(1, -1), 'i'));
-    else if (p.startsWith('*.')) suffixes.push('.' + stripDot(parseName(p.slice(2), '.')));
-    else exact.add(stripDot(parseName(p, '.')));
+    else if (p.startsWith('*.')) {
+      const name = parseName(p.slice(2), '.');
+      suffixes.push({ text: '.' + stripDot(name), labels: labelCount(name) });
+    } else exact.add(stripDot(parseName(p, '.')));
   }
+  suffixes.sort((a, b) => b.labels - a.labels);
   return {
     label: `qname ${patterns.join('|')}`,
-    holds: (f) => exact.has(f.qnameMatch) || suffixes.some((s) => f.qnameMatch.endsWith(s)) || regexes.some((r) => r.test(f.qnameMatch)),
+    holds: (f) => exact.has(f.qnameMatch) || suffixes.some((s) => f.qnameMatch.endsWith(s.text)) || regexes.some((r) => r.test(f.qnameMatch)),
     why: (f) => `qname is ${f.qname}`,
+    freeLabels(f, labels) {
+      if (exact.has(f.qnameMatch)) return 0;
+      for (const s of suffixes) if (f.qnameMatch.endsWith(s.text)) return labels - s.labels;
+      return undefined;
+    },
   };
 }
 

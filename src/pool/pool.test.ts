@@ -138,9 +138,13 @@ function chiSquare(counts: number[], expected: number): number {
 
 const udp: TransportInfo = { proto: 'udp', remoteAddress: '127.0.0.1', remotePort: 1, localAddress: '127.0.0.1', localPort: 53 };
 
-/** Sends `n` queries for distinct names h0000000.cdn.lab … through the real pipeline; returns each answer's rdata. */
+/**
+ * Sends `n` queries for distinct names h0000000.cdn.lab … through the real pipeline; returns each answer's
+ * rdata. rrl off: from one client within a moment, the names under one pattern share one rrl bucket (a
+ * policy's answers count by the pattern's suffix), which the default 200 a second would limit.
+ */
 function answers(config: string, type: 1 | 28, n: number, onRdata: (rdata: Uint8Array) => void): void {
-  const { config: c } = parseConfigText(config, 'pool.yaml', '/tmp');
+  const { config: c } = parseConfigText(`rrl: off\n${config}`, 'pool.yaml', '/tmp');
   const engine = new Engine({ config: c, zones: new ZoneSet([]), generation: 1 }, createUnits());
   const query = Buffer.from(
     encodeMessage(queryMessage('h0000000.cdn.lab.', type, { id: 7 })),

@@ -213,6 +213,30 @@ test('rrl on (the default configuration): hits are replayed, each spending its b
   });
 });
 
+test("rrl on: an echo zone's answers for distinct names are replayed on one bucket, the apex's, as the rrl unit counts them", async () => {
+  // Stateless DNS (seed 003): `A.B.C.D.00.ec.lab` answers A A.B.C.D, a name made up per query. The rrl unit
+  // counts such answers by the echo zone's apex and type (QueryContext.wildcardLabels, kept with the cached
+  // answer), and the addon spends the bucket JS gave: two names share ec.lab A.
+  const rt = runtime('limits: { udpPayload: 1232 }\nrrl: { responsesPerSecond: 4, slip: 2 }\necho:\n  - { zone: ec.lab., nsAddress: 127.0.0.1 }', '203.0.113.5', 45);
+  const engine = new Engine(rt);
+  assert.notEqual(engine.replay.mode, 0, 'a chain with echo and rrl is replayed');
+  const names = ['198.51.100.1.00.ec.lab', '198.51.100.2.00.ec.lab'];
+  await withListener(engine, async (l, c) => {
+    // Three asks of each, interleaved within the rate: cached on the first, kept by the addon.
+    for (let i = 0; i < 3; i++) {
+      for (const n of names) {
+        await c.ask(l.port, query(n, 1 + i * 2 + names.indexOf(n)));
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+    await new Promise((r) => setTimeout(r, 1100));
+    const replayed = l.stats!().replayed;
+    // One bucket with 4 credits: 4 replays, then the engine limits the other 16 on it (a bucket per name: 8 answered).
+    assert.deepEqual(await burst(c, l.port, Array.from({ length: 20 }, (_, i) => query(names[i % 2]!, 100 + i))), { answered: 4, truncated: 8, dropped: 8 });
+    assert.equal(l.stats!().replayed - replayed, 4, 'the four answers were replays');
+  });
+});
+
 test('rrl on: a client prefix without a bucket is the engine\'s (it makes the bucket), then replayed; exempt prefixes are replayed uncounted', async () => {
   const engine = new Engine(runtime('limits: { udpPayload: 1232 }\nrrl: { responsesPerSecond: 100 }', '203.0.113.5', 42));
   const counters = attackCounters.rrl!;

@@ -1,7 +1,8 @@
 // Response rate limiting over loopback: a burst of identical queries from one client is answered,
 // truncated (slip) and dropped in the counts BIND's semantics give; so is a burst of distinct names
-// under one wildcard (counted by the wildcard's parent), in JS and in the UDP addon's replays; TCP,
-// valid cookies and exempt prefixes are not limited.
+// under one wildcard (counted by the wildcard's parent), in JS and in the UDP addon's replays, and
+// under a policy's name pattern (by its fixed suffix) or in an echo zone (by its apex; their replays:
+// src/transport/udp-replay.test.ts); TCP, valid cookies and exempt prefixes are not limited.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
@@ -22,6 +23,16 @@ after(() => stopAll());
 const ZONE =
   `$ORIGIN rl.lab.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\n*.w A 198.51.100.80\n*.v A 198.51.100.80\n` +
   ['a', 'b', 'c', 'd', 'e'].map((n) => `${n} A 198.51.100.80\n`).join('');
+
+// Rules that synthesize answers for any name below them: policy patterns *.dyn and *.pool (random
+// addresses from a pool), an exact-name policy, and the echo zone ec.lab (seed 003: `A.B.C.D.00.ec.lab`
+// answers A A.B.C.D).
+const SYNTHESIZED =
+  'pools:\n  - { name: p, prefixes: [198.18.20.0/24] }\n' +
+  'policies:\n' +
+  '  - { match: { qname: "*.dyn.rl.lab" }, action: { pool: p } }\n' +
+  '  - { match: { qname: ["*.pool.rl.lab", "exact.rl.lab", "exact2.rl.lab"] }, action: { pool: p } }\n' +
+  'echo:\n  - { zone: ec.lab., nsAddress: 127.0.0.1 }\n';
 
 async function metric(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -171,5 +182,24 @@ describe('rrl', () => {
     assert.deepEqual(await burst(exempt, 'a.rl.lab', 20), { answered: 20, truncated: 0, dropped: 0 });
     const logOnly = await serve('{ responsesPerSecond: 2, logOnly: true }');
     assert.deepEqual(await burst(logOnly, 'a.rl.lab', 20), { answered: 20, truncated: 0, dropped: 0 });
+  });
+});
+
+describe('rrl of answers a policy pattern or an echo zone synthesizes (counted by the rule, as a wildcard by its parent)', () => {
+  let port = 0;
+  before(async () => {
+    port = await serve('{ responsesPerSecond: 2, slip: 2 }', SYNTHESIZED);
+  });
+
+  test('30 distinct names under a policy pattern share its fixed suffix\'s bucket; another pattern has its own, an exact name too', async () => {
+    // Random pool addresses for 30 names one or two labels below dyn.rl.lab: as limited as 30 asks of one name.
+    assert.deepEqual(await burst(port, (i) => (i % 3 === 0 ? `x${i}.y${i}.dyn.rl.lab` : `n${i}.dyn.rl.lab`), 30), { answered: 2, truncated: 14, dropped: 14 });
+    assert.deepEqual(await burst(port, (i) => `n${i}.pool.rl.lab`, 6), { answered: 2, truncated: 2, dropped: 2 });
+    // The same policy's exact names are fixed names: a bucket each.
+    assert.deepEqual(await burst(port, (i) => (i % 2 === 0 ? 'exact.rl.lab' : 'exact2.rl.lab'), 8), { answered: 4, truncated: 2, dropped: 2 });
+  });
+
+  test("30 distinct names in an echo zone share the apex's bucket", async () => {
+    assert.deepEqual(await burst(port, (i) => `198.51.${i}.${i % 7}.00.ec.lab`, 30), { answered: 2, truncated: 14, dropped: 14 });
   });
 });

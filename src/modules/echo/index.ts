@@ -1,6 +1,6 @@
 // echo responder: Stateless DNS zones (seed 003) — every answer synthesized from the query name alone,
 // SOA and NS at the apex from configuration, and optional short-time caching (§2.9).
-import { nameKey } from '../../wire/name.js';
+import { labelCount, nameKey, namesEqual } from '../../wire/name.js';
 import { Rcode, RRType } from '../../wire/types.js';
 import { setSections, type QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../answer/unit.js';
@@ -43,6 +43,10 @@ export function echoResponder(opts: EchoResponderOptions = {}): Unit {
       const ans = answerEcho(z, q.name, q.type, cache, now());
       const r = ctx.response;
       setSections(r, ans);
+      // Every name but the apex and the name server's is synthesized by the zone's rule: rrl counts its
+      // answers (and referrals) by the apex and type, as a wildcard's by its parent — stored with a cached
+      // answer, so a hit and the UDP addon's replay of it count on the same bucket (modules/rrl/classify.ts).
+      ctx.wildcardLabels = namesEqual(q.name, z.ns) ? 0 : (ctx.questionWire()?.offs.length ?? labelCount(q.name)) - labelCount(z.zone);
       // Without short-time caching the answer depends on the name and type alone; with it, on what
       // was asked before, so it must never be replayed by the answer cache.
       r.cacheable = cache === undefined;

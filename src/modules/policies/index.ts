@@ -8,6 +8,7 @@ import { PolicySet, type CompiledPolicy } from '../../policy/compile.js';
 import { factsOf, type CookieState, type QueryFacts } from '../../policy/facts.js';
 import { CryptoRandom, type RandomSource } from '../../pool/random.js';
 import { encodeClientSubnet } from '../../wire/edns.js';
+import { labelCount } from '../../wire/name.js';
 import { EdnsOptionCode, Rcode } from '../../wire/types.js';
 import { StateKey, type QueryContext } from '../../answer/context.js';
 import { TTL_JITTER } from '../ttl-jitter/index.js';
@@ -62,7 +63,10 @@ export function policiesUnit(opts: PolicyUnitOptions = {}): Unit {
         let action = policy.action;
         if (policy.rateLimit && !policy.rateLimit.buckets.take(rateKey(policy.rateLimit.key, facts), t)) action = policy.rateLimit.over;
         outcome = apply(ctx, set, facts, action.run(facts, rng));
-        if (outcome.kind === 'answered' && policy.ttlJitter) ctx.set(TTL_JITTER, policy.ttlJitter);
+        if (outcome.kind === 'answered') {
+          if (policy.ttlJitter) ctx.set(TTL_JITTER, policy.ttlJitter);
+          ctx.wildcardLabels = synthesizedLabels(ctx, policy, facts);
+        }
       }
       // RFC 7871 §7.2.1: whatever answers, it depended on this many bits of the client subnet.
       if (facts.ecs && facts.ecsBitsUsed > 0) {
@@ -72,6 +76,22 @@ export function policiesUnit(opts: PolicyUnitOptions = {}): Unit {
       return outcome;
     },
   };
+}
+
+/**
+ * How many leading labels of the question name the policy stood for, as a zone wildcard does
+ * (QueryContext.wildcardLabels): rrl counts its answer by the rest and the type, so random names under a
+ * pattern share one bucket (modules/rrl/classify.ts). `*.dyn.lab` → every label left of dyn.lab; an exact
+ * name → none (its own bucket). A pattern that fixes no suffix (a regular expression, or no qname test)
+ * → every label left of the zone that holds the name (the authority's apex; the root without one).
+ */
+function synthesizedLabels(ctx: QueryContext, policy: CompiledPolicy, f: QueryFacts): number {
+  // The question's labels from its bytes when the context has them (made already to find the authority).
+  const labels = ctx.questionWire()?.offs.length ?? labelCount(f.qname);
+  const free = policy.freeLabels(f, labels);
+  if (free !== undefined) return free;
+  const a = ctx.authority;
+  return a === undefined ? labels : Math.max(0, labels - labelCount(a.name));
 }
 
 function rateKey(key: 'client' | 'subnet' | 'qname', f: QueryFacts): string {

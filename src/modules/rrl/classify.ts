@@ -6,6 +6,11 @@
 // bucket instead of each getting a fresh one. E is a suffix of the question name: the answer knows how
 // many of the question's labels the wildcard stood for (QueryContext.wildcardLabels, kept in the answer
 // cache with the reply), and the bucket's name is the question name without them.
+// The same holds for the other rules that synthesize answers from the name (BIND has none): a policy's
+// name pattern (`*.dyn.lab` → dyn.lab) and an echo zone (→ its apex) set wildcardLabels too. An echo
+// zone's delegations (NA/NU/NR: the NS owner is a name it made up) count by that name as well, not by
+// their NS owner; a response with no SOA to name its zone (a policy's NODATA outside any zone, its TC) by
+// the question less those labels.
 // The bucket's name is found once (classifyShape) and then either hashed — per query, no text — or,
 // for logs and tests, written out as text; both read the same name, so they always agree.
 import { skippedType, skipRecord } from '../../wire/fastpath.js';
@@ -59,6 +64,13 @@ const MALFORMED_KIND = (): Shape => found('error', Rcode.SERVFAIL, From.None);
 
 /** The response's kind and where its bucket name is. Valid until the next call. */
 export function classifyShape(ctx: QueryContext): Shape {
+  const s = classifyResponse(ctx);
+  // A delegation a rule made up (an echo zone's NA/NU/NR): by the name the rule answers for, not the NS owner.
+  if (s.kind === 'referral' && ctx.wildcardLabels > 0) s.from = From.Question;
+  return s;
+}
+
+function classifyResponse(ctx: QueryContext): Shape {
   const r = ctx.response;
   // A pre-encoded (cached) answer: its sections are only in the bytes.
   if (r.prebuilt) {
@@ -165,9 +177,9 @@ export function shapeNameHash(ctx: QueryContext, s: Shape, out: NameHash): NameH
     case From.Question: {
       const answer = s.kind === 'answer';
       const extra = kind | (answer ? ctx.query.question?.type ?? 0 : 0);
-      // A wildcard answer: the question name from the closest encloser's label on (offs has one per
-      // label; past the last one, the root's zero byte).
-      const skip = answer ? ctx.wildcardLabels : 0;
+      // A wildcard's (or a policy pattern's, an echo zone's) response: the question name from the closest
+      // encloser's label on (offs has one per label; past the last one, the root's zero byte).
+      const skip = ctx.wildcardLabels;
       const w = ctx.questionWire();
       if (w !== undefined) return hashNameWire(w.wire, skip === 0 ? 0 : w.offs[skip] ?? w.root, extra, out);
       return hashNameText(encloserText(ctx.query.question?.name ?? '', skip), extra, out);
@@ -188,13 +200,13 @@ export function shapeNameText(ctx: QueryContext, s: Shape): string {
     case From.Text:
       return s.text.toLowerCase();
     case From.Question:
-      return s.kind === 'answer' ? `${encloserText(qname, ctx.wildcardLabels)}/${q?.type ?? 0}` : qname;
+      return s.kind === 'answer' ? `${encloserText(qname, ctx.wildcardLabels)}/${q?.type ?? 0}` : encloserText(qname, ctx.wildcardLabels);
     default:
       return '';
   }
 }
 
-/** `name` without its first `skip` labels: a wildcard answer's closest encloser. */
+/** `name` without its first `skip` labels: a wildcard answer's closest encloser, a rule's fixed suffix. */
 function encloserText(name: string, skip: number): string {
   for (let i = 0; i < skip; i++) name = parentName(name);
   return name;

@@ -14,7 +14,7 @@ import { Pipeline } from '../../answer/pipeline.js';
 import type { Runtime } from '../../answer/runtime.js';
 import { createUnits } from '../../answer/units.js';
 import { RateLimiter } from './limiter.js';
-import { classify, classifyShape, shapeNameHash } from './classify.js';
+import { classify, classifyShape, shapeNameHash, type ResponseKind } from './classify.js';
 import { hashNameText, hashNameWire } from './name-hash.js';
 import { mulberry32 } from '../../sim/prng.js';
 
@@ -398,6 +398,83 @@ describe('rrl classify', () => {
       // One hash per bucket name: names under one wildcard share it, the others part.
       assert.equal(new Set(byName.values()).size, byName.size);
     }
+  });
+
+  /**
+   * Asks every case twice (the second an answer-cache hit where the first was stored), with a context built
+   * by hand (the question's text) and with the engine's reusable one (its bytes): each response's kind and
+   * bucket text are the case's, and its hash is the hash of that text — the same on a miss and on a hit,
+   * from text and from bytes; distinct bucket texts have distinct hashes.
+   */
+  function assertBuckets(rt: Runtime, cases: readonly (readonly [string, number, ResponseKind, string, boolean?])[]): void {
+    for (const reusable of [false, true]) {
+      const pipeline = new Pipeline(createUnits());
+      const byBucket = new Map<string, string>();
+      for (const [name, type, kind, bucket, cached] of cases) {
+        for (let round = 0; round < 2; round++) {
+          const raw = encodeMessage(queryMessage(name, type, { id: 9 }));
+          const ctx = reusable ? QueryContext.reusable(UDP_CLIENT, rt).renew(raw, UDP_CLIENT, rt) : new QueryContext(raw, parseQuery(raw), UDP_CLIENT, rt, 0);
+          pipeline.run(ctx);
+          if (cached) assert.equal(ctx.response.prebuilt !== undefined && ctx.cacheMissHash < 0, round === 1, `${name} round ${round}: a miss, then a hit`);
+          const c = classify(ctx);
+          assert.deepEqual([c.kind, c.name], [kind, bucket], `${name} ${type} round ${round}`);
+          const h = shapeNameHash(ctx, classifyShape(ctx), { a: 0, b: 0 });
+          const key = `${h.a}:${h.b}`;
+          const slash = bucket.indexOf('/');
+          const kindCode = { answer: 1, referral: 2, nodata: 3, nxdomain: 4, error: 5 }[kind] << 16;
+          const want = hashNameText(slash < 0 ? bucket : bucket.slice(0, slash), kindCode | (kind === 'answer' ? type : 0), { a: 0, b: 0 });
+          assert.equal(key, `${want.a}:${want.b}`, `${name} ${type} round ${round}: the hash of the bucket's name`);
+          byBucket.set(`${kind} ${bucket}`, key);
+        }
+      }
+      assert.equal(new Set(byBucket.values()).size, byBucket.size, 'one hash per bucket');
+    }
+  }
+
+  test("a policy's answers count by the suffix its name pattern fixes (*.S: S, the longest that matched; exact: the name), else by the zone holding the name", () => {
+    const rt = runtimeWith(
+      'off',
+      'pools:\n  - { name: p, prefixes: [198.18.20.0/24] }\npolicies:\n' +
+        '  - { match: { qname: ["*.dyn.t.lab", "*.in.dyn.t.lab", "fixed.dyn.t.lab"] }, action: { pool: p } }\n' +
+        '  - { match: { qname: "/^re-[0-9]+\\\\.t\\\\.lab$/" }, action: { records: ["A 203.0.113.2"] } }\n' +
+        '  - { match: { qname: "*.out.example" }, action: { rcode: NODATA } }\n' +
+        '  - { match: { qname: "/^any-/" }, action: { records: [\'TXT "x"\'] } }\n' +
+        '  - { match: { qtype: AAAA }, action: { sinkhole: "2001:db8::1" } }\n',
+    );
+    assertBuckets(rt, [
+      ['x.dyn.t.lab.', RRType.A, 'answer', 'dyn.t.lab./1'],
+      ['A.b.Dyn.t.lab.', RRType.A, 'answer', 'dyn.t.lab./1'],
+      ['y.in.dyn.t.lab.', RRType.A, 'answer', 'in.dyn.t.lab./1'],
+      ['fixed.dyn.t.lab.', RRType.A, 'answer', 'fixed.dyn.t.lab./1'],
+      // A regular expression fixes no suffix: the zone's apex; outside every zone, the root.
+      ['re-7.t.lab.', RRType.A, 'answer', 't.lab./1'],
+      ['re-8.t.lab.', RRType.A, 'answer', 't.lab./1'],
+      ['any-1.else.example.', RRType.TXT, 'answer', './16'],
+      // No qname test: the zone that holds the name (sub is a delegation inside t.lab, not a zone).
+      ['www2.t.lab.', RRType.AAAA, 'answer', 't.lab./28'],
+      ['h1.sub.t.lab.', RRType.AAAA, 'answer', 't.lab./28'],
+      // NODATA with no zone to name (no SOA): by the pattern's suffix too, not per name.
+      ['x.out.example.', RRType.A, 'nodata', 'out.example.'],
+      ['y.z.out.example.', RRType.A, 'nodata', 'out.example.'],
+      // Not a policy's: the zone's own buckets.
+      ['www.t.lab.', RRType.A, 'answer', 'www.t.lab./1'],
+    ]);
+  });
+
+  test("an echo zone's answers and delegations count by its apex; its apex and name server by their names; negative answers by the zone", () => {
+    const rt = runtimeWith('off', 'echo:\n  - { zone: ec.lab., nsAddress: 127.0.0.1 }\n');
+    assertBuckets(rt, [
+      ['198.51.100.7.00.ec.lab.', RRType.A, 'answer', 'ec.lab./1', true],
+      ['198.51.100.8.00.Ec.lab.', RRType.A, 'answer', 'ec.lab./1', true],
+      ['198.51.100.9.a.box.ec.lab.', RRType.A, 'answer', 'ec.lab./1', true],
+      ['198.51.100.9.ca.box.ec.lab.', RRType.A, 'answer', 'ec.lab./1', true],
+      ['198.51.100.10.na.box2.ec.lab.', RRType.A, 'referral', 'ec.lab.', true],
+      ['web.lab.nu.box3.ec.lab.', RRType.A, 'referral', 'ec.lab.', true],
+      ['ec.lab.', RRType.SOA, 'answer', 'ec.lab./6', true],
+      ['ns.ec.lab.', RRType.A, 'answer', 'ns.ec.lab./1', true],
+      ['x.box.ec.lab.', RRType.A, 'nxdomain', 'ec.lab.'],
+      ['box.ec.lab.', RRType.A, 'nodata', 'ec.lab.'],
+    ]);
   });
 
   test('a malformed pre-encoded response is an error, not a throw', () => {
