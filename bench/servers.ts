@@ -1,5 +1,5 @@
 // Starts each benchmarked server (fluxdns, knotd, nsd, named, pdns, bare Node) in a temp dir on a loopback port.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ export const repoRoot: string = resolve(fileURLToPath(new URL('..', import.meta.
 export const fluxdnsDist: string = join(repoRoot, 'dist', 'cli', 'main.js');
 export const bareResponder: string = join(repoRoot, 'bench', 'bare-responder.mjs');
 
-export type ServerKind = 'fluxdns' | 'knotd' | 'nsd' | 'named' | 'pdns' | 'bare-node';
+export type ServerKind = 'fluxdns' | 'knotd' | 'nsd' | 'named' | 'pdns' | 'bare-node' | 'bare-c';
 
 export interface StartOptions {
   /** Absolute path of the bench.lab. master file. */
@@ -275,6 +275,19 @@ export function spawnBare(o: StartOptions): BenchServer {
   return wrap('bare-node', o.port, proc, dir);
 }
 
+/**
+ * The same fixed reply from a C epoll/recvmmsg/sendmmsg loop (bench/bare-responder.c, compiled here with
+ * the system's cc): the floor of the addon's and knotd's loop on this machine.
+ */
+export function spawnBareC(o: StartOptions): BenchServer {
+  const dir = tempDir('bare-c');
+  const bin = join(dir, 'bare-responder');
+  const cc = spawnSync('cc', ['-O2', '-o', bin, join(repoRoot, 'bench', 'bare-responder.c')], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new Error(`bench/bare-responder.c did not compile: ${cc.stderr || cc.error?.message}`);
+  const proc = spawnPinned('bare-c', o.cpu, bin, [String(o.port)], dir, o.port);
+  return wrap('bare-c', o.port, proc, dir);
+}
+
 const spawners: Record<ServerKind, (o: StartOptions) => BenchServer> = {
   fluxdns: spawnFluxdns,
   knotd: spawnKnot,
@@ -282,16 +295,17 @@ const spawners: Record<ServerKind, (o: StartOptions) => BenchServer> = {
   named: spawnNamed,
   pdns: spawnPdns,
   'bare-node': spawnBare,
+  'bare-c': spawnBareC,
 };
 
 /**
- * Starts a server and waits until it answers: SOA bench.lab. (all but bare-node), or any reply to
- * h0.bench.lab. A (bare-node). Stops it again if it never does.
+ * Starts a server and waits until it answers: SOA bench.lab. (all but the bare responders), or until a
+ * bare responder says it listens. Stops it again if it never does.
  */
 export async function startServer(kind: ServerKind, o: StartOptions, timeoutMs = 60000): Promise<BenchServer> {
   const s = spawners[kind](o);
   try {
-    if (kind === 'bare-node') await s.proc.waitFor(/bare ready/, timeoutMs, 'stdout');
+    if (kind === 'bare-node' || kind === 'bare-c') await s.proc.waitFor(/bare ready/, timeoutMs, 'stdout');
     else await waitForSoa(s.proc, o.port, 'bench.lab.', timeoutMs);
   } catch (e) {
     await s.stop();
