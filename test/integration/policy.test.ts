@@ -183,10 +183,12 @@ describe('actions', () => {
     assert.equal(nx.rcode, 'NXDOMAIN');
     assert.ok(nx.flags.has('aa'));
     assert.equal(nx.authority[0]?.type, 'SOA');
+    assert.equal(nx.authority[0]?.name, 't.lab.', "the SOA of the file zone the name is in (the query's authority)");
     const nodata = await q('nodata.t.lab');
     assert.equal(nodata.rcode, 'NOERROR');
     assert.equal(nodata.answer.length, 0);
     assert.equal(nodata.authority[0]?.type, 'SOA');
+    assert.equal(nodata.authority[0]?.name, 't.lab.');
     assert.equal((await q('refused.t.lab')).rcode, 'REFUSED');
     assert.equal((await q('servfail.t.lab')).rcode, 'SERVFAIL');
   });
@@ -230,6 +232,7 @@ describe('actions', () => {
     const txt = await q('x.own.lab', 'TXT');
     assert.equal(txt.rcode, 'NOERROR');
     assert.equal(txt.authority[0]?.type, 'SOA');
+    assert.equal(txt.authority[0]?.name, 'own.lab.', "the policy-owned zone's own SOA");
     assert.equal((await q('other.lab')).rcode, 'REFUSED');
   });
 });

@@ -15,6 +15,7 @@ import { TTL_JITTER } from '../ttl-jitter/index.js';
 import { cookieFacts } from '../cookies/state.js';
 import { TSIG_STATUS } from '../tsig/state.js';
 import type { Runtime } from '../../answer/runtime.js';
+import type { Zone } from '../../zone/tree.js';
 import { ANSWERED, CONTINUE, drop, fail, type Outcome, type Unit } from '../../answer/unit.js';
 import { counterBy } from '../../observe/metrics/family.js';
 
@@ -94,6 +95,17 @@ function synthesizedLabels(ctx: QueryContext, policy: CompiledPolicy, f: QueryFa
   return a === undefined ? labels : Math.max(0, labels - labelCount(a.name));
 }
 
+/**
+ * The zone whose SOA a policy's negative answer carries: the query's authority (resolved once, from the
+ * table) when it is a file or policy-owned zone; otherwise (an echo zone or a service name holds the name)
+ * the file zone, then the policy-owned zone, the name is in.
+ */
+function negativeZone(ctx: QueryContext, set: PolicySet, f: QueryFacts): Zone | undefined {
+  const a = ctx.authority;
+  if (a?.kind === 'file' || a?.kind === 'policy') return a.zone;
+  return ctx.runtime.zones.findAuthority(f.qname, f.qtype) ?? set.findZone(f.qname);
+}
+
 function rateKey(key: 'client' | 'subnet' | 'qname', f: QueryFacts): string {
   if (key === 'qname') return f.qnameMatch;
   const addr = f.ecs?.address ?? f.source;
@@ -105,8 +117,6 @@ function rateKey(key: 'client' | 'subnet' | 'qname', f: QueryFacts): string {
 
 function apply(ctx: QueryContext, set: PolicySet, f: QueryFacts, result: ActionResult): Outcome {
   const r = ctx.response;
-  // Negative answers carry the SOA of the zone the name is in, from a file or owned by a policy.
-  const zone = ctx.runtime.zones.findAuthority(f.qname, f.qtype) ?? set.findZone(f.qname);
   switch (result.kind) {
     case 'pass':
       return CONTINUE;
@@ -126,6 +136,7 @@ function apply(ctx: QueryContext, set: PolicySet, f: QueryFacts, result: ActionR
     case 'nxdomain':
       r.rcode = result.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR;
       r.aa = true;
+      const zone = negativeZone(ctx, set, f);
       if (zone) r.authority = [zone.negativeSoa()];
       return ANSWERED;
   }
