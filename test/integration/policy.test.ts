@@ -55,6 +55,7 @@ policies:
   - { match: { qname: sink.t.lab }, action: { sinkhole: 198.51.100.250, ttl: 42 } }
   - { name: limited, match: { qname: rl.t.lab }, rateLimit: { qps: 0.5, burst: 3, key: client, over: { rcode: REFUSED } }, action: { records: ["A 203.0.113.30"] } }
   - { name: owned, match: { qname: "*.own.lab", qtype: [A, AAAA] }, action: { pool: p4, ttl: 15 }, zone: own.lab }
+  - { name: inner, match: { qname: gone.in.t.lab }, action: { rcode: NXDOMAIN }, zone: in.t.lab }
 `;
 
 let server: RunningServer;
@@ -233,6 +234,10 @@ describe('actions', () => {
     assert.equal(txt.rcode, 'NOERROR');
     assert.equal(txt.authority[0]?.type, 'SOA');
     assert.equal(txt.authority[0]?.name, 'own.lab.', "the policy-owned zone's own SOA");
+    // A policy-owned zone inside a file zone: its negative answers carry its own SOA, the deepest authority's.
+    const inner = await q('gone.in.t.lab');
+    assert.equal(inner.rcode, 'NXDOMAIN');
+    assert.equal(inner.authority[0]?.name, 'in.t.lab.');
     assert.equal((await q('other.lab')).rcode, 'REFUSED');
   });
 });
