@@ -173,6 +173,7 @@ export class QueryContext {
     this.cookieStatus = undefined;
     this.rrlRate = 0;
     this.wildcardLabels = 0;
+    this.perClient = false;
     const r = this.response;
     r.rcode = 0;
     r.aa = false;
@@ -286,6 +287,12 @@ export class QueryContext {
    * every name below that encloser.
    */
   wildcardLabels = 0;
+  /**
+   * Set by a unit replay-safe only for some queries (answer/replay.ts REPLAY_IF_QUESTION: policies) when
+   * what it did for this query may differ for another client, time or connection with the same bytes:
+   * the reply is then not replayed.
+   */
+  perClient = false;
 
   /**
    * The authority that answers this query's name (answer/authority.ts), resolved once, on first use

@@ -124,8 +124,8 @@ export class Engine {
     const reply = this.finish(ctx, verdict, started, more);
     const mode = this.replay.mode;
     // Under a replay limit (rrl) only an answer rrl counted may be replayed: the transport checks its bucket.
-    this.lastReplay = mode !== 0 && reply !== null && reply === ctx.cacheReply && (ctx.cacheCell >= 0 || mode === 1) && (this.replay.limit === undefined || ctx.rrlRate > 0) ? ctx.cacheCell + 2 : 0;
-    this.lastShape = mode !== 0 && reply !== null ? shapeWord(ctx, reply, this.replay.limit !== undefined, mode === 2) : 0;
+    this.lastReplay = mode !== 0 && reply !== null && reply === ctx.cacheReply && (ctx.cacheCell >= 0 || mode === 1) && (this.replay.limit === undefined || ctx.rrlRate > 0) && !ctx.perClient ? ctx.cacheCell + 2 : 0;
+    this.lastShape = mode !== 0 && reply !== null && !this.replay.perQuery ? shapeWord(ctx, reply, this.replay.limit !== undefined, mode === 2) : 0;
     this.lastRrlA = ctx.rrlA;
     this.lastRrlB = ctx.rrlB;
     this.lastRrlRate = ctx.rrlRate;

@@ -4,8 +4,8 @@
 // A replay must be what the engine would have sent: the engine flags a reply as replayable only when it
 // is a plain answer-cache hit (the reply is the stored answer, personalized) under a chain whose every
 // unit decides from the query's bytes and the loaded data alone — never from the client, the clock or a
-// per-query count (policies, cookies, capabilities, TTL jitter, online signing with its validity window
-// are not in REPLAY_SAFE; TSIG is, as a signed query is never cached). The one exception is a unit that
+// per-query count (cookies, capabilities, TTL jitter, online signing with its validity window are not in
+// REPLAY_SAFE; TSIG is, as a signed query is never cached; policies are in REPLAY_IF_QUESTION: per query). The one exception is a unit that
 // hands the transport its count (ReplayLimiting: rrl), which the transport then keeps for replays. A
 // transport empties what it keeps whenever the engine says so (a swap, a cache flush, an observer that
 // needs every query), which is when the answer cache itself forgets.
@@ -79,17 +79,33 @@ export interface ReplayLimiting {
   replayLimit(runtime: Runtime): ReplayLimit | undefined;
 }
 
-/** Whether replies of `chain` may be replayed: false, or true with the limit replays must pass (rrl), if any. */
-export function chainReplayable(chain: Chain | undefined, runtime?: Runtime): { ok: boolean; limit?: ReplayLimit } {
+/**
+ * Units that act per client, time or transport only on some queries and say so per query
+ * (QueryContext.perClient): policies, whose qname and qtype tests can rule every policy out for a query's
+ * bytes alone. A reply such a unit left alone is replayed for the same bytes; encloser templates, which
+ * answer other names, are not learnt under them (a policy may match those names).
+ */
+const REPLAY_IF_QUESTION: ReadonlySet<string> = new Set(['policies']);
+
+/**
+ * Whether replies of `chain` may be replayed: false, or true with the limit replays must pass (rrl), if
+ * any, and whether a unit of REPLAY_IF_QUESTION decides per query (`perQuery`).
+ */
+export function chainReplayable(chain: Chain | undefined, runtime?: Runtime): { ok: boolean; limit?: ReplayLimit; perQuery?: boolean } {
   if (chain === undefined) return { ok: false };
   let limit: ReplayLimit | undefined;
+  let perQuery = false;
   for (const u of chain.units) {
     if (REPLAY_SAFE.has(u.name)) continue;
+    if (REPLAY_IF_QUESTION.has(u.name)) {
+      perQuery = true;
+      continue;
+    }
     const l = runtime !== undefined && limit === undefined && 'replayLimit' in u ? (u as unknown as ReplayLimiting).replayLimit(runtime) : undefined;
     if (l === undefined) return { ok: false };
     limit = l;
   }
-  return { ok: true, limit };
+  return { ok: true, limit, perQuery };
 }
 
 // Encloser replay: a reply for a name that does not exist depends on the name only through its closest
@@ -263,6 +279,8 @@ export class ReplayControl {
   private observed = false;
   private holds = 0;
   mode = 0;
+  /** A unit of the chain decides per query whether its reply may be replayed (QueryContext.perClient); no templates then. */
+  perQuery = false;
   /** The rate limit replays must pass (rrl), while mode is not 0. */
   limit: ReplayLimit | undefined;
   private chainLimit: ReplayLimit | undefined;
@@ -280,6 +298,7 @@ export class ReplayControl {
     const r = chainReplayable(chain, runtime);
     this.chainOk = r.ok;
     this.chainLimit = r.limit;
+    this.perQuery = r.perQuery === true;
     this.reset();
   }
 

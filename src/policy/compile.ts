@@ -67,8 +67,12 @@ export class PolicySet {
     return this.policies.length === 0;
   }
 
-  /** First match wins. Every test of a policy runs in order and stops at the first that fails. */
+  /**
+   * First match wins. Every test of a policy runs in order and stops at the first that fails. With no
+   * match, f.byQuestion says whether each policy failed on a test of the question alone.
+   */
   match(f: QueryFacts, trace?: TraceLine[]): CompiledPolicy | undefined {
+    let byQuestion = true;
     for (const p of this.policies) {
       let failed: Test | undefined;
       for (const t of p.tests) {
@@ -79,7 +83,11 @@ export class PolicySet {
       }
       trace?.push({ policy: p, matched: !failed, failed: failed && { label: failed.label, why: failed.why(f) } });
       if (!failed) return p;
+      // qname and qtype tests come first (compileMatch): a policy that failed on another one would have
+      // matched these bytes from another client, at another time or over another transport.
+      if (failed.byQuestion !== true) byQuestion = false;
     }
+    f.byQuestion = byQuestion;
     return undefined;
   }
 

@@ -23,6 +23,11 @@ export interface QueryFacts {
    * Written by the matchers as they run.
    */
   ecsBitsUsed: number;
+  /**
+   * After PolicySet.match found no policy: whether every policy failed on a test of the question alone
+   * (qname, qtype), so that no client, time or connection could make one match these query bytes.
+   */
+  byQuestion?: boolean;
 }
 
 /** `ctx` is a QueryContext (typed by what it reads: answer/context.ts would make an import cycle through config). */

@@ -1,8 +1,11 @@
-// Match attributes that depend on time, and rate-limit buckets, with an injected clock.
+// Match attributes that depend on time, rate-limit buckets with an injected clock, the qname test's free
+// labels, and whether a miss was decided by the question alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { timeWindowSchema } from './schema.js';
+import { policySchema, timeWindowSchema } from './schema.js';
 import { compileMatch, inWindow } from './match.js';
+import { PolicySet } from './compile.js';
+import { parseAddress } from '../net/cidr.js';
 import type { QueryFacts } from './facts.js';
 import { TokenBuckets } from './ratelimit.js';
 
@@ -71,4 +74,25 @@ test("the qname test's free labels: 0 for an exact name, all but the longest mat
   assert.equal(t!.freeLabels!(f('re-1.other.lab'), 3), undefined);
   // Only the qname test has them.
   assert.equal(compileMatch({ qtype: ['A'] })[0]!.freeLabels, undefined);
+});
+
+test('no match: byQuestion says whether every policy failed on its qname or qtype test (the same for any client)', () => {
+  const set = (...policies: object[]) => new PolicySet([], policies.map((p) => policySchema.parse(p)));
+  const f = (name: string, qtype = 1, source = '127.0.0.1') =>
+    ({ qname: `${name}.`, qnameMatch: name, qtype, source: parseAddress(source), transport: 'udp', cookie: 'absent', tsig: { status: 'absent' }, now: new Date(), ecsBitsUsed: 0 }) as unknown as QueryFacts;
+  const s = set(
+    { match: { qname: ['pol.t.lab'] }, action: { rcode: 'NXDOMAIN' } },
+    { match: { qname: ['www.t.lab'], qtype: ['AAAA'] }, action: { rcode: 'NXDOMAIN' } },
+    { match: { qname: ['*.near.t.lab'], resolver: ['127.0.0.2/32'] }, action: { rcode: 'NXDOMAIN' } },
+  );
+  const www = f('www.t.lab');
+  assert.equal(s.match(www), undefined);
+  assert.equal(www.byQuestion, true, 'qname fails, qtype fails, qname fails');
+  const near = f('x.near.t.lab');
+  assert.equal(s.match(near), undefined);
+  assert.equal(near.byQuestion, false, 'the resolver test failed: 127.0.0.2 would match');
+  const timed = set({ match: { time: { after: '2099-01-01T00:00:00Z' } }, action: { rcode: 'NXDOMAIN' } });
+  const any = f('www.t.lab');
+  assert.equal(timed.match(any), undefined);
+  assert.equal(any.byQuestion, false, 'no qname test: any name may match at another time');
 });

@@ -18,6 +18,8 @@ export interface Test {
    * (QueryContext.wildcardLabels, set by the policies unit), as it counts a zone wildcard's by its parent.
    */
   freeLabels?(f: QueryFacts, labels: number): number | undefined;
+  /** The test reads the question alone (qname, qtype): its verdict is the same for every client, time and transport. */
+  readonly byQuestion?: boolean;
 }
 
 export function compileMatch(m: MatchConfig): Test[] {
@@ -25,7 +27,7 @@ export function compileMatch(m: MatchConfig): Test[] {
   if (m.qname) tests.push(qnameTest(m.qname));
   if (m.qtype) {
     const codes = new Set(m.qtype.map((t) => typeCode(t)!));
-    tests.push({ label: `qtype ${m.qtype.join('|')}`, holds: (f) => codes.has(f.qtype), why: (f) => `qtype is ${typeName(f.qtype)}` });
+    tests.push({ label: `qtype ${m.qtype.join('|')}`, byQuestion: true, holds: (f) => codes.has(f.qtype), why: (f) => `qtype is ${typeName(f.qtype)}` });
   }
   if (m.clientSubnet) tests.push(clientSubnetTest(m.clientSubnet.map((c) => parseCidr(c)!)));
   if (m.resolver) {
@@ -82,6 +84,7 @@ function qnameTest(patterns: string[]): Test {
   suffixes.sort((a, b) => b.labels - a.labels);
   return {
     label: `qname ${patterns.join('|')}`,
+    byQuestion: true,
     holds: (f) => exact.has(f.qnameMatch) || suffixes.some((s) => f.qnameMatch.endsWith(s.text)) || regexes.some((r) => r.test(f.qnameMatch)),
     why: (f) => `qname is ${f.qname}`,
     freeLabels(f, labels) {

@@ -83,3 +83,56 @@ test('replayed hits: right answers across UPDATE and reload, and every query cou
     await server.stop();
   }
 });
+
+test('with policies: a name no policy can match is replayed; a policy answer or a name a policy may match from another client is not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-replay-pol-'));
+  const zoneFile = join(dir, 'rp.lab.zone');
+  writeFileSync(zoneFile, zoneText(1, '203.0.113.1'));
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const yaml = [
+    'listen:',
+    `  - { proto: udp, address: "127.0.0.1:${port}" }`,
+    `  - { proto: tcp, address: "127.0.0.1:${port}" }`,
+    'rrl: off',
+    `metrics: { listen: "127.0.0.1:${metricsPort}" }`,
+    'zones:',
+    `  - { name: rp.lab., file: ${JSON.stringify(zoneFile)} }`,
+    'pools:',
+    '  - { name: dyn, prefixes: [198.18.20.0/24] }',
+    'policies:',
+    '  - { match: { qname: pol.rp.lab }, action: { records: ["A 203.0.113.77"] } }',
+    '  - { match: { qname: "*.near.rp.lab", resolver: [127.0.0.2/32] }, action: { records: ["A 203.0.113.88"] } }',
+    '  - { match: { qname: "*.dyn.rp.lab" }, action: { pool: dyn, ttl: 30 } }',
+    '  - { match: { qname: www.rp.lab, qtype: AAAA }, action: { records: ["AAAA 2001:db8::5"] } }',
+    '',
+  ].join('\n');
+  const server = await startFluxdns(yaml, port, 'rp.lab.');
+  try {
+    const replayed = () => metric(metricsPort, 'fluxdns_answer_cache_replayed_total');
+    const ask = async (name: string, id: number, from?: string): Promise<{ rcode: number; addresses: string[] }> => {
+      const reply = await udpExchange(encodeMessage(queryMessage(name, RRType.A, { id, rd: true })), port, from === undefined ? {} : { from });
+      assert.ok(reply, `a reply to ${name}`);
+      const ancount = reply.readUInt16BE(6);
+      const addresses = Array.from({ length: ancount }, (_, i) => [...reply.subarray(reply.length - (ancount - i) * 16 + 12, reply.length - (ancount - i) * 16 + 16)].join('.'));
+      return { rcode: rcodeOf(reply) ?? -1, addresses };
+    };
+    // www.rp.lab A: every policy fails on its qname or qtype test — for any client — so its hits are replayed.
+    const before = await replayed();
+    for (let i = 0; i < 10; i++) assert.deepEqual((await ask('www.rp.lab.', 100 + i)).addresses, ['203.0.113.1']);
+    const afterWww = await replayed();
+    assert.ok(afterWww - before >= 5, `hits of a name no policy can match are replayed (${afterWww - before})`);
+    // x.near.rp.lab from 127.0.0.1: no policy matches, but one would from 127.0.0.2 — never replayed, so the
+    // client the policy is for gets its answer after others asked.
+    for (let i = 0; i < 6; i++) assert.equal((await ask('x.near.rp.lab.', 200 + i)).rcode, 3, 'NXDOMAIN from the zone for 127.0.0.1');
+    assert.deepEqual((await ask('x.near.rp.lab.', 210, '127.0.0.2')).addresses, ['203.0.113.88'], "the policy's answer for 127.0.0.2");
+    // A policy's own answers: never replayed; pool answers stay fresh.
+    for (let i = 0; i < 4; i++) assert.deepEqual((await ask('pol.rp.lab.', 300 + i)).addresses, ['203.0.113.77']);
+    const pool = new Set<string>();
+    for (let i = 0; i < 12; i++) pool.add((await ask('a.dyn.rp.lab.', 400 + i)).addresses.join());
+    assert.ok(pool.size >= 6, `a pool answer is drawn per query (${pool.size} distinct of 12)`);
+    assert.equal(await replayed(), afterWww, 'nothing but www.rp.lab was replayed');
+  } finally {
+    await server.stop();
+  }
+});

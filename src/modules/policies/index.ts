@@ -69,6 +69,8 @@ export function policiesUnit(opts: PolicyUnitOptions = {}): Unit {
           ctx.wildcardLabels = synthesizedLabels(ctx, policy, facts);
         }
       }
+      // Replays skip this unit: only a query no policy could match from any client, at any time, may be.
+      if (policy !== undefined || facts.byQuestion !== true) ctx.perClient = true;
       // RFC 7871 §7.2.1: whatever answers, it depended on this many bits of the client subnet.
       if (facts.ecs && facts.ecsBitsUsed > 0) {
         const cs = ctx.query.edns!.clientSubnet!;
