@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { CLK_TCK, dnsperf, threadDirs } from './measure.js';
 import { startServer, type BenchServer, type ServerKind } from './servers.js';
 import { freePort } from '../test/helpers/ports.js';
-import { writeDistinctQueries, writeQueries, writeZone } from './zone.js';
+import { DYNAMIC_POLICY_YAML, writeDistinctQueries, writeQueries, writeZone } from './zone.js';
 import { signZone } from '../test/helpers/dnssec-chain.js';
 
 const { values: flags } = parseArgs({
@@ -22,6 +22,8 @@ const { values: flags } = parseArgs({
      * with the other load, and the batch size, hence the cost per query, with it).
      */
     rate: { type: 'string' },
+    /** fluxdns: also configure the dynamic phase's pool policy (`*.dyn.bench.lab`), which the repeating mix never asks. */
+    policies: { type: 'boolean', default: false },
     /** LABEL=PATH of a dist/cli/main.js to run as another fluxdns (A/B of two builds); repeatable. */
     build: { type: 'string', multiple: true, default: [] },
     /** fluxdns node options, space-separated (e.g. "--single-threaded-gc"). */
@@ -148,7 +150,7 @@ async function main(): Promise<void> {
     }
     for (const w of wanted) {
       const port = await freePort();
-      const s = await startServer(w.kind, { zoneFile, port, cpu: '0', workers: 1, nodeFlags, main: w.main });
+      const s = await startServer(w.kind, { zoneFile, port, cpu: '0', workers: 1, nodeFlags, main: w.main, extraYaml: flags.policies ? DYNAMIC_POLICY_YAML : undefined });
       servers.push({ label: w.label, s });
     }
     const opts = { queryFile, clients: 8, outstanding: 200, tcp: false, cpu: '1', timeout: 2, rate: flags.rate === undefined ? undefined : Number(flags.rate) };
