@@ -137,15 +137,18 @@ export const SHAPE_NSEC3_HOLE = 0x20000000;
 export const SHAPE_SAME_LENGTH = 0x10000000;
 
 /**
- * The metrics cell of a reply (observe/metrics/cells.ts): what a replay of it counts. -1 (counted field by
- * field) when no file zone answered: the metrics then find the zone from the name, per query.
+ * The metrics cell of a reply (observe/metrics/cells.ts): what a replay of it counts. Its zone is the one
+ * the query metrics give the query (observe/metrics/zone-counts.ts): the file zone that answered, or else
+ * the deepest file zone holding the name, '' for none — an echo or policy-owned zone's answer counts so.
+ * Made when an answer is stored, not per hit. -1 without a question.
  */
 export function replyCell(ctx: QueryContext, wire: Uint8Array): number {
-  const zone = ctx.zoneSlot >= 0 ? ctx.runtime.zones.zones[ctx.zoneSlot] : undefined;
   const qe = ctx.query.questionEnd;
-  if (zone === undefined || qe <= 12 || wire.length < 12) return -1;
+  const q = ctx.query.question;
+  if (q === undefined || qe <= 12 || wire.length < 12) return -1;
+  const zone = ctx.zoneSlot >= 0 ? ctx.runtime.zones.zones[ctx.zoneSlot] : ctx.runtime.zones.find(q.name);
   const raw = ctx.raw;
-  return cellOf((raw[qe - 4]! << 8) | raw[qe - 3]!, wire[3]! & 15, wire.length, zone.origin);
+  return cellOf((raw[qe - 4]! << 8) | raw[qe - 3]!, wire[3]! & 15, wire.length, zone?.origin ?? '');
 }
 
 /**

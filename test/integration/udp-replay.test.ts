@@ -136,3 +136,49 @@ test('with policies: a name no policy can match is replayed; a policy answer or 
     await server.stop();
   }
 });
+
+test("metrics on: an echo zone's cached answers are replayed too, and each query counted once under the zone the metrics give it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-replay-echo-'));
+  const zoneFile = join(dir, 'rp.lab.zone');
+  writeFileSync(zoneFile, zoneText(1, '203.0.113.1'));
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const yaml = [
+    'listen:',
+    `  - { proto: udp, address: "127.0.0.1:${port}" }`,
+    `  - { proto: tcp, address: "127.0.0.1:${port}" }`,
+    'rrl: off',
+    `metrics: { listen: "127.0.0.1:${metricsPort}" }`,
+    'zones:',
+    `  - { name: rp.lab., file: ${JSON.stringify(zoneFile)} }`,
+    'echo:',
+    '  - { zone: ec.lab., nsAddress: 127.0.0.1 }',
+    '  - { zone: in.rp.lab., nsAddress: 127.0.0.1 }',
+    '',
+  ].join('\n');
+  const server = await startFluxdns(yaml, port, 'rp.lab.');
+  try {
+    const label = '{transport="udp",qtype="A",rcode="NOERROR"}';
+    const counts = async () => ({
+      replayed: await metric(metricsPort, 'fluxdns_answer_cache_replayed_total'),
+      queries: await metric(metricsPort, 'fluxdns_queries_total', label),
+      none: await metric(metricsPort, 'fluxdns_zone_queries_total', '{zone=""}'),
+      rp: await metric(metricsPort, 'fluxdns_zone_queries_total', '{zone="rp.lab."}'),
+    });
+    // Stateless DNS: `A.B.C.D.00.<zone>` answers A A.B.C.D. ec.lab is in no file zone; in.rp.lab is inside rp.lab.
+    for (const [name, address, zone] of [
+      ['198.51.100.7.00.ec.lab.', '198.51.100.7', 'none'],
+      ['198.51.100.8.00.in.rp.lab.', '198.51.100.8', 'rp'],
+    ] as const) {
+      const before = await counts();
+      for (let i = 0; i < 10; i++) assert.deepEqual(await addresses(port, 500 + i, name), [address], `${name} query ${i}`);
+      const after = await counts();
+      assert.ok(after.replayed - before.replayed >= 5, `${name}: hits replayed by the addon (${after.replayed - before.replayed})`);
+      assert.equal(after.queries - before.queries, 10, `${name}: each query counted once`);
+      assert.equal(after[zone] - before[zone], 10, `${name}: counted under its zone (${zone})`);
+      assert.equal(after[zone === 'rp' ? 'none' : 'rp'] - before[zone === 'rp' ? 'none' : 'rp'], 0, `${name}: and under no other`);
+    }
+  } finally {
+    await server.stop();
+  }
+});
