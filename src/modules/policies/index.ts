@@ -135,11 +135,12 @@ function apply(ctx: QueryContext, set: PolicySet, f: QueryFacts, result: ActionR
       r.answer = result.records;
       return ANSWERED;
     case 'nodata':
-    case 'nxdomain':
+    case 'nxdomain': {
       r.rcode = result.kind === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR;
       r.aa = true;
       const zone = negativeZone(ctx, set, f);
       if (zone) r.authority = [zone.negativeSoa()];
       return ANSWERED;
+    }
   }
 }
