@@ -193,6 +193,11 @@ test('workers: 2 with user: nobody: workers and then the primary drop root; a wo
   await until('the new worker to bind the UDP port', () => udpOwners().includes(`pid=${fresh},`), 60000).catch((e) => { throw new Error(`${(e as Error).message}\n${udpOwners()}\n${proc.stderr.slice(-3000)}`); });
   assert.deepEqual(uids(fresh), [nobody, nobody, nobody, nobody]);
   await until('the new worker to drop the capability', () => capEff(fresh) === 0n);
+  // The JS thread clears its own sets first, then signals the others: read every thread only once the
+  // worker logged who it runs as (after clearCapabilities returned). Read as soon as the JS thread's
+  // CapEff was 0, 10 threads still held the capability when test files ran three at a time.
+  const ranAs = await until('the new worker to log who it runs as', () => proc.stderr.split('\n').find((l) => l.includes('"msg":"running as"') && l.endsWith(`"pid":${fresh}}`)), 60000);
+  assert.ok((JSON.parse(ranAs) as { threadsKeepingCaps?: number }).threadsKeepingCaps! <= 1, ranAs);
   dropsInEveryThread(fresh);
   assert.equal(workerPids().length, 2);
   for (let i = 0; i < 6; i++) assert.equal((await dig(port, 'w.lab', 'SOA', { tcp: i % 2 === 1 })).rcode, 'NOERROR');
