@@ -5,7 +5,7 @@ import { encodeMessage } from '../wire/message.js';
 import { RRType, Rcode, type Message } from '../wire/types.js';
 import { inferFromTtls } from './snoop-analysis.js';
 import { snoop } from './snoop.js';
-import type { ServerAddress, Transport } from './stub.js';
+import { StubTimeoutError, type ServerAddress, type Transport } from './stub.js';
 import { decodeMessage } from '../wire/message.js';
 
 test('one cache loaded 100 s before we asked: one line, earlier use, dated', () => {
@@ -42,10 +42,13 @@ test('a cache-only miss is "not cached"; no observation at all is unknown', () =
 });
 
 /** A scripted resolver and authoritative server on a scripted clock. */
-function world(resolverTtl: (rd: boolean, t: number) => number | 'refuse' | 'miss', authTtl: number) {
+function world(resolverTtl: (rd: boolean, t: number) => number | 'refuse' | 'miss', authTtl: number, authDrops = (_n: number) => false) {
   let t = 0;
+  let authDatagrams = 0;
   const resolver: ServerAddress = { host: '127.0.0.1', port: 1 };
-  const exchange = async (server: ServerAddress, packet: Uint8Array): Promise<Uint8Array> => {
+  const exchange = async (server: ServerAddress, packet: Uint8Array): Promise<Uint8Array | null> => {
+    // A datagram the authoritative server drops (its rrl, say): the stub's try times out.
+    if (server.port !== resolver.port && authDrops(authDatagrams++)) return null;
     const q = decodeMessage(packet);
     const reply: Message = { ...q, flags: { ...q.flags, qr: true }, answers: [], authorities: [], additionals: [] };
     const ttl = server.port === resolver.port ? resolverTtl(q.flags.rd, t) : authTtl;
@@ -78,6 +81,16 @@ test('auto mode with a resolver that answers RD=0: a miss means not cached, and 
   assert.equal(rdSeen, false);
   assert.equal(r.cachedBefore, false);
   assert.equal(r.caches, 0);
+});
+
+test("the authoritative server drops some samples (rrl): they are skipped; it drops them all: the stub's timeout", async () => {
+  // Both tries of the first sample are dropped, then every other datagram.
+  const w = world((rd, t) => (rd ? 250 - t / 1000 : 'refuse'), 300, (n) => n < 2 || n % 2 === 1);
+  const r = await snoop({ ...w, name: 'x.lab.', auth: { host: '127.0.0.1', port: 2 }, authSamples: 5, samples: 2 });
+  assert.equal(r.authTtl, 300);
+  assert.equal(r.cachedBefore, true);
+  const dead = world((rd, t) => (rd ? 250 - t / 1000 : 'refuse'), 300, () => true);
+  await assert.rejects(snoop({ ...dead, name: 'x.lab.', auth: { host: '127.0.0.1', port: 2 }, authSamples: 3, samples: 2 }), StubTimeoutError);
 });
 
 test('without --auth the largest TTL seen stands in for the zone TTL', async () => {

@@ -106,14 +106,24 @@ export async function snoop(opts: SnoopOptions): Promise<SnoopReport> {
       throw e;
     });
 
-  // The authoritative TTL first, so the resolver samples are not delayed by it.
+  // The authoritative TTL first, so the resolver samples are not delayed by it. A sample that times out
+  // is skipped: an authoritative server with response rate limiting (on by default in NSD, Knot's module,
+  // fluxdns) drops some of many quick queries for one name — or, under a wildcard, for many names.
   let authTtl: number | undefined;
   if (opts.auth) {
+    let answered = 0;
+    let lost: StubTimeoutError | undefined;
     for (let i = 0; i < (opts.authSamples ?? 3); i++) {
-      const r = await ask(opts.auth, false);
+      const r = await ask(opts.auth, false).catch((e: unknown) => {
+        if (e instanceof StubTimeoutError) return (lost = e), undefined;
+        throw e;
+      });
+      if (r === undefined) continue;
+      answered++;
       if (r.rcode !== Rcode.NOERROR && r.rcode !== Rcode.NXDOMAIN) throw new Error(`${formatServer(opts.auth)} answered ${rcodeName(r.rcode)} for ${opts.name}`);
       if (r.ttl !== undefined) authTtl = Math.max(authTtl ?? 0, r.ttl);
     }
+    if (answered === 0 && lost !== undefined) throw lost;
   }
 
   let mode: 'norec' | 'rec' = opts.mode === 'rec' ? 'rec' : 'norec';

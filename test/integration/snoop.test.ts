@@ -63,8 +63,12 @@ before(async () => {
   writeFileSync(join(dir, 'plain.zone'), zoneText('snoop.lab.'));
   writeFileSync(join(dir, 'jitter.zone'), zoneText('snoopj.lab.'));
   const port = await freePort();
+  // rrl off: the snooper's 40 authoritative samples for each of 16 names under one wildcard are, to rrl, a
+  // flood on one bucket (a wildcard's answers count by its parent, modules/rrl): at the default 200/s it
+  // truncated or dropped about one in ten of them (measured), and a name whose two tries were both dropped
+  // failed the run (CI, stop 26).
   const yaml =
-    `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n  - { proto: tcp, address: "127.0.0.1:${port}" }\nzones:\n` +
+    `listen:\n  - { proto: udp, address: "127.0.0.1:${port}" }\n  - { proto: tcp, address: "127.0.0.1:${port}" }\nrrl: off\nzones:\n` +
     `  - { name: snoop.lab., file: ${JSON.stringify(join(dir, 'plain.zone'))} }\n` +
     `  - { name: snoopj.lab., file: ${JSON.stringify(join(dir, 'jitter.zone'))}, ttlJitter: { min: 0 } }\n`;
   flux = await startFluxdns(yaml, port, 'snoop.lab.');
