@@ -11,7 +11,7 @@ import { encodeMessage, queryMessage } from '../../src/wire/message.js';
 import { RRClass, RRType } from '../../src/wire/types.js';
 import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/proc.js';
-import { startFluxdns } from '../helpers/servers.js';
+import { startFluxdns, type RunningServer } from '../helpers/servers.js';
 import { rcodeOf, udpExchange } from '../helpers/udp.js';
 
 after(() => stopAll());
@@ -84,8 +84,12 @@ test('replayed hits: right answers across UPDATE and reload, and every query cou
   }
 });
 
-test('with policies: a name no policy can match is replayed; a policy answer or a name a policy may match from another client is not', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-replay-pol-'));
+/**
+ * fluxdns on free UDP/TCP and metrics ports serving rp.lab (www A 203.0.113.1), rrl off, with `more` YAML
+ * lines (pools, policies, echo zones) after its zones.
+ */
+async function serveRp(tag: string, more: string[]): Promise<{ server: RunningServer; port: number; metricsPort: number }> {
+  const dir = mkdtempSync(join(tmpdir(), `fluxdns-replay-${tag}-`));
   const zoneFile = join(dir, 'rp.lab.zone');
   writeFileSync(zoneFile, zoneText(1, '203.0.113.1'));
   const port = await freePort();
@@ -98,6 +102,14 @@ test('with policies: a name no policy can match is replayed; a policy answer or 
     `metrics: { listen: "127.0.0.1:${metricsPort}" }`,
     'zones:',
     `  - { name: rp.lab., file: ${JSON.stringify(zoneFile)} }`,
+    ...more,
+    '',
+  ].join('\n');
+  return { server: await startFluxdns(yaml, port, 'rp.lab.'), port, metricsPort };
+}
+
+test('with policies: a name no policy can match is replayed; a policy answer or a name a policy may match from another client is not', async () => {
+  const { server, port, metricsPort } = await serveRp('pol', [
     'pools:',
     '  - { name: dyn, prefixes: [198.18.20.0/24] }',
     'policies:',
@@ -105,9 +117,7 @@ test('with policies: a name no policy can match is replayed; a policy answer or 
     '  - { match: { qname: "*.near.rp.lab", resolver: [127.0.0.2/32] }, action: { records: ["A 203.0.113.88"] } }',
     '  - { match: { qname: "*.dyn.rp.lab" }, action: { pool: dyn, ttl: 30 } }',
     '  - { match: { qname: www.rp.lab, qtype: AAAA }, action: { records: ["AAAA 2001:db8::5"] } }',
-    '',
-  ].join('\n');
-  const server = await startFluxdns(yaml, port, 'rp.lab.');
+  ]);
   try {
     const replayed = () => metric(metricsPort, 'fluxdns_answer_cache_replayed_total');
     const ask = async (name: string, id: number, from?: string): Promise<{ rcode: number; addresses: string[] }> => {
@@ -138,25 +148,7 @@ test('with policies: a name no policy can match is replayed; a policy answer or 
 });
 
 test("metrics on: an echo zone's cached answers are replayed too, and each query counted once under the zone the metrics give it", async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-replay-echo-'));
-  const zoneFile = join(dir, 'rp.lab.zone');
-  writeFileSync(zoneFile, zoneText(1, '203.0.113.1'));
-  const port = await freePort();
-  const metricsPort = await freePort();
-  const yaml = [
-    'listen:',
-    `  - { proto: udp, address: "127.0.0.1:${port}" }`,
-    `  - { proto: tcp, address: "127.0.0.1:${port}" }`,
-    'rrl: off',
-    `metrics: { listen: "127.0.0.1:${metricsPort}" }`,
-    'zones:',
-    `  - { name: rp.lab., file: ${JSON.stringify(zoneFile)} }`,
-    'echo:',
-    '  - { zone: ec.lab., nsAddress: 127.0.0.1 }',
-    '  - { zone: in.rp.lab., nsAddress: 127.0.0.1 }',
-    '',
-  ].join('\n');
-  const server = await startFluxdns(yaml, port, 'rp.lab.');
+  const { server, port, metricsPort } = await serveRp('echo', ['echo:', '  - { zone: ec.lab., nsAddress: 127.0.0.1 }', '  - { zone: in.rp.lab., nsAddress: 127.0.0.1 }']);
   try {
     const label = '{transport="udp",qtype="A",rcode="NOERROR"}';
     const counts = async () => ({
