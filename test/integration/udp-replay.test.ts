@@ -40,8 +40,12 @@ async function metric(port: number, name: string, labels = ''): Promise<number> 
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-test('replayed hits: right answers across UPDATE and reload, and every query counted once', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-replay-'));
+/**
+ * fluxdns on free UDP/TCP and metrics ports serving rp.lab (www A 203.0.113.1, from `zoneFile`), rrl off,
+ * `zoneOptions` in the zone's entry and `more` YAML lines (pools, policies, echo zones) after the zones.
+ */
+async function serveRp(tag: string, more: string[], zoneOptions = ''): Promise<{ server: RunningServer; port: number; metricsPort: number; zoneFile: string }> {
+  const dir = mkdtempSync(join(tmpdir(), `fluxdns-replay-${tag}-`));
   const zoneFile = join(dir, 'rp.lab.zone');
   writeFileSync(zoneFile, zoneText(1, '203.0.113.1'));
   const port = await freePort();
@@ -53,10 +57,15 @@ test('replayed hits: right answers across UPDATE and reload, and every query cou
     'rrl: off',
     `metrics: { listen: "127.0.0.1:${metricsPort}" }`,
     'zones:',
-    `  - { name: rp.lab., file: ${JSON.stringify(zoneFile)}, allowUpdate: ["127.0.0.0/8"] }`,
+    `  - { name: rp.lab., file: ${JSON.stringify(zoneFile)}${zoneOptions} }`,
+    ...more,
     '',
   ].join('\n');
-  const server = await startFluxdns(yaml, port, 'rp.lab.');
+  return { server: await startFluxdns(yaml, port, 'rp.lab.'), port, metricsPort, zoneFile };
+}
+
+test('replayed hits: right answers across UPDATE and reload, and every query counted once', async () => {
+  const { server, port, metricsPort, zoneFile } = await serveRp('hits', [], ', allowUpdate: ["127.0.0.0/8"]');
   try {
     const label = '{transport="udp",qtype="A",rcode="NOERROR"}';
     const before = await metric(metricsPort, 'fluxdns_queries_total', label);
@@ -83,30 +92,6 @@ test('replayed hits: right answers across UPDATE and reload, and every query cou
     await server.stop();
   }
 });
-
-/**
- * fluxdns on free UDP/TCP and metrics ports serving rp.lab (www A 203.0.113.1), rrl off, with `more` YAML
- * lines (pools, policies, echo zones) after its zones.
- */
-async function serveRp(tag: string, more: string[]): Promise<{ server: RunningServer; port: number; metricsPort: number }> {
-  const dir = mkdtempSync(join(tmpdir(), `fluxdns-replay-${tag}-`));
-  const zoneFile = join(dir, 'rp.lab.zone');
-  writeFileSync(zoneFile, zoneText(1, '203.0.113.1'));
-  const port = await freePort();
-  const metricsPort = await freePort();
-  const yaml = [
-    'listen:',
-    `  - { proto: udp, address: "127.0.0.1:${port}" }`,
-    `  - { proto: tcp, address: "127.0.0.1:${port}" }`,
-    'rrl: off',
-    `metrics: { listen: "127.0.0.1:${metricsPort}" }`,
-    'zones:',
-    `  - { name: rp.lab., file: ${JSON.stringify(zoneFile)} }`,
-    ...more,
-    '',
-  ].join('\n');
-  return { server: await startFluxdns(yaml, port, 'rp.lab.'), port, metricsPort };
-}
 
 test('with policies: a name no policy can match is replayed; a policy answer or a name a policy may match from another client is not', async () => {
   const { server, port, metricsPort } = await serveRp('pol', [
