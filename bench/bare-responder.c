@@ -4,8 +4,10 @@
  * comes back full — with nothing in between: every datagram gets bare-responder.mjs's fixed reply with its
  * ID copied. What a server costs per query above this is its own work; what this costs is the kernel's
  * and the loop's (bench/README, "Why the repeating mix stays at parity with knotd").
- * Usage: bare-responder PORT   (binds 127.0.0.1:PORT, prints "bare ready" when listening)
- * Built by bench/servers.ts (kind bare-c) with the system's cc.
+ * With `block`, the same without epoll: a blocking recvmmsg (MSG_WAITFORONE) waits and reads in one
+ * system call, as a UDP thread of its own could (kind bare-c-block) — the one loop measured cheaper here.
+ * Usage: bare-responder PORT [block]   (binds 127.0.0.1:PORT, prints "bare ready" when listening)
+ * Built by bench/servers.ts (kinds bare-c, bare-c-block) with the system's cc.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -32,13 +34,33 @@ static struct sockaddr_storage addr[BATCH];
 static struct iovec riov[BATCH], siov[BATCH];
 static struct mmsghdr rmsgs[BATCH], smsgs[BATCH];
 
+/* One recvmmsg (flags: MSG_DONTWAIT, or MSG_WAITFORONE on a blocking socket) and the sendmmsg of its replies; how many came. */
+static int answer(int fd, int flags) {
+  for (int i = 0; i < BATCH; i++) rmsgs[i].msg_hdr.msg_namelen = sizeof addr[i];
+  int r = recvmmsg(fd, rmsgs, BATCH, flags, NULL);
+  if (r <= 0) return 0;
+  int n = 0;
+  for (int i = 0; i < r; i++) {
+    if (rmsgs[i].msg_len < 2) continue;
+    out[i][0] = in[i][0];
+    out[i][1] = in[i][1];
+    smsgs[n].msg_hdr.msg_name = &addr[i];
+    smsgs[n].msg_hdr.msg_namelen = rmsgs[i].msg_hdr.msg_namelen;
+    smsgs[n].msg_hdr.msg_iov = &siov[i];
+    n++;
+  }
+  if (n > 0) sendmmsg(fd, smsgs, (unsigned)n, MSG_DONTWAIT);
+  return r;
+}
+
 int main(int argc, char **argv) {
-  int port = argc == 2 ? atoi(argv[1]) : 0;
-  if (port <= 0 || port > 65535) {
-    fprintf(stderr, "usage: bare-responder PORT\n");
+  int port = argc >= 2 ? atoi(argv[1]) : 0;
+  int block = argc == 3 && strcmp(argv[2], "block") == 0;
+  if (port <= 0 || port > 65535 || (argc == 3 && !block) || argc > 3) {
+    fprintf(stderr, "usage: bare-responder PORT [block]\n");
     return 2;
   }
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  int fd = socket(AF_INET, SOCK_DGRAM | (block ? 0 : SOCK_NONBLOCK), 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
   inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
   int rcv = 1 << 20, probe = IP_PMTUDISC_PROBE; /* the addon's socket options */
@@ -61,24 +83,13 @@ int main(int argc, char **argv) {
   printf("bare ready\n");
   fflush(stdout);
   for (;;) {
+    if (block) {
+      answer(fd, MSG_WAITFORONE);
+      continue;
+    }
     struct epoll_event ready[4];
     if (epoll_wait(ep, ready, 4, -1) <= 0) continue;
-    for (int round = 0; round < MAX_ROUNDS; round++) {
-      for (int i = 0; i < BATCH; i++) rmsgs[i].msg_hdr.msg_namelen = sizeof addr[i];
-      int r = recvmmsg(fd, rmsgs, BATCH, MSG_DONTWAIT, NULL);
-      if (r <= 0) break;
-      int n = 0;
-      for (int i = 0; i < r; i++) {
-        if (rmsgs[i].msg_len < 2) continue;
-        out[i][0] = in[i][0];
-        out[i][1] = in[i][1];
-        smsgs[n].msg_hdr.msg_name = &addr[i];
-        smsgs[n].msg_hdr.msg_namelen = rmsgs[i].msg_hdr.msg_namelen;
-        smsgs[n].msg_hdr.msg_iov = &siov[i];
-        n++;
-      }
-      if (n > 0) sendmmsg(fd, smsgs, (unsigned)n, MSG_DONTWAIT);
-      if (r < BATCH) break;
-    }
+    for (int round = 0; round < MAX_ROUNDS; round++)
+      if (answer(fd, MSG_DONTWAIT) < BATCH) break;
   }
 }

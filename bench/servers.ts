@@ -15,7 +15,7 @@ export const repoRoot: string = resolve(fileURLToPath(new URL('..', import.meta.
 export const fluxdnsDist: string = join(repoRoot, 'dist', 'cli', 'main.js');
 export const bareResponder: string = join(repoRoot, 'bench', 'bare-responder.mjs');
 
-export type ServerKind = 'fluxdns' | 'knotd' | 'nsd' | 'named' | 'pdns' | 'bare-node' | 'bare-c';
+export type ServerKind = 'fluxdns' | 'knotd' | 'nsd' | 'named' | 'pdns' | 'bare-node' | 'bare-c' | 'bare-c-block';
 
 export interface StartOptions {
   /** Absolute path of the bench.lab. master file. */
@@ -279,13 +279,13 @@ export function spawnBare(o: StartOptions): BenchServer {
  * The same fixed reply from a C epoll/recvmmsg/sendmmsg loop (bench/bare-responder.c, compiled here with
  * the system's cc): the floor of the addon's and knotd's loop on this machine.
  */
-export function spawnBareC(o: StartOptions): BenchServer {
-  const dir = tempDir('bare-c');
+export function spawnBareC(o: StartOptions, kind: 'bare-c' | 'bare-c-block' = 'bare-c'): BenchServer {
+  const dir = tempDir(kind);
   const bin = join(dir, 'bare-responder');
   const cc = spawnSync('cc', ['-O2', '-o', bin, join(repoRoot, 'bench', 'bare-responder.c')], { encoding: 'utf8' });
   if (cc.status !== 0) throw new Error(`bench/bare-responder.c did not compile: ${cc.stderr || cc.error?.message}`);
-  const proc = spawnPinned('bare-c', o.cpu, bin, [String(o.port)], dir, o.port);
-  return wrap('bare-c', o.port, proc, dir);
+  const proc = spawnPinned(kind, o.cpu, bin, kind === 'bare-c' ? [String(o.port)] : [String(o.port), 'block'], dir, o.port);
+  return wrap(kind, o.port, proc, dir);
 }
 
 const spawners: Record<ServerKind, (o: StartOptions) => BenchServer> = {
@@ -295,7 +295,9 @@ const spawners: Record<ServerKind, (o: StartOptions) => BenchServer> = {
   named: spawnNamed,
   pdns: spawnPdns,
   'bare-node': spawnBare,
-  'bare-c': spawnBareC,
+  'bare-c': (o) => spawnBareC(o),
+  /** The same with a blocking recvmmsg instead of epoll: what a UDP thread of its own would cost. */
+  'bare-c-block': (o) => spawnBareC(o, 'bare-c-block'),
 };
 
 /**
@@ -305,7 +307,7 @@ const spawners: Record<ServerKind, (o: StartOptions) => BenchServer> = {
 export async function startServer(kind: ServerKind, o: StartOptions, timeoutMs = 60000): Promise<BenchServer> {
   const s = spawners[kind](o);
   try {
-    if (kind === 'bare-node' || kind === 'bare-c') await s.proc.waitFor(/bare ready/, timeoutMs, 'stdout');
+    if (kind === 'bare-node' || kind === 'bare-c' || kind === 'bare-c-block') await s.proc.waitFor(/bare ready/, timeoutMs, 'stdout');
     else await waitForSoa(s.proc, o.port, 'bench.lab.', timeoutMs);
   } catch (e) {
     await s.stop();
