@@ -2028,7 +2028,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   napi_create_double(env, s->name, &v);           \
   napi_set_named_property(env, obj, #name, v);
   STAT(received) STAT(sent) STAT(send_errors) STAT(truncated) STAT(recv_calls) STAT(send_calls) STAT(replayed)
-  STAT(truncated_replies) STAT(shaped) STAT(tmpl_reopens)
+  STAT(truncated_replies) STAT(shaped) STAT(tmpl_reopens) STAT(tmpl_count)
 #undef STAT
   /* The socket's IP_MTU_DISCOVER (IPV6_MTU_DISCOVER for IPv6), read back so tests see what open set. */
   int pmtu = -1;

@@ -180,10 +180,11 @@ export function shapeWord(ctx: QueryContext, reply: Uint8Array, limited: boolean
 /** A transport's counts of replies it replayed: [without a cell, cell, hits, cell, hits, …], reset on each call. */
 export type ReplaySource = () => Float64Array;
 
-/** A source's cumulative counts since it opened: replies made from encloser templates, and times its templates were emptied at their cap (the exact entries kept). */
+/** A source's cumulative counts since it opened: replies made from encloser templates, and times its templates were emptied at their cap (the exact entries kept); and the templates it holds now. */
 export interface TemplateCounts {
   shaped: number;
   reopens: number;
+  held: number;
 }
 
 /** Each source with its template counts, if it tells. */
@@ -221,6 +222,13 @@ export function shapedTotal(): number {
 export function templateReopensTotal(): number {
   let n = reopensGone;
   for (const templates of sources.values()) n += templates?.().reopens ?? 0;
+  return n;
+}
+
+/** Encloser templates the open sources hold now (each socket's are capped at half its mirror). */
+export function templatesHeld(): number {
+  let n = 0;
+  for (const templates of sources.values()) n += templates?.().held ?? 0;
   return n;
 }
 

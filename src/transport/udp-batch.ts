@@ -249,7 +249,7 @@ export function listenUdpBatch(addon: NativeUdp, engine: Engine, host: string, p
   }
   addReplaySource(replays, () => {
     const st = addon.stats(replaying);
-    return { shaped: st.shaped, reopens: st.tmpl_reopens ?? 0 };
+    return { shaped: st.shaped, reopens: st.tmpl_reopens ?? 0, held: st.tmpl_count ?? 0 };
   });
   meta = new Int32Array(sock.recvMeta);
   metaBytes = new Uint8Array(sock.recvMeta);

@@ -1,4 +1,4 @@
-// Encloser replay in the UDP addon (native/udp_batch.c: enclosers, tmpl_learn, tmpl_find): the descent that
+// Encloser replay in the UDP addon (native/udp_batch.c: enclosers, tmpl_learn, tmpl_finish): the descent that
 // places a name under its closest encloser in a registered compiled zone, and replies the addon makes from a
 // template learnt for that encloser — byte for byte what the engine answers to each query, through real
 // loopback sockets. Until the engine marks replies itself (Engine.lastShape, send meta word 7), the tests

@@ -35,6 +35,8 @@ export interface NativeUdpStats {
   shaped: number;
   /** Times the templates were emptied at their cap, the exact entries kept (a build older than that: undefined). */
   tmpl_reopens?: number;
+  /** Encloser templates held now (at most half the mirror, 32,768: the cap tmpl_reopens reopens). */
+  tmpl_count?: number;
 }
 
 /**

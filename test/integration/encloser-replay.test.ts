@@ -138,6 +138,10 @@ test('encloser replay: every reply byte-identical to fluxdns without the addon, 
   assert.equal(await shapedCount(reference.socket), 0, 'the reference has no addon');
   // Exported beside it; far below the template cap, the templates were never emptied on their own.
   assert.equal(await metricValue(withAddon.socket, 'fluxdns_answer_cache_template_reopens_total'), 0);
+  // The templates held now: some (they made the replies above), none in the server without the addon.
+  const held = (await metricValue(withAddon.socket, 'fluxdns_answer_cache_templates')) ?? -1;
+  assert.ok(held > 0 && held <= 32768, `templates held: ${held}`);
+  assert.equal(await metricValue(reference.socket, 'fluxdns_answer_cache_templates'), 0);
 
   // An UPDATE adds a name below host.er.lab (an encloser whose NXDOMAIN template is learnt): answered at once.
   for (const s of [withAddon, reference]) {

@@ -8,13 +8,14 @@ import { encodeResponse, responseLimit } from '../../answer/encode.js';
 import type { QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, type Outcome, type Unit } from '../../answer/unit.js';
 import { Count, counter, observed } from '../../observe/metrics/family.js';
-import { replayedTotal, replyCell, shapedTotal, templateReopensTotal } from '../../answer/replay.js';
+import { replayedTotal, replyCell, shapedTotal, templateReopensTotal, templatesHeld } from '../../answer/replay.js';
 
 const hitsTotal = new Count();
 // With the hits the UDP addon replayed from its mirror of this cache (answer/replay.ts).
 observed('fluxdns_answer_cache_hits_total', 'Queries answered from the answer cache', 'counter', [], () => [[[], hitsTotal.value + replayedTotal()]]);
 observed('fluxdns_answer_cache_replayed_total', 'Of the answer-cache hits, those the UDP addon answered itself from its mirror of plain hits', 'counter', [], () => [[[], replayedTotal()]]);
 observed('fluxdns_answer_cache_shaped_total', 'Of the replayed, those the UDP addon made from a reply for another name below the same closest encloser (encloser replay)', 'counter', [], () => [[[], shapedTotal()]]);
+observed('fluxdns_answer_cache_templates', 'Encloser templates the UDP addon holds now, over its sockets (each capped at 32,768, half its mirror: fluxdns_answer_cache_template_reopens_total counts the reopenings)', 'gauge', [], () => [[[], templatesHeld()]]);
 observed('fluxdns_answer_cache_template_reopens_total', 'Times the UDP addon emptied its encloser templates at their cap (half the mirror), keeping the exact entries, so learning goes on', 'counter', [], () => [[[], templateReopensTotal()]]);
 const missesTotal = counter('fluxdns_answer_cache_misses_total', 'Cacheable-looking queries the answer cache did not hold');
 const evictionsTotal = counter('fluxdns_answer_cache_evictions_total', 'Answers dropped from the answer cache to make room');
