@@ -503,12 +503,13 @@ static void tmpl_reopen(batch_sock *s) {
   }
   memset(s->slots, 0, MIRROR_SLOTS * sizeof *s->slots);
   int count = 0;
-  for (size_t at = 0; at < to; at += (size_t)entry_at(s, (uint32_t)at)->lines * ENTRY_ALIGN) {
-    uint32_t i = entry_at(s, (uint32_t)at)->hash & (MIRROR_SLOTS - 1);
+  for (size_t at = 0; at < to; count++) {
+    const mirror_entry *e = entry_at(s, (uint32_t)at);
+    uint32_t i = e->hash & (MIRROR_SLOTS - 1);
     while (s->slots[i].hash != 0) i = (i + 1) & (MIRROR_SLOTS - 1);
-    s->slots[i].hash = entry_at(s, (uint32_t)at)->hash;
+    s->slots[i].hash = e->hash;
     s->slots[i].off = (uint32_t)at;
-    count++;
+    at += (size_t)e->lines * ENTRY_ALIGN;
   }
   size_t keep = (to + 4095) & ~(size_t)4095;
   if (keep < s->arena_used) madvise(s->arena + keep, s->arena_used - keep, MADV_DONTNEED);

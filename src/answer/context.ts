@@ -4,6 +4,7 @@ import type { EdnsOption, ResourceRecord } from '../wire/types.js';
 import { derivedAuthorities, type Authority } from './authority.js';
 import type { ContextField, StateKey } from './state-key.js';
 import type { Config } from '../config/schema.js';
+import { labelCount } from '../wire/name.js';
 import type { ZoneSet } from '../zone/tree.js';
 import type { AuthorityTable } from './authority.js';
 import type { TransportInfo } from '../transport/info.js';
@@ -217,6 +218,11 @@ export class QueryContext {
     this.qwire = questionWireName(this.raw, 12);
     this.qwireCount = questionWireCount();
     return this.qwire;
+  }
+
+  /** The question name's label count (the root not counted): from its bytes when scanned, else its text. */
+  questionLabels(): number {
+    return this.questionWire()?.offs.length ?? labelCount(this.query.question?.name ?? '.');
   }
 
   private qwire: WireName | undefined = undefined;

@@ -5,8 +5,8 @@
 // is a plain answer-cache hit (the reply is the stored answer, personalized) under a chain whose every
 // unit decides from the query's bytes and the loaded data alone — never from the client, the clock or a
 // per-query count (cookies, capabilities, TTL jitter, online signing with its validity window are not in
-// REPLAY_SAFE; TSIG is, as a signed query is never cached; policies are in REPLAY_IF_QUESTION: per query). The one exception is a unit that
-// hands the transport its count (ReplayLimiting: rrl), which the transport then keeps for replays. A
+// REPLAY_SAFE; TSIG is, as a signed query is never cached; policies are in REPLAY_IF_QUESTION: they say per
+// query). The one exception is a unit that hands the transport its count (ReplayLimiting: rrl), which the transport then keeps for replays. A
 // transport empties what it keeps whenever the engine says so (a swap, a cache flush, an observer that
 // needs every query), which is when the answer cache itself forgets.
 import type { Chain, QueryContext, Runtime } from './context.js';
@@ -190,9 +190,8 @@ export interface TemplateCounts {
 /** Each source with its template counts, if it tells. */
 const sources = new Map<ReplaySource, (() => TemplateCounts) | undefined>();
 let total = 0;
-/** Template counts of sources since removed. */
-let shapedGone = 0;
-let reopensGone = 0;
+/** The cumulative template counts of sources since removed. */
+const gone = { shaped: 0, reopens: 0 };
 let withoutCell = 0;
 /** Hits per metrics cell not yet handed to the query metrics (takeReplayCells). */
 let pending = new Float64Array(0);
@@ -206,30 +205,31 @@ export function addReplaySource(source: ReplaySource, templates?: () => Template
 export function removeReplaySource(source: ReplaySource): void {
   drainSource(source);
   const t = sources.get(source)?.();
-  shapedGone += t?.shaped ?? 0;
-  reopensGone += t?.reopens ?? 0;
+  gone.shaped += t?.shaped ?? 0;
+  gone.reopens += t?.reopens ?? 0;
   sources.delete(source);
+}
+
+/** `key` summed over the open sources, from `from`. */
+function sumTemplates(key: keyof TemplateCounts, from: number): number {
+  let n = from;
+  for (const templates of sources.values()) n += templates?.()[key] ?? 0;
+  return n;
 }
 
 /** Of replayedTotal(): the replies made from a reply for another name below the same closest encloser (encloser replay). */
 export function shapedTotal(): number {
-  let n = shapedGone;
-  for (const templates of sources.values()) n += templates?.().shaped ?? 0;
-  return n;
+  return sumTemplates('shaped', gone.shaped);
 }
 
 /** Times the UDP addon emptied its encloser templates at their cap, keeping the exact mirror entries (native/udp_batch.c tmpl_reopen). */
 export function templateReopensTotal(): number {
-  let n = reopensGone;
-  for (const templates of sources.values()) n += templates?.().reopens ?? 0;
-  return n;
+  return sumTemplates('reopens', gone.reopens);
 }
 
-/** Encloser templates the open sources hold now (each socket's are capped at half its mirror). */
+/** Encloser templates the open sources hold now (each socket's are capped at half its mirror); a closed socket's are gone. */
 export function templatesHeld(): number {
-  let n = 0;
-  for (const templates of sources.values()) n += templates?.().held ?? 0;
-  return n;
+  return sumTemplates('held', 0);
 }
 
 function drainSource(source: ReplaySource): void {

@@ -46,7 +46,7 @@ export function echoResponder(opts: EchoResponderOptions = {}): Unit {
       // Every name but the apex and the name server's is synthesized by the zone's rule: rrl counts its
       // answers (and referrals) by the apex and type, as a wildcard's by its parent — stored with a cached
       // answer, so a hit and the UDP addon's replay of it count on the same bucket (modules/rrl/classify.ts).
-      ctx.wildcardLabels = namesEqual(q.name, z.ns) ? 0 : (ctx.questionWire()?.offs.length ?? labelCount(q.name)) - labelCount(z.zone);
+      ctx.wildcardLabels = namesEqual(q.name, z.ns) ? 0 : ctx.questionLabels() - labelCount(z.zone);
       // Without short-time caching the answer depends on the name and type alone; with it, on what
       // was asked before, so it must never be replayed by the answer cache.
       r.cacheable = cache === undefined;

@@ -89,8 +89,7 @@ export function policiesUnit(opts: PolicyUnitOptions = {}): Unit {
  * → every label left of the zone that holds the name (the authority's apex; the root without one).
  */
 function synthesizedLabels(ctx: QueryContext, policy: CompiledPolicy, f: QueryFacts): number {
-  // The question's labels from its bytes when the context has them (made already to find the authority).
-  const labels = ctx.questionWire()?.offs.length ?? labelCount(f.qname);
+  const labels = ctx.questionLabels();
   const free = policy.freeLabels(f, labels);
   if (free !== undefined) return free;
   const a = ctx.authority;
