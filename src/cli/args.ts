@@ -1,7 +1,8 @@
 // Shared argument parsing and help: every command declares its flags once (type, value, help) and
 // reports a bad flag the same way, with the nearest flag it knows.
 import { parseArgs } from 'node:util';
-import { ConfigError, type LoadedConfig } from '../config/load.js';
+import { ConfigError } from '../config/error.js';
+import type { LoadedConfig } from '../config/load.js';
 
 export class UsageError extends Error {}
 

@@ -1,8 +1,6 @@
 // fluxdns caps list|revoke|scanners|try: the capability admin API from the command line, and a client that
 // asks for a service and uses the address it was granted.
 import net from 'node:net';
-import { demoConfig } from '../config/demo.js';
-import { loadConfigFile } from '../config/load.js';
 import { parseServer, Stub } from '../client/stub.js';
 import type { CapsListing, LeaseView, ScannerListing } from '../capability/admin.js';
 import { parseName } from '../wire/name.js';
@@ -28,8 +26,10 @@ interface AdminTarget {
 }
 
 /** --admin/--token, else the `capabilities.admin` of --config, else of the built-in demo. */
-function adminFrom(v: { admin?: string; token?: string; config?: string }): AdminTarget {
-  const admin = (v.config ? loadConfigFile(v.config) : demoConfig()).config.capabilities.admin;
+async function adminFrom(v: { admin?: string; token?: string; config?: string }): Promise<AdminTarget> {
+  // The configuration code is imported only when a flag is missing (`ctl caps …` passes both).
+  const admin = v.admin && v.token ? undefined
+    : (v.config ? (await import('../config/load.js')).loadConfigFile(v.config) : (await import('../config/demo.js')).demoConfig()).config.capabilities.admin;
   const listen = v.admin ?? admin?.listen;
   const token = v.token ?? admin?.token;
   if (!listen || !token) throw new UsageError('caps: expected --admin IP:PORT and --token T, or a --config with capabilities.admin');
@@ -55,7 +55,7 @@ async function call(t: AdminTarget, method: 'GET' | 'POST', path: string, body?:
 
 export async function runCapsList(args: string[]): Promise<number> {
   const { values: v } = parseFlags(args, ADMIN_FLAGS);
-  const listing = (await call(adminFrom(v), 'GET', '/caps')) as CapsListing;
+  const listing = (await call(await adminFrom(v), 'GET', '/caps')) as CapsListing;
   if (v.json) {
     process.stdout.write(JSON.stringify(listing, null, 2) + '\n');
     return 0;
@@ -83,7 +83,7 @@ export function formatLease(l: LeaseView): string {
 /** `caps scanners`: the sources blocklisted as scanners, with their attempts and how long the block lasts. */
 export async function runCapsScanners(args: string[]): Promise<number> {
   const { values: v } = parseFlags(args, ADMIN_FLAGS);
-  const l = (await call(adminFrom(v), 'GET', '/caps/scanners')) as ScannerListing;
+  const l = (await call(await adminFrom(v), 'GET', '/caps/scanners')) as ScannerListing;
   if (v.json) {
     process.stdout.write(JSON.stringify(l, null, 2) + '\n');
     return 0;
@@ -99,7 +99,7 @@ export async function runCapsScanners(args: string[]): Promise<number> {
 export async function runCapsRevoke(args: string[]): Promise<number> {
   const { values: v, positionals } = parseFlags(args, ADMIN_FLAGS, true);
   if (positionals.length !== 1) throw new UsageError('caps revoke: expected one ADDRESS (a leased public address) or RESOLVER');
-  const r = (await call(adminFrom(v), 'POST', '/caps/revoke', { target: positionals[0] })) as { revoked: { id: string; service: string; address: string; resolver: string }[]; cut: number; where?: Record<string, number> };
+  const r = (await call(await adminFrom(v), 'POST', '/caps/revoke', { target: positionals[0] })) as { revoked: { id: string; service: string; address: string; resolver: string }[]; cut: number; where?: Record<string, number> };
   if (v.json) process.stdout.write(JSON.stringify(r) + '\n');
   else {
     const nodes = Object.entries(r.where ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));

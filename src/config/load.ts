@@ -8,25 +8,10 @@ import { configSchema, type Config } from './schema.js';
 import { catalogZoneEntry } from '../catalog/catalog.js';
 import { readSecretFiles } from '../tsig/keys.js';
 import { readDnssecKeys } from '../dnssec/online/load.js';
+import { ConfigError, type ConfigIssue } from './error.js';
 
-export interface ConfigIssue {
-  file: string;
-  line?: number;
-  path: string;
-  message: string;
-}
-
-export class ConfigError extends Error {
-  constructor(readonly issues: ConfigIssue[]) {
-    super(issues.map(formatIssue).join('\n'));
-    this.name = 'ConfigError';
-  }
-}
-
-export function formatIssue(i: ConfigIssue): string {
-  const where = i.line === undefined ? i.file : `${i.file}:${i.line}`;
-  return i.path ? `${where}: ${i.path}: ${i.message}` : `${where}: ${i.message}`;
-}
+// The error type lives in its own module so the CLI can name it without loading every schema.
+export { ConfigError, formatIssue, type ConfigIssue } from './error.js';
 
 /** A loaded configuration: the validated values and the folder relative paths are resolved against. */
 export interface LoadedConfig {
