@@ -374,7 +374,12 @@ function missingName(st: CompiledStore, qtype: number, closest: number, qname: Q
 function dnameStep(st: CompiledStore, node: number, qname: string, owner: string): Step {
   const set = st.setOf(node, RRType.DNAME);
   const dnameTarget = st.targetText(st.b.setFirstRr[set]!);
-  const prefix = owner === '.' ? qname : qname.slice(0, qname.length - owner.length);
+  // The labels of the question's name below the DNAME owner, lower-cased (as Knot and NSD write them): the
+  // synthesized target then compresses into the question whatever its case, so an answer reads the same for
+  // every case of the question and the answer cache's replay of it (question bytes patched) is what a fresh
+  // lookup writes. Letters only: an escape (\DDD, \.) holds none.
+  const asked = owner === '.' ? qname : qname.slice(0, qname.length - owner.length);
+  const prefix = asked.replace(/[A-Z]+/g, (s) => s.toLowerCase());
   const targetText = dnameTarget === '.' ? prefix : prefix + dnameTarget;
   try {
     parseLabels(targetText);
