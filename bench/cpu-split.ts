@@ -24,6 +24,8 @@ const { values: flags } = parseArgs({
     rate: { type: 'string' },
     /** fluxdns: also configure the dynamic phase's pool policy (`*.dyn.bench.lab`), which the repeating mix never asks. */
     policies: { type: 'boolean', default: false },
+    /** repeat (the default: ~2,000 names asked again and again) or distinct (bench's every-name-distinct mix, a fresh file of `--distinct` names per round, the same for every server). */
+    mix: { type: 'string', default: 'repeat' },
     /** LABEL=PATH of a dist/cli/main.js to run as another fluxdns (A/B of two builds); repeatable. */
     build: { type: 'string', multiple: true, default: [] },
     /** fluxdns node options, space-separated (e.g. "--single-threaded-gc"). */
@@ -155,11 +157,14 @@ async function main(): Promise<void> {
     }
     const opts = { queryFile, clients: 8, outstanding: 200, tcp: false, cpu: '1', timeout: 2, rate: flags.rate === undefined ? undefined : Number(flags.rate) };
     for (const { s } of servers) await dnsperf({ ...opts, port: s.port, seconds: Number(flags.warmup) });
+    const distinct = flags.mix === 'distinct';
     for (let r = 0; r < Number(flags.rounds); r++) {
       const order = r % 2 === 0 ? servers : [...servers].reverse();
+      const roundFile = join(dir, `distinct-${r}.txt`);
+      if (distinct) writeDistinctQueries(roundFile, shape, Number(flags.distinct), 11 + r);
       for (const { label, s } of order) {
         const before = threads(s.proc.pid);
-        const res = await dnsperf({ ...opts, port: s.port, seconds: Number(flags.seconds) });
+        const res = await dnsperf(distinct ? { ...opts, queryFile: roundFile, port: s.port, seconds: 600, once: true } : { ...opts, port: s.port, seconds: Number(flags.seconds) });
         const after = threads(s.proc.pid);
         process.stdout.write(`round ${r + 1} load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}  `);
         report(label, before, after, res.completed, res.qps);
@@ -172,4 +177,5 @@ async function main(): Promise<void> {
 }
 
 if (flags.presigned !== undefined && flags.presigned !== 'nsec' && flags.presigned !== 'nsec3') throw new Error('--presigned: nsec or nsec3');
+if (flags.mix !== 'repeat' && flags.mix !== 'distinct') throw new Error('--mix: repeat or distinct');
 await (flags.presigned !== undefined ? presigned(flags.presigned) : main());

@@ -10,6 +10,11 @@ import type { AuthorityTable } from './authority.js';
 import type { TransportInfo } from '../transport/info.js';
 import type { LookupResult } from '../zone/lookup.js';
 import { turnNow } from './clock.js';
+
+/** QueryContext.encloserGate: whether no name strictly below `result`'s closest encloser, asked with `qtype`, would be acted on. */
+export interface EncloserGate {
+  passesBelow(result: LookupResult, qtype: number): boolean;
+}
 import { questionWireCount, questionWireName, type WireName } from '../zone/compiled.js';
 import type { TsigStatus } from '../tsig/status.js';
 import type { SignPlan } from '../tsig/sign.js';
@@ -162,6 +167,7 @@ export class QueryContext {
     this.settled = false;
     this.zoneResult = undefined;
     this.encloserShape = 0;
+    this.encloserGate = undefined;
     this.cacheMissHash = -1;
     this.cacheStore = false;
     this.zoneSlot = -1;
@@ -299,6 +305,12 @@ export class QueryContext {
    * the reply is then not replayed.
    */
   perClient = false;
+  /**
+   * Set with perClient false by such a unit (policies) whose verdict read the question alone: whether it
+   * would also let every other name below the answer's closest encloser through, asked with this type,
+   * so the answer may stand for them as an encloser template (Engine.lastShape, answer/replay.ts).
+   */
+  encloserGate: EncloserGate | undefined = undefined;
 
   /**
    * The authority that answers this query's name (answer/authority.ts), resolved once, on first use

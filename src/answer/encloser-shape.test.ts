@@ -175,6 +175,26 @@ test('an observer that counts queries by cell (metrics): flagged same-length wit
   assert.equal(ask(policy, 'nx2.t.lab.', RRType.A).shape, 0);
 });
 
+test('under policies: a template is learnt only when no policy may match a name below its encloser with its type', () => {
+  const learns = (match: string, name = 'nx.t.lab.', type: number = RRType.A): boolean => {
+    const engine = new Engine(runtime(`${PLAIN}policies:\n  - { match: ${match}, action: { rcode: REFUSED } }\n`));
+    assert.equal(engine.replay.perQuery, true);
+    const r = ask(engine, name, type);
+    assert.equal(r.reply[3]! & 0xf, 3, `${name}: the zone's NXDOMAIN (no policy matched it)`);
+    return r.shape !== 0;
+  };
+  // E is t.lab for nx.t.lab, host.t.lab for x.host.t.lab. (A policy whose pattern holds above E matches the
+  // learning query itself: no replay at all, perClient.)
+  assert.equal(learns('{ qname: x.t.lab }'), false, 'an exact name below E');
+  assert.equal(learns("{ qname: '*.dyn.t.lab' }"), false, 'a pattern below E');
+  assert.equal(learns("{ qname: '/^nx/' }", 'zz.t.lab.'), false, 'a regular expression may match anything');
+  assert.equal(learns("{ qname: [www.other.lab, '*.cdn.other.lab'] }"), true, 'names elsewhere');
+  assert.equal(learns("{ qname: '*.dyn.t.lab' }", 'x.host.t.lab.'), true, 'a pattern below a sibling of E');
+  assert.equal(learns("{ qname: '*.t.lab', qtype: [AAAA] }"), true, 'a pattern above E, for another type');
+  assert.equal(learns("{ qname: '*.dyn.t.lab', qtype: [A] }"), false, 'a pattern below E, for the same type');
+  assert.equal(learns('{ qtype: [TXT] }'), true, 'a type test alone, another type');
+});
+
 test('a reply cut to fit (TC) or missing optional records is not flagged', () => {
   const big = Array.from({ length: 40 }, (_, i) => `*.fat TXT "${'x'.repeat(60)}${i}"`).join('\n');
   const engine = new Engine(runtime(PLAIN, [zoneOf('t.lab.', `${ZONE}${big}\n`)]));

@@ -125,7 +125,11 @@ export class Engine {
     const mode = this.replay.mode;
     // Under a replay limit (rrl) only an answer rrl counted may be replayed: the transport checks its bucket.
     this.lastReplay = mode !== 0 && reply !== null && reply === ctx.cacheReply && (ctx.cacheCell >= 0 || mode === 1) && (this.replay.limit === undefined || ctx.rrlRate > 0) && !ctx.perClient ? ctx.cacheCell + 2 : 0;
-    this.lastShape = mode !== 0 && reply !== null && !this.replay.perQuery ? shapeWord(ctx, reply, this.replay.limit !== undefined, mode === 2) : 0;
+    let shape = mode !== 0 && reply !== null ? shapeWord(ctx, reply, this.replay.limit !== undefined, mode === 2) : 0;
+    // Under a unit that decides per query (policies) a template, which answers other names below the
+    // closest encloser, is learnt only when that unit's gate says it would let them all through.
+    if (shape !== 0 && this.replay.perQuery && (ctx.perClient || ctx.zoneResult === undefined || ctx.encloserGate?.passesBelow(ctx.zoneResult, ctx.query.question!.type) !== true)) shape = 0;
+    this.lastShape = shape;
     this.lastRrlA = ctx.rrlA;
     this.lastRrlB = ctx.rrlB;
     this.lastRrlRate = ctx.rrlRate;

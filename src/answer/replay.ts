@@ -82,8 +82,9 @@ export interface ReplayLimiting {
 /**
  * Units that act per client, time or transport only on some queries and say so per query
  * (QueryContext.perClient): policies, whose qname and qtype tests can rule every policy out for a query's
- * bytes alone. A reply such a unit left alone is replayed for the same bytes; encloser templates, which
- * answer other names, are not learnt under them (a policy may match those names).
+ * bytes alone. A reply such a unit left alone is replayed for the same bytes; an encloser template, which
+ * answers other names, only when the unit's gate (QueryContext.encloserGate) says it would leave every name
+ * below the encloser alone too — a unit added here must set that gate, or no template is learnt.
  */
 const REPLAY_IF_QUESTION: ReadonlySet<string> = new Set(['policies']);
 

@@ -4,9 +4,11 @@ import { AddressPool } from '../pool/pool.js';
 import { nameKey, parentName } from '../wire/name.js';
 import { RRType, type ResourceRecord, type SOARdata, type TargetRdata } from '../wire/types.js';
 import { Zone } from '../zone/tree.js';
+import type { CompiledStore } from '../zone/compiled.js';
+import type { LookupResult } from '../zone/lookup.js';
 import { compileAction, type CompiledAction } from './actions.js';
 import type { QueryFacts } from './facts.js';
-import { compileMatch, type Test } from './match.js';
+import { compileMatch, stripDot, type Test } from './match.js';
 import { TokenBuckets } from './ratelimit.js';
 import type { PolicyConfig, PoolConfig } from './schema.js';
 
@@ -38,6 +40,8 @@ export class PolicySet {
   readonly policies: CompiledPolicy[] = [];
   /** Zones owned by policies, by key: SOA and NS at the apex, every other name is the policies'. */
   readonly zones = new Map<string, Zone>();
+  /** passesBelow's verdicts. */
+  private readonly below = new WeakMap<CompiledStore, Map<number, boolean>>();
 
   constructor(pools: readonly PoolConfig[], policies: readonly PolicyConfig[]) {
     for (const p of pools) this.pools.set(p.name, new AddressPool(p.name, p.prefixes.map((c) => parseCidr(c)!), p.exclude.map((c) => parseCidr(c)!)));
@@ -89,6 +93,29 @@ export class PolicySet {
     }
     f.byQuestion = byQuestion;
     return undefined;
+  }
+
+  /**
+   * answer/context.ts EncloserGate: whether no policy may match a name strictly below the closest
+   * encloser of `result` asked with `qtype` (every policy has a qname or qtype test that rules all such
+   * names out; any other test may hold for some client). Kept per zone store, node and type: a store is
+   * never changed (a reload or update makes a new one), and the map is emptied when it grows past 65,536.
+   */
+  passesBelow(result: LookupResult, qtype: number): boolean {
+    const node = result.encloserNode ?? -1;
+    const store = result.zone?.store;
+    if (node < 0 || store === undefined) return false;
+    let seen = this.below.get(store);
+    if (seen === undefined) this.below.set(store, (seen = new Map()));
+    const key = node * 65536 + qtype;
+    let passes = seen.get(key);
+    if (passes === undefined) {
+      if (seen.size >= 65536) seen.clear();
+      const e = stripDot(store.nodeText(node));
+      passes = !this.policies.some((p) => p.tests.every((t) => t.mayHoldBelow?.(e, qtype) ?? true));
+      seen.set(key, passes);
+    }
+    return passes;
   }
 
   /** The policy-owned zone holding `name`, by longest suffix. */

@@ -20,6 +20,12 @@ export interface Test {
   freeLabels?(f: QueryFacts, labels: number): number | undefined;
   /** The test reads the question alone (qname, qtype): its verdict is the same for every client, time and transport. */
   readonly byQuestion?: boolean;
+  /**
+   * The question tests only: whether the test may hold for some name strictly below `encloser` (match
+   * form: lower case, no final dot, '' for the root) asked with `qtype`. False lets a zone's answer for one
+   * such name stand for all of them (PolicySet.passesBelow).
+   */
+  mayHoldBelow?(encloser: string, qtype: number): boolean;
 }
 
 export function compileMatch(m: MatchConfig): Test[] {
@@ -27,7 +33,7 @@ export function compileMatch(m: MatchConfig): Test[] {
   if (m.qname) tests.push(qnameTest(m.qname));
   if (m.qtype) {
     const codes = new Set(m.qtype.map((t) => typeCode(t)!));
-    tests.push({ label: `qtype ${m.qtype.join('|')}`, byQuestion: true, holds: (f) => codes.has(f.qtype), why: (f) => `qtype is ${typeName(f.qtype)}` });
+    tests.push({ label: `qtype ${m.qtype.join('|')}`, byQuestion: true, holds: (f) => codes.has(f.qtype), why: (f) => `qtype is ${typeName(f.qtype)}`, mayHoldBelow: (_, qtype) => codes.has(qtype) });
   }
   if (m.clientSubnet) tests.push(clientSubnetTest(m.clientSubnet.map((c) => parseCidr(c)!)));
   if (m.resolver) {
@@ -92,10 +98,19 @@ function qnameTest(patterns: string[]): Test {
       for (const s of suffixes) if (f.qnameMatch.endsWith(s.text)) return labels - s.labels;
       return undefined;
     },
+    mayHoldBelow(e) {
+      // A regular expression may match anything; `*.` (the root) every name.
+      if (e === '' || regexes.length > 0) return true;
+      const below = '.' + e;
+      for (const x of exact) if (x.endsWith(below)) return true;
+      // Names below both E and S exist unless neither name is a suffix of the other.
+      for (const s of suffixes) if (s.text === '.' || s.text.endsWith(below) || below.endsWith(s.text)) return true;
+      return false;
+    },
   };
 }
 
-function stripDot(name: string): string {
+export function stripDot(name: string): string {
   const l = name.toLowerCase();
   return l === '.' ? '' : l.slice(0, -1);
 }

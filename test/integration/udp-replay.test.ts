@@ -93,8 +93,13 @@ test('replayed hits: right answers across UPDATE and reload, and every query cou
   }
 });
 
-test('with policies: a name no policy can match is replayed; a policy answer or a name a policy may match from another client is not', async () => {
+test('with policies: a name no policy can match is replayed; a policy answer or a name a policy may match from another client is not; encloser templates only where no policy may match below', async () => {
+  // far.lab: a zone no policy's qname test reaches, beside rp.lab, whose names the policies below match.
+  const farDir = mkdtempSync(join(tmpdir(), 'fluxdns-replay-far-'));
+  const farFile = join(farDir, 'far.lab.zone');
+  writeFileSync(farFile, '$ORIGIN far.lab.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\n');
   const { server, port, metricsPort } = await serveRp('pol', [
+    `  - { name: far.lab., file: ${JSON.stringify(farFile)} }`,
     'pools:',
     '  - { name: dyn, prefixes: [198.18.20.0/24] }',
     'policies:',
@@ -127,6 +132,21 @@ test('with policies: a name no policy can match is replayed; a policy answer or 
     for (let i = 0; i < 12; i++) pool.add((await ask('a.dyn.rp.lab.', 400 + i)).addresses.join());
     assert.ok(pool.size >= 6, `a pool answer is drawn per query (${pool.size} distinct of 12)`);
     assert.equal(await replayed(), afterWww, 'nothing but www.rp.lab was replayed');
+    // Missing names below rp.lab, from 127.0.0.1: no policy matched them, but some policy may match other
+    // names below rp.lab, so no template is learnt and 127.0.0.2's policy answer and the pool stay theirs.
+    const shaped = () => metric(metricsPort, 'fluxdns_answer_cache_shaped_total');
+    // (As long as z.near.rp.lab: with metrics on, a template answers names as long as the one it was learnt from.)
+    for (let i = 0; i < 6; i++) assert.equal((await ask(`n${i}xxxx.rp.lab.`, 500 + i)).rcode, 3, `n${i}xxxx.rp.lab: NXDOMAIN`);
+    assert.deepEqual((await ask('z.near.rp.lab.', 510, '127.0.0.2')).addresses, ['203.0.113.88'], "after other names' NXDOMAIN, the policy's answer for 127.0.0.2");
+    assert.match((await ask('b.dyn.rp.lab.', 511)).addresses.join(), /^198\.18\.20\.\d+$/, 'and a pool address');
+    assert.equal(await shaped(), 0, 'no reply below rp.lab made from a template');
+    // Missing names below far.lab (as long as each other: metrics are on): no policy may match any name
+    // there, so the addon answers them from a template learnt from the first.
+    for (let i = 0; i < 8; i++) {
+      const r = await ask(`m${i}.far.lab.`, 600 + i);
+      assert.deepEqual([r.rcode, r.addresses.length], [3, 0], `m${i}.far.lab: NXDOMAIN`);
+    }
+    assert.ok((await shaped()) >= 4, `names below far.lab answered from a template (${await shaped()} of 8)`);
   } finally {
     await server.stop();
   }

@@ -71,6 +71,7 @@ export function policiesUnit(opts: PolicyUnitOptions = {}): Unit {
       }
       // Replays skip this unit: only a query no policy could match from any client, at any time, may be.
       if (policy !== undefined || facts.byQuestion !== true) ctx.perClient = true;
+      else ctx.encloserGate = set;
       // RFC 7871 §7.2.1: whatever answers, it depended on this many bits of the client subnet.
       if (facts.ecs && facts.ecsBitsUsed > 0) {
         const cs = ctx.query.edns!.clientSubnet!;
