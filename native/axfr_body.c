@@ -117,16 +117,26 @@ static napi_value axfr_body(napi_env env, napi_callback_info info) {
           /* Pointers reach the first 16 KiB only; a message is up to 64 KiB. */
           if (start < 0x4000) ownerAt = start;
         }
+        /* An RRSIG takes the TTL of the RRset it covers at this owner (RFC 4034 §3; recordTtl in compiled.ts). */
+        uint32_t rttl = ttl;
+        if (type == 46 && len >= 2) {
+          const uint16_t covered = (uint16_t)((rdata[ro] << 8) | rdata[ro + 1]);
+          for (int64_t x = firstSet; x < setEnd; x++)
+            if (setType[x] == covered) {
+              rttl = setTtl[x];
+              break;
+            }
+        }
         /* TYPE, CLASS IN, TTL, RDLENGTH, RDATA as stored. */
         uint8_t *q = m + pos;
         q[0] = (uint8_t)(type >> 8);
         q[1] = (uint8_t)type;
         q[2] = 0;
         q[3] = 1;
-        q[4] = (uint8_t)(ttl >> 24);
-        q[5] = (uint8_t)(ttl >> 16);
-        q[6] = (uint8_t)(ttl >> 8);
-        q[7] = (uint8_t)ttl;
+        q[4] = (uint8_t)(rttl >> 24);
+        q[5] = (uint8_t)(rttl >> 16);
+        q[6] = (uint8_t)(rttl >> 8);
+        q[7] = (uint8_t)rttl;
         q[8] = (uint8_t)(len >> 8);
         q[9] = (uint8_t)len;
         memcpy(q + 10, rdata + ro, (size_t)len);

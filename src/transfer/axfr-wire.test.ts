@@ -12,6 +12,9 @@ import { tsigSchema } from '../tsig/schema.js';
 import { decodeMessage, encodeMessage } from '../wire/message.js';
 import { RRClass, RRType, type ResourceRecord } from '../wire/types.js';
 import { Zone } from '../zone/tree.js';
+import { loadZoneFile } from '../zone/parser.js';
+import { verifyZonemd } from '../zone/zonemd.js';
+import { fileURLToPath } from 'node:url';
 
 const ORIGIN = 'Xfr.Lab.';
 
@@ -136,5 +139,22 @@ describe('axfrFrames', () => {
       assert.deepEqual(Buffer.from(buf.subarray(0, len)), Buffer.from(copying.sign(msg)));
     }
     assert.throws(() => inPlace.signInto(new Uint8Array(20), 12), RangeError);
+  });
+
+  test('RRSIGs go out at the TTL of the RRset each covers, not the smallest of their set: a signed zone keeps its ZONEMD', () => {
+    // RFC 8976 A.4, uri.arpa signed: the apex RRSIGs cover SOA (3600), NS (86400), MX (600), DNSKEY … The
+    // zone holds a node's RRSIGs as one set (TTL 600, the smallest); each must go out as the file has it.
+    const file = loadZoneFile(fileURLToPath(new URL('../../test/fixtures/zones/real/pdns/zonemd4.zone', import.meta.url)), 'uri.arpa.');
+    const signed = Zone.build('uri.arpa.', file.records);
+    const ttlOf = (rs: readonly ResourceRecord[]) => new Map(rs.filter((r) => r.type === RRType.RRSIG).map((r) => [recordKey(r), r.ttl]));
+    const want = ttlOf(file.records);
+    assert.deepEqual(new Set(want.values()), new Set([3600, 86400, 600, 604800]), 'the fixture mixes TTLs');
+    assert.deepEqual(ttlOf([...signed.records()]), want, 'Zone.records() (zone flush, reload differences)');
+    const uri = { ...head(false), question: { ...head(false).question, name: 'uri.arpa.' } };
+    for (const loop of nativeAxfrBody() === null ? (['js'] as const) : (['js', 'native'] as const)) {
+      const got = [...axfrFrames(signed, uri, undefined, 65535, loop)].flatMap((f) => decodeMessage(f.subarray(2)).answers);
+      assert.deepEqual(ttlOf(got), want, loop);
+      assert.equal(verifyZonemd('uri.arpa.', got.slice(0, -1)).status, 'valid', `${loop}: the transferred zone's ZONEMD`);
+    }
   });
 });

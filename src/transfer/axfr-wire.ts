@@ -17,7 +17,7 @@ import type { TsigStreamSigner } from '../tsig/sign.js';
 import { nameToWire } from '../wire/name.js';
 import { RRType } from '../wire/types.js';
 import type { Zone } from '../zone/tree.js';
-import type { CompiledZoneBuffers } from '../zone/compiled.js';
+import { recordTtl, type CompiledZoneBuffers } from '../zone/compiled.js';
 import type { RecyclingFrames } from '../wire/frame.js';
 import { STREAM_MAX, type TransferHead } from './messages.js';
 import { nativeAxfrBody, ST_APEX_AT, ST_APEX_LEN, ST_BUDGET, ST_COUNT, ST_FULL, ST_NODE, ST_NODE_COUNT, ST_POS, ST_RR, ST_SET, ST_SOA_SET, ST_WORDS, type AxfrBodyFn } from './axfr-native.js';
@@ -278,7 +278,7 @@ class AxfrWriter {
             // Pointers reach the first 16 KiB only; a message is up to 64 KiB.
             if (start < 0x4000) ownerAt = start;
           }
-          pos = rrFixed(m, pos, type, ttl, len);
+          pos = rrFixed(m, pos, type, type === RRType.RRSIG ? recordTtl(b, n, s, r) : ttl, len);
           const ro = rrOff[r]!;
           if (len < 48) for (let i = 0; i < len; i++) m[pos + i] = rdata[ro + i]!;
           else m.set(rdata.subarray(ro, ro + len), pos);

@@ -959,6 +959,21 @@ function sameShape(b: CompiledZoneBuffers): CompiledZoneBuffers {
   };
 }
 
+/**
+ * The TTL record `r` of set `s` (at node `n`) is sent with: its set's, except an RRSIG's. The zone holds a
+ * node's RRSIGs as one set, whose TTL is the smallest; each RRSIG goes out with the TTL of the RRset it
+ * covers at that owner (RFC 4034 §3, what signers write and Knot and NSD send), so a transfer or a written
+ * file gives back the signed zone's TTLs (and its ZONEMD digest, RFC 8976 §3.3, still matches). An RRSIG
+ * whose covered RRset is not at the node keeps the set's TTL.
+ */
+export function recordTtl(b: CompiledZoneBuffers, n: number, s: number, r: number): number {
+  if (b.setType[s] !== RRType.RRSIG || b.rrLen[r]! < 2) return b.setTtl[s]!;
+  const off = b.rrOff[r]!;
+  const covered = (b.rdata[off]! << 8) | b.rdata[off + 1]!;
+  for (let x = b.nodeFirstSet[n]!, end = x + b.nodeSets[n]!; x < end; x++) if (b.setType[x] === covered) return b.setTtl[x]!;
+  return b.setTtl[s]!;
+}
+
 export class CompiledStore {
   readonly b: CompiledZoneBuffers;
   private readonly mask: number;
@@ -1058,13 +1073,17 @@ export class CompiledStore {
     return this.answerRecords(set, owner, []);
   }
 
-  /** The records of an RRset as ResourceRecords with `owner`, all at the RRset's TTL. */
-  records(set: number, owner: string, out: ResourceRecord[] = []): ResourceRecord[] {
+  /**
+   * The records of an RRset (set `set` of node `node`) as ResourceRecords with `owner`, at the RRset's
+   * TTL; RRSIGs each at the TTL of the RRset they cover (recordTtl).
+   */
+  records(node: number, set: number, owner: string, out: ResourceRecord[] = []): ResourceRecord[] {
     const b = this.b;
     const type = b.setType[set]!;
     const ttl = b.setTtl[set]!;
     const first = b.setFirstRr[set]!;
-    for (let r = first, end = first + b.setRrs[set]!; r < end; r++) out.push({ name: owner, type, class: RRClass.IN, ttl, data: rdataOf(type, this.rdataOf(r)) });
+    const sig = type === RRType.RRSIG;
+    for (let r = first, end = first + b.setRrs[set]!; r < end; r++) out.push({ name: owner, type, class: RRClass.IN, ttl: sig ? recordTtl(b, node, set, r) : ttl, data: rdataOf(type, this.rdataOf(r)) });
     return out;
   }
 

@@ -106,7 +106,7 @@ export class Zone {
     const node = new ZoneNode(this.store.nodeText(n));
     const b = this.store.b;
     for (let s = b.nodeFirstSet[n]!, end = s + b.nodeSets[n]!; s < end; s++) {
-      node.rrsets.set(b.setType[s]!, { name: node.name, type: b.setType[s]!, ttl: b.setTtl[s]!, records: this.store.records(s, node.name) });
+      node.rrsets.set(b.setType[s]!, { name: node.name, type: b.setType[s]!, ttl: b.setTtl[s]!, records: this.store.records(n, s, node.name) });
     }
     return node;
   }
@@ -117,7 +117,7 @@ export class Zone {
     for (let n = 0; n < b.nodeCount; n++) {
       if (b.nodeSets[n] === 0) continue;
       const owner = this.store.nodeText(n);
-      for (let s = b.nodeFirstSet[n]!, end = s + b.nodeSets[n]!; s < end; s++) yield* this.store.records(s, owner);
+      for (let s = b.nodeFirstSet[n]!, end = s + b.nodeSets[n]!; s < end; s++) yield* this.store.records(n, s, owner);
     }
   }
 
@@ -132,7 +132,7 @@ export class Zone {
     const s = n < 0 ? -1 : this.store.setOf(n, type);
     if (s < 0) return undefined;
     const owner = this.store.nodeText(n);
-    return { name: owner, type, ttl: this.store.b.setTtl[s]!, records: this.store.records(s, owner) };
+    return { name: owner, type, ttl: this.store.b.setTtl[s]!, records: this.store.records(n, s, owner) };
   }
 
   /** True when the node of `key` is a zone cut (NS below the apex). */

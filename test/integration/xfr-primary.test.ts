@@ -4,13 +4,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
 import { stopAll, waitUntil } from '../helpers/proc.js';
 import { dig, soaSerial } from '../helpers/dig.js';
-import { startFluxdns, type RunningServer } from '../helpers/servers.js';
+import { repoRoot, startFluxdns, type RunningServer } from '../helpers/servers.js';
 import { startKnotSecondary, startNamedSecondary, startNsdSecondary, type Secondary } from '../helpers/secondaries.js';
 import { makeTestCert } from '../helpers/tls.js';
 import { decodeMessage, encodeMessage, getRcode, queryMessage } from '../../src/wire/message.js';
@@ -82,6 +82,8 @@ before(async () => {
   writeFileSync(join(dir, 'zone'), zoneText(1));
   writeFileSync(join(dir, 'auto'), AUTO(''));
   writeFileSync(join(dir, 'dated'), DATED(''));
+  // RFC 8976 A.4: uri.arpa, signed, with a ZONEMD; its apex RRSIGs cover sets of TTL 600, 3600 and 86400.
+  copyFileSync(join(repoRoot, 'test/fixtures/zones/real/pdns/zonemd4.zone'), join(dir, 'uri.arpa'));
   const cert = makeTestCert(dir);
   port = await freePort();
   tlsPort = await freePort();
@@ -102,6 +104,7 @@ zones:
     notify: [{ address: "127.0.0.1:${ports[0]}", tsigKey: ${KEY.name} }, "127.0.0.1:${ports[1]}", { address: "127.0.0.1:${ports[2]}", tsigKey: ${KEY.name} }]
   - { name: auto.lab., file: ${JSON.stringify(join(dir, 'auto'))}, serial: increment, allowTransfer: ["127.0.0.0/8"] }
   - { name: dated.lab., file: ${JSON.stringify(join(dir, 'dated'))}, serial: auto, allowTransfer: ["127.0.0.0/8"] }
+  - { name: uri.arpa., file: ${JSON.stringify(join(dir, 'uri.arpa'))}, allowTransfer: ["127.0.0.250"] }
 `;
   writeFileSync(join(dir, 'fluxdns.yaml'), yaml);
   server = await startFluxdns(yaml, port, ZONE);
@@ -143,6 +146,17 @@ describe('fluxdns as a primary', () => {
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /TLS, received certificate/);
     assert.match(r.out, new RegExp(`${HOSTS * 2 + 4} records`));
+  });
+
+  test('a signed zone goes out with each RRSIG at its covered RRset TTL: ldns-verify-zone checks the ZONEMD and signatures of the AXFR', async () => {
+    const r = await run('kdig', ['@127.0.0.1', '-p', String(port), '-b', '127.0.0.250', 'uri.arpa.', 'AXFR', '+nocomments', '+nostats']);
+    const sigs = r.out.split('\n').filter((l) => /^uri\.arpa\.\s+\d+\s+IN\s+RRSIG\s+(SOA|NS|MX) /.test(l)).map((l) => l.split(/\s+/).slice(1, 6).join(' '));
+    assert.deepEqual(sigs.sort(), ['3600 IN RRSIG SOA 8', '600 IN RRSIG MX 8', '86400 IN RRSIG NS 8'], r.out);
+    writeFileSync(join(dir, 'uri.axfr'), r.out);
+    // The fixture's signatures expired in February 2021: verified at a time they were valid.
+    const v = await run('ldns-verify-zone', ['-Z', '-t', '20210201000000', join(dir, 'uri.axfr')]);
+    assert.equal(v.code, 0, v.out);
+    assert.match(v.out, /Zone is verified and complete/);
   });
 
   test('a transfer from an allowed address needs no key', async () => {
