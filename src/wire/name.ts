@@ -101,6 +101,16 @@ export function nameKey(name: string): string {
 }
 
 /**
+ * `name` with its ASCII capitals lower-cased (RFC 4343: the only letters whose case DNS ignores; an escape,
+ * \\DDD or \\., holds none): for names an answer synthesizes from the question's, so that they compress
+ * into the question whatever its case and an answer's bytes do not depend on it (the answer cache keeps one
+ * answer for every case of a question and patches only the question's bytes).
+ */
+export function lowerAscii(name: string): string {
+  return /[A-Z]/.test(name) ? name.replace(/[A-Z]+/g, (s) => s.toLowerCase()) : name;
+}
+
+/**
  * Names equal as nameKey compares them. Compared character by character, nothing allocated: callers ask it
  * for names of one length that differ early (consecutive NSEC3 owners, hashed labels of one length, where
  * two toLowerCase copies per pair were 6 % of a signed NSEC3 NXDOMAIN's CPU). A difference in a character

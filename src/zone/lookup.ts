@@ -1,7 +1,7 @@
 // The authoritative lookup of RFC 1034 §4.3.2 with RFC 2308 negative answers, RFC 4592 wildcards,
 // RFC 6672 DNAME and RFC 8482 minimal ANY, over the compiled zones of a ZoneSet (compiled.ts): one
 // descent from the apex through the hash index finds the name, a cut, a DNAME or the closest encloser.
-import { isSubdomain, nameKey, parseLabels, splitLabels, NameError } from '../wire/name.js';
+import { isSubdomain, lowerAscii, nameKey, parseLabels, splitLabels, NameError } from '../wire/name.js';
 import { readNameAt } from '../wire/reader.js';
 import { Rcode, RRClass, RRType, WireError, type MXRdata, type OpaqueRdata, type ResourceRecord, type SRVRdata, type TargetRdata } from '../wire/types.js';
 import { F_CNAME, F_CUT, F_DNAME, wireName, type CompiledStore, type WireName } from './compiled.js';
@@ -377,9 +377,8 @@ function dnameStep(st: CompiledStore, node: number, qname: string, owner: string
   // The labels of the question's name below the DNAME owner, lower-cased (as Knot and NSD write them): the
   // synthesized target then compresses into the question whatever its case, so an answer reads the same for
   // every case of the question and the answer cache's replay of it (question bytes patched) is what a fresh
-  // lookup writes. Letters only: an escape (\DDD, \.) holds none.
-  const asked = owner === '.' ? qname : qname.slice(0, qname.length - owner.length);
-  const prefix = asked.replace(/[A-Z]+/g, (s) => s.toLowerCase());
+  // lookup writes.
+  const prefix = lowerAscii(owner === '.' ? qname : qname.slice(0, qname.length - owner.length));
   const targetText = dnameTarget === '.' ? prefix : prefix + dnameTarget;
   try {
     parseLabels(targetText);

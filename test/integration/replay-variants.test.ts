@@ -5,8 +5,9 @@
 // Variants: RD, CD, AD, Z, TC set in the query; no EDNS, EDNS 100/512/1232/4096 with and without DO; EDNS
 // version 1 (BADVERS), an unknown EDNS flag, extended RCODE bits, unknown, NSID, cookie (short, client,
 // bad server), padding and client-subnet options; the name in upper and mixed case; classes CH, ANY and
-// HS; opcodes 1, 2, 4, 5; trailing bytes; two OPT records; from ::1. Where the answer copies the question's
-// name (a DNAME's synthesized CNAME) the bytes are also knotd's.
+// HS; opcodes 1, 2, 4, 5; trailing bytes; two OPT records; from ::1. Questions: a file zone's answer, TC-sized
+// TXT, wildcard, NXDOMAIN, referral, CNAME, DNAME, ANY, and echo zone answers whose names are made of the
+// question's. Where the answer copies the question's name (a DNAME's synthesized CNAME) the bytes are also knotd's.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -59,6 +60,8 @@ before(async () => {
     `control: { socket: ${JSON.stringify(socket)} }`,
     'zones:',
     `  - { name: rv.lab., file: ${JSON.stringify(file)} }`,
+    'echo:',
+    '  - { zone: ec.lab., nsAddress: 127.0.0.1 }',
     '',
   ].join('\n');
   await startFluxdns(yaml, port, 'rv.lab.');
@@ -159,6 +162,10 @@ test('every variant, asked again and again in alternating orders, gets its fresh
     ['cn.rv.lab', 'A'],
     ['x.dn.rv.lab', 'A'],
     ['rv.lab', 'ANY'],
+    // Echo zone answers made of the question's labels: a CNAME to the alias; a DNAME and a CNAME to data.xy.; a referral.
+    ['198.51.100.7.ca.box.ec.lab', 'A'],
+    ['web.x.du.box.ec.lab', 'A'],
+    ['198.51.100.7.nr.box.ec.lab', 'A'],
   ];
   const wrong: string[] = [];
   for (const [name, type] of questions) {

@@ -1,6 +1,6 @@
 // echo responder: Stateless DNS zones (seed 003) — every answer synthesized from the query name alone,
 // SOA and NS at the apex from configuration, and optional short-time caching (§2.9).
-import { labelCount, nameKey, namesEqual } from '../../wire/name.js';
+import { labelCount, lowerAscii, nameKey, namesEqual } from '../../wire/name.js';
 import { Rcode, RRType } from '../../wire/types.js';
 import { setSections, type QueryContext } from '../../answer/context.js';
 import { ANSWERED, CONTINUE, fail, type Outcome, type Unit } from '../../answer/unit.js';
@@ -40,7 +40,11 @@ export function echoResponder(opts: EchoResponderOptions = {}): Unit {
       const q = ctx.query.question!;
       if (q.type === RRType.AXFR || q.type === RRType.IXFR) return fail(Rcode.REFUSED, 'zone transfer not allowed');
       const cache = cacheFor(z);
-      const ans = answerEcho(z, q.name, q.type, cache, now());
+      // Every name of the answer is made from the question's, lower-cased (as Knot and NSD write a DNAME's
+      // synthesized CNAME): each compresses into the question, so the answer's bytes are the same for every
+      // case of the question (the data forms read letters case-blind: src/echo/encoding.ts) — and a replay
+      // from the answer cache, which holds one answer for all cases, is what this writes.
+      const ans = answerEcho(z, lowerAscii(q.name), q.type, cache, now());
       const r = ctx.response;
       setSections(r, ans);
       // Every name but the apex and the name server's is synthesized by the zone's rule: rrl counts its
