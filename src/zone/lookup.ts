@@ -340,7 +340,9 @@ function zoneStep(zone: Zone, qname: QName, qtype: number, opts: LookupOptions, 
 /** The name exists (or `wildcard` stands for it): its answer, CNAME or NODATA; `owner`'s text is read only for an answer or a CNAME. */
 function existingName(st: CompiledStore, node: number, owner: QName, qtype: number, wildcard: number, opts: LookupOptions): Step {
   const b = st.b;
-  if ((b.nodeFlags[node]! & F_CNAME) !== 0 && qtype !== RRType.CNAME && qtype !== RRType.ANY) {
+  // RRSIG and NSEC live beside a CNAME (RFC 4035 §2.5, RFC 2181 §10.1): a query for them is answered at the
+  // name, as Knot, BIND and (in signed zones) NSD answer it, never by the CNAME's target.
+  if ((b.nodeFlags[node]! & F_CNAME) !== 0 && qtype !== RRType.CNAME && qtype !== RRType.ANY && qtype !== RRType.RRSIG && qtype !== RRType.NSEC) {
     const cname = st.setOf(node, RRType.CNAME);
     return { kind: 'cname', set: cname, owner: text(owner), target: st.targetText(b.setFirstRr[cname]!), wildcard };
   }

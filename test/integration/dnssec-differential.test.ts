@@ -27,6 +27,7 @@ const TEXT = (z: string): string =>
     'deep.ent A 198.51.100.30',
     'mail MX 10 www',
     'dn DNAME other.lab.',
+    'dnin DNAME wild',
     'unsigned NS ns.unsigned',
     'ns.unsigned A 198.51.100.3',
     'signed NS ns.signed',
@@ -80,6 +81,14 @@ function cases(z: string, nsec3: boolean): Case[] {
     { name: `x.ext.${z}`, type: 'A', rcode: 'NOERROR', aa: false, authority: ['NS'] },
     { name: `ext.${z}`, type: 'DS', rcode: 'NOERROR', aa: true, authority: ['SOA', denial] },
     { name: `www.${z}`, type: 'RRSIG', rcode: 'NOERROR', aa: true, answer: ['RRSIG'], ref: 'nsd-answer' },
+    // RRSIG and NSEC live beside a CNAME (RFC 4035 §2.5): asked for, they answer at the alias, never at its target.
+    { name: `alias.${z}`, type: 'RRSIG', rcode: 'NOERROR', aa: true, answer: ['RRSIG'], ref: 'nsd-answer' },
+    { name: `alias.${z}`, type: 'NSEC', rcode: 'NOERROR', aa: true, ...(nsec3 ? { authority: ['SOA', denial] } : { answer: ['NSEC', 'RRSIG'] }) },
+    { name: `x.wc.${z}`, type: 'RRSIG', rcode: 'NOERROR', aa: true, answer: ['RRSIG'], authority: [denial], ref: 'nsd-answer' },
+    // RRSIGs synthesized from a wildcard: each with its RRset's TTL, and the proof that no closer name exists.
+    { name: `x.wild.${z}`, type: 'RRSIG', rcode: 'NOERROR', aa: true, answer: ['RRSIG'], authority: [denial], ref: 'nsd-answer' },
+    // A DNAME step before the RRSIGs asked for keeps its own RRSIG (here they are a wildcard's in the zone).
+    { name: `x.dnin.${z}`, type: 'RRSIG', rcode: 'NOERROR', aa: true, answer: ['DNAME', 'RRSIG', 'CNAME'], ref: 'nsd-answer' },
     { name: `www.${z}`, type: nsec3 ? 'NSEC3' : 'NSEC', rcode: 'NOERROR', aa: true, ...(nsec3 ? { authority: ['SOA'] } : { answer: ['NSEC', 'RRSIG'] }) },
     ...(nsec3
       ? [

@@ -36,7 +36,7 @@ export function serveDnssec(result: LookupResult, qname: string, qtype: number, 
     result.wildcard = false;
     result.requiredAdditional = 0;
   }
-  if (result.answer.some((r) => r.type === RRType.RRSIG)) result.answer = rrsigTtls(idx, result.answer);
+  if (result.answer.some((r) => r.type === RRType.RRSIG)) result.answer = rrsigTtls(idx, result.answer, result.wildcardNode ?? -1);
   if (!dnssecOk) return below;
   const negative = signNegative(idx, result, qname, qtype, qwire);
   if (negative >= 0) return negative;
@@ -328,11 +328,15 @@ function negativeSection(idx: DnssecIndex, soa: ResourceRecord, proof: readonly 
  * An RRSIG query (or ANY) answers the zone's RRSIGs at the name. The zone holds them as one set with one
  * TTL (RFC 2181 §5.2), but each RRSIG's TTL is that of the RRset it covers (RFC 4034 §3), as NSD sends it.
  */
-function rrsigTtls(idx: DnssecIndex, answer: ResourceRecord[]): ResourceRecord[] {
+function rrsigTtls(idx: DnssecIndex, answer: ResourceRecord[], wildcardNode: number): ResourceRecord[] {
+  // RRSIGs synthesized from a wildcard (the last name's, RFC 4592 §3.3.1) take the TTLs of the wildcard's RRsets.
+  const lastOwner = answer[answer.length - 1]!.name;
+  const source = wildcardNode >= 0 ? idx.view.nodeText(wildcardNode) : undefined;
   return answer.map((r) => {
     if (r.type !== RRType.RRSIG) return r;
     const raw = rawRdata(r);
-    const covered = raw && raw.length >= 2 ? idx.view.rrset(r.name, rrsigTypeCovered(raw)) : undefined;
+    const owner = source !== undefined && r.name === lastOwner ? source : r.name;
+    const covered = raw && raw.length >= 2 ? idx.view.rrset(owner, rrsigTypeCovered(raw)) : undefined;
     return covered && covered.ttl !== r.ttl ? { ...r, ttl: covered.ttl } : r;
   });
 }
@@ -416,7 +420,10 @@ function negativeSoaWithSigs(idx: DnssecIndex, soa: ResourceRecord): readonly Re
 function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype: number, qwire: LowerWireName | undefined): void {
   const denials: Denial[] = [];
   const answer: ResourceRecord[] = [];
-  const hasOwnSigs = result.answer.some((r) => r.type === RRType.RRSIG);
+  // Names whose RRSIGs the answer holds already (a query for RRSIG or ANY): their RRsets get none added. Per
+  // name: a DNAME step before such a name is still signed (its RRSIG goes with it, as Knot and NSD send it).
+  const sigOwners = new Set<string>();
+  for (const r of result.answer) if (r.type === RRType.RRSIG) sigOwners.add(nameKey(r.name));
   let sname = qname;
   let previous: Group | undefined;
   const src = result.answer;
@@ -428,7 +435,13 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
     for (let k = g.start; k < g.end; k++) answer.push(src[k]!);
     const ttl = src[g.start]!.ttl;
     const synthesizedCname = g.type === RRType.CNAME && previous?.type === RRType.DNAME;
-    if (!hasOwnSigs && !synthesizedCname && g.type !== RRType.RRSIG && wildcardNode >= 0 && g.name === lastOwner) {
+    const hasOwnSigs = sigOwners.size > 0 && sigOwners.has(nameKey(g.name));
+    if (g.type === RRType.RRSIG && wildcardNode >= 0 && g.name === lastOwner) {
+      // A query for RRSIG answered from a wildcard: the signatures are synthesized too, so the proof that no
+      // closer name exists goes with them (RFC 4035 §3.1.3.3), as NSD, Knot and BIND add it.
+      const wire = qwire !== undefined && namesEqual(g.name, qname) ? qwire : undefined;
+      denials.push({ kind: 'wildcard-answer', sname: g.name, source: idx.view.nodeText(wildcardNode), encloser: idx.view.nodeParent(wildcardNode), wire });
+    } else if (!hasOwnSigs && !synthesizedCname && g.type !== RRType.RRSIG && wildcardNode >= 0 && g.name === lastOwner) {
       const source = idx.view.nodeText(wildcardNode);
       const wsigs = idx.sigsFor(source, g.type);
       if (wsigs) pushAll(answer, sigsAs(wsigs, g.name, ttl));
