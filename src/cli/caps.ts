@@ -77,7 +77,9 @@ export function formatLease(l: LeaseView): string {
     // Shared store: the gateways (and servers) that admitted flows through the lease, with open flows.
     Object.keys(l.nodes ?? {}).length > 0 ? `at ${Object.entries(l.nodes).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, f]) => `${n}:${f}`).join(',')}` : '',
   ].filter(Boolean);
-  return `${l.id}  ${l.service}  ${l.address}  ${ports} -> ${l.targets.join(',')}  ${l.phase} ttl ${l.remaining}s  ${l.scope} ${l.scopeKey}  resolver ${l.resolver}  ${extra.join('  ')}`;
+  // A lease scoped to its resolver (the default) names it once.
+  const scope = l.scope === 'resolver' && l.scopeKey === l.resolver ? `resolver ${l.resolver}` : `${l.scope} ${l.scopeKey}  resolver ${l.resolver}`;
+  return `${l.id}  ${l.service}  ${l.address}  ${ports} -> ${l.targets.join(',')}  ${l.phase} ttl ${l.remaining}s  ${scope}  ${extra.join('  ')}`;
 }
 
 /** `caps scanners`: the sources blocklisted as scanners, with their attempts and how long the block lasts. */

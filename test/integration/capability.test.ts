@@ -145,7 +145,7 @@ capabilities:
   const list = spawnSync(process.execPath, ['--import', 'tsx', fluxdnsMain, 'caps', 'list', '--admin', `127.0.0.1:${adminPort}`, '--token', TOKEN], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(list.status, 0, list.stderr);
   // The phase depends on how long the command took to start (TTL 1 + slack 1): live on a quiet machine.
-  assert.match(list.stdout, new RegExp(`svc2\\.caps\\.lab\\.\\s+${a2.replace(/\./g, '\\.')}\\s+tcp/${svcPort} -> 127\\.0\\.0\\.1:${backend.port}\\s+(live|grace|quarantine) `));
+  assert.match(list.stdout, new RegExp(`svc2\\.caps\\.lab\\.\\s+${a2.replace(/\./g, '\\.')}\\s+tcp/${svcPort} -> 127\\.0\\.0\\.1:${backend.port}\\s+(live|grace|quarantine) ttl \\d+s  resolver 127\\.0\\.0\\.1  hosts `), 'a lease scoped to its resolver names it once');
   const rev = spawnSync(process.execPath, ['--import', 'tsx', fluxdnsMain, 'caps', 'revoke', a2, '--admin', `127.0.0.1:${adminPort}`, '--token', TOKEN], { cwd: repoRoot, encoding: 'utf8' });
   assert.equal(rev.status, 0, rev.stderr);
   assert.match(rev.stdout, /revoked 1 lease\(s\), cut 1 flow\(s\)/);
