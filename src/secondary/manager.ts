@@ -175,6 +175,9 @@ class SecondaryZone {
       try {
         result = await ixfr(p, this.cfg.name, this.soa, { fudge: this.fudge });
         if (result.kind === 'current') {
+          // RFC 1995 §2: a lone SOA says we are current. One newer than ours gives no data (the primary
+          // cannot send this difference): confirming would keep the old version, refreshed and never expiring.
+          if (serialGt(result.soa.data.serial, this.soa.data.serial)) throw new XfrError(`${this.cfg.name} IXFR from ${primary}: answered by its SOA alone, serial ${result.soa.data.serial}, newer than ours ${this.soa.data.serial}`);
           this.confirmed();
           return;
         }
