@@ -57,6 +57,18 @@ test('$TTL with units; TTL units in records, any case', () => {
   assert.deepEqual(r.map((x) => x.ttl), [5400, 604800 + 2 * 86400 + 3 * 3600 + 4 * 60 + 5, 86400, 0, 90]);
 });
 
+test('a TTL from 2^31 to 2^32-1 loads as 0 with a warning (RFC 2181 §8; BIND does so, Knot and NSD load it too)', () => {
+  const text = '$TTL 3000000000\na A 198.51.100.1\nb 2147483648 A 198.51.100.2\nc 4294967295 A 198.51.100.3\nd A 198.51.100.4\n$GENERATE 1-1 g$ 2147483647 A 198.51.100.$\n$GENERATE 2-2 g$ 4294967295 A 198.51.100.$\n';
+  const z = parseZone(text, { origin: O, file: 'z.zone' });
+  assert.deepEqual(z.records.map((r) => `${r.name} ${r.ttl}`), ['a.example.com. 0', 'b.example.com. 0', 'c.example.com. 0', 'd.example.com. 0', 'g1.example.com. 2147483647', 'g2.example.com. 0']);
+  assert.deepEqual(z.warnings, [
+    { file: 'z.zone', line: 1, message: 'TTL 3000000000 is above 2147483647: read as 0 (RFC 2181 §8)' },
+    { file: 'z.zone', line: 3, message: 'TTL 2147483648 is above 2147483647: read as 0 (RFC 2181 §8)' },
+    { file: 'z.zone', line: 4, message: 'TTL 4294967295 is above 2147483647: read as 0 (RFC 2181 §8)' },
+    { file: 'z.zone', line: 7, message: 'TTL 4294967295 is above 2147483647: read as 0 (RFC 2181 §8)' },
+  ]);
+});
+
 test('TTL default: previous record TTL, then SOA minimum, then defaultTtl', () => {
   assert.deepEqual(parse('a 300 A 198.51.100.1\nb A 198.51.100.2\n').map((x) => x.ttl), [300, 300]);
   // RFC 2308 practice: the SOA without a TTL takes its own minimum; later records follow it.
@@ -234,7 +246,7 @@ test('errors carry file, line and column of the offending token', () => {
   fails('$TTL 1\n"quoted" A 198.51.100.1\n', 2, 1, 'expected an owner name, found quoted string "quoted"');
   fails(' A 198.51.100.1\n', 1, 1, 'expected an owner name (no earlier record to take it from), found blank space');
   fails('$TTL 1\nx 1y A 198.51.100.1\n', 2, 3, 'expected a TTL (seconds, at most 2147483647, units w/d/h/m/s allowed), found "1y"');
-  fails('$TTL 1\nx 2147483648 A 198.51.100.1\n', 2, 3, 'expected a TTL (seconds, at most 2147483647, units w/d/h/m/s allowed), found "2147483648"');
+  fails('$TTL 1\nx 4294967296 A 198.51.100.1\n', 2, 3, 'expected a TTL (seconds, at most 2147483647, units w/d/h/m/s allowed), found "4294967296"');
   fails('$TTL 1h5\n', 1, 6, 'expected a TTL after $TTL (seconds, at most 2147483647, units w/d/h/m/s allowed), found "1h5"');
   fails('$TTL\n', 1, 5, 'expected a TTL after $TTL, found end of line');
   fails('$ORIGIN a..b\n', 1, 9, 'expected a domain name after $ORIGIN, found "a..b" (empty label in "a..b")');

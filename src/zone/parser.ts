@@ -227,6 +227,17 @@ class ListSink implements RecordSink {
   }
 }
 
+/**
+ * A TTL as written, made one a record may carry: 2^31 to 2^32-1 is read as 0 with a warning (RFC 2181 §8: a
+ * TTL with the top bit set counts as zero). BIND loads such a file so (Knot keeps the value, NSD serves 3600);
+ * above 2^32-1 parseTtlText has already refused it, as all three do.
+ */
+function ttlInRange(st: State, file: string, t: Token, v: number): number {
+  if (v <= MAX_TTL) return v;
+  warn(st, file, t.line, `TTL ${t.text} is above ${MAX_TTL}: read as 0 (RFC 2181 §8)`);
+  return 0;
+}
+
 function warn(st: State, file: string, line: number, message: string): void {
   if (st.warnings.length < MAX_WARNINGS) st.warnings.push({ file, line, message });
   else st.warningsDropped++;
@@ -285,9 +296,9 @@ function directive(st: State, fc: FileCtx, e: Entry): void {
   } else if (name === '$TTL') {
     if (!a1) throw endErr(fc.file, e, 'a TTL after $TTL');
     const v = a1.quoted ? null : parseTtlText(a1.text);
-    if (v === null || v > MAX_TTL) throw tokErr(fc.file, a1, `a TTL after $TTL (seconds, at most ${MAX_TTL}, units w/d/h/m/s allowed)`);
+    if (v === null) throw tokErr(fc.file, a1, `a TTL after $TTL (seconds, at most ${MAX_TTL}, units w/d/h/m/s allowed)`);
     if (a2) throw tokErr(fc.file, a2, 'end of line after $TTL <ttl>');
-    st.dollarTtl = v;
+    st.dollarTtl = ttlInRange(st, fc.file, a1, v);
   } else if (name === '$INCLUDE') {
     if (!a1) throw endErr(fc.file, e, 'a file name after $INCLUDE');
     if (extra) throw tokErr(fc.file, extra, 'end of line after $INCLUDE <file> [<origin>]');
@@ -342,8 +353,8 @@ function generate(st: State, fc: FileCtx, e: Entry): void {
     const up = t.text.toUpperCase();
     if (!t.quoted && ttl === undefined && isDigit(t.text.charCodeAt(0))) {
       const v = parseTtlText(t.text);
-      if (v === null || v > MAX_TTL) throw tokErr(fc.file, t, `a TTL (seconds, at most ${MAX_TTL}, units w/d/h/m/s allowed)`);
-      ttl = v;
+      if (v === null) throw tokErr(fc.file, t, `a TTL (seconds, at most ${MAX_TTL}, units w/d/h/m/s allowed)`);
+      ttl = ttlInRange(st, fc.file, t, v);
     } else if (!t.quoted && !haveClass && isClassText(up)) {
       if (up !== 'IN' && up !== 'CLASS1') throw tokErr(fc.file, t, 'class IN (the only class served)');
       haveClass = true;
@@ -462,8 +473,8 @@ function record(st: State, fc: FileCtx, e: Entry): void {
     if (isDigit(s.charCodeAt(0))) {
       if (ttl !== undefined) throw tokErr(fc.file, t, what);
       const v = parseTtlText(s);
-      if (v === null || v > MAX_TTL) throw tokErr(fc.file, t, `a TTL (seconds, at most ${MAX_TTL}, units w/d/h/m/s allowed)`);
-      ttl = v;
+      if (v === null) throw tokErr(fc.file, t, `a TTL (seconds, at most ${MAX_TTL}, units w/d/h/m/s allowed)`);
+      ttl = v > MAX_TTL ? ttlInRange(st, fc.file, t, v) : v;
       continue;
     }
     // The class as most zones spell it, then the type's cached code (no class is spelt like a type

@@ -148,6 +148,19 @@ describe('real zone files', () => {
     });
   }
 
+  test('TTLs from 2^31 to 2^32-1: BIND, Knot and NSD load the file; fluxdns too, as named-compilezone reads it (0, RFC 2181 §8)', () => {
+    const file = join(dir, 'ttl-top-bit.zone');
+    writeFileSync(file, '$TTL 60\n@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 198.51.100.1\nbig 2147483648 A 198.51.100.2\nbig2 4294967295 A 198.51.100.3\n$TTL 3000000000\nbig3 A 198.51.100.4\n');
+    assert.equal(run('named-checkzone', ['-q', '-i', 'local', 'example.', file]).status, 0);
+    assert.equal(run('kzonecheck', ['-o', 'example.', file]).status, 0);
+    assert.equal(run('nsd-checkzone', ['example.', file]).status, 0);
+    const parsed = loadZoneFile(file, 'example.');
+    assert.deepEqual(checkZoneReport(parsed, 'example.').errors, []);
+    assert.deepEqual(parsed.warnings.map((w) => w.line), [5, 6, 7]);
+    assert.deepEqual(fluxGeneric(file, 'example.'), bindGeneric(file, 'example.', 'ttl-top-bit'));
+    assert.deepEqual(parsed.records.filter((r) => r.name.startsWith('big')).map((r) => r.ttl), [0, 0, 0]);
+  });
+
   test('zone print and zone check as commands: canonical lines, warnings with file and line, exit status', () => {
     const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', fluxdnsMain, ...args], { cwd: repoRoot, encoding: 'utf8' });
     const file = join(REAL, 'knot', 'out-of-zone.zone');
