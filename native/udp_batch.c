@@ -142,7 +142,16 @@ static void rrl_release(napi_env env, rrl_share *r);
  * replay only for a name as long as the learnt one. */
 #define W7_SAME_LEN 0x10000000u
 #define TMPL_SAME_LEN 4 /* tflags */
-#define W7_CELL 0x0fffffffu
+/* Word 7's bit 27 (replay mode 2 with an NSEC3 hole, whose block varies in length by name): each replay is
+ * counted by (the learnt cell, its own length); JS finds the cell of the learnt one's type, rcode and zone at
+ * that length (takeReplays). */
+#define W7_BY_LEN 0x08000000u
+#define TMPL_BY_LEN 8 /* tflags */
+#define W7_CELL 0x07ffffffu
+/* The (cell, length) pairs counted between two takeReplays: open addressing, at most half full (a template
+ * that would need another pair when it is leaves its query to JS). Made on first use. */
+#define LEN_CELL_SLOTS 8192
+#define LEN_CELL_LEN_BITS 13 /* a reply is at most SEND_SLOT (4096) bytes */
 #define TMPL_MARK 0xff /* a template key's first byte; a mirror key's is at most 7 (mirror_key) */
 #define TMPL_KEY_HEAD 17 /* mark, zone slot, E node (4), after-"*", header bytes 2..11 */
 #define TMPL_MAX_GUARDS 1024
@@ -221,6 +230,9 @@ typedef struct {
   socklen_t *nalen;
   double *cell_hits;        /* replayed hits per metrics cell, taken (and reset) by takeReplays() */
   int cell_cap;
+  uint32_t *len_keys;       /* W7_BY_LEN replays: (cell << LEN_CELL_LEN_BITS | length) + 1 per slot, 0 empty */
+  double *len_hits;         /* and their hits, taken (and reset) by takeReplays() */
+  int len_used;
   double replayed_uncelled;
   rrl_share rrl;
   /* counters, read by stats() */
@@ -834,7 +846,7 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   e->slen = (uint16_t)slen;
   e->glen = (uint16_t)glen;
   e->pcount = (uint16_t)t.np;
-  e->tflags = ((w & W7_AFTER_STAR) ? 1 : 0) | ((w & W7_NSEC3) ? TMPL_NSEC3 : 0) | ((w & W7_SAME_LEN) ? TMPL_SAME_LEN : 0);
+  e->tflags = ((w & W7_AFTER_STAR) ? 1 : 0) | ((w & W7_NSEC3) ? TMPL_NSEC3 : 0) | ((w & W7_SAME_LEN) ? TMPL_SAME_LEN : 0) | ((w & W7_BY_LEN) ? TMPL_BY_LEN : 0);
   entry_meta(e, (int)(w & W7_CELL) - 2, m);
   uint8_t *d = e->data + tk;
   memcpy(d, r, (size_t)rlen);
@@ -884,7 +896,7 @@ static void tmpl_probe_batch(batch_sock *s, int n) {
  * before S not a guard, n after "*" if the template says so, and the reply not longer than the learnt one
  * unless it stays within 512 bytes.
  */
-static int tmpl_fits(const batch_sock *s, const mirror_entry *e, mirror_probe *pr) {
+static int tmpl_fits(batch_sock *s, const mirror_entry *e, mirror_probe *pr) {
   const uint8_t *name = pr->key + 10;
   if ((e->tflags & 1) && !after_star(name + pr->pl.n_off)) return 0;
   int delta = pr->qend - e->qend;
@@ -926,7 +938,37 @@ static int tmpl_fits(const batch_sock *s, const mirror_entry *e, mirror_probe *p
     for (const uint8_t *g = d + e->slen, *gend = g + e->glen; g < gend; g += g[0] + 1)
       if (g[0] + 1 == gl && memcmp(g, name + prev, (size_t)gl) == 0) return 0;
   }
+  /* Counted by length: room for one more (cell, length) pair, the table made on first use. */
+  if (e->tflags & TMPL_BY_LEN) {
+    if (e->cell < 0 || e->cell >= (1 << (31 - LEN_CELL_LEN_BITS)) || s->len_used >= LEN_CELL_SLOTS / 2) return 0;
+    if (s->len_keys == NULL) {
+      s->len_keys = calloc(LEN_CELL_SLOTS, sizeof *s->len_keys);
+      s->len_hits = calloc(LEN_CELL_SLOTS, sizeof *s->len_hits);
+      if (s->len_keys == NULL || s->len_hits == NULL) {
+        free(s->len_keys);
+        free(s->len_hits);
+        s->len_keys = NULL;
+        s->len_hits = NULL;
+        return 0;
+      }
+    }
+  }
   return 1;
+}
+
+/* One replay of a W7_BY_LEN template, len bytes long (tmpl_fits left room for its pair). */
+static void count_len_cell(batch_sock *s, int cell, int len) {
+  uint32_t key = ((uint32_t)cell << LEN_CELL_LEN_BITS | (uint32_t)len) + 1;
+  for (uint32_t i = (key * 2654435761u) & (LEN_CELL_SLOTS - 1);; i = (i + 1) & (LEN_CELL_SLOTS - 1)) {
+    if (s->len_keys[i] == 0) {
+      s->len_keys[i] = key;
+      s->len_used++;
+    }
+    if (s->len_keys[i] == key) {
+      s->len_hits[i]++;
+      return;
+    }
+  }
 }
 
 /* The template for pr's query (its probe made by tmpl_probe_batch) if there is one and it fits, or NULL. */
@@ -1380,8 +1422,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
             len = tmpl_write(s, e, pr, q, pr->qend, out);
             s->shaped++;
             /* A name asked before (a repeated NXDOMAIN or wildcard name): its exact reply joins the
-             * mirror, so the next ask is a plain hit (no descent, no template fit, no copy with moves). */
-            if (seen_mark(s, pr->hash)) {
+             * mirror, so the next ask is a plain hit (no descent, no template fit, no copy with moves).
+             * Not one counted by length: a mirror entry's cell is its exact length's, which only JS numbers. */
+            if (!(e->tflags & TMPL_BY_LEN) && seen_mark(s, pr->hash)) {
               pr->promote = 1;
               pr->pout = (uint32_t)nsend_used;
               pr->plen = len;
@@ -1406,7 +1449,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
           s->nalen[nh] = h->msg_namelen;
           nh++;
           s->replayed++;
-          count_cell(s, e->cell);
+          if (shaped && (e->tflags & TMPL_BY_LEN)) count_len_cell(s, e->cell, len);
+          else count_cell(s, e->cell);
           continue;
         }
       }
@@ -1467,6 +1511,8 @@ static void free_sock(batch_sock *s) {
   free(s->naddr);
   free(s->nalen);
   free(s->cell_hits);
+  free(s->len_keys);
+  free(s->len_hits);
   free(s->rmsgs);
   free(s->riov);
   free(s->raddr);
@@ -1992,7 +2038,9 @@ static napi_value js_template_clock(napi_env env, napi_callback_info info) {
 
 /*
  * takeReplays(handle) -> Float64Array [uncelled, cell, hits, cell, hits, ...]: the replies the mirror sent
- * since the last call, per metrics cell (those without one first); the counts start again from zero.
+ * since the last call, per metrics cell (those without one first); the counts start again from zero. A
+ * replay counted by length (W7_BY_LEN) comes as the pair -1 - (cell * 8192 + length), hits: the cell of
+ * that cell's type, rcode and zone at that length (src/answer/replay.ts drainSource).
  */
 static napi_value js_take_replays(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -2002,6 +2050,7 @@ static napi_value js_take_replays(napi_env env, napi_callback_info info) {
   if (!s) return NULL;
   int n = 0;
   for (int i = 0; i < s->cell_cap; i++) n += s->cell_hits[i] != 0;
+  for (int i = 0; s->len_keys != NULL && i < LEN_CELL_SLOTS; i++) n += s->len_keys[i] != 0 && s->len_hits[i] != 0;
   void *data;
   CHECK(napi_create_arraybuffer(env, (size_t)(1 + 2 * n) * sizeof(double), &data, &ab));
   double *d = data;
@@ -2014,6 +2063,15 @@ static napi_value js_take_replays(napi_env env, napi_callback_info info) {
     d[k++] = s->cell_hits[i];
     s->cell_hits[i] = 0;
   }
+  for (int i = 0; s->len_keys != NULL && i < LEN_CELL_SLOTS; i++) {
+    if (s->len_keys[i] != 0 && s->len_hits[i] != 0) {
+      d[k++] = -1.0 - (double)(s->len_keys[i] - 1);
+      d[k++] = s->len_hits[i];
+    }
+    s->len_keys[i] = 0;
+    s->len_hits[i] = 0;
+  }
+  s->len_used = 0;
   CHECK(napi_create_typedarray(env, napi_float64_array, (size_t)(1 + 2 * n), ab, 0, &out));
   return out;
 }

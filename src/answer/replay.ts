@@ -10,7 +10,7 @@
 // transport empties what it keeps whenever the engine says so (a swap, a cache flush, an observer that
 // needs every query), which is when the answer cache itself forgets.
 import type { Chain, QueryContext, Runtime } from './context.js';
-import { cellOf } from '../observe/metrics/cells.js';
+import { cellOf, cells } from '../observe/metrics/cells.js';
 
 /**
  * Units (by name) that, on an answer-cache hit, act the same for the same query bytes and count
@@ -136,6 +136,12 @@ export const SHAPE_NSEC3_HOLE = 0x20000000;
  * are the template's for every name below E).
  */
 export const SHAPE_SAME_LENGTH = 0x10000000;
+/**
+ * Bit 27 of word 7 (mode 2, with SHAPE_NSEC3_HOLE): the hole's block varies in length by name, so each reply
+ * the addon makes from the template is counted by the learnt cell's type, rcode and zone at its own length
+ * (drainSource), and is not promoted to a mirror entry.
+ */
+export const SHAPE_BY_LENGTH = 0x08000000;
 
 /**
  * The metrics cell of a reply (observe/metrics/cells.ts): what a replay of it counts. Its zone is the one
@@ -156,15 +162,14 @@ export function replyCell(ctx: QueryContext, wire: Uint8Array): number {
  * Engine.lastShape for `reply`, made from `ctx` by the chain just now (replays on): 0, or its cell + 2
  * (1: none) with SHAPE_AFTER_STAR and SHAPE_NSEC3_HOLE. `limited`: replays must pass rrl. `counted` (mode 2:
  * an observer counts replays by cell): the reply's own cell, which a reply for a name of another length
- * would not have, so SHAPE_SAME_LENGTH; none without a cell or with an NSEC3 hole (its block's length
- * varies by name).
+ * would not have, so SHAPE_SAME_LENGTH; with an NSEC3 hole (its block's length varies by name)
+ * SHAPE_BY_LENGTH instead; none without a cell.
  */
 export function shapeWord(ctx: QueryContext, reply: Uint8Array, limited: boolean, counted = false): number {
   const s = ctx.encloserShape;
   // A query answered per query (EDNS options, TSIG, another opcode) or an answer with random TTLs: never.
   if (s === 0 || ctx.cacheMissHash < 0 || !ctx.response.cacheable) return 0;
   if (limited && (ctx.rrlRate <= 0 || (s & SHAPE_NAMED_BUCKET) !== 0)) return 0;
-  if (counted && (s & SHAPE_NSEC3_HOLE) !== 0) return 0;
   // Written whole: not cut to TC, and no optional record left out for want of room (a shorter name's
   // reply would hold it; the addon's size rule covers longer names).
   const r = ctx.response;
@@ -173,7 +178,9 @@ export function shapeWord(ctx: QueryContext, reply: Uint8Array, limited: boolean
   if (((reply[10]! << 8) | reply[11]!) !== r.additional.length + (ctx.query.edns !== undefined ? 1 : 0)) return 0;
   if (counted) {
     const cell = reply === ctx.cacheReply && ctx.cacheCell >= 0 ? ctx.cacheCell : replyCell(ctx, reply);
-    return cell < 0 ? 0 : (cell + 2) | SHAPE_SAME_LENGTH | (s & SHAPE_AFTER_STAR);
+    if (cell < 0) return 0;
+    if ((s & SHAPE_NSEC3_HOLE) !== 0) return (cell + 2) | SHAPE_BY_LENGTH | (s & (SHAPE_AFTER_STAR | SHAPE_NSEC3_HOLE));
+    return (cell + 2) | SHAPE_SAME_LENGTH | (s & SHAPE_AFTER_STAR);
   }
   return (reply === ctx.cacheReply && ctx.cacheCell >= 0 ? ctx.cacheCell + 2 : 1) | (s & (SHAPE_AFTER_STAR | SHAPE_NSEC3_HOLE));
 }
@@ -238,9 +245,19 @@ function drainSource(source: ReplaySource): void {
   withoutCell += d[0] ?? 0;
   total += d[0] ?? 0;
   for (let i = 1; i + 1 < d.length; i += 2) {
-    const cell = d[i]!;
+    let cell = d[i]!;
     const k = d[i + 1]!;
     total += k;
+    // A replay counted by length (SHAPE_BY_LENGTH): -1 - (learnt cell * 8192 + its own length).
+    if (cell < 0) {
+      const v = -1 - cell;
+      const learnt = cells[Math.floor(v / 8192)]!;
+      cell = cellOf(learnt.qtype, learnt.rcode, v % 8192, learnt.zone);
+      if (cell < 0) {
+        withoutCell += k;
+        continue;
+      }
+    }
     if (cell >= pending.length) {
       let n = Math.max(1024, pending.length);
       while (n <= cell) n *= 2;

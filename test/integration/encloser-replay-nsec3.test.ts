@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMessage, queryMessage } from '../../src/wire/message.js';
 import { RRType } from '../../src/wire/types.js';
+import { freePort } from '../helpers/ports.js';
 import { stopAll } from '../helpers/proc.js';
 import { serveZones, shapedCount } from '../helpers/encloser-replay.js';
 import { udpExchange } from '../helpers/udp.js';
@@ -35,15 +36,28 @@ ${Array.from({ length: 40 }, (_, i) => `h${i} A 203.0.113.${100 + i}`).join('\n'
 const ENCLOSERS = ['', 'wild.', 'wc.', 'ent.', 'b.ent.', 'www.', 'h7.', 'ins.', 'optent.', 'dn.'];
 const LABELS = ['a', 'zz', 'hostmaster', 'ns', 'Mixed-Case', '!', '*x', 'h1', 'q'.repeat(60), 'deep.er'];
 
-for (const [mode, o] of [
-  ['nsec3', { salt: 'c0ffee', iterations: 3 }],
-  ['ldns-nsec3-optout', {}],
+/** The query and response-size metrics a server exports, sorted. */
+async function counted(port: number): Promise<string[]> {
+  return (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())
+    .split('\n')
+    .filter((l) => /^fluxdns_(queries_total|zone_queries_total|response_size_bytes)/.test(l))
+    .sort();
+}
+
+for (const [mode, o, metrics] of [
+  ['nsec3', { salt: 'c0ffee', iterations: 3 }, false],
+  ['ldns-nsec3-optout', {}, false],
+  // Metrics on: the hole's block varies in length by name, so each reply made from a template is counted at
+  // its own length (SHAPE_BY_LENGTH), and the counts must equal the reference's.
+  ['nsec3', { salt: 'c0ffee', iterations: 3 }, true],
 ] as const) {
-  test(`NSEC3 hole, ${mode}: every DO reply byte-identical to fluxdns without the addon, most made in C`, async () => {
+  test(`NSEC3 hole, ${mode}${metrics ? ', metrics on' : ''}: every DO reply byte-identical to fluxdns without the addon, most made in C`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fluxdns-encloser-n3-'));
     const signed = signZone(dir, 'n3r.lab.', TEXT, mode, o);
     const zone = { name: 'n3r.lab.', file: signed.file };
-    const [withAddon, reference] = await Promise.all([serveZones(dir, 'addon', [zone], true), serveZones(dir, 'reference', [zone], false)]);
+    const [mAddon, mReference] = [await freePort(), await freePort()];
+    const top = (p: number) => (metrics ? `rrl: off\nmetrics: { listen: "127.0.0.1:${p}", path: /metrics }` : 'rrl: off');
+    const [withAddon, reference] = await Promise.all([serveZones(dir, 'addon', [zone], true, top(mAddon)), serveZones(dir, 'reference', [zone], false, top(mReference))]);
     let id = 1;
     let compared = 0;
     const mismatches: string[] = [];
@@ -63,5 +77,10 @@ for (const [mode, o] of [
     assert.ok(made > compared / 3, `replies made from templates: ${made} of ${compared}`);
     console.log(`NSEC3 hole ${mode}: ${made} of ${compared} replies from templates`);
     assert.equal(await shapedCount(reference.socket), 0, 'the reference has no addon');
+    if (metrics) {
+      const [got, want] = [await counted(mAddon), await counted(mReference)];
+      assert.ok(want.some((l) => l.startsWith('fluxdns_response_size_bytes_sum')), 'response sizes exported');
+      assert.deepEqual(got, want, 'the query metrics count every reply made in C at its own length');
+    }
   });
 }
