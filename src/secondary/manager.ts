@@ -197,6 +197,11 @@ class SecondaryZone {
     }
     const r = result!;
     const via = r.kind === 'incremental' ? 'IXFR' : r.kind === 'full' ? r.via : 'IXFR';
+    // The SOA query said newer; a transfer that is not (another server behind the address, a primary
+    // restored from an old copy) would take the zone back in time: refused, as an older SOA is above.
+    if (this.soa && this.records && !serialGt(r.soa.data.serial, this.soa.data.serial)) {
+      throw new XfrError(`${this.cfg.name} ${via} from ${primary}: serial ${r.soa.data.serial} is not newer than ours; keeping serial ${this.soa.data.serial}`);
+    }
     this.accept(records, r.soa, { via, primary, messages: r.messages });
   }
 

@@ -149,4 +149,17 @@ describe('fluxdns as a secondary of a misbehaving primary', { timeout: 180000 },
     assert.match(log, /"secondary zone transferred"[^\n]*"serial":3[^\n]*"via":"AXFR"/);
     assert.equal(await served(), '198.51.100.3');
   });
+
+  test('a transfer older than ours, after a SOA that said newer, is refused: the zone never goes back', async () => {
+    for (const [what, how] of [['AXFR-style IXFR of serial 2', axfrOf(2)], ['same serial as ours', axfrOf(3)]] as const) {
+      const log = await refreshWith(4, how);
+      assert.match(log, /"secondary refresh failed"[^\n]*is not newer than ours; keeping serial 3/, `${what}\n${log}`);
+      assert.equal(await soaSerial(port, ZONE), 3, what);
+      assert.equal(await served(), '198.51.100.3', what);
+    }
+    // The primary's real serial 4 still comes in.
+    const log = await refreshWith(4, axfrOf(4));
+    assert.match(log, /"secondary zone transferred"[^\n]*"serial":4/);
+    assert.equal(await served(), '198.51.100.4');
+  });
 });
