@@ -10,7 +10,7 @@ import { Reader } from '../wire/reader.js';
 import { hasKnownCodec, rdataCodec } from '../wire/rdata/index.js';
 import { expandRdata } from '../wire/rrtype/index.js';
 import { namesEqual } from '../wire/name.js';
-import { Opcode, RRClass, RRType, rcodeName, WireError, type ResourceRecord, type SOARdata } from '../wire/types.js';
+import { Opcode, receivedTtl, RRClass, RRType, rcodeName, WireError, type ResourceRecord, type SOARdata } from '../wire/types.js';
 import type { TsigKey } from '../tsig/keys.js';
 import { signRequest, TsigResponseVerifier } from './tsig-stream.js';
 
@@ -203,7 +203,9 @@ function readRecord(r: Reader): ResourceRecord {
   const name = r.readName();
   const type = r.u16();
   const klass = r.u16();
-  const ttl = r.u32();
+  // A primary may send what its zone file says (knotd serves 4294967295 as is); the copy holds, serves and
+  // writes what the zone file reader makes of it, so a restart serves the same TTL.
+  const ttl = receivedTtl(r.u32());
   const rdlength = r.u16();
   const end = r.pos + rdlength;
   if (end > r.buf.length) throw new WireError(`RDLENGTH ${rdlength} overruns the message`, r.pos - 2);

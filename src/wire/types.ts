@@ -111,6 +111,14 @@ export interface ResourceRecord<D extends Rdata = Rdata> {
   data: D;
 }
 
+/** RFC 2181 §8: a TTL is an unsigned 31-bit value. */
+export const MAX_TTL = 0x7fffffff;
+
+/** A TTL read from another server's message: one with the top bit set counts as zero (RFC 2181 §8). */
+export function receivedTtl(ttl: number): number {
+  return ttl > MAX_TTL ? 0 : ttl;
+}
+
 export interface Question {
   name: string;
   type: number;

@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { META_TYPES, RRClass, RRType, typeCode, typeName, type Rdata, type ResourceRecord } from '../wire/types.js';
+import { MAX_TTL, META_TYPES, RRClass, RRType, typeCode, typeName, type Rdata, type ResourceRecord } from '../wire/types.js';
 import { NameError, isSubdomain, nameFromLabels, nameKey, parseLabels } from '../wire/name.js';
 import { Lexer, ZoneError, ZoneErrors, describeToken, type Entry, type Token } from './lexer.js';
 import { checkTypedRdata, nameFromToken, parseRdataWire, parseTtlText, TYPED_RDATA, type RdataCursor } from './rdata-text.js';
@@ -47,8 +47,7 @@ export interface ParseZoneOptions {
   maxIncludeDepth?: number;
 }
 
-/** RFC 2181 §8: a TTL is an unsigned 31-bit value. */
-export const MAX_TTL = 0x7fffffff;
+export { MAX_TTL } from '../wire/types.js';
 
 /**
  * Where the parser puts each record (after its TTL is settled and out-of-zone data is dropped):

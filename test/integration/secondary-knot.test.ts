@@ -26,7 +26,7 @@ let flux: Proc | undefined;
 
 /** refresh 2 s keeps the copy fresh while knotd runs; retry 1 s; expire 8 s once it stops. */
 function zoneText(serial: number, extra: string[] = []): string {
-  return [`$ORIGIN ${ZONE}`, '$TTL 60', `@ SOA ns hostmaster ${serial} 2 1 8 60`, '  NS ns', 'ns A 198.51.100.1', 'www A 198.51.100.80', ...BULK, ...extra, ''].join('\n');
+  return [`$ORIGIN ${ZONE}`, '$TTL 60', `@ SOA ns hostmaster ${serial} 2 1 8 60`, '  NS ns', 'ns A 198.51.100.1', 'www A 198.51.100.80', 'top 4294967295 A 198.51.100.7', ...BULK, ...extra, ''].join('\n');
 }
 /** Enough data (~400 kB) that an AXFR takes several messages, each under TSIG (RFC 8945 §5.3.1). */
 const BULK = Array.from({ length: 5000 }, (_, i) => `bulk${i} TXT "${'filler '.repeat(8)}${i}"`);
@@ -157,6 +157,10 @@ describe('fluxdns as a secondary of knotd (TSIG)', { timeout: 240000 }, () => {
     assert.equal(Number(m[1]), Number(k[1]), 'every message knotd sent was read and verified');
     const bulk = await dig(fluxPort, `bulk4999.${ZONE}`, 'TXT');
     assert.equal(bulk.answer.length, 1);
+    // knotd sends the TTL its file gives (4294967295); the copy holds 0, as its own file reads back (RFC 2181 §8).
+    const top = await dig(fluxPort, `top.${ZONE}`, 'A');
+    assert.deepEqual(top.answer.map((a) => [a.ttl, a.data]), [[0, '198.51.100.7']]);
+    assert.match(file, /^top\.sec\.test\.\s+0\s+IN\s+A\s+198\.51\.100\.7$/m);
   });
 
   test('transfers without the key, or with a wrong secret, fail', async () => {
