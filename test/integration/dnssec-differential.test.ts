@@ -24,6 +24,7 @@ const TEXT = (z: string): string =>
     'chain CNAME alias',
     '*.wild TXT "from the wildcard"',
     '*.wc CNAME www',
+    'towild CNAME x.wild',
     'deep.ent A 198.51.100.30',
     'mail MX 10 www',
     'dn DNAME other.lab.',
@@ -67,6 +68,8 @@ function cases(z: string, nsec3: boolean): Case[] {
     { name: `a.b.wild.${z}`, type: 'TXT', rcode: 'NOERROR', aa: true, answer: ['TXT', 'RRSIG'], authority: [denial] },
     { name: `x.wild.${z}`, type: 'A', rcode: 'NOERROR', aa: true, authority: ['SOA', denial] },
     { name: `x.wc.${z}`, type: 'A', rcode: 'NOERROR', aa: true, answer: ['CNAME', 'A', 'RRSIG'], authority: [denial] },
+    // A CNAME to a name only a wildcard covers, without the type asked: the CNAME keeps its RRSIG, then the wildcard NODATA proof.
+    { name: `towild.${z}`, type: 'A', rcode: 'NOERROR', aa: true, answer: ['CNAME', 'RRSIG'], authority: ['SOA', denial] },
     { name: `nothing.${z}`, type: 'A', rcode: 'NXDOMAIN', aa: true, authority: ['SOA', denial] },
     { name: `a.nothing.${z}`, type: 'A', rcode: 'NXDOMAIN', aa: true, authority: ['SOA', denial] },
     { name: `ent.${z}`, type: 'A', rcode: 'NOERROR', aa: true, authority: ['SOA', denial] },

@@ -36,7 +36,7 @@ export function serveDnssec(result: LookupResult, qname: string, qtype: number, 
     result.wildcard = false;
     result.requiredAdditional = 0;
   }
-  if (result.answer.some((r) => r.type === RRType.RRSIG)) result.answer = rrsigTtls(idx, result.answer, result.wildcardNode ?? -1);
+  if (result.answer.some((r) => r.type === RRType.RRSIG)) result.answer = rrsigTtls(idx, result.answer, qname, result.wildcardNode ?? -1);
   if (!dnssecOk) return below;
   const negative = signNegative(idx, result, qname, qtype, qwire);
   if (negative >= 0) return negative;
@@ -328,17 +328,28 @@ function negativeSection(idx: DnssecIndex, soa: ResourceRecord, proof: readonly 
  * An RRSIG query (or ANY) answers the zone's RRSIGs at the name. The zone holds them as one set with one
  * TTL (RFC 2181 §5.2), but each RRSIG's TTL is that of the RRset it covers (RFC 4034 §3), as NSD sends it.
  */
-function rrsigTtls(idx: DnssecIndex, answer: ResourceRecord[], wildcardNode: number): ResourceRecord[] {
+function rrsigTtls(idx: DnssecIndex, answer: ResourceRecord[], qname: string, wildcardNode: number): ResourceRecord[] {
   // RRSIGs synthesized from a wildcard (the last name's, RFC 4592 §3.3.1) take the TTLs of the wildcard's RRsets.
-  const lastOwner = answer[answer.length - 1]!.name;
   const source = wildcardNode >= 0 ? idx.view.nodeText(wildcardNode) : undefined;
+  const last = source !== undefined ? lastName(answer, qname) : '';
   return answer.map((r) => {
     if (r.type !== RRType.RRSIG) return r;
     const raw = rawRdata(r);
-    const owner = source !== undefined && r.name === lastOwner ? source : r.name;
+    const owner = source !== undefined && namesEqual(r.name, last) ? source : r.name;
     const covered = raw && raw.length >= 2 ? idx.view.rrset(owner, rrsigTypeCovered(raw)) : undefined;
     return covered && covered.ttl !== r.ttl ? { ...r, ttl: covered.ttl } : r;
   });
+}
+
+/**
+ * The last name a lookup looked up: `qname`, or the target of the chain of CNAMEs (those a DNAME made too)
+ * the answer holds from it. A wildcard the lookup ended on stood for this name — which owns no record of
+ * the answer when its step was NODATA (a CNAME to a name only a wildcard covers, without the type asked).
+ */
+function lastName(answer: readonly ResourceRecord[], qname: string): string {
+  let name = qname;
+  for (const r of answer) if (r.type === RRType.CNAME && namesEqual(r.name, name)) name = (r.data as TargetRdata).target;
+  return name;
 }
 
 /** One RRset of a section: records [start, end) share owner and type. */
@@ -430,18 +441,18 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
   // The wildcard the lookup answered the last name from (its node; -1: none): RRsets owned by that name
   // were synthesized from it, so neither the name's existence nor its closest encloser is searched by text.
   const wildcardNode = result.wildcardNode ?? -1;
-  const lastOwner = src.length > 0 ? src[src.length - 1]!.name : '';
+  const last = wildcardNode >= 0 ? lastName(src, qname) : '';
   for (const g of groups(src)) {
     for (let k = g.start; k < g.end; k++) answer.push(src[k]!);
     const ttl = src[g.start]!.ttl;
     const synthesizedCname = g.type === RRType.CNAME && previous?.type === RRType.DNAME;
     const hasOwnSigs = sigOwners.size > 0 && sigOwners.has(nameKey(g.name));
-    if (g.type === RRType.RRSIG && wildcardNode >= 0 && g.name === lastOwner) {
+    if (g.type === RRType.RRSIG && wildcardNode >= 0 && namesEqual(g.name, last)) {
       // A query for RRSIG answered from a wildcard: the signatures are synthesized too, so the proof that no
       // closer name exists goes with them (RFC 4035 §3.1.3.3), as NSD, Knot and BIND add it.
       const wire = qwire !== undefined && namesEqual(g.name, qname) ? qwire : undefined;
       denials.push({ kind: 'wildcard-answer', sname: g.name, source: idx.view.nodeText(wildcardNode), encloser: idx.view.nodeParent(wildcardNode), wire });
-    } else if (!hasOwnSigs && !synthesizedCname && g.type !== RRType.RRSIG && wildcardNode >= 0 && g.name === lastOwner) {
+    } else if (!hasOwnSigs && !synthesizedCname && g.type !== RRType.RRSIG && wildcardNode >= 0 && namesEqual(g.name, last)) {
       const source = idx.view.nodeText(wildcardNode);
       const wsigs = idx.sigsFor(source, g.type);
       if (wsigs) pushAll(answer, sigsAs(wsigs, g.name, ttl));
