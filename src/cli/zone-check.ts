@@ -36,7 +36,7 @@ function loadForCli(args: string[], command: string, strict: boolean): { origin:
     }
     throw e;
   }
-  const { errors, warnings } = checkZoneReport(parsed, origin);
+  const { errors, warnings } = checkZoneReport(parsed, origin, file);
   for (const w of warnings) process.stderr.write(`warning: ${formatZoneIssue(w)}\n`);
   for (const i of errors) process.stderr.write(`${formatZoneIssue(i)}\n`);
   if (strict && errors.length > 0) return null;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkZone, checkZoneReport, type ZoneIssue } from './check.js';
+import { checkZone, checkZoneReport, formatZoneIssue, type ZoneIssue } from './check.js';
 import { parseZone, loadZoneFile } from './parser.js';
 import { formatRecord } from './format.js';
 
@@ -30,6 +30,15 @@ test('SOA: missing, not at the apex, more than one', () => {
   assert.deepEqual(brief(issues('@ NS ns1\n', '$TTL 1\n')), ['c.zone:0: no SOA record at the apex example.com.']);
   assert.deepEqual(brief(issues('www SOA a b 1 2 3 4 5\n')), ['c.zone:5: SOA at www.example.com.: the only SOA must be at the apex example.com.']);
   assert.deepEqual(brief(issues('@ SOA ns1 host 2 2 3 4 5\n')), ['c.zone:5: second SOA at example.com.: a zone has exactly one']);
+});
+
+test('a file with no record in the zone (empty, or another zone\'s): the issues of the whole zone name the file given', () => {
+  const other = parseZone('$TTL 1\nother.net. SOA ns host 1 2 3 4 5\n', { origin: O, file: 'c.zone' });
+  assert.deepEqual(other.records, []);
+  const report = checkZoneReport(other, O, 'c.zone');
+  assert.deepEqual(report.errors.map(formatZoneIssue), ['c.zone: no SOA record at the apex example.com.', 'c.zone: no NS records at the apex example.com.']);
+  // Records from no file (a transfer): the message alone.
+  assert.deepEqual(checkZoneReport({ records: [], sources: [], warnings: [] }, O).errors.map(formatZoneIssue), ['no SOA record at the apex example.com.', 'no NS records at the apex example.com.']);
 });
 
 test('NS at the apex is required', () => {

@@ -15,6 +15,8 @@ export interface ZoneReport {
 
 /** "FILE:LINE: message" (or "FILE: message" for the whole zone), as zone check and check print them. */
 export function formatZoneIssue(i: ZoneIssue): string {
+  // A zone that came from no file (a transfer, an UPDATE's records) has nothing to name.
+  if (i.file === '') return i.message;
   return `${i.file}${i.line ? `:${i.line}` : ''}: ${i.message}`;
 }
 
@@ -35,14 +37,17 @@ export function checkZone(zone: ParsedZone, origin: string): ZoneIssue[] {
 /**
  * Errors and warnings. As Knot and BIND do, data occluded by a delegation or a DNAME (RFC 6672 §2.4)
  * loads with a warning (it is never served: lookup stops at the cut), and an in-zone name server
- * without address records is a warning (named-checkzone's "has no address records").
+ * without address records is a warning (named-checkzone's "has no address records"). `file`: the zone's
+ * file, named by the issues of the zone as a whole.
  */
-export function checkZoneReport(zone: ParsedZone, origin: string): ZoneReport {
+export function checkZoneReport(zone: ParsedZone, origin: string, file?: string): ZoneReport {
   const found: { order: number; issue: ZoneIssue }[] = [];
   const warned: { order: number; issue: ZoneIssue }[] = [];
   const { records, sources } = zone;
   const apexKey = nameKey(origin);
-  const wholeFile = sources[0]?.file ?? '';
+  // What concerns the zone as a whole (no SOA, no apex NS) names the zone's file: `file` when the caller
+  // knows it — an empty file, or one whose every record lies outside the zone, has no record to take it from.
+  const wholeFile = file ?? sources[0]?.file ?? '';
   const at = (i: number, message: string): void => {
     const src = sources[i] ?? { file: wholeFile, line: 0 };
     found.push({ order: i, issue: { file: src.file, line: src.line, message } });

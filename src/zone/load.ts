@@ -51,7 +51,7 @@ export function compileZoneFile(name: string, file: string, opts: CompileOptions
     const err = e as NodeJS.ErrnoException;
     return { ok: false, unreadable: { message: err.message, code: err.code } };
   }
-  const { errors, warnings } = checkZoneReport(parsed, name);
+  const { errors, warnings } = checkZoneReport(parsed, name, file);
   if (errors.length > 0) return { ok: false, problems: errors.map(formatZoneIssue) };
   // RFC 8976 §4: a zone whose ZONEMD does not verify is not served (the old version keeps serving on reload).
   const zonemd = verifyZonemd(name, parsed.records);

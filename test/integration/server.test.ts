@@ -105,6 +105,14 @@ describe('configured server', () => {
     assert.equal(still.answer[0]?.data, '198.51.100.7');
     const soa = await dig(port, 't.lab', 'SOA');
     assert.match(soa.answer[0]!.data, / 2 3600 600 86400 60$/);
+
+    // An emptied file (a deploy that wrote nothing): refused, and the error names the file.
+    writeFileSync(zoneFile, '; nothing left\n');
+    const before = server.proc.stderr.length;
+    process.kill(server.proc.pid, 'SIGHUP');
+    await server.proc.waitFor(/reload failed[^\n]*no SOA record/, 10000, 'stderr');
+    assert.ok(server.proc.stderr.slice(before).includes(`${zoneFile}: no SOA record at the apex t.lab.`), server.proc.stderr.slice(before));
+    assert.equal((await dig(port, 'new.t.lab', 'A')).answer[0]?.data, '198.51.100.7');
     await server.stop();
   });
 
