@@ -8,9 +8,11 @@
 // HS; opcodes 1, 2, 4, 5; trailing bytes; two OPT records; from ::1. Questions: a file zone's answer, TC-sized
 // TXT, wildcard, NXDOMAIN, referral, CNAME, DNAME, ANY, and echo zone answers whose names are made of the
 // question's. Where the answer copies the question's name (a DNAME's synthesized CNAME) the bytes are also knotd's.
+// Then state changes while the addon replays answers and templates: `ctl reload ZONE`, `ctl reload`, a SIGHUP
+// that adds a policy — the first answer after each is the new one.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import dgram from 'node:dgram';
@@ -206,5 +208,57 @@ test("a DNAME's synthesized CNAME is knotd's for every case of the question, fre
       const p = packet.decode(flux);
       assert.equal(p.answers?.[1]?.name, name.replace(/\.$/, ''), 'the CNAME owner is the question as sent');
     }
+  }
+});
+
+test('after each change the next answer is the new one: ctl reload ZONE, ctl reload, SIGHUP with a policy added', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'fluxdns-replay-changes-'));
+  const file = join(dir, 'ch.lab.zone');
+  const zone = (serial: number, www: string, more: string[]) => ['$ORIGIN ch.lab.', '$TTL 300', `@ SOA ns hm ${serial} 3600 600 86400 60`, '  NS ns', 'ns A 198.51.100.1', `www A ${www}`, ...more, ''].join('\n');
+  writeFileSync(file, zone(1, '203.0.113.1', ['*.wild A 203.0.113.3']));
+  const chPort = await freePort();
+  const ctl = join(dir, 'ctl.sock');
+  const yaml = ['listen:', `  - { proto: udp, address: "127.0.0.1:${chPort}" }`, `  - { proto: tcp, address: "127.0.0.1:${chPort}" }`, 'rrl: off', `control: { socket: ${JSON.stringify(ctl)} }`, 'zones:', `  - { name: ch.lab., file: ${JSON.stringify(file)} }`, ''].join('\n');
+  const server = await startFluxdns(yaml, chPort, 'ch.lab.');
+  try {
+    const plain: Variant = { tag: 'plain' };
+    /** The rcode and the A addresses of one answer. */
+    const answer = async (name: string): Promise<string> => {
+      const r = await ask(chPort, query(plain, name, 'A', 11));
+      assert.ok(r, `a reply for ${name}`);
+      const addresses = (packet.decode(r).answers ?? []).flatMap((a) => (a.type === 'A' ? [a.data] : []));
+      return [(r[3]! & 15) === 3 ? 'NXDOMAIN' : (r[3]! & 15) === 0 ? 'NOERROR' : `rcode ${r[3]! & 15}`, ...addresses].join(' ');
+    };
+    const names = ['www.ch.lab', 'a.wild.ch.lab', 'b.c.wild.ch.lab', 'nx1.ch.lab', 'nx2.ch.lab', 'nx3.ch.lab'];
+    /** Asks every name six times (so the addon replays them, and makes NXDOMAIN and wildcard answers from templates); each answer must be `want`'s. */
+    const check = async (when: string, want: Record<string, string>) => {
+      for (let round = 0; round < 6; round++) for (const n of names) assert.equal(await answer(n), want[n], `${when}: ${n} (ask ${round + 1})`);
+    };
+    const replayed = () => metricValue(ctl, 'fluxdns_answer_cache_replayed_total');
+    const shaped = () => metricValue(ctl, 'fluxdns_answer_cache_shaped_total');
+    await check('as loaded', { 'www.ch.lab': 'NOERROR 203.0.113.1', 'a.wild.ch.lab': 'NOERROR 203.0.113.3', 'b.c.wild.ch.lab': 'NOERROR 203.0.113.3', 'nx1.ch.lab': 'NXDOMAIN', 'nx2.ch.lab': 'NXDOMAIN', 'nx3.ch.lab': 'NXDOMAIN' });
+    assert.ok(((await replayed()) ?? 0) >= 20 && ((await shaped()) ?? 0) >= 1, `the addon replayed (${await replayed()}) and made replies from templates (${await shaped()})`);
+
+    // One zone re-read: www moves, the wildcard goes, nx1 appears.
+    writeFileSync(file, zone(2, '203.0.113.2', ['nx1 A 203.0.113.11']));
+    assert.ok((await controlRequest(ctl, { cmd: 'reload', zone: 'ch.lab.' })).ok, 'ctl reload ch.lab.');
+    await check('after ctl reload ch.lab.', { 'www.ch.lab': 'NOERROR 203.0.113.2', 'a.wild.ch.lab': 'NXDOMAIN', 'b.c.wild.ch.lab': 'NXDOMAIN', 'nx1.ch.lab': 'NOERROR 203.0.113.11', 'nx2.ch.lab': 'NXDOMAIN', 'nx3.ch.lab': 'NXDOMAIN' });
+
+    // Everything re-read: the wildcard back with another address, nx2 appears.
+    writeFileSync(file, zone(3, '203.0.113.3', ['*.wild A 203.0.113.99', 'nx2 A 203.0.113.12']));
+    assert.ok((await controlRequest(ctl, { cmd: 'reload' })).ok, 'ctl reload');
+    await check('after ctl reload', { 'www.ch.lab': 'NOERROR 203.0.113.3', 'a.wild.ch.lab': 'NOERROR 203.0.113.99', 'b.c.wild.ch.lab': 'NOERROR 203.0.113.99', 'nx1.ch.lab': 'NXDOMAIN', 'nx2.ch.lab': 'NOERROR 203.0.113.12', 'nx3.ch.lab': 'NXDOMAIN' });
+
+    // The same zone, a new configuration (SIGHUP): a policy now answers for www and for the names below wild.
+    const conf = join(server.dir, 'fluxdns.yaml');
+    writeFileSync(conf, `${readFileSync(conf, 'utf8')}policies:\n  - { match: { qname: [www.ch.lab, "*.wild.ch.lab"] }, action: { records: ["A 203.0.113.77"] } }\n`);
+    // The ctl reloads logged "reloaded" too: wait for one more.
+    const reloads = (text: string) => text.split('"reloaded"').length - 1;
+    const before = reloads(server.proc.stderr);
+    process.kill(server.proc.pid, 'SIGHUP');
+    await server.proc.waitFor((text) => reloads(text) > before, 20000, 'stderr');
+    await check('after SIGHUP with a policy', { 'www.ch.lab': 'NOERROR 203.0.113.77', 'a.wild.ch.lab': 'NOERROR 203.0.113.77', 'b.c.wild.ch.lab': 'NOERROR 203.0.113.77', 'nx1.ch.lab': 'NXDOMAIN', 'nx2.ch.lab': 'NOERROR 203.0.113.12', 'nx3.ch.lab': 'NXDOMAIN' });
+  } finally {
+    await server.stop();
   }
 });
