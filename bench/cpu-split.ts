@@ -36,6 +36,8 @@ const { values: flags } = parseArgs({
      * file of --distinct names per round): how much of the signed answer's extra CPU is the kernel's.
      */
     presigned: { type: 'string' },
+    /** Every fluxdns server also exports metrics (replays then counted by cell, as in production). */
+    metrics: { type: 'boolean', default: false },
     distinct: { type: 'string', default: '200000' },
   },
 });
@@ -110,7 +112,8 @@ async function presigned(mode: 'nsec' | 'nsec3'): Promise<void> {
     // --build LABEL=PATH adds that build serving the signed zone with DO (A/B of two builds, same names per round).
     const builds = flags.build!.map((b) => b.split('=') as [string, string]);
     for (const [label, file, dnssec, main] of [['unsigned', zoneFile, false, undefined], [`${mode}+DO`, signed.file, true, undefined], ...builds.map(([l, m]) => [`${mode}+DO ${l}`, signed.file, true, m] as const)] as const) {
-      servers.push({ label, s: await startServer('fluxdns', { zoneFile: file, port: await freePort(), cpu: '0', workers: 1, main }, 240000), dnssec });
+      const extraYaml = flags.metrics ? `metrics: { listen: "127.0.0.1:${await freePort()}" }\n` : undefined;
+      servers.push({ label, s: await startServer('fluxdns', { zoneFile: file, port: await freePort(), cpu: '0', workers: 1, main, extraYaml }, 240000), dnssec });
     }
     const rounds = Number(flags.rounds);
     const opts = { clients: 8, outstanding: 200, tcp: false, cpu: '1', timeout: 2, seconds: 600, once: true };
@@ -152,7 +155,8 @@ async function main(): Promise<void> {
     }
     for (const w of wanted) {
       const port = await freePort();
-      const s = await startServer(w.kind, { zoneFile, port, cpu: '0', workers: 1, nodeFlags, main: w.main, extraYaml: flags.policies ? DYNAMIC_POLICY_YAML : undefined });
+      const extraYaml = (flags.policies ? DYNAMIC_POLICY_YAML : '') + (flags.metrics ? `\nmetrics: { listen: "127.0.0.1:${await freePort()}" }\n` : '');
+      const s = await startServer(w.kind, { zoneFile, port, cpu: '0', workers: 1, nodeFlags, main: w.main, extraYaml: extraYaml === '' ? undefined : extraYaml });
       servers.push({ label: w.label, s });
     }
     const opts = { queryFile, clients: 8, outstanding: 200, tcp: false, cpu: '1', timeout: 2, rate: flags.rate === undefined ? undefined : Number(flags.rate) };

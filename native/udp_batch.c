@@ -138,13 +138,10 @@ static void rrl_release(napi_env env, rrl_share *r);
 /* Word 7's bit 29: helper n3c's (an NSEC3 hole); not learnt here. */
 #define W7_NSEC3 0x20000000u
 #define TMPL_NSEC3 2 /* tflags: the template has an NSEC3 hole (nsec3.h) */
-/* Word 7's bit 28 (replay mode 2: an observer counts replays by cell, whose length is the learnt reply's):
- * replay only for a name as long as the learnt one. */
-#define W7_SAME_LEN 0x10000000u
-#define TMPL_SAME_LEN 4 /* tflags */
-/* Word 7's bit 27 (replay mode 2 with an NSEC3 hole, whose block varies in length by name): each replay is
- * counted by (the learnt cell, its own length); JS finds the cell of the learnt one's type, rcode and zone at
- * that length (takeReplays). */
+/* Word 7's bit 27 (replay mode 2: an observer counts replays by metrics cell, whose length is the learnt
+ * reply's; bit 28 is no longer used): a reply made for a name of another length, or with another NSEC3
+ * block, is counted by (the learnt cell, its own length); JS finds the cell of the learnt one's type, rcode
+ * and zone at that length (takeReplays). qtype, rcode and zone are the template's for every name below E. */
 #define W7_BY_LEN 0x08000000u
 #define TMPL_BY_LEN 8 /* tflags */
 #define W7_CELL 0x07ffffffu
@@ -755,8 +752,6 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   enc_place pl;
   if (!enc_descend(&s->enc, key + 10, &pl)) return;
   if ((w & W7_AFTER_STAR) && !after_star(key + 10 + pl.n_off)) return;
-  /* An NSEC3 hole's block varies in length by name: no length to keep the cell exact (JS never marks both). */
-  if ((w & W7_SAME_LEN) && (w & W7_NSEC3)) return;
   tmpl_scan t; /* 8 KiB: a reply of 4096 bytes has at most 2048 names and pointers */
   t.name_end = qend - 4;
   t.qend = qend;
@@ -846,7 +841,7 @@ static void tmpl_learn(batch_sock *s, const uint8_t *q, int qlen, const uint8_t 
   e->slen = (uint16_t)slen;
   e->glen = (uint16_t)glen;
   e->pcount = (uint16_t)t.np;
-  e->tflags = ((w & W7_AFTER_STAR) ? 1 : 0) | ((w & W7_NSEC3) ? TMPL_NSEC3 : 0) | ((w & W7_SAME_LEN) ? TMPL_SAME_LEN : 0) | ((w & W7_BY_LEN) ? TMPL_BY_LEN : 0);
+  e->tflags = ((w & W7_AFTER_STAR) ? 1 : 0) | ((w & W7_NSEC3) ? TMPL_NSEC3 : 0) | ((w & W7_BY_LEN) ? TMPL_BY_LEN : 0);
   entry_meta(e, (int)(w & W7_CELL) - 2, m);
   uint8_t *d = e->data + tk;
   memcpy(d, r, (size_t)rlen);
@@ -900,8 +895,6 @@ static int tmpl_fits(batch_sock *s, const mirror_entry *e, mirror_probe *pr) {
   const uint8_t *name = pr->key + 10;
   if ((e->tflags & 1) && !after_star(name + pr->pl.n_off)) return 0;
   int delta = pr->qend - e->qend;
-  /* The metrics cell counts the learnt length (W7_SAME_LEN). */
-  if ((e->tflags & TMPL_SAME_LEN) && delta != 0) return 0;
   int len = e->rlen + delta, grow = delta;
   const uint8_t *d = e->data + e->klen + e->rlen;
   if (e->tflags & TMPL_NSEC3) {
@@ -1423,8 +1416,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
             s->shaped++;
             /* A name asked before (a repeated NXDOMAIN or wildcard name): its exact reply joins the
              * mirror, so the next ask is a plain hit (no descent, no template fit, no copy with moves).
-             * Not one counted by length: a mirror entry's cell is its exact length's, which only JS numbers. */
-            if (!(e->tflags & TMPL_BY_LEN) && seen_mark(s, pr->hash)) {
+             * Counted by length, only one as long as the learnt reply: a mirror entry's cell is its exact
+             * length's, and only JS numbers cells. */
+            if ((!(e->tflags & TMPL_BY_LEN) || len == e->rlen) && seen_mark(s, pr->hash)) {
               pr->promote = 1;
               pr->pout = (uint32_t)nsend_used;
               pr->plen = len;
@@ -1449,7 +1443,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
           s->nalen[nh] = h->msg_namelen;
           nh++;
           s->replayed++;
-          if (shaped && (e->tflags & TMPL_BY_LEN)) count_len_cell(s, e->cell, len);
+          if (shaped && (e->tflags & TMPL_BY_LEN) && len != e->rlen) count_len_cell(s, e->cell, len);
           else count_cell(s, e->cell);
           continue;
         }

@@ -3,7 +3,7 @@
 // wildcard CNAME's chain through existing names — and none else: a name that exists (an empty non-terminal
 // too), below a cut or a DNAME, a chain that meets a missing name or closes on itself, a signed answer with
 // DO whose proof is found by the name, a policy-owned or echo zone, a positive answer under rrl (its bucket
-// is the name), a query with EDNS options (with an observer counting queries: names as long only). And which zones the addon may
+// is the name), a query with EDNS options (with an observer counting queries: flagged to be counted by length). And which zones the addon may
 // search (encloserZones).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ import { Engine } from './engine.js';
 import { ModuleSet } from './units.js';
 import type { Runtime } from './runtime.js';
 import type { TransportInfo } from './context.js';
-import { SHAPE_AFTER_STAR, SHAPE_SAME_LENGTH } from './replay.js';
+import { SHAPE_AFTER_STAR, SHAPE_BY_LENGTH } from './replay.js';
 import { cells } from '../observe/metrics/cells.js';
 import { encloserZones } from '../transport/encloser-zones.js';
 
@@ -153,15 +153,15 @@ test('under rrl (the default): flagged when let through — negative answers are
   for (const r of shapes) if ((r.reply[2]! & 2) !== 0) assert.equal(r.shape, 0, 'a slip is not flagged');
 });
 
-test('an observer that counts queries by cell (metrics): flagged same-length with the reply\'s own cell; replays off: nothing flagged', () => {
+test('an observer that counts queries by cell (metrics): flagged count-by-length with the reply\'s own cell; replays off: nothing flagged', () => {
   const engine = new Engine(runtime(PLAIN));
   engine.replay.setObserver(true, true);
   assert.equal(engine.replay.mode, 2);
-  // A first ask has no stored answer (so no cache cell): the cell is the reply's, and the addon may replay it
-  // only for names as long (a longer name's reply is longer than the length its cell counts).
+  // A first ask has no stored answer (so no cache cell): the cell is the reply's; the addon counts a reply
+  // for a name of another length by this cell's type, rcode and zone at its own length.
   const r = ask(engine, 'nx.t.lab.', RRType.A);
-  assert.equal(r.shape & SHAPE_SAME_LENGTH, SHAPE_SAME_LENGTH, 'same length only');
-  const cell = (r.shape & 0x0fffffff) - 2;
+  assert.equal(r.shape & SHAPE_BY_LENGTH, SHAPE_BY_LENGTH, 'other lengths counted at their own');
+  const cell = (r.shape & 0x07ffffff) - 2;
   assert.ok(cell >= 0, 'a cell');
   assert.deepEqual(cells[cell], { qtype: RRType.A, rcode: 3, length: r.reply.length, zone: 't.lab.' });
   engine.replay.setObserver(false, false);

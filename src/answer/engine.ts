@@ -60,7 +60,7 @@ export class Engine {
    * After handle() returned a reply synchronously: 0, or — when the reply holds for any other name below
    * the same closest encloser, asked with the same bytes otherwise (answer/replay.ts, encloser replay) —
    * the answer's metrics cell + 2 (1: none), with SHAPE_AFTER_STAR when it holds only for names sorting after "*"
-   * (and, in replay mode 2, SHAPE_SAME_LENGTH: only for names as long, so the reply has its cell's length).
+   * (and, in replay mode 2, SHAPE_BY_LENGTH: a reply of another length is counted at its own).
    */
   lastShape = 0;
   /** With lastReplay: the rrl bucket the reply was let through on (QueryContext.rrlA/rrlB/rrlRate). */

@@ -131,15 +131,10 @@ export const SHAPE_AFTER_STAR = 0x40000000;
  */
 export const SHAPE_NSEC3_HOLE = 0x20000000;
 /**
- * Bit 28 of word 7 (replay mode 2, an observer counts replays by cell): the addon replays the template only
- * for names as long as the learnt one, so the reply has the length its cell counts (qtype, rcode and zone
- * are the template's for every name below E).
- */
-export const SHAPE_SAME_LENGTH = 0x10000000;
-/**
- * Bit 27 of word 7 (mode 2, with SHAPE_NSEC3_HOLE): the hole's block varies in length by name, so each reply
- * the addon makes from the template is counted by the learnt cell's type, rcode and zone at its own length
- * (drainSource), and is not promoted to a mirror entry.
+ * Bit 27 of word 7 (replay mode 2, an observer counts replays by cell): a reply the addon makes from the
+ * template for a name of another length (or with an NSEC3 block of another length) is counted by the learnt
+ * cell's type, rcode and zone — the template's for every name below E — at its own length (drainSource), and
+ * is not promoted to a mirror entry. (Bit 28, "names as long only", is no longer used.)
  */
 export const SHAPE_BY_LENGTH = 0x08000000;
 
@@ -161,9 +156,8 @@ export function replyCell(ctx: QueryContext, wire: Uint8Array): number {
 /**
  * Engine.lastShape for `reply`, made from `ctx` by the chain just now (replays on): 0, or its cell + 2
  * (1: none) with SHAPE_AFTER_STAR and SHAPE_NSEC3_HOLE. `limited`: replays must pass rrl. `counted` (mode 2:
- * an observer counts replays by cell): the reply's own cell, which a reply for a name of another length
- * would not have, so SHAPE_SAME_LENGTH; with an NSEC3 hole (its block's length varies by name)
- * SHAPE_BY_LENGTH instead; none without a cell.
+ * an observer counts replays by cell): the reply's own cell, with SHAPE_BY_LENGTH (a reply for a name of
+ * another length is counted at its own); none without a cell.
  */
 export function shapeWord(ctx: QueryContext, reply: Uint8Array, limited: boolean, counted = false): number {
   const s = ctx.encloserShape;
@@ -178,9 +172,7 @@ export function shapeWord(ctx: QueryContext, reply: Uint8Array, limited: boolean
   if (((reply[10]! << 8) | reply[11]!) !== r.additional.length + (ctx.query.edns !== undefined ? 1 : 0)) return 0;
   if (counted) {
     const cell = reply === ctx.cacheReply && ctx.cacheCell >= 0 ? ctx.cacheCell : replyCell(ctx, reply);
-    if (cell < 0) return 0;
-    if ((s & SHAPE_NSEC3_HOLE) !== 0) return (cell + 2) | SHAPE_BY_LENGTH | (s & (SHAPE_AFTER_STAR | SHAPE_NSEC3_HOLE));
-    return (cell + 2) | SHAPE_SAME_LENGTH | (s & SHAPE_AFTER_STAR);
+    return cell < 0 ? 0 : (cell + 2) | SHAPE_BY_LENGTH | (s & (SHAPE_AFTER_STAR | SHAPE_NSEC3_HOLE));
   }
   return (reply === ctx.cacheReply && ctx.cacheCell >= 0 ? ctx.cacheCell + 2 : 1) | (s & (SHAPE_AFTER_STAR | SHAPE_NSEC3_HOLE));
 }

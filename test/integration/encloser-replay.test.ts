@@ -171,7 +171,7 @@ test('encloser replay under rrl (on, as by default, at a rate the test stays und
   console.log(`encloser replay under rrl: ${made} of ${compared} replies from templates`);
 });
 
-test('encloser replay with metrics on: templates answer names as long as the learnt one, and the query and response-size metrics equal a server without the addon', async () => {
+test('encloser replay with metrics on: templates answer names of any length, and the query and response-size metrics equal a server without the addon', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fluxdns-encloser-metrics-'));
   const zoneFile = join(dir, 'er.lab.zone');
   writeFileSync(zoneFile, ZONE);
@@ -180,12 +180,13 @@ test('encloser replay with metrics on: templates answer names as long as the lea
   const metrics = (p: number) => `metrics: { listen: "127.0.0.1:${p}", path: /metrics }`;
   const [withAddon, reference] = await Promise.all([serve(dir, 'addon', zones, true, `rrl: off\n${metrics(mAddon)}`), serve(dir, 'reference', zones, false, `rrl: off\n${metrics(mReference)}`)]);
   // Names of one length below each encloser (the first teaches the template, the others may come from it),
-  // names of other lengths (the engine's: their replies' lengths differ), and repeats.
+  // names of other lengths (from it too, each counted at its own reply's length), and repeats.
   const labels = ['a1', 'b2', 'C3', 'd4', 'e5', 'f6', 'g', 'hhh', `${'q'.repeat(60)}`, 'a1', 'b2', 'a1'];
   const names = ['er.lab.', 'host.er.lab.', 'wild.er.lab.', 'wc.er.lab.', 'mix.er.lab.', 'b.ent.er.lab.', 'sub.er.lab.'].flatMap((e) => labels.map((l) => `${l}.${e}`));
   const compared = await compareReplies(withAddon.port, reference.port, [undefined, 1232, 'do'], [RRType.A, RRType.TXT, RRType.MX], names);
   const made = await shapedCount(withAddon.socket);
-  assert.ok(made > compared / 4, `replies made from templates with metrics on: ${made} of ${compared}`);
+  // Names of every length from templates: 540 of 756 here, 378 when only names as long were (stop 26).
+  assert.ok(made > compared * 0.6, `replies made from templates with metrics on: ${made} of ${compared}`);
   console.log(`encloser replay with metrics: ${made} of ${compared} replies from templates`);
   const counted = async (p: number) =>
     (await (await fetch(`http://127.0.0.1:${p}/metrics`)).text())
