@@ -25,6 +25,9 @@ test('templates: $, ${offset}, ${offset,width}, bases d o x X, $$ and \\$', () =
   assert.equal(exp('a$b$', 12), 'a12b12');
   // printf %0*d: the minus sign takes one place of the width.
   assert.equal(exp('${-10,4}', 5), '-005');
+  // A plus sign, as BIND's sscanf reads it (named-compilezone: ptr${+1,+2,x} of 10 is ptr0b).
+  assert.equal(exp('ptr${+1,+2,x}', 10), 'ptr0b');
+  assert.equal(exp('${+1}', 1), '2');
 });
 
 test('nibble bases n and N as BIND writes them (width counts the dots)', () => {

@@ -69,7 +69,8 @@ export function parseTemplate(text: string): Template | string {
     const close = text.indexOf('}', i + 2);
     if (close < 0) return `a "}" to close the "\${" modifier at offset ${i + 1}`;
     const body = text.slice(i + 2, close);
-    const m = /^(-?\d+)(?:,(\d+)(?:,([doxXnN]))?)?$/.exec(body);
+    // BIND reads the numbers with sscanf's %d and %u, which take a sign: ${+1} and ${0,+3} load there too.
+    const m = /^([+-]?\d+)(?:,\+?(\d+)(?:,([doxXnN]))?)?$/.exec(body);
     if (!m) return `a $GENERATE modifier \${offset[,width[,base]]} with base d, o, x, X, n or N, not "\${${body}}"`;
     const offset = Number(m[1]);
     const width = m[2] === undefined ? 0 : Number(m[2]);
