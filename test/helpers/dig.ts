@@ -201,3 +201,41 @@ export async function soaSerial(port: number, zone: string, extra: string[] = []
     return undefined;
   }
 }
+
+/** One query of a dig batch: name, type, and extra dig options for it alone (e.g. '+tcp'). */
+export interface BatchQuery {
+  name: string;
+  type: string;
+  options?: string;
+}
+
+/**
+ * Runs many queries in one dig process (`dig -f`), a few milliseconds each instead of a process per
+ * query; results in the order of `queries`. dig prints each answer after a "; <<>> DiG … <<>> ARGS"
+ * line, which tells them apart. Names must not hold blanks. Throws when one gets no parsed answer.
+ */
+export function digBatch(port: number, queries: readonly BatchQuery[], globalOptions: string[] = ['+bufsize=1232']): Promise<DigResult[]> {
+  const line = (q: BatchQuery): string => `-q ${q.name} -t ${q.type}${q.options ? ` ${q.options}` : ''}`;
+  const args = ['@127.0.0.1', '-p', String(port), '+norec', '+time=2', '+tries=2', '+nocookie', '+noadflag', '+ignore', ...globalOptions, '-f', '-'];
+  return new Promise((resolve, reject) => {
+    const child = execFile('dig', args, { timeout: 300000, maxBuffer: 1 << 30 }, (error, stdout) => {
+      const byArgs = new Map<string, string>();
+      for (const chunk of stdout.split(/^(?=; <<>> DiG )/m)) {
+        const m = /^; <<>> DiG \S+ <<>> (.*)$/m.exec(chunk);
+        if (m) byArgs.set(m[1]!.trim(), chunk);
+      }
+      const out: DigResult[] = [];
+      for (const q of queries) {
+        const chunk = byArgs.get(line(q));
+        const parsed = chunk === undefined ? undefined : parseDig(chunk);
+        if (!parsed || parsed.rcode === '') {
+          reject(new DigError(`dig batch: no response parsed for ${line(q)}${error ? ` (${error.message})` : ''}`, chunk ?? ''));
+          return;
+        }
+        out.push(parsed);
+      }
+      resolve(out);
+    });
+    child.stdin!.end(queries.map(line).join('\n') + '\n');
+  });
+}

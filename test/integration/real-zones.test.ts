@@ -38,6 +38,11 @@ const ZONES: { file: string; origin: string; bind: boolean; knot: boolean; ldns?
   { file: 'bind/rrl-tld2.db', origin: 'tld2.', bind: true, knot: false },
   { file: 'bind/stress-zone.template.db', origin: 'example.', bind: true, knot: false },
   { file: 'bind/xfer-axfr-too-big.db', origin: 'axfr-too-big.', bind: true, knot: false },
+  // DNAMEs, CNAMEs into delegations, an 18-CNAME loop; an apex wildcard CNAME to a CNAME into a delegation.
+  { file: 'bind/chain-example.db', origin: 'example.', bind: true, knot: true },
+  { file: 'bind/chain-wildcard.db', origin: 'wildcard.', bind: true, knot: true },
+  // A CNAME and a DNAME into a delegation whose name servers' addresses lie outside the zone.
+  { file: 'nsd/cname_zone.zone', origin: 'example.nl.', bind: true, knot: true },
   {
     file: 'bind/good-svcb.db', origin: 'example.', bind: true, knot: false,
     // alpn="h1\\,h2,h3": RFC 9460 App. A.1 decodes the string (h1\,h2,h3), then the list, where \, is a
