@@ -36,8 +36,15 @@ export function bitmapTypes(b: Uint8Array): number[] {
   return types;
 }
 
+/**
+ * An NSEC record. Its next name is written in lower case: an online answer's comes from the question, in the
+ * case it was asked in, and RFC 4034 §6.2 lowered that name in the canonical form signed while RFC 6840
+ * §5.1 keeps it; in lower case both forms are the same bytes, so a validator of either rule accepts it.
+ */
 export function nsecRecord(owner: string, next: string, types: Iterable<number>, ttl: number): ResourceRecord<OpaqueRdata> {
   const n = nameToWire(next);
+  // Length bytes are at most 63, below 'A' (65): every byte in A–Z is a letter.
+  for (let i = 0; i < n.length; i++) if (n[i]! >= 0x41 && n[i]! <= 0x5a) n[i] = n[i]! | 0x20;
   const bm = typeBitmap(types);
   const raw = new Uint8Array(n.length + bm.length);
   raw.set(n);

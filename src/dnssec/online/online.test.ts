@@ -100,6 +100,21 @@ test('signatures are cached per (RRset, TTL), renewed after half their validity,
   }
 });
 
+test('an online NSEC\'s next name is in lower case whatever the question\'s case (RFC 4034 §6.2 and RFC 6840 §5.1 then agree)', () => {
+  const { dir, key, table } = setup();
+  try {
+    const r: SignableResponse = { rcode: Rcode.NXDOMAIN, aa: true, answer: [], authority: [soa], additional: [] };
+    signResponse(r, 'NoPe.Z.test.', RRType.A, table);
+    const nsec = r.authority[2]!;
+    assert.equal(nsec.type, RRType.NSEC);
+    const next = nameToWire('\\000.nope.z.test.');
+    assert.deepEqual(Buffer.from((nsec.data as OpaqueRdata).raw.subarray(0, next.length)), Buffer.from(next));
+    assert.ok(verifyRRset([nsec], r.authority[3]!, key.dnskeyRdata));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a referral from a signed zone to an unsigned child carries a signed NSEC proving no DS', () => {
   const { dir, key, table } = setup();
   try {
