@@ -183,6 +183,9 @@ services:
     { name: 'nope.sig.lab', type: 'A', what: 'a compact-denial NXDOMAIN (NOERROR, NXNAME)', check: (r) => assert.equal(r.answer.length, 0) },
     { name: 'www.sig.lab', type: 'AAAA', what: 'a NODATA', check: (r) => assert.equal(r.answer.length, 0) },
     { name: 'x.y.echo.lab', type: 'A', what: 'an echo NXDOMAIN', check: (r) => assert.equal(r.answer.length, 0) },
+    // The NSEC asked for is the answer (a NODATA whose NSEC holds NSEC proved nothing: SERVFAIL in unbound and named).
+    { name: 'www.sig.lab', type: 'NSEC', what: 'the NSEC of a name', check: (r) => assert.ok(r.answer.some((a) => a.type === 'NSEC' && /\sa rrsig nsec$/i.test(a.data))) },
+    { name: 'nope.sig.lab', type: 'NSEC', what: 'the NSEC of a name that does not exist', check: (r) => assert.ok(r.answer.some((a) => a.type === 'NSEC' && /\srrsig nsec type128$/i.test(a.data))) },
   ];
   for (const kind of ['unbound', 'kresd', 'named'] as const) {
     const v = await startValidator(kind, dir, dns, zones, anchors);

@@ -73,6 +73,36 @@ test('NXDOMAIN becomes NOERROR with an NSEC to the immediate successor holding N
   }
 });
 
+test('a query for NSEC or RRSIG is answered with it, signed: a NODATA whose NSEC holds the type asked would prove nothing', () => {
+  const { dir, key, table } = setup();
+  try {
+    for (const [qname, rcode, bits] of [
+      ['www.z.test.', Rcode.NOERROR, [RRType.RRSIG, RRType.NSEC]],
+      ['nope.z.test.', Rcode.NXDOMAIN, [RRType.RRSIG, RRType.NSEC, NXNAME]],
+    ] as const) {
+      const r: SignableResponse = { rcode, aa: true, answer: [], authority: [soa], additional: [] };
+      signResponse(r, qname, RRType.NSEC, table);
+      assert.equal(r.rcode, Rcode.NOERROR);
+      assert.deepEqual(r.answer.map((x) => x.type), [RRType.NSEC, RRType.RRSIG], qname);
+      assert.deepEqual(r.authority, [], qname);
+      const nsec = r.answer[0]!;
+      assert.equal(nsec.name, qname);
+      assert.deepEqual(bitmapTypes((nsec.data as OpaqueRdata).raw.subarray(nameToWire(`\\000.${qname}`).length)), [...bits]);
+      assert.ok(verifyRRset([nsec], r.answer[1]!, key.dnskeyRdata), qname);
+
+      const q: SignableResponse = { rcode, aa: true, answer: [], authority: [soa], additional: [] };
+      signResponse(q, qname, RRType.RRSIG, table);
+      assert.equal(q.rcode, Rcode.NOERROR);
+      // No zone data here: the name's one RRSIG is its NSEC's.
+      assert.deepEqual(q.answer.map((x) => x.type), [RRType.RRSIG], qname);
+      assert.equal(parseRrsig((q.answer[0]!.data as OpaqueRdata).raw).typeCovered, RRType.NSEC);
+      assert.deepEqual(q.authority, [], qname);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('signatures are cached per (RRset, TTL), renewed after half their validity, and a reload starts a new cache', () => {
   const { dir, table, sources } = setup();
   try {

@@ -101,10 +101,28 @@ export function signResponse(r: SignableResponse, qname: string, qtype: number, 
         }
         // The bitmap must not claim the asked type (or CNAME, which would have been answered).
         here.delete(qtype);
-        here.delete(RRType.CNAME);
+        // (A query for NSEC or RRSIG at a CNAME is answered at the alias: its NSEC shows the CNAME.)
+        if (qtype !== RRType.NSEC && qtype !== RRType.RRSIG) here.delete(RRType.CNAME);
         types = [...here, RRType.RRSIG, RRType.NSEC];
       }
       const nsec = nsecRecord(last, immediateSuccessor(last), types, ttl);
+      // Asked for NSEC or RRSIG, both of which the name has (the bitmap says so): a NODATA proved by an NSEC whose
+      // bitmap holds the type asked contradicts itself (unbound: "nodata proof failed", BIND: SERVFAIL). The NSEC
+      // itself is the answer, signed like any RRset; for RRSIG, the signatures of the name's RRsets and of its NSEC
+      // (as NSD answers RRSIG queries: every RRSIG at the name).
+      if ((qtype === RRType.NSEC || qtype === RRType.RRSIG) && r.answer.length === 0) {
+        if (qtype === RRType.NSEC) r.answer = [nsec, ...z.sign([nsec])];
+        else {
+          const sigs: ResourceRecord[] = [];
+          for (const set of zones?.find(last)?.get(nameKey(last))?.rrsets.values() ?? []) {
+            const signer = set.records.length > 0 ? signerOf(table, set.records[0]!) : undefined;
+            if (signer && set.type !== RRType.RRSIG) sigs.push(...signer.sign(set.records));
+          }
+          r.answer = [...sigs, ...z.sign([nsec])];
+        }
+        r.authority = [];
+        return true;
+      }
       out.push(nsec, ...z.sign([nsec]));
     }
     r.authority = out;
