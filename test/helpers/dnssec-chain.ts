@@ -38,22 +38,46 @@ function run(cmd: string, args: string[], cwd: string): string {
   }
 }
 
-/** A KSK and a ZSK (ECDSAP256SHA256) for `zone`, made by dnssec-keygen in `dir`. */
-export function makeKeys(dir: string, zone: string): { ksk: string; zsk: string } {
-  const ksk = run('dnssec-keygen', ['-q', '-K', dir, '-a', 'ECDSAP256SHA256', '-f', 'KSK', zone], dir).trim();
-  const zsk = run('dnssec-keygen', ['-q', '-K', dir, '-a', 'ECDSAP256SHA256', zone], dir).trim();
+/** Signing algorithms dnssec-keygen names (8, 13, 15). */
+export type KeyAlgorithm = 'RSASHA256' | 'ECDSAP256SHA256' | 'ED25519';
+
+/** A KSK and a ZSK for `zone` (ECDSAP256SHA256 unless told), made by dnssec-keygen in `dir`. */
+export function makeKeys(dir: string, zone: string, algorithm: KeyAlgorithm = 'ECDSAP256SHA256'): { ksk: string; zsk: string } {
+  const size = algorithm === 'RSASHA256' ? ['-b', '2048'] : [];
+  const ksk = run('dnssec-keygen', ['-q', '-K', dir, '-a', algorithm, ...size, '-f', 'KSK', zone], dir).trim();
+  const zsk = run('dnssec-keygen', ['-q', '-K', dir, '-a', algorithm, ...size, zone], dir).trim();
   return { ksk: join(dir, ksk), zsk: join(dir, zsk) };
+}
+
+/** How signZone signs besides its mode: NSEC3 salt (hex) and iterations, the algorithm, a ZSK rollover in progress. */
+export interface SignOptions {
+  salt?: string;
+  iterations?: number;
+  algorithm?: KeyAlgorithm;
+  /**
+   * A second ZSK, as in a rollover: 'prepublish' — in the DNSKEY RRset, not signing yet (RFC 6781 §4.1.1.1; dnssec-signzone
+   * modes only, the key made with a future activation date); 'double' — both ZSKs sign every RRset (§4.1.1.2).
+   */
+  secondZsk?: 'prepublish' | 'double';
 }
 
 /**
  * Writes `text` as the zone `name` into `dir` and signs it. Extra options: NSEC3 salt (hex) and
  * iterations (RFC 9276 says none and 0; other values exercise the hash).
  */
-export function signZone(dir: string, name: string, text: string, mode: SignMode, o: { salt?: string; iterations?: number } = {}): SignedZone {
+export function signZone(dir: string, name: string, text: string, mode: SignMode, o: SignOptions = {}): SignedZone {
   const base = join(dir, `${name === '.' ? 'root' : name.slice(0, -1)}.zone`);
   writeFileSync(base, `$ORIGIN ${name}\n${text}\n`);
   if (mode === 'none') return { name, file: base, ds: [], keys: [], dnskey: '' };
-  const { ksk, zsk } = makeKeys(dir, name);
+  const algorithm = o.algorithm ?? 'ECDSAP256SHA256';
+  const { ksk, zsk } = makeKeys(dir, name, algorithm);
+  const zsks = [zsk];
+  if (o.secondZsk) {
+    if (o.secondZsk === 'prepublish' && mode.startsWith('ldns')) throw new Error('ldns-signzone signs with every key it is given: no pre-published ZSK');
+    const size = algorithm === 'RSASHA256' ? ['-b', '2048'] : [];
+    const later = o.secondZsk === 'prepublish' ? ['-P', 'now', '-A', '+30d'] : [];
+    zsks.push(join(dir, run('dnssec-keygen', ['-q', '-K', dir, '-a', algorithm, ...size, ...later, name], dir).trim()));
+  }
   const out = `${base}.signed`;
   const salt = o.salt ?? '-';
   const iterations = String(o.iterations ?? 0);
@@ -61,7 +85,7 @@ export function signZone(dir: string, name: string, text: string, mode: SignMode
     const args = ['-o', name, '-f', out];
     if (mode !== 'ldns-nsec') args.push('-n', '-t', iterations, ...(salt === '-' ? [] : ['-s', salt]));
     if (mode === 'ldns-nsec3-optout') args.push('-p');
-    run('ldns-signzone', [...args, base, ksk, zsk], dir);
+    run('ldns-signzone', [...args, base, ksk, ...zsks], dir);
   } else {
     // -S: smart signing adds the DNSKEYs of the keys found in dir (the two just made).
     const args = ['-o', name, '-K', dir, '-S', '-f', out, '-N', 'keep', '-x'];
@@ -71,7 +95,7 @@ export function signZone(dir: string, name: string, text: string, mode: SignMode
   }
   const ds = run('dnssec-dsfromkey', ['-2', `${ksk}.key`], dir).trim().split('\n');
   const dnskey = readFileSync(`${ksk}.key`, 'utf8').split('\n').find((l) => /\sDNSKEY\s/.test(l) && !l.startsWith(';'))!;
-  return { name, file: out, ds, keys: [ksk, zsk], dnskey };
+  return { name, file: out, ds, keys: [ksk, ...zsks], dnskey };
 }
 
 /** NSD serving `zones` on ADDRESS:53 (a fake root or TLD), ready once it answers the first zone's SOA. */
@@ -127,6 +151,8 @@ export interface ChainZone {
   sign: SignMode;
   salt?: string;
   iterations?: number;
+  algorithm?: KeyAlgorithm;
+  secondZsk?: SignOptions['secondZsk'];
   /** Edits the signed text before fluxdns loads it (to break a signature, for example). */
   tamper?: (signed: string) => string;
 }

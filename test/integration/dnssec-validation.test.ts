@@ -29,6 +29,8 @@ interface Tested {
   sign: ChainZone['sign'];
   salt?: string;
   iterations?: number;
+  algorithm?: ChainZone['algorithm'];
+  secondZsk?: ChainZone['secondZsk'];
 }
 
 const tested: Tested[] = [
@@ -39,11 +41,15 @@ const tested: Tested[] = [
   // A salt and extra iterations (against RFC 9276's advice, within what validators accept) exercise the hash.
   { zone: 'ldns3.lab.', sign: 'ldns-nsec3', salt: 'aabbccdd', iterations: 3 },
   { zone: 'ldnsoptout.lab.', sign: 'ldns-nsec3-optout' },
+  // Algorithms 8 and 15 besides 13, each with a ZSK rollover under way: a second ZSK published but not signing yet
+  // (RFC 6781 §4.1.1.1), and two ZSKs both signing (double signature, §4.1.1.2).
+  { zone: 'rsa.lab.', sign: 'nsec3', algorithm: 'RSASHA256', secondZsk: 'prepublish' },
+  { zone: 'ed.lab.', sign: 'ldns-nsec', algorithm: 'ED25519', secondZsk: 'double' },
 ];
 const optOut = (t: Tested): boolean => t.sign.endsWith('optout');
 
 const zones: ChainZone[] = [
-  ...tested.map((t) => ({ name: t.zone, text: zoneText(), sign: t.sign, salt: t.salt, iterations: t.iterations })),
+  ...tested.map((t) => ({ name: t.zone, text: zoneText(), sign: t.sign, salt: t.salt, iterations: t.iterations, algorithm: t.algorithm, secondZsk: t.secondZsk })),
   // The A record of www changed after signing: its RRSIG no longer matches (the signature is broken).
   { name: 'broken.lab.', text: zoneText(), sign: 'nsec', tamper: (s: string) => s.replace(/198\.51\.100\.10\b/, '198.51.100.99') },
 ];
@@ -96,6 +102,19 @@ describe('pre-signed zones validate through real resolvers behind a signed fake 
   before(async () => {
     chain = await startDnssecChain({ zones, tldServes });
     for (const k of kinds) resolvers.set(k, await chain.resolver(k));
+  });
+
+  it('the rollover zones hold two ZSKs: one signs (prepublished) or both do (double signature)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    for (const [zone, algorithm, signing] of [['rsa.lab.', 8, 1], ['ed.lab.', 15, 2]] as const) {
+      // One record a line (dnssec-signzone spreads an RRSIG over several).
+      const text = execFileSync('ldns-read-zone', [chain.zones.get(zone)!.file], { encoding: 'utf8' });
+      const zsks = text.split('\n').filter((l) => new RegExp(`\\sDNSKEY\\s+256\\s+3\\s+${algorithm}\\s`).test(l));
+      assert.equal(zsks.length, 2, `${zone}: ZSKs\n${zsks.join('\n')}`);
+      const soaSigners = new Set(text.split('\n').filter((l) => /\sRRSIG\s+SOA\s/.test(l)).map((l) => l.trim().split(/\s+/)[10]));
+      // The SOA is signed by the ZSKs that sign (and not by the KSK): one key tag or two.
+      assert.equal(soaSigners.size, signing, `${zone}: SOA signed by ${[...soaSigners].join(', ')}`);
+    }
   });
   after(async () => {
     await chain?.stop();
