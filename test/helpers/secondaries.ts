@@ -22,6 +22,8 @@ export interface SecondarySpec {
   catalog?: { refreshSeconds?: number };
   /** Accept NOTIFY only signed with `key` (Knot: the acl's key; BIND: allow-notify { key }; NSD: allow-notify … KEY). */
   notifySigned?: boolean;
+  /** Let 127.0.0.1 transfer the zone from the secondary without a key (to compare its copy by AXFR). */
+  transferOut?: boolean;
 }
 
 export interface Secondary {
@@ -81,12 +83,12 @@ acl:
   - id: notify-in
     address: ${s.primary.host}
     action: notify
-${s.notifySigned ? `    key: ${s.key.name}\n` : ''}${s.catalog ? catalogTemplate(dir, s.catalog.refreshSeconds ?? 2) : ''}zone:
+${s.notifySigned ? `    key: ${s.key.name}\n` : ''}${s.transferOut ? '  - id: transfer-out\n    address: 127.0.0.1\n    action: transfer\n' : ''}${s.catalog ? catalogTemplate(dir, s.catalog.refreshSeconds ?? 2) : ''}zone:
   - domain: ${s.zone}
     storage: "${dir}"
     file: "secondary.zone"
     master: primary
-    acl: notify-in
+    acl: ${s.transferOut ? '[notify-in, transfer-out]' : 'notify-in'}
     zonefile-sync: -1
 ${s.catalog ? catalogZoneLines(s.catalog.refreshSeconds ?? 2) : ''}`;
   writeFileSync(join(dir, 'knot.conf'), conf);
@@ -147,7 +149,7 @@ zone:
   request-xfr: ${s.primary.host}@${s.primary.port} ${s.key.name}
   allow-notify: ${s.primary.host} ${s.notifySigned ? s.key.name : 'NOKEY'}
   outgoing-interface: ${s.address}
-`;
+${s.transferOut ? '  provide-xfr: 127.0.0.1 NOKEY\n' : ''}`;
   writeFileSync(join(dir, 'nsd.conf'), conf);
   const proc = startProcess('nsd', ['-d', '-c', join(dir, 'nsd.conf'), '-P', join(dir, 'nsd.pid')], { name: `nsd-secondary:${s.port}`, cwd: dir });
   return made('nsd', s, proc, dir);
@@ -177,7 +179,7 @@ zone "${s.zone}" {
   primaries port ${s.primary.port} { ${s.primary.host} key "${s.key.name}"${s.tls ? ' tls xot' : ''}; };
   allow-notify { ${s.notifySigned ? `key "${s.key.name}"` : s.primary.host}; };
   check-names ignore;
-};
+${s.transferOut ? '  allow-transfer { 127.0.0.1; };\n' : ''}};
 `;
   writeFileSync(join(dir, 'named.conf'), conf);
   const proc = startProcess('named', ['-g', '-n', '1', '-4', '-c', join(dir, 'named.conf')], { name: `named-secondary:${s.port}`, cwd: dir });
