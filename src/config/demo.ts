@@ -228,7 +228,7 @@ export const DEMO_COMMANDS: readonly DemoCommand[] = [
   {
     command: 'fluxdns caps list --admin 127.0.0.1:5383 --token demo-admin-token-not-secret',
     shows: 'the leases, from the admin API: address, target, phase, remaining TTL, the hosts that used it',
-    expect: /app\.example\.lab\.\s+127\.78\.\d+\.\d+\s+tcp\/\d+ -> 127\.0\.0\.1:\d+\s+live ttl \d+s\s+resolver 127\.0\.0\.1\s+resolver 127\.0\.0\.1\s+hosts 1/,
+    expect: /app\.example\.lab\.\s+127\.78\.\d+\.\d+\s+tcp\/\d+ -> 127\.0\.0\.1:\d+\s+live ttl \d+s\s+resolver 127\.0\.0\.1\s+hosts 1/,
   },  {
     command: 'fluxdns ctl --socket /tmp/fluxdns-demo-5353.ctl status',
     shows: 'the running server over its control socket: version, uptime, listeners, zones (fluxdns ctl --help lists reload ZONE, zone status, stats, cache flush, caps)',
