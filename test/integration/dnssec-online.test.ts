@@ -121,7 +121,11 @@ test('online-signed answers validate in unbound, kresd and named; a key that doe
   const badAnchor = generateKey('bad.lab', 13, true); // what the resolvers trust: not the key the server signs with
   const file = (k: DnssecKey) => writeKeyFiles(dir, k).privateFile;
   const zoneFile = join(dir, 'sig.lab.zone');
-  writeFileSync(zoneFile, ['$ORIGIN sig.lab.', '$TTL 300', '@ SOA ns1 hostmaster 1 3600 600 86400 60', '@ NS ns1', 'ns1 A 127.0.0.1', 'www A 198.51.100.7', 'alias CNAME www', '*.wild TXT "wild"', ''].join('\n'));
+  writeFileSync(zoneFile, ['$ORIGIN sig.lab.', '$TTL 300', '@ SOA ns1 hostmaster 1 3600 600 86400 60', '@ NS ns1', 'ns1 A 127.0.0.1', 'www A 198.51.100.7', 'alias CNAME www', '*.wild TXT "wild"', 'sub NS ns1.sub', 'ns1.sub A 127.0.0.1', ''].join('\n'));
+  // A child zone of sig.lab served here too, online-signed with a key of its own and no DS in sig.lab (insecure).
+  const subKey = generateKey('sub.sig.lab', 13, true);
+  const subFile = join(dir, 'sub.sig.lab.zone');
+  writeFileSync(subFile, ['$ORIGIN sub.sig.lab.', '$TTL 300', '@ SOA ns1 hostmaster 1 3600 600 86400 60', '@ NS ns1', 'ns1 A 127.0.0.1', 'www A 198.51.100.12', ''].join('\n'));
   // OBO verification records (seed 000 §2.2): one in a signed reverse zone, one in an unsigned one.
   const revSigned = join(dir, 'rev-signed.zone');
   writeFileSync(revSigned, ['$TTL 300', '@ SOA ns1.sig.lab. hostmaster.sig.lab. 1 3600 600 86400 60', '@ NS ns1.sig.lab.', '1 TXT "v=obo1 198.51.100.0/24"', ''].join('\n'));
@@ -140,6 +144,7 @@ test('online-signed answers validate in unbound, kresd and named; a key that doe
 rrl: off
 zones:
   - { name: sig.lab, file: ${JSON.stringify(zoneFile)}, ttlJitter: { min: 60 }, dnssec: ${keysYaml(file(sigKsk), file(sigZsk))} }
+  - { name: sub.sig.lab, file: ${JSON.stringify(subFile)}, dnssec: ${keysYaml(file(subKey))} }
   - { name: bad.lab, file: ${JSON.stringify(badFile)}, dnssec: ${keysYaml(file(badServed))} }
   - { name: 100.51.198.in-addr.arpa, file: ${JSON.stringify(revSigned)}, dnssec: ${keysYaml(file(revKey))} }
   - { name: 113.0.203.in-addr.arpa, file: ${JSON.stringify(revPlain)} }
@@ -200,6 +205,12 @@ services:
           throw new Error(`${kind}: ${c.what} (${c.name} ${c.type}): ${(e as Error).message}\n${r.raw}`);
         }
       }
+      // The child's DS is denied by the parent (sig.lab's key, NS in the bitmap, no SOA): proven, so its data is
+      // insecure (no AD), not bogus. Before, the child's own apex NSEC answered the DS query: SERVFAIL for both.
+      const subDs = await ask(v.port, 'sub.sig.lab', 'DS');
+      assert.ok(subDs.rcode === 'NOERROR' && subDs.flags.has('ad') && subDs.answer.length === 0, `${kind}: sub.sig.lab DS\n${subDs.raw}`);
+      const subA = await ask(v.port, 'www.sub.sig.lab', 'A');
+      assert.ok(subA.rcode === 'NOERROR' && !subA.flags.has('ad') && subA.answer.some((a) => a.type === 'A' && a.data === '198.51.100.12'), `${kind}: www.sub.sig.lab A\n${subA.raw}`);
       // The retrieval after a DA store: the resolver applies the cached, validated DNAME.
       const got = await ask(v.port, '198.51.100.9.da.box.echo.lab', 'A');
       assert.ok(got.flags.has('ad'));

@@ -41,9 +41,12 @@ function signerOf(table: SignerTable, rr: ResourceRecord): SignedZone | undefine
   return table.find(rr.type === RRType.DS ? parentName(rr.name) : rr.name);
 }
 
-/** The types present at `name` in the file zones (for a NODATA bitmap); empty when the data is synthesized. */
-function typesAt(zones: ZoneSet | undefined, name: string): number[] {
-  const node = zones?.find(name)?.get(nameKey(name));
+/**
+ * The types present at `name` in the file zone that answers (name, qtype) (for a NODATA bitmap); empty when the
+ * data is synthesized. DS at a cut: the parent's side of it (NS, no SOA), when the parent is served here.
+ */
+function typesAt(zones: ZoneSet | undefined, name: string, qtype: number): number[] {
+  const node = zones?.findAuthority(name, qtype)?.get(nameKey(name));
   return node ? [...node.rrsets.keys()] : [];
 }
 
@@ -82,8 +85,11 @@ export function signResponse(r: SignableResponse, qname: string, qtype: number, 
   r.answer = signSets(answerSets, table, () => false);
 
   if (negative) {
-    const z = table.find(last);
     const soa = soaSet[0] as ResourceRecord<SOARdata>;
+    // DS is the parent's (RFC 4035 §2.4): its NODATA is proved by the zone that answered it — the parent when
+    // served here, whose SOA is in the authority section — never by the child's key and apex bitmap, which a
+    // validator rejects (a DS denial with SOA in the bitmap comes from the child side).
+    const z = qtype === RRType.DS ? table.apex(soa.name) : table.find(last);
     const out = signSets([soaSet], table, () => false);
     if (z) {
       // RFC 9077: the NSEC TTL is the lesser of the SOA's TTL and its minimum field (as sent).
@@ -94,7 +100,7 @@ export function signResponse(r: SignableResponse, qname: string, qtype: number, 
         types = [RRType.RRSIG, RRType.NSEC, NXNAME];
         r.rcode = Rcode.NOERROR;
       } else {
-        const here = new Set(typesAt(zones, last));
+        const here = new Set(typesAt(zones, last, qtype));
         if (nameKey(last) === z.apexKey) {
           here.add(RRType.DNSKEY);
           if (z.cdsSet.length > 0) (here.add(CDS), here.add(CDNSKEY));
