@@ -5,6 +5,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { checkZoneReport, formatZoneIssue } from './check.js';
 import { ZoneCompiler, type CompiledZoneBuffers } from './compiled.js';
 import { parseZone, parseZoneInto, ZoneError } from './parser.js';
+import { zoneFileText } from './file-text.js';
 import { RRType, type SOARdata } from '../wire/types.js';
 import { verifyZonemd, withZonemd, zonemdHashCode } from './zonemd.js';
 
@@ -79,7 +80,7 @@ export function compileZoneFile(name: string, file: string, opts: CompileOptions
 class IncludeHashes {
   private readonly parts: string[] = [];
   readonly read = (path: string): string => {
-    const text = readFileSync(path, 'utf8');
+    const text = zoneFileText(readFileSync(path));
     this.parts.push(`${path}\u0000${createHash('sha256').update(text).digest('hex')}`);
     return text;
   };
@@ -92,7 +93,7 @@ class IncludeHashes {
 /** A zone file's text and the SHA-256 of its bytes, from one read. Throws what readFileSync throws. */
 function readZoneText(file: string): { text: string; fileHash: string } {
   const bytes = readFileSync(file);
-  return { fileHash: createHash('sha256').update(bytes).digest('hex'), text: bytes.toString('utf8') };
+  return { fileHash: createHash('sha256').update(bytes).digest('hex'), text: zoneFileText(bytes) };
 }
 
 /**
@@ -174,7 +175,7 @@ function lineChunks(fd: number, hash: Hash): () => string | undefined {
       if (have === 0) return undefined;
       const end = eof ? have : buf.lastIndexOf(0x0a, have - 1) + 1;
       if (end === 0) continue;
-      const text = buf.toString('utf8', 0, end);
+      const text = zoneFileText(buf, 0, end);
       buf.copy(buf, 0, end, have);
       have -= end;
       return text;

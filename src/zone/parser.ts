@@ -9,6 +9,7 @@ import { checkTypedRdata, nameFromToken, parseRdataWire, parseTtlText, TYPED_RDA
 import { formatRdata, rdataKey } from './format.js';
 import { expandTemplate, parseGenerateRange, parseTemplate } from './generate.js';
 import { unsupportedType } from './type-suggest.js';
+import { zoneFileText } from './file-text.js';
 import { compareBytes, rdataWire } from './print.js';
 
 export { ZoneError, ZoneErrors } from './lexer.js';
@@ -252,7 +253,7 @@ function fail(st: State, e: ZoneError): boolean {
 
 /** Reads a zone file from disk; $INCLUDE paths are relative to the including file's directory. */
 export function loadZoneFile(path: string, origin: string): ParsedZone {
-  return parseZone(readFileSync(path, 'utf8'), { origin, file: path, readInclude: (p) => readFileSync(p, 'utf8') });
+  return parseZone(zoneFileText(readFileSync(path)), { origin, file: path, readInclude: (p) => zoneFileText(readFileSync(p)) });
 }
 
 function parseText(st: State, text: string | ZoneTextPieces, fc: FileCtx): void {

@@ -12,6 +12,7 @@ import { Lexer } from '../../src/zone/lexer.js';
 import { loadZoneFile } from '../../src/zone/parser.js';
 import { printZone } from '../../src/zone/print.js';
 import { freePort } from '../helpers/ports.js';
+import { dig } from '../helpers/dig.js';
 import { fluxdnsMain, repoRoot, startFluxdns } from '../helpers/servers.js';
 
 const REAL = join(repoRoot, 'test', 'fixtures', 'zones', 'real');
@@ -164,6 +165,26 @@ describe('real zone files', () => {
     assert.deepEqual(parsed.warnings.map((w) => w.line), [5, 6, 7]);
     assert.deepEqual(fluxGeneric(file, 'example.'), bindGeneric(file, 'example.', 'ttl-top-bit'));
     assert.deepEqual(parsed.records.filter((r) => r.name.startsWith('big')).map((r) => r.ttl), [0, 0, 0]);
+  });
+
+  test('a character-string in Latin-1 (not UTF-8) keeps its bytes, as BIND and NSD load it, and is served so', async () => {
+    const file = join(dir, 'latin1.zone');
+    // "café" in ISO-8859-1 (0xe9), in UTF-8 (0xc3 0xa9), an unquoted one, and a byte that starts no UTF-8 sequence.
+    const head = '$TTL 60\n@ SOA ns1 host 1 2 3 4 5\n@ NS ns1\nns1 A 198.51.100.1\n';
+    writeFileSync(file, Buffer.concat([Buffer.from(head), Buffer.from([...Buffer.from('latin TXT "caf'), 0xe9, ...Buffer.from('"\nutf TXT "caf'), 0xc3, 0xa9, ...Buffer.from('"\nbare TXT caf'), 0xe9, ...Buffer.from(' x'), 0xff, ...Buffer.from('\n')])]));
+    assert.equal(run('named-checkzone', ['-q', '-i', 'local', 'example.', file]).status, 0);
+    assert.equal(run('nsd-checkzone', ['example.', file]).status, 0);
+    assert.deepEqual(fluxGeneric(file, 'example.'), bindGeneric(file, 'example.', 'latin1'));
+    const port = await freePort();
+    const server = await startFluxdns([{ name: 'example.', file }], port);
+    try {
+      const txt = async (n: string): Promise<string[]> => (await dig(port, `${n}.example.`, 'TXT')).answer.map((a) => a.data);
+      assert.deepEqual(await txt('latin'), ['"caf\\233"']);
+      assert.deepEqual(await txt('utf'), ['"caf\\195\\169"']);
+      assert.deepEqual(await txt('bare'), ['"caf\\233" "x\\255"']);
+    } finally {
+      await server.stop();
+    }
   });
 
   test('zone print and zone check as commands: canonical lines, warnings with file and line, exit status', () => {

@@ -325,8 +325,8 @@ export function rdNameLabels(s: Span): Uint8Array[] {
 const enc = new TextEncoder();
 
 /**
- * The bytes of one <character-string>: \DDD is a byte, \X is X, other characters are their UTF-8
- * bytes. Null on a malformed escape.
+ * The bytes of one <character-string>: \DDD is a byte, \X is X, U+DC80..U+DCFF the byte 0x80..0xFF
+ * (a zone file's byte that was not UTF-8), other characters are their UTF-8 bytes. Null on a malformed escape.
  */
 export function decodeCharString(s: string): Uint8Array | null {
   let simple = true;
@@ -355,6 +355,11 @@ export function decodeCharString(s: string): Uint8Array | null {
         continue;
       }
       i++;
+    }
+    // A byte of a zone file that was not UTF-8, kept as a lone surrogate (zone/file-text.ts): the byte itself.
+    if (ch >= 0xdc80 && ch <= 0xdcff) {
+      bytes.push(ch - 0xdc00);
+      continue;
     }
     const cp = s.codePointAt(i)!;
     if (cp < 0x80) bytes.push(cp);
