@@ -433,8 +433,8 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
   const answer: ResourceRecord[] = [];
   // Names whose RRSIGs the answer holds already (a query for RRSIG or ANY): their RRsets get none added. Per
   // name: a DNAME step before such a name is still signed (its RRSIG goes with it, as Knot and NSD send it).
-  const sigOwners = new Set<string>();
-  for (const r of result.answer) if (r.type === RRType.RRSIG) sigOwners.add(nameKey(r.name));
+  let sigOwners: Set<string> | undefined;
+  for (const r of result.answer) if (r.type === RRType.RRSIG) (sigOwners ??= new Set()).add(nameKey(r.name));
   let sname = qname;
   let previous: Group | undefined;
   const src = result.answer;
@@ -446,7 +446,7 @@ function signResult(idx: DnssecIndex, result: LookupResult, qname: string, qtype
     for (let k = g.start; k < g.end; k++) answer.push(src[k]!);
     const ttl = src[g.start]!.ttl;
     const synthesizedCname = g.type === RRType.CNAME && previous?.type === RRType.DNAME;
-    const hasOwnSigs = sigOwners.size > 0 && sigOwners.has(nameKey(g.name));
+    const hasOwnSigs = sigOwners !== undefined && sigOwners.has(nameKey(g.name));
     if (g.type === RRType.RRSIG && wildcardNode >= 0 && namesEqual(g.name, last)) {
       // A query for RRSIG answered from a wildcard: the signatures are synthesized too, so the proof that no
       // closer name exists goes with them (RFC 4035 §3.1.3.3), as NSD, Knot and BIND add it.
