@@ -68,6 +68,7 @@ function reloadText(d: ReloadData): string {
   const lines = [`reloaded ${what} in ${d.processes} process${d.processes === 1 ? '' : 'es'}`];
   for (const z of d.zones) lines.push(`  ${z.name} serial ${z.serial}, ${z.records} records`);
   for (const r of d.restartNeeded) lines.push(`needs a restart: ${r}`);
+  for (const r of d.refused ?? []) lines.push(`refused, still serving the previous version: ${r}`);
   return lines.join('\n') + '\n';
 }
 

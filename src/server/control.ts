@@ -41,13 +41,15 @@ export interface ReloadData {
   processes: number;
   zones: { name: string; serial: number; records: number }[];
   restartNeeded: string[];
+  /** Zones that keep their served version: the new one was refused (serial not raised …), with the reason. */
+  refused?: string[];
 }
 
 const started = Date.now();
 
 function reloadReply(r: ReloadResult, zone: string | undefined): ControlReply {
   if (!r.ok) return { ok: false, error: r.error.message };
-  const data: ReloadData = { zone, processes: 1, zones: r.report.map((z) => ({ name: z.name, serial: z.serial, records: z.records })), restartNeeded: r.restartNeeded };
+  const data: ReloadData = { zone, processes: 1, zones: r.report.map((z) => ({ name: z.name, serial: z.serial, records: z.records })), restartNeeded: r.restartNeeded, refused: r.refused };
   return { ok: true, data };
 }
 

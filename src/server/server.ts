@@ -55,7 +55,7 @@ export interface ZoneStatus extends ZoneLoadReport {
 }
 
 export type ReloadResult =
-  | { ok: true; report: ZoneLoadReport[]; generation: number; restartNeeded: string[] }
+  | { ok: true; report: ZoneLoadReport[]; generation: number; restartNeeded: string[]; /** Zones whose new version the primary role refused (each keeps serving the old one), with the reason. */ refused: string[] }
   | { ok: false; error: Error };
 
 export type { CompiledZoneRef, CompiledZoneRefs } from '../control/compiled-file.js';
@@ -138,6 +138,25 @@ function logZoneReport(logger: Logger, report: ZoneLoadReport[]): void {
     logger.info('zone loaded', { ...z, warnings: warnings.length });
     for (const w of warnings) logger.warn('zone warning', { zone: z.name, warning: w });
   }
+}
+
+/**
+ * The report of what serves after a reload: each zone's serial and records are those of the version
+ * served (a policy may have raised the serial; UPDATEs not yet in the file add to it). A zone whose new
+ * version the primary role refused keeps its line from before, and `fresh` leaves it out (it was not
+ * loaded: no "zone loaded" line, its load time stays).
+ */
+function servedReport(loaded: readonly ZoneLoadReport[], previous: readonly ZoneLoadReport[], served: ZoneSet, refused: ReadonlySet<string>): { report: ZoneLoadReport[]; fresh: ZoneLoadReport[] } {
+  const report: ZoneLoadReport[] = [];
+  const fresh: ZoneLoadReport[] = [];
+  for (const r of loaded) {
+    const z = Primary.zoneNamed(served, r.name);
+    const kept = z && refused.has(z.originKey) ? previous.find((p) => p.name.toLowerCase() === r.name.toLowerCase()) : undefined;
+    const line = { ...(kept ?? r), ...(z ? { serial: z.serial, records: z.store.b.rrCount } : {}) };
+    report.push(line);
+    if (!kept) fresh.push(line);
+  }
+  return { report, fresh };
 }
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
@@ -263,7 +282,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const restart = restartNeeded(engine.runtime.config, loaded.config);
       if (restart.length > 0) logger.warn('these changes take effect on restart; the rest is reloaded', { restartNeeded: restart });
       // A zone whose data changed without a raised serial keeps its served version (logged there).
-      const zones = primary.reconcile(engine.runtime.zones, next.runtime.zones, loaded.config).zones;
+      const { zones, errors: refused, refused: refusedZones } = primary.reconcile(engine.runtime.zones, next.runtime.zones, loaded.config);
       generation++;
       engine.swap({ ...next.runtime, zones });
       // Renewed certificates take effect on reload; a bad one keeps the old one serving.
@@ -275,12 +294,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         }
       }
       logger.setLevel(loaded.config.log.level);
-      logZoneReport(logger, next.report);
-      stamp(next.report);
-      reports = next.report;
+      const served = servedReport(next.report, reports, zones, refusedZones);
+      logZoneReport(logger, served.fresh);
+      stamp(served.fresh);
+      reports = served.report;
       logger.info('reloaded', { generation, compiledByPrimary: next.compiledByPrimary });
       reloads.inc('success');
-      return { ok: true, report: next.report, generation, restartNeeded: restart };
+      return { ok: true, report: served.report, generation, restartNeeded: restart, refused };
     } catch (e) {
       reloads.inc('failure');
       logger.error('reload failed; still serving the previous configuration and zones', { errors: (e as Error).message.split('\n') });
@@ -347,7 +367,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     logZoneReport(logger, [r.report]);
     logger.info('zone reloaded', { zone: zc.name, generation, compiledBy });
     reloads.inc('success');
-    return { ok: true, report: [r.report], generation, restartNeeded: [] };
+    return { ok: true, report: [r.report], generation, restartNeeded: [], refused: [] };
   };
 
   return {

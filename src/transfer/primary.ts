@@ -263,9 +263,11 @@ export class Primary implements DiffSource {
    * gets one under `serial: increment | unixtime`); a zone that breaks the rule keeps its old version.
    * Each new serial is journaled and notified. `only` limits the work to one zone (ctl reload ZONE).
    */
-  reconcile(before: ZoneSet, after: ZoneSet, config: Config, only?: string): { zones: ZoneSet; errors: string[] } {
+  reconcile(before: ZoneSet, after: ZoneSet, config: Config, only?: string): { zones: ZoneSet; errors: string[]; refused: Set<string> } {
     this.configureNotifier(config);
     const errors: string[] = [];
+    /** The zones (origin keys) whose new version was refused: each keeps serving its old one. */
+    const refused = new Set<string>();
     const out: Zone[] = [];
     for (const z of after.zones) {
       if (only !== undefined && z.originKey !== only) {
@@ -286,6 +288,7 @@ export class Primary implements DiffSource {
         if (hash !== st.fileHash) {
           const msg = `zone ${z.origin}: has dynamic updates not yet written to ${zc.file}; run "fluxdns zone flush ${z.origin}" (or stop the server cleanly) before editing the file; still serving serial ${old.serial}`;
           errors.push(msg);
+          refused.add(z.originKey);
         }
         out.push(old);
         continue;
@@ -309,6 +312,7 @@ export class Primary implements DiffSource {
             ? `zone ${z.origin}: serial ${z.serial} is not above the served ${old.serial} (RFC 1982); keeping serial ${old.serial}`
             : `zone ${z.origin}: the data changed but serial ${z.serial} was not raised above ${old.serial}; the new version is refused (raise the serial, or set serial: increment | unixtime | auto); still serving serial ${old.serial}`;
           errors.push(msg);
+          refused.add(z.originKey);
           out.push(old);
           continue;
         }
@@ -324,7 +328,7 @@ export class Primary implements DiffSource {
     for (const e of errors) this.opts.logger.error('zone reload refused', { error: e });
     // NOTIFYs still being resent to targets the new configuration dropped stop here.
     this.notifier?.retain(new Set(config.zones.flatMap((zc) => notifyTargets(zc, config).map((t) => pendingKey(zc.name, t)))));
-    return { zones: new ZoneSet(out), errors };
+    return { zones: new ZoneSet(out), errors, refused };
   }
 
   /** The configuration's NOTIFY settings, unless the options fixed them. */

@@ -167,6 +167,24 @@ for (const workers of [1, 2]) {
       assert.equal(gone.code, 3);
       assert.match(gone.stderr, /cannot reach fluxdns on the control socket .*control\.sock/);
     });
+
+    test('a whole reload that refuses a zone (data changed, serial not raised) says so; zone status shows the version served', async () => {
+      const s = await start(workers);
+      const was = JSON.parse((await s.ctl('zone', 'status', 'a.lab', '--json')).stdout) as { data: { zones: { serial: number; records: number; loadedAt: string }[] } };
+      writeFileSync(s.a, zoneText('a.lab.', 1, 'sneaky A 203.0.113.9\n'));
+      writeFileSync(s.b, zoneText('b.lab.', 8));
+      const r = await s.ctl('reload');
+      assert.equal(r.code, 0, r.stderr);
+      // Before, the reply and zone status gave the refused file's serial and records (1, 5) as if loaded.
+      assert.match(r.stdout, /^ {2}a\.lab\. serial 1, 4 records$/m);
+      assert.match(r.stdout, /^ {2}b\.lab\. serial 8, 4 records$/m);
+      assert.match(r.stdout, /^refused, still serving the previous version: zone a\.lab\.: the data changed but serial 1 was not raised above 1/m);
+      assert.equal((await dig(s.port, 'sneaky.a.lab', 'A')).rcode, 'NXDOMAIN');
+      const now = JSON.parse((await s.ctl('zone', 'status', '--json')).stdout) as { data: { zones: { name: string; serial: number; records: number; loadedAt: string }[] } };
+      assert.deepEqual(now.data.zones.map((z) => [z.name, z.serial, z.records]), [['a.lab.', 1, 4], ['b.lab.', 8, 4]]);
+      assert.equal(now.data.zones[0]!.loadedAt, was.data.zones[0]!.loadedAt, 'a.lab. was not loaded again');
+      await s.server.stop();
+    });
   });
 }
 
