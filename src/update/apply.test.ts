@@ -30,6 +30,12 @@ test('an add raises the serial by one and reports exactly what came', () => {
   assert.equal(r.next.recordCount, zone.recordCount + 1);
 });
 
+test('an added TTL with the top bit set is held as 0 (RFC 2181 §8: the zone file written reads back so)', () => {
+  const r = applyUpdate(zone, msg([], [rr(`big.${ORIGIN}`, RRType.A, RRClass.IN, { address: '198.51.100.9' }, 0xffffffff), rr(`max.${ORIGIN}`, RRType.A, RRClass.IN, { address: '198.51.100.10' }, 0x7fffffff)]), 'increment', 0);
+  assert.ok('next' in r && r.next && r.diff);
+  assert.deepEqual(r.diff.added.map((a) => [a.name, a.ttl]), [[`big.${ORIGIN}`, 0], [`max.${ORIGIN}`, 0x7fffffff]]);
+});
+
 test('prerequisites: NXDOMAIN, YXDOMAIN, NXRRSET, YXRRSET, and value-dependent RRset equality', () => {
   const add = [rr(`x.${ORIGIN}`, RRType.A, RRClass.IN, { address: '198.51.100.3' }, 60)];
   assert.equal(applyUpdate(zone, msg([rr(`nope.${ORIGIN}`, RRType.ANY, RRClass.ANY)], add), 'increment', 0).rcode, Rcode.NXDOMAIN);

@@ -1,7 +1,7 @@
 // RFC 2136 dynamic update of a zone, all or nothing: zone checks, prerequisites (§3.2), the update
 // section's prescan (§3.4.1), then its records applied to a copy (§3.4.2) that must still be a valid zone.
 import { isSubdomain, nameKey } from '../wire/name.js';
-import { META_TYPES, Rcode, RRClass, RRType, type ResourceRecord, type SOARdata } from '../wire/types.js';
+import { META_TYPES, Rcode, receivedTtl, RRClass, RRType, type ResourceRecord, type SOARdata } from '../wire/types.js';
 import { checkZoneReport } from '../zone/check.js';
 import { foldedRdataKey as rdataKey } from '../transfer/rdata-key.js';
 import { Zone } from '../zone/tree.js';
@@ -195,7 +195,8 @@ export function applyUpdate(zone: Zone, u: UpdateMessage, policy: SerialPolicy, 
   for (const r of u.updates) {
     const atApex = nameKey(r.name) === apex;
     if (r.class === RRClass.IN) {
-      const rr: ResourceRecord = { name: r.name, type: r.type, class: RRClass.IN, ttl: r.ttl, data: r.data! };
+      // A TTL with the top bit set counts as 0 (RFC 2181 §8), as the zone file it is written to reads it back.
+      const rr: ResourceRecord = { name: r.name, type: r.type, class: RRClass.IN, ttl: receivedTtl(r.ttl), data: r.data! };
       if (r.type === RRType.SOA) {
         // §3.4.2.2: a SOA replaces the apex SOA only with a higher serial; elsewhere it is ignored.
         const soa = rr as ResourceRecord<SOARdata>;
