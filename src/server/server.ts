@@ -405,9 +405,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     },
     zoneStatus() {
       const order = engine.runtime.config.zones.map((z) => z.name.toLowerCase());
+      // Serial and records of the version served now: a journal replayed at start, UPDATEs and a worker's
+      // catch-up move it past what the file load reported.
+      const served = (z: ZoneLoadReport) => {
+        const zone = Primary.zoneNamed(engine.runtime.zones, z.name);
+        return zone ? { serial: zone.serial, records: zone.store.b.rrCount } : {};
+      };
       return [...reports]
         .sort((a, b) => order.indexOf(a.name.toLowerCase()) - order.indexOf(b.name.toLowerCase()))
-        .map((z) => ({ ...z, source: 'file' as const, loadedAt: loadedAt.get(z.name.toLowerCase()) ?? '' }));
+        .map((z) => ({ ...z, ...served(z), source: 'file' as const, loadedAt: loadedAt.get(z.name.toLowerCase()) ?? '' }));
     },
     flushCache(name) {
       // The addon's mirror of cache hits forgets with the cache (all of it: it is not kept by name).

@@ -112,6 +112,10 @@ describe('UPDATE durability', () => {
     }
     // An update journaled just before the kill may be there without its answer having reached us; each applied one raised the serial once.
     assert.equal(await soaSerial(), 1 + applied);
+    // zone status tells the version served (the journal replayed over the file), not the file's serial 1.
+    const st = await runFluxdns(['ctl', '--socket', join(dir, 'ctl.sock'), 'zone', 'status', ZONE, '--json'], 60000);
+    assert.equal(st.code, 0, st.stderr);
+    assert.equal((JSON.parse(st.stdout) as { data: { zones: { serial: number }[] } }).data.zones[0]?.serial, 1 + applied, st.stdout);
   });
 
   test('a torn journal is cut back to its last whole entry: served, IXFR from before the cut falls back to AXFR, new updates append', async () => {
