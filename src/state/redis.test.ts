@@ -4,6 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { RedisStore, StoreUnavailable } from './redis.js';
 import type { StateEvent, StateStore } from './store.js';
 import { clock, lease, storeContract } from '../../test/helpers/store-contract.js';
@@ -132,5 +133,30 @@ test('Redis gone: calls fail within the deadline with StoreUnavailable; back: th
     assert.ok(ok, 'reconnected');
   } finally {
     await own.stop();
+  }
+});
+
+test('Sentinel at start: a sentinel slower than one command deadline (but within the start-up allowance of 4) still names the primary', async () => {
+  // A sentinel on a busy machine, played by a RESP responder that names the real redis-server after 2.5 ×
+  // the deadline: a real sentinel cannot be made slow on purpose. At 1 × (before) the start failed.
+  const timeoutMs = 200;
+  const slow = net.createServer((sock) => {
+    // Each command's name (RESP arrays of bulk strings): the client's set-up (CLIENT SETINFO) gets +OK at once.
+    sock.on('data', (d) => {
+      for (const m of d.toString('latin1').matchAll(/\*\d+\r\n\$\d+\r\n(\w+)\r\n/g)) {
+        if (m[1]!.toUpperCase() !== 'SENTINEL') sock.write('+OK\r\n');
+        else setTimeout(() => sock.write(`*2\r\n$9\r\n127.0.0.1\r\n$${String(redis.port).length}\r\n${redis.port}\r\n`), timeoutMs * 2.5);
+      }
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+  try {
+    const port = (slow.address() as net.AddressInfo).port;
+    const s = await RedisStore.connect({ url: 'redis://127.0.0.1:1', prefix: `slow${randomBytes(4).toString('hex')}:`, node: 'n1', timeoutMs, sentinel: { sentinels: [{ host: '127.0.0.1', port }], name: 'mymaster' } });
+    stores.push(s);
+    assert.equal(await s.get('none'), undefined, 'connected to the primary the slow sentinel named');
+  } finally {
+    slow.close();
   }
 });

@@ -72,11 +72,12 @@ export class RedisStore implements StateStore {
 
   /**
    * Connects (to the primary the sentinels name, with Sentinel). Resolves once connected, or rejects
-   * after timeoutMs × 4 so a server does not start against an unreachable store unnoticed.
+   * after timeoutMs × 4 so a server does not start against an unreachable store unnoticed. Each sentinel
+   * has the same × 4 to answer: a first connection on a busy machine takes longer than a command does.
    */
   static async connect(o: RedisStoreOptions): Promise<RedisStore> {
     const s = new RedisStore(o);
-    const url = o.sentinel ? await s.askSentinels() : o.url;
+    const url = o.sentinel ? await s.askSentinels(o.timeoutMs * 4) : o.url;
     s.client = s.makeClient(url);
     try {
       await s.deadline(s.client.connect(), o.timeoutMs * 4, `cannot connect to ${url}`);
@@ -110,15 +111,15 @@ export class RedisStore implements StateStore {
     return c;
   }
 
-  /** `redis://host:port` of the primary, from the first sentinel that knows it. */
-  private async askSentinels(): Promise<string> {
+  /** `redis://host:port` of the primary, from the first sentinel that knows it within `ms` (each connect and ask). */
+  private async askSentinels(ms = this.o.timeoutMs): Promise<string> {
     const errors: string[] = [];
     for (const s of this.o.sentinel!.sentinels) {
-      const c = createClient({ socket: { host: s.host, port: s.port, connectTimeout: this.o.timeoutMs, reconnectStrategy: false } });
+      const c = createClient({ socket: { host: s.host, port: s.port, connectTimeout: ms, reconnectStrategy: false } });
       c.on('error', () => {});
       try {
-        await this.deadline(c.connect(), this.o.timeoutMs, 'connect');
-        const r = (await this.deadline(c.sendCommand(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.o.sentinel!.name]), this.o.timeoutMs, 'ask')) as string[] | null;
+        await this.deadline(c.connect(), ms, 'connect');
+        const r = (await this.deadline(c.sendCommand(['SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.o.sentinel!.name]), ms, 'ask')) as string[] | null;
         if (r && r.length === 2) {
           const url = new URL(this.o.url);
           url.hostname = r[0]!.includes(':') ? `[${r[0]}]` : r[0]!;
