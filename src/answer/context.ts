@@ -10,16 +10,16 @@ import type { AuthorityTable } from './authority.js';
 import type { TransportInfo } from '../transport/info.js';
 import type { LookupResult } from '../zone/lookup.js';
 import { turnNow } from './clock.js';
-
-/** QueryContext.encloserGate: whether no name strictly below `result`'s closest encloser, asked with `qtype`, would be acted on. */
-export interface EncloserGate {
-  passesBelow(result: LookupResult, qtype: number): boolean;
-}
 import { questionWireCount, questionWireName, type WireName } from '../zone/compiled.js';
 import type { TsigStatus } from '../tsig/status.js';
 import type { SignPlan } from '../tsig/sign.js';
 import type { TtlJitterConfig } from '../modules/ttl-jitter/schema.js';
 import type { CookieFacts, CookieStatus } from '../modules/cookies/facts.js';
+
+/** QueryContext.encloserGate: whether no name strictly below `result`'s closest encloser, asked with `qtype`, would be acted on. */
+export interface EncloserGate {
+  passesBelow(result: LookupResult, qtype: number): boolean;
+}
 
 export type { TransportInfo, TransportProto } from '../transport/info.js';
 

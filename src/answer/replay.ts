@@ -243,8 +243,9 @@ function drainSource(source: ReplaySource): void {
     // A replay counted by length (SHAPE_BY_LENGTH): -1 - (learnt cell * 8192 + its own length).
     if (cell < 0) {
       const v = -1 - cell;
-      const learnt = cells[Math.floor(v / 8192)]!;
-      cell = cellOf(learnt.qtype, learnt.rcode, v % 8192, learnt.zone);
+      const learnt = cells[Math.floor(v / 8192)];
+      // (The addon only ever sends a cell JS gave it; a full cell table gives none.)
+      cell = learnt === undefined ? -1 : cellOf(learnt.qtype, learnt.rcode, v % 8192, learnt.zone);
       if (cell < 0) {
         withoutCell += k;
         continue;
