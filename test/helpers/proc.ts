@@ -1,5 +1,5 @@
 // Starts child processes for tests, captures their output, waits for lines, and stops them by PID.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 
 export type OutputMatcher = RegExp | ((output: string) => boolean);
 
@@ -182,4 +182,14 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number): Promise
     await new Promise((r) => setTimeout(r, 50));
   }
   return true;
+}
+
+/** Runs a tool (kdig, nsupdate, ldns-verify-zone) to its end, with `input` on its stdin: its exit code and its stdout + stderr. */
+export function runTool(bin: string, args: string[], input?: string): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(bin, args, { timeout: 30000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, out: stdout + stderr });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
 }

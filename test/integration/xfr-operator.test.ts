@@ -4,12 +4,11 @@
 // step every secondary follows by NOTIFY and IXFR, and its zone (by AXFR) is the same as fluxdns's.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
-import { stopAll, waitUntil } from '../helpers/proc.js';
+import { runTool as run, stopAll, waitUntil } from '../helpers/proc.js';
 import { soaSerial } from '../helpers/dig.js';
 import { runFluxdns, startFluxdns, type RunningServer } from '../helpers/servers.js';
 import { startKnotSecondary, startNamedSecondary, startNsdSecondary, type Secondary } from '../helpers/secondaries.js';
@@ -22,15 +21,6 @@ const FROM = { knot: '127.0.0.21', nsd: '127.0.0.22', named: '127.0.0.23' } as c
 
 function zoneText(serial: number, extra = ''): string {
   return `$ORIGIN ${ZONE}\n$TTL 300\n@ SOA ns hostmaster ${serial} 3600 600 86400 60\n  NS ns\n  NS ns2.other.lab.\n  MX 10 mail\n  TXT "v=spf1 -all"\n  CAA 0 issue "ca.example"\nns A 198.51.100.1\nmail A 198.51.100.2\n  AAAA 2001:db8::2\nwww CNAME mail\n* TXT "wild"\nsub NS ns.sub\nns.sub A 198.51.100.3\n_sip._tcp SRV 10 20 5060 mail\nmulti A 198.51.100.10\n  A 198.51.100.11\ntxt TXT "a b c" "d"\n${extra}`;
-}
-
-function run(bin: string, args: string[], input?: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(bin, args, { timeout: 30000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, out: stdout + stderr });
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
 }
 
 let dir = '';

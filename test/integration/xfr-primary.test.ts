@@ -3,12 +3,11 @@
 // without the key or from another address are refused and logged.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../helpers/ports.js';
-import { stopAll, waitUntil } from '../helpers/proc.js';
+import { runTool as run, stopAll, waitUntil } from '../helpers/proc.js';
 import { dig, soaSerial } from '../helpers/dig.js';
 import { repoRoot, startFluxdns, type RunningServer } from '../helpers/servers.js';
 import { startKnotSecondary, startNamedSecondary, startNsdSecondary, type Secondary } from '../helpers/secondaries.js';
@@ -28,15 +27,6 @@ const DATED = (extra: string) => `$ORIGIN dated.lab.\n$TTL 300\n@ SOA ns hostmas
 function zoneText(serial: number, extra = ''): string {
   const hosts = Array.from({ length: HOSTS }, (_, i) => `h${i} A 198.51.100.${(i % 250) + 1}\nh${i} TXT "host ${i} of the transfer test zone"`).join('\n');
   return `$ORIGIN ${ZONE}\n$TTL 300\n@ SOA ns hostmaster ${serial} 3600 600 86400 60\n  NS ns\nns A 198.51.100.1\n${hosts}\n${extra}`;
-}
-
-function run(bin: string, args: string[], input?: string): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(bin, args, { timeout: 30000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0, out: stdout + stderr });
-    });
-    if (input !== undefined) child.stdin?.end(input);
-  });
 }
 
 let dir = '';
