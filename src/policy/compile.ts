@@ -87,9 +87,9 @@ export class PolicySet {
       }
       trace?.push({ policy: p, matched: !failed, failed: failed && { label: failed.label, why: failed.why(f) } });
       if (!failed) return p;
-      // qname and qtype tests come first (compileMatch): a policy that failed on another one would have
+      // qname and qtype tests (those with mayHoldBelow) come first (compileMatch): a policy that failed on another one would have
       // matched these bytes from another client, at another time or over another transport.
-      if (failed.byQuestion !== true) byQuestion = false;
+      if (failed.mayHoldBelow === undefined) byQuestion = false;
     }
     f.byQuestion = byQuestion;
     return undefined;

@@ -18,10 +18,9 @@ export interface Test {
    * (QueryContext.wildcardLabels, set by the policies unit), as it counts a zone wildcard's by its parent.
    */
   freeLabels?(f: QueryFacts, labels: number): number | undefined;
-  /** The test reads the question alone (qname, qtype): its verdict is the same for every client, time and transport. */
-  readonly byQuestion?: boolean;
   /**
-   * The question tests only: whether the test may hold for some name strictly below `encloser` (match
+   * Present on the tests that read the question alone (qname, qtype), whose verdict is the same for every
+   * client, time and transport: whether the test may hold for some name strictly below `encloser` (match
    * form: lower case, no final dot, '' for the root) asked with `qtype`. False lets a zone's answer for one
    * such name stand for all of them (PolicySet.passesBelow).
    */
@@ -33,7 +32,7 @@ export function compileMatch(m: MatchConfig): Test[] {
   if (m.qname) tests.push(qnameTest(m.qname));
   if (m.qtype) {
     const codes = new Set(m.qtype.map((t) => typeCode(t)!));
-    tests.push({ label: `qtype ${m.qtype.join('|')}`, byQuestion: true, holds: (f) => codes.has(f.qtype), why: (f) => `qtype is ${typeName(f.qtype)}`, mayHoldBelow: (_, qtype) => codes.has(qtype) });
+    tests.push({ label: `qtype ${m.qtype.join('|')}`, holds: (f) => codes.has(f.qtype), why: (f) => `qtype is ${typeName(f.qtype)}`, mayHoldBelow: (_, qtype) => codes.has(qtype) });
   }
   if (m.clientSubnet) tests.push(clientSubnetTest(m.clientSubnet.map((c) => parseCidr(c)!)));
   if (m.resolver) {
@@ -90,7 +89,6 @@ function qnameTest(patterns: string[]): Test {
   suffixes.sort((a, b) => b.labels - a.labels);
   return {
     label: `qname ${patterns.join('|')}`,
-    byQuestion: true,
     holds: (f) => exact.has(f.qnameMatch) || suffixes.some((s) => f.qnameMatch.endsWith(s.text)) || regexes.some((r) => r.test(f.qnameMatch)),
     why: (f) => `qname is ${f.qname}`,
     freeLabels(f, labels) {
