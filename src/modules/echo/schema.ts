@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { isSubdomain, parseName } from '../../wire/name.js';
 import { domainName as name } from '../../wire/domain-name.js';
 import { dnssecSchema } from '../../dnssec/online/schema.js';
+import { MAX_TTL } from '../../wire/types.js';
 
 
-const ttl = (dflt: number) => z.number().int().min(0).max(2147483647).default(dflt);
+const ttl = (dflt: number) => z.number().int().min(0).max(MAX_TTL).default(dflt);
 
 const address = z.string().refine((s) => isIP(s) !== 0, { message: 'expected a literal IPv4 or IPv6 address' });
 

@@ -1,8 +1,6 @@
 // ttl-jitter configuration: `ttlJitter: { min }` on a zone (and, through the same key, on a policy).
 import { z } from 'zod';
-
-/** RFC 2181 §8: a TTL is an unsigned 31-bit number of seconds. */
-const MAX_TTL = 2147483647;
+import { MAX_TTL } from '../../wire/types.js';
 
 export const ttlJitterSchema = z
   .object({
