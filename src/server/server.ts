@@ -140,6 +140,11 @@ function logZoneReport(logger: Logger, report: ZoneLoadReport[]): void {
   }
 }
 
+/** Serial and records of a served zone's version (none without a zone). */
+function servedNow(z: Zone | undefined): { serial: number; records: number } | undefined {
+  return z && { serial: z.serial, records: z.store.b.rrCount };
+}
+
 /**
  * The report of what serves after a reload: each zone's serial and records are those of the version
  * served (a policy may have raised the serial; UPDATEs not yet in the file add to it). A zone whose new
@@ -152,7 +157,7 @@ function servedReport(loaded: readonly ZoneLoadReport[], previous: readonly Zone
   for (const r of loaded) {
     const z = Primary.zoneNamed(served, r.name);
     const kept = z && refused.has(z.originKey) ? previous.find((p) => p.name.toLowerCase() === r.name.toLowerCase()) : undefined;
-    const line = { ...(kept ?? r), ...(z ? { serial: z.serial, records: z.store.b.rrCount } : {}) };
+    const line = { ...(kept ?? r), ...servedNow(z) };
     report.push(line);
     if (!kept) fresh.push(line);
   }
@@ -407,13 +412,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       const order = engine.runtime.config.zones.map((z) => z.name.toLowerCase());
       // Serial and records of the version served now: a journal replayed at start, UPDATEs and a worker's
       // catch-up move it past what the file load reported.
-      const served = (z: ZoneLoadReport) => {
-        const zone = Primary.zoneNamed(engine.runtime.zones, z.name);
-        return zone ? { serial: zone.serial, records: zone.store.b.rrCount } : {};
-      };
       return [...reports]
         .sort((a, b) => order.indexOf(a.name.toLowerCase()) - order.indexOf(b.name.toLowerCase()))
-        .map((z) => ({ ...z, ...served(z), source: 'file' as const, loadedAt: loadedAt.get(z.name.toLowerCase()) ?? '' }));
+        .map((z) => ({ ...z, ...servedNow(Primary.zoneNamed(engine.runtime.zones, z.name)), source: 'file' as const, loadedAt: loadedAt.get(z.name.toLowerCase()) ?? '' }));
     },
     flushCache(name) {
       // The addon's mirror of cache hits forgets with the cache (all of it: it is not kept by name).
